@@ -486,8 +486,9 @@ int vgpu_config_new(struct vgpu_config **ret);
  * @len: its length in bytes
  * @ret: receives the definition (one reference)
  *
- * "start" defaults to manual and "attrs" to none. Unknown members are
- * ignored, as mdevctl ignores them; attrs entries that are not one-member
+ * "start" defaults to manual and "attrs" to none; like mdevctl, any
+ * "start" but "auto" means manual. Unknown members are ignored, as mdevctl
+ * ignores them; attrs entries that are not one-member
  * objects with a string value, and keys that escape the instance directory,
  * make the whole text invalid.
  * Returns: 0, -EBADMSG for text that is not such a definition, -ENOMEM.
@@ -600,7 +601,8 @@ enum vgpu_json_flags {
  * vgpu_config_to_json - the definition in mdevctl's JSON format
  * @config: the definition
  * @flags: a mask of enum vgpu_json_flags
- * @ret: receives malloc'd text without a trailing newline; free() it
+ * @ret: receives malloc'd text without a trailing newline, laid out like
+ *       mdevctl's files with VGPU_JSON_PRETTY; free() it
  * Returns: 0, -EINVAL when the definition has no type, -ENOMEM.
  * @since: 0.1
  */
@@ -617,20 +619,26 @@ enum vgpu_list_flags {
 	VGPU_LIST_ACTIVE = 1 << 0,
 	/** instances with a persistent definition, whether active or not */
 	VGPU_LIST_DEFINED = 1 << 1,
+	/** fail with -EBADMSG on a malformed definition (or one without
+	 * "start") instead of skipping it, as mdevctl does */
+	VGPU_LIST_STRICT = 1 << 2,
 };
 
 /**
  * vgpu_instance_list - active and/or defined instances
  * @ctx: the context
- * @flags: a mask of enum vgpu_list_flags; 0 means VGPU_LIST_ACTIVE
+ * @flags: a mask of enum vgpu_list_flags; without VGPU_LIST_ACTIVE and
+ *         VGPU_LIST_DEFINED, VGPU_LIST_ACTIVE is implied
  * @parent_id: only instances of this parent, or NULL for all
  * @ret: receives a malloc'd array sorted by parent id, then uuid; free it
  *       with vgpu_instance_list_free()
  * @n_ret: receives the number of entries
  *
  * An instance that is both active and defined is listed once, with both
- * states. A malformed definition file is skipped with a log message.
- * Returns: 0, or a negative errno.
+ * states. A malformed definition file is skipped with a log message, unless
+ * VGPU_LIST_STRICT is given.
+ * Returns: 0, -EBADMSG (strict, and a definition is malformed), or another
+ *          negative errno.
  * @since: 0.1
  */
 int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
@@ -777,6 +785,22 @@ enum vgpu_lifecycle_flags {
 int vgpu_instance_create(struct vgpu_ctx *ctx, const char *parent_id,
 			 const char *uuid, struct vgpu_config *config,
 			 struct vgpu_instance **ret);
+
+/**
+ * vgpu_instance_write_attr - write one attribute of an active instance
+ * @instance: the instance (active when it was obtained)
+ * @key: the attribute's path relative to the instance's directory, e.g.
+ *       "nvidia/vgpu_params"; no "..", no leading '/'
+ * @value: the text to write, in a single write
+ *
+ * Use it for live changes; vgpu_instance_create() already writes the
+ * attributes of its definition.
+ * Returns: 0, -EINVAL (bad key), -ENOENT (the instance is not active), or
+ *          the errno of the failed write.
+ * @since: 0.1
+ */
+int vgpu_instance_write_attr(struct vgpu_instance *instance, const char *key,
+			     const char *value);
 
 /**
  * vgpu_instance_remove - remove an active instance (mdevctl "stop")

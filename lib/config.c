@@ -203,13 +203,11 @@ static int config_from_object(json_object *root, struct vgpu_config *c)
 
 		if (!json_object_is_type(start, json_type_string))
 			return -EBADMSG;
+		/* like mdevctl: anything but "auto" means manual */
 		s = json_object_get_string(start);
-		if (!strcmp(s, "auto"))
-			c->autostart = true;
-		else if (!strcmp(s, "manual"))
-			c->autostart = false;
-		else
-			return -EBADMSG;
+		c->autostart = !strcmp(s, "auto");
+	} else {
+		c->incomplete = true;
 	}
 	if (!json_object_object_get_ex(root, "attrs", &attrs) ||
 	    json_object_is_type(attrs, json_type_null))

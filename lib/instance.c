@@ -96,7 +96,7 @@ static const struct vgpu_backend *backend_of(struct vgpu_ctx *ctx,
 
 /* visit every definition (of @parent_id, of @uuid, when given) */
 static int for_each_definition(struct vgpu_ctx *ctx, const char *parent_id,
-			       const char *uuid,
+			       const char *uuid, bool strict,
 			       int (*fn)(struct vgpu_ctx *ctx, const char *parent,
 					 const char *uuid,
 					 struct vgpu_config *config, void *data),
@@ -137,8 +137,22 @@ static int for_each_definition(struct vgpu_ctx *ctx, const char *parent_id,
 				continue;
 			if (uuid && strcmp(uuid, norm))
 				continue;
-			if (vgpu_config_load_file(ctx, pfd, de->d_name, &c) < 0)
+			r = vgpu_config_load_file(ctx, pfd, de->d_name, &c);
+			if (r >= 0 && strict && c->incomplete) {
+				vgpu_config_unref(c);
+				r = -EBADMSG;
+			}
+			if (r < 0) {
+				if (strict) {
+					err(ctx, "%s/%s/%s: malformed definition",
+					    ctx->config_dir, pe->d_name,
+					    de->d_name);
+					r = r == -ENOMEM ? r : -EBADMSG;
+					break;
+				}
+				r = 0;
 				continue;
+			}
 			r = fn(ctx, pe->d_name, norm, c, data);
 			vgpu_config_unref(c);
 		}
@@ -205,17 +219,19 @@ VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
 	int r = 0;
 
 	if (!ctx || !ret || !n_ret ||
-	    (flags & ~(VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED)))
+	    (flags & ~(VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED | VGPU_LIST_STRICT)))
 		return -EINVAL;
 	if (parent_id && !valid_parent_id(parent_id))
 		return -EINVAL;
-	if (!flags)
-		flags = VGPU_LIST_ACTIVE;
+	if (!(flags & (VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED)))
+		flags |= VGPU_LIST_ACTIVE;
 	/* active ones are needed to merge states even for a defined listing */
 	for (size_t i = 0; vgpu_backends[i] && r >= 0; i++)
 		r = vgpu_backends[i]->list_active(ctx, parent_id, &vec);
 	if (r >= 0)
-		r = for_each_definition(ctx, parent_id, NULL, merge_definition, &m);
+		r = for_each_definition(ctx, parent_id, NULL,
+						flags & VGPU_LIST_STRICT,
+						merge_definition, &m);
 	if (r < 0) {
 		vgpu_vec_clear(&vec, unref_instance);
 		return r;
@@ -269,7 +285,8 @@ static int find_definition(struct vgpu_ctx *ctx, const char *uuid,
 	int r;
 
 	*f = (struct find_def){ 0 };
-	r = for_each_definition(ctx, parent_id, uuid, collect_definition, f);
+	r = for_each_definition(ctx, parent_id, uuid, false,
+				collect_definition, f);
 	if (r >= 0 && f->count == 0)
 		r = -ENOENT;
 	if (r >= 0 && f->count > 1)
@@ -518,6 +535,22 @@ VGPU_EXPORT int vgpu_instance_create(struct vgpu_ctx *ctx,
 	return create_instance(ctx, parent_id, norm, config, ret);
 }
 
+VGPU_EXPORT int vgpu_instance_write_attr(struct vgpu_instance *instance,
+					 const char *key, const char *value)
+{
+	int r;
+
+	if (!instance || !value || vgpu_config_valid_key(key) < 0)
+		return -EINVAL;
+	if (!instance->active)
+		return -ENOENT;
+	r = instance->backend->write_attr(instance, key, value);
+	if (r < 0)
+		err(instance->ctx, "%s: writing %s=\"%s\" failed: %s",
+		    instance->uuid, key, value, strerror(-r));
+	return r;
+}
+
 VGPU_EXPORT int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid)
 {
 	char norm[VGPU_UUID_LEN + 1];
@@ -575,10 +608,9 @@ static int write_definition(struct vgpu_ctx *ctx, const char *parent_id,
 		free(json);
 		return r;
 	}
-	/* mdevctl ends its files with a newline */
+	/* exactly what mdevctl writes: no final newline */
 	len = strlen(json);
-	json[len] = '\n';
-	r = vgpu_write_file_atomic(dfd, uuid, json, len + 1, replace);
+	r = vgpu_write_file_atomic(dfd, uuid, json, len, replace);
 	if (r < 0 && r != -EEXIST)
 		err(ctx, "cannot write %s/%s: %s", dir, uuid, strerror(-r));
 	close(dfd);
@@ -654,7 +686,8 @@ VGPU_EXPORT int vgpu_instance_undefine(struct vgpu_ctx *ctx, const char *uuid,
 		return -EINVAL;
 	if (parent_id && !valid_parent_id(parent_id))
 		return -EINVAL;
-	r = for_each_definition(ctx, parent_id, norm, unlink_definition, &u);
+	r = for_each_definition(ctx, parent_id, norm, false,
+				unlink_definition, &u);
 	if (r < 0)
 		return r;
 	if (u.error)
@@ -764,7 +797,8 @@ VGPU_EXPORT int vgpu_parent_autostart(struct vgpu_ctx *ctx,
 
 	if (!ctx || !valid_parent_id(parent_id))
 		return -EINVAL;
-	r = for_each_definition(ctx, parent_id, NULL, collect_auto, &a);
+	r = for_each_definition(ctx, parent_id, NULL, false,
+				collect_auto, &a);
 	if (r < 0) {
 		vgpu_vec_clear(&a.uuids, free_str);
 		return r;

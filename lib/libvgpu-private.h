@@ -67,6 +67,7 @@ struct vgpu_config {
 	int refcount;
 	char *type;
 	bool autostart;
+	bool incomplete; /* parsed from JSON without "start" */
 	struct vgpu_kv *attrs;
 	size_t n_attrs;
 };
