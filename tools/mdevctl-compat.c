@@ -82,7 +82,9 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
 /* Errors, in the shape mdevctl (anyhow) prints them                         */
 /* ------------------------------------------------------------------------ */
 
-static void warn(const char *fmt, ...);
+static void warn_in(const char *module, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define warn(...) warn_in("mdevctl", __VA_ARGS__)
 
 /* start-parent-mdevs logs failures as warnings instead of failing */
 static bool errors_as_warnings;
@@ -131,8 +133,8 @@ static bool warnings_enabled(void)
 	return !l || !(strcasecmp(l, "off") == 0 || strcasecmp(l, "error") == 0);
 }
 
-/* env_logger's default line: "[<UTC time>Z WARN  mdevctl] <msg>" */
-static void warn(const char *fmt, ...)
+/* env_logger's default line: "[<UTC time>Z WARN  <module>] <msg>" */
+static void warn_in(const char *module, const char *fmt, ...)
 {
 	char ts[32];
 	time_t now = time(NULL);
@@ -143,7 +145,7 @@ static void warn(const char *fmt, ...)
 		return;
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "[%s WARN  mdevctl] ", ts);
+	fprintf(stderr, "[%s WARN  %s] ", ts, module);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -436,9 +438,8 @@ static const struct cmd commands[] = {
 
 static const char *opt_display(enum opt_id o)
 {
-	static char s[4][64];
-	static int next;
-	char *r = s[next++ % 4];
+	static char s[O_COUNT][64];
+	char *r = s[o];
 
 	if (o == O_POSITIONAL)
 		snprintf(r, 64, "<%s>", opt_defs[o].value_name);
@@ -757,6 +758,11 @@ static int collect(struct vgpu_ctx *ctx, bool defined, const char *uuid,
 			d->active = false;
 		if (!d->type)
 			continue;
+		/* mdevctl lets the definition's type win, and says so */
+		if (!defined && d->config && active_type &&
+		    strcmp(active_type, d->type) != 0)
+			warn_in("mdevctl::mdev", "Overwriting mdev type for mdev %s: %s => %s",
+				d->uuid, active_type, d->type);
 		l->n++;
 	}
 	qsort(l->d, l->n, sizeof(*l->d), dev_cmp);
@@ -1341,10 +1347,13 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 
 	(void)cmd;
 	if (a->set[O_JSONFILE]) {
-		if (!parent)
-			return fail("Parent device required to start device via json file");
+		/* mdevctl reads and parses the file before checking -p */
 		if (load_jsonfile(a->val[O_JSONFILE], &config))
 			return 1;
+		if (!parent) {
+			vgpu_config_unref(config);
+			return fail("Parent device required to start device via json file");
+		}
 	} else {
 		if (uuid) {
 			r = collect(ctx, true, uuid, parent, &l);

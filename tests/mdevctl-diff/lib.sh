@@ -56,9 +56,12 @@ def_json() {
 	printf '{\n  "mdev_type": "%s",\n  "start": "%s",\n  "attrs": [' "$t" "$s"
 	if [ $# -eq 0 ]; then printf ']\n}'; return; fi
 	local first=1
+	local k v
 	while [ $# -ge 2 ]; do
 		[ $first = 1 ] || printf ','
-		printf '\n    {\n      "%s": "%s"\n    }' "$1" "$2"
+		k=${1//\\/\\\\}; k=${k//\"/\\\"}
+		v=${2//\\/\\\\}; v=${v//\"/\\\"}
+		printf '\n    {\n      "%s": "%s"\n    }' "$k" "$v"
 		first=0; shift 2
 	done
 	printf '\n  ]\n}'

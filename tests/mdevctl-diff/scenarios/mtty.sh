@@ -12,7 +12,7 @@ CASES=(
 	"${READONLY_CASES[@]}"
 	"mdevctl define -u $U5 -a ;; mdevctl list ;; mdevctl list -d --dumpjson"
 	"mdevctl start -u $U1 -p MTTY -t mtty-1"
-	"mdevctl start -u $U1 -p mtty -t mtty-1"
+	"@kernel mdevctl start -u $U1 -p mtty -t mtty-1"
 	"mdevctl start -u $U1 -p mtty --jsonfile /nonexistent"
 	"mdevctl start -u $U1 --jsonfile /nonexistent"
 	"mdevctl define -u $U1 -p mtty --jsonfile /nonexistent"

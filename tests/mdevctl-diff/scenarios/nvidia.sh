@@ -32,5 +32,5 @@ CASES=(
 	"mdevctl define -u $U5 ;; mdevctl list -d --dumpjson"
 	"mdevctl define -u $U4 -p 0000:d8:00.0 ;; mdevctl list -d"
 	"mdevctl start -u $U4 -p 0000:d8:00.0 -t nvidia-256"
-	"mdevctl start-parent-mdevs 0000:d8:00.0"
+	"@kernel mdevctl start-parent-mdevs 0000:d8:00.0"
 )

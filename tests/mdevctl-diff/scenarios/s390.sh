@@ -15,7 +15,7 @@ CASES=(
 	"mdevctl list -v -p matrix"
 	"mdevctl list -d -v -u $U1"
 	"mdevctl list -d -u $U4 --dumpjson"
-	"mdevctl start -u $U2"
+	"@kernel mdevctl start -u $U2"
 	"mdevctl stop -u $U4"
 	"mdevctl undefine -u $U1 ;; mdevctl list -d"
 	"mdevctl modify -u $U1 --addattr assign_domain --value 0x01 --index 1 ;; mdevctl list -d -v"
