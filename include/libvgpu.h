@@ -1,0 +1,998 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvgpu — one C ABI over every way Linux shares an accelerator between
+ * virtual machines (kernel mdev, SR-IOV, vfio-user).
+ *
+ * Conventions, for every function in this header:
+ *  - Functions returning int return 0 (or a positive count) on success and
+ *    a negative errno on failure. Misuse (NULL where an object is required)
+ *    returns -EINVAL; nothing in the library exits, aborts or prints to stdout.
+ *  - Objects are reference counted. vgpu_X_ref() returns its argument,
+ *    vgpu_X_unref() returns NULL when the last reference is gone (and the
+ *    argument otherwise). Both accept NULL.
+ *  - Strings returned by getters belong to the object and live as long as it.
+ *  - One object, one thread: a context and everything obtained from it may be
+ *    used from one thread at a time. Separate contexts are independent.
+ *  - Listings are snapshots taken when the list call runs; list again to see
+ *    changes, or use a struct vgpu_monitor to be told about them.
+ */
+#ifndef LIBVGPU_H
+#define LIBVGPU_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vgpu_ctx;
+struct vgpu_parent;
+struct vgpu_type;
+struct vgpu_instance;
+struct vgpu_config;
+struct vgpu_monitor;
+struct vgpu_event;
+
+/* ------------------------------------------------------------------------ */
+/* Context                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * vgpu_log_fn - receives the library's log messages
+ * @ctx: the context that logs
+ * @priority: a syslog priority (LOG_ERR, LOG_INFO, LOG_DEBUG, ...)
+ * @file: source file of the message
+ * @line: source line of the message
+ * @fn: function that logged
+ * @format: printf format
+ * @args: its arguments
+ * @userdata: the pointer given to vgpu_ctx_set_log_fn()
+ */
+typedef void (*vgpu_log_fn)(struct vgpu_ctx *ctx, int priority,
+			    const char *file, int line, const char *fn,
+			    const char *format, va_list args, void *userdata);
+
+/**
+ * vgpu_ctx_new - create a library context
+ * @ret: receives the new context (one reference)
+ *
+ * The context starts with sysfs root "/sys", configuration directory
+ * "/etc/mdevctl.d" and runtime directory "/run/vgpu". The environment
+ * variables VGPU_SYSFS_ROOT, VGPU_CONFIG_DIR and VGPU_RUNTIME_DIR, read with
+ * secure_getenv(), override those defaults; VGPU_LOG (err, warning, info,
+ * debug or a number) sets the log priority, which defaults to LOG_ERR.
+ * Every built-in backend is enabled.
+ *
+ * Returns: 0, or -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_ctx_new(struct vgpu_ctx **ret);
+
+/**
+ * vgpu_ctx_ref - take a reference on a context
+ * @ctx: the context, or NULL
+ * Returns: @ctx.
+ * @since: 0.1
+ */
+struct vgpu_ctx *vgpu_ctx_ref(struct vgpu_ctx *ctx);
+
+/**
+ * vgpu_ctx_unref - drop a reference on a context
+ * @ctx: the context, or NULL
+ * Returns: NULL when the context was freed, @ctx otherwise.
+ * @since: 0.1
+ */
+struct vgpu_ctx *vgpu_ctx_unref(struct vgpu_ctx *ctx);
+
+/**
+ * vgpu_ctx_set_log_fn - send the context's log messages to @fn
+ * @ctx: the context
+ * @fn: the log function; NULL silences the context
+ * @userdata: passed to @fn
+ *
+ * The default log function prints to stderr.
+ * @since: 0.1
+ */
+void vgpu_ctx_set_log_fn(struct vgpu_ctx *ctx, vgpu_log_fn fn, void *userdata);
+
+/**
+ * vgpu_ctx_set_log_priority - set the most verbose priority that is logged
+ * @ctx: the context
+ * @priority: a syslog priority (LOG_ERR .. LOG_DEBUG)
+ * @since: 0.1
+ */
+void vgpu_ctx_set_log_priority(struct vgpu_ctx *ctx, int priority);
+
+/**
+ * vgpu_ctx_get_log_priority - the most verbose priority that is logged
+ * @ctx: the context
+ * Returns: a syslog priority, or -EINVAL for a NULL context.
+ * @since: 0.1
+ */
+int vgpu_ctx_get_log_priority(struct vgpu_ctx *ctx);
+
+/**
+ * vgpu_ctx_set_userdata - attach an application pointer to the context
+ * @ctx: the context
+ * @userdata: any pointer; the library never dereferences it
+ * @since: 0.1
+ */
+void vgpu_ctx_set_userdata(struct vgpu_ctx *ctx, void *userdata);
+
+/**
+ * vgpu_ctx_get_userdata - the pointer given to vgpu_ctx_set_userdata()
+ * @ctx: the context
+ * Returns: the pointer, or NULL.
+ * @since: 0.1
+ */
+void *vgpu_ctx_get_userdata(struct vgpu_ctx *ctx);
+
+/**
+ * vgpu_ctx_set_sysfs_root - where sysfs is mounted
+ * @ctx: the context
+ * @path: an absolute directory, e.g. "/sys" or "/host/sys"
+ *
+ * Use this inside containers that mount the host's sysfs elsewhere, and in
+ * tests. The root is the directory that holds "class", "bus" and "devices".
+ * Returns: 0, -EINVAL for a relative or empty path, -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_ctx_set_sysfs_root(struct vgpu_ctx *ctx, const char *path);
+
+/**
+ * vgpu_ctx_get_sysfs_root - where the context looks for sysfs
+ * @ctx: the context
+ * Returns: the path, owned by the context.
+ * @since: 0.1
+ */
+const char *vgpu_ctx_get_sysfs_root(struct vgpu_ctx *ctx);
+
+/**
+ * vgpu_ctx_set_config_dir - where persistent mdev definitions live
+ * @ctx: the context
+ * @path: an absolute directory; "/etc/mdevctl.d" by default, the directory
+ *        mdevctl uses, so definitions made by either tool are seen by both
+ * Returns: 0, -EINVAL for a relative or empty path, -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_ctx_set_config_dir(struct vgpu_ctx *ctx, const char *path);
+
+/**
+ * vgpu_ctx_get_config_dir - where persistent mdev definitions live
+ * @ctx: the context
+ * Returns: the path, owned by the context.
+ * @since: 0.1
+ */
+const char *vgpu_ctx_get_config_dir(struct vgpu_ctx *ctx);
+
+/**
+ * vgpu_ctx_set_runtime_dir - where locks and sockets live
+ * @ctx: the context
+ * @path: an absolute directory; "/run/vgpu" by default. It is created
+ *        (mode 0755) the first time it is needed.
+ * Returns: 0, -EINVAL for a relative or empty path, -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_ctx_set_runtime_dir(struct vgpu_ctx *ctx, const char *path);
+
+/**
+ * vgpu_ctx_get_runtime_dir - where locks and sockets live
+ * @ctx: the context
+ * Returns: the path, owned by the context.
+ * @since: 0.1
+ */
+const char *vgpu_ctx_get_runtime_dir(struct vgpu_ctx *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Parents: devices that can host instances (an mdev parent, an SR-IOV PF,   */
+/* a vfio-user provider).                                                    */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * vgpu_parent_list - every parent every backend can see
+ * @ctx: the context
+ * @ret: receives a malloc'd array of parents, each holding one reference,
+ *       sorted by backend then id; free it with vgpu_parent_list_free()
+ * @n_ret: receives the number of entries
+ *
+ * A parent whose sysfs entries are unreadable or malformed is skipped with a
+ * log message; it never fails the whole listing.
+ * Returns: 0, or a negative errno (-ENOMEM).
+ * @since: 0.1
+ */
+int vgpu_parent_list(struct vgpu_ctx *ctx, struct vgpu_parent ***ret,
+		     size_t *n_ret);
+
+/**
+ * vgpu_parent_list_free - unref every entry and free the array
+ * @list: an array from vgpu_parent_list(), or NULL
+ * @n: its number of entries
+ * @since: 0.1
+ */
+void vgpu_parent_list_free(struct vgpu_parent **list, size_t n);
+
+/**
+ * vgpu_parent_get - look a parent up by its id
+ * @ctx: the context
+ * @id: the parent's id, e.g. "0000:00:02.0", "matrix" or "0.0.0023"
+ * @ret: receives the parent (one reference)
+ * Returns: 0, -ENODEV when no backend has such a parent, -EINVAL for a
+ *          malformed id, -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_parent_get(struct vgpu_ctx *ctx, const char *id,
+		    struct vgpu_parent **ret);
+
+/**
+ * vgpu_parent_ref - take a reference
+ * @parent: the parent, or NULL
+ * Returns: @parent.
+ * @since: 0.1
+ */
+struct vgpu_parent *vgpu_parent_ref(struct vgpu_parent *parent);
+
+/**
+ * vgpu_parent_unref - drop a reference
+ * @parent: the parent, or NULL
+ * Returns: NULL when it was freed, @parent otherwise.
+ * @since: 0.1
+ */
+struct vgpu_parent *vgpu_parent_unref(struct vgpu_parent *parent);
+
+/**
+ * vgpu_parent_get_ctx - the context the parent belongs to
+ * @parent: the parent
+ * Returns: the context (no reference taken).
+ * @since: 0.1
+ */
+struct vgpu_ctx *vgpu_parent_get_ctx(struct vgpu_parent *parent);
+
+/**
+ * vgpu_parent_get_id - the parent's id (sysfs device name for kernel parents)
+ * @parent: the parent
+ * Returns: the id.
+ * @since: 0.1
+ */
+const char *vgpu_parent_get_id(struct vgpu_parent *parent);
+
+/**
+ * vgpu_parent_get_backend - the backend that serves the parent
+ * @parent: the parent
+ * Returns: "mdev", "sriov" or "vfio-user".
+ * @since: 0.1
+ */
+const char *vgpu_parent_get_backend(struct vgpu_parent *parent);
+
+/**
+ * vgpu_parent_get_bus - the bus the parent device sits on
+ * @parent: the parent
+ * Returns: the name of the device's subsystem ("pci", "css", "ap",
+ *          "platform", ...), or NULL when unknown.
+ * @since: 0.1
+ */
+const char *vgpu_parent_get_bus(struct vgpu_parent *parent);
+
+/**
+ * vgpu_parent_get_syspath - the parent's device directory
+ * @parent: the parent
+ * Returns: the resolved path below the sysfs root, or NULL for parents
+ *          without one (vfio-user providers).
+ * @since: 0.1
+ */
+const char *vgpu_parent_get_syspath(struct vgpu_parent *parent);
+
+/**
+ * vgpu_parent_get_driver - the kernel driver bound to the parent
+ * @parent: the parent
+ * Returns: the driver's name, or NULL when none is bound.
+ * @since: 0.1
+ */
+const char *vgpu_parent_get_driver(struct vgpu_parent *parent);
+
+/**
+ * vgpu_parent_get_numa_node - the parent's NUMA node
+ * @parent: the parent
+ * Returns: the node (>= 0), or -1 when unknown or not NUMA-local.
+ * @since: 0.1
+ */
+int vgpu_parent_get_numa_node(struct vgpu_parent *parent);
+
+/**
+ * vgpu_parent_get_pci_ids - PCI identity of a PCI parent
+ * @parent: the parent
+ * @vendor: receives the vendor id, or NULL
+ * @device: receives the device id, or NULL
+ * @subsystem_vendor: receives the subsystem vendor id, or NULL
+ * @subsystem_device: receives the subsystem device id, or NULL
+ * @class_code: receives the 24-bit class code, or NULL
+ * Returns: 0, -ENODATA when the parent is not a PCI device or its ids are
+ *          unreadable.
+ * @since: 0.1
+ */
+int vgpu_parent_get_pci_ids(struct vgpu_parent *parent, uint16_t *vendor,
+			    uint16_t *device, uint16_t *subsystem_vendor,
+			    uint16_t *subsystem_device, uint32_t *class_code);
+
+/**
+ * vgpu_parent_get_vendor_name - the PCI vendor's name from the PCI id database
+ * @parent: the parent
+ *
+ * The database is read (through libpci) the first time a name is asked for.
+ * Returns: the name, or NULL when the parent is not PCI or the id is unknown.
+ * @since: 0.1
+ */
+const char *vgpu_parent_get_vendor_name(struct vgpu_parent *parent);
+
+/**
+ * vgpu_parent_get_device_name - the PCI device's name from the PCI id database
+ * @parent: the parent
+ * Returns: the name, or NULL when the parent is not PCI or the id is unknown.
+ * @since: 0.1
+ */
+const char *vgpu_parent_get_device_name(struct vgpu_parent *parent);
+
+/* ------------------------------------------------------------------------ */
+/* Types                                                                     */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * vgpu_type_list - the instance types a parent offers
+ * @parent: the parent
+ * @ret: receives a malloc'd array of types sorted by id, each holding one
+ *       reference; free it with vgpu_type_list_free()
+ * @n_ret: receives the number of entries
+ * Returns: 0, or a negative errno (-ENODEV when the parent has gone).
+ * @since: 0.1
+ */
+int vgpu_type_list(struct vgpu_parent *parent, struct vgpu_type ***ret,
+		   size_t *n_ret);
+
+/**
+ * vgpu_type_list_free - unref every entry and free the array
+ * @list: an array from vgpu_type_list(), or NULL
+ * @n: its number of entries
+ * @since: 0.1
+ */
+void vgpu_type_list_free(struct vgpu_type **list, size_t n);
+
+/**
+ * vgpu_type_get - look a type of @parent up by its id
+ * @parent: the parent
+ * @id: the type id, e.g. "i915-GVTg_V5_4" or "nvidia-256"
+ * @ret: receives the type (one reference)
+ * Returns: 0, -ENOENT when the parent has no such type, -EINVAL for a
+ *          malformed id.
+ * @since: 0.1
+ */
+int vgpu_type_get(struct vgpu_parent *parent, const char *id,
+		  struct vgpu_type **ret);
+
+/**
+ * vgpu_type_ref - take a reference
+ * @type: the type, or NULL
+ * Returns: @type.
+ * @since: 0.1
+ */
+struct vgpu_type *vgpu_type_ref(struct vgpu_type *type);
+
+/**
+ * vgpu_type_unref - drop a reference
+ * @type: the type, or NULL
+ * Returns: NULL when it was freed, @type otherwise.
+ * @since: 0.1
+ */
+struct vgpu_type *vgpu_type_unref(struct vgpu_type *type);
+
+/**
+ * vgpu_type_get_parent - the parent offering the type
+ * @type: the type
+ * Returns: the parent (no reference taken).
+ * @since: 0.1
+ */
+struct vgpu_parent *vgpu_type_get_parent(struct vgpu_type *type);
+
+/**
+ * vgpu_type_get_id - the type's id
+ * @type: the type
+ * Returns: the id.
+ * @since: 0.1
+ */
+const char *vgpu_type_get_id(struct vgpu_type *type);
+
+/**
+ * vgpu_type_get_name - the type's human readable name
+ * @type: the type
+ * Returns: the name, or NULL when the backend offers none.
+ * @since: 0.1
+ */
+const char *vgpu_type_get_name(struct vgpu_type *type);
+
+/**
+ * vgpu_type_get_description - the vendor's description text, unparsed
+ * @type: the type
+ * Returns: the text without its final newline, or NULL when there is none.
+ * @since: 0.1
+ */
+const char *vgpu_type_get_description(struct vgpu_type *type);
+
+/**
+ * vgpu_type_get_device_api - the VFIO device API instances present
+ * @type: the type
+ * Returns: "vfio-pci", "vfio-ccw", "vfio-ap", ..., or NULL when unknown.
+ * @since: 0.1
+ */
+const char *vgpu_type_get_device_api(struct vgpu_type *type);
+
+/**
+ * vgpu_type_get_available_instances - how many more instances fit
+ * @type: the type
+ * Returns: the count read when the type was listed (>= 0), or a negative
+ *          errno when the parent's answer was missing or malformed.
+ * @since: 0.1
+ */
+int vgpu_type_get_available_instances(struct vgpu_type *type);
+
+/**
+ * vgpu_type_get_attr_count - how many key/value attributes were parsed
+ * @type: the type
+ *
+ * Attributes come from the description text in the formats vendors use:
+ * "key: value" lines (Intel GVT-g) and "key=value, key=value" (NVIDIA).
+ * Returns: the count (0 when the description has no recognised format).
+ * @since: 0.1
+ */
+size_t vgpu_type_get_attr_count(struct vgpu_type *type);
+
+/**
+ * vgpu_type_get_attr - one parsed attribute, in description order
+ * @type: the type
+ * @index: 0 .. vgpu_type_get_attr_count() - 1
+ * @key: receives the key (owned by @type), or NULL
+ * @value: receives the value (owned by @type), or NULL
+ * Returns: 0, -ERANGE for an index out of range.
+ * @since: 0.1
+ */
+int vgpu_type_get_attr(struct vgpu_type *type, size_t index, const char **key,
+		       const char **value);
+
+/**
+ * vgpu_type_get_attr_value - a parsed attribute by key
+ * @type: the type
+ * @key: the key, e.g. "framebuffer" or "low_gm_size"
+ * Returns: the value (owned by @type), or NULL when absent.
+ * @since: 0.1
+ */
+const char *vgpu_type_get_attr_value(struct vgpu_type *type, const char *key);
+
+/* ------------------------------------------------------------------------ */
+/* Persistent definitions (struct vgpu_config)                               */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * vgpu_config_new - an empty definition (no type, manual start, no attrs)
+ * @ret: receives the definition (one reference)
+ * Returns: 0, or -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_config_new(struct vgpu_config **ret);
+
+/**
+ * vgpu_config_new_from_json - parse a definition in mdevctl's JSON format
+ * @json: the text: {"mdev_type": "...", "start": "auto"|"manual",
+ *        "attrs": [{"key": "value"}, ...]}
+ * @len: its length in bytes
+ * @ret: receives the definition (one reference)
+ *
+ * "start" defaults to manual and "attrs" to none. Unknown members are
+ * ignored, as mdevctl ignores them; attrs entries that are not one-member
+ * objects with a string value, and keys that escape the instance directory,
+ * make the whole text invalid.
+ * Returns: 0, -EBADMSG for text that is not such a definition, -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_config_new_from_json(const char *json, size_t len,
+			      struct vgpu_config **ret);
+
+/**
+ * vgpu_config_ref - take a reference
+ * @config: the definition, or NULL
+ * Returns: @config.
+ * @since: 0.1
+ */
+struct vgpu_config *vgpu_config_ref(struct vgpu_config *config);
+
+/**
+ * vgpu_config_unref - drop a reference
+ * @config: the definition, or NULL
+ * Returns: NULL when it was freed, @config otherwise.
+ * @since: 0.1
+ */
+struct vgpu_config *vgpu_config_unref(struct vgpu_config *config);
+
+/**
+ * vgpu_config_set_type - set the instance type
+ * @config: the definition
+ * @type_id: a type id, or NULL to clear it
+ * Returns: 0, -EINVAL for an id that cannot name a type, -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_config_set_type(struct vgpu_config *config, const char *type_id);
+
+/**
+ * vgpu_config_get_type - the instance type
+ * @config: the definition
+ * Returns: the type id, or NULL when unset.
+ * @since: 0.1
+ */
+const char *vgpu_config_get_type(struct vgpu_config *config);
+
+/**
+ * vgpu_config_set_autostart - start the instance when its parent appears
+ * @config: the definition
+ * @autostart: true for "auto", false for "manual"
+ * @since: 0.1
+ */
+void vgpu_config_set_autostart(struct vgpu_config *config, bool autostart);
+
+/**
+ * vgpu_config_get_autostart - whether the instance starts with its parent
+ * @config: the definition
+ * Returns: true for "auto".
+ * @since: 0.1
+ */
+bool vgpu_config_get_autostart(struct vgpu_config *config);
+
+/**
+ * vgpu_config_add_attr - insert an attribute written after creation
+ * @config: the definition
+ * @key: the attribute's path relative to the instance's sysfs directory,
+ *       e.g. "nvidia/vgpu_params"; no "..", no leading '/'
+ * @value: the text written to it
+ * @index: where to insert (0 = first); -1 or any index past the end appends
+ *
+ * Attributes are written in order, and the instance is removed again if one
+ * of them fails.
+ * Returns: 0, -EINVAL for a key that escapes the instance directory, -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_config_add_attr(struct vgpu_config *config, const char *key,
+			 const char *value, long index);
+
+/**
+ * vgpu_config_del_attr - remove an attribute
+ * @config: the definition
+ * @index: its position; -1 removes the last one
+ * Returns: 0, -ERANGE when there is no attribute at @index.
+ * @since: 0.1
+ */
+int vgpu_config_del_attr(struct vgpu_config *config, long index);
+
+/**
+ * vgpu_config_get_attr_count - how many attributes the definition has
+ * @config: the definition
+ * Returns: the count.
+ * @since: 0.1
+ */
+size_t vgpu_config_get_attr_count(struct vgpu_config *config);
+
+/**
+ * vgpu_config_get_attr - one attribute, in write order
+ * @config: the definition
+ * @index: 0 .. count - 1
+ * @key: receives the key (owned by @config), or NULL
+ * @value: receives the value (owned by @config), or NULL
+ * Returns: 0, -ERANGE for an index out of range.
+ * @since: 0.1
+ */
+int vgpu_config_get_attr(struct vgpu_config *config, size_t index,
+			 const char **key, const char **value);
+
+/** Flags for vgpu_config_to_json(). */
+enum vgpu_json_flags {
+	/** indent like mdevctl's configuration files (two spaces) */
+	VGPU_JSON_PRETTY = 1 << 0,
+};
+
+/**
+ * vgpu_config_to_json - the definition in mdevctl's JSON format
+ * @config: the definition
+ * @flags: a mask of enum vgpu_json_flags
+ * @ret: receives malloc'd text without a trailing newline; free() it
+ * Returns: 0, -EINVAL when the definition has no type, -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_config_to_json(struct vgpu_config *config, unsigned int flags,
+			char **ret);
+
+/* ------------------------------------------------------------------------ */
+/* Instances                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** What vgpu_instance_list() returns. */
+enum vgpu_list_flags {
+	/** instances that exist now (created in the kernel or a provider) */
+	VGPU_LIST_ACTIVE = 1 << 0,
+	/** instances with a persistent definition, whether active or not */
+	VGPU_LIST_DEFINED = 1 << 1,
+};
+
+/**
+ * vgpu_instance_list - active and/or defined instances
+ * @ctx: the context
+ * @flags: a mask of enum vgpu_list_flags; 0 means VGPU_LIST_ACTIVE
+ * @parent_id: only instances of this parent, or NULL for all
+ * @ret: receives a malloc'd array sorted by parent id, then uuid; free it
+ *       with vgpu_instance_list_free()
+ * @n_ret: receives the number of entries
+ *
+ * An instance that is both active and defined is listed once, with both
+ * states. A malformed definition file is skipped with a log message.
+ * Returns: 0, or a negative errno.
+ * @since: 0.1
+ */
+int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
+		       const char *parent_id, struct vgpu_instance ***ret,
+		       size_t *n_ret);
+
+/**
+ * vgpu_instance_list_free - unref every entry and free the array
+ * @list: an array from vgpu_instance_list(), or NULL
+ * @n: its number of entries
+ * @since: 0.1
+ */
+void vgpu_instance_list_free(struct vgpu_instance **list, size_t n);
+
+/**
+ * vgpu_instance_get - look an instance up by UUID
+ * @ctx: the context
+ * @uuid: the instance's UUID (any case)
+ * @parent_id: the parent, or NULL; needed only to choose between
+ *             definitions of the same UUID under several parents
+ * @ret: receives the instance (one reference)
+ * Returns: 0, -EINVAL for a malformed UUID, -ENOENT when the instance is
+ *          neither active nor defined, -ENOTUNIQ when it is defined under
+ *          several parents and @parent_id is NULL.
+ * @since: 0.1
+ */
+int vgpu_instance_get(struct vgpu_ctx *ctx, const char *uuid,
+		      const char *parent_id, struct vgpu_instance **ret);
+
+/**
+ * vgpu_instance_ref - take a reference
+ * @instance: the instance, or NULL
+ * Returns: @instance.
+ * @since: 0.1
+ */
+struct vgpu_instance *vgpu_instance_ref(struct vgpu_instance *instance);
+
+/**
+ * vgpu_instance_unref - drop a reference
+ * @instance: the instance, or NULL
+ * Returns: NULL when it was freed, @instance otherwise.
+ * @since: 0.1
+ */
+struct vgpu_instance *vgpu_instance_unref(struct vgpu_instance *instance);
+
+/**
+ * vgpu_instance_get_uuid - the instance's UUID, lower case
+ * @instance: the instance
+ * Returns: the UUID.
+ * @since: 0.1
+ */
+const char *vgpu_instance_get_uuid(struct vgpu_instance *instance);
+
+/**
+ * vgpu_instance_get_parent_id - the id of the instance's parent
+ * @instance: the instance
+ * Returns: the parent id.
+ * @since: 0.1
+ */
+const char *vgpu_instance_get_parent_id(struct vgpu_instance *instance);
+
+/**
+ * vgpu_instance_get_type_id - the instance's type
+ * @instance: the instance
+ * Returns: the type id of the active instance, else of its definition;
+ *          NULL when neither says.
+ * @since: 0.1
+ */
+const char *vgpu_instance_get_type_id(struct vgpu_instance *instance);
+
+/**
+ * vgpu_instance_get_backend - the backend that serves the instance
+ * @instance: the instance
+ * Returns: "mdev", "sriov" or "vfio-user".
+ * @since: 0.1
+ */
+const char *vgpu_instance_get_backend(struct vgpu_instance *instance);
+
+/**
+ * vgpu_instance_is_active - whether the instance exists now
+ * @instance: the instance
+ * Returns: true when it was active at listing time.
+ * @since: 0.1
+ */
+bool vgpu_instance_is_active(struct vgpu_instance *instance);
+
+/**
+ * vgpu_instance_is_defined - whether the instance has a persistent definition
+ * @instance: the instance
+ * Returns: true when a definition existed at listing time.
+ * @since: 0.1
+ */
+bool vgpu_instance_is_defined(struct vgpu_instance *instance);
+
+/**
+ * vgpu_instance_get_config - the instance's persistent definition
+ * @instance: the instance
+ * Returns: the definition (no reference taken; take one to keep it longer
+ *          than @instance), or NULL when the instance is not defined.
+ * @since: 0.1
+ */
+struct vgpu_config *vgpu_instance_get_config(struct vgpu_instance *instance);
+
+/**
+ * vgpu_instance_get_syspath - the active instance's device directory
+ * @instance: the instance
+ * Returns: the resolved path, or NULL when not active or not in sysfs.
+ * @since: 0.1
+ */
+const char *vgpu_instance_get_syspath(struct vgpu_instance *instance);
+
+/**
+ * vgpu_instance_get_iommu_group - the active instance's IOMMU group
+ * @instance: the instance
+ * Returns: the group number (>= 0), or -1 when it has none or is inactive.
+ * @since: 0.1
+ */
+int vgpu_instance_get_iommu_group(struct vgpu_instance *instance);
+
+/** Flags for the lifecycle calls below. */
+enum vgpu_lifecycle_flags {
+	/** vgpu_instance_define(): replace an existing definition */
+	VGPU_DEFINE_FORCE = 1 << 0,
+};
+
+/**
+ * vgpu_instance_create - create a transient instance (mdevctl "start -t")
+ * @ctx: the context
+ * @parent_id: the parent
+ * @uuid: the UUID to use, or NULL to generate a random one
+ * @config: the type and the attributes to write; its autostart is ignored
+ * @ret: receives the new instance (one reference), or NULL
+ *
+ * The UUID is written to the type's create file, then every attribute in
+ * order; if one fails the instance is removed again and the error returned.
+ * Lifecycle calls on the same parent are serialized across processes with a
+ * lock in the runtime directory.
+ * Returns: 0, -EINVAL (bad UUID, no type in @config), -ENODEV (no such
+ *          parent), -ENOENT (no such type), -EEXIST (the UUID is in use),
+ *          -ENOSPC (the type has no capacity left), or the errno of the
+ *          write that failed.
+ * @since: 0.1
+ */
+int vgpu_instance_create(struct vgpu_ctx *ctx, const char *parent_id,
+			 const char *uuid, struct vgpu_config *config,
+			 struct vgpu_instance **ret);
+
+/**
+ * vgpu_instance_remove - remove an active instance (mdevctl "stop")
+ * @ctx: the context
+ * @uuid: the instance
+ * Returns: 0, -EINVAL (bad UUID), -ENOENT (not active), -EBUSY (in use), or
+ *          the errno of the failed removal.
+ * @since: 0.1
+ */
+int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid);
+
+/**
+ * vgpu_instance_define - store a persistent definition
+ * @ctx: the context
+ * @parent_id: the parent (it need not be present now)
+ * @uuid: the UUID, or NULL to generate one
+ * @config: the definition; it must have a type
+ * @flags: VGPU_DEFINE_FORCE to replace an existing definition
+ * @ret: receives the defined instance (one reference), or NULL
+ *
+ * The file is written atomically: a crash leaves the old or the new file.
+ * Returns: 0, -EINVAL, -EEXIST (already defined and no FORCE), or the errno
+ *          of the failed write.
+ * @since: 0.1
+ */
+int vgpu_instance_define(struct vgpu_ctx *ctx, const char *parent_id,
+			 const char *uuid, struct vgpu_config *config,
+			 unsigned int flags, struct vgpu_instance **ret);
+
+/**
+ * vgpu_instance_undefine - delete a persistent definition
+ * @ctx: the context
+ * @uuid: the instance
+ * @parent_id: the parent, or NULL to delete the definitions under every
+ *             parent
+ *
+ * An active instance stays active.
+ * Returns: 0, -EINVAL (bad UUID), -ENOENT (no definition).
+ * @since: 0.1
+ */
+int vgpu_instance_undefine(struct vgpu_ctx *ctx, const char *uuid,
+			   const char *parent_id);
+
+/**
+ * vgpu_instance_start - create an instance from its definition
+ * @ctx: the context
+ * @uuid: the instance
+ * @parent_id: the parent, or NULL when the UUID is defined only once
+ * @ret: receives the instance (one reference), or NULL
+ * Returns: as vgpu_instance_create(), and -ENOENT when there is no
+ *          definition, -ENOTUNIQ when several parents define @uuid.
+ * @since: 0.1
+ */
+int vgpu_instance_start(struct vgpu_ctx *ctx, const char *uuid,
+			const char *parent_id, struct vgpu_instance **ret);
+
+/**
+ * vgpu_instance_modify - replace a persistent definition
+ * @ctx: the context
+ * @uuid: the instance
+ * @parent_id: the parent, or NULL when the UUID is defined only once
+ * @config: the new definition
+ *
+ * The active instance, if any, is not changed.
+ * Returns: 0, -ENOENT (no definition), -ENOTUNIQ, -EINVAL, or the errno of
+ *          the failed write.
+ * @since: 0.1
+ */
+int vgpu_instance_modify(struct vgpu_ctx *ctx, const char *uuid,
+			 const char *parent_id, struct vgpu_config *config);
+
+/**
+ * vgpu_parent_autostart - start every "auto" definition of a parent
+ * @ctx: the context
+ * @parent_id: the parent that appeared
+ *
+ * Definitions already active are skipped; the others are started in UUID
+ * order, and one failure does not stop the rest.
+ * Returns: the number started (>= 0), or the first error when none could be
+ *          started and at least one failed.
+ * @since: 0.1
+ */
+int vgpu_parent_autostart(struct vgpu_ctx *ctx, const char *parent_id);
+
+/* ------------------------------------------------------------------------ */
+/* Monitor                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** What a struct vgpu_event reports. */
+enum vgpu_event_type {
+	VGPU_EVENT_PARENT_ADDED = 1,
+	VGPU_EVENT_PARENT_REMOVED = 2,
+	VGPU_EVENT_INSTANCE_ADDED = 3,
+	VGPU_EVENT_INSTANCE_REMOVED = 4,
+};
+
+/**
+ * vgpu_monitor_new - watch parents and active instances come and go
+ * @ctx: the context
+ * @ret: receives the monitor (one reference)
+ *
+ * The monitor takes a snapshot now and reports differences from it. It
+ * listens to udev (when the sysfs root is "/sys" and udev events can be
+ * received) and, in addition, rescans on a timer when an interval is set with
+ * vgpu_monitor_set_rescan_interval() — needed for fake or bind-mounted sysfs
+ * trees and for backends whose changes raise no uevent.
+ * Returns: 0, or a negative errno.
+ * @since: 0.1
+ */
+int vgpu_monitor_new(struct vgpu_ctx *ctx, struct vgpu_monitor **ret);
+
+/**
+ * vgpu_monitor_ref - take a reference
+ * @monitor: the monitor, or NULL
+ * Returns: @monitor.
+ * @since: 0.1
+ */
+struct vgpu_monitor *vgpu_monitor_ref(struct vgpu_monitor *monitor);
+
+/**
+ * vgpu_monitor_unref - drop a reference
+ * @monitor: the monitor, or NULL
+ * Returns: NULL when it was freed, @monitor otherwise.
+ * @since: 0.1
+ */
+struct vgpu_monitor *vgpu_monitor_unref(struct vgpu_monitor *monitor);
+
+/**
+ * vgpu_monitor_set_rescan_interval - also rescan every @msec milliseconds
+ * @monitor: the monitor
+ * @msec: the interval; 0 stops the timer (the default when udev is usable;
+ *        otherwise the default is 1000)
+ * Returns: 0, or a negative errno.
+ * @since: 0.1
+ */
+int vgpu_monitor_set_rescan_interval(struct vgpu_monitor *monitor,
+				     unsigned int msec);
+
+/**
+ * vgpu_monitor_get_fd - the descriptor to poll for POLLIN
+ * @monitor: the monitor
+ * Returns: a descriptor owned by the monitor (do not close it).
+ * @since: 0.1
+ */
+int vgpu_monitor_get_fd(struct vgpu_monitor *monitor);
+
+/**
+ * vgpu_monitor_receive - the next event, without blocking
+ * @monitor: the monitor
+ * @ret: receives an event (one reference), or NULL when none is pending
+ *
+ * Call it after the descriptor polls readable, until it gives NULL.
+ * Returns: 0 (with *@ret possibly NULL), or a negative errno.
+ * @since: 0.1
+ */
+int vgpu_monitor_receive(struct vgpu_monitor *monitor,
+			 struct vgpu_event **ret);
+
+/**
+ * vgpu_event_ref - take a reference
+ * @event: the event, or NULL
+ * Returns: @event.
+ * @since: 0.1
+ */
+struct vgpu_event *vgpu_event_ref(struct vgpu_event *event);
+
+/**
+ * vgpu_event_unref - drop a reference
+ * @event: the event, or NULL
+ * Returns: NULL when it was freed, @event otherwise.
+ * @since: 0.1
+ */
+struct vgpu_event *vgpu_event_unref(struct vgpu_event *event);
+
+/**
+ * vgpu_event_get_type - what happened
+ * @event: the event
+ * Returns: an enum vgpu_event_type value.
+ * @since: 0.1
+ */
+enum vgpu_event_type vgpu_event_get_type(struct vgpu_event *event);
+
+/**
+ * vgpu_event_get_parent_id - the parent the event concerns
+ * @event: the event
+ * Returns: the parent id.
+ * @since: 0.1
+ */
+const char *vgpu_event_get_parent_id(struct vgpu_event *event);
+
+/**
+ * vgpu_event_get_uuid - the instance the event concerns
+ * @event: the event
+ * Returns: the UUID for instance events, NULL for parent events.
+ * @since: 0.1
+ */
+const char *vgpu_event_get_uuid(struct vgpu_event *event);
+
+/**
+ * vgpu_event_get_backend - the backend of the parent or instance
+ * @event: the event
+ * Returns: "mdev", "sriov" or "vfio-user".
+ * @since: 0.1
+ */
+const char *vgpu_event_get_backend(struct vgpu_event *event);
+
+/**
+ * vgpu_event_get_type_id - the instance's type, for instance events
+ * @event: the event
+ * Returns: the type id, or NULL (parent events, or the type was unreadable).
+ * @since: 0.1
+ */
+const char *vgpu_event_get_type_id(struct vgpu_event *event);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBVGPU_H */

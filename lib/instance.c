@@ -1,0 +1,789 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Instances: merging active ones (from the backends) with persistent
+ * definitions (config_dir/<parent>/<uuid>), and the lifecycle calls. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "libvgpu-private.h"
+#include "util-file.h"
+#include "util-uuid.h"
+
+struct vgpu_instance *vgpu_instance_alloc(struct vgpu_ctx *ctx,
+					  const struct vgpu_backend *backend,
+					  const char *uuid,
+					  const char *parent_id)
+{
+	struct vgpu_instance *i = calloc(1, sizeof(*i));
+
+	if (!i)
+		return NULL;
+	i->parent_id = strdup(parent_id);
+	if (!i->parent_id) {
+		free(i);
+		return NULL;
+	}
+	i->refcount = 1;
+	i->ctx = vgpu_ctx_ref(ctx);
+	i->backend = backend;
+	i->iommu_group = -1;
+	snprintf(i->uuid, sizeof(i->uuid), "%s", uuid);
+	return i;
+}
+
+VGPU_EXPORT struct vgpu_instance *vgpu_instance_ref(struct vgpu_instance *instance)
+{
+	if (instance)
+		instance->refcount++;
+	return instance;
+}
+
+VGPU_EXPORT struct vgpu_instance *vgpu_instance_unref(struct vgpu_instance *instance)
+{
+	if (!instance)
+		return NULL;
+	if (--instance->refcount > 0)
+		return instance;
+	vgpu_ctx_unref(instance->ctx);
+	free(instance->parent_id);
+	free(instance->type_id);
+	free(instance->syspath);
+	vgpu_config_unref(instance->config);
+	free(instance);
+	return NULL;
+}
+
+static void *unref_instance(void *p)
+{
+	return vgpu_instance_unref(p);
+}
+
+VGPU_EXPORT void vgpu_instance_list_free(struct vgpu_instance **list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++)
+		vgpu_instance_unref(list[i]);
+	free(list);
+}
+
+static bool valid_parent_id(const char *id)
+{
+	return id && *id && strlen(id) < 256 && !strchr(id, '/') &&
+	       strcmp(id, ".") && strcmp(id, "..") && id[0] != '.';
+}
+
+/* the backend of a parent, when the parent is present; mdev otherwise,
+ * since the definitions directory is mdevctl's */
+static const struct vgpu_backend *backend_of(struct vgpu_ctx *ctx,
+					     const char *parent_id)
+{
+	struct vgpu_parent *p;
+	const struct vgpu_backend *b = &vgpu_backend_mdev;
+
+	if (vgpu_parent_get(ctx, parent_id, &p) == 0) {
+		b = p->backend;
+		vgpu_parent_unref(p);
+	}
+	return b;
+}
+
+/* ---- definitions ---------------------------------------------------- */
+
+/* visit every definition (of @parent_id, of @uuid, when given) */
+static int for_each_definition(struct vgpu_ctx *ctx, const char *parent_id,
+			       const char *uuid,
+			       int (*fn)(struct vgpu_ctx *ctx, const char *parent,
+					 const char *uuid,
+					 struct vgpu_config *config, void *data),
+			       void *data)
+{
+	DIR *top;
+	struct dirent *pe;
+	int r = 0;
+
+	top = opendir(ctx->config_dir);
+	if (!top)
+		return errno == ENOENT ? 0 : -errno;
+	while (r >= 0 && (pe = readdir(top))) {
+		DIR *pd;
+		struct dirent *de;
+		int pfd;
+
+		if (!valid_parent_id(pe->d_name))
+			continue;
+		if (parent_id && strcmp(parent_id, pe->d_name))
+			continue;
+		if (pe->d_type != DT_DIR && pe->d_type != DT_UNKNOWN)
+			continue;
+		pfd = openat(dirfd(top), pe->d_name,
+			     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (pfd < 0)
+			continue;
+		pd = fdopendir(pfd);
+		if (!pd) {
+			close(pfd);
+			continue;
+		}
+		while (r >= 0 && (de = readdir(pd))) {
+			char norm[VGPU_UUID_LEN + 1];
+			struct vgpu_config *c;
+
+			if (vgpu_uuid_normalize(de->d_name, norm) < 0)
+				continue;
+			if (uuid && strcmp(uuid, norm))
+				continue;
+			if (vgpu_config_load_file(ctx, pfd, de->d_name, &c) < 0)
+				continue;
+			r = fn(ctx, pe->d_name, norm, c, data);
+			vgpu_config_unref(c);
+		}
+		closedir(pd);
+	}
+	closedir(top);
+	return r;
+}
+
+struct merge {
+	struct vgpu_vec *vec;
+	bool want_defined_only;
+};
+
+static struct vgpu_instance *find_in(struct vgpu_vec *vec, const char *parent,
+				     const char *uuid)
+{
+	for (size_t i = 0; i < vec->n; i++) {
+		struct vgpu_instance *in = vec->items[i];
+
+		if (!strcmp(in->uuid, uuid) && !strcmp(in->parent_id, parent))
+			return in;
+	}
+	return NULL;
+}
+
+static int merge_definition(struct vgpu_ctx *ctx, const char *parent,
+			    const char *uuid, struct vgpu_config *config,
+			    void *data)
+{
+	struct merge *m = data;
+	struct vgpu_instance *in = find_in(m->vec, parent, uuid);
+	int r;
+
+	if (in) {
+		in->config = vgpu_config_ref(config);
+		return 0;
+	}
+	in = vgpu_instance_alloc(ctx, backend_of(ctx, parent), uuid, parent);
+	if (!in)
+		return -ENOMEM;
+	in->config = vgpu_config_ref(config);
+	r = vgpu_vec_push(m->vec, in);
+	if (r < 0)
+		vgpu_instance_unref(in);
+	return r;
+}
+
+static int cmp_instance(const void *a, const void *b)
+{
+	const struct vgpu_instance *ia = *(struct vgpu_instance *const *)a;
+	const struct vgpu_instance *ib = *(struct vgpu_instance *const *)b;
+	int r = strcmp(ia->parent_id, ib->parent_id);
+
+	return r ? r : strcmp(ia->uuid, ib->uuid);
+}
+
+VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
+				   const char *parent_id,
+				   struct vgpu_instance ***ret, size_t *n_ret)
+{
+	struct vgpu_vec vec = { 0 };
+	struct merge m = { .vec = &vec };
+	int r = 0;
+
+	if (!ctx || !ret || !n_ret ||
+	    (flags & ~(VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED)))
+		return -EINVAL;
+	if (parent_id && !valid_parent_id(parent_id))
+		return -EINVAL;
+	if (!flags)
+		flags = VGPU_LIST_ACTIVE;
+	/* active ones are needed to merge states even for a defined listing */
+	for (size_t i = 0; vgpu_backends[i] && r >= 0; i++)
+		r = vgpu_backends[i]->list_active(ctx, parent_id, &vec);
+	if (r >= 0)
+		r = for_each_definition(ctx, parent_id, NULL, merge_definition, &m);
+	if (r < 0) {
+		vgpu_vec_clear(&vec, unref_instance);
+		return r;
+	}
+	/* keep only what was asked for */
+	size_t kept = 0;
+
+	for (size_t i = 0; i < vec.n; i++) {
+		struct vgpu_instance *in = vec.items[i];
+		bool keep = ((flags & VGPU_LIST_ACTIVE) && in->active) ||
+			    ((flags & VGPU_LIST_DEFINED) && in->config);
+
+		if (keep)
+			vec.items[kept++] = in;
+		else
+			vgpu_instance_unref(in);
+	}
+	vec.n = kept;
+	vgpu_vec_sort(&vec, cmp_instance);
+	*ret = (struct vgpu_instance **)vgpu_vec_steal(&vec, n_ret);
+	return 0;
+}
+
+struct find_def {
+	char *parent;
+	struct vgpu_config *config;
+	int count;
+};
+
+static int collect_definition(struct vgpu_ctx *ctx, const char *parent,
+			      const char *uuid, struct vgpu_config *config,
+			      void *data)
+{
+	struct find_def *f = data;
+
+	(void)ctx;
+	(void)uuid;
+	if (++f->count > 1)
+		return 0;
+	f->parent = strdup(parent);
+	if (!f->parent)
+		return -ENOMEM;
+	f->config = vgpu_config_ref(config);
+	return 0;
+}
+
+/* the definition of @uuid under @parent_id (or the only one) */
+static int find_definition(struct vgpu_ctx *ctx, const char *uuid,
+			   const char *parent_id, struct find_def *f)
+{
+	int r;
+
+	*f = (struct find_def){ 0 };
+	r = for_each_definition(ctx, parent_id, uuid, collect_definition, f);
+	if (r >= 0 && f->count == 0)
+		r = -ENOENT;
+	if (r >= 0 && f->count > 1)
+		r = -ENOTUNIQ;
+	if (r < 0) {
+		free(f->parent);
+		vgpu_config_unref(f->config);
+		*f = (struct find_def){ 0 };
+	}
+	return r;
+}
+
+static int get_active(struct vgpu_ctx *ctx, const char *uuid,
+		      struct vgpu_instance **ret)
+{
+	for (size_t i = 0; vgpu_backends[i]; i++) {
+		int r = vgpu_backends[i]->get_active(ctx, uuid, ret);
+
+		if (r != -ENOENT)
+			return r;
+	}
+	return -ENOENT;
+}
+
+VGPU_EXPORT int vgpu_instance_get(struct vgpu_ctx *ctx, const char *uuid,
+				  const char *parent_id,
+				  struct vgpu_instance **ret)
+{
+	char norm[VGPU_UUID_LEN + 1];
+	struct vgpu_instance *in = NULL;
+	struct find_def f;
+	int r;
+
+	if (!ctx || !ret || vgpu_uuid_normalize(uuid, norm) < 0)
+		return -EINVAL;
+	if (parent_id && !valid_parent_id(parent_id))
+		return -EINVAL;
+	r = get_active(ctx, norm, &in);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (in && parent_id && strcmp(in->parent_id, parent_id))
+		in = vgpu_instance_unref(in);
+	r = find_definition(ctx, norm, in ? in->parent_id : parent_id, &f);
+	if (r == -ENOENT && !in)
+		return -ENOENT;
+	if (r < 0 && r != -ENOENT) {
+		vgpu_instance_unref(in);
+		return r;
+	}
+	if (!in) {
+		in = vgpu_instance_alloc(ctx, backend_of(ctx, f.parent), norm,
+					 f.parent);
+		if (!in) {
+			free(f.parent);
+			vgpu_config_unref(f.config);
+			return -ENOMEM;
+		}
+	}
+	in->config = f.config;
+	free(f.parent);
+	*ret = in;
+	return 0;
+}
+
+VGPU_EXPORT const char *vgpu_instance_get_uuid(struct vgpu_instance *instance)
+{
+	return instance ? instance->uuid : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_instance_get_parent_id(struct vgpu_instance *instance)
+{
+	return instance ? instance->parent_id : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_instance_get_type_id(struct vgpu_instance *instance)
+{
+	if (!instance)
+		return NULL;
+	if (instance->type_id)
+		return instance->type_id;
+	return instance->config ? instance->config->type : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_instance_get_backend(struct vgpu_instance *instance)
+{
+	return instance ? instance->backend->name : NULL;
+}
+
+VGPU_EXPORT bool vgpu_instance_is_active(struct vgpu_instance *instance)
+{
+	return instance && instance->active;
+}
+
+VGPU_EXPORT bool vgpu_instance_is_defined(struct vgpu_instance *instance)
+{
+	return instance && instance->config;
+}
+
+VGPU_EXPORT struct vgpu_config *vgpu_instance_get_config(struct vgpu_instance *instance)
+{
+	return instance ? instance->config : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_instance_get_syspath(struct vgpu_instance *instance)
+{
+	return instance ? instance->syspath : NULL;
+}
+
+VGPU_EXPORT int vgpu_instance_get_iommu_group(struct vgpu_instance *instance)
+{
+	return instance ? instance->iommu_group : -1;
+}
+
+/* ---- lifecycle ------------------------------------------------------ */
+
+static int lock_parent(struct vgpu_parent *p)
+{
+	char name[300];
+
+	snprintf(name, sizeof(name), "%s-%s", p->backend->name, p->id);
+	return vgpu_lock_take(p->ctx, name);
+}
+
+/* write the attributes in order; on failure remove the instance again */
+static int apply_attrs(struct vgpu_ctx *ctx, struct vgpu_instance *in,
+		       struct vgpu_config *config)
+{
+	for (size_t i = 0; i < config->n_attrs; i++) {
+		const struct vgpu_kv *a = &config->attrs[i];
+		int r = in->backend->write_attr(in, a->key, a->value);
+
+		if (r < 0) {
+			int rr;
+
+			err(ctx, "%s: writing attribute %s=\"%s\" failed: %s; removing the instance again",
+			    in->uuid, a->key, a->value, strerror(-r));
+			rr = in->backend->remove(in);
+			if (rr < 0)
+				err(ctx, "%s: removing it failed too: %s",
+				    in->uuid, strerror(-rr));
+			return r;
+		}
+	}
+	return 0;
+}
+
+static int create_locked(struct vgpu_ctx *ctx, struct vgpu_parent *p,
+			 const char *uuid, struct vgpu_config *config,
+			 struct vgpu_instance **ret)
+{
+	struct vgpu_instance *in = NULL;
+	struct vgpu_type *t;
+	int r;
+
+	r = get_active(ctx, uuid, &in);
+	if (r == 0) {
+		err(ctx, "%s: an instance with this UUID exists already (parent %s)",
+		    uuid, in->parent_id);
+		vgpu_instance_unref(in);
+		return -EEXIST;
+	}
+	r = vgpu_type_get(p, config->type, &t);
+	if (r < 0) {
+		err(ctx, "%s: parent %s has no type %s", uuid, p->id,
+		    config->type);
+		return r == -EINVAL ? -EINVAL : -ENOENT;
+	}
+	if (t->available == 0) {
+		err(ctx, "%s: type %s of %s has no capacity left", uuid,
+		    config->type, p->id);
+		vgpu_type_unref(t);
+		return -ENOSPC;
+	}
+	vgpu_type_unref(t);
+	r = p->backend->create(p, config->type, uuid);
+	if (r < 0) {
+		/* the kernel's word for "full" differs between drivers */
+		if (r == -EUSERS || r == -EDQUOT)
+			r = -ENOSPC;
+		err(ctx, "%s: creating a %s instance on %s failed: %s", uuid,
+		    config->type, p->id, strerror(-r));
+		return r;
+	}
+	r = p->backend->get_active(ctx, uuid, &in);
+	if (r < 0) {
+		err(ctx, "%s: created, but it does not show: %s", uuid,
+		    strerror(-r));
+		return r;
+	}
+	r = apply_attrs(ctx, in, config);
+	if (r < 0) {
+		vgpu_instance_unref(in);
+		return r;
+	}
+	info(ctx, "%s: created %s on %s", uuid, config->type, p->id);
+	if (ret)
+		*ret = in;
+	else
+		vgpu_instance_unref(in);
+	return 0;
+}
+
+static int create_instance(struct vgpu_ctx *ctx, const char *parent_id,
+			   const char *uuid, struct vgpu_config *config,
+			   struct vgpu_instance **ret)
+{
+	struct vgpu_parent *p;
+	int lock, r;
+
+	r = vgpu_parent_get(ctx, parent_id, &p);
+	if (r < 0) {
+		err(ctx, "parent %s: %s", parent_id,
+		    r == -ENODEV ? "not present" : strerror(-r));
+		return r;
+	}
+	lock = lock_parent(p);
+	if (lock < 0) {
+		vgpu_parent_unref(p);
+		return lock;
+	}
+	r = create_locked(ctx, p, uuid, config, ret);
+	vgpu_lock_release(lock);
+	vgpu_parent_unref(p);
+	return r;
+}
+
+VGPU_EXPORT int vgpu_instance_create(struct vgpu_ctx *ctx,
+				     const char *parent_id, const char *uuid,
+				     struct vgpu_config *config,
+				     struct vgpu_instance **ret)
+{
+	char norm[VGPU_UUID_LEN + 1];
+
+	if (ret)
+		*ret = NULL;
+	if (!ctx || !config || !config->type || !valid_parent_id(parent_id))
+		return -EINVAL;
+	if (uuid) {
+		if (vgpu_uuid_normalize(uuid, norm) < 0) {
+			err(ctx, "\"%s\" is not a UUID", uuid);
+			return -EINVAL;
+		}
+	} else {
+		vgpu_uuid_generate(norm);
+	}
+	return create_instance(ctx, parent_id, norm, config, ret);
+}
+
+VGPU_EXPORT int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid)
+{
+	char norm[VGPU_UUID_LEN + 1];
+	struct vgpu_instance *in;
+	struct vgpu_parent *p;
+	int lock, r;
+
+	if (!ctx || vgpu_uuid_normalize(uuid, norm) < 0)
+		return -EINVAL;
+	r = get_active(ctx, norm, &in);
+	if (r < 0)
+		return r;
+	r = vgpu_parent_get(ctx, in->parent_id, &p);
+	if (r < 0) {
+		vgpu_instance_unref(in);
+		return r == -ENODEV ? -ENOENT : r;
+	}
+	lock = lock_parent(p);
+	if (lock < 0) {
+		r = lock;
+	} else {
+		r = in->backend->remove(in);
+		vgpu_lock_release(lock);
+	}
+	if (r < 0)
+		err(ctx, "%s: removing it failed: %s", norm, strerror(-r));
+	else
+		info(ctx, "%s: removed", norm);
+	vgpu_parent_unref(p);
+	vgpu_instance_unref(in);
+	return r;
+}
+
+static int write_definition(struct vgpu_ctx *ctx, const char *parent_id,
+			    const char *uuid, struct vgpu_config *config,
+			    bool replace)
+{
+	char *dir = NULL, *json = NULL;
+	size_t len;
+	int dfd, r;
+
+	r = vgpu_config_to_json(config, VGPU_JSON_PRETTY, &json);
+	if (r < 0)
+		return r;
+	if (asprintf(&dir, "%s/%s", ctx->config_dir, parent_id) < 0) {
+		free(json);
+		return -ENOMEM;
+	}
+	r = vgpu_mkdir_p(dir, 0755);
+	dfd = r < 0 ? r : open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = r < 0 ? r : -errno;
+		err(ctx, "cannot open %s: %s", dir, strerror(-r));
+		free(dir);
+		free(json);
+		return r;
+	}
+	/* mdevctl ends its files with a newline */
+	len = strlen(json);
+	json[len] = '\n';
+	r = vgpu_write_file_atomic(dfd, uuid, json, len + 1, replace);
+	if (r < 0 && r != -EEXIST)
+		err(ctx, "cannot write %s/%s: %s", dir, uuid, strerror(-r));
+	close(dfd);
+	free(dir);
+	free(json);
+	return r;
+}
+
+VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
+				     const char *parent_id, const char *uuid,
+				     struct vgpu_config *config,
+				     unsigned int flags,
+				     struct vgpu_instance **ret)
+{
+	char norm[VGPU_UUID_LEN + 1];
+	int r;
+
+	if (ret)
+		*ret = NULL;
+	if (!ctx || !config || !config->type || !valid_parent_id(parent_id) ||
+	    (flags & ~VGPU_DEFINE_FORCE))
+		return -EINVAL;
+	if (uuid) {
+		if (vgpu_uuid_normalize(uuid, norm) < 0)
+			return -EINVAL;
+	} else {
+		vgpu_uuid_generate(norm);
+	}
+	r = write_definition(ctx, parent_id, norm, config,
+			     flags & VGPU_DEFINE_FORCE);
+	if (r == -EEXIST)
+		err(ctx, "%s is already defined for parent %s", norm, parent_id);
+	if (r < 0)
+		return r;
+	if (ret)
+		r = vgpu_instance_get(ctx, norm, parent_id, ret);
+	return r;
+}
+
+struct undefine {
+	int count;
+	int error;
+};
+
+static int unlink_definition(struct vgpu_ctx *ctx, const char *parent,
+			     const char *uuid, struct vgpu_config *config,
+			     void *data)
+{
+	struct undefine *u = data;
+	char *path;
+
+	(void)config;
+	if (asprintf(&path, "%s/%s/%s", ctx->config_dir, parent, uuid) < 0)
+		return -ENOMEM;
+	if (unlink(path) < 0 && errno != ENOENT) {
+		u->error = -errno;
+		err(ctx, "cannot delete %s: %s", path, strerror(errno));
+	} else {
+		u->count++;
+	}
+	free(path);
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_instance_undefine(struct vgpu_ctx *ctx, const char *uuid,
+				       const char *parent_id)
+{
+	char norm[VGPU_UUID_LEN + 1];
+	struct undefine u = { 0 };
+	int r;
+
+	if (!ctx || vgpu_uuid_normalize(uuid, norm) < 0)
+		return -EINVAL;
+	if (parent_id && !valid_parent_id(parent_id))
+		return -EINVAL;
+	r = for_each_definition(ctx, parent_id, norm, unlink_definition, &u);
+	if (r < 0)
+		return r;
+	if (u.error)
+		return u.error;
+	return u.count ? 0 : -ENOENT;
+}
+
+VGPU_EXPORT int vgpu_instance_start(struct vgpu_ctx *ctx, const char *uuid,
+				    const char *parent_id,
+				    struct vgpu_instance **ret)
+{
+	char norm[VGPU_UUID_LEN + 1];
+	struct vgpu_instance *in = NULL;
+	struct find_def f;
+	int r;
+
+	if (ret)
+		*ret = NULL;
+	if (!ctx || vgpu_uuid_normalize(uuid, norm) < 0)
+		return -EINVAL;
+	if (parent_id && !valid_parent_id(parent_id))
+		return -EINVAL;
+	r = find_definition(ctx, norm, parent_id, &f);
+	if (r < 0) {
+		err(ctx, "%s: %s", norm,
+		    r == -ENOENT   ? "no such definition" :
+		    r == -ENOTUNIQ ? "defined under several parents; name one" :
+				     strerror(-r));
+		return r;
+	}
+	r = create_instance(ctx, f.parent, norm, f.config, &in);
+	if (r == 0) {
+		in->config = vgpu_config_ref(f.config);
+		if (ret)
+			*ret = in;
+		else
+			vgpu_instance_unref(in);
+	}
+	free(f.parent);
+	vgpu_config_unref(f.config);
+	return r;
+}
+
+VGPU_EXPORT int vgpu_instance_modify(struct vgpu_ctx *ctx, const char *uuid,
+				     const char *parent_id,
+				     struct vgpu_config *config)
+{
+	char norm[VGPU_UUID_LEN + 1];
+	struct find_def f;
+	int r;
+
+	if (!ctx || !config || !config->type ||
+	    vgpu_uuid_normalize(uuid, norm) < 0)
+		return -EINVAL;
+	if (parent_id && !valid_parent_id(parent_id))
+		return -EINVAL;
+	r = find_definition(ctx, norm, parent_id, &f);
+	if (r < 0)
+		return r;
+	r = write_definition(ctx, f.parent, norm, config, true);
+	free(f.parent);
+	vgpu_config_unref(f.config);
+	return r;
+}
+
+struct autostart {
+	struct vgpu_vec uuids;
+};
+
+static int collect_auto(struct vgpu_ctx *ctx, const char *parent,
+			const char *uuid, struct vgpu_config *config,
+			void *data)
+{
+	struct autostart *a = data;
+	char *copy;
+	int r;
+
+	(void)ctx;
+	(void)parent;
+	if (!config->autostart)
+		return 0;
+	copy = strdup(uuid);
+	if (!copy)
+		return -ENOMEM;
+	r = vgpu_vec_push(&a->uuids, copy);
+	if (r < 0)
+		free(copy);
+	return r;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void *free_str(void *p)
+{
+	free(p);
+	return NULL;
+}
+
+VGPU_EXPORT int vgpu_parent_autostart(struct vgpu_ctx *ctx,
+				      const char *parent_id)
+{
+	struct autostart a = { 0 };
+	int started = 0, first_error = 0, r;
+
+	if (!ctx || !valid_parent_id(parent_id))
+		return -EINVAL;
+	r = for_each_definition(ctx, parent_id, NULL, collect_auto, &a);
+	if (r < 0) {
+		vgpu_vec_clear(&a.uuids, free_str);
+		return r;
+	}
+	vgpu_vec_sort(&a.uuids, cmp_str);
+	for (size_t i = 0; i < a.uuids.n; i++) {
+		struct vgpu_instance *in;
+
+		if (get_active(ctx, a.uuids.items[i], &in) == 0) {
+			dbg(ctx, "%s: active already", (char *)a.uuids.items[i]);
+			vgpu_instance_unref(in);
+			continue;
+		}
+		r = vgpu_instance_start(ctx, a.uuids.items[i], parent_id, NULL);
+		if (r == 0)
+			started++;
+		else if (!first_error)
+			first_error = r;
+	}
+	vgpu_vec_clear(&a.uuids, free_str);
+	return started || !first_error ? started : first_error;
+}

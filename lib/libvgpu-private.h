@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internal object layouts and the backend interface. Never installed. */
+#ifndef LIBVGPU_PRIVATE_H
+#define LIBVGPU_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <syslog.h>
+
+#include "libvgpu.h"
+#include "util-vec.h"
+
+#define VGPU_EXPORT __attribute__((visibility("default")))
+
+#define VGPU_UUID_LEN 36
+
+struct vgpu_backend;
+
+struct vgpu_ctx {
+	int refcount;
+	vgpu_log_fn log_fn;
+	void *log_data;
+	int log_priority;
+	void *userdata;
+	char *sysfs_root;
+	char *config_dir;
+	char *runtime_dir;
+	struct pci_access *pacc; /* opened on the first PCI name look-up */
+};
+
+struct vgpu_parent {
+	int refcount;
+	struct vgpu_ctx *ctx;
+	const struct vgpu_backend *backend;
+	char *id;
+	char *bus;
+	char *syspath;
+	char *driver;
+	int numa_node;
+	bool is_pci;
+	bool names_looked_up;
+	uint16_t vendor, device, subsystem_vendor, subsystem_device;
+	uint32_t class_code;
+	char *vendor_name;
+	char *device_name;
+};
+
+struct vgpu_kv {
+	char *key;
+	char *value;
+};
+
+struct vgpu_type {
+	int refcount;
+	struct vgpu_parent *parent;
+	char *id;
+	char *name;
+	char *description;
+	char *device_api;
+	int available;
+	struct vgpu_kv *attrs;
+	size_t n_attrs;
+};
+
+struct vgpu_config {
+	int refcount;
+	char *type;
+	bool autostart;
+	struct vgpu_kv *attrs;
+	size_t n_attrs;
+};
+
+struct vgpu_instance {
+	int refcount;
+	struct vgpu_ctx *ctx;
+	const struct vgpu_backend *backend;
+	char uuid[VGPU_UUID_LEN + 1];
+	char *parent_id;
+	char *type_id;       /* of the active instance */
+	char *syspath;
+	int iommu_group;
+	bool active;
+	struct vgpu_config *config; /* non-NULL when defined */
+};
+
+/*
+ * A backend: one table of operations, filled by one folder under backends/.
+ * Every function returns 0 or a negative errno. Lists append new references
+ * to a struct vgpu_vec. The core sorts, merges definitions and locks; the
+ * backend only talks to its own interface (sysfs, a socket, ...).
+ */
+struct vgpu_backend {
+	const char *name;
+	/* append every parent */
+	int (*list_parents)(struct vgpu_ctx *ctx, struct vgpu_vec *out);
+	/* one parent by id; -ENODEV when absent */
+	int (*get_parent)(struct vgpu_ctx *ctx, const char *id,
+			  struct vgpu_parent **ret);
+	/* append every type of a parent */
+	int (*list_types)(struct vgpu_parent *parent, struct vgpu_vec *out);
+	/* one type; -ENOENT when absent */
+	int (*get_type)(struct vgpu_parent *parent, const char *id,
+			struct vgpu_type **ret);
+	/* append active instances (of one parent when parent_id != NULL) */
+	int (*list_active)(struct vgpu_ctx *ctx, const char *parent_id,
+			   struct vgpu_vec *out);
+	/* one active instance by normalised UUID; -ENOENT when absent */
+	int (*get_active)(struct vgpu_ctx *ctx, const char *uuid,
+			  struct vgpu_instance **ret);
+	/* create an instance; called with the parent's lock held */
+	int (*create)(struct vgpu_parent *parent, const char *type_id,
+		      const char *uuid);
+	/* write one attribute of an active instance */
+	int (*write_attr)(struct vgpu_instance *instance, const char *key,
+			  const char *value);
+	/* remove an active instance; called with the parent's lock held */
+	int (*remove)(struct vgpu_instance *instance);
+};
+
+extern const struct vgpu_backend vgpu_backend_mdev;
+
+/* all built-in backends, NULL-terminated */
+extern const struct vgpu_backend *const vgpu_backends[];
+
+/* logging */
+void vgpu_log(struct vgpu_ctx *ctx, int priority, const char *file, int line,
+	      const char *fn, const char *format, ...)
+	__attribute__((format(printf, 6, 7)));
+
+#define vgpu_log_cond(ctx, prio, ...)                                          \
+	do {                                                                   \
+		if ((ctx) && (ctx)->log_priority >= (prio))                    \
+			vgpu_log(ctx, prio, __FILE__, __LINE__, __func__,      \
+				 __VA_ARGS__);                                 \
+	} while (0)
+
+#define dbg(ctx, ...) vgpu_log_cond(ctx, LOG_DEBUG, __VA_ARGS__)
+#define info(ctx, ...) vgpu_log_cond(ctx, LOG_INFO, __VA_ARGS__)
+#define warn(ctx, ...) vgpu_log_cond(ctx, LOG_WARNING, __VA_ARGS__)
+#define err(ctx, ...) vgpu_log_cond(ctx, LOG_ERR, __VA_ARGS__)
+
+/* object constructors used by backends */
+struct vgpu_parent *vgpu_parent_alloc(struct vgpu_ctx *ctx,
+				      const struct vgpu_backend *backend,
+				      const char *id);
+struct vgpu_type *vgpu_type_alloc(struct vgpu_parent *parent, const char *id);
+struct vgpu_instance *vgpu_instance_alloc(struct vgpu_ctx *ctx,
+					  const struct vgpu_backend *backend,
+					  const char *uuid,
+					  const char *parent_id);
+
+/* parse vendor description text into key/value attributes */
+int vgpu_parse_description(const char *text, struct vgpu_kv **ret,
+			   size_t *n_ret);
+void vgpu_kv_free(struct vgpu_kv *kv, size_t n);
+
+/* definitions (config.c) */
+int vgpu_config_load_file(struct vgpu_ctx *ctx, int dirfd, const char *name,
+			  struct vgpu_config **ret);
+int vgpu_config_valid_key(const char *key);
+
+/* locking (lock.c): an exclusive cross-process lock named @name */
+int vgpu_lock_take(struct vgpu_ctx *ctx, const char *name);
+void vgpu_lock_release(int fd);
+
+#endif

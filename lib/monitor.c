@@ -1,0 +1,434 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The monitor keeps a snapshot of parents and active instances and reports
+ * differences. Triggers: udev (kernel uevents when the sysfs root is /sys)
+ * and an optional rescan timer. Both sit behind one epoll descriptor, so the
+ * application polls a single fd.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <libudev.h>
+
+#include "libvgpu-private.h"
+
+struct snap_item {
+	char *backend;
+	char *parent;
+	char *uuid; /* NULL for parents */
+	char *type;
+};
+
+struct snapshot {
+	struct snap_item *items;
+	size_t n;
+};
+
+struct vgpu_event {
+	int refcount;
+	enum vgpu_event_type type;
+	struct snap_item item;
+};
+
+struct vgpu_monitor {
+	int refcount;
+	struct vgpu_ctx *ctx;
+	int epfd;
+	int timerfd;
+	struct udev *udev;
+	struct udev_monitor *umon;
+	struct snapshot snap;
+	struct vgpu_event **queue;
+	size_t q_head, q_len, q_cap;
+};
+
+static void item_free(struct snap_item *it)
+{
+	free(it->backend);
+	free(it->parent);
+	free(it->uuid);
+	free(it->type);
+}
+
+static void snapshot_free(struct snapshot *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		item_free(&s->items[i]);
+	free(s->items);
+	s->items = NULL;
+	s->n = 0;
+}
+
+static int cmp_item(const void *a, const void *b)
+{
+	const struct snap_item *x = a, *y = b;
+	int r = strcmp(x->backend, y->backend);
+
+	if (!r)
+		r = strcmp(x->parent, y->parent);
+	if (!r)
+		r = strcmp(x->uuid ? x->uuid : "", y->uuid ? y->uuid : "");
+	return r;
+}
+
+static int snap_add(struct snapshot *s, const char *backend,
+		    const char *parent, const char *uuid, const char *type)
+{
+	struct snap_item *grown = reallocarray(s->items, s->n + 1, sizeof(*grown));
+	struct snap_item *it;
+
+	if (!grown)
+		return -ENOMEM;
+	s->items = grown;
+	it = &grown[s->n];
+	*it = (struct snap_item){
+		.backend = strdup(backend),
+		.parent = strdup(parent),
+		.uuid = uuid ? strdup(uuid) : NULL,
+		.type = type ? strdup(type) : NULL,
+	};
+	if (!it->backend || !it->parent || (uuid && !it->uuid) ||
+	    (type && !it->type)) {
+		item_free(it);
+		return -ENOMEM;
+	}
+	s->n++;
+	return 0;
+}
+
+static int take_snapshot(struct vgpu_ctx *ctx, struct snapshot *s)
+{
+	struct vgpu_parent **parents = NULL;
+	struct vgpu_instance **insts = NULL;
+	size_t np = 0, ni = 0;
+	int r;
+
+	*s = (struct snapshot){ 0 };
+	r = vgpu_parent_list(ctx, &parents, &np);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < np && r >= 0; i++)
+		r = snap_add(s, parents[i]->backend->name, parents[i]->id, NULL,
+			     NULL);
+	vgpu_parent_list_free(parents, np);
+	if (r >= 0)
+		r = vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, &insts, &ni);
+	for (size_t i = 0; i < ni && r >= 0; i++)
+		r = snap_add(s, insts[i]->backend->name, insts[i]->parent_id,
+			     insts[i]->uuid, insts[i]->type_id);
+	vgpu_instance_list_free(insts, ni);
+	if (r < 0) {
+		snapshot_free(s);
+		return r;
+	}
+	if (s->n > 1)
+		qsort(s->items, s->n, sizeof(*s->items), cmp_item);
+	return 0;
+}
+
+static int queue_event(struct vgpu_monitor *m, enum vgpu_event_type type,
+		       const struct snap_item *it)
+{
+	struct vgpu_event *e;
+
+	if (m->q_head + m->q_len == m->q_cap) {
+		if (m->q_head) {
+			memmove(m->queue, m->queue + m->q_head,
+				m->q_len * sizeof(*m->queue));
+			m->q_head = 0;
+		} else {
+			size_t cap = m->q_cap ? m->q_cap * 2 : 32;
+			struct vgpu_event **q =
+				reallocarray(m->queue, cap, sizeof(*q));
+
+			if (!q)
+				return -ENOMEM;
+			m->queue = q;
+			m->q_cap = cap;
+		}
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->refcount = 1;
+	e->type = type;
+	e->item = (struct snap_item){
+		.backend = strdup(it->backend),
+		.parent = strdup(it->parent),
+		.uuid = it->uuid ? strdup(it->uuid) : NULL,
+		.type = it->type ? strdup(it->type) : NULL,
+	};
+	if (!e->item.backend || !e->item.parent ||
+	    (it->uuid && !e->item.uuid) || (it->type && !e->item.type)) {
+		vgpu_event_unref(e);
+		return -ENOMEM;
+	}
+	m->queue[m->q_head + m->q_len++] = e;
+	return 0;
+}
+
+/* rescan and queue the differences: removals of instances before removals
+ * of their parents, additions of parents before their instances */
+static int rescan(struct vgpu_monitor *m)
+{
+	struct snapshot now;
+	size_t i = 0, j = 0;
+	int r;
+
+	r = take_snapshot(m->ctx, &now);
+	if (r < 0)
+		return r;
+	/* both sorted: a merge walk; parents sort before their instances */
+	struct snap_item **gone = calloc(m->snap.n + 1, sizeof(*gone));
+
+	if (!gone) {
+		snapshot_free(&now);
+		return -ENOMEM;
+	}
+	size_t n_gone = 0;
+
+	while (r >= 0 && (i < m->snap.n || j < now.n)) {
+		int c;
+
+		if (i == m->snap.n)
+			c = 1;
+		else if (j == now.n)
+			c = -1;
+		else
+			c = cmp_item(&m->snap.items[i], &now.items[j]);
+		if (c < 0) {
+			gone[n_gone++] = &m->snap.items[i++];
+		} else if (c > 0) {
+			const struct snap_item *it = &now.items[j++];
+
+			r = queue_event(m, it->uuid ? VGPU_EVENT_INSTANCE_ADDED :
+						      VGPU_EVENT_PARENT_ADDED,
+					it);
+		} else {
+			i++;
+			j++;
+		}
+	}
+	/* report removals child first */
+	while (r >= 0 && n_gone) {
+		const struct snap_item *it = gone[--n_gone];
+
+		r = queue_event(m, it->uuid ? VGPU_EVENT_INSTANCE_REMOVED :
+					      VGPU_EVENT_PARENT_REMOVED,
+				it);
+	}
+	free(gone);
+	if (r < 0) {
+		snapshot_free(&now);
+		return r;
+	}
+	snapshot_free(&m->snap);
+	m->snap = now;
+	return 0;
+}
+
+static bool sysfs_is_live(struct vgpu_ctx *ctx)
+{
+	return !strcmp(ctx->sysfs_root, "/sys");
+}
+
+VGPU_EXPORT int vgpu_monitor_new(struct vgpu_ctx *ctx,
+				 struct vgpu_monitor **ret)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct vgpu_monitor *m;
+	int r;
+
+	if (!ctx || !ret)
+		return -EINVAL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	m->refcount = 1;
+	m->ctx = vgpu_ctx_ref(ctx);
+	m->timerfd = -1;
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (m->epfd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	m->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (m->timerfd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	ev.data.fd = m->timerfd;
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->timerfd, &ev) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (sysfs_is_live(ctx)) {
+		/* udevd's events when it runs, else the kernel's own */
+		m->udev = udev_new();
+		if (m->udev) {
+			const char *src = access("/run/udev/control", F_OK) == 0 ?
+						  "udev" : "kernel";
+
+			m->umon = udev_monitor_new_from_netlink(m->udev, src);
+			if (m->umon && udev_monitor_enable_receiving(m->umon) < 0)
+				m->umon = udev_monitor_unref(m->umon);
+		}
+		if (m->umon) {
+			ev.data.fd = udev_monitor_get_fd(m->umon);
+			if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+				m->umon = udev_monitor_unref(m->umon);
+		}
+		if (!m->umon)
+			warn(ctx, "no uevents can be received; rescanning instead");
+	}
+	r = take_snapshot(ctx, &m->snap);
+	if (r < 0)
+		goto fail;
+	if (!m->umon) {
+		r = vgpu_monitor_set_rescan_interval(m, 1000);
+		if (r < 0)
+			goto fail;
+	}
+	*ret = m;
+	return 0;
+fail:
+	vgpu_monitor_unref(m);
+	return r;
+}
+
+VGPU_EXPORT struct vgpu_monitor *vgpu_monitor_ref(struct vgpu_monitor *monitor)
+{
+	if (monitor)
+		monitor->refcount++;
+	return monitor;
+}
+
+VGPU_EXPORT struct vgpu_monitor *vgpu_monitor_unref(struct vgpu_monitor *monitor)
+{
+	if (!monitor)
+		return NULL;
+	if (--monitor->refcount > 0)
+		return monitor;
+	for (size_t i = 0; i < monitor->q_len; i++)
+		vgpu_event_unref(monitor->queue[monitor->q_head + i]);
+	free(monitor->queue);
+	snapshot_free(&monitor->snap);
+	udev_monitor_unref(monitor->umon);
+	udev_unref(monitor->udev);
+	if (monitor->timerfd >= 0)
+		close(monitor->timerfd);
+	if (monitor->epfd >= 0)
+		close(monitor->epfd);
+	vgpu_ctx_unref(monitor->ctx);
+	free(monitor);
+	return NULL;
+}
+
+VGPU_EXPORT int vgpu_monitor_set_rescan_interval(struct vgpu_monitor *monitor,
+						 unsigned int msec)
+{
+	struct itimerspec its = { 0 };
+
+	if (!monitor)
+		return -EINVAL;
+	its.it_value.tv_sec = msec / 1000;
+	its.it_value.tv_nsec = (long)(msec % 1000) * 1000000L;
+	its.it_interval = its.it_value;
+	if (timerfd_settime(monitor->timerfd, 0, &its, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_monitor_get_fd(struct vgpu_monitor *monitor)
+{
+	return monitor ? monitor->epfd : -EINVAL;
+}
+
+/* drain the triggers; true when a rescan is due */
+static bool drain_triggers(struct vgpu_monitor *m)
+{
+	bool due = false;
+	uint64_t ticks;
+
+	while (read(m->timerfd, &ticks, sizeof(ticks)) == sizeof(ticks))
+		due = true;
+	if (m->umon) {
+		struct udev_device *d;
+
+		while ((d = udev_monitor_receive_device(m->umon))) {
+			dbg(m->ctx, "uevent %s %s",
+			    udev_device_get_action(d) ? udev_device_get_action(d) : "?",
+			    udev_device_get_syspath(d));
+			due = true;
+			udev_device_unref(d);
+		}
+	}
+	return due;
+}
+
+VGPU_EXPORT int vgpu_monitor_receive(struct vgpu_monitor *monitor,
+				     struct vgpu_event **ret)
+{
+	int r;
+
+	if (!monitor || !ret)
+		return -EINVAL;
+	*ret = NULL;
+	if (!monitor->q_len && drain_triggers(monitor)) {
+		r = rescan(monitor);
+		if (r < 0)
+			return r;
+	}
+	if (!monitor->q_len)
+		return 0;
+	*ret = monitor->queue[monitor->q_head++];
+	if (--monitor->q_len == 0)
+		monitor->q_head = 0;
+	return 0;
+}
+
+VGPU_EXPORT struct vgpu_event *vgpu_event_ref(struct vgpu_event *event)
+{
+	if (event)
+		event->refcount++;
+	return event;
+}
+
+VGPU_EXPORT struct vgpu_event *vgpu_event_unref(struct vgpu_event *event)
+{
+	if (!event)
+		return NULL;
+	if (--event->refcount > 0)
+		return event;
+	item_free(&event->item);
+	free(event);
+	return NULL;
+}
+
+VGPU_EXPORT enum vgpu_event_type vgpu_event_get_type(struct vgpu_event *event)
+{
+	return event ? event->type : 0;
+}
+
+VGPU_EXPORT const char *vgpu_event_get_parent_id(struct vgpu_event *event)
+{
+	return event ? event->item.parent : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_event_get_uuid(struct vgpu_event *event)
+{
+	return event ? event->item.uuid : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_event_get_backend(struct vgpu_event *event)
+{
+	return event ? event->item.backend : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_event_get_type_id(struct vgpu_event *event)
+{
+	return event ? event->item.type : NULL;
+}

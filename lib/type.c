@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libvgpu-private.h"
+
+struct vgpu_type *vgpu_type_alloc(struct vgpu_parent *parent, const char *id)
+{
+	struct vgpu_type *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->id = strdup(id);
+	if (!t->id) {
+		free(t);
+		return NULL;
+	}
+	t->refcount = 1;
+	t->parent = vgpu_parent_ref(parent);
+	t->available = -ENODATA;
+	return t;
+}
+
+void vgpu_kv_free(struct vgpu_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+static bool key_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.' ||
+	       c == ' ';
+}
+
+/* trim [*s, *e) of blanks */
+static void trim(const char **s, const char **e)
+{
+	while (*s < *e && isspace((unsigned char)**s))
+		(*s)++;
+	while (*e > *s && isspace((unsigned char)(*e)[-1]))
+		(*e)--;
+}
+
+static int kv_add(struct vgpu_kv **kv, size_t *n, const char *k,
+		  const char *ke, const char *v, const char *ve)
+{
+	struct vgpu_kv *grown = reallocarray(*kv, *n + 1, sizeof(**kv));
+
+	if (!grown)
+		return -ENOMEM;
+	*kv = grown;
+	grown[*n].key = strndup(k, (size_t)(ke - k));
+	grown[*n].value = strndup(v, (size_t)(ve - v));
+	if (!grown[*n].key || !grown[*n].value) {
+		free(grown[*n].key);
+		free(grown[*n].value);
+		return -ENOMEM;
+	}
+	(*n)++;
+	return 0;
+}
+
+/*
+ * Split @text into items at any character of @seps, and each item at the
+ * first @sep into key and value. Fails (-EBADMSG) as soon as one non-blank
+ * item does not have that shape, so that a text in another format yields
+ * nothing rather than nonsense.
+ */
+static int parse_items(const char *text, const char *seps, char sep,
+		       struct vgpu_kv **ret, size_t *n_ret)
+{
+	struct vgpu_kv *kv = NULL;
+	size_t n = 0;
+	const char *p = text;
+	int r = 0;
+
+	while (*p) {
+		const char *end = p + strcspn(p, seps);
+		const char *s = p, *e = end, *mid, *ks, *ke, *vs, *ve;
+
+		trim(&s, &e);
+		if (s < e) {
+			mid = memchr(s, sep, (size_t)(e - s));
+			if (!mid) {
+				r = -EBADMSG;
+				break;
+			}
+			ks = s;
+			ke = mid;
+			vs = mid + 1;
+			ve = e;
+			trim(&ks, &ke);
+			trim(&vs, &ve);
+			if (ks == ke) {
+				r = -EBADMSG;
+				break;
+			}
+			for (const char *c = ks; c < ke; c++)
+				if (!key_char(*c))
+					r = -EBADMSG;
+			if (r < 0)
+				break;
+			r = kv_add(&kv, &n, ks, ke, vs, ve);
+			if (r < 0)
+				break;
+		}
+		p = *end ? end + 1 : end;
+	}
+	if (r < 0 || !n) {
+		vgpu_kv_free(kv, n);
+		return r < 0 ? r : -EBADMSG;
+	}
+	*ret = kv;
+	*n_ret = n;
+	return 0;
+}
+
+int vgpu_parse_description(const char *text, struct vgpu_kv **ret,
+			   size_t *n_ret)
+{
+	int r;
+
+	*ret = NULL;
+	*n_ret = 0;
+	if (!text)
+		return 0;
+	/* Intel GVT-g: "key: value" lines */
+	r = parse_items(text, "\n", ':', ret, n_ret);
+	if (r != -EBADMSG)
+		return r;
+	/* NVIDIA: "key=value, key=value" (on one or several lines) */
+	r = parse_items(text, ",\n", '=', ret, n_ret);
+	if (r != -EBADMSG)
+		return r;
+	return 0;
+}
+
+static int cmp_type(const void *a, const void *b)
+{
+	return strcmp((*(struct vgpu_type *const *)a)->id,
+		      (*(struct vgpu_type *const *)b)->id);
+}
+
+VGPU_EXPORT int vgpu_type_list(struct vgpu_parent *parent,
+			       struct vgpu_type ***ret, size_t *n_ret)
+{
+	struct vgpu_vec vec = { 0 };
+	int r;
+
+	if (!parent || !ret || !n_ret)
+		return -EINVAL;
+	r = parent->backend->list_types(parent, &vec);
+	if (r < 0) {
+		vgpu_vec_clear(&vec, (void *(*)(void *))vgpu_type_unref);
+		return r;
+	}
+	vgpu_vec_sort(&vec, cmp_type);
+	*ret = (struct vgpu_type **)vgpu_vec_steal(&vec, n_ret);
+	return 0;
+}
+
+VGPU_EXPORT void vgpu_type_list_free(struct vgpu_type **list, size_t n)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < n; i++)
+		vgpu_type_unref(list[i]);
+	free(list);
+}
+
+VGPU_EXPORT int vgpu_type_get(struct vgpu_parent *parent, const char *id,
+			      struct vgpu_type **ret)
+{
+	if (!parent || !ret || !id)
+		return -EINVAL;
+	if (!*id || strlen(id) > 255 || strchr(id, '/') || !strcmp(id, ".") ||
+	    !strcmp(id, ".."))
+		return -EINVAL;
+	return parent->backend->get_type(parent, id, ret);
+}
+
+VGPU_EXPORT struct vgpu_type *vgpu_type_ref(struct vgpu_type *type)
+{
+	if (type)
+		type->refcount++;
+	return type;
+}
+
+VGPU_EXPORT struct vgpu_type *vgpu_type_unref(struct vgpu_type *type)
+{
+	if (!type)
+		return NULL;
+	if (--type->refcount > 0)
+		return type;
+	vgpu_parent_unref(type->parent);
+	free(type->id);
+	free(type->name);
+	free(type->description);
+	free(type->device_api);
+	vgpu_kv_free(type->attrs, type->n_attrs);
+	free(type);
+	return NULL;
+}
+
+VGPU_EXPORT struct vgpu_parent *vgpu_type_get_parent(struct vgpu_type *type)
+{
+	return type ? type->parent : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_type_get_id(struct vgpu_type *type)
+{
+	return type ? type->id : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_type_get_name(struct vgpu_type *type)
+{
+	return type ? type->name : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_type_get_description(struct vgpu_type *type)
+{
+	return type ? type->description : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_type_get_device_api(struct vgpu_type *type)
+{
+	return type ? type->device_api : NULL;
+}
+
+VGPU_EXPORT int vgpu_type_get_available_instances(struct vgpu_type *type)
+{
+	return type ? type->available : -EINVAL;
+}
+
+VGPU_EXPORT size_t vgpu_type_get_attr_count(struct vgpu_type *type)
+{
+	return type ? type->n_attrs : 0;
+}
+
+VGPU_EXPORT int vgpu_type_get_attr(struct vgpu_type *type, size_t index,
+				   const char **key, const char **value)
+{
+	if (!type)
+		return -EINVAL;
+	if (index >= type->n_attrs)
+		return -ERANGE;
+	if (key)
+		*key = type->attrs[index].key;
+	if (value)
+		*value = type->attrs[index].value;
+	return 0;
+}
+
+VGPU_EXPORT const char *vgpu_type_get_attr_value(struct vgpu_type *type,
+						 const char *key)
+{
+	if (!type || !key)
+		return NULL;
+	for (size_t i = 0; i < type->n_attrs; i++)
+		if (!strcmp(type->attrs[i].key, key))
+			return type->attrs[i].value;
+	return NULL;
+}

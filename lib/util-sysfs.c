@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util-sysfs.h"
+
+int vgpu_read_attr(int dirfd, const char *name, char *buf, size_t size)
+{
+	size_t len = 0;
+	int fd, r = 0;
+
+	if (size < 2)
+		return -EINVAL;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (len == size - 1) {
+			char extra;
+
+			/* full: only fine if the file ends here */
+			n = read(fd, &extra, 1);
+			if (n > 0)
+				r = -EFBIG;
+			else if (n < 0 && errno != EINTR)
+				r = -errno;
+			else if (n < 0)
+				continue;
+			break;
+		}
+		n = read(fd, buf + len, size - 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	if (r < 0)
+		return r;
+	buf[len] = '\0';
+	if (memchr(buf, '\0', len))
+		return -EBADMSG;
+	while (len && buf[len - 1] == '\n')
+		buf[--len] = '\0';
+	return (int)len;
+}
+
+int vgpu_read_attr_alloc(int dirfd, const char *name, char **ret)
+{
+	char buf[VGPU_ATTR_MAX + 1];
+	int r = vgpu_read_attr(dirfd, name, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	*ret = strdup(buf);
+	return *ret ? r : -ENOMEM;
+}
+
+int vgpu_parse_long(const char *s, int base, long min, long max, long *ret)
+{
+	const char *p = s;
+	char *end;
+	long v;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!*p || *p == '\n')
+		return -EINVAL;
+	if (base == 16 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+		p += 2;
+	if (!((*p >= '0' && *p <= '9') || *p == '-' ||
+	      (base == 16 && ((*p >= 'a' && *p <= 'f') ||
+			      (*p >= 'A' && *p <= 'F')))))
+		return -EINVAL;
+	errno = 0;
+	v = strtol(p, &end, base);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (end == p)
+		return -EINVAL;
+	if (*end == '\n')
+		end++;
+	if (*end)
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+int vgpu_read_attr_long(int dirfd, const char *name, int base, long min,
+			long max, long *ret)
+{
+	char buf[64];
+	int r = vgpu_read_attr(dirfd, name, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	return vgpu_parse_long(buf, base, min, max, ret);
+}
+
+int vgpu_readlink_base(int dirfd, const char *name, char *buf, size_t size)
+{
+	char target[PATH_MAX];
+	ssize_t n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+	const char *base;
+	size_t len;
+
+	if (n < 0)
+		return -errno;
+	target[n] = '\0';
+	while (n > 1 && target[n - 1] == '/')
+		target[--n] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	len = strlen(base);
+	if (!len || len >= size)
+		return -ENAMETOOLONG;
+	memcpy(buf, base, len + 1);
+	return (int)len;
+}
+
+int vgpu_write_attr(int dirfd, const char *name, const char *value)
+{
+	size_t len = strlen(value);
+	ssize_t n;
+	int fd, r = 0;
+
+	fd = openat(dirfd, name, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return -errno;
+	do
+		n = write(fd, value, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		r = -errno;
+	else if ((size_t)n != len)
+		r = -EIO;
+	if (close(fd) < 0 && !r && errno != EINTR)
+		r = -errno;
+	return r;
+}
+
+char *vgpu_path_join(const char *a, const char *b)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", a, b) < 0)
+		return NULL;
+	return p;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "util-vec.h"
+
+int vgpu_vec_push(struct vgpu_vec *vec, void *item)
+{
+	if (vec->n == vec->cap) {
+		size_t cap = vec->cap ? vec->cap * 2 : 16;
+		void **items = reallocarray(vec->items, cap, sizeof(*items));
+
+		if (!items)
+			return -ENOMEM;
+		vec->items = items;
+		vec->cap = cap;
+	}
+	vec->items[vec->n++] = item;
+	return 0;
+}
+
+void **vgpu_vec_steal(struct vgpu_vec *vec, size_t *n_ret)
+{
+	void **items = vec->items;
+
+	*n_ret = vec->n;
+	if (!vec->n) {
+		free(items);
+		items = NULL;
+	}
+	vec->items = NULL;
+	vec->n = vec->cap = 0;
+	return items;
+}
+
+void vgpu_vec_clear(struct vgpu_vec *vec, void *(*unref)(void *))
+{
+	for (size_t i = 0; i < vec->n; i++)
+		unref(vec->items[i]);
+	free(vec->items);
+	vec->items = NULL;
+	vec->n = vec->cap = 0;
+}
+
+void vgpu_vec_sort(struct vgpu_vec *vec, int (*cmp)(const void *, const void *))
+{
+	if (vec->n > 1)
+		qsort(vec->items, vec->n, sizeof(*vec->items), cmp);
+}
