@@ -12,7 +12,9 @@
  *   - device collection on top of vgpu_instance_list()
  *   - one function per command
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
