@@ -1,0 +1,162 @@
+#!/bin/bash
+# Differential test: run the same command lines through the real mdevctl and
+# through a candidate (our `vgpuctl` personality) against identical fake
+# sysfs + /etc/mdevctl.d trees, each in a private mount namespace where the
+# tree is bind-mounted over /sys and /etc/mdevctl.d.  Compares stdout,
+# stderr, exit status and the resulting tree byte for byte.
+#
+# usage: run.sh [--ref PROG] [--cand PROG] [--fakesysfs PROG] [--keep]
+#               [--verbose] [SCENARIO...]
+#   --ref PROG       reference mdevctl (default /usr/bin/mdevctl)
+#   --cand PROG      candidate; invoked through symlinks named mdevctl/lsmdev
+#                    (default: the reference itself, to debug the harness)
+#   --fakesysfs PROG vgpu-fakesysfs daemon, enables @kernel cases
+# Exit: 0 all passed, 1 a difference, 77 prerequisites missing (skip).
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+REF=/usr/bin/mdevctl
+CAND=
+FAKESYSFS=
+KEEP=0
+VERBOSE=0
+SCEN=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--ref) REF=$2; shift 2 ;;
+	--cand) CAND=$2; shift 2 ;;
+	--fakesysfs) FAKESYSFS=$2; shift 2 ;;
+	--keep) KEEP=1; shift ;;
+	--verbose|-v) VERBOSE=1; shift ;;
+	-*) echo "unknown option $1" >&2; exit 2 ;;
+	*) SCEN+=("$1"); shift ;;
+	esac
+done
+[ -n "$CAND" ] || CAND=$REF
+
+skip() { echo "SKIP: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (mount namespaces, bind mounts)"
+command -v unshare >/dev/null || skip "unshare(1) not found"
+[ -x "$REF" ] || skip "reference mdevctl $REF not found"
+[ -x "$CAND" ] || skip "candidate $CAND not found"
+[ -d /etc/mdevctl.d ] || skip "/etc/mdevctl.d missing (mount point)"
+unshare -m true 2>/dev/null || skip "cannot create a mount namespace"
+if [ -n "$FAKESYSFS" ] && [ ! -x "$FAKESYSFS" ]; then FAKESYSFS=; fi
+
+WORK=$(mktemp -d /tmp/mdevctl-diff.XXXXXX)
+[ $KEEP = 1 ] || trap 'rm -rf "$WORK"' EXIT
+mkdir -p "$WORK/bin-ref" "$WORK/bin-cand"
+ln -s "$(readlink -f "$REF")" "$WORK/bin-ref/mdevctl"
+ln -s "$(readlink -f "$REF")" "$WORK/bin-ref/lsmdev"
+ln -s "$(readlink -f "$CAND")" "$WORK/bin-cand/mdevctl"
+ln -s "$(readlink -f "$CAND")" "$WORK/bin-cand/lsmdev"
+
+UUID_RE='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+
+# run_step BINDIR TREE OUTDIR STEP
+run_step() {
+	local bin=$1 tree=$2 out=$3 step=$4 rc
+	unshare -m --propagation private /bin/bash -c '
+		mount --bind "$1/sys" /sys && mount --bind "$1/etc/mdevctl.d" /etc/mdevctl.d || exit 125
+		bin=$2; eval "set -- $3"
+		cmd=$1; shift
+		cd / && exec "$bin/$cmd" "$@"' run_step "$tree" "$bin" "$step" \
+		>>"$out/stdout" 2>>"$out/stderr" </dev/null
+	rc=$?
+	echo "rc=$rc" >>"$out/status"
+}
+
+# Replace UUIDs that appeared only in stdout (random ones from define/start
+# without -u) by RANDOM<n>, in stdout and in the tree (names and contents).
+normalize() {
+	local out=$1 tree=$2 known=$3 n=0 u
+	sed -i -E 's/^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]+Z /[TIMESTAMP /' "$out/stderr"
+	for u in $(grep -oE "$UUID_RE" "$out/stdout" | sort -u); do
+		grep -qx "$u" "$known" && continue
+		n=$((n + 1))
+		sed -i "s/$u/RANDOM$n/g" "$out/stdout"
+		grep -rlF "$u" "$tree" 2>/dev/null | xargs -r sed -i "s/$u/RANDOM$n/g"
+		find "$tree" -depth -name "$u" | while read -r f; do
+			mv "$f" "$(dirname "$f")/RANDOM$n"
+		done
+	done
+	# a listing of names, types, modes and link targets (diff -r does not
+	# compare modes, and does not see empty dirs consistently)
+	(cd "$tree" && find . -printf '%p %y %m %l\n' | LC_ALL=C sort) >"$out/layout"
+}
+
+PASS=0 FAIL=0 SKIPPED=0
+FAILED=()
+declare -a CASES
+
+run_case() {
+	local scen=$1 idx=$2 spec=$3 needs_kernel=0
+	case $spec in "@kernel "*) needs_kernel=1; spec=${spec#@kernel } ;; esac
+	local name="$scen#$idx: $spec"
+	if [ $needs_kernel = 1 ] && [ -z "$FAKESYSFS" ]; then
+		echo "SKIP $name (needs vgpu-fakesysfs)"
+		SKIPPED=$((SKIPPED + 1)); return
+	fi
+	local d="$WORK/$scen/$idx" side
+	for side in ref cand; do
+		mkdir -p "$d/$side"
+		cp -a "$WORK/$scen/tree" "$d/$side/tree"
+		: >"$d/$side/stdout"; : >"$d/$side/stderr"; : >"$d/$side/status"
+		local step rest=$spec
+		while :; do
+			step=${rest%% ;; *}
+			run_step "$WORK/bin-$side" "$d/$side/tree" "$d/$side" "$step"
+			[ "$step" = "$rest" ] && break
+			rest=${rest#* ;; }
+		done
+		normalize "$d/$side" "$d/$side/tree" "$WORK/$scen/known"
+	done
+	local diffs=""
+	for f in status stdout stderr layout; do
+		cmp -s "$d/ref/$f" "$d/cand/$f" || diffs+=" $f"
+	done
+	diff -r --no-dereference "$d/ref/tree" "$d/cand/tree" >"$d/tree.diff" 2>&1 || diffs+=" tree"
+	if [ -z "$diffs" ]; then
+		PASS=$((PASS + 1))
+		[ $VERBOSE = 0 ] || echo "PASS $name"
+	else
+		FAIL=$((FAIL + 1)); FAILED+=("$name")
+		echo "FAIL $name (differs:$diffs)"
+		for f in status stdout stderr layout; do
+			diff -u --label "mdevctl/$f" --label "candidate/$f" \
+				"$d/ref/$f" "$d/cand/$f" | head -40 | sed 's/^/    /'
+		done
+		head -40 "$d/tree.diff" | sed 's/^/    /'
+	fi
+}
+
+[ ${#SCEN[@]} -gt 0 ] || SCEN=($(cd "$HERE/scenarios" && ls *.sh | sed 's/\.sh$//'))
+for scen in "${SCEN[@]}"; do
+	(
+		CASES=()
+		TREE="$WORK/$scen/tree"
+		mkdir -p "$TREE"
+		source "$HERE/lib.sh"
+		source "$HERE/scenarios/$scen.sh"
+		init_tree
+		build
+		{ find "$TREE" -printf '%f\n'; printf '%s\n' "${CASES[@]}"; } |
+			grep -oE "$UUID_RE" | sort -u >"$WORK/$scen/known"
+		i=0
+		for c in "${CASES[@]}"; do
+			i=$((i + 1))
+			run_case "$scen" "$i" "$c"
+		done
+		echo "$PASS $FAIL $SKIPPED" >"$WORK/$scen/result"
+		[ ${#FAILED[@]} -eq 0 ] || printf '%s\n' "${FAILED[@]}" >"$WORK/$scen/failed"
+	)
+done
+
+TP=0 TF=0 TS=0
+for scen in "${SCEN[@]}"; do
+	[ -f "$WORK/$scen/result" ] || { TF=$((TF + 1)); echo "scenario $scen did not run"; continue; }
+	read -r p f s <"$WORK/$scen/result"
+	TP=$((TP + p)); TF=$((TF + f)); TS=$((TS + s))
+done
+echo "mdevctl-diff: $TP passed, $TF failed, $TS skipped (candidate: $CAND)"
+[ $KEEP = 0 ] || echo "work dir kept: $WORK"
+[ $TF = 0 ]
