@@ -95,10 +95,15 @@ static int exit_for(int r)
 	}
 }
 
-static int usage_error(const char *verb, const char *fmt, const char *arg)
+static int __attribute__((format(printf, 2, 3)))
+usage_error(const char *verb, const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "%s %s: ", prog, verb);
-	fprintf(stderr, fmt, arg);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nTry '%s %s --help'.\n", prog, verb);
 	return EXIT_USAGE;
 }
