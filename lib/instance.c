@@ -164,17 +164,34 @@ static int for_each_definition(struct vgpu_ctx *ctx, const char *parent_id,
 
 struct merge {
 	struct vgpu_vec *vec;
-	bool want_defined_only;
+	size_t n_sorted; /* items[0..n_sorted) are sorted by parent, uuid */
 };
 
-static struct vgpu_instance *find_in(struct vgpu_vec *vec, const char *parent,
+static int cmp_key(const char *parent, const char *uuid,
+		   const struct vgpu_instance *in)
+{
+	int r = strcmp(parent, in->parent_id);
+
+	return r ? r : strcmp(uuid, in->uuid);
+}
+
+/* binary search of the sorted active instances */
+static struct vgpu_instance *find_in(struct merge *m, const char *parent,
 				     const char *uuid)
 {
-	for (size_t i = 0; i < vec->n; i++) {
-		struct vgpu_instance *in = vec->items[i];
+	size_t lo = 0, hi = m->n_sorted;
 
-		if (!strcmp(in->uuid, uuid) && !strcmp(in->parent_id, parent))
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		struct vgpu_instance *in = m->vec->items[mid];
+		int c = cmp_key(parent, uuid, in);
+
+		if (!c)
 			return in;
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
 	}
 	return NULL;
 }
@@ -184,7 +201,7 @@ static int merge_definition(struct vgpu_ctx *ctx, const char *parent,
 			    void *data)
 {
 	struct merge *m = data;
-	struct vgpu_instance *in = find_in(m->vec, parent, uuid);
+	struct vgpu_instance *in = find_in(m, parent, uuid);
 	int r;
 
 	if (in) {
@@ -228,6 +245,8 @@ VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
 	/* active ones are needed to merge states even for a defined listing */
 	for (size_t i = 0; vgpu_backends[i] && r >= 0; i++)
 		r = vgpu_backends[i]->list_active(ctx, parent_id, &vec);
+	vgpu_vec_sort(&vec, cmp_instance);
+	m.n_sorted = vec.n;
 	if (r >= 0)
 		r = for_each_definition(ctx, parent_id, NULL,
 						flags & VGPU_LIST_STRICT,
