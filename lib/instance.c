@@ -444,12 +444,15 @@ VGPU_EXPORT int vgpu_instance_get_iommu_group(struct vgpu_instance *instance)
 
 /* ---- lifecycle ------------------------------------------------------ */
 
-static int lock_parent(struct vgpu_parent *p)
+/* named by backend and parent id: a PF listed by two backends has two
+ * parents, and each backend's lifecycle steps are serialized by its own */
+static int lock_parent(struct vgpu_ctx *ctx, const struct vgpu_backend *b,
+		       const char *parent_id)
 {
 	char name[300];
 
-	snprintf(name, sizeof(name), "%s-%s", p->backend->name, p->id);
-	return vgpu_lock_take(p->ctx, name);
+	snprintf(name, sizeof(name), "%s-%s", b->name, parent_id);
+	return vgpu_lock_take(ctx, name);
 }
 
 /* write the attributes in order; on failure remove the instance again */
@@ -544,7 +547,7 @@ static int create_instance(struct vgpu_ctx *ctx, const char *parent_id,
 		    r == -ENODEV ? "not present" : strerror(-r));
 		return r;
 	}
-	lock = lock_parent(p);
+	lock = lock_parent(ctx, p->backend, p->id);
 	if (lock < 0) {
 		vgpu_parent_unref(p);
 		return lock;
@@ -594,7 +597,7 @@ VGPU_EXPORT int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid)
 		vgpu_instance_unref(in);
 		return r == -ENODEV ? -ENOENT : r;
 	}
-	lock = lock_parent(p);
+	lock = lock_parent(ctx, in->backend, in->parent_id);
 	if (lock < 0) {
 		r = lock;
 	} else {
