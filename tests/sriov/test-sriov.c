@@ -1012,6 +1012,32 @@ START_TEST(test_fuse_gim)
 }
 END_TEST
 
+/* the SR-IOV side of a PF that is an mdev parent too, through the alias */
+START_TEST(test_fuse_dual_parent)
+{
+	struct vgpu_instance *in;
+	struct vgpu_config *c;
+
+	add_pf("nvme", 0x1b36, 0x0010, 2);
+	add_vfio_driver();
+	ck_assert_int_eq(fake_tree_register_mdev_parent(tree, PF), 0);
+	mount_up();
+	ck_assert_int_eq(vgpu_config_new(&c), 0);
+	ck_assert_int_eq(vgpu_config_set_type(c, "VF"), 0);
+	/* the plain id is the mdev parent, which has no type "VF" */
+	ck_assert_int_eq(vgpu_instance_create(ctx, PF, UUID1, c, NULL),
+			 -ENOENT);
+	ck_assert_int_eq(vgpu_instance_create(ctx, "sriov:" PF, UUID1, c, &in),
+			 0);
+	ck_assert_str_eq(vgpu_instance_get_parent_id(in), PF);
+	ck_assert_str_eq(vgpu_instance_get_backend(in), "sriov");
+	vgpu_instance_unref(in);
+	vgpu_config_unref(c);
+	ck_assert_int_eq(vgpu_instance_remove(ctx, UUID1), 0);
+	ck_content(PF_DIR "/sriov_numvfs", "0\n");
+}
+END_TEST
+
 /* ---- main ------------------------------------------------------------------ */
 
 /* 0 if a mount works here, 77 if FUSE is unavailable */
@@ -1082,6 +1108,7 @@ int main(int argc, char **argv)
 		tcase_add_test(tc, test_fuse_no_pf_driver);
 		tcase_add_test(tc, test_fuse_xe);
 		tcase_add_test(tc, test_fuse_gim);
+		tcase_add_test(tc, test_fuse_dual_parent);
 		suite_add_tcase(s, tc);
 	} else {
 		fprintf(stderr, "no FUSE fake sysfs: dynamic tests skipped\n");
