@@ -14,7 +14,7 @@
  *    without any write bit (available_instances ...) fails with EACCES;
  *  - dynamic attributes (see fake_tree_attr_kind()) ignore O_TRUNC,
  *    truncate() and the write offset; each write(2) is one store() of at
- *    most 4095 bytes (larger writes are short, like sysfs's PAGE_SIZE);
+ *    most 4096 bytes (larger writes are short, like sysfs's PAGE_SIZE);
  *  - everything else is a plain passthrough.
  * Names starting with ".fake-" and ".in-use" are hidden from readdir.
  */
@@ -36,7 +36,7 @@
 
 #include "fake-tree.h"
 
-#define STORE_MAX	4095
+#define STORE_MAX	4096	/* kernfs: one store per PAGE_SIZE */
 
 struct fs {
 	char *backing;
@@ -471,12 +471,14 @@ int main(int argc, char **argv)
 	char **fargv;
 	int fargc = 0, npos = 0, i, r, ret = 1;
 
-	fargv = calloc((size_t)argc + 4, sizeof(*fargv));
+	fargv = calloc((size_t)argc + 5, sizeof(*fargv));
 	if (!fargv) {
 		perror("calloc");
 		return 1;
 	}
 	fargv[fargc++] = argv[0];
+	/* libfuse 3.14's fuse_main() warns about its own default otherwise */
+	fargv[fargc++] = "-omax_threads=16";
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
