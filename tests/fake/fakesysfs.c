@@ -477,8 +477,11 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	fargv[fargc++] = argv[0];
-	/* libfuse 3.14's fuse_main() warns about its own default otherwise */
-	fargv[fargc++] = "-omax_threads=16";
+	/*
+	 * libfuse 3.14 warns "Ignoring invalid max threads value 4294967295"
+	 * when max_idle_threads is left at its default (libfuse#1003).
+	 */
+	fargv[fargc++] = "-omax_idle_threads=16";
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
