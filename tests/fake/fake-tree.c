@@ -688,7 +688,8 @@ int fake_tree_new(const char *dir, struct fake_tree **ret)
 		"sys/devices", "sys/class/mdev_bus", "sys/bus/mdev/devices",
 		"sys/bus/mdev/drivers", "sys/bus/pci/devices",
 		"sys/bus/pci/drivers", "sys/kernel/iommu_groups",
-		"etc/mdevctl.d",
+		"etc/mdevctl.d/scripts.d/callouts",
+		"etc/mdevctl.d/scripts.d/notifiers",
 	};
 	struct fake_tree *t;
 	char p[PATH_MAX];

@@ -16,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -967,6 +969,78 @@ START_TEST(test_daemon_cli)
 }
 END_TEST
 
+/* ---- real mdevctl against the mount (private mount namespace) ---------------- */
+
+/*
+ * Run SCRIPT with sh in a child that has MNT/sys bind-mounted on /sys and
+ * MNT/etc/mdevctl.d on /etc/mdevctl.d in its own mount namespace.
+ * Returns the exit status; 77 if the namespace cannot be set up.
+ */
+static int in_ns(const char *script)
+{
+	char sys[PATH_MAX], etc[PATH_MAX];
+	pid_t pid;
+	int st;
+
+	mpath("sys", sys, sizeof(sys));
+	mpath("etc/mdevctl.d", etc, sizeof(etc));
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount(sys, "/sys", NULL, MS_BIND, NULL) < 0 ||
+		    mount(etc, "/etc/mdevctl.d", NULL, MS_BIND, NULL) < 0)
+			_exit(77);
+		execl("/bin/sh", "sh", "-c", script, (char *)NULL);
+		_exit(126);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+START_TEST(test_mdevctl)
+{
+	int r;
+
+	if (system("command -v mdevctl >/dev/null 2>&1") != 0 ||
+	    access("/etc/mdevctl.d", F_OK) < 0) {
+		fprintf(stderr, "test_mdevctl: no mdevctl here, skipped\n");
+		return;
+	}
+	mount_up(NULL);
+	r = in_ns("exec >/dev/null 2>&1; "
+		  "mdevctl start -p " GPU " -t " GVT_TYPE " -u " UUID1 " && "
+		  "mdevctl define -u " UUID1 " && "
+		  "mdevctl list | grep -q " UUID1);
+	if (r == 77) {
+		fprintf(stderr, "test_mdevctl: no mount namespace, skipped\n");
+		return;
+	}
+	ck_assert_int_eq(r, 0);
+	ck_assert(mexists("sys/bus/mdev/devices/" UUID1));
+	ck_content(GVT_AVAIL, "1\n");
+	ck_assert(fake_tree_exists(tree, "etc/mdevctl.d/" GPU "/" UUID1));
+
+	/* a rejected vendor attribute makes mdevctl roll the device back */
+	r = in_ns("exec >/dev/null 2>&1; "
+		  "mdevctl define -p " NV_GPU " -t " NV_TYPE " -u " UUID2
+		  " && mdevctl modify -u " UUID2 " --addattr=nvidia/vgpu_params"
+		  " --value=frame_rate_limiter=9 && ! mdevctl start -u " UUID2);
+	ck_assert_int_eq(r, 0);
+	ck_assert(!mexists("sys/bus/mdev/devices/" UUID2));
+	ck_content("sys/devices/pci0000:3b/" NV_GPU "/mdev_supported_types/"
+		   NV_TYPE "/available_instances", "24\n");
+
+	r = in_ns("exec >/dev/null 2>&1; mdevctl stop -u " UUID1 " && "
+		  "mdevctl undefine -u " UUID1);
+	ck_assert_int_eq(r, 0);
+	ck_assert(!mexists("sys/bus/mdev/devices/" UUID1));
+	ck_assert(!fake_tree_exists(tree, "etc/mdevctl.d/" GPU "/" UUID1));
+	ck_content(GVT_AVAIL, "2\n");
+}
+END_TEST
+
 /* ---- main ----------------------------------------------------------------------------- */
 
 /* 0 if a mount works here, 77 if FUSE is unavailable, 1 on other errors. */
@@ -1039,6 +1113,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_malformed_and_odd);
 	tcase_add_test(tc, test_log);
 	tcase_add_test(tc, test_daemon_cli);
+	tcase_add_test(tc, test_mdevctl);
 	suite_add_tcase(s, tc);
 
 	sr = srunner_create(s);
