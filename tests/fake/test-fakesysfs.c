@@ -523,6 +523,22 @@ START_TEST(test_remove_errors)
 	ck_assert_int_eq(wr(rm, "2"), 0);
 	ck_content(GVT_AVAIL, "2\n");
 	ck_assert(!mexists("sys/bus/mdev/devices/" UUID1));
+
+	/* the same fd after the attribute went away: ENODEV like kernfs */
+	{
+		char p[PATH_MAX];
+		int fd;
+
+		ck_assert_int_eq(wr(GVT_CREATE, UUID2), 0);
+		mpath("sys/bus/mdev/devices/" UUID2 "/remove", p, sizeof(p));
+		fd = open(p, O_WRONLY);
+		ck_assert_int_ge(fd, 0);
+		ck_assert_int_eq(write(fd, "1", 1), 1);
+		ck_assert_int_eq(write(fd, "1", 1), -1);
+		ck_assert_int_eq(errno, ENODEV);
+		close(fd);
+		ck_content(GVT_AVAIL, "2\n");
+	}
 }
 END_TEST
 
