@@ -94,19 +94,31 @@ static const struct vgpu_backend *backend_of(struct vgpu_ctx *ctx,
 
 /* ---- definitions ---------------------------------------------------- */
 
-/* visit every definition (of @parent_id, of @uuid, when given) */
-static int for_each_definition(struct vgpu_ctx *ctx, const char *parent_id,
-			       const char *uuid, bool strict,
-			       int (*fn)(struct vgpu_ctx *ctx, const char *parent,
-					 const char *uuid,
-					 struct vgpu_config *config, void *data),
-			       void *data)
+/*
+ * Where definitions live: mdevctl's directory (ctx->config_dir), plus the
+ * own directory of every backend that has one (ops->config_dir), so that
+ * mdevctl never sees definitions it cannot start.
+ */
+struct def_loc {
+	const char *dir;
+	const struct vgpu_backend *backend; /* NULL: the parent's backend */
+};
+
+typedef int (*definition_fn)(struct vgpu_ctx *ctx, const struct def_loc *loc,
+			     const char *parent, const char *uuid,
+			     struct vgpu_config *config, void *data);
+
+/* visit every definition in one directory */
+static int for_each_definition_in(struct vgpu_ctx *ctx,
+				  const struct def_loc *loc,
+				  const char *parent_id, const char *uuid,
+				  bool strict, definition_fn fn, void *data)
 {
 	DIR *top;
 	struct dirent *pe;
 	int r = 0;
 
-	top = opendir(ctx->config_dir);
+	top = opendir(loc->dir);
 	if (!top)
 		return errno == ENOENT ? 0 : -errno;
 	while (r >= 0 && (pe = readdir(top))) {
@@ -145,21 +157,57 @@ static int for_each_definition(struct vgpu_ctx *ctx, const char *parent_id,
 			if (r < 0) {
 				if (strict) {
 					err(ctx, "%s/%s/%s: malformed definition",
-					    ctx->config_dir, pe->d_name,
-					    de->d_name);
+					    loc->dir, pe->d_name, de->d_name);
 					r = r == -ENOMEM ? r : -EBADMSG;
 					break;
 				}
 				r = 0;
 				continue;
 			}
-			r = fn(ctx, pe->d_name, norm, c, data);
+			r = fn(ctx, loc, pe->d_name, norm, c, data);
 			vgpu_config_unref(c);
 		}
 		closedir(pd);
 	}
 	closedir(top);
 	return r;
+}
+
+/* visit every definition (of @parent_id, of @uuid, when given) */
+static int for_each_definition(struct vgpu_ctx *ctx, const char *parent_id,
+			       const char *uuid, bool strict, definition_fn fn,
+			       void *data)
+{
+	struct def_loc loc = { .dir = ctx->config_dir };
+	int r;
+
+	r = for_each_definition_in(ctx, &loc, parent_id, uuid, strict, fn,
+				   data);
+	for (size_t i = 0; r >= 0 && vgpu_backends[i]; i++) {
+		char *dir;
+
+		if (!vgpu_backends[i]->config_dir)
+			continue;
+		dir = vgpu_backends[i]->config_dir(ctx);
+		if (!dir)
+			return -ENOMEM;
+		if (strcmp(dir, ctx->config_dir)) {
+			loc = (struct def_loc){ dir, vgpu_backends[i] };
+			r = for_each_definition_in(ctx, &loc, parent_id, uuid,
+						   strict, fn, data);
+		}
+		free(dir);
+	}
+	return r;
+}
+
+/* the directory for new definitions of @parent_id's backend */
+static char *definition_dir(struct vgpu_ctx *ctx,
+			    const struct vgpu_backend *backend)
+{
+	if (backend && backend->config_dir)
+		return backend->config_dir(ctx);
+	return strdup(ctx->config_dir);
 }
 
 struct merge {
@@ -196,9 +244,9 @@ static struct vgpu_instance *find_in(struct merge *m, const char *parent,
 	return NULL;
 }
 
-static int merge_definition(struct vgpu_ctx *ctx, const char *parent,
-			    const char *uuid, struct vgpu_config *config,
-			    void *data)
+static int merge_definition(struct vgpu_ctx *ctx, const struct def_loc *loc,
+			    const char *parent, const char *uuid,
+			    struct vgpu_config *config, void *data)
 {
 	struct merge *m = data;
 	struct vgpu_instance *in = find_in(m, parent, uuid);
@@ -208,7 +256,10 @@ static int merge_definition(struct vgpu_ctx *ctx, const char *parent,
 		in->config = vgpu_config_ref(config);
 		return 0;
 	}
-	in = vgpu_instance_alloc(ctx, backend_of(ctx, parent), uuid, parent);
+	in = vgpu_instance_alloc(ctx,
+				 loc->backend ? loc->backend :
+						backend_of(ctx, parent),
+				 uuid, parent);
 	if (!in)
 		return -ENOMEM;
 	in->config = vgpu_config_ref(config);
@@ -249,8 +300,8 @@ VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
 	m.n_sorted = vec.n;
 	if (r >= 0)
 		r = for_each_definition(ctx, parent_id, NULL,
-						flags & VGPU_LIST_STRICT,
-						merge_definition, &m);
+					flags & VGPU_LIST_STRICT,
+					merge_definition, &m);
 	if (r < 0) {
 		vgpu_vec_clear(&vec, unref_instance);
 		return r;
@@ -275,14 +326,16 @@ VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
 }
 
 struct find_def {
+	char *dir;
+	const struct vgpu_backend *backend;
 	char *parent;
 	struct vgpu_config *config;
 	int count;
 };
 
-static int collect_definition(struct vgpu_ctx *ctx, const char *parent,
-			      const char *uuid, struct vgpu_config *config,
-			      void *data)
+static int collect_definition(struct vgpu_ctx *ctx, const struct def_loc *loc,
+			      const char *parent, const char *uuid,
+			      struct vgpu_config *config, void *data)
 {
 	struct find_def *f = data;
 
@@ -291,7 +344,9 @@ static int collect_definition(struct vgpu_ctx *ctx, const char *parent,
 	if (++f->count > 1)
 		return 0;
 	f->parent = strdup(parent);
-	if (!f->parent)
+	f->dir = strdup(loc->dir);
+	f->backend = loc->backend;
+	if (!f->parent || !f->dir)
 		return -ENOMEM;
 	f->config = vgpu_config_ref(config);
 	return 0;
@@ -312,6 +367,7 @@ static int find_definition(struct vgpu_ctx *ctx, const char *uuid,
 		r = -ENOTUNIQ;
 	if (r < 0) {
 		free(f->parent);
+		free(f->dir);
 		vgpu_config_unref(f->config);
 		*f = (struct find_def){ 0 };
 	}
@@ -356,16 +412,20 @@ VGPU_EXPORT int vgpu_instance_get(struct vgpu_ctx *ctx, const char *uuid,
 		return r;
 	}
 	if (!in) {
-		in = vgpu_instance_alloc(ctx, backend_of(ctx, f.parent), norm,
-					 f.parent);
+		in = vgpu_instance_alloc(ctx,
+					 f.backend ? f.backend :
+						     backend_of(ctx, f.parent),
+					 norm, f.parent);
 		if (!in) {
 			free(f.parent);
+			free(f.dir);
 			vgpu_config_unref(f.config);
 			return -ENOMEM;
 		}
 	}
 	in->config = f.config;
 	free(f.parent);
+	free(f.dir);
 	*ret = in;
 	return 0;
 }
@@ -421,12 +481,15 @@ VGPU_EXPORT int vgpu_instance_get_iommu_group(struct vgpu_instance *instance)
 
 /* ---- lifecycle ------------------------------------------------------ */
 
-static int lock_parent(struct vgpu_parent *p)
+/* named by backend and parent id: a PF listed by two backends has two
+ * parents, and each backend's lifecycle steps are serialized by its own */
+static int lock_parent(struct vgpu_ctx *ctx, const struct vgpu_backend *b,
+		       const char *parent_id)
 {
 	char name[300];
 
-	snprintf(name, sizeof(name), "%s-%s", p->backend->name, p->id);
-	return vgpu_lock_take(p->ctx, name);
+	snprintf(name, sizeof(name), "%s-%s", b->name, parent_id);
+	return vgpu_lock_take(ctx, name);
 }
 
 /* write the attributes in order; on failure remove the instance again */
@@ -521,7 +584,7 @@ static int create_instance(struct vgpu_ctx *ctx, const char *parent_id,
 		    r == -ENODEV ? "not present" : strerror(-r));
 		return r;
 	}
-	lock = lock_parent(p);
+	lock = lock_parent(ctx, p->backend, p->id);
 	if (lock < 0) {
 		vgpu_parent_unref(p);
 		return lock;
@@ -587,7 +650,7 @@ VGPU_EXPORT int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid)
 		vgpu_instance_unref(in);
 		return r == -ENODEV ? -ENOENT : r;
 	}
-	lock = lock_parent(p);
+	lock = lock_parent(ctx, in->backend, in->parent_id);
 	if (lock < 0) {
 		r = lock;
 	} else {
@@ -603,9 +666,9 @@ VGPU_EXPORT int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid)
 	return r;
 }
 
-static int write_definition(struct vgpu_ctx *ctx, const char *parent_id,
-			    const char *uuid, struct vgpu_config *config,
-			    bool replace)
+static int write_definition(struct vgpu_ctx *ctx, const char *top,
+			    const char *parent_id, const char *uuid,
+			    struct vgpu_config *config, bool replace)
 {
 	char *dir = NULL, *json = NULL;
 	size_t len;
@@ -614,7 +677,7 @@ static int write_definition(struct vgpu_ctx *ctx, const char *parent_id,
 	r = vgpu_config_to_json(config, VGPU_JSON_PRETTY, &json);
 	if (r < 0)
 		return r;
-	if (asprintf(&dir, "%s/%s", ctx->config_dir, parent_id) < 0) {
+	if (asprintf(&dir, "%s/%s", top, parent_id) < 0) {
 		free(json);
 		return -ENOMEM;
 	}
@@ -645,6 +708,8 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 				     struct vgpu_instance **ret)
 {
 	char norm[VGPU_UUID_LEN + 1];
+	struct vgpu_parent *p = NULL;
+	char *top;
 	int r;
 
 	if (ret)
@@ -658,14 +723,23 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 	} else {
 		vgpu_uuid_generate(norm);
 	}
-	r = write_definition(ctx, parent_id, norm, config,
+	/* a present parent decides the directory (and its canonical id);
+	 * an absent one is taken for an mdev parent, as mdevctl does */
+	if (vgpu_parent_get(ctx, parent_id, &p) < 0)
+		p = NULL;
+	top = definition_dir(ctx, p ? p->backend : NULL);
+	if (!top) {
+		vgpu_parent_unref(p);
+		return -ENOMEM;
+	}
+	r = write_definition(ctx, top, p ? p->id : parent_id, norm, config,
 			     flags & VGPU_DEFINE_FORCE);
+	free(top);
 	if (r == -EEXIST)
 		err(ctx, "%s is already defined for parent %s", norm, parent_id);
-	if (r < 0)
-		return r;
-	if (ret)
-		r = vgpu_instance_get(ctx, norm, parent_id, ret);
+	if (r >= 0 && ret)
+		r = vgpu_instance_get(ctx, norm, p ? p->id : parent_id, ret);
+	vgpu_parent_unref(p);
 	return r;
 }
 
@@ -674,15 +748,15 @@ struct undefine {
 	int error;
 };
 
-static int unlink_definition(struct vgpu_ctx *ctx, const char *parent,
-			     const char *uuid, struct vgpu_config *config,
-			     void *data)
+static int unlink_definition(struct vgpu_ctx *ctx, const struct def_loc *loc,
+			     const char *parent, const char *uuid,
+			     struct vgpu_config *config, void *data)
 {
 	struct undefine *u = data;
 	char *path;
 
 	(void)config;
-	if (asprintf(&path, "%s/%s/%s", ctx->config_dir, parent, uuid) < 0)
+	if (asprintf(&path, "%s/%s/%s", loc->dir, parent, uuid) < 0)
 		return -ENOMEM;
 	if (unlink(path) < 0 && errno != ENOENT) {
 		u->error = -errno;
@@ -746,6 +820,7 @@ VGPU_EXPORT int vgpu_instance_start(struct vgpu_ctx *ctx, const char *uuid,
 			vgpu_instance_unref(in);
 	}
 	free(f.parent);
+	free(f.dir);
 	vgpu_config_unref(f.config);
 	return r;
 }
@@ -766,8 +841,9 @@ VGPU_EXPORT int vgpu_instance_modify(struct vgpu_ctx *ctx, const char *uuid,
 	r = find_definition(ctx, norm, parent_id, &f);
 	if (r < 0)
 		return r;
-	r = write_definition(ctx, f.parent, norm, config, true);
+	r = write_definition(ctx, f.dir, f.parent, norm, config, true);
 	free(f.parent);
+	free(f.dir);
 	vgpu_config_unref(f.config);
 	return r;
 }
@@ -776,15 +852,16 @@ struct autostart {
 	struct vgpu_vec uuids;
 };
 
-static int collect_auto(struct vgpu_ctx *ctx, const char *parent,
-			const char *uuid, struct vgpu_config *config,
-			void *data)
+static int collect_auto(struct vgpu_ctx *ctx, const struct def_loc *loc,
+			const char *parent, const char *uuid,
+			struct vgpu_config *config, void *data)
 {
 	struct autostart *a = data;
 	char *copy;
 	int r;
 
 	(void)ctx;
+	(void)loc;
 	(void)parent;
 	if (!config->autostart)
 		return 0;

@@ -117,9 +117,15 @@ struct vgpu_backend {
 			  const char *value);
 	/* remove an active instance; called with the parent's lock held */
 	int (*remove)(struct vgpu_instance *instance);
+	/* optional: a malloc'd directory for this backend's persistent
+	 * definitions (<dir>/<parent>/<uuid>, mdevctl's JSON), for backends
+	 * whose definitions must stay out of mdevctl's config_dir; NULL
+	 * means ctx->config_dir */
+	char *(*config_dir)(struct vgpu_ctx *ctx);
 };
 
 extern const struct vgpu_backend vgpu_backend_mdev;
+extern const struct vgpu_backend vgpu_backend_sriov;
 
 /* all built-in backends, NULL-terminated */
 extern const struct vgpu_backend *const vgpu_backends[];

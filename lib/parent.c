@@ -8,6 +8,7 @@
 
 const struct vgpu_backend *const vgpu_backends[] = {
 	&vgpu_backend_mdev,
+	&vgpu_backend_sriov,
 	NULL,
 };
 

@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 
 		snprintf(bdf, sizeof(bdf), "0000:%02lx:%02lx.0", (p >> 5) + 1, p & 31);
 		snprintf(id, sizeof(id), "i915-GVTg_V5_%lu", k);
-		snprintf(uuid, sizeof(uuid), "%08lx-0000-4000-8000-%012lx", i, i);
+		snprintf(uuid, sizeof(uuid), "%08lx-0000-4000-8000-%012lx", i & 0xffffffffUL, i & 0xffffffffffffUL);
 		r = fake_tree_add_instance(t, bdf, id, uuid);
 		if (r < 0)
 			break;

@@ -688,7 +688,8 @@ int fake_tree_new(const char *dir, struct fake_tree **ret)
 		"sys/devices", "sys/class/mdev_bus", "sys/bus/mdev/devices",
 		"sys/bus/mdev/drivers", "sys/bus/pci/devices",
 		"sys/bus/pci/drivers", "sys/kernel/iommu_groups",
-		"etc/mdevctl.d",
+		"etc/mdevctl.d/scripts.d/callouts",
+		"etc/mdevctl.d/scripts.d/notifiers",
 	};
 	struct fake_tree *t;
 	char p[PATH_MAX];
@@ -839,6 +840,14 @@ static int ensure_driver(struct fake_tree *t, const char *bus, const char *drv)
 	if (r < 0)
 		return r;
 	return ensure_file(t, p, "", 0200);
+}
+
+int fake_tree_add_driver(struct fake_tree *t, const char *bus,
+			 const char *driver)
+{
+	if (!name_ok(bus) || !name_ok(driver))
+		return -EINVAL;
+	return ensure_driver(t, bus, driver);
 }
 
 /* Bind DEVREL (named NAME on BUS) to DRV, no checks but "already bound". */
@@ -2046,7 +2055,7 @@ static int parse_bool(const char *s, bool *v)
 static int store_instance_attr(struct fake_tree *t, const char *rel,
 			       const char *s, const char *raw, size_t len)
 {
-	char inst[PATH_MAX], reject[256], val[4096], p[PATH_MAX];
+	char inst[PATH_MAX], reject[256], val[4097], p[PATH_MAX];
 	struct stat st;
 	int err = 0, r;
 
@@ -2074,7 +2083,7 @@ static int store_instance_attr(struct fake_tree *t, const char *rel,
 int fake_tree_attr_store(struct fake_tree *t, const char *in,
 			 const char *buf, size_t len)
 {
-	char rel[PATH_MAX], dir[PATH_MAX], s[4096], bus[NAME_MAX + 1],
+	char rel[PATH_MAX], dir[PATH_MAX], s[4097], bus[NAME_MAX + 1],
 	     drv[NAME_MAX + 1];
 	unsigned long v;
 	bool b;
@@ -2114,7 +2123,7 @@ int fake_tree_attr_store(struct fake_tree *t, const char *in,
 			return -EINVAL;
 		return writef(t, rel, 0644, "%d\n", b ? 1 : 0);
 	case FAKE_ATTR_DRIVER_OVERRIDE:
-		if (len >= sizeof(s) - 1)
+		if (len >= 4096 - 1)	/* driver_set_override() */
 			return -EINVAL;
 		s[strcspn(s, "\n")] = '\0';
 		return writef(t, rel, 0644, "%s\n", s[0] ? s : "(null)");

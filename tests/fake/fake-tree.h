@@ -116,6 +116,12 @@ int fake_tree_add_pci_parent(struct fake_tree *t, const char *bdf,
 			     unsigned int subvendor, unsigned int subdevice,
 			     unsigned int class, const char *driver,
 			     int numa_node);
+/*
+ * sys/bus/<bus>/drivers/<driver>/{bind,unbind} (0200), e.g. ("pci",
+ * "vfio-pci") so that tests can bind devices to it.
+ */
+int fake_tree_add_driver(struct fake_tree *t, const char *bus,
+			 const char *driver);
 /* sys/devices/css0/<schid>, bus css, driver vfio_ccw; an mdev parent. */
 int fake_tree_add_css_parent(struct fake_tree *t, const char *schid);
 /* sys/devices/vfio_ap/matrix, bus matrix, driver vfio_ap; an mdev parent. */
@@ -197,7 +203,8 @@ const char *fake_attr_kind_name(enum fake_attr_kind kind);
 
 /*
  * Run the kernel "store" for REL with the LEN bytes at BUF (LEN is capped
- * to 4095 by the caller as the kernel does with PAGE_SIZE).  Returns 0 or a
+ * to 4096 like kernfs does with PAGE_SIZE; callers should do the same and
+ * report a short write).  Returns 0 or a
  * negative errno exactly as the kernel's write(2) would.  REL must not be
  * FAKE_ATTR_PLAIN (-EINVAL).
  */

@@ -14,7 +14,9 @@
  *    without any write bit (available_instances ...) fails with EACCES;
  *  - dynamic attributes (see fake_tree_attr_kind()) ignore O_TRUNC,
  *    truncate() and the write offset; each write(2) is one store() of at
- *    most 4095 bytes (larger writes are short, like sysfs's PAGE_SIZE);
+ *    most 4096 bytes (larger writes are short, like sysfs's PAGE_SIZE);
+ *  - read/write on an open sys/ file whose backing file has been removed
+ *    (e.g. a second write to "remove" on the same fd) fails with ENODEV;
  *  - everything else is a plain passthrough.
  * Names starting with ".fake-" and ".in-use" are hidden from readdir.
  */
@@ -36,7 +38,7 @@
 
 #include "fake-tree.h"
 
-#define STORE_MAX	4095
+#define STORE_MAX	4096	/* kernfs: one store per PAGE_SIZE */
 
 struct fs {
 	char *backing;
@@ -70,7 +72,20 @@ static int bpath(const char *path, char *buf, size_t len)
 
 static bool under_sys(const char *path)
 {
-	return !strncmp(path, "/sys/", 5);
+	return path && !strncmp(path, "/sys/", 5);
+}
+
+/* kernfs: I/O on an open attribute whose node is gone gives ENODEV. */
+static int sys_gone(const char *path)
+{
+	struct stat st;
+	char p[PATH_MAX];
+
+	if (!under_sys(path) || bpath(path, p, sizeof(p)) < 0)
+		return 0;
+	if (lstat(p, &st) < 0 && errno == ENOENT)
+		return -ENODEV;
+	return 0;
 }
 
 static bool hidden(const char *name)
@@ -299,8 +314,10 @@ static int fs_read(const char *path, char *buf, size_t size, off_t off,
 		   struct fuse_file_info *fi)
 {
 	ssize_t n;
+	int r = sys_gone(path);
 
-	(void)path;
+	if (r < 0)
+		return r;
 	n = pread((int)fi->fh, buf, size, off);
 	if (n < 0)
 		return -errno;
@@ -332,6 +349,9 @@ static int fs_write(const char *path, const char *buf, size_t size, off_t off,
 			return r < 0 ? r : (int)size;
 		}
 		pthread_mutex_unlock(&fs->lock);
+		r = sys_gone(path);
+		if (r < 0)
+			return r;
 	}
 	if (size > INT_MAX)
 		size = INT_MAX;
@@ -471,12 +491,17 @@ int main(int argc, char **argv)
 	char **fargv;
 	int fargc = 0, npos = 0, i, r, ret = 1;
 
-	fargv = calloc((size_t)argc + 4, sizeof(*fargv));
+	fargv = calloc((size_t)argc + 5, sizeof(*fargv));
 	if (!fargv) {
 		perror("calloc");
 		return 1;
 	}
 	fargv[fargc++] = argv[0];
+	/*
+	 * libfuse 3.14 warns "Ignoring invalid max threads value 4294967295"
+	 * when max_idle_threads is left at its default (libfuse#1003).
+	 */
+	fargv[fargc++] = "-omax_idle_threads=16";
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 
