@@ -94,11 +94,10 @@ cp "$BUSYBOX" "$R/bin/busybox"
 WANT_MODS="vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci mdev irqbypass nvme nvme-core"
 MD=/lib/modules/$KVER
 mkdir -p "$R$MD/extra"
-norm() { echo "$1" | tr - _; }
 declare -A depline=()
 while IFS= read -r line; do
     p=${line%%:*}; b=${p##*/}; b=${b%.ko*}
-    depline[$(norm "$b")]=$line
+    depline[${b//-/_}]=$line
 done < "$MODULES/modules.dep"
 
 declare -A copied=()
@@ -110,7 +109,7 @@ copy_mod_path() {  # path relative to $MD
     cp "$MODULES/$p" "$R$MD/$p"
 }
 add_mod() {  # module name, with its dependencies
-    local n; n=$(norm "$1")
+    local n=${1//-/_}
     local line=${depline[$n]:-}
     [ -n "$line" ] || die "module $1 not found in $MODULES/modules.dep"
     local p=${line%%:*} deps=${line#*:} d
@@ -149,6 +148,7 @@ for b in ${BINS[@]+"${BINS[@]}"}; do
 done
 if [ "$MDEVCTL_WANTED" = 1 ] && [ -n "${MDEVCTL:-}" ] && [ -x "$MDEVCTL" ]; then
     add_bin "$MDEVCTL"
+    ln -sf mdevctl "$R/opt/vgpu/bin/lsmdev"   # mdevctl acts as lsmdev by argv[0]
     # mdevctl reads its persistent config and callouts from here
     mkdir -p "$R/etc/mdevctl.d/scripts.d/callouts" "$R/etc/mdevctl.d/scripts.d/notifiers"
 fi

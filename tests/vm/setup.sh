@@ -214,7 +214,7 @@ VMLINUZ=$VMLINUZ
 MODULES=$ROOT/lib/modules/$KVER
 SAMPLES=$MODSRC
 BUSYBOX=$ROOT/bin/busybox
-MDEVCTL=$( [ -x "$ROOT/usr/sbin/mdevctl" ] && echo "$ROOT/usr/sbin/mdevctl" )
+MDEVCTL=$(for f in "$ROOT/usr/bin/mdevctl" "$ROOT/usr/sbin/mdevctl"; do [ -x "$f" ] && echo "$f" && break; done)
 EOF
 mv "$CACHE/current.tmp" "$CACHE/current"
 log "ready: $CACHE/current (kernel $KVER)"
