@@ -18,6 +18,8 @@ T_LIMIT=${VGPU_GUEST_TEST_TIMEOUT:-120}
 run_check() {
     name=$1; shift
     N=$((N + 1))
+    # announce first, so a test that hangs or crashes the guest is named
+    echo "# --- $N: $name"
     "$@" > /tmp/check.out 2>&1
     rc=$?
     sed 's/^/# /' /tmp/check.out

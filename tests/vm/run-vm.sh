@@ -9,9 +9,10 @@
 #   --bin PATH           program or directory of programs to put on the guest's
 #                        PATH (/opt/vgpu/bin); their shared libraries come along.
 #                        Repeatable.
-#   --tests DIR          directory of guest tests (tests.d style); every
-#                        executable in it is run inside the guest in name
-#                        order. Repeatable (merged into /opt/vgpu/tests.d).
+#   --tests DIR|FILE     guest tests (tests.d style): a directory whose files,
+#                        or a single program, go to /opt/vgpu/tests.d (with
+#                        their shared libraries); every executable there runs
+#                        inside the guest in name order. Repeatable.
 #   --guest-script FILE  the guest driver script (default: guest-tests.sh next
 #                        to this file)
 #   --sriov-vfs N        let /init enable N VFs on the NVMe PF before the
@@ -128,12 +129,11 @@ cp "$MODULES/modules.builtin" "$MODULES/modules.order" "$R$MD/" 2>/dev/null || t
 "$BUSYBOX" depmod -b "$R" "$KVER"
 
 # ------------------------------------------------------------ project binaries
-LIBDIRS=""
 add_bin() {  # file -> /opt/vgpu/bin/<name>
     local f=$1
     cp -L "$f" "$R/opt/vgpu/bin/"
     chmod +x "$R/opt/vgpu/bin/$(basename "$f")"
-    LIBDIRS="$LIBDIRS $("$HERE/copy-elf.sh" "$R" "$f" | tr '\n' ' ')"
+    "$HERE/copy-elf.sh" "$R" "$f"
 }
 for b in ${BINS[@]+"${BINS[@]}"}; do
     if [ -d "$b" ]; then
@@ -152,23 +152,30 @@ if [ "$MDEVCTL_WANTED" = 1 ] && [ -n "${MDEVCTL:-}" ] && [ -x "$MDEVCTL" ]; then
     # mdevctl reads its persistent config and callouts from here
     mkdir -p "$R/etc/mdevctl.d/scripts.d/callouts" "$R/etc/mdevctl.d/scripts.d/notifiers"
 fi
+add_test() {  # file -> /opt/vgpu/tests.d/<name> (+ its libraries)
+    local f=$1 n=${1##*/}
+    [ -e "$R/opt/vgpu/tests.d/$n" ] && msg "warning: guest test $n given twice; using $f"
+    cp -L "$f" "$R/opt/vgpu/tests.d/"
+    if [ -x "$f" ]; then "$HERE/copy-elf.sh" "$R" "$f"; fi
+}
 for d in ${TESTDIRS[@]+"${TESTDIRS[@]}"}; do
-    [ -d "$d" ] || die "--tests $d: not a directory"
-    for f in "$d"/*; do
-        [ -f "$f" ] || continue
-        cp -L "$f" "$R/opt/vgpu/tests.d/"
-        [ -x "$f" ] && "$HERE/copy-elf.sh" "$R" "$f" >>"$WORK/libdirs"
-    done
+    if [ -d "$d" ]; then
+        for f in "$d"/*; do
+            [ -f "$f" ] && add_test "$f"
+        done
+    elif [ -f "$d" ]; then
+        add_test "$d"
+    else
+        die "--tests $d: not a file or directory"
+    fi
 done
-[ -f "$WORK/libdirs" ] && LIBDIRS="$LIBDIRS $(tr '\n' ' ' < "$WORK/libdirs")"
-LD_PATH=$(echo "$LIBDIRS" | tr ' ' '\n' | sed '/^$/d' | sort -u | tr '\n' ':' | sed 's/:$//')
 cp "$GUEST_SCRIPT" "$R/opt/vgpu/guest-tests.sh"
 
 cat > "$R/etc/vgpu-vm.conf" <<EOF
 KVER='$KVER'
 SRIOV='$SRIOV'
 SRIOV_VFS='$SRIOV_VFS'
-VGPU_LD_LIBRARY_PATH='$LD_PATH'
+VGPU_LD_LIBRARY_PATH='/opt/vgpu/lib'
 EOF
 cp "$HERE/init.sh" "$R/init"
 chmod +x "$R/init" "$R/opt/vgpu/guest-tests.sh"
@@ -223,7 +230,8 @@ msg "guest verdict: $VERDICT (ok: $npass incl. $nskip skipped, not ok: $nfail)"
 
 case $VERDICT in
     pass)
-        grep -E '^(not )?ok ' "$WORK/results.txt" | sed 's/^/  /'
+        # full guest log (it lands in meson's testlog.txt); ok lines indented
+        sed 's/^/  /' "$WORK/results.txt"
         exit 0 ;;
     skip)
         sed 's/^/  /' "$WORK/results.txt"
@@ -231,8 +239,14 @@ case $VERDICT in
     *)
         echo "================ guest test log (ttyS1) ================"
         cat "$WORK/results.txt"
-        echo "================ serial console (ttyS0, last 200 lines) ================"
-        tr -d '\r' < "$WORK/console.log" | tail -n 200
+        if [ "$VERDICT" = fail ]; then
+            # the guest reported: its log above is complete; add the kernel's view
+            echo "================ kernel messages (ttyS0, last 80) ================"
+            tr -d '\r' < "$WORK/console.log" | grep '^\[ *[0-9]' | tail -n 80
+        else
+            echo "================ serial console (ttyS0, last 200 lines) ================"
+            tr -d '\r' < "$WORK/console.log" | tail -n 200
+        fi
         echo "========================================================"
         grep '^not ok ' "$WORK/results.txt" | sed 's/^/FAILED: /' || true
         exit 1 ;;

@@ -40,6 +40,12 @@ CACHE=$1
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 
+# one setup at a time per cache (meson test, CI jobs and people share it)
+if command -v flock >/dev/null; then
+    exec 9>"$CACHE/.lock"
+    flock -w 600 9 || die "cannot lock $CACHE/.lock"
+fi
+
 # bc is used only for timings; fall back silently if missing
 command -v bc >/dev/null || log "(bc missing: timings shown as 0)"
 
@@ -52,8 +58,8 @@ IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
 apt_locked_retry() {
     # other engineers share the machine: wait for the dpkg/apt lock, retry
     local i
-    for i in 1 2 3 4 5 6; do
-        if "$@" -o DPkg::Lock::Timeout=60; then return 0; fi
+    for i in 1 2 3; do
+        if "$@" -o DPkg::Lock::Timeout=120; then return 0; fi
         log "apt command failed (attempt $i), retrying in 5s: $*"
         sleep 5
     done
@@ -66,7 +72,7 @@ apt_update_once() {
     [ "${VGPU_VM_NO_APT:-0}" = 1 ] && return 1
     [ "$IS_ROOT" = 1 ] || return 1
     log "apt-get update"
-    apt_locked_retry apt-get update -qq || return 1
+    apt_locked_retry apt-get update -qq >>"$CACHE/apt-update.log" 2>&1 || return 1
     APT_UPDATED=1
 }
 
@@ -87,11 +93,15 @@ host_packages() {
         log "warning: missing host packages:$missing (not installing)"
         return 0
     fi
-    log "installing host packages:$missing"
-    if ! DEBIAN_FRONTEND=noninteractive apt_locked_retry apt-get install -y -qq --no-install-recommends $missing; then
+    log "installing host packages:$missing (log: $CACHE/apt-install.log)"
+    if ! DEBIAN_FRONTEND=noninteractive apt_locked_retry apt-get install -y -q --no-install-recommends $missing \
+            >"$CACHE/apt-install.log" 2>&1; then
         apt_update_once || true
-        DEBIAN_FRONTEND=noninteractive apt_locked_retry apt-get install -y -qq --no-install-recommends $missing \
-            || skip "cannot install host packages:$missing (no access to the Debian archive?)"
+        if ! DEBIAN_FRONTEND=noninteractive apt_locked_retry apt-get install -y -q --no-install-recommends $missing \
+                >>"$CACHE/apt-install.log" 2>&1; then
+            tail -n 5 "$CACHE/apt-install.log" >&2
+            skip "cannot install host packages:$missing (no access to the Debian archive?)"
+        fi
     fi
 }
 step "host packages" host_packages
@@ -145,12 +155,14 @@ download() {
     log "apt-get download$missing"
     # apt-get download warns about the _apt sandbox when run as root in a
     # root-owned dir; harmless.
-    if ! (cd "$DEBS" && apt-get download $missing 2>&1 | grep -v 'unsandboxed' ); then :; fi
+    # (as root apt-get also warns that the download is "unsandboxed"; harmless)
+    (cd "$DEBS" && apt-get -q download $missing) >"$KDIR/download.log" 2>&1 || true
     for p in $missing; do
         if ! ls "$DEBS/${p}_"*.deb >/dev/null 2>&1; then
             # mdevctl is optional
             if [ "$p" = mdevctl ]; then log "mdevctl not downloadable; guest tests will skip it"; continue; fi
-            if apt_update_once && (cd "$DEBS" && apt-get download "$p" >/dev/null 2>&1); then continue; fi
+            if apt_update_once && (cd "$DEBS" && apt-get -q download "$p") >>"$KDIR/download.log" 2>&1; then continue; fi
+            grep -E '^(E|Err):' "$KDIR/download.log" | tail -n 3 >&2
             skip "cannot download $p (no access to the Debian archive?)"
         fi
     done
@@ -217,4 +229,13 @@ BUSYBOX=$ROOT/bin/busybox
 MDEVCTL=$(for f in "$ROOT/usr/bin/mdevctl" "$ROOT/usr/sbin/mdevctl"; do [ -x "$f" ] && echo "$f" && break; done)
 EOF
 mv "$CACHE/current.tmp" "$CACHE/current"
+
+# drop unpacked trees of older kernels (each is ~700 MB) unless asked not to
+if [ "${VGPU_VM_KEEP_OLD:-0}" != 1 ]; then
+    for d in "$CACHE"/*-amd64; do
+        [ -d "$d" ] && [ "$d" != "$KDIR" ] || continue
+        log "removing cache of older kernel ${d##*/}"
+        rm -rf "$d"
+    done
+fi
 log "ready: $CACHE/current (kernel $KVER)"
