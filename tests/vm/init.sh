@@ -55,6 +55,9 @@ note() { echo "# init: $*"; }
     if [ "$SRIOV" = 1 ] && [ "${SRIOV_VFS:-0}" -gt 0 ]; then
         for d in /sys/bus/pci/devices/*; do
             [ -f "$d/sriov_totalvfs" ] || continue
+            # keep nvme off the VFs (it would probe them and give up after
+            # ~0.5 s: QEMU's VFs stay offline, CSTS=0x2)
+            echo 0 > "$d/sriov_drivers_autoprobe"
             echo "$SRIOV_VFS" > "$d/sriov_numvfs" && note "enabled $SRIOV_VFS VFs on ${d##*/}" \
                 || note "enabling $SRIOV_VFS VFs on ${d##*/} FAILED"
         done
