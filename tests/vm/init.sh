@@ -1,4 +1,5 @@
 #!/bin/busybox sh
+# shellcheck shell=dash
 # /init of the test VM (copied into the initramfs by run-vm.sh).
 # Mounts the pseudo file systems, loads the vfio/mdev/nvme modules and the
 # kernel's sample mdev parents, runs /opt/vgpu/guest-tests.sh with its output

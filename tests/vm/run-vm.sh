@@ -185,12 +185,14 @@ chmod +x "$R/init" "$R/opt/vgpu/guest-tests.sh"
 msg "initramfs $(du -k "$WORK/initrd.gz" | cut -f1) KiB, $(find "$R$MD" -name '*.ko' | wc -l) modules, kernel $KVER"
 
 # ------------------------------------------------------------ QEMU
+# shellcheck disable=SC2054  # commas are QEMU syntax
 QARGS=(-machine q35 -accel tcg -cpu max -m 1G -smp 1 -nographic -no-reboot
        -monitor none -serial stdio -serial "file:$WORK/results.log"
        -device isa-debug-exit,iobase=0xf4,iosize=0x04
        -kernel "$VMLINUZ" -initrd "$WORK/initrd.gz")
 CMDLINE="console=ttyS0 panic=-1 rdinit=/init"
 if [ "$SRIOV" = 1 ]; then
+    # shellcheck disable=SC2054
     QARGS+=(-device intel-iommu,intremap=on
             -device pcie-root-port,id=rp0,chassis=1,slot=1
             -device nvme-subsys,id=s0,nqn=test

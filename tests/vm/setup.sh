@@ -188,7 +188,6 @@ unpack() {
     "$ROOT/bin/busybox" depmod -b "$ROOT" "$KVER"
     [ -s "$ROOT/lib/modules/$KVER/modules.dep" ] || die "depmod produced no modules.dep"
 }
-if stamp unpack; then log "packages already unpacked"; else step "unpack" unpack; mark unpack; fi
 
 # ---------------------------------------------------------------- sample modules
 extract_samples() {
@@ -210,7 +209,20 @@ build_samples() {
         [ -f "$MODSRC/$m.ko" ] || die "building $m.ko failed"
     done
 }
-if stamp samples-src; then log "sample sources already extracted"; else step "extract samples/vfio-mdev" extract_samples; mark samples-src; fi
+# The two slow cold steps (unpacking ~85 MB of kernel packages, decompressing
+# the 139 MB source tarball) are independent: run them side by side.
+EXTRACT_PID=""
+if stamp samples-src; then
+    log "sample sources already extracted"
+else
+    ( step "extract samples/vfio-mdev (in background)" extract_samples ) &
+    EXTRACT_PID=$!
+fi
+if stamp unpack; then log "packages already unpacked"; else step "unpack" unpack; mark unpack; fi
+if [ -n "$EXTRACT_PID" ]; then
+    wait "$EXTRACT_PID" || die "extracting samples/vfio-mdev failed"
+    mark samples-src
+fi
 if stamp samples-built; then log "sample modules already built"; else step "build sample modules" build_samples; mark samples-built; fi
 
 # ---------------------------------------------------------------- record
