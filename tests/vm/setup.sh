@@ -1,0 +1,253 @@
+#!/bin/bash
+# tests/vm/setup.sh CACHE_DIR
+#
+# Prepare everything the VM test needs, outside the source tree, in CACHE_DIR:
+#   - host packages: qemu-system-x86 (and what building out-of-tree modules needs)
+#   - Debian's current 6.1 kernel image, headers (+ -common, linux-kbuild) and
+#     busybox-static, mdevctl, fetched with `apt-get download` and unpacked with
+#     `dpkg -x` (nothing is installed on the host's /boot or /lib/modules)
+#   - the kernel's own sample mdev drivers (samples/vfio-mdev/*.c from
+#     linux-source-6.1) built as out-of-tree modules against the unpacked headers
+#
+# Idempotent: each step leaves a stamp and is skipped next time.
+# The resolved kernel is recorded in CACHE_DIR/current (shell-sourceable).
+#
+# Exit status: 0 ready, 77 cannot be done here (no network/archive, not root
+# and packages missing, ...), 1 unexpected failure.
+#
+# Environment:
+#   VGPU_VM_NO_APT=1     never run apt-get install/update (skip if qemu is missing)
+#   VGPU_VM_OFFLINE=1    never contact the archive; use what the cache has
+set -euo pipefail
+
+SKIP=77
+T0=$(date +%s.%N)
+
+log()  { printf '[setup %6.1fs] %s\n' "$(echo "$(date +%s.%N) - $T0" | bc 2>/dev/null || echo 0)" "$*"; }
+skip() { echo "[setup] SKIP: $*" >&2; exit $SKIP; }
+die()  { echo "[setup] ERROR: $*" >&2; exit 1; }
+
+# time a step: step NAME command...
+step() {
+    local name=$1; shift
+    local s; s=$(date +%s.%N)
+    "$@"
+    log "$name done in $(echo "$(date +%s.%N) - $s" | bc 2>/dev/null || echo '?')s"
+}
+
+[ $# -ge 1 ] || { echo "usage: $0 CACHE_DIR" >&2; exit 2; }
+CACHE=$1
+mkdir -p "$CACHE"
+CACHE=$(cd "$CACHE" && pwd)
+
+# one setup at a time per cache (meson test, CI jobs and people share it)
+if command -v flock >/dev/null; then
+    exec 9>"$CACHE/.lock"
+    flock -w 600 9 || die "cannot lock $CACHE/.lock"
+fi
+
+# bc is used only for timings; fall back silently if missing
+command -v bc >/dev/null || log "(bc missing: timings shown as 0)"
+
+[ "$(uname -m)" = x86_64 ] || skip "host is $(uname -m), this harness boots an amd64 kernel"
+command -v dpkg >/dev/null && command -v apt-get >/dev/null || skip "not a Debian-like host (no dpkg/apt-get)"
+
+IS_ROOT=0; [ "$(id -u)" = 0 ] && IS_ROOT=1
+
+# ---------------------------------------------------------------- apt helpers
+apt_locked_retry() {
+    # other engineers share the machine: wait for the dpkg/apt lock, retry
+    local i
+    for i in 1 2 3; do
+        if "$@" -o DPkg::Lock::Timeout=120; then return 0; fi
+        log "apt command failed (attempt $i), retrying in 5s: $*"
+        sleep 5
+    done
+    return 1
+}
+
+APT_UPDATED=0
+apt_update_once() {
+    [ "$APT_UPDATED" = 1 ] && return 0
+    [ "${VGPU_VM_NO_APT:-0}" = 1 ] && return 1
+    [ "$IS_ROOT" = 1 ] || return 1
+    log "apt-get update"
+    apt_locked_retry apt-get update -qq >>"$CACHE/apt-update.log" 2>&1 || return 1
+    APT_UPDATED=1
+}
+
+pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+
+# ---------------------------------------------------------------- host packages
+# qemu-system-x86: the VM.  make/gcc-12/libc6-dev: building the sample modules
+# (Debian's headers use gcc-12, see linux-compiler-gcc-12-x86).  libelf1/libssl3:
+# the linux-kbuild-6.1 helper binaries (modpost, ...).  xz-utils: the source tarball.
+# bc: timings only.
+HOST_PKGS="qemu-system-x86 make gcc-12 libc6-dev libelf1 libssl3 xz-utils bc"
+host_packages() {
+    local missing="" p
+    for p in $HOST_PKGS; do pkg_installed "$p" || missing="$missing $p"; done
+    if [ -z "$missing" ]; then log "host packages present"; return 0; fi
+    if [ "${VGPU_VM_NO_APT:-0}" = 1 ] || [ "$IS_ROOT" = 0 ]; then
+        command -v qemu-system-x86_64 >/dev/null || skip "missing host packages:$missing (not root or VGPU_VM_NO_APT=1)"
+        log "warning: missing host packages:$missing (not installing)"
+        return 0
+    fi
+    log "installing host packages:$missing (log: $CACHE/apt-install.log)"
+    if ! DEBIAN_FRONTEND=noninteractive apt_locked_retry apt-get install -y -q --no-install-recommends $missing \
+            >"$CACHE/apt-install.log" 2>&1; then
+        apt_update_once || true
+        if ! DEBIAN_FRONTEND=noninteractive apt_locked_retry apt-get install -y -q --no-install-recommends $missing \
+                >>"$CACHE/apt-install.log" 2>&1; then
+            tail -n 5 "$CACHE/apt-install.log" >&2
+            skip "cannot install host packages:$missing (no access to the Debian archive?)"
+        fi
+    fi
+}
+step "host packages" host_packages
+command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86_64 not available"
+
+# ---------------------------------------------------------------- kernel version
+resolve_version() {
+    local dep=""
+    if [ "${VGPU_VM_OFFLINE:-0}" != 1 ]; then
+        dep=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\([0-9][^ ]*-amd64\)$/\1/p' | head -n1)
+        if [ -z "$dep" ] && apt_update_once; then
+            dep=$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: linux-image-\([0-9][^ ]*-amd64\)$/\1/p' | head -n1)
+        fi
+    fi
+    if [ -z "$dep" ]; then
+        if [ -f "$CACHE/current" ]; then
+            # shellcheck disable=SC1091
+            . "$CACHE/current"
+            log "cannot resolve linux-image-amd64 now; using cached kernel $KVER"
+            return 0
+        fi
+        skip "cannot resolve linux-image-amd64 (no apt lists / no archive) and nothing cached"
+    fi
+    KVER=$dep
+    # source package version, e.g. 6.1.192-2, and the source series, e.g. 6.1
+    PKGVER=$(apt-cache policy "linux-image-$KVER" 2>/dev/null | sed -n 's/^ *Candidate: //p' | head -n1)
+    SERIES=$(echo "$KVER" | sed -n 's/^\([0-9]*\.[0-9]*\)\..*/\1/p')
+    [ -n "$SERIES" ] || die "cannot parse kernel version '$KVER'"
+}
+resolve_version
+log "kernel: linux-image-$KVER ($PKGVER), source series $SERIES"
+
+KDIR=$CACHE/$KVER
+DEBS=$KDIR/debs
+ROOT=$KDIR/root          # dpkg -x target for image, headers, kbuild, busybox, mdevctl
+MODSRC=$KDIR/samples     # built sample modules
+mkdir -p "$DEBS" "$ROOT"
+
+stamp() { [ -f "$KDIR/.stamp-$1" ]; }
+mark()  { touch "$KDIR/.stamp-$1"; }
+
+# ---------------------------------------------------------------- download
+PKGS="linux-image-$KVER linux-headers-$KVER linux-headers-${KVER%-amd64}-common linux-kbuild-$SERIES linux-source-$SERIES busybox-static mdevctl"
+download() {
+    local p missing=""
+    for p in $PKGS; do
+        ls "$DEBS/${p}_"*.deb >/dev/null 2>&1 || missing="$missing $p"
+    done
+    [ -n "$missing" ] || return 0
+    [ "${VGPU_VM_OFFLINE:-0}" = 1 ] && skip "offline and not cached:$missing"
+    log "apt-get download$missing"
+    # apt-get download warns about the _apt sandbox when run as root in a
+    # root-owned dir; harmless.
+    # (as root apt-get also warns that the download is "unsandboxed"; harmless)
+    (cd "$DEBS" && apt-get -q download $missing) >"$KDIR/download.log" 2>&1 || true
+    for p in $missing; do
+        if ! ls "$DEBS/${p}_"*.deb >/dev/null 2>&1; then
+            # mdevctl is optional
+            if [ "$p" = mdevctl ]; then log "mdevctl not downloadable; guest tests will skip it"; continue; fi
+            if apt_update_once && (cd "$DEBS" && apt-get -q download "$p") >>"$KDIR/download.log" 2>&1; then continue; fi
+            grep -E '^(E|Err):' "$KDIR/download.log" | tail -n 3 >&2
+            skip "cannot download $p (no access to the Debian archive?)"
+        fi
+    done
+}
+if stamp download; then log "packages already downloaded"; else step "download" download; mark download; fi
+
+# ---------------------------------------------------------------- unpack
+unpack() {
+    local p
+    for p in linux-image-$KVER linux-headers-$KVER linux-headers-${KVER%-amd64}-common linux-kbuild-$SERIES busybox-static mdevctl; do
+        ls "$DEBS/${p}_"*.deb >/dev/null 2>&1 || continue
+        dpkg -x "$DEBS/${p}_"*.deb "$ROOT"
+    done
+    # The per-flavour headers Makefile includes the -common tree by absolute
+    # path (/usr/src/linux-headers-<v>-common/Makefile); point it at our copy.
+    # The scripts/ and tools/ symlinks are relative (../../lib/linux-kbuild-6.1/..)
+    # and resolve inside $ROOT already.
+    local h=$ROOT/usr/src/linux-headers-$KVER
+    sed -i "s|^include /usr/src/|include $ROOT/usr/src/|" "$h/Makefile"
+    [ -x "$h/scripts/mod/modpost" ] || die "unpacked headers lack scripts/mod/modpost (linux-kbuild-$SERIES?)"
+    # modules.dep is generated at install time by depmod; the host may lack
+    # kmod, so use busybox's depmod from the unpacked busybox-static.
+    "$ROOT/bin/busybox" depmod -b "$ROOT" "$KVER"
+    [ -s "$ROOT/lib/modules/$KVER/modules.dep" ] || die "depmod produced no modules.dep"
+}
+
+# ---------------------------------------------------------------- sample modules
+extract_samples() {
+    rm -rf "$MODSRC"; mkdir -p "$MODSRC"
+    # Only the inner tarball is needed; stream it out of the .deb instead of
+    # writing the 139 MB file, then take samples/vfio-mdev from it.
+    dpkg-deb --fsys-tarfile "$DEBS/linux-source-${SERIES}_"*.deb \
+        | tar -xO "./usr/src/linux-source-$SERIES.tar.xz" \
+        | tar -xJ -C "$MODSRC" --strip-components=3 --wildcards "linux-source-$SERIES/samples/vfio-mdev/*"
+    [ -f "$MODSRC/mtty.c" ] || die "samples/vfio-mdev not found in linux-source-$SERIES"
+    # The in-tree Makefile keys on CONFIG_SAMPLE_*; build all four unconditionally.
+    printf 'obj-m += mtty.o mdpy.o mdpy-fb.o mbochs.o\n' > "$MODSRC/Kbuild"
+}
+build_samples() {
+    make -s -C "$ROOT/usr/src/linux-headers-$KVER" M="$MODSRC" -j"$(nproc)" modules 2>&1 \
+        | grep -v 'Skipping BTF generation' || true
+    local m
+    for m in mtty mdpy mdpy-fb mbochs; do
+        [ -f "$MODSRC/$m.ko" ] || die "building $m.ko failed"
+    done
+}
+# The two slow cold steps (unpacking ~85 MB of kernel packages, decompressing
+# the 139 MB source tarball) are independent: run them side by side.
+EXTRACT_PID=""
+if stamp samples-src; then
+    log "sample sources already extracted"
+else
+    ( step "extract samples/vfio-mdev (in background)" extract_samples ) &
+    EXTRACT_PID=$!
+fi
+if stamp unpack; then log "packages already unpacked"; else step "unpack" unpack; mark unpack; fi
+if [ -n "$EXTRACT_PID" ]; then
+    wait "$EXTRACT_PID" || die "extracting samples/vfio-mdev failed"
+    mark samples-src
+fi
+if stamp samples-built; then log "sample modules already built"; else step "build sample modules" build_samples; mark samples-built; fi
+
+# ---------------------------------------------------------------- record
+VMLINUZ=$ROOT/boot/vmlinuz-$KVER
+[ -f "$VMLINUZ" ] || die "missing $VMLINUZ"
+cat > "$CACHE/current.tmp" <<EOF
+KVER=$KVER
+PKGVER=$PKGVER
+SERIES=$SERIES
+KDIR=$KDIR
+ROOT=$ROOT
+VMLINUZ=$VMLINUZ
+MODULES=$ROOT/lib/modules/$KVER
+SAMPLES=$MODSRC
+BUSYBOX=$ROOT/bin/busybox
+MDEVCTL=$(for f in "$ROOT/usr/bin/mdevctl" "$ROOT/usr/sbin/mdevctl"; do [ -x "$f" ] && echo "$f" && break; done)
+EOF
+mv "$CACHE/current.tmp" "$CACHE/current"
+
+# drop unpacked trees of older kernels (each is ~700 MB) unless asked not to
+if [ "${VGPU_VM_KEEP_OLD:-0}" != 1 ]; then
+    for d in "$CACHE"/*-amd64; do
+        [ -d "$d" ] && [ "$d" != "$KDIR" ] || continue
+        log "removing cache of older kernel ${d##*/}"
+        rm -rf "$d"
+    done
+fi
+log "ready: $CACHE/current (kernel $KVER)"
