@@ -296,12 +296,14 @@ static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 			uint16_t ven, dev;
 			char desc[512] = "-";
 
-			if (vgpu_parent_get_pci_ids(p, &ven, &dev, NULL, NULL, NULL) == 0)
-				snprintf(desc, sizeof(desc), "%04x:%04x %s %s", ven, dev,
-					 vgpu_parent_get_vendor_name(p) ?
-						 vgpu_parent_get_vendor_name(p) : "",
-					 vgpu_parent_get_device_name(p) ?
-						 vgpu_parent_get_device_name(p) : "");
+			if (vgpu_parent_get_pci_ids(p, &ven, &dev, NULL, NULL, NULL) == 0) {
+				const char *vn = vgpu_parent_get_vendor_name(p);
+				const char *dn = vgpu_parent_get_device_name(p);
+
+				snprintf(desc, sizeof(desc), "%04x:%04x%s%s%s%s", ven, dev,
+					 vn ? " " : "", vn ? vn : "", dn ? " " : "",
+					 dn ? dn : "");
+			}
 			table_add(&t, vgpu_parent_get_id(p),
 				  vgpu_parent_get_backend(p), vgpu_parent_get_bus(p),
 				  vgpu_parent_get_driver(p), desc);
