@@ -1,0 +1,721 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfio-user message validation and transport. See proto.h. */
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proto.h"
+
+_Static_assert(sizeof(struct vfu_hdr) == 16, "header");
+_Static_assert(sizeof(struct vfu_dma_map) == 32, "dma_map");
+_Static_assert(sizeof(struct vfu_dma_unmap) == 24, "dma_unmap");
+_Static_assert(sizeof(struct vfu_region_info) == 32, "region_info");
+_Static_assert(sizeof(struct vfu_irq_set) == 20, "irq_set");
+_Static_assert(sizeof(struct vfu_region_access) == 16, "region_access");
+_Static_assert(sizeof(struct vfu_write_multi_entry) == 24, "write_multi");
+_Static_assert(sizeof(struct vfu_cap_sparse) == 16, "sparse");
+
+void vfu_caps_default(struct vfu_caps *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	caps->max_msg_fds = 1;
+	caps->max_data_xfer_size = 1u << 20;
+	caps->max_dma_maps = 65535;
+	caps->pgsizes = 4096;
+}
+
+/* a non-negative integer member within [min, max] */
+static int get_uint(struct json_object *obj, const char *key, uint64_t min,
+		    uint64_t max, uint64_t *out)
+{
+	struct json_object *v;
+	int64_t x;
+
+	if (!json_object_object_get_ex(obj, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_int))
+		return -EINVAL;
+	errno = 0;
+	x = json_object_get_int64(v);
+	if (errno || x < 0 || (uint64_t)x < min || (uint64_t)x > max)
+		return -EINVAL;
+	*out = (uint64_t)x;
+	return 0;
+}
+
+int vfu_caps_parse(const char *json, size_t len, struct vfu_caps *caps)
+{
+	struct json_object *root = NULL, *c, *v;
+	struct json_tokener *tok;
+	uint64_t x;
+	int r = -EINVAL;
+
+	if (!len)
+		return 0;
+	if (!json || json[len - 1] != '\0' || strlen(json) != len - 1)
+		return -EINVAL;
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	root = json_tokener_parse_ex(tok, json, (int)(len - 1));
+	if (json_tokener_get_error(tok) != json_tokener_success) {
+		json_object_put(root);
+		root = NULL;
+	}
+	json_tokener_free(tok);
+	if (!root || !json_object_is_type(root, json_type_object))
+		goto out;
+	if (!json_object_object_get_ex(root, "capabilities", &c)) {
+		r = 0;
+		goto out;
+	}
+	if (!json_object_is_type(c, json_type_object))
+		goto out;
+	x = caps->max_msg_fds;
+	if (get_uint(c, "max_msg_fds", 0, 1024, &x) < 0)
+		goto out;
+	caps->max_msg_fds = (uint32_t)x;
+	if (get_uint(c, "max_data_xfer_size", 1, UINT32_MAX,
+		     &caps->max_data_xfer_size) < 0 ||
+	    get_uint(c, "max_dma_maps", 1, UINT32_MAX, &caps->max_dma_maps) <
+		    0 ||
+	    get_uint(c, "pgsizes", 1, UINT64_MAX >> 1, &caps->pgsizes) < 0)
+		goto out;
+	if (json_object_object_get_ex(c, "migration", &v)) {
+		if (!json_object_is_type(v, json_type_object))
+			goto out;
+		caps->mig_pgsize = 4096;
+		caps->mig_max_bitmap = 256u << 20;
+		if (get_uint(v, "pgsize", 1, 1ULL << 40, &caps->mig_pgsize) <
+			    0 ||
+		    get_uint(v, "max_bitmap_size", 1, 1ULL << 40,
+			     &caps->mig_max_bitmap) < 0)
+			goto out;
+		if (caps->mig_pgsize & (caps->mig_pgsize - 1))
+			goto out;
+	}
+	if (json_object_object_get_ex(c, "twin_socket", &v)) {
+		struct json_object *s;
+
+		if (!json_object_is_type(v, json_type_object))
+			goto out;
+		if (json_object_object_get_ex(v, "supported", &s)) {
+			if (!json_object_is_type(s, json_type_boolean))
+				goto out;
+			caps->twin_socket = json_object_get_boolean(s);
+		}
+	}
+	if (json_object_object_get_ex(c, "write_multiple", &v)) {
+		if (!json_object_is_type(v, json_type_boolean))
+			goto out;
+		caps->write_multiple = json_object_get_boolean(v);
+	}
+	r = 0;
+out:
+	json_object_put(root);
+	return r;
+}
+
+int vfu_caps_format(const struct vfu_caps *caps, char **ret)
+{
+	char mig[128] = "";
+	int n;
+
+	if (caps->mig_pgsize)
+		snprintf(mig, sizeof(mig),
+			 ",\"migration\":{\"pgsize\":%llu,\"max_bitmap_size\":%llu}",
+			 (unsigned long long)caps->mig_pgsize,
+			 (unsigned long long)caps->mig_max_bitmap);
+	n = asprintf(ret,
+		     "{\"capabilities\":{\"max_msg_fds\":%u,"
+		     "\"max_data_xfer_size\":%llu,\"max_dma_maps\":%llu,"
+		     "\"pgsizes\":%llu%s%s}}",
+		     caps->max_msg_fds,
+		     (unsigned long long)caps->max_data_xfer_size,
+		     (unsigned long long)caps->max_dma_maps,
+		     (unsigned long long)caps->pgsizes, mig,
+		     caps->write_multiple ? ",\"write_multiple\":true" : "");
+	return n < 0 ? -ENOMEM : 0;
+}
+
+/* exactly @n bytes of payload */
+#define NEED_EQ(n)                                                             \
+	do {                                                                   \
+		if (len != (n))                                                \
+			return -EINVAL;                                        \
+	} while (0)
+#define NEED_GE(n)                                                             \
+	do {                                                                   \
+		if (len < (n))                                                 \
+			return -EINVAL;                                        \
+	} while (0)
+#define NO_FDS()                                                               \
+	do {                                                                   \
+		if (nfds)                                                      \
+			return -EINVAL;                                        \
+	} while (0)
+
+static bool wraps(uint64_t addr, uint64_t size)
+{
+	return size && addr + (size - 1) < addr;
+}
+
+static int parse_set_irqs(const uint8_t *p, size_t len, unsigned int nfds,
+			  struct vfu_req *out)
+{
+	struct vfu_irq_set *s = &out->u.set_irqs.s;
+	uint32_t data, action;
+
+	NEED_GE(sizeof(*s));
+	memcpy(s, p, sizeof(*s));
+	data = s->flags & VFU_IRQ_DATA_MASK;
+	action = s->flags & VFU_IRQ_ACTION_MASKBITS;
+	if (s->flags & ~(VFU_IRQ_DATA_MASK | VFU_IRQ_ACTION_MASKBITS))
+		return -EINVAL;
+	if (__builtin_popcount(data) != 1 || __builtin_popcount(action) != 1)
+		return -EINVAL;
+	if (s->argsz < sizeof(*s) || s->start + s->count < s->start)
+		return -EINVAL;
+	switch (data) {
+	case VFU_IRQ_DATA_NONE:
+		NEED_EQ(sizeof(*s));
+		NO_FDS();
+		break;
+	case VFU_IRQ_DATA_BOOL:
+		NEED_EQ(sizeof(*s) + (size_t)s->count);
+		NO_FDS();
+		if (!s->count)
+			return -EINVAL;
+		out->u.set_irqs.bools = p + sizeof(*s);
+		break;
+	case VFU_IRQ_DATA_EVENTFD:
+		NEED_EQ(sizeof(*s));
+		/* one eventfd per vector, or none to de-assign */
+		if (nfds && nfds != s->count)
+			return -EINVAL;
+		if (!s->count && nfds)
+			return -EINVAL;
+		out->nfds = nfds;
+		break;
+	}
+	return 0;
+}
+
+static int parse_feature(const uint8_t *p, size_t len, unsigned int nfds,
+			 struct vfu_req *out)
+{
+	struct vfu_feature *f = &out->u.feature.f;
+	uint32_t ops;
+
+	NO_FDS();
+	NEED_GE(sizeof(*f));
+	memcpy(f, p, sizeof(*f));
+	if (f->flags & ~(VFU_FEATURE_MASK | VFU_FEATURE_GET | VFU_FEATURE_SET |
+			 VFU_FEATURE_PROBE))
+		return -EINVAL;
+	ops = f->flags & (VFU_FEATURE_GET | VFU_FEATURE_SET);
+	if (!ops && !(f->flags & VFU_FEATURE_PROBE))
+		return -EINVAL;
+	if (ops == (VFU_FEATURE_GET | VFU_FEATURE_SET) &&
+	    !(f->flags & VFU_FEATURE_PROBE))
+		return -EINVAL;
+	if (f->argsz < sizeof(*f))
+		return -EINVAL;
+	out->u.feature.data = p + sizeof(*f);
+	out->u.feature.data_len = len - sizeof(*f);
+	if (f->flags & VFU_FEATURE_PROBE)
+		return 0;
+	/* per-feature payload shapes */
+	switch (f->flags & VFU_FEATURE_MASK) {
+	case VFU_FEATURE_MIG_DEVICE_STATE:
+		if ((f->flags & VFU_FEATURE_SET) &&
+		    out->u.feature.data_len != sizeof(struct vfu_mig_state))
+			return -EINVAL;
+		break;
+	case VFU_FEATURE_DMA_LOGGING_START: {
+		struct vfu_log_start st;
+		size_t dl = out->u.feature.data_len;
+
+		if (dl < sizeof(st))
+			return -EINVAL;
+		memcpy(&st, out->u.feature.data, sizeof(st));
+		if (st.num_ranges > VFU_MAX_LOG_RANGES ||
+		    dl != sizeof(st) + (size_t)st.num_ranges *
+						sizeof(struct vfu_log_range))
+			return -EINVAL;
+		for (uint32_t i = 0; i < st.num_ranges; i++) {
+			struct vfu_log_range r;
+
+			memcpy(&r,
+			       (const uint8_t *)out->u.feature.data +
+				       sizeof(st) + i * sizeof(r),
+			       sizeof(r));
+			if (!r.length || wraps(r.iova, r.length))
+				return -EINVAL;
+		}
+		break;
+	}
+	case VFU_FEATURE_DMA_LOGGING_REPORT: {
+		struct vfu_log_report rep;
+
+		if (out->u.feature.data_len != sizeof(rep))
+			return -EINVAL;
+		memcpy(&rep, out->u.feature.data, sizeof(rep));
+		if (!rep.length || wraps(rep.iova, rep.length) ||
+		    !rep.page_size || (rep.page_size & (rep.page_size - 1)))
+			return -EINVAL;
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
+int vfu_parse_command(const struct vfu_hdr *hdr, const void *payload,
+		      size_t len, unsigned int nfds, uint64_t max_xfer,
+		      struct vfu_req *out)
+{
+	const uint8_t *p = payload;
+
+	memset(out, 0, sizeof(*out));
+	if (!hdr || (len && !payload))
+		return -EINVAL;
+	out->cmd = hdr->cmd;
+	out->msg_id = hdr->msg_id;
+	out->no_reply = hdr->flags & VFU_F_NO_REPLY;
+	if ((hdr->flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_COMMAND ||
+	    (hdr->flags & ~(VFU_F_TYPE_MASK | VFU_F_NO_REPLY)) || hdr->error ||
+	    hdr->size != len + sizeof(*hdr))
+		return -EINVAL;
+
+	switch (hdr->cmd) {
+	case VFU_CMD_VERSION: {
+		struct vfu_version v;
+
+		NO_FDS();
+		NEED_GE(sizeof(v));
+		memcpy(&v, p, sizeof(v));
+		out->u.version.major = v.major;
+		out->u.version.minor = v.minor;
+		if (len > sizeof(v)) {
+			out->u.version.json = (const char *)p + sizeof(v);
+			out->u.version.json_len = len - sizeof(v);
+			if (p[len - 1] != '\0' ||
+			    memchr(out->u.version.json, '\0',
+				   out->u.version.json_len) !=
+				    (const void *)(p + len - 1))
+				return -EINVAL;
+		}
+		return 0;
+	}
+	case VFU_CMD_DMA_MAP: {
+		struct vfu_dma_map *m = &out->u.dma_map;
+
+		NEED_EQ(sizeof(*m));
+		memcpy(m, p, sizeof(*m));
+		if (m->argsz != sizeof(*m) || nfds > 1 || !m->size ||
+		    wraps(m->addr, m->size) ||
+		    (m->flags & ~(VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE |
+				  VFU_DMA_MAP_MMAP)))
+			return -EINVAL;
+		if ((m->flags & VFU_DMA_MAP_MMAP) && !nfds)
+			return -EINVAL;
+		if (nfds && wraps(m->offset, m->size))
+			return -EINVAL;
+		out->nfds = nfds;
+		return 0;
+	}
+	case VFU_CMD_DMA_UNMAP: {
+		struct vfu_dma_unmap *u = &out->u.dma_unmap.u;
+
+		NO_FDS();
+		NEED_GE(sizeof(*u));
+		memcpy(u, p, sizeof(*u));
+		if (u->flags & ~(VFU_DMA_UNMAP_ALL |
+				 VFU_DMA_UNMAP_GET_DIRTY_BITMAP))
+			return -EINVAL;
+		if (u->flags & VFU_DMA_UNMAP_ALL) {
+			if (u->addr || u->size ||
+			    (u->flags & VFU_DMA_UNMAP_GET_DIRTY_BITMAP))
+				return -EINVAL;
+			NEED_EQ(sizeof(*u));
+			return 0;
+		}
+		if (!u->size || wraps(u->addr, u->size))
+			return -EINVAL;
+		if (u->flags & VFU_DMA_UNMAP_GET_DIRTY_BITMAP) {
+			struct vfu_bitmap *b = &out->u.dma_unmap.bitmap;
+
+			NEED_EQ(sizeof(*u) + sizeof(*b));
+			memcpy(b, p + sizeof(*u), sizeof(*b));
+			if (!b->pgsize || (b->pgsize & (b->pgsize - 1)) ||
+			    b->size > VFU_MAX_DATA_XFER ||
+			    (b->size & 7) ||
+			    u->size / b->pgsize + !!(u->size % b->pgsize) >
+				    b->size * 8 ||
+			    u->argsz < sizeof(*u) + sizeof(*b) + b->size)
+				return -EINVAL;
+			return 0;
+		}
+		NEED_EQ(sizeof(*u));
+		return 0;
+	}
+	case VFU_CMD_DEVICE_GET_INFO:
+		NO_FDS();
+		NEED_EQ(sizeof(out->u.dev_info));
+		memcpy(&out->u.dev_info, p, len);
+		return out->u.dev_info.argsz < sizeof(out->u.dev_info) ?
+			       -EINVAL :
+			       0;
+	case VFU_CMD_DEVICE_GET_REGION_INFO:
+		NO_FDS();
+		NEED_EQ(sizeof(out->u.region_info));
+		memcpy(&out->u.region_info, p, len);
+		return out->u.region_info.argsz < sizeof(out->u.region_info) ?
+			       -EINVAL :
+			       0;
+	case VFU_CMD_DEVICE_GET_REGION_IO_FDS:
+		NO_FDS();
+		NEED_EQ(sizeof(out->u.io_fds));
+		memcpy(&out->u.io_fds, p, len);
+		return out->u.io_fds.argsz < sizeof(out->u.io_fds) ? -EINVAL : 0;
+	case VFU_CMD_DEVICE_GET_IRQ_INFO:
+		NO_FDS();
+		NEED_EQ(sizeof(out->u.irq_info));
+		memcpy(&out->u.irq_info, p, len);
+		return out->u.irq_info.argsz < sizeof(out->u.irq_info) ? -EINVAL :
+									 0;
+	case VFU_CMD_DEVICE_SET_IRQS:
+		return parse_set_irqs(p, len, nfds, out);
+	case VFU_CMD_REGION_READ:
+	case VFU_CMD_REGION_WRITE: {
+		struct vfu_region_access *a = &out->u.region.a;
+
+		NO_FDS();
+		NEED_GE(sizeof(*a));
+		memcpy(a, p, sizeof(*a));
+		if (!a->count || wraps(a->offset, a->count))
+			return -EINVAL;
+		if (a->count > max_xfer)
+			return -E2BIG;
+		if (hdr->cmd == VFU_CMD_REGION_READ) {
+			NEED_EQ(sizeof(*a));
+		} else {
+			NEED_EQ(sizeof(*a) + (size_t)a->count);
+			out->u.region.data = p + sizeof(*a);
+		}
+		return 0;
+	}
+	case VFU_CMD_DEVICE_RESET:
+		NO_FDS();
+		NEED_EQ(0);
+		return 0;
+	case VFU_CMD_REGION_WRITE_MULTI: {
+		uint64_t n;
+
+		NO_FDS();
+		NEED_GE(sizeof(n));
+		memcpy(&n, p, sizeof(n));
+		if (!n || n > VFU_MAX_WRITE_MULTI)
+			return -EINVAL;
+		NEED_EQ(sizeof(n) + n * sizeof(struct vfu_write_multi_entry));
+		out->u.write_multi.count = n;
+		out->u.write_multi.entries =
+			(const struct vfu_write_multi_entry *)(p + sizeof(n));
+		for (uint64_t i = 0; i < n; i++) {
+			struct vfu_write_multi_entry e;
+
+			memcpy(&e, p + sizeof(n) + i * sizeof(e), sizeof(e));
+			if (!e.count || e.count > 8 || wraps(e.offset, e.count))
+				return -EINVAL;
+		}
+		return 0;
+	}
+	case VFU_CMD_DEVICE_FEATURE:
+		return parse_feature(p, len, nfds, out);
+	case VFU_CMD_MIG_DATA_READ:
+	case VFU_CMD_MIG_DATA_WRITE: {
+		struct vfu_mig_data *m = &out->u.mig.m;
+
+		NO_FDS();
+		NEED_GE(sizeof(*m));
+		memcpy(m, p, sizeof(*m));
+		if (m->size > max_xfer)
+			return -E2BIG;
+		if (hdr->cmd == VFU_CMD_MIG_DATA_READ) {
+			NEED_EQ(sizeof(*m));
+			if (m->argsz < sizeof(*m) + (size_t)m->size)
+				return -EINVAL;
+		} else {
+			NEED_EQ(sizeof(*m) + (size_t)m->size);
+			out->u.mig.data = p + sizeof(*m);
+		}
+		return 0;
+	}
+	case VFU_CMD_DMA_READ:
+	case VFU_CMD_DMA_WRITE:
+		return -EINVAL; /* server-to-client only */
+	default:
+		return -ENOSYS;
+	}
+}
+
+int vfu_parse_dma_command(const struct vfu_hdr *hdr, const void *payload,
+			  size_t len, unsigned int nfds, uint64_t max_xfer,
+			  struct vfu_dma_access *access, const void **data)
+{
+	if (!hdr || (len && !payload) || nfds ||
+	    (hdr->flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_COMMAND ||
+	    hdr->size != len + sizeof(*hdr) || len < sizeof(*access))
+		return -EINVAL;
+	memcpy(access, payload, sizeof(*access));
+	if (!access->count || wraps(access->addr, access->count))
+		return -EINVAL;
+	if (access->count > max_xfer)
+		return -E2BIG;
+	switch (hdr->cmd) {
+	case VFU_CMD_DMA_READ:
+		return len == sizeof(*access) ? 0 : -EINVAL;
+	case VFU_CMD_DMA_WRITE:
+		if (len != sizeof(*access) + access->count)
+			return -EINVAL;
+		*data = (const uint8_t *)payload + sizeof(*access);
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+int vfu_check_region_info(const void *payload, size_t len)
+{
+	const uint8_t *p = payload;
+	struct vfu_region_info ri;
+	uint32_t off, min_next;
+
+	if (len < sizeof(ri))
+		return -EPROTO;
+	memcpy(&ri, p, sizeof(ri));
+	if (!(ri.flags & VFU_REGION_CAPS))
+		return 0;
+	if (ri.argsz > len)
+		return -EPROTO;
+	min_next = sizeof(ri);
+	for (off = ri.cap_offset; off; ) {
+		struct vfu_cap_header ch;
+
+		if (off < min_next || off > len ||
+		    len - off < sizeof(ch))
+			return -EPROTO;
+		memcpy(&ch, p + off, sizeof(ch));
+		if (ch.id == VFU_CAP_SPARSE_MMAP) {
+			struct vfu_cap_sparse sp;
+
+			if (len - off < sizeof(sp))
+				return -EPROTO;
+			memcpy(&sp, p + off, sizeof(sp));
+			if (sp.nr_areas > (len - off - sizeof(sp)) /
+						  sizeof(struct vfu_sparse_area))
+				return -EPROTO;
+			for (uint32_t i = 0; i < sp.nr_areas; i++) {
+				struct vfu_sparse_area a;
+
+				memcpy(&a, p + off + sizeof(sp) + i * sizeof(a),
+				       sizeof(a));
+				if (wraps(a.offset, a.size) ||
+				    a.offset + a.size > ri.size)
+					return -EPROTO;
+			}
+		}
+		min_next = off + sizeof(ch);
+		off = ch.next;
+	}
+	return 0;
+}
+
+/* ---- transport ---- */
+
+void vfu_msg_close_fds(struct vfu_msg *msg, unsigned int from)
+{
+	for (unsigned int i = from; i < msg->nfds; i++)
+		if (msg->fds[i] >= 0)
+			close(msg->fds[i]);
+	if (from < msg->nfds)
+		msg->nfds = from;
+}
+
+static int read_full(int sock, void *buf, size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = recv(sock, (char *)buf + done, len - done, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			return -ECONNRESET;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+int vfu_recv(int sock, struct vfu_msg *msg, uint8_t **buf, size_t *buf_cap)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * VFU_MAX_MSG_FDS)];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec iov = { .iov_base = &msg->hdr, .iov_len = sizeof(msg->hdr) };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctrl.b, .msg_controllen = sizeof(ctrl.b),
+	};
+	struct cmsghdr *c;
+	ssize_t r;
+	int ret;
+
+	msg->nfds = 0;
+	msg->payload = NULL;
+	msg->len = 0;
+	do {
+		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	if (r == 0)
+		return -ENOTCONN;
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		size_t n;
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (msg->nfds < VFU_MAX_MSG_FDS)
+				msg->fds[msg->nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (mh.msg_flags & MSG_CTRUNC) {
+		vfu_msg_close_fds(msg, 0);
+		return -EMSGSIZE;
+	}
+	if ((size_t)r < sizeof(msg->hdr)) {
+		ret = read_full(sock, (char *)&msg->hdr + r,
+				sizeof(msg->hdr) - (size_t)r);
+		if (ret < 0)
+			goto fail;
+	}
+	if (msg->hdr.size < sizeof(msg->hdr) ||
+	    msg->hdr.size > VFU_MAX_MSG_SIZE) {
+		ret = -EMSGSIZE;
+		goto fail;
+	}
+	msg->len = msg->hdr.size - sizeof(msg->hdr);
+	if (msg->len > *buf_cap) {
+		uint8_t *nb = realloc(*buf, msg->len);
+
+		if (!nb) {
+			ret = -ENOMEM;
+			goto fail;
+		}
+		*buf = nb;
+		*buf_cap = msg->len;
+	}
+	msg->payload = *buf;
+	ret = read_full(sock, msg->payload, msg->len);
+	if (ret < 0)
+		goto fail;
+	return 0;
+fail:
+	vfu_msg_close_fds(msg, 0);
+	return ret;
+}
+
+int vfu_send(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
+	     unsigned int n, const int *fds, unsigned int nfds)
+{
+	union {
+		char b[CMSG_SPACE(sizeof(int) * VFU_MAX_MSG_FDS)];
+		struct cmsghdr align;
+	} ctrl;
+	struct iovec v[8];
+	struct msghdr mh = { .msg_iov = v };
+	size_t total = sizeof(*hdr);
+	unsigned int cnt = 1;
+
+	if (n > 7 || nfds > VFU_MAX_MSG_FDS)
+		return -EINVAL;
+	v[0].iov_base = hdr;
+	v[0].iov_len = sizeof(*hdr);
+	for (unsigned int i = 0; i < n; i++) {
+		if (!iov[i].iov_len)
+			continue;
+		v[cnt++] = iov[i];
+		total += iov[i].iov_len;
+	}
+	if (total > UINT32_MAX)
+		return -EMSGSIZE;
+	hdr->size = (uint32_t)total;
+	mh.msg_iovlen = cnt;
+	if (nfds) {
+		struct cmsghdr *c;
+
+		memset(ctrl.b, 0, sizeof(ctrl.b));
+		mh.msg_control = ctrl.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	while (total) {
+		ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		total -= (size_t)r;
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		/* skip what went out */
+		while (r > 0 && mh.msg_iovlen) {
+			if ((size_t)r >= mh.msg_iov->iov_len) {
+				r -= (ssize_t)mh.msg_iov->iov_len;
+				mh.msg_iov++;
+				mh.msg_iovlen--;
+			} else {
+				mh.msg_iov->iov_base =
+					(char *)mh.msg_iov->iov_base + r;
+				mh.msg_iov->iov_len -= (size_t)r;
+				r = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+int vfu_send_error(int sock, const struct vfu_hdr *req_hdr, int err)
+{
+	struct vfu_hdr h = {
+		.msg_id = req_hdr->msg_id,
+		.cmd = req_hdr->cmd,
+		.flags = VFU_F_TYPE_REPLY | VFU_F_ERROR,
+		.error = (uint32_t)(err < 0 ? -err : err),
+	};
+
+	return vfu_send(sock, &h, NULL, 0, NULL, 0);
+}

@@ -1,0 +1,371 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vfio-user wire format: message layouts, limits, a validating parser for
+ * untrusted messages and the socket transport with SCM_RIGHTS.
+ * See docs/vfio-user.md and ../shared/reference/vfio-user-protocol.md.
+ * Everything is host byte order and packed.
+ */
+#ifndef VGPU_VFU_PROTO_H
+#define VGPU_VFU_PROTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+enum vfu_cmd {
+	VFU_CMD_VERSION = 1,
+	VFU_CMD_DMA_MAP = 2,
+	VFU_CMD_DMA_UNMAP = 3,
+	VFU_CMD_DEVICE_GET_INFO = 4,
+	VFU_CMD_DEVICE_GET_REGION_INFO = 5,
+	VFU_CMD_DEVICE_GET_REGION_IO_FDS = 6,
+	VFU_CMD_DEVICE_GET_IRQ_INFO = 7,
+	VFU_CMD_DEVICE_SET_IRQS = 8,
+	VFU_CMD_REGION_READ = 9,
+	VFU_CMD_REGION_WRITE = 10,
+	VFU_CMD_DMA_READ = 11,
+	VFU_CMD_DMA_WRITE = 12,
+	VFU_CMD_DEVICE_RESET = 13,
+	VFU_CMD_REGION_WRITE_MULTI = 15,
+	VFU_CMD_DEVICE_FEATURE = 16,
+	VFU_CMD_MIG_DATA_READ = 17,
+	VFU_CMD_MIG_DATA_WRITE = 18,
+	VFU_CMD_MAX = 18,
+};
+
+/* header flags */
+#define VFU_F_TYPE_MASK 0xfu
+#define VFU_F_TYPE_COMMAND 0x0u
+#define VFU_F_TYPE_REPLY 0x1u
+#define VFU_F_NO_REPLY 0x10u
+#define VFU_F_ERROR 0x20u
+
+/* limits we advertise and enforce */
+#define VFU_VERSION_MAJOR 0
+#define VFU_VERSION_MINOR 0
+#define VFU_MAX_DATA_XFER (1u << 20)
+#define VFU_MAX_MSG_FDS 16u
+#define VFU_MAX_MSG_SIZE (VFU_MAX_DATA_XFER + 64u)
+#define VFU_MAX_DMA_MAPS 1048576u
+#define VFU_MAX_WRITE_MULTI 1024u
+#define VFU_MAX_LOG_RANGES 4096u
+
+/* DMA_MAP / DMA_UNMAP flags */
+#define VFU_DMA_MAP_READ (1u << 0)
+#define VFU_DMA_MAP_WRITE (1u << 1)
+#define VFU_DMA_MAP_MMAP (1u << 2) /* libvfio-user extension */
+#define VFU_DMA_UNMAP_GET_DIRTY_BITMAP (1u << 0)
+#define VFU_DMA_UNMAP_ALL (1u << 1)
+
+/* DEVICE_GET_INFO flags */
+#define VFU_DEV_FLAG_RESET (1u << 0)
+#define VFU_DEV_FLAG_PCI (1u << 1)
+
+/* REGION_INFO flags and capabilities */
+#define VFU_REGION_READ (1u << 0)
+#define VFU_REGION_WRITE (1u << 1)
+#define VFU_REGION_MMAP (1u << 2)
+#define VFU_REGION_CAPS (1u << 3)
+#define VFU_CAP_SPARSE_MMAP 1
+#define VFU_PCI_NUM_REGIONS 9
+#define VFU_PCI_CONFIG_REGION 7
+
+/* IRQ_INFO flags, SET_IRQS flags, PCI IRQ indexes */
+#define VFU_IRQ_INFO_EVENTFD (1u << 0)
+#define VFU_IRQ_INFO_MASKABLE (1u << 1)
+#define VFU_IRQ_INFO_AUTOMASKED (1u << 2)
+#define VFU_IRQ_INFO_NORESIZE (1u << 3)
+#define VFU_IRQ_DATA_NONE (1u << 0)
+#define VFU_IRQ_DATA_BOOL (1u << 1)
+#define VFU_IRQ_DATA_EVENTFD (1u << 2)
+#define VFU_IRQ_DATA_MASK 0x7u
+#define VFU_IRQ_ACTION_MASK (1u << 3)
+#define VFU_IRQ_ACTION_UNMASK (1u << 4)
+#define VFU_IRQ_ACTION_TRIGGER (1u << 5)
+#define VFU_IRQ_ACTION_MASKBITS 0x38u
+#define VFU_PCI_NUM_IRQS 5
+
+/* DEVICE_FEATURE */
+#define VFU_FEATURE_MASK 0xffffu
+#define VFU_FEATURE_GET (1u << 16)
+#define VFU_FEATURE_SET (1u << 17)
+#define VFU_FEATURE_PROBE (1u << 18)
+#define VFU_FEATURE_MIGRATION 1
+#define VFU_FEATURE_MIG_DEVICE_STATE 2
+#define VFU_FEATURE_DMA_LOGGING_START 6
+#define VFU_FEATURE_DMA_LOGGING_STOP 7
+#define VFU_FEATURE_DMA_LOGGING_REPORT 8
+
+struct vfu_hdr {
+	uint16_t msg_id;
+	uint16_t cmd;
+	uint32_t size;
+	uint32_t flags;
+	uint32_t error;
+} __attribute__((packed));
+
+struct vfu_version {
+	uint16_t major;
+	uint16_t minor;
+	/* char json[], NUL-terminated, optional */
+} __attribute__((packed));
+
+struct vfu_dma_map {
+	uint32_t argsz;
+	uint32_t flags;
+	uint64_t offset;
+	uint64_t addr;
+	uint64_t size;
+} __attribute__((packed));
+
+struct vfu_dma_unmap {
+	uint32_t argsz;
+	uint32_t flags;
+	uint64_t addr;
+	uint64_t size;
+} __attribute__((packed));
+
+struct vfu_bitmap {
+	uint64_t pgsize;
+	uint64_t size;
+} __attribute__((packed));
+
+struct vfu_device_info {
+	uint32_t argsz;
+	uint32_t flags;
+	uint32_t num_regions;
+	uint32_t num_irqs;
+} __attribute__((packed));
+
+struct vfu_region_info {
+	uint32_t argsz;
+	uint32_t flags;
+	uint32_t index;
+	uint32_t cap_offset;
+	uint64_t size;
+	uint64_t offset;
+} __attribute__((packed));
+
+struct vfu_cap_header {
+	uint16_t id;
+	uint16_t version;
+	uint32_t next;
+} __attribute__((packed));
+
+struct vfu_sparse_area {
+	uint64_t offset;
+	uint64_t size;
+} __attribute__((packed));
+
+struct vfu_cap_sparse {
+	struct vfu_cap_header hdr;
+	uint32_t nr_areas;
+	uint32_t reserved;
+	/* struct vfu_sparse_area areas[] */
+} __attribute__((packed));
+
+struct vfu_io_fds {
+	uint32_t argsz;
+	uint32_t flags;
+	uint32_t index;
+	uint32_t count;
+} __attribute__((packed));
+
+struct vfu_irq_info {
+	uint32_t argsz;
+	uint32_t flags;
+	uint32_t index;
+	uint32_t count;
+} __attribute__((packed));
+
+struct vfu_irq_set {
+	uint32_t argsz;
+	uint32_t flags;
+	uint32_t index;
+	uint32_t start;
+	uint32_t count;
+} __attribute__((packed));
+
+struct vfu_region_access {
+	uint64_t offset;
+	uint32_t region;
+	uint32_t count;
+} __attribute__((packed));
+
+struct vfu_dma_access {
+	uint64_t addr;
+	uint64_t count;
+} __attribute__((packed));
+
+struct vfu_write_multi_entry {
+	uint64_t offset;
+	uint32_t region;
+	uint32_t count;
+	uint8_t data[8];
+} __attribute__((packed));
+
+struct vfu_feature {
+	uint32_t argsz;
+	uint32_t flags;
+} __attribute__((packed));
+
+struct vfu_mig_state {
+	uint32_t device_state;
+	uint32_t data_fd;
+} __attribute__((packed));
+
+struct vfu_log_start {
+	uint64_t page_size;
+	uint32_t num_ranges;
+	uint32_t reserved;
+} __attribute__((packed));
+
+struct vfu_log_range {
+	uint64_t iova;
+	uint64_t length;
+} __attribute__((packed));
+
+struct vfu_log_report {
+	uint64_t iova;
+	uint64_t length;
+	uint64_t page_size;
+} __attribute__((packed));
+
+struct vfu_mig_data {
+	uint32_t argsz;
+	uint32_t size;
+} __attribute__((packed));
+
+/* capabilities negotiated in VERSION */
+struct vfu_caps {
+	uint32_t max_msg_fds;
+	uint64_t max_data_xfer_size;
+	uint64_t max_dma_maps;
+	uint64_t pgsizes;
+	uint64_t mig_pgsize;       /* 0: no migration object */
+	uint64_t mig_max_bitmap;
+	bool twin_socket;
+	bool write_multiple;
+};
+
+/* the defaults the spec gives for absent keys */
+void vfu_caps_default(struct vfu_caps *caps);
+/*
+ * Parse the JSON of a VERSION payload (@json has @len bytes including the
+ * NUL; len 0 means no JSON) over the defaults. Unknown keys are ignored,
+ * known keys of the wrong type or out of range give -EINVAL.
+ */
+int vfu_caps_parse(const char *json, size_t len, struct vfu_caps *caps);
+/* format caps as JSON into a malloc'd NUL-terminated string */
+int vfu_caps_format(const struct vfu_caps *caps, char **ret);
+
+/*
+ * A validated request. The parser checks every size and field it can check
+ * without knowing the device (region sizes and DMA windows are the server's
+ * business) and how many fds the command may carry. Pointers point into the
+ * message buffer.
+ */
+struct vfu_req {
+	uint16_t cmd;
+	uint16_t msg_id;
+	bool no_reply;
+	unsigned int nfds; /* fds the command consumes, taken in order */
+	union {
+		struct {
+			uint16_t major, minor;
+			const char *json; /* NULL when absent */
+			size_t json_len;  /* including the NUL */
+		} version;
+		struct vfu_dma_map dma_map;
+		struct {
+			struct vfu_dma_unmap u;
+			struct vfu_bitmap bitmap; /* when GET_DIRTY_BITMAP */
+		} dma_unmap;
+		struct vfu_device_info dev_info;
+		struct vfu_region_info region_info;
+		struct vfu_io_fds io_fds;
+		struct vfu_irq_info irq_info;
+		struct {
+			struct vfu_irq_set s;
+			const uint8_t *bools; /* DATA_BOOL: count bytes */
+		} set_irqs;
+		struct {
+			struct vfu_region_access a;
+			const void *data; /* writes */
+		} region;
+		struct {
+			uint64_t count;
+			const struct vfu_write_multi_entry *entries;
+		} write_multi;
+		struct {
+			struct vfu_feature f;
+			const void *data;
+			size_t data_len;
+		} feature;
+		struct {
+			struct vfu_mig_data m;
+			const void *data; /* writes */
+		} mig;
+	} u;
+};
+
+/*
+ * Validate a client-to-server command: @hdr, then @len payload bytes at
+ * @payload, which arrived with @nfds descriptors.
+ * Returns 0, or a negative errno to put in the error reply (-EINVAL for
+ * malformed messages and wrong fd counts, -ENOSYS for unknown commands,
+ * -E2BIG for transfers above @max_xfer).
+ */
+int vfu_parse_command(const struct vfu_hdr *hdr, const void *payload,
+		      size_t len, unsigned int nfds, uint64_t max_xfer,
+		      struct vfu_req *out);
+
+/*
+ * Validate a server-to-client command (DMA_READ, DMA_WRITE): fills
+ * @access and, for writes, *@data.
+ */
+int vfu_parse_dma_command(const struct vfu_hdr *hdr, const void *payload,
+			  size_t len, unsigned int nfds, uint64_t max_xfer,
+			  struct vfu_dma_access *access, const void **data);
+
+/*
+ * Validate a REGION_INFO reply of @len bytes: the caps chain stays inside
+ * the reply, moves strictly forwards and a sparse-mmap cap's areas stay
+ * inside the region. Returns 0 or -EPROTO.
+ */
+int vfu_check_region_info(const void *payload, size_t len);
+
+/* ---- transport ---- */
+
+/* a received message; fds beyond what the command uses must be closed */
+struct vfu_msg {
+	struct vfu_hdr hdr;
+	uint8_t *payload; /* hdr.size - 16 bytes, malloc'd or NULL */
+	size_t len;
+	int fds[VFU_MAX_MSG_FDS];
+	unsigned int nfds;
+};
+
+/*
+ * Receive one message from @sock. Fds are collected from the header's
+ * recvmsg; more than VFU_MAX_MSG_FDS (ancillary data truncated) closes them
+ * all and gives -EMSGSIZE. A size below 16 or above VFU_MAX_MSG_SIZE gives
+ * -EMSGSIZE (the stream cannot be resynchronised: disconnect). EOF before a
+ * header gives -ENOTCONN, EOF inside a message -ECONNRESET.
+ * @buf/@buf_cap: a reusable payload buffer (grown with realloc).
+ */
+int vfu_recv(int sock, struct vfu_msg *msg, uint8_t **buf, size_t *buf_cap);
+/* close every fd of @msg from index @from on */
+void vfu_msg_close_fds(struct vfu_msg *msg, unsigned int from);
+
+/*
+ * Send header + @n payload pieces in one sendmsg (retried for the rest on a
+ * short write), with @nfds descriptors attached to the first byte.
+ */
+int vfu_send(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
+	     unsigned int n, const int *fds, unsigned int nfds);
+/* header-only error reply to @req_hdr */
+int vfu_send_error(int sock, const struct vfu_hdr *req_hdr, int err);
+
+#endif

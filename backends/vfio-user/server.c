@@ -1,0 +1,1783 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The provider side of the vfio-user backend: devices served over one
+ * vfio-user socket each. See include/libvgpu-provider.h and docs/vfio-user.md.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "dma-table.h"
+#include "libvgpu-private.h"
+#include "libvgpu-provider.h"
+#include "proto.h"
+#include "util-uuid.h"
+
+#define CFG_SPACE 4096
+#define CFG_LEGACY 256
+#define MAX_IRQ_VECTORS 2048
+#define MAX_SPARSE 16
+
+struct ptype {
+	char *id, *name, *description;
+	unsigned int max, used;
+};
+
+struct region {
+	uint64_t size;
+	uint32_t flags;
+	vgpu_region_access_fn access;
+	void *data;
+	int memfd;
+	void *mem;
+	unsigned int n_sparse;
+	struct vfu_sparse_area sparse[MAX_SPARSE];
+};
+
+struct irq {
+	unsigned int count;
+	int *efd;      /* per vector, -1 when none */
+	bool *masked;
+	bool *pending;
+};
+
+enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_STOP };
+
+struct watch {
+	enum watch_kind kind;
+	struct vgpu_device *dev;
+};
+
+struct vgpu_device {
+	int refcount;
+	struct vgpu_provider *provider; /* NULL once destroyed */
+	char uuid[VGPU_UUID_LEN + 1];
+	struct ptype *type;
+	char *socket_path;
+	void *userdata;
+	pthread_mutex_t lock; /* recursive; see the header */
+	int listen_fd, conn_fd;
+	struct watch wl, wc;
+	bool versioned;
+	struct vfu_caps client_caps;
+	uint8_t *rxbuf;
+	size_t rxcap;
+	struct vgpu_dma_table *dma;
+	struct region regions[VFU_PCI_NUM_REGIONS];
+	struct irq irqs[VFU_PCI_NUM_IRQS];
+	uint8_t config[CFG_SPACE];
+	uint8_t wmask[CFG_SPACE];
+	unsigned int cfg_size, cap_next, cap_last;
+	vgpu_region_access_fn cfg_access;
+	void *cfg_data;
+};
+
+struct vgpu_provider {
+	int refcount;
+	struct vgpu_ctx *ctx;
+	char *id;
+	struct vgpu_provider_ops ops;
+	void *userdata;
+	struct ptype *types;
+	size_t n_types;
+	struct vgpu_vec devices;
+	int epfd, stop_fd;
+	struct watch wstop;
+	pthread_t thread;
+	bool thread_running;
+};
+
+static bool valid_id(const char *id)
+{
+	size_t n;
+
+	if (!id)
+		return false;
+	n = strlen(id);
+	if (!n || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && !strchr("_.:-", id[i]))
+			return false;
+	return true;
+}
+
+/* ------------------------------------------------------------------------ */
+/* provider                                                                  */
+
+VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
+				  const struct vgpu_provider_ops *ops,
+				  void *userdata, struct vgpu_provider **ret)
+{
+	struct vgpu_provider *p;
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	if (!ctx || !valid_id(id) || !ops || !ret ||
+	    ops->size < offsetof(struct vgpu_provider_ops, create) +
+				sizeof(ops->create))
+		return -EINVAL;
+	for (size_t i = sizeof(struct vgpu_provider_ops); i < ops->size; i++)
+		if (((const uint8_t *)ops)[i])
+			return -E2BIG;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->refcount = 1;
+	p->epfd = p->stop_fd = -1;
+	memcpy(&p->ops, ops,
+	       ops->size < sizeof(p->ops) ? ops->size : sizeof(p->ops));
+	p->ops.size = sizeof(p->ops);
+	if (!p->ops.create)
+		goto einval;
+	p->id = strdup(id);
+	p->ctx = vgpu_ctx_ref(ctx);
+	p->userdata = userdata;
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!p->id || p->epfd < 0 || p->stop_fd < 0) {
+		int r = !p->id ? -ENOMEM : -errno;
+
+		vgpu_provider_unref(p);
+		return r;
+	}
+	p->wstop.kind = WATCH_STOP;
+	ev.data.ptr = &p->wstop;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->stop_fd, &ev) < 0) {
+		int r = -errno;
+
+		vgpu_provider_unref(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+einval:
+	free(p);
+	return -EINVAL;
+}
+
+VGPU_EXPORT struct vgpu_provider *vgpu_provider_ref(struct vgpu_provider *p)
+{
+	if (p)
+		p->refcount++;
+	return p;
+}
+
+VGPU_EXPORT struct vgpu_provider *vgpu_provider_unref(struct vgpu_provider *p)
+{
+	if (!p || --p->refcount > 0)
+		return p ? p : NULL;
+	if (p->thread_running)
+		vgpu_provider_stop_thread(p);
+	while (p->devices.n)
+		vgpu_device_destroy(p->devices.items[p->devices.n - 1]);
+	free(p->devices.items);
+	for (size_t i = 0; i < p->n_types; i++) {
+		free(p->types[i].id);
+		free(p->types[i].name);
+		free(p->types[i].description);
+	}
+	free(p->types);
+	if (p->epfd >= 0)
+		close(p->epfd);
+	if (p->stop_fd >= 0)
+		close(p->stop_fd);
+	vgpu_ctx_unref(p->ctx);
+	free(p->id);
+	free(p);
+	return NULL;
+}
+
+VGPU_EXPORT const char *vgpu_provider_get_id(struct vgpu_provider *p)
+{
+	return p ? p->id : NULL;
+}
+
+static struct ptype *find_type(struct vgpu_provider *p, const char *id)
+{
+	for (size_t i = 0; i < p->n_types; i++)
+		if (!strcmp(p->types[i].id, id))
+			return &p->types[i];
+	return NULL;
+}
+
+VGPU_EXPORT int vgpu_provider_add_type(struct vgpu_provider *p, const char *id,
+				       const char *name,
+				       const char *description,
+				       unsigned int max_instances)
+{
+	struct ptype *types, *t;
+
+	if (!p || !valid_id(id) || !max_instances)
+		return -EINVAL;
+	if (find_type(p, id))
+		return -EEXIST;
+	/* devices point at their type: refuse to move the array under them */
+	if (p->devices.n)
+		return -EBUSY;
+	types = reallocarray(p->types, p->n_types + 1, sizeof(*types));
+	if (!types)
+		return -ENOMEM;
+	p->types = types;
+	t = &types[p->n_types];
+	memset(t, 0, sizeof(*t));
+	t->id = strdup(id);
+	t->name = name ? strdup(name) : NULL;
+	t->description = description ? strdup(description) : NULL;
+	t->max = max_instances;
+	if (!t->id || (name && !t->name) || (description && !t->description)) {
+		free(t->id);
+		free(t->name);
+		free(t->description);
+		return -ENOMEM;
+	}
+	p->n_types++;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_provider_get_available(struct vgpu_provider *p,
+					    const char *type_id)
+{
+	struct ptype *t;
+
+	if (!p || !type_id)
+		return -EINVAL;
+	t = find_type(p, type_id);
+	if (!t)
+		return -ENOENT;
+	return (int)(t->max - t->used);
+}
+
+VGPU_EXPORT int vgpu_provider_get_fd(struct vgpu_provider *p)
+{
+	return p ? p->epfd : -EINVAL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* device objects and configuration                                          */
+
+static void config_init(struct vgpu_device *dev)
+{
+	dev->cfg_size = CFG_LEGACY;
+	dev->cap_next = 0x40;
+	/* command: I/O, memory, bus master, SERR, INTx disable */
+	dev->wmask[0x04] = 0x47;
+	dev->wmask[0x05] = 0x05;
+	dev->wmask[0x0c] = 0xff; /* cache line size */
+	dev->wmask[0x0d] = 0xff; /* latency timer */
+	dev->wmask[0x3c] = 0xff; /* interrupt line */
+	/* BARs and ROM: written, then masked to their size */
+	memset(&dev->wmask[0x10], 0xff, 24);
+	memset(&dev->wmask[0x30], 0xff, 4);
+}
+
+VGPU_EXPORT struct vgpu_device *vgpu_device_ref(struct vgpu_device *dev)
+{
+	if (dev)
+		__atomic_add_fetch(&dev->refcount, 1, __ATOMIC_RELAXED);
+	return dev;
+}
+
+static void device_free(struct vgpu_device *dev)
+{
+	for (unsigned int i = 0; i < VFU_PCI_NUM_REGIONS; i++) {
+		struct region *r = &dev->regions[i];
+
+		if (r->mem)
+			munmap(r->mem, r->size);
+		if (r->memfd >= 0)
+			close(r->memfd);
+	}
+	for (unsigned int i = 0; i < VFU_PCI_NUM_IRQS; i++) {
+		struct irq *q = &dev->irqs[i];
+
+		for (unsigned int v = 0; v < q->count; v++)
+			if (q->efd[v] >= 0)
+				close(q->efd[v]);
+		free(q->efd);
+		free(q->masked);
+		free(q->pending);
+	}
+	vgpu_dma_table_free(dev->dma, NULL, NULL);
+	pthread_mutex_destroy(&dev->lock);
+	free(dev->rxbuf);
+	free(dev->socket_path);
+	free(dev);
+}
+
+VGPU_EXPORT struct vgpu_device *vgpu_device_unref(struct vgpu_device *dev)
+{
+	if (!dev)
+		return NULL;
+	if (__atomic_sub_fetch(&dev->refcount, 1, __ATOMIC_ACQ_REL) > 0)
+		return dev;
+	device_free(dev);
+	return NULL;
+}
+
+VGPU_EXPORT const char *vgpu_device_get_uuid(struct vgpu_device *dev)
+{
+	return dev ? dev->uuid : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_device_get_type_id(struct vgpu_device *dev)
+{
+	return dev && dev->type ? dev->type->id : NULL;
+}
+
+VGPU_EXPORT const char *vgpu_device_get_socket_path(struct vgpu_device *dev)
+{
+	return dev ? dev->socket_path : NULL;
+}
+
+VGPU_EXPORT void vgpu_device_set_userdata(struct vgpu_device *dev, void *data)
+{
+	if (dev)
+		dev->userdata = data;
+}
+
+VGPU_EXPORT void *vgpu_device_get_userdata(struct vgpu_device *dev)
+{
+	return dev ? dev->userdata : NULL;
+}
+
+VGPU_EXPORT bool vgpu_device_is_connected(struct vgpu_device *dev)
+{
+	return dev && dev->conn_fd >= 0;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, sizeof(v));
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+VGPU_EXPORT int vgpu_device_set_pci_ids(struct vgpu_device *dev,
+					uint16_t vendor, uint16_t device,
+					uint16_t subsystem_vendor,
+					uint16_t subsystem_device,
+					uint32_t class_code, uint8_t revision)
+{
+	if (!dev || class_code > 0xffffff)
+		return -EINVAL;
+	put16(&dev->config[0x00], vendor);
+	put16(&dev->config[0x02], device);
+	dev->config[0x08] = revision;
+	dev->config[0x09] = class_code & 0xff;
+	dev->config[0x0a] = (class_code >> 8) & 0xff;
+	dev->config[0x0b] = (class_code >> 16) & 0xff;
+	put16(&dev->config[0x2c], subsystem_vendor);
+	put16(&dev->config[0x2e], subsystem_device);
+	return 0;
+}
+
+/* the value a BAR register holds after the client wrote it */
+static void bars_fixup(struct vgpu_device *dev)
+{
+	for (unsigned int i = 0; i < 6; i++) {
+		struct region *r = &dev->regions[i];
+		uint8_t *reg = &dev->config[0x10 + 4 * i];
+		uint64_t mask;
+		uint32_t lo;
+
+		if (!r->size) {
+			/* unused, or the upper half of a 64-bit BAR */
+			if (i && (dev->regions[i - 1].flags & VGPU_REGION_F_64BIT))
+				continue;
+			put32(reg, 0);
+			continue;
+		}
+		mask = ~(r->size - 1);
+		lo = get32(reg) & (uint32_t)mask;
+		if (r->flags & VGPU_REGION_F_IO) {
+			lo = (lo & ~3u) | 1u;
+		} else {
+			lo &= ~0xfu;
+			if (r->flags & VGPU_REGION_F_64BIT)
+				lo |= 0x4;
+			if (r->flags & VGPU_REGION_F_PREFETCH)
+				lo |= 0x8;
+		}
+		put32(reg, lo);
+		if ((r->flags & VGPU_REGION_F_64BIT) && i < 5)
+			put32(reg + 4, get32(reg + 4) & (uint32_t)(mask >> 32));
+	}
+	if (dev->regions[VGPU_REGION_ROM].size) {
+		uint32_t rom = get32(&dev->config[0x30]);
+
+		rom &= (uint32_t)~(dev->regions[VGPU_REGION_ROM].size - 1) |
+		       1u;
+		put32(&dev->config[0x30], rom & ~0x7feu);
+	} else {
+		put32(&dev->config[0x30], 0);
+	}
+}
+
+VGPU_EXPORT int vgpu_device_setup_region(struct vgpu_device *dev,
+					 unsigned int index, uint64_t size,
+					 uint32_t flags,
+					 vgpu_region_access_fn access,
+					 void *userdata)
+{
+	struct region *r;
+	bool is_bar;
+	char name[64];
+
+	if (!dev || index >= VFU_PCI_NUM_REGIONS ||
+	    index == VGPU_REGION_CONFIG || !size || (size >> 63) ||
+	    (flags & ~0x3fu))
+		return -EINVAL;
+	is_bar = index <= VGPU_REGION_BAR5;
+	r = &dev->regions[index];
+	if (r->size)
+		return -EEXIST;
+	if (is_bar || index == VGPU_REGION_ROM) {
+		if (size < 16 || (size & (size - 1)))
+			return -EINVAL;
+	}
+	if (flags & VGPU_REGION_F_64BIT) {
+		if (!is_bar || index == VGPU_REGION_BAR5 ||
+		    dev->regions[index + 1].size || (flags & VGPU_REGION_F_IO))
+			return -EINVAL;
+	} else if (is_bar && size > (1ULL << 32)) {
+		return -EINVAL;
+	}
+	if (index > 0 && index <= VGPU_REGION_BAR5 &&
+	    (dev->regions[index - 1].flags & VGPU_REGION_F_64BIT))
+		return -EINVAL; /* upper half of a 64-bit BAR */
+	if (flags & VGPU_REGION_F_MEM) {
+		snprintf(name, sizeof(name), "vgpu-%s-r%u", dev->uuid, index);
+		r->memfd = memfd_create(name, MFD_CLOEXEC);
+		if (r->memfd < 0)
+			return -errno;
+		if (ftruncate(r->memfd, (off_t)size) < 0) {
+			int e = -errno;
+
+			close(r->memfd);
+			r->memfd = -1;
+			return e;
+		}
+		r->mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			      r->memfd, 0);
+		if (r->mem == MAP_FAILED) {
+			int e = -errno;
+
+			r->mem = NULL;
+			close(r->memfd);
+			r->memfd = -1;
+			return e;
+		}
+	}
+	r->size = size;
+	r->flags = flags | VGPU_REGION_F_READ |
+		   (flags & VGPU_REGION_F_WRITE);
+	r->access = access;
+	r->data = userdata;
+	bars_fixup(dev);
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_region_get_mem(struct vgpu_device *dev,
+					   unsigned int index, void **ret)
+{
+	if (!dev || index >= VFU_PCI_NUM_REGIONS || !ret)
+		return -EINVAL;
+	if (!dev->regions[index].mem)
+		return -ENOENT;
+	*ret = dev->regions[index].mem;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_region_add_sparse(struct vgpu_device *dev,
+					      unsigned int index,
+					      uint64_t offset, uint64_t size)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct region *r;
+
+	if (!dev || index >= VFU_PCI_NUM_REGIONS)
+		return -EINVAL;
+	r = &dev->regions[index];
+	if (!r->mem || !size || ((offset | size) & ((uint64_t)pg - 1)) ||
+	    offset + size < offset || offset + size > r->size)
+		return -EINVAL;
+	for (unsigned int i = 0; i < r->n_sparse; i++)
+		if (offset < r->sparse[i].offset + r->sparse[i].size &&
+		    r->sparse[i].offset < offset + size)
+			return -EEXIST;
+	if (r->n_sparse == MAX_SPARSE)
+		return -ENOMEM;
+	r->sparse[r->n_sparse].offset = offset;
+	r->sparse[r->n_sparse].size = size;
+	r->n_sparse++;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_set_config_access(struct vgpu_device *dev,
+					      vgpu_region_access_fn access,
+					      void *userdata)
+{
+	if (!dev)
+		return -EINVAL;
+	dev->cfg_access = access;
+	dev->cfg_data = userdata;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_get_config(struct vgpu_device *dev, uint8_t **ret)
+{
+	if (!dev || !ret)
+		return -EINVAL;
+	*ret = dev->config;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_add_cap(struct vgpu_device *dev, uint8_t cap_id,
+				    size_t size, unsigned int *ret)
+{
+	unsigned int off;
+
+	if (!dev || size < 2 || size > CFG_LEGACY)
+		return -EINVAL;
+	off = (dev->cap_next + 3) & ~3u;
+	if (off + size > CFG_LEGACY)
+		return -ENOSPC;
+	dev->config[off] = cap_id;
+	dev->config[off + 1] = 0;
+	if (dev->cap_last)
+		dev->config[dev->cap_last + 1] = (uint8_t)off;
+	else
+		dev->config[0x34] = (uint8_t)off;
+	dev->config[0x06] |= 0x10; /* status: capability list */
+	dev->cap_last = off;
+	dev->cap_next = off + (unsigned int)size;
+	if (ret)
+		*ret = off;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_add_cap_msi(struct vgpu_device *dev,
+					unsigned int nvec, unsigned int *ret)
+{
+	unsigned int off, mmc;
+	int r;
+
+	if (!dev || !nvec || nvec > 32 || (nvec & (nvec - 1)))
+		return -EINVAL;
+	mmc = (unsigned int)__builtin_ctz(nvec);
+	r = vgpu_device_add_cap(dev, 0x05, 14, &off);
+	if (r < 0)
+		return r;
+	put16(&dev->config[off + 2], (uint16_t)(0x80 | (mmc << 1)));
+	dev->wmask[off + 2] = 0x71;            /* enable, MME */
+	memset(&dev->wmask[off + 4], 0xff, 8); /* address */
+	dev->wmask[off + 4] = 0xfc;
+	memset(&dev->wmask[off + 12], 0xff, 2); /* data */
+	if (ret)
+		*ret = off;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_add_cap_msix(struct vgpu_device *dev,
+					 unsigned int nvec,
+					 unsigned int table_bar,
+					 uint32_t table_offset,
+					 unsigned int pba_bar,
+					 uint32_t pba_offset, unsigned int *ret)
+{
+	unsigned int off;
+	int r;
+
+	if (!dev || !nvec || nvec > 2048 || table_bar > 5 || pba_bar > 5 ||
+	    (table_offset & 7) || (pba_offset & 7))
+		return -EINVAL;
+	r = vgpu_device_add_cap(dev, 0x11, 12, &off);
+	if (r < 0)
+		return r;
+	put16(&dev->config[off + 2], (uint16_t)(nvec - 1));
+	put32(&dev->config[off + 4], table_offset | table_bar);
+	put32(&dev->config[off + 8], pba_offset | pba_bar);
+	dev->wmask[off + 3] = 0xc0; /* enable, function mask */
+	if (ret)
+		*ret = off;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_add_cap_pcie(struct vgpu_device *dev,
+					 unsigned int *ret)
+{
+	unsigned int off;
+	int r;
+
+	if (!dev)
+		return -EINVAL;
+	r = vgpu_device_add_cap(dev, 0x10, 0x3c, &off);
+	if (r < 0)
+		return r;
+	put16(&dev->config[off + 2], 0x0002); /* version 2, endpoint */
+	memset(&dev->wmask[off + 8], 0xff, 2); /* device control */
+	dev->cfg_size = CFG_SPACE;
+	if (ret)
+		*ret = off;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_setup_irq(struct vgpu_device *dev,
+				      unsigned int index, unsigned int count)
+{
+	static const unsigned int limit[VFU_PCI_NUM_IRQS] = { 1, 32, 2048, 1,
+							      1 };
+	struct irq *q;
+	int *efd;
+
+	if (!dev || index >= VFU_PCI_NUM_IRQS || count > limit[index])
+		return -EINVAL;
+	q = &dev->irqs[index];
+	if (q->count)
+		return -EEXIST;
+	if (!count)
+		return 0;
+	efd = malloc(count * sizeof(*efd));
+	q->masked = calloc(count, sizeof(bool));
+	q->pending = calloc(count, sizeof(bool));
+	if (!efd || !q->masked || !q->pending) {
+		free(efd);
+		free(q->masked);
+		free(q->pending);
+		q->masked = q->pending = NULL;
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < count; i++)
+		efd[i] = -1;
+	q->efd = efd;
+	q->count = count;
+	if (index == VGPU_IRQ_INTX)
+		dev->config[0x3d] = 1; /* INTA# */
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* interrupts and DMA, callable from any thread                              */
+
+static int irq_signal(int fd)
+{
+	uint64_t one = 1;
+
+	return write(fd, &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
+}
+
+VGPU_EXPORT int vgpu_device_irq_trigger(struct vgpu_device *dev,
+					unsigned int index, unsigned int vector)
+{
+	struct irq *q;
+	int r;
+
+	if (!dev || index >= VFU_PCI_NUM_IRQS)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	q = &dev->irqs[index];
+	if (vector >= q->count) {
+		r = -EINVAL;
+	} else if (q->masked[vector]) {
+		q->pending[vector] = true;
+		r = -EAGAIN;
+	} else if (q->efd[vector] < 0) {
+		r = -ENOTCONN;
+	} else {
+		r = irq_signal(q->efd[vector]);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
+		    size_t len, bool write)
+{
+	struct vgpu_dma_sg sg[16];
+	size_t done = 0;
+	int n, r = 0;
+
+	if (!dev || (!buf && len))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	pthread_mutex_lock(&dev->lock);
+	if (!dev->dma) {
+		r = -EFAULT;
+		goto out;
+	}
+	while (done < len) {
+		n = vgpu_dma_table_translate(dev->dma, iova + done, len - done,
+					     write ? VGPU_DMA_PROT_WRITE :
+						     VGPU_DMA_PROT_READ,
+					     sg, 16);
+		if (n < 0) {
+			r = n;
+			goto out;
+		}
+		for (int i = 0; i < n && i < 16; i++) {
+			if (!sg[i].vaddr) {
+				r = -EREMOTE;
+				goto out;
+			}
+			if (write)
+				memcpy(sg[i].vaddr, (char *)buf + done,
+				       sg[i].len);
+			else
+				memcpy((char *)buf + done, sg[i].vaddr,
+				       sg[i].len);
+			done += sg[i].len;
+		}
+	}
+	if (write)
+		vgpu_dma_table_mark_dirty(dev->dma, iova, len);
+out:
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+VGPU_EXPORT int vgpu_device_dma_read(struct vgpu_device *dev, uint64_t iova,
+				     void *buf, size_t len)
+{
+	return dma_copy(dev, iova, buf, len, false);
+}
+
+VGPU_EXPORT int vgpu_device_dma_write(struct vgpu_device *dev, uint64_t iova,
+				      const void *buf, size_t len)
+{
+	return dma_copy(dev, iova, (void *)buf, len, true);
+}
+
+VGPU_EXPORT int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova,
+				    uint64_t len, uint32_t prot,
+				    struct iovec *iov, size_t max)
+{
+	struct vgpu_dma_sg *sg;
+	int n;
+
+	if (!dev || !iov || !max || max > 4096 ||
+	    (prot & ~(VGPU_DMA_READ | VGPU_DMA_WRITE)))
+		return -EINVAL;
+	sg = calloc(max, sizeof(*sg));
+	if (!sg)
+		return -ENOMEM;
+	pthread_mutex_lock(&dev->lock);
+	n = dev->dma ? vgpu_dma_table_translate(dev->dma, iova, len, prot, sg,
+						max) :
+		       -EFAULT;
+	if (n > 0 && (size_t)n > max)
+		n = -ENOSPC;
+	for (int i = 0; i > -1 && i < n; i++)
+		if (!sg[i].vaddr)
+			n = -EREMOTE;
+	if (n > 0) {
+		n = vgpu_dma_table_pin(dev->dma, iova, len, prot, sg, max);
+		for (int i = 0; i < n; i++) {
+			iov[i].iov_base = sg[i].vaddr;
+			iov[i].iov_len = (size_t)sg[i].len;
+		}
+	}
+	pthread_mutex_unlock(&dev->lock);
+	free(sg);
+	return n;
+}
+
+VGPU_EXPORT int vgpu_device_dma_unpin(struct vgpu_device *dev, uint64_t iova,
+				      uint64_t len)
+{
+	struct vgpu_dma_sg sg[16];
+	uint64_t done = 0;
+	int r = 0;
+
+	if (!dev)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	while (dev->dma && done < len) {
+		int n = vgpu_dma_table_translate(dev->dma, iova + done,
+						 len - done, 0, sg, 16);
+
+		if (n < 0) {
+			r = -EINVAL;
+			break;
+		}
+		if (n > 16)
+			n = 16;
+		vgpu_dma_table_unpin(dev->dma, sg, (size_t)n);
+		for (int i = 0; i < n; i++)
+			done += sg[i].len;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return dev->dma || !len ? r : -EINVAL;
+}
+
+VGPU_EXPORT void vgpu_device_dma_mark_dirty(struct vgpu_device *dev,
+					    uint64_t iova, uint64_t len)
+{
+	if (!dev)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	if (dev->dma)
+		vgpu_dma_table_mark_dirty(dev->dma, iova, len);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/* ------------------------------------------------------------------------ */
+/* connection handling                                                       */
+
+static void release_window(struct vgpu_dma_window *w, void *data)
+{
+	struct vgpu_device *dev = data;
+	struct vgpu_provider *p = dev->provider;
+
+	if (p && p->ops.dma_unmap)
+		p->ops.dma_unmap(dev, w->iova, w->len, p->userdata);
+	if (w->vaddr)
+		munmap(w->vaddr, w->len);
+}
+
+/* drop the client: its windows, its eventfds; keep the device state */
+static void disconnect(struct vgpu_device *dev)
+{
+	struct vgpu_provider *p = dev->provider;
+
+	pthread_mutex_lock(&dev->lock);
+	if (dev->conn_fd >= 0) {
+		if (p)
+			epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->conn_fd, NULL);
+		close(dev->conn_fd);
+		dev->conn_fd = -1;
+	}
+	/* pins die with the connection: the mappings go away */
+	vgpu_dma_table_free(dev->dma, release_window, dev);
+	dev->dma = NULL;
+	for (unsigned int i = 0; i < VFU_PCI_NUM_IRQS; i++) {
+		struct irq *q = &dev->irqs[i];
+
+		for (unsigned int v = 0; v < q->count; v++) {
+			if (q->efd[v] >= 0)
+				close(q->efd[v]);
+			q->efd[v] = -1;
+			q->masked[v] = q->pending[v] = false;
+		}
+	}
+	dev->versioned = false;
+	pthread_mutex_unlock(&dev->lock);
+	if (p && dev->listen_fd >= 0) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wl };
+
+		epoll_ctl(p->epfd, EPOLL_CTL_ADD, dev->listen_fd, &ev);
+	}
+	if (p)
+		dbg(p->ctx, "device %s: client gone", dev->uuid);
+}
+
+static int accept_client(struct vgpu_device *dev)
+{
+	struct vgpu_provider *p = dev->provider;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wc };
+	int fd, r;
+
+	fd = accept4(dev->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	if (dev->conn_fd >= 0) {
+		close(fd); /* one client at a time */
+		return 0;
+	}
+	r = vgpu_dma_table_new(&dev->dma);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		r = -errno;
+		vgpu_dma_table_free(dev->dma, NULL, NULL);
+		dev->dma = NULL;
+		close(fd);
+		return r;
+	}
+	dev->conn_fd = fd;
+	/* one client at a time: others wait in the backlog */
+	epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);
+	vfu_caps_default(&dev->client_caps);
+	dbg(p->ctx, "device %s: client connected", dev->uuid);
+	return 1;
+}
+
+static int reply(struct vgpu_device *dev, const struct vfu_req *req,
+		 const void *a, size_t alen, const void *b, size_t blen,
+		 const int *fds, unsigned int nfds)
+{
+	struct vfu_hdr h = {
+		.msg_id = req->msg_id,
+		.cmd = req->cmd,
+		.flags = VFU_F_TYPE_REPLY,
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)a, .iov_len = alen },
+		{ .iov_base = (void *)b, .iov_len = blen },
+	};
+
+	if (req->no_reply)
+		return 0;
+	return vfu_send(dev->conn_fd, &h, iov, 2, fds, nfds);
+}
+
+static int handle_version(struct vgpu_device *dev, const struct vfu_req *req)
+{
+	struct vfu_caps ours;
+	struct vfu_version v = { .major = VFU_VERSION_MAJOR,
+				 .minor = VFU_VERSION_MINOR };
+	char *json;
+	int r;
+
+	if (dev->versioned || req->u.version.major != VFU_VERSION_MAJOR)
+		return -EINVAL;
+	vfu_caps_default(&dev->client_caps);
+	r = vfu_caps_parse(req->u.version.json, req->u.version.json_len,
+			   &dev->client_caps);
+	if (r < 0)
+		return r;
+	vfu_caps_default(&ours);
+	ours.max_msg_fds = VFU_MAX_MSG_FDS;
+	ours.max_data_xfer_size = VFU_MAX_DATA_XFER;
+	ours.max_dma_maps = dev->client_caps.max_dma_maps < VFU_MAX_DMA_MAPS ?
+				    dev->client_caps.max_dma_maps :
+				    VFU_MAX_DMA_MAPS;
+	ours.write_multiple = dev->client_caps.write_multiple;
+	r = vfu_caps_format(&ours, &json);
+	if (r < 0)
+		return r;
+	r = reply(dev, req, &v, sizeof(v), json, strlen(json) + 1, NULL, 0);
+	free(json);
+	if (r == 0)
+		dev->versioned = true;
+	return r < 0 ? r : 1;
+}
+
+static int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
+			  const int *fds)
+{
+	struct vgpu_provider *p = dev->provider;
+	const struct vfu_dma_map *m = &req->u.dma_map;
+	struct vgpu_dma_window w = {
+		.iova = m->addr, .len = m->size, .offset = m->offset,
+		.fd = -1,
+		.prot = m->flags & (VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE),
+	};
+	int r;
+
+	if (vgpu_dma_table_count(dev->dma) >= dev->client_caps.max_dma_maps &&
+	    vgpu_dma_table_count(dev->dma) >= VFU_MAX_DMA_MAPS)
+		return -ENOSPC;
+	if (req->nfds) {
+		int prot = (w.prot & VGPU_DMA_PROT_READ ? PROT_READ : 0) |
+			   (w.prot & VGPU_DMA_PROT_WRITE ? PROT_WRITE : 0);
+
+		if ((size_t)m->size != m->size || m->offset > INT64_MAX)
+			return -EINVAL;
+		w.vaddr = mmap(NULL, (size_t)m->size, prot ? prot : PROT_NONE,
+			       MAP_SHARED, fds[0], (off_t)m->offset);
+		if (w.vaddr == MAP_FAILED)
+			return -errno;
+	}
+	r = vgpu_dma_table_insert(dev->dma, &w, NULL);
+	if (r < 0) {
+		if (w.vaddr)
+			munmap(w.vaddr, (size_t)m->size);
+		return r;
+	}
+	if (p->ops.dma_map)
+		p->ops.dma_map(dev, w.iova, w.len, w.prot, p->userdata);
+	return 0;
+}
+
+static int unmap_one(struct vgpu_device *dev, uint64_t iova, uint64_t len)
+{
+	struct vgpu_provider *p = dev->provider;
+	struct vgpu_dma_window *w = vgpu_dma_table_find(dev->dma, iova);
+	struct vgpu_dma_window out;
+	int r;
+
+	if (!w || w->iova != iova || w->len != len)
+		return -ENOENT;
+	if (w->pins)
+		return -EBUSY;
+	if (p->ops.dma_unmap)
+		p->ops.dma_unmap(dev, iova, len, p->userdata);
+	r = vgpu_dma_table_remove(dev->dma, iova, len, &out);
+	if (r == 0 && out.vaddr)
+		munmap(out.vaddr, out.len);
+	return r;
+}
+
+static int collect_window(struct vgpu_dma_window *w, void *data)
+{
+	return vgpu_vec_push(data, w);
+}
+
+static int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req)
+{
+	const struct vfu_dma_unmap *u = &req->u.dma_unmap.u;
+	struct vfu_dma_unmap echo = *u;
+	uint64_t *bitmap = NULL;
+	size_t bsize = 0;
+	int r;
+
+	if (u->flags & VFU_DMA_UNMAP_ALL) {
+		struct vgpu_vec all = { 0 };
+
+		r = vgpu_dma_table_foreach(dev->dma, collect_window, &all);
+		for (size_t i = 0; r == 0 && i < all.n; i++)
+			if (((struct vgpu_dma_window *)all.items[i])->pins)
+				r = -EBUSY;
+		for (size_t i = 0; r == 0 && i < all.n; i++) {
+			struct vgpu_dma_window *w = all.items[i];
+
+			r = unmap_one(dev, w->iova, w->len);
+		}
+		free(all.items);
+		if (r)
+			return r;
+		echo.argsz = sizeof(echo);
+		return reply(dev, req, &echo, sizeof(echo), NULL, 0, NULL, 0);
+	}
+	if (u->flags & VFU_DMA_UNMAP_GET_DIRTY_BITMAP) {
+		const struct vfu_bitmap *b = &req->u.dma_unmap.bitmap;
+
+		if (!vgpu_dma_table_logging(dev->dma))
+			return -EINVAL;
+		bsize = (size_t)b->size;
+		bitmap = calloc(1, bsize ? bsize : 8);
+		if (!bitmap)
+			return -ENOMEM;
+		r = vgpu_dma_table_log_report(dev->dma, u->addr, u->size,
+					      b->pgsize, bitmap, bsize, true);
+		if (r < 0) {
+			free(bitmap);
+			return r;
+		}
+	}
+	r = unmap_one(dev, u->addr, u->size);
+	if (r == 0) {
+		echo.argsz = (uint32_t)(sizeof(echo) +
+					(bitmap ? sizeof(struct vfu_bitmap) +
+							  bsize :
+						  0));
+		if (bitmap) {
+			uint8_t *buf = malloc(sizeof(struct vfu_bitmap) + bsize);
+
+			if (!buf) {
+				r = -ENOMEM;
+			} else {
+				memcpy(buf, &req->u.dma_unmap.bitmap,
+				       sizeof(struct vfu_bitmap));
+				memcpy(buf + sizeof(struct vfu_bitmap), bitmap,
+				       bsize);
+				r = reply(dev, req, &echo, sizeof(echo), buf,
+					  sizeof(struct vfu_bitmap) + bsize,
+					  NULL, 0);
+				free(buf);
+			}
+		} else {
+			r = reply(dev, req, &echo, sizeof(echo), NULL, 0, NULL,
+				  0);
+		}
+	}
+	free(bitmap);
+	return r < 0 ? r : 1;
+}
+
+static int handle_region_info(struct vgpu_device *dev,
+			      const struct vfu_req *req)
+{
+	const struct vfu_region_info *q = &req->u.region_info;
+	struct vfu_region_info ri = { .index = q->index };
+	uint8_t caps[sizeof(struct vfu_cap_sparse) +
+		     MAX_SPARSE * sizeof(struct vfu_sparse_area)];
+	size_t caps_len = 0;
+	struct region *r;
+	int fd = -1;
+
+	if (q->index >= VFU_PCI_NUM_REGIONS)
+		return -EINVAL;
+	r = &dev->regions[q->index];
+	if (q->index == VGPU_REGION_CONFIG) {
+		ri.size = dev->cfg_size;
+		ri.flags = VFU_REGION_READ | VFU_REGION_WRITE;
+	} else if (r->size) {
+		ri.size = r->size;
+		ri.flags = VFU_REGION_READ |
+			   (r->flags & VGPU_REGION_F_WRITE ? VFU_REGION_WRITE : 0);
+		if (r->memfd >= 0) {
+			ri.flags |= VFU_REGION_MMAP;
+			fd = r->memfd;
+		}
+	}
+	if (r->n_sparse) {
+		struct vfu_cap_sparse sp = {
+			.hdr = { .id = VFU_CAP_SPARSE_MMAP, .version = 1 },
+			.nr_areas = r->n_sparse,
+		};
+
+		memcpy(caps, &sp, sizeof(sp));
+		memcpy(caps + sizeof(sp), r->sparse,
+		       r->n_sparse * sizeof(r->sparse[0]));
+		caps_len = sizeof(sp) + r->n_sparse * sizeof(r->sparse[0]);
+	}
+	ri.argsz = (uint32_t)(sizeof(ri) + caps_len);
+	if (caps_len && q->argsz >= ri.argsz) {
+		ri.flags |= VFU_REGION_CAPS;
+		ri.cap_offset = sizeof(ri);
+	} else {
+		caps_len = 0;
+	}
+	return reply(dev, req, &ri, sizeof(ri), caps, caps_len,
+		     fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
+}
+
+static int handle_irq_info(struct vgpu_device *dev, const struct vfu_req *req)
+{
+	struct vfu_irq_info ii = { .argsz = sizeof(ii),
+				   .index = req->u.irq_info.index };
+
+	if (ii.index >= VFU_PCI_NUM_IRQS)
+		return -EINVAL;
+	ii.count = dev->irqs[ii.index].count;
+	ii.flags = VFU_IRQ_INFO_EVENTFD | VFU_IRQ_INFO_MASKABLE;
+	if (ii.index == VGPU_IRQ_INTX)
+		ii.flags |= VFU_IRQ_INFO_AUTOMASKED;
+	else
+		ii.flags |= VFU_IRQ_INFO_NORESIZE;
+	return reply(dev, req, &ii, sizeof(ii), NULL, 0, NULL, 0);
+}
+
+static int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
+			   int *fds)
+{
+	struct vgpu_provider *p = dev->provider;
+	const struct vfu_irq_set *s = &req->u.set_irqs.s;
+	uint32_t data = s->flags & VFU_IRQ_DATA_MASK;
+	uint32_t action = s->flags & VFU_IRQ_ACTION_MASKBITS;
+	struct irq *q;
+	uint32_t start = s->start, count = s->count;
+
+	if (s->index >= VFU_PCI_NUM_IRQS)
+		return -EINVAL;
+	q = &dev->irqs[s->index];
+	/* count 0 + DATA_NONE: disable the whole index */
+	if (!count && data == VFU_IRQ_DATA_NONE &&
+	    action == VFU_IRQ_ACTION_TRIGGER) {
+		start = 0;
+		count = q->count;
+	} else if (start >= q->count || count > q->count - start) {
+		return -EINVAL;
+	}
+	if (!count)
+		return 0;
+	if (action == VFU_IRQ_ACTION_TRIGGER) {
+		for (uint32_t i = 0; i < count; i++) {
+			unsigned int v = start + i;
+
+			if (data == VFU_IRQ_DATA_EVENTFD) {
+				if (q->efd[v] >= 0)
+					close(q->efd[v]);
+				q->efd[v] = req->nfds ? fds[i] : -1;
+				if (req->nfds)
+					fds[i] = -1; /* taken */
+			} else if (data == VFU_IRQ_DATA_NONE &&
+				   !s->count) {
+				if (q->efd[v] >= 0)
+					close(q->efd[v]);
+				q->efd[v] = -1;
+			} else if (data == VFU_IRQ_DATA_NONE ||
+				   req->u.set_irqs.bools[i]) {
+				if (q->efd[v] >= 0 && !q->masked[v])
+					irq_signal(q->efd[v]);
+			}
+		}
+		return 0;
+	}
+	if (data == VFU_IRQ_DATA_EVENTFD)
+		return -EINVAL; /* mask-state eventfds are not offered */
+	for (uint32_t i = 0; i < count; i++) {
+		unsigned int v = start + i;
+		bool set = data == VFU_IRQ_DATA_NONE || req->u.set_irqs.bools[i];
+
+		if (!set)
+			continue;
+		q->masked[v] = action == VFU_IRQ_ACTION_MASK;
+		if (!q->masked[v] && q->pending[v]) {
+			q->pending[v] = false;
+			if (q->efd[v] >= 0)
+				irq_signal(q->efd[v]);
+		}
+	}
+	if (p->ops.irq_mask)
+		p->ops.irq_mask(dev, s->index, start, count,
+				action == VFU_IRQ_ACTION_MASK, p->userdata);
+	return 0;
+}
+
+static int config_access(struct vgpu_device *dev, uint64_t off, void *buf,
+			 uint32_t count, bool write)
+{
+	uint8_t *b = buf;
+	int r;
+
+	if (!write) {
+		memcpy(buf, &dev->config[off], count);
+		if (dev->cfg_access)
+			return dev->cfg_access(dev, VGPU_REGION_CONFIG, off,
+					       buf, count, false,
+					       dev->cfg_data);
+		return 0;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		uint8_t m = dev->wmask[off + i];
+
+		dev->config[off + i] =
+			(uint8_t)((dev->config[off + i] & ~m) | (b[i] & m));
+	}
+	if (off < 0x34 && off + count > 0x10)
+		bars_fixup(dev);
+	if (dev->cfg_access) {
+		r = dev->cfg_access(dev, VGPU_REGION_CONFIG, off, buf, count,
+				    true, dev->cfg_data);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int region_access(struct vgpu_device *dev, unsigned int index,
+			 uint64_t off, void *buf, uint32_t count, bool write)
+{
+	struct region *r;
+
+	if (index >= VFU_PCI_NUM_REGIONS)
+		return -EINVAL;
+	if (index == VGPU_REGION_CONFIG) {
+		if (off >= dev->cfg_size || count > dev->cfg_size - off)
+			return -EINVAL;
+		return config_access(dev, off, buf, count, write);
+	}
+	r = &dev->regions[index];
+	if (!r->size || off >= r->size || count > r->size - off)
+		return -EINVAL;
+	if (write && !(r->flags & VGPU_REGION_F_WRITE))
+		return -EPERM;
+	if (r->access)
+		return r->access(dev, index, off, buf, count, write, r->data);
+	if (r->mem) {
+		if (write)
+			memcpy((char *)r->mem + off, buf, count);
+		else
+			memcpy(buf, (char *)r->mem + off, count);
+	} else if (!write) {
+		memset(buf, 0, count);
+	}
+	return 0;
+}
+
+static int handle_region_rw(struct vgpu_device *dev, const struct vfu_req *req)
+{
+	const struct vfu_region_access *a = &req->u.region.a;
+	uint8_t small[64], *buf = small;
+	int r;
+
+	if (req->cmd == VFU_CMD_REGION_WRITE) {
+		if (a->count > sizeof(small)) {
+			buf = malloc(a->count);
+			if (!buf)
+				return -ENOMEM;
+		}
+		memcpy(buf, req->u.region.data, a->count);
+		r = region_access(dev, a->region, a->offset, buf, a->count,
+				  true);
+		if (r == 0)
+			r = reply(dev, req, a, sizeof(*a), NULL, 0, NULL, 0);
+	} else {
+		if (a->count > sizeof(small)) {
+			buf = malloc(a->count);
+			if (!buf)
+				return -ENOMEM;
+		}
+		r = region_access(dev, a->region, a->offset, buf, a->count,
+				  false);
+		if (r == 0)
+			r = reply(dev, req, a, sizeof(*a), buf, a->count, NULL,
+				  0);
+	}
+	if (buf != small)
+		free(buf);
+	return r < 0 ? r : 1;
+}
+
+static int handle_write_multi(struct vgpu_device *dev,
+			      const struct vfu_req *req)
+{
+	uint64_t n = req->u.write_multi.count;
+
+	for (uint64_t i = 0; i < n; i++) {
+		struct vfu_write_multi_entry e;
+		int r;
+
+		memcpy(&e, &req->u.write_multi.entries[i], sizeof(e));
+		r = region_access(dev, e.region, e.offset, e.data, e.count,
+				  true);
+		if (r < 0)
+			return r;
+	}
+	return reply(dev, req, &n, sizeof(n), NULL, 0, NULL, 0);
+}
+
+static int handle_feature(struct vgpu_device *dev, const struct vfu_req *req)
+{
+	const struct vfu_feature *f = &req->u.feature.f;
+	unsigned int feature = f->flags & VFU_FEATURE_MASK;
+	bool probe = f->flags & VFU_FEATURE_PROBE;
+	bool get = f->flags & VFU_FEATURE_GET, set = f->flags & VFU_FEATURE_SET;
+	int r;
+
+	switch (feature) {
+	case VFU_FEATURE_DMA_LOGGING_START:
+	case VFU_FEATURE_DMA_LOGGING_STOP:
+		if (get)
+			return -EINVAL;
+		if (probe)
+			break;
+		if (feature == VFU_FEATURE_DMA_LOGGING_STOP) {
+			vgpu_dma_table_log_stop(dev->dma);
+			break;
+		} else {
+			struct vfu_log_start st;
+
+			memcpy(&st, req->u.feature.data, sizeof(st));
+			/* ranges are advisory: every window is logged */
+			r = vgpu_dma_table_log_start(dev->dma, st.page_size);
+			if (r < 0)
+				return r;
+		}
+		break;
+	case VFU_FEATURE_DMA_LOGGING_REPORT: {
+		struct vfu_log_report rep;
+		uint64_t pages, words;
+		uint8_t *buf;
+		size_t blen;
+
+		if (set)
+			return -EINVAL;
+		if (probe)
+			break;
+		memcpy(&rep, req->u.feature.data, sizeof(rep));
+		pages = rep.length / rep.page_size +
+			!!(rep.length % rep.page_size);
+		words = pages / 64 + !!(pages % 64);
+		if (words > VFU_MAX_DATA_XFER / 8 ||
+		    f->argsz < sizeof(*f) + sizeof(rep) + words * 8)
+			return -EINVAL;
+		blen = sizeof(*f) + sizeof(rep) + (size_t)words * 8;
+		buf = calloc(1, blen);
+		if (!buf)
+			return -ENOMEM;
+		r = vgpu_dma_table_log_report(
+			dev->dma, rep.iova, rep.length, rep.page_size,
+			(uint64_t *)(void *)(buf + sizeof(*f) + sizeof(rep)),
+			(size_t)words * 8, true);
+		if (r == 0) {
+			struct vfu_feature hf = { .argsz = (uint32_t)blen,
+						  .flags = f->flags };
+
+			memcpy(buf, &hf, sizeof(hf));
+			memcpy(buf + sizeof(hf), &rep, sizeof(rep));
+			r = reply(dev, req, buf, blen, NULL, 0, NULL, 0);
+		}
+		free(buf);
+		return r < 0 ? r : 1;
+	}
+	default:
+		/* migration: not offered by this version */
+		return -EINVAL;
+	}
+	return reply(dev, req, f, sizeof(*f), req->u.feature.data,
+		     req->u.feature.data_len, NULL, 0);
+}
+
+/* handle one request; <0 is an errno for an error reply */
+static int handle(struct vgpu_device *dev, struct vfu_req *req, int *fds)
+{
+	struct vgpu_provider *p = dev->provider;
+	int r;
+
+	if (!dev->versioned && req->cmd != VFU_CMD_VERSION)
+		return -EINVAL;
+	switch (req->cmd) {
+	case VFU_CMD_VERSION:
+		return handle_version(dev, req);
+	case VFU_CMD_DMA_MAP:
+		r = handle_dma_map(dev, req, fds);
+		break;
+	case VFU_CMD_DMA_UNMAP:
+		return handle_dma_unmap(dev, req);
+	case VFU_CMD_DEVICE_GET_INFO: {
+		struct vfu_device_info di = {
+			.argsz = sizeof(di),
+			.flags = VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET,
+			.num_regions = VFU_PCI_NUM_REGIONS,
+			.num_irqs = VFU_PCI_NUM_IRQS,
+		};
+
+		return reply(dev, req, &di, sizeof(di), NULL, 0, NULL, 0);
+	}
+	case VFU_CMD_DEVICE_GET_REGION_INFO:
+		return handle_region_info(dev, req);
+	case VFU_CMD_DEVICE_GET_REGION_IO_FDS: {
+		struct vfu_io_fds io = { .argsz = sizeof(io),
+					 .index = req->u.io_fds.index };
+
+		if (io.index >= VFU_PCI_NUM_REGIONS)
+			return -EINVAL;
+		return reply(dev, req, &io, sizeof(io), NULL, 0, NULL, 0);
+	}
+	case VFU_CMD_DEVICE_GET_IRQ_INFO:
+		return handle_irq_info(dev, req);
+	case VFU_CMD_DEVICE_SET_IRQS:
+		r = handle_set_irqs(dev, req, fds);
+		break;
+	case VFU_CMD_REGION_READ:
+	case VFU_CMD_REGION_WRITE:
+		return handle_region_rw(dev, req);
+	case VFU_CMD_REGION_WRITE_MULTI:
+		return handle_write_multi(dev, req);
+	case VFU_CMD_DEVICE_RESET:
+		r = p->ops.reset ? p->ops.reset(dev, p->userdata) : 0;
+		break;
+	case VFU_CMD_DEVICE_FEATURE:
+		return handle_feature(dev, req);
+	case VFU_CMD_MIG_DATA_READ:
+	case VFU_CMD_MIG_DATA_WRITE:
+		return -EINVAL; /* no migration state can be entered */
+	default:
+		return -ENOSYS;
+	}
+	if (r < 0)
+		return r;
+	return reply(dev, req, NULL, 0, NULL, 0, NULL, 0);
+}
+
+/* read and handle one message; <0 disconnects */
+static int serve_one(struct vgpu_device *dev)
+{
+	struct vgpu_provider *p = dev->provider;
+	struct vfu_msg msg;
+	struct vfu_req req;
+	int r;
+
+	r = vfu_recv(dev->conn_fd, &msg, &dev->rxbuf, &dev->rxcap);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&dev->lock);
+	r = vfu_parse_command(&msg.hdr, msg.payload, msg.len, msg.nfds,
+			      VFU_MAX_DATA_XFER, &req);
+	if (r == 0)
+		r = handle(dev, &req, msg.fds);
+	/* fds a handler did not take, or that the command did not use */
+	vfu_msg_close_fds(&msg, 0);
+	if (r < 0) {
+		dbg(p->ctx, "device %s: command %u failed: %s", dev->uuid,
+		    msg.hdr.cmd, strerror(-r));
+		if (!(msg.hdr.flags & VFU_F_NO_REPLY) ||
+		    msg.hdr.cmd == VFU_CMD_VERSION)
+			r = vfu_send_error(dev->conn_fd, &msg.hdr, r);
+		else
+			r = 0;
+		/* a failed negotiation ends the connection */
+		if (!dev->versioned)
+			r = -EPROTO;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return r < 0 ? r : 0;
+}
+
+static int handle_event(struct vgpu_provider *p, struct watch *w)
+{
+	struct vgpu_device *dev = w->dev;
+	int r;
+
+	switch (w->kind) {
+	case WATCH_STOP:
+		return -ECANCELED;
+	case WATCH_LISTEN:
+		r = accept_client(dev);
+		return r < 0 ? r : 0;
+	case WATCH_CONN:
+		r = serve_one(dev);
+		if (r < 0 && dev->conn_fd >= 0) {
+			if (r != -ENOTCONN && r != -ECONNRESET)
+				info(p->ctx, "device %s: dropping client: %s",
+				     dev->uuid, strerror(-r));
+			disconnect(dev);
+		}
+		return 0;
+	}
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_provider_dispatch(struct vgpu_provider *p, int timeout_ms)
+{
+	struct epoll_event ev[16];
+	int n, handled = 0;
+
+	if (!p)
+		return -EINVAL;
+	n = epoll_wait(p->epfd, ev, 16, timeout_ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	for (int i = 0; i < n; i++) {
+		int r = handle_event(p, ev[i].data.ptr);
+
+		if (r == -ECANCELED)
+			return r;
+		if (r < 0)
+			return r;
+		handled++;
+	}
+	return handled;
+}
+
+static void *runner(void *data)
+{
+	struct vgpu_provider *p = data;
+
+	for (;;) {
+		int r = vgpu_provider_dispatch(p, -1);
+
+		if (r == -ECANCELED)
+			break;
+		if (r < 0) {
+			err(p->ctx, "provider %s: dispatch failed: %s", p->id,
+			    strerror(-r));
+			break;
+		}
+	}
+	return NULL;
+}
+
+VGPU_EXPORT int vgpu_provider_start_thread(struct vgpu_provider *p)
+{
+	int r;
+
+	if (!p)
+		return -EINVAL;
+	if (p->thread_running)
+		return -EALREADY;
+	r = pthread_create(&p->thread, NULL, runner, p);
+	if (r)
+		return -r;
+	p->thread_running = true;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_provider_stop_thread(struct vgpu_provider *p)
+{
+	uint64_t one = 1, drain;
+
+	if (!p)
+		return -EINVAL;
+	if (!p->thread_running)
+		return -ESRCH;
+	if (write(p->stop_fd, &one, sizeof(one)) < 0)
+		return -errno;
+	pthread_join(p->thread, NULL);
+	p->thread_running = false;
+	if (read(p->stop_fd, &drain, sizeof(drain)) < 0)
+		return 0;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* device creation and destruction                                          */
+
+static int default_socket_path(struct vgpu_provider *p, const char *uuid,
+			       char **ret)
+{
+	char *dir;
+
+	if (asprintf(&dir, "%s/vfio-user", p->ctx->runtime_dir) < 0)
+		return -ENOMEM;
+	if (mkdir(p->ctx->runtime_dir, 0755) < 0 && errno != EEXIST) {
+		free(dir);
+		return -errno;
+	}
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+		free(dir);
+		return -errno;
+	}
+	if (asprintf(ret, "%s/%s.sock", dir, uuid) < 0) {
+		free(dir);
+		return -ENOMEM;
+	}
+	free(dir);
+	return 0;
+}
+
+static int listen_on(struct vgpu_device *dev, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(fd, 1) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	dev->listen_fd = fd;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_provider_create_device(struct vgpu_provider *p,
+					    const char *type_id,
+					    const char *uuid,
+					    const char *socket_path,
+					    struct vgpu_device **ret)
+{
+	pthread_mutexattr_t ma;
+	struct vgpu_device *dev;
+	struct epoll_event ev = { .events = EPOLLIN };
+	struct ptype *t;
+	char norm[VGPU_UUID_LEN + 1];
+	int r;
+
+	if (!p || !type_id || !uuid)
+		return -EINVAL;
+	if (vgpu_uuid_normalize(uuid, norm) < 0)
+		return -EINVAL;
+	t = find_type(p, type_id);
+	if (!t)
+		return -ENOENT;
+	if (t->used >= t->max)
+		return -ENOSPC;
+	for (size_t i = 0; i < p->devices.n; i++)
+		if (!strcmp(((struct vgpu_device *)p->devices.items[i])->uuid,
+			    norm))
+			return -EEXIST;
+	dev = calloc(1, sizeof(*dev));
+	if (!dev)
+		return -ENOMEM;
+	dev->refcount = 1;
+	memcpy(dev->uuid, norm, sizeof(norm));
+	dev->type = t;
+	dev->listen_fd = dev->conn_fd = -1;
+	for (unsigned int i = 0; i < VFU_PCI_NUM_REGIONS; i++)
+		dev->regions[i].memfd = -1;
+	pthread_mutexattr_init(&ma);
+	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+	pthread_mutex_init(&dev->lock, &ma);
+	pthread_mutexattr_destroy(&ma);
+	dev->wl.kind = WATCH_LISTEN;
+	dev->wl.dev = dev;
+	dev->wc.kind = WATCH_CONN;
+	dev->wc.dev = dev;
+	config_init(dev);
+	dev->provider = p;
+
+	r = p->ops.create(dev, type_id, p->userdata);
+	if (r < 0) {
+		dev->provider = NULL;
+		device_free(dev);
+		return r;
+	}
+	r = socket_path ? ((dev->socket_path = strdup(socket_path)) ? 0 :
+								       -ENOMEM) :
+			  default_socket_path(p, norm, &dev->socket_path);
+	if (r == 0)
+		r = listen_on(dev, dev->socket_path);
+	if (r == 0) {
+		ev.data.ptr = &dev->wl;
+		if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, dev->listen_fd, &ev) < 0)
+			r = -errno;
+	}
+	if (r == 0)
+		r = vgpu_vec_push(&p->devices, dev);
+	if (r < 0) {
+		if (dev->listen_fd >= 0) {
+			epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);
+			close(dev->listen_fd);
+			unlink(dev->socket_path);
+		}
+		if (p->ops.destroy)
+			p->ops.destroy(dev, p->userdata);
+		dev->provider = NULL;
+		device_free(dev);
+		return r;
+	}
+	t->used++;
+	info(p->ctx, "device %s (%s) listening on %s", dev->uuid, type_id,
+	     dev->socket_path);
+	if (ret)
+		*ret = vgpu_device_ref(dev);
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_destroy(struct vgpu_device *dev)
+{
+	struct vgpu_provider *p;
+
+	if (!dev)
+		return -EINVAL;
+	p = dev->provider;
+	if (!p)
+		return -ENODEV;
+	disconnect(dev);
+	if (dev->listen_fd >= 0) {
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);
+		close(dev->listen_fd);
+		dev->listen_fd = -1;
+		unlink(dev->socket_path);
+	}
+	if (p->ops.destroy)
+		p->ops.destroy(dev, p->userdata);
+	for (size_t i = 0; i < p->devices.n; i++)
+		if (p->devices.items[i] == dev) {
+			memmove(&p->devices.items[i], &p->devices.items[i + 1],
+				(p->devices.n - i - 1) * sizeof(void *));
+			p->devices.n--;
+			break;
+		}
+	dev->type->used--;
+	dev->provider = NULL;
+	vgpu_device_unref(dev);
+	return 0;
+}

@@ -1,0 +1,568 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libvgpu provider API: write a vGPU device model in user space and let
+ * libvgpu serve it to a VMM (QEMU's vfio-user-pci, or any vfio-user client).
+ *
+ * Model: a struct vgpu_provider is one parent with its types. Creating a
+ * device of a type calls the vendor's create callback, which declares the
+ * device's PCI identity, regions and interrupts; libvgpu then listens on one
+ * vfio-user socket for the device. One client at a time; when it goes away
+ * its DMA windows are unmapped, its eventfds closed and the device stays,
+ * ready for the next connection.
+ *
+ * Threads: the provider's callbacks run on the thread that calls
+ * vgpu_provider_dispatch() (or the runner thread of
+ * vgpu_provider_start_thread()). vgpu_device_irq_trigger() and the
+ * vgpu_device_dma_*() functions may be called from any thread; they take the
+ * device's lock, which the dispatcher holds while it handles a message (it
+ * is recursive, so callbacks may call them too). Everything else follows the
+ * library rule: one object, one thread.
+ *
+ * Same conventions as libvgpu.h: 0 or a negative errno, references, @since.
+ */
+#ifndef LIBVGPU_PROVIDER_H
+#define LIBVGPU_PROVIDER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "libvgpu.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct vgpu_provider;
+struct vgpu_device;
+
+/** PCI region indexes, as in VFIO. */
+enum vgpu_region_index {
+	VGPU_REGION_BAR0 = 0,
+	VGPU_REGION_BAR1 = 1,
+	VGPU_REGION_BAR2 = 2,
+	VGPU_REGION_BAR3 = 3,
+	VGPU_REGION_BAR4 = 4,
+	VGPU_REGION_BAR5 = 5,
+	VGPU_REGION_ROM = 6,
+	VGPU_REGION_CONFIG = 7,
+	VGPU_REGION_VGA = 8,
+};
+
+/** PCI interrupt indexes, as in VFIO. */
+enum vgpu_irq_index {
+	VGPU_IRQ_INTX = 0,
+	VGPU_IRQ_MSI = 1,
+	VGPU_IRQ_MSIX = 2,
+	VGPU_IRQ_ERR = 3,
+	VGPU_IRQ_REQ = 4,
+};
+
+/* region flags for vgpu_device_setup_region() */
+#define VGPU_REGION_F_READ (1u << 0)
+#define VGPU_REGION_F_WRITE (1u << 1)
+/* backed by shared memory (a memfd) the client may mmap */
+#define VGPU_REGION_F_MEM (1u << 2)
+/* BAR flags, reflected in config space */
+#define VGPU_REGION_F_64BIT (1u << 3)
+#define VGPU_REGION_F_PREFETCH (1u << 4)
+#define VGPU_REGION_F_IO (1u << 5)
+
+/* DMA protection */
+#define VGPU_DMA_READ (1u << 0)
+#define VGPU_DMA_WRITE (1u << 1)
+
+/**
+ * vgpu_region_access_fn - a trapped region access
+ * @dev: the device
+ * @region: the region index
+ * @offset: offset inside the region; [offset, offset + count) is inside it
+ * @buf: data to write, or where to put the data read
+ * @count: bytes (1..1 MiB; config and MMIO accesses are usually 1, 2, 4, 8)
+ * @is_write: true for writes
+ * @userdata: the pointer given to vgpu_device_setup_region()
+ *
+ * For the config space region the library emulates the standard header and
+ * capabilities itself and calls this after applying a write, or before
+ * answering a read (the function may then fill @buf with its own value).
+ * Returns: 0, or a negative errno sent back to the client.
+ */
+typedef int (*vgpu_region_access_fn)(struct vgpu_device *dev,
+				     unsigned int region, uint64_t offset,
+				     void *buf, uint32_t count, bool is_write,
+				     void *userdata);
+
+/**
+ * struct vgpu_provider_ops - what the vendor implements
+ * @size: sizeof(struct vgpu_provider_ops) as compiled by the caller; lets
+ *        the struct grow without breaking the ABI
+ * @create: configure a new device of @type_id (regions, IRQs, PCI ids);
+ *          a negative errno cancels the creation
+ * @destroy: the device is going away (optional)
+ * @reset: the client asked for a device reset (optional)
+ * @irq_mask: the client masked or unmasked vectors (optional)
+ * @dma_map: a DMA window appeared (optional)
+ * @dma_unmap: a DMA window is about to disappear; it is unpinned (optional)
+ *
+ * Every callback receives the userdata given to vgpu_provider_new().
+ */
+struct vgpu_provider_ops {
+	size_t size;
+	int (*create)(struct vgpu_device *dev, const char *type_id,
+		      void *userdata);
+	void (*destroy)(struct vgpu_device *dev, void *userdata);
+	int (*reset)(struct vgpu_device *dev, void *userdata);
+	void (*irq_mask)(struct vgpu_device *dev, unsigned int index,
+			 unsigned int start, unsigned int count, bool masked,
+			 void *userdata);
+	void (*dma_map)(struct vgpu_device *dev, uint64_t iova, uint64_t len,
+			uint32_t prot, void *userdata);
+	void (*dma_unmap)(struct vgpu_device *dev, uint64_t iova,
+			  uint64_t len, void *userdata);
+};
+
+/**
+ * vgpu_provider_new - register a parent served from this process
+ * @ctx: the context
+ * @id: the parent's id (1..64 characters of [A-Za-z0-9_.:-])
+ * @ops: the vendor's callbacks; @ops->size must be set and @ops->create is
+ *       required; unknown non-zero trailing bytes give -E2BIG
+ * @userdata: passed to every callback
+ * @ret: receives the provider (one reference)
+ * Returns: 0, -EINVAL, -E2BIG, -ENOMEM, or the error of epoll_create1().
+ * @since: 0.1
+ */
+int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
+		      const struct vgpu_provider_ops *ops, void *userdata,
+		      struct vgpu_provider **ret);
+
+/**
+ * vgpu_provider_ref - take a reference
+ * @provider: the provider, or NULL
+ * Returns: @provider.
+ * @since: 0.1
+ */
+struct vgpu_provider *vgpu_provider_ref(struct vgpu_provider *provider);
+
+/**
+ * vgpu_provider_unref - drop a reference
+ * @provider: the provider, or NULL
+ *
+ * The last reference stops the runner thread and destroys every device.
+ * Returns: NULL when it was freed, @provider otherwise.
+ * @since: 0.1
+ */
+struct vgpu_provider *vgpu_provider_unref(struct vgpu_provider *provider);
+
+/**
+ * vgpu_provider_get_id - the parent id
+ * @provider: the provider
+ * Returns: the id.
+ * @since: 0.1
+ */
+const char *vgpu_provider_get_id(struct vgpu_provider *provider);
+
+/**
+ * vgpu_provider_add_type - offer an instance type
+ * @provider: the provider
+ * @id: the type id (same character set as parent ids)
+ * @name: human readable name, or NULL
+ * @description: free text ("key=value, ..." is parsed like NVIDIA's), or NULL
+ * @max_instances: how many devices of this type may exist at once (>= 1)
+ * Returns: 0, -EINVAL, -EEXIST when the id is taken, -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_provider_add_type(struct vgpu_provider *provider, const char *id,
+			   const char *name, const char *description,
+			   unsigned int max_instances);
+
+/**
+ * vgpu_provider_get_available - how many more devices of a type fit
+ * @provider: the provider
+ * @type_id: the type
+ * Returns: the count (>= 0), or -ENOENT for an unknown type.
+ * @since: 0.1
+ */
+int vgpu_provider_get_available(struct vgpu_provider *provider,
+				const char *type_id);
+
+/**
+ * vgpu_provider_create_device - create a device and listen for its client
+ * @provider: the provider
+ * @type_id: the type
+ * @uuid: the device's UUID (any case; stored lower case)
+ * @socket_path: where to bind the vfio-user socket; NULL means
+ *               "RUNTIME_DIR/vfio-user/UUID.sock" in the context's runtime
+ *               directory. An existing socket file is replaced.
+ * @ret: receives the device (one reference; the provider keeps its own
+ *       until vgpu_device_destroy()), or NULL
+ * Returns: 0, -EINVAL, -ENOENT (unknown type), -ENOSPC (no instance left),
+ *          -EEXIST (UUID taken), the create callback's error, or the error
+ *          of socket()/bind()/listen().
+ * @since: 0.1
+ */
+int vgpu_provider_create_device(struct vgpu_provider *provider,
+				const char *type_id, const char *uuid,
+				const char *socket_path,
+				struct vgpu_device **ret);
+
+/**
+ * vgpu_provider_get_fd - a descriptor to poll for POLLIN
+ * @provider: the provider
+ * Returns: an epoll descriptor owned by the provider.
+ * @since: 0.1
+ */
+int vgpu_provider_get_fd(struct vgpu_provider *provider);
+
+/**
+ * vgpu_provider_dispatch - accept connections and handle client messages
+ * @provider: the provider
+ * @timeout_ms: how long to wait for work (0: do not block, -1: forever)
+ *
+ * A malformed message gets an error reply; a message that breaks the
+ * framing, or a client that vanishes, disconnects that client only.
+ * Returns: the number of events handled (>= 0), or a negative errno.
+ * @since: 0.1
+ */
+int vgpu_provider_dispatch(struct vgpu_provider *provider, int timeout_ms);
+
+/**
+ * vgpu_provider_start_thread - dispatch on a thread of the library's own
+ * @provider: the provider
+ *
+ * While it runs, only vgpu_provider_stop_thread(), vgpu_device_irq_trigger()
+ * and the vgpu_device_dma_*() functions may be called from other threads.
+ * Returns: 0, -EALREADY, or the error of pthread_create().
+ * @since: 0.1
+ */
+int vgpu_provider_start_thread(struct vgpu_provider *provider);
+
+/**
+ * vgpu_provider_stop_thread - stop and join the runner thread
+ * @provider: the provider
+ * Returns: 0, or -ESRCH when no thread runs.
+ * @since: 0.1
+ */
+int vgpu_provider_stop_thread(struct vgpu_provider *provider);
+
+/**
+ * vgpu_device_ref - take a reference
+ * @dev: the device, or NULL
+ * Returns: @dev.
+ * @since: 0.1
+ */
+struct vgpu_device *vgpu_device_ref(struct vgpu_device *dev);
+
+/**
+ * vgpu_device_unref - drop a reference
+ * @dev: the device, or NULL
+ * Returns: NULL when it was freed, @dev otherwise.
+ * @since: 0.1
+ */
+struct vgpu_device *vgpu_device_unref(struct vgpu_device *dev);
+
+/**
+ * vgpu_device_destroy - disconnect the client, call destroy, remove the socket
+ * @dev: the device; the caller's reference stays valid (unref it after)
+ * Returns: 0, or -ENODEV when it was destroyed already.
+ * @since: 0.1
+ */
+int vgpu_device_destroy(struct vgpu_device *dev);
+
+/**
+ * vgpu_device_get_uuid - the device's UUID
+ * @dev: the device
+ * Returns: the lower-case UUID.
+ * @since: 0.1
+ */
+const char *vgpu_device_get_uuid(struct vgpu_device *dev);
+
+/**
+ * vgpu_device_get_type_id - the device's type
+ * @dev: the device
+ * Returns: the type id.
+ * @since: 0.1
+ */
+const char *vgpu_device_get_type_id(struct vgpu_device *dev);
+
+/**
+ * vgpu_device_get_socket_path - where the device's vfio-user socket is
+ * @dev: the device
+ * Returns: the path (NULL before the create callback returned).
+ * @since: 0.1
+ */
+const char *vgpu_device_get_socket_path(struct vgpu_device *dev);
+
+/**
+ * vgpu_device_set_userdata - attach a vendor pointer to the device
+ * @dev: the device
+ * @userdata: any pointer
+ * @since: 0.1
+ */
+void vgpu_device_set_userdata(struct vgpu_device *dev, void *userdata);
+
+/**
+ * vgpu_device_get_userdata - the pointer given to vgpu_device_set_userdata()
+ * @dev: the device
+ * Returns: the pointer, or NULL.
+ * @since: 0.1
+ */
+void *vgpu_device_get_userdata(struct vgpu_device *dev);
+
+/**
+ * vgpu_device_is_connected - whether a client is attached
+ * @dev: the device
+ * Returns: true while a client is connected.
+ * @since: 0.1
+ */
+bool vgpu_device_is_connected(struct vgpu_device *dev);
+
+/**
+ * vgpu_device_set_pci_ids - write the PCI identity into config space
+ * @dev: the device
+ * @vendor: vendor id
+ * @device: device id
+ * @subsystem_vendor: subsystem vendor id
+ * @subsystem_device: subsystem id
+ * @class_code: 24-bit class code (0x030000 for a VGA controller)
+ * @revision: revision id
+ * Returns: 0, -EINVAL.
+ * @since: 0.1
+ */
+int vgpu_device_set_pci_ids(struct vgpu_device *dev, uint16_t vendor,
+			    uint16_t device, uint16_t subsystem_vendor,
+			    uint16_t subsystem_device, uint32_t class_code,
+			    uint8_t revision);
+
+/**
+ * vgpu_device_setup_region - declare a BAR, the ROM or a VGA region
+ * @dev: the device
+ * @index: VGPU_REGION_BAR0..VGPU_REGION_VGA except VGPU_REGION_CONFIG (use
+ *         vgpu_device_set_config_access() for it)
+ * @size: bytes; BARs must be a power of two >= 16 (any size up to 2^63,
+ *        above 4 GiB with VGPU_REGION_F_64BIT)
+ * @flags: VGPU_REGION_F_*; with VGPU_REGION_F_MEM the region is shared
+ *         memory the client may mmap (see vgpu_device_region_get_mem())
+ * @access: trapped accesses, or NULL: accesses to a memory region then go
+ *          to the memory, and other regions read as zero and ignore writes
+ * @userdata: passed to @access
+ * Returns: 0, -EINVAL, -EEXIST when set up already, -ENOMEM, or the error of
+ *          memfd_create()/ftruncate()/mmap().
+ * @since: 0.1
+ */
+int vgpu_device_setup_region(struct vgpu_device *dev, unsigned int index,
+			     uint64_t size, uint32_t flags,
+			     vgpu_region_access_fn access, void *userdata);
+
+/**
+ * vgpu_device_region_get_mem - the memory behind a VGPU_REGION_F_MEM region
+ * @dev: the device
+ * @index: the region
+ * @ret: receives the address of the region's first byte in this process
+ * Returns: 0, -EINVAL, -ENOENT when the region has no memory.
+ * @since: 0.1
+ */
+int vgpu_device_region_get_mem(struct vgpu_device *dev, unsigned int index,
+			       void **ret);
+
+/**
+ * vgpu_device_region_add_sparse - allow the client to mmap part of a region
+ * @dev: the device
+ * @index: a VGPU_REGION_F_MEM region
+ * @offset: start of the area (page aligned)
+ * @size: length of the area (page aligned, > 0)
+ *
+ * Without any area the whole region is mmap-able. With areas, the client is
+ * told (sparse-mmap capability) to map only those and to trap the rest
+ * through @access. Areas must not overlap.
+ * Returns: 0, -EINVAL, -EEXIST for an overlap, -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_device_region_add_sparse(struct vgpu_device *dev, unsigned int index,
+				  uint64_t offset, uint64_t size);
+
+/**
+ * vgpu_device_set_config_access - be told about config space accesses
+ * @dev: the device
+ * @access: called for every config access, see vgpu_region_access_fn
+ * @userdata: passed to @access
+ * Returns: 0, -EINVAL.
+ * @since: 0.1
+ */
+int vgpu_device_set_config_access(struct vgpu_device *dev,
+				  vgpu_region_access_fn access,
+				  void *userdata);
+
+/**
+ * vgpu_device_get_config - the emulated config space
+ * @dev: the device
+ * @ret: receives its first byte (4096 bytes, of which the client sees 256,
+ *       or 4096 once a PCIe capability was added)
+ *
+ * Write to it only from the dispatching thread or before clients connect.
+ * Returns: 0, -EINVAL.
+ * @since: 0.1
+ */
+int vgpu_device_get_config(struct vgpu_device *dev, uint8_t **ret);
+
+/**
+ * vgpu_device_add_cap - append a PCI capability to config space
+ * @dev: the device
+ * @cap_id: the PCI capability id
+ * @size: its length in bytes including the 2-byte header (>= 2)
+ * @ret: receives the capability's offset in config space, or NULL
+ *
+ * The header (id, next pointer) is filled in and the list linked; the rest
+ * is zero and read-only to the client unless a helper made it writable.
+ * Returns: 0, -EINVAL, -ENOSPC when the 256-byte space is full.
+ * @since: 0.1
+ */
+int vgpu_device_add_cap(struct vgpu_device *dev, uint8_t cap_id, size_t size,
+			unsigned int *ret);
+
+/**
+ * vgpu_device_add_cap_msi - add an MSI capability (64-bit addresses)
+ * @dev: the device
+ * @nvec: vectors (1, 2, 4, 8, 16 or 32)
+ * @ret: receives the offset, or NULL
+ * Returns: 0, -EINVAL, -ENOSPC.
+ * @since: 0.1
+ */
+int vgpu_device_add_cap_msi(struct vgpu_device *dev, unsigned int nvec,
+			    unsigned int *ret);
+
+/**
+ * vgpu_device_add_cap_msix - add an MSI-X capability
+ * @dev: the device
+ * @nvec: vectors (1..2048)
+ * @table_bar: BAR index holding the table
+ * @table_offset: offset of the table in that BAR (8-byte aligned)
+ * @pba_bar: BAR index holding the pending bit array
+ * @pba_offset: offset of the PBA (8-byte aligned)
+ * @ret: receives the offset, or NULL
+ * Returns: 0, -EINVAL, -ENOSPC.
+ * @since: 0.1
+ */
+int vgpu_device_add_cap_msix(struct vgpu_device *dev, unsigned int nvec,
+			     unsigned int table_bar, uint32_t table_offset,
+			     unsigned int pba_bar, uint32_t pba_offset,
+			     unsigned int *ret);
+
+/**
+ * vgpu_device_add_cap_pcie - add a PCI Express endpoint capability
+ * @dev: the device
+ * @ret: receives the offset, or NULL
+ *
+ * Config space grows to 4096 bytes.
+ * Returns: 0, -EINVAL, -ENOSPC.
+ * @since: 0.1
+ */
+int vgpu_device_add_cap_pcie(struct vgpu_device *dev, unsigned int *ret);
+
+/**
+ * vgpu_device_setup_irq - declare how many vectors an interrupt type has
+ * @dev: the device
+ * @index: an enum vgpu_irq_index value
+ * @count: vectors (INTx, ERR and REQ: 0 or 1; MSI: up to 32; MSI-X: up to
+ *         2048)
+ * Returns: 0, -EINVAL, -ENOMEM.
+ * @since: 0.1
+ */
+int vgpu_device_setup_irq(struct vgpu_device *dev, unsigned int index,
+			  unsigned int count);
+
+/**
+ * vgpu_device_irq_trigger - raise an interrupt
+ * @dev: the device
+ * @index: the interrupt type
+ * @vector: the vector
+ *
+ * Writes the client's eventfd. A masked vector is marked pending and raised
+ * when the client unmasks it. Any thread may call this.
+ * Returns: 0, -EINVAL for a vector out of range, -ENOTCONN when the client
+ *          gave no eventfd for the vector (the interrupt is dropped),
+ *          -EAGAIN when it was left pending because masked.
+ * @since: 0.1
+ */
+int vgpu_device_irq_trigger(struct vgpu_device *dev, unsigned int index,
+			    unsigned int vector);
+
+/**
+ * vgpu_device_dma_read - copy from guest memory
+ * @dev: the device
+ * @iova: guest I/O virtual address
+ * @buf: destination
+ * @len: bytes
+ *
+ * Any thread may call this. The windows must be fd-backed (mapped into this
+ * process); windows the client mapped without an fd give -EREMOTE (message
+ * based DMA_READ/DMA_WRITE is not implemented yet).
+ * Returns: 0, -EFAULT when part of the range is not mapped, -EACCES when a
+ *          window does not allow reading, -EREMOTE, -EINVAL.
+ * @since: 0.1
+ */
+int vgpu_device_dma_read(struct vgpu_device *dev, uint64_t iova, void *buf,
+			 size_t len);
+
+/**
+ * vgpu_device_dma_write - copy to guest memory
+ * @dev: the device
+ * @iova: guest I/O virtual address
+ * @buf: source
+ * @len: bytes
+ *
+ * As vgpu_device_dma_read(); the pages written are marked dirty while the
+ * client has dirty logging on.
+ * Returns: 0, or the errors of vgpu_device_dma_read().
+ * @since: 0.1
+ */
+int vgpu_device_dma_write(struct vgpu_device *dev, uint64_t iova,
+			  const void *buf, size_t len);
+
+/**
+ * vgpu_device_dma_pin - map a guest range into this process and hold it
+ * @dev: the device
+ * @iova: guest I/O virtual address
+ * @len: bytes (> 0)
+ * @prot: VGPU_DMA_READ and/or VGPU_DMA_WRITE
+ * @iov: receives one host segment per DMA window crossed
+ * @max: entries in @iov
+ *
+ * While pinned, the client's DMA_UNMAP of a window in the range is refused
+ * with EBUSY (the client sees an error reply; QEMU reports it). Unpin with
+ * vgpu_device_dma_unpin() and the same range. Writes through the segments
+ * are not dirty-tracked; call vgpu_device_dma_mark_dirty().
+ * Returns: the number of segments, -ENOSPC when @max is too small, or the
+ *          errors of vgpu_device_dma_read().
+ * @since: 0.1
+ */
+int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova, uint64_t len,
+			uint32_t prot, struct iovec *iov, size_t max);
+
+/**
+ * vgpu_device_dma_unpin - release a range pinned by vgpu_device_dma_pin()
+ * @dev: the device
+ * @iova: the same address as given to vgpu_device_dma_pin()
+ * @len: the same length
+ * Returns: 0, -EINVAL when the range is not (fully) mapped.
+ * @since: 0.1
+ */
+int vgpu_device_dma_unpin(struct vgpu_device *dev, uint64_t iova,
+			  uint64_t len);
+
+/**
+ * vgpu_device_dma_mark_dirty - record device writes done through a pin
+ * @dev: the device
+ * @iova: start
+ * @len: bytes
+ * @since: 0.1
+ */
+void vgpu_device_dma_mark_dirty(struct vgpu_device *dev, uint64_t iova,
+				uint64_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBVGPU_PROVIDER_H */

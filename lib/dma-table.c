@@ -1,0 +1,909 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * DMA window table: a B+tree keyed by window start. See dma-table.h for the
+ * contract and the reasons for the structure.
+ *
+ * Invariants:
+ *  - every node except the root holds NODE_MIN..NODE_MAX entries;
+ *  - in a leaf, key[i] is the start of win[i], strictly increasing, and
+ *    last[i] = start + len - 1 (inclusive, so 2^64 - 1 is representable);
+ *  - in an inner node, every key below child[i - 1] < key[i] <= every key
+ *    below child[i]; key[i] may be lower than the subtree's minimum after a
+ *    removal ("stale low"), so the floor of an address may sit at the end of
+ *    the previous leaf; key[0] is never read;
+ *  - leaves are linked in key order (prev/next).
+ */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dma-table.h"
+
+#define NODE_MAX 64
+#define NODE_MIN (NODE_MAX / 2)
+#define MAX_DEPTH 16 /* 32^16 windows: more than memory can hold */
+
+struct node {
+	unsigned int n;
+	bool leaf;
+	uint64_t key[NODE_MAX];
+	union {
+		struct node *child[NODE_MAX];
+		struct {
+			uint64_t last[NODE_MAX];
+			struct vgpu_dma_window *win[NODE_MAX];
+			struct node *prev, *next;
+		};
+	};
+};
+
+struct vgpu_dma_table {
+	struct node *root;
+	size_t count;
+	unsigned int depth; /* inner levels above the leaves */
+	unsigned int log_shift; /* 0: dirty logging off */
+	_Atomic(struct vgpu_dma_window *) cache;
+};
+
+/*
+ * Searching a node: prefetch every cache line of its key array, then binary
+ * search it. The prefetches go out together, so a node costs about one
+ * memory latency instead of one per probe; that is what lets a 64-way node
+ * beat a plain binary search (one dependent miss per probe) at a million
+ * windows.
+ */
+static inline void prefetch_keys(const uint64_t *keys)
+{
+	for (unsigned int i = 0; i < NODE_MAX; i += 8)
+		__builtin_prefetch(&keys[i]);
+}
+
+/* index of the last key <= addr among keys[0..n), or -1 */
+static inline int node_floor(const uint64_t *keys, unsigned int n,
+			     uint64_t addr)
+{
+	const uint64_t *base = keys;
+	unsigned int len = n;
+
+	if (!n || keys[0] > addr)
+		return -1;
+	while (len > 1) {
+		unsigned int half = len / 2;
+
+		base = base[half] <= addr ? base + half : base;
+		len -= half;
+	}
+	return (int)(base - keys);
+}
+
+/* the child of inner node @nd to descend into for @addr */
+static inline unsigned int inner_pick(const struct node *nd, uint64_t addr)
+{
+	return (unsigned int)(node_floor(nd->key + 1, nd->n - 1, addr) + 1);
+}
+
+static struct node *node_new(bool leaf)
+{
+	struct node *nd = calloc(1, sizeof(*nd));
+
+	if (nd)
+		nd->leaf = leaf;
+	return nd;
+}
+
+int vgpu_dma_table_new(struct vgpu_dma_table **ret)
+{
+	struct vgpu_dma_table *t;
+
+	if (!ret)
+		return -EINVAL;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	t->root = node_new(true);
+	if (!t->root) {
+		free(t);
+		return -ENOMEM;
+	}
+	atomic_init(&t->cache, NULL);
+	*ret = t;
+	return 0;
+}
+
+static void node_free(struct node *nd,
+		      void (*release)(struct vgpu_dma_window *, void *),
+		      void *data)
+{
+	for (unsigned int i = 0; i < nd->n; i++) {
+		if (!nd->leaf) {
+			node_free(nd->child[i], release, data);
+			continue;
+		}
+		if (release)
+			release(nd->win[i], data);
+		free(nd->win[i]->dirty);
+		free(nd->win[i]);
+	}
+	free(nd);
+}
+
+void vgpu_dma_table_free(struct vgpu_dma_table *t,
+			 void (*release)(struct vgpu_dma_window *, void *),
+			 void *data)
+{
+	if (!t)
+		return;
+	node_free(t->root, release, data);
+	free(t);
+}
+
+size_t vgpu_dma_table_count(const struct vgpu_dma_table *t)
+{
+	return t ? t->count : 0;
+}
+
+static const struct node *find_leaf(const struct vgpu_dma_table *t,
+				    uint64_t addr)
+{
+	const struct node *nd = t->root;
+
+	while (!nd->leaf) {
+		nd = nd->child[inner_pick(nd, addr)];
+		prefetch_keys(nd->key);
+	}
+	return nd;
+}
+
+/*
+ * The leaf entry with the greatest start <= @addr: returns false when there
+ * is none. With stale separators it can be the last entry of the previous
+ * leaf.
+ */
+static bool locate(const struct vgpu_dma_table *t, uint64_t addr,
+		   const struct node **leaf_ret, int *pos_ret)
+{
+	const struct node *leaf = find_leaf(t, addr);
+	int pos = node_floor(leaf->key, leaf->n, addr);
+
+	if (pos < 0) {
+		if (!leaf->prev)
+			return false;
+		leaf = leaf->prev;
+		pos = (int)leaf->n - 1;
+	}
+	*leaf_ret = leaf;
+	*pos_ret = pos;
+	return true;
+}
+
+struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
+					    uint64_t addr)
+{
+	struct vgpu_dma_window *w;
+	const struct node *leaf;
+	int i;
+
+	if (!t)
+		return NULL;
+	w = atomic_load_explicit(&((struct vgpu_dma_table *)t)->cache,
+				 memory_order_relaxed);
+	if (w && addr - w->iova < w->len)
+		return w;
+	if (!locate(t, addr, &leaf, &i) || addr > leaf->last[i])
+		return NULL;
+	w = leaf->win[i];
+	atomic_store_explicit(&((struct vgpu_dma_table *)t)->cache, w,
+			      memory_order_relaxed);
+	return w;
+}
+
+int vgpu_dma_table_foreach(const struct vgpu_dma_table *t,
+			   int (*fn)(struct vgpu_dma_window *, void *),
+			   void *data)
+{
+	const struct node *leaf;
+
+	if (!t || !fn)
+		return -EINVAL;
+	for (leaf = t->root; !leaf->leaf; leaf = leaf->child[0])
+		;
+	for (; leaf; leaf = leaf->next)
+		for (unsigned int i = 0; i < leaf->n; i++) {
+			int r = fn(leaf->win[i], data);
+
+			if (r)
+				return r;
+		}
+	return 0;
+}
+
+/* ---- dirty bitmaps ---- */
+
+static size_t dirty_words(uint64_t iova, uint64_t len, unsigned int shift)
+{
+	uint64_t pages = ((iova + len - 1) >> shift) - (iova >> shift) + 1;
+
+	return (size_t)((pages + 63) / 64);
+}
+
+static int window_log_alloc(struct vgpu_dma_window *w, unsigned int shift)
+{
+	w->dirty = calloc(dirty_words(w->iova, w->len, shift),
+			  sizeof(uint64_t));
+	if (!w->dirty)
+		return -ENOMEM;
+	w->dirty_shift = shift;
+	return 0;
+}
+
+static void window_log_free(struct vgpu_dma_window *w)
+{
+	free(w->dirty);
+	w->dirty = NULL;
+	w->dirty_shift = 0;
+}
+
+/* ---- insert ---- */
+
+struct path {
+	struct node *node[MAX_DEPTH + 1];
+	unsigned int idx[MAX_DEPTH + 1]; /* child index taken in node[level] */
+};
+
+/* descend to the leaf for @addr, recording the way down */
+static struct node *descend(struct vgpu_dma_table *t, uint64_t addr,
+			    struct path *p)
+{
+	struct node *nd = t->root;
+	unsigned int level = 0;
+
+	while (!nd->leaf) {
+		unsigned int i = inner_pick(nd, addr);
+
+		p->node[level] = nd;
+		p->idx[level] = i;
+		level++;
+		nd = nd->child[i];
+	}
+	p->node[level] = nd;
+	return nd;
+}
+
+/* insert (key, ptr) at @pos of inner node @nd, which has room */
+static void inner_put(struct node *nd, unsigned int pos, uint64_t key,
+		      struct node *child)
+{
+	memmove(&nd->key[pos + 1], &nd->key[pos],
+		(nd->n - pos) * sizeof(nd->key[0]));
+	memmove(&nd->child[pos + 1], &nd->child[pos],
+		(nd->n - pos) * sizeof(nd->child[0]));
+	nd->key[pos] = key;
+	nd->child[pos] = child;
+	nd->n++;
+}
+
+static void leaf_put(struct node *nd, unsigned int pos,
+		     struct vgpu_dma_window *w)
+{
+	memmove(&nd->key[pos + 1], &nd->key[pos],
+		(nd->n - pos) * sizeof(nd->key[0]));
+	memmove(&nd->last[pos + 1], &nd->last[pos],
+		(nd->n - pos) * sizeof(nd->last[0]));
+	memmove(&nd->win[pos + 1], &nd->win[pos],
+		(nd->n - pos) * sizeof(nd->win[0]));
+	nd->key[pos] = w->iova;
+	nd->last[pos] = w->iova + w->len - 1;
+	nd->win[pos] = w;
+	nd->n++;
+}
+
+/*
+ * Pre-allocate the nodes an insert may need (one per level plus a new
+ * root), so that a failed allocation leaves the tree untouched.
+ */
+static int reserve(struct node **spare, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		spare[i] = node_new(false);
+		if (!spare[i]) {
+			while (i--)
+				free(spare[i]);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+static struct node *split_with(struct node *nd, struct node **spare,
+			       unsigned int *used)
+{
+	struct node *r = spare[(*used)++];
+	unsigned int keep = NODE_MAX / 2, move = NODE_MAX - keep;
+
+	r->leaf = nd->leaf;
+	memcpy(r->key, &nd->key[keep], move * sizeof(nd->key[0]));
+	if (nd->leaf) {
+		memcpy(r->last, &nd->last[keep], move * sizeof(nd->last[0]));
+		memcpy(r->win, &nd->win[keep], move * sizeof(nd->win[0]));
+		r->next = nd->next;
+		if (r->next)
+			r->next->prev = r;
+		r->prev = nd;
+		nd->next = r;
+	} else {
+		memcpy(r->child, &nd->child[keep], move * sizeof(nd->child[0]));
+	}
+	r->n = move;
+	nd->n = keep;
+	return r;
+}
+
+int vgpu_dma_table_insert(struct vgpu_dma_table *t,
+			  const struct vgpu_dma_window *tmpl,
+			  struct vgpu_dma_window **ret)
+{
+	struct node *spare[MAX_DEPTH + 2];
+	unsigned int level, used = 0, need;
+	struct vgpu_dma_window *w;
+	struct node *leaf, *nd;
+	struct path p;
+	uint64_t last;
+	int pos, r;
+
+	if (!t || !tmpl)
+		return -EINVAL;
+	if (!tmpl->len || tmpl->iova + (tmpl->len - 1) < tmpl->iova ||
+	    (tmpl->prot & ~(VGPU_DMA_PROT_READ | VGPU_DMA_PROT_WRITE)))
+		return -EINVAL;
+	last = tmpl->iova + (tmpl->len - 1);
+
+	leaf = descend(t, tmpl->iova, &p);
+	pos = node_floor(leaf->key, leaf->n, tmpl->iova);
+	/* predecessor: the window starting at or before iova */
+	if (pos >= 0) {
+		if (leaf->last[pos] >= tmpl->iova)
+			return -EEXIST;
+	} else if (leaf->prev && leaf->prev->last[leaf->prev->n - 1] >=
+					 tmpl->iova) {
+		return -EEXIST;
+	}
+	/* successor: the first window starting after iova */
+	pos++;
+	if ((unsigned int)pos < leaf->n) {
+		if (leaf->key[pos] <= last)
+			return -EEXIST;
+	} else if (leaf->next && leaf->next->n && leaf->next->key[0] <= last) {
+		return -EEXIST;
+	}
+
+	w = malloc(sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	*w = *tmpl;
+	w->pins = 0;
+	w->dirty = NULL;
+	w->dirty_shift = 0;
+	if (t->log_shift) {
+		r = window_log_alloc(w, t->log_shift);
+		if (r < 0) {
+			free(w);
+			return r;
+		}
+	}
+	/* how many nodes splitting may need: full nodes from the leaf up */
+	need = 0;
+	for (level = t->depth + 1; level-- > 0;) {
+		if (p.node[level]->n < NODE_MAX)
+			break;
+		need++;
+	}
+	if (need == t->depth + 1)
+		need++; /* a new root */
+	r = reserve(spare, need);
+	if (r < 0) {
+		window_log_free(w);
+		free(w);
+		return r;
+	}
+
+	level = t->depth;
+	if (leaf->n < NODE_MAX) {
+		leaf_put(leaf, (unsigned int)pos, w);
+	} else {
+		struct node *right = split_with(leaf, spare, &used);
+		uint64_t sep;
+
+		if ((unsigned int)pos <= leaf->n)
+			leaf_put(leaf, (unsigned int)pos, w);
+		else
+			leaf_put(right, (unsigned int)pos - leaf->n, w);
+		sep = right->key[0];
+		nd = right;
+		/* push (sep, nd) into the parents, splitting full ones */
+		for (;;) {
+			struct node *parent, *pr;
+			unsigned int at;
+
+			if (level == 0) {
+				struct node *root = spare[used++];
+
+				root->leaf = false;
+				root->n = 2;
+				root->key[0] = 0; /* never read */
+				root->child[0] = t->root;
+				root->key[1] = sep;
+				root->child[1] = nd;
+				t->root = root;
+				t->depth++;
+				break;
+			}
+			level--;
+			parent = p.node[level];
+			at = p.idx[level] + 1;
+			if (parent->n < NODE_MAX) {
+				inner_put(parent, at, sep, nd);
+				break;
+			}
+			pr = split_with(parent, spare, &used);
+			if (at <= parent->n)
+				inner_put(parent, at, sep, nd);
+			else
+				inner_put(pr, at - parent->n, sep, nd);
+			sep = pr->key[0];
+			nd = pr;
+		}
+	}
+	while (used < need)
+		free(spare[used++]);
+	t->count++;
+	if (ret)
+		*ret = w;
+	return 0;
+}
+
+/* ---- remove ---- */
+
+static void node_del(struct node *nd, unsigned int pos)
+{
+	unsigned int tail = nd->n - pos - 1;
+
+	memmove(&nd->key[pos], &nd->key[pos + 1], tail * sizeof(nd->key[0]));
+	if (nd->leaf) {
+		memmove(&nd->last[pos], &nd->last[pos + 1],
+			tail * sizeof(nd->last[0]));
+		memmove(&nd->win[pos], &nd->win[pos + 1],
+			tail * sizeof(nd->win[0]));
+	} else {
+		memmove(&nd->child[pos], &nd->child[pos + 1],
+			tail * sizeof(nd->child[0]));
+	}
+	nd->n--;
+}
+
+/* the first key below inner/leaf node @nd */
+static uint64_t min_key(const struct node *nd)
+{
+	while (!nd->leaf)
+		nd = nd->child[0];
+	return nd->key[0];
+}
+
+/* move entry @from_pos of @from to position @to_pos of @to */
+static void move_entry(struct node *to, unsigned int to_pos, struct node *from,
+		       unsigned int from_pos)
+{
+	if (to->leaf) {
+		struct vgpu_dma_window *w = from->win[from_pos];
+
+		node_del(from, from_pos);
+		leaf_put(to, to_pos, w);
+	} else {
+		struct node *c = from->child[from_pos];
+
+		node_del(from, from_pos);
+		inner_put(to, to_pos, min_key(c), c);
+		/* key[0] is never maintained: give the shifted one a real key */
+		if (to_pos + 1 < to->n)
+			to->key[to_pos + 1] = min_key(to->child[to_pos + 1]);
+	}
+}
+
+/* append all of @r to @l and free @r */
+static void merge(struct node *l, struct node *r)
+{
+	memcpy(&l->key[l->n], r->key, r->n * sizeof(r->key[0]));
+	if (l->leaf) {
+		memcpy(&l->last[l->n], r->last, r->n * sizeof(r->last[0]));
+		memcpy(&l->win[l->n], r->win, r->n * sizeof(r->win[0]));
+		l->next = r->next;
+		if (l->next)
+			l->next->prev = l;
+	} else {
+		memcpy(&l->child[l->n], r->child, r->n * sizeof(r->child[0]));
+		/* the separator of r's first child was stale in r (key[0]) */
+		l->key[l->n] = min_key(r->child[0]);
+	}
+	l->n += r->n;
+	free(r);
+}
+
+/* restore the fill of node p->node[level] after a deletion */
+static void rebalance(struct vgpu_dma_table *t, struct path *p,
+		      unsigned int level)
+{
+	while (level > 0) {
+		struct node *nd = p->node[level];
+		struct node *parent = p->node[level - 1];
+		unsigned int idx = p->idx[level - 1];
+		struct node *l = idx > 0 ? parent->child[idx - 1] : NULL;
+		struct node *r = idx + 1 < parent->n ? parent->child[idx + 1] :
+						       NULL;
+
+		if (nd->n >= NODE_MIN)
+			return;
+		if (l && l->n > NODE_MIN) {
+			move_entry(nd, 0, l, l->n - 1);
+			parent->key[idx] = min_key(nd);
+			return;
+		}
+		if (r && r->n > NODE_MIN) {
+			move_entry(nd, nd->n, r, 0);
+			parent->key[idx + 1] = min_key(r);
+			return;
+		}
+		if (l) {
+			merge(l, nd);
+			node_del(parent, idx);
+		} else if (r) {
+			merge(nd, r);
+			node_del(parent, idx + 1);
+		} else {
+			return; /* only child: cannot happen below the root */
+		}
+		level--;
+	}
+	/* the root: collapse an inner root with one child */
+	while (!t->root->leaf && t->root->n == 1) {
+		struct node *old = t->root;
+
+		t->root = old->child[0];
+		free(old);
+		t->depth--;
+	}
+}
+
+int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova,
+			  uint64_t len, struct vgpu_dma_window *out)
+{
+	struct vgpu_dma_window *w;
+	struct node *leaf;
+	struct path p;
+	int pos;
+
+	if (!t)
+		return -EINVAL;
+	leaf = descend(t, iova, &p);
+	pos = node_floor(leaf->key, leaf->n, iova);
+	if (pos < 0 || leaf->key[pos] != iova || leaf->win[pos]->len != len)
+		return -ENOENT;
+	w = leaf->win[pos];
+	if (w->pins)
+		return -EBUSY;
+	node_del(leaf, (unsigned int)pos);
+	rebalance(t, &p, t->depth);
+	t->count--;
+	atomic_store_explicit(&t->cache, NULL, memory_order_relaxed);
+	window_log_free(w);
+	if (out)
+		*out = *w;
+	free(w);
+	return 0;
+}
+
+/* ---- translation and pinning ---- */
+
+int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
+			     uint64_t len, uint32_t prot,
+			     struct vgpu_dma_sg *sg, size_t max)
+{
+	const struct node *leaf;
+	uint64_t addr = iova, end;
+	size_t n = 0;
+	int pos;
+
+	if (!t || (!sg && max))
+		return -EINVAL;
+	if (!len || iova + (len - 1) < iova)
+		return -EINVAL;
+	end = iova + (len - 1);
+	if (!locate(t, iova, &leaf, &pos))
+		return -EFAULT;
+	for (;;) {
+		struct vgpu_dma_window *w;
+		uint64_t piece_last;
+
+		if ((unsigned int)pos >= leaf->n) {
+			leaf = leaf->next;
+			pos = 0;
+			if (!leaf)
+				return -EFAULT;
+		}
+		w = leaf->win[pos];
+		if (leaf->key[pos] > addr || leaf->last[pos] < addr)
+			return -EFAULT;
+		if ((w->prot & prot) != prot)
+			return -EACCES;
+		piece_last = leaf->last[pos] < end ? leaf->last[pos] : end;
+		if (n < max) {
+			sg[n].win = w;
+			sg[n].iova = addr;
+			sg[n].len = piece_last - addr + 1;
+			sg[n].vaddr = w->vaddr ? (char *)w->vaddr +
+							 (addr - w->iova) :
+						 NULL;
+		}
+		if (n == (size_t)INT32_MAX)
+			return -E2BIG;
+		n++;
+		if (piece_last == end)
+			break;
+		addr = piece_last + 1;
+		pos++;
+	}
+	return (int)n;
+}
+
+int vgpu_dma_table_pin(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
+		       uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
+{
+	int n = vgpu_dma_table_translate(t, iova, len, prot, sg, max);
+
+	if (n < 0)
+		return n;
+	if ((size_t)n > max)
+		return -ENOSPC;
+	for (int i = 0; i < n; i++)
+		sg[i].win->pins++;
+	return n;
+}
+
+void vgpu_dma_table_unpin(struct vgpu_dma_table *t,
+			  const struct vgpu_dma_sg *sg, size_t n)
+{
+	if (!t || !sg)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (sg[i].win && sg[i].win->pins)
+			sg[i].win->pins--;
+}
+
+/* ---- dirty logging ---- */
+
+static int log_alloc_one(struct vgpu_dma_window *w, void *data)
+{
+	return window_log_alloc(w, *(unsigned int *)data);
+}
+
+static int log_free_one(struct vgpu_dma_window *w, void *data)
+{
+	(void)data;
+	window_log_free(w);
+	return 0;
+}
+
+static bool pgsize_ok(uint64_t pgsize)
+{
+	return pgsize >= 512 && !(pgsize & (pgsize - 1));
+}
+
+int vgpu_dma_table_log_start(struct vgpu_dma_table *t, uint64_t pgsize)
+{
+	unsigned int shift;
+	int r;
+
+	if (!t || !pgsize_ok(pgsize))
+		return -EINVAL;
+	if (t->log_shift)
+		return -EALREADY;
+	shift = (unsigned int)__builtin_ctzll(pgsize);
+	r = vgpu_dma_table_foreach(t, log_alloc_one, &shift);
+	if (r) {
+		vgpu_dma_table_foreach(t, log_free_one, NULL);
+		return r;
+	}
+	t->log_shift = shift;
+	return 0;
+}
+
+void vgpu_dma_table_log_stop(struct vgpu_dma_table *t)
+{
+	if (!t || !t->log_shift)
+		return;
+	vgpu_dma_table_foreach(t, log_free_one, NULL);
+	t->log_shift = 0;
+}
+
+bool vgpu_dma_table_logging(const struct vgpu_dma_table *t)
+{
+	return t && t->log_shift;
+}
+
+/* set or clear bits [first, last] of @map */
+static void bits_set(uint64_t *map, uint64_t first, uint64_t last)
+{
+	for (uint64_t b = first; b <= last;) {
+		if (!(b & 63) && last - b >= 63) {
+			map[b / 64] = ~0ULL;
+			b += 64;
+		} else {
+			map[b / 64] |= 1ULL << (b & 63);
+			b++;
+		}
+	}
+}
+
+void vgpu_dma_table_mark_dirty(struct vgpu_dma_table *t, uint64_t iova,
+			       uint64_t len)
+{
+	const struct node *leaf;
+	uint64_t end;
+	int pos;
+
+	if (!t || !t->log_shift || !len || iova + (len - 1) < iova)
+		return;
+	end = iova + (len - 1);
+	if (!locate(t, iova, &leaf, &pos)) {
+		leaf = find_leaf(t, iova);
+		pos = 0;
+	}
+	for (; leaf; leaf = leaf->next, pos = 0) {
+		for (; (unsigned int)pos < leaf->n; pos++) {
+			struct vgpu_dma_window *w = leaf->win[pos];
+			uint64_t lo, hi, base;
+
+			if (leaf->key[pos] > end)
+				return;
+			if (leaf->last[pos] < iova || !w->dirty)
+				continue;
+			lo = iova > w->iova ? iova : w->iova;
+			hi = end < leaf->last[pos] ? end : leaf->last[pos];
+			base = w->iova >> w->dirty_shift;
+			bits_set(w->dirty, (lo >> w->dirty_shift) - base,
+				 (hi >> w->dirty_shift) - base);
+		}
+	}
+}
+
+int vgpu_dma_table_log_report(struct vgpu_dma_table *t, uint64_t iova,
+			      uint64_t len, uint64_t pgsize, uint64_t *bitmap,
+			      size_t bitmap_size, bool clear)
+{
+	const struct node *leaf;
+	uint64_t end, pages;
+	unsigned int rshift;
+	int pos;
+
+	if (!t || !t->log_shift || !bitmap || !pgsize_ok(pgsize) ||
+	    pgsize < (1ULL << t->log_shift))
+		return -EINVAL;
+	if (!len || iova + (len - 1) < iova || (iova | len) & (pgsize - 1))
+		return -EINVAL;
+	pages = len / pgsize;
+	if ((pages + 63) / 64 > bitmap_size / sizeof(uint64_t))
+		return -ENOSPC;
+	memset(bitmap, 0, (size_t)((pages + 63) / 64) * sizeof(uint64_t));
+	rshift = (unsigned int)__builtin_ctzll(pgsize);
+	end = iova + (len - 1);
+	if (!locate(t, iova, &leaf, &pos)) {
+		leaf = find_leaf(t, iova);
+		pos = 0;
+	}
+	for (; leaf; leaf = leaf->next, pos = 0) {
+		for (; (unsigned int)pos < leaf->n; pos++) {
+			struct vgpu_dma_window *w = leaf->win[pos];
+			unsigned int s = w->dirty_shift;
+			uint64_t base, first, lastb;
+
+			if (leaf->key[pos] > end)
+				return 0;
+			if (leaf->last[pos] < iova || !w->dirty)
+				continue;
+			base = w->iova >> s;
+			first = ((iova > w->iova ? iova : w->iova) >> s) - base;
+			lastb = ((end < leaf->last[pos] ? end :
+							  leaf->last[pos]) >>
+				 s) - base;
+			for (uint64_t wd = first / 64; wd <= lastb / 64; wd++) {
+				uint64_t bits = w->dirty[wd];
+
+				if (wd == first / 64)
+					bits &= ~0ULL << (first & 63);
+				if (wd == lastb / 64 && (lastb & 63) != 63)
+					bits &= (2ULL << (lastb & 63)) - 1;
+				if (clear)
+					w->dirty[wd] &= ~bits;
+				while (bits) {
+					unsigned int b =
+						(unsigned int)__builtin_ctzll(bits);
+					uint64_t addr = (base + wd * 64 + b)
+							<< s;
+					uint64_t k = ((addr < iova ? iova : addr) -
+						      iova) >> rshift;
+
+					bitmap[k / 64] |= 1ULL << (k & 63);
+					bits &= bits - 1;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- consistency check, for the test suite ---- */
+
+static int check_node(const struct node *nd, unsigned int depth, bool root,
+		      uint64_t lo, bool has_lo, uint64_t hi, bool has_hi,
+		      const struct node **prev_leaf, size_t *count)
+{
+	if (!root && (nd->n < NODE_MIN || nd->n > NODE_MAX))
+		return -EUCLEAN;
+	if (nd->leaf != (depth == 0))
+		return -EUCLEAN;
+	if (nd->leaf) {
+		if (nd->prev != *prev_leaf ||
+		    (*prev_leaf && (*prev_leaf)->next != nd))
+			return -EUCLEAN;
+		for (unsigned int i = 0; i < nd->n; i++) {
+			const struct vgpu_dma_window *w = nd->win[i];
+
+			if (nd->key[i] != w->iova ||
+			    nd->last[i] != w->iova + w->len - 1 ||
+			    (has_lo && nd->key[i] < lo) ||
+			    (has_hi && nd->key[i] >= hi))
+				return -EUCLEAN;
+			if (i && nd->last[i - 1] >= nd->key[i])
+				return -EUCLEAN;
+		}
+		if (*prev_leaf && (*prev_leaf)->n && nd->n &&
+		    (*prev_leaf)->last[(*prev_leaf)->n - 1] >= nd->key[0])
+			return -EUCLEAN;
+		*prev_leaf = nd;
+		*count += nd->n;
+		return 0;
+	}
+	if (nd->n < 2)
+		return -EUCLEAN;
+	for (unsigned int i = 0; i < nd->n; i++) {
+		uint64_t clo = i ? nd->key[i] : lo;
+		bool chas_lo = i ? true : has_lo;
+		uint64_t chi = i + 1 < nd->n ? nd->key[i + 1] : hi;
+		bool chas_hi = i + 1 < nd->n ? true : has_hi;
+		int r;
+
+		if (i > 1 && nd->key[i - 1] >= nd->key[i])
+			return -EUCLEAN;
+		r = check_node(nd->child[i], depth - 1, false, clo, chas_lo, chi,
+			       chas_hi, prev_leaf, count);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+int vgpu_dma_table_check(const struct vgpu_dma_table *t)
+{
+	const struct node *prev = NULL;
+	size_t count = 0;
+	int r;
+
+	if (!t)
+		return -EINVAL;
+	r = check_node(t->root, t->depth, true, 0, false, 0, false, &prev,
+		       &count);
+	if (r)
+		return r;
+	if (prev && prev->next)
+		return -EUCLEAN;
+	return count == t->count ? 0 : -EUCLEAN;
+}

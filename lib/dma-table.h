@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A table of DMA windows [iova, iova + len): the client's (or the kernel
+ * IOMMU's) view of which I/O virtual addresses are mapped, and to what.
+ *
+ * Backend-neutral: the table stores the attributes it is given (protection,
+ * a file descriptor and offset, a host mapping, user data) and never closes,
+ * maps or unmaps anything itself; whoever inserts a window releases its
+ * resources after removing it (vgpu_dma_table_remove() hands the attributes
+ * back) or from the release callback of vgpu_dma_table_free().
+ *
+ * Structure: a B+tree with 64-way nodes whose keys sit in one array per
+ * node, leaves linked in address order. A lookup touches 3 nodes at 1M
+ * windows (the upper levels stay cache-resident), so it costs about the same
+ * as a binary search over a sorted array of the windows; insert and remove
+ * are O(log n) (a sorted array would need O(n) moves). Window records are
+ * allocated separately so that pointers to them stay valid while the tree
+ * rebalances, which is what pinning relies on.
+ *
+ * Thread safety: none inside. Writers (insert, remove, pin, unpin, dirty
+ * logging) need exclusive access; vgpu_dma_table_find() and
+ * vgpu_dma_table_translate() may run concurrently with each other under a
+ * shared lock (their one-entry cache is updated with relaxed atomics).
+ */
+#ifndef VGPU_DMA_TABLE_H
+#define VGPU_DMA_TABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VGPU_DMA_PROT_READ (1u << 0)
+#define VGPU_DMA_PROT_WRITE (1u << 1)
+
+struct vgpu_dma_table;
+
+struct vgpu_dma_window {
+	/* set by the caller of vgpu_dma_table_insert(), then read-only */
+	uint64_t iova;
+	uint64_t len;
+	uint64_t offset; /* of the window inside fd */
+	void *vaddr;     /* host mapping of iova, or NULL (message access) */
+	void *userdata;
+	int fd;          /* -1 when none */
+	uint32_t prot;   /* VGPU_DMA_PROT_* */
+	/* owned by the table */
+	uint32_t pins;
+	unsigned int dirty_shift; /* log2 of the logging page size; 0: off */
+	uint64_t *dirty;          /* one bit per page, pages aligned to iova 0 */
+};
+
+/* One piece of a translated range, entirely inside one window. */
+struct vgpu_dma_sg {
+	struct vgpu_dma_window *win;
+	uint64_t iova;
+	uint64_t len;
+	void *vaddr; /* host address of iova, or NULL when the window has none */
+};
+
+int vgpu_dma_table_new(struct vgpu_dma_table **ret);
+/* remove every window, calling @release (may be NULL) on each; free */
+void vgpu_dma_table_free(struct vgpu_dma_table *t,
+			 void (*release)(struct vgpu_dma_window *w, void *data),
+			 void *data);
+size_t vgpu_dma_table_count(const struct vgpu_dma_table *t);
+
+/*
+ * Insert a copy of @tmpl (iova, len, offset, vaddr, userdata, fd, prot).
+ * Returns 0, -EINVAL for a zero length, a range that wraps past 2^64 - 1 or
+ * unknown prot bits, -EEXIST when it overlaps a window, -ENOMEM.
+ * While dirty logging is on, the new window is logged too.
+ */
+int vgpu_dma_table_insert(struct vgpu_dma_table *t,
+			  const struct vgpu_dma_window *tmpl,
+			  struct vgpu_dma_window **ret);
+
+/*
+ * Remove the window that starts at @iova and is exactly @len long. Partial
+ * unmaps are refused. @out (may be NULL) receives the window's attributes so
+ * the caller can release its fd and mapping.
+ * Returns 0, -ENOENT when no window matches exactly (including a second
+ * remove of the same window), -EBUSY while the window is pinned.
+ */
+int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova,
+			  uint64_t len, struct vgpu_dma_window *out);
+
+/* the window containing @addr, or NULL */
+struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
+					    uint64_t addr);
+
+/* call @fn on every window in address order; stops at a non-zero return */
+int vgpu_dma_table_foreach(const struct vgpu_dma_table *t,
+			   int (*fn)(struct vgpu_dma_window *w, void *data),
+			   void *data);
+
+/*
+ * Translate [iova, iova + len) into pieces, one per window crossed, each
+ * window allowing @prot. Fills at most @max entries of @sg.
+ * Returns the number of pieces (> @max means @sg was too short and only the
+ * first @max are filled), -EINVAL for a zero length or a wrapping range,
+ * -EFAULT when part of the range is unmapped, -EACCES when a window lacks
+ * @prot.
+ */
+int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
+			     uint64_t len, uint32_t prot,
+			     struct vgpu_dma_sg *sg, size_t max);
+
+/*
+ * Translate as above and take one pin on every window of the result; a
+ * pinned window cannot be removed (-EBUSY) until vgpu_dma_table_unpin().
+ * Returns the number of pieces, or the errors of translate, or -ENOSPC when
+ * @max is too small (nothing is pinned then).
+ */
+int vgpu_dma_table_pin(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
+		       uint32_t prot, struct vgpu_dma_sg *sg, size_t max);
+void vgpu_dma_table_unpin(struct vgpu_dma_table *t,
+			  const struct vgpu_dma_sg *sg, size_t n);
+
+/*
+ * Dirty logging: per-window bitmaps of @pgsize pages (a power of two,
+ * >= 512). Start allocates them for every window (and for windows inserted
+ * later); stop frees them.
+ * Returns 0, -EINVAL for a bad page size, -EALREADY when logging is on,
+ * -ENOMEM.
+ */
+int vgpu_dma_table_log_start(struct vgpu_dma_table *t, uint64_t pgsize);
+void vgpu_dma_table_log_stop(struct vgpu_dma_table *t);
+bool vgpu_dma_table_logging(const struct vgpu_dma_table *t);
+/* mark [iova, iova + len) written; unmapped parts are ignored */
+void vgpu_dma_table_mark_dirty(struct vgpu_dma_table *t, uint64_t iova,
+			       uint64_t len);
+/*
+ * Report the dirty pages of [iova, iova + len) as a bitmap of @pgsize pages
+ * (a power of two >= the logging page size): bit k of @bitmap (an array of
+ * u64) stands for the page at iova + k * pgsize. @bitmap_size is in bytes
+ * and must hold DIV_ROUND_UP(len / pgsize, 64) words. @clear resets the
+ * reported bits.
+ * Returns 0, -EINVAL (not logging, bad page size or alignment, wrap), -ENOSPC
+ * when the bitmap is too small.
+ */
+int vgpu_dma_table_log_report(struct vgpu_dma_table *t, uint64_t iova,
+			      uint64_t len, uint64_t pgsize, uint64_t *bitmap,
+			      size_t bitmap_size, bool clear);
+
+/* verify the tree's invariants (for tests): 0 or -EUCLEAN */
+int vgpu_dma_table_check(const struct vgpu_dma_table *t);
+
+#endif

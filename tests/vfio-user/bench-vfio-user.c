@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Round trips of 4-byte region reads (32-byte request, 36-byte reply) from
+ * a client to a forked provider, against the floor measured in the same
+ * run: a raw socketpair ping-pong of the same sizes between two processes.
+ * Prints figures only.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "sim-device.h"
+
+#define ROUNDS 200000
+
+static double now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static int full(ssize_t (*op)(int, void *, size_t), int fd, void *buf,
+		size_t len)
+{
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t r = op(fd, (char *)buf + done, len - done);
+
+		if (r <= 0)
+			return -1;
+		done += (size_t)r;
+	}
+	return 0;
+}
+
+static ssize_t wr(int fd, void *buf, size_t len)
+{
+	return write(fd, buf, len);
+}
+
+static double pingpong(void)
+{
+	char req[32] = { 0 }, rep[36] = { 0 };
+	int sp[2];
+	pid_t pid;
+	double t0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(sp[0]);
+		while (full(read, sp[1], req, sizeof(req)) == 0)
+			if (full(wr, sp[1], rep, sizeof(rep)) < 0)
+				break;
+		_exit(0);
+	}
+	close(sp[1]);
+	t0 = now_ns();
+	for (int i = 0; i < ROUNDS; i++)
+		if (full(wr, sp[0], req, sizeof(req)) < 0 ||
+		    full(read, sp[0], rep, sizeof(rep)) < 0)
+			return -1;
+	t0 = now_ns() - t0;
+	close(sp[0]);
+	waitpid(pid, NULL, 0);
+	return t0 / ROUNDS;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/vgpu-bench-XXXXXX", path[128];
+	struct vgpu_ctx *ctx;
+	struct vfu_client *c;
+	double floor_ns, ns, t0;
+	uint32_t v;
+	pid_t sim;
+
+	if (!mkdtemp(dir))
+		return 1;
+	snprintf(path, sizeof(path), "%s/dev.sock", dir);
+	sim = sim_start(path);
+	if (sim < 0 || vgpu_ctx_new(&ctx) < 0 ||
+	    vfu_client_connect(ctx, path, &c) < 0)
+		return 1;
+	for (int i = 0; i < 1000; i++)
+		vfu_client_region_read(c, 0, 0, &v, 4);
+	floor_ns = pingpong();
+	t0 = now_ns();
+	for (int i = 0; i < ROUNDS; i++)
+		if (vfu_client_region_read(c, 0, 0, &v, 4) < 0)
+			return 1;
+	ns = (now_ns() - t0) / ROUNDS;
+	printf("4-byte region read: %.0f round trips/s (%.2f us); socketpair "
+	       "ping-pong floor %.0f/s (%.2f us); ratio %.2f of the floor\n",
+	       1e9 / ns, ns / 1e3, 1e9 / floor_ns, floor_ns / 1e3,
+	       floor_ns / ns);
+	vfu_client_close(c);
+	vgpu_ctx_unref(ctx);
+	sim_stop(sim);
+	rmdir(dir);
+	return 0;
+}

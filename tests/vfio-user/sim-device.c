@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libvgpu-provider.h"
+#include "sim-device.h"
+
+struct sim {
+	uint64_t scratch, src, len;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int bar0_access(struct vgpu_device *dev, unsigned int region,
+		       uint64_t off, void *buf, uint32_t count, bool is_write,
+		       void *userdata)
+{
+	struct sim *s = userdata;
+	uint64_t v = 0;
+
+	if (count > 8 || (off & 3))
+		return -EINVAL;
+	if (!is_write) {
+		if (off == 0)
+			v = s->scratch;
+		else if (off == 8)
+			v = s->src;
+		else if (off == 0x10)
+			v = s->len;
+		memcpy(buf, &v, count);
+		return 0;
+	}
+	memcpy(&v, buf, count);
+	if (off == 0) {
+		s->scratch = v;
+	} else if (off == 8) {
+		s->src = v;
+	} else if (off == 0x10) {
+		s->len = v;
+	} else if (off == 4) {
+		uint8_t tmp[4096];
+		int r;
+
+		if (s->len > sizeof(tmp))
+			return -EINVAL;
+		r = vgpu_device_dma_read(dev, s->src, tmp, s->len);
+		if (r < 0)
+			return r;
+		for (uint64_t i = 0; i < s->len; i++)
+			tmp[i] = (uint8_t)~tmp[i];
+		r = vgpu_device_dma_write(dev, s->src + s->len, tmp, s->len);
+		if (r < 0)
+			return r;
+		vgpu_device_irq_trigger(dev, VGPU_IRQ_MSI, 0);
+	}
+	return 0;
+}
+
+static int sim_create(struct vgpu_device *dev, const char *type_id,
+		      void *userdata)
+{
+	struct sim *s = userdata;
+	int r;
+
+	(void)type_id;
+	r = vgpu_device_set_pci_ids(dev, 0x1af4, 0x10f0, 0x1af4, 0x1100,
+				    0x030000, 1);
+	if (!r)
+		r = vgpu_device_setup_region(dev, VGPU_REGION_BAR0, 4096,
+					     VGPU_REGION_F_READ |
+						     VGPU_REGION_F_WRITE,
+					     bar0_access, s);
+	if (!r)
+		r = vgpu_device_setup_region(dev, VGPU_REGION_BAR2, 1 << 20,
+					     VGPU_REGION_F_READ |
+						     VGPU_REGION_F_WRITE |
+						     VGPU_REGION_F_MEM |
+						     VGPU_REGION_F_64BIT |
+						     VGPU_REGION_F_PREFETCH,
+					     NULL, NULL);
+	if (!r)
+		r = vgpu_device_region_add_sparse(dev, VGPU_REGION_BAR2, 0,
+						  1 << 19);
+	if (!r)
+		r = vgpu_device_setup_irq(dev, VGPU_IRQ_INTX, 1);
+	if (!r)
+		r = vgpu_device_setup_irq(dev, VGPU_IRQ_MSI, 1);
+	if (!r)
+		r = vgpu_device_setup_irq(dev, VGPU_IRQ_MSIX, 4);
+	if (!r)
+		r = vgpu_device_add_cap_msi(dev, 1, NULL);
+	if (!r)
+		r = vgpu_device_add_cap_msix(dev, 4, 0, 0x800, 0, 0xc00, NULL);
+	if (!r)
+		r = vgpu_device_add_cap_pcie(dev, NULL);
+	return r;
+}
+
+static int sim_main(const char *path, int ready_fd)
+{
+	struct vgpu_provider_ops ops = { .size = sizeof(ops),
+					 .create = sim_create };
+	struct vgpu_provider *p;
+	struct vgpu_ctx *ctx;
+	struct sim s = { 0 };
+	char ok = 1;
+	int r;
+
+	signal(SIGTERM, on_term);
+	if (vgpu_ctx_new(&ctx) < 0)
+		return 2;
+	r = vgpu_provider_new(ctx, "sim0", &ops, &s, &p);
+	if (!r)
+		r = vgpu_provider_add_type(p, "sim-1g", "sim 1G", "fb=1024M",
+					   2);
+	if (!r)
+		r = vgpu_provider_create_device(p, "sim-1g", SIM_UUID, path,
+						NULL);
+	if (r < 0) {
+		fprintf(stderr, "sim: %s\n", strerror(-r));
+		return 3;
+	}
+	if (write(ready_fd, &ok, 1) != 1)
+		return 4;
+	close(ready_fd);
+	while (!stop) {
+		r = vgpu_provider_dispatch(p, 100);
+		if (r < 0 && r != -EINTR) {
+			fprintf(stderr, "sim: dispatch: %s\n", strerror(-r));
+			return 5;
+		}
+	}
+	vgpu_provider_unref(p);
+	vgpu_ctx_unref(ctx);
+	return 0;
+}
+
+pid_t sim_start(const char *path)
+{
+	int pfd[2];
+	pid_t pid;
+	char c;
+
+	if (pipe(pfd) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(pfd[0]);
+		_exit(sim_main(path, pfd[1]));
+	}
+	close(pfd[1]);
+	if (pid < 0 || read(pfd[0], &c, 1) != 1) {
+		close(pfd[0]);
+		return -1;
+	}
+	close(pfd[0]);
+	return pid;
+}
+
+int sim_stop(pid_t pid)
+{
+	int st;
+
+	kill(pid, SIGTERM);
+	if (waitpid(pid, &st, 0) < 0)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int sim_count_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -1;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A small device for the tests and benchmarks, served from a forked child:
+ * BAR0 4 KiB trapped registers (0x0 scratch, 0x8 DMA source iova, 0x10
+ * DMA length, 0x4 doorbell: copy len bytes from src to src + len, inverted,
+ * then raise MSI vector 0), BAR2 1 MiB shared memory with a sparse area over
+ * its first half, INTx, MSI (1 vector), MSI-X (4) and a PCIe capability.
+ */
+#ifndef SIM_DEVICE_H
+#define SIM_DEVICE_H
+
+#include <sys/types.h>
+
+#define SIM_UUID "6f0c8e5a-3c1e-4d2b-9a55-0123456789ab"
+
+/* fork a provider serving one device on @path; returns the child's pid */
+pid_t sim_start(const char *path);
+/* SIGTERM and reap it; returns its exit status (0 = clean) */
+int sim_stop(pid_t pid);
+/* open descriptors of process @pid */
+int sim_count_fds(pid_t pid);
+
+#endif

@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dma-table.h"
+
+static struct vgpu_dma_table *t;
+
+static void setup(void)
+{
+	ck_assert_int_eq(vgpu_dma_table_new(&t), 0);
+}
+
+static void teardown(void)
+{
+	ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+	vgpu_dma_table_free(t, NULL, NULL);
+	t = NULL;
+}
+
+static int map(uint64_t iova, uint64_t len, uint32_t prot)
+{
+	struct vgpu_dma_window w = {
+		.iova = iova, .len = len, .prot = prot, .fd = -1,
+	};
+
+	return vgpu_dma_table_insert(t, &w, NULL);
+}
+
+#define RW (VGPU_DMA_PROT_READ | VGPU_DMA_PROT_WRITE)
+
+START_TEST(test_malformed)
+{
+	ck_assert_int_eq(map(0x1000, 0, RW), -EINVAL);
+	ck_assert_int_eq(map(UINT64_MAX - 0xfff, 0x2000, RW), -EINVAL);
+	ck_assert_int_eq(map(UINT64_MAX, 2, RW), -EINVAL);
+	ck_assert_int_eq(map(0x1000, 0x1000, 0x4), -EINVAL);
+	ck_assert_int_eq(vgpu_dma_table_insert(t, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(vgpu_dma_table_insert(NULL, NULL, NULL), -EINVAL);
+	ck_assert_uint_eq(vgpu_dma_table_count(t), 0);
+	/* the very top of the address space is fine */
+	ck_assert_int_eq(map(UINT64_MAX - 0xfff, 0x1000, RW), 0);
+	ck_assert_ptr_nonnull(vgpu_dma_table_find(t, UINT64_MAX));
+	ck_assert_ptr_null(vgpu_dma_table_find(t, UINT64_MAX - 0x1000));
+	ck_assert_int_eq(vgpu_dma_table_remove(t, UINT64_MAX - 0xfff, 0x1000,
+					       NULL),
+			 0);
+	/* and so is all of it */
+	ck_assert_int_eq(map(0, UINT64_MAX, RW), 0);
+	ck_assert_int_eq(map(UINT64_MAX, 1, RW), 0);
+	ck_assert_int_eq(map(5, 1, RW), -EEXIST);
+	ck_assert_uint_eq(vgpu_dma_table_find(t, UINT64_MAX)->len, 1);
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 0, 0, 0, NULL, 0),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 2, UINT64_MAX, 0, NULL,
+						  0),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 1, UINT64_MAX, 0, NULL,
+						  0),
+			 2);
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 0, UINT64_MAX, 0, NULL,
+						  0),
+			 1);
+}
+END_TEST
+
+START_TEST(test_overlap)
+{
+	ck_assert_int_eq(map(0x10000, 0x10000, RW), 0);
+	ck_assert_int_eq(map(0x10000, 0x10000, RW), -EEXIST);  /* same */
+	ck_assert_int_eq(map(0x8000, 0x9000, RW), -EEXIST);    /* left */
+	ck_assert_int_eq(map(0x1f000, 0x2000, RW), -EEXIST);   /* right */
+	ck_assert_int_eq(map(0x12000, 0x1000, RW), -EEXIST);   /* inside */
+	ck_assert_int_eq(map(0x0, 0x100000, RW), -EEXIST);     /* around */
+	ck_assert_int_eq(map(0x1ffff, 1, RW), -EEXIST);        /* last byte */
+	ck_assert_int_eq(map(0xf000, 0x1000, RW), 0);          /* adjacent */
+	ck_assert_int_eq(map(0x20000, 0x1000, RW), 0);         /* adjacent */
+	ck_assert_uint_eq(vgpu_dma_table_count(t), 3);
+	ck_assert_ptr_null(vgpu_dma_table_find(t, 0xefff));
+	ck_assert_uint_eq(vgpu_dma_table_find(t, 0xffff)->iova, 0xf000);
+	ck_assert_uint_eq(vgpu_dma_table_find(t, 0x10000)->iova, 0x10000);
+	ck_assert_uint_eq(vgpu_dma_table_find(t, 0x20fff)->iova, 0x20000);
+	ck_assert_ptr_null(vgpu_dma_table_find(t, 0x21000));
+}
+END_TEST
+
+START_TEST(test_remove)
+{
+	struct vgpu_dma_window out;
+	struct vgpu_dma_window w = {
+		.iova = 0x10000, .len = 0x10000, .prot = RW, .fd = 42,
+		.offset = 0x5000, .vaddr = (void *)0x1234, .userdata = &w,
+	};
+
+	ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
+	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x10000, 0x8000, NULL),
+			 -ENOENT);
+	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x18000, 0x8000, NULL),
+			 -ENOENT);
+	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x0, 0x100000, NULL),
+			 -ENOENT);
+	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x10000, 0x10000, &out), 0);
+	ck_assert_int_eq(out.fd, 42);
+	ck_assert_uint_eq(out.offset, 0x5000);
+	ck_assert_ptr_eq(out.vaddr, (void *)0x1234);
+	ck_assert_ptr_eq(out.userdata, &w);
+	/* double unmap */
+	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x10000, 0x10000, &out),
+			 -ENOENT);
+	ck_assert_uint_eq(vgpu_dma_table_count(t), 0);
+	ck_assert_int_eq(vgpu_dma_table_remove(NULL, 0, 1, NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_translate_pin)
+{
+	static char mem[0x3000];
+	struct vgpu_dma_window w = {
+		.iova = 0x1000, .len = 0x1000, .prot = RW, .fd = -1,
+		.vaddr = mem,
+	};
+	struct vgpu_dma_sg sg[4];
+
+	ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
+	w.iova = 0x2000;
+	w.vaddr = mem + 0x1000;
+	ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
+	w.iova = 0x3000;
+	w.vaddr = NULL;
+	w.prot = VGPU_DMA_PROT_READ;
+	ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
+	w.iova = 0x5000; /* a hole at 0x4000 */
+	ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
+
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x1800, 0x2000,
+						  VGPU_DMA_PROT_READ, sg, 4),
+			 3);
+	ck_assert_uint_eq(sg[0].iova, 0x1800);
+	ck_assert_uint_eq(sg[0].len, 0x800);
+	ck_assert_ptr_eq(sg[0].vaddr, mem + 0x800);
+	ck_assert_uint_eq(sg[1].len, 0x1000);
+	ck_assert_ptr_eq(sg[1].vaddr, mem + 0x1000);
+	ck_assert_uint_eq(sg[2].iova, 0x3000);
+	ck_assert_uint_eq(sg[2].len, 0x800);
+	ck_assert_ptr_null(sg[2].vaddr);
+	/* too short: the count tells how many are needed */
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x1800, 0x2000,
+						  VGPU_DMA_PROT_READ, sg, 1),
+			 3);
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x1800, 0x2000,
+						  VGPU_DMA_PROT_WRITE, sg, 4),
+			 -EACCES);
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x3000, 0x1001,
+						  VGPU_DMA_PROT_READ, sg, 4),
+			 -EFAULT);
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x0, 0x1001,
+						  VGPU_DMA_PROT_READ, sg, 4),
+			 -EFAULT);
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x6000, 1,
+						  VGPU_DMA_PROT_READ, sg, 4),
+			 -EFAULT);
+
+	/* pin: unmap refused until the last unpin */
+	ck_assert_int_eq(vgpu_dma_table_pin(t, 0x1800, 0x1000, RW, sg, 1),
+			 -ENOSPC);
+	ck_assert_int_eq(vgpu_dma_table_pin(t, 0x1800, 0x1000, RW, sg, 4), 2);
+	ck_assert_int_eq(vgpu_dma_table_pin(t, 0x2000, 0x10, RW, sg + 2, 2),
+			 1);
+	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x1000, 0x1000, NULL),
+			 -EBUSY);
+	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x2000, 0x1000, NULL),
+			 -EBUSY);
+	vgpu_dma_table_unpin(t, sg, 2);
+	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x1000, 0x1000, NULL), 0);
+	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x2000, 0x1000, NULL),
+			 -EBUSY);
+	vgpu_dma_table_unpin(t, sg + 2, 1);
+	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x2000, 0x1000, NULL), 0);
+}
+END_TEST
+
+START_TEST(test_dirty)
+{
+	uint64_t bm[4];
+
+	ck_assert_int_eq(map(0x0, 0x10000, RW), 0);
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0, 0x10000, 0x1000, bm,
+						   sizeof(bm), false),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_dma_table_log_start(t, 1000), -EINVAL);
+	ck_assert_int_eq(vgpu_dma_table_log_start(t, 0x1000), 0);
+	ck_assert_int_eq(vgpu_dma_table_log_start(t, 0x1000), -EALREADY);
+	ck_assert_int_eq(map(0x20000, 0x8000, RW), 0); /* logged too */
+	vgpu_dma_table_mark_dirty(t, 0x1fff, 2);  /* pages 1 and 2 */
+	vgpu_dma_table_mark_dirty(t, 0x21000, 1); /* page 0x21 */
+	vgpu_dma_table_mark_dirty(t, 0x18000, 0x1000); /* unmapped */
+	vgpu_dma_table_mark_dirty(t, UINT64_MAX, 2);   /* wraps: ignored */
+
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0, 0x50000, 0x1000, bm,
+						   8, false),
+			 -ENOSPC);
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0x800, 0x1000, 0x1000,
+						   bm, sizeof(bm), false),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0, 0x1000, 0x800, bm,
+						   sizeof(bm), false),
+			 -EINVAL);
+	bm[1] = 0xdead; /* 48 pages need one word: the rest is untouched */
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0, 0x30000, 0x1000, bm,
+						   sizeof(bm), false),
+			 0);
+	ck_assert_uint_eq(bm[0], 0x6 | (1ULL << 0x21));
+	ck_assert_uint_eq(bm[1], 0xdead);
+	/* coarser pages: 0x4000 granularity */
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0, 0x30000, 0x4000, bm,
+						   sizeof(bm), true),
+			 0);
+	ck_assert_uint_eq(bm[0], 0x1 | (1ULL << 8));
+	/* cleared */
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0, 0x30000, 0x1000, bm,
+						   sizeof(bm), false),
+			 0);
+	ck_assert_uint_eq(bm[0], 0);
+	/* a sub-range report: bit 0 is the range's first page */
+	vgpu_dma_table_mark_dirty(t, 0x5000, 0x3000);
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0x4000, 0x4000, 0x1000,
+						   bm, sizeof(bm), false),
+			 0);
+	ck_assert_uint_eq(bm[0], 0xe);
+	/* whole-word marking */
+	vgpu_dma_table_mark_dirty(t, 0x0, 0x10000);
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0, 0x10000, 0x1000, bm,
+						   sizeof(bm), true),
+			 0);
+	ck_assert_uint_eq(bm[0], 0xffff);
+	vgpu_dma_table_log_stop(t);
+	ck_assert(!vgpu_dma_table_logging(t));
+}
+END_TEST
+
+/* random operations against a brute-force model */
+#define SPACE 8192
+START_TEST(test_random_model)
+{
+	static int owner[SPACE];
+	static uint64_t len_of[SPACE];
+	unsigned int seed = 1234 + (unsigned int)_i;
+
+	for (int i = 0; i < SPACE; i++)
+		owner[i] = -1;
+	for (int op = 0; op < 60000; op++) {
+		uint64_t a = (uint64_t)rand_r(&seed) % SPACE;
+		uint64_t l = 1 + (uint64_t)rand_r(&seed) % 24;
+		int kind = rand_r(&seed) % 3;
+
+		if (a + l > SPACE)
+			l = SPACE - a;
+		if (kind == 0) {
+			bool free_range = true;
+
+			for (uint64_t x = a; x < a + l; x++)
+				free_range &= owner[x] < 0;
+			ck_assert_int_eq(map(a, l, RW),
+					 free_range ? 0 : -EEXIST);
+			if (free_range) {
+				for (uint64_t x = a; x < a + l; x++)
+					owner[x] = (int)a;
+				len_of[a] = l;
+			}
+		} else if (kind == 1) {
+			int o = owner[a];
+
+			if (o >= 0 && rand_r(&seed) % 4) {
+				ck_assert_int_eq(
+					vgpu_dma_table_remove(t, (uint64_t)o,
+							      len_of[o], NULL),
+					0);
+				for (uint64_t x = (uint64_t)o;
+				     x < (uint64_t)o + len_of[o]; x++)
+					owner[x] = -1;
+			} else {
+				bool exact = o == (int)a && len_of[a] == l;
+
+				ck_assert_int_eq(
+					vgpu_dma_table_remove(t, a, l, NULL),
+					exact ? 0 : -ENOENT);
+				if (exact)
+					for (uint64_t x = a; x < a + l; x++)
+						owner[x] = -1;
+			}
+		} else {
+			struct vgpu_dma_window *w = vgpu_dma_table_find(t, a);
+
+			if (owner[a] < 0) {
+				ck_assert_ptr_null(w);
+			} else {
+				ck_assert_ptr_nonnull(w);
+				ck_assert_uint_eq(w->iova, (uint64_t)owner[a]);
+			}
+		}
+		if (op % 5000 == 0)
+			ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+	}
+}
+END_TEST
+
+START_TEST(test_large)
+{
+	enum { N = 200000 };
+	uint64_t *order = malloc(N * sizeof(*order));
+	unsigned int seed = 7;
+
+	ck_assert_ptr_nonnull(order);
+	for (uint64_t i = 0; i < N; i++) {
+		order[i] = i;
+		ck_assert_int_eq(map(i * 0x2000, 0x1000, RW), 0);
+	}
+	ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+	for (uint64_t i = N - 1; i > 0; i--) {
+		uint64_t j = (uint64_t)rand_r(&seed) % (i + 1), x = order[i];
+
+		order[i] = order[j];
+		order[j] = x;
+	}
+	for (uint64_t i = 0; i < N; i++) {
+		ck_assert_int_eq(vgpu_dma_table_remove(t, order[i] * 0x2000,
+						       0x1000, NULL),
+				 0);
+		if (i % 20000 == 0)
+			ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+	}
+	ck_assert_uint_eq(vgpu_dma_table_count(t), 0);
+	free(order);
+}
+END_TEST
+
+static void count_release(struct vgpu_dma_window *w, void *data)
+{
+	(void)w;
+	(*(int *)data)++;
+}
+
+START_TEST(test_free_release)
+{
+	int released = 0;
+
+	for (int i = 0; i < 1000; i++)
+		ck_assert_int_eq(map((uint64_t)i << 12, 0x1000, RW), 0);
+	vgpu_dma_table_free(t, count_release, &released);
+	ck_assert_int_eq(released, 1000);
+	ck_assert_int_eq(vgpu_dma_table_new(&t), 0);
+}
+END_TEST
+
+static Suite *dma_suite(void)
+{
+	Suite *s = suite_create("dma-table");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_malformed);
+	tcase_add_test(tc, test_overlap);
+	tcase_add_test(tc, test_remove);
+	tcase_add_test(tc, test_translate_pin);
+	tcase_add_test(tc, test_dirty);
+	tcase_add_loop_test(tc, test_random_model, 0, 3);
+	tcase_add_test(tc, test_large);
+	tcase_add_test(tc, test_free_release);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(dma_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vfio-user: parser units, then server and client in separate processes. */
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "libvgpu-private.h"
+#include "proto.h"
+#include "sim-device.h"
+
+/* ---- parser units ---- */
+
+static int parse(uint16_t cmd, const void *p, size_t len, unsigned int nfds,
+		 struct vfu_req *req)
+{
+	struct vfu_hdr h = { .cmd = cmd, .size = (uint32_t)(16 + len) };
+
+	return vfu_parse_command(&h, p, len, nfds, VFU_MAX_DATA_XFER, req);
+}
+
+START_TEST(test_parse_hostile)
+{
+	struct vfu_req req;
+	struct vfu_hdr h = { .cmd = VFU_CMD_DEVICE_RESET, .size = 20 };
+	struct vfu_dma_map m = { .argsz = 32, .flags = 3, .addr = 0x1000,
+				 .size = 0x1000 };
+	struct vfu_region_access a = { .offset = 0, .region = 7, .count = 4 };
+	struct vfu_irq_set s = { .argsz = 20, .flags = 0x4 | 0x20, .count = 2 };
+	uint8_t buf[64] = { 0 };
+
+	/* size lies about the payload */
+	ck_assert_int_eq(vfu_parse_command(&h, buf, 0, 0, 1 << 20, &req),
+			 -EINVAL);
+	h.size = 16;
+	ck_assert_int_eq(vfu_parse_command(&h, NULL, 0, 0, 1 << 20, &req), 0);
+	h.flags = VFU_F_TYPE_REPLY;
+	ck_assert_int_eq(vfu_parse_command(&h, NULL, 0, 0, 1 << 20, &req),
+			 -EINVAL);
+	h.flags = 0x40; /* reserved bit */
+	ck_assert_int_eq(vfu_parse_command(&h, NULL, 0, 0, 1 << 20, &req),
+			 -EINVAL);
+	/* unknown commands */
+	ck_assert_int_eq(parse(14, NULL, 0, 0, &req), -ENOSYS);
+	ck_assert_int_eq(parse(99, NULL, 0, 0, &req), -ENOSYS);
+	ck_assert_int_eq(parse(0, NULL, 0, 0, &req), -ENOSYS);
+	/* server-to-client commands from a client */
+	ck_assert_int_eq(parse(VFU_CMD_DMA_READ, buf, 16, 0, &req), -EINVAL);
+	/* truncated payloads */
+	ck_assert_int_eq(parse(VFU_CMD_DMA_MAP, &m, 31, 0, &req), -EINVAL);
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_GET_INFO, buf, 15, 0, &req),
+			 -EINVAL);
+	ck_assert_int_eq(parse(VFU_CMD_VERSION, buf, 3, 0, &req), -EINVAL);
+	/* VERSION: JSON must be NUL-terminated, once, and carry no fds */
+	memcpy(buf + 4, "{}", 2);
+	ck_assert_int_eq(parse(VFU_CMD_VERSION, buf, 6, 0, &req), -EINVAL);
+	buf[6] = 0;
+	ck_assert_int_eq(parse(VFU_CMD_VERSION, buf, 7, 0, &req), 0);
+	ck_assert_int_eq(parse(VFU_CMD_VERSION, buf, 7, 1, &req), -EINVAL);
+	ck_assert_int_eq(parse(VFU_CMD_VERSION, buf, 8, 0, &req), -EINVAL);
+	/* DMA_MAP */
+	ck_assert_int_eq(parse(VFU_CMD_DMA_MAP, &m, 32, 0, &req), 0);
+	ck_assert_int_eq(parse(VFU_CMD_DMA_MAP, &m, 32, 2, &req), -EINVAL);
+	m.addr = UINT64_MAX - 0xfff;
+	m.size = 0x2000;
+	ck_assert_int_eq(parse(VFU_CMD_DMA_MAP, &m, 32, 0, &req), -EINVAL);
+	m.addr = 0;
+	m.size = 0;
+	ck_assert_int_eq(parse(VFU_CMD_DMA_MAP, &m, 32, 0, &req), -EINVAL);
+	m.size = 0x1000;
+	m.flags = 0x10;
+	ck_assert_int_eq(parse(VFU_CMD_DMA_MAP, &m, 32, 0, &req), -EINVAL);
+	m.flags = 3;
+	m.argsz = 16;
+	ck_assert_int_eq(parse(VFU_CMD_DMA_MAP, &m, 32, 0, &req), -EINVAL);
+	/* REGION_READ/WRITE */
+	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 0, &req), 0);
+	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 1, &req),
+			 -EINVAL);
+	ck_assert_int_eq(parse(VFU_CMD_REGION_WRITE, &a, 16, 0, &req),
+			 -EINVAL); /* no data */
+	a.count = 0;
+	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 0, &req),
+			 -EINVAL);
+	a.count = (1 << 20) + 1;
+	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 0, &req), -E2BIG);
+	a.count = 8;
+	a.offset = UINT64_MAX - 3;
+	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 0, &req),
+			 -EINVAL);
+	/* SET_IRQS: fds must match count, one DATA and one ACTION */
+	memcpy(buf, &s, sizeof(s));
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_SET_IRQS, buf, 20, 2, &req), 0);
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_SET_IRQS, buf, 20, 0, &req), 0);
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_SET_IRQS, buf, 20, 1, &req),
+			 -EINVAL);
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_SET_IRQS, buf, 20, 3, &req),
+			 -EINVAL);
+	s.flags = 0x4 | 0x2 | 0x20;
+	memcpy(buf, &s, sizeof(s));
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_SET_IRQS, buf, 20, 2, &req),
+			 -EINVAL);
+	s.flags = 0x2 | 0x8;
+	s.start = UINT32_MAX;
+	memcpy(buf, &s, sizeof(s));
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_SET_IRQS, buf, 22, 0, &req),
+			 -EINVAL);
+	s.start = 0;
+	memcpy(buf, &s, sizeof(s));
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_SET_IRQS, buf, 22, 0, &req), 0);
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_SET_IRQS, buf, 21, 0, &req),
+			 -EINVAL);
+	/* DEVICE_RESET carries nothing */
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_RESET, buf, 4, 0, &req),
+			 -EINVAL);
+}
+END_TEST
+
+START_TEST(test_parse_unmap_feature)
+{
+	struct vfu_req req;
+	uint8_t buf[128] = { 0 };
+	struct vfu_dma_unmap u = { .argsz = 24, .flags = 2 };
+	struct vfu_bitmap b = { .pgsize = 1, .size = 8 };
+	struct vfu_feature f = { .argsz = 8, .flags = 8 | (1u << 16) };
+	struct vfu_log_report rep = { .iova = 0, .length = 0x1000,
+				      .page_size = 4096 };
+
+	ck_assert_int_eq(parse(VFU_CMD_DMA_UNMAP, &u, 24, 0, &req), 0);
+	u.addr = 5; /* ALL needs address and size 0 */
+	ck_assert_int_eq(parse(VFU_CMD_DMA_UNMAP, &u, 24, 0, &req), -EINVAL);
+	u.flags = 1; /* dirty bitmap: with a size overflow */
+	u.addr = 0;
+	u.size = UINT64_MAX;
+	u.argsz = 24 + 16 + 8;
+	memcpy(buf, &u, sizeof(u));
+	memcpy(buf + 24, &b, sizeof(b));
+	ck_assert_int_eq(parse(VFU_CMD_DMA_UNMAP, buf, 40, 0, &req), -EINVAL);
+	u.size = 0x1000;
+	b.pgsize = 4096;
+	memcpy(buf, &u, sizeof(u));
+	memcpy(buf + 24, &b, sizeof(b));
+	ck_assert_int_eq(parse(VFU_CMD_DMA_UNMAP, buf, 40, 0, &req), 0);
+	ck_assert_int_eq(parse(VFU_CMD_DMA_UNMAP, buf, 39, 0, &req), -EINVAL);
+	/* DEVICE_FEATURE */
+	memcpy(buf, &f, sizeof(f));
+	memcpy(buf + 8, &rep, sizeof(rep));
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_FEATURE, buf, 32, 0, &req), 0);
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_FEATURE, buf, 31, 0, &req),
+			 -EINVAL);
+	rep.page_size = 3000;
+	memcpy(buf + 8, &rep, sizeof(rep));
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_FEATURE, buf, 32, 0, &req),
+			 -EINVAL);
+	f.flags = 8 | (3u << 16); /* GET and SET without PROBE */
+	memcpy(buf, &f, sizeof(f));
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_FEATURE, buf, 32, 0, &req),
+			 -EINVAL);
+}
+END_TEST
+
+START_TEST(test_caps_json)
+{
+	static const char qemu[] =
+		"{\"capabilities\":{\"migration\":{\"pgsize\":4096,"
+		"\"max_bitmap_size\":268435456},\"max_msg_fds\":16,"
+		"\"max_data_xfer_size\":1048576,\"pgsizes\":4096,"
+		"\"max_dma_maps\":65535,\"write_multiple\":true}}";
+	struct vfu_caps c;
+
+	vfu_caps_default(&c);
+	ck_assert_int_eq(vfu_caps_parse(qemu, sizeof(qemu), &c), 0);
+	ck_assert_uint_eq(c.max_msg_fds, 16);
+	ck_assert_uint_eq(c.mig_pgsize, 4096);
+	ck_assert_uint_eq(c.mig_max_bitmap, 268435456);
+	ck_assert(c.write_multiple);
+#define CAPS(str) vfu_caps_parse(str, sizeof(str), &c)
+	vfu_caps_default(&c);
+	ck_assert_int_eq(CAPS("{\"capabilities\":{\"x\":1}}"), 0);
+	ck_assert_int_eq(CAPS("{\"capabilities\":{\"max_msg_fds\":-1}}"),
+			 -EINVAL);
+	ck_assert_int_eq(CAPS("{\"capabilities\":{\"max_msg_fds\":\"a\"}}"),
+			 -EINVAL);
+	ck_assert_int_eq(CAPS("{\"capabilities\":{\"migration\":{\"pgsize\":3}}}"),
+			 -EINVAL);
+	ck_assert_int_eq(CAPS("{\"capabilities\":[]}"), -EINVAL);
+	ck_assert_int_eq(CAPS("{\"capabilities\":"), -EINVAL);
+	ck_assert_int_eq(CAPS("{}\0{}"), -EINVAL);
+	ck_assert_int_eq(CAPS("[]"), -EINVAL);
+	ck_assert_int_eq(vfu_caps_parse("{}", 2, &c), -EINVAL); /* no NUL */
+#undef CAPS
+}
+END_TEST
+
+START_TEST(test_recv_too_many_fds)
+{
+	int sp[2], fds[VFU_MAX_MSG_FDS + 4];
+	struct vfu_hdr h = { .cmd = VFU_CMD_DEVICE_RESET };
+	struct vfu_msg m;
+	uint8_t *buf = NULL;
+	size_t cap = 0;
+	union {
+		char b[CMSG_SPACE(sizeof(fds))];
+		struct cmsghdr a;
+	} ctrl;
+	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctrl.b,
+			     .msg_controllen = sizeof(ctrl.b) };
+	struct cmsghdr *c;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	for (unsigned int i = 0; i < VFU_MAX_MSG_FDS + 4; i++)
+		fds[i] = eventfd(0, EFD_CLOEXEC);
+	h.size = 16;
+	memset(&ctrl, 0, sizeof(ctrl));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	ck_assert_int_eq(sendmsg(sp[0], &mh, 0), 16);
+	ck_assert_int_eq(vfu_recv(sp[1], &m, &buf, &cap), -EMSGSIZE);
+	ck_assert_uint_eq(m.nfds, 0);
+	/* a truncated header, then EOF */
+	ck_assert_int_eq(write(sp[0], &h, 8), 8);
+	close(sp[0]);
+	ck_assert_int_eq(vfu_recv(sp[1], &m, &buf, &cap), -ECONNRESET);
+	ck_assert_int_eq(vfu_recv(sp[1], &m, &buf, &cap), -ENOTCONN);
+	close(sp[1]);
+	for (unsigned int i = 0; i < VFU_MAX_MSG_FDS + 4; i++)
+		close(fds[i]);
+	free(buf);
+}
+END_TEST
+
+/* ---- server and client in separate processes ---- */
+
+static char sock_path[108];
+static char tmpdir[64];
+static pid_t sim;
+static struct vgpu_ctx *ctx;
+
+static void sim_setup(void)
+{
+	strcpy(tmpdir, "/tmp/vgpu-vfu-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
+	snprintf(sock_path, sizeof(sock_path), "%s/dev.sock", tmpdir);
+	sim = sim_start(sock_path);
+	ck_assert_int_gt(sim, 0);
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
+	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
+}
+
+static void sim_teardown(void)
+{
+	ck_assert_int_eq(sim_stop(sim), 0);
+	vgpu_ctx_unref(ctx);
+	rmdir(tmpdir);
+}
+
+static uint32_t cfg32(struct vfu_client *c, uint64_t off)
+{
+	uint32_t v = 0;
+
+	ck_assert_int_eq(vfu_client_region_read(c, 7, off, &v, 4), 0);
+	return v;
+}
+
+START_TEST(test_device_discovery)
+{
+	struct vfu_client *c;
+	struct vfu_device_info di;
+	struct vfu_region_info ri;
+	struct vfu_irq_info ii;
+	struct vfu_sparse_area areas[4];
+	unsigned int n;
+	uint32_t v;
+	int fd;
+	void *map;
+
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
+	ck_assert_uint_eq(vfu_client_server_caps(c)->max_msg_fds, 16);
+	ck_assert_int_eq(vfu_client_get_info(c, &di), 0);
+	ck_assert_uint_eq(di.num_regions, 9);
+	ck_assert_uint_eq(di.num_irqs, 5);
+	ck_assert_uint_eq(di.flags, VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET);
+
+	/* config space: identity, capabilities, BAR sizing */
+	ck_assert_int_eq(vfu_client_region_info(c, 7, &ri, &fd, areas, 4, &n),
+			 0);
+	ck_assert_uint_eq(ri.size, 4096); /* PCIe */
+	ck_assert_int_eq(fd, -1);
+	ck_assert_uint_eq(cfg32(c, 0), 0x10f01af4);
+	ck_assert_uint_eq(cfg32(c, 8) >> 8, 0x030000);
+	ck_assert_uint_eq(cfg32(c, 0x34) & 0xff, 0x40);
+	ck_assert_uint_eq(cfg32(c, 0x40) & 0xff, 0x05); /* MSI */
+	v = 0xffffffff;
+	ck_assert_int_eq(vfu_client_region_write(c, 7, 0x10, &v, 4), 0);
+	ck_assert_uint_eq(cfg32(c, 0x10), 0xfffff000);
+	ck_assert_int_eq(vfu_client_region_write(c, 7, 0x18, &v, 4), 0);
+	ck_assert_int_eq(vfu_client_region_write(c, 7, 0x1c, &v, 4), 0);
+	ck_assert_uint_eq(cfg32(c, 0x18), 0xfff0000c); /* 64-bit prefetch */
+	ck_assert_uint_eq(cfg32(c, 0x1c), 0xffffffff);
+	/* vendor id is read-only */
+	ck_assert_int_eq(vfu_client_region_write(c, 7, 0, &v, 4), 0);
+	ck_assert_uint_eq(cfg32(c, 0), 0x10f01af4);
+
+	/* trapped BAR0 */
+	ck_assert_int_eq(vfu_client_region_info(c, 0, &ri, &fd, areas, 4, &n),
+			 0);
+	ck_assert_uint_eq(ri.size, 4096);
+	ck_assert_int_eq(fd, -1);
+	ck_assert(!(ri.flags & VFU_REGION_MMAP));
+	v = 0x12345678;
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 0, &v, 4), 0);
+	v = 0;
+	ck_assert_int_eq(vfu_client_region_read(c, 0, 0, &v, 4), 0);
+	ck_assert_uint_eq(v, 0x12345678);
+
+	/* memory BAR2 with a sparse area, through the fd and messages */
+	ck_assert_int_eq(vfu_client_region_info(c, 2, &ri, &fd, areas, 4, &n),
+			 0);
+	ck_assert_uint_eq(ri.size, 1 << 20);
+	ck_assert(ri.flags & VFU_REGION_MMAP);
+	ck_assert(ri.flags & VFU_REGION_CAPS);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(areas[0].offset, 0);
+	ck_assert_uint_eq(areas[0].size, 1 << 19);
+	map = mmap(NULL, areas[0].size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   (off_t)(ri.offset + areas[0].offset));
+	ck_assert_ptr_ne(map, MAP_FAILED);
+	memcpy((char *)map + 100, "hello", 6);
+	{
+		char got[6];
+
+		ck_assert_int_eq(vfu_client_region_read(c, 2, 100, got, 6), 0);
+		ck_assert_str_eq(got, "hello");
+		ck_assert_int_eq(vfu_client_region_write(c, 2, 200, "world", 6),
+				 0);
+		ck_assert_str_eq((char *)map + 200, "world");
+	}
+	munmap(map, areas[0].size);
+	close(fd);
+
+	/* IRQs */
+	ck_assert_int_eq(vfu_client_irq_info(c, 2, &ii), 0);
+	ck_assert_uint_eq(ii.count, 4);
+	ck_assert_int_eq(vfu_client_irq_info(c, 3, &ii), 0);
+	ck_assert_uint_eq(ii.count, 0);
+	ck_assert_int_eq(vfu_client_irq_info(c, 5, &ii), -EINVAL);
+	ck_assert_int_eq(vfu_client_reset(c), 0);
+	vfu_client_close(c);
+}
+END_TEST
+
+START_TEST(test_dma_and_irq)
+{
+	struct vfu_client *c;
+	int mem, efd;
+	uint8_t *guest;
+	uint64_t v, cnt;
+	struct pollfd pfd;
+
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
+	mem = memfd_create("guest", MFD_CLOEXEC);
+	ck_assert_int_ge(mem, 0);
+	ck_assert_int_eq(ftruncate(mem, 0x10000), 0);
+	guest = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, mem, 0);
+	ck_assert_ptr_ne(guest, MAP_FAILED);
+	/* guest RAM at iova 0x100000, fd-backed, in two windows */
+	ck_assert_int_eq(vfu_client_dma_map(c, 0x100000, 0x8000, 3, mem, 0,
+					    guest),
+			 0);
+	ck_assert_int_eq(vfu_client_dma_map(c, 0x108000, 0x8000, 3, mem,
+					    0x8000, guest + 0x8000),
+			 0);
+	/* overlap and wrap are refused, the table is unchanged */
+	ck_assert_int_eq(vfu_client_dma_map(c, 0x104000, 0x1000, 3, mem, 0,
+					    NULL),
+			 -EEXIST);
+	{
+		struct vfu_dma_map m = { .argsz = 32, .flags = 3,
+					 .addr = UINT64_MAX - 0xfff,
+					 .size = 0x2000 };
+
+		ck_assert_int_eq(vfu_client_call(c, VFU_CMD_DMA_MAP, &m,
+						 sizeof(m), NULL, 0, NULL, NULL,
+						 NULL, 0, NULL),
+				 -EINVAL);
+	}
+
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ck_assert_int_eq(vfu_client_set_irq_eventfds(c, 1, 0, 1, &efd), 0);
+	/* too many eventfds for the vectors */
+	{
+		int two[2] = { efd, efd };
+
+		ck_assert_int_eq(vfu_client_set_irq_eventfds(c, 1, 0, 2, two),
+				 -EINVAL);
+	}
+
+	/* a DMA crossing both windows: 0x107f00 .. +0x200 */
+	for (int i = 0; i < 0x200; i++)
+		guest[0x7f00 + i] = (uint8_t)i;
+	v = 0x107f00;
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 8, &v, 8), 0);
+	v = 0x100;
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 0x10, &v, 8), 0);
+	v = 1;
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 4, &v, 4), 0);
+	for (int i = 0; i < 0x100; i++)
+		ck_assert_uint_eq(guest[0x8000 + i], (uint8_t)~i);
+	pfd.fd = efd;
+	pfd.events = POLLIN;
+	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	ck_assert_int_eq(read(efd, &cnt, 8), 8);
+	ck_assert_uint_eq(cnt, 1);
+
+	/* DMA to an unmapped address fails the doorbell write */
+	v = 0x200000;
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 8, &v, 8), 0);
+	v = 1;
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 4, &v, 4), -EFAULT);
+
+	/* unmap: exact only; double unmap fails */
+	ck_assert_int_eq(vfu_client_dma_unmap(c, 0x100000, 0x4000), -ENOENT);
+	ck_assert_int_eq(vfu_client_dma_unmap(c, 0x100000, 0x8000), 0);
+	ck_assert_int_eq(vfu_client_dma_unmap(c, 0x100000, 0x8000), -ENOENT);
+	ck_assert_int_eq(vfu_client_dma_unmap_all(c), 0);
+	vfu_client_close(c);
+	munmap(guest, 0x10000);
+	close(mem);
+	close(efd);
+}
+END_TEST
+
+/* a raw connection that has negotiated VERSION */
+static int raw_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct {
+		struct vfu_hdr h;
+		struct vfu_version v;
+	} __attribute__((packed)) msg = {
+		.h = { .cmd = VFU_CMD_VERSION, .size = sizeof(msg) },
+	};
+	uint8_t rep[512];
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	strcpy(sa.sun_path, sock_path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(write(fd, &msg, sizeof(msg)), sizeof(msg));
+	ck_assert_int_gt(read(fd, rep, sizeof(rep)), 16);
+	return fd;
+}
+
+/* send raw bytes, expect an error reply with @err, or EOF when err == 0 */
+static void expect(int fd, const void *msg, size_t len, int err)
+{
+	struct vfu_hdr h;
+	ssize_t n;
+
+	ck_assert_int_eq(write(fd, msg, len), (ssize_t)len);
+	n = read(fd, &h, sizeof(h));
+	if (!err) {
+		ck_assert_int_eq(n, 0);
+		return;
+	}
+	ck_assert_int_eq(n, 16);
+	ck_assert(h.flags & VFU_F_ERROR);
+	ck_assert_int_eq(h.error, err);
+}
+
+START_TEST(test_hostile_client)
+{
+	struct vfu_hdr h = { .cmd = 99, .size = 16 };
+	struct vfu_client *c;
+	int fd, before;
+	uint32_t v;
+
+	/* unknown command: error reply, the connection stays */
+	fd = raw_connect();
+	expect(fd, &h, sizeof(h), ENOSYS);
+	/* out-of-range region accesses */
+	{
+		struct {
+			struct vfu_hdr h;
+			struct vfu_region_access a;
+		} __attribute__((packed)) m = {
+			.h = { .cmd = VFU_CMD_REGION_READ, .size = 32 },
+			.a = { .offset = 4094, .region = 0, .count = 4 },
+		};
+
+		expect(fd, &m, sizeof(m), EINVAL);
+		m.a.offset = 0;
+		m.a.region = 9;
+		expect(fd, &m, sizeof(m), EINVAL);
+		m.a.region = 7;
+		m.a.offset = 4096;
+		expect(fd, &m, sizeof(m), EINVAL);
+		m.a.region = 3; /* not set up */
+		m.a.offset = 0;
+		expect(fd, &m, sizeof(m), EINVAL);
+	}
+	/* extra fds on a command that takes none are closed */
+	before = sim_count_fds(sim);
+	{
+		struct {
+			struct vfu_hdr h;
+			struct vfu_device_info i;
+		} __attribute__((packed)) m = {
+			.h = { .cmd = VFU_CMD_DEVICE_GET_INFO, .size = 32 },
+			.i = { .argsz = 16 },
+		};
+		int efd = eventfd(0, EFD_CLOEXEC), fds[3] = { efd, efd, efd };
+		struct iovec iov = { .iov_base = &m, .iov_len = sizeof(m) };
+		union {
+			char b[CMSG_SPACE(sizeof(fds))];
+			struct cmsghdr a;
+		} ctrl;
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctrl.b,
+				     .msg_controllen = sizeof(ctrl.b) };
+		struct cmsghdr *cm;
+		struct vfu_hdr rh;
+
+		memset(&ctrl, 0, sizeof(ctrl));
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(fds));
+		memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+		ck_assert_int_eq(sendmsg(fd, &mh, 0), sizeof(m));
+		ck_assert_int_eq(read(fd, &rh, sizeof(rh)), 16);
+		ck_assert_int_eq(rh.error, EINVAL);
+		close(efd);
+	}
+	ck_assert_int_eq(sim_count_fds(sim), before);
+	/* a size below the header breaks framing: disconnected */
+	h.cmd = VFU_CMD_DEVICE_RESET;
+	h.size = 8;
+	expect(fd, &h, sizeof(h), 0);
+	close(fd);
+
+	/* a size above the limit: disconnected */
+	fd = raw_connect();
+	h.size = VFU_MAX_MSG_SIZE + 1;
+	expect(fd, &h, sizeof(h), 0);
+	close(fd);
+
+	/* commands before VERSION: error, then disconnected */
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct vfu_hdr rh;
+
+		strcpy(sa.sun_path, sock_path);
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa,
+					 sizeof(sa)),
+				 0);
+		h.size = 16;
+		ck_assert_int_eq(write(fd, &h, 16), 16);
+		ck_assert_int_eq(read(fd, &rh, 16), 16);
+		ck_assert_int_eq(rh.error, EINVAL);
+		ck_assert_int_eq(read(fd, &rh, 16), 0);
+		close(fd);
+	}
+
+	/* a peer that vanishes mid-message */
+	fd = raw_connect();
+	h.size = 64;
+	ck_assert_int_eq(write(fd, &h, 16), 16);
+	close(fd);
+
+	/* the device still serves the next client, state kept */
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
+	v = 77;
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 0, &v, 4), 0);
+	vfu_client_close(c);
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
+	v = 0;
+	ck_assert_int_eq(vfu_client_region_read(c, 0, 0, &v, 4), 0);
+	ck_assert_uint_eq(v, 77);
+	vfu_client_close(c);
+}
+END_TEST
+
+static Suite *vfu_suite(void)
+{
+	Suite *s = suite_create("vfio-user");
+	TCase *tc = tcase_create("parser");
+
+	tcase_add_test(tc, test_parse_hostile);
+	tcase_add_test(tc, test_parse_unmap_feature);
+	tcase_add_test(tc, test_caps_json);
+	tcase_add_test(tc, test_recv_too_many_fds);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("server-client");
+	tcase_add_checked_fixture(tc, sim_setup, sim_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_device_discovery);
+	tcase_add_test(tc, test_dma_and_irq);
+	tcase_add_test(tc, test_hostile_client);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(vfu_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
