@@ -1049,8 +1049,8 @@ static int load_jsonfile(const char *path, struct vgpu_config **ret)
 	return 0;
 }
 
-/* a fresh definition with the same type, start mode and attributes */
-static struct vgpu_config *config_clone(struct vgpu_config *src)
+/* a fresh definition with the same type, start mode and (@attrs) attributes */
+static struct vgpu_config *config_clone(struct vgpu_config *src, bool attrs)
 {
 	struct vgpu_config *c;
 
@@ -1060,7 +1060,7 @@ static struct vgpu_config *config_clone(struct vgpu_config *src)
 		return c;
 	vgpu_config_set_type(c, vgpu_config_get_type(src));
 	vgpu_config_set_autostart(c, vgpu_config_get_autostart(src));
-	for (size_t i = 0; i < vgpu_config_get_attr_count(src); i++) {
+	for (size_t i = 0; attrs && i < vgpu_config_get_attr_count(src); i++) {
 		const char *k, *v;
 
 		vgpu_config_get_attr(src, i, &k, &v);
@@ -1083,6 +1083,42 @@ static struct vgpu_instance *find_active(struct vgpu_ctx *ctx, const char *uuid)
 	return in;
 }
 
+/* mdevctl stop: write "1" to the instance's remove file */
+static int remove_device(struct vgpu_ctx *ctx, const char *uuid)
+{
+	int r = vgpu_instance_remove(ctx, uuid);
+
+	if (r < 0)
+		return fail_errno(r, "Error removing device %s", uuid);
+	return 0;
+}
+
+/*
+ * Write the attributes of @config to the new instance @in in order, like
+ * mdevctl: on the first failure remove the instance again; if that fails
+ * too, its error is the one reported.
+ */
+static int write_attrs(struct vgpu_ctx *ctx, struct vgpu_instance *in,
+		       struct vgpu_config *config)
+{
+	for (size_t i = 0; i < vgpu_config_get_attr_count(config); i++) {
+		const char *k, *v;
+		int r;
+
+		vgpu_config_get_attr(config, i, &k, &v);
+		r = vgpu_instance_write_attr(in, k, v);
+		if (r == 0)
+			continue;
+		if (remove_device(ctx, vgpu_instance_get_uuid(in)))
+			return 1;
+		/* mdevctl checks that the file exists before writing it */
+		if (r == -ENOENT)
+			return fail("Invalid attribute '%s'", k);
+		return fail_errno(r, "Failed to write %s to attribute %s", v, k);
+	}
+	return 0;
+}
+
 /*
  * Create @uuid (NULL: random) on @parent with @config after mdevctl's
  * checks; on success *uuid_out (if given) receives the malloc'd UUID.
@@ -1095,6 +1131,7 @@ static int create_device(struct vgpu_ctx *ctx, const char *uuid,
 	struct vgpu_instance *in = find_active(ctx, uuid);
 	struct vgpu_parent *p = NULL;
 	struct vgpu_type *t = NULL, **types = NULL;
+	struct vgpu_config *bare;
 	size_t n_types = 0;
 	int r, ret = 1;
 
@@ -1144,11 +1181,17 @@ static int create_device(struct vgpu_ctx *ctx, const char *uuid,
 		fail("No available instances of %s on %s", type, parent);
 		goto out;
 	}
-	r = vgpu_instance_create(ctx, parent, uuid, config, &in);
+	/* the attributes are written here, to tell mdevctl's errors apart */
+	bare = config_clone(config, false);
+	r = bare ? vgpu_instance_create(ctx, parent, uuid, bare, &in) : -ENOMEM;
+	vgpu_config_unref(bare);
 	if (r < 0) {
-		/* NEEDS: which step failed (create vs. attribute k) */
 		fail_errno(r, "Failed to create mdev %s, type %s on %s",
 			   uuid ? uuid : "(random)", type, parent);
+		goto out;
+	}
+	if (write_attrs(ctx, in, config)) {
+		vgpu_instance_unref(in);
 		goto out;
 	}
 	if (uuid_out)
@@ -1303,7 +1346,7 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	(void)cmd;
 	if (get_defined(ctx, a->uuid, a->val[O_PARENT], &l))
 		return 1;
-	c = config_clone(l.d[0].config);
+	c = config_clone(l.d[0].config, true);
 	if (!c) {
 		devlist_free(&l);
 		return fail_os(-ENOMEM);
@@ -1374,7 +1417,7 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 					return r;
 				}
 				parent = l.d[0].parent;
-				config = config_clone(l.d[0].config);
+				config = config_clone(l.d[0].config, true);
 			}
 		}
 		if (!config) {
@@ -1399,12 +1442,8 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 static int cmd_stop(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		    struct args *a)
 {
-	int r = vgpu_instance_remove(ctx, a->uuid);
-
 	(void)cmd;
-	if (r < 0)
-		return fail_errno(r, "Error removing device %s", a->uuid);
-	return 0;
+	return remove_device(ctx, a->uuid);
 }
 
 static int cmd_start_parent(struct vgpu_ctx *ctx, const struct cmd *cmd,
