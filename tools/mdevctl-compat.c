@@ -16,12 +16,15 @@
 #define _GNU_SOURCE
 #endif
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 
 #include <libvgpu.h>
@@ -715,17 +718,122 @@ static int dev_cmp(const void *x, const void *y)
 }
 
 /*
- * Collect devices: @defined selects definitions (mdevctl list -d), else
- * active instances; optionally filtered by @uuid and @parent.
+ * The only directory reading of the personality: mdevctl warns about every
+ * entry whose name is not a UUID while it scans /sys/bus/mdev/devices
+ * (active listing) or the parent directories of the definitions (every
+ * lookup of definitions), which the library skips silently.
  */
-static int collect(struct vgpu_ctx *ctx, bool defined, const char *uuid,
+static void warn_non_uuid_in(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct buf why = { 0 };
+	char u[37];
+
+	while (d && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!uuid_parse(de->d_name, u, &why))
+			warn("Can't determine uuid for file '%s'", de->d_name);
+	}
+	free(why.s);
+	if (d)
+		closedir(d);
+}
+
+static void warn_non_uuid(struct vgpu_ctx *ctx, bool defined, const char *parent)
+{
+	const char *top = defined ? vgpu_ctx_get_config_dir(ctx) :
+				    vgpu_ctx_get_sysfs_root(ctx);
+	struct dirent *de;
+	DIR *d;
+
+	if (!defined) {
+		char *path;
+
+		if (asprintf(&path, "%s/bus/mdev/devices", top) >= 0) {
+			warn_non_uuid_in(path);
+			free(path);
+		}
+		return;
+	}
+	d = opendir(top);
+	while (d && (de = readdir(d))) {
+		struct stat st;
+		char *path;
+
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "scripts.d") == 0 ||
+		    (parent && strcmp(parent, de->d_name) != 0) ||
+		    asprintf(&path, "%s/%s", top, de->d_name) < 0)
+			continue;
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			warn_non_uuid_in(path);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* the last error the library logged (it names a malformed definition) */
+static char lib_error[1024];
+
+static void log_capture(struct vgpu_ctx *ctx, int priority, const char *file,
+			int line, const char *fn, const char *format,
+			va_list args, void *userdata)
+{
+	(void)ctx, (void)file, (void)line, (void)fn, (void)userdata;
+	if (priority <= LOG_ERR)
+		vsnprintf(lib_error, sizeof(lib_error), format, args);
+}
+
+/* does the library's last error name a definition file of @uuid? */
+static bool lib_error_names(const char *uuid)
+{
+	char *colon = strstr(lib_error, ": ");
+	struct buf why = { 0 };
+	char u[37];
+	bool same;
+
+	if (!colon)
+		return false;
+	*colon = '\0';
+	same = uuid_parse(strrchr(lib_error, '/') ? strrchr(lib_error, '/') + 1 :
+			  lib_error, u, &why) && strcmp(u, uuid) == 0;
+	*colon = ':';
+	free(why.s);
+	return same;
+}
+
+/* what collect() lists and how, besides the @uuid and @parent filters */
+enum collect_flags {
+	C_DEFINED = 1 << 0,	/* definitions, else active instances */
+	C_STRICT = 1 << 1,	/* a malformed definition fails (-EBADMSG) */
+	C_WARN = 1 << 2,	/* warn about non-UUID names like mdevctl */
+};
+/* how mdevctl scans definitions for list -d, undefine, modify, start */
+#define C_SCAN (C_DEFINED | C_STRICT | C_WARN)
+
+/*
+ * Collect devices: definitions (C_DEFINED) or active instances, optionally
+ * filtered by @uuid and @parent.  mdevctl parses only the definitions that
+ * pass the filters, so a malformed one of another UUID does not count.
+ */
+static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		   const char *parent, struct devlist *l)
 {
+	unsigned int lf = VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED;
+	bool defined = flags & C_DEFINED;
 	int r;
 
 	memset(l, 0, sizeof(*l));
-	r = vgpu_instance_list(ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, parent,
-			       &l->raw, &l->n_raw);
+	if (flags & C_WARN)
+		warn_non_uuid(ctx, defined, parent);
+	lib_error[0] = '\0';
+	r = vgpu_instance_list(ctx, lf | (flags & C_STRICT ? VGPU_LIST_STRICT : 0),
+			       parent, &l->raw, &l->n_raw);
+	/* NEEDS: a UUID filter applied before parsing */
+	if (r == -EBADMSG && uuid && !lib_error_names(uuid))
+		r = vgpu_instance_list(ctx, lf, parent, &l->raw, &l->n_raw);
 	if (r < 0)
 		return r;
 	l->d = calloc(l->n_raw ? l->n_raw : 1, sizeof(*l->d));
@@ -769,6 +877,12 @@ static int collect(struct vgpu_ctx *ctx, bool defined, const char *uuid,
 	}
 	qsort(l->d, l->n, sizeof(*l->d), dev_cmp);
 	return 0;
+}
+
+/* report a collect() failure the way mdevctl reports a bad definition */
+static int fail_collect(int r)
+{
+	return r == -EBADMSG ? fail("invalid json") : fail_os(r);
 }
 
 static size_t dev_attr_count(const struct dev *d)
@@ -818,9 +932,9 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	int r;
 
 	(void)cmd;
-	r = collect(ctx, defined, uuid, a->val[O_PARENT], &l);
+	r = collect(ctx, defined ? C_SCAN : C_WARN, uuid, a->val[O_PARENT], &l);
 	if (r < 0)
-		return fail_os(r);
+		return fail_collect(r);
 
 	if (a->set[O_DUMPJSON] && uuid && l.n == 1) {
 		dev_json(&j, &l.d[0]);
@@ -1075,7 +1189,7 @@ static struct vgpu_instance *find_active(struct vgpu_ctx *ctx, const char *uuid)
 	struct devlist l;
 	struct vgpu_instance *in = NULL;
 
-	if (!uuid || collect(ctx, false, uuid, NULL, &l) < 0)
+	if (!uuid || collect(ctx, 0, uuid, NULL, &l) < 0)
 		return NULL;
 	if (l.n)
 		in = vgpu_instance_ref(l.d[0].inst);
@@ -1228,7 +1342,7 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			return fail("Parent device required to define device via %s",
 				    quote_path(path));
 		if (uuid) {
-			r = collect(ctx, true, uuid, parent, &l);
+			r = collect(ctx, C_DEFINED, uuid, parent, &l);
 			if (r < 0)
 				return fail_os(r);
 			if (l.n) {
@@ -1257,7 +1371,7 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			return fail(!parent ? "No parent specified" : "No type specified");
 		}
 		if (uuid) {
-			r = collect(ctx, true, uuid, parent, &l);
+			r = collect(ctx, C_DEFINED, uuid, parent, &l);
 			if (r == 0 && l.n) {
 				devlist_free(&l);
 				fail("Device %s on %s already defined", uuid, parent);
@@ -1300,9 +1414,9 @@ static int cmd_undefine(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	int r;
 
 	(void)cmd;
-	r = collect(ctx, true, a->uuid, a->val[O_PARENT], &l);
+	r = collect(ctx, C_SCAN, a->uuid, a->val[O_PARENT], &l);
 	if (r < 0)
-		return fail_os(r);
+		return fail_collect(r);
 	if (!l.n) {
 		devlist_free(&l);
 		return fail("No devices match the specified uuid");
@@ -1317,10 +1431,10 @@ static int cmd_undefine(struct vgpu_ctx *ctx, const struct cmd *cmd,
 static int get_defined(struct vgpu_ctx *ctx, const char *uuid,
 		       const char *parent, struct devlist *l)
 {
-	int r = collect(ctx, true, uuid, parent, l);
+	int r = collect(ctx, C_SCAN, uuid, parent, l);
 
 	if (r < 0)
-		return fail_os(r);
+		return fail_collect(r);
 	if (l->n == 1)
 		return 0;
 	if (l->n == 0 && parent)
@@ -1401,9 +1515,9 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		}
 	} else {
 		if (uuid) {
-			r = collect(ctx, true, uuid, parent, &l);
+			r = collect(ctx, C_SCAN, uuid, parent, &l);
 			if (r < 0)
-				return fail_os(r);
+				return fail_collect(r);
 			if (l.n > 1) {
 				devlist_free(&l);
 				return fail("Multiple definitions found for device %s. Please specify a parent.",
@@ -1453,9 +1567,9 @@ static int cmd_start_parent(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	int r;
 
 	(void)cmd;
-	r = collect(ctx, true, NULL, a->val[O_POSITIONAL], &l);
+	r = collect(ctx, C_SCAN, NULL, a->val[O_POSITIONAL], &l);
 	if (r < 0)
-		return fail_os(r);
+		return fail_collect(r);
 	for (size_t i = 0; i < l.n; i++) {
 		if (!dev_autostart(&l.d[i]))
 			continue;
@@ -1577,7 +1691,7 @@ int mdevctl_compat_main(int argc, char **argv, bool as_lsmdev)
 	if (r < 0)
 		return fail_os(r);
 	/* library messages would not be mdevctl's; it reports through us */
-	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	vgpu_ctx_set_log_fn(ctx, log_capture, NULL);
 	r = check_environment(ctx);
 	if (!r)
 		r = cmd->run(ctx, cmd, &a);
