@@ -718,12 +718,15 @@ static int dev_cmp(const void *x, const void *y)
 }
 
 /*
- * The only directory reading of the personality: mdevctl warns about every
- * entry whose name is not a UUID while it scans /sys/bus/mdev/devices
- * (active listing) or the parent directories of the definitions (every
- * lookup of definitions), which the library skips silently.
+ * The only directory reading of the personality, for what the library
+ * does not tell: mdevctl warns about every entry whose name is not a UUID
+ * while it scans /sys/bus/mdev/devices (active listing) or the parent
+ * directories of the definitions (every lookup of definitions), and it
+ * starts a parent's definitions in readdir order.  scan_dir() reads @dir,
+ * warns about non-UUID names when @warn_bad, and gives each UUID to @fn.
  */
-static void warn_non_uuid_in(const char *dir)
+static void scan_dir(const char *dir, bool warn_bad,
+		     void (*fn)(const char *uuid, void *data), void *data)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
@@ -733,8 +736,12 @@ static void warn_non_uuid_in(const char *dir)
 	while (d && (de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (!uuid_parse(de->d_name, u, &why))
-			warn("Can't determine uuid for file '%s'", de->d_name);
+		if (!uuid_parse(de->d_name, u, &why)) {
+			if (warn_bad)
+				warn("Can't determine uuid for file '%s'", de->d_name);
+		} else if (fn) {
+			fn(u, data);
+		}
 	}
 	free(why.s);
 	if (d)
@@ -752,7 +759,7 @@ static void warn_non_uuid(struct vgpu_ctx *ctx, bool defined, const char *parent
 		char *path;
 
 		if (asprintf(&path, "%s/bus/mdev/devices", top) >= 0) {
-			warn_non_uuid_in(path);
+			scan_dir(path, true, NULL, NULL);
 			free(path);
 		}
 		return;
@@ -767,7 +774,7 @@ static void warn_non_uuid(struct vgpu_ctx *ctx, bool defined, const char *parent
 		    asprintf(&path, "%s/%s", top, de->d_name) < 0)
 			continue;
 		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-			warn_non_uuid_in(path);
+			scan_dir(path, true, NULL, NULL);
 		free(path);
 	}
 	if (d)
@@ -1560,26 +1567,46 @@ static int cmd_stop(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	return remove_device(ctx, a->uuid);
 }
 
-static int cmd_start_parent(struct vgpu_ctx *ctx, const struct cmd *cmd,
-			    struct args *a)
-{
+struct autostart {
+	struct vgpu_ctx *ctx;
 	struct devlist l;
-	int r;
+};
 
-	(void)cmd;
-	r = collect(ctx, C_SCAN, NULL, a->val[O_POSITIONAL], &l);
-	if (r < 0)
-		return fail_collect(r);
-	for (size_t i = 0; i < l.n; i++) {
-		if (!dev_autostart(&l.d[i]))
+/* start the definition @uuid of the listed parent if it is "auto" */
+static void autostart_one(const char *uuid, void *data)
+{
+	struct autostart *as = data;
+
+	for (size_t i = 0; i < as->l.n; i++) {
+		const struct dev *d = &as->l.d[i];
+
+		if (strcmp(d->uuid, uuid) != 0 || !dev_autostart(d))
 			continue;
 		/* errors are reported as warnings; the exit status stays 0 */
 		errors_as_warnings = true;
-		(void)create_device(ctx, l.d[i].uuid, l.d[i].parent,
-				    l.d[i].config, NULL);
+		(void)create_device(as->ctx, d->uuid, d->parent, d->config, NULL);
 		errors_as_warnings = false;
 	}
-	devlist_free(&l);
+}
+
+static int cmd_start_parent(struct vgpu_ctx *ctx, const struct cmd *cmd,
+			    struct args *a)
+{
+	const char *parent = a->val[O_POSITIONAL];
+	struct autostart as = { .ctx = ctx };
+	char *dir;
+	int r;
+
+	(void)cmd;
+	r = collect(ctx, C_SCAN, NULL, parent, &as.l);
+	if (r < 0)
+		return fail_collect(r);
+	/* in the order mdevctl reads the parent's definitions */
+	if (asprintf(&dir, "%s/%s", vgpu_ctx_get_config_dir(ctx), parent) >= 0) {
+		scan_dir(dir, false, autostart_one, &as);
+		free(dir);
+	}
+	devlist_free(&as.l);
 	return 0;
 }
 

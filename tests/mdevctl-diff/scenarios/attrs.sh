@@ -10,7 +10,7 @@ build() {
 	add_def matrix $U1 "$(def_json vfio_ap-passthrough auto assign_adapter 5 assign_domain 0x4b assign_control_domain 0x4b)"
 	add_def matrix $U2 "$(def_json vfio_ap-passthrough manual assign_adapter 6 assign_domain 0xff)"
 	add_def matrix $U3 "$(def_json vfio_ap-passthrough auto assign_adapter 7 bogus 1)"
-	add_def matrix $U4 "$(def_json vfio_ap-passthrough manual assign_control_domain 0x4c)"
+	add_def matrix $U4 "$(def_json vfio_ap-passthrough auto assign_control_domain 0x4c)"
 }
 CASES=(
 	"@kernel mdevctl start -u $U1 ;; mdevctl list -v"
