@@ -16,12 +16,15 @@
 #define _GNU_SOURCE
 #endif
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <syslog.h>
 #include <time.h>
 
 #include <libvgpu.h>
@@ -715,17 +718,129 @@ static int dev_cmp(const void *x, const void *y)
 }
 
 /*
- * Collect devices: @defined selects definitions (mdevctl list -d), else
- * active instances; optionally filtered by @uuid and @parent.
+ * The only directory reading of the personality, for what the library
+ * does not tell: mdevctl warns about every entry whose name is not a UUID
+ * while it scans /sys/bus/mdev/devices (active listing) or the parent
+ * directories of the definitions (every lookup of definitions), and it
+ * starts a parent's definitions in readdir order.  scan_dir() reads @dir,
+ * warns about non-UUID names when @warn_bad, and gives each UUID to @fn.
  */
-static int collect(struct vgpu_ctx *ctx, bool defined, const char *uuid,
+static void scan_dir(const char *dir, bool warn_bad,
+		     void (*fn)(const char *uuid, void *data), void *data)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	struct buf why = { 0 };
+	char u[37];
+
+	while (d && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (!uuid_parse(de->d_name, u, &why)) {
+			if (warn_bad)
+				warn("Can't determine uuid for file '%s'", de->d_name);
+		} else if (fn) {
+			fn(u, data);
+		}
+	}
+	free(why.s);
+	if (d)
+		closedir(d);
+}
+
+static void warn_non_uuid(struct vgpu_ctx *ctx, bool defined, const char *parent)
+{
+	const char *top = defined ? vgpu_ctx_get_config_dir(ctx) :
+				    vgpu_ctx_get_sysfs_root(ctx);
+	struct dirent *de;
+	DIR *d;
+
+	if (!defined) {
+		char *path;
+
+		if (asprintf(&path, "%s/bus/mdev/devices", top) >= 0) {
+			scan_dir(path, true, NULL, NULL);
+			free(path);
+		}
+		return;
+	}
+	d = opendir(top);
+	while (d && (de = readdir(d))) {
+		struct stat st;
+		char *path;
+
+		if (de->d_name[0] == '.' || strcmp(de->d_name, "scripts.d") == 0 ||
+		    (parent && strcmp(parent, de->d_name) != 0) ||
+		    asprintf(&path, "%s/%s", top, de->d_name) < 0)
+			continue;
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+			scan_dir(path, true, NULL, NULL);
+		free(path);
+	}
+	if (d)
+		closedir(d);
+}
+
+/* the last error the library logged (it names a malformed definition) */
+static char lib_error[1024];
+
+static void log_capture(struct vgpu_ctx *ctx, int priority, const char *file,
+			int line, const char *fn, const char *format,
+			va_list args, void *userdata)
+{
+	(void)ctx, (void)file, (void)line, (void)fn, (void)userdata;
+	if (priority <= LOG_ERR)
+		vsnprintf(lib_error, sizeof(lib_error), format, args);
+}
+
+/* does the library's last error name a definition file of @uuid? */
+static bool lib_error_names(const char *uuid)
+{
+	char *colon = strstr(lib_error, ": ");
+	struct buf why = { 0 };
+	char u[37];
+	bool same;
+
+	if (!colon)
+		return false;
+	*colon = '\0';
+	same = uuid_parse(strrchr(lib_error, '/') ? strrchr(lib_error, '/') + 1 :
+			  lib_error, u, &why) && strcmp(u, uuid) == 0;
+	*colon = ':';
+	free(why.s);
+	return same;
+}
+
+/* what collect() lists and how, besides the @uuid and @parent filters */
+enum collect_flags {
+	C_DEFINED = 1 << 0,	/* definitions, else active instances */
+	C_STRICT = 1 << 1,	/* a malformed definition fails (-EBADMSG) */
+	C_WARN = 1 << 2,	/* warn about non-UUID names like mdevctl */
+};
+/* how mdevctl scans definitions for list -d, undefine, modify, start */
+#define C_SCAN (C_DEFINED | C_STRICT | C_WARN)
+
+/*
+ * Collect devices: definitions (C_DEFINED) or active instances, optionally
+ * filtered by @uuid and @parent.  mdevctl parses only the definitions that
+ * pass the filters, so a malformed one of another UUID does not count.
+ */
+static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		   const char *parent, struct devlist *l)
 {
+	unsigned int lf = VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED;
+	bool defined = flags & C_DEFINED;
 	int r;
 
 	memset(l, 0, sizeof(*l));
-	r = vgpu_instance_list(ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, parent,
-			       &l->raw, &l->n_raw);
+	if (flags & C_WARN)
+		warn_non_uuid(ctx, defined, parent);
+	lib_error[0] = '\0';
+	r = vgpu_instance_list(ctx, lf | (flags & C_STRICT ? VGPU_LIST_STRICT : 0),
+			       parent, &l->raw, &l->n_raw);
+	/* NEEDS: a UUID filter applied before parsing */
+	if (r == -EBADMSG && uuid && !lib_error_names(uuid))
+		r = vgpu_instance_list(ctx, lf, parent, &l->raw, &l->n_raw);
 	if (r < 0)
 		return r;
 	l->d = calloc(l->n_raw ? l->n_raw : 1, sizeof(*l->d));
@@ -769,6 +884,12 @@ static int collect(struct vgpu_ctx *ctx, bool defined, const char *uuid,
 	}
 	qsort(l->d, l->n, sizeof(*l->d), dev_cmp);
 	return 0;
+}
+
+/* report a collect() failure the way mdevctl reports a bad definition */
+static int fail_collect(int r)
+{
+	return r == -EBADMSG ? fail("invalid json") : fail_os(r);
 }
 
 static size_t dev_attr_count(const struct dev *d)
@@ -818,9 +939,9 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	int r;
 
 	(void)cmd;
-	r = collect(ctx, defined, uuid, a->val[O_PARENT], &l);
+	r = collect(ctx, defined ? C_SCAN : C_WARN, uuid, a->val[O_PARENT], &l);
 	if (r < 0)
-		return fail_os(r);
+		return fail_collect(r);
 
 	if (a->set[O_DUMPJSON] && uuid && l.n == 1) {
 		dev_json(&j, &l.d[0]);
@@ -1049,8 +1170,8 @@ static int load_jsonfile(const char *path, struct vgpu_config **ret)
 	return 0;
 }
 
-/* a fresh definition with the same type, start mode and attributes */
-static struct vgpu_config *config_clone(struct vgpu_config *src)
+/* a fresh definition with the same type, start mode and (@attrs) attributes */
+static struct vgpu_config *config_clone(struct vgpu_config *src, bool attrs)
 {
 	struct vgpu_config *c;
 
@@ -1060,7 +1181,7 @@ static struct vgpu_config *config_clone(struct vgpu_config *src)
 		return c;
 	vgpu_config_set_type(c, vgpu_config_get_type(src));
 	vgpu_config_set_autostart(c, vgpu_config_get_autostart(src));
-	for (size_t i = 0; i < vgpu_config_get_attr_count(src); i++) {
+	for (size_t i = 0; attrs && i < vgpu_config_get_attr_count(src); i++) {
 		const char *k, *v;
 
 		vgpu_config_get_attr(src, i, &k, &v);
@@ -1075,12 +1196,48 @@ static struct vgpu_instance *find_active(struct vgpu_ctx *ctx, const char *uuid)
 	struct devlist l;
 	struct vgpu_instance *in = NULL;
 
-	if (!uuid || collect(ctx, false, uuid, NULL, &l) < 0)
+	if (!uuid || collect(ctx, 0, uuid, NULL, &l) < 0)
 		return NULL;
 	if (l.n)
 		in = vgpu_instance_ref(l.d[0].inst);
 	devlist_free(&l);
 	return in;
+}
+
+/* mdevctl stop: write "1" to the instance's remove file */
+static int remove_device(struct vgpu_ctx *ctx, const char *uuid)
+{
+	int r = vgpu_instance_remove(ctx, uuid);
+
+	if (r < 0)
+		return fail_errno(r, "Error removing device %s", uuid);
+	return 0;
+}
+
+/*
+ * Write the attributes of @config to the new instance @in in order, like
+ * mdevctl: on the first failure remove the instance again; if that fails
+ * too, its error is the one reported.
+ */
+static int write_attrs(struct vgpu_ctx *ctx, struct vgpu_instance *in,
+		       struct vgpu_config *config)
+{
+	for (size_t i = 0; i < vgpu_config_get_attr_count(config); i++) {
+		const char *k, *v;
+		int r;
+
+		vgpu_config_get_attr(config, i, &k, &v);
+		r = vgpu_instance_write_attr(in, k, v);
+		if (r == 0)
+			continue;
+		if (remove_device(ctx, vgpu_instance_get_uuid(in)))
+			return 1;
+		/* mdevctl checks that the file exists before writing it */
+		if (r == -ENOENT)
+			return fail("Invalid attribute '%s'", k);
+		return fail_errno(r, "Failed to write %s to attribute %s", v, k);
+	}
+	return 0;
 }
 
 /*
@@ -1095,6 +1252,7 @@ static int create_device(struct vgpu_ctx *ctx, const char *uuid,
 	struct vgpu_instance *in = find_active(ctx, uuid);
 	struct vgpu_parent *p = NULL;
 	struct vgpu_type *t = NULL, **types = NULL;
+	struct vgpu_config *bare;
 	size_t n_types = 0;
 	int r, ret = 1;
 
@@ -1144,11 +1302,17 @@ static int create_device(struct vgpu_ctx *ctx, const char *uuid,
 		fail("No available instances of %s on %s", type, parent);
 		goto out;
 	}
-	r = vgpu_instance_create(ctx, parent, uuid, config, &in);
+	/* the attributes are written here, to tell mdevctl's errors apart */
+	bare = config_clone(config, false);
+	r = bare ? vgpu_instance_create(ctx, parent, uuid, bare, &in) : -ENOMEM;
+	vgpu_config_unref(bare);
 	if (r < 0) {
-		/* NEEDS: which step failed (create vs. attribute k) */
 		fail_errno(r, "Failed to create mdev %s, type %s on %s",
 			   uuid ? uuid : "(random)", type, parent);
+		goto out;
+	}
+	if (write_attrs(ctx, in, config)) {
+		vgpu_instance_unref(in);
 		goto out;
 	}
 	if (uuid_out)
@@ -1185,7 +1349,7 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			return fail("Parent device required to define device via %s",
 				    quote_path(path));
 		if (uuid) {
-			r = collect(ctx, true, uuid, parent, &l);
+			r = collect(ctx, C_DEFINED, uuid, parent, &l);
 			if (r < 0)
 				return fail_os(r);
 			if (l.n) {
@@ -1214,7 +1378,7 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			return fail(!parent ? "No parent specified" : "No type specified");
 		}
 		if (uuid) {
-			r = collect(ctx, true, uuid, parent, &l);
+			r = collect(ctx, C_DEFINED, uuid, parent, &l);
 			if (r == 0 && l.n) {
 				devlist_free(&l);
 				fail("Device %s on %s already defined", uuid, parent);
@@ -1257,9 +1421,9 @@ static int cmd_undefine(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	int r;
 
 	(void)cmd;
-	r = collect(ctx, true, a->uuid, a->val[O_PARENT], &l);
+	r = collect(ctx, C_SCAN, a->uuid, a->val[O_PARENT], &l);
 	if (r < 0)
-		return fail_os(r);
+		return fail_collect(r);
 	if (!l.n) {
 		devlist_free(&l);
 		return fail("No devices match the specified uuid");
@@ -1274,10 +1438,10 @@ static int cmd_undefine(struct vgpu_ctx *ctx, const struct cmd *cmd,
 static int get_defined(struct vgpu_ctx *ctx, const char *uuid,
 		       const char *parent, struct devlist *l)
 {
-	int r = collect(ctx, true, uuid, parent, l);
+	int r = collect(ctx, C_SCAN, uuid, parent, l);
 
 	if (r < 0)
-		return fail_os(r);
+		return fail_collect(r);
 	if (l->n == 1)
 		return 0;
 	if (l->n == 0 && parent)
@@ -1303,7 +1467,7 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	(void)cmd;
 	if (get_defined(ctx, a->uuid, a->val[O_PARENT], &l))
 		return 1;
-	c = config_clone(l.d[0].config);
+	c = config_clone(l.d[0].config, true);
 	if (!c) {
 		devlist_free(&l);
 		return fail_os(-ENOMEM);
@@ -1358,9 +1522,9 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		}
 	} else {
 		if (uuid) {
-			r = collect(ctx, true, uuid, parent, &l);
+			r = collect(ctx, C_SCAN, uuid, parent, &l);
 			if (r < 0)
-				return fail_os(r);
+				return fail_collect(r);
 			if (l.n > 1) {
 				devlist_free(&l);
 				return fail("Multiple definitions found for device %s. Please specify a parent.",
@@ -1374,7 +1538,7 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 					return r;
 				}
 				parent = l.d[0].parent;
-				config = config_clone(l.d[0].config);
+				config = config_clone(l.d[0].config, true);
 			}
 		}
 		if (!config) {
@@ -1399,34 +1563,50 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 static int cmd_stop(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		    struct args *a)
 {
-	int r = vgpu_instance_remove(ctx, a->uuid);
-
 	(void)cmd;
-	if (r < 0)
-		return fail_errno(r, "Error removing device %s", a->uuid);
-	return 0;
+	return remove_device(ctx, a->uuid);
+}
+
+struct autostart {
+	struct vgpu_ctx *ctx;
+	struct devlist l;
+};
+
+/* start the definition @uuid of the listed parent if it is "auto" */
+static void autostart_one(const char *uuid, void *data)
+{
+	struct autostart *as = data;
+
+	for (size_t i = 0; i < as->l.n; i++) {
+		const struct dev *d = &as->l.d[i];
+
+		if (strcmp(d->uuid, uuid) != 0 || !dev_autostart(d))
+			continue;
+		/* errors are reported as warnings; the exit status stays 0 */
+		errors_as_warnings = true;
+		(void)create_device(as->ctx, d->uuid, d->parent, d->config, NULL);
+		errors_as_warnings = false;
+	}
 }
 
 static int cmd_start_parent(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			    struct args *a)
 {
-	struct devlist l;
+	const char *parent = a->val[O_POSITIONAL];
+	struct autostart as = { .ctx = ctx };
+	char *dir;
 	int r;
 
 	(void)cmd;
-	r = collect(ctx, true, NULL, a->val[O_POSITIONAL], &l);
+	r = collect(ctx, C_SCAN, NULL, parent, &as.l);
 	if (r < 0)
-		return fail_os(r);
-	for (size_t i = 0; i < l.n; i++) {
-		if (!dev_autostart(&l.d[i]))
-			continue;
-		/* errors are reported as warnings; the exit status stays 0 */
-		errors_as_warnings = true;
-		(void)create_device(ctx, l.d[i].uuid, l.d[i].parent,
-				    l.d[i].config, NULL);
-		errors_as_warnings = false;
+		return fail_collect(r);
+	/* in the order mdevctl reads the parent's definitions */
+	if (asprintf(&dir, "%s/%s", vgpu_ctx_get_config_dir(ctx), parent) >= 0) {
+		scan_dir(dir, false, autostart_one, &as);
+		free(dir);
 	}
-	devlist_free(&l);
+	devlist_free(&as.l);
 	return 0;
 }
 
@@ -1538,7 +1718,7 @@ int mdevctl_compat_main(int argc, char **argv, bool as_lsmdev)
 	if (r < 0)
 		return fail_os(r);
 	/* library messages would not be mdevctl's; it reports through us */
-	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	vgpu_ctx_set_log_fn(ctx, log_capture, NULL);
 	r = check_environment(ctx);
 	if (!r)
 		r = cmd->run(ctx, cmd, &a);

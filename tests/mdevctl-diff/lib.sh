@@ -30,6 +30,14 @@ add_type() {
 	[ "${6:--}" = - ] || printf '%s\n' "$6" >"$d/description"
 }
 
+# add_instance_attr PARENT TYPE RELPATH [REJECT-VALUE ERRNO-NAME]
+# Instances of TYPE that vgpu-fakesysfs creates (@kernel cases) get the
+# vendor attribute RELPATH; writing REJECT-VALUE to it fails with ERRNO-NAME.
+add_instance_attr() {
+	printf '%s\n' "$3${4:+ $4 $5}" \
+		>>"$TREE/sys/devices/${PARENT_PATH[$1]}/mdev_supported_types/$2/.fake-instance-attrs"
+}
+
 # add_instance PARENT UUID TYPE [ATTR...]   (ATTR files are created empty)
 add_instance() {
 	local p=$1 u=$2 t=$3; shift 3

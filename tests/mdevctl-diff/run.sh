@@ -10,7 +10,10 @@
 #   --ref PROG       reference mdevctl (default /usr/bin/mdevctl)
 #   --cand PROG      candidate; invoked through symlinks named mdevctl/lsmdev
 #                    (default: the reference itself, to debug the harness)
-#   --fakesysfs PROG vgpu-fakesysfs daemon, enables @kernel cases
+#   --fakesysfs PROG vgpu-fakesysfs daemon, enables @kernel cases: each side
+#                    then runs on the FUSE mount of its tree copy, so writes
+#                    to create/remove behave like the kernel's (the instance
+#                    appears / disappears); the backing tree is compared
 # Exit: 0 all passed, 1 a difference, 77 prerequisites missing (skip).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -40,7 +43,7 @@ command -v unshare >/dev/null || skip "unshare(1) not found"
 [ -x "$CAND" ] || skip "candidate $CAND not found"
 [ -d /etc/mdevctl.d ] || skip "/etc/mdevctl.d missing (mount point)"
 unshare -m true 2>/dev/null || skip "cannot create a mount namespace"
-if [ -n "$FAKESYSFS" ] && [ ! -x "$FAKESYSFS" ]; then FAKESYSFS=; fi
+if [ -n "$FAKESYSFS" ] && { [ ! -x "$FAKESYSFS" ] || ! command -v mountpoint >/dev/null; }; then FAKESYSFS=; fi
 
 WORK=$(mktemp -d /tmp/mdevctl-diff.XXXXXX)
 [ $KEEP = 1 ] || trap 'rm -rf "$WORK"' EXIT
@@ -66,7 +69,8 @@ run_step() {
 }
 
 # Replace UUIDs that appeared only in stdout (random ones from define/start
-# without -u) by RANDOM<n>, in stdout and in the tree (names and contents).
+# without -u) by RANDOM<n>, in stdout and in the tree (names, contents and
+# symlink targets).
 normalize() {
 	local out=$1 tree=$2 known=$3 n=0 u
 	sed -i -E 's/^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]+Z /[TIMESTAMP /' "$out/stderr"
@@ -75,6 +79,9 @@ normalize() {
 		n=$((n + 1))
 		sed -i "s/$u/RANDOM$n/g" "$out/stdout"
 		grep -rlF "$u" "$tree" 2>/dev/null | xargs -r sed -i "s/$u/RANDOM$n/g"
+		find "$tree" -type l -lname "*$u*" | while read -r f; do
+			ln -sfn "$(readlink "$f" | sed "s/$u/RANDOM$n/g")" "$f"
+		done
 		find "$tree" -depth -name "$u" | while read -r f; do
 			mv "$f" "$(dirname "$f")/RANDOM$n"
 		done
@@ -82,6 +89,26 @@ normalize() {
 	# a listing of names, types, modes and link targets (diff -r does not
 	# compare modes, and does not see empty dirs consistently)
 	(cd "$tree" && find . -printf '%p %y %m %l\n' | LC_ALL=C sort) >"$out/layout"
+}
+
+# fake_mount BACKING MNT LOG: serve BACKING through vgpu-fakesysfs on MNT
+# (kernel behaviour for create/remove); sets FAKE_PID
+fake_mount() {
+	local i
+	mkdir -p "$2"
+	"$FAKESYSFS" "$1" "$2" -f 2>>"$3" &
+	FAKE_PID=$!
+	for i in $(seq 100); do
+		mountpoint -q "$2" && return 0
+		kill -0 $FAKE_PID 2>/dev/null || return 1
+		sleep 0.1
+	done
+	kill $FAKE_PID; wait $FAKE_PID
+	return 1
+}
+
+fake_umount() {
+	umount "$1" && wait $FAKE_PID
 }
 
 PASS=0 FAIL=0 SKIPPED=0
@@ -101,13 +128,22 @@ run_case() {
 		mkdir -p "$d/$side"
 		cp -a "$WORK/$scen/tree" "$d/$side/tree"
 		: >"$d/$side/stdout"; : >"$d/$side/stderr"; : >"$d/$side/status"
-		local step rest=$spec
+		local step rest=$spec root="$d/$side/tree"
+		if [ $needs_kernel = 1 ]; then
+			root="$d/$side/mnt"
+			if ! fake_mount "$d/$side/tree" "$root" "$d/$side/fakesysfs.log"; then
+				FAIL=$((FAIL + 1)); FAILED+=("$name")
+				echo "FAIL $name (vgpu-fakesysfs did not mount)"
+				return
+			fi
+		fi
 		while :; do
 			step=${rest%% ;; *}
-			run_step "$WORK/bin-$side" "$d/$side/tree" "$d/$side" "$step"
+			run_step "$WORK/bin-$side" "$root" "$d/$side" "$step"
 			[ "$step" = "$rest" ] && break
 			rest=${rest#* ;; }
 		done
+		[ $needs_kernel = 0 ] || fake_umount "$root"
 		normalize "$d/$side" "$d/$side/tree" "$WORK/$scen/known"
 	done
 	local diffs=""

@@ -16,4 +16,13 @@ CASES=(
 	"mdevctl list -d -p 0000:00:03.0 --dumpjson"
 	"mdevctl modify -u $U2 --auto ;; mdevctl list -d"
 	"mdevctl modify -u $U3 -t u"
+	"mdevctl modify -u $U4 --auto"
+	"mdevctl undefine -u $U2 ;; mdevctl list -d"
+	"mdevctl start -u $U2"
+	"@kernel mdevctl start -u $U4 -p 0000:00:02.0 -t i915-GVTg_V5_4"
+	"mdevctl start-parent-mdevs 0000:00:02.0"
+	"mdevctl define -u $U4 -p 0000:00:02.0 -t i915-GVTg_V5_4"
+	"mdevctl list -p 0000:00:02.0"
+	"mdevctl list -d -p 0000:00:03.0"
+	"mdevctl stop -u $U1"
 )
