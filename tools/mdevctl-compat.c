@@ -494,9 +494,13 @@ static int set_opt(const struct cmd *cmd, struct args *a, enum opt_id o,
 	a->set[o] = true;
 	a->val[o] = value;
 	a->order[o] = pos;
-	if (o == O_UUID && !uuid_parse(value, a->uuid, &err))
-		return usage_error(NULL, "Invalid value \"%s\" for '%s': %s",
-				   value, opt_display(o), err.s);
+	if (o == O_UUID && !uuid_parse(value, a->uuid, &err)) {
+		int r = usage_error(NULL, "Invalid value \"%s\" for '%s': %s",
+				    value, opt_display(o), err.s);
+
+		free(err.s);
+		return r;
+	}
 	if (o == O_INDEX) {
 		const char *why = NULL;
 		char *end;
@@ -1026,7 +1030,8 @@ static int mdev_parents(struct vgpu_ctx *ctx, struct vgpu_parent ***ret,
 		else
 			vgpu_parent_unref((*ret)[i]);
 	}
-	qsort(*ret, k, sizeof(**ret), parent_cmp);
+	if (k > 1)
+		qsort(*ret, k, sizeof(**ret), parent_cmp);
 	*n_ret = k;
 	return 0;
 }
@@ -1517,43 +1522,51 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		if (load_jsonfile(a->val[O_JSONFILE], &config))
 			return 1;
 		if (!parent) {
-			vgpu_config_unref(config);
-			return fail("Parent device required to start device via json file");
+			r = fail("Parent device required to start device via json file");
+			goto out;
 		}
 	} else {
 		if (uuid) {
 			r = collect(ctx, C_SCAN, uuid, parent, &l);
-			if (r < 0)
-				return fail_collect(r);
+			if (r < 0) {
+				r = fail_collect(r);
+				goto out;
+			}
 			if (l.n > 1) {
-				devlist_free(&l);
-				return fail("Multiple definitions found for device %s. Please specify a parent.",
-					    uuid);
+				r = fail("Multiple definitions found for device %s. Please specify a parent.",
+					 uuid);
+				goto out;
 			}
 			if (l.n == 1) {
 				if (type && strcmp(type, l.d[0].type) != 0) {
 					r = fail("Device %s already exists on parent %s with type %s",
 						 uuid, l.d[0].parent, l.d[0].type);
-					devlist_free(&l);
-					return r;
+					goto out;
 				}
 				parent = l.d[0].parent;
 				config = config_clone(l.d[0].config, true);
 			}
 		}
 		if (!config) {
-			if (type && !parent)
-				return fail("can't provide type without parent");
-			if (!type || !parent)
-				return fail("Device is insufficiently specified");
-			if (vgpu_config_new(&config) < 0)
-				return fail_os(-ENOMEM);
+			if (type && !parent) {
+				r = fail("can't provide type without parent");
+				goto out;
+			}
+			if (!type || !parent) {
+				r = fail("Device is insufficiently specified");
+				goto out;
+			}
+			if (vgpu_config_new(&config) < 0) {
+				r = fail_os(-ENOMEM);
+				goto out;
+			}
 			vgpu_config_set_type(config, type);
 		}
 	}
 	r = create_device(ctx, uuid, parent, config, &made);
 	if (!r && !uuid)
 		printf("%s\n", made);
+out:
 	free(made);
 	vgpu_config_unref(config);
 	devlist_free(&l);
