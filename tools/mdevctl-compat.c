@@ -1089,7 +1089,8 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			ret = fail_os(r);
 			break;
 		}
-		qsort(types, n_types, sizeof(*types), type_cmp);
+		if (n_types > 1)
+			qsort(types, n_types, sizeof(*types), type_cmp);
 		if (n_shown++ == 0)
 			json_open(&j, "{");
 		json_key(&j, pid);
