@@ -351,6 +351,8 @@ int vgpu_config_load_file(struct vgpu_ctx *ctx, int dirfd, const char *name,
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		if (len < cap)
+			break; /* short read of a regular file: its end */
 	}
 	close(fd);
 	if (r == 0)

@@ -45,6 +45,10 @@ int vgpu_read_attr(int dirfd, const char *name, char *buf, size_t size)
 		if (n == 0)
 			break;
 		len += (size_t)n;
+		/* a sysfs attribute comes whole in one read, and a regular
+		 * file reads short only at its end: spare the read of EOF */
+		if (len < size - 1)
+			break;
 	}
 	close(fd);
 	if (r < 0)

@@ -12,7 +12,7 @@ ninja -C build
 echo "=== all suites"
 meson test -C build --print-errorlogs
 echo "=== under valgrind"
-meson test -C build --setup valgrind --print-errorlogs --suite unit --suite sriov --suite fake
+meson test -C build --setup valgrind --print-errorlogs --suite unit --suite sriov --suite fake --suite vfio-user
 echo "=== AddressSanitizer + UndefinedBehaviorSanitizer"
 [ -f build-asan/build.ninja ] ||
 	meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dvm_tests=disabled
