@@ -241,7 +241,7 @@ static int parse_common(int argc, char **argv, const struct option *extra,
 	all[n++] = (struct option){ "json", no_argument, NULL, 'j' };
 	all[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	all[n] = (struct option){ 0 };
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc re-reads the ordering mode (permute) */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, all, NULL)) != -1) {
 		int r;
@@ -268,7 +268,7 @@ static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	size_t n;
 	int r;
 
-	r = parse_common(argc, argv, NULL, "+j", NULL, NULL, &o);
+	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
 	if (r)
 		return r;
 	if (optind < argc)
@@ -372,7 +372,7 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	size_t np;
 	int r;
 
-	r = parse_common(argc, argv, NULL, "+j", NULL, NULL, &o);
+	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
 	if (r)
 		return r;
 	if (argc - optind > 1)
@@ -526,7 +526,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	size_t n;
 	int r;
 
-	r = parse_common(argc, argv, lo, "+dap:j", list_opt, &a, &o);
+	r = parse_common(argc, argv, lo, "dap:j", list_opt, &a, &o);
 	if (r)
 		return r;
 	if (optind < argc)
@@ -709,7 +709,7 @@ static int cmd_show(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	struct vgpu_parent *p;
 	int r;
 
-	r = parse_common(argc, argv, parent_only, "+p:j", parent_opt, &parent, &o);
+	r = parse_common(argc, argv, parent_only, "p:j", parent_opt, &parent, &o);
 	if (r)
 		return r;
 	if (argc - optind != 1)
@@ -866,7 +866,7 @@ static int parse_spec(int argc, char **argv, struct spec *s, struct opts *o)
 	*s = (struct spec){ .autostart = -1 };
 	if (vgpu_config_new(&s->config) < 0)
 		return EXIT_FAILURE;
-	r = parse_common(argc, argv, spec_options, "+p:u:t:A:amfJ:j", spec_opt,
+	r = parse_common(argc, argv, spec_options, "p:u:t:A:amfJ:j", spec_opt,
 			 s, o);
 	if (r)
 		return r;
@@ -964,7 +964,7 @@ static int uuid_verb(int argc, char **argv, struct opts *o, const char **uuid,
 	int r;
 
 	*parent = NULL;
-	r = parse_common(argc, argv, parent_only, "+p:j", parent_opt, parent, o);
+	r = parse_common(argc, argv, parent_only, "p:j", parent_opt, parent, o);
 	if (r)
 		return r;
 	if (argc - optind != 1)
@@ -1049,7 +1049,7 @@ static int cmd_remove(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		      char **argv)
 {
-	static const char *const shortopts = "+p:t:amJ:X:Di:j";
+	static const char *const shortopts = "p:t:amJ:X:Di:j";
 	struct vgpu_instance *in = NULL;
 	struct vgpu_config *c;
 	struct opts o = *go;
@@ -1120,7 +1120,7 @@ static int cmd_autostart(struct vgpu_ctx *ctx, const struct opts *go,
 	struct opts o = *go;
 	int r;
 
-	r = parse_common(argc, argv, NULL, "+j", NULL, NULL, &o);
+	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
 	if (r)
 		return r;
 	if (argc - optind != 1)
@@ -1234,7 +1234,7 @@ static int cmd_monitor(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	long seen = 0, deadline;
 	int r;
 
-	r = parse_common(argc, argv, lo, "+i:n:T:j", monitor_opt, &a, &o);
+	r = parse_common(argc, argv, lo, "i:n:T:j", monitor_opt, &a, &o);
 	if (r)
 		return r;
 	if (optind < argc)
