@@ -858,7 +858,10 @@ static int read_jsonfile(const char *path, struct vgpu_config **ret)
 	return r;
 }
 
-/* parse the options of create/define into s->config */
+static int spec_to_config(const char *verb, struct spec *s);
+
+/* parse the options of create/define into s->config; on failure the
+ * config is gone and the exit status returned */
 static int parse_spec(int argc, char **argv, struct spec *s, struct opts *o)
 {
 	int r;
@@ -868,13 +871,27 @@ static int parse_spec(int argc, char **argv, struct spec *s, struct opts *o)
 		return EXIT_FAILURE;
 	r = parse_common(argc, argv, spec_options, "p:u:t:A:amfJ:j", spec_opt,
 			 s, o);
+	if (!r && optind < argc)
+		r = usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+	if (!r)
+		r = spec_to_config(argv[0], s);
+	if (!r && (!s->parent || !vgpu_config_get_type(s->config)))
+		r = usage_error(argv[0], "%s", "needs --parent and --type (or --jsonfile)");
 	if (r)
-		return r;
+		s->config = vgpu_config_unref(s->config);
+	return r;
+}
+
+/* the type, attributes and start policy the options gave */
+static int spec_to_config(const char *verb, struct spec *s)
+{
+	int r;
+
 	if (s->jsonfile) {
 		struct vgpu_config *c;
 
 		if (s->type || vgpu_config_get_attr_count(s->config))
-			return usage_error(argv[0], "%s",
+			return usage_error(verb, "%s",
 					   "--jsonfile excludes --type and --attr");
 		r = read_jsonfile(s->jsonfile, &c);
 		if (r < 0)
@@ -884,7 +901,7 @@ static int parse_spec(int argc, char **argv, struct spec *s, struct opts *o)
 	} else if (s->type) {
 		r = vgpu_config_set_type(s->config, s->type);
 		if (r < 0)
-			return usage_error(argv[0], "bad type '%s'", s->type);
+			return usage_error(verb, "bad type '%s'", s->type);
 	}
 	if (s->autostart >= 0)
 		vgpu_config_set_autostart(s->config, s->autostart);
@@ -900,14 +917,8 @@ static int cmd_create(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	int r;
 
 	r = parse_spec(argc, argv, &s, &o);
-	if (!r && optind < argc)
-		r = usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-	if (!r && (!s.parent || !vgpu_config_get_type(s.config)))
-		r = usage_error(argv[0], "%s", "needs --parent and --type (or --jsonfile)");
-	if (r) {
-		vgpu_config_unref(s.config);
+	if (r)
 		return r;
-	}
 	r = vgpu_instance_create(ctx, s.parent, s.uuid, s.config, &in);
 	vgpu_config_unref(s.config);
 	if (r < 0) {
@@ -936,14 +947,8 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	int r;
 
 	r = parse_spec(argc, argv, &s, &o);
-	if (!r && optind < argc)
-		r = usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-	if (!r && (!s.parent || !vgpu_config_get_type(s.config)))
-		r = usage_error(argv[0], "%s", "needs --parent and --type (or --jsonfile)");
-	if (r) {
-		vgpu_config_unref(s.config);
+	if (r)
 		return r;
-	}
 	r = vgpu_instance_define(ctx, s.parent, s.uuid, s.config,
 				 s.force ? VGPU_DEFINE_FORCE : 0, &in);
 	vgpu_config_unref(s.config);
