@@ -9,8 +9,14 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/vgpu-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 meson install -C "$build" --destdir "$tmp/root" --no-rebuild --quiet > "$tmp/log" 2>&1 ||
 	{ cat "$tmp/log"; exit 1; }
-prefix=$(meson introspect "$build" --buildoptions |
-	python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+option() {
+	meson introspect "$build" --buildoptions | python3 -c \
+		'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == sys.argv[1]))' "$1"
+}
+prefix=$(option prefix)
+# a sanitized library needs its runtime in the program too
+sanitize=$(option b_sanitize)
+[ "$sanitize" = none ] && sanitize= || sanitize=-fsanitize=$sanitize
 root=$tmp/root$prefix
 fail=0
 for f in include/libvgpu.h sbin/vgpuctl share/man/man8/vgpuctl.8 \
@@ -52,5 +58,5 @@ EOC
 flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-variable=prefix="$root" \
 	--cflags --libs libvgpu)
 # shellcheck disable=SC2086
-"$cc" -std=c99 -Wall -Werror "$tmp/user.c" -o "$tmp/user" $flags
+"$cc" -std=c99 -Wall -Werror $sanitize "$tmp/user.c" -o "$tmp/user" $flags
 LD_LIBRARY_PATH=$(dirname "$so") "$tmp/user"
