@@ -815,7 +815,11 @@ int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid);
 /**
  * vgpu_instance_define - store a persistent definition
  * @ctx: the context
- * @parent_id: the parent (it need not be present now)
+ * @parent_id: the parent; it need not be present now. The definition goes
+ *             where the parent's backend keeps definitions (mdevctl's
+ *             directory for mdev). For a parent that is not present, name
+ *             its backend as in "sriov:0000:3b:00.0"; an unqualified
+ *             absent parent is taken for an mdev parent, as mdevctl does.
  * @uuid: the UUID, or NULL to generate one
  * @config: the definition; it must have a type
  * @flags: VGPU_DEFINE_FORCE to replace an existing definition

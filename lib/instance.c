@@ -201,6 +201,23 @@ static int for_each_definition(struct vgpu_ctx *ctx, const char *parent_id,
 	return r;
 }
 
+/* the backend named by a "<backend>:" prefix of @id (the rest in *rest),
+ * or NULL (and *rest = @id) */
+static const struct vgpu_backend *backend_by_prefix(const char *id,
+						    const char **rest)
+{
+	for (size_t i = 0; vgpu_backends[i]; i++) {
+		size_t n = strlen(vgpu_backends[i]->name);
+
+		if (!strncmp(id, vgpu_backends[i]->name, n) && id[n] == ':') {
+			*rest = id + n + 1;
+			return vgpu_backends[i];
+		}
+	}
+	*rest = id;
+	return NULL;
+}
+
 /* the directory for new definitions of @parent_id's backend */
 static char *definition_dir(struct vgpu_ctx *ctx,
 			    const struct vgpu_backend *backend)
@@ -708,6 +725,7 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 				     struct vgpu_instance **ret)
 {
 	char norm[VGPU_UUID_LEN + 1];
+	const struct vgpu_backend *backend;
 	struct vgpu_parent *p = NULL;
 	char *top;
 	int r;
@@ -723,22 +741,31 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 	} else {
 		vgpu_uuid_generate(norm);
 	}
-	/* a present parent decides the directory (and its canonical id);
-	 * an absent one is taken for an mdev parent, as mdevctl does */
+	/* a present parent decides the directory (and its canonical id); an
+	 * absent one is its backend's when the id names it ("sriov:<bdf>"),
+	 * else taken for an mdev parent, as mdevctl does */
 	if (vgpu_parent_get(ctx, parent_id, &p) < 0)
 		p = NULL;
-	top = definition_dir(ctx, p ? p->backend : NULL);
+	if (p) {
+		backend = p->backend;
+		parent_id = p->id;
+	} else {
+		backend = backend_by_prefix(parent_id, &parent_id);
+		if (!valid_parent_id(parent_id))
+			return -EINVAL;
+	}
+	top = definition_dir(ctx, backend);
 	if (!top) {
 		vgpu_parent_unref(p);
 		return -ENOMEM;
 	}
-	r = write_definition(ctx, top, p ? p->id : parent_id, norm, config,
+	r = write_definition(ctx, top, parent_id, norm, config,
 			     flags & VGPU_DEFINE_FORCE);
 	free(top);
 	if (r == -EEXIST)
 		err(ctx, "%s is already defined for parent %s", norm, parent_id);
 	if (r >= 0 && ret)
-		r = vgpu_instance_get(ctx, norm, p ? p->id : parent_id, ret);
+		r = vgpu_instance_get(ctx, norm, parent_id, ret);
 	vgpu_parent_unref(p);
 	return r;
 }

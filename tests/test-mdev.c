@@ -5,8 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "test-common.h"
+
+#pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #define GVT "0000:00:02.0"
 #define NV "0000:3b:00.0"
@@ -344,6 +347,32 @@ START_TEST(empty_and_binary_attributes)
 }
 END_TEST
 
+START_TEST(define_for_absent_parents)
+{
+	struct vgpu_config *c;
+	struct vgpu_instance *in;
+	char path[PATH_MAX];
+
+	ck_assert_int_eq(vgpu_config_new(&c), 0);
+	ck_assert_int_eq(vgpu_config_set_type(c, "VF"), 0);
+	/* named by its backend: that backend's directory, not mdevctl's */
+	ck_assert_int_eq(vgpu_instance_define(fx.ctx, "sriov:0000:3b:00.0", U1, c, 0, &in), 0);
+	ck_assert_str_eq(vgpu_instance_get_parent_id(in), "0000:3b:00.0");
+	vgpu_instance_unref(in);
+	snprintf(path, sizeof(path), "%s/vgpu-sriov.d/0000:3b:00.0/" U1, fx.dir);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/0000:3b:00.0/" U1, fx.config);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	/* unqualified: mdevctl's directory, as mdevctl does */
+	ck_assert_int_eq(vgpu_instance_define(fx.ctx, "0000:3c:00.0", U2, c, 0, NULL), 0);
+	snprintf(path, sizeof(path), "%s/0000:3c:00.0/" U2, fx.config);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	ck_assert_int_eq(vgpu_instance_define(fx.ctx, "sriov:", U2, c, 0, NULL), -EINVAL);
+	ck_assert_int_eq(vgpu_instance_define(fx.ctx, "sriov:..", U2, c, 0, NULL), -EINVAL);
+	vgpu_config_unref(c);
+}
+END_TEST
+
 START_TEST(misuse_returns_einval)
 {
 	struct vgpu_parent **pl;
@@ -386,6 +415,7 @@ int main(void)
 	tcase_add_test(tc, no_mdev_at_all);
 	tcase_add_test(tc, malformed_trees_give_clean_errors);
 	tcase_add_test(tc, empty_and_binary_attributes);
+	tcase_add_test(tc, define_for_absent_parents);
 	tcase_add_test(tc, misuse_returns_einval);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
