@@ -92,5 +92,15 @@ if [ "${SRIOV:-0}" = 1 ]; then
 	[ -e "/dev/vfio/$g" ] || fail "/dev/vfio/$g missing"
 	vgpuctl remove "$v"
 	[ ! -e "/sys/bus/pci/devices/$vf/driver" ] || [ "$(basename "$(readlink "/sys/bus/pci/devices/$vf/driver")")" != vfio-pci ] || fail "$vf still on vfio-pci"
+
+	echo "--- SR-IOV: a persistent definition, autostarted"
+	d=$(vgpuctl define -p "$pf" -t VF --auto)
+	[ -f "/etc/vgpu-sriov.d/$pf/$d" ] || fail "SR-IOV definition not in /etc/vgpu-sriov.d"
+	[ ! -e "/etc/mdevctl.d/$pf/$d" ] || fail "SR-IOV definition in mdevctl's directory"
+	vgpuctl autostart "$pf"
+	vgpuctl list -a | tee /tmp/list
+	grep -q "^$d  *$pf  *VF  *active,defined,auto" /tmp/list || fail "autostart of $d"
+	vgpuctl remove "$d"
+	vgpuctl list -a | grep -q "$d" && fail "$d still listed"
 fi
 echo "vgpuctl on the real kernel: ok"
