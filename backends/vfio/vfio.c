@@ -21,69 +21,7 @@
 #include "device-private.h"
 #include "util-sysfs.h"
 
-/* Not in the 6.1 uAPI headers of Debian 12: the iommufd ABI (Linux 6.2+)
- * and the VFIO cdev binding (6.6+), declared from the documented layout. */
-#ifndef VFIO_DEVICE_BIND_IOMMUFD
-struct vfio_device_bind_iommufd {
-	__u32 argsz;
-	__u32 flags;
-	__s32 iommufd;
-	__u32 out_devid;
-};
-#define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
-struct vfio_device_attach_iommufd_pt {
-	__u32 argsz;
-	__u32 flags;
-	__u32 pt_id;
-};
-#define VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
-#endif
-#define VGPU_IOMMUFD_TYPE ';'
-struct vgpu_iommu_ioas_alloc {
-	__u32 size;
-	__u32 flags;
-	__u32 out_ioas_id;
-};
-struct vgpu_iommu_destroy {
-	__u32 size;
-	__u32 id;
-};
-struct vgpu_iommu_ioas_iova_ranges {
-	__u32 size;
-	__u32 ioas_id;
-	__u32 num_iovas;
-	__u32 reserved;
-	__aligned_u64 allowed_iovas;
-	__aligned_u64 out_iova_alignment;
-};
-struct vgpu_iommu_ioas_map {
-	__u32 size;
-	__u32 flags;
-	__u32 ioas_id;
-	__u32 reserved;
-	__aligned_u64 user_va;
-	__aligned_u64 length;
-	__aligned_u64 iova;
-};
-struct vgpu_iommu_ioas_unmap {
-	__u32 size;
-	__u32 ioas_id;
-	__aligned_u64 iova;
-	__aligned_u64 length;
-};
-#define VGPU_IOMMU_DESTROY _IO(VGPU_IOMMUFD_TYPE, 0x80)
-#define VGPU_IOMMU_IOAS_ALLOC _IO(VGPU_IOMMUFD_TYPE, 0x81)
-#define VGPU_IOMMU_IOAS_IOVA_RANGES _IO(VGPU_IOMMUFD_TYPE, 0x84)
-#define VGPU_IOMMU_IOAS_MAP _IO(VGPU_IOMMUFD_TYPE, 0x85)
-#define VGPU_IOMMU_IOAS_UNMAP _IO(VGPU_IOMMUFD_TYPE, 0x86)
-#define VGPU_IOAS_MAP_FIXED_IOVA (1u << 0)
-#define VGPU_IOAS_MAP_WRITEABLE (1u << 1)
-#define VGPU_IOAS_MAP_READABLE (1u << 2)
-
-/* the largest info answer we accept (argsz); real ones are < 4 KiB */
-#define VGPU_VFIO_INFO_MAX (64u * 1024)
-/* EINTR retries of one ioctl before giving up */
-#define VGPU_VFIO_EINTR_MAX 1000
+#include "iommufd-abi.h"
 
 struct kvfio {
 	const struct vgpu_vfio_sys *sys;
@@ -94,6 +32,11 @@ struct kvfio {
 	uint32_t ioas;
 };
 
+/* the largest info answer we accept (argsz); real ones are < 4 KiB */
+#define VGPU_VFIO_INFO_MAX (64u * 1024)
+/* EINTR retries of one ioctl before giving up */
+#define VGPU_VFIO_EINTR_MAX 1000
+
 static const struct vgpu_vfio_sys *sys_of(struct vgpu_ctx *ctx)
 {
 	return ctx->vfio_sys ? ctx->vfio_sys : &vgpu_vfio_sys_default;
@@ -101,9 +44,15 @@ static const struct vgpu_vfio_sys *sys_of(struct vgpu_ctx *ctx)
 
 static int kopen(const struct vgpu_vfio_sys *sys, const char *path)
 {
-	int fd = sys->open(sys->data, path, O_RDWR | O_CLOEXEC);
+	for (int i = 0; i < VGPU_VFIO_EINTR_MAX; i++) {
+		int fd = sys->open(sys->data, path, O_RDWR | O_CLOEXEC);
 
-	return fd < 0 ? -errno : fd;
+		if (fd >= 0)
+			return fd;
+		if (errno != EINTR)
+			return errno ? -errno : -EIO;
+	}
+	return -EINTR;
 }
 
 static void kclose(const struct vgpu_vfio_sys *sys, int *fd)
