@@ -1028,7 +1028,8 @@ const char *vgpu_event_get_type_id(struct vgpu_event *event);
 enum vgpu_open_flags {
 	/** use the VFIO group/container API even where iommufd exists */
 	VGPU_OPEN_NO_IOMMUFD = 1 << 0,
-	/** fail with -EOPNOTSUPP unless the iommufd character device works */
+	/** use iommufd or fail: -EOPNOTSUPP when the kernel offers none for
+	 * the device, the errno of the failing step otherwise */
 	VGPU_OPEN_IOMMUFD = 1 << 1,
 };
 

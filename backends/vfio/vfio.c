@@ -847,7 +847,7 @@ int vgpu_vfio_kernel_open(struct vgpu_handle *h, const char *devdir,
 		}
 	}
 	if (r < 0 && (flags & VGPU_OPEN_IOMMUFD))
-		return cdev < 0 ? -EOPNOTSUPP : r;
+		return cdev < 0 || r == -ENOENT ? -EOPNOTSUPP : r;
 	if (r < 0) {
 		if (h->iommu_group < 0) {
 			err(h->ctx, "%s: has no IOMMU group", h->id);
