@@ -154,6 +154,9 @@ void vgpu_log(struct vgpu_ctx *ctx, int priority, const char *file, int line,
 struct vgpu_parent *vgpu_parent_alloc(struct vgpu_ctx *ctx,
 				      const struct vgpu_backend *backend,
 				      const char *id);
+/* read vendor, device, subsystem ids and class from a PCI device's
+ * directory into @p (is_pci set); logs and returns the error otherwise */
+int vgpu_parent_read_pci_identity(struct vgpu_parent *p, int devfd);
 struct vgpu_type *vgpu_type_alloc(struct vgpu_parent *parent, const char *id);
 struct vgpu_instance *vgpu_instance_alloc(struct vgpu_ctx *ctx,
 					  const struct vgpu_backend *backend,

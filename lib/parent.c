@@ -5,6 +5,7 @@
 #include <pci/pci.h>
 
 #include "libvgpu-private.h"
+#include "util-sysfs.h"
 
 const struct vgpu_backend *const vgpu_backends[] = {
 	&vgpu_backend_mdev,
@@ -30,6 +31,40 @@ struct vgpu_parent *vgpu_parent_alloc(struct vgpu_ctx *ctx,
 	p->backend = backend;
 	p->numa_node = -1;
 	return p;
+}
+
+static int read_hex16(int fd, const char *name, uint16_t *ret)
+{
+	long v;
+	int r = vgpu_read_attr_long(fd, name, 16, 0, 0xffff, &v);
+
+	if (r == 0)
+		*ret = (uint16_t)v;
+	return r;
+}
+
+int vgpu_parent_read_pci_identity(struct vgpu_parent *p, int devfd)
+{
+	long cls;
+	int r;
+
+	r = read_hex16(devfd, "vendor", &p->vendor);
+	if (!r)
+		r = read_hex16(devfd, "device", &p->device);
+	if (!r)
+		r = read_hex16(devfd, "subsystem_vendor", &p->subsystem_vendor);
+	if (!r)
+		r = read_hex16(devfd, "subsystem_device", &p->subsystem_device);
+	if (!r)
+		r = vgpu_read_attr_long(devfd, "class", 16, 0, 0xffffff, &cls);
+	if (r < 0) {
+		warn(p->ctx, "%s: unreadable PCI identity: %s", p->id,
+		     strerror(-r));
+		return r;
+	}
+	p->class_code = (uint32_t)cls;
+	p->is_pci = true;
+	return 0;
 }
 
 static int cmp_parent(const void *a, const void *b)

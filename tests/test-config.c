@@ -4,8 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <check.h>
-#include <libvgpu.h>
+#include "test-common.h"
 
 static struct vgpu_config *parse(const char *s)
 {
@@ -146,17 +145,11 @@ int main(void)
 {
 	Suite *s = suite_create("config");
 	TCase *tc = tcase_create("config");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, round_trip_exact_bytes);
 	tcase_add_test(tc, lenient_like_mdevctl);
 	tcase_add_test(tc, hostile_json);
 	tcase_add_test(tc, attributes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

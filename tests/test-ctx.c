@@ -5,8 +5,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include <check.h>
-#include <libvgpu.h>
+#include "test-common.h"
 
 static int logged;
 static int last_prio;
@@ -121,17 +120,11 @@ int main(void)
 {
 	Suite *s = suite_create("ctx");
 	TCase *tc = tcase_create("ctx");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, environment);
 	tcase_add_test(tc, settings);
 	tcase_add_test(tc, log_function_and_priority);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

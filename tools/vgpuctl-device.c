@@ -44,7 +44,7 @@ static int one_device(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	int r;
 
 	*o = *go;
-	r = parse_common(argc, argv, NULL, "+j", NULL, NULL, o);
+	r = parse_common(argc, argv, NULL, "j", NULL, NULL, o);
 	if (r)
 		return r;
 	if (argc - optind != 1)
@@ -403,7 +403,7 @@ int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	size_t maplen = 0, len;
 	int r, fd = -1;
 
-	r = parse_common(argc, argv, NULL, "+j", NULL, NULL, &o);
+	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
 	if (r)
 		return r;
 	if (argc - optind != 2)

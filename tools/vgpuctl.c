@@ -231,7 +231,7 @@ int parse_common(int argc, char **argv, const struct option *extra,
 	all[n++] = (struct option){ "json", no_argument, NULL, 'j' };
 	all[n++] = (struct option){ "help", no_argument, NULL, 'h' };
 	all[n] = (struct option){ 0 };
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc re-reads the ordering mode (permute) */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, all, NULL)) != -1) {
 		int r;
@@ -258,7 +258,7 @@ static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	size_t n;
 	int r;
 
-	r = parse_common(argc, argv, NULL, "+j", NULL, NULL, &o);
+	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
 	if (r)
 		return r;
 	if (optind < argc)
@@ -362,7 +362,7 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	size_t np;
 	int r;
 
-	r = parse_common(argc, argv, NULL, "+j", NULL, NULL, &o);
+	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
 	if (r)
 		return r;
 	if (argc - optind > 1)
@@ -521,7 +521,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	size_t n;
 	int r;
 
-	r = parse_common(argc, argv, lo, "+dap:j", list_opt, &a, &o);
+	r = parse_common(argc, argv, lo, "dap:j", list_opt, &a, &o);
 	if (r)
 		return r;
 	if (optind < argc)
@@ -719,7 +719,7 @@ static int cmd_show(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	struct vgpu_parent *p;
 	int r;
 
-	r = parse_common(argc, argv, parent_only, "+p:j", parent_opt, &parent, &o);
+	r = parse_common(argc, argv, parent_only, "p:j", parent_opt, &parent, &o);
 	if (r)
 		return r;
 	if (argc - optind != 1)
@@ -868,7 +868,10 @@ static int read_jsonfile(const char *path, struct vgpu_config **ret)
 	return r;
 }
 
-/* parse the options of create/define into s->config */
+static int spec_to_config(const char *verb, struct spec *s);
+
+/* parse the options of create/define into s->config; on failure the
+ * config is gone and the exit status returned */
 static int parse_spec(int argc, char **argv, struct spec *s, struct opts *o)
 {
 	int r;
@@ -876,15 +879,29 @@ static int parse_spec(int argc, char **argv, struct spec *s, struct opts *o)
 	*s = (struct spec){ .autostart = -1 };
 	if (vgpu_config_new(&s->config) < 0)
 		return EXIT_FAILURE;
-	r = parse_common(argc, argv, spec_options, "+p:u:t:A:amfJ:j", spec_opt,
+	r = parse_common(argc, argv, spec_options, "p:u:t:A:amfJ:j", spec_opt,
 			 s, o);
+	if (!r && optind < argc)
+		r = usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+	if (!r)
+		r = spec_to_config(argv[0], s);
+	if (!r && (!s->parent || !vgpu_config_get_type(s->config)))
+		r = usage_error(argv[0], "%s", "needs --parent and --type (or --jsonfile)");
 	if (r)
-		return r;
+		s->config = vgpu_config_unref(s->config);
+	return r;
+}
+
+/* the type, attributes and start policy the options gave */
+static int spec_to_config(const char *verb, struct spec *s)
+{
+	int r;
+
 	if (s->jsonfile) {
 		struct vgpu_config *c;
 
 		if (s->type || vgpu_config_get_attr_count(s->config))
-			return usage_error(argv[0], "%s",
+			return usage_error(verb, "%s",
 					   "--jsonfile excludes --type and --attr");
 		r = read_jsonfile(s->jsonfile, &c);
 		if (r < 0)
@@ -894,7 +911,7 @@ static int parse_spec(int argc, char **argv, struct spec *s, struct opts *o)
 	} else if (s->type) {
 		r = vgpu_config_set_type(s->config, s->type);
 		if (r < 0)
-			return usage_error(argv[0], "bad type '%s'", s->type);
+			return usage_error(verb, "bad type '%s'", s->type);
 	}
 	if (s->autostart >= 0)
 		vgpu_config_set_autostart(s->config, s->autostart);
@@ -910,14 +927,8 @@ static int cmd_create(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	int r;
 
 	r = parse_spec(argc, argv, &s, &o);
-	if (!r && optind < argc)
-		r = usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-	if (!r && (!s.parent || !vgpu_config_get_type(s.config)))
-		r = usage_error(argv[0], "%s", "needs --parent and --type (or --jsonfile)");
-	if (r) {
-		vgpu_config_unref(s.config);
+	if (r)
 		return r;
-	}
 	r = vgpu_instance_create(ctx, s.parent, s.uuid, s.config, &in);
 	vgpu_config_unref(s.config);
 	if (r < 0) {
@@ -946,14 +957,8 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	int r;
 
 	r = parse_spec(argc, argv, &s, &o);
-	if (!r && optind < argc)
-		r = usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-	if (!r && (!s.parent || !vgpu_config_get_type(s.config)))
-		r = usage_error(argv[0], "%s", "needs --parent and --type (or --jsonfile)");
-	if (r) {
-		vgpu_config_unref(s.config);
+	if (r)
 		return r;
-	}
 	r = vgpu_instance_define(ctx, s.parent, s.uuid, s.config,
 				 s.force ? VGPU_DEFINE_FORCE : 0, &in);
 	vgpu_config_unref(s.config);
@@ -974,7 +979,7 @@ static int uuid_verb(int argc, char **argv, struct opts *o, const char **uuid,
 	int r;
 
 	*parent = NULL;
-	r = parse_common(argc, argv, parent_only, "+p:j", parent_opt, parent, o);
+	r = parse_common(argc, argv, parent_only, "p:j", parent_opt, parent, o);
 	if (r)
 		return r;
 	if (argc - optind != 1)
@@ -1059,7 +1064,7 @@ static int cmd_remove(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		      char **argv)
 {
-	static const char *const shortopts = "+p:t:amJ:X:Di:j";
+	static const char *const shortopts = "p:t:amJ:X:Di:j";
 	struct vgpu_instance *in = NULL;
 	struct vgpu_config *c;
 	struct opts o = *go;
@@ -1130,7 +1135,7 @@ static int cmd_autostart(struct vgpu_ctx *ctx, const struct opts *go,
 	struct opts o = *go;
 	int r;
 
-	r = parse_common(argc, argv, NULL, "+j", NULL, NULL, &o);
+	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
 	if (r)
 		return r;
 	if (argc - optind != 1)
@@ -1244,7 +1249,7 @@ static int cmd_monitor(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	long seen = 0, deadline;
 	int r;
 
-	r = parse_common(argc, argv, lo, "+i:n:T:j", monitor_opt, &a, &o);
+	r = parse_common(argc, argv, lo, "i:n:T:j", monitor_opt, &a, &o);
 	if (r)
 		return r;
 	if (optind < argc)

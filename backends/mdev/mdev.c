@@ -96,39 +96,6 @@ static int resolve_link(int dirfd, const char *dir, const char *name,
 	return *ret ? 0 : -ENOMEM;
 }
 
-static int read_hex16(int fd, const char *name, uint16_t *ret)
-{
-	long v;
-	int r = vgpu_read_attr_long(fd, name, 16, 0, 0xffff, &v);
-
-	if (r == 0)
-		*ret = (uint16_t)v;
-	return r;
-}
-
-static void read_pci_identity(struct vgpu_parent *p, int fd)
-{
-	long cls;
-	int r;
-
-	r = read_hex16(fd, "vendor", &p->vendor);
-	if (!r)
-		r = read_hex16(fd, "device", &p->device);
-	if (!r)
-		r = read_hex16(fd, "subsystem_vendor", &p->subsystem_vendor);
-	if (!r)
-		r = read_hex16(fd, "subsystem_device", &p->subsystem_device);
-	if (!r)
-		r = vgpu_read_attr_long(fd, "class", 16, 0, 0xffffff, &cls);
-	if (r < 0) {
-		warn(p->ctx, "%s: unreadable PCI identity: %s", p->id,
-		     strerror(-r));
-		return;
-	}
-	p->class_code = (uint32_t)cls;
-	p->is_pci = true;
-}
-
 static int parent_from_class(struct vgpu_ctx *ctx, int classfd,
 			     const char *classdir, const char *id,
 			     struct vgpu_parent **ret)
@@ -170,7 +137,7 @@ static int parent_from_class(struct vgpu_ctx *ctx, int classfd,
 	if (vgpu_read_attr_long(fd, "numa_node", 10, -1, 65535, &node) == 0)
 		p->numa_node = (int)node;
 	if (p->bus && !strcmp(p->bus, "pci"))
-		read_pci_identity(p, fd);
+		vgpu_parent_read_pci_identity(p, fd);
 	close(fd);
 	*ret = p;
 	return 0;

@@ -915,21 +915,10 @@ static void pf_maybe_disable_vfs(struct pf *pf)
 
 /* ---- parents ----------------------------------------------------------- */
 
-static int read_hex16(int fd, const char *name, uint16_t *ret)
-{
-	long v;
-	int r = vgpu_read_attr_long(fd, name, 16, 0, 0xffff, &v);
-
-	if (r == 0)
-		*ret = (uint16_t)v;
-	return r;
-}
-
 static int parent_from_pf(struct pf *pf, struct vgpu_parent **ret)
 {
 	struct vgpu_parent *p;
 	long v;
-	int r;
 
 	p = vgpu_parent_alloc(pf->ctx, &vgpu_backend_sriov, pf->bdf);
 	if (!p)
@@ -944,22 +933,7 @@ static int parent_from_pf(struct pf *pf, struct vgpu_parent **ret)
 	}
 	if (vgpu_read_attr_long(pf->fd, "numa_node", 10, -1, 65535, &v) == 0)
 		p->numa_node = (int)v;
-	r = read_hex16(pf->fd, "vendor", &p->vendor);
-	if (!r)
-		r = read_hex16(pf->fd, "device", &p->device);
-	if (!r)
-		r = read_hex16(pf->fd, "subsystem_vendor", &p->subsystem_vendor);
-	if (!r)
-		r = read_hex16(pf->fd, "subsystem_device", &p->subsystem_device);
-	if (!r)
-		r = vgpu_read_attr_long(pf->fd, "class", 16, 0, 0xffffff, &v);
-	if (r < 0) {
-		warn(pf->ctx, "%s: unreadable PCI identity: %s", pf->bdf,
-		     strerror(-r));
-	} else {
-		p->class_code = (uint32_t)v;
-		p->is_pci = true;
-	}
+	vgpu_parent_read_pci_identity(p, pf->fd);
 	dbg(pf->ctx, "%s: SR-IOV PF, %ld of %ld VFs, model %s", pf->bdf,
 	    pf->numvfs, pf->totalvfs, model_names[pf->model]);
 	*ret = p;

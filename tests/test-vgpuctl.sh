@@ -1,0 +1,147 @@
+#!/bin/bash
+# vgpuctl end to end on a fake host with the kernel's behaviour: every verb,
+# the documented exit codes, malformed command lines, JSON that parses, and
+# two vgpuctl processes racing for the last slot of a type.
+#   test-vgpuctl.sh VGPUCTL MKHOST VGPU-FAKESYSFS
+# Exit 77 without root or FUSE.
+set -u
+vgpuctl=$1 mkhost=$2 fakesysfs=${3:-}
+[ "$(id -u)" = 0 ] && [ -e /dev/fuse ] && [ -x "$fakesysfs" ] || {
+	echo "needs root, /dev/fuse and vgpu-fakesysfs: skip"; exit 77; }
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/vgpuctl-test.XXXXXX")
+pid=
+cleanup() {
+	umount -l "$tmp/live" 2> /dev/null
+	[ -n "$pid" ] && wait "$pid" 2> /dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+"$mkhost" "$tmp/host" 2 2 0 || exit 1
+mkdir "$tmp/live"
+"$fakesysfs" "$tmp/host" "$tmp/live" -f --create-delay-ms 50 2> "$tmp/daemon.log" &
+pid=$!
+for _ in $(seq 100); do
+	[ "$(stat -c %d "$tmp/live")" != "$(stat -c %d "$tmp")" ] && break
+	sleep 0.05
+done
+[ "$(stat -c %d "$tmp/live")" != "$(stat -c %d "$tmp")" ] || { echo "mount failed"; exit 77; }
+
+P=0000:01:00.0 Q=0000:01:01.0 T=i915-GVTg_V5_0
+U=11111111-2222-4333-8444-555555555555
+v() { "$vgpuctl" --sysfs-root "$tmp/live/sys" --config-dir "$tmp/conf" \
+	--runtime-dir "$tmp/run" "$@"; }
+passed=0 failed=0
+# expect STATUS CMD...: run CMD, compare its exit status
+expect() {
+	local want=$1; shift
+	"$@" > "$tmp/out" 2> "$tmp/err"
+	local got=$?
+	if [ "$got" = "$want" ]; then
+		passed=$((passed + 1))
+	else
+		failed=$((failed + 1))
+		echo "FAIL: '$*' exited $got, wanted $want"
+		sed 's/^/  stdout: /' "$tmp/out"; sed 's/^/  stderr: /' "$tmp/err"
+	fi
+}
+check() { # check DESCRIPTION COMMAND...: a shell condition
+	local what=$1; shift
+	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
+}
+json_ok() { python3 -m json.tool "$tmp/out" > /dev/null; }
+
+# listings, text and JSON
+expect 0 v parents
+check "parents lists $P" grep -q "^$P  *mdev  *pci" "$tmp/out"
+for verb in parents types list "list -a" "show $P"; do
+	expect 0 v --json $verb
+	check "$verb --json parses" json_ok
+done
+expect 0 v types $P
+check "types shows $T" grep -q "^$P  *$T  *1 " "$tmp/out"
+
+# usage errors: exit 2, never a crash
+expect 2 v
+expect 2 v frobnicate
+expect 2 v --sysfs-root relative parents
+expect 2 v list --bogus
+expect 2 v list extra-argument
+expect 2 v create -p $P
+expect 2 v create -t $T
+expect 2 v create -p $P -t $T -u not-a-uuid
+expect 2 v create -p $P -t $T --attr novalue
+expect 2 v create -p $P -t $T --attr ../escape=1
+expect 2 v define -p $P -t $T --jsonfile /dev/null
+expect 2 v stop not-a-uuid
+expect 2 v modify $U --index x --add-attr a=1
+expect 2 v modify $U --add-attr a=1 --del-attr
+expect 2 v monitor --count -1
+expect 0 v --help
+check "help names every verb" grep -q "autostart" "$tmp/out"
+expect 0 v list --help
+check "verb help" grep -q "^Usage: vgpuctl list" "$tmp/out"
+
+# not found: exit 3
+expect 3 v show 0000:99:00.0
+expect 3 v show $U
+expect 3 v types 0000:99:00.0
+expect 3 v create -p 0000:99:00.0 -t $T
+expect 3 v create -p $P -t no-such-type
+expect 3 v stop $U
+expect 3 v start $U
+expect 3 v undefine $U
+expect 3 v modify $U --auto
+
+# lifecycle
+expect 0 v create -p $P -t $T -u $U
+check "create prints the UUID" grep -qx $U "$tmp/out"
+expect 4 v create -p $Q -t $T -u $U          # UUID in use
+expect 4 v create -p $P -t $T                # type full
+check "full type explained" grep -q "no capacity left" "$tmp/err"
+expect 0 v show $U
+check "show gives the IOMMU group" grep -q "^IOMMU group: [0-9]" "$tmp/out"
+expect 0 v stop $U
+expect 0 v define -p $Q -t $T -u $U --auto --attr a/b=c
+expect 4 v define -p $Q -t $T -u $U
+expect 0 v define -p $Q -t $T -u $U --force
+expect 0 v modify $U --add-attr x=1 --index 0
+expect 0 v modify $U --manual
+expect 0 v --json show $U
+check "modify kept its changes" grep -q '"x": "1"' "$tmp/out"
+check "modify set manual" grep -q '"autostart": false' "$tmp/out"
+expect 0 v modify $U --del-attr --index 0
+expect 1 v modify $U --del-attr --index 5
+expect 0 v start $U
+expect 0 v list -a
+check "list shows active,defined" grep -q "^$U  *$Q  *$T  *active,defined,manual" "$tmp/out"
+expect 0 v remove $U
+expect 3 v show $U
+
+# a definition file that is not JSON is skipped, not fatal
+mkdir -p "$tmp/conf/$P"; echo '{ nonsense' > "$tmp/conf/$P/$U"
+expect 0 v list -d
+rm "$tmp/conf/$P/$U"
+
+# two vgpuctl processes race for the last slot: one wins, one gets 4
+racers=
+for i in 1 2; do
+	( v create -p $Q -t $T > /dev/null 2>&1; echo $? > "$tmp/race$i" ) &
+	racers="$racers $!"
+done
+wait $racers
+r1=$(cat "$tmp/race1") r2=$(cat "$tmp/race2")
+check "race: one success and one 'no capacity' ($r1, $r2)" \
+	[ "$(printf '%s\n' "$r1" "$r2" | sort | tr '\n' ' ')" = "0 4 " ]
+expect 0 v list
+check "race: exactly one instance" [ "$(grep -c "$Q" "$tmp/out")" = 1 ]
+
+# the monitor sees a create
+v monitor --interval 20 --count 1 --timeout 5000 > "$tmp/events" 2> "$tmp/mon.err" &
+mon=$!
+for _ in $(seq 50); do grep -qs monitoring "$tmp/mon.err" && break; sleep 0.05; done
+expect 0 v create -p $P -t $T -u $U
+wait $mon
+check "monitor reported the instance" grep -q "^instance-added mdev $P $U $T" "$tmp/events"
+
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
