@@ -37,27 +37,7 @@ extern "C" {
 struct vgpu_provider;
 struct vgpu_device;
 
-/** PCI region indexes, as in VFIO. */
-enum vgpu_region_index {
-	VGPU_REGION_BAR0 = 0,
-	VGPU_REGION_BAR1 = 1,
-	VGPU_REGION_BAR2 = 2,
-	VGPU_REGION_BAR3 = 3,
-	VGPU_REGION_BAR4 = 4,
-	VGPU_REGION_BAR5 = 5,
-	VGPU_REGION_ROM = 6,
-	VGPU_REGION_CONFIG = 7,
-	VGPU_REGION_VGA = 8,
-};
-
-/** PCI interrupt indexes, as in VFIO. */
-enum vgpu_irq_index {
-	VGPU_IRQ_INTX = 0,
-	VGPU_IRQ_MSI = 1,
-	VGPU_IRQ_MSIX = 2,
-	VGPU_IRQ_ERR = 3,
-	VGPU_IRQ_REQ = 4,
-};
+/* enum vgpu_region_index and enum vgpu_irq_index: in libvgpu.h */
 
 /* region flags for vgpu_device_setup_region() */
 #define VGPU_REGION_F_READ (1u << 0)
@@ -69,9 +49,7 @@ enum vgpu_irq_index {
 #define VGPU_REGION_F_PREFETCH (1u << 4)
 #define VGPU_REGION_F_IO (1u << 5)
 
-/* DMA protection */
-#define VGPU_DMA_READ (1u << 0)
-#define VGPU_DMA_WRITE (1u << 1)
+/* DMA protection (VGPU_DMA_READ, VGPU_DMA_WRITE): in libvgpu.h */
 
 /**
  * vgpu_region_access_fn - a trapped region access

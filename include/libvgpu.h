@@ -35,6 +35,7 @@ struct vgpu_instance;
 struct vgpu_config;
 struct vgpu_monitor;
 struct vgpu_event;
+struct vgpu_handle;
 
 /* ------------------------------------------------------------------------ */
 /* Context                                                                   */
@@ -1018,6 +1019,593 @@ const char *vgpu_event_get_backend(struct vgpu_event *event);
  * @since: 0.1
  */
 const char *vgpu_event_get_type_id(struct vgpu_event *event);
+
+
+/* ------------------------------------------------------------------------ */
+/* Opened devices: regions, interrupts, DMA and display of an instance as   */
+/* its user (a VMM, a test harness) sees it. Kernel mdev instances and PCI  */
+/* functions (SR-IOV VFs, any vfio-pci device) are reached through kernel   */
+/* VFIO; other backends provide the same handle.                            */
+/* ------------------------------------------------------------------------ */
+
+/** Flags for vgpu_handle_open(). */
+enum vgpu_open_flags {
+	/** use the VFIO group/container API even where iommufd exists */
+	VGPU_OPEN_NO_IOMMUFD = 1 << 0,
+	/** use iommufd or fail: -EOPNOTSUPP when the kernel offers none for
+	 * the device, the errno of the failing step otherwise */
+	VGPU_OPEN_IOMMUFD = 1 << 1,
+};
+
+/** Region flags, as reported by vgpu_handle_get_region(). */
+enum vgpu_region_flags {
+	VGPU_REGION_READ = 1 << 0,
+	VGPU_REGION_WRITE = 1 << 1,
+	/** some or all of the region can be mapped with vgpu_handle_region_mmap() */
+	VGPU_REGION_MMAP = 1 << 2,
+};
+
+/** PCI region indexes, as in VFIO. */
+enum vgpu_region_index {
+	VGPU_REGION_BAR0 = 0,
+	VGPU_REGION_BAR1 = 1,
+	VGPU_REGION_BAR2 = 2,
+	VGPU_REGION_BAR3 = 3,
+	VGPU_REGION_BAR4 = 4,
+	VGPU_REGION_BAR5 = 5,
+	VGPU_REGION_ROM = 6,
+	VGPU_REGION_CONFIG = 7,
+	VGPU_REGION_VGA = 8,
+};
+
+/** PCI interrupt indexes, as in VFIO. */
+enum vgpu_irq_index {
+	VGPU_IRQ_INTX = 0,
+	VGPU_IRQ_MSI = 1,
+	VGPU_IRQ_MSIX = 2,
+	VGPU_IRQ_ERR = 3,
+	VGPU_IRQ_REQ = 4,
+};
+
+/** IRQ flags, as reported by vgpu_handle_get_irq(). */
+enum vgpu_irq_flags {
+	VGPU_IRQ_EVENTFD = 1 << 0,
+	VGPU_IRQ_MASKABLE = 1 << 1,
+	VGPU_IRQ_AUTOMASKED = 1 << 2,
+	VGPU_IRQ_NORESIZE = 1 << 3,
+};
+
+/* DMA protection, for vgpu_handle_dma_map() (and the provider API) */
+#define VGPU_DMA_READ (1u << 0)  /* the device may read the memory */
+#define VGPU_DMA_WRITE (1u << 1) /* the device may write the memory */
+
+/** Flags of a BAR, from vgpu_handle_config_get_bar(). */
+enum vgpu_bar_flags {
+	VGPU_BAR_IO = 1 << 0,
+	VGPU_BAR_MEM64 = 1 << 1,
+	VGPU_BAR_PREFETCH = 1 << 2,
+};
+
+/** Optional device features, for vgpu_handle_probe_feature(). */
+enum vgpu_feature {
+	VGPU_FEATURE_MIGRATION = 1,   /**< VFIO migration v2 */
+	VGPU_FEATURE_DMA_LOGGING = 2, /**< device dirty page tracking */
+};
+
+/** Kinds of display plane, for vgpu_handle_query_plane(). */
+enum vgpu_plane_type {
+	VGPU_PLANE_PRIMARY = 1,
+	VGPU_PLANE_CURSOR = 2,
+};
+
+/** How a plane's pixels are reached. */
+enum vgpu_plane_kind {
+	/** a region of the device: map or read plane.region */
+	VGPU_PLANE_REGION = 1,
+	/** a dma-buf: get its fd with vgpu_handle_get_plane_dmabuf() */
+	VGPU_PLANE_DMABUF = 2,
+};
+
+/**
+ * struct vgpu_plane_info - what a display plane shows
+ * @size: set by the caller to sizeof(struct vgpu_plane_info); fields past
+ *        @size are not written, so the struct can grow
+ * @kind: an enum vgpu_plane_kind
+ * @drm_format: the DRM fourcc (e.g. XR24), 0 when nothing is displayed
+ * @drm_format_mod: the DRM format modifier
+ * @width: in pixels
+ * @height: in pixels
+ * @stride: bytes per line
+ * @x_pos: cursor position (cursor planes)
+ * @y_pos: cursor position (cursor planes)
+ * @x_hot: cursor hot spot
+ * @y_hot: cursor hot spot
+ * @region_index: the region holding the pixels (VGPU_PLANE_REGION)
+ * @dmabuf_id: the id for vgpu_handle_get_plane_dmabuf() (VGPU_PLANE_DMABUF)
+ * @plane_size: bytes of pixel data
+ */
+struct vgpu_plane_info {
+	size_t size;
+	uint32_t kind;
+	uint32_t drm_format;
+	uint64_t drm_format_mod;
+	uint32_t width;
+	uint32_t height;
+	uint32_t stride;
+	uint32_t x_pos;
+	uint32_t y_pos;
+	uint32_t x_hot;
+	uint32_t y_hot;
+	uint32_t region_index;
+	uint32_t dmabuf_id;
+	uint64_t plane_size;
+};
+
+/**
+ * vgpu_handle_open - open a device for use
+ * @ctx: the context
+ * @id: an mdev instance UUID, or a PCI address ("0000:01:00.1", a VF or any
+ *      device bound to vfio-pci)
+ * @flags: a mask of enum vgpu_open_flags
+ * @ret: receives the handle (one reference)
+ *
+ * The device is found in sysfs below the context's sysfs root. Where the
+ * device has a VFIO character device (/dev/vfio/devices/vfioN) and
+ * /dev/iommu exists, iommufd is used; otherwise the device's IOMMU group is
+ * opened into a new type1 container. While the handle exists no other
+ * process can open the device's group.
+ * Returns: 0, -EINVAL (malformed id, unknown flags), -ENODEV (no such
+ *          device, or it is not a VFIO device), -EBUSY (in use elsewhere),
+ *          -EACCES/-EPERM (no permission), or the errno of the failed call.
+ * @since: 0.1
+ */
+int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id, unsigned int flags,
+		     struct vgpu_handle **ret);
+
+/**
+ * vgpu_handle_ref - take a reference
+ * @handle: the handle, or NULL
+ * Returns: @handle.
+ * @since: 0.1
+ */
+struct vgpu_handle *vgpu_handle_ref(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_unref - drop a reference; the last one closes the device
+ * @handle: the handle, or NULL
+ *
+ * Closing unmaps every DMA window still mapped, detaches every eventfd and
+ * releases the group or iommufd. Mappings made with vgpu_handle_region_mmap()
+ * stay valid until munmap()ed.
+ * Returns: NULL when it was closed, @handle otherwise.
+ * @since: 0.1
+ */
+struct vgpu_handle *vgpu_handle_unref(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_get_id - the id the handle was opened with, normalised
+ * @handle: the handle
+ * Returns: the UUID (lower case) or PCI address.
+ * @since: 0.1
+ */
+const char *vgpu_handle_get_id(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_get_access - how the device is reached
+ * @handle: the handle
+ * Returns: "vfio-group" (group + type1 container), "iommufd", or another
+ *          backend's name.
+ * @since: 0.1
+ */
+const char *vgpu_handle_get_access(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_get_iommu_group - the device's IOMMU group
+ * @handle: the handle
+ * Returns: the group number, or -1 when not known.
+ * @since: 0.1
+ */
+int vgpu_handle_get_iommu_group(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_is_pci - whether the device is a PCI device (vfio-pci API)
+ * @handle: the handle
+ * Returns: true for PCI devices; config space helpers need one.
+ * @since: 0.1
+ */
+bool vgpu_handle_is_pci(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_get_region_count - number of entries in the region table
+ * @handle: the handle
+ *
+ * The table holds every index below the device's region count and the
+ * device-specific regions found beyond it (e.g. mdpy's framebuffer), in
+ * index order; it is read once, when the device is opened.
+ * Returns: the count (>= 0), or -EINVAL.
+ * @since: 0.1
+ */
+int vgpu_handle_get_region_count(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_get_region - one entry of the region table
+ * @handle: the handle
+ * @n: 0 .. vgpu_handle_get_region_count() - 1
+ * @index: receives the region's index (the argument of the region calls), or NULL
+ * @size: receives its size in bytes, or NULL
+ * @flags: receives a mask of enum vgpu_region_flags, or NULL
+ * Returns: 0, -ERANGE for @n out of range.
+ * @since: 0.1
+ */
+int vgpu_handle_get_region(struct vgpu_handle *handle, unsigned int n,
+			   unsigned int *index, uint64_t *size,
+			   uint32_t *flags);
+
+/**
+ * vgpu_handle_region_get_type - the type capability of a region
+ * @handle: the handle
+ * @index: the region index
+ * @type: receives the VFIO region type, or NULL
+ * @subtype: receives the subtype, or NULL
+ * Returns: 0, -ENODATA when the region has no type, -ENOENT for no such
+ *          region.
+ * @since: 0.1
+ */
+int vgpu_handle_region_get_type(struct vgpu_handle *handle, unsigned int index,
+				uint32_t *type, uint32_t *subtype);
+
+/**
+ * vgpu_handle_region_get_sparse_count - number of sparse mmap areas
+ * @handle: the handle
+ * @index: the region index
+ * Returns: the count; 0 when the region has no sparse mmap capability (then
+ *          the whole region is mmap-able if it has VGPU_REGION_MMAP);
+ *          -ENOENT for no such region.
+ * @since: 0.1
+ */
+int vgpu_handle_region_get_sparse_count(struct vgpu_handle *handle,
+					unsigned int index);
+
+/**
+ * vgpu_handle_region_get_sparse - one sparse mmap area
+ * @handle: the handle
+ * @index: the region index
+ * @n: 0 .. count - 1
+ * @offset: receives the area's offset inside the region, or NULL
+ * @size: receives its size, or NULL
+ * Returns: 0, -ENOENT (no such region), -ERANGE (@n out of range).
+ * @since: 0.1
+ */
+int vgpu_handle_region_get_sparse(struct vgpu_handle *handle,
+				  unsigned int index, unsigned int n,
+				  uint64_t *offset, uint64_t *size);
+
+/**
+ * vgpu_handle_region_read - read from a region
+ * @handle: the handle
+ * @index: the region index
+ * @offset: where, inside the region
+ * @buf: receives the data
+ * @len: how many bytes; accesses of 1, 2, 4 and 8 bytes at an aligned
+ *       offset reach the device as one access of that width
+ *
+ * Interrupted and short transfers are continued.
+ * Returns: 0, -ENOENT (no such region), -EACCES (not readable), -ERANGE
+ *          (beyond the region), -ENODEV (the device has gone), -EIO.
+ * @since: 0.1
+ */
+int vgpu_handle_region_read(struct vgpu_handle *handle, unsigned int index,
+			    uint64_t offset, void *buf, size_t len);
+
+/**
+ * vgpu_handle_region_write - write to a region
+ * @handle: the handle
+ * @index: the region index
+ * @offset: where, inside the region
+ * @buf: the data
+ * @len: how many bytes (see vgpu_handle_region_read())
+ * Returns: as vgpu_handle_region_read(), -EACCES when not writable.
+ * @since: 0.1
+ */
+int vgpu_handle_region_write(struct vgpu_handle *handle, unsigned int index,
+			     uint64_t offset, const void *buf, size_t len);
+
+/**
+ * vgpu_handle_region_mmap - map part of a region into memory
+ * @handle: the handle
+ * @index: the region index
+ * @offset: page-aligned offset inside the region
+ * @len: length; [@offset, @offset + @len) must lie inside the region (if it
+ *       has no sparse areas) or inside one sparse area
+ * @prot: PROT_READ and/or PROT_WRITE, allowed by the region's flags
+ * @ret: receives the address; release it with munmap()
+ * Returns: 0, -ENOENT (no such region), -EACCES (not mmap-able there, or
+ *          @prot not allowed), -EINVAL (unaligned or empty), or the errno
+ *          of mmap().
+ * @since: 0.1
+ */
+int vgpu_handle_region_mmap(struct vgpu_handle *handle, unsigned int index,
+			    uint64_t offset, size_t len, int prot, void **ret);
+
+/**
+ * vgpu_handle_config_read - read PCI config space
+ * @handle: the handle (a PCI device)
+ * @offset: byte offset in config space
+ * @width: 1, 2 or 4, and @offset a multiple of it
+ * @val: receives the value, converted from little endian
+ * Returns: 0, -ENOTSUP (not PCI), -EINVAL (bad width or alignment), or
+ *          the errors of vgpu_handle_region_read().
+ * @since: 0.1
+ */
+int vgpu_handle_config_read(struct vgpu_handle *handle, unsigned int offset,
+			    unsigned int width, uint32_t *val);
+
+/**
+ * vgpu_handle_config_write - write PCI config space
+ * @handle: the handle (a PCI device)
+ * @offset: byte offset in config space
+ * @width: 1, 2 or 4, and @offset a multiple of it
+ * @val: the value, written little endian
+ * Returns: as vgpu_handle_config_read().
+ * @since: 0.1
+ */
+int vgpu_handle_config_write(struct vgpu_handle *handle, unsigned int offset,
+			     unsigned int width, uint32_t val);
+
+/**
+ * vgpu_handle_config_find_cap - find a PCI capability
+ * @handle: the handle (a PCI device)
+ * @cap_id: the capability id (PCI_CAP_ID_*), or an extended capability id
+ *          (PCI_EXT_CAP_ID_*) when @extended
+ * @extended: search the PCI Express extended list (from offset 0x100)
+ * @after: 0 for the first match, or the offset of a previous match to find
+ *         the next
+ *
+ * The walk refuses lists that loop or point outside config space.
+ * Returns: the capability's offset (> 0), -ENOENT when absent, -EBADMSG
+ *          for a malformed list, or the errors of vgpu_handle_config_read().
+ * @since: 0.1
+ */
+int vgpu_handle_config_find_cap(struct vgpu_handle *handle,
+				unsigned int cap_id, bool extended,
+				unsigned int after);
+
+/**
+ * vgpu_handle_config_get_bar - decode a base address register
+ * @handle: the handle (a PCI device)
+ * @bar: 0 .. 5
+ * @addr: receives the address programmed in config space (as emulated for
+ *        the device's user), or NULL
+ * @size: receives the BAR's size from its region, or NULL
+ * @flags: receives a mask of enum vgpu_bar_flags, or NULL
+ * Returns: 0, -ENOENT for an unimplemented BAR (or the upper half of a
+ *          64-bit one), -ENOTSUP (not PCI), -EINVAL.
+ * @since: 0.1
+ */
+int vgpu_handle_config_get_bar(struct vgpu_handle *handle, unsigned int bar,
+			       uint64_t *addr, uint64_t *size,
+			       uint32_t *flags);
+
+/**
+ * vgpu_handle_get_irq_count - number of IRQ indexes
+ * @handle: the handle
+ * Returns: the count (>= 0), or -EINVAL.
+ * @since: 0.1
+ */
+int vgpu_handle_get_irq_count(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_get_irq - one IRQ index
+ * @handle: the handle
+ * @index: an enum vgpu_irq_index value (or a device-specific index)
+ * @count: receives the number of vectors, or NULL
+ * @flags: receives a mask of enum vgpu_irq_flags, or NULL
+ * Returns: 0, -ERANGE (beyond the IRQ count), -ENOENT (the device does not
+ *          implement this index; partial tables are real, e.g. mtty has no
+ *          MSI-X).
+ * @since: 0.1
+ */
+int vgpu_handle_get_irq(struct vgpu_handle *handle, unsigned int index,
+			uint32_t *count, uint32_t *flags);
+
+/**
+ * vgpu_handle_irq_attach - signal vectors to eventfds
+ * @handle: the handle
+ * @index: the IRQ index
+ * @start: the first vector
+ * @count: the number of vectors, >= 1
+ * @fds: @count eventfds; -1 leaves that vector without one
+ * Returns: 0, -ENOENT (no such index), -ERANGE (vectors out of range),
+ *          -EINVAL, or the errno of the device.
+ * @since: 0.1
+ */
+int vgpu_handle_irq_attach(struct vgpu_handle *handle, unsigned int index,
+			   unsigned int start, unsigned int count,
+			   const int *fds);
+
+/**
+ * vgpu_handle_irq_detach - stop signalling vectors
+ * @handle: the handle
+ * @index: the IRQ index
+ * @start: the first vector
+ * @count: the number of vectors; 0 disables the whole index
+ * Returns: as vgpu_handle_irq_attach().
+ * @since: 0.1
+ */
+int vgpu_handle_irq_detach(struct vgpu_handle *handle, unsigned int index,
+			   unsigned int start, unsigned int count);
+
+/**
+ * vgpu_handle_irq_mask - mask vectors (for maskable indexes)
+ * @handle: the handle
+ * @index: the IRQ index
+ * @start: the first vector
+ * @count: the number of vectors, >= 1
+ * Returns: as vgpu_handle_irq_attach(), -ENOTSUP when not maskable.
+ * @since: 0.1
+ */
+int vgpu_handle_irq_mask(struct vgpu_handle *handle, unsigned int index,
+			 unsigned int start, unsigned int count);
+
+/**
+ * vgpu_handle_irq_unmask - unmask vectors
+ * @handle: the handle
+ * @index: the IRQ index
+ * @start: the first vector
+ * @count: the number of vectors, >= 1
+ * Returns: as vgpu_handle_irq_mask().
+ * @since: 0.1
+ */
+int vgpu_handle_irq_unmask(struct vgpu_handle *handle, unsigned int index,
+			   unsigned int start, unsigned int count);
+
+/**
+ * vgpu_handle_irq_trigger - fire vectors from user space (tests, loopback)
+ * @handle: the handle
+ * @index: the IRQ index
+ * @start: the first vector
+ * @count: the number of vectors, >= 1
+ *
+ * Devices differ: vfio-pci signals the attached eventfds, while some mdev
+ * drivers (mtty in Linux 6.1) treat it as "disable".
+ * Returns: as vgpu_handle_irq_attach().
+ * @since: 0.1
+ */
+int vgpu_handle_irq_trigger(struct vgpu_handle *handle, unsigned int index,
+			    unsigned int start, unsigned int count);
+
+/**
+ * vgpu_handle_dma_map - let the device reach memory at an I/O address
+ * @handle: the handle
+ * @vaddr: page-aligned memory of this process
+ * @iova: page-aligned I/O virtual address
+ * @len: page-aligned length, > 0
+ * @prot: VGPU_DMA_READ and/or VGPU_DMA_WRITE
+ *
+ * The handle keeps a table of mapped windows: a window that overlaps one
+ * already mapped is refused before the kernel is asked.
+ * Returns: 0, -EINVAL (alignment, zero length, wrap, bad @prot), -EEXIST
+ *          (overlaps a mapped window), -ERANGE (outside the IOMMU's valid
+ *          ranges), or the errno of the kernel.
+ * @since: 0.1
+ */
+int vgpu_handle_dma_map(struct vgpu_handle *handle, void *vaddr,
+			uint64_t iova, uint64_t len, uint32_t prot);
+
+/**
+ * vgpu_handle_dma_unmap - unmap exactly one window mapped before
+ * @handle: the handle
+ * @iova: the window's start
+ * @len: the window's length
+ * Returns: 0, -ENOENT when no window starts at @iova with length @len (a
+ *          second unmap of the same window, a partial unmap), or the errno
+ *          of the kernel.
+ * @since: 0.1
+ */
+int vgpu_handle_dma_unmap(struct vgpu_handle *handle, uint64_t iova,
+			  uint64_t len);
+
+/**
+ * vgpu_handle_get_dma_count - number of DMA windows mapped through the handle
+ * @handle: the handle
+ * Returns: the count (>= 0), or -EINVAL.
+ * @since: 0.1
+ */
+int vgpu_handle_get_dma_count(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_get_iova_range_count - number of valid IOVA ranges
+ * @handle: the handle
+ * Returns: the count; 1 (the whole 64-bit space) when the IOMMU does not
+ *          report ranges.
+ * @since: 0.1
+ */
+int vgpu_handle_get_iova_range_count(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_get_iova_range - one valid IOVA range
+ * @handle: the handle
+ * @n: 0 .. count - 1
+ * @start: receives the first valid address, or NULL
+ * @last: receives the last valid address (inclusive), or NULL
+ * Returns: 0, -ERANGE for @n out of range.
+ * @since: 0.1
+ */
+int vgpu_handle_get_iova_range(struct vgpu_handle *handle, unsigned int n,
+			       uint64_t *start, uint64_t *last);
+
+/**
+ * vgpu_handle_get_iommu_pgsizes - page sizes the IOMMU can map
+ * @handle: the handle
+ * Returns: a bitmap of supported sizes (bit k set: 2^k bytes); 4096 when
+ *          unknown.
+ * @since: 0.1
+ */
+uint64_t vgpu_handle_get_iommu_pgsizes(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_reset - reset the device
+ * @handle: the handle
+ * Returns: 0, -ENOTSUP when the device cannot be reset, or the errno of the
+ *          device.
+ * @since: 0.1
+ */
+int vgpu_handle_reset(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_probe_feature - whether the device offers an optional feature
+ * @handle: the handle
+ * @feature: an enum vgpu_feature value
+ * @data: receives feature data, or NULL: the migration flags
+ *        (VFIO_MIGRATION_*) for VGPU_FEATURE_MIGRATION, 0 otherwise
+ * Returns: 1 when offered, 0 when not, -EINVAL for an unknown feature,
+ *          -ENODEV when the device has gone.
+ * @since: 0.1
+ */
+int vgpu_handle_probe_feature(struct vgpu_handle *handle, unsigned int feature,
+			      uint64_t *data);
+
+/**
+ * vgpu_handle_query_plane - what a display plane shows now
+ * @handle: the handle
+ * @type: VGPU_PLANE_PRIMARY or VGPU_PLANE_CURSOR
+ * @info: receives the plane; set @info->size first
+ *
+ * Region and dma-buf planes are tried in that order. A device that has a
+ * display but shows nothing gives 0 with @info->drm_format 0. A query that
+ * fails with -ENOMEM is retried once (mbochs in Linux 6.1 fails the first
+ * query after a mode change).
+ * Returns: 0, -ENOTSUP when the device has no display, -EINVAL (bad @type
+ *          or @info->size), or the errno of the device.
+ * @since: 0.1
+ */
+int vgpu_handle_query_plane(struct vgpu_handle *handle, unsigned int type,
+			    struct vgpu_plane_info *info);
+
+/**
+ * vgpu_handle_get_plane_dmabuf - a dma-buf of a plane
+ * @handle: the handle
+ * @dmabuf_id: the id from a VGPU_PLANE_DMABUF plane
+ * Returns: a new file descriptor (the caller closes it), or a negative errno.
+ * @since: 0.1
+ */
+int vgpu_handle_get_plane_dmabuf(struct vgpu_handle *handle,
+				 uint32_t dmabuf_id);
+
+/**
+ * vgpu_handle_probe_in_use - whether a device is open by someone else
+ * @ctx: the context
+ * @id: an mdev UUID or a PCI address
+ * @group: receives the IOMMU group (or -1), or NULL
+ *
+ * Probes without side effects visible to the other user: the device's VFIO
+ * group is opened and closed again (a group in use refuses the open).
+ * Returns: 1 in use, 0 free, -ENODEV (no such device or no IOMMU group),
+ *          -EACCES (no permission to probe), or another negative errno.
+ * @since: 0.1
+ */
+int vgpu_handle_probe_in_use(struct vgpu_ctx *ctx, const char *id,
+			      int *group);
 
 #ifdef __cplusplus
 }

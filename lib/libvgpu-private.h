@@ -16,6 +16,7 @@
 #define VGPU_UUID_LEN 36
 
 struct vgpu_backend;
+struct vgpu_vfio_sys;
 
 struct vgpu_ctx {
 	int refcount;
@@ -27,6 +28,8 @@ struct vgpu_ctx {
 	char *config_dir;
 	char *runtime_dir;
 	struct pci_access *pacc; /* opened on the first PCI name look-up */
+	/* system calls of opened kernel VFIO devices; NULL: the real ones */
+	const struct vgpu_vfio_sys *vfio_sys;
 };
 
 struct vgpu_parent {

@@ -18,19 +18,9 @@
 #include <libvgpu.h>
 
 #include "mdevctl-compat.h"
+#include "vgpuctl.h"
 #include "util-json.h"
 
-#define EXIT_USAGE 2
-#define EXIT_NOTFOUND 3
-#define EXIT_CONFLICT 4
-
-struct opts {
-	bool json;
-	const char *sysfs_root;
-	const char *config_dir;
-	const char *runtime_dir;
-	int verbose;
-};
 
 struct verb {
 	const char *name;
@@ -63,7 +53,7 @@ static void log_to_stderr(struct vgpu_ctx *ctx, int priority, const char *file,
 	fputc('\n', stderr);
 }
 
-static void __attribute__((format(printf, 1, 2))) fail_msg(const char *fmt, ...)
+void __attribute__((format(printf, 1, 2))) fail_msg(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -75,7 +65,7 @@ static void __attribute__((format(printf, 1, 2))) fail_msg(const char *fmt, ...)
 }
 
 /* the exit status for a library error */
-static int exit_for(int r)
+int exit_for(int r)
 {
 	switch (-r) {
 	case 0:
@@ -95,7 +85,7 @@ static int exit_for(int r)
 	}
 }
 
-static int __attribute__((format(printf, 2, 3)))
+int __attribute__((format(printf, 2, 3)))
 usage_error(const char *verb, const char *fmt, ...)
 {
 	va_list ap;
@@ -119,7 +109,7 @@ static bool want_help(int argc, char **argv)
 	return false;
 }
 
-static void print_json(struct jw *j)
+void print_json(struct jw *j)
 {
 	char *text;
 
@@ -227,7 +217,7 @@ static void json_parent(struct jw *j, struct vgpu_parent *p, bool names)
 	jw_end_object(j);
 }
 
-static int parse_common(int argc, char **argv, const struct option *extra,
+int parse_common(int argc, char **argv, const struct option *extra,
 			const char *shortopts,
 			int (*handle)(int c, const char *arg, void *data),
 			void *data, struct opts *o)
@@ -462,7 +452,8 @@ static void json_attrs(struct jw *j, struct vgpu_config *c)
 	jw_end_array(j);
 }
 
-static void json_instance(struct jw *j, struct vgpu_instance *in)
+/* @in_use: 1/0 to report it, < 0 to leave it out */
+static void json_instance(struct jw *j, struct vgpu_instance *in, int in_use)
 {
 	struct vgpu_config *c = vgpu_instance_get_config(in);
 	int group = vgpu_instance_get_iommu_group(in);
@@ -483,6 +474,10 @@ static void json_instance(struct jw *j, struct vgpu_instance *in)
 		jw_int(j, group);
 	else
 		jw_null(j);
+	if (in_use >= 0) {
+		jw_key(j, "in_use");
+		jw_bool(j, in_use > 0);
+	}
 	jw_member_string(j, "syspath", vgpu_instance_get_syspath(in));
 	json_attrs(j, c);
 	jw_end_object(j);
@@ -542,7 +537,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		jw_init(&j, true);
 		jw_begin_array(&j);
 		for (size_t i = 0; i < n; i++)
-			json_instance(&j, list[i]);
+			json_instance(&j, list[i], -1);
 		jw_end_array(&j);
 		print_json(&j);
 	} else {
@@ -568,6 +563,7 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 {
 	struct vgpu_instance *in;
 	struct vgpu_config *c;
+	int in_use = -1;
 	int r = vgpu_instance_get(ctx, uuid, parent, &in);
 
 	if (r < 0) {
@@ -575,11 +571,23 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 			 r == -ENOENT ? "no such instance" : strerror(-r));
 		return exit_for(r);
 	}
+	/* whether someone holds the device open (active instances only;
+	 * -EACCES etc. leave it unknown) */
+	if (vgpu_instance_is_active(in)) {
+		/* a VF is opened by its PCI address, an mdev by its UUID */
+		const char *sys = vgpu_instance_get_syspath(in);
+		const char *id = vgpu_instance_get_uuid(in);
+
+		if (sys && !strcmp(vgpu_instance_get_backend(in), "sriov") &&
+		    strrchr(sys, '/'))
+			id = strrchr(sys, '/') + 1;
+		in_use = vgpu_handle_probe_in_use(ctx, id, NULL);
+	}
 	if (o->json) {
 		struct jw j;
 
 		jw_init(&j, true);
-		json_instance(&j, in);
+		json_instance(&j, in, in_use);
 		print_json(&j);
 		vgpu_instance_unref(in);
 		return 0;
@@ -596,6 +604,8 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 		printf("Autostart:   %s\n", vgpu_config_get_autostart(c) ? "yes" : "no");
 	if (vgpu_instance_get_iommu_group(in) >= 0)
 		printf("IOMMU group: %d\n", vgpu_instance_get_iommu_group(in));
+	if (in_use >= 0)
+		printf("In use:      %s\n", in_use ? "yes (its VFIO group is open)" : "no");
 	if (vgpu_instance_get_syspath(in))
 		printf("Sysfs:       %s\n", vgpu_instance_get_syspath(in));
 	for (size_t i = 0; c && i < vgpu_config_get_attr_count(c); i++) {
@@ -695,7 +705,7 @@ static const struct option parent_only[] = {
 	{ 0 },
 };
 
-static bool looks_like_uuid(const char *s)
+bool looks_like_uuid(const char *s)
 {
 	return strlen(s) == 36 && s[8] == '-' && s[13] == '-' && s[18] == '-' &&
 	       s[23] == '-';
@@ -929,7 +939,7 @@ static int cmd_create(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		struct jw j;
 
 		jw_init(&j, true);
-		json_instance(&j, in);
+		json_instance(&j, in, -1);
 		print_json(&j);
 	} else {
 		puts(vgpu_instance_get_uuid(in));
@@ -1328,6 +1338,12 @@ static const struct verb verbs[] = {
 	  "print parents and instances as they come and go" },
 	{ "mdevctl", cmd_mdevctl, "MDEVCTL-ARGS...",
 	  "behave exactly like mdevctl 1.2" },
+	{ "regions", cmd_regions, "UUID|PCI-ADDRESS",
+	  "open a device and list its regions (VFIO)" },
+	{ "irqs", cmd_irqs, "UUID|PCI-ADDRESS",
+	  "open a device and list its interrupts (VFIO)" },
+	{ "screenshot", cmd_screenshot, "UUID|PCI-ADDRESS OUT.png",
+	  "save what the device's display shows as PNG" },
 	{ "help", cmd_help, "", "show this help" },
 	{ NULL, NULL, NULL, NULL },
 };

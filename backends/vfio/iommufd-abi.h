@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Not in the 6.1 uAPI headers of Debian 12: the iommufd ABI (Linux 6.2+)
+ * and the VFIO cdev binding (6.6+), declared from the documented layout.
+ * Internal; shared with the unit tests' fake kernel.
+ */
+#ifndef VGPU_IOMMUFD_ABI_H
+#define VGPU_IOMMUFD_ABI_H
+
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+#ifndef VFIO_DEVICE_BIND_IOMMUFD
+struct vfio_device_bind_iommufd {
+	__u32 argsz;
+	__u32 flags;
+	__s32 iommufd;
+	__u32 out_devid;
+};
+#define VFIO_DEVICE_BIND_IOMMUFD _IO(VFIO_TYPE, VFIO_BASE + 18)
+struct vfio_device_attach_iommufd_pt {
+	__u32 argsz;
+	__u32 flags;
+	__u32 pt_id;
+};
+#define VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
+#endif
+#define VGPU_IOMMUFD_TYPE ';'
+struct vgpu_iommu_ioas_alloc {
+	__u32 size;
+	__u32 flags;
+	__u32 out_ioas_id;
+};
+struct vgpu_iommu_destroy {
+	__u32 size;
+	__u32 id;
+};
+struct vgpu_iommu_ioas_iova_ranges {
+	__u32 size;
+	__u32 ioas_id;
+	__u32 num_iovas;
+	__u32 reserved;
+	__aligned_u64 allowed_iovas;
+	__aligned_u64 out_iova_alignment;
+};
+struct vgpu_iommu_ioas_map {
+	__u32 size;
+	__u32 flags;
+	__u32 ioas_id;
+	__u32 reserved;
+	__aligned_u64 user_va;
+	__aligned_u64 length;
+	__aligned_u64 iova;
+};
+struct vgpu_iommu_ioas_unmap {
+	__u32 size;
+	__u32 ioas_id;
+	__aligned_u64 iova;
+	__aligned_u64 length;
+};
+#define VGPU_IOMMU_DESTROY _IO(VGPU_IOMMUFD_TYPE, 0x80)
+#define VGPU_IOMMU_IOAS_ALLOC _IO(VGPU_IOMMUFD_TYPE, 0x81)
+#define VGPU_IOMMU_IOAS_IOVA_RANGES _IO(VGPU_IOMMUFD_TYPE, 0x84)
+#define VGPU_IOMMU_IOAS_MAP _IO(VGPU_IOMMUFD_TYPE, 0x85)
+#define VGPU_IOMMU_IOAS_UNMAP _IO(VGPU_IOMMUFD_TYPE, 0x86)
+#define VGPU_IOAS_MAP_FIXED_IOVA (1u << 0)
+#define VGPU_IOAS_MAP_WRITEABLE (1u << 1)
+#define VGPU_IOAS_MAP_READABLE (1u << 2)
+
+#endif

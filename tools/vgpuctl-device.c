@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vgpuctl verbs that open a device through the device API: regions, irqs,
+ * screenshot.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vgpuctl.h"
+
+static int open_device(struct vgpu_ctx *ctx, const char *id,
+		       struct vgpu_handle **h)
+{
+	int r = vgpu_handle_open(ctx, id, 0, h);
+
+	if (r < 0) {
+		switch (-r) {
+		case EINVAL:
+			fail_msg("%s: not a UUID or PCI address", id);
+			break;
+		case ENODEV:
+			fail_msg("%s: no such VFIO device", id);
+			break;
+		case EBUSY:
+			fail_msg("%s: in use (its VFIO group is open elsewhere)", id);
+			break;
+		default:
+			fail_msg("%s: cannot open: %s", id, strerror(-r));
+		}
+	}
+	return r;
+}
+
+/* the argument of a verb that takes one device */
+static int one_device(struct vgpu_ctx *ctx, const struct opts *go, int argc,
+		      char **argv, struct opts *o, struct vgpu_handle **h)
+{
+	int r;
+
+	*o = *go;
+	r = parse_common(argc, argv, NULL, "j", NULL, NULL, o);
+	if (r)
+		return r;
+	if (argc - optind != 1)
+		return usage_error(argv[0], "%s", "expects one UUID or PCI address");
+	r = open_device(ctx, argv[optind], h);
+	return r < 0 ? exit_for(r) : 0;
+}
+
+static const char *region_name(struct vgpu_handle *h, unsigned int index)
+{
+	static const char *const pci[] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4",
+					   "BAR5", "ROM",  "CONFIG", "VGA" };
+
+	if (vgpu_handle_is_pci(h) && index < sizeof(pci) / sizeof(pci[0]))
+		return pci[index];
+	return "device-specific";
+}
+
+static void flag_text(char *buf, size_t size, uint32_t flags,
+		      const char *const *names, size_t n)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (flags & (1u << i))
+			len += (size_t)snprintf(buf + len, size - len, "%s%s",
+						len ? "," : "", names[i]);
+	if (!len)
+		snprintf(buf, size, "-");
+}
+
+static const char *const region_flag_names[] = { "read", "write", "mmap" };
+static const char *const irq_flag_names[] = { "eventfd", "maskable",
+					      "automasked", "noresize" };
+
+/* {"device": ID, "access": ..., "iommu_group": N, KEY: [ ... */
+static void json_start(struct jw *j, struct vgpu_handle *h, const char *key)
+{
+	jw_init(j, true);
+	jw_begin_object(j);
+	jw_member_string(j, "device", vgpu_handle_get_id(h));
+	jw_member_string(j, "access", vgpu_handle_get_access(h));
+	jw_key(j, "iommu_group");
+	jw_int(j, vgpu_handle_get_iommu_group(h));
+	jw_key(j, key);
+	jw_begin_array(j);
+}
+
+/* ... ]} printed */
+static void json_end(struct jw *j)
+{
+	jw_end_array(j);
+	jw_end_object(j);
+	print_json(j);
+}
+
+static void json_flags(struct jw *j, uint32_t flags, const char *const *names,
+		       size_t n)
+{
+	jw_key(j, "flags");
+	jw_begin_array(j);
+	for (size_t b = 0; b < n; b++)
+		if (flags & (1u << b))
+			jw_string(j, names[b]);
+	jw_end_array(j);
+}
+
+int cmd_regions(struct vgpu_ctx *ctx, const struct opts *go, int argc,
+		char **argv)
+{
+	struct vgpu_handle *h;
+	struct opts o;
+	struct jw j;
+	int r, n;
+
+	r = one_device(ctx, go, argc, argv, &o, &h);
+	if (r)
+		return r;
+	n = vgpu_handle_get_region_count(h);
+	if (o.json) {
+		json_start(&j, h, "regions");
+	} else {
+		printf("%s: %s, IOMMU group %d, %d regions\n", vgpu_handle_get_id(h),
+		       vgpu_handle_get_access(h), vgpu_handle_get_iommu_group(h), n);
+		printf("INDEX  NAME             SIZE        FLAGS            DETAILS\n");
+	}
+	for (int i = 0; i < n; i++) {
+		unsigned int index;
+		uint64_t size;
+		uint32_t flags, type, subtype;
+		char fl[64], details[256] = "";
+		size_t dl = 0;
+		int ns, has_type;
+
+		vgpu_handle_get_region(h, (unsigned int)i, &index, &size, &flags);
+		if (!size && !o.json)
+			continue;
+		ns = vgpu_handle_region_get_sparse_count(h, index);
+		has_type = vgpu_handle_region_get_type(h, index, &type, &subtype) == 0;
+		flag_text(fl, sizeof(fl), flags, region_flag_names, 3);
+		if (o.json) {
+			jw_begin_object(&j);
+			jw_key(&j, "index");
+			jw_int(&j, index);
+			jw_member_string(&j, "name", region_name(h, index));
+			jw_key(&j, "size");
+			jw_int(&j, (long long)size);
+			json_flags(&j, flags, region_flag_names, 3);
+			if (has_type) {
+				jw_key(&j, "type");
+				jw_int(&j, type);
+				jw_key(&j, "subtype");
+				jw_int(&j, subtype);
+			}
+			jw_key(&j, "sparse_mmap");
+			if (ns > 0) {
+				jw_begin_array(&j);
+				for (int a = 0; a < ns; a++) {
+					uint64_t off, len;
+
+					vgpu_handle_region_get_sparse(h, index, (unsigned int)a, &off, &len);
+					jw_begin_object(&j);
+					jw_key(&j, "offset");
+					jw_int(&j, (long long)off);
+					jw_key(&j, "size");
+					jw_int(&j, (long long)len);
+					jw_end_object(&j);
+				}
+				jw_end_array(&j);
+			} else {
+				jw_null(&j);
+			}
+			jw_end_object(&j);
+			continue;
+		}
+		if (has_type)
+			dl += (size_t)snprintf(details + dl, sizeof(details) - dl,
+					       "type 0x%x/0x%x ", type, subtype);
+		for (int a = 0; a < ns && dl < sizeof(details) - 40; a++) {
+			uint64_t off, len;
+
+			vgpu_handle_region_get_sparse(h, index, (unsigned int)a, &off, &len);
+			dl += (size_t)snprintf(details + dl, sizeof(details) - dl,
+					       "%smmap 0x%" PRIx64 "+0x%" PRIx64 " ",
+					       a ? "" : "sparse: ", off, len);
+		}
+		printf("%-5u  %-15s  0x%-8" PRIx64 "  %-15s  %s\n", index,
+		       region_name(h, index), size, fl, details);
+	}
+	if (o.json)
+		json_end(&j);
+	vgpu_handle_unref(h);
+	return 0;
+}
+
+int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc,
+	     char **argv)
+{
+	static const char *const names[] = { "INTx", "MSI", "MSI-X", "ERR", "REQ" };
+	struct vgpu_handle *h;
+	struct opts o;
+	struct jw j;
+	int r, n;
+
+	r = one_device(ctx, go, argc, argv, &o, &h);
+	if (r)
+		return r;
+	n = vgpu_handle_get_irq_count(h);
+	if (o.json) {
+		json_start(&j, h, "irqs");
+	} else {
+		printf("INDEX  NAME    COUNT  FLAGS\n");
+	}
+	for (int i = 0; i < n; i++) {
+		const char *name = vgpu_handle_is_pci(h) && i < 5 ? names[i] : "-";
+		uint32_t count = 0, flags = 0;
+		char fl[80];
+
+		r = vgpu_handle_get_irq(h, (unsigned int)i, &count, &flags);
+		flag_text(fl, sizeof(fl), flags, irq_flag_names, 4);
+		if (o.json) {
+			jw_begin_object(&j);
+			jw_key(&j, "index");
+			jw_int(&j, i);
+			jw_member_string(&j, "name", name);
+			jw_key(&j, "implemented");
+			jw_bool(&j, r == 0);
+			jw_key(&j, "count");
+			jw_int(&j, count);
+			json_flags(&j, flags, irq_flag_names, 4);
+			jw_end_object(&j);
+		} else if (r < 0) {
+			printf("%-5d  %-6s  -      %s\n", i, name,
+			       r == -ENOENT ? "(not implemented)" : strerror(-r));
+		} else {
+			printf("%-5d  %-6s  %-5u  %s\n", i, name, count, fl);
+		}
+	}
+	if (o.json)
+		json_end(&j);
+	vgpu_handle_unref(h);
+	return 0;
+}
+
+/* ---- screenshot ---- */
+
+#define FOURCC(a, b, c, d) \
+	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+
+/* bytes per pixel and where R, G, B sit in a little-endian pixel */
+static int pixel_layout(uint32_t fourcc, int *bpp, int *ri, int *gi, int *bi)
+{
+	switch (fourcc) {
+	case FOURCC('X', 'R', '2', '4'):
+	case FOURCC('A', 'R', '2', '4'):
+		*bpp = 4, *bi = 0, *gi = 1, *ri = 2;
+		return 0;
+	case FOURCC('X', 'B', '2', '4'):
+	case FOURCC('A', 'B', '2', '4'):
+		*bpp = 4, *ri = 0, *gi = 1, *bi = 2;
+		return 0;
+	case FOURCC('R', 'G', '2', '4'):
+		*bpp = 3, *bi = 0, *gi = 1, *ri = 2;
+		return 0;
+	case FOURCC('B', 'G', '2', '4'):
+		*bpp = 3, *ri = 0, *gi = 1, *bi = 2;
+		return 0;
+	case FOURCC('R', 'G', '1', '6'):
+		*bpp = 2, *ri = *gi = *bi = -1;
+		return 0;
+	default:
+		return -ENOTSUP;
+	}
+}
+
+struct layout {
+	int bpp, ri, gi, bi;
+};
+
+/* the rows, converted to RGB; libpng longjmps out of here on error */
+static int png_rows(FILE *f, const uint8_t *pix,
+		    const struct vgpu_plane_info *p, const struct layout *L,
+		    uint8_t *row)
+{
+	png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL,
+						  NULL, NULL);
+	png_infop info = png ? png_create_info_struct(png) : NULL;
+
+	if (!png || !info) {
+		png_destroy_write_struct(&png, &info);
+		return -ENOMEM;
+	}
+	if (setjmp(png_jmpbuf(png))) {
+		png_destroy_write_struct(&png, &info);
+		return -EIO;
+	}
+	png_init_io(png, f);
+	png_set_IHDR(png, info, p->width, p->height, 8, PNG_COLOR_TYPE_RGB,
+		     PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+		     PNG_FILTER_TYPE_DEFAULT);
+	png_write_info(png, info);
+	for (uint32_t y = 0; y < p->height; y++) {
+		const uint8_t *src = pix + (size_t)y * p->stride;
+
+		for (uint32_t x = 0; x < p->width; x++, src += L->bpp) {
+			uint8_t *d = row + x * 3;
+
+			if (L->bpp == 2) {
+				unsigned int v = src[0] | src[1] << 8;
+
+				d[0] = (uint8_t)(((v >> 11) & 0x1f) << 3);
+				d[1] = (uint8_t)(((v >> 5) & 0x3f) << 2);
+				d[2] = (uint8_t)((v & 0x1f) << 3);
+			} else {
+				d[0] = src[L->ri];
+				d[1] = src[L->gi];
+				d[2] = src[L->bi];
+			}
+		}
+		png_write_row(png, row);
+	}
+	png_write_end(png, NULL);
+	png_destroy_write_struct(&png, &info);
+	return 0;
+}
+
+static int write_png(const char *path, const uint8_t *pix,
+		     const struct vgpu_plane_info *p)
+{
+	struct layout L;
+	uint8_t *row;
+	FILE *f;
+	int r;
+
+	if (pixel_layout(p->drm_format, &L.bpp, &L.ri, &L.gi, &L.bi) < 0) {
+		fail_msg("pixel format %.4s is not supported", (const char *)&p->drm_format);
+		return -ENOTSUP;
+	}
+	if ((uint64_t)p->stride < (uint64_t)p->width * (unsigned)L.bpp) {
+		fail_msg("stride %u is shorter than a line of %u pixels", p->stride, p->width);
+		return -EBADMSG;
+	}
+	row = malloc((size_t)p->width * 3);
+	if (!row)
+		return -ENOMEM;
+	f = fopen(path, "wb");
+	if (!f) {
+		r = -errno;
+		fail_msg("%s: %s", path, strerror(-r));
+		free(row);
+		return r;
+	}
+	r = png_rows(f, pix, p, &L, row);
+	free(row);
+	if (fclose(f) != 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		fail_msg("%s: cannot write PNG: %s", path, strerror(-r));
+	return r;
+}
+
+/* the pixels of a region plane: mapped when possible, else read */
+static int region_pixels(struct vgpu_handle *h, const struct vgpu_plane_info *p,
+			 size_t len, uint8_t **pix, void **map, size_t *maplen)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t mlen = (len + (size_t)page - 1) & ~((size_t)page - 1);
+	int r;
+
+	if (vgpu_handle_region_mmap(h, p->region_index, 0, mlen, PROT_READ, map) == 0) {
+		*pix = *map;
+		*maplen = mlen;
+		return 0;
+	}
+	*pix = malloc(len);
+	if (!*pix)
+		return -ENOMEM;
+	r = vgpu_handle_region_read(h, p->region_index, 0, *pix, len);
+	if (r < 0) {
+		fail_msg("reading region %u: %s", p->region_index, strerror(-r));
+		free(*pix);
+		*pix = NULL;
+	}
+	return r;
+}
+
+int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
+		   char **argv)
+{
+	struct vgpu_plane_info p = { .size = sizeof(p) };
+	struct vgpu_handle *h;
+	struct opts o = *go;
+	uint8_t *pix = NULL;
+	void *map = NULL;
+	size_t maplen = 0, len;
+	int r, fd = -1;
+
+	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
+	if (r)
+		return r;
+	if (argc - optind != 2)
+		return usage_error(argv[0], "%s", "expects a device and an output file");
+	r = open_device(ctx, argv[optind], &h);
+	if (r < 0)
+		return exit_for(r);
+	r = vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &p);
+	if (r < 0) {
+		fail_msg("%s: %s", argv[optind],
+			 r == -ENOTSUP ? "has no display" : strerror(-r));
+		goto out;
+	}
+	if (!p.drm_format || !p.width || !p.height) {
+		fail_msg("%s: the display shows nothing (no mode set)", argv[optind]);
+		r = -ENODATA;
+		goto out;
+	}
+	len = (size_t)p.stride * p.height;
+	if (p.kind == VGPU_PLANE_REGION) {
+		r = region_pixels(h, &p, len, &pix, &map, &maplen);
+	} else {
+		fd = vgpu_handle_get_plane_dmabuf(h, p.dmabuf_id);
+		if (fd < 0) {
+			r = fd;
+			fail_msg("%s: GET_GFX_DMABUF: %s", argv[optind], strerror(-r));
+			goto out;
+		}
+		map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+		if (map == MAP_FAILED) {
+			/* mbochs (Linux 6.1) exports its dma-buf without
+			 * mmap; its pixels are its VRAM, BAR0, at the offset
+			 * of the display start (0 unless panned) */
+			fprintf(stderr, "vgpuctl: warning: the dma-buf cannot be mapped (%s); "
+				"reading the framebuffer from BAR0 instead\n", strerror(errno));
+			map = NULL;
+			p.region_index = VGPU_REGION_BAR0;
+			r = region_pixels(h, &p, len, &pix, &map, &maplen);
+		} else {
+			pix = map;
+			maplen = len;
+			r = 0;
+		}
+	}
+	if (r < 0)
+		goto out;
+	r = write_png(argv[optind + 1], pix, &p);
+	if (r == 0)
+		printf("%s: %ux%u %.4s %s plane -> %s\n", argv[optind], p.width, p.height,
+		       (const char *)&p.drm_format,
+		       p.kind == VGPU_PLANE_REGION ? "region" : "dma-buf", argv[optind + 1]);
+out:
+	if (map)
+		munmap(map, maplen);
+	else
+		free(pix);
+	if (fd >= 0)
+		close(fd);
+	vgpu_handle_unref(h);
+	return r < 0 ? (r == -ENOTSUP || r == -ENODATA ? EXIT_FAILURE : exit_for(r)) : 0;
+}
