@@ -57,11 +57,6 @@ int main(void)
 EOC
 flags=$(PKG_CONFIG_PATH=$(dirname "$pc") pkg-config --define-variable=prefix="$root" \
 	--cflags --libs libvgpu)
-# a library built with -Db_sanitize needs its users built the same way
-# (the sanitizer runtime must come first in the program's libraries)
-if nm -D "$so" 2> /dev/null | grep -q ' U __asan_init'; then
-	flags="-fsanitize=address,undefined $flags"
-fi
 # shellcheck disable=SC2086
 "$cc" -std=c99 -Wall -Werror $sanitize "$tmp/user.c" -o "$tmp/user" $flags
 LD_LIBRARY_PATH=$(dirname "$so") "$tmp/user"
