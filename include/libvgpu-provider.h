@@ -11,9 +11,13 @@
  * ready for the next connection.
  *
  * Threads: the provider's callbacks run on the thread that calls
- * vgpu_provider_dispatch() (or the runner thread of
- * vgpu_provider_start_thread()). vgpu_device_irq_trigger() and the
- * vgpu_device_dma_*() functions may be called from any thread; they take the
+ * vgpu_provider_dispatch(). With vgpu_provider_start_thread() the runner
+ * thread accepts clients and each connected client gets a thread of its
+ * own that blocks on its socket: a device's callbacks then run on its
+ * client's thread, callbacks of different devices may run at the same
+ * time, and create/destroy run on the runner thread.
+ * vgpu_device_irq_trigger() and the vgpu_device_dma_*() functions may be
+ * called from any thread; they take the
  * device's lock, which the dispatcher holds while it handles a message (it
  * is recursive, so callbacks may call them too). Everything else follows the
  * library rule: one object, one thread.
@@ -231,8 +235,11 @@ int vgpu_provider_dispatch(struct vgpu_provider *provider, int timeout_ms);
  * vgpu_provider_start_thread - dispatch on a thread of the library's own
  * @provider: the provider
  *
- * While it runs, only vgpu_provider_stop_thread(), vgpu_device_irq_trigger()
- * and the vgpu_device_dma_*() functions may be called from other threads.
+ * The runner accepts clients and serves each on a thread of its own, which
+ * blocks in recvmsg(): one system call in and one out per message, no
+ * epoll_wait() (see the threads note at the top). While it runs, only
+ * vgpu_provider_stop_thread(), vgpu_device_irq_trigger() and the
+ * vgpu_device_dma_*() functions may be called from other threads.
  * Returns: 0, -EALREADY, or the error of pthread_create().
  * @since: 0.1
  */
@@ -241,6 +248,9 @@ int vgpu_provider_start_thread(struct vgpu_provider *provider);
 /**
  * vgpu_provider_stop_thread - stop and join the runner thread
  * @provider: the provider
+ *
+ * Clients served by the runner's threads are disconnected; their devices
+ * stay and listen for the next client.
  * Returns: 0, or -ESRCH when no thread runs.
  * @since: 0.1
  */

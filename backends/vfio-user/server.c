@@ -71,8 +71,12 @@ struct vgpu_device {
 	struct watch wl, wc;
 	bool versioned;
 	struct vfu_caps client_caps;
-	uint8_t *rxbuf;
-	size_t rxcap;
+	struct vfu_reader rx;
+	/* with the runner thread, each connection has a thread of its own
+	 * that blocks in recvmsg(): one system call in, one out per message */
+	pthread_t conn_thread;
+	bool has_conn_thread;
+	bool dying; /* being destroyed: do not listen again */
 	struct vgpu_dma_table *dma;
 	struct region regions[VFU_PCI_NUM_REGIONS];
 	struct irq irqs[VFU_PCI_NUM_IRQS];
@@ -96,6 +100,7 @@ struct vgpu_provider {
 	struct watch wstop;
 	pthread_t thread;
 	bool thread_running;
+	bool threaded; /* connections get threads; set before the runner starts */
 };
 
 static bool valid_id(const char *id)
@@ -310,7 +315,7 @@ static void device_free(struct vgpu_device *dev)
 	}
 	vgpu_dma_table_free(dev->dma, NULL, NULL);
 	pthread_mutex_destroy(&dev->lock);
-	free(dev->rxbuf);
+	vfu_reader_free(&dev->rx);
 	free(dev->socket_path);
 	free(dev);
 }
@@ -883,14 +888,51 @@ static void disconnect(struct vgpu_device *dev)
 		}
 	}
 	dev->versioned = false;
-	pthread_mutex_unlock(&dev->lock);
-	if (p && dev->listen_fd >= 0) {
+	vfu_reader_reset(&dev->rx);
+	if (p && dev->listen_fd >= 0 && !dev->dying) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wl };
 
 		epoll_ctl(p->epfd, EPOLL_CTL_ADD, dev->listen_fd, &ev);
 	}
+	pthread_mutex_unlock(&dev->lock);
 	if (p)
 		dbg(p->ctx, "device %s: client gone", dev->uuid);
+}
+
+static void conn_lost(struct vgpu_device *dev, int r)
+{
+	if (r != -ENOTCONN && r != -ECONNRESET && !dev->dying)
+		info(dev->provider->ctx, "device %s: dropping client: %s",
+		     dev->uuid, strerror(-r));
+	disconnect(dev);
+}
+
+static int serve_one(struct vgpu_device *dev, int flags);
+
+/* the blocking loop of one connection (runner mode) */
+static void *conn_main(void *data)
+{
+	struct vgpu_device *dev = data;
+	int r;
+
+	do
+		r = serve_one(dev, 0);
+	while (r >= 0);
+	conn_lost(dev, r);
+	return NULL;
+}
+
+/* stop a connection thread: its client is dropped */
+static void join_conn_thread(struct vgpu_device *dev)
+{
+	if (!dev->has_conn_thread)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	if (dev->conn_fd >= 0)
+		shutdown(dev->conn_fd, SHUT_RDWR);
+	pthread_mutex_unlock(&dev->lock);
+	pthread_join(dev->conn_thread, NULL);
+	dev->has_conn_thread = false;
 }
 
 static int accept_client(struct vgpu_device *dev)
@@ -902,26 +944,36 @@ static int accept_client(struct vgpu_device *dev)
 	fd = accept4(dev->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	pthread_mutex_lock(&dev->lock);
 	if (dev->conn_fd >= 0) {
+		pthread_mutex_unlock(&dev->lock);
 		close(fd); /* one client at a time */
 		return 0;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	/* the previous client's thread has finished, or is about to */
+	if (dev->has_conn_thread) {
+		pthread_join(dev->conn_thread, NULL);
+		dev->has_conn_thread = false;
 	}
 	r = vgpu_dma_table_new(&dev->dma);
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
-	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		r = -errno;
-		vgpu_dma_table_free(dev->dma, NULL, NULL);
-		dev->dma = NULL;
-		close(fd);
-		return r;
-	}
+	vfu_caps_default(&dev->client_caps);
 	dev->conn_fd = fd;
 	/* one client at a time: others wait in the backlog */
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);
-	vfu_caps_default(&dev->client_caps);
+	r = p->threaded ? -pthread_create(&dev->conn_thread, NULL, conn_main,
+					  dev) :
+			  epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno :
+									  0;
+	if (r < 0) {
+		disconnect(dev);
+		return r;
+	}
+	dev->has_conn_thread = p->threaded;
 	dbg(p->ctx, "device %s: client connected", dev->uuid);
 	return 1;
 }
@@ -1488,15 +1540,16 @@ static int handle(struct vgpu_device *dev, struct vfu_req *req, int *fds)
 	return reply(dev, req, NULL, 0, NULL, 0, NULL, 0);
 }
 
-/* read and handle one message; <0 disconnects */
-static int serve_one(struct vgpu_device *dev)
+/* read and handle one message; <0 disconnects, except -EAGAIN: a
+ * MSG_DONTWAIT read found no whole message (the part stays buffered) */
+static int serve_one(struct vgpu_device *dev, int flags)
 {
 	struct vgpu_provider *p = dev->provider;
 	struct vfu_msg msg;
 	struct vfu_req req;
 	int r;
 
-	r = vfu_recv(dev->conn_fd, &msg, &dev->rxbuf, &dev->rxcap);
+	r = vfu_reader_next(&dev->rx, dev->conn_fd, &msg, flags);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&dev->lock);
@@ -1534,13 +1587,12 @@ static int handle_event(struct vgpu_provider *p, struct watch *w)
 		r = accept_client(dev);
 		return r < 0 ? r : 0;
 	case WATCH_CONN:
-		r = serve_one(dev);
-		if (r < 0 && dev->conn_fd >= 0) {
-			if (r != -ENOTCONN && r != -ECONNRESET)
-				info(p->ctx, "device %s: dropping client: %s",
-				     dev->uuid, strerror(-r));
-			disconnect(dev);
-		}
+		/* one read, then whatever it brought that is complete */
+		do
+			r = serve_one(dev, MSG_DONTWAIT);
+		while (r >= 0 && vfu_reader_has_msg(&dev->rx));
+		if (r < 0 && r != -EAGAIN && dev->conn_fd >= 0)
+			conn_lost(dev, r);
 		return 0;
 	}
 	return 0;
@@ -1594,9 +1646,12 @@ VGPU_EXPORT int vgpu_provider_start_thread(struct vgpu_provider *p)
 		return -EINVAL;
 	if (p->thread_running)
 		return -EALREADY;
+	p->threaded = true;
 	r = pthread_create(&p->thread, NULL, runner, p);
-	if (r)
+	if (r) {
+		p->threaded = false;
 		return -r;
+	}
 	p->thread_running = true;
 	return 0;
 }
@@ -1613,6 +1668,10 @@ VGPU_EXPORT int vgpu_provider_stop_thread(struct vgpu_provider *p)
 		return -errno;
 	pthread_join(p->thread, NULL);
 	p->thread_running = false;
+	p->threaded = false;
+	/* connections served by threads are dropped; the devices listen again */
+	for (size_t i = 0; i < p->devices.n; i++)
+		join_conn_thread(p->devices.items[i]);
 	if (read(p->stop_fd, &drain, sizeof(drain)) < 0)
 		return 0;
 	return 0;
@@ -1700,6 +1759,7 @@ VGPU_EXPORT int vgpu_provider_create_device(struct vgpu_provider *p,
 	memcpy(dev->uuid, norm, sizeof(norm));
 	dev->type = t;
 	dev->listen_fd = dev->conn_fd = -1;
+	vfu_reader_init(&dev->rx);
 	for (unsigned int i = 0; i < VFU_PCI_NUM_REGIONS; i++)
 		dev->regions[i].memfd = -1;
 	pthread_mutexattr_init(&ma);
@@ -1760,6 +1820,10 @@ VGPU_EXPORT int vgpu_device_destroy(struct vgpu_device *dev)
 	p = dev->provider;
 	if (!p)
 		return -ENODEV;
+	pthread_mutex_lock(&dev->lock);
+	dev->dying = true;
+	pthread_mutex_unlock(&dev->lock);
+	join_conn_thread(dev);
 	disconnect(dev);
 	if (dev->listen_fd >= 0) {
 		epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);

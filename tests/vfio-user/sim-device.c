@@ -108,7 +108,7 @@ static int sim_create(struct vgpu_device *dev, const char *type_id,
 	return r;
 }
 
-static int sim_main(const char *path, int ready_fd)
+static int sim_main(const char *path, int ready_fd, bool threaded)
 {
 	struct vgpu_provider_ops ops = { .size = sizeof(ops),
 					 .create = sim_create };
@@ -135,6 +135,17 @@ static int sim_main(const char *path, int ready_fd)
 	if (write(ready_fd, &ok, 1) != 1)
 		return 4;
 	close(ready_fd);
+	if (threaded) {
+		sigset_t term, old;
+
+		/* connections served by threads of their own */
+		sigemptyset(&term);
+		sigaddset(&term, SIGTERM);
+		sigprocmask(SIG_BLOCK, &term, &old);
+		r = vgpu_provider_start_thread(p);
+		while (!r && !stop)
+			sigsuspend(&old);
+	}
 	while (!stop) {
 		r = vgpu_provider_dispatch(p, 100);
 		if (r < 0 && r != -EINTR) {
@@ -147,7 +158,7 @@ static int sim_main(const char *path, int ready_fd)
 	return 0;
 }
 
-pid_t sim_start(const char *path)
+pid_t sim_start_mode(const char *path, bool threaded)
 {
 	int pfd[2];
 	pid_t pid;
@@ -158,7 +169,7 @@ pid_t sim_start(const char *path)
 	pid = fork();
 	if (pid == 0) {
 		close(pfd[0]);
-		_exit(sim_main(path, pfd[1]));
+		_exit(sim_main(path, pfd[1], threaded));
 	}
 	close(pfd[1]);
 	if (pid < 0 || read(pfd[0], &c, 1) != 1) {
@@ -167,6 +178,11 @@ pid_t sim_start(const char *path)
 	}
 	close(pfd[0]);
 	return pid;
+}
+
+pid_t sim_start(const char *path)
+{
+	return sim_start_mode(path, false);
 }
 
 int sim_stop(pid_t pid)

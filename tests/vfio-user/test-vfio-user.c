@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfio-user: parser units, then server and client in separate processes. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -200,45 +201,131 @@ START_TEST(test_caps_json)
 }
 END_TEST
 
-START_TEST(test_recv_too_many_fds)
+static unsigned int open_fds(void)
 {
-	int sp[2], fds[VFU_MAX_MSG_FDS + 4];
-	struct vfu_hdr h = { .cmd = VFU_CMD_DEVICE_RESET };
-	struct vfu_msg m;
-	uint8_t *buf = NULL;
-	size_t cap = 0;
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+
+	while ((de = readdir(d)))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* send @len bytes of @buf with @nfds copies of @fd attached */
+static void send_with_fds(int sock, const void *buf, size_t len, int fd,
+			  unsigned int nfds)
+{
+	int fds[VFU_MAX_MSG_FDS + 4];
 	union {
 		char b[CMSG_SPACE(sizeof(fds))];
 		struct cmsghdr a;
 	} ctrl;
-	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctrl.b,
-			     .msg_controllen = sizeof(ctrl.b) };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *c;
 
+	if (nfds) {
+		memset(&ctrl, 0, sizeof(ctrl));
+		mh.msg_control = ctrl.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		for (unsigned int i = 0; i < nfds; i++)
+			fds[i] = fd;
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	ck_assert_int_eq(sendmsg(sock, &mh, 0), (ssize_t)len);
+}
+
+START_TEST(test_recv_too_many_fds)
+{
+	unsigned int before = open_fds();
+	int sp[2], efd = eventfd(0, EFD_CLOEXEC);
+	struct vfu_hdr h = { .cmd = VFU_CMD_DEVICE_RESET, .size = 16 };
+	struct vfu_msg m;
+	struct vfu_reader rx;
+
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
-	for (unsigned int i = 0; i < VFU_MAX_MSG_FDS + 4; i++)
-		fds[i] = eventfd(0, EFD_CLOEXEC);
-	h.size = 16;
-	memset(&ctrl, 0, sizeof(ctrl));
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(c), fds, sizeof(fds));
-	ck_assert_int_eq(sendmsg(sp[0], &mh, 0), 16);
-	ck_assert_int_eq(vfu_recv(sp[1], &m, &buf, &cap), -EMSGSIZE);
+	vfu_reader_init(&rx);
+	send_with_fds(sp[0], &h, sizeof(h), efd, VFU_MAX_MSG_FDS + 4);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), -EMSGSIZE);
 	ck_assert_uint_eq(m.nfds, 0);
+	vfu_reader_reset(&rx);
 	/* a truncated header, then EOF */
 	ck_assert_int_eq(write(sp[0], &h, 8), 8);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, MSG_DONTWAIT), -EAGAIN);
 	close(sp[0]);
-	ck_assert_int_eq(vfu_recv(sp[1], &m, &buf, &cap), -ECONNRESET);
-	ck_assert_int_eq(vfu_recv(sp[1], &m, &buf, &cap), -ENOTCONN);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), -ECONNRESET);
+	vfu_reader_reset(&rx);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), -ENOTCONN);
 	close(sp[1]);
-	for (unsigned int i = 0; i < VFU_MAX_MSG_FDS + 4; i++)
-		close(fds[i]);
-	free(buf);
+	close(efd);
+	vfu_reader_free(&rx);
+	ck_assert_uint_eq(open_fds(), before);
+}
+END_TEST
+
+/* pipelined messages in one read, fds on the right message, partial ones */
+START_TEST(test_reader)
+{
+	struct vfu_hdr a = { .msg_id = 1, .cmd = VFU_CMD_DEVICE_RESET,
+			     .size = 16 };
+	struct {
+		struct vfu_hdr h;
+		uint8_t data[40];
+	} __attribute__((packed)) b = { .h = { .msg_id = 2, .cmd = 8,
+					       .size = 56 } };
+	struct vfu_reader rx;
+	struct vfu_msg m;
+	unsigned int before = open_fds();
+	int sp[2], efd = eventfd(0, EFD_CLOEXEC);
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	vfu_reader_init(&rx);
+	/* A without fds, B with two: one read takes both */
+	send_with_fds(sp[0], &a, sizeof(a), -1, 0);
+	send_with_fds(sp[0], &b, sizeof(b), efd, 2);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), 0);
+	ck_assert_uint_eq(m.hdr.msg_id, 1);
+	ck_assert_uint_eq(m.nfds, 0);
+	ck_assert(vfu_reader_has_msg(&rx));
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, MSG_DONTWAIT), 0);
+	ck_assert_uint_eq(m.hdr.msg_id, 2);
+	ck_assert_uint_eq(m.len, 40);
+	ck_assert_uint_eq(m.nfds, 2);
+	vfu_msg_close_fds(&m, 0);
+	ck_assert(!vfu_reader_has_msg(&rx));
+	/* B in pieces: fds with the first piece, the rest later */
+	send_with_fds(sp[0], &b, 20, efd, 1);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, MSG_DONTWAIT),
+			 -EAGAIN);
+	send_with_fds(sp[0], (char *)&b + 20, sizeof(b) - 20, -1, 0);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), 0);
+	ck_assert_uint_eq(m.nfds, 1);
+	vfu_msg_close_fds(&m, 0);
+	/* fds sent with the middle of a message belong to none: closed */
+	send_with_fds(sp[0], &b, 20, -1, 0);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, MSG_DONTWAIT),
+			 -EAGAIN);
+	send_with_fds(sp[0], (char *)&b + 20, sizeof(b) - 20, efd, 3);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), 0);
+	ck_assert_uint_eq(m.nfds, 0);
+	send_with_fds(sp[0], &a, sizeof(a), -1, 0);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), 0);
+	ck_assert_uint_eq(m.nfds, 0);
+	/* a bad size is reported from the buffer */
+	a.size = 3;
+	send_with_fds(sp[0], &a, sizeof(a), -1, 0);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), -EMSGSIZE);
+	vfu_reader_free(&rx);
+	close(sp[0]);
+	close(sp[1]);
+	close(efd);
+	ck_assert_uint_eq(open_fds(), before);
 }
 END_TEST
 
@@ -249,12 +336,14 @@ static char tmpdir[64];
 static pid_t sim;
 static struct vgpu_ctx *ctx;
 
+static bool sim_threaded;
+
 static void sim_setup(void)
 {
 	strcpy(tmpdir, "/tmp/vgpu-vfu-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(sock_path, sizeof(sock_path), "%s/dev.sock", tmpdir);
-	sim = sim_start(sock_path);
+	sim = sim_start_mode(sock_path, sim_threaded);
 	ck_assert_int_gt(sim, 0);
 	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
 	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
@@ -595,6 +684,31 @@ START_TEST(test_hostile_client)
 }
 END_TEST
 
+static void threaded_off(void)
+{
+	sim_threaded = false;
+}
+
+static void threaded_on(void)
+{
+	sim_threaded = true;
+}
+
+/* the server-client tests against a provider in one threading mode */
+static TCase *server_client_tcase(const char *name, bool threaded)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_unchecked_fixture(tc, threaded ? threaded_on : threaded_off,
+				    NULL);
+	tcase_add_checked_fixture(tc, sim_setup, sim_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_device_discovery);
+	tcase_add_test(tc, test_dma_and_irq);
+	tcase_add_test(tc, test_hostile_client);
+	return tc;
+}
+
 static Suite *vfu_suite(void)
 {
 	Suite *s = suite_create("vfio-user");
@@ -604,14 +718,11 @@ static Suite *vfu_suite(void)
 	tcase_add_test(tc, test_parse_unmap_feature);
 	tcase_add_test(tc, test_caps_json);
 	tcase_add_test(tc, test_recv_too_many_fds);
+	tcase_add_test(tc, test_reader);
 	suite_add_tcase(s, tc);
-	tc = tcase_create("server-client");
-	tcase_add_checked_fixture(tc, sim_setup, sim_teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_device_discovery);
-	tcase_add_test(tc, test_dma_and_irq);
-	tcase_add_test(tc, test_hostile_client);
-	suite_add_tcase(s, tc);
+	/* vgpu_provider_dispatch() loop, then a thread per client */
+	suite_add_tcase(s, server_client_tcase("server-client", false));
+	suite_add_tcase(s, server_client_tcase("server-client-threaded", true));
 	return s;
 }
 
