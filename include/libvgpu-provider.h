@@ -108,6 +108,9 @@ typedef int (*vgpu_region_access_fn)(struct vgpu_device *dev,
  * @irq_mask: the client masked or unmasked vectors (optional)
  * @dma_map: a DMA window appeared (optional)
  * @dma_unmap: a DMA window is about to disappear; it is unpinned (optional)
+ * @available: how many more devices of @type_id the vendor's resources
+ *             allow (optional; the library takes the smaller of this and
+ *             what the type's max_instances leaves)
  *
  * Every callback receives the userdata given to vgpu_provider_new().
  */
@@ -124,6 +127,8 @@ struct vgpu_provider_ops {
 			uint32_t prot, void *userdata);
 	void (*dma_unmap)(struct vgpu_device *dev, uint64_t iova,
 			  uint64_t len, void *userdata);
+	int (*available)(struct vgpu_provider *provider, const char *type_id,
+			 void *userdata);
 };
 
 /**
@@ -210,6 +215,26 @@ int vgpu_provider_create_device(struct vgpu_provider *provider,
 				const char *type_id, const char *uuid,
 				const char *socket_path,
 				struct vgpu_device **ret);
+
+/**
+ * vgpu_provider_listen_control - let management reach this provider
+ * @provider: the provider
+ * @path: where to bind the control socket; NULL means
+ *        "RUNTIME_DIR/vfio-user/PARENT.ctl", where libvgpu's "vfio-user"
+ *        backend (and so vgpuctl parents, types, create, remove, list)
+ *        looks for providers
+ *
+ * The socket is mode 0600 and served from the provider's event loop
+ * (vgpu_provider_dispatch() or the runner thread); only root and the
+ * provider's effective user are answered (SO_PEERCRED), others are
+ * disconnected. A connection carries one request and has one second to
+ * send it. Devices created through it listen at their default path.
+ * Returns: 0, -EINVAL, -EALREADY, -ENAMETOOLONG, -ENOMEM, or the error of
+ *          socket()/bind()/chmod()/listen().
+ * @since: 0.1
+ */
+int vgpu_provider_listen_control(struct vgpu_provider *provider,
+				 const char *path);
 
 /**
  * vgpu_provider_get_fd - a descriptor to poll for POLLIN

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "ctl.h"
 #include "libvgpu-private.h"
 #include "proto.h"
 #include "sim-device.h"
@@ -326,6 +327,64 @@ START_TEST(test_reader)
 	close(sp[1]);
 	close(efd);
 	ck_assert_uint_eq(open_fds(), before);
+}
+END_TEST
+
+/* the control socket format: requests and replies from a hostile peer */
+static int reply_of(const char *text, size_t len, unsigned int nf,
+		    struct vfu_ctl_reply *r)
+{
+	char *buf = malloc(len ? len : 1);
+
+	memcpy(buf, text, len);
+	return vfu_ctl_parse_reply(buf, len, nf, r);
+}
+
+START_TEST(test_ctl_format)
+{
+	struct vfu_ctl_req q;
+	struct vfu_ctl_reply r;
+#define REQ(lit) vfu_ctl_parse_request(lit, sizeof(lit) - 1, &q)
+#define REP(lit, nf) reply_of(lit, sizeof(lit) - 1, nf, &r)
+	ck_assert_int_eq(REQ("types"), 0);
+	ck_assert_int_eq(q.op, VFU_CTL_TYPES);
+	ck_assert_int_eq(REQ("create t-1 01234567-89ab-cdef-0123-456789abcdef"), 0);
+	ck_assert_str_eq(q.type, "t-1");
+	ck_assert_int_eq(REQ(""), -EINVAL);
+	ck_assert_int_eq(REQ(" types"), -EINVAL);
+	ck_assert_int_eq(REQ("types "), -EINVAL);
+	ck_assert_int_eq(REQ("list x"), -EINVAL);
+	ck_assert_int_eq(REQ("remove"), -EINVAL);
+	ck_assert_int_eq(REQ("remove 01234567-89ab-cdef-0123-456789abcdeg"), -EINVAL);
+	ck_assert_int_eq(REQ("create t\t1 01234567-89ab-cdef-0123-456789abcdef"), -EINVAL);
+	ck_assert_int_eq(REQ("create a/b 01234567-89ab-cdef-0123-456789abcdef"), -EINVAL);
+	ck_assert_int_eq(REQ("list\0"), -EINVAL);
+	ck_assert_int_eq(REQ("a b c d e"), -EINVAL);
+
+	ck_assert_int_eq(REP("ok 1\na\tb\tc\n", 3), 0);
+	ck_assert_uint_eq(r.n_records, 1);
+	ck_assert_str_eq(r.fields[2], "c");
+	vfu_ctl_reply_free(&r);
+	ck_assert_int_eq(REP("ok 0\n", 3), 0);
+	vfu_ctl_reply_free(&r);
+	ck_assert_int_eq(REP("err 2\n", 3), -ENOENT);
+	ck_assert_int_eq(REP("err 0\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("err 99999\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("err 2\nx\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("ok 2\na\tb\tc\n", 3), -EBADMSG);   /* short */
+	ck_assert_int_eq(REP("ok 1\na\tb\tc\nd\n", 3), -EBADMSG); /* extra */
+	ck_assert_int_eq(REP("ok 1\na\tb\n", 3), -EBADMSG);      /* fields */
+	ck_assert_int_eq(REP("ok 1\na\tb\tc\td\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("ok 1\na\t\tc\n", 3), -EBADMSG);    /* empty */
+	ck_assert_int_eq(REP("ok 1\na\tb\x01\tc\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("ok 1\na\tb\tc", 3), -EBADMSG);     /* no \n */
+	ck_assert_int_eq(REP("ok 01\na\tb\tc\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("ok 99999999999999999999\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("ok 1\na\0\tb\tc\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("OK 0\n", 3), -EBADMSG);
+	ck_assert_int_eq(reply_of("", 0, 3, &r), -EBADMSG);
+#undef REQ
+#undef REP
 }
 END_TEST
 
@@ -719,6 +778,7 @@ static Suite *vfu_suite(void)
 	tcase_add_test(tc, test_caps_json);
 	tcase_add_test(tc, test_recv_too_many_fds);
 	tcase_add_test(tc, test_reader);
+	tcase_add_test(tc, test_ctl_format);
 	suite_add_tcase(s, tc);
 	/* vgpu_provider_dispatch() loop, then a thread per client */
 	suite_add_tcase(s, server_client_tcase("server-client", false));
