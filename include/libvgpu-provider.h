@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "libvgpu.h"
@@ -61,6 +62,16 @@ enum vgpu_irq_index {
 	VGPU_IRQ_MSIX = 2,
 	VGPU_IRQ_ERR = 3,
 	VGPU_IRQ_REQ = 4,
+};
+
+/** Migration states, as VFIO migration v2 numbers them. */
+enum vgpu_migration_state {
+	VGPU_MIG_ERROR = 0,
+	VGPU_MIG_STOP = 1,
+	VGPU_MIG_RUNNING = 2,
+	VGPU_MIG_STOP_COPY = 3,
+	VGPU_MIG_RESUMING = 4,
+	VGPU_MIG_PRE_COPY = 6,
 };
 
 /* region flags for vgpu_device_setup_region() */
@@ -111,6 +122,18 @@ typedef int (*vgpu_region_access_fn)(struct vgpu_device *dev,
  * @available: how many more devices of @type_id the vendor's resources
  *             allow (optional; the library takes the smaller of this and
  *             what the type's max_instances leaves)
+ * @migration_state: enter @state (optional; without it the device does not
+ *             offer migration). The library walks the client's request
+ *             one VFIO arc at a time (RUNNING<->STOP, RUNNING<->PRE_COPY,
+ *             PRE_COPY->STOP_COPY, STOP<->STOP_COPY, STOP<->RESUMING), never
+ *             through a saving state in the middle; an error puts the
+ *             device in VGPU_MIG_ERROR until the client resets it. Leaving
+ *             RESUMING for STOP is where the loaded data is to be checked.
+ * @migration_read: the next bytes of the device state (PRE_COPY and
+ *             STOP_COPY): fill up to @len bytes of @buf, return how many,
+ *             0 at the end of the stream (for now), or a negative errno
+ * @migration_write: consume all @len bytes of saved state (RESUMING);
+ *             0 or a negative errno
  *
  * Every callback receives the userdata given to vgpu_provider_new().
  */
@@ -129,6 +152,12 @@ struct vgpu_provider_ops {
 			  uint64_t len, void *userdata);
 	int (*available)(struct vgpu_provider *provider, const char *type_id,
 			 void *userdata);
+	int (*migration_state)(struct vgpu_device *dev,
+			       enum vgpu_migration_state state, void *userdata);
+	ssize_t (*migration_read)(struct vgpu_device *dev, void *buf, size_t len,
+				  void *userdata);
+	int (*migration_write)(struct vgpu_device *dev, const void *buf,
+			       size_t len, void *userdata);
 };
 
 /**

@@ -80,6 +80,7 @@ struct vgpu_device {
 	pthread_t conn_thread;
 	bool has_conn_thread;
 	bool dying; /* being destroyed: do not listen again */
+	enum vgpu_migration_state mig;
 	struct vgpu_dma_table *dma;
 	struct region regions[VFU_PCI_NUM_REGIONS];
 	struct irq irqs[VFU_PCI_NUM_IRQS];
@@ -1433,6 +1434,97 @@ static int handle_write_multi(struct vgpu_device *dev,
 	return reply(dev, req, &n, sizeof(n), NULL, 0, NULL, 0);
 }
 
+/* ---- migration (VFIO v2 states over DEVICE_FEATURE and MIG_DATA_*) ---- */
+
+static bool mig_valid(uint32_t s)
+{
+	return s == VGPU_MIG_STOP || s == VGPU_MIG_RUNNING ||
+	       s == VGPU_MIG_STOP_COPY || s == VGPU_MIG_RESUMING ||
+	       s == VGPU_MIG_PRE_COPY;
+}
+
+/*
+ * The next arc from @cur towards @want: a direct arc when there is one,
+ * else through STOP (from RUNNING, STOP_COPY, RESUMING) or RUNNING (from
+ * PRE_COPY), so that no saving state is passed through. 0 when forbidden.
+ */
+static enum vgpu_migration_state mig_next(enum vgpu_migration_state cur,
+					  enum vgpu_migration_state want)
+{
+	switch (cur) {
+	case VGPU_MIG_RUNNING:
+		return want == VGPU_MIG_PRE_COPY ? VGPU_MIG_PRE_COPY : VGPU_MIG_STOP;
+	case VGPU_MIG_STOP:
+		return want == VGPU_MIG_PRE_COPY ? VGPU_MIG_RUNNING : want;
+	case VGPU_MIG_STOP_COPY:
+		return want == VGPU_MIG_PRE_COPY ? VGPU_MIG_ERROR : VGPU_MIG_STOP;
+	case VGPU_MIG_RESUMING:
+		return VGPU_MIG_STOP;
+	case VGPU_MIG_PRE_COPY:
+		return want == VGPU_MIG_STOP_COPY ? VGPU_MIG_STOP_COPY :
+						    VGPU_MIG_RUNNING;
+	default:
+		return VGPU_MIG_ERROR;
+	}
+}
+
+static int mig_set(struct vgpu_device *dev, uint32_t want)
+{
+	struct vgpu_provider *p = dev->provider;
+
+	if (!mig_valid(want) || dev->mig == VGPU_MIG_ERROR)
+		return -EINVAL;
+	while (dev->mig != want) {
+		enum vgpu_migration_state next = mig_next(dev->mig, want);
+		int r;
+
+		if (next == VGPU_MIG_ERROR)
+			return -EINVAL;
+		r = p->ops.migration_state(dev, next, p->userdata);
+		if (r < 0) {
+			dev->mig = VGPU_MIG_ERROR;
+			return r;
+		}
+		dev->mig = next;
+	}
+	return 0;
+}
+
+static int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req)
+{
+	struct vgpu_provider *p = dev->provider;
+	struct vfu_mig_data m = req->u.mig.m;
+	uint8_t *buf;
+	ssize_t n;
+	int r;
+
+	if (!p->ops.migration_state)
+		return -EINVAL;
+	if (req->cmd == VFU_CMD_MIG_DATA_WRITE) {
+		if (dev->mig != VGPU_MIG_RESUMING || !p->ops.migration_write)
+			return -EINVAL;
+		r = p->ops.migration_write(dev, req->u.mig.data, m.size,
+					   p->userdata);
+		return r < 0 ? r : reply(dev, req, NULL, 0, NULL, 0, NULL, 0);
+	}
+	if ((dev->mig != VGPU_MIG_PRE_COPY && dev->mig != VGPU_MIG_STOP_COPY) ||
+	    !p->ops.migration_read)
+		return -EINVAL;
+	buf = malloc(m.size ? m.size : 1);
+	if (!buf)
+		return -ENOMEM;
+	n = p->ops.migration_read(dev, buf, m.size, p->userdata);
+	if (n < 0 || (size_t)n > m.size) {
+		free(buf);
+		return n < 0 ? (int)n : -EIO;
+	}
+	m.size = (uint32_t)n;
+	m.argsz = (uint32_t)(sizeof(m) + (size_t)n);
+	r = reply(dev, req, &m, sizeof(m), buf, (size_t)n, NULL, 0);
+	free(buf);
+	return r;
+}
+
 static int handle_feature(struct vgpu_device *dev, const struct vfu_req *req)
 {
 	const struct vfu_feature *f = &req->u.feature.f;
@@ -1497,8 +1589,40 @@ static int handle_feature(struct vgpu_device *dev, const struct vfu_req *req)
 		free(buf);
 		return r < 0 ? r : 1;
 	}
+	case VFU_FEATURE_MIGRATION:
+	case VFU_FEATURE_MIG_DEVICE_STATE: {
+		struct vgpu_provider *p = dev->provider;
+		struct vfu_feature hf = *f;
+		uint64_t mflags = 1 | 4; /* STOP_COPY, PRE_COPY */
+		struct vfu_mig_state st = { .device_state = dev->mig,
+					    .data_fd = UINT32_MAX };
+
+		if (!p->ops.migration_state ||
+		    (feature == VFU_FEATURE_MIGRATION && set))
+			return -EINVAL;
+		if (probe)
+			break;
+		if (set) {
+			memcpy(&st, req->u.feature.data, sizeof(st));
+			r = mig_set(dev, st.device_state);
+			if (r < 0)
+				return r;
+			break;
+		}
+		/* GET: the data follows the echoed header */
+		hf.argsz = (uint32_t)(sizeof(hf) +
+				      (feature == VFU_FEATURE_MIGRATION ?
+					       sizeof(mflags) :
+					       sizeof(st)));
+		if (f->argsz < hf.argsz)
+			return -EINVAL;
+		if (feature == VFU_FEATURE_MIGRATION)
+			return reply(dev, req, &hf, sizeof(hf), &mflags,
+				     sizeof(mflags), NULL, 0);
+		return reply(dev, req, &hf, sizeof(hf), &st, sizeof(st), NULL,
+			     0);
+	}
 	default:
-		/* migration: not offered by this version */
 		return -EINVAL;
 	}
 	return reply(dev, req, f, sizeof(*f), req->u.feature.data,
@@ -1553,12 +1677,19 @@ static int handle(struct vgpu_device *dev, struct vfu_req *req, int *fds)
 		return handle_write_multi(dev, req);
 	case VFU_CMD_DEVICE_RESET:
 		r = p->ops.reset ? p->ops.reset(dev, p->userdata) : 0;
+		/* the way out of ERROR: back to RUNNING */
+		if (r == 0 && dev->mig != VGPU_MIG_RUNNING &&
+		    p->ops.migration_state) {
+			r = p->ops.migration_state(dev, VGPU_MIG_RUNNING,
+						   p->userdata);
+			dev->mig = r < 0 ? VGPU_MIG_ERROR : VGPU_MIG_RUNNING;
+		}
 		break;
 	case VFU_CMD_DEVICE_FEATURE:
 		return handle_feature(dev, req);
 	case VFU_CMD_MIG_DATA_READ:
 	case VFU_CMD_MIG_DATA_WRITE:
-		return -EINVAL; /* no migration state can be entered */
+		return handle_mig_data(dev, req);
 	default:
 		return -ENOSYS;
 	}
@@ -2015,6 +2146,7 @@ VGPU_EXPORT int vgpu_provider_create_device(struct vgpu_provider *p,
 	dev->type = t;
 	dev->listen_fd = dev->conn_fd = -1;
 	vfu_reader_init(&dev->rx);
+	dev->mig = VGPU_MIG_RUNNING;
 	for (unsigned int i = 0; i < VFU_PCI_NUM_REGIONS; i++)
 		dev->regions[i].memfd = -1;
 	pthread_mutexattr_init(&ma);

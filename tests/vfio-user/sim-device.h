@@ -5,6 +5,8 @@
  * DMA length, 0x4 doorbell: copy len bytes from src to src + len, inverted,
  * then raise MSI vector 0), BAR2 1 MiB shared memory with a sparse area over
  * its first half, INTx, MSI (1 vector), MSI-X (4) and a PCIe capability.
+ * Migration: the saved state is 16 bytes {magic, scratch}; BAR0 0x18
+ * counts the state changes the library asked for.
  */
 #ifndef SIM_DEVICE_H
 #define SIM_DEVICE_H
