@@ -11,9 +11,13 @@
  * ready for the next connection.
  *
  * Threads: the provider's callbacks run on the thread that calls
- * vgpu_provider_dispatch() (or the runner thread of
- * vgpu_provider_start_thread()). vgpu_device_irq_trigger() and the
- * vgpu_device_dma_*() functions may be called from any thread; they take the
+ * vgpu_provider_dispatch(). With vgpu_provider_start_thread() the runner
+ * thread accepts clients and each connected client gets a thread of its
+ * own that blocks on its socket: a device's callbacks then run on its
+ * client's thread, callbacks of different devices may run at the same
+ * time, and create/destroy run on the runner thread.
+ * vgpu_device_irq_trigger() and the vgpu_device_dma_*() functions may be
+ * called from any thread; they take the
  * device's lock, which the dispatcher holds while it handles a message (it
  * is recursive, so callbacks may call them too). Everything else follows the
  * library rule: one object, one thread.
@@ -26,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "libvgpu.h"
@@ -38,6 +43,16 @@ struct vgpu_provider;
 struct vgpu_device;
 
 /* enum vgpu_region_index and enum vgpu_irq_index: in libvgpu.h */
+
+/** Migration states, as VFIO migration v2 numbers them. */
+enum vgpu_migration_state {
+	VGPU_MIG_ERROR = 0,
+	VGPU_MIG_STOP = 1,
+	VGPU_MIG_RUNNING = 2,
+	VGPU_MIG_STOP_COPY = 3,
+	VGPU_MIG_RESUMING = 4,
+	VGPU_MIG_PRE_COPY = 6,
+};
 
 /* region flags for vgpu_device_setup_region() */
 #define VGPU_REGION_F_READ (1u << 0)
@@ -82,6 +97,21 @@ typedef int (*vgpu_region_access_fn)(struct vgpu_device *dev,
  * @irq_mask: the client masked or unmasked vectors (optional)
  * @dma_map: a DMA window appeared (optional)
  * @dma_unmap: a DMA window is about to disappear; it is unpinned (optional)
+ * @available: how many more devices of @type_id the vendor's resources
+ *             allow (optional; the library takes the smaller of this and
+ *             what the type's max_instances leaves)
+ * @migration_state: enter @state (optional; without it the device does not
+ *             offer migration). The library walks the client's request
+ *             one VFIO arc at a time (RUNNING<->STOP, RUNNING<->PRE_COPY,
+ *             PRE_COPY->STOP_COPY, STOP<->STOP_COPY, STOP<->RESUMING), never
+ *             through a saving state in the middle; an error puts the
+ *             device in VGPU_MIG_ERROR until the client resets it. Leaving
+ *             RESUMING for STOP is where the loaded data is to be checked.
+ * @migration_read: the next bytes of the device state (PRE_COPY and
+ *             STOP_COPY): fill up to @len bytes of @buf, return how many,
+ *             0 at the end of the stream (for now), or a negative errno
+ * @migration_write: consume all @len bytes of saved state (RESUMING);
+ *             0 or a negative errno
  *
  * Every callback receives the userdata given to vgpu_provider_new().
  */
@@ -98,6 +128,14 @@ struct vgpu_provider_ops {
 			uint32_t prot, void *userdata);
 	void (*dma_unmap)(struct vgpu_device *dev, uint64_t iova,
 			  uint64_t len, void *userdata);
+	int (*available)(struct vgpu_provider *provider, const char *type_id,
+			 void *userdata);
+	int (*migration_state)(struct vgpu_device *dev,
+			       enum vgpu_migration_state state, void *userdata);
+	ssize_t (*migration_read)(struct vgpu_device *dev, void *buf, size_t len,
+				  void *userdata);
+	int (*migration_write)(struct vgpu_device *dev, const void *buf,
+			       size_t len, void *userdata);
 };
 
 /**
@@ -186,6 +224,26 @@ int vgpu_provider_create_device(struct vgpu_provider *provider,
 				struct vgpu_device **ret);
 
 /**
+ * vgpu_provider_listen_control - let management reach this provider
+ * @provider: the provider
+ * @path: where to bind the control socket; NULL means
+ *        "RUNTIME_DIR/vfio-user/PARENT.ctl", where libvgpu's "vfio-user"
+ *        backend (and so vgpuctl parents, types, create, remove, list)
+ *        looks for providers
+ *
+ * The socket is mode 0600 and served from the provider's event loop
+ * (vgpu_provider_dispatch() or the runner thread); only root and the
+ * provider's effective user are answered (SO_PEERCRED), others are
+ * disconnected. A connection carries one request and has one second to
+ * send it. Devices created through it listen at their default path.
+ * Returns: 0, -EINVAL, -EALREADY, -ENAMETOOLONG, -ENOMEM, or the error of
+ *          socket()/bind()/chmod()/listen().
+ * @since: 0.1
+ */
+int vgpu_provider_listen_control(struct vgpu_provider *provider,
+				 const char *path);
+
+/**
  * vgpu_provider_get_fd - a descriptor to poll for POLLIN
  * @provider: the provider
  * Returns: an epoll descriptor owned by the provider.
@@ -209,8 +267,11 @@ int vgpu_provider_dispatch(struct vgpu_provider *provider, int timeout_ms);
  * vgpu_provider_start_thread - dispatch on a thread of the library's own
  * @provider: the provider
  *
- * While it runs, only vgpu_provider_stop_thread(), vgpu_device_irq_trigger()
- * and the vgpu_device_dma_*() functions may be called from other threads.
+ * The runner accepts clients and serves each on a thread of its own, which
+ * blocks in recvmsg(): one system call in and one out per message, no
+ * epoll_wait() (see the threads note at the top). While it runs, only
+ * vgpu_provider_stop_thread(), vgpu_device_irq_trigger() and the
+ * vgpu_device_dma_*() functions may be called from other threads.
  * Returns: 0, -EALREADY, or the error of pthread_create().
  * @since: 0.1
  */
@@ -219,6 +280,9 @@ int vgpu_provider_start_thread(struct vgpu_provider *provider);
 /**
  * vgpu_provider_stop_thread - stop and join the runner thread
  * @provider: the provider
+ *
+ * Clients served by the runner's threads are disconnected; their devices
+ * stay and listen for the next client.
  * Returns: 0, or -ESRCH when no thread runs.
  * @since: 0.1
  */

@@ -746,6 +746,9 @@ struct vgpu_config *vgpu_instance_get_config(struct vgpu_instance *instance);
 /**
  * vgpu_instance_get_syspath - the active instance's device directory
  * @instance: the instance
+ *
+ * For the "vfio-user" backend (a device of a user-space provider) this is
+ * the device's vfio-user socket, the path a VMM connects to.
  * Returns: the resolved path, or NULL when not active or not in sysfs.
  * @since: 0.1
  */

@@ -202,3 +202,20 @@ VGPU_EXPORT const char *vgpu_ctx_get_runtime_dir(struct vgpu_ctx *ctx)
 {
 	return ctx ? ctx->runtime_dir : NULL;
 }
+
+char *vgpu_backend_config_dir(struct vgpu_ctx *ctx, const char *env_name,
+			      const char *dir_name)
+{
+	const char *env = secure_getenv(env_name);
+	const char *slash;
+	char *dir;
+
+	if (env && env[0] == '/')
+		return strdup(env);
+	slash = strrchr(ctx->config_dir, '/');
+	if (asprintf(&dir, "%.*s/%s",
+		     (int)(slash ? slash - ctx->config_dir : 0),
+		     ctx->config_dir, dir_name) < 0)
+		return NULL;
+	return dir;
+}

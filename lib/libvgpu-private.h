@@ -129,9 +129,18 @@ struct vgpu_backend {
 
 extern const struct vgpu_backend vgpu_backend_mdev;
 extern const struct vgpu_backend vgpu_backend_sriov;
+extern const struct vgpu_backend vgpu_backend_vfio_user;
 
 /* all built-in backends, NULL-terminated */
 extern const struct vgpu_backend *const vgpu_backends[];
+
+/*
+ * A backend's own definitions directory: $@env_name when it is absolute,
+ * else @dir_name next to ctx->config_dir (out of mdevctl's sight).
+ * Malloc'd, NULL without memory.
+ */
+char *vgpu_backend_config_dir(struct vgpu_ctx *ctx, const char *env_name,
+			      const char *dir_name);
 
 /* logging */
 void vgpu_log(struct vgpu_ctx *ctx, int priority, const char *file, int line,

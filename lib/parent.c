@@ -10,6 +10,7 @@
 const struct vgpu_backend *const vgpu_backends[] = {
 	&vgpu_backend_mdev,
 	&vgpu_backend_sriov,
+	&vgpu_backend_vfio_user,
 	NULL,
 };
 

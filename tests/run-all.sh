@@ -2,7 +2,9 @@
 # The whole test suite, as CI runs it: every suite in ./build (unit, fake,
 # sriov, abi, the mdevctl differential test, the real-kernel VM test), the
 # Check suites again under valgrind, then everything but the VM again in an
-# AddressSanitizer + UndefinedBehaviorSanitizer build (./build-asan).
+# AddressSanitizer + UndefinedBehaviorSanitizer build (./build-asan), then
+# a bounded libFuzzer run of the vfio-user parsers (./build-fuzz, clang;
+# VGPU_FUZZ_SECONDS, default 60) where clang and libFuzzer are installed.
 # Run as root from anywhere; suites that need root, FUSE, KVM-less QEMU or
 # the network say "skip" where those are missing.
 set -eu
@@ -20,4 +22,14 @@ ninja -C build-asan
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C build-asan --print-errorlogs --no-suite bench
+echo "=== libFuzzer: vfio-user message and control parsers"
+if command -v clang > /dev/null &&
+	printf 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n)\n{ return 0; }\n' |
+	clang -x c -fsanitize=fuzzer -o /dev/null - 2> /dev/null; then
+	tests/fuzz/run-fuzz.sh "${VGPU_FUZZ_SECONDS:-60}" > "${TMPDIR:-/tmp}/vgpu-fuzz.log" 2>&1 ||
+		{ tail -40 "${TMPDIR:-/tmp}/vgpu-fuzz.log"; exit 1; }
+	tail -1 "${TMPDIR:-/tmp}/vgpu-fuzz.log"
+else
+	echo "skip: no clang with libFuzzer (Debian: clang libclang-rt-14-dev)"
+fi
 echo "=== all test runs passed"

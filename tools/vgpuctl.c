@@ -606,8 +606,17 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 		printf("IOMMU group: %d\n", vgpu_instance_get_iommu_group(in));
 	if (in_use >= 0)
 		printf("In use:      %s\n", in_use ? "yes (its VFIO group is open)" : "no");
-	if (vgpu_instance_get_syspath(in))
+	if (vgpu_instance_get_syspath(in) &&
+	    !strcmp(vgpu_instance_get_backend(in), "vfio-user")) {
+		/* a provider's device: its syspath is its vfio-user socket */
+		printf("Socket:      %s\n", vgpu_instance_get_syspath(in));
+		if (!strpbrk(vgpu_instance_get_syspath(in), "\"'\\"))
+			printf("QEMU:        -device '{\"driver\":\"vfio-user-pci\","
+			       "\"socket\":{\"type\":\"unix\",\"path\":\"%s\"}}'\n",
+			       vgpu_instance_get_syspath(in));
+	} else if (vgpu_instance_get_syspath(in)) {
 		printf("Sysfs:       %s\n", vgpu_instance_get_syspath(in));
+	}
 	for (size_t i = 0; c && i < vgpu_config_get_attr_count(c); i++) {
 		const char *k, *v;
 

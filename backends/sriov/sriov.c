@@ -1783,18 +1783,8 @@ static int sriov_remove(struct vgpu_instance *instance)
  * where mdevctl would take them for mdev devices */
 static char *sriov_config_dir(struct vgpu_ctx *ctx)
 {
-	const char *env = secure_getenv("VGPU_SRIOV_CONFIG_DIR");
-	const char *slash;
-	char *dir;
-
-	if (env && env[0] == '/')
-		return strdup(env);
-	slash = strrchr(ctx->config_dir, '/');
-	if (asprintf(&dir, "%.*s/vgpu-sriov.d",
-		     (int)(slash ? slash - ctx->config_dir : 0),
-		     ctx->config_dir) < 0)
-		return NULL;
-	return dir;
+	return vgpu_backend_config_dir(ctx, "VGPU_SRIOV_CONFIG_DIR",
+				       "vgpu-sriov.d");
 }
 
 const struct vgpu_backend vgpu_backend_sriov = {

@@ -17,8 +17,7 @@ struct vfu_client {
 	uint16_t next_id;
 	struct vfu_caps server;
 	struct vgpu_dma_table *dma; /* our own mappings, for DMA_READ/WRITE */
-	uint8_t *rxbuf;
-	size_t rxcap;
+	struct vfu_reader rx;
 };
 
 int vfu_client_get_fd(struct vfu_client *c)
@@ -88,13 +87,53 @@ static int serve_dma(struct vfu_client *c, struct vfu_msg *m)
 	return r;
 }
 
+/*
+ * Send a command and wait for its reply, serving the server's DMA_READ/
+ * DMA_WRITE meanwhile. @m receives the reply; its payload lives in the
+ * receive buffer until the next call, and its fds are the caller's.
+ */
+static int call(struct vfu_client *c, uint16_t cmd, const void *req,
+		size_t req_len, const int *fds, unsigned int nfds,
+		struct vfu_msg *m)
+{
+	struct vfu_hdr h = { .cmd = cmd, .flags = VFU_F_TYPE_COMMAND };
+	struct iovec iov = { .iov_base = (void *)req, .iov_len = req_len };
+	int r;
+
+	h.msg_id = c->next_id++;
+	r = vfu_send(c->fd, &h, &iov, 1, fds, nfds);
+	if (r < 0)
+		return r;
+	for (;;) {
+		r = vfu_reader_next(&c->rx, c->fd, m, 0);
+		if (r < 0)
+			return r;
+		if ((m->hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND) {
+			r = serve_dma(c, m);
+			vfu_msg_close_fds(m, 0);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		break;
+	}
+	if ((m->hdr.flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_REPLY ||
+	    m->hdr.msg_id != h.msg_id || m->hdr.cmd != cmd) {
+		vfu_msg_close_fds(m, 0);
+		return -EPROTO;
+	}
+	if (m->hdr.flags & VFU_F_ERROR) {
+		vfu_msg_close_fds(m, 0);
+		return m->hdr.error ? -(int)m->hdr.error : -EIO;
+	}
+	return 0;
+}
+
 int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req,
 		    size_t req_len, const int *fds, unsigned int nfds,
 		    void **reply, size_t *reply_len, int *rfds,
 		    unsigned int max_rfds, unsigned int *n_rfds)
 {
-	struct vfu_hdr h = { .cmd = cmd, .flags = VFU_F_TYPE_COMMAND };
-	struct iovec iov = { .iov_base = (void *)req, .iov_len = req_len };
 	struct vfu_msg m;
 	int r;
 
@@ -106,32 +145,9 @@ int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req,
 		*reply_len = 0;
 	if (n_rfds)
 		*n_rfds = 0;
-	h.msg_id = c->next_id++;
-	r = vfu_send(c->fd, &h, &iov, 1, fds, nfds);
+	r = call(c, cmd, req, req_len, fds, nfds, &m);
 	if (r < 0)
 		return r;
-	for (;;) {
-		r = vfu_recv(c->fd, &m, &c->rxbuf, &c->rxcap);
-		if (r < 0)
-			return r;
-		if ((m.hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND) {
-			r = serve_dma(c, &m);
-			vfu_msg_close_fds(&m, 0);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		break;
-	}
-	if ((m.hdr.flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_REPLY ||
-	    m.hdr.msg_id != h.msg_id || m.hdr.cmd != cmd) {
-		vfu_msg_close_fds(&m, 0);
-		return -EPROTO;
-	}
-	if (m.hdr.flags & VFU_F_ERROR) {
-		vfu_msg_close_fds(&m, 0);
-		return m.hdr.error ? -(int)m.hdr.error : -EIO;
-	}
 	if (n_rfds) {
 		unsigned int k = m.nfds < max_rfds ? m.nfds : max_rfds;
 
@@ -235,7 +251,7 @@ void vfu_client_close(struct vfu_client *c)
 		close(c->fd);
 	vgpu_dma_table_free(c->dma, NULL, NULL);
 	vgpu_ctx_unref(c->ctx);
-	free(c->rxbuf);
+	vfu_reader_free(&c->rx);
 	free(c);
 }
 
@@ -381,20 +397,18 @@ int vfu_client_region_read(struct vfu_client *c, unsigned int index,
 {
 	struct vfu_region_access a = { .offset = offset, .region = index,
 				       .count = count };
-	void *rep;
-	size_t len;
+	struct vfu_msg m;
 	int r;
 
-	r = vfu_client_call(c, VFU_CMD_REGION_READ, &a, sizeof(a), NULL, 0,
-			    &rep, &len, NULL, 0, NULL);
+	if (!c)
+		return -EINVAL;
+	r = call(c, VFU_CMD_REGION_READ, &a, sizeof(a), NULL, 0, &m);
 	if (r < 0)
 		return r;
-	if (len != sizeof(a) + count) {
-		free(rep);
+	vfu_msg_close_fds(&m, 0);
+	if (m.len != sizeof(a) + count)
 		return -EPROTO;
-	}
-	memcpy(buf, (uint8_t *)rep + sizeof(a), count);
-	free(rep);
+	memcpy(buf, m.payload + sizeof(a), count);
 	return 0;
 }
 

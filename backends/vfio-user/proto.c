@@ -548,99 +548,187 @@ void vfu_msg_close_fds(struct vfu_msg *msg, unsigned int from)
 		msg->nfds = from;
 }
 
-static int read_full(int sock, void *buf, size_t len)
+/*
+ * The buffered reader. One recvmsg() fetches as much as the socket holds,
+ * so a message (header and payload) and any messages pipelined behind it
+ * usually cost one system call, and a message already in the buffer none.
+ *
+ * Descriptors: Linux attaches a sendmsg()'s fds to the first byte of its
+ * data and ends a stream recvmsg() right after the skb that carried fds, so
+ * the fds a recvmsg() returns belong to the last message that starts inside
+ * the bytes that call read. We remember, per call that brought fds, the
+ * stream range it read, and hand the fds to the message that starts in
+ * that range and reaches its end. Fds nobody can claim (a peer that sent
+ * them with the middle of a message) are closed.
+ */
+void vfu_reader_init(struct vfu_reader *r)
 {
-	size_t done = 0;
-
-	while (done < len) {
-		ssize_t r = recv(sock, (char *)buf + done, len - done, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			return -ECONNRESET;
-		done += (size_t)r;
-	}
-	return 0;
+	memset(r, 0, sizeof(*r));
 }
 
-int vfu_recv(int sock, struct vfu_msg *msg, uint8_t **buf, size_t *buf_cap)
+static void drop_fdsets(struct vfu_reader *r)
+{
+	for (unsigned int i = 0; i < r->nsets; i++)
+		for (unsigned int k = 0; k < r->sets[i].n; k++)
+			close(r->sets[i].fds[k]);
+	r->nsets = 0;
+}
+
+void vfu_reader_reset(struct vfu_reader *r)
+{
+	drop_fdsets(r);
+	r->head = r->tail = 0;
+	r->base = 0;
+}
+
+void vfu_reader_free(struct vfu_reader *r)
+{
+	drop_fdsets(r);
+	free(r->buf);
+	vfu_reader_init(r);
+}
+
+static void pop_fdset(struct vfu_reader *r, struct vfu_msg *msg)
+{
+	struct vfu_rx_fds *s = &r->sets[0];
+
+	for (unsigned int k = 0; k < s->n; k++) {
+		if (msg)
+			msg->fds[msg->nfds++] = s->fds[k];
+		else
+			close(s->fds[k]);
+	}
+	memmove(&r->sets[0], &r->sets[1], (r->nsets - 1) * sizeof(r->sets[0]));
+	r->nsets--;
+}
+
+/* take the message at r->head (complete, @size bytes) */
+static void extract(struct vfu_reader *r, struct vfu_msg *msg, uint32_t size)
+{
+	uint64_t at = r->base + r->head;
+
+	memcpy(&msg->hdr, r->buf + r->head, sizeof(msg->hdr));
+	msg->payload = r->buf + r->head + sizeof(msg->hdr);
+	msg->len = size - sizeof(msg->hdr);
+	while (r->nsets && r->sets[0].end <= at)
+		pop_fdset(r, NULL); /* fds that came with no message start */
+	if (r->nsets && r->sets[0].begin <= at && at + size >= r->sets[0].end)
+		pop_fdset(r, msg);
+	r->head += size;
+	if (r->head == r->tail) {
+		r->base += r->head;
+		r->head = r->tail = 0;
+	}
+}
+
+/* one recvmsg() into the free end of the buffer */
+static int fill(struct vfu_reader *r, int sock, int flags)
 {
 	union {
 		char b[CMSG_SPACE(sizeof(int) * VFU_MAX_MSG_FDS)];
 		struct cmsghdr align;
 	} ctrl;
-	struct iovec iov = { .iov_base = &msg->hdr, .iov_len = sizeof(msg->hdr) };
+	struct iovec iov = { .iov_base = r->buf + r->tail,
+			     .iov_len = r->cap - r->tail };
 	struct msghdr mh = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = ctrl.b, .msg_controllen = sizeof(ctrl.b),
 	};
+	struct vfu_rx_fds set = { 0 };
 	struct cmsghdr *c;
-	ssize_t r;
-	int ret;
+	ssize_t n;
 
-	msg->nfds = 0;
-	msg->payload = NULL;
-	msg->len = 0;
 	do {
-		r = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	} while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return -errno;
-	if (r == 0)
-		return -ENOTCONN;
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-		size_t n;
+		size_t k;
 
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
 			continue;
-		n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < n; i++) {
+		k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
 			int fd;
 
 			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
-			if (msg->nfds < VFU_MAX_MSG_FDS)
-				msg->fds[msg->nfds++] = fd;
+			if (set.n < VFU_MAX_MSG_FDS)
+				set.fds[set.n++] = fd;
 			else
 				close(fd);
 		}
 	}
-	if (mh.msg_flags & MSG_CTRUNC) {
-		vfu_msg_close_fds(msg, 0);
+	if ((mh.msg_flags & MSG_CTRUNC) || (set.n && r->nsets == VFU_RX_FDSETS)) {
+		for (unsigned int k = 0; k < set.n; k++)
+			close(set.fds[k]);
 		return -EMSGSIZE;
 	}
-	if ((size_t)r < sizeof(msg->hdr)) {
-		ret = read_full(sock, (char *)&msg->hdr + r,
-				sizeof(msg->hdr) - (size_t)r);
-		if (ret < 0)
-			goto fail;
+	if (n == 0)
+		return r->tail > r->head ? -ECONNRESET : -ENOTCONN;
+	if (set.n) {
+		set.begin = r->base + r->tail;
+		set.end = set.begin + (uint64_t)n;
+		r->sets[r->nsets++] = set;
 	}
-	if (msg->hdr.size < sizeof(msg->hdr) ||
-	    msg->hdr.size > VFU_MAX_MSG_SIZE) {
-		ret = -EMSGSIZE;
-		goto fail;
-	}
-	msg->len = msg->hdr.size - sizeof(msg->hdr);
-	if (msg->len > *buf_cap) {
-		uint8_t *nb = realloc(*buf, msg->len);
-
-		if (!nb) {
-			ret = -ENOMEM;
-			goto fail;
-		}
-		*buf = nb;
-		*buf_cap = msg->len;
-	}
-	msg->payload = *buf;
-	ret = read_full(sock, msg->payload, msg->len);
-	if (ret < 0)
-		goto fail;
+	r->tail += (size_t)n;
 	return 0;
-fail:
-	vfu_msg_close_fds(msg, 0);
-	return ret;
+}
+
+bool vfu_reader_has_msg(const struct vfu_reader *r)
+{
+	struct vfu_hdr h;
+
+	if (r->tail - r->head < sizeof(h))
+		return false;
+	memcpy(&h, r->buf + r->head, sizeof(h));
+	/* a bad size counts: the next call reports it */
+	return h.size < sizeof(h) || h.size > VFU_MAX_MSG_SIZE ||
+	       r->tail - r->head >= h.size;
+}
+
+int vfu_reader_next(struct vfu_reader *r, int sock, struct vfu_msg *msg,
+		    int flags)
+{
+	msg->nfds = 0;
+	msg->payload = NULL;
+	msg->len = 0;
+	for (;;) {
+		size_t avail = r->tail - r->head, need = sizeof(struct vfu_hdr);
+		int ret;
+
+		if (avail >= sizeof(struct vfu_hdr)) {
+			struct vfu_hdr h;
+
+			memcpy(&h, r->buf + r->head, sizeof(h));
+			if (h.size < sizeof(h) || h.size > VFU_MAX_MSG_SIZE)
+				return -EMSGSIZE;
+			if (avail >= h.size) {
+				extract(r, msg, h.size);
+				return 0;
+			}
+			need = h.size;
+		}
+		/* room for the whole message after what is buffered */
+		if (r->head && r->head + need > r->cap) {
+			memmove(r->buf, r->buf + r->head, avail);
+			r->base += r->head;
+			r->tail = avail;
+			r->head = 0;
+		}
+		if (need > r->cap || !r->buf) {
+			size_t cap = need > VFU_RX_BUF ? need : VFU_RX_BUF;
+			uint8_t *nb = realloc(r->buf, cap);
+
+			if (!nb)
+				return -ENOMEM;
+			r->buf = nb;
+			r->cap = cap;
+		}
+		ret = fill(r, sock, flags);
+		if (ret < 0)
+			return ret;
+	}
 }
 
 int vfu_send(int sock, struct vfu_hdr *hdr, const struct iovec *iov,

@@ -341,21 +341,52 @@ int vfu_check_region_info(const void *payload, size_t len);
 /* a received message; fds beyond what the command uses must be closed */
 struct vfu_msg {
 	struct vfu_hdr hdr;
-	uint8_t *payload; /* hdr.size - 16 bytes, malloc'd or NULL */
+	uint8_t *payload; /* hdr.size - 16 bytes inside the reader's buffer,
+			   * valid until the next vfu_reader_next() */
 	size_t len;
 	int fds[VFU_MAX_MSG_FDS];
 	unsigned int nfds;
 };
 
+#define VFU_RX_BUF 65536u /* grows to the largest message seen */
+#define VFU_RX_FDSETS 4u  /* fd-carrying reads buffered at once */
+
+/* fds one recvmsg() brought, and the stream bytes [begin, end) it read */
+struct vfu_rx_fds {
+	uint64_t begin, end;
+	int fds[VFU_MAX_MSG_FDS];
+	unsigned int n;
+};
+
+/* a per-connection receive buffer; see vfu_reader_next() */
+struct vfu_reader {
+	uint8_t *buf;
+	size_t cap, head, tail; /* unread bytes are buf[head..tail) */
+	uint64_t base;          /* stream offset of buf[0] */
+	struct vfu_rx_fds sets[VFU_RX_FDSETS];
+	unsigned int nsets;
+};
+
+void vfu_reader_init(struct vfu_reader *r);
+/* forget buffered bytes and close pending fds (a new connection) */
+void vfu_reader_reset(struct vfu_reader *r);
+void vfu_reader_free(struct vfu_reader *r);
 /*
- * Receive one message from @sock. Fds are collected from the header's
- * recvmsg; more than VFU_MAX_MSG_FDS (ancillary data truncated) closes them
- * all and gives -EMSGSIZE. A size below 16 or above VFU_MAX_MSG_SIZE gives
- * -EMSGSIZE (the stream cannot be resynchronised: disconnect). EOF before a
- * header gives -ENOTCONN, EOF inside a message -ECONNRESET.
- * @buf/@buf_cap: a reusable payload buffer (grown with realloc).
+ * The next message from @sock: from the buffer when it holds a whole one,
+ * else after as many recvmsg() calls as it takes, each reading as much as
+ * the socket has (so later messages may be buffered too). Fds go to the
+ * message they were sent with (see proto.c). More than VFU_MAX_MSG_FDS in
+ * one call (ancillary data truncated), or fds arriving while VFU_RX_FDSETS
+ * sets wait for their messages, close them and give -EMSGSIZE. A size
+ * below 16 or above VFU_MAX_MSG_SIZE gives -EMSGSIZE (framing is lost:
+ * disconnect). EOF between messages gives -ENOTCONN, inside one
+ * -ECONNRESET. @flags go to recvmsg(): with MSG_DONTWAIT, -EAGAIN when no
+ * whole message is there yet; the partial one stays buffered.
  */
-int vfu_recv(int sock, struct vfu_msg *msg, uint8_t **buf, size_t *buf_cap);
+int vfu_reader_next(struct vfu_reader *r, int sock, struct vfu_msg *msg,
+		    int flags);
+/* whether vfu_reader_next() can answer without a system call */
+bool vfu_reader_has_msg(const struct vfu_reader *r);
 /* close every fd of @msg from index @from on */
 void vfu_msg_close_fds(struct vfu_msg *msg, unsigned int from);
 

@@ -5,6 +5,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,12 +16,14 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "dma-table.h"
 #include "libvgpu-private.h"
 #include "libvgpu-provider.h"
+#include "ctl.h"
 #include "proto.h"
 #include "util-uuid.h"
 
@@ -52,7 +55,7 @@ struct irq {
 	bool *pending;
 };
 
-enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_STOP };
+enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_STOP, WATCH_CTL };
 
 struct watch {
 	enum watch_kind kind;
@@ -71,8 +74,13 @@ struct vgpu_device {
 	struct watch wl, wc;
 	bool versioned;
 	struct vfu_caps client_caps;
-	uint8_t *rxbuf;
-	size_t rxcap;
+	struct vfu_reader rx;
+	/* with the runner thread, each connection has a thread of its own
+	 * that blocks in recvmsg(): one system call in, one out per message */
+	pthread_t conn_thread;
+	bool has_conn_thread;
+	bool dying; /* being destroyed: do not listen again */
+	enum vgpu_migration_state mig;
 	struct vgpu_dma_table *dma;
 	struct region regions[VFU_PCI_NUM_REGIONS];
 	struct irq irqs[VFU_PCI_NUM_IRQS];
@@ -94,23 +102,17 @@ struct vgpu_provider {
 	struct vgpu_vec devices;
 	int epfd, stop_fd;
 	struct watch wstop;
+	int ctl_fd; /* the control socket, or -1 */
+	char *ctl_path;
+	struct watch wctl;
 	pthread_t thread;
 	bool thread_running;
+	bool threaded; /* connections get threads; set before the runner starts */
 };
 
 static bool valid_id(const char *id)
 {
-	size_t n;
-
-	if (!id)
-		return false;
-	n = strlen(id);
-	if (!n || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)id[i]) && !strchr("_.:-", id[i]))
-			return false;
-	return true;
+	return vfu_ctl_valid_id(id);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -134,7 +136,7 @@ VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
 	if (!p)
 		return -ENOMEM;
 	p->refcount = 1;
-	p->epfd = p->stop_fd = -1;
+	p->epfd = p->stop_fd = p->ctl_fd = -1;
 	memcpy(&p->ops, ops,
 	       ops->size < sizeof(p->ops) ? ops->size : sizeof(p->ops));
 	p->ops.size = sizeof(p->ops);
@@ -188,6 +190,11 @@ VGPU_EXPORT struct vgpu_provider *vgpu_provider_unref(struct vgpu_provider *p)
 		free(p->types[i].description);
 	}
 	free(p->types);
+	if (p->ctl_fd >= 0) {
+		close(p->ctl_fd);
+		unlink(p->ctl_path);
+	}
+	free(p->ctl_path);
 	if (p->epfd >= 0)
 		close(p->epfd);
 	if (p->stop_fd >= 0)
@@ -201,6 +208,24 @@ VGPU_EXPORT struct vgpu_provider *vgpu_provider_unref(struct vgpu_provider *p)
 VGPU_EXPORT const char *vgpu_provider_get_id(struct vgpu_provider *p)
 {
 	return p ? p->id : NULL;
+}
+
+/* RUNTIME_DIR/vfio-user, created (0755) when missing */
+static int runtime_subdir(struct vgpu_provider *p, char **ret)
+{
+	char *dir;
+
+	if (asprintf(&dir, "%s/vfio-user", p->ctx->runtime_dir) < 0)
+		return -ENOMEM;
+	if ((mkdir(p->ctx->runtime_dir, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(dir, 0755) < 0 && errno != EEXIST)) {
+		int r = -errno;
+
+		free(dir);
+		return r;
+	}
+	*ret = dir;
+	return 0;
 }
 
 static struct ptype *find_type(struct vgpu_provider *p, const char *id)
@@ -255,6 +280,14 @@ VGPU_EXPORT int vgpu_provider_get_available(struct vgpu_provider *p,
 	t = find_type(p, type_id);
 	if (!t)
 		return -ENOENT;
+	if (p->ops.available) {
+		int v = p->ops.available(p, type_id, p->userdata);
+
+		if (v < 0)
+			return 0;
+		if ((unsigned int)v < t->max - t->used)
+			return v;
+	}
 	return (int)(t->max - t->used);
 }
 
@@ -310,7 +343,7 @@ static void device_free(struct vgpu_device *dev)
 	}
 	vgpu_dma_table_free(dev->dma, NULL, NULL);
 	pthread_mutex_destroy(&dev->lock);
-	free(dev->rxbuf);
+	vfu_reader_free(&dev->rx);
 	free(dev->socket_path);
 	free(dev);
 }
@@ -883,14 +916,51 @@ static void disconnect(struct vgpu_device *dev)
 		}
 	}
 	dev->versioned = false;
-	pthread_mutex_unlock(&dev->lock);
-	if (p && dev->listen_fd >= 0) {
+	vfu_reader_reset(&dev->rx);
+	if (p && dev->listen_fd >= 0 && !dev->dying) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wl };
 
 		epoll_ctl(p->epfd, EPOLL_CTL_ADD, dev->listen_fd, &ev);
 	}
+	pthread_mutex_unlock(&dev->lock);
 	if (p)
 		dbg(p->ctx, "device %s: client gone", dev->uuid);
+}
+
+static void conn_lost(struct vgpu_device *dev, int r)
+{
+	if (r != -ENOTCONN && r != -ECONNRESET && !dev->dying)
+		info(dev->provider->ctx, "device %s: dropping client: %s",
+		     dev->uuid, strerror(-r));
+	disconnect(dev);
+}
+
+static int serve_one(struct vgpu_device *dev, int flags);
+
+/* the blocking loop of one connection (runner mode) */
+static void *conn_main(void *data)
+{
+	struct vgpu_device *dev = data;
+	int r;
+
+	do
+		r = serve_one(dev, 0);
+	while (r >= 0);
+	conn_lost(dev, r);
+	return NULL;
+}
+
+/* stop a connection thread: its client is dropped */
+static void join_conn_thread(struct vgpu_device *dev)
+{
+	if (!dev->has_conn_thread)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	if (dev->conn_fd >= 0)
+		shutdown(dev->conn_fd, SHUT_RDWR);
+	pthread_mutex_unlock(&dev->lock);
+	pthread_join(dev->conn_thread, NULL);
+	dev->has_conn_thread = false;
 }
 
 static int accept_client(struct vgpu_device *dev)
@@ -902,26 +972,36 @@ static int accept_client(struct vgpu_device *dev)
 	fd = accept4(dev->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+	pthread_mutex_lock(&dev->lock);
 	if (dev->conn_fd >= 0) {
+		pthread_mutex_unlock(&dev->lock);
 		close(fd); /* one client at a time */
 		return 0;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	/* the previous client's thread has finished, or is about to */
+	if (dev->has_conn_thread) {
+		pthread_join(dev->conn_thread, NULL);
+		dev->has_conn_thread = false;
 	}
 	r = vgpu_dma_table_new(&dev->dma);
 	if (r < 0) {
 		close(fd);
 		return r;
 	}
-	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		r = -errno;
-		vgpu_dma_table_free(dev->dma, NULL, NULL);
-		dev->dma = NULL;
-		close(fd);
-		return r;
-	}
+	vfu_caps_default(&dev->client_caps);
 	dev->conn_fd = fd;
 	/* one client at a time: others wait in the backlog */
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);
-	vfu_caps_default(&dev->client_caps);
+	r = p->threaded ? -pthread_create(&dev->conn_thread, NULL, conn_main,
+					  dev) :
+			  epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno :
+									  0;
+	if (r < 0) {
+		disconnect(dev);
+		return r;
+	}
+	dev->has_conn_thread = p->threaded;
 	dbg(p->ctx, "device %s: client connected", dev->uuid);
 	return 1;
 }
@@ -1354,6 +1434,97 @@ static int handle_write_multi(struct vgpu_device *dev,
 	return reply(dev, req, &n, sizeof(n), NULL, 0, NULL, 0);
 }
 
+/* ---- migration (VFIO v2 states over DEVICE_FEATURE and MIG_DATA_*) ---- */
+
+static bool mig_valid(uint32_t s)
+{
+	return s == VGPU_MIG_STOP || s == VGPU_MIG_RUNNING ||
+	       s == VGPU_MIG_STOP_COPY || s == VGPU_MIG_RESUMING ||
+	       s == VGPU_MIG_PRE_COPY;
+}
+
+/*
+ * The next arc from @cur towards @want: a direct arc when there is one,
+ * else through STOP (from RUNNING, STOP_COPY, RESUMING) or RUNNING (from
+ * PRE_COPY), so that no saving state is passed through. 0 when forbidden.
+ */
+static enum vgpu_migration_state mig_next(enum vgpu_migration_state cur,
+					  enum vgpu_migration_state want)
+{
+	switch (cur) {
+	case VGPU_MIG_RUNNING:
+		return want == VGPU_MIG_PRE_COPY ? VGPU_MIG_PRE_COPY : VGPU_MIG_STOP;
+	case VGPU_MIG_STOP:
+		return want == VGPU_MIG_PRE_COPY ? VGPU_MIG_RUNNING : want;
+	case VGPU_MIG_STOP_COPY:
+		return want == VGPU_MIG_PRE_COPY ? VGPU_MIG_ERROR : VGPU_MIG_STOP;
+	case VGPU_MIG_RESUMING:
+		return VGPU_MIG_STOP;
+	case VGPU_MIG_PRE_COPY:
+		return want == VGPU_MIG_STOP_COPY ? VGPU_MIG_STOP_COPY :
+						    VGPU_MIG_RUNNING;
+	default:
+		return VGPU_MIG_ERROR;
+	}
+}
+
+static int mig_set(struct vgpu_device *dev, uint32_t want)
+{
+	struct vgpu_provider *p = dev->provider;
+
+	if (!mig_valid(want) || dev->mig == VGPU_MIG_ERROR)
+		return -EINVAL;
+	while (dev->mig != want) {
+		enum vgpu_migration_state next = mig_next(dev->mig, want);
+		int r;
+
+		if (next == VGPU_MIG_ERROR)
+			return -EINVAL;
+		r = p->ops.migration_state(dev, next, p->userdata);
+		if (r < 0) {
+			dev->mig = VGPU_MIG_ERROR;
+			return r;
+		}
+		dev->mig = next;
+	}
+	return 0;
+}
+
+static int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req)
+{
+	struct vgpu_provider *p = dev->provider;
+	struct vfu_mig_data m = req->u.mig.m;
+	uint8_t *buf;
+	ssize_t n;
+	int r;
+
+	if (!p->ops.migration_state)
+		return -EINVAL;
+	if (req->cmd == VFU_CMD_MIG_DATA_WRITE) {
+		if (dev->mig != VGPU_MIG_RESUMING || !p->ops.migration_write)
+			return -EINVAL;
+		r = p->ops.migration_write(dev, req->u.mig.data, m.size,
+					   p->userdata);
+		return r < 0 ? r : reply(dev, req, NULL, 0, NULL, 0, NULL, 0);
+	}
+	if ((dev->mig != VGPU_MIG_PRE_COPY && dev->mig != VGPU_MIG_STOP_COPY) ||
+	    !p->ops.migration_read)
+		return -EINVAL;
+	buf = malloc(m.size ? m.size : 1);
+	if (!buf)
+		return -ENOMEM;
+	n = p->ops.migration_read(dev, buf, m.size, p->userdata);
+	if (n < 0 || (size_t)n > m.size) {
+		free(buf);
+		return n < 0 ? (int)n : -EIO;
+	}
+	m.size = (uint32_t)n;
+	m.argsz = (uint32_t)(sizeof(m) + (size_t)n);
+	r = reply(dev, req, &m, sizeof(m), buf, (size_t)n, NULL, 0);
+	free(buf);
+	return r;
+}
+
 static int handle_feature(struct vgpu_device *dev, const struct vfu_req *req)
 {
 	const struct vfu_feature *f = &req->u.feature.f;
@@ -1418,8 +1589,40 @@ static int handle_feature(struct vgpu_device *dev, const struct vfu_req *req)
 		free(buf);
 		return r < 0 ? r : 1;
 	}
+	case VFU_FEATURE_MIGRATION:
+	case VFU_FEATURE_MIG_DEVICE_STATE: {
+		struct vgpu_provider *p = dev->provider;
+		struct vfu_feature hf = *f;
+		uint64_t mflags = 1 | 4; /* STOP_COPY, PRE_COPY */
+		struct vfu_mig_state st = { .device_state = dev->mig,
+					    .data_fd = UINT32_MAX };
+
+		if (!p->ops.migration_state ||
+		    (feature == VFU_FEATURE_MIGRATION && set))
+			return -EINVAL;
+		if (probe)
+			break;
+		if (set) {
+			memcpy(&st, req->u.feature.data, sizeof(st));
+			r = mig_set(dev, st.device_state);
+			if (r < 0)
+				return r;
+			break;
+		}
+		/* GET: the data follows the echoed header */
+		hf.argsz = (uint32_t)(sizeof(hf) +
+				      (feature == VFU_FEATURE_MIGRATION ?
+					       sizeof(mflags) :
+					       sizeof(st)));
+		if (f->argsz < hf.argsz)
+			return -EINVAL;
+		if (feature == VFU_FEATURE_MIGRATION)
+			return reply(dev, req, &hf, sizeof(hf), &mflags,
+				     sizeof(mflags), NULL, 0);
+		return reply(dev, req, &hf, sizeof(hf), &st, sizeof(st), NULL,
+			     0);
+	}
 	default:
-		/* migration: not offered by this version */
 		return -EINVAL;
 	}
 	return reply(dev, req, f, sizeof(*f), req->u.feature.data,
@@ -1474,12 +1677,19 @@ static int handle(struct vgpu_device *dev, struct vfu_req *req, int *fds)
 		return handle_write_multi(dev, req);
 	case VFU_CMD_DEVICE_RESET:
 		r = p->ops.reset ? p->ops.reset(dev, p->userdata) : 0;
+		/* the way out of ERROR: back to RUNNING */
+		if (r == 0 && dev->mig != VGPU_MIG_RUNNING &&
+		    p->ops.migration_state) {
+			r = p->ops.migration_state(dev, VGPU_MIG_RUNNING,
+						   p->userdata);
+			dev->mig = r < 0 ? VGPU_MIG_ERROR : VGPU_MIG_RUNNING;
+		}
 		break;
 	case VFU_CMD_DEVICE_FEATURE:
 		return handle_feature(dev, req);
 	case VFU_CMD_MIG_DATA_READ:
 	case VFU_CMD_MIG_DATA_WRITE:
-		return -EINVAL; /* no migration state can be entered */
+		return handle_mig_data(dev, req);
 	default:
 		return -ENOSYS;
 	}
@@ -1488,15 +1698,16 @@ static int handle(struct vgpu_device *dev, struct vfu_req *req, int *fds)
 	return reply(dev, req, NULL, 0, NULL, 0, NULL, 0);
 }
 
-/* read and handle one message; <0 disconnects */
-static int serve_one(struct vgpu_device *dev)
+/* read and handle one message; <0 disconnects, except -EAGAIN: a
+ * MSG_DONTWAIT read found no whole message (the part stays buffered) */
+static int serve_one(struct vgpu_device *dev, int flags)
 {
 	struct vgpu_provider *p = dev->provider;
 	struct vfu_msg msg;
 	struct vfu_req req;
 	int r;
 
-	r = vfu_recv(dev->conn_fd, &msg, &dev->rxbuf, &dev->rxcap);
+	r = vfu_reader_next(&dev->rx, dev->conn_fd, &msg, flags);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&dev->lock);
@@ -1522,6 +1733,240 @@ static int serve_one(struct vgpu_device *dev)
 	return r < 0 ? r : 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* the control socket (see ctl.h)                                            */
+
+static int ctl_printf(char **buf, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int ctl_printf(char **buf, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	char *s, *nb;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	nb = realloc(*buf, *len + (size_t)n + 1);
+	if (!nb) {
+		free(s);
+		return -ENOMEM;
+	}
+	memcpy(nb + *len, s, (size_t)n + 1);
+	*buf = nb;
+	*len += (size_t)n;
+	free(s);
+	return 0;
+}
+
+/* a text field: control characters blanked, never empty */
+static char *ctl_text(const char *s)
+{
+	char *t = strdup(s && *s ? s : "-");
+
+	vfu_ctl_clean(t);
+	return t;
+}
+
+static struct vgpu_device *find_device(struct vgpu_provider *p,
+				       const char *uuid)
+{
+	for (size_t i = 0; i < p->devices.n; i++) {
+		struct vgpu_device *d = p->devices.items[i];
+
+		if (!strcmp(d->uuid, uuid))
+			return d;
+	}
+	return NULL;
+}
+
+static int ctl_device_line(char **out, size_t *len, struct vgpu_device *d)
+{
+	char *path = ctl_text(d->socket_path);
+	int r = path ? ctl_printf(out, len, "%s\t%s\t%s\n", d->uuid,
+				  d->type->id, path) :
+		       -ENOMEM;
+
+	free(path);
+	return r;
+}
+
+/* the reply to one request: "ok N" and records, or -errno */
+static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
+		      char **out, size_t *len)
+{
+	struct vgpu_device *dev;
+	int r = 0;
+
+	switch (q->op) {
+	case VFU_CTL_TYPES:
+		r = ctl_printf(out, len, "ok %zu\n", p->n_types);
+		for (size_t i = 0; r == 0 && i < p->n_types; i++) {
+			struct ptype *t = &p->types[i];
+			char *name = ctl_text(t->name), *desc = ctl_text(t->description);
+
+			r = name && desc ?
+				    ctl_printf(out, len, "%s\t%d\t%u\t%s\t%s\n",
+					       t->id,
+					       vgpu_provider_get_available(p, t->id),
+					       t->max, name, desc) :
+				    -ENOMEM;
+			free(name);
+			free(desc);
+		}
+		return r;
+	case VFU_CTL_LIST:
+		r = ctl_printf(out, len, "ok %zu\n", p->devices.n);
+		for (size_t i = 0; r == 0 && i < p->devices.n; i++)
+			r = ctl_device_line(out, len, p->devices.items[i]);
+		return r;
+	case VFU_CTL_CREATE:
+		r = vgpu_provider_create_device(p, q->type, q->uuid, NULL, &dev);
+		if (r < 0)
+			return r;
+		r = ctl_printf(out, len, "ok 1\n");
+		if (r == 0)
+			r = ctl_device_line(out, len, dev);
+		vgpu_device_unref(dev);
+		return r;
+	case VFU_CTL_REMOVE:
+		dev = find_device(p, q->uuid);
+		if (!dev)
+			return -ENOENT;
+		r = vgpu_device_destroy(dev);
+		return r < 0 ? r : ctl_printf(out, len, "ok 0\n");
+	}
+	return -EINVAL;
+}
+
+/*
+ * One control connection, served synchronously: the peer must be root or
+ * our user, and has one second to send its line.
+ */
+static void serve_control(struct vgpu_provider *p)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	char line[VFU_CTL_MAX_REQ], *out = NULL;
+	size_t len = 0, olen = 0;
+	struct vfu_ctl_req q;
+	int fd, r;
+
+	fd = accept4(p->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		info(p->ctx, "provider %s: control connection from uid %u refused",
+		     p->id, (unsigned int)cred.uid);
+		close(fd);
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	r = -EINVAL;
+	while (len < sizeof(line)) {
+		ssize_t n = recv(fd, line + len, sizeof(line) - len, 0);
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		nl = memchr(line + len, '\n', (size_t)n);
+		len += (size_t)n;
+		if (nl) {
+			/* exactly one line */
+			if (nl == line + len - 1)
+				r = vfu_ctl_parse_request(line, len - 1, &q);
+			break;
+		}
+	}
+	if (r == 0)
+		r = ctl_handle(p, &q, &out, &olen);
+	if (r < 0) {
+		free(out);
+		out = NULL;
+		olen = 0;
+		if (ctl_printf(&out, &olen, "err %d\n", -r) < 0)
+			olen = 0;
+	}
+	dbg(p->ctx, "provider %s: control request: %s", p->id,
+	    r < 0 ? strerror(-r) : "ok");
+	for (size_t done = 0; done < olen;) {
+		ssize_t n = send(fd, out + done, olen - done, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	free(out);
+	close(fd);
+}
+
+VGPU_EXPORT int vgpu_provider_listen_control(struct vgpu_provider *p,
+					     const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &p->wctl };
+	char *where;
+	int fd, r;
+
+	if (!p)
+		return -EINVAL;
+	if (p->ctl_fd >= 0)
+		return -EALREADY;
+	if (path) {
+		where = strdup(path);
+		r = where ? 0 : -ENOMEM;
+	} else {
+		r = runtime_subdir(p, &where);
+		if (r == 0) {
+			char *full;
+
+			r = asprintf(&full, "%s/%s.ctl", where, p->id) < 0 ?
+				    -ENOMEM :
+				    0;
+			free(where);
+			where = r == 0 ? full : NULL;
+		}
+	}
+	if (r < 0)
+		return r;
+	if (strlen(where) >= sizeof(sa.sun_path)) {
+		free(where);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, where);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		free(where);
+		return -errno;
+	}
+	unlink(where);
+	/* 0600; the peer check stands guard over the moment before chmod */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(where, 0600) < 0 || listen(fd, 8) < 0 ||
+	    epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		r = -errno;
+		close(fd);
+		unlink(where);
+		free(where);
+		return r;
+	}
+	p->wctl.kind = WATCH_CTL;
+	p->ctl_fd = fd;
+	p->ctl_path = where;
+	info(p->ctx, "provider %s: control socket %s", p->id, where);
+	return 0;
+}
+
 static int handle_event(struct vgpu_provider *p, struct watch *w)
 {
 	struct vgpu_device *dev = w->dev;
@@ -1533,14 +1978,16 @@ static int handle_event(struct vgpu_provider *p, struct watch *w)
 	case WATCH_LISTEN:
 		r = accept_client(dev);
 		return r < 0 ? r : 0;
+	case WATCH_CTL:
+		serve_control(p);
+		return 0;
 	case WATCH_CONN:
-		r = serve_one(dev);
-		if (r < 0 && dev->conn_fd >= 0) {
-			if (r != -ENOTCONN && r != -ECONNRESET)
-				info(p->ctx, "device %s: dropping client: %s",
-				     dev->uuid, strerror(-r));
-			disconnect(dev);
-		}
+		/* one read, then whatever it brought that is complete */
+		do
+			r = serve_one(dev, MSG_DONTWAIT);
+		while (r >= 0 && vfu_reader_has_msg(&dev->rx));
+		if (r < 0 && r != -EAGAIN && dev->conn_fd >= 0)
+			conn_lost(dev, r);
 		return 0;
 	}
 	return 0;
@@ -1594,9 +2041,12 @@ VGPU_EXPORT int vgpu_provider_start_thread(struct vgpu_provider *p)
 		return -EINVAL;
 	if (p->thread_running)
 		return -EALREADY;
+	p->threaded = true;
 	r = pthread_create(&p->thread, NULL, runner, p);
-	if (r)
+	if (r) {
+		p->threaded = false;
 		return -r;
+	}
 	p->thread_running = true;
 	return 0;
 }
@@ -1613,6 +2063,10 @@ VGPU_EXPORT int vgpu_provider_stop_thread(struct vgpu_provider *p)
 		return -errno;
 	pthread_join(p->thread, NULL);
 	p->thread_running = false;
+	p->threaded = false;
+	/* connections served by threads are dropped; the devices listen again */
+	for (size_t i = 0; i < p->devices.n; i++)
+		join_conn_thread(p->devices.items[i]);
 	if (read(p->stop_fd, &drain, sizeof(drain)) < 0)
 		return 0;
 	return 0;
@@ -1625,23 +2079,14 @@ static int default_socket_path(struct vgpu_provider *p, const char *uuid,
 			       char **ret)
 {
 	char *dir;
+	int r = runtime_subdir(p, &dir);
 
-	if (asprintf(&dir, "%s/vfio-user", p->ctx->runtime_dir) < 0)
-		return -ENOMEM;
-	if (mkdir(p->ctx->runtime_dir, 0755) < 0 && errno != EEXIST) {
-		free(dir);
-		return -errno;
-	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		free(dir);
-		return -errno;
-	}
-	if (asprintf(ret, "%s/%s.sock", dir, uuid) < 0) {
-		free(dir);
-		return -ENOMEM;
-	}
+	if (r < 0)
+		return r;
+	if (asprintf(ret, "%s/%s.sock", dir, uuid) < 0)
+		r = -ENOMEM;
 	free(dir);
-	return 0;
+	return r;
 }
 
 static int listen_on(struct vgpu_device *dev, const char *path)
@@ -1687,7 +2132,7 @@ VGPU_EXPORT int vgpu_provider_create_device(struct vgpu_provider *p,
 	t = find_type(p, type_id);
 	if (!t)
 		return -ENOENT;
-	if (t->used >= t->max)
+	if (vgpu_provider_get_available(p, type_id) <= 0)
 		return -ENOSPC;
 	for (size_t i = 0; i < p->devices.n; i++)
 		if (!strcmp(((struct vgpu_device *)p->devices.items[i])->uuid,
@@ -1700,6 +2145,8 @@ VGPU_EXPORT int vgpu_provider_create_device(struct vgpu_provider *p,
 	memcpy(dev->uuid, norm, sizeof(norm));
 	dev->type = t;
 	dev->listen_fd = dev->conn_fd = -1;
+	vfu_reader_init(&dev->rx);
+	dev->mig = VGPU_MIG_RUNNING;
 	for (unsigned int i = 0; i < VFU_PCI_NUM_REGIONS; i++)
 		dev->regions[i].memfd = -1;
 	pthread_mutexattr_init(&ma);
@@ -1760,6 +2207,10 @@ VGPU_EXPORT int vgpu_device_destroy(struct vgpu_device *dev)
 	p = dev->provider;
 	if (!p)
 		return -ENODEV;
+	pthread_mutex_lock(&dev->lock);
+	dev->dying = true;
+	pthread_mutex_unlock(&dev->lock);
+	join_conn_thread(dev);
 	disconnect(dev);
 	if (dev->listen_fd >= 0) {
 		epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);

@@ -3,12 +3,14 @@
  * libFuzzer target: every byte string is a client message (header +
  * payload) plus an fd count; it goes through the command parser, the
  * server-to-client parser, the REGION_INFO reply checker and the VERSION
- * JSON parser. Any out-of-bounds read is an ASan report.
+ * JSON parser; the same bytes also go through the control socket's request
+ * and reply parsers. Any out-of-bounds read is an ASan report.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "proto.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -45,5 +47,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			      &d);
 	vfu_check_region_info(payload, len);
 	free(payload);
+	{
+		struct vfu_ctl_req q;
+		struct vfu_ctl_reply rep;
+		char *text = malloc(size - 1);
+
+		vfu_ctl_parse_request((const char *)data + 1, size - 1, &q);
+		if (text) {
+			memcpy(text, data + 1, size - 1);
+			/* taken over, freed on failure */
+			if (vfu_ctl_parse_reply(text, size - 1, 1 + data[0] % 5,
+						&rep) == 0)
+				vfu_ctl_reply_free(&rep);
+		}
+	}
 	return 0;
 }

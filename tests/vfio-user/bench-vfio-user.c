@@ -6,6 +6,7 @@
  * Prints figures only.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,8 @@
 #include "client.h"
 #include "sim-device.h"
 
-#define ROUNDS 200000
+#define ROUNDS 50000
+#define TRIALS 7
 
 static double now_ns(void)
 {
@@ -76,37 +78,66 @@ static double pingpong(void)
 	return t0 / ROUNDS;
 }
 
-int main(void)
+/* ns per round trip against a provider in @threaded mode */
+static double roundtrip(const char *path, bool threaded)
 {
-	char dir[] = "/tmp/vgpu-bench-XXXXXX", path[128];
 	struct vgpu_ctx *ctx;
 	struct vfu_client *c;
-	double floor_ns, ns, t0;
+	double ns = -1, t0;
 	uint32_t v;
 	pid_t sim;
+
+	sim = sim_start_mode(path, threaded);
+	if (sim < 0)
+		return -1;
+	if (vgpu_ctx_new(&ctx) < 0 || vfu_client_connect(ctx, path, &c) < 0)
+		goto out;
+	for (int i = 0; i < 1000; i++)
+		vfu_client_region_read(c, 0, 0, &v, 4);
+	t0 = now_ns();
+	for (int i = 0; i < ROUNDS; i++)
+		if (vfu_client_region_read(c, 0, 0, &v, 4) < 0)
+			goto close;
+	ns = (now_ns() - t0) / ROUNDS;
+close:
+	vfu_client_close(c);
+out:
+	vgpu_ctx_unref(ctx);
+	sim_stop(sim);
+	return ns;
+}
+
+int main(void)
+{
+	static const char *const mode[] = { "vgpu_provider_dispatch() loop",
+					    "runner thread" };
+	char dir[] = "/tmp/vgpu-bench-XXXXXX", path[128];
 
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(path, sizeof(path), "%s/dev.sock", dir);
-	sim = sim_start(path);
-	if (sim < 0 || vgpu_ctx_new(&ctx) < 0 ||
-	    vfu_client_connect(ctx, path, &c) < 0)
-		return 1;
-	for (int i = 0; i < 1000; i++)
-		vfu_client_region_read(c, 0, 0, &v, 4);
-	floor_ns = pingpong();
-	t0 = now_ns();
-	for (int i = 0; i < ROUNDS; i++)
-		if (vfu_client_region_read(c, 0, 0, &v, 4) < 0)
-			return 1;
-	ns = (now_ns() - t0) / ROUNDS;
-	printf("4-byte region read: %.0f round trips/s (%.2f us); socketpair "
-	       "ping-pong floor %.0f/s (%.2f us); ratio %.2f of the floor\n",
-	       1e9 / ns, ns / 1e3, 1e9 / floor_ns, floor_ns / 1e3,
-	       floor_ns / ns);
-	vfu_client_close(c);
-	vgpu_ctx_unref(ctx);
-	sim_stop(sim);
+	for (int threaded = 0; threaded < 2; threaded++) {
+		double floor_ns = 1e18, ns = 1e18;
+
+		/*
+		 * Floor and provider alternate, best of TRIALS each: on a
+		 * shared VM a ping-pong's cost moves with where the scheduler
+		 * puts the two processes, by up to 10x between runs.
+		 */
+		for (int t = 0; t < TRIALS; t++) {
+			double f = pingpong(), x = roundtrip(path, threaded);
+
+			if (f < 0 || x < 0)
+				return 1;
+			floor_ns = f < floor_ns ? f : floor_ns;
+			ns = x < ns ? x : ns;
+		}
+		printf("4-byte region read, %s: %.0f round trips/s (%.2f us); "
+		       "socketpair ping-pong floor %.0f/s (%.2f us); ratio "
+		       "%.2f of the floor (best of %d)\n",
+		       mode[threaded], 1e9 / ns, ns / 1e3, 1e9 / floor_ns,
+		       floor_ns / 1e3, floor_ns / ns, TRIALS);
+	}
 	rmdir(dir);
 	return 0;
 }

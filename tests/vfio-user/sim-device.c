@@ -13,7 +13,14 @@
 
 struct sim {
 	uint64_t scratch, src, len;
+	/* migration: the state is {SIM_MIG_MAGIC, scratch}, 16 bytes */
+	uint64_t image[2];
+	size_t image_pos;
+	enum vgpu_migration_state mig;
+	unsigned int arcs; /* state changes seen, readable at BAR0 0x18 */
 };
+
+#define SIM_MIG_MAGIC 0x73696d6d69677231ull
 
 static volatile sig_atomic_t stop;
 
@@ -39,6 +46,8 @@ static int bar0_access(struct vgpu_device *dev, unsigned int region,
 			v = s->src;
 		else if (off == 0x10)
 			v = s->len;
+		else if (off == 0x18)
+			v = s->arcs;
 		memcpy(buf, &v, count);
 		return 0;
 	}
@@ -65,6 +74,54 @@ static int bar0_access(struct vgpu_device *dev, unsigned int region,
 			return r;
 		vgpu_device_irq_trigger(dev, VGPU_IRQ_MSI, 0);
 	}
+	return 0;
+}
+
+static int sim_mig_state(struct vgpu_device *dev,
+			 enum vgpu_migration_state state, void *userdata)
+{
+	struct sim *s = userdata;
+
+	s->arcs++;
+	if (state == VGPU_MIG_STOP_COPY || state == VGPU_MIG_PRE_COPY ||
+	    state == VGPU_MIG_RESUMING) {
+		s->image[0] = state == VGPU_MIG_RESUMING ? 0 : SIM_MIG_MAGIC;
+		s->image[1] = s->scratch;
+		s->image_pos = 0;
+	}
+	/* leaving RESUMING: check what was loaded */
+	if (s->mig == VGPU_MIG_RESUMING && state == VGPU_MIG_STOP) {
+		if (s->image_pos != sizeof(s->image) ||
+		    s->image[0] != SIM_MIG_MAGIC)
+			return -EINVAL;
+		s->scratch = s->image[1];
+	}
+	s->mig = state;
+	return 0;
+}
+
+static ssize_t sim_mig_read(struct vgpu_device *dev, void *buf, size_t len,
+			    void *userdata)
+{
+	struct sim *s = userdata;
+	size_t n = sizeof(s->image) - s->image_pos;
+
+	if (n > len)
+		n = len;
+	memcpy(buf, (uint8_t *)s->image + s->image_pos, n);
+	s->image_pos += n;
+	return (ssize_t)n;
+}
+
+static int sim_mig_write(struct vgpu_device *dev, const void *buf, size_t len,
+			 void *userdata)
+{
+	struct sim *s = userdata;
+
+	if (len > sizeof(s->image) - s->image_pos)
+		return -EFBIG;
+	memcpy((uint8_t *)s->image + s->image_pos, buf, len);
+	s->image_pos += len;
 	return 0;
 }
 
@@ -108,13 +165,16 @@ static int sim_create(struct vgpu_device *dev, const char *type_id,
 	return r;
 }
 
-static int sim_main(const char *path, int ready_fd)
+static int sim_main(const char *path, int ready_fd, bool threaded)
 {
 	struct vgpu_provider_ops ops = { .size = sizeof(ops),
-					 .create = sim_create };
+					 .create = sim_create,
+					 .migration_state = sim_mig_state,
+					 .migration_read = sim_mig_read,
+					 .migration_write = sim_mig_write };
 	struct vgpu_provider *p;
 	struct vgpu_ctx *ctx;
-	struct sim s = { 0 };
+	struct sim s = { .mig = VGPU_MIG_RUNNING };
 	char ok = 1;
 	int r;
 
@@ -135,6 +195,17 @@ static int sim_main(const char *path, int ready_fd)
 	if (write(ready_fd, &ok, 1) != 1)
 		return 4;
 	close(ready_fd);
+	if (threaded) {
+		sigset_t term, old;
+
+		/* connections served by threads of their own */
+		sigemptyset(&term);
+		sigaddset(&term, SIGTERM);
+		sigprocmask(SIG_BLOCK, &term, &old);
+		r = vgpu_provider_start_thread(p);
+		while (!r && !stop)
+			sigsuspend(&old);
+	}
 	while (!stop) {
 		r = vgpu_provider_dispatch(p, 100);
 		if (r < 0 && r != -EINTR) {
@@ -147,7 +218,7 @@ static int sim_main(const char *path, int ready_fd)
 	return 0;
 }
 
-pid_t sim_start(const char *path)
+pid_t sim_start_mode(const char *path, bool threaded)
 {
 	int pfd[2];
 	pid_t pid;
@@ -158,7 +229,7 @@ pid_t sim_start(const char *path)
 	pid = fork();
 	if (pid == 0) {
 		close(pfd[0]);
-		_exit(sim_main(path, pfd[1]));
+		_exit(sim_main(path, pfd[1], threaded));
 	}
 	close(pfd[1]);
 	if (pid < 0 || read(pfd[0], &c, 1) != 1) {
@@ -167,6 +238,11 @@ pid_t sim_start(const char *path)
 	}
 	close(pfd[0]);
 	return pid;
+}
+
+pid_t sim_start(const char *path)
+{
+	return sim_start_mode(path, false);
 }
 
 int sim_stop(pid_t pid)

@@ -5,16 +5,22 @@
  * DMA length, 0x4 doorbell: copy len bytes from src to src + len, inverted,
  * then raise MSI vector 0), BAR2 1 MiB shared memory with a sparse area over
  * its first half, INTx, MSI (1 vector), MSI-X (4) and a PCIe capability.
+ * Migration: the saved state is 16 bytes {magic, scratch}; BAR0 0x18
+ * counts the state changes the library asked for.
  */
 #ifndef SIM_DEVICE_H
 #define SIM_DEVICE_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #define SIM_UUID "6f0c8e5a-3c1e-4d2b-9a55-0123456789ab"
 
 /* fork a provider serving one device on @path; returns the child's pid */
 pid_t sim_start(const char *path);
+/* the same; @threaded: vgpu_provider_start_thread() (a thread per client)
+ * instead of a vgpu_provider_dispatch() loop */
+pid_t sim_start_mode(const char *path, bool threaded);
 /* SIGTERM and reap it; returns its exit status (0 = clean) */
 int sim_stop(pid_t pid);
 /* open descriptors of process @pid */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vfio-user: parser units, then server and client in separate processes. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "ctl.h"
 #include "libvgpu-private.h"
 #include "proto.h"
 #include "sim-device.h"
@@ -200,45 +202,189 @@ START_TEST(test_caps_json)
 }
 END_TEST
 
-START_TEST(test_recv_too_many_fds)
+static unsigned int open_fds(void)
 {
-	int sp[2], fds[VFU_MAX_MSG_FDS + 4];
-	struct vfu_hdr h = { .cmd = VFU_CMD_DEVICE_RESET };
-	struct vfu_msg m;
-	uint8_t *buf = NULL;
-	size_t cap = 0;
+	unsigned int n = 0;
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+
+	while ((de = readdir(d)))
+		n++;
+	closedir(d);
+	return n;
+}
+
+/* send @len bytes of @buf with @nfds copies of @fd attached */
+static void send_with_fds(int sock, const void *buf, size_t len, int fd,
+			  unsigned int nfds)
+{
+	int fds[VFU_MAX_MSG_FDS + 4];
 	union {
 		char b[CMSG_SPACE(sizeof(fds))];
 		struct cmsghdr a;
 	} ctrl;
-	struct iovec iov = { .iov_base = &h, .iov_len = sizeof(h) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctrl.b,
-			     .msg_controllen = sizeof(ctrl.b) };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	struct cmsghdr *c;
 
+	if (nfds) {
+		memset(&ctrl, 0, sizeof(ctrl));
+		mh.msg_control = ctrl.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+		for (unsigned int i = 0; i < nfds; i++)
+			fds[i] = fd;
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
+	}
+	ck_assert_int_eq(sendmsg(sock, &mh, 0), (ssize_t)len);
+}
+
+START_TEST(test_recv_too_many_fds)
+{
+	unsigned int before = open_fds();
+	int sp[2], efd = eventfd(0, EFD_CLOEXEC);
+	struct vfu_hdr h = { .cmd = VFU_CMD_DEVICE_RESET, .size = 16 };
+	struct vfu_msg m;
+	struct vfu_reader rx;
+
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
-	for (unsigned int i = 0; i < VFU_MAX_MSG_FDS + 4; i++)
-		fds[i] = eventfd(0, EFD_CLOEXEC);
-	h.size = 16;
-	memset(&ctrl, 0, sizeof(ctrl));
-	c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(c), fds, sizeof(fds));
-	ck_assert_int_eq(sendmsg(sp[0], &mh, 0), 16);
-	ck_assert_int_eq(vfu_recv(sp[1], &m, &buf, &cap), -EMSGSIZE);
+	vfu_reader_init(&rx);
+	send_with_fds(sp[0], &h, sizeof(h), efd, VFU_MAX_MSG_FDS + 4);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), -EMSGSIZE);
 	ck_assert_uint_eq(m.nfds, 0);
+	vfu_reader_reset(&rx);
 	/* a truncated header, then EOF */
 	ck_assert_int_eq(write(sp[0], &h, 8), 8);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, MSG_DONTWAIT), -EAGAIN);
 	close(sp[0]);
-	ck_assert_int_eq(vfu_recv(sp[1], &m, &buf, &cap), -ECONNRESET);
-	ck_assert_int_eq(vfu_recv(sp[1], &m, &buf, &cap), -ENOTCONN);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), -ECONNRESET);
+	vfu_reader_reset(&rx);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), -ENOTCONN);
 	close(sp[1]);
-	for (unsigned int i = 0; i < VFU_MAX_MSG_FDS + 4; i++)
-		close(fds[i]);
-	free(buf);
+	close(efd);
+	vfu_reader_free(&rx);
+	ck_assert_uint_eq(open_fds(), before);
+}
+END_TEST
+
+/* pipelined messages in one read, fds on the right message, partial ones */
+START_TEST(test_reader)
+{
+	struct vfu_hdr a = { .msg_id = 1, .cmd = VFU_CMD_DEVICE_RESET,
+			     .size = 16 };
+	struct {
+		struct vfu_hdr h;
+		uint8_t data[40];
+	} __attribute__((packed)) b = { .h = { .msg_id = 2, .cmd = 8,
+					       .size = 56 } };
+	struct vfu_reader rx;
+	struct vfu_msg m;
+	unsigned int before = open_fds();
+	int sp[2], efd = eventfd(0, EFD_CLOEXEC);
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	vfu_reader_init(&rx);
+	/* A without fds, B with two: one read takes both */
+	send_with_fds(sp[0], &a, sizeof(a), -1, 0);
+	send_with_fds(sp[0], &b, sizeof(b), efd, 2);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), 0);
+	ck_assert_uint_eq(m.hdr.msg_id, 1);
+	ck_assert_uint_eq(m.nfds, 0);
+	ck_assert(vfu_reader_has_msg(&rx));
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, MSG_DONTWAIT), 0);
+	ck_assert_uint_eq(m.hdr.msg_id, 2);
+	ck_assert_uint_eq(m.len, 40);
+	ck_assert_uint_eq(m.nfds, 2);
+	vfu_msg_close_fds(&m, 0);
+	ck_assert(!vfu_reader_has_msg(&rx));
+	/* B in pieces: fds with the first piece, the rest later */
+	send_with_fds(sp[0], &b, 20, efd, 1);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, MSG_DONTWAIT),
+			 -EAGAIN);
+	send_with_fds(sp[0], (char *)&b + 20, sizeof(b) - 20, -1, 0);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), 0);
+	ck_assert_uint_eq(m.nfds, 1);
+	vfu_msg_close_fds(&m, 0);
+	/* fds sent with the middle of a message belong to none: closed */
+	send_with_fds(sp[0], &b, 20, -1, 0);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, MSG_DONTWAIT),
+			 -EAGAIN);
+	send_with_fds(sp[0], (char *)&b + 20, sizeof(b) - 20, efd, 3);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), 0);
+	ck_assert_uint_eq(m.nfds, 0);
+	send_with_fds(sp[0], &a, sizeof(a), -1, 0);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), 0);
+	ck_assert_uint_eq(m.nfds, 0);
+	/* a bad size is reported from the buffer */
+	a.size = 3;
+	send_with_fds(sp[0], &a, sizeof(a), -1, 0);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), -EMSGSIZE);
+	vfu_reader_free(&rx);
+	close(sp[0]);
+	close(sp[1]);
+	close(efd);
+	ck_assert_uint_eq(open_fds(), before);
+}
+END_TEST
+
+/* the control socket format: requests and replies from a hostile peer */
+static int reply_of(const char *text, size_t len, unsigned int nf,
+		    struct vfu_ctl_reply *r)
+{
+	char *buf = malloc(len ? len : 1);
+
+	memcpy(buf, text, len);
+	return vfu_ctl_parse_reply(buf, len, nf, r);
+}
+
+START_TEST(test_ctl_format)
+{
+	struct vfu_ctl_req q;
+	struct vfu_ctl_reply r;
+#define REQ(lit) vfu_ctl_parse_request(lit, sizeof(lit) - 1, &q)
+#define REP(lit, nf) reply_of(lit, sizeof(lit) - 1, nf, &r)
+	ck_assert_int_eq(REQ("types"), 0);
+	ck_assert_int_eq(q.op, VFU_CTL_TYPES);
+	ck_assert_int_eq(REQ("create t-1 01234567-89ab-cdef-0123-456789abcdef"), 0);
+	ck_assert_str_eq(q.type, "t-1");
+	ck_assert_int_eq(REQ(""), -EINVAL);
+	ck_assert_int_eq(REQ(" types"), -EINVAL);
+	ck_assert_int_eq(REQ("types "), -EINVAL);
+	ck_assert_int_eq(REQ("list x"), -EINVAL);
+	ck_assert_int_eq(REQ("remove"), -EINVAL);
+	ck_assert_int_eq(REQ("remove 01234567-89ab-cdef-0123-456789abcdeg"), -EINVAL);
+	ck_assert_int_eq(REQ("create t\t1 01234567-89ab-cdef-0123-456789abcdef"), -EINVAL);
+	ck_assert_int_eq(REQ("create a/b 01234567-89ab-cdef-0123-456789abcdef"), -EINVAL);
+	ck_assert_int_eq(REQ("list\0"), -EINVAL);
+	ck_assert_int_eq(REQ("a b c d e"), -EINVAL);
+
+	ck_assert_int_eq(REP("ok 1\na\tb\tc\n", 3), 0);
+	ck_assert_uint_eq(r.n_records, 1);
+	ck_assert_str_eq(r.fields[2], "c");
+	vfu_ctl_reply_free(&r);
+	ck_assert_int_eq(REP("ok 0\n", 3), 0);
+	vfu_ctl_reply_free(&r);
+	ck_assert_int_eq(REP("err 2\n", 3), -ENOENT);
+	ck_assert_int_eq(REP("err 0\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("err 99999\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("err 2\nx\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("ok 2\na\tb\tc\n", 3), -EBADMSG);   /* short */
+	ck_assert_int_eq(REP("ok 1\na\tb\tc\nd\n", 3), -EBADMSG); /* extra */
+	ck_assert_int_eq(REP("ok 1\na\tb\n", 3), -EBADMSG);      /* fields */
+	ck_assert_int_eq(REP("ok 1\na\tb\tc\td\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("ok 1\na\t\tc\n", 3), -EBADMSG);    /* empty */
+	ck_assert_int_eq(REP("ok 1\na\tb\x01\tc\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("ok 1\na\tb\tc", 3), -EBADMSG);     /* no \n */
+	ck_assert_int_eq(REP("ok 01\na\tb\tc\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("ok 99999999999999999999\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("ok 1\na\0\tb\tc\n", 3), -EBADMSG);
+	ck_assert_int_eq(REP("OK 0\n", 3), -EBADMSG);
+	ck_assert_int_eq(reply_of("", 0, 3, &r), -EBADMSG);
+#undef REQ
+#undef REP
 }
 END_TEST
 
@@ -249,12 +395,14 @@ static char tmpdir[64];
 static pid_t sim;
 static struct vgpu_ctx *ctx;
 
+static bool sim_threaded;
+
 static void sim_setup(void)
 {
 	strcpy(tmpdir, "/tmp/vgpu-vfu-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(tmpdir));
 	snprintf(sock_path, sizeof(sock_path), "%s/dev.sock", tmpdir);
-	sim = sim_start(sock_path);
+	sim = sim_start_mode(sock_path, sim_threaded);
 	ck_assert_int_gt(sim, 0);
 	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
 	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
@@ -595,6 +743,185 @@ START_TEST(test_hostile_client)
 }
 END_TEST
 
+/* DEVICE_FEATURE on migration; returns the call's result */
+static int mig_feature(struct vfu_client *c, uint32_t flags, const void *data,
+		       size_t len, void *out, size_t out_len)
+{
+	uint8_t req[64];
+	struct vfu_feature f = { .argsz = 64, .flags = flags };
+	void *rep = NULL;
+	size_t rlen = 0;
+	int r;
+
+	memcpy(req, &f, sizeof(f));
+	if (len)
+		memcpy(req + sizeof(f), data, len);
+	r = vfu_client_call(c, VFU_CMD_DEVICE_FEATURE, req, sizeof(f) + len,
+			    NULL, 0, &rep, &rlen, NULL, 0, NULL);
+	if (r == 0 && out) {
+		ck_assert_uint_eq(rlen, sizeof(f) + out_len);
+		memcpy(out, (uint8_t *)rep + sizeof(f), out_len);
+	}
+	free(rep);
+	return r;
+}
+
+static int mig_set(struct vfu_client *c, uint32_t state)
+{
+	struct vfu_mig_state st = { .device_state = state };
+
+	return mig_feature(c, VFU_FEATURE_SET | VFU_FEATURE_MIG_DEVICE_STATE,
+			   &st, sizeof(st), NULL, 0);
+}
+
+static uint32_t mig_get(struct vfu_client *c)
+{
+	struct vfu_mig_state st;
+
+	ck_assert_int_eq(mig_feature(c, VFU_FEATURE_GET |
+						VFU_FEATURE_MIG_DEVICE_STATE,
+				     NULL, 0, &st, sizeof(st)),
+			 0);
+	return st.device_state;
+}
+
+/* MIG_DATA_READ of up to @want bytes into @buf; the count, or -errno */
+static int mig_read(struct vfu_client *c, void *buf, uint32_t want)
+{
+	struct vfu_mig_data m = { .argsz = sizeof(m) + want, .size = want };
+	void *rep;
+	size_t len;
+	int r;
+
+	r = vfu_client_call(c, VFU_CMD_MIG_DATA_READ, &m, sizeof(m), NULL, 0,
+			    &rep, &len, NULL, 0, NULL);
+	if (r < 0)
+		return r;
+	ck_assert_uint_ge(len, sizeof(m));
+	memcpy(&m, rep, sizeof(m));
+	ck_assert_uint_eq(len, sizeof(m) + m.size);
+	memcpy(buf, (uint8_t *)rep + sizeof(m), m.size);
+	free(rep);
+	return (int)m.size;
+}
+
+static int mig_write(struct vfu_client *c, const void *data, uint32_t len)
+{
+	uint8_t req[64];
+	struct vfu_mig_data m = { .argsz = sizeof(m) + len, .size = len };
+
+	memcpy(req, &m, sizeof(m));
+	memcpy(req + sizeof(m), data, len);
+	return vfu_client_call(c, VFU_CMD_MIG_DATA_WRITE, req, sizeof(m) + len,
+			       NULL, 0, NULL, NULL, NULL, 0, NULL);
+}
+
+static uint64_t bar0(struct vfu_client *c, uint64_t off)
+{
+	uint64_t v = 0;
+
+	ck_assert_int_eq(vfu_client_region_read(c, 0, off, &v, 8), 0);
+	return v;
+}
+
+/* VFIO migration v2 over DEVICE_FEATURE and MIG_DATA_READ/WRITE */
+START_TEST(test_migration)
+{
+	struct vfu_client *c;
+	uint64_t flags, v, arcs;
+	uint8_t saved[64], chunk[8] = { 0 };
+	int n, total = 0;
+
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
+	ck_assert_int_eq(mig_feature(c, VFU_FEATURE_GET | VFU_FEATURE_MIGRATION,
+				     NULL, 0, &flags, sizeof(flags)),
+			 0);
+	ck_assert_uint_eq(flags, 5); /* STOP_COPY | PRE_COPY */
+	ck_assert_int_eq(mig_feature(c, VFU_FEATURE_PROBE | VFU_FEATURE_SET |
+						VFU_FEATURE_MIG_DEVICE_STATE,
+				     NULL, 0, NULL, 0),
+			 0);
+	ck_assert_int_eq(mig_feature(c, VFU_FEATURE_SET | VFU_FEATURE_MIGRATION,
+				     NULL, 0, NULL, 0),
+			 -EINVAL);
+	ck_assert_uint_eq(mig_get(c), 2); /* RUNNING */
+	/* no data outside the saving and resuming states */
+	ck_assert_int_eq(mig_read(c, chunk, 8), -EINVAL);
+	ck_assert_int_eq(mig_write(c, chunk, 8), -EINVAL);
+
+	/* save: RUNNING -> STOP -> STOP_COPY, in 8-byte reads to the end */
+	v = 0xfeedface;
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 0, &v, 8), 0);
+	arcs = bar0(c, 0x18);
+	ck_assert_int_eq(mig_set(c, 3), 0);
+	ck_assert_uint_eq(mig_get(c), 3);
+	ck_assert_uint_eq(bar0(c, 0x18), arcs + 2);
+	while ((n = mig_read(c, chunk, sizeof(chunk))) > 0) {
+		memcpy(saved + total, chunk, (size_t)n);
+		total += n;
+	}
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(total, 16);
+	/* STOP_COPY -> PRE_COPY is forbidden; the state stays */
+	ck_assert_int_eq(mig_set(c, 6), -EINVAL);
+	ck_assert_uint_eq(mig_get(c), 3);
+	ck_assert_int_eq(mig_set(c, 0), -EINVAL); /* ERROR cannot be asked */
+	ck_assert_int_eq(mig_set(c, 5), -EINVAL); /* P2P not offered */
+
+	/* load into a changed device: ... -> STOP -> RESUMING, write, RUNNING */
+	ck_assert_int_eq(mig_set(c, 2), 0);
+	v = 1;
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 0, &v, 8), 0);
+	ck_assert_int_eq(mig_set(c, 4), 0);
+	ck_assert_int_eq(mig_write(c, saved, 10), 0);
+	ck_assert_int_eq(mig_write(c, saved + 10, 6), 0);
+	ck_assert_int_eq(mig_set(c, 2), 0);
+	ck_assert_uint_eq(bar0(c, 0), 0xfeedface);
+
+	/* PRE_COPY from RUNNING directly, then to STOP through RUNNING */
+	ck_assert_int_eq(mig_set(c, 6), 0);
+	ck_assert_int_eq(mig_read(c, chunk, 8), 8);
+	ck_assert_int_eq(mig_set(c, 1), 0);
+	ck_assert_uint_eq(mig_get(c), 1);
+
+	/* a bad image: leaving RESUMING fails, ERROR until a reset */
+	ck_assert_int_eq(mig_set(c, 4), 0);
+	ck_assert_int_eq(mig_write(c, "garbage!", 8), 0);
+	ck_assert_int_eq(mig_set(c, 2), -EINVAL);
+	ck_assert_uint_eq(mig_get(c), 0);
+	ck_assert_int_eq(mig_set(c, 2), -EINVAL);
+	ck_assert_int_eq(vfu_client_reset(c), 0);
+	ck_assert_uint_eq(mig_get(c), 2);
+	vfu_client_close(c);
+}
+END_TEST
+
+static void threaded_off(void)
+{
+	sim_threaded = false;
+}
+
+static void threaded_on(void)
+{
+	sim_threaded = true;
+}
+
+/* the server-client tests against a provider in one threading mode */
+static TCase *server_client_tcase(const char *name, bool threaded)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_unchecked_fixture(tc, threaded ? threaded_on : threaded_off,
+				    NULL);
+	tcase_add_checked_fixture(tc, sim_setup, sim_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_device_discovery);
+	tcase_add_test(tc, test_dma_and_irq);
+	tcase_add_test(tc, test_hostile_client);
+	tcase_add_test(tc, test_migration);
+	return tc;
+}
+
 static Suite *vfu_suite(void)
 {
 	Suite *s = suite_create("vfio-user");
@@ -604,14 +931,12 @@ static Suite *vfu_suite(void)
 	tcase_add_test(tc, test_parse_unmap_feature);
 	tcase_add_test(tc, test_caps_json);
 	tcase_add_test(tc, test_recv_too_many_fds);
+	tcase_add_test(tc, test_reader);
+	tcase_add_test(tc, test_ctl_format);
 	suite_add_tcase(s, tc);
-	tc = tcase_create("server-client");
-	tcase_add_checked_fixture(tc, sim_setup, sim_teardown);
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, test_device_discovery);
-	tcase_add_test(tc, test_dma_and_irq);
-	tcase_add_test(tc, test_hostile_client);
-	suite_add_tcase(s, tc);
+	/* vgpu_provider_dispatch() loop, then a thread per client */
+	suite_add_tcase(s, server_client_tcase("server-client", false));
+	suite_add_tcase(s, server_client_tcase("server-client-threaded", true));
 	return s;
 }
 

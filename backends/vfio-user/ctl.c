@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The provider control socket format. See ctl.h. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "util-uuid.h"
+
+bool vfu_ctl_valid_id(const char *id)
+{
+	size_t n;
+
+	if (!id)
+		return false;
+	n = strlen(id);
+	if (!n || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)id[i]) && !strchr("_.:-", id[i]))
+			return false;
+	return true;
+}
+
+/* a canonical lower-case UUID */
+static bool valid_uuid(const char *s)
+{
+	char norm[37];
+
+	return vgpu_uuid_normalize(s, norm) == 0 && !strcmp(norm, s);
+}
+
+int vfu_ctl_parse_request(const char *line, size_t len,
+			  struct vfu_ctl_req *out)
+{
+	char buf[VFU_CTL_MAX_REQ], *word[4], *save = NULL;
+	unsigned int n = 0;
+
+	if (len == 0 || len >= sizeof(buf) || memchr(line, '\0', len))
+		return -EINVAL;
+	memcpy(buf, line, len);
+	buf[len] = '\0';
+	/* single spaces only: no empty words */
+	if (buf[0] == ' ' || buf[len - 1] == ' ' || strstr(buf, "  "))
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++)
+		if (!isgraph((unsigned char)buf[i]) && buf[i] != ' ')
+			return -EINVAL;
+	for (char *w = strtok_r(buf, " ", &save); w;
+	     w = strtok_r(NULL, " ", &save)) {
+		if (n == 4)
+			return -EINVAL;
+		word[n++] = w;
+	}
+	memset(out, 0, sizeof(*out));
+	if (n == 1 && !strcmp(word[0], "types")) {
+		out->op = VFU_CTL_TYPES;
+	} else if (n == 1 && !strcmp(word[0], "list")) {
+		out->op = VFU_CTL_LIST;
+	} else if (n == 3 && !strcmp(word[0], "create") &&
+		   vfu_ctl_valid_id(word[1]) && valid_uuid(word[2])) {
+		out->op = VFU_CTL_CREATE;
+		strcpy(out->type, word[1]);
+		strcpy(out->uuid, word[2]);
+	} else if (n == 2 && !strcmp(word[0], "remove") &&
+		   valid_uuid(word[1])) {
+		out->op = VFU_CTL_REMOVE;
+		strcpy(out->uuid, word[1]);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
+
+void vfu_ctl_clean(char *s)
+{
+	for (; s && *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+void vfu_ctl_reply_free(struct vfu_ctl_reply *r)
+{
+	free(r->buf);
+	free(r->fields);
+	memset(r, 0, sizeof(*r));
+}
+
+/* a decimal number without sign or leading zeros, <= max */
+static int parse_count(const char *s, size_t max, size_t *out)
+{
+	size_t v = 0;
+
+	if (!*s || (s[0] == '0' && s[1]))
+		return -1;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s) || v > max / 10)
+			return -1;
+		v = v * 10 + (size_t)(*s - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int vfu_ctl_parse_reply(char *buf, size_t len, unsigned int n_fields,
+			struct vfu_ctl_reply *ret)
+{
+	char *p = buf, *end = buf + len, *nl;
+	size_t n, k = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->buf = buf;
+	ret->n_fields = n_fields;
+	if (!n_fields || n_fields > VFU_CTL_MAX_FIELDS || !len ||
+	    buf[len - 1] != '\n' || memchr(buf, '\0', len))
+		goto bad;
+	nl = memchr(p, '\n', len);
+	*nl = '\0';
+	if (!strncmp(p, "err ", 4)) {
+		size_t e;
+
+		if (nl + 1 != end || parse_count(p + 4, 4095, &e) < 0 || !e)
+			goto bad;
+		vfu_ctl_reply_free(ret);
+		return -(int)e;
+	}
+	if (strncmp(p, "ok ", 3) ||
+	    parse_count(p + 3, len / (2 * n_fields), &n) < 0)
+		goto bad;
+	ret->fields = calloc(n ? n * n_fields : 1, sizeof(char *));
+	if (!ret->fields) {
+		vfu_ctl_reply_free(ret);
+		return -ENOMEM;
+	}
+	p = nl + 1;
+	for (size_t rec = 0; rec < n; rec++) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			goto bad;
+		*nl = '\0';
+		for (unsigned int f = 0; f < n_fields; f++) {
+			char *tab = strchr(p, '\t');
+
+			if ((f + 1 < n_fields) != (tab != NULL))
+				goto bad;
+			if (tab)
+				*tab = '\0';
+			if (!*p)
+				goto bad;
+			for (char *c = p; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					goto bad;
+			ret->fields[k++] = p;
+			p = tab ? tab + 1 : nl + 1;
+		}
+	}
+	if (p != end)
+		goto bad;
+	ret->n_records = n;
+	return 0;
+bad:
+	vfu_ctl_reply_free(ret);
+	return -EBADMSG;
+}
+
+int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
+		 struct vfu_ctl_reply *ret)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 10 };
+	size_t len = 0, cap = 4096, rlen = strlen(request);
+	char *buf = NULL;
+	int fd, r;
+
+	memset(ret, 0, sizeof(*ret));
+	if (strlen(path) >= sizeof(sa.sun_path) || rlen + 1 >= VFU_CTL_MAX_REQ)
+		return -EINVAL;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		goto out;
+	}
+	{
+		char line[VFU_CTL_MAX_REQ];
+
+		memcpy(line, request, rlen);
+		line[rlen] = '\n';
+		if (send(fd, line, rlen + 1, MSG_NOSIGNAL) != (ssize_t)rlen + 1) {
+			r = -EIO;
+			goto out;
+		}
+	}
+	buf = malloc(cap);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nb;
+
+			if (cap >= VFU_CTL_MAX_REPLY) {
+				r = -EBADMSG;
+				goto out;
+			}
+			nb = realloc(buf, cap * 2);
+			if (!nb) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		n = recv(fd, buf + len, cap - len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	r = vfu_ctl_parse_reply(buf, len, n_fields, ret);
+	buf = NULL; /* taken over */
+out:
+	free(buf);
+	close(fd);
+	return r;
+}

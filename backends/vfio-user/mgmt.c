@@ -1,0 +1,360 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The "vfio-user" backend: providers (libvgpu-provider.h) as parents. A
+ * provider that called vgpu_provider_listen_control() has a control socket
+ * RUNTIME_DIR/vfio-user/PARENT.ctl; parents are those sockets that answer,
+ * types and devices come from the provider over it (see ctl.h). An
+ * instance's syspath is its vfio-user socket.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ctl.h"
+#include "libvgpu-private.h"
+#include "util-uuid.h"
+
+static char *ctl_path(struct vgpu_ctx *ctx, const char *id)
+{
+	char *path;
+
+	if (asprintf(&path, "%s/vfio-user/%s.ctl", ctx->runtime_dir, id) < 0)
+		return NULL;
+	return path;
+}
+
+/* one request to provider @id */
+static int ask(struct vgpu_ctx *ctx, const char *id, const char *request,
+	       unsigned int n_fields, struct vfu_ctl_reply *ret)
+{
+	char *path = ctl_path(ctx, id);
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = vfu_ctl_call(path, request, n_fields, ret);
+	if (r == -EBADMSG)
+		warn(ctx, "%s: malformed reply to \"%s\"", path, request);
+	else if (r < 0 && r != -ENOENT && r != -ECONNREFUSED)
+		dbg(ctx, "%s: %s: %s", path, request, strerror(-r));
+	free(path);
+	return r;
+}
+
+static int new_parent(struct vgpu_ctx *ctx, const char *id,
+		      struct vgpu_parent **ret)
+{
+	struct vgpu_parent *p = vgpu_parent_alloc(ctx, &vgpu_backend_vfio_user,
+						  id);
+
+	if (!p)
+		return -ENOMEM;
+	p->bus = strdup("vfio-user");
+	p->syspath = ctl_path(ctx, id);
+	if (!p->bus || !p->syspath) {
+		vgpu_parent_unref(p);
+		return -ENOMEM;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* a parent exists while its control socket answers */
+static int vu_get_parent(struct vgpu_ctx *ctx, const char *id,
+			 struct vgpu_parent **ret)
+{
+	struct vfu_ctl_reply rep;
+	int r;
+
+	if (!vfu_ctl_valid_id(id))
+		return -ENODEV;
+	r = ask(ctx, id, "types", 5, &rep);
+	if (r < 0)
+		return r == -ENOMEM ? r : -ENODEV;
+	vfu_ctl_reply_free(&rep);
+	return new_parent(ctx, id, ret);
+}
+
+/* call @fn for every provider with a control socket that answers */
+static int for_each_provider(struct vgpu_ctx *ctx,
+			     int (*fn)(struct vgpu_ctx *, const char *, void *),
+			     void *data)
+{
+	char *dir;
+	DIR *d;
+	struct dirent *de;
+	int r = 0;
+
+	if (asprintf(&dir, "%s/vfio-user", ctx->runtime_dir) < 0)
+		return -ENOMEM;
+	d = opendir(dir);
+	free(dir);
+	if (!d)
+		return 0;
+	while (r >= 0 && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char id[65];
+
+		if (n < 5 || n - 4 >= sizeof(id) ||
+		    strcmp(de->d_name + n - 4, ".ctl") ||
+		    (de->d_type != DT_SOCK && de->d_type != DT_UNKNOWN))
+			continue;
+		memcpy(id, de->d_name, n - 4);
+		id[n - 4] = '\0';
+		if (!vfu_ctl_valid_id(id))
+			continue;
+		r = fn(ctx, id, data);
+	}
+	closedir(d);
+	return r;
+}
+
+static int add_parent(struct vgpu_ctx *ctx, const char *id, void *data)
+{
+	struct vgpu_parent *p;
+	int r = vu_get_parent(ctx, id, &p);
+
+	if (r == -ENODEV)
+		return 0; /* a stale socket */
+	if (r < 0)
+		return r;
+	r = vgpu_vec_push(data, p);
+	if (r < 0)
+		vgpu_parent_unref(p);
+	return r;
+}
+
+static int vu_list_parents(struct vgpu_ctx *ctx, struct vgpu_vec *out)
+{
+	return for_each_provider(ctx, add_parent, out);
+}
+
+/* a decimal int in [0, INT_MAX] */
+static int parse_int(const char *s, int *out)
+{
+	char *end;
+	long v;
+
+	if (*s < '0' || *s > '9')
+		return -EBADMSG;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v > 0x7fffffff)
+		return -EBADMSG;
+	*out = (int)v;
+	return 0;
+}
+
+static int make_type(struct vgpu_parent *parent, char **f,
+		     struct vgpu_type **ret)
+{
+	struct vgpu_type *t;
+	int avail, max;
+
+	if (!vfu_ctl_valid_id(f[0]) || parse_int(f[1], &avail) < 0 ||
+	    parse_int(f[2], &max) < 0)
+		return -EBADMSG;
+	t = vgpu_type_alloc(parent, f[0]);
+	if (!t)
+		return -ENOMEM;
+	t->available = avail;
+	t->device_api = strdup("vfio-pci");
+	t->name = strcmp(f[3], "-") ? strdup(f[3]) : NULL;
+	t->description = strcmp(f[4], "-") ? strdup(f[4]) : NULL;
+	if (!t->device_api || (strcmp(f[3], "-") && !t->name) ||
+	    (strcmp(f[4], "-") && !t->description)) {
+		vgpu_type_unref(t);
+		return -ENOMEM;
+	}
+	/* "key=value, ..." becomes attributes; other text stays text */
+	if (t->description &&
+	    vgpu_parse_description(t->description, &t->attrs, &t->n_attrs) < 0)
+		t->n_attrs = 0;
+	*ret = t;
+	return 0;
+}
+
+static int vu_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
+{
+	struct vfu_ctl_reply rep;
+	int r = ask(parent->ctx, parent->id, "types", 5, &rep);
+
+	for (size_t i = 0; r >= 0 && i < rep.n_records; i++) {
+		struct vgpu_type *t;
+
+		r = make_type(parent, rep.fields + i * 5, &t);
+		if (r == 0) {
+			r = vgpu_vec_push(out, t);
+			if (r < 0)
+				vgpu_type_unref(t);
+		}
+	}
+	vfu_ctl_reply_free(&rep);
+	/* a provider that went away has no types */
+	return r == -ENOENT || r == -ECONNREFUSED ? 0 : r;
+}
+
+static int vu_get_type(struct vgpu_parent *parent, const char *id,
+		       struct vgpu_type **ret)
+{
+	struct vgpu_vec v = { 0 };
+	int r = vu_list_types(parent, &v);
+
+	*ret = NULL;
+	for (size_t i = 0; i < v.n; i++) {
+		struct vgpu_type *t = v.items[i];
+
+		if (r >= 0 && !*ret && !strcmp(t->id, id))
+			*ret = t;
+		else
+			vgpu_type_unref(t);
+	}
+	free(v.items);
+	if (r < 0)
+		return r;
+	return *ret ? 0 : -ENOENT;
+}
+
+static int make_instance(struct vgpu_ctx *ctx, const char *parent, char **f,
+			 struct vgpu_instance **ret)
+{
+	struct vgpu_instance *in;
+	char norm[VGPU_UUID_LEN + 1];
+
+	if (vgpu_uuid_normalize(f[0], norm) < 0 || strcmp(norm, f[0]) ||
+	    !vfu_ctl_valid_id(f[1]) || f[2][0] != '/')
+		return -EBADMSG;
+	in = vgpu_instance_alloc(ctx, &vgpu_backend_vfio_user, norm, parent);
+	if (!in)
+		return -ENOMEM;
+	in->active = true;
+	in->type_id = strdup(f[1]);
+	in->syspath = strdup(f[2]);
+	if (!in->type_id || !in->syspath) {
+		vgpu_instance_unref(in);
+		return -ENOMEM;
+	}
+	*ret = in;
+	return 0;
+}
+
+struct collect {
+	struct vgpu_vec *out;
+	const char *uuid; /* only this one */
+};
+
+static int collect_devices(struct vgpu_ctx *ctx, const char *id, void *data)
+{
+	struct collect *c = data;
+	struct vfu_ctl_reply rep;
+	int r = ask(ctx, id, "list", 3, &rep);
+
+	if (r < 0) /* gone, or not answering: it has no instances */
+		return r == -ENOMEM ? r : 0;
+	for (size_t i = 0; r >= 0 && i < rep.n_records; i++) {
+		struct vgpu_instance *in;
+
+		if (c->uuid && strcmp(rep.fields[i * 3], c->uuid))
+			continue;
+		r = make_instance(ctx, id, rep.fields + i * 3, &in);
+		if (r == 0) {
+			r = vgpu_vec_push(c->out, in);
+			if (r < 0)
+				vgpu_instance_unref(in);
+		}
+	}
+	vfu_ctl_reply_free(&rep);
+	return r;
+}
+
+static int vu_list_active(struct vgpu_ctx *ctx, const char *parent_id,
+			  struct vgpu_vec *out)
+{
+	struct collect c = { out, NULL };
+
+	if (parent_id)
+		return vfu_ctl_valid_id(parent_id) ?
+			       collect_devices(ctx, parent_id, &c) :
+			       0;
+	return for_each_provider(ctx, collect_devices, &c);
+}
+
+static int vu_get_active(struct vgpu_ctx *ctx, const char *uuid,
+			 struct vgpu_instance **ret)
+{
+	struct vgpu_vec v = { 0 };
+	struct collect c = { &v, uuid };
+	int r = for_each_provider(ctx, collect_devices, &c);
+
+	for (size_t i = 1; i < v.n; i++)
+		vgpu_instance_unref(v.items[i]);
+	if (r == 0 && v.n)
+		*ret = v.items[0];
+	else if (v.n)
+		vgpu_instance_unref(v.items[0]);
+	free(v.items);
+	if (r < 0)
+		return r;
+	return v.n ? 0 : -ENOENT;
+}
+
+static int vu_create(struct vgpu_parent *parent, const char *type_id,
+		     const char *uuid)
+{
+	struct vfu_ctl_reply rep;
+	char req[VFU_CTL_MAX_REQ];
+	int r;
+
+	if (!vfu_ctl_valid_id(type_id))
+		return -ENOENT;
+	snprintf(req, sizeof(req), "create %s %s", type_id, uuid);
+	r = ask(parent->ctx, parent->id, req, 3, &rep);
+	if (r < 0)
+		return r;
+	r = rep.n_records == 1 && !strcmp(rep.fields[0], uuid) ? 0 : -EBADMSG;
+	vfu_ctl_reply_free(&rep);
+	return r;
+}
+
+static int vu_write_attr(struct vgpu_instance *instance, const char *key,
+			 const char *value)
+{
+	return -EOPNOTSUPP;
+}
+
+static int vu_remove(struct vgpu_instance *instance)
+{
+	struct vfu_ctl_reply rep;
+	char req[VFU_CTL_MAX_REQ];
+	int r;
+
+	snprintf(req, sizeof(req), "remove %s", instance->uuid);
+	r = ask(instance->ctx, instance->parent_id, req, 3, &rep);
+	vfu_ctl_reply_free(&rep);
+	return r;
+}
+
+/* persistent definitions: out of mdevctl's directory, which mdevctl would
+ * take for mdev devices */
+static char *vu_config_dir(struct vgpu_ctx *ctx)
+{
+	return vgpu_backend_config_dir(ctx, "VGPU_VFIO_USER_CONFIG_DIR",
+				       "vgpu-vfio-user.d");
+}
+
+const struct vgpu_backend vgpu_backend_vfio_user = {
+	.name = "vfio-user",
+	.list_parents = vu_list_parents,
+	.get_parent = vu_get_parent,
+	.list_types = vu_list_types,
+	.get_type = vu_get_type,
+	.list_active = vu_list_active,
+	.get_active = vu_get_active,
+	.create = vu_create,
+	.write_attr = vu_write_attr,
+	.remove = vu_remove,
+	.config_dir = vu_config_dir,
+};

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * vgpu-sim's register interface (BAR0, 4 KiB, trapped), shared by the
+ * program and the code that drives it (tests, demos). All registers are
+ * 32 bits wide.
+ *
+ * DMA blit: write SRC_LO/SRC_HI (guest IOVA), DST (framebuffer offset),
+ * LEN (bytes), then 1 to DOORBELL. The engine copies LEN bytes from guest
+ * memory through the DMA pin table into the framebuffer (BAR2), sets
+ * STATUS_DONE (or STATUS_ERROR and the errno in ERROR) and raises MSI-X
+ * vector 0, or MSI vector 0, or INTx, whichever the client enabled.
+ * Writing a STATUS bit clears it.
+ */
+#ifndef VGPU_SIM_H
+#define VGPU_SIM_H
+
+#define VGPU_SIM_VENDOR 0x1234
+#define VGPU_SIM_DEVICE 0x5347
+#define VGPU_SIM_CLASS 0x038000 /* display controller */
+
+#define VGPU_SIM_REG_ID 0x00      /* RO: VGPU_SIM_ID */
+#define VGPU_SIM_REG_FB_MB 0x04   /* RO: framebuffer size in MiB */
+#define VGPU_SIM_REG_SRC_LO 0x10
+#define VGPU_SIM_REG_SRC_HI 0x14
+#define VGPU_SIM_REG_DST 0x18
+#define VGPU_SIM_REG_LEN 0x1c
+#define VGPU_SIM_REG_DOORBELL 0x20
+#define VGPU_SIM_REG_STATUS 0x24
+#define VGPU_SIM_REG_ERROR 0x28   /* RO: errno of the last failed blit */
+#define VGPU_SIM_REG_BLITS 0x2c   /* RO: blits done */
+
+#define VGPU_SIM_ID 0x5347504bu
+#define VGPU_SIM_STATUS_DONE 0x1u
+#define VGPU_SIM_STATUS_ERROR 0x2u
+
+#define VGPU_SIM_BAR_REGS 0     /* BAR0: registers, MSI-X table at 0x800 */
+#define VGPU_SIM_BAR_FB 2       /* BAR2: framebuffer, mmap-able */
+
+#endif
