@@ -657,6 +657,19 @@ static int record_load(struct vgpu_ctx *ctx, int dirfd, const char *uuid,
 	return r;
 }
 
+/* the record of @uuid: -ENOENT when there is none (or it is unreadable) */
+static int record_find(struct vgpu_ctx *ctx, const char *uuid,
+		       struct record *rec)
+{
+	int fd = runtime_subdir(ctx, "instances", false), r;
+
+	if (fd < 0)
+		return -ENOENT;
+	r = record_load(ctx, fd, uuid, rec);
+	close(fd);
+	return r < 0 && r != -ENOMEM ? -ENOENT : r;
+}
+
 static int record_store(struct vgpu_ctx *ctx, const struct record *rec)
 {
 	char buf[RECORD_MAX];
@@ -1351,15 +1364,11 @@ static int sriov_get_active(struct vgpu_ctx *ctx, const char *uuid,
 			    struct vgpu_instance **ret)
 {
 	struct record rec;
-	int fd, r;
+	int r;
 
-	fd = runtime_subdir(ctx, "instances", false);
-	if (fd < 0)
-		return -ENOENT;
-	r = record_load(ctx, fd, uuid, &rec);
-	close(fd);
+	r = record_find(ctx, uuid, &rec);
 	if (r < 0)
-		return r == -ENOMEM ? r : -ENOENT;
+		return r;
 	return instance_from_record(ctx, &rec, ret);
 }
 
@@ -1702,13 +1711,9 @@ static int sriov_write_attr(struct vgpu_instance *instance, const char *key,
 	char path[PATH_MAX];
 	int fd, r;
 
-	fd = runtime_subdir(ctx, "instances", false);
-	if (fd < 0)
-		return -ENOENT;
-	r = record_load(ctx, fd, instance->uuid, &rec);
-	close(fd);
+	r = record_find(ctx, instance->uuid, &rec);
 	if (r < 0)
-		return -ENOENT;
+		return r;
 	if (strncmp(key, "profile/", 8) ||
 	    strcmp(rec.model, model_names[MODEL_XE])) {
 		fd = vf_open(ctx, rec.vf);
@@ -1738,15 +1743,11 @@ static int sriov_remove(struct vgpu_instance *instance)
 	struct vgpu_ctx *ctx = instance->ctx;
 	struct record rec;
 	struct pf pf;
-	int fd, r;
+	int r;
 
-	fd = runtime_subdir(ctx, "instances", false);
-	if (fd < 0)
-		return -ENOENT;
-	r = record_load(ctx, fd, instance->uuid, &rec);
-	close(fd);
+	r = record_find(ctx, instance->uuid, &rec);
 	if (r < 0)
-		return -ENOENT;
+		return r;
 	r = vf_check_idle(ctx, &rec);
 	if (r < 0) {
 		err(ctx, "%s: VF %s is open through VFIO", rec.uuid, rec.vf);
