@@ -191,7 +191,7 @@ START_TEST(test_dma_blit)
 
 	/* the framebuffer, mapped from the region's fd */
 	ck_assert_int_eq(vfu_client_region_info(c, VGPU_SIM_BAR_FB, &ri, &fbfd,
-						areas, 2, &na),
+						areas, 2, &na, NULL),
 			 0);
 	ck_assert_uint_eq(ri.size, 16u << 20);
 	ck_assert(ri.flags & VFU_REGION_MMAP);
