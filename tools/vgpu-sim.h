@@ -51,4 +51,22 @@
 #define VGPU_SIM_REGION_PLANE 9
 #define VGPU_SIM_XR24 0x34325258u /* 'X' 'R' '2' '4' */
 
+/*
+ * The demo's test picture (tools/vgpu-sim-demo.c), in XR24 (0x00RRGGBB):
+ * red grows left to right, green top to bottom, blue is a checkerboard of
+ * 64-pixel squares. Also what the walkthrough test expects in the PNG.
+ */
+static inline unsigned int vgpu_sim_test_pixel(unsigned int x, unsigned int y,
+					       unsigned int w, unsigned int h)
+{
+	unsigned int r = w > 1 ? x * 255 / (w - 1) : 0;
+	unsigned int g = h > 1 ? y * 255 / (h - 1) : 0;
+	unsigned int b = ((x / 64 + y / 64) & 1) ? 255 : 0;
+
+	return r << 16 | g << 8 | b;
+}
+
+#define VGPU_SIM_DEMO_WIDTH 640
+#define VGPU_SIM_DEMO_HEIGHT 480
+
 #endif
