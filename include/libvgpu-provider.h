@@ -409,6 +409,37 @@ int vgpu_device_region_get_mem(struct vgpu_device *dev, unsigned int index,
 			       void **ret);
 
 /**
+ * vgpu_device_region_set_type - give a device-specific region a type
+ * @dev: the device
+ * @index: a region set up at index 9..15 (device-specific regions, after
+ *         the PCI ones; vgpu_device_setup_region() accepts them without
+ *         BAR flags)
+ * @type: the VFIO region type the client sees in the type capability
+ * @subtype: the subtype
+ *
+ * libvgpu's display convention is one such region: type
+ * VGPU_REGION_TYPE_GFX, subtype VGPU_REGION_SUBTYPE_GFX_PLANE, read-only,
+ * VGPU_PLANE_DESC_SIZE bytes or more of little-endian 32-bit fields at the
+ * VGPU_PLANE_DESC_* offsets. libvgpu's client answers
+ * vgpu_handle_query_plane() (and so vgpuctl screenshot) from it.
+ * Returns: 0, -EINVAL (not a device-specific index), -ENOENT (not set up).
+ * @since: 0.1
+ */
+int vgpu_device_region_set_type(struct vgpu_device *dev, unsigned int index,
+				uint32_t type, uint32_t subtype);
+
+/* the display plane region (see vgpu_device_region_set_type()) */
+#define VGPU_REGION_TYPE_GFX 1u               /* VFIO_REGION_TYPE_GFX */
+#define VGPU_REGION_SUBTYPE_GFX_PLANE 0x6c760001u /* libvgpu's own */
+#define VGPU_PLANE_DESC_VERSION 0x00 /* reads 1 */
+#define VGPU_PLANE_DESC_FORMAT 0x04  /* DRM fourcc, 0: nothing shown */
+#define VGPU_PLANE_DESC_WIDTH 0x08   /* pixels */
+#define VGPU_PLANE_DESC_HEIGHT 0x0c  /* pixels */
+#define VGPU_PLANE_DESC_STRIDE 0x10  /* bytes per line */
+#define VGPU_PLANE_DESC_REGION 0x14  /* the region holding the pixels at 0 */
+#define VGPU_PLANE_DESC_SIZE 0x18
+
+/**
  * vgpu_device_region_add_sparse - allow the client to mmap part of a region
  * @dev: the device
  * @index: a VGPU_REGION_F_MEM region

@@ -1496,6 +1496,29 @@ int vgpu_handle_dma_map(struct vgpu_handle *handle, void *vaddr,
 			uint64_t iova, uint64_t len, uint32_t prot);
 
 /**
+ * vgpu_handle_dma_map_fd - vgpu_handle_dma_map() of memory backed by a file
+ * @handle: the handle
+ * @vaddr: page-aligned memory of this process: a MAP_SHARED mapping of @fd
+ * @fd: the file behind @vaddr (a memfd, a shm or hugetlbfs file)
+ * @offset: page-aligned offset of @vaddr's first byte in @fd
+ * @iova: page-aligned I/O virtual address
+ * @len: page-aligned length, > 0
+ * @prot: VGPU_DMA_READ and/or VGPU_DMA_WRITE
+ *
+ * The kernel VFIO backend pins @vaddr and ignores @fd. A vfio-user device
+ * (a process of its own) gets a copy of @fd and maps it, so its DMA goes
+ * straight to the memory; vgpu_handle_dma_map() on a vfio-user device
+ * maps the window without an fd, and the device then reaches it only by
+ * DMA_READ/DMA_WRITE messages, which the handle serves while it waits for
+ * the reply to a call. @fd stays the caller's.
+ * Returns: as vgpu_handle_dma_map(); -EBADF when @fd is negative.
+ * @since: 0.1
+ */
+int vgpu_handle_dma_map_fd(struct vgpu_handle *handle, void *vaddr, int fd,
+			   uint64_t offset, uint64_t iova, uint64_t len,
+			   uint32_t prot);
+
+/**
  * vgpu_handle_dma_unmap - unmap exactly one window mapped before
  * @handle: the handle
  * @iova: the window's start

@@ -2,7 +2,7 @@
 /*
  * Opened devices (struct vgpu_handle): the core keeps the region table, the
  * DMA window table and the argument checks; a device-access backend (kernel
- * VFIO now, vfio-user later) fills one struct vgpu_handle_ops. The kernel
+ * VFIO or vfio-user) fills one struct vgpu_handle_ops. The kernel
  * backend reaches the kernel only through a struct vgpu_vfio_sys, so tests
  * can replace open/ioctl/pread/pwrite/mmap with fakes.
  */
@@ -86,6 +86,11 @@ struct vgpu_handle_ops {
 			unsigned int count, const int *fds);
 	int (*dma_map)(struct vgpu_handle *h, void *vaddr, uint64_t iova,
 		       uint64_t len, uint32_t prot);
+	/* optional: the caller also gave the fd behind @vaddr (NULL: the
+	 * core calls dma_map, which finds the memory from @vaddr itself) */
+	int (*dma_map_fd)(struct vgpu_handle *h, void *vaddr, int fd,
+			  uint64_t offset, uint64_t iova, uint64_t len,
+			  uint32_t prot);
 	int (*dma_unmap)(struct vgpu_handle *h, uint64_t iova, uint64_t len);
 	int (*reset)(struct vgpu_handle *h);
 	int (*probe_feature)(struct vgpu_handle *h, unsigned int feature,
@@ -129,6 +134,9 @@ struct vgpu_handle {
  * sysfs directory is @devdir and whose VFIO name is h->id */
 int vgpu_vfio_kernel_open(struct vgpu_handle *h, const char *devdir,
 			  unsigned int flags);
+/* the vfio-user backend (backends/vfio-user/handle.c): connect to the
+ * instance's socket */
+int vgpu_vfu_handle_open(struct vgpu_handle *h, const char *socket_path);
 /* 1 when the group is open elsewhere, 0 when free, or -errno */
 int vgpu_vfio_kernel_group_busy(struct vgpu_ctx *ctx, int group);
 

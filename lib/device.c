@@ -96,6 +96,23 @@ static int locate(struct vgpu_ctx *ctx, const char *id, char name[37],
 	return 0;
 }
 
+/*
+ * An active instance of the vfio-user backend: its syspath is its socket,
+ * returned as "vfio-user:PATH" in @devdir.
+ */
+static int locate_vfio_user(struct vgpu_ctx *ctx, const char *uuid,
+			    char **devdir)
+{
+	struct vgpu_instance *in;
+	int r = vgpu_backend_vfio_user.get_active(ctx, uuid, &in);
+
+	if (r < 0)
+		return r == -ENOENT ? -ENODEV : r;
+	r = asprintf(devdir, "vfio-user:%s", in->syspath) < 0 ? -ENOMEM : 0;
+	vgpu_instance_unref(in);
+	return r;
+}
+
 static int region_cmp(const void *a, const void *b)
 {
 	const struct vgpu_region *x = a, *y = b;
@@ -188,13 +205,15 @@ VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 	struct vgpu_handle *h;
 	char name[37];
 	char *devdir = NULL;
-	int group, r;
+	int group = -1, r;
 
 	if (!ctx || !id || !ret ||
 	    (flags & ~(unsigned int)(VGPU_OPEN_NO_IOMMUFD | VGPU_OPEN_IOMMUFD)) ||
 	    (flags & VGPU_OPEN_NO_IOMMUFD && flags & VGPU_OPEN_IOMMUFD))
 		return -EINVAL;
 	r = locate(ctx, id, name, &devdir, &group);
+	if (r == -ENODEV && vgpu_uuid_normalize(id, name) == 0)
+		r = locate_vfio_user(ctx, name, &devdir);
 	if (r < 0) {
 		if (r == -EINVAL)
 			err(ctx, "%s: neither a UUID nor a PCI address", id);
@@ -214,7 +233,14 @@ VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 	h->ctx = vgpu_ctx_ref(ctx);
 	h->iommu_group = group;
 	h->pgsizes = 4096;
-	r = vgpu_vfio_kernel_open(h, devdir, flags);
+	if (!strncmp(devdir, "vfio-user:", 10)) {
+		/* no IOMMU in between: the iommufd flags do not apply */
+		r = flags & VGPU_OPEN_IOMMUFD
+			    ? -EOPNOTSUPP
+			    : vgpu_vfu_handle_open(h, devdir + 10);
+	} else {
+		r = vgpu_vfio_kernel_open(h, devdir, flags);
+	}
 	free(devdir);
 	if (r >= 0)
 		r = build_region_table(h);
@@ -726,8 +752,8 @@ static bool in_valid_ranges(struct vgpu_handle *h, uint64_t iova, uint64_t len)
 	return false;
 }
 
-VGPU_EXPORT int vgpu_handle_dma_map(struct vgpu_handle *h, void *vaddr,
-				    uint64_t iova, uint64_t len, uint32_t prot)
+static int dma_map(struct vgpu_handle *h, void *vaddr, int fd,
+		   uint64_t offset, uint64_t iova, uint64_t len, uint32_t prot)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	struct vgpu_dma_window tmpl = { 0 }, *w;
@@ -777,7 +803,10 @@ VGPU_EXPORT int vgpu_handle_dma_map(struct vgpu_handle *h, void *vaddr,
 	}
 	if (e < 0)
 		return e;
-	e = h->ops->dma_map(h, vaddr, iova, len, prot);
+	if (fd >= 0 && h->ops->dma_map_fd)
+		e = h->ops->dma_map_fd(h, vaddr, fd, offset, iova, len, prot);
+	else
+		e = h->ops->dma_map(h, vaddr, iova, len, prot);
 	if (e < 0) {
 		err(h->ctx, "%s: DMA map of 0x%llx+0x%llx: %s", h->id,
 		    (unsigned long long)iova, (unsigned long long)len,
@@ -786,6 +815,28 @@ VGPU_EXPORT int vgpu_handle_dma_map(struct vgpu_handle *h, void *vaddr,
 		return e;
 	}
 	return 0;
+}
+
+VGPU_EXPORT int vgpu_handle_dma_map(struct vgpu_handle *h, void *vaddr,
+				    uint64_t iova, uint64_t len, uint32_t prot)
+{
+	return dma_map(h, vaddr, -1, 0, iova, len, prot);
+}
+
+VGPU_EXPORT int vgpu_handle_dma_map_fd(struct vgpu_handle *h, void *vaddr,
+				       int fd, uint64_t offset, uint64_t iova,
+				       uint64_t len, uint32_t prot)
+{
+	if (!h)
+		return -EINVAL;
+	if (fd < 0)
+		return -EBADF;
+	if (offset % (uint64_t)sysconf(_SC_PAGESIZE)) {
+		err(h->ctx, "%s: DMA map: fd offset 0x%llx is not page aligned",
+		    h->id, (unsigned long long)offset);
+		return -EINVAL;
+	}
+	return dma_map(h, vaddr, fd, offset, iova, len, prot);
 }
 
 VGPU_EXPORT int vgpu_handle_dma_unmap(struct vgpu_handle *h, uint64_t iova,

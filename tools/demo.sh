@@ -1,6 +1,9 @@
 #!/bin/sh
-# demo.sh BUILD-DIR: vgpuctl on this machine's real sysfs, then a full
-# lifecycle on a demo host: a fake sysfs served by vgpu-fakesysfs that
+# demo.sh BUILD-DIR: vgpuctl on this machine's real sysfs, then a user-space
+# vGPU's whole life (tools/vgpu-sim-walkthrough.sh: vgpu-sim started, listed,
+# an instance created, shown, driven through the device API by
+# vgpu-sim-demo (DMA blit + interrupt), screenshot as PNG, removed), then a
+# full mdev lifecycle on a demo host: a fake sysfs served by vgpu-fakesysfs that
 # behaves like the kernel (writing a UUID to "create" makes the device appear,
 # capacity is enforced), so every verb can be seen working without vGPU
 # hardware.
@@ -13,6 +16,12 @@ run() { say "$*"; "$@"; }
 echo "== this machine"
 run "$vgpuctl" parents
 run "$vgpuctl" list --all
+
+echo
+echo "== a user-space vGPU: vgpu-sim over vfio-user"
+simwork=$(mktemp -d /tmp/vgpu-sim-demo.XXXXXX)
+"$(dirname "$0")/vgpu-sim-walkthrough.sh" "$build" "$simwork"
+echo "(the screenshot is $simwork/frame.png)"
 
 fakesysfs=$build/tests/fake/vgpu-fakesysfs
 if [ ! -x "$fakesysfs" ] || [ ! -e /dev/fuse ] || [ "$(id -u)" != 0 ]; then

@@ -156,6 +156,41 @@ static int regs_access(struct vgpu_device *dev, unsigned int region,
 	}
 }
 
+/* region 9, libvgpu's display plane descriptor (read-only) */
+static int plane_access(struct vgpu_device *dev, unsigned int region,
+			uint64_t offset, void *buf, uint32_t count,
+			bool is_write, void *userdata)
+{
+	struct simdev *d = vgpu_device_get_userdata(dev);
+	uint32_t desc[VGPU_PLANE_DESC_SIZE / 4] = { 0 };
+	uint32_t fmt, w, h, stride;
+
+	if (!d)
+		return -ENODEV;
+	if (is_write)
+		return -EPERM;
+	fmt = d->regs[VGPU_SIM_REG_FORMAT / 4];
+	w = d->regs[VGPU_SIM_REG_WIDTH / 4];
+	h = d->regs[VGPU_SIM_REG_HEIGHT / 4];
+	stride = d->regs[VGPU_SIM_REG_STRIDE / 4];
+	desc[VGPU_PLANE_DESC_VERSION / 4] = 1;
+	desc[VGPU_PLANE_DESC_REGION / 4] = VGPU_SIM_BAR_FB;
+	/* only XR24, and only a mode that fits the framebuffer */
+	if (fmt == VGPU_SIM_XR24 && w && h && (uint64_t)w * 4 <= stride &&
+	    (uint64_t)stride * h <= d->fb_size) {
+		desc[VGPU_PLANE_DESC_FORMAT / 4] = fmt;
+		desc[VGPU_PLANE_DESC_WIDTH / 4] = w;
+		desc[VGPU_PLANE_DESC_HEIGHT / 4] = h;
+		desc[VGPU_PLANE_DESC_STRIDE / 4] = stride;
+	}
+	memset(buf, 0, count);
+	if (offset < sizeof(desc))
+		memcpy(buf, (uint8_t *)desc + offset,
+		       count < sizeof(desc) - offset ? count
+						     : sizeof(desc) - offset);
+	return 0;
+}
+
 static int sim_create(struct vgpu_device *dev, const char *type_id,
 		      void *userdata)
 {
@@ -186,6 +221,14 @@ static int sim_create(struct vgpu_device *dev, const char *type_id,
 			NULL, NULL);
 	if (!r)
 		r = vgpu_device_region_get_mem(dev, VGPU_SIM_BAR_FB, &fb);
+	if (!r)
+		r = vgpu_device_setup_region(dev, VGPU_SIM_REGION_PLANE, 4096,
+					     VGPU_REGION_F_READ, plane_access,
+					     NULL);
+	if (!r)
+		r = vgpu_device_region_set_type(dev, VGPU_SIM_REGION_PLANE,
+						VGPU_REGION_TYPE_GFX,
+						VGPU_REGION_SUBTYPE_GFX_PLANE);
 	if (!r)
 		r = vgpu_device_setup_irq(dev, VGPU_IRQ_INTX, 1);
 	if (!r)

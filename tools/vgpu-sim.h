@@ -10,6 +10,10 @@
  * STATUS_DONE (or STATUS_ERROR and the errno in ERROR) and raises MSI-X
  * vector 0, or MSI vector 0, or INTx, whichever the client enabled.
  * Writing a STATUS bit clears it.
+ *
+ * Display: write FORMAT, WIDTH, HEIGHT, STRIDE; the plane descriptor
+ * (region 9) then shows that mode over the framebuffer, so
+ * vgpu_handle_query_plane() and `vgpuctl screenshot` see it.
  */
 #ifndef VGPU_SIM_H
 #define VGPU_SIM_H
@@ -28,6 +32,11 @@
 #define VGPU_SIM_REG_STATUS 0x24
 #define VGPU_SIM_REG_ERROR 0x28   /* RO: errno of the last failed blit */
 #define VGPU_SIM_REG_BLITS 0x2c   /* RO: blits done */
+/* the display mode: what the framebuffer shows from its offset 0 */
+#define VGPU_SIM_REG_FORMAT 0x30  /* DRM fourcc (XR24), 0: display off */
+#define VGPU_SIM_REG_WIDTH 0x34   /* pixels */
+#define VGPU_SIM_REG_HEIGHT 0x38  /* pixels */
+#define VGPU_SIM_REG_STRIDE 0x3c  /* bytes per line */
 
 #define VGPU_SIM_ID 0x5347504bu
 #define VGPU_SIM_STATUS_DONE 0x1u
@@ -35,5 +44,29 @@
 
 #define VGPU_SIM_BAR_REGS 0     /* BAR0: registers, MSI-X table at 0x800 */
 #define VGPU_SIM_BAR_FB 2       /* BAR2: framebuffer, mmap-able */
+/* device-specific region 9: libvgpu's display plane descriptor (type
+ * VGPU_REGION_TYPE_GFX, subtype VGPU_REGION_SUBTYPE_GFX_PLANE, read-only),
+ * the mode registers above as VGPU_PLANE_DESC_* fields; a mode that does
+ * not fit the framebuffer reads as display off */
+#define VGPU_SIM_REGION_PLANE 9
+#define VGPU_SIM_XR24 0x34325258u /* 'X' 'R' '2' '4' */
+
+/*
+ * The demo's test picture (tools/vgpu-sim-demo.c), in XR24 (0x00RRGGBB):
+ * red grows left to right, green top to bottom, blue is a checkerboard of
+ * 64-pixel squares. Also what the walkthrough test expects in the PNG.
+ */
+static inline unsigned int vgpu_sim_test_pixel(unsigned int x, unsigned int y,
+					       unsigned int w, unsigned int h)
+{
+	unsigned int r = w > 1 ? x * 255 / (w - 1) : 0;
+	unsigned int g = h > 1 ? y * 255 / (h - 1) : 0;
+	unsigned int b = ((x / 64 + y / 64) & 1) ? 255 : 0;
+
+	return r << 16 | g << 8 | b;
+}
+
+#define VGPU_SIM_DEMO_WIDTH 640
+#define VGPU_SIM_DEMO_HEIGHT 480
 
 #endif

@@ -287,7 +287,7 @@ int vfu_client_get_info(struct vfu_client *c, struct vfu_device_info *ret)
 int vfu_client_region_info(struct vfu_client *c, unsigned int index,
 			   struct vfu_region_info *ret, int *fd_ret,
 			   struct vfu_sparse_area *areas, unsigned int max,
-			   unsigned int *n_areas)
+			   unsigned int *n_areas, struct vfu_region_type *rt)
 {
 	struct vfu_region_info q = { .argsz = sizeof(q), .index = index };
 	uint32_t want = sizeof(q);
@@ -298,6 +298,8 @@ int vfu_client_region_info(struct vfu_client *c, unsigned int index,
 
 	*fd_ret = -1;
 	*n_areas = 0;
+	if (rt)
+		memset(rt, 0, sizeof(*rt));
 	for (int attempt = 0; attempt < 2; attempt++) {
 		q.argsz = want;
 		free(rep);
@@ -341,6 +343,15 @@ int vfu_client_region_info(struct vfu_client *c, unsigned int index,
 						       i * sizeof(areas[i]),
 					       sizeof(areas[i]));
 				*n_areas = sp.nr_areas < max ? sp.nr_areas : max;
+				if (rt)
+					rt->sparse = true;
+			} else if (ch.id == VFU_CAP_TYPE && rt) {
+				struct vfu_cap_type ct;
+
+				memcpy(&ct, p + off, sizeof(ct));
+				rt->present = true;
+				rt->type = ct.type;
+				rt->subtype = ct.subtype;
 			}
 			off = ch.next;
 		}

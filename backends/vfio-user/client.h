@@ -8,6 +8,7 @@
 #ifndef VGPU_VFU_CLIENT_H
 #define VGPU_VFU_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,15 +25,25 @@ void vfu_client_close(struct vfu_client *c);
 const struct vfu_caps *vfu_client_server_caps(struct vfu_client *c);
 
 int vfu_client_get_info(struct vfu_client *c, struct vfu_device_info *ret);
+/* what the capability chain of a REGION_INFO reply said besides areas */
+struct vfu_region_type {
+	bool sparse;  /* a sparse-mmap cap was there (maybe with 0 areas) */
+	bool present; /* a type cap was there: */
+	uint32_t type, subtype;
+};
+
+#define VFU_MAX_SPARSE_AREAS 64
+
 /*
  * Region info with the argsz retry for capabilities. @fd_ret receives the
  * region's fd (or -1; the caller closes it), @areas up to @max sparse areas
- * and @n_areas their number (0 when the whole region is mmap-able).
+ * and @n_areas their number (0 when the whole region is mmap-able), @rt
+ * (may be NULL) the type capability.
  */
 int vfu_client_region_info(struct vfu_client *c, unsigned int index,
 			   struct vfu_region_info *ret, int *fd_ret,
 			   struct vfu_sparse_area *areas, unsigned int max,
-			   unsigned int *n_areas);
+			   unsigned int *n_areas, struct vfu_region_type *rt);
 int vfu_client_irq_info(struct vfu_client *c, unsigned int index,
 			struct vfu_irq_info *ret);
 /* DATA_EVENTFD + ACTION_TRIGGER with @count fds (or none to de-assign) */

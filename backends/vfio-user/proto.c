@@ -531,6 +531,9 @@ int vfu_check_region_info(const void *payload, size_t len)
 					return -EPROTO;
 			}
 		}
+		if (ch.id == VFU_CAP_TYPE &&
+		    len - off < sizeof(struct vfu_cap_type))
+			return -EPROTO;
 		min_next = off + sizeof(ch);
 		off = ch.next;
 	}

@@ -68,7 +68,10 @@ enum vfu_cmd {
 #define VFU_REGION_MMAP (1u << 2)
 #define VFU_REGION_CAPS (1u << 3)
 #define VFU_CAP_SPARSE_MMAP 1
+#define VFU_CAP_TYPE 2
 #define VFU_PCI_NUM_REGIONS 9
+/* the PCI regions plus device-specific ones (index 9 up) */
+#define VFU_MAX_REGIONS 16
 #define VFU_PCI_CONFIG_REGION 7
 
 /* IRQ_INFO flags, SET_IRQS flags, PCI IRQ indexes */
@@ -163,6 +166,33 @@ struct vfu_cap_sparse {
 	uint32_t nr_areas;
 	uint32_t reserved;
 	/* struct vfu_sparse_area areas[] */
+} __attribute__((packed));
+
+struct vfu_cap_type {
+	struct vfu_cap_header hdr;
+	uint32_t type;
+	uint32_t subtype;
+} __attribute__((packed));
+
+/*
+ * libvgpu's display convention (vfio-user has no GFX_PLANE command): a
+ * device-specific region of type VGPU_VFU_TYPE_GFX, subtype
+ * VGPU_VFU_SUBTYPE_PLANE, read-only, whose first bytes are this struct
+ * (little endian): the primary plane's mode and the region whose offset 0
+ * holds its pixels. drm_format 0: nothing shown. The same values are
+ * VGPU_REGION_TYPE_GFX, VGPU_REGION_SUBTYPE_GFX_PLANE and
+ * VGPU_PLANE_DESC_* in libvgpu-provider.h.
+ */
+#define VGPU_VFU_TYPE_GFX 1u
+#define VGPU_VFU_SUBTYPE_PLANE 0x6c760001u
+#define VGPU_VFU_PLANE_VERSION 1u
+struct vgpu_vfu_plane {
+	uint32_t version;
+	uint32_t drm_format;
+	uint32_t width;
+	uint32_t height;
+	uint32_t stride;
+	uint32_t region_index;
 } __attribute__((packed));
 
 struct vfu_io_fds {

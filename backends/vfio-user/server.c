@@ -46,6 +46,8 @@ struct region {
 	void *mem;
 	unsigned int n_sparse;
 	struct vfu_sparse_area sparse[MAX_SPARSE];
+	bool has_type;
+	uint32_t type, subtype;
 };
 
 struct irq {
@@ -82,7 +84,7 @@ struct vgpu_device {
 	bool dying; /* being destroyed: do not listen again */
 	enum vgpu_migration_state mig;
 	struct vgpu_dma_table *dma;
-	struct region regions[VFU_PCI_NUM_REGIONS];
+	struct region regions[VFU_MAX_REGIONS];
 	struct irq irqs[VFU_PCI_NUM_IRQS];
 	uint8_t config[CFG_SPACE];
 	uint8_t wmask[CFG_SPACE];
@@ -323,7 +325,7 @@ VGPU_EXPORT struct vgpu_device *vgpu_device_ref(struct vgpu_device *dev)
 
 static void device_free(struct vgpu_device *dev)
 {
-	for (unsigned int i = 0; i < VFU_PCI_NUM_REGIONS; i++) {
+	for (unsigned int i = 0; i < VFU_MAX_REGIONS; i++) {
 		struct region *r = &dev->regions[i];
 
 		if (r->mem)
@@ -478,9 +480,14 @@ VGPU_EXPORT int vgpu_device_setup_region(struct vgpu_device *dev,
 	bool is_bar;
 	char name[64];
 
-	if (!dev || index >= VFU_PCI_NUM_REGIONS ||
+	if (!dev || index >= VFU_MAX_REGIONS ||
 	    index == VGPU_REGION_CONFIG || !size || (size >> 63) ||
 	    (flags & ~0x3fu))
+		return -EINVAL;
+	/* device-specific regions: no BAR attributes */
+	if (index >= VFU_PCI_NUM_REGIONS &&
+	    (flags & (VGPU_REGION_F_64BIT | VGPU_REGION_F_PREFETCH |
+		      VGPU_REGION_F_IO)))
 		return -EINVAL;
 	is_bar = index <= VGPU_REGION_BAR5;
 	r = &dev->regions[index];
@@ -535,11 +542,25 @@ VGPU_EXPORT int vgpu_device_setup_region(struct vgpu_device *dev,
 VGPU_EXPORT int vgpu_device_region_get_mem(struct vgpu_device *dev,
 					   unsigned int index, void **ret)
 {
-	if (!dev || index >= VFU_PCI_NUM_REGIONS || !ret)
+	if (!dev || index >= VFU_MAX_REGIONS || !ret)
 		return -EINVAL;
 	if (!dev->regions[index].mem)
 		return -ENOENT;
 	*ret = dev->regions[index].mem;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_region_set_type(struct vgpu_device *dev,
+					   unsigned int index, uint32_t type,
+					   uint32_t subtype)
+{
+	if (!dev || index < VFU_PCI_NUM_REGIONS || index >= VFU_MAX_REGIONS)
+		return -EINVAL;
+	if (!dev->regions[index].size)
+		return -ENOENT;
+	dev->regions[index].has_type = true;
+	dev->regions[index].type = type;
+	dev->regions[index].subtype = subtype;
 	return 0;
 }
 
@@ -550,7 +571,7 @@ VGPU_EXPORT int vgpu_device_region_add_sparse(struct vgpu_device *dev,
 	long pg = sysconf(_SC_PAGESIZE);
 	struct region *r;
 
-	if (!dev || index >= VFU_PCI_NUM_REGIONS)
+	if (!dev || index >= VFU_MAX_REGIONS)
 		return -EINVAL;
 	r = &dev->regions[index];
 	if (!r->mem || !size || ((offset | size) & ((uint64_t)pg - 1)) ||
@@ -1190,18 +1211,30 @@ static int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req)
 	return r < 0 ? r : 1;
 }
 
+/* the PCI regions and the device-specific ones set up after them */
+static uint32_t num_regions(const struct vgpu_device *dev)
+{
+	uint32_t n = VFU_PCI_NUM_REGIONS;
+
+	for (uint32_t i = VFU_PCI_NUM_REGIONS; i < VFU_MAX_REGIONS; i++)
+		if (dev->regions[i].size)
+			n = i + 1;
+	return n;
+}
+
 static int handle_region_info(struct vgpu_device *dev,
 			      const struct vfu_req *req)
 {
 	const struct vfu_region_info *q = &req->u.region_info;
 	struct vfu_region_info ri = { .index = q->index };
 	uint8_t caps[sizeof(struct vfu_cap_sparse) +
-		     MAX_SPARSE * sizeof(struct vfu_sparse_area)];
+		     MAX_SPARSE * sizeof(struct vfu_sparse_area) +
+		     sizeof(struct vfu_cap_type)];
 	size_t caps_len = 0;
 	struct region *r;
 	int fd = -1;
 
-	if (q->index >= VFU_PCI_NUM_REGIONS)
+	if (q->index >= VFU_MAX_REGIONS)
 		return -EINVAL;
 	r = &dev->regions[q->index];
 	if (q->index == VGPU_REGION_CONFIG) {
@@ -1226,6 +1259,17 @@ static int handle_region_info(struct vgpu_device *dev,
 		memcpy(caps + sizeof(sp), r->sparse,
 		       r->n_sparse * sizeof(r->sparse[0]));
 		caps_len = sizeof(sp) + r->n_sparse * sizeof(r->sparse[0]);
+	}
+	if (r->has_type) {
+		struct vfu_cap_type ct = {
+			.hdr = { .id = VFU_CAP_TYPE, .version = 1 },
+			.type = r->type, .subtype = r->subtype,
+		};
+
+		if (caps_len) /* chain it behind the sparse cap */
+			put32(caps + 4, (uint32_t)(sizeof(ri) + caps_len));
+		memcpy(caps + caps_len, &ct, sizeof(ct));
+		caps_len += sizeof(ct);
 	}
 	ri.argsz = (uint32_t)(sizeof(ri) + caps_len);
 	if (caps_len && q->argsz >= ri.argsz) {
@@ -1357,7 +1401,7 @@ static int region_access(struct vgpu_device *dev, unsigned int index,
 {
 	struct region *r;
 
-	if (index >= VFU_PCI_NUM_REGIONS)
+	if (index >= VFU_MAX_REGIONS)
 		return -EINVAL;
 	if (index == VGPU_REGION_CONFIG) {
 		if (off >= dev->cfg_size || count > dev->cfg_size - off)
@@ -1649,7 +1693,7 @@ static int handle(struct vgpu_device *dev, struct vfu_req *req, int *fds)
 		struct vfu_device_info di = {
 			.argsz = sizeof(di),
 			.flags = VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET,
-			.num_regions = VFU_PCI_NUM_REGIONS,
+			.num_regions = num_regions(dev),
 			.num_irqs = VFU_PCI_NUM_IRQS,
 		};
 
@@ -1661,7 +1705,7 @@ static int handle(struct vgpu_device *dev, struct vfu_req *req, int *fds)
 		struct vfu_io_fds io = { .argsz = sizeof(io),
 					 .index = req->u.io_fds.index };
 
-		if (io.index >= VFU_PCI_NUM_REGIONS)
+		if (io.index >= VFU_MAX_REGIONS)
 			return -EINVAL;
 		return reply(dev, req, &io, sizeof(io), NULL, 0, NULL, 0);
 	}
@@ -2147,7 +2191,7 @@ VGPU_EXPORT int vgpu_provider_create_device(struct vgpu_provider *p,
 	dev->listen_fd = dev->conn_fd = -1;
 	vfu_reader_init(&dev->rx);
 	dev->mig = VGPU_MIG_RUNNING;
-	for (unsigned int i = 0; i < VFU_PCI_NUM_REGIONS; i++)
+	for (unsigned int i = 0; i < VFU_MAX_REGIONS; i++)
 		dev->regions[i].memfd = -1;
 	pthread_mutexattr_init(&ma);
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);

@@ -52,6 +52,8 @@ static int bar0_access(struct vgpu_device *dev, unsigned int region,
 		return 0;
 	}
 	memcpy(&v, buf, count);
+	if (off == 0x20)
+		_exit(0); /* vanish in the middle of a request */
 	if (off == 0) {
 		s->scratch = v;
 	} else if (off == 8) {
@@ -165,7 +167,8 @@ static int sim_create(struct vgpu_device *dev, const char *type_id,
 	return r;
 }
 
-static int sim_main(const char *path, int ready_fd, bool threaded)
+static int sim_main(const char *path, const char *runtime, int ready_fd,
+		    bool threaded)
 {
 	struct vgpu_provider_ops ops = { .size = sizeof(ops),
 					 .create = sim_create,
@@ -181,7 +184,12 @@ static int sim_main(const char *path, int ready_fd, bool threaded)
 	signal(SIGTERM, on_term);
 	if (vgpu_ctx_new(&ctx) < 0)
 		return 2;
-	r = vgpu_provider_new(ctx, "sim0", &ops, &s, &p);
+	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	r = runtime ? vgpu_ctx_set_runtime_dir(ctx, runtime) : 0;
+	if (!r)
+		r = vgpu_provider_new(ctx, "sim0", &ops, &s, &p);
+	if (!r && runtime)
+		r = vgpu_provider_listen_control(p, NULL);
 	if (!r)
 		r = vgpu_provider_add_type(p, "sim-1g", "sim 1G", "fb=1024M",
 					   2);
@@ -218,7 +226,7 @@ static int sim_main(const char *path, int ready_fd, bool threaded)
 	return 0;
 }
 
-pid_t sim_start_mode(const char *path, bool threaded)
+static pid_t start(const char *path, const char *runtime, bool threaded)
 {
 	int pfd[2];
 	pid_t pid;
@@ -229,7 +237,7 @@ pid_t sim_start_mode(const char *path, bool threaded)
 	pid = fork();
 	if (pid == 0) {
 		close(pfd[0]);
-		_exit(sim_main(path, pfd[1], threaded));
+		_exit(sim_main(path, runtime, pfd[1], threaded));
 	}
 	close(pfd[1]);
 	if (pid < 0 || read(pfd[0], &c, 1) != 1) {
@@ -238,6 +246,16 @@ pid_t sim_start_mode(const char *path, bool threaded)
 	}
 	close(pfd[0]);
 	return pid;
+}
+
+pid_t sim_start_mode(const char *path, bool threaded)
+{
+	return start(path, NULL, threaded);
+}
+
+pid_t sim_start_managed(const char *runtime_dir)
+{
+	return start(NULL, runtime_dir, false);
 }
 
 pid_t sim_start(const char *path)

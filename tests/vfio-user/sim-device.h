@@ -6,7 +6,8 @@
  * then raise MSI vector 0), BAR2 1 MiB shared memory with a sparse area over
  * its first half, INTx, MSI (1 vector), MSI-X (4) and a PCIe capability.
  * Migration: the saved state is 16 bytes {magic, scratch}; BAR0 0x18
- * counts the state changes the library asked for.
+ * counts the state changes the library asked for. A write to BAR0 0x20
+ * makes the provider exit before it answers (a provider that vanishes).
  */
 #ifndef SIM_DEVICE_H
 #define SIM_DEVICE_H
@@ -21,6 +22,9 @@ pid_t sim_start(const char *path);
 /* the same; @threaded: vgpu_provider_start_thread() (a thread per client)
  * instead of a vgpu_provider_dispatch() loop */
 pid_t sim_start_mode(const char *path, bool threaded);
+/* the same with a control socket in @runtime_dir (parent "sim0"), the
+ * device at its default socket there: reachable by vgpu_handle_open() */
+pid_t sim_start_managed(const char *runtime_dir);
 /* SIGTERM and reap it; returns its exit status (0 = clean) */
 int sim_stop(pid_t pid);
 /* open descriptors of process @pid */

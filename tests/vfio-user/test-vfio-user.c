@@ -443,7 +443,7 @@ START_TEST(test_device_discovery)
 	ck_assert_uint_eq(di.flags, VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET);
 
 	/* config space: identity, capabilities, BAR sizing */
-	ck_assert_int_eq(vfu_client_region_info(c, 7, &ri, &fd, areas, 4, &n),
+	ck_assert_int_eq(vfu_client_region_info(c, 7, &ri, &fd, areas, 4, &n, NULL),
 			 0);
 	ck_assert_uint_eq(ri.size, 4096); /* PCIe */
 	ck_assert_int_eq(fd, -1);
@@ -463,7 +463,7 @@ START_TEST(test_device_discovery)
 	ck_assert_uint_eq(cfg32(c, 0), 0x10f01af4);
 
 	/* trapped BAR0 */
-	ck_assert_int_eq(vfu_client_region_info(c, 0, &ri, &fd, areas, 4, &n),
+	ck_assert_int_eq(vfu_client_region_info(c, 0, &ri, &fd, areas, 4, &n, NULL),
 			 0);
 	ck_assert_uint_eq(ri.size, 4096);
 	ck_assert_int_eq(fd, -1);
@@ -475,7 +475,7 @@ START_TEST(test_device_discovery)
 	ck_assert_uint_eq(v, 0x12345678);
 
 	/* memory BAR2 with a sparse area, through the fd and messages */
-	ck_assert_int_eq(vfu_client_region_info(c, 2, &ri, &fd, areas, 4, &n),
+	ck_assert_int_eq(vfu_client_region_info(c, 2, &ri, &fd, areas, 4, &n, NULL),
 			 0);
 	ck_assert_uint_eq(ri.size, 1 << 20);
 	ck_assert(ri.flags & VFU_REGION_MMAP);

@@ -23,6 +23,7 @@
 
 #include "client.h"
 #include "libvgpu-private.h"
+#include "libvgpu-provider.h"
 #include "vgpu-sim.h"
 
 #define UUID1 "5a0a7c52-8d0e-4b8e-9f1a-0c2d4e6f8a10"
@@ -191,7 +192,7 @@ START_TEST(test_dma_blit)
 
 	/* the framebuffer, mapped from the region's fd */
 	ck_assert_int_eq(vfu_client_region_info(c, VGPU_SIM_BAR_FB, &ri, &fbfd,
-						areas, 2, &na),
+						areas, 2, &na, NULL),
 			 0);
 	ck_assert_uint_eq(ri.size, 16u << 20);
 	ck_assert(ri.flags & VFU_REGION_MMAP);
@@ -264,6 +265,62 @@ START_TEST(test_dma_blit)
 }
 END_TEST
 
+static void hreg_write(struct vgpu_handle *h, uint32_t off, uint32_t v)
+{
+	ck_assert_int_eq(vgpu_handle_region_write(h, VGPU_SIM_BAR_REGS, off,
+						  &v, 4),
+			 0);
+}
+
+/* the display plane through the public handle: the descriptor region */
+START_TEST(test_display)
+{
+	struct vgpu_plane_info pi = { .size = sizeof(pi) };
+	struct vgpu_config *cfg;
+	struct vgpu_handle *h;
+	uint32_t type, subtype, v = 1;
+
+	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
+	ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-16m"), 0);
+	ck_assert_int_eq(vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg,
+					      NULL),
+			 0);
+	vgpu_config_unref(cfg);
+	ck_assert_int_eq(vgpu_handle_open(ctx, UUID1, 0, &h), 0);
+	ck_assert_int_eq(vgpu_handle_region_get_type(h, VGPU_SIM_REGION_PLANE,
+						     &type, &subtype),
+			 0);
+	ck_assert_uint_eq(type, VGPU_REGION_TYPE_GFX);
+	ck_assert_uint_eq(subtype, VGPU_REGION_SUBTYPE_GFX_PLANE);
+	ck_assert_int_eq(vgpu_handle_region_write(h, VGPU_SIM_REGION_PLANE, 0,
+						  &v, 4),
+			 -EACCES);
+	/* no mode set: a plane that shows nothing */
+	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &pi), 0);
+	ck_assert_uint_eq(pi.kind, VGPU_PLANE_REGION);
+	ck_assert_uint_eq(pi.drm_format, 0);
+	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_CURSOR, &pi),
+			 -ENOTSUP);
+	hreg_write(h, VGPU_SIM_REG_FORMAT, VGPU_SIM_XR24);
+	hreg_write(h, VGPU_SIM_REG_WIDTH, 640);
+	hreg_write(h, VGPU_SIM_REG_HEIGHT, 480);
+	hreg_write(h, VGPU_SIM_REG_STRIDE, 2560);
+	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &pi), 0);
+	ck_assert_uint_eq(pi.drm_format, VGPU_SIM_XR24);
+	ck_assert_uint_eq(pi.width, 640);
+	ck_assert_uint_eq(pi.height, 480);
+	ck_assert_uint_eq(pi.stride, 2560);
+	ck_assert_uint_eq(pi.region_index, VGPU_SIM_BAR_FB);
+	ck_assert_uint_eq(pi.plane_size, 2560 * 480);
+	/* a mode bigger than the 16 MiB framebuffer: display off */
+	hreg_write(h, VGPU_SIM_REG_HEIGHT, 8000);
+	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &pi), 0);
+	ck_assert_uint_eq(pi.drm_format, 0);
+	vgpu_handle_unref(h);
+	ck_assert_int_eq(vgpu_instance_remove(ctx, UUID1), 0);
+}
+END_TEST
+
 #define RAW(lit) lit, sizeof(lit) - 1
 
 /* send @req raw to the control socket; the reply, or "" */
@@ -332,6 +389,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_management);
 	tcase_add_test(tc, test_dma_blit);
+	tcase_add_test(tc, test_display);
 	tcase_add_test(tc, test_control_hostile);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The public device handle over vfio-user: a provider (sim-device.c) runs
+ * in a child process with a control socket; this process opens its device
+ * by UUID with vgpu_handle_open() like any VMM would, and checks regions,
+ * sparse mmap, config space, IRQ eventfds, DMA (fd-backed and by message),
+ * reset, feature probing, and a provider that vanishes mid-request.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "libvgpu.h"
+#include "sim-device.h"
+
+#define IOVA 0x100000ull
+#define GUEST (64u << 10)
+
+static char tmp[64], run[96];
+static pid_t sim;
+static struct vgpu_ctx *ctx;
+
+static int count_fds(void)
+{
+	return sim_count_fds(getpid());
+}
+
+static void setup(void)
+{
+	strcpy(tmp, "/tmp/vgpu-handle-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	snprintf(run, sizeof(run), "%s/run", tmp);
+	sim = sim_start_managed(run);
+	ck_assert_int_gt(sim, 0);
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
+	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	/* an empty sysfs: the UUID can only be a provider's instance */
+	ck_assert_int_eq(vgpu_ctx_set_sysfs_root(ctx, tmp), 0);
+	ck_assert_int_eq(vgpu_ctx_set_runtime_dir(ctx, run), 0);
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	if (sim > 0)
+		sim_stop(sim);
+	vgpu_ctx_unref(ctx);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
+	ck_assert_int_eq(system(cmd), 0);
+}
+
+static struct vgpu_handle *open_sim(void)
+{
+	struct vgpu_handle *h = NULL;
+
+	ck_assert_int_eq(vgpu_handle_open(ctx, SIM_UUID, 0, &h), 0);
+	ck_assert_str_eq(vgpu_handle_get_access(h), "vfio-user");
+	return h;
+}
+
+static void reg_write(struct vgpu_handle *h, unsigned int off, uint64_t v)
+{
+	ck_assert_int_eq(vgpu_handle_region_write(h, VGPU_REGION_BAR0, off, &v,
+						  8),
+			 0);
+}
+
+static bool fired(int efd, int timeout_ms)
+{
+	struct pollfd p = { .fd = efd, .events = POLLIN };
+	uint64_t n;
+
+	if (poll(&p, 1, timeout_ms) != 1)
+		return false;
+	return read(efd, &n, sizeof(n)) == sizeof(n);
+}
+
+START_TEST(test_regions)
+{
+	struct vgpu_handle *h = open_sim();
+	uint64_t size, off, len, addr, v = 0x1122334455667788ull, back = 0;
+	uint32_t flags, val;
+	unsigned int index;
+	uint8_t *map;
+	void *p;
+	int n;
+
+	ck_assert(vgpu_handle_is_pci(h));
+	ck_assert_int_eq(vgpu_handle_get_iommu_group(h), -1);
+	n = vgpu_handle_get_region_count(h);
+	ck_assert_int_ge(n, 9);
+	ck_assert_int_eq(vgpu_handle_get_region(h, 0, &index, &size, &flags), 0);
+	ck_assert_uint_eq(index, 0);
+	ck_assert_uint_eq(size, 4096);
+	ck_assert_uint_eq(flags, VGPU_REGION_READ | VGPU_REGION_WRITE);
+	/* BAR2: shared memory, mmap-able only in its first half */
+	ck_assert_int_eq(vgpu_handle_region_get_sparse_count(h, 2), 1);
+	ck_assert_int_eq(vgpu_handle_region_get_sparse(h, 2, 0, &off, &len), 0);
+	ck_assert_uint_eq(off, 0);
+	ck_assert_uint_eq(len, 1u << 19);
+	ck_assert_int_eq(vgpu_handle_region_get_sparse(h, 2, 1, &off, &len),
+			 -ERANGE);
+	ck_assert_int_eq(vgpu_handle_region_get_type(h, 2, NULL, NULL), -ENODATA);
+
+	/* trapped register: 8-byte access, then out of range */
+	reg_write(h, 0, v);
+	ck_assert_int_eq(vgpu_handle_region_read(h, 0, 0, &back, 8), 0);
+	ck_assert_uint_eq(back, v);
+	ck_assert_int_eq(vgpu_handle_region_read(h, 0, 4092, &back, 8), -ERANGE);
+	ck_assert_int_eq(vgpu_handle_region_read(h, 40, 0, &back, 8), -ENOENT);
+
+	/* mmap inside the sparse area; outside is refused */
+	ck_assert_int_eq(vgpu_handle_region_mmap(h, 2, 4096, 8192,
+						 PROT_READ | PROT_WRITE, &p),
+			 0);
+	map = p;
+	memcpy(map + 16, "vfio-user", 10);
+	{
+		char s[10];
+
+		ck_assert_int_eq(vgpu_handle_region_read(h, 2, 4096 + 16, s, 10), 0);
+		ck_assert_str_eq(s, "vfio-user");
+	}
+	munmap(p, 8192);
+	ck_assert_int_eq(vgpu_handle_region_mmap(h, 2, 1u << 19, 4096,
+						 PROT_READ, &p),
+			 -EACCES);
+	ck_assert_int_eq(vgpu_handle_region_mmap(h, 0, 0, 4096, PROT_READ, &p),
+			 -EACCES);
+
+	/* config space through the provider's emulation */
+	ck_assert_int_eq(vgpu_handle_config_read(h, 0, 2, &val), 0);
+	ck_assert_uint_eq(val, 0x1af4);
+	ck_assert_int_gt(vgpu_handle_config_find_cap(h, 0x05, false, 0), 0);
+	ck_assert_int_gt(vgpu_handle_config_find_cap(h, 0x11, false, 0), 0);
+	ck_assert_int_eq(vgpu_handle_config_get_bar(h, 2, &addr, &size, &flags), 0);
+	ck_assert_uint_eq(size, 1u << 20);
+	ck_assert(flags & VGPU_BAR_MEM64);
+	ck_assert_int_eq(vgpu_handle_config_get_bar(h, 3, NULL, NULL, NULL),
+			 -ENOENT);
+	vgpu_handle_unref(h);
+}
+END_TEST
+
+START_TEST(test_irqs)
+{
+	struct vgpu_handle *h = open_sim();
+	uint32_t count, flags;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), fds[2];
+
+	ck_assert_int_eq(vgpu_handle_get_irq_count(h), 5);
+	ck_assert_int_eq(vgpu_handle_get_irq(h, VGPU_IRQ_MSIX, &count, &flags), 0);
+	ck_assert_uint_eq(count, 4);
+	ck_assert(flags & VGPU_IRQ_EVENTFD);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 3, 2, &efd),
+			 -ERANGE);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 1, 1, &efd), 0);
+	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSIX, 1, 1), 0);
+	ck_assert(fired(efd, 2000));
+	/* masked: held pending, delivered on unmask */
+	ck_assert_int_eq(vgpu_handle_irq_mask(h, VGPU_IRQ_MSIX, 1, 1), 0);
+	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSIX, 1, 1), 0);
+	ck_assert(!fired(efd, 50));
+	ck_assert_int_eq(vgpu_handle_irq_unmask(h, VGPU_IRQ_MSIX, 1, 1), 0);
+	/* a user trigger while masked is dropped (only the device's own
+	 * interrupts are held pending) */
+	ck_assert(!fired(efd, 50));
+	/* -1 entries de-assign: vector 0 gets none, vector 1 keeps efd */
+	fds[0] = -1;
+	fds[1] = efd;
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 0, 2, fds), 0);
+	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSIX, 0, 1), 0);
+	ck_assert(!fired(efd, 50));
+	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSIX, 1, 1), 0);
+	ck_assert(fired(efd, 2000));
+	ck_assert_int_eq(vgpu_handle_irq_detach(h, VGPU_IRQ_MSIX, 0, 0), 0);
+	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSIX, 1, 1), 0);
+	ck_assert(!fired(efd, 50));
+	ck_assert_int_eq(vgpu_handle_get_irq(h, 7, &count, &flags), -ERANGE);
+	vgpu_handle_unref(h);
+	close(efd);
+}
+END_TEST
+
+/* program sim-device's DMA engine: invert [IOVA, +len) into the next len */
+static int sim_dma(struct vgpu_handle *h, uint64_t len)
+{
+	uint64_t one = 1, src = IOVA;
+
+	ck_assert_int_eq(vgpu_handle_region_write(h, 0, 8, &src, 8), 0);
+	ck_assert_int_eq(vgpu_handle_region_write(h, 0, 0x10, &len, 8), 0);
+	return vgpu_handle_region_write(h, 0, 4, &one, 8);
+}
+
+START_TEST(test_dma_fd)
+{
+	struct vgpu_handle *h = open_sim();
+	int mfd = memfd_create("guest", MFD_CLOEXEC);
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint8_t *g;
+
+	ck_assert_int_ge(mfd, 0);
+	ck_assert_int_eq(ftruncate(mfd, GUEST), 0);
+	g = mmap(NULL, GUEST, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ck_assert_ptr_ne(g, MAP_FAILED);
+	for (unsigned int i = 0; i < 256; i++)
+		g[i] = (uint8_t)i;
+	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, -1, 0, IOVA, GUEST,
+						VGPU_DMA_READ),
+			 -EBADF);
+	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, mfd, 100, IOVA, GUEST,
+						VGPU_DMA_READ),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, mfd, 0, IOVA, GUEST,
+						VGPU_DMA_READ | VGPU_DMA_WRITE),
+			 0);
+	ck_assert_int_eq(vgpu_handle_get_dma_count(h), 1);
+	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, mfd, 0, IOVA + 4096,
+						4096, VGPU_DMA_READ),
+			 -EEXIST);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSI, 0, 1, &efd), 0);
+	ck_assert_int_eq(sim_dma(h, 256), 0);
+	ck_assert(fired(efd, 2000));
+	for (unsigned int i = 0; i < 256; i++)
+		ck_assert_uint_eq(g[256 + i], (uint8_t)~i);
+	/* the source is not mapped: the provider's error comes back */
+	ck_assert_int_eq(vgpu_handle_dma_unmap(h, IOVA, 4096), -ENOENT);
+	ck_assert_int_eq(vgpu_handle_dma_unmap(h, IOVA, GUEST), 0);
+	ck_assert_int_eq(vgpu_handle_dma_unmap(h, IOVA, GUEST), -ENOENT);
+	ck_assert_int_lt(sim_dma(h, 256), 0);
+	/* a window left mapped is unmapped by unref */
+	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, mfd, 0, IOVA, GUEST,
+						VGPU_DMA_READ),
+			 0);
+	vgpu_handle_unref(h);
+	munmap(g, GUEST);
+	close(mfd);
+	close(efd);
+}
+END_TEST
+
+START_TEST(test_reset_features)
+{
+	struct vgpu_handle *h = open_sim();
+	struct vgpu_plane_info pi = { .size = sizeof(pi) };
+	uint64_t data = 99;
+
+	ck_assert_int_eq(vgpu_handle_reset(h), 0);
+	ck_assert_int_eq(vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION,
+						   &data),
+			 1);
+	ck_assert_uint_eq(data, 1 | 4); /* STOP_COPY, PRE_COPY */
+	ck_assert_int_eq(vgpu_handle_probe_feature(h, VGPU_FEATURE_DMA_LOGGING,
+						   &data),
+			 1);
+	ck_assert_int_eq(vgpu_handle_probe_feature(h, 77, &data), -EINVAL);
+	/* sim-device has no display region */
+	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &pi),
+			 -ENOTSUP);
+	vgpu_handle_unref(h);
+}
+END_TEST
+
+START_TEST(test_open_errors)
+{
+	struct vgpu_handle *h = NULL;
+
+	ck_assert_int_eq(vgpu_handle_open(ctx, "11111111-2222-3333-4444-555555555555",
+					  0, &h),
+			 -ENODEV);
+	ck_assert_int_eq(vgpu_handle_open(ctx, SIM_UUID, VGPU_OPEN_IOMMUFD, &h),
+			 -EOPNOTSUPP);
+	ck_assert_ptr_null(h);
+	/* no provider behind the control socket at all */
+	ck_assert_int_eq(sim_stop(sim), 0);
+	sim = 0;
+	ck_assert_int_eq(vgpu_handle_open(ctx, SIM_UUID, 0, &h), -ENODEV);
+}
+END_TEST
+
+/* the provider exits while it handles our request */
+START_TEST(test_vanish_mid_request)
+{
+	int before = count_fds();
+	struct vgpu_handle *h = open_sim();
+	int mfd = memfd_create("guest", MFD_CLOEXEC);
+	uint64_t v = 1, back;
+	void *g;
+	int st;
+
+	ck_assert_int_eq(ftruncate(mfd, GUEST), 0);
+	g = mmap(NULL, GUEST, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, mfd, 0, IOVA, GUEST,
+						VGPU_DMA_READ),
+			 0);
+	ck_assert_int_eq(vgpu_handle_region_write(h, 0, 0x20, &v, 8), -ENODEV);
+	ck_assert_int_eq(waitpid(sim, &st, 0), sim);
+	sim = 0;
+	/* dead from now on, without touching the socket again */
+	ck_assert_int_eq(vgpu_handle_region_read(h, 0, 0, &back, 8), -ENODEV);
+	ck_assert_int_eq(vgpu_handle_reset(h), -ENODEV);
+	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSI, 0, 1), -ENODEV);
+	/* the vanished device's window is forgotten anyway */
+	ck_assert_int_eq(vgpu_handle_dma_unmap(h, IOVA, GUEST), 0);
+	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, mfd, 0, IOVA, GUEST,
+						VGPU_DMA_READ),
+			 -ENODEV);
+	ck_assert_int_eq(vgpu_handle_get_dma_count(h), 0);
+	vgpu_handle_unref(h);
+	munmap(g, GUEST);
+	close(mfd);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/* killed between two requests */
+START_TEST(test_killed)
+{
+	int before = count_fds();
+	struct vgpu_handle *h = open_sim();
+	uint64_t back;
+
+	kill(sim, SIGKILL);
+	waitpid(sim, NULL, 0);
+	sim = 0;
+	ck_assert_int_eq(vgpu_handle_region_read(h, 0, 0, &back, 8), -ENODEV);
+	ck_assert_int_eq(vgpu_handle_region_read(h, 0, 0, &back, 8), -ENODEV);
+	vgpu_handle_unref(h);
+	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("vfio-user-handle");
+	TCase *tc = tcase_create("handle");
+	SRunner *sr;
+	int failed;
+
+	signal(SIGPIPE, SIG_IGN);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_regions);
+	tcase_add_test(tc, test_irqs);
+	tcase_add_test(tc, test_dma_fd);
+	tcase_add_test(tc, test_reset_features);
+	tcase_add_test(tc, test_open_errors);
+	tcase_add_test(tc, test_vanish_mid_request);
+	tcase_add_test(tc, test_killed);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
