@@ -912,9 +912,11 @@ enum vgpu_event_type {
  *
  * The monitor takes a snapshot now and reports differences from it. It
  * listens to udev (when the sysfs root is "/sys" and udev events can be
- * received) and, in addition, rescans on a timer when an interval is set with
+ * received), watches the sockets of user-space providers in the runtime
+ * directory (creating <runtime>/vfio-user when it may), and, in addition,
+ * rescans on a timer when an interval is set with
  * vgpu_monitor_set_rescan_interval() — needed for fake or bind-mounted sysfs
- * trees and for backends whose changes raise no uevent.
+ * trees.
  * Returns: 0, or a negative errno.
  * @since: 0.1
  */

@@ -6,9 +6,12 @@
  * application polls a single fd.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include <libudev.h>
@@ -38,6 +41,7 @@ struct vgpu_monitor {
 	struct vgpu_ctx *ctx;
 	int epfd;
 	int timerfd;
+	int inotifyfd; /* sockets of vfio-user providers and instances */
 	struct udev *udev;
 	struct udev_monitor *umon;
 	struct snapshot snap;
@@ -235,6 +239,42 @@ static bool sysfs_is_live(struct vgpu_ctx *ctx)
 	return !strcmp(ctx->sysfs_root, "/sys");
 }
 
+/*
+ * User-space providers raise no uevents: their control sockets and their
+ * instances' sockets come and go in <runtime>/vfio-user. Watch that
+ * directory (created if we may; without it, only the timer helps).
+ */
+static void watch_runtime(struct vgpu_monitor *m)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	char *dir;
+	int fd;
+
+	if (asprintf(&dir, "%s/vfio-user", m->ctx->runtime_dir) < 0)
+		return;
+	if (mkdir(m->ctx->runtime_dir, 0755) < 0 && errno != EEXIST)
+		dbg(m->ctx, "no runtime directory %s: %s", m->ctx->runtime_dir,
+		    strerror(errno));
+	else if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		dbg(m->ctx, "no %s: %s", dir, strerror(errno));
+	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd >= 0 && inotify_add_watch(fd, dir, IN_CREATE | IN_DELETE |
+					 IN_MOVED_FROM | IN_MOVED_TO) < 0) {
+		dbg(m->ctx, "cannot watch %s: %s", dir, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+	free(dir);
+	if (fd < 0)
+		return;
+	ev.data.fd = fd;
+	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		close(fd);
+		return;
+	}
+	m->inotifyfd = fd;
+}
+
 VGPU_EXPORT int vgpu_monitor_new(struct vgpu_ctx *ctx,
 				 struct vgpu_monitor **ret)
 {
@@ -250,6 +290,7 @@ VGPU_EXPORT int vgpu_monitor_new(struct vgpu_ctx *ctx,
 	m->refcount = 1;
 	m->ctx = vgpu_ctx_ref(ctx);
 	m->timerfd = -1;
+	m->inotifyfd = -1;
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (m->epfd < 0) {
 		r = -errno;
@@ -284,6 +325,7 @@ VGPU_EXPORT int vgpu_monitor_new(struct vgpu_ctx *ctx,
 		if (!m->umon)
 			warn(ctx, "no uevents can be received; rescanning instead");
 	}
+	watch_runtime(m);
 	r = take_snapshot(ctx, &m->snap);
 	if (r < 0)
 		goto fail;
@@ -320,6 +362,8 @@ VGPU_EXPORT struct vgpu_monitor *vgpu_monitor_unref(struct vgpu_monitor *monitor
 	udev_unref(monitor->udev);
 	if (monitor->timerfd >= 0)
 		close(monitor->timerfd);
+	if (monitor->inotifyfd >= 0)
+		close(monitor->inotifyfd);
 	if (monitor->epfd >= 0)
 		close(monitor->epfd);
 	vgpu_ctx_unref(monitor->ctx);
@@ -355,6 +399,12 @@ static bool drain_triggers(struct vgpu_monitor *m)
 
 	while (read(m->timerfd, &ticks, sizeof(ticks)) == sizeof(ticks))
 		due = true;
+	if (m->inotifyfd >= 0) {
+		char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+		while (read(m->inotifyfd, buf, sizeof(buf)) > 0)
+			due = true;
+	}
 	if (m->umon) {
 		struct udev_device *d;
 

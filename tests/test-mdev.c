@@ -2,6 +2,7 @@
 /* The mdev backend over static fake trees: enumeration, parsing, and every
  * kind of malformed sysfs content. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,28 @@ START_TEST(define_for_absent_parents)
 }
 END_TEST
 
+START_TEST(monitor_wakes_on_provider_sockets)
+{
+	struct vgpu_monitor *m;
+	struct vgpu_event *e;
+	struct pollfd pfd;
+	char path[PATH_MAX];
+
+	ck_assert_int_eq(vgpu_monitor_new(fx.ctx, &m), 0);
+	ck_assert_int_eq(vgpu_monitor_set_rescan_interval(m, 0), 0);
+	pfd = (struct pollfd){ .fd = vgpu_monitor_get_fd(m), .events = POLLIN };
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	/* a provider's socket appears: no uevent, no timer, still a wake-up */
+	snprintf(path, sizeof(path), "%s/vfio-user/p.ctl", fx.runtime);
+	fclose(fopen(path, "w"));
+	ck_assert_int_eq(poll(&pfd, 1, 5000), 1);
+	ck_assert_int_eq(vgpu_monitor_receive(m, &e), 0);
+	ck_assert_ptr_null(e); /* it does not answer: no parent */
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	vgpu_monitor_unref(m);
+}
+END_TEST
+
 START_TEST(misuse_returns_einval)
 {
 	struct vgpu_parent **pl;
@@ -416,6 +439,7 @@ int main(void)
 	tcase_add_test(tc, malformed_trees_give_clean_errors);
 	tcase_add_test(tc, empty_and_binary_attributes);
 	tcase_add_test(tc, define_for_absent_parents);
+	tcase_add_test(tc, monitor_wakes_on_provider_sockets);
 	tcase_add_test(tc, misuse_returns_einval);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

@@ -44,6 +44,15 @@ say "vgpuctl types vgpu-sim0"
 v types vgpu-sim0 | tee "$work/types.txt"
 grep -q 'sim-64m' "$work/types.txt" || fail "vgpuctl types does not list sim-64m"
 
+say "vgpuctl monitor --interval 0 &   (providers raise no uevents; their sockets are watched)"
+v monitor --interval 0 --count 2 --timeout 20000 > "$work/events.txt" 2> "$work/monitor.err" &
+mon=$!
+i=0
+until grep -qs monitoring "$work/monitor.err"; do
+	i=$((i + 1)); [ $i -lt 200 ] || fail "vgpuctl monitor did not start"
+	sleep 0.05
+done
+
 say "vgpuctl create -p vgpu-sim0 -t sim-64m"
 uuid=$(v create -p vgpu-sim0 -t sim-64m) || fail "vgpuctl create"
 echo "$uuid"
@@ -63,6 +72,12 @@ v screenshot "$uuid" "$work/frame.png" || fail "vgpuctl screenshot"
 say "vgpuctl remove $uuid"
 v remove "$uuid" || fail "vgpuctl remove"
 v list | grep -q "$uuid" && fail "the instance is still listed"
+wait "$mon" || fail "vgpuctl monitor"
+cat "$work/events.txt"
+grep -q "^instance-added vfio-user vgpu-sim0 $uuid sim-64m" "$work/events.txt" ||
+	fail "the monitor missed the new instance"
+grep -q "^instance-removed vfio-user vgpu-sim0 $uuid" "$work/events.txt" ||
+	fail "the monitor missed the removal"
 
 say "stop vgpu-sim"
 stop_sim || fail "vgpu-sim did not exit cleanly"
