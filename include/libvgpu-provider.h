@@ -22,6 +22,15 @@
  * is recursive, so callbacks may call them too). Everything else follows the
  * library rule: one object, one thread.
  *
+ * DMA windows the client mapped without an fd are reached with DMA_READ/
+ * DMA_WRITE messages on the client's socket, whose messages only the thread
+ * handling them reads. So vgpu_device_dma_read()/_write() reach such a
+ * window only from inside a callback of the same device, on the thread
+ * that called it (the dispatcher, or the client's thread with the runner);
+ * from anywhere else they give -EREMOTE. The callback blocks until the
+ * client answers (vgpu_provider_set_dma_timeout()); client commands that
+ * arrive meanwhile are handled after the callback's command, in order.
+ *
  * Same conventions as libvgpu.h: 0 or a negative errno, references, @since.
  */
 #ifndef LIBVGPU_PROVIDER_H
@@ -276,6 +285,20 @@ int vgpu_provider_dispatch(struct vgpu_provider *provider, int timeout_ms);
  * @since: 0.1
  */
 int vgpu_provider_start_thread(struct vgpu_provider *provider);
+
+/**
+ * vgpu_provider_set_dma_timeout - how long a DMA_READ/DMA_WRITE may wait
+ * @provider: the provider
+ * @ms: milliseconds, 1..3600000 (default 5000, QEMU's message time limit)
+ *
+ * A client that has not answered a DMA_READ/DMA_WRITE within @ms is
+ * dropped and the vgpu_device_dma_read()/_write() call gives -ETIMEDOUT.
+ * Any thread may call this.
+ * Returns: 0, -EINVAL.
+ * @since: 0.1
+ */
+int vgpu_provider_set_dma_timeout(struct vgpu_provider *provider,
+				  unsigned int ms);
 
 /**
  * vgpu_provider_stop_thread - stop and join the runner thread
@@ -568,11 +591,19 @@ int vgpu_device_irq_trigger(struct vgpu_device *dev, unsigned int index,
  * @buf: destination
  * @len: bytes
  *
- * Any thread may call this. The windows must be fd-backed (mapped into this
- * process); windows the client mapped without an fd give -EREMOTE (message
- * based DMA_READ/DMA_WRITE is not implemented yet).
+ * Any thread may call this. The parts of the range in windows the client
+ * mapped with an fd are copied directly; the parts in windows without one
+ * are read with DMA_READ messages (split at the client's
+ * max_data_xfer_size), which works only from inside a callback of @dev on
+ * its dispatching thread (see the threads note at the top): elsewhere
+ * -EREMOTE. The whole range is checked before anything is copied.
  * Returns: 0, -EFAULT when part of the range is not mapped, -EACCES when a
- *          window does not allow reading, -EREMOTE, -EINVAL.
+ *          window does not allow reading, -EREMOTE, -EINVAL; for message
+ *          windows also the client's errno from an error reply, and, with
+ *          the client dropped, -ETIMEDOUT (no answer in time), -EPROTO (a
+ *          malformed reply or one that is not ours), -ECONNRESET (the
+ *          client went away), -ENOBUFS (more than 64 commands or 4 MiB
+ *          sent while we waited).
  * @since: 0.1
  */
 int vgpu_device_dma_read(struct vgpu_device *dev, uint64_t iova, void *buf,
@@ -585,8 +616,9 @@ int vgpu_device_dma_read(struct vgpu_device *dev, uint64_t iova, void *buf,
  * @buf: source
  * @len: bytes
  *
- * As vgpu_device_dma_read(); the pages written are marked dirty while the
- * client has dirty logging on.
+ * As vgpu_device_dma_read(), with DMA_WRITE messages for windows without
+ * an fd; the pages written are marked dirty while the client has dirty
+ * logging on.
  * Returns: 0, or the errors of vgpu_device_dma_read().
  * @since: 0.1
  */
@@ -606,8 +638,10 @@ int vgpu_device_dma_write(struct vgpu_device *dev, uint64_t iova,
  * with EBUSY (the client sees an error reply; QEMU reports it). Unpin with
  * vgpu_device_dma_unpin() and the same range. Writes through the segments
  * are not dirty-tracked; call vgpu_device_dma_mark_dirty().
- * Returns: the number of segments, -ENOSPC when @max is too small, or the
- *          errors of vgpu_device_dma_read().
+ * Returns: the number of segments, -ENOSPC when @max is too small,
+ *          -EREMOTE when a window in the range has no fd (nothing to map:
+ *          use vgpu_device_dma_read()/_write() from a callback), or the
+ *          other errors of vgpu_device_dma_read().
  * @since: 0.1
  */
 int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova, uint64_t len,

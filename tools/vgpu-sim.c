@@ -91,6 +91,10 @@ static int blit(struct vgpu_device *dev, struct simdev *d)
 		return -EINVAL;
 	/* pinned: the client cannot unmap the pages while we copy */
 	n = vgpu_device_dma_pin(dev, src, len, VGPU_DMA_READ, seg, MAX_SEGS);
+	/* guest memory the client shared no fd for: read it by message
+	 * (we are inside the doorbell's callback, as that needs) */
+	if (n == -EREMOTE)
+		return vgpu_device_dma_read(dev, src, d->fb + off, len);
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++) {

@@ -624,6 +624,22 @@ static void extract(struct vfu_reader *r, struct vfu_msg *msg, uint32_t size)
 	}
 }
 
+/* a buffer of at least @need bytes (and VFU_RX_BUF) */
+static int reserve(struct vfu_reader *r, size_t need)
+{
+	size_t cap = need > VFU_RX_BUF ? need : VFU_RX_BUF;
+	uint8_t *nb;
+
+	if (need <= r->cap && r->buf)
+		return 0;
+	nb = realloc(r->buf, cap);
+	if (!nb)
+		return -ENOMEM;
+	r->buf = nb;
+	r->cap = cap;
+	return 0;
+}
+
 /* one recvmsg() into the free end of the buffer */
 static int fill(struct vfu_reader *r, int sock, int flags)
 {
@@ -678,6 +694,28 @@ static int fill(struct vfu_reader *r, int sock, int flags)
 	return 0;
 }
 
+int vfu_reader_move(struct vfu_reader *dst, struct vfu_reader *src)
+{
+	size_t n = src->tail - src->head;
+	int r;
+
+	if (dst->head != dst->tail || dst->nsets)
+		return -EBUSY;
+	r = reserve(dst, n);
+	if (r < 0)
+		return r;
+	if (n)
+		memcpy(dst->buf, src->buf + src->head, n);
+	dst->head = 0;
+	dst->tail = n;
+	dst->base = src->base + src->head;
+	memcpy(dst->sets, src->sets, sizeof(src->sets));
+	dst->nsets = src->nsets;
+	src->nsets = 0;
+	src->head = src->tail;
+	return 0;
+}
+
 bool vfu_reader_has_msg(const struct vfu_reader *r)
 {
 	struct vfu_hdr h;
@@ -719,16 +757,9 @@ int vfu_reader_next(struct vfu_reader *r, int sock, struct vfu_msg *msg,
 			r->tail = avail;
 			r->head = 0;
 		}
-		if (need > r->cap || !r->buf) {
-			size_t cap = need > VFU_RX_BUF ? need : VFU_RX_BUF;
-			uint8_t *nb = realloc(r->buf, cap);
-
-			if (!nb)
-				return -ENOMEM;
-			r->buf = nb;
-			r->cap = cap;
-		}
-		ret = fill(r, sock, flags);
+		ret = reserve(r, need);
+		if (ret == 0)
+			ret = fill(r, sock, flags);
 		if (ret < 0)
 			return ret;
 	}

@@ -415,6 +415,13 @@ void vfu_reader_free(struct vfu_reader *r);
  */
 int vfu_reader_next(struct vfu_reader *r, int sock, struct vfu_msg *msg,
 		    int flags);
+/*
+ * Move the unread bytes and pending fds of @src into @dst, which must be
+ * empty (initialised or reset). @src's buffer is not touched, so a message
+ * taken from it stays valid; @src must not be read again before
+ * vfu_reader_reset(). Used to read on while a message is being handled.
+ */
+int vfu_reader_move(struct vfu_reader *dst, struct vfu_reader *src);
 /* whether vfu_reader_next() can answer without a system call */
 bool vfu_reader_has_msg(const struct vfu_reader *r);
 /* close every fd of @msg from index @from on */

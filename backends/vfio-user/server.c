@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "dma-table.h"
@@ -31,6 +33,20 @@
 #define CFG_LEGACY 256
 #define MAX_IRQ_VECTORS 2048
 #define MAX_SPARSE 16
+/* client commands kept while a DMA_READ/DMA_WRITE waits for its reply */
+#define DMA_QUEUE_MAX 64
+#define DMA_QUEUE_BYTES (4u << 20)
+#define DMA_TIMEOUT_MS 5000
+
+/* a client command that arrived during a DMA exchange: handled later */
+struct qmsg {
+	struct qmsg *next;
+	struct vfu_hdr hdr;
+	int fds[VFU_MAX_MSG_FDS];
+	unsigned int nfds;
+	size_t len;
+	uint8_t payload[];
+};
 
 struct ptype {
 	char *id, *name, *description;
@@ -77,6 +93,22 @@ struct vgpu_device {
 	bool versioned;
 	struct vfu_caps client_caps;
 	struct vfu_reader rx;
+	/*
+	 * Message-based DMA (see dma_exchange()). While a command is handled,
+	 * its payload lives in rx's buffer, so a DMA exchange reads on in
+	 * rx_wait (the unread rest of rx moved there: "stashed") and swaps
+	 * the two back when the command is done. Commands that arrive in
+	 * the meantime wait in the queue, in order.
+	 */
+	struct vfu_reader rx_wait;
+	bool stashed;
+	struct qmsg *q_head, *q_tail;
+	unsigned int q_len;
+	size_t q_bytes;
+	uint16_t dma_id;     /* our own message ids */
+	int conn_err;        /* a DMA exchange broke the connection */
+	bool serving;        /* a thread is handling this device's messages: */
+	pthread_t serving_thread;
 	/* with the runner thread, each connection has a thread of its own
 	 * that blocks in recvmsg(): one system call in, one out per message */
 	pthread_t conn_thread;
@@ -110,6 +142,7 @@ struct vgpu_provider {
 	pthread_t thread;
 	bool thread_running;
 	bool threaded; /* connections get threads; set before the runner starts */
+	int dma_timeout_ms;
 };
 
 static bool valid_id(const char *id)
@@ -139,6 +172,7 @@ VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
 		return -ENOMEM;
 	p->refcount = 1;
 	p->epfd = p->stop_fd = p->ctl_fd = -1;
+	p->dma_timeout_ms = DMA_TIMEOUT_MS;
 	memcpy(&p->ops, ops,
 	       ops->size < sizeof(p->ops) ? ops->size : sizeof(p->ops));
 	p->ops.size = sizeof(p->ops);
@@ -298,6 +332,15 @@ VGPU_EXPORT int vgpu_provider_get_fd(struct vgpu_provider *p)
 	return p ? p->epfd : -EINVAL;
 }
 
+VGPU_EXPORT int vgpu_provider_set_dma_timeout(struct vgpu_provider *p,
+					      unsigned int ms)
+{
+	if (!p || !ms || ms > 3600000)
+		return -EINVAL;
+	__atomic_store_n(&p->dma_timeout_ms, (int)ms, __ATOMIC_RELAXED);
+	return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* device objects and configuration                                          */
 
@@ -346,6 +389,7 @@ static void device_free(struct vgpu_device *dev)
 	vgpu_dma_table_free(dev->dma, NULL, NULL);
 	pthread_mutex_destroy(&dev->lock);
 	vfu_reader_free(&dev->rx);
+	vfu_reader_free(&dev->rx_wait);
 	free(dev->socket_path);
 	free(dev);
 }
@@ -766,6 +810,234 @@ VGPU_EXPORT int vgpu_device_irq_trigger(struct vgpu_device *dev,
 	return r;
 }
 
+/* ---- message-based DMA: DMA_READ/DMA_WRITE to the client ---- */
+
+/*
+ * The threading rule: the connection's messages are read by one thread,
+ * the one handling them (the dispatcher, or the client's thread with the
+ * runner). So a DMA exchange is made only by that thread, from inside a
+ * callback of this device; anywhere else a window without an fd gives
+ * -EREMOTE. Called with dev->lock held.
+ */
+static bool on_conn_thread(const struct vgpu_device *dev)
+{
+	return dev->serving && pthread_equal(dev->serving_thread, pthread_self());
+}
+
+/* the exchange failed in a way that loses the connection: drop the client
+ * once the current command is done (serve_one() sees conn_err) */
+static int conn_broken(struct vgpu_device *dev, int err)
+{
+	if (!dev->conn_err) {
+		dev->conn_err = err;
+		if (dev->conn_fd >= 0)
+			shutdown(dev->conn_fd, SHUT_RDWR);
+	}
+	return err;
+}
+
+static void queue_free(struct vgpu_device *dev)
+{
+	while (dev->q_head) {
+		struct qmsg *q = dev->q_head;
+
+		dev->q_head = q->next;
+		for (unsigned int i = 0; i < q->nfds; i++)
+			close(q->fds[i]);
+		free(q);
+	}
+	dev->q_tail = NULL;
+	dev->q_len = 0;
+	dev->q_bytes = 0;
+}
+
+/* keep a client command for later: a copy, with its fds */
+static int enqueue(struct vgpu_device *dev, struct vfu_msg *m)
+{
+	struct qmsg *q;
+
+	if (dev->q_len >= DMA_QUEUE_MAX || dev->q_bytes + m->len > DMA_QUEUE_BYTES)
+		return -ENOBUFS;
+	q = malloc(sizeof(*q) + m->len);
+	if (!q)
+		return -ENOMEM;
+	q->next = NULL;
+	q->hdr = m->hdr;
+	q->len = m->len;
+	if (m->len)
+		memcpy(q->payload, m->payload, m->len);
+	memcpy(q->fds, m->fds, m->nfds * sizeof(int));
+	q->nfds = m->nfds;
+	m->nfds = 0; /* the queue owns them now */
+	if (dev->q_tail)
+		dev->q_tail->next = q;
+	else
+		dev->q_head = q;
+	dev->q_tail = q;
+	dev->q_len++;
+	dev->q_bytes += m->len;
+	return 0;
+}
+
+/* read on in rx_wait; rx's buffer (the current command) stays untouched */
+static int stash(struct vgpu_device *dev)
+{
+	int r;
+
+	if (dev->stashed)
+		return 0;
+	r = vfu_reader_move(&dev->rx_wait, &dev->rx);
+	if (r == 0)
+		dev->stashed = true;
+	return r;
+}
+
+/* the current command is done: rx_wait becomes the reader again */
+static void unstash(struct vgpu_device *dev)
+{
+	struct vfu_reader t;
+
+	if (!dev->stashed)
+		return;
+	t = dev->rx;
+	dev->rx = dev->rx_wait;
+	dev->rx_wait = t;
+	vfu_reader_reset(&dev->rx_wait);
+	dev->stashed = false;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Check the client's reply to our request @h for [a.addr, a.count).
+ * Returns 0 (data copied into @buf for reads), the client's errno from an
+ * error reply, or -EPROTO for anything malformed.
+ */
+static int check_dma_reply(const struct vfu_hdr *h,
+			   const struct vfu_dma_access *a, struct vfu_msg *m,
+			   void *buf)
+{
+	bool read = h->cmd == VFU_CMD_DMA_READ;
+	struct vfu_dma_access echo;
+
+	if ((m->hdr.flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_REPLY ||
+	    (m->hdr.flags & ~(VFU_F_TYPE_MASK | VFU_F_ERROR)) ||
+	    m->hdr.msg_id != h->msg_id || m->hdr.cmd != h->cmd || m->nfds)
+		return -EPROTO;
+	if (m->hdr.flags & VFU_F_ERROR) {
+		/* header only; an errno we can pass on */
+		if (m->len || m->hdr.error >= 4096)
+			return -EPROTO;
+		return m->hdr.error ? -(int)m->hdr.error : -EIO;
+	}
+	if (m->hdr.error ||
+	    m->len != sizeof(echo) + (read ? (size_t)a->count : 0))
+		return -EPROTO;
+	memcpy(&echo, m->payload, sizeof(echo));
+	if (echo.addr != a->addr || echo.count != a->count)
+		return -EPROTO;
+	if (read)
+		memcpy(buf, m->payload + sizeof(echo), (size_t)a->count);
+	return 0;
+}
+
+/*
+ * One DMA_READ (@write false: into @buf) or DMA_WRITE (from @buf) of
+ * @count bytes at @addr, at most the client's max_data_xfer_size. Client
+ * commands that arrive first are queued. No answer within the provider's
+ * time limit: -ETIMEDOUT; a malformed reply or one that is not ours:
+ * -EPROTO; the client gone: -ECONNRESET; too many commands meanwhile:
+ * -ENOBUFS. Those drop the client. An error reply gives its errno.
+ */
+static int dma_exchange(struct vgpu_device *dev, uint64_t addr, void *buf,
+			uint64_t count, bool write)
+{
+	struct vfu_dma_access a = { .addr = addr, .count = count };
+	struct vfu_hdr h = {
+		.msg_id = dev->dma_id++,
+		.cmd = write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ,
+		.flags = VFU_F_TYPE_COMMAND,
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = &a, .iov_len = sizeof(a) },
+		{ .iov_base = buf, .iov_len = write ? (size_t)count : 0 },
+	};
+	int64_t deadline =
+		now_ms() + __atomic_load_n(&dev->provider->dma_timeout_ms,
+					   __ATOMIC_RELAXED);
+	struct vfu_msg m;
+	int r;
+
+	r = stash(dev);
+	if (r < 0)
+		return r;
+	r = vfu_send(dev->conn_fd, &h, iov, 2, NULL, 0);
+	if (r < 0)
+		return conn_broken(dev, -ECONNRESET);
+	for (;;) {
+		r = vfu_reader_next(&dev->rx_wait, dev->conn_fd, &m,
+				    MSG_DONTWAIT);
+		if (r == -EAGAIN) {
+			struct pollfd pfd = { .fd = dev->conn_fd,
+					      .events = POLLIN };
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return conn_broken(dev, -ETIMEDOUT);
+			if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+				return conn_broken(dev, -ECONNRESET);
+			continue;
+		}
+		if (r == -ENOTCONN || r == -ECONNRESET || r == -EPIPE)
+			return conn_broken(dev, -ECONNRESET);
+		if (r < 0)
+			return conn_broken(dev, r == -ENOMEM ? r : -EPROTO);
+		if ((m.hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND) {
+			r = enqueue(dev, &m);
+			vfu_msg_close_fds(&m, 0);
+			if (r < 0)
+				return conn_broken(dev, r);
+			continue;
+		}
+		r = check_dma_reply(&h, &a, &m, buf);
+		vfu_msg_close_fds(&m, 0);
+		return r == -EPROTO ? conn_broken(dev, r) : r;
+	}
+}
+
+/* [iova, iova + len) of a window without an fd, in exchanges the client
+ * accepts */
+static int dma_by_message(struct vgpu_device *dev, uint64_t iova, void *buf,
+			  uint64_t len, bool write)
+{
+	uint64_t max = dev->client_caps.max_data_xfer_size;
+
+	if (!on_conn_thread(dev))
+		return -EREMOTE;
+	if (dev->conn_err)
+		return dev->conn_err;
+	if (dev->conn_fd < 0)
+		return -ENOTCONN;
+	if (!max || max > VFU_MAX_DATA_XFER)
+		max = VFU_MAX_DATA_XFER;
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = len - done < max ? len - done : max;
+		int r = dma_exchange(dev, iova + done, (uint8_t *)buf + done, n,
+				     write);
+
+		if (r < 0)
+			return r;
+		done += n;
+	}
+	return 0;
+}
+
 static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
 		    size_t len, bool write)
 {
@@ -782,26 +1054,31 @@ static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
 		r = -EFAULT;
 		goto out;
 	}
-	while (done < len) {
+	/* the whole range is checked first (done == 0, no pieces taken): no
+	 * partial copy for a hole or a missing permission */
+	for (bool check = true; done < len; check = false) {
 		n = vgpu_dma_table_translate(dev->dma, iova + done, len - done,
 					     write ? VGPU_DMA_PROT_WRITE :
 						     VGPU_DMA_PROT_READ,
-					     sg, 16);
+					     sg, check ? 0 : 16);
 		if (n < 0) {
 			r = n;
 			goto out;
 		}
+		if (check)
+			continue;
 		for (int i = 0; i < n && i < 16; i++) {
-			if (!sg[i].vaddr) {
-				r = -EREMOTE;
-				goto out;
-			}
-			if (write)
-				memcpy(sg[i].vaddr, (char *)buf + done,
-				       sg[i].len);
+			uint8_t *b = (uint8_t *)buf + done;
+
+			if (!sg[i].vaddr)
+				r = dma_by_message(dev, sg[i].iova, b,
+						   sg[i].len, write);
+			else if (write)
+				memcpy(sg[i].vaddr, b, sg[i].len);
 			else
-				memcpy((char *)buf + done, sg[i].vaddr,
-				       sg[i].len);
+				memcpy(b, sg[i].vaddr, sg[i].len);
+			if (r < 0)
+				goto out;
 			done += sg[i].len;
 		}
 	}
@@ -938,6 +1215,11 @@ static void disconnect(struct vgpu_device *dev)
 	}
 	dev->versioned = false;
 	vfu_reader_reset(&dev->rx);
+	vfu_reader_reset(&dev->rx_wait);
+	dev->stashed = false;
+	queue_free(dev);
+	dev->conn_err = 0;
+	dev->dma_id = 0;
 	if (p && dev->listen_fd >= 0 && !dev->dying) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wl };
 
@@ -1068,6 +1350,18 @@ static int handle_version(struct vgpu_device *dev, const struct vfu_req *req)
 				    dev->client_caps.max_dma_maps :
 				    VFU_MAX_DMA_MAPS;
 	ours.write_multiple = dev->client_caps.write_multiple;
+	/*
+	 * migration: only when the provider can migrate and the client
+	 * offered it (the reply is a subset of the offer). The client's dirty
+	 * page size is used as is; a report bitmap must fit in one reply.
+	 */
+	if (dev->provider->ops.migration_state && dev->client_caps.mig_pgsize) {
+		ours.mig_pgsize = dev->client_caps.mig_pgsize;
+		ours.mig_max_bitmap =
+			dev->client_caps.mig_max_bitmap < VFU_MAX_DATA_XFER ?
+				dev->client_caps.mig_max_bitmap :
+				VFU_MAX_DATA_XFER;
+	}
 	r = vfu_caps_format(&ours, &json);
 	if (r < 0)
 		return r;
@@ -1742,37 +2036,72 @@ static int handle(struct vgpu_device *dev, struct vfu_req *req, int *fds)
 	return reply(dev, req, NULL, 0, NULL, 0, NULL, 0);
 }
 
-/* read and handle one message; <0 disconnects, except -EAGAIN: a
- * MSG_DONTWAIT read found no whole message (the part stays buffered) */
-static int serve_one(struct vgpu_device *dev, int flags)
+/* parse and handle one message, with dev->lock held; <0 disconnects */
+static int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg)
 {
 	struct vgpu_provider *p = dev->provider;
-	struct vfu_msg msg;
 	struct vfu_req req;
 	int r;
 
-	r = vfu_reader_next(&dev->rx, dev->conn_fd, &msg, flags);
-	if (r < 0)
-		return r;
-	pthread_mutex_lock(&dev->lock);
-	r = vfu_parse_command(&msg.hdr, msg.payload, msg.len, msg.nfds,
+	r = vfu_parse_command(&msg->hdr, msg->payload, msg->len, msg->nfds,
 			      VFU_MAX_DATA_XFER, &req);
 	if (r == 0)
-		r = handle(dev, &req, msg.fds);
+		r = handle(dev, &req, msg->fds);
 	/* fds a handler did not take, or that the command did not use */
-	vfu_msg_close_fds(&msg, 0);
+	vfu_msg_close_fds(msg, 0);
+	if (dev->conn_err)
+		return dev->conn_err; /* a DMA exchange lost the client */
 	if (r < 0) {
 		dbg(p->ctx, "device %s: command %u failed: %s", dev->uuid,
-		    msg.hdr.cmd, strerror(-r));
-		if (!(msg.hdr.flags & VFU_F_NO_REPLY) ||
-		    msg.hdr.cmd == VFU_CMD_VERSION)
-			r = vfu_send_error(dev->conn_fd, &msg.hdr, r);
+		    msg->hdr.cmd, strerror(-r));
+		if (!(msg->hdr.flags & VFU_F_NO_REPLY) ||
+		    msg->hdr.cmd == VFU_CMD_VERSION)
+			r = vfu_send_error(dev->conn_fd, &msg->hdr, r);
 		else
 			r = 0;
 		/* a failed negotiation ends the connection */
 		if (!dev->versioned)
 			r = -EPROTO;
 	}
+	return r;
+}
+
+/*
+ * Read and handle one message, then the commands that arrived while it
+ * made DMA exchanges, in order; <0 disconnects, except -EAGAIN: a
+ * MSG_DONTWAIT read found no whole message (the part stays buffered).
+ */
+static int serve_one(struct vgpu_device *dev, int flags)
+{
+	struct vfu_msg msg;
+	int r;
+
+	r = vfu_reader_next(&dev->rx, dev->conn_fd, &msg, flags);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&dev->lock);
+	dev->serving = true;
+	dev->serving_thread = pthread_self();
+	r = handle_msg(dev, &msg);
+	unstash(dev);
+	while (r >= 0 && dev->q_head) {
+		struct qmsg *q = dev->q_head;
+
+		dev->q_head = q->next;
+		if (!dev->q_head)
+			dev->q_tail = NULL;
+		dev->q_len--;
+		dev->q_bytes -= q->len;
+		msg.hdr = q->hdr;
+		msg.payload = q->payload;
+		msg.len = q->len;
+		memcpy(msg.fds, q->fds, q->nfds * sizeof(int));
+		msg.nfds = q->nfds;
+		r = handle_msg(dev, &msg);
+		free(q);
+		unstash(dev);
+	}
+	dev->serving = false;
 	pthread_mutex_unlock(&dev->lock);
 	return r < 0 ? r : 0;
 }
@@ -2190,6 +2519,7 @@ VGPU_EXPORT int vgpu_provider_create_device(struct vgpu_provider *p,
 	dev->type = t;
 	dev->listen_fd = dev->conn_fd = -1;
 	vfu_reader_init(&dev->rx);
+	vfu_reader_init(&dev->rx_wait);
 	dev->mig = VGPU_MIG_RUNNING;
 	for (unsigned int i = 0; i < VFU_MAX_REGIONS; i++)
 		dev->regions[i].memfd = -1;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +19,23 @@ struct sim {
 	size_t image_pos;
 	enum vgpu_migration_state mig;
 	unsigned int arcs; /* state changes seen, readable at BAR0 0x18 */
+	struct vgpu_device *dev;
+	int thread_r;      /* BAR0 0x28: a DMA from another thread */
+	uint32_t dma_err;  /* BAR0 0x30: the last doorbell's DMA errno */
 };
+
+/* a DMA read from a thread that is not the dispatcher: -EREMOTE for
+ * message-only windows */
+static void *other_thread(void *data)
+{
+	struct sim *s = data;
+	uint8_t tmp[16];
+
+	__atomic_store_n(&s->thread_r,
+			 vgpu_device_dma_read(s->dev, s->src, tmp, sizeof(tmp)),
+			 __ATOMIC_RELEASE);
+	return NULL;
+}
 
 #define SIM_MIG_MAGIC 0x73696d6d69677231ull
 
@@ -48,12 +65,27 @@ static int bar0_access(struct vgpu_device *dev, unsigned int region,
 			v = s->len;
 		else if (off == 0x18)
 			v = s->arcs;
+		else if (off == 0x28)
+			v = (uint64_t)(int64_t)__atomic_load_n(&s->thread_r,
+							       __ATOMIC_ACQUIRE);
+		else if (off == 0x30)
+			v = s->dma_err;
 		memcpy(buf, &v, count);
 		return 0;
 	}
 	memcpy(&v, buf, count);
 	if (off == 0x20)
 		_exit(0); /* vanish in the middle of a request */
+	if (off == 0x28) {
+		pthread_t t;
+
+		s->dev = dev;
+		s->thread_r = 1; /* not done yet */
+		if (pthread_create(&t, NULL, other_thread, s))
+			return -EAGAIN;
+		pthread_detach(t);
+		return 0;
+	}
 	if (off == 0) {
 		s->scratch = v;
 	} else if (off == 8) {
@@ -67,11 +99,13 @@ static int bar0_access(struct vgpu_device *dev, unsigned int region,
 		if (s->len > sizeof(tmp))
 			return -EINVAL;
 		r = vgpu_device_dma_read(dev, s->src, tmp, s->len);
+		s->dma_err = (uint32_t)-r;
 		if (r < 0)
 			return r;
 		for (uint64_t i = 0; i < s->len; i++)
 			tmp[i] = (uint8_t)~tmp[i];
 		r = vgpu_device_dma_write(dev, s->src + s->len, tmp, s->len);
+		s->dma_err = (uint32_t)-r;
 		if (r < 0)
 			return r;
 		vgpu_device_irq_trigger(dev, VGPU_IRQ_MSI, 0);
@@ -188,6 +222,8 @@ static int sim_main(const char *path, const char *runtime, int ready_fd,
 	r = runtime ? vgpu_ctx_set_runtime_dir(ctx, runtime) : 0;
 	if (!r)
 		r = vgpu_provider_new(ctx, "sim0", &ops, &s, &p);
+	if (!r)
+		r = vgpu_provider_set_dma_timeout(p, SIM_DMA_TIMEOUT_MS);
 	if (!r && runtime)
 		r = vgpu_provider_listen_control(p, NULL);
 	if (!r)

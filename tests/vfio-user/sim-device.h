@@ -8,6 +8,10 @@
  * Migration: the saved state is 16 bytes {magic, scratch}; BAR0 0x18
  * counts the state changes the library asked for. A write to BAR0 0x20
  * makes the provider exit before it answers (a provider that vanishes).
+ * BAR0 0x30 reads the errno of the last doorbell's DMA (0: fine); a write
+ * to BAR0 0x28 starts a thread that reads 16 bytes at the DMA source, and
+ * a read of 0x28 gives its result (1 while it runs). DMA_READ/DMA_WRITE
+ * replies are waited for SIM_DMA_TIMEOUT_MS.
  */
 #ifndef SIM_DEVICE_H
 #define SIM_DEVICE_H
@@ -15,6 +19,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#define SIM_DMA_TIMEOUT_MS 1000
 #define SIM_UUID "6f0c8e5a-3c1e-4d2b-9a55-0123456789ab"
 
 /* fork a provider serving one device on @path; returns the child's pid */

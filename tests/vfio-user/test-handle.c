@@ -249,6 +249,40 @@ START_TEST(test_dma_fd)
 }
 END_TEST
 
+/* plain vgpu_handle_dma_map(): no fd, the provider reads and writes by
+ * DMA_READ/DMA_WRITE, which the handle answers while inside a call */
+START_TEST(test_dma_message)
+{
+	struct vgpu_handle *h = open_sim();
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	uint8_t *g;
+
+	g = mmap(NULL, GUEST, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne(g, MAP_FAILED);
+	for (unsigned int i = 0; i < 2048; i++)
+		g[i] = (uint8_t)(i * 3);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, g, IOVA, GUEST,
+					     VGPU_DMA_READ | VGPU_DMA_WRITE),
+			 0);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSI, 0, 1, &efd), 0);
+	ck_assert_int_eq(sim_dma(h, 2048), 0);
+	ck_assert(fired(efd, 2000));
+	for (unsigned int i = 0; i < 2048; i++)
+		ck_assert_uint_eq(g[2048 + i], (uint8_t)~(uint8_t)(i * 3));
+	/* a read-only window: the provider's write is refused before any
+	 * message, the error comes back through the doorbell write */
+	ck_assert_int_eq(vgpu_handle_dma_unmap(h, IOVA, GUEST), 0);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, g, IOVA, GUEST, VGPU_DMA_READ),
+			 0);
+	ck_assert_int_eq(sim_dma(h, 256), -EACCES);
+	ck_assert_int_eq(vgpu_handle_dma_unmap(h, IOVA, GUEST), 0);
+	vgpu_handle_unref(h);
+	munmap(g, GUEST);
+	close(efd);
+}
+END_TEST
+
 START_TEST(test_reset_features)
 {
 	struct vgpu_handle *h = open_sim();
@@ -353,6 +387,7 @@ int main(void)
 	tcase_add_test(tc, test_regions);
 	tcase_add_test(tc, test_irqs);
 	tcase_add_test(tc, test_dma_fd);
+	tcase_add_test(tc, test_dma_message);
 	tcase_add_test(tc, test_reset_features);
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_vanish_mid_request);

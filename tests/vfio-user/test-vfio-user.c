@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -511,6 +512,29 @@ START_TEST(test_device_discovery)
 }
 END_TEST
 
+/* connect, 64 KiB of guest RAM (a memfd) at iova 0x100000 in two
+ * windows; the second one without the fd unless @fd2 */
+static uint8_t *guest_setup(struct vfu_client **c, int *mem, bool fd2)
+{
+	uint8_t *guest;
+
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, c), 0);
+	*mem = memfd_create("guest", MFD_CLOEXEC);
+	ck_assert_int_ge(*mem, 0);
+	ck_assert_int_eq(ftruncate(*mem, 0x10000), 0);
+	guest = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, *mem,
+		     0);
+	ck_assert_ptr_ne(guest, MAP_FAILED);
+	ck_assert_int_eq(vfu_client_dma_map(*c, 0x100000, 0x8000, 3, *mem, 0,
+					    guest),
+			 0);
+	ck_assert_int_eq(vfu_client_dma_map(*c, 0x108000, 0x8000, 3,
+					    fd2 ? *mem : -1, 0x8000,
+					    guest + 0x8000),
+			 0);
+	return guest;
+}
+
 START_TEST(test_dma_and_irq)
 {
 	struct vfu_client *c;
@@ -519,19 +543,8 @@ START_TEST(test_dma_and_irq)
 	uint64_t v, cnt;
 	struct pollfd pfd;
 
-	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
-	mem = memfd_create("guest", MFD_CLOEXEC);
-	ck_assert_int_ge(mem, 0);
-	ck_assert_int_eq(ftruncate(mem, 0x10000), 0);
-	guest = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, mem, 0);
-	ck_assert_ptr_ne(guest, MAP_FAILED);
 	/* guest RAM at iova 0x100000, fd-backed, in two windows */
-	ck_assert_int_eq(vfu_client_dma_map(c, 0x100000, 0x8000, 3, mem, 0,
-					    guest),
-			 0);
-	ck_assert_int_eq(vfu_client_dma_map(c, 0x108000, 0x8000, 3, mem,
-					    0x8000, guest + 0x8000),
-			 0);
+	guest = guest_setup(&c, &mem, true);
 	/* overlap and wrap are refused, the table is unchanged */
 	ck_assert_int_eq(vfu_client_dma_map(c, 0x104000, 0x1000, 3, mem, 0,
 					    NULL),
@@ -743,6 +756,383 @@ START_TEST(test_hostile_client)
 }
 END_TEST
 
+/* ---- message-based DMA (windows without an fd) ---- */
+
+/* sim-device's DMA: [src, src + len) inverted to src + len; the doorbell
+ * write's result */
+static int sim_copy(struct vfu_client *c, uint64_t src, uint64_t len)
+{
+	uint64_t one = 1;
+
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 8, &src, 8), 0);
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 0x10, &len, 8), 0);
+	return vfu_client_region_write(c, 0, 4, &one, 4);
+}
+
+START_TEST(test_dma_message)
+{
+	struct vfu_client *c;
+	int mem;
+	uint8_t *guest;
+	uint64_t v;
+
+	/* the first window fd-backed, the second by message only */
+	guest = guest_setup(&c, &mem, false);
+	for (int i = 0; i < 0x10000; i++)
+		guest[i] = (uint8_t)(i * 7);
+	/* mixed: read 0x107f00..+0x200 across both, write into the second */
+	ck_assert_int_eq(sim_copy(c, 0x107f00, 0x200), 0);
+	for (int i = 0; i < 0x200; i++)
+		ck_assert_uint_eq(guest[0x8100 + i],
+				  (uint8_t)~(uint8_t)((0x7f00 + i) * 7));
+	/* message only: 4 KiB read and written by DMA_READ/DMA_WRITE */
+	ck_assert_int_eq(sim_copy(c, 0x109000, 0x1000), 0);
+	for (int i = 0; i < 0x1000; i++)
+		ck_assert_uint_eq(guest[0xa000 + i],
+				  (uint8_t)~(uint8_t)((0x9000 + i) * 7));
+	v = 0;
+	ck_assert_int_eq(vfu_client_region_read(c, 0, 0x30, &v, 4), 0);
+	ck_assert_uint_eq(v, 0);
+	/* a hole after a message window: refused before any message */
+	ck_assert_int_eq(sim_copy(c, 0x10f800, 0x1000), -EFAULT);
+	/* from a thread that is not serving the connection: -EREMOTE */
+	v = 0x109000;
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 8, &v, 8), 0);
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 0x28, &v, 4), 0);
+	for (int i = 0; i < 500; i++) {
+		v = 0;
+		ck_assert_int_eq(vfu_client_region_read(c, 0, 0x28, &v, 8), 0);
+		if (v != 1)
+			break;
+		usleep(10000);
+	}
+	ck_assert_int_eq((int64_t)v, -EREMOTE);
+	/* the connection is still in step */
+	v = 0;
+	ck_assert_int_eq(vfu_client_region_read(c, 0, 8, &v, 8), 0);
+	ck_assert_uint_eq(v, 0x109000);
+	ck_assert_int_eq(vfu_client_dma_unmap_all(c), 0);
+	vfu_client_close(c);
+	munmap(guest, 0x10000);
+	close(mem);
+}
+END_TEST
+
+/* a raw connection; VERSION with @json (NULL: none), the reply's JSON in
+ * @rjson (may be NULL) */
+static int raw_connect_json(const char *json, char *rjson, size_t rmax)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 5 };
+	uint8_t msg[512], rep[512];
+	struct vfu_hdr h = { .cmd = VFU_CMD_VERSION };
+	struct vfu_version ver = { 0 };
+	size_t jl = json ? strlen(json) + 1 : 0;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ssize_t n;
+
+	strcpy(sa.sun_path, sock_path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	h.size = (uint32_t)(sizeof(h) + sizeof(ver) + jl);
+	memcpy(msg, &h, sizeof(h));
+	memcpy(msg + sizeof(h), &ver, sizeof(ver));
+	if (jl)
+		memcpy(msg + sizeof(h) + sizeof(ver), json, jl);
+	ck_assert_int_eq(write(fd, msg, h.size), h.size);
+	n = read(fd, rep, sizeof(rep) - 1);
+	ck_assert_int_gt(n, 20);
+	rep[n] = 0;
+	memcpy(&h, rep, sizeof(h));
+	ck_assert_int_eq(h.size, n);
+	ck_assert_int_eq(h.flags, VFU_F_TYPE_REPLY);
+	if (rjson)
+		snprintf(rjson, rmax, "%s", (char *)rep + 20);
+	return fd;
+}
+
+static void raw_send(int fd, uint16_t id, uint16_t cmd, uint32_t flags,
+		     uint32_t error, const void *p, size_t len)
+{
+	struct vfu_hdr h = { .msg_id = id, .cmd = cmd,
+			     .size = (uint32_t)(sizeof(h) + len),
+			     .flags = flags, .error = error };
+	uint8_t buf[2048];
+
+	ck_assert_uint_le(len, sizeof(buf) - sizeof(h));
+	memcpy(buf, &h, sizeof(h));
+	if (len)
+		memcpy(buf + sizeof(h), p, len);
+	ck_assert_int_eq(send(fd, buf, h.size, MSG_NOSIGNAL), (ssize_t)h.size);
+}
+
+/* one whole message; false at EOF */
+static bool raw_recv(int fd, struct vfu_hdr *h, uint8_t *p, size_t max)
+{
+	ssize_t n = recv(fd, h, sizeof(*h), MSG_WAITALL);
+
+	if (n == 0)
+		return false;
+	ck_assert_int_eq(n, sizeof(*h));
+	ck_assert_uint_ge(h->size, sizeof(*h));
+	ck_assert_uint_le(h->size - sizeof(*h), max);
+	if (h->size > sizeof(*h))
+		ck_assert_int_eq(recv(fd, p, h->size - sizeof(*h), MSG_WAITALL),
+				 (ssize_t)(h->size - sizeof(*h)));
+	return true;
+}
+
+/* REGION_WRITE of 8 bytes (4 for the doorbell) to BAR0, without waiting */
+static void raw_bar0_write(int fd, uint16_t id, uint64_t off, uint64_t v)
+{
+	struct {
+		struct vfu_region_access a;
+		uint64_t v;
+	} __attribute__((packed)) m = {
+		.a = { .offset = off, .region = 0, .count = off == 4 ? 4 : 8 },
+		.v = v,
+	};
+
+	raw_send(fd, id, VFU_CMD_REGION_WRITE, 0, 0, &m,
+		 sizeof(m.a) + m.a.count);
+}
+
+static void raw_expect_reply(int fd, uint16_t id, uint16_t cmd, uint32_t err)
+{
+	struct vfu_hdr h;
+	uint8_t p[64];
+
+	ck_assert(raw_recv(fd, &h, p, sizeof(p)));
+	ck_assert_uint_eq(h.msg_id, id);
+	ck_assert_uint_eq(h.cmd, cmd);
+	ck_assert_uint_eq(h.flags & VFU_F_TYPE_MASK, VFU_F_TYPE_REPLY);
+	ck_assert_uint_eq(h.error, err);
+}
+
+/* a raw client with max_data_xfer_size 64 and a message-only window of
+ * 4 KiB at 0x100000, the DMA source and length set */
+static int raw_dma_client(uint64_t len)
+{
+	struct vfu_dma_map m = { .argsz = 32, .flags = 3, .addr = 0x100000,
+				 .size = 0x1000 };
+	int fd = raw_connect_json("{\"capabilities\":{\"max_data_xfer_size\":64}}",
+				  NULL, 0);
+
+	raw_send(fd, 1, VFU_CMD_DMA_MAP, 0, 0, &m, sizeof(m));
+	raw_expect_reply(fd, 1, VFU_CMD_DMA_MAP, 0);
+	raw_bar0_write(fd, 2, 8, 0x100000);
+	raw_expect_reply(fd, 2, VFU_CMD_REGION_WRITE, 0);
+	raw_bar0_write(fd, 3, 0x10, len);
+	raw_expect_reply(fd, 3, VFU_CMD_REGION_WRITE, 0);
+	return fd;
+}
+
+/* the next server-to-client request: checked, its (addr, count) */
+static void raw_dma_request(int fd, uint16_t cmd, struct vfu_hdr *h,
+			    struct vfu_dma_access *a, uint8_t *data)
+{
+	uint8_t p[1024];
+
+	ck_assert(raw_recv(fd, h, p, sizeof(p)));
+	ck_assert_uint_eq(h->cmd, cmd);
+	ck_assert_uint_eq(h->flags, VFU_F_TYPE_COMMAND);
+	memcpy(a, p, sizeof(*a));
+	ck_assert_uint_le(a->count, 64);
+	ck_assert_uint_eq(h->size, 32 + (cmd == VFU_CMD_DMA_WRITE ? a->count : 0));
+	if (data && cmd == VFU_CMD_DMA_WRITE)
+		memcpy(data, p + sizeof(*a), a->count);
+}
+
+/* after a dropped connection: the device serves the next client and
+ * reports the DMA error @err of the doorbell */
+static void check_dma_err(uint32_t err)
+{
+	struct vfu_client *c;
+	uint64_t v = 0;
+
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
+	ck_assert_int_eq(vfu_client_region_read(c, 0, 0x30, &v, 4), 0);
+	ck_assert_uint_eq(v, err);
+	vfu_client_close(c);
+}
+
+/* a raw client whose doorbell made the device send a DMA_READ of 16
+ * bytes, not answered yet: @h and @a */
+static int raw_pending_dma(struct vfu_hdr *h, struct vfu_dma_access *a)
+{
+	int fd = raw_dma_client(16);
+
+	raw_bar0_write(fd, 10, 4, 1);
+	raw_dma_request(fd, VFU_CMD_DMA_READ, h, a, NULL);
+	return fd;
+}
+
+/* the server hangs up on @fd; the doorbell's DMA failed with @err */
+static void raw_dropped(int fd, uint32_t err)
+{
+	struct vfu_hdr rh;
+	uint8_t p[64];
+
+	ck_assert(!raw_recv(fd, &rh, p, sizeof(p)));
+	close(fd);
+	check_dma_err(err);
+}
+
+START_TEST(test_dma_hostile)
+{
+	struct vfu_dma_access a;
+	struct vfu_hdr h, rh;
+	uint8_t guest[256], p[64];
+	uint16_t last_id = 0;
+	int fd;
+
+	for (int i = 0; i < 256; i++)
+		guest[i] = (uint8_t)(i ^ 0x5a);
+
+	/* well behaved, with commands pipelined while the DMA waits: 128
+	 * bytes in chunks of 64, ids in sequence, commands handled after */
+	fd = raw_dma_client(128);
+	raw_bar0_write(fd, 10, 4, 1);
+	for (int k = 0; k < 2; k++) {
+		raw_dma_request(fd, VFU_CMD_DMA_READ, &h, &a, NULL);
+		ck_assert_uint_eq(a.addr, 0x100000 + 64 * k);
+		ck_assert_uint_eq(a.count, 64);
+		if (k)
+			ck_assert_uint_eq(h.msg_id, (uint16_t)(last_id + 1));
+		last_id = h.msg_id;
+		if (k == 0) {
+			/* a command before the reply: queued */
+			raw_bar0_write(fd, 11, 0, 0x1234);
+			raw_send(fd, 12, VFU_CMD_DEVICE_GET_INFO, 0, 0,
+				 &(struct vfu_device_info){ .argsz = 16 }, 16);
+		}
+		{
+			uint8_t rep[16 + 64];
+
+			memcpy(rep, &a, sizeof(a));
+			memcpy(rep + 16, guest + 64 * k, 64);
+			raw_send(fd, h.msg_id, h.cmd, VFU_F_TYPE_REPLY, 0, rep,
+				 sizeof(rep));
+		}
+	}
+	for (int k = 0; k < 2; k++) {
+		uint8_t data[64];
+
+		raw_dma_request(fd, VFU_CMD_DMA_WRITE, &h, &a, data);
+		ck_assert_uint_eq(a.addr, 0x100080 + 64 * k);
+		ck_assert_uint_eq(h.msg_id, (uint16_t)(last_id + 1));
+		last_id = h.msg_id;
+		for (int i = 0; i < 64; i++)
+			ck_assert_uint_eq(data[i], (uint8_t)~guest[64 * k + i]);
+		raw_send(fd, h.msg_id, h.cmd, VFU_F_TYPE_REPLY, 0, &a,
+			 sizeof(a));
+	}
+	/* the doorbell's reply, then the queued commands, in order */
+	raw_expect_reply(fd, 10, VFU_CMD_REGION_WRITE, 0);
+	raw_expect_reply(fd, 11, VFU_CMD_REGION_WRITE, 0);
+	raw_expect_reply(fd, 12, VFU_CMD_DEVICE_GET_INFO, 0);
+
+	/* an error reply: its errno fails the doorbell, the client stays */
+	raw_bar0_write(fd, 13, 4, 1);
+	raw_dma_request(fd, VFU_CMD_DMA_READ, &h, &a, NULL);
+	raw_send(fd, h.msg_id, h.cmd, VFU_F_TYPE_REPLY | VFU_F_ERROR, EFAULT,
+		 NULL, 0);
+	raw_expect_reply(fd, 13, VFU_CMD_REGION_WRITE, EFAULT);
+	{
+		struct vfu_region_access ra = { .offset = 0, .region = 0,
+						.count = 8 };
+
+		raw_send(fd, 14, VFU_CMD_REGION_READ, 0, 0, &ra, sizeof(ra));
+		ck_assert(raw_recv(fd, &rh, p, sizeof(p)));
+		ck_assert_uint_eq(rh.msg_id, 14);
+		ck_assert_uint_eq(rh.error, 0);
+		ck_assert_uint_eq(*(uint64_t *)(void *)(p + 16), 0x1234);
+	}
+	close(fd);
+
+	/* the wrong id: dropped, -EPROTO */
+	fd = raw_pending_dma(&h, &a);
+	{
+		uint8_t rep[32];
+
+		memcpy(rep, &a, sizeof(a));
+		memset(rep + 16, 0, 16);
+		raw_send(fd, (uint16_t)(h.msg_id + 1), h.cmd, VFU_F_TYPE_REPLY,
+			 0, rep, sizeof(rep));
+	}
+	raw_dropped(fd, EPROTO);
+
+	/* malformed replies: dropped, -EPROTO */
+	for (int bad = 0; bad < 5; bad++) {
+		uint8_t rep[48] = { 0 };
+		size_t len = 32;
+		uint32_t flags = VFU_F_TYPE_REPLY;
+		uint16_t cmd;
+
+		fd = raw_pending_dma(&h, &a);
+		cmd = h.cmd;
+		if (bad == 0)
+			a.count = 8;        /* count not echoed */
+		else if (bad == 1)
+			len = 24;           /* short data */
+		else if (bad == 2)
+			len = 48;           /* too much data */
+		else if (bad == 3)
+			cmd = VFU_CMD_DMA_WRITE; /* another command */
+		else
+			flags |= 0x100;     /* reserved flag */
+		memcpy(rep, &a, sizeof(a));
+		raw_send(fd, h.msg_id, cmd, flags, 0, rep, len);
+		raw_dropped(fd, EPROTO);
+	}
+
+	/* no answer: dropped after the time limit, -ETIMEDOUT */
+	fd = raw_pending_dma(&h, &a);
+	raw_dropped(fd, ETIMEDOUT);
+
+	/* gone in the middle of the wait: -ECONNRESET */
+	fd = raw_pending_dma(&h, &a);
+	close(fd);
+	check_dma_err(ECONNRESET);
+
+	/* too many commands while waiting: dropped, -ENOBUFS */
+	fd = raw_pending_dma(&h, &a);
+	for (int i = 0; i < 65; i++)
+		raw_send(fd, (uint16_t)(100 + i), VFU_CMD_DEVICE_GET_INFO, 0, 0,
+			 &(struct vfu_device_info){ .argsz = 16 }, 16);
+	raw_dropped(fd, ENOBUFS);
+}
+END_TEST
+
+/* VERSION: "migration" only when the client offers it and the provider
+ * has the callbacks (sim-device has them) */
+START_TEST(test_version_migration)
+{
+	char json[512];
+	struct vfu_caps caps;
+	int fd;
+
+	fd = raw_connect_json(
+		"{\"capabilities\":{\"migration\":{\"pgsize\":4096,"
+		"\"max_bitmap_size\":268435456},\"max_msg_fds\":16,"
+		"\"max_data_xfer_size\":1048576,\"pgsizes\":4096,"
+		"\"max_dma_maps\":65535,\"write_multiple\":true}}",
+		json, sizeof(json));
+	close(fd);
+	vfu_caps_default(&caps);
+	ck_assert_int_eq(vfu_caps_parse(json, strlen(json) + 1, &caps), 0);
+	ck_assert_uint_eq(caps.mig_pgsize, 4096);
+	ck_assert_uint_eq(caps.mig_max_bitmap, 1u << 20);
+	ck_assert(strstr(json, "\"migration\":{\"pgsize\":4096,"
+			       "\"max_bitmap_size\":1048576}"));
+	/* not offered: not in the reply */
+	fd = raw_connect_json("{\"capabilities\":{\"max_msg_fds\":16}}", json,
+			      sizeof(json));
+	close(fd);
+	ck_assert_ptr_null(strstr(json, "migration"));
+}
+END_TEST
+
 /* DEVICE_FEATURE on migration; returns the call's result */
 static int mig_feature(struct vfu_client *c, uint32_t flags, const void *data,
 		       size_t len, void *out, size_t out_len)
@@ -919,6 +1309,9 @@ static TCase *server_client_tcase(const char *name, bool threaded)
 	tcase_add_test(tc, test_dma_and_irq);
 	tcase_add_test(tc, test_hostile_client);
 	tcase_add_test(tc, test_migration);
+	tcase_add_test(tc, test_dma_message);
+	tcase_add_test(tc, test_dma_hostile);
+	tcase_add_test(tc, test_version_migration);
 	return tc;
 }
 

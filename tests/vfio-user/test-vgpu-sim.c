@@ -254,6 +254,38 @@ START_TEST(test_dma_blit)
 	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
 	ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_ERROR), EINVAL);
 
+	/* guest memory shared without an fd: vgpu-sim's pin gives -EREMOTE
+	 * and it reads by DMA_READ messages (1 MiB each), which the client
+	 * answers while it waits for the doorbell write's reply */
+	{
+		uint8_t *anon = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uint64_t iova2 = GUEST_IOVA + GUEST_SIZE;
+
+		ck_assert_ptr_ne(anon, MAP_FAILED);
+		for (size_t i = 0; i < GUEST_SIZE; i++)
+			anon[i] = (uint8_t)(i * 13 + 5);
+		ck_assert_int_eq(vfu_client_dma_map(c, iova2, GUEST_SIZE,
+						    VFU_DMA_MAP_READ, -1, 0,
+						    anon),
+				 0);
+		reg_write(c, VGPU_SIM_REG_STATUS,
+			  VGPU_SIM_STATUS_DONE | VGPU_SIM_STATUS_ERROR);
+		reg_write(c, VGPU_SIM_REG_SRC_LO, (uint32_t)(iova2 + 77));
+		reg_write(c, VGPU_SIM_REG_SRC_HI, (uint32_t)((iova2 + 77) >> 32));
+		reg_write(c, VGPU_SIM_REG_DST, 0);
+		reg_write(c, VGPU_SIM_REG_LEN, (2u << 20) + 5);
+		reg_write(c, VGPU_SIM_REG_DOORBELL, 1);
+		ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+		ck_assert_int_eq(read(efd, &cnt, 8), 8);
+		ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_STATUS),
+				  VGPU_SIM_STATUS_DONE);
+		ck_assert_int_eq(memcmp(fb, anon + 77, (2u << 20) + 5), 0);
+		ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_BLITS), 2);
+		ck_assert_int_eq(vfu_client_dma_unmap(c, iova2, GUEST_SIZE), 0);
+		munmap(anon, GUEST_SIZE);
+	}
+
 	ck_assert_int_eq(vfu_client_dma_unmap(c, GUEST_IOVA, GUEST_SIZE), 0);
 	vfu_client_close(c);
 	munmap(mem, GUEST_SIZE);
