@@ -239,7 +239,7 @@ int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 			jw_end_object(&j);
 		} else if (r < 0) {
 			printf("%-5d  %-6s  -      %s\n", i, name,
-			       r == -ENOENT ? "(not implemented)" : strerror(-r));
+			       r == -ENOENT ? "(absent: the device has none)" : strerror(-r));
 		} else {
 			printf("%-5d  %-6s  %-5u  %s\n", i, name, count, fl);
 		}

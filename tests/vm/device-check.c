@@ -125,7 +125,7 @@ static int mtty(struct vgpu_ctx *ctx, const char *uuid)
 	CHECK(vgpu_handle_get_irq(h, VGPU_IRQ_INTX, &count, &flags) == 0 && count == 1,
 	      "INTx: 1 vector, flags 0x%x", flags);
 	CHECK(vgpu_handle_get_irq(h, VGPU_IRQ_MSIX, &count, &flags) == -ENOENT,
-	      "MSI-X: not implemented (partial IRQ table)");
+	      "MSI-X: absent (partial IRQ table)");
 
 	/* the UART: INTx on an eventfd when IER enables THRI */
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
