@@ -161,6 +161,24 @@ static int sim_mig_write(struct vgpu_device *dev, const void *buf, size_t len,
 	return 0;
 }
 
+/* BAR4: 8 GiB, trapped; reads return the low 32 bits of the offset, so a
+ * client can see that offsets above 4 GiB arrive whole */
+static int bar4_access(struct vgpu_device *dev, unsigned int region,
+		       uint64_t off, void *buf, uint32_t count, bool is_write,
+		       void *userdata)
+{
+	uint32_t v = (uint32_t)(off >> 32) ^ (uint32_t)off;
+
+	(void)dev;
+	(void)region;
+	(void)userdata;
+	if (count != 4)
+		return -EINVAL;
+	if (!is_write)
+		memcpy(buf, &v, 4);
+	return 0;
+}
+
 static int sim_create(struct vgpu_device *dev, const char *type_id,
 		      void *userdata)
 {
@@ -186,6 +204,12 @@ static int sim_create(struct vgpu_device *dev, const char *type_id,
 	if (!r)
 		r = vgpu_device_region_add_sparse(dev, VGPU_REGION_BAR2, 0,
 						  1 << 19);
+	if (!r)
+		r = vgpu_device_setup_region(dev, VGPU_REGION_BAR4, 8ULL << 30,
+					     VGPU_REGION_F_READ |
+						     VGPU_REGION_F_WRITE |
+						     VGPU_REGION_F_64BIT,
+					     bar4_access, NULL);
 	if (!r)
 		r = vgpu_device_setup_irq(dev, VGPU_IRQ_INTX, 1);
 	if (!r)

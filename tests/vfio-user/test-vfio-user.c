@@ -459,6 +459,20 @@ START_TEST(test_device_discovery)
 	ck_assert_int_eq(vfu_client_region_write(c, 7, 0x1c, &v, 4), 0);
 	ck_assert_uint_eq(cfg32(c, 0x18), 0xfff0000c); /* 64-bit prefetch */
 	ck_assert_uint_eq(cfg32(c, 0x1c), 0xffffffff);
+	/* BAR4: 64-bit, 8 GiB: the high dword carries the size */
+	ck_assert_int_eq(vfu_client_region_write(c, 7, 0x20, &v, 4), 0);
+	ck_assert_int_eq(vfu_client_region_write(c, 7, 0x24, &v, 4), 0);
+	ck_assert_uint_eq(cfg32(c, 0x20), 0x00000004);
+	ck_assert_uint_eq(cfg32(c, 0x24), 0xfffffffe);
+	ck_assert_int_eq(vfu_client_region_info(c, 4, &ri, &fd, areas, 4, &n, NULL),
+			 0);
+	ck_assert_uint_eq(ri.size, 8ULL << 30);
+	ck_assert_int_eq(fd, -1);
+	v = 0;
+	ck_assert_int_eq(vfu_client_region_read(c, 4, (6ULL << 30) + 0x40, &v, 4), 0);
+	ck_assert_uint_eq(v, 1u ^ 0x80000040u);
+	ck_assert_int_ne(vfu_client_region_read(c, 4, 8ULL << 30, &v, 4), 0);
+	v = 0xffffffff;
 	/* vendor id is read-only */
 	ck_assert_int_eq(vfu_client_region_write(c, 7, 0, &v, 4), 0);
 	ck_assert_uint_eq(cfg32(c, 0), 0x10f01af4);
