@@ -469,34 +469,30 @@ fail:
 	return r;
 }
 
-bool fake_tree_exists(struct fake_tree *t, const char *rel)
+/* the file type bits of @rel (not following a final link), or 0 if absent */
+static mode_t type_of(struct fake_tree *t, const char *rel)
 {
 	char p[PATH_MAX];
 	struct stat st;
 
-	if (abspath(t, rel, p, sizeof(p)) < 0)
-		return false;
-	return lstat(p, &st) == 0;
+	if (abspath(t, rel, p, sizeof(p)) < 0 || lstat(p, &st) < 0)
+		return 0;
+	return st.st_mode & S_IFMT;
+}
+
+bool fake_tree_exists(struct fake_tree *t, const char *rel)
+{
+	return type_of(t, rel) != 0;
 }
 
 static bool is_link(struct fake_tree *t, const char *rel)
 {
-	char p[PATH_MAX];
-	struct stat st;
-
-	if (abspath(t, rel, p, sizeof(p)) < 0)
-		return false;
-	return lstat(p, &st) == 0 && S_ISLNK(st.st_mode);
+	return type_of(t, rel) == S_IFLNK;
 }
 
 static bool is_dir(struct fake_tree *t, const char *rel)
 {
-	char p[PATH_MAX];
-	struct stat st;
-
-	if (abspath(t, rel, p, sizeof(p)) < 0)
-		return false;
-	return lstat(p, &st) == 0 && S_ISDIR(st.st_mode);
+	return type_of(t, rel) == S_IFDIR;
 }
 
 static int unlink_rel(struct fake_tree *t, const char *rel)
