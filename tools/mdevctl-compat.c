@@ -13,7 +13,9 @@
  *   - one function per command
  */
 #ifndef _GNU_SOURCE
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #endif
 #include <ctype.h>
 #include <dirent.h>

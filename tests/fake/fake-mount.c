@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* fake-mount: spawn and stop vgpu-fakesysfs for tests (see fake-mount.h). */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "fake-mount.h"
 
 #include <errno.h>

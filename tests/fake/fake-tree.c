@@ -4,7 +4,9 @@
  * operations (mdev create/remove, SR-IOV, driver bind) on it.
  * See fake-tree.h for the documentation.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "fake-tree.h"
 
 #include <ctype.h>

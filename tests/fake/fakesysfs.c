@@ -20,7 +20,9 @@
  *  - everything else is a plain passthrough.
  * Names starting with ".fake-" and ".in-use" are hidden from readdir.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #define FUSE_USE_VERSION 31
 #include <fuse.h>
 

@@ -7,7 +7,9 @@
  *
  * Exits 77 (skip) without a daemon path or when FUSE cannot be mounted.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
