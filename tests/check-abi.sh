@@ -32,6 +32,27 @@ done
 n=$(wc -l < "$tmp/exported")
 [ "$n" -gt 0 ] || { echo "FAIL: no symbols exported"; fail=1; }
 
+# every public function is documented where it is declared: a /** ... */
+# block right before it that names it and says @since
+if ! python3 - "$incdir"/*.h <<'EOP'
+import re, sys
+bad = 0
+for h in sys.argv[1:]:
+    s = open(h).read()
+    for m in re.finditer(r'^[A-Za-z_][^;{}()]*?[ *](vgpu_[A-Za-z0-9_]+)\([^;{]*\);', s, re.M):
+        if m.group(0).startswith('typedef'):
+            continue
+        before = s[:m.start()].rstrip()
+        doc = before[before.rfind('/**'):] if before.endswith('*/') else ''
+        if m.group(1) not in doc or '@since' not in doc:
+            print('FAIL: %s: %s has no doc comment naming it with @since' % (h, m.group(1)))
+            bad = 1
+sys.exit(bad)
+EOP
+then
+	fail=1
+fi
+
 for h in "$incdir"/*.h; do
 	b=$(basename "$h")
 	printf '#include <%s>\n#include <%s>\nint main(void) { return 0; }\n' "$b" "$b" > "$tmp/c.c"
