@@ -631,6 +631,8 @@ enum vgpu_list_flags {
  * @flags: a mask of enum vgpu_list_flags; without VGPU_LIST_ACTIVE and
  *         VGPU_LIST_DEFINED, VGPU_LIST_ACTIVE is implied
  * @parent_id: only instances of this parent, or NULL for all
+ * @uuid: only the instance(s) with this UUID (any case), or NULL for all;
+ *        only that UUID's definition files are then read
  * @ret: receives a malloc'd array sorted by parent id, then uuid; free it
  *       with vgpu_instance_list_free()
  * @n_ret: receives the number of entries
@@ -638,13 +640,14 @@ enum vgpu_list_flags {
  * An instance that is both active and defined is listed once, with both
  * states. A malformed definition file is skipped with a log message, unless
  * VGPU_LIST_STRICT is given.
- * Returns: 0, -EBADMSG (strict, and a definition is malformed), or another
- *          negative errno.
+ * Returns: 0, -EINVAL (a malformed @parent_id or @uuid, unknown flags),
+ *          -EBADMSG (strict, and a definition that was read is malformed),
+ *          or another negative errno.
  * @since: 0.1
  */
 int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
-		       const char *parent_id, struct vgpu_instance ***ret,
-		       size_t *n_ret);
+		       const char *parent_id, const char *uuid,
+		       struct vgpu_instance ***ret, size_t *n_ret);
 
 /**
  * vgpu_instance_list_free - unref every entry and free the array

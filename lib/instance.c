@@ -295,10 +295,36 @@ static int cmp_instance(const void *a, const void *b)
 	return r ? r : strcmp(ia->uuid, ib->uuid);
 }
 
+/* the active instances of one UUID (of one parent), from every backend */
+static int list_active_uuid(struct vgpu_ctx *ctx, const char *uuid,
+			    const char *parent_id, struct vgpu_vec *out)
+{
+	for (size_t i = 0; vgpu_backends[i]; i++) {
+		struct vgpu_instance *in;
+		int r = vgpu_backends[i]->get_active(ctx, uuid, &in);
+
+		if (r == -ENOENT)
+			continue;
+		if (r < 0)
+			return r;
+		if (parent_id && strcmp(parent_id, in->parent_id)) {
+			vgpu_instance_unref(in);
+			continue;
+		}
+		r = vgpu_vec_push(out, in);
+		if (r < 0) {
+			vgpu_instance_unref(in);
+			return r;
+		}
+	}
+	return 0;
+}
+
 VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
-				   const char *parent_id,
+				   const char *parent_id, const char *uuid,
 				   struct vgpu_instance ***ret, size_t *n_ret)
 {
+	char norm[VGPU_UUID_LEN + 1];
 	struct vgpu_vec vec = { 0 };
 	struct merge m = { .vec = &vec };
 	int r = 0;
@@ -308,15 +334,22 @@ VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
 		return -EINVAL;
 	if (parent_id && !valid_parent_id(parent_id))
 		return -EINVAL;
+	if (uuid && vgpu_uuid_normalize(uuid, norm) < 0)
+		return -EINVAL;
 	if (!(flags & (VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED)))
 		flags |= VGPU_LIST_ACTIVE;
 	/* active ones are needed to merge states even for a defined listing */
-	for (size_t i = 0; vgpu_backends[i] && r >= 0; i++)
+	if (uuid)
+		r = list_active_uuid(ctx, norm, parent_id, &vec);
+	for (size_t i = 0; !uuid && vgpu_backends[i] && r >= 0; i++)
 		r = vgpu_backends[i]->list_active(ctx, parent_id, &vec);
 	vgpu_vec_sort(&vec, cmp_instance);
 	m.n_sorted = vec.n;
+	/* with a UUID, only that UUID's definition files are opened, so a
+	 * malformed definition of another instance does not count, even
+	 * with VGPU_LIST_STRICT */
 	if (r >= 0)
-		r = for_each_definition(ctx, parent_id, NULL,
+		r = for_each_definition(ctx, parent_id, uuid ? norm : NULL,
 					flags & VGPU_LIST_STRICT,
 					merge_definition, &m);
 	if (r < 0) {

@@ -119,7 +119,7 @@ static int take_snapshot(struct vgpu_ctx *ctx, struct snapshot *s)
 			     NULL);
 	vgpu_parent_list_free(parents, np);
 	if (r >= 0)
-		r = vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, &insts, &ni);
+		r = vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, NULL, &insts, &ni);
 	for (size_t i = 0; i < ni && r >= 0; i++)
 		r = snap_add(s, insts[i]->backend->name, insts[i]->parent_id,
 			     insts[i]->uuid, insts[i]->type_id);

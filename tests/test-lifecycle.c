@@ -58,7 +58,7 @@ static size_t count_active(void)
 	struct vgpu_instance **l;
 	size_t n;
 
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, &l, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, NULL, &l, &n), 0);
 	vgpu_instance_list_free(l, n);
 	return n;
 }
@@ -81,6 +81,16 @@ START_TEST(create_and_remove)
 	ck_assert_int_eq(access(path, F_OK), 0);
 	ck_assert_int_eq(available(GVT, "i915-GVTg_V5_8"), 1);
 	vgpu_instance_unref(in);
+	{
+		struct vgpu_instance **l;
+		size_t n;
+
+		ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, U1, &l, &n), 0);
+		ck_assert_uint_eq(n, 1);
+		vgpu_instance_list_free(l, n);
+		ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NV, U1, &l, &n), 0);
+		ck_assert_uint_eq(n, 0);
+	}
 
 	/* generated UUID */
 	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, NULL, c, &in), 0);
@@ -226,7 +236,7 @@ START_TEST(define_start_stop_undefine)
 	vgpu_instance_unref(in);
 	ck_assert_int_eq(vgpu_instance_start(fx.ctx, U1, NULL, NULL), -EEXIST);
 
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL, &l, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL, NULL, &l, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert(vgpu_instance_is_active(l[0]) && vgpu_instance_is_defined(l[0]));
 	ck_assert(vgpu_config_get_autostart(vgpu_instance_get_config(l[0])));
@@ -311,13 +321,28 @@ START_TEST(malformed_definitions)
 	}
 	snprintf(path, sizeof(path), "%s/not-a-uuid", dir);
 	fclose(fopen(path, "w"));
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL, &l, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL, NULL, &l, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(vgpu_instance_get_uuid(l[0]), U3);
 	ck_assert(!vgpu_config_get_autostart(vgpu_instance_get_config(l[0])));
 	vgpu_instance_list_free(l, n);
 	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
-					    NULL, &l, &n), -EBADMSG);
+					    NULL, NULL, &l, &n), -EBADMSG);
+	/* narrowed to one UUID, only its definition counts: strict passes
+	 * for the good one and fails for a malformed one */
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+					    NULL, U3, &l, &n), -EBADMSG); /* no "start" */
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL,
+					    "8A1F6A8C-0F0B-4C1E-9D6A-3C8C2F6F2B03", &l, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	vgpu_instance_list_free(l, n);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+					    NULL, "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2c01", &l, &n),
+			 -EBADMSG);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+					    NULL, U1, &l, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, "not-a-uuid", &l, &n), -EINVAL);
 }
 END_TEST
 

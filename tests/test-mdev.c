@@ -191,7 +191,7 @@ START_TEST(active_instances_with_group_and_type)
 	fixture_standard_host();
 	ck_assert_int_eq(fake_tree_add_instance(fx.tree, NV, "nvidia-256", U2), 0);
 	ck_assert_int_eq(fake_tree_add_instance(fx.tree, GVT, "i915-GVTg_V5_8", U1), 0);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, &list, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, NULL, &list, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	/* sorted by parent, then UUID */
 	ck_assert_str_eq(vgpu_instance_get_uuid(list[0]), U1);
@@ -206,7 +206,7 @@ START_TEST(active_instances_with_group_and_type)
 	ck_assert_ptr_nonnull(strstr(vgpu_instance_get_syspath(list[1]), "/" NV "/" U2));
 	vgpu_instance_list_free(list, n);
 
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NV, &list, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NV, NULL, &list, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	vgpu_instance_list_free(list, n);
 
@@ -238,7 +238,7 @@ START_TEST(no_mdev_at_all)
 	ck_assert_int_eq(vgpu_parent_list(fx.ctx, &parents, &n), 0);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED,
-					    NULL, &insts, &n), 0);
+					    NULL, NULL, &insts, &n), 0);
 	ck_assert_uint_eq(n, 0);
 }
 END_TEST
@@ -313,7 +313,7 @@ START_TEST(malformed_trees_give_clean_errors)
 	vgpu_type_unref(t);
 	vgpu_parent_unref(p);
 
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, &insts, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, NULL, &insts, &n), 0);
 	/* the dangling link still names a parent ("gone"); the junk is skipped */
 	for (size_t i = 0; i < n; i++)
 		ck_assert_str_eq(vgpu_instance_get_uuid(insts[i]), U1);
@@ -406,8 +406,8 @@ START_TEST(misuse_returns_einval)
 	ck_assert_int_eq(vgpu_parent_list(NULL, &pl, &n), -EINVAL);
 	ck_assert_int_eq(vgpu_parent_list(fx.ctx, NULL, &n), -EINVAL);
 	ck_assert_int_eq(vgpu_type_list(NULL, &tl, &n), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0x100, NULL, &il, &n), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, "../x", &il, &n), -EINVAL);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0x100, NULL, NULL, &il, &n), -EINVAL);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, "../x", NULL, &il, &n), -EINVAL);
 	ck_assert_ptr_null(vgpu_parent_get_id(NULL));
 	ck_assert_ptr_null(vgpu_type_get_id(NULL));
 	ck_assert_ptr_null(vgpu_instance_get_uuid(NULL));

@@ -787,36 +787,6 @@ static void warn_non_uuid(struct vgpu_ctx *ctx, bool defined, const char *parent
 		closedir(d);
 }
 
-/* the last error the library logged (it names a malformed definition) */
-static char lib_error[1024];
-
-static void log_capture(struct vgpu_ctx *ctx, int priority, const char *file,
-			int line, const char *fn, const char *format,
-			va_list args, void *userdata)
-{
-	(void)ctx, (void)file, (void)line, (void)fn, (void)userdata;
-	if (priority <= LOG_ERR)
-		vsnprintf(lib_error, sizeof(lib_error), format, args);
-}
-
-/* does the library's last error name a definition file of @uuid? */
-static bool lib_error_names(const char *uuid)
-{
-	char *colon = strstr(lib_error, ": ");
-	struct buf why = { 0 };
-	char u[37];
-	bool same;
-
-	if (!colon)
-		return false;
-	*colon = '\0';
-	same = uuid_parse(strrchr(lib_error, '/') ? strrchr(lib_error, '/') + 1 :
-			  lib_error, u, &why) && strcmp(u, uuid) == 0;
-	*colon = ':';
-	free(why.s);
-	return same;
-}
-
 /* what collect() lists and how, besides the @uuid and @parent filters */
 enum collect_flags {
 	C_DEFINED = 1 << 0,	/* definitions, else active instances */
@@ -841,12 +811,8 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 	memset(l, 0, sizeof(*l));
 	if (flags & C_WARN)
 		warn_non_uuid(ctx, defined, parent);
-	lib_error[0] = '\0';
 	r = vgpu_instance_list(ctx, lf | (flags & C_STRICT ? VGPU_LIST_STRICT : 0),
-			       parent, &l->raw, &l->n_raw);
-	/* NEEDS: a UUID filter applied before parsing */
-	if (r == -EBADMSG && uuid && !lib_error_names(uuid))
-		r = vgpu_instance_list(ctx, lf, parent, &l->raw, &l->n_raw);
+			       parent, uuid, &l->raw, &l->n_raw);
 	if (r < 0)
 		return r;
 	l->d = calloc(l->n_raw ? l->n_raw : 1, sizeof(*l->d));
@@ -862,10 +828,6 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		d->inst = in;
 		d->uuid = vgpu_instance_get_uuid(in);
 		d->parent = vgpu_instance_get_parent_id(in);
-		if (uuid && strcmp(uuid, d->uuid) != 0)
-			continue;
-		if (parent && strcmp(parent, d->parent) != 0)
-			continue;
 		d->defined = vgpu_instance_is_defined(in);
 		d->config = d->defined ? vgpu_instance_get_config(in) : NULL;
 		active_type = vgpu_instance_get_type_id(in);
@@ -1734,7 +1696,8 @@ int mdevctl_compat_main(int argc, char **argv, bool as_lsmdev)
 	if (r < 0)
 		return fail_os(r);
 	/* library messages would not be mdevctl's; it reports through us */
-	vgpu_ctx_set_log_fn(ctx, log_capture, NULL);
+	/* mdevctl prints its own messages, not the library's */
+	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
 	r = check_environment(ctx);
 	if (!r)
 		r = cmd->run(ctx, cmd, &a);

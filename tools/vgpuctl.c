@@ -526,7 +526,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		return r;
 	if (optind < argc)
 		return usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
-	r = vgpu_instance_list(ctx, a.flags, a.parent, &list, &n);
+	r = vgpu_instance_list(ctx, a.flags, a.parent, NULL, &list, &n);
 	if (r < 0) {
 		fail_msg("cannot list instances: %s", strerror(-r));
 		return exit_for(r);

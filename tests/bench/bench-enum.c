@@ -127,7 +127,7 @@ static size_t lib_round(struct vgpu_ctx *ctx)
 		vgpu_type_list_free(types, nt);
 	}
 	vgpu_parent_list_free(parents, np);
-	if (vgpu_instance_list(ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, NULL,
+	if (vgpu_instance_list(ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, NULL, NULL,
 			       &insts, &ni) < 0)
 		exit(1);
 	vgpu_instance_list_free(insts, ni);

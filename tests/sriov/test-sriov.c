@@ -253,7 +253,7 @@ static size_t count_active(void)
 	struct vgpu_instance **list;
 	size_t n;
 
-	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, &list,
+	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, NULL, &list,
 					    &n),
 			 0);
 	vgpu_instance_list_free(list, n);
@@ -797,7 +797,7 @@ START_TEST(test_definitions)
 	ck_assert_int_eq(vgpu_instance_define(ctx, PF, UUID1, c, 0, NULL),
 			 -EEXIST);
 
-	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_DEFINED, NULL,
+	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_DEFINED, NULL, NULL,
 					    &list, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(vgpu_instance_get_backend(list[0]), "sriov");
@@ -822,7 +822,7 @@ START_TEST(test_definitions)
 	ck_assert_int_eq(vgpu_instance_define(ctx, PF, UUID3, c, 0, NULL), 0);
 	snprintf(p, sizeof(p), "%s/elsewhere/" PF "/" UUID3, base);
 	ck_assert_int_eq(access(p, F_OK), 0);
-	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_DEFINED, NULL,
+	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_DEFINED, NULL, NULL,
 					    &list, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	vgpu_instance_list_free(list, n);

@@ -154,7 +154,7 @@ START_TEST(test_management)
 					      cfg, NULL),
 			 0);
 	vgpu_config_unref(cfg);
-	ck_assert_int_eq(vgpu_instance_list(ctx, 0, NULL, &is, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(ctx, 0, NULL, NULL, &is, &n), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(vgpu_instance_get_uuid(is[0]), UUID1);
 	vgpu_instance_list_free(is, n);
