@@ -1726,23 +1726,16 @@ static int handle_region_rw(struct vgpu_device *dev, const struct vfu_req *req)
 	uint8_t small[64], *buf = small;
 	int r;
 
+	/* register-sized accesses, the common case, need no allocation */
+	if (a->count > sizeof(small) && !(buf = malloc(a->count)))
+		return -ENOMEM;
 	if (req->cmd == VFU_CMD_REGION_WRITE) {
-		if (a->count > sizeof(small)) {
-			buf = malloc(a->count);
-			if (!buf)
-				return -ENOMEM;
-		}
 		memcpy(buf, req->u.region.data, a->count);
 		r = region_access(dev, a->region, a->offset, buf, a->count,
 				  true);
 		if (r == 0)
 			r = reply(dev, req, a, sizeof(*a), NULL, 0, NULL, 0);
 	} else {
-		if (a->count > sizeof(small)) {
-			buf = malloc(a->count);
-			if (!buf)
-				return -ENOMEM;
-		}
 		r = region_access(dev, a->region, a->offset, buf, a->count,
 				  false);
 		if (r == 0)
