@@ -1152,12 +1152,15 @@ struct vgpu_plane_info {
 /**
  * vgpu_handle_open - open a device for use
  * @ctx: the context
- * @id: an mdev instance UUID, or a PCI address ("0000:01:00.1", a VF or any
- *      device bound to vfio-pci)
+ * @id: the UUID of an active instance of any backend (an mdev, an SR-IOV
+ *      VF, a vfio-user provider's device), or a PCI address
+ *      ("0000:01:00.1", a VF or any device bound to vfio-pci)
  * @flags: a mask of enum vgpu_open_flags
  * @ret: receives the handle (one reference)
  *
- * The device is found in sysfs below the context's sysfs root. Where the
+ * Kernel devices are found in sysfs below the context's sysfs root; a
+ * vfio-user instance is reached through its socket. For kernel devices,
+ * where the
  * device has a VFIO character device (/dev/vfio/devices/vfioN) and
  * /dev/iommu exists, iommufd is used; otherwise the device's IOMMU group is
  * opened into a new type1 container. While the handle exists no other
@@ -1626,12 +1629,13 @@ int vgpu_handle_get_plane_dmabuf(struct vgpu_handle *handle,
 /**
  * vgpu_handle_probe_in_use - whether a device is open by someone else
  * @ctx: the context
- * @id: an mdev UUID or a PCI address
+ * @id: an instance UUID (mdev, SR-IOV) or a PCI address
  * @group: receives the IOMMU group (or -1), or NULL
  *
  * Probes without side effects visible to the other user: the device's VFIO
  * group is opened and closed again (a group in use refuses the open).
  * Returns: 1 in use, 0 free, -ENODEV (no such device or no IOMMU group),
+ *          -EOPNOTSUPP (a user-space provider's instance: no VFIO group),
  *          -EACCES (no permission to probe), or another negative errno.
  * @since: 0.1
  */

@@ -58,59 +58,80 @@ static int parse_bdf(const char *id, char out[13])
 	return 0;
 }
 
-/*
- * The normalised id and the device's sysfs directory (malloc'd) for an mdev
- * UUID or a PCI address; -EINVAL for anything else, -ENODEV when absent.
- */
-static int locate(struct vgpu_ctx *ctx, const char *id, char name[37],
-		  char **devdir, int *group)
+/* the IOMMU group of the device at @devdir, or -1 */
+static int read_group(const char *devdir)
 {
-	char link[64];
-	char *dir;
+	char link[64], *gl = vgpu_path_join(devdir, "iommu_group");
 	long g;
+	int group = -1;
 
-	if (vgpu_uuid_normalize(id, name) == 0) {
-		if (asprintf(&dir, "%s/bus/mdev/devices/%s", ctx->sysfs_root, name) < 0)
-			return -ENOMEM;
-	} else if (parse_bdf(id, name) == 0) {
-		if (asprintf(&dir, "%s/bus/pci/devices/%s", ctx->sysfs_root, name) < 0)
-			return -ENOMEM;
-	} else {
-		return -EINVAL;
-	}
-	if (access(dir, F_OK) < 0) {
-		dbg(ctx, "%s: no %s", id, dir);
-		free(dir);
+	if (gl && vgpu_readlink_base(AT_FDCWD, gl, link, sizeof(link)) >= 0 &&
+	    vgpu_parse_long(link, 10, 0, INT_MAX, &g) == 0)
+		group = (int)g;
+	free(gl);
+	return group;
+}
+
+/* the sysfs directory (malloc'd) of the PCI device @bdf, normalised into
+ * @name; -ENODEV when absent */
+static int locate_pci(struct vgpu_ctx *ctx, const char *bdf, char name[37],
+		      char **devdir)
+{
+	if (asprintf(devdir, "%s/bus/pci/devices/%s", ctx->sysfs_root, name) < 0)
+		return -ENOMEM;
+	if (access(*devdir, F_OK) < 0) {
+		dbg(ctx, "%s: no %s", bdf, *devdir);
+		free(*devdir);
+		*devdir = NULL;
 		return -ENODEV;
 	}
-	*group = -1;
-	{
-		char *gl = vgpu_path_join(dir, "iommu_group");
+	return 0;
+}
 
-		if (gl && vgpu_readlink_base(AT_FDCWD, gl, link, sizeof(link)) >= 0 &&
-		    vgpu_parse_long(link, 10, 0, INT_MAX, &g) == 0)
-			*group = (int)g;
-		free(gl);
+/* the active instance named by the UUID @name, from whichever backend */
+static int find_active(struct vgpu_ctx *ctx, const char *name,
+		       struct vgpu_instance **ret)
+{
+	struct vgpu_instance *in;
+	int r = vgpu_instance_get(ctx, name, NULL, &in);
+
+	if (r < 0)
+		return r == -ENOENT ? -ENODEV : r;
+	if (!vgpu_instance_is_active(in) || !in->syspath) {
+		vgpu_instance_unref(in);
+		return -ENODEV;
 	}
-	*devdir = dir;
+	*ret = in;
 	return 0;
 }
 
 /*
- * An active instance of the vfio-user backend: its syspath is its socket,
- * returned as "vfio-user:PATH" in @devdir.
+ * What @id names: an instance (UUID) whose backend opens it itself (*inst),
+ * or a kernel VFIO device — a PCI device, or an mdev or VF instance — at
+ * the sysfs directory *devdir (malloc'd). The id, normalised, goes to @name.
  */
-static int locate_vfio_user(struct vgpu_ctx *ctx, const char *uuid,
-			    char **devdir)
+static int resolve(struct vgpu_ctx *ctx, const char *id, char name[37],
+		   struct vgpu_instance **inst, char **devdir)
 {
 	struct vgpu_instance *in;
-	int r = vgpu_backend_vfio_user.get_active(ctx, uuid, &in);
+	int r;
 
+	*inst = NULL;
+	*devdir = NULL;
+	if (parse_bdf(id, name) == 0)
+		return locate_pci(ctx, id, name, devdir);
+	if (vgpu_uuid_normalize(id, name) < 0)
+		return -EINVAL;
+	r = find_active(ctx, name, &in);
 	if (r < 0)
-		return r == -ENOENT ? -ENODEV : r;
-	r = asprintf(devdir, "vfio-user:%s", in->syspath) < 0 ? -ENOMEM : 0;
+		return r;
+	if (in->backend->open_handle) {
+		*inst = in;
+		return 0;
+	}
+	*devdir = strdup(in->syspath);
 	vgpu_instance_unref(in);
-	return r;
+	return *devdir ? 0 : -ENOMEM;
 }
 
 static int region_cmp(const void *a, const void *b)
@@ -202,18 +223,17 @@ static void handle_free(struct vgpu_handle *h)
 VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 				 unsigned int flags, struct vgpu_handle **ret)
 {
+	struct vgpu_instance *in = NULL;
 	struct vgpu_handle *h;
 	char name[37];
 	char *devdir = NULL;
-	int group = -1, r;
+	int r;
 
 	if (!ctx || !id || !ret ||
 	    (flags & ~(unsigned int)(VGPU_OPEN_NO_IOMMUFD | VGPU_OPEN_IOMMUFD)) ||
 	    (flags & VGPU_OPEN_NO_IOMMUFD && flags & VGPU_OPEN_IOMMUFD))
 		return -EINVAL;
-	r = locate(ctx, id, name, &devdir, &group);
-	if (r == -ENODEV && vgpu_uuid_normalize(id, name) == 0)
-		r = locate_vfio_user(ctx, name, &devdir);
+	r = resolve(ctx, id, name, &in, &devdir);
 	if (r < 0) {
 		if (r == -EINVAL)
 			err(ctx, "%s: neither a UUID nor a PCI address", id);
@@ -227,20 +247,20 @@ VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 			free(h->id);
 		free(h);
 		free(devdir);
+		vgpu_instance_unref(in);
 		return -ENOMEM;
 	}
 	h->refcount = 1;
 	h->ctx = vgpu_ctx_ref(ctx);
-	h->iommu_group = group;
 	h->pgsizes = 4096;
-	if (!strncmp(devdir, "vfio-user:", 10)) {
-		/* no IOMMU in between: the iommufd flags do not apply */
-		r = flags & VGPU_OPEN_IOMMUFD
-			    ? -EOPNOTSUPP
-			    : vgpu_vfu_handle_open(h, devdir + 10);
+	h->iommu_group = -1;
+	if (in) {
+		r = in->backend->open_handle(in, flags, h);
 	} else {
+		h->iommu_group = read_group(devdir);
 		r = vgpu_vfio_kernel_open(h, devdir, flags);
 	}
+	vgpu_instance_unref(in);
 	free(devdir);
 	if (r >= 0)
 		r = build_region_table(h);
@@ -972,6 +992,7 @@ VGPU_EXPORT int vgpu_handle_get_plane_dmabuf(struct vgpu_handle *h,
 VGPU_EXPORT int vgpu_handle_probe_in_use(struct vgpu_ctx *ctx, const char *id,
 					 int *group)
 {
+	struct vgpu_instance *in;
 	char name[37];
 	char *devdir;
 	int g, r;
@@ -980,9 +1001,15 @@ VGPU_EXPORT int vgpu_handle_probe_in_use(struct vgpu_ctx *ctx, const char *id,
 		*group = -1;
 	if (!ctx || !id)
 		return -EINVAL;
-	r = locate(ctx, id, name, &devdir, &g);
+	r = resolve(ctx, id, name, &in, &devdir);
 	if (r < 0)
 		return r;
+	if (in) {
+		/* served by a user-space provider: no VFIO group to probe */
+		vgpu_instance_unref(in);
+		return -EOPNOTSUPP;
+	}
+	g = read_group(devdir);
 	free(devdir);
 	if (group)
 		*group = g;

@@ -125,6 +125,15 @@ struct vgpu_backend {
 	 * whose definitions must stay out of mdevctl's config_dir; NULL
 	 * means ctx->config_dir */
 	char *(*config_dir)(struct vgpu_ctx *ctx);
+	/* optional: open an active instance as a device handle; NULL means
+	 * the instance is a kernel VFIO device at its syspath (mdev, a VF) */
+	int (*open_handle)(struct vgpu_instance *instance, unsigned int flags,
+			   struct vgpu_handle *handle);
+	/* optional: a malloc'd directory whose entries change when the
+	 * backend's parents or instances do, for backends whose changes raise
+	 * no uevent; the monitor watches it (the backend creates it if it
+	 * may). NULL: uevents cover the backend */
+	char *(*watch_dir)(struct vgpu_ctx *ctx);
 };
 
 extern const struct vgpu_backend vgpu_backend_mdev;

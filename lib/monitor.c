@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
-#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 #include <libudev.h>
@@ -41,7 +40,7 @@ struct vgpu_monitor {
 	struct vgpu_ctx *ctx;
 	int epfd;
 	int timerfd;
-	int inotifyfd; /* sockets of vfio-user providers and instances */
+	int inotifyfd; /* the watch_dir of backends without uevents */
 	struct udev *udev;
 	struct udev_monitor *umon;
 	struct snapshot snap;
@@ -240,35 +239,34 @@ static bool sysfs_is_live(struct vgpu_ctx *ctx)
 }
 
 /*
- * User-space providers raise no uevents: their control sockets and their
- * instances' sockets come and go in <runtime>/vfio-user. Watch that
- * directory (created if we may; without it, only the timer helps).
+ * Backends whose changes raise no uevent name a directory to watch
+ * (ops->watch_dir); one inotify descriptor watches them all. Without it,
+ * only the timer helps.
  */
-static void watch_runtime(struct vgpu_monitor *m)
+static void watch_backends(struct vgpu_monitor *m)
 {
 	struct epoll_event ev = { .events = EPOLLIN };
-	char *dir;
-	int fd;
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), watches = 0;
 
-	if (asprintf(&dir, "%s/vfio-user", m->ctx->runtime_dir) < 0)
-		return;
-	if (mkdir(m->ctx->runtime_dir, 0755) < 0 && errno != EEXIST)
-		dbg(m->ctx, "no runtime directory %s: %s", m->ctx->runtime_dir,
-		    strerror(errno));
-	else if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		dbg(m->ctx, "no %s: %s", dir, strerror(errno));
-	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd >= 0 && inotify_add_watch(fd, dir, IN_CREATE | IN_DELETE |
-					 IN_MOVED_FROM | IN_MOVED_TO) < 0) {
-		dbg(m->ctx, "cannot watch %s: %s", dir, strerror(errno));
-		close(fd);
-		fd = -1;
-	}
-	free(dir);
 	if (fd < 0)
 		return;
+	for (size_t i = 0; vgpu_backends[i]; i++) {
+		char *dir;
+
+		if (!vgpu_backends[i]->watch_dir)
+			continue;
+		dir = vgpu_backends[i]->watch_dir(m->ctx);
+		if (!dir)
+			continue;
+		if (inotify_add_watch(fd, dir, IN_CREATE | IN_DELETE |
+					       IN_MOVED_FROM | IN_MOVED_TO) < 0)
+			dbg(m->ctx, "cannot watch %s: %s", dir, strerror(errno));
+		else
+			watches++;
+		free(dir);
+	}
 	ev.data.fd = fd;
-	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+	if (!watches || epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		close(fd);
 		return;
 	}
@@ -325,7 +323,7 @@ VGPU_EXPORT int vgpu_monitor_new(struct vgpu_ctx *ctx,
 		if (!m->umon)
 			warn(ctx, "no uevents can be received; rescanning instead");
 	}
-	watch_runtime(m);
+	watch_backends(m);
 	r = take_snapshot(ctx, &m->snap);
 	if (r < 0)
 		goto fail;

@@ -573,16 +573,9 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 	}
 	/* whether someone holds the device open (active instances only;
 	 * -EACCES etc. leave it unknown) */
-	if (vgpu_instance_is_active(in)) {
-		/* a VF is opened by its PCI address, an mdev by its UUID */
-		const char *sys = vgpu_instance_get_syspath(in);
-		const char *id = vgpu_instance_get_uuid(in);
-
-		if (sys && !strcmp(vgpu_instance_get_backend(in), "sriov") &&
-		    strrchr(sys, '/'))
-			id = strrchr(sys, '/') + 1;
-		in_use = vgpu_handle_probe_in_use(ctx, id, NULL);
-	}
+	if (vgpu_instance_is_active(in))
+		in_use = vgpu_handle_probe_in_use(ctx, vgpu_instance_get_uuid(in),
+						  NULL);
 	if (o->json) {
 		struct jw j;
 

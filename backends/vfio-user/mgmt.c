@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "ctl.h"
+#include "device-private.h"
 #include "libvgpu-private.h"
 #include "util-uuid.h"
 
@@ -345,6 +346,32 @@ static char *vu_config_dir(struct vgpu_ctx *ctx)
 				       "vgpu-vfio-user.d");
 }
 
+/* an instance's syspath is its vfio-user socket */
+static int vu_open_handle(struct vgpu_instance *instance, unsigned int flags,
+			  struct vgpu_handle *handle)
+{
+	/* no IOMMU in between: the iommufd flags do not apply */
+	if (flags & VGPU_OPEN_IOMMUFD)
+		return -EOPNOTSUPP;
+	return vgpu_vfu_handle_open(handle, instance->syspath);
+}
+
+/* providers raise no uevents; their control sockets and their instances'
+ * sockets come and go in <runtime>/vfio-user (created here if we may) */
+static char *vu_watch_dir(struct vgpu_ctx *ctx)
+{
+	char *dir;
+
+	if (asprintf(&dir, "%s/vfio-user", ctx->runtime_dir) < 0)
+		return NULL;
+	if (mkdir(ctx->runtime_dir, 0755) < 0 && errno != EEXIST)
+		dbg(ctx, "no runtime directory %s: %s", ctx->runtime_dir,
+		    strerror(errno));
+	else if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		dbg(ctx, "no %s: %s", dir, strerror(errno));
+	return dir;
+}
+
 const struct vgpu_backend vgpu_backend_vfio_user = {
 	.name = "vfio-user",
 	.list_parents = vu_list_parents,
@@ -357,4 +384,6 @@ const struct vgpu_backend vgpu_backend_vfio_user = {
 	.write_attr = vu_write_attr,
 	.remove = vu_remove,
 	.config_dir = vu_config_dir,
+	.open_handle = vu_open_handle,
+	.watch_dir = vu_watch_dir,
 };

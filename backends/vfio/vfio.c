@@ -30,6 +30,9 @@ struct kvfio {
 	int device;
 	int iommufd;
 	uint32_t ioas;
+	/* the device's name in its VFIO group: its sysfs directory's name
+	 * (an mdev's UUID, a PCI device's address) */
+	char name[NAME_MAX + 1];
 };
 
 /* the largest info answer we accept (argsz); real ones are < 4 KiB */
@@ -699,7 +702,7 @@ static int open_group(struct vgpu_handle *h)
 	r = kioctl(k->sys, k->container, VFIO_SET_IOMMU, (void *)(uintptr_t)type);
 	if (r < 0)
 		return r;
-	r = kioctl(k->sys, k->group, VFIO_GROUP_GET_DEVICE_FD, h->id);
+	r = kioctl(k->sys, k->group, VFIO_GROUP_GET_DEVICE_FD, k->name);
 	if (r < 0) {
 		err(h->ctx, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", h->id, strerror(-r));
 		return r;
@@ -830,6 +833,11 @@ int vgpu_vfio_kernel_open(struct vgpu_handle *h, const char *devdir,
 		return -ENOMEM;
 	k->sys = sys_of(h->ctx);
 	k->container = k->group = k->device = k->iommufd = -1;
+	{
+		const char *base = strrchr(devdir, '/');
+
+		snprintf(k->name, sizeof(k->name), "%s", base ? base + 1 : devdir);
+	}
 	h->priv = k;
 	h->ops = &k_group_ops; /* for k_close until one succeeds */
 

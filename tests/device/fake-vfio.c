@@ -399,14 +399,23 @@ static void mkdirs(const char *root, const char *rel)
 	mkdir(path, 0755);
 }
 
-static void link_group(const char *root, const char *dev)
+static void fake_symlink(const char *root, const char *rel, const char *target)
 {
-	char path[512], target[64];
+	char path[1200];
 
-	snprintf(path, sizeof(path), "%s/%s/iommu_group", root, dev);
-	snprintf(target, sizeof(target), "../../../kernel/iommu_groups/%d", FAKE_GROUP);
+	snprintf(path, sizeof(path), "%s/%s", root, rel);
 	if (symlink(target, path) < 0)
 		abort();
+}
+
+/* only the link's last component is read */
+static void link_group(const char *root, const char *dev)
+{
+	char rel[600], target[64];
+
+	snprintf(rel, sizeof(rel), "%s/iommu_group", dev);
+	snprintf(target, sizeof(target), "../../../kernel/iommu_groups/%d", FAKE_GROUP);
+	fake_symlink(root, rel, target);
 }
 
 void fake_vfio_init(struct fake_vfio *f)
@@ -415,9 +424,16 @@ void fake_vfio_init(struct fake_vfio *f)
 	snprintf(f->root, sizeof(f->root), "/tmp/fake-vfio-XXXXXX");
 	if (!mkdtemp(f->root))
 		abort();
-	mkdirs(f->root, "bus/mdev/devices/" FAKE_UUID);
+	/* an mdev laid out like the kernel's: the device under its parent,
+	 * a link to it in bus/mdev/devices */
+	mkdirs(f->root, "devices/virtual/mtty/mtty/" FAKE_UUID);
+	mkdirs(f->root, "bus/mdev/devices");
+	fake_symlink(f->root, "bus/mdev/devices/" FAKE_UUID,
+		     "../../../devices/virtual/mtty/mtty/" FAKE_UUID);
+	fake_symlink(f->root, "devices/virtual/mtty/mtty/" FAKE_UUID "/mdev_type",
+		     "../mdev_supported_types/mtty-1");
 	mkdirs(f->root, "bus/pci/devices/" FAKE_BDF "/vfio-dev/vfio3");
-	link_group(f->root, "bus/mdev/devices/" FAKE_UUID);
+	link_group(f->root, "devices/virtual/mtty/mtty/" FAKE_UUID);
 	link_group(f->root, "bus/pci/devices/" FAKE_BDF);
 	f->sys = (struct vgpu_vfio_sys){ f_open, f_close, f_ioctl, f_pread,
 					 f_pwrite, f_mmap, f };

@@ -90,6 +90,9 @@ if [ "${SRIOV:-0}" = 1 ]; then
 	[ "$(basename "$(readlink "/sys/bus/pci/devices/$vf/driver")")" = vfio-pci ] || fail "$vf not on vfio-pci"
 	g=$(basename "$(readlink "/sys/bus/pci/devices/$vf/iommu_group")")
 	[ -e "/dev/vfio/$g" ] || fail "/dev/vfio/$g missing"
+	# the instance opens by its UUID like an mdev, through VFIO
+	vgpuctl regions "$v" | tee /tmp/vf-regions
+	grep -q "vfio-group, IOMMU group $g" /tmp/vf-regions || fail "$v does not open by UUID"
 	vgpuctl remove "$v"
 	[ ! -e "/sys/bus/pci/devices/$vf/driver" ] || [ "$(basename "$(readlink "/sys/bus/pci/devices/$vf/driver")")" != vfio-pci ] || fail "$vf still on vfio-pci"
 
