@@ -253,7 +253,7 @@ static void watch_backends(struct vgpu_monitor *m)
 	for (size_t i = 0; vgpu_backends[i]; i++) {
 		char *dir;
 
-		if (!vgpu_backends[i]->watch_dir)
+		if (!vgpu_backends[i]->watch_dir || !vgpu_backend_on(m->ctx, i))
 			continue;
 		dir = vgpu_backends[i]->watch_dir(m->ctx);
 		if (!dir)
