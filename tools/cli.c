@@ -16,7 +16,7 @@
 
 const char *cli_prog = "vgpuctl";
 
-/* the library's last error message, kept as the cause of the failure the
+/* the library's first error message, kept as the cause of the failure the
  * verb reports next (so a failure is one line, not the library's and ours) */
 static char *cause;
 
@@ -50,11 +50,10 @@ static void log_to_stderr(struct vgpu_ctx *ctx, int priority, const char *file,
 	(void)file;
 	(void)line;
 	if (priority <= LOG_ERR && !*verbose) {
-		char *msg;
-
-		flush_cause();
-		if (vasprintf(&msg, format, args) >= 0)
-			cause = msg;
+		/* the first error is the cause; what follows is its
+		 * consequence ("...: removing it again", "parent P: ...") */
+		if (!cause && vasprintf(&cause, format, args) < 0)
+			cause = NULL;
 		return;
 	}
 	if (priority >= LOG_DEBUG)
@@ -113,8 +112,6 @@ const char *cli_strerror(int r)
 static bool library_says_more(int r)
 {
 	switch (-r) {
-	case EACCES:
-	case EPERM:
 	case ENOENT:
 	case ENODEV:
 	case ENOSPC:
@@ -133,13 +130,43 @@ fail_errno(int r, const char *object_fmt, ...)
 	va_list ap;
 
 	fprintf(stderr, "%s: ", cli_prog);
-	va_start(ap, object_fmt);
-	vfprintf(stderr, object_fmt, ap);
-	va_end(ap);
-	fprintf(stderr, ": %s\n",
-		cause && library_says_more(r) ? cause : cli_strerror(r));
+	if (cause && library_says_more(r)) {
+		/* the library's message names its object itself */
+		fprintf(stderr, "%s\n", cause);
+	} else {
+		va_start(ap, object_fmt);
+		vfprintf(stderr, object_fmt, ap);
+		va_end(ap);
+		fprintf(stderr, ": %s\n", cli_strerror(r));
+	}
 	cli_clear_cause();
 	return exit_for(r);
+}
+
+int fail_parent(int r, const char *id)
+{
+	if (r == -ENODEV || r == -ENOENT || r == -EINVAL) {
+		fail_msg("parent %s: no such parent", id);
+		return EXIT_NOTFOUND;
+	}
+	return fail_errno(r, "parent %s", id);
+}
+
+int fail_instance(int r, const char *uuid, const char *absent)
+{
+	switch (-r) {
+	case EINVAL:
+		fail_msg("%s: not a UUID", uuid);
+		return EXIT_USAGE;
+	case ENOENT:
+		fail_msg("instance %s: %s", uuid, absent ? absent : "no such instance");
+		return EXIT_NOTFOUND;
+	case ENOTUNIQ:
+		fail_msg("instance %s: defined under several parents; name one with --parent",
+			 uuid);
+		return EXIT_CONFLICT;
+	}
+	return fail_errno(r, "instance %s", uuid);
 }
 
 int exit_for(int r)

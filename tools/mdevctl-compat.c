@@ -1667,6 +1667,8 @@ int mdevctl_compat_main(const struct opts *o, int argc, char **argv,
 	if (cli_ctx_new(o, false, &ctx))
 		return 1;
 	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	/* mdevctl knows mdev alone: no other backend may slow or fail it */
+	vgpu_ctx_set_backends(ctx, "mdev");
 	r = check_environment(ctx);
 	if (!r)
 		r = cmd->run(ctx, cmd, &a);

@@ -270,6 +270,29 @@ static int cmd_create(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	return 0;
 }
 
+/* a definition is allowed for a type its parent lacks (the parent may change
+ * its types), but when the parent is present, say so */
+static void warn_missing_type(struct vgpu_ctx *ctx, const char *parent,
+			      const char *type)
+{
+	struct vgpu_parent *p;
+	struct vgpu_type *t;
+	char *types;
+
+	if (vgpu_parent_get(ctx, parent, &p) < 0)
+		return;
+	if (vgpu_type_get(p, type, &t) == 0) {
+		vgpu_type_unref(t);
+	} else {
+		types = type_names(p);
+		warn_msg("parent %s has no type %s (types: %s); it cannot start until it has",
+			 parent, type, types ? types : "none");
+		free(types);
+	}
+	cli_clear_cause();
+	vgpu_parent_unref(p);
+}
+
 static int cmd_define(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		      char **argv)
 {
@@ -283,13 +306,27 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		return r;
 	r = vgpu_instance_define(ctx, s.parent, s.uuid, s.config,
 				 s.force ? VGPU_DEFINE_FORCE : 0, &in);
-	vgpu_config_unref(s.config);
-	if (r < 0) {
-		fail_msg("define: %s", r == -EEXIST ? "already defined (use --force to replace)" :
-							strerror(-r));
-		return exit_for(r);
+	if (r == -EEXIST) {
+		fail_msg("instance %s is defined already (--force replaces it)",
+			 s.uuid);
+		r = exit_for(r);
+	} else if (r < 0) {
+		r = fail_errno(r, "parent %s: define", s.parent);
+	} else {
+		warn_missing_type(ctx, s.parent, vgpu_config_get_type(s.config));
 	}
-	puts(vgpu_instance_get_uuid(in));
+	vgpu_config_unref(s.config);
+	if (r)
+		return r;
+	if (o.json) {
+		struct jw j;
+
+		jw_init(&j, true);
+		json_instance(&j, in, -1);
+		print_json(&j);
+	} else {
+		puts(vgpu_instance_get_uuid(in));
+	}
 	vgpu_instance_unref(in);
 	return 0;
 }
@@ -310,20 +347,6 @@ static int uuid_verb(int argc, char **argv, struct opts *o, const char **uuid,
 	return 0;
 }
 
-static int report(const char *verb, const char *uuid, int r)
-{
-	if (r < 0) {
-		const char *why = strerror(-r);
-
-		if (r == -EINVAL)
-			why = "not a valid UUID";
-		else if (r == -ENOTUNIQ)
-			why = "defined under several parents; name one with --parent";
-		fail_msg("%s %s: %s", verb, uuid, why);
-	}
-	return exit_for(r);
-}
-
 static int cmd_start(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		     char **argv)
 {
@@ -333,19 +356,41 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 
 	if (r)
 		return r;
-	return report("start", uuid, vgpu_instance_start(ctx, uuid, parent, NULL));
+	r = vgpu_instance_start(ctx, uuid, parent, NULL);
+	if (r == -ENODEV) {
+		struct vgpu_instance *in;
+
+		/* its parent is absent */
+		if (vgpu_instance_get(ctx, uuid, parent, &in) == 0) {
+			r = fail_parent(r, vgpu_instance_get_parent_id(in));
+			vgpu_instance_unref(in);
+			return r;
+		}
+	}
+	if (r == -EEXIST) {
+		fail_msg("instance %s is active already", uuid);
+		return exit_for(r);
+	}
+	return r < 0 ? fail_instance(r, uuid, "not defined") : 0;
 }
 
 static int cmd_stop(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		    char **argv)
 {
 	const char *uuid, *parent;
+	struct vgpu_instance *in;
 	struct opts o = *go;
 	int r = uuid_verb(argc, argv, &o, &uuid, &parent);
 
 	if (r)
 		return r;
-	return report("stop", uuid, vgpu_instance_remove(ctx, uuid));
+	r = vgpu_instance_remove(ctx, uuid);
+	/* not active: say whether it is defined */
+	if (r == -ENOENT && vgpu_instance_get(ctx, uuid, parent, &in) == 0) {
+		vgpu_instance_unref(in);
+		return fail_instance(r, uuid, "not active");
+	}
+	return r < 0 ? fail_instance(r, uuid, NULL) : 0;
 }
 
 static int cmd_undefine(struct vgpu_ctx *ctx, const struct opts *go, int argc,
@@ -357,7 +402,8 @@ static int cmd_undefine(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 
 	if (r)
 		return r;
-	return report("undefine", uuid, vgpu_instance_undefine(ctx, uuid, parent));
+	r = vgpu_instance_undefine(ctx, uuid, parent);
+	return r < 0 ? fail_instance(r, uuid, "not defined") : 0;
 }
 
 /* stop it if active, then delete its definition if it has one */
@@ -373,14 +419,14 @@ static int cmd_remove(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		return r;
 	r = vgpu_instance_get(ctx, uuid, parent, &in);
 	if (r < 0)
-		return report("remove", uuid, r);
+		return fail_instance(r, uuid, NULL);
 	if (vgpu_instance_is_active(in))
 		r = vgpu_instance_remove(ctx, uuid);
 	if (r == 0 && vgpu_instance_is_defined(in))
 		r = vgpu_instance_undefine(ctx, uuid,
 					   vgpu_instance_get_parent_id(in));
 	vgpu_instance_unref(in);
-	return report("remove", uuid, r);
+	return r < 0 ? fail_instance(r, uuid, NULL) : 0;
 }
 
 static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
@@ -417,9 +463,7 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 			r = -ENOENT;
 		if (r < 0) {
 			vgpu_instance_unref(in);
-			if (r == -ENOENT)
-				fail_msg("modify %s: not defined", uuid);
-			return r == -ENOENT ? EXIT_NOTFOUND : report("modify", uuid, r);
+			return fail_instance(r, uuid, "not defined");
 		}
 		c = vgpu_config_ref(vgpu_instance_get_config(in));
 		if (!s.parent)
@@ -448,12 +492,18 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 					 c);
 	vgpu_config_unref(c);
 	vgpu_instance_unref(in);
-	return report("modify", uuid, r);
+	if (r == -ERANGE) {
+		fail_msg("instance %s: --index %ld: no such attribute position", uuid,
+			 s.index);
+		return EXIT_FAILURE;
+	}
+	return r < 0 ? fail_instance(r, uuid, "not defined") : 0;
 }
 
 static int cmd_autostart(struct vgpu_ctx *ctx, const struct opts *go,
 			 int argc, char **argv)
 {
+	struct vgpu_parent *p;
 	struct opts o = *go;
 	int r;
 
@@ -462,12 +512,12 @@ static int cmd_autostart(struct vgpu_ctx *ctx, const struct opts *go,
 		return r;
 	if (argc - optind != 1)
 		return usage_error(argv[0], "%s", "expects one parent id");
+	r = vgpu_parent_get(ctx, argv[optind], &p);
+	if (r < 0)
+		return fail_parent(r, argv[optind]);
+	vgpu_parent_unref(p);
 	r = vgpu_parent_autostart(ctx, argv[optind]);
-	if (r < 0) {
-		fail_msg("autostart %s: %s", argv[optind], strerror(-r));
-		return exit_for(r);
-	}
-	return 0;
+	return r < 0 ? fail_errno(r, "parent %s: autostart", argv[optind]) : 0;
 }
 
 

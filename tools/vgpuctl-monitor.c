@@ -26,6 +26,7 @@ struct monitor_args {
 	long interval;
 	long count;
 	long timeout_ms;
+	bool autostart;
 };
 
 static int monitor_opt(int c, const char *arg, void *data)
@@ -33,6 +34,9 @@ static int monitor_opt(int c, const char *arg, void *data)
 	struct monitor_args *a = data;
 
 	switch (c) {
+	case 'a':
+		a->autostart = true;
+		return 0;
 	case 'i':
 		return cli_parse_count("--interval", arg, &a->interval);
 	case 'n':
@@ -43,47 +47,58 @@ static int monitor_opt(int c, const char *arg, void *data)
 	return EXIT_USAGE;
 }
 
-static const char *event_name(enum vgpu_event_type t)
-{
-	switch (t) {
-	case VGPU_EVENT_PARENT_ADDED:
-		return "parent-added";
-	case VGPU_EVENT_PARENT_REMOVED:
-		return "parent-removed";
-	case VGPU_EVENT_INSTANCE_ADDED:
-		return "instance-added";
-	case VGPU_EVENT_INSTANCE_REMOVED:
-		return "instance-removed";
-	}
-	return "unknown";
-}
-
 static void print_event(struct vgpu_event *e, bool json)
 {
+	const char *name = json_event_name(vgpu_event_get_type(e));
+
 	if (json) {
+		char now[40];
 		struct jw j;
 
-		jw_init(&j, false);
-		jw_begin_object(&j);
-		jw_member_string(&j, "event", event_name(vgpu_event_get_type(e)));
-		jw_member_string(&j, "backend", vgpu_event_get_backend(e));
-		jw_member_string(&j, "parent", vgpu_event_get_parent_id(e));
-		if (vgpu_event_get_uuid(e)) {
-			jw_member_string(&j, "uuid", vgpu_event_get_uuid(e));
-			jw_member_string(&j, "type", vgpu_event_get_type_id(e));
-		}
-		jw_end_object(&j);
-		print_json(&j);
+		json_time_now(now, sizeof(now));
+		json_doc_begin(&j, false);
+		jw_key(&j, "events");
+		jw_begin_array(&j);
+		json_event(&j, e, now);
+		jw_end_array(&j);
+		json_doc_end(&j);
 	} else if (vgpu_event_get_uuid(e)) {
-		printf("%s %s %s %s %s\n", event_name(vgpu_event_get_type(e)),
-		       vgpu_event_get_backend(e), vgpu_event_get_parent_id(e),
-		       vgpu_event_get_uuid(e),
+		printf("%s %s %s %s %s\n", name, vgpu_event_get_backend(e),
+		       vgpu_event_get_parent_id(e), vgpu_event_get_uuid(e),
 		       vgpu_event_get_type_id(e) ? vgpu_event_get_type_id(e) : "-");
 	} else {
-		printf("%s %s %s\n", event_name(vgpu_event_get_type(e)),
-		       vgpu_event_get_backend(e), vgpu_event_get_parent_id(e));
+		printf("%s %s %s\n", name, vgpu_event_get_backend(e),
+		       vgpu_event_get_parent_id(e));
 	}
 	fflush(stdout);
+}
+
+/* start the "auto" definitions of a parent that appeared (user-space
+ * providers raise no uevent for udev's rule to run `vgpuctl autostart`) */
+static void autostart(struct vgpu_ctx *ctx, const char *parent)
+{
+	int r = vgpu_parent_autostart(ctx, parent);
+
+	if (r < 0)
+		fail_errno(r, "parent %s: autostart", parent);
+	else if (r > 0)
+		fprintf(stderr, "%s: parent %s: started %d instance%s\n", cli_prog,
+			parent, r, r == 1 ? "" : "s");
+}
+
+static void autostart_present(struct vgpu_ctx *ctx)
+{
+	struct vgpu_parent **list;
+	size_t n;
+	int r = vgpu_parent_list(ctx, &list, &n);
+
+	if (r < 0) {
+		fail_errno(r, "parents");
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		autostart(ctx, vgpu_parent_get_id(list[i]));
+	vgpu_parent_list_free(list, n);
 }
 
 static long now_ms(void)
@@ -101,6 +116,7 @@ static int cmd_monitor(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		{ "interval", required_argument, NULL, 'i' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "timeout", required_argument, NULL, 'T' },
+		{ "autostart", no_argument, NULL, 'a' },
 		{ 0 },
 	};
 	struct monitor_args a = { .interval = -1 };
@@ -110,16 +126,16 @@ static int cmd_monitor(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	long seen = 0, deadline;
 	int r;
 
-	r = parse_common(argc, argv, lo, "i:n:T:j", monitor_opt, &a, &o);
+	r = parse_common(argc, argv, lo, "i:n:T:aj", monitor_opt, &a, &o);
 	if (r)
 		return r;
 	if (optind < argc)
 		return usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
 	r = vgpu_monitor_new(ctx, &m);
-	if (r < 0) {
-		fail_msg("monitor: %s", strerror(-r));
-		return exit_for(r);
-	}
+	if (r < 0)
+		return fail_errno(r, "monitor");
+	if (a.autostart)
+		autostart_present(ctx);
 	if (a.interval >= 0)
 		vgpu_monitor_set_rescan_interval(m, (unsigned int)a.interval);
 	sigaction(SIGINT, &sa, NULL);
@@ -148,29 +164,38 @@ static int cmd_monitor(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		}
 		while ((r = vgpu_monitor_receive(m, &e)) == 0 && e) {
 			print_event(e, o.json);
+			if (a.autostart &&
+			    vgpu_event_get_type(e) == VGPU_EVENT_PARENT_ADDED)
+				autostart(ctx, vgpu_event_get_parent_id(e));
 			vgpu_event_unref(e);
 			if (a.count && ++seen >= a.count)
 				break;
+		}
+		/* a provider that does not answer, or shuts us out, is
+		 * reported and asked again at the next change */
+		if (r == -ETIMEDOUT || r == -EACCES) {
+			fail_errno(r, "monitor");
+			r = 0;
 		}
 		if (r < 0)
 			break;
 	}
 	vgpu_monitor_unref(m);
-	if (r < 0) {
-		fail_msg("monitor: %s", strerror(-r));
-		return exit_for(r);
-	}
-	return 0;
+	return r < 0 ? fail_errno(r, "monitor") : 0;
 }
 
 
 const struct verb verb_monitor = {
 	.name = "monitor",
 	.run = cmd_monitor,
-	.args = "[--interval MS] [--count N] [--timeout MS]",
+	.args = "[--interval MS] [--count N] [--timeout MS] [--autostart]",
 	.summary = "print parents and instances as they come and go",
 	.options = "  -i, --interval MS  also rescan every MS milliseconds (for trees that\n"
 		   "                     raise no uevents); 0 turns rescans off\n"
 		   "  -n, --count N      exit after N events\n"
-		   "  -T, --timeout MS   exit after MS milliseconds\n",
+		   "  -T, --timeout MS   exit after MS milliseconds\n"
+		   "  -a, --autostart    start the \"auto\" definitions of every parent\n"
+		   "                     present, and of each parent that appears: how\n"
+		   "                     definitions on user-space providers start when\n"
+		   "                     the provider registers (vgpu-autostart.service)\n",
 };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * vgpuctl verbs that look: parents, types, list, show.
+ * vgpuctl verbs that look: parents, types, list, show, inventory. Their
+ * --json is one document shape (vgpuctl-json.c, docs/json-schema.md).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,6 +10,8 @@
 
 #include "vgpuctl.h"
 #include "vgpuctl-json.h"
+
+/* ---- parents ---------------------------------------------------------- */
 
 static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		       char **argv)
@@ -24,19 +27,18 @@ static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (optind < argc)
 		return usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
 	r = vgpu_parent_list(ctx, &list, &n);
-	if (r < 0) {
-		fail_msg("cannot list parents: %s", strerror(-r));
-		return exit_for(r);
-	}
+	if (r < 0)
+		return fail_errno(r, "parents");
 	if (o.json) {
 		struct jw j;
 
-		jw_init(&j, true);
+		json_doc_begin(&j, true);
+		jw_key(&j, "parents");
 		jw_begin_array(&j);
 		for (size_t i = 0; i < n; i++)
-			json_parent(&j, list[i], true);
+			json_parent(&j, list[i]);
 		jw_end_array(&j);
-		print_json(&j);
+		json_doc_end(&j);
 	} else {
 		struct table t = { .ncols = 5 };
 
@@ -64,6 +66,7 @@ static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	return 0;
 }
 
+/* ---- types ------------------------------------------------------------ */
 
 static int list_parents_or_one(struct vgpu_ctx *ctx, const char *id,
 			       struct vgpu_parent ***list, size_t *n)
@@ -85,14 +88,51 @@ static int list_parents_or_one(struct vgpu_ctx *ctx, const char *id,
 	return 0;
 }
 
+/* the types of every parent in @parents; the exit status */
+static int collect_types(struct vgpu_parent **parents, size_t np,
+			 struct vgpu_type ***ret, size_t *n_ret)
+{
+	struct vgpu_type **all = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < np; i++) {
+		struct vgpu_type **types, **grown;
+		size_t nt;
+		int r = vgpu_type_list(parents[i], &types, &nt);
+
+		if (r < 0) {
+			vgpu_type_list_free(all, n);
+			return fail_errno(r, "parent %s: types",
+					  vgpu_parent_get_id(parents[i]));
+		}
+		grown = reallocarray(all, n + nt + 1, sizeof(*all));
+		if (!grown) {
+			vgpu_type_list_free(types, nt);
+			vgpu_type_list_free(all, n);
+			return fail_errno(-ENOMEM, "types");
+		}
+		all = grown;
+		memcpy(all + n, types, nt * sizeof(*types));
+		n += nt;
+		free(types);
+	}
+	*ret = all;
+	*n_ret = n;
+	return 0;
+}
+
+static void count_text(char *buf, size_t size, int v)
+{
+	snprintf(buf, size, v >= 0 ? "%d" : "-", v);
+}
+
 static int cmd_types(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		     char **argv)
 {
 	struct vgpu_parent **parents;
+	struct vgpu_type **types = NULL;
 	struct opts o = *go;
-	struct table t = { .ncols = 5 };
-	struct jw j;
-	size_t np;
+	size_t np, nt = 0;
 	int r;
 
 	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
@@ -102,62 +142,46 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		return usage_error(argv[0], "unexpected argument '%s'", argv[optind + 1]);
 	r = list_parents_or_one(ctx, optind < argc ? argv[optind] : NULL,
 				&parents, &np);
-	if (r < 0) {
-		fail_msg("%s: %s", optind < argc ? argv[optind] : "parents",
-			 r == -ENODEV ? "no such parent" : strerror(-r));
-		return exit_for(r);
-	}
+	if (r < 0)
+		return optind < argc ? fail_parent(r, argv[optind]) :
+				       fail_errno(r, "parents");
+	r = collect_types(parents, np, &types, &nt);
+	vgpu_parent_list_free(parents, np);
+	if (r)
+		return r;
 	if (o.json) {
-		jw_init(&j, true);
+		struct jw j;
+
+		json_doc_begin(&j, true);
+		jw_key(&j, "types");
 		jw_begin_array(&j);
-	} else {
-		table_add(&t, "PARENT", "TYPE", "AVAILABLE", "API", "NAME");
-	}
-	for (size_t i = 0; i < np; i++) {
-		struct vgpu_type **types;
-		size_t nt;
-
-		r = vgpu_type_list(parents[i], &types, &nt);
-		if (r < 0) {
-			fail_msg("%s: cannot list types: %s",
-				 vgpu_parent_get_id(parents[i]), strerror(-r));
-			continue;
-		}
-		if (o.json) {
-			jw_begin_object(&j);
-			jw_member_string(&j, "parent", vgpu_parent_get_id(parents[i]));
-			jw_member_string(&j, "backend",
-					 vgpu_parent_get_backend(parents[i]));
-			jw_key(&j, "types");
-			jw_begin_array(&j);
-			for (size_t k = 0; k < nt; k++)
-				json_type(&j, types[k]);
-			jw_end_array(&j);
-			jw_end_object(&j);
-		} else {
-			for (size_t k = 0; k < nt; k++) {
-				char avail[16];
-				int a = vgpu_type_get_available_instances(types[k]);
-
-				snprintf(avail, sizeof(avail), a >= 0 ? "%d" : "?", a);
-				table_add(&t, vgpu_parent_get_id(parents[i]),
-					  vgpu_type_get_id(types[k]), avail,
-					  vgpu_type_get_device_api(types[k]),
-					  vgpu_type_get_name(types[k]));
-			}
-		}
-		vgpu_type_list_free(types, nt);
-	}
-	if (o.json) {
+		for (size_t k = 0; k < nt; k++)
+			json_type(&j, types[k]);
 		jw_end_array(&j);
-		print_json(&j);
+		json_doc_end(&j);
 	} else {
+		struct table t = { .ncols = 6 };
+
+		table_add(&t, "PARENT", "TYPE", "AVAILABLE", "MAX", "API", "NAME");
+		for (size_t k = 0; k < nt; k++) {
+			char avail[16], max[16];
+
+			count_text(avail, sizeof(avail),
+				   vgpu_type_get_available_instances(types[k]));
+			count_text(max, sizeof(max),
+				   vgpu_type_get_max_instances(types[k]));
+			table_add(&t, vgpu_parent_get_id(vgpu_type_get_parent(types[k])),
+				  vgpu_type_get_id(types[k]), avail, max,
+				  vgpu_type_get_device_api(types[k]),
+				  vgpu_type_get_name(types[k]));
+		}
 		table_print(&t);
 	}
-	vgpu_parent_list_free(parents, np);
+	vgpu_type_list_free(types, nt);
 	return 0;
 }
 
+/* ---- instances -------------------------------------------------------- */
 
 static void state_string(struct vgpu_instance *in, char *buf, size_t size)
 {
@@ -168,7 +192,6 @@ static void state_string(struct vgpu_instance *in, char *buf, size_t size)
 		 c ? ",defined" : "",
 		 c ? (vgpu_config_get_autostart(c) ? ",auto" : ",manual") : "");
 }
-
 
 struct list_args {
 	unsigned int flags;
@@ -214,19 +237,30 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (optind < argc)
 		return usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
 	r = vgpu_instance_list(ctx, a.flags, a.parent, NULL, &list, &n);
-	if (r < 0) {
-		fail_msg("cannot list instances: %s", strerror(-r));
-		return exit_for(r);
+	if (r < 0)
+		return fail_errno(r, "instances");
+	/* nothing of an unknown parent: say it is unknown (its definitions
+	 * would be listed even while it is absent) */
+	if (!n && a.parent) {
+		struct vgpu_parent *p;
+
+		r = vgpu_parent_get(ctx, a.parent, &p);
+		vgpu_parent_unref(p);
+		if (r < 0) {
+			vgpu_instance_list_free(list, n);
+			return fail_parent(r, a.parent);
+		}
 	}
 	if (o.json) {
 		struct jw j;
 
-		jw_init(&j, true);
+		json_doc_begin(&j, true);
+		jw_key(&j, "instances");
 		jw_begin_array(&j);
 		for (size_t i = 0; i < n; i++)
 			json_instance(&j, list[i], -1);
 		jw_end_array(&j);
-		print_json(&j);
+		json_doc_end(&j);
 	} else {
 		struct table t = { .ncols = 4 };
 
@@ -253,22 +287,23 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 	int in_use = -1;
 	int r = vgpu_instance_get(ctx, uuid, parent, &in);
 
-	if (r < 0) {
-		fail_msg("%s: %s", uuid,
-			 r == -ENOENT ? "no such instance" : strerror(-r));
-		return exit_for(r);
-	}
+	if (r < 0)
+		return fail_instance(r, uuid, NULL);
 	/* whether someone holds the device open (active instances only;
 	 * -EACCES etc. leave it unknown) */
 	if (vgpu_instance_is_active(in))
 		in_use = vgpu_handle_probe_in_use(ctx, vgpu_instance_get_uuid(in),
 						  NULL);
+	cli_clear_cause();
 	if (o->json) {
 		struct jw j;
 
-		jw_init(&j, true);
+		json_doc_begin(&j, true);
+		jw_key(&j, "instances");
+		jw_begin_array(&j);
 		json_instance(&j, in, in_use);
-		print_json(&j);
+		jw_end_array(&j);
+		json_doc_end(&j);
 		vgpu_instance_unref(in);
 		return 0;
 	}
@@ -307,8 +342,7 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 	return 0;
 }
 
-static int show_parent(struct vgpu_ctx *ctx, const struct opts *o,
-		       struct vgpu_parent *p)
+static int show_parent(const struct opts *o, struct vgpu_parent *p)
 {
 	struct vgpu_type **types = NULL;
 	size_t nt = 0;
@@ -316,24 +350,23 @@ static int show_parent(struct vgpu_ctx *ctx, const struct opts *o,
 	uint32_t cls;
 	int r;
 
-	r = vgpu_type_list(p, &types, &nt);
-	if (r < 0)
-		fail_msg("%s: cannot list types: %s", vgpu_parent_get_id(p),
-			 strerror(-r));
+	r = collect_types(&p, 1, &types, &nt);
+	if (r)
+		return r;
 	if (o->json) {
 		struct jw j;
 
-		jw_init(&j, true);
-		jw_begin_object(&j);
-		jw_key(&j, "parent");
-		json_parent(&j, p, true);
+		json_doc_begin(&j, true);
+		jw_key(&j, "parents");
+		jw_begin_array(&j);
+		json_parent(&j, p);
+		jw_end_array(&j);
 		jw_key(&j, "types");
 		jw_begin_array(&j);
 		for (size_t i = 0; i < nt; i++)
 			json_type(&j, types[i]);
 		jw_end_array(&j);
-		jw_end_object(&j);
-		print_json(&j);
+		json_doc_end(&j);
 		vgpu_type_list_free(types, nt);
 		return 0;
 	}
@@ -367,6 +400,8 @@ static int show_parent(struct vgpu_ctx *ctx, const struct opts *o,
 			printf("  Available:   %d\n", avail);
 		else
 			printf("  Available:   unknown (%s)\n", strerror(-avail));
+		if (vgpu_type_get_max_instances(t) >= 0)
+			printf("  Max:         %d\n", vgpu_type_get_max_instances(t));
 		for (size_t k = 0; k < vgpu_type_get_attr_count(t); k++) {
 			const char *key, *val;
 
@@ -377,7 +412,6 @@ static int show_parent(struct vgpu_ctx *ctx, const struct opts *o,
 			printf("  Description: %s\n", vgpu_type_get_description(t));
 	}
 	vgpu_type_list_free(types, nt);
-	(void)ctx;
 	return 0;
 }
 
@@ -397,16 +431,74 @@ static int cmd_show(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (looks_like_uuid(argv[optind]))
 		return show_instance(ctx, &o, argv[optind], parent);
 	r = vgpu_parent_get(ctx, argv[optind], &p);
-	if (r < 0) {
-		fail_msg("%s: %s", argv[optind],
-			 r == -ENODEV ? "no such parent or instance" : strerror(-r));
-		return exit_for(r == -EINVAL ? -ENODEV : r);
-	}
-	r = show_parent(ctx, &o, p);
+	if (r < 0)
+		return fail_parent(r, argv[optind]);
+	r = show_parent(&o, p);
 	vgpu_parent_unref(p);
 	return r;
 }
 
+/* ---- inventory -------------------------------------------------------- */
+
+/* the whole host in one document: what a scheduler consumes */
+static int cmd_inventory(struct vgpu_ctx *ctx, const struct opts *go,
+			 int argc, char **argv)
+{
+	struct vgpu_parent **parents = NULL;
+	struct vgpu_type **types = NULL;
+	struct vgpu_instance **insts = NULL;
+	size_t np = 0, nt = 0, ni = 0;
+	struct opts o = *go;
+	char now[40];
+	struct jw j;
+	int r;
+
+	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
+	if (r)
+		return r;
+	if (optind < argc)
+		return usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+	if (!o.json)
+		return usage_error(argv[0], "%s", "is JSON only: vgpuctl inventory --json");
+	json_time_now(now, sizeof(now));
+	r = vgpu_parent_list(ctx, &parents, &np);
+	if (r < 0)
+		return fail_errno(r, "parents");
+	r = collect_types(parents, np, &types, &nt);
+	if (r) {
+		vgpu_parent_list_free(parents, np);
+		return r;
+	}
+	r = vgpu_instance_list(ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, NULL,
+			       NULL, &insts, &ni);
+	if (r < 0) {
+		vgpu_type_list_free(types, nt);
+		vgpu_parent_list_free(parents, np);
+		return fail_errno(r, "instances");
+	}
+	json_doc_begin(&j, true);
+	jw_member_string(&j, "time", now);
+	jw_key(&j, "parents");
+	jw_begin_array(&j);
+	for (size_t i = 0; i < np; i++)
+		json_parent(&j, parents[i]);
+	jw_end_array(&j);
+	jw_key(&j, "types");
+	jw_begin_array(&j);
+	for (size_t i = 0; i < nt; i++)
+		json_type(&j, types[i]);
+	jw_end_array(&j);
+	jw_key(&j, "instances");
+	jw_begin_array(&j);
+	for (size_t i = 0; i < ni; i++)
+		json_instance(&j, insts[i], -1);
+	jw_end_array(&j);
+	json_doc_end(&j);
+	vgpu_instance_list_free(insts, ni);
+	vgpu_type_list_free(types, nt);
+	vgpu_parent_list_free(parents, np);
+	return 0;
+}
 
 const struct verb verb_parents = {
 	.name = "parents",
@@ -439,4 +531,11 @@ const struct verb verb_show = {
 	.summary = "show one instance (by UUID) or one parent with its types",
 	.options = "  -p, --parent P     the parent of the definition to show when the\n"
 		   "                     UUID is defined under several parents\n",
+};
+
+const struct verb verb_inventory = {
+	.name = "inventory",
+	.run = cmd_inventory,
+	.args = "--json",
+	.summary = "the whole host in one JSON document: parents, types with their capacity, instances",
 };

@@ -50,12 +50,18 @@ void __attribute__((format(printf, 1, 2))) fail_msg(const char *fmt, ...);
 void __attribute__((format(printf, 1, 2))) warn_msg(const char *fmt, ...);
 /*
  * Report a failed library call on @object and return the exit status for
- * it: "vgpuctl: <object>: <cause>", the cause the library logged for it when
- * it did (see cli_ctx_new()), otherwise the text for @r. One line per
- * failure.
+ * it: "vgpuctl: <object>: <text for @r>", or "vgpuctl: <the library's
+ * message>" when the library logged why (see cli_ctx_new()) and says more
+ * than the errno. One line per failure.
  */
 int __attribute__((format(printf, 2, 3)))
 fail_errno(int r, const char *object_fmt, ...);
+/* "parent ID: no such parent" (exit 3) for -ENODEV/-ENOENT/-EINVAL, else
+ * fail_errno() */
+int fail_parent(int r, const char *id);
+/* "instance UUID: no such instance" (or @absent) for -ENOENT, "not a UUID"
+ * for -EINVAL, else fail_errno() */
+int fail_instance(int r, const char *uuid, const char *absent);
 /* the text fail_errno() prints for @r without a logged cause */
 const char *cli_strerror(int r);
 /* the exit status for a library error */
