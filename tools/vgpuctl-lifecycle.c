@@ -260,9 +260,12 @@ static int cmd_create(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (o.json) {
 		struct jw j;
 
-		jw_init(&j, true);
+		json_doc_begin(&j, true);
+		jw_key(&j, "instances");
+		jw_begin_array(&j);
 		json_instance(&j, in, -1);
-		print_json(&j);
+		jw_end_array(&j);
+		json_doc_end(&j);
 	} else {
 		puts(vgpu_instance_get_uuid(in));
 	}
@@ -321,9 +324,12 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (o.json) {
 		struct jw j;
 
-		jw_init(&j, true);
+		json_doc_begin(&j, true);
+		jw_key(&j, "instances");
+		jw_begin_array(&j);
 		json_instance(&j, in, -1);
-		print_json(&j);
+		jw_end_array(&j);
+		json_doc_end(&j);
 	} else {
 		puts(vgpu_instance_get_uuid(in));
 	}

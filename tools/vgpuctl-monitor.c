@@ -141,9 +141,9 @@ static int cmd_monitor(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	deadline = a.timeout_ms ? now_ms() + a.timeout_ms : 0;
-	/* tell a waiting script that the snapshot is taken */
-	if (!o.json)
-		fprintf(stderr, "%s: monitoring\n", cli_prog);
+	/* tell a waiting script that the snapshot is taken (on stderr, out
+	 * of the JSON stream) */
+	fprintf(stderr, "%s: monitoring\n", cli_prog);
 	while (!stop_requested && (!a.count || seen < a.count)) {
 		struct pollfd pfd = { .fd = vgpu_monitor_get_fd(m), .events = POLLIN };
 		int wait = -1;
