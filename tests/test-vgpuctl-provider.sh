@@ -64,6 +64,24 @@ start_sim() {
 	echo "vgpu-sim did not start: $(cat "$tmp/sim.log")"; exit 1
 }
 
+# every verb explains itself, and its options
+# (mdevctl's --help is mdevctl's own; help is the help)
+for verb in $("$vgpuctl" --help | awk '/^Verbs/ { on = 1; next } on && /^  [a-z]/ { print $1 }' |
+		grep -vx 'mdevctl\|help'); do
+	expect 0 "$vgpuctl" $verb --help
+	check "'$verb --help' gives its synopsis" grep -q "^Usage: vgpuctl $verb" "$tmp/out"
+done
+expect 0 "$vgpuctl" define --help
+for opt in --parent --type --uuid --attr --jsonfile --auto --manual --force; do
+	check "define --help explains $opt" grep -qE -- "^ +(-[a-zA-Z], )?$opt( |$)" "$tmp/out"
+done
+expect 0 "$vgpuctl" modify --help
+for opt in --add-attr --del-attr --index --jsonfile --auto; do
+	check "modify --help explains $opt" grep -qE -- "^ +(-[a-zA-Z], )?$opt( |$)" "$tmp/out"
+done
+expect 0 "$vgpuctl" monitor --help
+check "monitor --help explains --autostart" grep -qE -- "^ +-a, --autostart " "$tmp/out"
+
 start_sim
 expect 0 v parents
 check "parents lists the provider" grep -q "^$P  *vfio-user" "$tmp/out"
