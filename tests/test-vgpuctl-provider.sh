@@ -32,27 +32,7 @@ U=11111111-2222-4333-8444-555555555555
 U2=22222222-2222-4333-8444-555555555555
 v() { "$vgpuctl" --sysfs-root "$tmp/empty" --config-dir "$tmp/conf" \
 	--runtime-dir "$tmp/run" "$@"; }
-passed=0 failed=0
-expect() {
-	local want=$1; shift
-	"$@" > "$tmp/out" 2> "$tmp/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "FAIL: '$*' exited $got, wanted $want"
-		sed 's/^/  stdout: /' "$tmp/out"; sed 's/^/  stderr: /' "$tmp/err"
-	fi
-}
-check() {
-	local what=$1; shift
-	if "$@"; then passed=$((passed + 1)); else
-		failed=$((failed + 1)); echo "FAIL: $what"
-		sed 's/^/  stdout: /' "$tmp/out"; sed 's/^/  stderr: /' "$tmp/err"
-	fi
-}
-one_line() { [ "$(wc -l < "$tmp/err")" = 1 ]; }
+. "$(dirname "$0")/lib-cli.sh"
 start_sim() {
 	"$sim_bin" --parent $P --runtime-dir "$tmp/run" > /dev/null 2> "$tmp/sim.log" &
 	sim=$!
@@ -162,5 +142,4 @@ expect 0 v show $U2
 check "autostart started it" grep -q "^Active: *yes" "$tmp/out"
 expect 0 v remove $U2
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+summary

@@ -30,24 +30,7 @@ P=0000:01:00.0 Q=0000:01:01.0 T=i915-GVTg_V5_0
 U=11111111-2222-4333-8444-555555555555
 v() { "$vgpuctl" --sysfs-root "$tmp/live/sys" --config-dir "$tmp/conf" \
 	--runtime-dir "$tmp/run" "$@"; }
-passed=0 failed=0
-# expect STATUS CMD...: run CMD, compare its exit status
-expect() {
-	local want=$1; shift
-	"$@" > "$tmp/out" 2> "$tmp/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "FAIL: '$*' exited $got, wanted $want"
-		sed 's/^/  stdout: /' "$tmp/out"; sed 's/^/  stderr: /' "$tmp/err"
-	fi
-}
-check() { # check DESCRIPTION COMMAND...: a shell condition
-	local what=$1; shift
-	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
-}
+. "$(dirname "$0")/lib-cli.sh"
 json_ok() { python3 -m json.tool "$tmp/out" > /dev/null; }
 
 # listings, text and JSON
@@ -94,7 +77,6 @@ expect 3 v modify $U --auto
 
 # one message per failure, naming the object; the same cause gives the same
 # exit status in every verb
-one_line() { [ "$(wc -l < "$tmp/err")" = 1 ]; }
 X=0000:99:00.0
 for cmd in "show $X" "types $X" "list -p $X" "autostart $X" "create -p $X -t $T"; do
 	# shellcheck disable=SC2086
@@ -173,5 +155,4 @@ expect 0 v create -p $P -t $T -u $U
 wait $mon
 check "monitor reported the instance" grep -q "^instance-added mdev $P $U $T" "$tmp/events"
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+summary

@@ -177,3 +177,43 @@ void json_event(struct jw *j, struct vgpu_event *e, const char *time)
 	jw_member_string(j, "type", vgpu_event_get_type_id(e));
 	jw_end_object(j);
 }
+
+void json_member_parents(struct jw *j, struct vgpu_parent **list, size_t n)
+{
+	jw_key(j, "parents");
+	jw_begin_array(j);
+	for (size_t i = 0; i < n; i++)
+		json_parent(j, list[i]);
+	jw_end_array(j);
+}
+
+void json_member_types(struct jw *j, struct vgpu_type **list, size_t n)
+{
+	jw_key(j, "types");
+	jw_begin_array(j);
+	for (size_t i = 0; i < n; i++)
+		json_type(j, list[i]);
+	jw_end_array(j);
+}
+
+void json_member_instances(struct jw *j, struct vgpu_instance **list,
+			   size_t n)
+{
+	jw_key(j, "instances");
+	jw_begin_array(j);
+	for (size_t i = 0; i < n; i++)
+		json_instance(j, list[i], -1);
+	jw_end_array(j);
+}
+
+void json_print_instance(struct vgpu_instance *in, int in_use)
+{
+	struct jw j;
+
+	json_doc_begin(&j, true);
+	jw_key(&j, "instances");
+	jw_begin_array(&j);
+	json_instance(&j, in, in_use);
+	jw_end_array(&j);
+	json_doc_end(&j);
+}

@@ -257,18 +257,10 @@ static int cmd_create(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	vgpu_config_unref(s.config);
 	if (r)
 		return r;
-	if (o.json) {
-		struct jw j;
-
-		json_doc_begin(&j, true);
-		jw_key(&j, "instances");
-		jw_begin_array(&j);
-		json_instance(&j, in, -1);
-		jw_end_array(&j);
-		json_doc_end(&j);
-	} else {
+	if (o.json)
+		json_print_instance(in, -1);
+	else
 		puts(vgpu_instance_get_uuid(in));
-	}
 	vgpu_instance_unref(in);
 	return 0;
 }
@@ -321,18 +313,10 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	vgpu_config_unref(s.config);
 	if (r)
 		return r;
-	if (o.json) {
-		struct jw j;
-
-		json_doc_begin(&j, true);
-		jw_key(&j, "instances");
-		jw_begin_array(&j);
-		json_instance(&j, in, -1);
-		jw_end_array(&j);
-		json_doc_end(&j);
-	} else {
+	if (o.json)
+		json_print_instance(in, -1);
+	else
 		puts(vgpu_instance_get_uuid(in));
-	}
 	vgpu_instance_unref(in);
 	return 0;
 }
@@ -527,6 +511,10 @@ static int cmd_autostart(struct vgpu_ctx *ctx, const struct opts *go,
 }
 
 
+#define PARENT_OPTION                                                           \
+	"  -p, --parent P     the parent of the definition, when the UUID is\n"  \
+	"                     defined under several parents\n"
+
 #define SPEC_OPTIONS                                                            \
 	"  -p, --parent P     the parent device (see 'vgpuctl parents')\n"       \
 	"  -t, --type T       the instance's type (see 'vgpuctl types P')\n"     \
@@ -561,8 +549,7 @@ const struct verb verb_remove = {
 	.run = cmd_remove,
 	.args = "UUID [-p PARENT]",
 	.summary = "stop an instance if it is active and delete its definition if it has one",
-	.options = "  -p, --parent P     the parent of the definition, when the UUID is\n"
-		   "                     defined under several parents\n",
+	.options = PARENT_OPTION,
 };
 
 const struct verb verb_undefine = {
@@ -570,8 +557,7 @@ const struct verb verb_undefine = {
 	.run = cmd_undefine,
 	.args = "UUID [-p PARENT]",
 	.summary = "delete a persistent definition (an active instance keeps running)",
-	.options = "  -p, --parent P     the parent of the definition, when the UUID is\n"
-		   "                     defined under several parents\n",
+	.options = PARENT_OPTION,
 };
 
 const struct verb verb_start = {
@@ -579,8 +565,7 @@ const struct verb verb_start = {
 	.run = cmd_start,
 	.args = "UUID [-p PARENT]",
 	.summary = "create an instance from its persistent definition",
-	.options = "  -p, --parent P     the parent of the definition, when the UUID is\n"
-		   "                     defined under several parents\n",
+	.options = PARENT_OPTION,
 };
 
 const struct verb verb_stop = {
@@ -595,8 +580,7 @@ const struct verb verb_modify = {
 	.run = cmd_modify,
 	.args = "UUID [-p PARENT] ([-t TYPE] [--auto|--manual] [--add-attr KEY=VALUE|--del-attr] [--index N] | --jsonfile FILE)",
 	.summary = "change a persistent definition (the active instance is not changed)",
-	.options = "  -p, --parent P     the parent of the definition, when the UUID is\n"
-		   "                     defined under several parents\n"
+	.options = PARENT_OPTION
 		   "  -t, --type T       a new type\n"
 		   "  -a, --auto         start it whenever its parent appears\n"
 		   "  -m, --manual       start it only with 'vgpuctl start'\n"

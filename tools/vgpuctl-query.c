@@ -33,11 +33,7 @@ static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		struct jw j;
 
 		json_doc_begin(&j, true);
-		jw_key(&j, "parents");
-		jw_begin_array(&j);
-		for (size_t i = 0; i < n; i++)
-			json_parent(&j, list[i]);
-		jw_end_array(&j);
+		json_member_parents(&j, list, n);
 		json_doc_end(&j);
 	} else {
 		struct table t = { .ncols = 5 };
@@ -153,11 +149,7 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		struct jw j;
 
 		json_doc_begin(&j, true);
-		jw_key(&j, "types");
-		jw_begin_array(&j);
-		for (size_t k = 0; k < nt; k++)
-			json_type(&j, types[k]);
-		jw_end_array(&j);
+		json_member_types(&j, types, nt);
 		json_doc_end(&j);
 	} else {
 		struct table t = { .ncols = 6 };
@@ -255,11 +247,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		struct jw j;
 
 		json_doc_begin(&j, true);
-		jw_key(&j, "instances");
-		jw_begin_array(&j);
-		for (size_t i = 0; i < n; i++)
-			json_instance(&j, list[i], -1);
-		jw_end_array(&j);
+		json_member_instances(&j, list, n);
 		json_doc_end(&j);
 	} else {
 		struct table t = { .ncols = 4 };
@@ -296,14 +284,7 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 						  NULL);
 	cli_clear_cause();
 	if (o->json) {
-		struct jw j;
-
-		json_doc_begin(&j, true);
-		jw_key(&j, "instances");
-		jw_begin_array(&j);
-		json_instance(&j, in, in_use);
-		jw_end_array(&j);
-		json_doc_end(&j);
+		json_print_instance(in, in_use);
 		vgpu_instance_unref(in);
 		return 0;
 	}
@@ -357,15 +338,8 @@ static int show_parent(const struct opts *o, struct vgpu_parent *p)
 		struct jw j;
 
 		json_doc_begin(&j, true);
-		jw_key(&j, "parents");
-		jw_begin_array(&j);
-		json_parent(&j, p);
-		jw_end_array(&j);
-		jw_key(&j, "types");
-		jw_begin_array(&j);
-		for (size_t i = 0; i < nt; i++)
-			json_type(&j, types[i]);
-		jw_end_array(&j);
+		json_member_parents(&j, &p, 1);
+		json_member_types(&j, types, nt);
 		json_doc_end(&j);
 		vgpu_type_list_free(types, nt);
 		return 0;
@@ -478,21 +452,9 @@ static int cmd_inventory(struct vgpu_ctx *ctx, const struct opts *go,
 	}
 	json_doc_begin(&j, true);
 	jw_member_string(&j, "time", now);
-	jw_key(&j, "parents");
-	jw_begin_array(&j);
-	for (size_t i = 0; i < np; i++)
-		json_parent(&j, parents[i]);
-	jw_end_array(&j);
-	jw_key(&j, "types");
-	jw_begin_array(&j);
-	for (size_t i = 0; i < nt; i++)
-		json_type(&j, types[i]);
-	jw_end_array(&j);
-	jw_key(&j, "instances");
-	jw_begin_array(&j);
-	for (size_t i = 0; i < ni; i++)
-		json_instance(&j, insts[i], -1);
-	jw_end_array(&j);
+	json_member_parents(&j, parents, np);
+	json_member_types(&j, types, nt);
+	json_member_instances(&j, insts, ni);
 	json_doc_end(&j);
 	vgpu_instance_list_free(insts, ni);
 	vgpu_type_list_free(types, nt);
