@@ -1,6 +1,13 @@
 # Shell helpers of the vgpuctl tests (sourced). The caller sets $tmp; the
 # last command's output is in $tmp/out and $tmp/err.
 passed=0 failed=0
+# under `meson test --setup valgrind` the programs the script runs are
+# checked too: run them as ${vg[@]} PROGRAM ...
+vg=()
+if [ "${VGPU_UNDER_VALGRIND:-}" = 1 ] && command -v valgrind > /dev/null; then
+	vg=(valgrind --quiet --error-exitcode=99 --leak-check=full
+	    --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect)
+fi
 # expect STATUS CMD...: run CMD, compare its exit status
 expect() {
 	local want=$1; shift

@@ -16,7 +16,8 @@ sim=
 trap '[ -n "$sim" ] && kill $sim 2> /dev/null; wait; rm -rf "$tmp"' EXIT
 "$mkhost" "$tmp/host" 2 2 2 > /dev/null || exit 1
 U=33333333-2222-4333-8444-555555555555
-v() { "$vgpuctl" --sysfs-root "$tmp/host/sys" --config-dir "$tmp/host/etc/mdevctl.d" \
+. "$(dirname "$0")/lib-cli.sh"   # for ${vg[@]}
+v() { "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/host/sys" --config-dir "$tmp/host/etc/mdevctl.d" \
 	--runtime-dir "$tmp/run" "$@"; }
 fail=0
 run() { # run NAME ARGS...: save the JSON of one vgpuctl call

@@ -30,7 +30,7 @@ export VGPU_PROVIDER_TIMEOUT_MS=500
 P=sim0
 U=11111111-2222-4333-8444-555555555555
 U2=22222222-2222-4333-8444-555555555555
-v() { "$vgpuctl" --sysfs-root "$tmp/empty" --config-dir "$tmp/conf" \
+v() { "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/empty" --config-dir "$tmp/conf" \
 	--runtime-dir "$tmp/run" "$@"; }
 . "$(dirname "$0")/lib-cli.sh"
 start_sim() {
@@ -79,7 +79,7 @@ check "unknown type: no UUID printed" \
 
 # a user shut out of the control socket
 if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null; then
-	nb() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$vgpuctl" \
+	nb() { setpriv --reuid=nobody --regid=nogroup --clear-groups "${vg[@]}" "$vgpuctl" \
 		--sysfs-root "$tmp/empty" --config-dir "$tmp/conf" \
 		--runtime-dir "$tmp/run" "$@"; }
 	for cmd in parents "types $P" "show $P" list "list -a" "show $U" \

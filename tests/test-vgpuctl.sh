@@ -28,7 +28,7 @@ done
 
 P=0000:01:00.0 Q=0000:01:01.0 T=i915-GVTg_V5_0
 U=11111111-2222-4333-8444-555555555555
-v() { "$vgpuctl" --sysfs-root "$tmp/live/sys" --config-dir "$tmp/conf" \
+v() { "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/live/sys" --config-dir "$tmp/conf" \
 	--runtime-dir "$tmp/run" "$@"; }
 . "$(dirname "$0")/lib-cli.sh"
 json_ok() { python3 -m json.tool "$tmp/out" > /dev/null; }

@@ -234,7 +234,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	/* nothing of an unknown parent: say it is unknown (its definitions
 	 * would be listed even while it is absent) */
 	if (!n && a.parent) {
-		struct vgpu_parent *p;
+		struct vgpu_parent *p = NULL;
 
 		r = vgpu_parent_get(ctx, a.parent, &p);
 		vgpu_parent_unref(p);
