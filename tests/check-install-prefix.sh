@@ -33,6 +33,7 @@ as meson install -C "$w/build" --no-rebuild > "$w/install.log" 2>&1 ||
 fail=0
 for f in sbin/vgpuctl bin/vgpu-sim bin/vgpu-sim-demo include/libvgpu.h \
 	include/libvgpu-provider.h lib/udev/rules.d/90-vgpuctl.rules \
+	lib/systemd/system/vgpu-autostart.service \
 	share/man/man8/vgpuctl.8 share/man/man1/vgpu-sim.1 share/man/man1/vgpu-sim-demo.1 \
 	share/bash-completion/completions/vgpuctl share/libvgpu/vgpuctl.schema.json \
 	share/doc/libvgpu/vendor-guide.md share/doc/libvgpu/json-schema.md \
