@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 
 static int logged;
 static int last_prio;
+static char last_msg[512];
 
 static void count_log(struct vgpu_ctx *ctx, int priority, const char *file,
 		      int line, const char *fn, const char *format,
@@ -23,8 +25,7 @@ static void count_log(struct vgpu_ctx *ctx, int priority, const char *file,
 	(void)file;
 	(void)line;
 	(void)fn;
-	(void)format;
-	(void)args;
+	vsnprintf(last_msg, sizeof(last_msg), format, args);
 	ck_assert_ptr_eq(userdata, &logged);
 	logged++;
 	last_prio = priority;
@@ -237,17 +238,100 @@ START_TEST(backends_and_a_hung_provider)
 }
 END_TEST
 
+/* VGPU_PROVIDER_TIMEOUT_MS: 1..600000, anything else the default; the
+ * message of a hung provider says which */
+START_TEST(provider_timeout_setting)
+{
+	static const struct {
+		const char *env;
+		const char *says;
+	} cases[] = {
+		{ "150", "no answer in 150 ms" },
+		{ "abc", "no answer in 5000 ms" },
+		{ "0", "no answer in 5000 ms" },
+	};
+	char runtime[] = "/tmp/vgpu-rt.XXXXXX", sock[600], dir[600];
+	struct vgpu_parent *p;
+	struct vgpu_ctx *ctx;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(runtime));
+	fd = hung_provider(runtime, sock, sizeof(sock));
+	unsetenv("VGPU_LOG");
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
+	vgpu_ctx_set_log_fn(ctx, count_log, &logged);
+	ck_assert_int_eq(vgpu_ctx_set_runtime_dir(ctx, runtime), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		setenv("VGPU_PROVIDER_TIMEOUT_MS", cases[i].env, 1);
+		ck_assert_int_eq(vgpu_parent_get(ctx, "hung0", &p), -ETIMEDOUT);
+		ck_assert_msg(strstr(last_msg, "provider hung0 is not responding") &&
+			      strstr(last_msg, cases[i].says),
+			      "%s: %s", cases[i].env, last_msg);
+	}
+	unsetenv("VGPU_PROVIDER_TIMEOUT_MS");
+	vgpu_ctx_unref(ctx);
+	close(fd);
+	unlink(sock);
+	snprintf(dir, sizeof(dir), "%s/vfio-user", runtime);
+	rmdir(dir);
+	rmdir(runtime);
+}
+END_TEST
+
+/* a provider that closes a permitted caller's connection without a word is
+ * broken (-EIO), not absent and not a permission problem */
+START_TEST(provider_closes_without_answer)
+{
+	char runtime[] = "/tmp/vgpu-rt.XXXXXX", sock[600], dir[600];
+	struct vgpu_parent *p;
+	struct vgpu_ctx *ctx;
+	pid_t child;
+	int fd, status;
+
+	ck_assert_ptr_nonnull(mkdtemp(runtime));
+	fd = hung_provider(runtime, sock, sizeof(sock));
+	child = fork();
+	ck_assert_int_ge(child, 0);
+	if (child == 0) {
+		int c = accept(fd, NULL, NULL);
+
+		close(c);
+		_exit(c < 0);
+	}
+	unsetenv("VGPU_LOG");
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
+	vgpu_ctx_set_log_fn(ctx, count_log, &logged);
+	ck_assert_int_eq(vgpu_ctx_set_runtime_dir(ctx, runtime), 0);
+	logged = 0;
+	ck_assert_int_eq(vgpu_parent_get(ctx, "hung0", &p), -EIO);
+	ck_assert_int_eq(logged, 1);
+	ck_assert_ptr_nonnull(strstr(last_msg, "provider hung0 closed the connection"));
+	ck_assert_int_eq(waitpid(child, &status, 0), child);
+	ck_assert_int_eq(status, 0);
+	vgpu_ctx_unref(ctx);
+	close(fd);
+	unlink(sock);
+	snprintf(dir, sizeof(dir), "%s/vfio-user", runtime);
+	rmdir(dir);
+	rmdir(runtime);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ctx");
 	TCase *tc = tcase_create("ctx");
 
+	/* a hung provider takes the default 5 s to give up on */
+	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, environment);
 	tcase_add_test(tc, settings);
 	tcase_add_test(tc, log_function_and_priority);
 	tcase_add_test(tc, default_log_names_no_function);
 	tcase_add_test(tc, backends_and_a_hung_provider);
+	tcase_add_test(tc, provider_timeout_setting);
+	tcase_add_test(tc, provider_closes_without_answer);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -238,7 +238,9 @@ int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			r = n < 0 ? -errno : -EIO;
+			/* closed before reading the request: like a close
+			 * without a reply (a peer it refuses) */
+			r = n < 0 ? (errno == EPIPE ? -ECONNRESET : -errno) : -EIO;
 			goto out;
 		}
 		sent += (size_t)n;
@@ -276,7 +278,7 @@ int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			r = -errno;
+			r = -errno; /* ECONNRESET: closed, request unread */
 			goto out;
 		}
 		if (n == 0)
