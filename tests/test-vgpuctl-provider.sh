@@ -104,6 +104,13 @@ for cmd in parents "types $P" "show $P" list "show $U" "create -p $P -t sim-16m"
 		grep -q "provider $P is not responding" "$tmp/err"
 	check "hung provider: '$cmd': one message" one_line
 done
+# the mdevctl personality knows mdev alone: a hung provider does not fail it
+mkdir -p "$tmp/bin" "$tmp/conf/scripts.d/callouts" "$tmp/conf/scripts.d/notifiers"
+ln -sf "$(readlink -f "$vgpuctl")" "$tmp/bin/mdevctl"
+expect 0 env VGPU_SYSFS_ROOT="$tmp/empty" VGPU_CONFIG_DIR="$tmp/conf" \
+	VGPU_RUNTIME_DIR="$tmp/run" "${vg[@]}" "$tmp/bin/mdevctl" list
+check "mdevctl list ignores the hung provider" [ ! -s "$tmp/err" ]
+expect 0 v mdevctl list
 kill -CONT $sim
 expect 0 v show $U
 

@@ -571,8 +571,9 @@ const struct verb verb_start = {
 const struct verb verb_stop = {
 	.name = "stop",
 	.run = cmd_stop,
-	.args = "UUID",
+	.args = "UUID [-p PARENT]",
 	.summary = "remove an active instance, keep its definition",
+	.options = PARENT_OPTION,
 };
 
 const struct verb verb_modify = {
