@@ -5,6 +5,7 @@
  * option parsing. Declared in cli.h (all personalities) and vgpuctl.h
  * (vgpuctl's verbs).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -405,7 +406,7 @@ int cli_parse_count(const char *what, const char *arg, long *ret)
 
 	errno = 0;
 	v = strtol(arg, &end, 10);
-	if (errno || *end || end == arg || v < 0) {
+	if (!isdigit((unsigned char)arg[0]) || errno || *end || v < 0) {
 		fprintf(stderr, "%s: %s '%s' is not a non-negative number\n",
 			cli_prog, what, arg);
 		return EXIT_USAGE;
