@@ -170,8 +170,8 @@ START_TEST(read_file)
 	/* "-" is a file name unless stdin is allowed */
 	ck_assert_int_eq(chdir(dir), 0);
 	ck_assert_int_eq(cli_read_file("-", false, 100, &text, &len), -ENOENT);
-	/* a directory cannot be read */
-	ck_assert_int_lt(cli_read_file(dir, false, 100, &text, &len), 0);
+	/* a directory opens, but cannot be read */
+	ck_assert_int_eq(cli_read_file(dir, false, 100, &text, &len), -EISDIR);
 	unlink(path);
 	ck_assert_int_eq(chdir("/"), 0);
 	rmdir(dir);

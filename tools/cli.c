@@ -256,6 +256,7 @@ int cli_read_file(const char *path, bool allow_stdin, size_t max, char **ret,
 			}
 			buf = nb;
 		}
+		errno = 0;
 		n = fread(buf + len, 1, cap - len, f);
 		len += n;
 		if (len > max) {
@@ -263,8 +264,9 @@ int cli_read_file(const char *path, bool allow_stdin, size_t max, char **ret,
 			break;
 		}
 		if (n == 0) {
+			/* read()'s errno: EISDIR for a directory */
 			if (ferror(f))
-				r = -EIO;
+				r = errno ? -errno : -EIO;
 			break;
 		}
 	}
