@@ -9,11 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <check.h>
 
+#include "test-common.h"
 #include "vgpuctl.h"
-
-#define EXIT_SKIP 77
 
 /* stderr of @fn(), in @buf */
 static void capture_stderr(void (*fn)(void *), void *data, char *buf,
@@ -215,8 +213,6 @@ int main(void)
 {
 	Suite *s = suite_create("cli");
 	TCase *tc = tcase_create("cli");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, exit_codes);
 	tcase_add_test(tc, one_message_per_failure);
@@ -224,9 +220,5 @@ int main(void)
 	tcase_add_test(tc, read_file);
 	tcase_add_test(tc, arguments);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }
