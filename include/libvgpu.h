@@ -947,7 +947,9 @@ enum vgpu_event_type {
  * directory (creating <runtime>/vfio-user when it may), and, in addition,
  * rescans on a timer when an interval is set with
  * vgpu_monitor_set_rescan_interval() — needed for fake or bind-mounted sysfs
- * trees.
+ * trees. A user-space provider that does not answer, or shuts the caller
+ * out, is logged at every rescan and keeps its last known state (no
+ * removal is reported for it) while the others are reported as usual.
  * Returns: 0, or a negative errno.
  * @since: 0.1
  */

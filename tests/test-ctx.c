@@ -175,6 +175,7 @@ START_TEST(backends_and_a_hung_provider)
 	char runtime[] = "/tmp/vgpu-rt.XXXXXX", sock[600], dir[600];
 	struct vgpu_parent **list, *p;
 	struct vgpu_instance **insts;
+	struct vgpu_monitor *m;
 	struct vgpu_ctx *ctx;
 	size_t n;
 	int fd;
@@ -204,6 +205,12 @@ START_TEST(backends_and_a_hung_provider)
 	ck_assert_int_eq(vgpu_parent_get(ctx, "hung0", &p), -ETIMEDOUT);
 	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, NULL,
 					    &insts, &n), -ETIMEDOUT);
+	/* the monitor goes on without it (logged), instead of failing */
+	logged = 0;
+	ck_assert_int_eq(vgpu_monitor_new(ctx, &m), 0);
+	ck_assert_int_ge(logged, 1);
+	ck_assert_ptr_nonnull(strstr(last_msg, "provider hung0 is not responding"));
+	vgpu_monitor_unref(m);
 
 	/* mdev alone: the provider is not asked */
 	ck_assert_int_eq(vgpu_ctx_set_backends(ctx, "mdev"), 0);

@@ -18,10 +18,11 @@ vgpuctl=$1 sim_bin=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vgpuctl-provider.XXXXXX")
 chmod 755 "$tmp"
 sim=
+sim1=
 mon=
 cleanup() {
 	[ -n "$mon" ] && kill "$mon" 2> /dev/null
-	[ -n "$sim" ] && { kill -CONT "$sim"; kill "$sim"; wait "$sim"; } 2> /dev/null
+	for p in $sim $sim1; do kill -CONT $p; kill $p; wait $p; done 2> /dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -30,19 +31,22 @@ export VGPU_PROVIDER_TIMEOUT_MS=500
 P=sim0
 U=11111111-2222-4333-8444-555555555555
 U2=22222222-2222-4333-8444-555555555555
+U3=33333333-2222-4333-8444-555555555555
 v() { "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/empty" --config-dir "$tmp/conf" \
 	--runtime-dir "$tmp/run" "$@"; }
 . "$(dirname "$0")/lib-cli.sh"
-start_sim() {
-	"$sim_bin" --parent $P --runtime-dir "$tmp/run" > /dev/null 2> "$tmp/sim.log" &
-	sim=$!
+# start_provider NAME: vgpu-sim as parent NAME, its pid in $started
+start_provider() {
+	"$sim_bin" --parent $1 --runtime-dir "$tmp/run" > /dev/null 2> "$tmp/$1.log" &
+	started=$!
 	for _ in $(seq 400); do
-		v show $P > /dev/null 2>&1 && return 0
-		kill -0 $sim 2> /dev/null || break
+		[ -S "$tmp/run/vfio-user/$1.ctl" ] && v show $1 > /dev/null 2>&1 && return 0
+		kill -0 $started 2> /dev/null || break
 		sleep 0.05
 	done
-	echo "vgpu-sim did not start: $(cat "$tmp/sim.log")"; exit 1
+	echo "vgpu-sim did not start: $(cat "$tmp/$1.log")"; exit 1
 }
+start_sim() { start_provider $P; sim=$started; }
 
 # every verb explains itself, and its options
 # (mdevctl's --help is mdevctl's own; help is the help)
@@ -139,8 +143,34 @@ for _ in $(seq 400); do
 done
 expect 0 v list
 check "the monitor started the auto definition at registration" grep -q "^$U2  *$P  *sim-16m  *active" "$tmp/out"
-kill $mon; wait $mon 2> /dev/null; mon=
 check "the monitor saw the provider register" grep -q "^parent-added vfio-user $P" "$tmp/events"
+
+# while one provider hangs, another that registers is still seen and its
+# auto definition started
+expect 0 v define -p sim1 -t sim-16m -u $U3 --auto
+check "define on an absent parent: no warning" [ ! -s "$tmp/err" ]
+kill -STOP $sim
+"$sim_bin" --parent sim1 --runtime-dir "$tmp/run" > /dev/null 2> "$tmp/sim1.log" &
+sim1=$!
+for _ in $(seq 400); do
+	v show $U3 2> /dev/null | grep -q "^Active: *yes" && break
+	sleep 0.1
+done
+expect 0 v show $U3
+check "a hung provider does not stop the monitor: the other's definition started" \
+	grep -q "^Active: *yes" "$tmp/out"
+check "the monitor saw the second provider" grep -q "^parent-added vfio-user sim1" "$tmp/events"
+check "the monitor reported no removal of the hung provider" \
+	bash -c "! grep -q '^parent-removed vfio-user $P' '$tmp/events'"
+for _ in $(seq 200); do
+	grep -qs "provider $P is not responding" "$tmp/mon.err" && break
+	sleep 0.05
+done
+check "the monitor said the hung provider is not responding" \
+	grep -q "provider $P is not responding" "$tmp/mon.err"
+kill -CONT $sim
+kill $sim1; wait $sim1 2> /dev/null; sim1=
+kill $mon; wait $mon 2> /dev/null; mon=
 
 # and `vgpuctl autostart` does it by hand
 expect 0 v stop $U2

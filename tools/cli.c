@@ -21,7 +21,7 @@ const char *cli_prog = "vgpuctl";
  * verb reports next (so a failure is one line, not the library's and ours) */
 static char *cause;
 
-static void flush_cause(void)
+void cli_flush_cause(void)
 {
 	if (cause)
 		fprintf(stderr, "%s: %s\n", cli_prog, cause);
@@ -38,7 +38,7 @@ void cli_clear_cause(void)
 /* exit: a cause nobody reported is still printed, never lost */
 static void __attribute__((destructor)) cli_exit(void)
 {
-	flush_cause();
+	cli_flush_cause();
 }
 
 static void log_to_stderr(struct vgpu_ctx *ctx, int priority, const char *file,

@@ -134,6 +134,7 @@ static int cmd_monitor(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	r = vgpu_monitor_new(ctx, &m);
 	if (r < 0)
 		return fail_errno(r, "monitor");
+	cli_flush_cause();
 	if (a.autostart)
 		autostart_present(ctx);
 	if (a.interval >= 0)
@@ -171,12 +172,9 @@ static int cmd_monitor(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 			if (a.count && ++seen >= a.count)
 				break;
 		}
-		/* a provider that does not answer, or shuts us out, is
-		 * reported and asked again at the next change */
-		if (r == -ETIMEDOUT || r == -EACCES) {
-			fail_errno(r, "monitor");
-			r = 0;
-		}
+		/* a provider that does not answer, or shuts us out, was
+		 * logged by the rescan, which went on without it */
+		cli_flush_cause();
 		if (r < 0)
 			break;
 	}

@@ -74,6 +74,8 @@ void print_json(struct jw *j);
 
 /* forget a logged error cause (a failure that was handled) */
 void cli_clear_cause(void);
+/* print a logged error cause that no failure reported (and forget it) */
+void cli_flush_cause(void);
 
 /* a column table: rows of cells, printed with widths fitted to the content */
 struct table {
