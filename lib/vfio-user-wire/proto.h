@@ -341,6 +341,21 @@ struct vfu_req {
 };
 
 /*
+ * The commands a client may send, one entry each: the name (for logs), how
+ * many fds may come with it, and its parser. vfu_parse_command() walks it.
+ */
+struct vfu_command {
+	uint16_t cmd;
+	const char *name;
+	unsigned int max_fds;
+	int (*parse)(const struct vfu_hdr *hdr, const uint8_t *p, size_t len,
+		     unsigned int nfds, uint64_t max_xfer, struct vfu_req *out);
+};
+
+/* the table entry of @cmd, or NULL for an unknown command */
+const struct vfu_command *vfu_command_find(uint16_t cmd);
+
+/*
  * Validate a client-to-server command: @hdr, then @len payload bytes at
  * @payload, which arrived with @nfds descriptors.
  * Returns 0, or a negative errno to put in the error reply (-EINVAL for
