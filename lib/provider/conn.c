@@ -160,26 +160,8 @@ int accept_client(struct vgpu_device *dev)
 	return 1;
 }
 
-int reply(struct vgpu_device *dev, const struct vfu_req *req,
-		 const void *a, size_t alen, const void *b, size_t blen,
-		 const int *fds, unsigned int nfds)
-{
-	struct vfu_hdr h = {
-		.msg_id = req->msg_id,
-		.cmd = req->cmd,
-		.flags = VFU_F_TYPE_REPLY,
-	};
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)a, .iov_len = alen },
-		{ .iov_base = (void *)b, .iov_len = blen },
-	};
-
-	if (req->no_reply)
-		return 0;
-	return vfu_send(dev->conn_fd, &h, iov, 2, fds, nfds);
-}
-
-int handle_version(struct vgpu_device *dev, const struct vfu_req *req)
+int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
+		   int *fds, struct prov_reply *rep)
 {
 	struct vfu_caps ours;
 	struct vfu_version v = { .major = VFU_VERSION_MAJOR,
@@ -216,11 +198,11 @@ int handle_version(struct vgpu_device *dev, const struct vfu_req *req)
 	r = vfu_caps_format(&ours, &json);
 	if (r < 0)
 		return r;
-	r = reply(dev, req, &v, sizeof(v), json, strlen(json) + 1, NULL, 0);
-	free(json);
-	if (r == 0)
-		dev->versioned = true;
-	return r < 0 ? r : 1;
+	reply_head(rep, &v, sizeof(v));
+	reply_body_take(rep, json, strlen(json) + 1);
+	/* if the reply cannot be sent, the connection is dropped */
+	dev->versioned = true;
+	return 0;
 }
 
 int serve_one(struct vgpu_device *dev, int flags)

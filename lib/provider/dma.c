@@ -391,7 +391,7 @@ VGPU_EXPORT void vgpu_device_dma_mark_dirty(struct vgpu_device *dev,
 }
 
 int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
-			  const int *fds)
+		   int *fds, struct prov_reply *rep)
 {
 	struct vgpu_provider *p = dev->provider;
 	const struct vfu_dma_map *m = &req->u.dma_map;
@@ -451,7 +451,8 @@ static int collect_window(struct vgpu_dma_window *w, void *data)
 	return vgpu_vec_push(data, w);
 }
 
-int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req)
+int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req,
+		     int *fds, struct prov_reply *rep)
 {
 	const struct vfu_dma_unmap *u = &req->u.dma_unmap.u;
 	struct vfu_dma_unmap echo = *u;
@@ -475,7 +476,8 @@ int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req)
 		if (r)
 			return r;
 		echo.argsz = sizeof(echo);
-		return reply(dev, req, &echo, sizeof(echo), NULL, 0, NULL, 0);
+		reply_head(rep, &echo, sizeof(echo));
+		return 0;
 	}
 	if (u->flags & VFU_DMA_UNMAP_GET_DIRTY_BITMAP) {
 		const struct vfu_bitmap *b = &req->u.dma_unmap.bitmap;
@@ -509,16 +511,15 @@ int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req)
 				       sizeof(struct vfu_bitmap));
 				memcpy(buf + sizeof(struct vfu_bitmap), bitmap,
 				       bsize);
-				r = reply(dev, req, &echo, sizeof(echo), buf,
-					  sizeof(struct vfu_bitmap) + bsize,
-					  NULL, 0);
-				free(buf);
+				reply_head(rep, &echo, sizeof(echo));
+				reply_body_take(rep, buf,
+						sizeof(struct vfu_bitmap) +
+							bsize);
 			}
 		} else {
-			r = reply(dev, req, &echo, sizeof(echo), NULL, 0, NULL,
-				  0);
+			reply_head(rep, &echo, sizeof(echo));
 		}
 	}
 	free(bitmap);
-	return r < 0 ? r : 1;
+	return r;
 }

@@ -93,7 +93,8 @@ VGPU_EXPORT int vgpu_device_irq_trigger(struct vgpu_device *dev,
 	return r;
 }
 
-int handle_irq_info(struct vgpu_device *dev, const struct vfu_req *req)
+int handle_irq_info(struct vgpu_device *dev, const struct vfu_req *req,
+		    int *fds, struct prov_reply *rep)
 {
 	struct vfu_irq_info ii = { .argsz = sizeof(ii),
 				   .index = req->u.irq_info.index };
@@ -106,11 +107,12 @@ int handle_irq_info(struct vgpu_device *dev, const struct vfu_req *req)
 		ii.flags |= VFU_IRQ_INFO_AUTOMASKED;
 	else
 		ii.flags |= VFU_IRQ_INFO_NORESIZE;
-	return reply(dev, req, &ii, sizeof(ii), NULL, 0, NULL, 0);
+	reply_head(rep, &ii, sizeof(ii));
+	return 0;
 }
 
 int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
-			   int *fds)
+		    int *fds, struct prov_reply *rep)
 {
 	struct vgpu_provider *p = dev->provider;
 	const struct vfu_irq_set *s = &req->u.set_irqs.s;

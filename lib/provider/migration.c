@@ -82,7 +82,8 @@ static int mig_set(struct vgpu_device *dev, uint32_t want)
 	return 0;
 }
 
-int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req)
+int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
+		    int *fds, struct prov_reply *rep)
 {
 	struct vgpu_provider *p = dev->provider;
 	struct vfu_mig_data m = req->u.mig.m;
@@ -97,7 +98,7 @@ int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req)
 			return -EINVAL;
 		r = p->ops.migration_write(dev, req->u.mig.data, m.size,
 					   p->userdata);
-		return r < 0 ? r : reply(dev, req, NULL, 0, NULL, 0, NULL, 0);
+		return r < 0 ? r : 0;
 	}
 	if ((dev->mig != VGPU_MIG_PRE_COPY && dev->mig != VGPU_MIG_STOP_COPY) ||
 	    !p->ops.migration_read)
@@ -112,12 +113,13 @@ int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req)
 	}
 	m.size = (uint32_t)n;
 	m.argsz = (uint32_t)(sizeof(m) + (size_t)n);
-	r = reply(dev, req, &m, sizeof(m), buf, (size_t)n, NULL, 0);
-	free(buf);
-	return r;
+	reply_head(rep, &m, sizeof(m));
+	reply_body_take(rep, buf, (size_t)n);
+	return 0;
 }
 
-int handle_feature(struct vgpu_device *dev, const struct vfu_req *req)
+int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
+		   int *fds, struct prov_reply *rep)
 {
 	const struct vfu_feature *f = &req->u.feature.f;
 	unsigned int feature = f->flags & VFU_FEATURE_MASK;
@@ -146,7 +148,7 @@ int handle_feature(struct vgpu_device *dev, const struct vfu_req *req)
 		}
 		break;
 	case VFU_FEATURE_DMA_LOGGING_REPORT: {
-		struct vfu_log_report rep;
+		struct vfu_log_report lr;
 		uint64_t pages, words;
 		uint8_t *buf;
 		size_t blen;
@@ -155,31 +157,32 @@ int handle_feature(struct vgpu_device *dev, const struct vfu_req *req)
 			return -EINVAL;
 		if (probe)
 			break;
-		memcpy(&rep, req->u.feature.data, sizeof(rep));
-		pages = rep.length / rep.page_size +
-			!!(rep.length % rep.page_size);
+		memcpy(&lr, req->u.feature.data, sizeof(lr));
+		pages = lr.length / lr.page_size +
+			!!(lr.length % lr.page_size);
 		words = pages / 64 + !!(pages % 64);
 		if (words > VFU_MAX_DATA_XFER / 8 ||
-		    f->argsz < sizeof(*f) + sizeof(rep) + words * 8)
+		    f->argsz < sizeof(*f) + sizeof(lr) + words * 8)
 			return -EINVAL;
-		blen = sizeof(*f) + sizeof(rep) + (size_t)words * 8;
+		blen = sizeof(*f) + sizeof(lr) + (size_t)words * 8;
 		buf = calloc(1, blen);
 		if (!buf)
 			return -ENOMEM;
 		r = vgpu_dma_table_log_report(
-			dev->dma, rep.iova, rep.length, rep.page_size,
-			(uint64_t *)(void *)(buf + sizeof(*f) + sizeof(rep)),
+			dev->dma, lr.iova, lr.length, lr.page_size,
+			(uint64_t *)(void *)(buf + sizeof(*f) + sizeof(lr)),
 			(size_t)words * 8, true);
 		if (r == 0) {
 			struct vfu_feature hf = { .argsz = (uint32_t)blen,
 						  .flags = f->flags };
 
 			memcpy(buf, &hf, sizeof(hf));
-			memcpy(buf + sizeof(hf), &rep, sizeof(rep));
-			r = reply(dev, req, buf, blen, NULL, 0, NULL, 0);
+			memcpy(buf + sizeof(hf), &lr, sizeof(lr));
+			reply_body_take(rep, buf, blen);
+			return 0;
 		}
 		free(buf);
-		return r < 0 ? r : 1;
+		return r;
 	}
 	case VFU_FEATURE_MIGRATION:
 	case VFU_FEATURE_MIG_DEVICE_STATE: {
@@ -208,15 +211,16 @@ int handle_feature(struct vgpu_device *dev, const struct vfu_req *req)
 					       sizeof(st)));
 		if (f->argsz < hf.argsz)
 			return -EINVAL;
+		reply_head(rep, &hf, sizeof(hf));
 		if (feature == VFU_FEATURE_MIGRATION)
-			return reply(dev, req, &hf, sizeof(hf), &mflags,
-				     sizeof(mflags), NULL, 0);
-		return reply(dev, req, &hf, sizeof(hf), &st, sizeof(st), NULL,
-			     0);
+			return reply_body_copy(rep, &mflags, sizeof(mflags));
+		return reply_body_copy(rep, &st, sizeof(st));
 	}
 	default:
 		return -EINVAL;
 	}
-	return reply(dev, req, f, sizeof(*f), req->u.feature.data,
-		     req->u.feature.data_len, NULL, 0);
+	/* the payload lives in the message until the reply is sent */
+	reply_head(rep, f, sizeof(*f));
+	reply_body(rep, req->u.feature.data, req->u.feature.data_len);
+	return 0;
 }

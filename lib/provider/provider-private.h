@@ -140,15 +140,63 @@ static inline bool valid_id(const char *id)
 }
 
 
+/*
+ * What a command answers: a handler fills it in, the dispatcher
+ * (dispatch.c) sends it once and frees what it owns. The fixed part is
+ * copied; the variable part points into the message (reply_body()), at
+ * small inline storage or a heap buffer the reply owns.
+ */
+struct prov_reply {
+	uint8_t head[64];
+	size_t head_len;
+	const void *body;
+	size_t body_len;
+	void *body_owned; /* freed after sending */
+	uint8_t small[64];
+	int fd; /* -1, or one fd to pass; the device keeps it */
+};
+
+void reply_head(struct prov_reply *rep, const void *p, size_t len);
+/* @p must stay valid until the reply is sent (the message's payload) */
+void reply_body(struct prov_reply *rep, const void *p, size_t len);
+/* a malloc'ed buffer, now the reply's */
+void reply_body_take(struct prov_reply *rep, void *p, size_t len);
+/* room for @len bytes of body: inline when small; NULL without memory */
+void *reply_body_alloc(struct prov_reply *rep, size_t len);
+int reply_body_copy(struct prov_reply *rep, const void *p, size_t len);
+
+/* a command handler; see the table in dispatch.c */
+typedef int (*prov_handler_fn)(struct vgpu_device *dev,
+			       const struct vfu_req *req, int *fds,
+			       struct prov_reply *rep);
+
+/* the handlers, in the file of their concern */
+int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
+		   int *fds, struct prov_reply *rep);
+int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
+		   int *fds, struct prov_reply *rep);
+int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req,
+		     int *fds, struct prov_reply *rep);
+int handle_region_info(struct vgpu_device *dev, const struct vfu_req *req,
+		       int *fds, struct prov_reply *rep);
+int handle_region_rw(struct vgpu_device *dev, const struct vfu_req *req,
+		     int *fds, struct prov_reply *rep);
+int handle_write_multi(struct vgpu_device *dev, const struct vfu_req *req,
+		       int *fds, struct prov_reply *rep);
+int handle_irq_info(struct vgpu_device *dev, const struct vfu_req *req,
+		    int *fds, struct prov_reply *rep);
+int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
+		    int *fds, struct prov_reply *rep);
+int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
+		   int *fds, struct prov_reply *rep);
+int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
+		    int *fds, struct prov_reply *rep);
+
 /* conn.c */
 void disconnect(struct vgpu_device *dev);
 void conn_lost(struct vgpu_device *dev, int r);
 void join_conn_thread(struct vgpu_device *dev);
 int accept_client(struct vgpu_device *dev);
-int reply(struct vgpu_device *dev, const struct vfu_req *req,
-		 const void *a, size_t alen, const void *b, size_t blen,
-		 const int *fds, unsigned int nfds);
-int handle_version(struct vgpu_device *dev, const struct vfu_req *req);
 int serve_one(struct vgpu_device *dev, int flags);
 
 /* ctl-server.c */
@@ -160,18 +208,10 @@ int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg);
 /* dma.c */
 void queue_free(struct vgpu_device *dev);
 void unstash(struct vgpu_device *dev);
-int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
-			  const int *fds);
-int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req);
 
 /* irq.c */
-int handle_irq_info(struct vgpu_device *dev, const struct vfu_req *req);
-int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
-			   int *fds);
 
 /* migration.c */
-int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req);
-int handle_feature(struct vgpu_device *dev, const struct vfu_req *req);
 
 /* pci.c */
 void config_init(struct vgpu_device *dev);
@@ -186,10 +226,5 @@ struct ptype *find_type(struct vgpu_provider *p, const char *id);
 
 /* region.c */
 uint32_t num_regions(const struct vgpu_device *dev);
-int handle_region_info(struct vgpu_device *dev,
-			      const struct vfu_req *req);
-int handle_region_rw(struct vgpu_device *dev, const struct vfu_req *req);
-int handle_write_multi(struct vgpu_device *dev,
-			      const struct vfu_req *req);
 
 #endif

@@ -156,8 +156,8 @@ uint32_t num_regions(const struct vgpu_device *dev)
 	return n;
 }
 
-int handle_region_info(struct vgpu_device *dev,
-			      const struct vfu_req *req)
+int handle_region_info(struct vgpu_device *dev, const struct vfu_req *req,
+		       int *fds, struct prov_reply *rep)
 {
 	const struct vfu_region_info *q = &req->u.region_info;
 	struct vfu_region_info ri = { .index = q->index };
@@ -212,8 +212,9 @@ int handle_region_info(struct vgpu_device *dev,
 	} else {
 		caps_len = 0;
 	}
-	return reply(dev, req, &ri, sizeof(ri), caps, caps_len,
-		     fd >= 0 ? &fd : NULL, fd >= 0 ? 1 : 0);
+	reply_head(rep, &ri, sizeof(ri));
+	rep->fd = fd; /* the device keeps it */
+	return reply_body_copy(rep, caps, caps_len);
 }
 
 static int region_access(struct vgpu_device *dev, unsigned int index,
@@ -246,35 +247,32 @@ static int region_access(struct vgpu_device *dev, unsigned int index,
 	return 0;
 }
 
-int handle_region_rw(struct vgpu_device *dev, const struct vfu_req *req)
+int handle_region_rw(struct vgpu_device *dev, const struct vfu_req *req,
+		     int *fds, struct prov_reply *rep)
 {
 	const struct vfu_region_access *a = &req->u.region.a;
-	uint8_t small[64], *buf = small;
+	uint8_t *buf;
 	int r;
 
 	/* register-sized accesses, the common case, need no allocation */
-	if (a->count > sizeof(small) && !(buf = malloc(a->count)))
+	buf = reply_body_alloc(rep, a->count);
+	if (!buf)
 		return -ENOMEM;
 	if (req->cmd == VFU_CMD_REGION_WRITE) {
 		memcpy(buf, req->u.region.data, a->count);
 		r = region_access(dev, a->region, a->offset, buf, a->count,
 				  true);
-		if (r == 0)
-			r = reply(dev, req, a, sizeof(*a), NULL, 0, NULL, 0);
+		rep->body_len = 0; /* a write's reply carries no data */
 	} else {
 		r = region_access(dev, a->region, a->offset, buf, a->count,
 				  false);
-		if (r == 0)
-			r = reply(dev, req, a, sizeof(*a), buf, a->count, NULL,
-				  0);
 	}
-	if (buf != small)
-		free(buf);
-	return r < 0 ? r : 1;
+	reply_head(rep, a, sizeof(*a));
+	return r;
 }
 
-int handle_write_multi(struct vgpu_device *dev,
-			      const struct vfu_req *req)
+int handle_write_multi(struct vgpu_device *dev, const struct vfu_req *req,
+		       int *fds, struct prov_reply *rep)
 {
 	uint64_t n = req->u.write_multi.count;
 
@@ -288,5 +286,6 @@ int handle_write_multi(struct vgpu_device *dev,
 		if (r < 0)
 			return r;
 	}
-	return reply(dev, req, &n, sizeof(n), NULL, 0, NULL, 0);
+	reply_head(rep, &n, sizeof(n));
+	return 0;
 }
