@@ -36,28 +36,50 @@ static bool mig_valid(uint32_t s)
 }
 
 /*
- * The next arc from @cur towards @want: a direct arc when there is one,
- * else through STOP (from RUNNING, STOP_COPY, RESUMING) or RUNNING (from
- * PRE_COPY), so that no saving state is passed through. 0 when forbidden.
+ * The arcs of the VFIO v2 state machine, as [from][towards] = next state: a
+ * direct arc where there is one, else through STOP (from RUNNING, STOP_COPY,
+ * RESUMING) or RUNNING (from PRE_COPY), so that no saving state is passed
+ * through. VGPU_MIG_ERROR (0): no way.
  */
+static const uint8_t mig_arcs[VGPU_MIG_PRE_COPY + 1][VGPU_MIG_PRE_COPY + 1] = {
+	[VGPU_MIG_RUNNING] = {
+		[VGPU_MIG_STOP] = VGPU_MIG_STOP,
+		[VGPU_MIG_STOP_COPY] = VGPU_MIG_STOP,
+		[VGPU_MIG_RESUMING] = VGPU_MIG_STOP,
+		[VGPU_MIG_PRE_COPY] = VGPU_MIG_PRE_COPY,
+	},
+	[VGPU_MIG_STOP] = {
+		[VGPU_MIG_RUNNING] = VGPU_MIG_RUNNING,
+		[VGPU_MIG_STOP_COPY] = VGPU_MIG_STOP_COPY,
+		[VGPU_MIG_RESUMING] = VGPU_MIG_RESUMING,
+		[VGPU_MIG_PRE_COPY] = VGPU_MIG_RUNNING,
+	},
+	[VGPU_MIG_STOP_COPY] = {
+		[VGPU_MIG_STOP] = VGPU_MIG_STOP,
+		[VGPU_MIG_RUNNING] = VGPU_MIG_STOP,
+		[VGPU_MIG_RESUMING] = VGPU_MIG_STOP,
+	},
+	[VGPU_MIG_RESUMING] = {
+		[VGPU_MIG_STOP] = VGPU_MIG_STOP,
+		[VGPU_MIG_RUNNING] = VGPU_MIG_STOP,
+		[VGPU_MIG_STOP_COPY] = VGPU_MIG_STOP,
+		[VGPU_MIG_PRE_COPY] = VGPU_MIG_STOP,
+	},
+	[VGPU_MIG_PRE_COPY] = {
+		[VGPU_MIG_STOP] = VGPU_MIG_RUNNING,
+		[VGPU_MIG_RUNNING] = VGPU_MIG_RUNNING,
+		[VGPU_MIG_STOP_COPY] = VGPU_MIG_STOP_COPY,
+		[VGPU_MIG_RESUMING] = VGPU_MIG_RUNNING,
+	},
+};
+
 static enum vgpu_migration_state mig_next(enum vgpu_migration_state cur,
 					  enum vgpu_migration_state want)
 {
-	switch (cur) {
-	case VGPU_MIG_RUNNING:
-		return want == VGPU_MIG_PRE_COPY ? VGPU_MIG_PRE_COPY : VGPU_MIG_STOP;
-	case VGPU_MIG_STOP:
-		return want == VGPU_MIG_PRE_COPY ? VGPU_MIG_RUNNING : want;
-	case VGPU_MIG_STOP_COPY:
-		return want == VGPU_MIG_PRE_COPY ? VGPU_MIG_ERROR : VGPU_MIG_STOP;
-	case VGPU_MIG_RESUMING:
-		return VGPU_MIG_STOP;
-	case VGPU_MIG_PRE_COPY:
-		return want == VGPU_MIG_STOP_COPY ? VGPU_MIG_STOP_COPY :
-						    VGPU_MIG_RUNNING;
-	default:
+	if ((unsigned int)cur > VGPU_MIG_PRE_COPY ||
+	    (unsigned int)want > VGPU_MIG_PRE_COPY)
 		return VGPU_MIG_ERROR;
-	}
+	return (enum vgpu_migration_state)mig_arcs[cur][want];
 }
 
 static int mig_set(struct vgpu_device *dev, uint32_t want)
@@ -188,7 +210,8 @@ int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
 	case VFU_FEATURE_MIG_DEVICE_STATE: {
 		struct vgpu_provider *p = dev->provider;
 		struct vfu_feature hf = *f;
-		uint64_t mflags = 1 | 4; /* STOP_COPY, PRE_COPY */
+		uint64_t mflags = VFU_MIGRATION_STOP_COPY |
+				  VFU_MIGRATION_PRE_COPY;
 		struct vfu_mig_state st = { .device_state = dev->mig,
 					    .data_fd = UINT32_MAX };
 

@@ -96,6 +96,11 @@ enum vfu_cmd {
 #define VFU_FEATURE_PROBE (1u << 18)
 #define VFU_FEATURE_MIGRATION 1
 #define VFU_FEATURE_MIG_DEVICE_STATE 2
+/* the flags of the VFU_FEATURE_MIGRATION reply (the kernel's
+ * VFIO_MIGRATION_*): which optional states the device supports */
+#define VFU_MIGRATION_STOP_COPY (1u << 0)
+#define VFU_MIGRATION_P2P (1u << 1)
+#define VFU_MIGRATION_PRE_COPY (1u << 2)
 #define VFU_FEATURE_DMA_LOGGING_START 6
 #define VFU_FEATURE_DMA_LOGGING_STOP 7
 #define VFU_FEATURE_DMA_LOGGING_REPORT 8
