@@ -274,8 +274,8 @@ static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
 	 * partial copy for a hole or a missing permission */
 	for (bool check = true; done < len; check = false) {
 		n = vgpu_dma_table_translate(dev->dma, iova + done, len - done,
-					     write ? VGPU_DMA_PROT_WRITE :
-						     VGPU_DMA_PROT_READ,
+					     write ? VGPU_DMA_WRITE :
+						     VGPU_DMA_READ,
 					     sg, check ? 0 : 16);
 		if (n < 0) {
 			r = n;
@@ -398,7 +398,8 @@ int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
 	struct vgpu_dma_window w = {
 		.iova = m->addr, .len = m->size, .offset = m->offset,
 		.fd = -1,
-		.prot = m->flags & (VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE),
+		.prot = (m->flags & VFU_DMA_MAP_READ ? VGPU_DMA_READ : 0) |
+			(m->flags & VFU_DMA_MAP_WRITE ? VGPU_DMA_WRITE : 0),
 	};
 	int r;
 
@@ -406,8 +407,8 @@ int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
 	    vgpu_dma_table_count(dev->dma) >= VFU_MAX_DMA_MAPS)
 		return -ENOSPC;
 	if (req->nfds) {
-		int prot = (w.prot & VGPU_DMA_PROT_READ ? PROT_READ : 0) |
-			   (w.prot & VGPU_DMA_PROT_WRITE ? PROT_WRITE : 0);
+		int prot = (w.prot & VGPU_DMA_READ ? PROT_READ : 0) |
+			   (w.prot & VGPU_DMA_WRITE ? PROT_WRITE : 0);
 
 		if ((size_t)m->size != m->size || m->offset > INT64_MAX)
 			return -EINVAL;
