@@ -140,6 +140,46 @@ int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
 	return 0;
 }
 
+/* DMA_LOGGING_REPORT GET: the dirty bitmap of a range, cleared as read */
+static int feature_log_report(struct vgpu_device *dev,
+			      const struct vfu_req *req,
+			      struct prov_reply *rep)
+{
+	const struct vfu_feature *f = &req->u.feature.f;
+	struct vfu_log_report lr;
+	uint64_t pages, words;
+	uint8_t *buf;
+	size_t blen;
+	int r;
+
+	memcpy(&lr, req->u.feature.data, sizeof(lr));
+	pages = lr.length / lr.page_size +
+		!!(lr.length % lr.page_size);
+	words = pages / 64 + !!(pages % 64);
+	if (words > VFU_MAX_DATA_XFER / 8 ||
+	    f->argsz < sizeof(*f) + sizeof(lr) + words * 8)
+		return -EINVAL;
+	blen = sizeof(*f) + sizeof(lr) + (size_t)words * 8;
+	buf = calloc(1, blen);
+	if (!buf)
+		return -ENOMEM;
+	r = vgpu_dma_table_log_report(
+		dev->dma, lr.iova, lr.length, lr.page_size,
+		(uint64_t *)(void *)(buf + sizeof(*f) + sizeof(lr)),
+		(size_t)words * 8, true);
+	if (r == 0) {
+		struct vfu_feature hf = { .argsz = (uint32_t)blen,
+					  .flags = f->flags };
+
+		memcpy(buf, &hf, sizeof(hf));
+		memcpy(buf + sizeof(hf), &lr, sizeof(lr));
+		reply_body_take(rep, buf, blen);
+		return 0;
+	}
+	free(buf);
+	return r;
+}
+
 int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
 		   int *fds, struct prov_reply *rep)
 {
@@ -169,43 +209,12 @@ int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
 				return r;
 		}
 		break;
-	case VFU_FEATURE_DMA_LOGGING_REPORT: {
-		struct vfu_log_report lr;
-		uint64_t pages, words;
-		uint8_t *buf;
-		size_t blen;
-
+	case VFU_FEATURE_DMA_LOGGING_REPORT:
 		if (set)
 			return -EINVAL;
 		if (probe)
 			break;
-		memcpy(&lr, req->u.feature.data, sizeof(lr));
-		pages = lr.length / lr.page_size +
-			!!(lr.length % lr.page_size);
-		words = pages / 64 + !!(pages % 64);
-		if (words > VFU_MAX_DATA_XFER / 8 ||
-		    f->argsz < sizeof(*f) + sizeof(lr) + words * 8)
-			return -EINVAL;
-		blen = sizeof(*f) + sizeof(lr) + (size_t)words * 8;
-		buf = calloc(1, blen);
-		if (!buf)
-			return -ENOMEM;
-		r = vgpu_dma_table_log_report(
-			dev->dma, lr.iova, lr.length, lr.page_size,
-			(uint64_t *)(void *)(buf + sizeof(*f) + sizeof(lr)),
-			(size_t)words * 8, true);
-		if (r == 0) {
-			struct vfu_feature hf = { .argsz = (uint32_t)blen,
-						  .flags = f->flags };
-
-			memcpy(buf, &hf, sizeof(hf));
-			memcpy(buf + sizeof(hf), &lr, sizeof(lr));
-			reply_body_take(rep, buf, blen);
-			return 0;
-		}
-		free(buf);
-		return r;
-	}
+		return feature_log_report(dev, req, rep);
 	case VFU_FEATURE_MIGRATION:
 	case VFU_FEATURE_MIG_DEVICE_STATE: {
 		struct vgpu_provider *p = dev->provider;

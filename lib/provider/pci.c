@@ -230,7 +230,7 @@ VGPU_EXPORT int vgpu_device_add_cap_pcie(struct vgpu_device *dev,
 }
 
 int config_access(struct vgpu_device *dev, uint64_t off, void *buf,
-			 uint32_t count, bool write)
+		  uint32_t count, bool write)
 {
 	uint8_t *b = buf;
 	int r;

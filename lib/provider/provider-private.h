@@ -218,7 +218,7 @@ void config_init(struct vgpu_device *dev);
 void put32(uint8_t *p, uint32_t v);
 void bars_fixup(struct vgpu_device *dev);
 int config_access(struct vgpu_device *dev, uint64_t off, void *buf,
-			 uint32_t count, bool write);
+		  uint32_t count, bool write);
 
 /* provider.c */
 int runtime_subdir(struct vgpu_provider *p, char **ret);
