@@ -156,6 +156,7 @@ struct prov_reply {
 	int fd; /* -1, or one fd to pass; the device keeps it */
 };
 
+/* reply.c */
 void reply_head(struct prov_reply *rep, const void *p, size_t len);
 /* @p must stay valid until the reply is sent (the message's payload) */
 void reply_body(struct prov_reply *rep, const void *p, size_t len);
@@ -202,16 +203,12 @@ int serve_one(struct vgpu_device *dev, int flags);
 /* ctl-server.c */
 void serve_control(struct vgpu_provider *p);
 
-/* dispatch.c */
+/* dispatch.c: parse, run and answer one message; <0 disconnects */
 int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg);
 
 /* dma.c */
 void queue_free(struct vgpu_device *dev);
 void unstash(struct vgpu_device *dev);
-
-/* irq.c */
-
-/* migration.c */
 
 /* pci.c */
 void config_init(struct vgpu_device *dev);
