@@ -15,6 +15,7 @@
 
 #include "sriov-private.h"
 #include "util-sysfs.h"
+#include "vendor-nvidia.h"
 
 #define CURRENT "nvidia/current_vgpu_type"
 #define CREATABLE "nvidia/creatable_vgpu_types"
@@ -211,6 +212,17 @@ static int nv_configure(struct pf *pf, struct vf *vf, struct record *rec)
 	int fd, r;
 
 	snprintf(buf, sizeof(buf), "%ld", nv_type_number(rec->type));
+	/* the profile name, for what it tells (framebuffer size) later */
+	if (vf->vendor_creatable) {
+		char *name = NULL;
+
+		if (nv_creatable_has(vf->vendor_creatable,
+				     nv_type_number(rec->type), &name) &&
+		    name)
+			snprintf(rec->type_name, sizeof(rec->type_name), "%s",
+				 name);
+		free(name);
+	}
 	fd = sriov_vf_open(ctx, vf->bdf);
 	if (fd < 0)
 		return fd;
@@ -246,6 +258,52 @@ static bool nv_vf_active(int vfd, const struct record *rec)
 	       v == nv_type_number(rec->type);
 }
 
+/* the frame-rate limiter through <VF>/nvidia/vgpu_params; the type's own
+ * limit (frl_config) is not published for these VFs, so only "off" can be
+ * set and "on" cannot be read back as a number */
+static int nv_qos_get(struct pf *pf, struct vf *vf, const struct record *rec,
+		      struct vgpu_instance *in, enum vgpu_qos_knob knob,
+		      uint64_t *value, unsigned int *state)
+{
+	int fd, r;
+
+	if (knob != VGPU_QOS_FRAME_RATE_LIMIT)
+		return -EOPNOTSUPP;
+	fd = sriov_vf_open(pf->ctx, vf->bdf);
+	if (fd < 0)
+		return fd;
+	r = vgpu_nvidia_frl_get(pf->ctx, in->uuid, fd, -1, value);
+	close(fd);
+	return r;
+}
+
+static int nv_qos_set(struct pf *pf, struct vf *vf, struct record *rec,
+		      struct vgpu_instance *in, enum vgpu_qos_knob knob,
+		      uint64_t value)
+{
+	int fd, r;
+
+	if (knob != VGPU_QOS_FRAME_RATE_LIMIT)
+		return vgpu_qos_unsupported(in, knob,
+					    "NVIDIA's vGPU exposes only the frame-rate limiter (nvidia/vgpu_params); its scheduler is set per GPU with nvidia-smi");
+	fd = sriov_vf_open(pf->ctx, vf->bdf);
+	if (fd < 0)
+		return fd;
+	r = vgpu_nvidia_frl_set(in, fd, -1, value);
+	close(fd);
+	return r;
+}
+
+static int nv_get_usage(struct pf *pf, struct vf *vf, const struct record *rec,
+			struct vgpu_usage *usage)
+{
+	uint64_t fb;
+
+	if (vgpu_nvidia_profile_fb(rec->type_name, &fb) == 0)
+		vgpu_usage_set(usage, VGPU_USAGE_FB_BYTES, fb);
+	return 0;
+}
+
 const struct sriov_model sriov_model_nvidia = {
 	.name = "nvidia",
 	.probe = nv_probe,
@@ -259,4 +317,7 @@ const struct sriov_model sriov_model_nvidia = {
 	.configure = nv_configure,
 	.unconfigure = nv_unconfigure,
 	.vf_active = nv_vf_active,
+	.qos_get = nv_qos_get,
+	.qos_set = nv_qos_set,
+	.get_usage = nv_get_usage,
 };

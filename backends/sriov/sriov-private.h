@@ -55,6 +55,10 @@ struct record {
 	char model[SRIOV_FIELD_MAX];
 	char prev_driver[SRIOV_FIELD_MAX];  /* the VF's driver before us */
 	char prev_setting[SRIOV_FIELD_MAX]; /* xe: the sched_priority before */
+	char type_name[SRIOV_FIELD_MAX];    /* the type's name, when known */
+	/* xe: the profile values before QoS changed them ("" untouched) */
+	char prev_exec_quantum_ms[32];
+	char prev_preempt_timeout_us[32];
 };
 
 /*
@@ -100,6 +104,20 @@ struct sriov_model {
 	 * 1 when @key is not one of them */
 	int (*write_attr)(struct vgpu_ctx *ctx, const struct record *rec,
 			  const char *key, const char *value);
+	/* QoS of the instance @in on @vf (struct vgpu_backend qos_get and
+	 * qos_set, which the backend calls with the PF and record read);
+	 * qos_set may note in @rec what to restore, and the record is stored
+	 * again. NULL: the model has no knob */
+	int (*qos_get)(struct pf *pf, struct vf *vf, const struct record *rec,
+		       struct vgpu_instance *in, enum vgpu_qos_knob knob,
+		       uint64_t *value, unsigned int *state);
+	int (*qos_set)(struct pf *pf, struct vf *vf, struct record *rec,
+		       struct vgpu_instance *in, enum vgpu_qos_knob knob,
+		       uint64_t value);
+	/* the model's usage counters (vgpu_usage_set); the backend adds
+	 * the interrupts of VFs bound to vfio-pci */
+	int (*get_usage)(struct pf *pf, struct vf *vf, const struct record *rec,
+			 struct vgpu_usage *usage);
 };
 
 extern const struct sriov_model sriov_model_generic;

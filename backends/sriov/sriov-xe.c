@@ -18,6 +18,12 @@
 #include "util-sysfs.h"
 
 #define XE_PRIO "sched_priority"
+#define XE_EQ "exec_quantum_ms"
+#define XE_PT "preempt_timeout_us"
+
+static int xe_restore_uint(struct vgpu_ctx *ctx, struct pf *pf, struct vf *vf,
+			   const struct record *rec, const char *file,
+			   const char *prev);
 
 /* the choices of sriov_admin/vf1/profile/sched_priority ("[low] normal
  * high"), or NULL when the kernel has no such file */
@@ -187,7 +193,11 @@ static int xe_unconfigure(struct vgpu_ctx *ctx, struct pf *pf,
 	char path[PATH_MAX];
 	int r;
 
-	if (!rec->prev_setting[0] || !vf)
+	if (!vf)
+		return 0;
+	xe_restore_uint(ctx, pf, vf, rec, XE_EQ, rec->prev_exec_quantum_ms);
+	xe_restore_uint(ctx, pf, vf, rec, XE_PT, rec->prev_preempt_timeout_us);
+	if (!rec->prev_setting[0])
 		return 0;
 	r = xe_profile_path(vf, XE_PRIO, path, sizeof(path));
 	if (r == 0)
@@ -196,6 +206,208 @@ static int xe_unconfigure(struct vgpu_ctx *ctx, struct pf *pf,
 		warn(ctx, "%s: restoring %s of %s failed: %s", rec->uuid,
 		     XE_PRIO, rec->vf, strerror(-r));
 	return r;
+}
+
+/* ---- QoS: sriov_admin/vfN/profile/{exec_quantum_ms,preempt_timeout_us,
+ * sched_priority} -------------------------------------------------------- */
+
+
+static const char *const xe_levels[] = {
+	[VGPU_QOS_PRIORITY_LOW] = "low",
+	[VGPU_QOS_PRIORITY_NORMAL] = "normal",
+	[VGPU_QOS_PRIORITY_HIGH] = "high",
+};
+
+/* a uint profile file ("0" = unlimited) */
+static int xe_read_uint(struct pf *pf, const struct vf *vf, const char *file,
+			uint64_t *value)
+{
+	char path[PATH_MAX];
+	long v;
+	int r = xe_profile_path(vf, file, path, sizeof(path));
+
+	if (r == 0)
+		r = vgpu_read_attr_long(pf->fd, path, 10, 0, UINT32_MAX, &v);
+	if (r == -EINVAL || r == -ERANGE) {
+		err(pf->ctx, "%s: %s/%s is not an unsigned number", vf->bdf,
+		    pf->bdf, path);
+		return -EBADMSG;
+	}
+	if (r < 0) {
+		if (r != -ENOENT)
+			err(pf->ctx, "%s: %s/%s: %s", vf->bdf, pf->bdf, path,
+			    strerror(-r));
+		return r;
+	}
+	*value = (uint64_t)v;
+	return 0;
+}
+
+static int xe_qos_get(struct pf *pf, struct vf *vf, const struct record *rec,
+		      struct vgpu_instance *in, enum vgpu_qos_knob knob,
+		      uint64_t *value, unsigned int *state)
+{
+	char path[PATH_MAX], cur[40], *levels = NULL;
+	int r;
+
+	switch (knob) {
+	case VGPU_QOS_TIME_SLICE_US:
+		r = xe_read_uint(pf, vf, XE_EQ, value);
+		if (r == 0)
+			*value *= 1000;
+		return r == -ENOENT ? -EOPNOTSUPP : r;
+	case VGPU_QOS_PREEMPT_TIMEOUT_US:
+		r = xe_read_uint(pf, vf, XE_PT, value);
+		return r == -ENOENT ? -EOPNOTSUPP : r;
+	case VGPU_QOS_PRIORITY:
+		r = xe_profile_path(vf, XE_PRIO, path, sizeof(path));
+		if (r == 0)
+			r = vgpu_read_attr_alloc(pf->fd, path, &levels);
+		if (r < 0)
+			return r == -ENOENT ? -EOPNOTSUPP : r;
+		xe_has_level(levels, NULL, cur, sizeof(cur));
+		free(levels);
+		for (size_t i = 0; i < 3; i++) {
+			if (!strcmp(cur, xe_levels[i])) {
+				*value = i;
+				return 0;
+			}
+		}
+		err(pf->ctx, "%s: %s/%s has no selected level we know (\"%s\")",
+		    vf->bdf, pf->bdf, path, cur);
+		return -EBADMSG;
+	default:
+		return -EOPNOTSUPP;
+	}
+}
+
+/* write @value to profile/@file, noting the value before in @prev once */
+static int xe_write_uint(struct pf *pf, struct vf *vf, struct vgpu_instance *in,
+			 const char *file, uint64_t value, char *prev,
+			 size_t prev_size)
+{
+	char path[PATH_MAX], buf[32];
+	uint64_t old;
+	int r = xe_read_uint(pf, vf, file, &old);
+
+	if (r == -ENOENT) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "this xe kernel has no sriov_admin/vfN/profile/%s",
+			 file);
+		return vgpu_qos_unsupported(in, !strcmp(file, XE_EQ) ?
+							VGPU_QOS_TIME_SLICE_US :
+							VGPU_QOS_PREEMPT_TIMEOUT_US,
+					    why);
+	}
+	if (r < 0)
+		return r;
+	xe_profile_path(vf, file, path, sizeof(path));
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)value);
+	r = vgpu_write_attr(pf->fd, path, buf);
+	if (r < 0) {
+		err(pf->ctx, "%s: writing %s to %s/%s failed: %s%s", in->uuid,
+		    buf, pf->bdf, path, strerror(-r),
+		    r == -EPERM || r == -EACCES ? " (the PF refuses it now)" : "");
+		return r;
+	}
+	if (!prev[0])
+		snprintf(prev, prev_size, "%llu", (unsigned long long)old);
+	return 0;
+}
+
+static int xe_qos_set(struct pf *pf, struct vf *vf, struct record *rec,
+		      struct vgpu_instance *in, enum vgpu_qos_knob knob,
+		      uint64_t value)
+{
+	char path[PATH_MAX], cur[40], *levels = NULL;
+	const char *level;
+	int r;
+
+	switch (knob) {
+	case VGPU_QOS_TIME_SLICE_US:
+		if (value % 1000) {
+			err(pf->ctx, "%s: xe sets the execution quantum in whole milliseconds; %llu µs is not",
+			    in->uuid, (unsigned long long)value);
+			return -EINVAL;
+		}
+		return xe_write_uint(pf, vf, in, XE_EQ, value / 1000,
+				     rec->prev_exec_quantum_ms,
+				     sizeof(rec->prev_exec_quantum_ms));
+	case VGPU_QOS_PREEMPT_TIMEOUT_US:
+		return xe_write_uint(pf, vf, in, XE_PT, value,
+				     rec->prev_preempt_timeout_us,
+				     sizeof(rec->prev_preempt_timeout_us));
+	case VGPU_QOS_PRIORITY:
+		level = xe_levels[value];
+		r = xe_profile_path(vf, XE_PRIO, path, sizeof(path));
+		if (r == 0)
+			r = vgpu_read_attr_alloc(pf->fd, path, &levels);
+		if (r == -ENOENT)
+			return vgpu_qos_unsupported(in, knob,
+						    "this xe kernel has no sriov_admin/vfN/profile/sched_priority");
+		if (r < 0)
+			return r;
+		if (!xe_has_level(levels, level, cur, sizeof(cur))) {
+			char why[SRIOV_FIELD_MAX + 512];
+
+			snprintf(why, sizeof(why),
+				 "xe offers the levels \"%.256s\" for %s, not \"%s\"",
+				 levels, vf->bdf, level);
+			free(levels);
+			return vgpu_qos_unsupported(in, knob, why);
+		}
+		free(levels);
+		r = vgpu_write_attr(pf->fd, path, level);
+		if (r < 0) {
+			err(pf->ctx, "%s: writing %s to %s/%s failed: %s",
+			    in->uuid, level, pf->bdf, path, strerror(-r));
+			return r;
+		}
+		if (!rec->prev_setting[0])
+			snprintf(rec->prev_setting, sizeof(rec->prev_setting),
+				 "%s", cur);
+		return 0;
+	case VGPU_QOS_WEIGHT:
+		return vgpu_qos_unsupported(in, knob,
+					    "xe SR-IOV schedules VFs by execution quantum and priority, without weights");
+	default:
+		return vgpu_qos_unsupported(in, knob,
+					    "xe SR-IOV has no frame-rate limiter");
+	}
+}
+
+/* restore the profile values QoS changed */
+static int xe_restore_uint(struct vgpu_ctx *ctx, struct pf *pf, struct vf *vf,
+			   const struct record *rec, const char *file,
+			   const char *prev)
+{
+	char path[PATH_MAX];
+	int r;
+
+	if (!prev[0])
+		return 0;
+	r = xe_profile_path(vf, file, path, sizeof(path));
+	if (r == 0)
+		r = vgpu_write_attr(pf->fd, path, prev);
+	if (r < 0)
+		warn(ctx, "%s: restoring %s=%s of %s failed: %s", rec->uuid,
+		     file, prev, rec->vf, strerror(-r));
+	return r;
+}
+
+/* sriov_admin/vfN/profile/vram_quota (bytes, 0 = auto-provisioned) */
+static int xe_get_usage(struct pf *pf, struct vf *vf, const struct record *rec,
+			struct vgpu_usage *usage)
+{
+	char path[PATH_MAX], buf[32];
+	uint64_t v;
+
+	if (xe_profile_path(vf, "vram_quota", path, sizeof(path)) == 0 &&
+	    vgpu_read_attr(pf->fd, path, buf, sizeof(buf)) > 0 &&
+	    vgpu_parse_size(buf, &v) == 0 && v > 0)
+		vgpu_usage_set(usage, VGPU_USAGE_FB_BYTES, v);
+	return 0;
 }
 
 /* "profile/<knob>" goes to the PF's sriov_admin/vfN/profile/<knob> */
@@ -233,4 +445,7 @@ const struct sriov_model sriov_model_xe = {
 	.configure = xe_configure,
 	.unconfigure = xe_unconfigure,
 	.write_attr = xe_write_attr,
+	.qos_get = xe_qos_get,
+	.qos_set = xe_qos_set,
+	.get_usage = xe_get_usage,
 };

@@ -406,6 +406,11 @@ static int record_parse(const char *text, struct record *rec)
 		{ "model", offsetof(struct record, model) },
 		{ "prev_driver", offsetof(struct record, prev_driver) },
 		{ "prev_setting", offsetof(struct record, prev_setting) },
+		{ "type_name", offsetof(struct record, type_name) },
+		{ "prev_exec_quantum_ms",
+		  offsetof(struct record, prev_exec_quantum_ms) },
+		{ "prev_preempt_timeout_us",
+		  offsetof(struct record, prev_preempt_timeout_us) },
 	};
 	const char *p = text;
 
@@ -482,9 +487,11 @@ int sriov_record_store(struct vgpu_ctx *ctx, const struct record *rec)
 	int fd, r, n;
 
 	n = snprintf(buf, sizeof(buf),
-		     "parent=%s\nvf=%s\ntype=%s\nmodel=%s\nprev_driver=%s\nprev_setting=%s\n",
+		     "parent=%s\nvf=%s\ntype=%s\nmodel=%s\nprev_driver=%s\nprev_setting=%s\n"
+		     "type_name=%s\nprev_exec_quantum_ms=%s\nprev_preempt_timeout_us=%s\n",
 		     rec->parent, rec->vf, rec->type, rec->model,
-		     rec->prev_driver, rec->prev_setting);
+		     rec->prev_driver, rec->prev_setting, rec->type_name,
+		     rec->prev_exec_quantum_ms, rec->prev_preempt_timeout_us);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -ENAMETOOLONG;
 	fd = runtime_subdir(ctx, "instances", true);
@@ -1212,7 +1219,7 @@ static int sriov_create(struct vgpu_parent *parent, const char *type_id,
 	r = pf.model->configure ? pf.model->configure(&pf, vf, &rec) : 0;
 	if (r < 0)
 		goto rollback;
-	if (rec.prev_setting[0])
+	if (rec.prev_setting[0] || rec.type_name[0])
 		sriov_record_store(ctx, &rec);
 	if (!pf.model->vendor_vfio) {
 		fd = sriov_vf_open(ctx, vf->bdf);
@@ -1329,6 +1336,176 @@ static int sriov_remove(struct vgpu_instance *instance)
 	return 0;
 }
 
+/* ---- QoS and usage ------------------------------------------------------ */
+
+/* the instance's record, its PF (VFs read) and VF; -ENOENT when gone */
+static int instance_open(struct vgpu_instance *in, struct record *rec,
+			 struct pf *pf, struct vf **vf,
+			 const struct sriov_model **model)
+{
+	int r = sriov_record_find(in->ctx, in->uuid, rec);
+
+	if (r < 0)
+		return r;
+	r = sriov_pf_open(in->ctx, rec->parent, pf);
+	if (r < 0)
+		return r == -ENOMEM ? r : -ENOENT;
+	r = sriov_pf_load_vfs(pf);
+	*vf = r < 0 ? NULL : sriov_find_vf(pf, rec->vf);
+	if (!*vf) {
+		sriov_pf_clear(pf);
+		return r < 0 ? r : -ENOENT;
+	}
+	*model = sriov_model_find(rec->model);
+	if (!*model)
+		*model = pf->model;
+	return 0;
+}
+
+static int sriov_qos_get(struct vgpu_instance *in, enum vgpu_qos_knob knob,
+			 uint64_t *value, unsigned int *state)
+{
+	const struct sriov_model *model;
+	struct record rec;
+	struct pf pf;
+	struct vf *vf;
+	int r = instance_open(in, &rec, &pf, &vf, &model);
+
+	if (r < 0)
+		return r;
+	r = model->qos_get ?
+		    model->qos_get(&pf, vf, &rec, in, knob, value, state) :
+		    -EOPNOTSUPP;
+	sriov_pf_clear(&pf);
+	return r;
+}
+
+static int sriov_qos_set(struct vgpu_instance *in, enum vgpu_qos_knob knob,
+			 uint64_t value)
+{
+	const struct sriov_model *model;
+	struct record rec;
+	struct pf pf;
+	struct vf *vf;
+	char why[96];
+	int r = instance_open(in, &rec, &pf, &vf, &model);
+
+	if (r < 0)
+		return r;
+	if (model->qos_set) {
+		r = model->qos_set(&pf, vf, &rec, in, knob, value);
+		if (r >= 0)
+			sriov_record_store(in->ctx, &rec);
+	} else {
+		snprintf(why, sizeof(why), "its %s model has no QoS knob",
+			 model->name);
+		r = vgpu_qos_unsupported(in, knob, why);
+	}
+	sriov_pf_clear(&pf);
+	return r;
+}
+
+/* <sysfs root>/../proc/interrupts ("/proc/interrupts" for "/sys") */
+static FILE *open_interrupts(struct vgpu_ctx *ctx)
+{
+	const char *slash = strrchr(ctx->sysfs_root, '/');
+	char path[PATH_MAX];
+
+	if (sriov_fmt_path(path, sizeof(path), "%.*s/proc/interrupts",
+			   (int)(slash ? slash - ctx->sysfs_root : 0),
+			   ctx->sysfs_root) < 0)
+		return NULL;
+	return fopen(path, "re");
+}
+
+/*
+ * The interrupts the host took for @bdf's vfio-pci vectors ("vfio-msix[0]
+ * (0000:05:01.0)" lines of /proc/interrupts), summed over the CPUs; -ENODATA
+ * when the device has no such line (no vector enabled, or the interrupts
+ * are posted straight to the guest and never counted by the host).
+ */
+static int vfio_interrupts(struct vgpu_ctx *ctx, const char *bdf,
+			   uint64_t *total)
+{
+	char *line = NULL, *save, want[SRIOV_FIELD_MAX + 4];
+	size_t cap = 0, ncpu = 0;
+	bool found = false;
+	FILE *f = open_interrupts(ctx);
+	int r = 0;
+
+	if (!f)
+		return -ENODATA;
+	snprintf(want, sizeof(want), "(%s)", bdf);
+	*total = 0;
+	if (getline(&line, &cap, f) > 0) {
+		for (char *t = strtok_r(line, " \t\n", &save); t;
+		     t = strtok_r(NULL, " \t\n", &save))
+			ncpu += !strncmp(t, "CPU", 3);
+	}
+	while (r == 0 && ncpu && getline(&line, &cap, f) > 0) {
+		size_t len = strcspn(line, "\n"), wl = strlen(want);
+		uint64_t sum = 0;
+		char *p, *end;
+
+		line[len] = '\0';
+		while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+			line[--len] = '\0';
+		if (len < wl || strcmp(line + len - wl, want) ||
+		    !strstr(line, " vfio-"))
+			continue;
+		p = strchr(line, ':');
+		if (!p) {
+			r = -EBADMSG;
+			break;
+		}
+		p++;
+		for (size_t i = 0; i < ncpu; i++) {
+			unsigned long long v;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			errno = 0;
+			v = strtoull(p, &end, 10);
+			if (end == p || errno || (*end != ' ' && *end != '\t')) {
+				r = -EBADMSG;
+				break;
+			}
+			sum += v;
+			p = end;
+		}
+		*total += sum;
+		found = true;
+	}
+	free(line);
+	fclose(f);
+	if (r < 0) {
+		warn(ctx, "%s: a malformed line for it in /proc/interrupts; interrupts not reported",
+		     bdf);
+		return r;
+	}
+	return found ? 0 : -ENODATA;
+}
+
+static int sriov_get_usage(struct vgpu_instance *in, struct vgpu_usage *usage)
+{
+	const struct sriov_model *model;
+	struct record rec;
+	struct pf pf;
+	struct vf *vf;
+	uint64_t n;
+	int r = instance_open(in, &rec, &pf, &vf, &model);
+
+	if (r < 0)
+		return r;
+	if (model->get_usage)
+		r = model->get_usage(&pf, vf, &rec, usage);
+	if (r >= 0 && !model->vendor_vfio &&
+	    vfio_interrupts(in->ctx, vf->bdf, &n) == 0)
+		vgpu_usage_set(usage, VGPU_USAGE_INTERRUPTS, n);
+	sriov_pf_clear(&pf);
+	return r;
+}
+
 /* persistent definitions of SR-IOV instances: not in mdevctl's directory,
  * where mdevctl would take them for mdev devices */
 static char *sriov_config_dir(struct vgpu_ctx *ctx)
@@ -1349,4 +1526,7 @@ const struct vgpu_backend vgpu_backend_sriov = {
 	.write_attr = sriov_write_attr,
 	.remove = sriov_remove,
 	.config_dir = sriov_config_dir,
+	.qos_get = sriov_qos_get,
+	.qos_set = sriov_qos_set,
+	.get_usage = sriov_get_usage,
 };
