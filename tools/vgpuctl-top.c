@@ -5,7 +5,8 @@
  * and frame rates, framebuffer, QoS), like top(1) or nvidia-smi vgpu -l.
  * On a terminal it draws with plain ANSI sequences (fine over SSH) and
  * quits on 'q'; otherwise, or with --batch, it prints one frame after the
- * other. Rates need two samples: the first frame shows "-" for them, as
+ * other. The UUID comes last, so a narrow terminal cuts the least useful
+ * part. Rates need two samples: the first frame shows "-" for them, as
  * it does for everything a backend does not report.
  */
 #include <errno.h>
@@ -170,9 +171,9 @@ static void render(struct usage_row *rows, size_t n, const struct prev *prev,
 	line(buf, width, tty);
 	line(strcpy(buf, ""), width, tty);
 	snprintf(buf, sizeof(buf),
-		 "%-8s  %-12s  %-16s  %-9s  %5s  %5s  %7s  %6s  %5s  %9s  %6s  %6s  %4s",
-		 "UUID", "PARENT", "TYPE", "BACKEND", "BUSY%", "SHARE", "IRQ/s",
-		 "FB", "FPS", "SLICE_US", "PRIO", "WEIGHT", "FRL");
+		 "%-12s  %-16s  %-9s  %5s  %5s  %7s  %6s  %5s  %9s  %6s  %6s  %4s  %s",
+		 "PARENT", "TYPE", "BACKEND", "BUSY%", "SHARE", "IRQ/s", "FB",
+		 "FPS", "SLICE_US", "PRIO", "WEIGHT", "FRL", "UUID");
 	line(buf, width, tty);
 	for (size_t i = 0; i < n; i++) {
 		const struct usage_row *r = &rows[i];
@@ -205,12 +206,12 @@ static void render(struct usage_row *rows, size_t n, const struct prev *prev,
 		for (int k = 0; k < QOS_KNOBS; k++)
 			format_qos(q[k], sizeof(q[k]), k, &r->qos[k]);
 		snprintf(buf, sizeof(buf),
-			 "%-8.8s  %-12.12s  %-16.16s  %-9.9s  %5s  %5s  %7s  %6s  %5s  %9s  %6s  %6s  %4s",
-			 vgpu_instance_get_uuid(r->in),
+			 "%-12.12s  %-16.16s  %-9.9s  %5s  %5s  %7s  %6s  %5s  %9s  %6s  %6s  %4s  %s",
 			 vgpu_instance_get_parent_id(r->in), type ? type : "-",
 			 vgpu_instance_get_backend(r->in), busy_busy, share, irq,
 			 fb, fps, q[VGPU_QOS_TIME_SLICE_US], q[VGPU_QOS_PRIORITY],
-			 q[VGPU_QOS_WEIGHT], q[VGPU_QOS_FRAME_RATE_LIMIT]);
+			 q[VGPU_QOS_WEIGHT], q[VGPU_QOS_FRAME_RATE_LIMIT],
+			 vgpu_instance_get_uuid(r->in));
 		line(buf, width, tty);
 	}
 	if (tty)
