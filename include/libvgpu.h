@@ -1682,7 +1682,8 @@ enum vgpu_qos_priority {
 enum vgpu_qos_state {
 	/** fixed by the instance's type; vgpu_instance_set_qos() refuses it */
 	VGPU_QOS_STATE_FIXED = 1 << 0,
-	/** written, but the device applies it only when the VM starts again */
+	/** the value the device takes when the VM starts next; the running
+	 * VM may still use an older one (NVIDIA's vgpu_params) */
 	VGPU_QOS_STATE_PENDING = 1 << 1,
 	/** the value comes from the persistent definition (the instance is
 	 * not active, or VGPU_QOS_CONFIG was asked for) */

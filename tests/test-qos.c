@@ -222,16 +222,19 @@ START_TEST(nvidia_frame_rate_limiter)
 {
 	struct vgpu_instance *in;
 	struct vgpu_usage *u;
+	unsigned int state;
 	uint64_t v;
 	int fd;
 
 	fixture_standard_host();
 	ck_assert_int_eq(fake_tree_add_instance(fx.tree, NV, "nvidia-256", U2), 0);
 	in = get_instance(U2);
-	/* no frame_rate_limiter key: the type's frl_config */
+	/* no frame_rate_limiter key: the type's frl_config, from the next
+	 * VM start on */
 	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       &v, NULL), 0);
+					       &v, &state), 0);
 	ck_assert_uint_eq(v, 60);
+	ck_assert_uint_eq(state, VGPU_QOS_STATE_PENDING);
 	fx.log_len = 0;
 	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
 					       0), VGPU_QOS_APPLIED_AT_NEXT_START);

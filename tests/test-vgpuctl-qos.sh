@@ -79,7 +79,7 @@ check "qos: xe preemption timeout" grep -q "^preempt_timeout_us  *640000" "$tmp/
 check "qos: xe priority" grep -q "^priority  *normal" "$tmp/out"
 expect 0 v --json qos $U_XE
 check "qos --json parses" json_ok
-check "qos --json: unsupported knob" jq_py "d['qos']['weight']=={'value': None, 'supported': False, 'fixed': False, 'from_definition': False}"
+check "qos --json: unsupported knob" jq_py "d['qos']['weight']=={'value': None, 'supported': False, 'fixed': False, 'next_vm_start': False, 'from_definition': False}"
 
 # ---- qos: set
 expect 0 v qos $U_XE --set time_slice_us=25000 --set priority=high --set preempt_timeout_us=1000
@@ -96,6 +96,8 @@ check "qos: GVT-g weight refused with the type" grep -q "mdev backend cannot set
 expect 0 v qos $U_NV --set frame_rate_limit=0
 check "qos: NVIDIA applies at the next VM start" grep -q "when the VM starts next" "$tmp/out"
 check "qos: vgpu_params written" grep -qx "frame_rate_limiter=0" "$host/sys/bus/mdev/devices/$U_NV/nvidia/vgpu_params"
+expect 0 v qos $U_NV
+check "qos: NVIDIA's value is the next VM start's" grep -q "^frame_rate_limit  *0  *in effect from the next VM start" "$tmp/out"
 expect 1 v qos $U_NV --set frame_rate_limit=30
 check "qos: NVIDIA's limits explained" grep -q "frl_config (60 fps)" "$tmp/err"
 # a failing --set after a good one says what was applied

@@ -113,7 +113,7 @@ static const char *note_of(struct vgpu_instance *in, const struct qos_value *q,
 	if (q->state & VGPU_QOS_STATE_FIXED)
 		return "fixed by the type";
 	if (q->state & VGPU_QOS_STATE_PENDING)
-		return "applies at the next VM start";
+		return "in effect from the next VM start";
 	if (q->state & VGPU_QOS_STATE_DEFINED)
 		return "from the definition";
 	return "";
@@ -157,6 +157,8 @@ static void show(struct vgpu_instance *in, unsigned int flags, bool json)
 		jw_bool(&j, q[k].r != -EOPNOTSUPP);
 		jw_key(&j, "fixed");
 		jw_bool(&j, q[k].r == 0 && (q[k].state & VGPU_QOS_STATE_FIXED));
+		jw_key(&j, "next_vm_start");
+		jw_bool(&j, q[k].r == 0 && (q[k].state & VGPU_QOS_STATE_PENDING));
 		jw_key(&j, "from_definition");
 		jw_bool(&j, q[k].r == 0 && (q[k].state & VGPU_QOS_STATE_DEFINED));
 		jw_end_object(&j);

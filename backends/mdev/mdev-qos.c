@@ -93,6 +93,8 @@ int mdev_qos_get(struct vgpu_instance *in, enum vgpu_qos_knob knob,
 	if (v == VENDOR_NVIDIA) {
 		r = vgpu_nvidia_frl_get(in->ctx, in->uuid, fd,
 					fact_long(kv, n, "frl_config"), value);
+		if (r == 0)
+			*state |= VGPU_QOS_STATE_PENDING;
 	} else {
 		x = fact_long(kv, n, "weight");
 		r = x > 0 ? 0 : -ENODATA;

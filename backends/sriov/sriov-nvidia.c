@@ -274,6 +274,8 @@ static int nv_qos_get(struct pf *pf, struct vf *vf, const struct record *rec,
 		return fd;
 	r = vgpu_nvidia_frl_get(pf->ctx, in->uuid, fd, -1, value);
 	close(fd);
+	if (r == 0)
+		*state |= VGPU_QOS_STATE_PENDING;
 	return r;
 }
 
