@@ -768,22 +768,30 @@ END_TEST
 
 /* ---- QoS and usage ------------------------------------------------------- */
 
-/* an active xe-default instance on VF0 (record + vfio-pci binding) */
-static void xe_active_instance(void)
+/* an active instance as libvgpu leaves one: its record, and the VF bound
+ * to vfio-pci */
+static void active_record(const char *uuid, const char *vf, const char *type,
+			  const char *model)
 {
 	char p[PATH_MAX];
 	FILE *f;
 
-	xe_tree(true);
 	add_vfio_driver();
 	snprintf(p, sizeof(p), "%s/run/sriov/instances", base);
 	ck_assert_int_eq(vgpu_mkdir_p(p, 0755), 0);
-	snprintf(p, sizeof(p), "%s/run/sriov/instances/" UUID1, base);
+	snprintf(p, sizeof(p), "%s/run/sriov/instances/%s", base, uuid);
 	f = fopen(p, "w");
 	ck_assert_ptr_nonnull(f);
-	fprintf(f, "parent=" PF "\nvf=" VF0 "\ntype=xe-default\nmodel=xe\n");
+	fprintf(f, "parent=" PF "\nvf=%s\ntype=%s\nmodel=%s\n", vf, type, model);
 	fclose(f);
-	ck_assert_int_eq(fake_tree_bind(tree, "pci", "vfio-pci", VF0), 0);
+	ck_assert_int_eq(fake_tree_bind(tree, "pci", "vfio-pci", vf), 0);
+}
+
+/* an active xe-default instance on VF0 */
+static void xe_active_instance(void)
+{
+	xe_tree(true);
+	active_record(UUID1, VF0, "xe-default", "xe");
 }
 
 static struct vgpu_instance *get_instance(const char *uuid)
@@ -1050,20 +1058,11 @@ END_TEST
 START_TEST(test_generic_qos)
 {
 	struct vgpu_instance *in;
-	char p[PATH_MAX];
 	uint64_t v;
-	FILE *f;
 
 	add_pf("i40e", 0x8086, 0x1572, 4);
 	enable_vfs_unbound(2);
-	add_vfio_driver();
-	snprintf(p, sizeof(p), "%s/run/sriov/instances", base);
-	ck_assert_int_eq(vgpu_mkdir_p(p, 0755), 0);
-	snprintf(p, sizeof(p), "%s/run/sriov/instances/" UUID1, base);
-	f = fopen(p, "w");
-	fprintf(f, "parent=" PF "\nvf=" VF0 "\ntype=VF\nmodel=generic\n");
-	fclose(f);
-	ck_assert_int_eq(fake_tree_bind(tree, "pci", "vfio-pci", VF0), 0);
+	active_record(UUID1, VF0, "VF", "generic");
 	in = get_instance(UUID1);
 	for (int k = 0; k < 5; k++) {
 		logbuf[0] = '\0';
