@@ -48,7 +48,7 @@ check() { # check DESCRIPTION COMMAND...
 json_ok() { python3 -m json.tool "$tmp/out" > /dev/null; }
 jq_py() { python3 -c "import json,sys; d=json.load(open('$tmp/out')); sys.exit(0 if ($1) else 1)"; }
 # poll COMMAND... until it succeeds (no timing assertion: only a bound)
-eventually() { for _ in $(seq 300); do "$@" && return 0; sleep 0.1; done; return 1; }
+eventually() { for _ in $(seq 600); do "$@" && return 0; sleep 0.1; done; return 1; }
 
 # ---- stats
 expect 0 v stats
