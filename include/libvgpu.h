@@ -781,7 +781,8 @@ enum vgpu_lifecycle_flags {
  * @ret: receives the new instance (one reference), or NULL
  *
  * The UUID is written to the type's create file, then every attribute in
- * order; if one fails the instance is removed again and the error returned.
+ * order, then the QoS knobs of @config (vgpu_config_set_qos()); if one
+ * fails the instance is removed again and the error returned.
  * Lifecycle calls on the same parent are serialized across processes with a
  * lock in the runtime directory.
  * Returns: 0, -EINVAL (bad UUID, no type in @config), -ENODEV (no such
@@ -876,7 +877,9 @@ int vgpu_instance_start(struct vgpu_ctx *ctx, const char *uuid,
  * @parent_id: the parent, or NULL when the UUID is defined only once
  * @config: the new definition
  *
- * The active instance, if any, is not changed.
+ * The active instance, if any, is not changed. The definition's QoS knobs
+ * stay as they are unless @config speaks of QoS: it was obtained with the
+ * definition (vgpu_instance_get_config()) or had knobs set or unset.
  * Returns: 0, -ENOENT (no definition), -ENOTUNIQ, -EINVAL, or the errno of
  *          the failed write.
  * @since: 0.1
