@@ -1338,9 +1338,43 @@ static int sriov_remove(struct vgpu_instance *instance)
 
 /* ---- QoS and usage ------------------------------------------------------ */
 
-/* the instance's record, its PF (VFs read) and VF; -ENOENT when gone */
+/* the VF @bdf of @pf, found by its virtfnN link alone: the QoS and usage
+ * calls need its index, not the state of every VF */
+static int pf_find_vf_link(struct pf *pf, const char *bdf, struct vf *out)
+{
+	struct dirent *de;
+	int dfd, r = -ENOENT;
+	DIR *d;
+
+	dfd = openat(pf->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	while (r == -ENOENT && (de = readdir(d))) {
+		char name[SRIOV_FIELD_MAX];
+		long idx;
+
+		if (strncmp(de->d_name, "virtfn", 6) ||
+		    vgpu_parse_long(de->d_name + 6, 10, 0, 0xffff, &idx) < 0 ||
+		    vgpu_readlink_base(pf->fd, de->d_name, name, sizeof(name)) <= 0 ||
+		    strcmp(name, bdf))
+			continue;
+		*out = (struct vf){ .index = (unsigned int)idx,
+				    .vendor_current = -ENOENT };
+		snprintf(out->bdf, sizeof(out->bdf), "%s", bdf);
+		r = 0;
+	}
+	closedir(d);
+	return r;
+}
+
+/* the instance's record, its PF and VF; -ENOENT when gone */
 static int instance_open(struct vgpu_instance *in, struct record *rec,
-			 struct pf *pf, struct vf **vf,
+			 struct pf *pf, struct vf *vf,
 			 const struct sriov_model **model)
 {
 	int r = sriov_record_find(in->ctx, in->uuid, rec);
@@ -1350,11 +1384,10 @@ static int instance_open(struct vgpu_instance *in, struct record *rec,
 	r = sriov_pf_open(in->ctx, rec->parent, pf);
 	if (r < 0)
 		return r == -ENOMEM ? r : -ENOENT;
-	r = sriov_pf_load_vfs(pf);
-	*vf = r < 0 ? NULL : sriov_find_vf(pf, rec->vf);
-	if (!*vf) {
+	r = pf_find_vf_link(pf, rec->vf, vf);
+	if (r < 0) {
 		sriov_pf_clear(pf);
-		return r < 0 ? r : -ENOENT;
+		return r == -ENOMEM ? r : -ENOENT;
 	}
 	*model = sriov_model_find(rec->model);
 	if (!*model)
@@ -1368,13 +1401,13 @@ static int sriov_qos_get(struct vgpu_instance *in, enum vgpu_qos_knob knob,
 	const struct sriov_model *model;
 	struct record rec;
 	struct pf pf;
-	struct vf *vf;
+	struct vf vf;
 	int r = instance_open(in, &rec, &pf, &vf, &model);
 
 	if (r < 0)
 		return r;
 	r = model->qos_get ?
-		    model->qos_get(&pf, vf, &rec, in, knob, value, state) :
+		    model->qos_get(&pf, &vf, &rec, in, knob, value, state) :
 		    -EOPNOTSUPP;
 	sriov_pf_clear(&pf);
 	return r;
@@ -1386,14 +1419,14 @@ static int sriov_qos_set(struct vgpu_instance *in, enum vgpu_qos_knob knob,
 	const struct sriov_model *model;
 	struct record rec;
 	struct pf pf;
-	struct vf *vf;
+	struct vf vf;
 	char why[96];
 	int r = instance_open(in, &rec, &pf, &vf, &model);
 
 	if (r < 0)
 		return r;
 	if (model->qos_set) {
-		r = model->qos_set(&pf, vf, &rec, in, knob, value);
+		r = model->qos_set(&pf, &vf, &rec, in, knob, value);
 		if (r >= 0)
 			sriov_record_store(in->ctx, &rec);
 	} else {
@@ -1491,16 +1524,16 @@ static int sriov_get_usage(struct vgpu_instance *in, struct vgpu_usage *usage)
 	const struct sriov_model *model;
 	struct record rec;
 	struct pf pf;
-	struct vf *vf;
+	struct vf vf;
 	uint64_t n;
 	int r = instance_open(in, &rec, &pf, &vf, &model);
 
 	if (r < 0)
 		return r;
 	if (model->get_usage)
-		r = model->get_usage(&pf, vf, &rec, usage);
+		r = model->get_usage(&pf, &vf, &rec, usage);
 	if (r >= 0 && !model->vendor_vfio &&
-	    vfio_interrupts(in->ctx, vf->bdf, &n) == 0)
+	    vfio_interrupts(in->ctx, vf.bdf, &n) == 0)
 		vgpu_usage_set(usage, VGPU_USAGE_INTERRUPTS, n);
 	sriov_pf_clear(&pf);
 	return r;
