@@ -258,6 +258,40 @@ static int open_parent_dir(struct vgpu_ctx *ctx, const char *parent,
 	return r;
 }
 
+/* the whole file @name (not a symlink, like a definition) into @buf;
+ * its length, -EFBIG when it does not fit */
+static int read_small(int dirfd, const char *name, char *buf, size_t size)
+{
+	size_t len = 0;
+	int fd = openat(dirfd, name,
+			O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int r = -errno;
+
+			close(fd);
+			return r;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == size - 1) {
+			close(fd);
+			return -EFBIG;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	return (int)len;
+}
+
 int vgpu_qos_def_load(struct vgpu_ctx *ctx, const char *parent,
 		      const char *uuid, struct vgpu_config *config)
 {
@@ -269,7 +303,7 @@ int vgpu_qos_def_load(struct vgpu_ctx *ctx, const char *parent,
 		free(path);
 		return fd == -ENOENT || fd == -ENOTDIR ? 0 : fd;
 	}
-	r = vgpu_read_attr(fd, uuid, buf, sizeof(buf));
+	r = read_small(fd, uuid, buf, sizeof(buf));
 	close(fd);
 	if (r == -ENOENT) {
 		free(path);

@@ -479,6 +479,25 @@ START_TEST(malformed_qos_files)
 		ck_assert_int_eq(vgpu_instance_start(fx.ctx, U1, NULL, NULL),
 				 -ENOENT);
 	}
+	/* a symlink is not followed (like a definition file), and a file
+	 * larger than any QoS file is refused */
+	unlink(qos_file(NV, U1));
+	ck_assert_int_eq(symlink("/etc/hostname", qos_file(NV, U1)), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+					    NULL, NULL, &l, &n), -EBADMSG);
+	unlink(qos_file(NV, U1));
+	{
+		FILE *f = fopen(qos_file(NV, U1), "w");
+
+		ck_assert_ptr_nonnull(f);
+		fputs("{\"weight\": 4", f);
+		for (int i = 0; i < 5000; i++)
+			fputc(' ', f);
+		fputs("}", f);
+		fclose(f);
+	}
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+					    NULL, NULL, &l, &n), -EBADMSG);
 	/* trailing whitespace is fine */
 	put(qos_file(NV, U1), "{\"weight\": 4}\n\n");
 	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL, NULL,
