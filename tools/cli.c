@@ -118,7 +118,6 @@ static bool library_says_more(int r)
 	case ENOSPC:
 	case EEXIST:
 	case EBUSY:
-	case EINVAL:
 	case ENOTUNIQ:
 		return false;
 	}

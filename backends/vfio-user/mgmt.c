@@ -441,6 +441,24 @@ static char *vu_watch_dir(struct vgpu_ctx *ctx)
 	return dir;
 }
 
+/*
+ * QoS of a provider's device: the provider API has no QoS callback yet, so
+ * every knob is refused, with the reason, until it does. Usage likewise:
+ * nothing is reported (the counters say "not reported", never 0).
+ */
+static int vu_qos_set(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
+		      uint64_t value)
+{
+	return vgpu_qos_unsupported(instance, knob,
+				    "user-space providers cannot take QoS settings yet (no QoS callback in the provider API)");
+}
+
+static int vu_qos_get(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
+		      uint64_t *value, unsigned int *state)
+{
+	return -EOPNOTSUPP;
+}
+
 const struct vgpu_backend vgpu_backend_vfio_user = {
 	.name = "vfio-user",
 	.list_parents = vu_list_parents,
@@ -455,4 +473,6 @@ const struct vgpu_backend vgpu_backend_vfio_user = {
 	.config_dir = vu_config_dir,
 	.open_handle = vu_open_handle,
 	.watch_dir = vu_watch_dir,
+	.qos_get = vu_qos_get,
+	.qos_set = vu_qos_set,
 };
