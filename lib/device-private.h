@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include "libvgpu-private.h"
@@ -130,16 +131,50 @@ struct vgpu_handle {
 /* regions probed beyond num_regions for device-specific ones */
 #define VGPU_REGION_PROBE_MAX 64
 
-/* the kernel VFIO backend (backends/vfio/vfio.c): open the device whose
- * sysfs directory is @devdir and whose VFIO name is h->id */
-int vgpu_vfio_kernel_open(struct vgpu_handle *h, const char *devdir,
-			  unsigned int flags);
-/* the vfio-user backend (backends/vfio-user/handle.c): connect to the
- * instance's socket */
-int vgpu_vfu_handle_open(struct vgpu_handle *h, const char *socket_path);
-/* 1 when the group is open elsewhere, 0 when free, or -errno */
-int vgpu_vfio_kernel_group_busy(struct vgpu_ctx *ctx, int group);
+/* what vgpu_handle_open() resolved an id to, for an access method */
+struct vgpu_access_target {
+	const char *id;      /* normalised: a UUID or a PCI address */
+	/* the device's sysfs directory (kernel VFIO), or the instance's
+	 * syspath in its backend's terms (a vfio-user socket) */
+	const char *path;
+	int iommu_group;     /* -1: none */
+	struct vgpu_instance *instance; /* NULL for a bare PCI device */
+};
 
-void vgpu_region_clear(struct vgpu_region *r);
+/*
+ * A way to reach a device: kernel VFIO (the group/container API or the
+ * iommufd character device) or a vfio-user socket. Each fills the handle's
+ * struct vgpu_handle_ops when it opens a device. Management backends name
+ * theirs (struct vgpu_backend.access); a PCI address given to
+ * vgpu_handle_open() is a kernel VFIO device.
+ */
+struct vgpu_access {
+	const char *name;
+	/* open @t into @h (h->id, h->ctx, h->iommu_group are set); fills
+	 * h->ops, h->priv and the device counts. On failure h->ops->close
+	 * (if h->ops is set) releases what was taken. */
+	int (*open)(struct vgpu_handle *h, const struct vgpu_access_target *t,
+		    unsigned int flags);
+	/* optional: 1 when the device is open elsewhere, 0 when free, or
+	 * -errno; NULL: -EOPNOTSUPP (nothing to probe) */
+	int (*in_use)(struct vgpu_ctx *ctx, const struct vgpu_access_target *t);
+};
+
+extern const struct vgpu_access vgpu_access_vfio_kernel;
+extern const struct vgpu_access vgpu_access_vfio_user;
+
+/* all access methods, NULL-terminated */
+extern const struct vgpu_access *const vgpu_access_methods[];
+
+/* the access method called @name, or NULL */
+const struct vgpu_access *vgpu_access_find(const char *name);
+
+static inline void vgpu_region_clear(struct vgpu_region *r)
+{
+	free(r->sparse);
+	r->sparse = NULL;
+	r->n_sparse = 0;
+	r->has_sparse = false;
+}
 
 #endif

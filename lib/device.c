@@ -30,12 +30,18 @@ void vgpu_ctx_set_vfio_sys(struct vgpu_ctx *ctx,
 		ctx->vfio_sys = sys;
 }
 
-void vgpu_region_clear(struct vgpu_region *r)
+const struct vgpu_access *const vgpu_access_methods[] = {
+	&vgpu_access_vfio_kernel,
+	&vgpu_access_vfio_user,
+	NULL,
+};
+
+const struct vgpu_access *vgpu_access_find(const char *name)
 {
-	free(r->sparse);
-	r->sparse = NULL;
-	r->n_sparse = 0;
-	r->has_sparse = false;
+	for (size_t i = 0; name && vgpu_access_methods[i]; i++)
+		if (!strcmp(vgpu_access_methods[i]->name, name))
+			return vgpu_access_methods[i];
+	return NULL;
 }
 
 /* "0000:01:00.1" or "01:00.1" -> the full form in @out */
@@ -105,33 +111,61 @@ static int find_active(struct vgpu_ctx *ctx, const char *name,
 	return 0;
 }
 
+/* what resolve() found; release with resolved_clear() */
+struct resolved {
+	struct vgpu_access_target t;
+	const struct vgpu_access *access;
+	char *path;
+	char name[37];
+};
+
+static void resolved_clear(struct resolved *r)
+{
+	vgpu_instance_unref(r->t.instance);
+	free(r->path);
+	memset(r, 0, sizeof(*r));
+}
+
 /*
- * What @id names: an instance (UUID) whose backend opens it itself (*inst),
- * or a kernel VFIO device — a PCI device, or an mdev or VF instance — at
- * the sysfs directory *devdir (malloc'd). The id, normalised, goes to @name.
+ * What @id names: a PCI device (kernel VFIO), or an active instance of any
+ * backend, opened by the access method its backend names.
  */
-static int resolve(struct vgpu_ctx *ctx, const char *id, char name[37],
-		   struct vgpu_instance **inst, char **devdir)
+static int resolve(struct vgpu_ctx *ctx, const char *id, struct resolved *out)
 {
 	struct vgpu_instance *in;
 	int r;
 
-	*inst = NULL;
-	*devdir = NULL;
-	if (parse_bdf(id, name) == 0)
-		return locate_pci(ctx, id, name, devdir);
-	if (vgpu_uuid_normalize(id, name) < 0)
-		return -EINVAL;
-	r = find_active(ctx, name, &in);
-	if (r < 0)
-		return r;
-	if (in->backend->open_handle) {
-		*inst = in;
-		return 0;
+	memset(out, 0, sizeof(*out));
+	out->t.iommu_group = -1;
+	if (parse_bdf(id, out->name) == 0) {
+		r = locate_pci(ctx, id, out->name, &out->path);
+		if (r < 0)
+			return r;
+		out->access = &vgpu_access_vfio_kernel;
+	} else {
+		if (vgpu_uuid_normalize(id, out->name) < 0)
+			return -EINVAL;
+		r = find_active(ctx, out->name, &in);
+		if (r < 0)
+			return r;
+		out->t.instance = in;
+		out->access = vgpu_access_find(in->backend->access);
+		if (!out->access) {
+			err(ctx, "%s: the %s backend names no known access method",
+			    out->name, in->backend->name);
+			resolved_clear(out);
+			return -EOPNOTSUPP;
+		}
+		out->path = strdup(in->syspath);
+		if (!out->path) {
+			resolved_clear(out);
+			return -ENOMEM;
+		}
 	}
-	*devdir = strdup(in->syspath);
-	vgpu_instance_unref(in);
-	return *devdir ? 0 : -ENOMEM;
+	out->t.id = out->name;
+	out->t.path = out->path;
+	out->t.iommu_group = read_group(out->path);
+	return 0;
 }
 
 static int region_cmp(const void *a, const void *b)
@@ -223,17 +257,15 @@ static void handle_free(struct vgpu_handle *h)
 VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 				 unsigned int flags, struct vgpu_handle **ret)
 {
-	struct vgpu_instance *in = NULL;
+	struct resolved res;
 	struct vgpu_handle *h;
-	char name[37];
-	char *devdir = NULL;
 	int r;
 
 	if (!ctx || !id || !ret ||
 	    (flags & ~(unsigned int)(VGPU_OPEN_NO_IOMMUFD | VGPU_OPEN_IOMMUFD)) ||
 	    (flags & VGPU_OPEN_NO_IOMMUFD && flags & VGPU_OPEN_IOMMUFD))
 		return -EINVAL;
-	r = resolve(ctx, id, name, &in, &devdir);
+	r = resolve(ctx, id, &res);
 	if (r < 0) {
 		if (r == -EINVAL)
 			err(ctx, "%s: neither a UUID nor a PCI address", id);
@@ -242,26 +274,19 @@ VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 		return r;
 	}
 	h = calloc(1, sizeof(*h));
-	if (!h || !(h->id = strdup(name)) || vgpu_dma_table_new(&h->dma) < 0) {
+	if (!h || !(h->id = strdup(res.name)) || vgpu_dma_table_new(&h->dma) < 0) {
 		if (h)
 			free(h->id);
 		free(h);
-		free(devdir);
-		vgpu_instance_unref(in);
+		resolved_clear(&res);
 		return -ENOMEM;
 	}
 	h->refcount = 1;
 	h->ctx = vgpu_ctx_ref(ctx);
 	h->pgsizes = 4096;
-	h->iommu_group = -1;
-	if (in) {
-		r = in->backend->open_handle(in, flags, h);
-	} else {
-		h->iommu_group = read_group(devdir);
-		r = vgpu_vfio_kernel_open(h, devdir, flags);
-	}
-	vgpu_instance_unref(in);
-	free(devdir);
+	h->iommu_group = res.t.iommu_group;
+	r = res.access->open(h, &res.t, flags);
+	resolved_clear(&res);
 	if (r >= 0)
 		r = build_region_table(h);
 	if (r >= 0 && !h->n_iova) {
@@ -992,28 +1017,24 @@ VGPU_EXPORT int vgpu_handle_get_plane_dmabuf(struct vgpu_handle *h,
 VGPU_EXPORT int vgpu_handle_probe_in_use(struct vgpu_ctx *ctx, const char *id,
 					 int *group)
 {
-	struct vgpu_instance *in;
-	char name[37];
-	char *devdir;
-	int g, r;
+	struct resolved res;
+	int r;
 
 	if (group)
 		*group = -1;
 	if (!ctx || !id)
 		return -EINVAL;
-	r = resolve(ctx, id, name, &in, &devdir);
+	r = resolve(ctx, id, &res);
 	if (r < 0)
 		return r;
-	if (in) {
-		/* served by a user-space provider: no VFIO group to probe */
-		vgpu_instance_unref(in);
+	/* a user-space provider's device has no VFIO group to probe */
+	if (!res.access->in_use) {
+		resolved_clear(&res);
 		return -EOPNOTSUPP;
 	}
-	g = read_group(devdir);
-	free(devdir);
 	if (group)
-		*group = g;
-	if (g < 0)
-		return -ENODEV;
-	return vgpu_vfio_kernel_group_busy(ctx, g);
+		*group = res.t.iommu_group;
+	r = res.access->in_use(ctx, &res.t);
+	resolved_clear(&res);
+	return r;
 }

@@ -382,13 +382,19 @@ static const struct vgpu_handle_ops u_ops = {
 	.get_dmabuf = u_get_dmabuf,
 };
 
-int vgpu_vfu_handle_open(struct vgpu_handle *h, const char *socket_path)
+/* connect to the instance's socket, t->path */
+static int u_open(struct vgpu_handle *h, const struct vgpu_access_target *t,
+		  unsigned int flags)
 {
+	const char *socket_path = t->path;
 	struct vfu_device_info di;
 	struct vfu_handle *v;
 	uint64_t max;
 	int r;
 
+	/* no IOMMU in between: the iommufd flags do not apply */
+	if (flags & VGPU_OPEN_IOMMUFD)
+		return -EOPNOTSUPP;
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -422,3 +428,8 @@ int vgpu_vfu_handle_open(struct vgpu_handle *h, const char *socket_path)
 	h->iommu_group = -1;
 	return 0;
 }
+
+const struct vgpu_access vgpu_access_vfio_user = {
+	.name = "vfio-user",
+	.open = u_open,
+};

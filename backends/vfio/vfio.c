@@ -822,10 +822,13 @@ static void k_reset_fds(struct kvfio *k)
 	k->ioas = 0;
 }
 
-int vgpu_vfio_kernel_open(struct vgpu_handle *h, const char *devdir,
-			  unsigned int flags)
+/* open the device whose sysfs directory is t->path and whose VFIO name is
+ * that directory's name */
+static int k_open(struct vgpu_handle *h, const struct vgpu_access_target *t,
+		  unsigned int flags)
 {
 	struct vfio_device_info di = { .argsz = sizeof(di) };
+	const char *devdir = t->path;
 	struct kvfio *k = calloc(1, sizeof(*k));
 	int r = -ENOENT, cdev;
 
@@ -880,13 +883,16 @@ int vgpu_vfio_kernel_open(struct vgpu_handle *h, const char *devdir,
 	return 0;
 }
 
-int vgpu_vfio_kernel_group_busy(struct vgpu_ctx *ctx, int group)
+/* 1 when the device's group is open elsewhere, 0 when free, or -errno */
+static int k_in_use(struct vgpu_ctx *ctx, const struct vgpu_access_target *t)
 {
 	const struct vgpu_vfio_sys *sys = sys_of(ctx);
 	char path[64];
 	int fd;
 
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	if (t->iommu_group < 0)
+		return -ENODEV;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", t->iommu_group);
 	fd = kopen(sys, path);
 	if (fd == -EBUSY)
 		return 1;
@@ -895,3 +901,9 @@ int vgpu_vfio_kernel_group_busy(struct vgpu_ctx *ctx, int group)
 	kclose(sys, &fd);
 	return 0;
 }
+
+const struct vgpu_access vgpu_access_vfio_kernel = {
+	.name = "vfio",
+	.open = k_open,
+	.in_use = k_in_use,
+};
