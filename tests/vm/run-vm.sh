@@ -6,6 +6,9 @@
 # usage: run-vm.sh [options]
 #   --cache DIR          cache prepared by setup.sh (default: $VGPU_VM_CACHE or
 #                        ~/.cache/libvgpu-vm)
+#   --kernel NAME        stable (default: Debian's own kernel) or backports
+#                        (the newest from <codename>-backports), as prepared
+#                        by setup.sh --kernel NAME
 #   --bin PATH           program or directory of programs to put on the guest's
 #                        PATH (/opt/vgpu/bin); their shared libraries come along.
 #                        Repeatable.
@@ -39,6 +42,7 @@ skip() { echo "[run-vm] SKIP: $*" >&2; exit $SKIP; }
 die()  { echo "[run-vm] ERROR: $*" >&2; exit 1; }
 
 CACHE=${VGPU_VM_CACHE:-${HOME:-/root}/.cache/libvgpu-vm}
+FLAVOUR=stable
 BINS=()
 TESTDIRS=()
 GUEST_SCRIPT=$HERE/guest-tests.sh
@@ -54,6 +58,7 @@ VERBOSE=${VGPU_VM_VERBOSE:-0}
 while [ $# -gt 0 ]; do
     case $1 in
         --cache) CACHE=$2; shift 2 ;;
+        --kernel) FLAVOUR=$2; shift 2 ;;
         --bin) BINS+=("$2"); shift 2 ;;
         --tests) TESTDIRS+=("$2"); shift 2 ;;
         --guest-script) GUEST_SCRIPT=$2; shift 2 ;;
@@ -72,9 +77,11 @@ done
 
 QEMU=$(command -v qemu-system-x86_64 || true)
 [ -n "$QEMU" ] || skip "qemu-system-x86_64 not found (run tests/vm/setup.sh, or install qemu-system-x86)"
-[ -f "$CACHE/current" ] || skip "cache $CACHE not prepared (run tests/vm/setup.sh $CACHE)"
-# shellcheck disable=SC1091
-. "$CACHE/current"
+CURRENT=$CACHE/current
+[ "$FLAVOUR" = stable ] || CURRENT=$CACHE/current-$FLAVOUR
+[ -f "$CURRENT" ] || skip "cache $CACHE not prepared for the $FLAVOUR kernel (run tests/vm/setup.sh --kernel $FLAVOUR $CACHE)"
+# shellcheck disable=SC1090
+. "$CURRENT"
 for f in "$VMLINUZ" "$BUSYBOX" "$MODULES/modules.dep" "$SAMPLES/mtty.ko"; do
     [ -e "$f" ] || skip "cache incomplete: $f missing (rerun setup.sh)"
 done
@@ -92,7 +99,10 @@ cp "$BUSYBOX" "$R/bin/busybox"
 # ------------------------------------------------------------ kernel modules
 # Wanted modules (by name, '-' and '_' are equivalent); their dependencies are
 # taken from the modules.dep setup.sh generated. intel-iommu is built in.
-WANT_MODS="vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci mdev irqbypass nvme nvme-core"
+WANT_MODS="vfio vfio_iommu_type1 vfio-pci-core vfio-pci mdev irqbypass nvme nvme-core"
+# modules only some kernels have as modules (vfio_virqfd is part of vfio
+# from 6.2; iommufd exists where CONFIG_IOMMUFD=m)
+OPT_MODS="vfio_virqfd iommufd"
 MD=/lib/modules/$KVER
 mkdir -p "$R$MD/extra"
 declare -A depline=()
@@ -118,6 +128,7 @@ add_mod() {  # module name, with its dependencies
     for d in $deps; do copy_mod_path "$d"; done
 }
 for m in $WANT_MODS; do add_mod "$m"; done
+for m in $OPT_MODS; do [ -n "${depline[${m//-/_}]:-}" ] && add_mod "$m"; done
 # sample drivers: copy, and pull in what their modinfo 'depends=' names
 for s in mtty mdpy mdpy-fb mbochs; do
     cp "$SAMPLES/$s.ko" "$R$MD/extra/"
@@ -170,9 +181,12 @@ for d in ${TESTDIRS[@]+"${TESTDIRS[@]}"}; do
     fi
 done
 cp "$GUEST_SCRIPT" "$R/opt/vgpu/guest-tests.sh"
+# the kernel's configuration, for guest tests that depend on what it has
+[ -n "${KCONFIG:-}" ] && [ -f "$KCONFIG" ] && cp "$KCONFIG" "$R/etc/kernel-config"
 
 cat > "$R/etc/vgpu-vm.conf" <<EOF
 KVER='$KVER'
+KFLAVOUR='$FLAVOUR'
 SRIOV='$SRIOV'
 SRIOV_VFS='$SRIOV_VFS'
 VGPU_LD_LIBRARY_PATH='/opt/vgpu/lib'
