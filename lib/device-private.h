@@ -33,6 +33,9 @@ struct vgpu_vfio_sys {
 			  off_t off);
 	void *(*mmap)(void *data, size_t len, int prot, int fd, off_t off);
 	void *data;
+	/* the migration data fd's stream */
+	ssize_t (*read)(void *data, int fd, void *buf, size_t len);
+	ssize_t (*write)(void *data, int fd, const void *buf, size_t len);
 };
 
 /* the real system calls */
@@ -56,6 +59,10 @@ struct vgpu_region {
 	bool has_sparse; /* a sparse capability, possibly with 0 areas */
 	unsigned int n_sparse;
 	struct vgpu_sparse_area *sparse;
+};
+
+struct vgpu_iova_range {
+	uint64_t start, last;
 };
 
 /* what vgpu_handle_ops.set_irqs does */
@@ -101,11 +108,35 @@ struct vgpu_handle_ops {
 			   bool dmabuf, bool probe,
 			   struct vgpu_plane_info *info);
 	int (*get_dmabuf)(struct vgpu_handle *h, uint32_t id);
+
+	/* migration (optional, all or none; the core checks states and
+	 * walks the arcs): */
+	/* the device's state */
+	int (*mig_get_state)(struct vgpu_handle *h);
+	/* take one arc of VFIO migration v2 (never a path) */
+	int (*mig_set_state)(struct vgpu_handle *h,
+			     enum vgpu_migration_state state);
+	/* one read of the data stream: bytes, 0 at its end (or nothing for
+	 * now in PRE_COPY), or -errno */
+	ssize_t (*mig_read)(struct vgpu_handle *h, void *buf, size_t len);
+	/* write all @len bytes */
+	int (*mig_write)(struct vgpu_handle *h, const void *buf, size_t len);
+	/* optional: -EOPNOTSUPP when NULL */
+	int (*mig_precopy_info)(struct vgpu_handle *h, uint64_t *initial,
+				uint64_t *dirty);
+
+	/* dirty page tracking of DMA windows (optional: -EOPNOTSUPP) */
+	int (*dirty_start)(struct vgpu_handle *h, uint64_t page_size,
+			   const struct vgpu_iova_range *windows, size_t n);
+	int (*dirty_report)(struct vgpu_handle *h, uint64_t iova,
+			    uint64_t len, uint64_t page_size,
+			    uint64_t *bitmap);
+	int (*dirty_stop)(struct vgpu_handle *h);
+
+	/* optional: set the VF token of a PF (-ENOTSUP when NULL) */
+	int (*set_vf_token)(struct vgpu_handle *h, const uint8_t uuid[16]);
 };
 
-struct vgpu_iova_range {
-	uint64_t start, last;
-};
 
 struct vgpu_handle {
 	int refcount;
@@ -126,6 +157,11 @@ struct vgpu_handle {
 	struct vgpu_region *regions;
 	size_t n_regions;
 	struct vgpu_dma_table *dma;
+	/* migration: the offered VGPU_MIGRATION_* (probed on first use) */
+	bool mig_probed;
+	uint64_t mig_flags;
+	/* dirty tracking: its page size, 0 when not tracking */
+	uint64_t dirty_pgsize;
 };
 
 /* regions probed beyond num_regions for device-specific ones */
@@ -134,6 +170,7 @@ struct vgpu_handle {
 /* what vgpu_handle_open() resolved an id to, for an access method */
 struct vgpu_access_target {
 	const char *id;      /* normalised: a UUID or a PCI address */
+	const char *vf_token; /* a normalised UUID, or NULL */
 	/* the device's sysfs directory (kernel VFIO), or the instance's
 	 * syspath in its backend's terms (a vfio-user socket) */
 	const char *path;
@@ -165,6 +202,13 @@ extern const struct vgpu_access vgpu_access_vfio_user;
 
 /* all access methods, NULL-terminated */
 extern const struct vgpu_access *const vgpu_access_methods[];
+
+/* open @t with @access: what vgpu_handle_open() does once it has resolved
+ * the id (tests reach scripted peers through it) */
+int vgpu_handle_open_target(struct vgpu_ctx *ctx,
+			    const struct vgpu_access *access,
+			    const struct vgpu_access_target *t,
+			    unsigned int flags, struct vgpu_handle **ret);
 
 /* the access method called @name, or NULL */
 const struct vgpu_access *vgpu_access_find(const char *name);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <uuid/uuid.h>
 
 #include "device-private.h"
 #include "dma-table.h"
@@ -241,6 +242,8 @@ static void release_window(struct vgpu_dma_window *w, void *data)
 
 static void handle_free(struct vgpu_handle *h)
 {
+	if (h->dirty_pgsize && h->ops->dirty_stop)
+		h->ops->dirty_stop(h);
 	if (h->dma)
 		vgpu_dma_table_free(h->dma, release_window, h);
 	if (h->ops && h->ops->close)
@@ -254,17 +257,50 @@ static void handle_free(struct vgpu_handle *h)
 	free(h);
 }
 
+/* options the caller compiled with a larger struct must be zero there */
+static int check_opts_tail(const void *opts, size_t size, size_t known)
+{
+	for (size_t i = known; i < size; i++)
+		if (((const uint8_t *)opts)[i])
+			return -E2BIG;
+	return 0;
+}
+
 VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 				 unsigned int flags, struct vgpu_handle **ret)
 {
+	struct vgpu_open_opts o = { .size = sizeof(o), .flags = flags };
+
+	return vgpu_handle_open_opts(ctx, id, &o, ret);
+}
+
+VGPU_EXPORT int vgpu_handle_open_opts(struct vgpu_ctx *ctx, const char *id,
+				      const struct vgpu_open_opts *opts,
+				      struct vgpu_handle **ret)
+{
+	struct vgpu_open_opts o = { .size = sizeof(o) };
+	char token[VGPU_UUID_LEN + 1];
 	struct resolved res;
-	struct vgpu_handle *h;
+	unsigned int flags;
 	int r;
 
+	if (opts) {
+		if (opts->size < offsetof(struct vgpu_open_opts, flags) + sizeof(o.flags))
+			return -EINVAL;
+		r = check_opts_tail(opts, opts->size, sizeof(o));
+		if (r < 0)
+			return r;
+		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+	}
+	flags = o.flags;
 	if (!ctx || !id || !ret ||
 	    (flags & ~(unsigned int)(VGPU_OPEN_NO_IOMMUFD | VGPU_OPEN_IOMMUFD)) ||
 	    (flags & VGPU_OPEN_NO_IOMMUFD && flags & VGPU_OPEN_IOMMUFD))
 		return -EINVAL;
+	if (o.vf_token && vgpu_uuid_normalize(o.vf_token, token) < 0) {
+		err(ctx, "%s: the VF token '%s' is not a UUID", id, o.vf_token);
+		return -EINVAL;
+	}
 	r = resolve(ctx, id, &res);
 	if (r < 0) {
 		if (r == -EINVAL)
@@ -273,20 +309,32 @@ VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 			err(ctx, "%s: no such device", id);
 		return r;
 	}
+	res.t.vf_token = o.vf_token ? token : NULL;
+	r = vgpu_handle_open_target(ctx, res.access, &res.t, flags, ret);
+	resolved_clear(&res);
+	return r;
+}
+
+int vgpu_handle_open_target(struct vgpu_ctx *ctx,
+			    const struct vgpu_access *access,
+			    const struct vgpu_access_target *t,
+			    unsigned int flags, struct vgpu_handle **ret)
+{
+	struct vgpu_handle *h;
+	int r;
+
 	h = calloc(1, sizeof(*h));
-	if (!h || !(h->id = strdup(res.name)) || vgpu_dma_table_new(&h->dma) < 0) {
+	if (!h || !(h->id = strdup(t->id)) || vgpu_dma_table_new(&h->dma) < 0) {
 		if (h)
 			free(h->id);
 		free(h);
-		resolved_clear(&res);
 		return -ENOMEM;
 	}
 	h->refcount = 1;
 	h->ctx = vgpu_ctx_ref(ctx);
 	h->pgsizes = 4096;
-	h->iommu_group = res.t.iommu_group;
-	r = res.access->open(h, &res.t, flags);
-	resolved_clear(&res);
+	h->iommu_group = t->iommu_group;
+	r = access->open(h, t, flags);
 	if (r >= 0)
 		r = build_region_table(h);
 	if (r >= 0 && !h->n_iova) {
@@ -815,6 +863,11 @@ static int dma_map(struct vgpu_handle *h, void *vaddr, int fd,
 			    (unsigned long long)iova);
 		return -EINVAL;
 	}
+	if (h->dirty_pgsize) {
+		err(h->ctx, "%s: DMA map while dirty tracking runs; stop it first",
+		    h->id);
+		return -EBUSY;
+	}
 	if (!in_valid_ranges(h, iova, len)) {
 		err(h->ctx, "%s: IOVA 0x%llx+0x%llx is outside the IOMMU's valid ranges",
 		    h->id, (unsigned long long)iova, (unsigned long long)len);
@@ -892,6 +945,11 @@ VGPU_EXPORT int vgpu_handle_dma_unmap(struct vgpu_handle *h, uint64_t iova,
 
 	if (!h || !len)
 		return -EINVAL;
+	if (h->dirty_pgsize) {
+		err(h->ctx, "%s: DMA unmap while dirty tracking runs; stop it first",
+		    h->id);
+		return -EBUSY;
+	}
 	w = vgpu_dma_table_find(h->dma, iova);
 	if (!w || w->iova != iova || w->len != len) {
 		if (w)
@@ -952,11 +1010,22 @@ VGPU_EXPORT uint64_t vgpu_handle_get_iommu_pgsizes(struct vgpu_handle *h)
 
 VGPU_EXPORT int vgpu_handle_reset(struct vgpu_handle *h)
 {
+	int r;
+
 	if (!h)
 		return -EINVAL;
 	if (!h->can_reset)
 		return -ENOTSUP;
-	return h->ops->reset(h);
+	r = h->ops->reset(h);
+	if (r == 0 && h->mig_probed && h->mig_flags) {
+		/* VFIO: a reset device is RUNNING, its data stream is gone */
+		int s = h->ops->mig_get_state(h);
+
+		if (s >= 0 && s != VGPU_MIG_RUNNING)
+			warn(h->ctx, "%s: in migration state %s after a reset",
+			     h->id, vgpu_migration_state_name((unsigned int)s));
+	}
+	return r;
 }
 
 VGPU_EXPORT int vgpu_handle_probe_feature(struct vgpu_handle *h,
@@ -974,6 +1043,18 @@ VGPU_EXPORT int vgpu_handle_probe_feature(struct vgpu_handle *h,
 	else if (data)
 		*data = 0;
 	return r;
+}
+
+VGPU_EXPORT int vgpu_handle_set_vf_token(struct vgpu_handle *h,
+					 const char *uuid)
+{
+	uuid_t u;
+
+	if (!h || !uuid || uuid_parse(uuid, u) < 0)
+		return -EINVAL;
+	if (!h->ops->set_vf_token)
+		return -ENOTSUP;
+	return h->ops->set_vf_token(h, u);
 }
 
 VGPU_EXPORT int vgpu_handle_query_plane(struct vgpu_handle *h,

@@ -25,6 +25,16 @@ struct vfio_device_attach_iommufd_pt {
 };
 #define VFIO_DEVICE_ATTACH_IOMMUFD_PT _IO(VFIO_TYPE, VFIO_BASE + 19)
 #endif
+/* migration v2 additions of 6.2: PRE_COPY and its estimate */
+#ifndef VFIO_MIG_GET_PRECOPY_INFO
+struct vfio_precopy_info {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 initial_bytes;
+	__aligned_u64 dirty_bytes;
+};
+#define VFIO_MIG_GET_PRECOPY_INFO _IO(VFIO_TYPE, VFIO_BASE + 21)
+#endif
 #define VGPU_IOMMUFD_TYPE ';'
 struct vgpu_iommu_ioas_alloc {
 	__u32 size;

@@ -30,9 +30,12 @@ struct kvfio {
 	int device;
 	int iommufd;
 	uint32_t ioas;
+	int data_fd;       /* the migration data stream, -1: none */
+	enum { DIRTY_NONE, DIRTY_DEVICE, DIRTY_TYPE1 } dirty;
 	/* the device's name in its VFIO group: its sysfs directory's name
 	 * (an mdev's UUID, a PCI device's address) */
 	char name[NAME_MAX + 1];
+	char vf_token[37]; /* "": none */
 };
 
 /* the largest info answer we accept (argsz); real ones are < 4 KiB */
@@ -469,7 +472,301 @@ static int k_reset(struct vgpu_handle *h)
 {
 	int r = kioctl(K(h)->sys, K(h)->device, VFIO_DEVICE_RESET, NULL);
 
+	if (r < 0)
+		return r;
+	/* a reset device is RUNNING: its migration stream is over */
+	kclose(K(h)->sys, &K(h)->data_fd);
+	return 0;
+}
+
+/* ---- migration v2 ---- */
+
+/* a VFIO_DEVICE_FEATURE call with @len bytes of @data after the header */
+static int feature(struct vgpu_handle *h, uint32_t flags, void *data,
+		   size_t len)
+{
+	struct {
+		struct vfio_device_feature f;
+		uint8_t data[64];
+	} q;
+	int r;
+
+	if (len > sizeof(q.data))
+		return -EINVAL;
+	memset(&q, 0, sizeof(q));
+	q.f.argsz = (uint32_t)(sizeof(q.f) + len);
+	q.f.flags = flags;
+	if (len)
+		memcpy(q.data, data, len);
+	r = kioctl(K(h)->sys, K(h)->device, VFIO_DEVICE_FEATURE, &q);
+	if (r < 0)
+		return r;
+	if (len)
+		memcpy(data, q.data, len);
+	return 0;
+}
+
+static int k_mig_get_state(struct vgpu_handle *h)
+{
+	struct vfio_device_feature_mig_state s = { .data_fd = -1 };
+	int r = feature(h, VFIO_DEVICE_FEATURE_GET |
+				   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+			&s, sizeof(s));
+
+	if (r < 0)
+		return r;
+	if (s.device_state > VGPU_MIG_PRE_COPY_P2P) {
+		err(h->ctx, "%s: unknown migration state %u", h->id,
+		    s.device_state);
+		return -EBADMSG;
+	}
+	return (int)s.device_state;
+}
+
+static bool has_stream(enum vgpu_migration_state s)
+{
+	return s == VGPU_MIG_STOP_COPY || s == VGPU_MIG_PRE_COPY ||
+	       s == VGPU_MIG_PRE_COPY_P2P || s == VGPU_MIG_RESUMING;
+}
+
+/*
+ * One arc. The kernel hands out a new data fd when an arc starts a stream
+ * (into STOP_COPY from STOP, into PRE_COPY, into RESUMING) and keeps the
+ * old one for arcs inside one (PRE_COPY -> PRE_COPY_P2P -> STOP_COPY).
+ */
+static int k_mig_set_state(struct vgpu_handle *h,
+			   enum vgpu_migration_state state)
+{
+	struct kvfio *k = K(h);
+	struct vfio_device_feature_mig_state s = {
+		.device_state = state, .data_fd = -1,
+	};
+	int r = feature(h, VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+			&s, sizeof(s));
+
+	if (r < 0)
+		return r;
+	if (s.data_fd >= 0) {
+		if (!has_stream(state)) {
+			err(h->ctx, "%s: the kernel gave a data fd for state %s",
+			    h->id, vgpu_migration_state_name(state));
+			k->sys->close(k->sys->data, s.data_fd);
+			return -EBADMSG;
+		}
+		kclose(k->sys, &k->data_fd);
+		k->data_fd = s.data_fd;
+	}
+	if (!has_stream(state))
+		kclose(k->sys, &k->data_fd);
+	else if (k->data_fd < 0) {
+		err(h->ctx, "%s: no data fd for migration state %s", h->id,
+		    vgpu_migration_state_name(state));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static ssize_t k_mig_read(struct vgpu_handle *h, void *buf, size_t len)
+{
+	struct kvfio *k = K(h);
+
+	if (k->data_fd < 0)
+		return -EINVAL;
+	for (int i = 0; i < VGPU_VFIO_EINTR_MAX; i++) {
+		ssize_t n;
+
+		errno = 0;
+		n = k->sys->read(k->sys->data, k->data_fd, buf, len);
+		if (n >= 0)
+			return (size_t)n > len ? -EIO : n;
+		if (errno == ENOMSG)
+			return 0; /* PRE_COPY: nothing more for now */
+		if (errno != EINTR)
+			return errno ? -errno : -EIO;
+	}
+	return -EINTR;
+}
+
+static int k_mig_write(struct vgpu_handle *h, const void *buf, size_t len)
+{
+	struct kvfio *k = K(h);
+	size_t done = 0;
+	int intr = 0, stalls = 0;
+
+	if (k->data_fd < 0)
+		return -EINVAL;
+	while (done < len) {
+		ssize_t n;
+
+		errno = 0;
+		n = k->sys->write(k->sys->data, k->data_fd,
+				  (const uint8_t *)buf + done, len - done);
+		if (n < 0 && errno == EINTR && ++intr < VGPU_VFIO_EINTR_MAX)
+			continue;
+		if (n < 0)
+			return errno ? -errno : -EIO;
+		if ((size_t)n > len - done)
+			return -EIO;
+		if (n == 0 && ++stalls >= 3) {
+			err(h->ctx, "%s: the device takes no more migration data",
+			    h->id);
+			return -EIO;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int k_mig_precopy_info(struct vgpu_handle *h, uint64_t *initial,
+			      uint64_t *dirty)
+{
+	struct vfio_precopy_info pi = { .argsz = sizeof(pi) };
+	int r;
+
+	if (K(h)->data_fd < 0)
+		return -EINVAL;
+	r = kioctl(K(h)->sys, K(h)->data_fd, VFIO_MIG_GET_PRECOPY_INFO, &pi);
+	if (r < 0)
+		return r;
+	*initial = pi.initial_bytes;
+	*dirty = pi.dirty_bytes;
+	return 0;
+}
+
+/* ---- dirty page tracking: the device's DMA logging, else type1's ---- */
+
+static int dev_logging_start(struct vgpu_handle *h, uint64_t pgsize,
+			     const struct vgpu_iova_range *w, size_t n)
+{
+	struct vfio_device_feature_dma_logging_range *rg;
+	struct vfio_device_feature_dma_logging_control c = {
+		.page_size = pgsize, .num_ranges = (uint32_t)n,
+	};
+	int r;
+
+	rg = calloc(n, sizeof(*rg));
+	if (!rg)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		rg[i].iova = w[i].start;
+		rg[i].length = w[i].last - w[i].start + 1;
+	}
+	c.ranges = (uintptr_t)rg;
+	r = feature(h, VFIO_DEVICE_FEATURE_SET |
+			       VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+		    &c, sizeof(c));
+	free(rg);
+	return r;
+}
+
+static int k_dirty_start(struct vgpu_handle *h, uint64_t pgsize,
+			 const struct vgpu_iova_range *w, size_t n)
+{
+	struct kvfio *k = K(h);
+	struct vfio_iommu_type1_dirty_bitmap d = {
+		.argsz = sizeof(d), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+	};
+	int r = dev_logging_start(h, pgsize, w, n);
+
+	if (r == 0) {
+		k->dirty = DIRTY_DEVICE;
+		return 0;
+	}
+	if (r != -ENOTTY && r != -EINVAL && r != -EOPNOTSUPP)
+		return r;
+	info(h->ctx, "%s: the device has no DMA logging (%s); trying the IOMMU's",
+	     h->id, strerror(-r));
+	if (k->iommufd >= 0) {
+		err(h->ctx, "%s: no dirty tracking: the device has no DMA logging, and IOMMU dirty tracking through iommufd needs a dirty-tracking hardware page table, which libvgpu does not allocate; open the device with VGPU_OPEN_NO_IOMMUFD to use the type1 IOMMU's tracking",
+		    h->id);
+		return -EOPNOTSUPP;
+	}
+	if (pgsize != (h->pgsizes & -h->pgsizes)) {
+		err(h->ctx, "%s: the type1 IOMMU tracks in its smallest page, %llu bytes, not %llu",
+		    h->id, (unsigned long long)(h->pgsizes & -h->pgsizes),
+		    (unsigned long long)pgsize);
+		return -EINVAL;
+	}
+	r = kioctl(k->sys, k->container, VFIO_IOMMU_DIRTY_PAGES, &d);
+	if (r < 0) {
+		err(h->ctx, "%s: no dirty tracking: the device has no DMA logging and the type1 IOMMU refuses to track (%s)",
+		    h->id, strerror(-r));
+		return r == -ENOTTY || r == -EINVAL ? -EOPNOTSUPP : r;
+	}
+	k->dirty = DIRTY_TYPE1;
+	return 0;
+}
+
+static int k_dirty_report(struct vgpu_handle *h, uint64_t iova, uint64_t len,
+			  uint64_t pgsize, uint64_t *bitmap)
+{
+	struct kvfio *k = K(h);
+	uint64_t bytes = (len / pgsize + 63) / 64 * 8;
+
+	if (k->dirty == DIRTY_DEVICE) {
+		struct vfio_device_feature_dma_logging_report rep = {
+			.iova = iova, .length = len, .page_size = pgsize,
+			.bitmap = (uintptr_t)bitmap,
+		};
+
+		return feature(h, VFIO_DEVICE_FEATURE_GET |
+					  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+			       &rep, sizeof(rep));
+	}
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap d;
+		struct vfio_iommu_type1_dirty_bitmap_get g;
+	} q;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	q.d.argsz = sizeof(q);
+	q.d.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	q.g.iova = iova;
+	q.g.size = len;
+	q.g.bitmap.pgsize = pgsize;
+	q.g.bitmap.size = bytes;
+	q.g.bitmap.data = (__u64 *)bitmap;
+	r = kioctl(k->sys, k->container, VFIO_IOMMU_DIRTY_PAGES, &q);
+	if (r == -EINVAL)
+		err(h->ctx, "%s: the type1 IOMMU reports whole DMA windows only (0x%llx+0x%llx refused)",
+		    h->id, (unsigned long long)iova, (unsigned long long)len);
 	return r < 0 ? r : 0;
+}
+
+static int k_dirty_stop(struct vgpu_handle *h)
+{
+	struct kvfio *k = K(h);
+	int r;
+
+	if (k->dirty == DIRTY_DEVICE) {
+		r = feature(h, VFIO_DEVICE_FEATURE_SET |
+				       VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+			    NULL, 0);
+	} else {
+		struct vfio_iommu_type1_dirty_bitmap d = {
+			.argsz = sizeof(d),
+			.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP,
+		};
+
+		r = kioctl(k->sys, k->container, VFIO_IOMMU_DIRTY_PAGES, &d);
+	}
+	k->dirty = DIRTY_NONE;
+	return r < 0 ? r : 0;
+}
+
+static int k_set_vf_token(struct vgpu_handle *h, const uint8_t uuid[16])
+{
+	uint8_t u[16];
+	int r;
+
+	memcpy(u, uuid, sizeof(u));
+	r = feature(h, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN,
+		    u, sizeof(u));
+	if (r == -ENOTTY || r == -EINVAL)
+		return -ENOTSUP;
+	return r;
 }
 
 static int k_probe_feature(struct vgpu_handle *h, unsigned int feature,
@@ -552,6 +849,7 @@ static void k_close(struct vgpu_handle *h)
 
 	if (!k)
 		return;
+	kclose(k->sys, &k->data_fd);
 	kclose(k->sys, &k->device);
 	if (k->iommufd >= 0 && k->ioas) {
 		struct vgpu_iommu_destroy d = { .size = sizeof(d), .id = k->ioas };
@@ -574,6 +872,12 @@ static void k_close(struct vgpu_handle *h)
 		.dma_unmap = k_dma_unmap, .reset = k_reset,                   \
 		.probe_feature = k_probe_feature,                             \
 		.query_plane = k_query_plane, .get_dmabuf = k_get_dmabuf,     \
+		.mig_get_state = k_mig_get_state,                             \
+		.mig_set_state = k_mig_set_state, .mig_read = k_mig_read,     \
+		.mig_write = k_mig_write,                                     \
+		.mig_precopy_info = k_mig_precopy_info,                       \
+		.dirty_start = k_dirty_start, .dirty_report = k_dirty_report, \
+		.dirty_stop = k_dirty_stop, .set_vf_token = k_set_vf_token,   \
 	}
 static const struct vgpu_handle_ops k_group_ops = K_OPS("vfio-group");
 static const struct vgpu_handle_ops k_iommufd_ops = K_OPS("iommufd");
@@ -702,7 +1006,20 @@ static int open_group(struct vgpu_handle *h)
 	r = kioctl(k->sys, k->container, VFIO_SET_IOMMU, (void *)(uintptr_t)type);
 	if (r < 0)
 		return r;
-	r = kioctl(k->sys, k->group, VFIO_GROUP_GET_DEVICE_FD, k->name);
+	if (k->vf_token[0]) {
+		/* "<name> vf_token=<uuid>": the kernel's syntax */
+		char arg[sizeof(k->name) + 48];
+
+		snprintf(arg, sizeof(arg), "%s vf_token=%s", k->name,
+			 k->vf_token);
+		r = kioctl(k->sys, k->group, VFIO_GROUP_GET_DEVICE_FD, arg);
+	} else {
+		r = kioctl(k->sys, k->group, VFIO_GROUP_GET_DEVICE_FD, k->name);
+	}
+	if (r == -EACCES)
+		err(h->ctx, "%s: the kernel refuses the device%s", h->id,
+		    k->vf_token[0] ? ": wrong VF token?"
+				   : " (a VF of a PF on vfio-pci needs its VF token)");
 	if (r < 0) {
 		err(h->ctx, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", h->id, strerror(-r));
 		return r;
@@ -835,7 +1152,9 @@ static int k_open(struct vgpu_handle *h, const struct vgpu_access_target *t,
 	if (!k)
 		return -ENOMEM;
 	k->sys = sys_of(h->ctx);
-	k->container = k->group = k->device = k->iommufd = -1;
+	k->container = k->group = k->device = k->iommufd = k->data_fd = -1;
+	if (t->vf_token)
+		snprintf(k->vf_token, sizeof(k->vf_token), "%s", t->vf_token);
 	{
 		const char *base = strrchr(devdir, '/');
 
@@ -844,7 +1163,10 @@ static int k_open(struct vgpu_handle *h, const struct vgpu_access_target *t,
 	h->priv = k;
 	h->ops = &k_group_ops; /* for k_close until one succeeds */
 
-	cdev = (flags & VGPU_OPEN_NO_IOMMUFD) ? -ENOENT : cdev_number(devdir);
+	/* binding a VF with a token through iommufd needs a newer uAPI than
+	 * this code speaks: tokens go the group's way */
+	cdev = (flags & VGPU_OPEN_NO_IOMMUFD) || t->vf_token ? -ENOENT
+							       : cdev_number(devdir);
 	if (cdev >= 0) {
 		r = open_iommufd(h, cdev);
 		if (r < 0) {
