@@ -1346,6 +1346,8 @@ static const struct verb verbs[] = {
 	  "open a device and list its interrupts (VFIO)" },
 	{ "screenshot", cmd_screenshot, "UUID|PCI-ADDRESS OUT.png",
 	  "save what the device's display shows as PNG" },
+	{ "migration", cmd_migration, "UUID|PCI-ADDRESS",
+	  "what the device offers for live migration, and its state" },
 	{ "help", cmd_help, "", "show this help" },
 	{ NULL, NULL, NULL, NULL },
 };

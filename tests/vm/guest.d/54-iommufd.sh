@@ -1,0 +1,16 @@
+#!/bin/sh
+# The iommufd character-device path for real: /dev/iommu and
+# /dev/vfio/devices/vfioN, with an mtty instance. Kernels built without
+# CONFIG_IOMMUFD (Debian's 6.1 and 6.12) say skip, with the config line.
+command -v migration-check > /dev/null || { echo "migration-check not in the guest"; exit 77; }
+if [ ! -c /dev/iommu ]; then
+	line=$(grep -E '^(# )?CONFIG_IOMMUFD[= ]' /etc/kernel-config 2>/dev/null || echo "no kernel config")
+	echo "no /dev/iommu in Linux $(uname -r): $line"
+	exit 77
+fi
+set -eu
+fail() { echo "FAIL: $*"; exit 1; }
+u=$(vgpuctl create -p mtty -t mtty-1)
+trap 'vgpuctl stop "$u"' EXIT
+ls /sys/bus/mdev/devices/"$u"/vfio-dev || fail "no vfio-dev (CONFIG_VFIO_DEVICE_CDEV?)"
+migration-check iommufd "$u" || fail "migration-check iommufd"
