@@ -32,6 +32,10 @@ struct kvfio {
 	uint32_t ioas;
 	int data_fd;       /* the migration data stream, -1: none */
 	enum { DIRTY_NONE, DIRTY_DEVICE, DIRTY_TYPE1 } dirty;
+	/* device logging: the page read by the trial report at start, and
+	 * whether it was dirty (given to the next report that covers it) */
+	uint64_t carry_iova;
+	bool carry, carry_dirty;
 	/* the device's name in its VFIO group: its sysfs directory's name
 	 * (an mdev's UUID, a PCI device's address) */
 	char name[NAME_MAX + 1];
@@ -660,6 +664,19 @@ static int dev_logging_start(struct vgpu_handle *h, uint64_t pgsize,
 	return r;
 }
 
+static int dev_logging_report(struct vgpu_handle *h, uint64_t iova,
+			      uint64_t len, uint64_t pgsize, uint64_t *bitmap)
+{
+	struct vfio_device_feature_dma_logging_report rep = {
+		.iova = iova, .length = len, .page_size = pgsize,
+		.bitmap = (uintptr_t)bitmap,
+	};
+
+	return feature(h, VFIO_DEVICE_FEATURE_GET |
+				  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+		       &rep, sizeof(rep));
+}
+
 static int k_dirty_start(struct vgpu_handle *h, uint64_t pgsize,
 			 const struct vgpu_iova_range *w, size_t n)
 {
@@ -670,8 +687,26 @@ static int k_dirty_start(struct vgpu_handle *h, uint64_t pgsize,
 	int r = dev_logging_start(h, pgsize, w, n);
 
 	if (r == 0) {
-		k->dirty = DIRTY_DEVICE;
-		return 0;
+		/* a device can log while the kernel cannot hand the log out
+		 * (a kernel without CONFIG_IOMMUFD_DRIVER has no iova_bitmap:
+		 * EOPNOTSUPP); read one page now, keep its bit for later */
+		uint64_t word = 0;
+
+		r = dev_logging_report(h, w[0].start, pgsize, pgsize, &word);
+		if (r == 0) {
+			k->dirty = DIRTY_DEVICE;
+			k->carry = true;
+			k->carry_iova = w[0].start;
+			k->carry_dirty = word & 1;
+			return 0;
+		}
+		feature(h, VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+			NULL, 0);
+		if (r != -EOPNOTSUPP)
+			return r;
+		info(h->ctx, "%s: the device logs DMA but the kernel cannot report the log (EOPNOTSUPP)",
+		     h->id);
 	}
 	if (r != -ENOTTY && r != -EINVAL && r != -EOPNOTSUPP)
 		return r;
@@ -705,14 +740,17 @@ static int k_dirty_report(struct vgpu_handle *h, uint64_t iova, uint64_t len,
 	uint64_t bytes = (len / pgsize + 63) / 64 * 8;
 
 	if (k->dirty == DIRTY_DEVICE) {
-		struct vfio_device_feature_dma_logging_report rep = {
-			.iova = iova, .length = len, .page_size = pgsize,
-			.bitmap = (uintptr_t)bitmap,
-		};
+		int r = dev_logging_report(h, iova, len, pgsize, bitmap);
 
-		return feature(h, VFIO_DEVICE_FEATURE_GET |
-					  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
-			       &rep, sizeof(rep));
+		if (r == 0 && k->carry && k->carry_iova >= iova &&
+		    k->carry_iova - iova < len) {
+			uint64_t p = (k->carry_iova - iova) / pgsize;
+
+			if (k->carry_dirty)
+				bitmap[p / 64] |= 1ull << (p % 64);
+			k->carry = false;
+		}
+		return r;
 	}
 	struct {
 		struct vfio_iommu_type1_dirty_bitmap d;

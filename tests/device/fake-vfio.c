@@ -455,6 +455,8 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 				f->dirty_on = false;
 				return 0;
 			}
+			if (feat == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT && f->dma_log_no_report)
+				return fail(EOPNOTSUPP);
 			if (feat == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT && f->dirty_on) {
 				struct vfio_device_feature_dma_logging_report *r = (void *)q->data;
 				uint64_t *bm = (uint64_t *)(uintptr_t)r->bitmap;

@@ -56,6 +56,7 @@ struct fake_vfio {
 	bool mig_read_too_much;  /* read() claims more than asked */
 	/* dirty tracking */
 	bool dma_logging;        /* the device has DMA logging */
+	bool dma_log_no_report;  /* ... the kernel cannot report it */
 	bool type1_dirty;        /* the type1 IOMMU tracks */
 	bool dirty_on;
 	uint64_t dirty_pgsize;

@@ -618,6 +618,14 @@ START_TEST(dirty_tracking)
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
 	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 4 * 4096, bm, 8), 0);
 	ck_assert_uint_eq(bm[0], 1);
+	ck_assert_int_eq(vgpu_handle_dirty_stop(h), 0);
+	/* a device that logs while the kernel cannot report its log (6.12
+	 * without CONFIG_IOMMUFD_DRIVER): the IOMMU's tracking instead */
+	f.dma_log_no_report = true;
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
+	ck_assert(!f.dirty_on || f.type1_dirty);
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 64 * 4096, bm, 8), 0);
+	ck_assert_uint_eq(bm[0], 0x9249249249249249ull);
 	/* left running: closing the handle stops it */
 	vgpu_handle_unref(h);
 	h = NULL;
