@@ -182,7 +182,9 @@ for d in ${TESTDIRS[@]+"${TESTDIRS[@]}"}; do
 done
 cp "$GUEST_SCRIPT" "$R/opt/vgpu/guest-tests.sh"
 # the kernel's configuration, for guest tests that depend on what it has
-[ -n "${KCONFIG:-}" ] && [ -f "$KCONFIG" ] && cp "$KCONFIG" "$R/etc/kernel-config"
+# (caches written by an older setup.sh do not record KCONFIG)
+KCONFIG=${KCONFIG:-${ROOT:-}/boot/config-$KVER}
+if [ -f "$KCONFIG" ]; then cp "$KCONFIG" "$R/etc/kernel-config"; fi
 
 cat > "$R/etc/vgpu-vm.conf" <<EOF
 KVER='$KVER'
