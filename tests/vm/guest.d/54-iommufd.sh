@@ -4,7 +4,12 @@
 # CONFIG_IOMMUFD (Debian's 6.1 and 6.12) say skip, with the config line.
 command -v migration-check > /dev/null || { echo "migration-check not in the guest"; exit 77; }
 if [ ! -c /dev/iommu ]; then
-	line=$(grep -E '^(# )?CONFIG_IOMMUFD[= ]' /etc/kernel-config 2>/dev/null || echo "no kernel config")
+	if [ ! -f /etc/kernel-config ]; then
+		line="(the kernel's config is not in the guest)"
+	else
+		line=$(grep -E '^(# )?CONFIG_IOMMUFD[= ]' /etc/kernel-config ||
+			echo "its config has no CONFIG_IOMMUFD at all")
+	fi
 	echo "no /dev/iommu in Linux $(uname -r): $line"
 	exit 77
 fi
