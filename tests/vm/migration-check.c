@@ -197,7 +197,9 @@ static void track(struct vgpu_handle *h, uint64_t want)
 
 static int dirty(struct vgpu_ctx *ctx, const char *id)
 {
-	struct vgpu_handle *h = open_or_die(ctx, id, NULL);
+	/* the group path: type1's tracking (iommufd has none here) */
+	struct vgpu_open_opts o = { .size = sizeof(o), .flags = VGPU_OPEN_NO_IOMMUFD };
+	struct vgpu_handle *h = open_or_die(ctx, id, &o);
 
 	/* an mdev container tracks what the vendor driver pinned; mtty pins
 	 * nothing */
@@ -248,10 +250,21 @@ static int vf_token(struct vgpu_ctx *ctx, const char *pf)
 	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", vf);
 	write_file(dir, "driver_override", "vfio-pci");
 	write_file("/sys/bus/pci", "drivers_probe", vf);
-	r = vgpu_handle_open(ctx, vf, 0, &v);
+	o.flags = VGPU_OPEN_NO_IOMMUFD;
+	r = vgpu_handle_open_opts(ctx, vf, &o, &v);
 	CHECK(r == -EACCES, "VF %s without the token: %s", vf, strerror(-r));
 	vgpu_handle_unref(v);
 	v = NULL;
+	/* Linux 6.12 checks the token in VFIO_GROUP_GET_DEVICE_FD only: a
+	 * VF bound through its character device opens without one (the
+	 * token came to VFIO_DEVICE_BIND_IOMMUFD later). Say what it does. */
+	o.flags = VGPU_OPEN_IOMMUFD;
+	r = vgpu_handle_open_opts(ctx, vf, &o, &v);
+	printf("  through iommufd without a token: %s\n",
+	       r == 0 ? "opens (this kernel does not check it there)" : strerror(-r));
+	vgpu_handle_unref(v);
+	v = NULL;
+	o.flags = 0;
 	o.vf_token = other;
 	r = vgpu_handle_open_opts(ctx, vf, &o, &v);
 	CHECK(r == -EACCES, "with another token: %s", strerror(-r));
@@ -292,7 +305,10 @@ static int iommufd(struct vgpu_ctx *ctx, const char *id)
 	CHECK(vgpu_handle_config_read(h, 0, 2, &v) == 0, "config vendor 0x%04x", v);
 	CHECK(vgpu_handle_dma_map(h, mem, 0x100000, 4 * 4096, VGPU_DMA_READ) == 0,
 	      "IOAS map");
+	CHECK(vgpu_handle_dirty_start(h, 4096) == -EOPNOTSUPP,
+	      "no dirty tracking through iommufd (no dirty-tracking HWPT): EOPNOTSUPP");
 	CHECK(vgpu_handle_dma_unmap(h, 0x100000, 4 * 4096) == 0, "IOAS unmap");
+	CHECK(vgpu_handle_probe_in_use(ctx, id, NULL) == 1, "in use while open through iommufd");
 	vgpu_handle_unref(h);
 	munmap(mem, 4 * 4096);
 	return failures ? 1 : 0;

@@ -21,6 +21,9 @@
 #   --sriov-vfs N        let /init enable N VFs on the NVMe PF before the
 #                        tests (default 0: guest-tests.sh does it itself)
 #   --no-mdevctl         do not put Debian's mdevctl into the guest
+#   --vfio-stack NAME    kernel (default: the kernel's own VFIO modules) or
+#                        iommufd (the VFIO stack setup.sh rebuilt with
+#                        iommufd, where it did: backports kernels)
 #   --no-sriov           no NVMe SR-IOV device / virtual IOMMU
 #   --timeout SEC        wall-clock limit for QEMU (default 240)
 #   --append ARGS        extra kernel command line
@@ -43,6 +46,7 @@ die()  { echo "[run-vm] ERROR: $*" >&2; exit 1; }
 
 CACHE=${VGPU_VM_CACHE:-${HOME:-/root}/.cache/libvgpu-vm}
 FLAVOUR=stable
+VFIO_STACK=kernel
 BINS=()
 TESTDIRS=()
 GUEST_SCRIPT=$HERE/guest-tests.sh
@@ -64,6 +68,7 @@ while [ $# -gt 0 ]; do
         --guest-script) GUEST_SCRIPT=$2; shift 2 ;;
         --sriov-vfs) SRIOV_VFS=$2; shift 2 ;;
         --no-mdevctl) MDEVCTL_WANTED=0; shift ;;
+        --vfio-stack) VFIO_STACK=$2; shift 2 ;;
         --no-sriov) SRIOV=0; shift ;;
         --timeout) TIMEOUT=$2; shift 2 ;;
         --append) APPEND=$2; shift 2 ;;
@@ -82,6 +87,11 @@ CURRENT=$CACHE/current
 [ -f "$CURRENT" ] || skip "cache $CACHE not prepared for the $FLAVOUR kernel (run tests/vm/setup.sh --kernel $FLAVOUR $CACHE)"
 # shellcheck disable=SC1090
 . "$CURRENT"
+if [ "$VFIO_STACK" = iommufd ]; then
+    [ -n "${VFIO_IOMMUFD:-}" ] && [ -d "$VFIO_IOMMUFD/samples" ] ||
+        skip "no VFIO stack rebuilt with iommufd in the cache (setup.sh builds one for backports kernels without CONFIG_IOMMUFD)"
+    SAMPLES=$VFIO_IOMMUFD/samples
+fi
 for f in "$VMLINUZ" "$BUSYBOX" "$MODULES/modules.dep" "$SAMPLES/mtty.ko"; do
     [ -e "$f" ] || skip "cache incomplete: $f missing (rerun setup.sh)"
 done
@@ -135,6 +145,25 @@ for s in mtty mdpy mdpy-fb mbochs; do
     deps=$(tr '\0' '\n' < "$SAMPLES/$s.ko" | sed -n 's/^depends=//p' | tr , ' ')
     for d in $deps; do add_mod "$d"; done
 done
+# the VFIO stack rebuilt with iommufd (setup.sh, for kernels built without
+# it): in place of the kernel's own modules, iommufd.ko beside them
+if [ "$VFIO_STACK" = iommufd ] && [ -n "${VFIO_IOMMUFD:-}" ] && [ -d "$VFIO_IOMMUFD" ]; then
+    while IFS= read -r ko; do
+        case $ko in */samples/*) continue ;; esac
+        b=${ko##*/}
+        # the kernel's own may be compressed (6.12: .ko.xz): drop it
+        dest=$(find "$R$MD/kernel" \( -name "$b" -o -name "$b.xz" -o -name "$b.zst" -o -name "$b.gz" \) -print -quit)
+        if [ -n "$dest" ]; then
+            rm -f "$dest"
+            dest=${dest%.xz}; dest=${dest%.zst}; dest=${dest%.gz}
+        else
+            dest=$R$MD/kernel/${ko#"$VFIO_IOMMUFD"/}
+        fi
+        mkdir -p "$(dirname "$dest")"
+        cp "$ko" "$dest"
+    done < <(find "$VFIO_IOMMUFD" -name '*.ko')
+    msg "the VFIO stack rebuilt with iommufd in place of the kernel's"
+fi
 cp "$MODULES/modules.builtin" "$MODULES/modules.order" "$R$MD/" 2>/dev/null || true
 [ -f "$MODULES/modules.builtin.modinfo" ] && cp "$MODULES/modules.builtin.modinfo" "$R$MD/"
 "$BUSYBOX" depmod -b "$R" "$KVER"

@@ -283,12 +283,70 @@ extract_samples() {
     # The in-tree Makefile keys on CONFIG_SAMPLE_*; build all four unconditionally.
     printf 'obj-m += mtty.o mdpy.o mdpy-fb.o mbochs.o\n' > "$MODSRC/Kbuild"
 }
-build_samples() {
-    # No BTF for the samples: newer headers ship vmlinux and would run
-    # pahole, which the host need not have (the samples need no BTF).
-    make -s -C "$ROOT/usr/src/linux-headers-$KVER" M="$MODSRC" -j"$(nproc)" \
-        CONFIG_DEBUG_INFO_BTF_MODULES= modules 2>&1 \
+# ---------------------------------------------------------------- iommufd
+# Debian builds its kernels without CONFIG_IOMMUFD (6.12 too), so there is
+# no /dev/iommu and no /dev/vfio/devices/vfioN to test against. For the
+# backports kernel the VFIO stack is rebuilt from the same linux-source with
+# iommufd as a module: iommufd.ko, and vfio.ko (+ the cdev), type1, vfio-pci,
+# mdev built against it, with the kernel's own config otherwise; the sample
+# drivers are built against those. run-vm.sh puts them in place of Debian's.
+VFIOSRC=$KDIR/vfio-src       # drivers/vfio, drivers/iommu, lib/interval_tree.c
+VFIOMOD=$KDIR/vfio-iommufd   # the rebuilt modules
+# what the rebuilt tree has that Debian's config does not
+IOMMUFD_MAKE=(CONFIG_IOMMUFD=m CONFIG_VFIO_DEVICE_CDEV=y
+              "KCFLAGS=-DCONFIG_IOMMUFD_MODULE=1 -DCONFIG_VFIO_DEVICE_CDEV=1 -DCONFIG_INTERVAL_TREE_SPAN_ITER=1")
+extract_vfio_src() {
+    rm -rf "$VFIOSRC"; mkdir -p "$VFIOSRC"
+    dpkg-deb --fsys-tarfile "$DEBS/linux-source-${SERIES}_"*.deb \
+        | tar -xO "./usr/src/linux-source-$SERIES.tar.xz" \
+        | tar -xJ -C "$VFIOSRC" --strip-components=1 --wildcards \
+            "linux-source-$SERIES/drivers/vfio/*" "linux-source-$SERIES/drivers/iommu/*" \
+            "linux-source-$SERIES/lib/interval_tree.c"
+}
+want_iommufd() {
+    [ "$FLAVOUR" = backports ] && [ -f "$ROOT/boot/config-$KVER" ] &&
+        grep -q '^# CONFIG_IOMMUFD is not set' "$ROOT/boot/config-$KVER"
+}
+kmake() {  # kmake DIR ARGS...: build DIR's modules against the headers
+    local dir=$1; shift
+    # No BTF: newer headers ship vmlinux and would run pahole, which the
+    # host need not have (these modules need no BTF).
+    make -s -C "$ROOT/usr/src/linux-headers-$KVER" M="$dir" -j"$(nproc)" \
+        CONFIG_DEBUG_INFO_BTF_MODULES= "$@" modules 2>&1 \
         | grep -v 'Skipping BTF generation' || true
+}
+build_vfio_iommufd() {
+    local o=$VFIOMOD m
+    rm -rf "$o"; mkdir -p "$o/drivers/iommu"
+    [ -f "$VFIOSRC/drivers/iommu/iommufd/main.c" ] || die "no drivers/iommu/iommufd in linux-source-$SERIES"
+    cp -r "$VFIOSRC/drivers/vfio" "$o/drivers/"
+    cp -r "$VFIOSRC/drivers/iommu/iommufd" "$o/drivers/iommu/"
+    cp "$VFIOSRC"/drivers/iommu/*.h "$o/drivers/iommu/"
+    # the span iterator iommufd selects is built into the kernel only
+    # with it (CONFIG_INTERVAL_TREE_SPAN_ITER): take that part of
+    # lib/interval_tree.c into iommufd.ko
+    { sed -n '/^#include/p' "$VFIOSRC/lib/interval_tree.c"
+      sed -n '/^#ifdef CONFIG_INTERVAL_TREE_SPAN_ITER/,/^#endif/p' "$VFIOSRC/lib/interval_tree.c" | sed '1d;$d'
+    } > "$o/drivers/iommu/iommufd/span_iter.c"
+    grep -q interval_tree_span_iter_first "$o/drivers/iommu/iommufd/span_iter.c" || die "no span iterator in lib/interval_tree.c"
+    echo 'iommufd-y += span_iter.o' >> "$o/drivers/iommu/iommufd/Makefile"
+    printf 'obj-m += drivers/vfio/ drivers/iommu/iommufd/\n' > "$o/Kbuild"
+    kmake "$o" "${IOMMUFD_MAKE[@]}"
+    for m in drivers/iommu/iommufd/iommufd drivers/vfio/vfio drivers/vfio/vfio_iommu_type1 \
+             drivers/vfio/pci/vfio-pci-core drivers/vfio/pci/vfio-pci drivers/vfio/mdev/mdev; do
+        [ -f "$o/$m.ko" ] || die "building $m.ko with iommufd failed"
+    done
+    # the sample drivers once more, against these (struct vfio_device
+    # differs, and so do the symbol versions)
+    mkdir -p "$o/samples"
+    cp "$MODSRC"/*.c "$MODSRC"/*.h "$MODSRC/Kbuild" "$o/samples/" 2>/dev/null
+    kmake "$o/samples" "${IOMMUFD_MAKE[@]}" "KBUILD_EXTRA_SYMBOLS=$o/Module.symvers"
+    for m in mtty mdpy mdpy-fb mbochs; do
+        [ -f "$o/samples/$m.ko" ] || die "building $m.ko against the VFIO stack with iommufd failed"
+    done
+}
+build_samples() {
+    kmake "$MODSRC"
     local m
     for m in mtty mdpy mdpy-fb mbochs; do
         [ -f "$MODSRC/$m.ko" ] || die "building $m.ko failed"
@@ -309,6 +367,11 @@ if [ -n "$EXTRACT_PID" ]; then
     mark samples-src
 fi
 if stamp samples-built; then log "sample modules already built"; else step "build sample modules" build_samples; mark samples-built; fi
+if want_iommufd && ! stamp vfio-iommufd; then
+    stamp vfio-src || { step "extract drivers/vfio, drivers/iommu" extract_vfio_src; mark vfio-src; }
+    step "build the VFIO stack with iommufd" build_vfio_iommufd
+    mark vfio-iommufd
+fi
 
 # ---------------------------------------------------------------- record
 VMLINUZ=$ROOT/boot/vmlinuz-$KVER
@@ -322,6 +385,7 @@ ROOT=$ROOT
 VMLINUZ=$VMLINUZ
 MODULES=$ROOT/lib/modules/$KVER
 SAMPLES=$MODSRC
+VFIO_IOMMUFD=$( [ -f "$KDIR/.stamp-vfio-iommufd" ] && echo "$VFIOMOD")
 BUSYBOX=$ROOT/bin/busybox
 MDEVCTL=$(for f in "$ROOT/usr/bin/mdevctl" "$ROOT/usr/sbin/mdevctl"; do [ -x "$f" ] && echo "$f" && break; done)
 FLAVOUR=$FLAVOUR
