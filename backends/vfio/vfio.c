@@ -30,8 +30,10 @@ struct kvfio {
 	int device;
 	int iommufd;
 	uint32_t ioas;
+	uint32_t devid;    /* iommufd's id of the bound device */
+	uint32_t hwpt;     /* a dirty-tracking page table attached, or 0 */
 	int data_fd;       /* the migration data stream, -1: none */
-	enum { DIRTY_NONE, DIRTY_DEVICE, DIRTY_TYPE1 } dirty;
+	enum { DIRTY_NONE, DIRTY_DEVICE, DIRTY_TYPE1, DIRTY_HWPT } dirty;
 	/* device logging: the page read by the trial report at start, and
 	 * whether it was dirty (given to the next report that covers it) */
 	uint64_t carry_iova;
@@ -677,6 +679,82 @@ static int dev_logging_report(struct vgpu_handle *h, uint64_t iova,
 		       &rep, sizeof(rep));
 }
 
+static void hwpt_drop(struct vgpu_handle *h)
+{
+	struct kvfio *k = K(h);
+	struct vgpu_iommu_destroy d = { .size = sizeof(d), .id = k->hwpt };
+
+	if (!k->hwpt)
+		return;
+	if (k->device >= 0) {
+		/* back to the IOAS's own page table */
+		struct vfio_device_attach_iommufd_pt at = {
+			.argsz = sizeof(at), .pt_id = k->ioas,
+		};
+
+		kioctl(k->sys, k->device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+	}
+	kioctl(k->sys, k->iommufd, VGPU_IOMMU_DESTROY, &d);
+	k->hwpt = 0;
+}
+
+/*
+ * The IOMMU's dirty tracking through iommufd: a hardware page table over
+ * the same IOAS, allocated with dirty tracking, takes the device's place;
+ * the IOMMU driver refuses it where the hardware (or an emulated IOMMU)
+ * cannot track.
+ */
+static int hwpt_dirty_start(struct vgpu_handle *h)
+{
+	struct kvfio *k = K(h);
+	struct vgpu_iommu_hwpt_alloc a = {
+		.size = sizeof(a), .flags = VGPU_HWPT_ALLOC_DIRTY_TRACKING,
+		.dev_id = k->devid, .pt_id = k->ioas,
+	};
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct vgpu_iommu_hwpt_set_dirty_tracking on = {
+		.size = sizeof(on), .flags = VGPU_HWPT_DIRTY_TRACKING_ENABLE,
+	};
+	int r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_HWPT_ALLOC, &a);
+
+	if (r < 0) {
+		/* ENOENT: the bound object is no physical device (an mdev
+		 * binds as an emulated access, with no IOMMU behind it);
+		 * EOPNOTSUPP: an IOMMU without dirty bits (QEMU's intel-iommu) */
+		bool no = r == -ENOENT || r == -EOPNOTSUPP || r == -EINVAL ||
+			  r == -ENOTTY;
+
+		err(h->ctx, "%s: no dirty tracking: the device has no DMA logging, and %s (%s)",
+		    h->id,
+		    r == -ENOENT ? "an emulated device has no IOMMU page table to track"
+				 : "its IOMMU refuses a dirty-tracking page table",
+		    strerror(-r));
+		return no ? -EOPNOTSUPP : r;
+	}
+	k->hwpt = a.out_hwpt_id;
+	at.pt_id = k->hwpt;
+	r = kioctl(k->sys, k->device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+	if (r < 0) {
+		struct vgpu_iommu_destroy d = { .size = sizeof(d), .id = k->hwpt };
+
+		err(h->ctx, "%s: cannot attach the dirty-tracking page table: %s",
+		    h->id, strerror(-r));
+		kioctl(k->sys, k->iommufd, VGPU_IOMMU_DESTROY, &d);
+		k->hwpt = 0;
+		return r;
+	}
+	on.hwpt_id = k->hwpt;
+	r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_HWPT_SET_DIRTY_TRACKING, &on);
+	if (r < 0) {
+		err(h->ctx, "%s: the IOMMU does not start tracking: %s", h->id,
+		    strerror(-r));
+		hwpt_drop(h);
+		return r;
+	}
+	k->dirty = DIRTY_HWPT;
+	return 0;
+}
+
 static int k_dirty_start(struct vgpu_handle *h, uint64_t pgsize,
 			 const struct vgpu_iova_range *w, size_t n)
 {
@@ -712,11 +790,8 @@ static int k_dirty_start(struct vgpu_handle *h, uint64_t pgsize,
 		return r;
 	info(h->ctx, "%s: the device has no DMA logging (%s); trying the IOMMU's",
 	     h->id, strerror(-r));
-	if (k->iommufd >= 0) {
-		err(h->ctx, "%s: no dirty tracking: the device has no DMA logging, and IOMMU dirty tracking through iommufd needs a dirty-tracking hardware page table, which libvgpu does not allocate; open the device with VGPU_OPEN_NO_IOMMUFD to use the type1 IOMMU's tracking",
-		    h->id);
-		return -EOPNOTSUPP;
-	}
+	if (k->iommufd >= 0)
+		return hwpt_dirty_start(h);
 	if (pgsize != (h->pgsizes & -h->pgsizes)) {
 		err(h->ctx, "%s: the type1 IOMMU tracks in its smallest page, %llu bytes, not %llu",
 		    h->id, (unsigned long long)(h->pgsizes & -h->pgsizes),
@@ -752,6 +827,16 @@ static int k_dirty_report(struct vgpu_handle *h, uint64_t iova, uint64_t len,
 		}
 		return r;
 	}
+	if (k->dirty == DIRTY_HWPT) {
+		struct vgpu_iommu_hwpt_get_dirty_bitmap g = {
+			.size = sizeof(g), .hwpt_id = k->hwpt, .iova = iova,
+			.length = len, .page_size = pgsize,
+			.data = (uintptr_t)bitmap,
+		};
+		int r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_HWPT_GET_DIRTY_BITMAP, &g);
+
+		return r < 0 ? r : 0;
+	}
 	struct {
 		struct vfio_iommu_type1_dirty_bitmap d;
 		struct vfio_iommu_type1_dirty_bitmap_get g;
@@ -782,6 +867,13 @@ static int k_dirty_stop(struct vgpu_handle *h)
 		r = feature(h, VFIO_DEVICE_FEATURE_SET |
 				       VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
 			    NULL, 0);
+	} else if (k->dirty == DIRTY_HWPT) {
+		struct vgpu_iommu_hwpt_set_dirty_tracking off = {
+			.size = sizeof(off), .hwpt_id = k->hwpt,
+		};
+
+		r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_HWPT_SET_DIRTY_TRACKING, &off);
+		hwpt_drop(h);
 	} else {
 		struct vfio_iommu_type1_dirty_bitmap d = {
 			.argsz = sizeof(d),
@@ -889,6 +981,7 @@ static void k_close(struct vgpu_handle *h)
 		return;
 	kclose(k->sys, &k->data_fd);
 	kclose(k->sys, &k->device);
+	hwpt_drop(h);
 	if (k->iommufd >= 0 && k->ioas) {
 		struct vgpu_iommu_destroy d = { .size = sizeof(d), .id = k->ioas };
 
@@ -1124,6 +1217,7 @@ static int open_iommufd(struct vgpu_handle *h, int cdev)
 	r = kioctl(k->sys, k->device, VFIO_DEVICE_BIND_IOMMUFD, &bind);
 	if (r < 0)
 		return r;
+	k->devid = bind.out_devid;
 	r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_IOAS_ALLOC, &alloc);
 	if (r < 0)
 		return r;

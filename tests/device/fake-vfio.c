@@ -488,9 +488,54 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 		return 0;
 	}
 	case VFIO_DEVICE_BIND_IOMMUFD:
-	case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
-	case VGPU_IOMMU_DESTROY:
+		((struct vfio_device_bind_iommufd *)arg)->out_devid = 4;
 		return 0;
+	case VFIO_DEVICE_ATTACH_IOMMUFD_PT: {
+		uint32_t pt = ((struct vfio_device_attach_iommufd_pt *)arg)->pt_id;
+
+		if (pt != 5 && !(pt == 9 && f->hwpts))
+			return fail(ENOENT);
+		f->attached_pt = pt;
+		return 0;
+	}
+	case VGPU_IOMMU_DESTROY:
+		if (((struct vgpu_iommu_destroy *)arg)->id == 9) {
+			if (!f->hwpts || f->attached_pt == 9)
+				return fail(EBUSY);
+			f->hwpts--;
+		}
+		return 0;
+	case VGPU_IOMMU_HWPT_ALLOC: {
+		struct vgpu_iommu_hwpt_alloc *a = arg;
+
+		if (a->dev_id == 4 && !f->hwpt_dirty)
+			return fail(EOPNOTSUPP);
+		if (a->dev_id != 4 || a->pt_id != 5 ||
+		    a->flags != VGPU_HWPT_ALLOC_DIRTY_TRACKING)
+			return fail(EINVAL);
+		a->out_hwpt_id = 9;
+		f->hwpts++;
+		return 0;
+	}
+	case VGPU_IOMMU_HWPT_SET_DIRTY_TRACKING: {
+		struct vgpu_iommu_hwpt_set_dirty_tracking *d = arg;
+
+		if (d->hwpt_id != 9 || !f->hwpts)
+			return fail(ENOENT);
+		f->dirty_on = d->flags & VGPU_HWPT_DIRTY_TRACKING_ENABLE;
+		return 0;
+	}
+	case VGPU_IOMMU_HWPT_GET_DIRTY_BITMAP: {
+		struct vgpu_iommu_hwpt_get_dirty_bitmap *g = arg;
+		uint64_t *bm = (uint64_t *)(uintptr_t)g->data;
+
+		if (g->hwpt_id != 9 || !f->dirty_on || g->page_size != 4096)
+			return fail(EINVAL);
+		/* every other page written */
+		for (uint64_t p = 0; p < g->length / 4096; p += 2)
+			bm[p / 64] |= 1ull << (p % 64);
+		return 0;
+	}
 	case VGPU_IOMMU_IOAS_ALLOC:
 		((struct vgpu_iommu_ioas_alloc *)arg)->out_ioas_id = 5;
 		return 0;

@@ -57,6 +57,9 @@ struct fake_vfio {
 	/* dirty tracking */
 	bool dma_logging;        /* the device has DMA logging */
 	bool dma_log_no_report;  /* ... the kernel cannot report it */
+	bool hwpt_dirty;         /* iommufd: dirty-tracking HWPTs exist */
+	uint32_t attached_pt;    /* the device's iommufd page table */
+	int hwpts;               /* HWPTs alive */
 	bool type1_dirty;        /* the type1 IOMMU tracks */
 	bool dirty_on;
 	uint64_t dirty_pgsize;

@@ -639,11 +639,33 @@ START_TEST(dirty_tracking_iommufd)
 	void *mem = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
+	uint64_t bm[1];
+
 	f.iommufd = true;
 	f.type1_dirty = true;
 	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_IOMMUFD, &h), 0);
+	ck_assert_uint_eq(f.attached_pt, 5);
 	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x100000, 1 << 16, VGPU_DMA_READ), 0);
+	/* an IOMMU without dirty bits refuses the page table */
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), -EOPNOTSUPP);
+	ck_assert_int_eq(f.hwpts, 0);
+	/* one with: the device moves to a dirty-tracking page table and back */
+	f.hwpt_dirty = true;
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
+	ck_assert_uint_eq(f.attached_pt, 9);
+	ck_assert(f.dirty_on);
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 1 << 16, bm, sizeof(bm)), 0);
+	ck_assert_uint_eq(bm[0], 0x5555);
+	ck_assert_int_eq(vgpu_handle_dirty_stop(h), 0);
+	ck_assert(!f.dirty_on);
+	ck_assert_uint_eq(f.attached_pt, 5);
+	ck_assert_int_eq(f.hwpts, 0);
+	/* left running: closing the handle destroys the page table */
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
+	ck_assert_int_eq(f.hwpts, 1);
+	vgpu_handle_unref(h);
+	h = NULL;
+	ck_assert_int_eq(f.hwpts, 0);
 	munmap(mem, 1 << 16);
 }
 END_TEST

@@ -13,11 +13,15 @@
  *   migration-check vf-token PF    the PF on vfio-pci sets a VF token; its
  *                                  first VF opens only with that token
  *   migration-check iommufd ID     open through /dev/iommu and
- *                                  /dev/vfio/devices/vfioN, DMA map, reset
+ *                                  /dev/vfio/devices/vfioN, DMA map, IOMMU
+ *                                  dirty tracking (an mdev UUID: refused;
+ *                                  a PCI address: a dirty-tracking HWPT
+ *                                  where the IOMMU has dirty bits)
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -289,7 +293,7 @@ static int vf_token(struct vgpu_ctx *ctx, const char *pf)
 	return failures ? 1 : 0;
 }
 
-static int iommufd(struct vgpu_ctx *ctx, const char *id)
+static int iommufd(struct vgpu_ctx *ctx, const char *id, bool emulated)
 {
 	struct vgpu_open_opts o = { .size = sizeof(o), .flags = VGPU_OPEN_IOMMUFD };
 	struct vgpu_handle *h = open_or_die(ctx, id, &o);
@@ -297,6 +301,7 @@ static int iommufd(struct vgpu_ctx *ctx, const char *id)
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	uint64_t start = 0, last = 0;
 	uint32_t v = 0;
+	int r;
 
 	CHECK(!strcmp(vgpu_handle_get_access(h), "iommufd"), "access: %s",
 	      vgpu_handle_get_access(h));
@@ -305,8 +310,26 @@ static int iommufd(struct vgpu_ctx *ctx, const char *id)
 	CHECK(vgpu_handle_config_read(h, 0, 2, &v) == 0, "config vendor 0x%04x", v);
 	CHECK(vgpu_handle_dma_map(h, mem, 0x100000, 4 * 4096, VGPU_DMA_READ) == 0,
 	      "IOAS map");
-	CHECK(vgpu_handle_dirty_start(h, 4096) == -EOPNOTSUPP,
-	      "no dirty tracking through iommufd (no dirty-tracking HWPT): EOPNOTSUPP");
+	r = vgpu_handle_dirty_start(h, 4096);
+	if (emulated) {
+		CHECK(r == -EOPNOTSUPP,
+		      "no IOMMU dirty tracking for an emulated device through iommufd: %s",
+		      strerror(-r));
+	} else {
+		/* a physical device: a dirty-tracking page table, where the
+		 * (here: emulated intel-iommu) IOMMU has dirty bits */
+		printf("  dirty-tracking page table: %s\n",
+		       r == 0 ? "allocated and attached" : strerror(-r));
+		CHECK(r == 0 || r == -EOPNOTSUPP, "dirty tracking through iommufd: %s",
+		      r ? strerror(-r) : "tracking");
+		if (r == 0) {
+			uint64_t bm[1] = { 0 };
+
+			CHECK(vgpu_handle_dirty_report(h, 0x100000, 4 * 4096, bm, sizeof(bm)) == 0,
+			      "report 0x%" PRIx64, bm[0]);
+			CHECK(vgpu_handle_dirty_stop(h) == 0, "stop");
+		}
+	}
 	CHECK(vgpu_handle_dma_unmap(h, 0x100000, 4 * 4096) == 0, "IOAS unmap");
 	CHECK(vgpu_handle_probe_in_use(ctx, id, NULL) == 1, "in use while open through iommufd");
 	vgpu_handle_unref(h);
@@ -331,7 +354,7 @@ int main(int argc, char **argv)
 	else if (!strcmp(argv[1], "vf-token"))
 		r = vf_token(ctx, argv[2]);
 	else if (!strcmp(argv[1], "iommufd"))
-		r = iommufd(ctx, argv[2]);
+		r = iommufd(ctx, argv[2], !strchr(argv[2], ':'));
 	vgpu_ctx_unref(ctx);
 	return r;
 }
