@@ -221,6 +221,9 @@ static int handle_event(struct vgpu_provider *p, struct watch *w)
 	struct vgpu_device *dev = w->dev;
 	int r;
 
+	/* destroyed by an earlier event of the same batch: nothing to do */
+	if (dev && !dev->provider)
+		return 0;
 	switch (w->kind) {
 	case WATCH_STOP:
 		return -ECANCELED;
@@ -242,26 +245,36 @@ static int handle_event(struct vgpu_provider *p, struct watch *w)
 	return 0;
 }
 
+#define DISPATCH_BATCH 16
+
+/*
+ * One batch of events. An event may destroy a device (a control-socket
+ * remove) whose events come later in the same batch: every device named
+ * in the batch is referenced before the first event is handled and
+ * released after the last, so a destroyed device stays in memory (and is
+ * skipped: handle_event() sees it has no provider) until the batch is
+ * done.
+ */
 VGPU_EXPORT int vgpu_provider_dispatch(struct vgpu_provider *p, int timeout_ms)
 {
-	struct epoll_event ev[16];
-	int n, handled = 0;
+	struct epoll_event ev[DISPATCH_BATCH];
+	int n, r = 0, handled = 0;
 
 	if (!p)
 		return -EINVAL;
-	n = epoll_wait(p->epfd, ev, 16, timeout_ms);
+	n = epoll_wait(p->epfd, ev, DISPATCH_BATCH, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
-	for (int i = 0; i < n; i++) {
-		int r = handle_event(p, ev[i].data.ptr);
-
-		if (r == -ECANCELED)
-			return r;
-		if (r < 0)
-			return r;
-		handled++;
+	for (int i = 0; i < n; i++)
+		vgpu_device_ref(((struct watch *)ev[i].data.ptr)->dev);
+	for (int i = 0; i < n && r >= 0; i++) {
+		r = handle_event(p, ev[i].data.ptr);
+		if (r >= 0)
+			handled++;
 	}
-	return handled;
+	for (int i = 0; i < n; i++)
+		vgpu_device_unref(((struct watch *)ev[i].data.ptr)->dev);
+	return r < 0 ? r : handled;
 }
 
 static void *runner(void *data)
