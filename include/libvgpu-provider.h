@@ -244,7 +244,10 @@ int vgpu_provider_create_device(struct vgpu_provider *provider,
  * (vgpu_provider_dispatch() or the runner thread); only root and the
  * provider's effective user are answered (SO_PEERCRED), others are
  * disconnected. A connection carries one request and has one second to
- * send it. Devices created through it listen at their default path.
+ * send the whole request line (however slowly it arrives: the limit is per
+ * request, not per read), then one second to take the reply; a peer that
+ * misses either is dropped. Devices created through it listen at their
+ * default path.
  * Returns: 0, -EINVAL, -EALREADY, -ENAMETOOLONG, -ENOMEM, or the error of
  *          socket()/bind()/chmod()/listen().
  * @since: 0.1

@@ -26,6 +26,8 @@
 #define DMA_QUEUE_MAX 64
 #define DMA_QUEUE_BYTES (4u << 20)
 #define DMA_TIMEOUT_MS 5000
+/* a control connection: its whole request line, then its whole reply */
+#define CTL_DEADLINE_MS 1000
 
 /* a client command that arrived during a DMA exchange: handled later */
 struct qmsg {
