@@ -577,8 +577,11 @@ int vgpu_device_setup_irq(struct vgpu_device *dev, unsigned int index,
  * @index: the interrupt type
  * @vector: the vector
  *
- * Writes the client's eventfd. A masked vector is marked pending and raised
- * when the client unmasks it. Any thread may call this.
+ * Writes the client's eventfd, without ever blocking: the library takes
+ * only eventfds from the client (SET_IRQS with any other fd gets EINVAL)
+ * and keeps them non-blocking; a counter the client let fill up means the
+ * interrupt is pending already (0 is returned). A masked vector is marked
+ * pending and raised when the client unmasks it. Any thread may call this.
  * Returns: 0, -EINVAL for a vector out of range, -ENOTCONN when the client
  *          gave no eventfd for the vector (the interrupt is dropped),
  *          -EAGAIN when it was left pending because masked.
