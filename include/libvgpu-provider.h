@@ -304,6 +304,22 @@ int vgpu_provider_set_dma_timeout(struct vgpu_provider *provider,
 				  unsigned int ms);
 
 /**
+ * vgpu_provider_set_version_timeout - how long a new client may take to
+ *                                     negotiate
+ * @provider: the provider
+ * @ms: milliseconds, 1..3600000 (default 5000)
+ *
+ * A client that has not completed VERSION within @ms of connecting is
+ * dropped, so that a peer which connects and stays silent (or sends half a
+ * message) does not hold the device's one connection for ever. Applies to
+ * connections accepted afterwards. Any thread may call this.
+ * Returns: 0, -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_provider_set_version_timeout(struct vgpu_provider *provider,
+				      unsigned int ms);
+
+/**
  * vgpu_provider_stop_thread - stop and join the runner thread
  * @provider: the provider
  *

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +41,209 @@ static void release_window(struct vgpu_dma_window *w, void *data)
 		munmap(w->vaddr, w->len);
 }
 
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the output queue: a client that does not read hurts only itself ---- */
+
+/* watch the connection for EPOLLOUT while the queue holds something */
+static void want_out(struct vgpu_device *dev, bool on)
+{
+	struct epoll_event ev = {
+		.events = EPOLLIN | (on ? EPOLLOUT : 0),
+		.data.ptr = &dev->wc,
+	};
+
+	if (!dev->conn_in_epoll || dev->conn_want_out == on || !dev->provider)
+		return;
+	if (epoll_ctl(dev->provider->epfd, EPOLL_CTL_MOD, dev->conn_fd, &ev) == 0)
+		dev->conn_want_out = on;
+}
+
+static void out_free(struct vgpu_device *dev)
+{
+	while (dev->out_head) {
+		struct outbuf *o = dev->out_head;
+
+		dev->out_head = o->next;
+		if (o->fd >= 0)
+			close(o->fd);
+		free(o);
+	}
+	dev->out_tail = NULL;
+	dev->out_bytes = 0;
+}
+
+/* queue bytes [from, total) of the message; its fd when none went yet */
+static int out_push(struct vgpu_device *dev, const struct vfu_hdr *hdr,
+		    const struct iovec *iov, unsigned int n, const int *fds,
+		    unsigned int nfds, size_t from)
+{
+	size_t total = hdr->size, at = 0;
+	struct outbuf *o;
+
+	if (nfds > 1)
+		return -EINVAL;
+	if (dev->out_bytes + (total - from) > CONN_OUTQ_MAX)
+		return -ENOBUFS;
+	o = malloc(sizeof(*o) + total);
+	if (!o)
+		return -ENOMEM;
+	o->next = NULL;
+	o->len = total;
+	o->off = from;
+	o->fd = -1;
+	memcpy(o->data, hdr, sizeof(*hdr));
+	at = sizeof(*hdr);
+	for (unsigned int i = 0; i < n; i++) {
+		if (iov[i].iov_len)
+			memcpy(o->data + at, iov[i].iov_base, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	if (nfds && !from) {
+		o->fd = fcntl(fds[0], F_DUPFD_CLOEXEC, 3);
+		if (o->fd < 0) {
+			int r = -errno;
+
+			free(o);
+			return r;
+		}
+	}
+	if (dev->out_tail)
+		dev->out_tail->next = o;
+	else
+		dev->out_head = o;
+	dev->out_tail = o;
+	dev->out_bytes += total - from;
+	want_out(dev, true);
+	return 0;
+}
+
+int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
+	      const struct iovec *iov, unsigned int n, const int *fds,
+	      unsigned int nfds)
+{
+	ssize_t sent = 0;
+
+	if (dev->conn_fd < 0)
+		return -ENOTCONN;
+	if (!dev->out_head) {
+		sent = vfu_send_some(dev->conn_fd, hdr, iov, n, fds, nfds);
+		if (sent < 0)
+			return (int)sent;
+		if ((size_t)sent == hdr->size)
+			return 0;
+	} else {
+		size_t total = sizeof(*hdr);
+
+		for (unsigned int i = 0; i < n; i++)
+			total += iov[i].iov_len;
+		if (total > UINT32_MAX)
+			return -EMSGSIZE;
+		hdr->size = (uint32_t)total;
+	}
+	return out_push(dev, hdr, iov, n, fds, nfds, (size_t)sent);
+}
+
+int conn_flush(struct vgpu_device *dev)
+{
+	while (dev->out_head) {
+		struct outbuf *o = dev->out_head;
+		union {
+			char b[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctrl;
+		struct iovec iov = { .iov_base = o->data + o->off,
+				     .iov_len = o->len - o->off };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t k;
+
+		if (o->fd >= 0) {
+			struct cmsghdr *c;
+
+			memset(&ctrl, 0, sizeof(ctrl));
+			mh.msg_control = ctrl.b;
+			mh.msg_controllen = sizeof(ctrl.b);
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &o->fd, sizeof(int));
+		}
+		k = sendmsg(dev->conn_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno == EAGAIN ? -EAGAIN : -errno;
+		if (o->fd >= 0) {
+			close(o->fd);
+			o->fd = -1;
+		}
+		o->off += (size_t)k;
+		dev->out_bytes -= (size_t)k;
+		if (o->off < o->len)
+			continue;
+		dev->out_head = o->next;
+		if (!dev->out_head)
+			dev->out_tail = NULL;
+		free(o);
+	}
+	want_out(dev, false);
+	return 0;
+}
+
+/* ---- the VERSION deadline ---- */
+
+static void version_timer_stop(struct vgpu_device *dev)
+{
+	if (dev->timer_fd < 0)
+		return;
+	if (dev->provider)
+		epoll_ctl(dev->provider->epfd, EPOLL_CTL_DEL, dev->timer_fd,
+			  NULL);
+	close(dev->timer_fd);
+	dev->timer_fd = -1;
+}
+
+/* dispatch mode: a timerfd in the provider's epoll set */
+static int version_timer_start(struct vgpu_device *dev)
+{
+	int ms = __atomic_load_n(&dev->provider->version_timeout_ms,
+				 __ATOMIC_RELAXED);
+	struct itimerspec its = {
+		.it_value = { .tv_sec = ms / 1000,
+			      .tv_nsec = (long)(ms % 1000) * 1000000 },
+	};
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wt };
+
+	dev->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+				       TFD_CLOEXEC | TFD_NONBLOCK);
+	if (dev->timer_fd < 0)
+		return -errno;
+	if (timerfd_settime(dev->timer_fd, 0, &its, NULL) < 0 ||
+	    epoll_ctl(dev->provider->epfd, EPOLL_CTL_ADD, dev->timer_fd,
+		      &ev) < 0) {
+		int r = -errno;
+
+		close(dev->timer_fd);
+		dev->timer_fd = -1;
+		return r;
+	}
+	return 0;
+}
+
+void version_timer_fired(struct vgpu_device *dev)
+{
+	version_timer_stop(dev);
+	if (dev->conn_fd >= 0 && !dev->versioned)
+		conn_lost(dev, -ETIMEDOUT);
+}
+
 /* drop the client: its windows, its eventfds; keep the device state */
 void disconnect(struct vgpu_device *dev)
 {
@@ -47,11 +251,14 @@ void disconnect(struct vgpu_device *dev)
 
 	pthread_mutex_lock(&dev->lock);
 	if (dev->conn_fd >= 0) {
-		if (p)
+		if (p && dev->conn_in_epoll)
 			epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->conn_fd, NULL);
 		close(dev->conn_fd);
 		dev->conn_fd = -1;
 	}
+	dev->conn_in_epoll = dev->conn_want_out = false;
+	version_timer_stop(dev);
+	out_free(dev);
 	/* pins die with the connection: the mappings go away */
 	vgpu_dma_table_free(dev->dma, release_window, dev);
 	dev->dma = NULL;
@@ -91,15 +298,48 @@ void conn_lost(struct vgpu_device *dev, int r)
 }
 
 
-/* the blocking loop of one connection (runner mode) */
+/*
+ * The loop of one connection (runner mode): a blocking read per message
+ * while nothing is queued for the client and VERSION is done; else poll()
+ * for both directions, until the VERSION deadline.
+ */
 static void *conn_main(void *data)
 {
 	struct vgpu_device *dev = data;
+	int64_t deadline = now_ms() +
+			   __atomic_load_n(&dev->provider->version_timeout_ms,
+					   __ATOMIC_RELAXED);
 	int r;
 
-	do
-		r = serve_one(dev, 0);
-	while (r >= 0);
+	for (;;) {
+		struct pollfd pfd = { .fd = dev->conn_fd, .events = POLLIN };
+		int64_t left = dev->versioned ? -1 : deadline - now_ms();
+
+		if (dev->versioned && !dev->out_head) {
+			r = serve_one(dev, 0);
+			if (r < 0)
+				break;
+			continue;
+		}
+		if (!dev->versioned && left <= 0) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		if (dev->out_head)
+			pfd.events |= POLLOUT;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		r = 0;
+		if (pfd.revents & POLLOUT)
+			r = conn_flush(dev);
+		if ((r == 0 || r == -EAGAIN) &&
+		    (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			r = serve_one(dev, MSG_DONTWAIT);
+		if (r < 0 && r != -EAGAIN)
+			break;
+	}
 	conn_lost(dev, r);
 	return NULL;
 }
@@ -147,10 +387,14 @@ int accept_client(struct vgpu_device *dev)
 	dev->conn_fd = fd;
 	/* one client at a time: others wait in the backlog */
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);
-	r = p->threaded ? -pthread_create(&dev->conn_thread, NULL, conn_main,
-					  dev) :
-			  epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno :
-									  0;
+	if (p->threaded) {
+		r = -pthread_create(&dev->conn_thread, NULL, conn_main, dev);
+	} else {
+		r = epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+		dev->conn_in_epoll = r == 0;
+		if (r == 0)
+			r = version_timer_start(dev);
+	}
 	if (r < 0) {
 		disconnect(dev);
 		return r;
@@ -205,6 +449,23 @@ int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
 	return 0;
 }
 
+/* handle one message (@msg) and send its answer, the lock dropped first */
+static int serve_msg(struct vgpu_device *dev, struct vfu_msg *msg)
+{
+	struct prov_answer ans;
+	int r, s;
+
+	pthread_mutex_lock(&dev->lock);
+	dev->serving = true;
+	dev->serving_thread = pthread_self();
+	r = handle_msg(dev, msg, &ans);
+	unstash(dev);
+	dev->serving = false;
+	pthread_mutex_unlock(&dev->lock);
+	s = answer_send(dev, &ans);
+	return r < 0 ? r : s;
+}
+
 int serve_one(struct vgpu_device *dev, int flags)
 {
 	struct vfu_msg msg;
@@ -213,11 +474,8 @@ int serve_one(struct vgpu_device *dev, int flags)
 	r = vfu_reader_next(&dev->rx, dev->conn_fd, &msg, flags);
 	if (r < 0)
 		return r;
-	pthread_mutex_lock(&dev->lock);
-	dev->serving = true;
-	dev->serving_thread = pthread_self();
-	r = handle_msg(dev, &msg);
-	unstash(dev);
+	r = serve_msg(dev, &msg);
+	/* then the commands that came during its DMA exchanges, in order */
 	while (r >= 0 && dev->q_head) {
 		struct qmsg *q = dev->q_head;
 
@@ -231,11 +489,8 @@ int serve_one(struct vgpu_device *dev, int flags)
 		msg.len = q->len;
 		memcpy(msg.fds, q->fds, q->nfds * sizeof(int));
 		msg.nfds = q->nfds;
-		r = handle_msg(dev, &msg);
+		r = serve_msg(dev, &msg);
 		free(q);
-		unstash(dev);
 	}
-	dev->serving = false;
-	pthread_mutex_unlock(&dev->lock);
 	return r < 0 ? r : 0;
 }

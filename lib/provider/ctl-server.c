@@ -134,21 +134,13 @@ static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 	return -EINVAL;
 }
 
-static int64_t ctl_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* wait for @events on @fd until @deadline: 0, or -ETIMEDOUT */
 static int ctl_wait(int fd, short events, int64_t deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
 
 	for (;;) {
-		int64_t left = deadline - ctl_now_ms();
+		int64_t left = deadline - now_ms();
 		int n;
 
 		if (left <= 0)
@@ -239,7 +231,7 @@ void serve_control(struct vgpu_provider *p)
 		close(fd);
 		return;
 	}
-	r = ctl_read_request(fd, ctl_now_ms() + CTL_DEADLINE_MS, &q);
+	r = ctl_read_request(fd, now_ms() + CTL_DEADLINE_MS, &q);
 	if (r == 0)
 		r = ctl_handle(p, &q, &out, &olen);
 	if (r < 0) {
@@ -254,7 +246,7 @@ void serve_control(struct vgpu_provider *p)
 		     p->id, CTL_DEADLINE_MS);
 	dbg(p->ctx, "provider %s: control request: %s", p->id,
 	    r < 0 ? strerror(-r) : "ok");
-	ctl_write_reply(fd, out, olen, ctl_now_ms() + CTL_DEADLINE_MS);
+	ctl_write_reply(fd, out, olen, now_ms() + CTL_DEADLINE_MS);
 	free(out);
 	close(fd);
 }

@@ -191,6 +191,9 @@ VGPU_EXPORT int vgpu_provider_create_device(struct vgpu_provider *p,
 	dev->wl.dev = dev;
 	dev->wc.kind = WATCH_CONN;
 	dev->wc.dev = dev;
+	dev->wt.kind = WATCH_TIMER;
+	dev->wt.dev = dev;
+	dev->timer_fd = -1;
 	config_init(dev);
 	dev->provider = p;
 

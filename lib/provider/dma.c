@@ -122,14 +122,6 @@ void unstash(struct vgpu_device *dev)
 	dev->stashed = false;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Check the client's reply to our request @h for [a.addr, a.count).
  * Returns 0 (data copied into @buf for reads), the client's errno from an
@@ -193,20 +185,25 @@ static int dma_exchange(struct vgpu_device *dev, uint64_t addr, void *buf,
 	r = stash(dev);
 	if (r < 0)
 		return r;
-	r = vfu_send(dev->conn_fd, &h, iov, 2, NULL, 0);
+	r = conn_send(dev, &h, iov, 2, NULL, 0);
 	if (r < 0)
-		return conn_broken(dev, -ECONNRESET);
+		return conn_broken(dev, r == -ENOBUFS ? r : -ECONNRESET);
 	for (;;) {
 		r = vfu_reader_next(&dev->rx_wait, dev->conn_fd, &m,
 				    MSG_DONTWAIT);
 		if (r == -EAGAIN) {
-			struct pollfd pfd = { .fd = dev->conn_fd,
-					      .events = POLLIN };
+			/* and send on what the client has not taken yet */
+			struct pollfd pfd = {
+				.fd = dev->conn_fd,
+				.events = POLLIN | (dev->out_head ? POLLOUT : 0),
+			};
 			int64_t left = deadline - now_ms();
 
 			if (left <= 0)
 				return conn_broken(dev, -ETIMEDOUT);
 			if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+				return conn_broken(dev, -ECONNRESET);
+			if ((pfd.revents & POLLOUT) && conn_flush(dev) < -EAGAIN)
 				return conn_broken(dev, -ECONNRESET);
 			continue;
 		}

@@ -28,6 +28,19 @@
 #define DMA_TIMEOUT_MS 5000
 /* a control connection: its whole request line, then its whole reply */
 #define CTL_DEADLINE_MS 1000
+/* replies and requests a client has not taken yet, per connection; more
+ * drops the client (a reply is at most 1 MiB and a header or two) */
+#define CONN_OUTQ_MAX (4u << 20)
+/* from accept to a negotiated VERSION, by default */
+#define VERSION_TIMEOUT_MS 5000
+
+/* bytes the client's socket has not taken yet, in order */
+struct outbuf {
+	struct outbuf *next;
+	size_t len, off;
+	int fd; /* -1, or one fd that goes with the first byte (a dup) */
+	uint8_t data[];
+};
 
 /* a client command that arrived during a DMA exchange: handled later */
 struct qmsg {
@@ -64,7 +77,7 @@ struct irq {
 	bool *pending;
 };
 
-enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_STOP, WATCH_CTL };
+enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_STOP, WATCH_CTL, WATCH_TIMER };
 
 struct watch {
 	enum watch_kind kind;
@@ -80,7 +93,12 @@ struct vgpu_device {
 	void *userdata;
 	pthread_mutex_t lock; /* recursive; see the header */
 	int listen_fd, conn_fd;
-	struct watch wl, wc;
+	struct watch wl, wc, wt;
+	bool conn_in_epoll; /* conn_fd is watched by the provider's epoll */
+	bool conn_want_out; /* ... for EPOLLOUT too: the queue is not empty */
+	int timer_fd;       /* the VERSION deadline (dispatch mode), or -1 */
+	struct outbuf *out_head, *out_tail;
+	size_t out_bytes;
 	bool versioned;
 	struct vfu_caps client_caps;
 	struct vfu_reader rx;
@@ -134,6 +152,7 @@ struct vgpu_provider {
 	bool thread_running;
 	bool threaded; /* connections get threads; set before the runner starts */
 	int dma_timeout_ms;
+	int version_timeout_ms;
 };
 
 static inline bool valid_id(const char *id)
@@ -196,6 +215,15 @@ int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
 
 /* conn.c */
+/* send without waiting; what the socket does not take is queued, bounded by
+ * CONN_OUTQ_MAX (-ENOBUFS: drop the client); at most one fd */
+int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
+	      const struct iovec *iov, unsigned int n, const int *fds,
+	      unsigned int nfds);
+/* send what is queued: 0 when all went, -EAGAIN when some is left */
+int conn_flush(struct vgpu_device *dev);
+int64_t now_ms(void);
+void version_timer_fired(struct vgpu_device *dev);
 void disconnect(struct vgpu_device *dev);
 void conn_lost(struct vgpu_device *dev, int r);
 void join_conn_thread(struct vgpu_device *dev);
@@ -205,8 +233,17 @@ int serve_one(struct vgpu_device *dev, int flags);
 /* ctl-server.c */
 void serve_control(struct vgpu_provider *p);
 
-/* dispatch.c: parse, run and answer one message; <0 disconnects */
-int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg);
+/* dispatch.c: parse and run one message (dev->lock held), the answer in
+ * @ans; <0 disconnects (after the answer is sent) */
+struct prov_answer {
+	struct vfu_hdr hdr;
+	struct prov_reply rep;
+	bool send;
+};
+int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
+	       struct prov_answer *ans);
+/* send @ans (without dev->lock) and free what it owns */
+int answer_send(struct vgpu_device *dev, struct prov_answer *ans);
 
 /* dma.c */
 void queue_free(struct vgpu_device *dev);

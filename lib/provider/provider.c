@@ -48,6 +48,7 @@ VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
 	p->refcount = 1;
 	p->epfd = p->stop_fd = p->ctl_fd = -1;
 	p->dma_timeout_ms = DMA_TIMEOUT_MS;
+	p->version_timeout_ms = VERSION_TIMEOUT_MS;
 	memcpy(&p->ops, ops,
 	       ops->size < sizeof(p->ops) ? ops->size : sizeof(p->ops));
 	p->ops.size = sizeof(p->ops);
@@ -216,7 +217,17 @@ VGPU_EXPORT int vgpu_provider_set_dma_timeout(struct vgpu_provider *p,
 	return 0;
 }
 
-static int handle_event(struct vgpu_provider *p, struct watch *w)
+VGPU_EXPORT int vgpu_provider_set_version_timeout(struct vgpu_provider *p,
+						  unsigned int ms)
+{
+	if (!p || !ms || ms > 3600000)
+		return -EINVAL;
+	__atomic_store_n(&p->version_timeout_ms, (int)ms, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static int handle_event(struct vgpu_provider *p, struct watch *w,
+			uint32_t events)
 {
 	struct vgpu_device *dev = w->dev;
 	int r;
@@ -233,11 +244,17 @@ static int handle_event(struct vgpu_provider *p, struct watch *w)
 	case WATCH_CTL:
 		serve_control(p);
 		return 0;
+	case WATCH_TIMER:
+		version_timer_fired(dev);
+		return 0;
 	case WATCH_CONN:
-		/* one read, then whatever it brought that is complete */
-		do
-			r = serve_one(dev, MSG_DONTWAIT);
-		while (r >= 0 && vfu_reader_has_msg(&dev->rx));
+		/* what the client can take now, then one read and whatever
+		 * it brought that is complete */
+		r = events & EPOLLOUT ? conn_flush(dev) : 0;
+		if ((r == 0 || r == -EAGAIN) && (events & ~EPOLLOUT))
+			do
+				r = serve_one(dev, MSG_DONTWAIT);
+			while (r >= 0 && vfu_reader_has_msg(&dev->rx));
 		if (r < 0 && r != -EAGAIN && dev->conn_fd >= 0)
 			conn_lost(dev, r);
 		return 0;
@@ -268,7 +285,7 @@ VGPU_EXPORT int vgpu_provider_dispatch(struct vgpu_provider *p, int timeout_ms)
 	for (int i = 0; i < n; i++)
 		vgpu_device_ref(((struct watch *)ev[i].data.ptr)->dev);
 	for (int i = 0; i < n && r >= 0; i++) {
-		r = handle_event(p, ev[i].data.ptr);
+		r = handle_event(p, ev[i].data.ptr, ev[i].events);
 		if (r >= 0)
 			handled++;
 	}
