@@ -122,6 +122,13 @@ typedef int (*vgpu_region_access_fn)(struct vgpu_device *dev,
  * @migration_write: consume all @len bytes of saved state (RESUMING);
  *             0 or a negative errno
  *
+ * Pinned windows (vgpu_device_dma_pin()) are never unmapped under the
+ * provider: when the client disconnects, windows still pinned (or, after
+ * -EBUSY from the quiesce callback, see vgpu_provider_set_quiesce(), all
+ * windows until vgpu_device_quiesced()) stay mapped in this process, out
+ * of reach of any new client, until the last vgpu_device_dma_unpin();
+ * @dma_unmap is called then.
+ *
  * Every callback receives the userdata given to vgpu_provider_new().
  */
 struct vgpu_provider_ops {
@@ -302,6 +309,42 @@ int vgpu_provider_start_thread(struct vgpu_provider *provider);
  */
 int vgpu_provider_set_dma_timeout(struct vgpu_provider *provider,
 				  unsigned int ms);
+
+/**
+ * vgpu_quiesce_fn - stop DMA to guest memory
+ * @dev: the device
+ * @userdata: the userdata given to vgpu_provider_new()
+ *
+ * See vgpu_provider_set_quiesce().
+ * Returns: 0 when quiesced, -EBUSY when vgpu_device_quiesced() will follow,
+ *          or another negative errno to refuse the operation.
+ */
+typedef int (*vgpu_quiesce_fn)(struct vgpu_device *dev, void *userdata);
+
+/**
+ * vgpu_provider_set_quiesce - be asked to quiesce before DMA goes away
+ * @provider: the provider
+ * @fn: the callback, or NULL (the default: operations go on at once, and
+ *      an unmap of a pinned window is refused with EBUSY)
+ *
+ * @fn is called before a client's DMA_UNMAP or DEVICE_RESET is carried out
+ * and before a disconnect releases the client's DMA windows. It returns 0
+ * when the device has no DMA in flight any more (and has unpinned what the
+ * operation touches), or -EBUSY to say "I will call vgpu_device_quiesced()
+ * when done": the operation then waits, and the client's later messages
+ * wait behind it (other devices are not affected; a disconnect completes
+ * for the client at once, only the release of its windows waits). Any
+ * other negative errno refuses an unmap or reset with that error.
+ *
+ * @fn runs with the device lock held, on the device's dispatching thread:
+ * it must not wait there for a thread that calls vgpu_device_*() functions
+ * (that thread would wait for the lock); it returns -EBUSY instead and that
+ * thread calls vgpu_device_quiesced(). Set it before devices serve clients.
+ * Returns: 0, -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_provider_set_quiesce(struct vgpu_provider *provider,
+			      vgpu_quiesce_fn fn);
 
 /**
  * vgpu_provider_set_version_timeout - how long a new client may take to
@@ -657,7 +700,10 @@ int vgpu_device_dma_write(struct vgpu_device *dev, uint64_t iova,
  * @max: entries in @iov
  *
  * While pinned, the client's DMA_UNMAP of a window in the range is refused
- * with EBUSY (the client sees an error reply; QEMU reports it). Unpin with
+ * with EBUSY (the client sees an error reply; QEMU reports it; a provider
+ * with a quiesce callback, vgpu_provider_set_quiesce(), can unpin first),
+ * and a disconnect leaves the window mapped until it is unpinned (see
+ * struct vgpu_provider_ops). Unpin with
  * vgpu_device_dma_unpin() and the same range. Writes through the segments
  * are not dirty-tracked; call vgpu_device_dma_mark_dirty().
  * Returns: the number of segments, -ENOSPC when @max is too small,
@@ -679,6 +725,20 @@ int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova, uint64_t len,
  */
 int vgpu_device_dma_unpin(struct vgpu_device *dev, uint64_t iova,
 			  uint64_t len);
+
+/**
+ * vgpu_device_quiesced - the provider has quiesced, after -EBUSY
+ * @dev: the device
+ *
+ * Completes what the quiesce callback (vgpu_provider_set_quiesce())
+ * answered -EBUSY for: the waiting
+ * DMA_UNMAP or reset runs, and the windows of a client that disconnected
+ * meanwhile are released (those still pinned at their last unpin). Any
+ * thread may call this.
+ * Returns: 0, -EINVAL when nothing waits for it.
+ * @since: 0.2
+ */
+int vgpu_device_quiesced(struct vgpu_device *dev);
 
 /**
  * vgpu_device_dma_mark_dirty - record device writes done through a pin

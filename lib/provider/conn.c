@@ -30,17 +30,6 @@
 /* ------------------------------------------------------------------------ */
 /* connection handling                                                       */
 
-static void release_window(struct vgpu_dma_window *w, void *data)
-{
-	struct vgpu_device *dev = data;
-	struct vgpu_provider *p = dev->provider;
-
-	if (p && p->ops.dma_unmap)
-		p->ops.dma_unmap(dev, w->iova, w->len, p->userdata);
-	if (w->vaddr)
-		munmap(w->vaddr, w->len);
-}
-
 int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -51,18 +40,20 @@ int64_t now_ms(void)
 
 /* ---- the output queue: a client that does not read hurts only itself ---- */
 
-/* watch the connection for EPOLLOUT while the queue holds something */
-static void want_out(struct vgpu_device *dev, bool on)
+/* dispatch mode: read while no message waits for the provider to quiesce,
+ * and watch for EPOLLOUT while the output queue holds something */
+void conn_events(struct vgpu_device *dev)
 {
 	struct epoll_event ev = {
-		.events = EPOLLIN | (on ? EPOLLOUT : 0),
+		.events = (dev->deferred ? 0 : EPOLLIN) |
+			  (dev->out_head ? EPOLLOUT : 0),
 		.data.ptr = &dev->wc,
 	};
 
-	if (!dev->conn_in_epoll || dev->conn_want_out == on || !dev->provider)
+	if (!dev->conn_in_epoll || !dev->provider || ev.events == dev->conn_ev)
 		return;
 	if (epoll_ctl(dev->provider->epfd, EPOLL_CTL_MOD, dev->conn_fd, &ev) == 0)
-		dev->conn_want_out = on;
+		dev->conn_ev = ev.events;
 }
 
 static void out_free(struct vgpu_device *dev)
@@ -120,7 +111,7 @@ static int out_push(struct vgpu_device *dev, const struct vfu_hdr *hdr,
 		dev->out_head = o;
 	dev->out_tail = o;
 	dev->out_bytes += total - from;
-	want_out(dev, true);
+	conn_events(dev);
 	return 0;
 }
 
@@ -193,7 +184,7 @@ int conn_flush(struct vgpu_device *dev)
 			dev->out_tail = NULL;
 		free(o);
 	}
-	want_out(dev, false);
+	conn_events(dev);
 	return 0;
 }
 
@@ -256,12 +247,17 @@ void disconnect(struct vgpu_device *dev)
 		close(dev->conn_fd);
 		dev->conn_fd = -1;
 	}
-	dev->conn_in_epoll = dev->conn_want_out = false;
+	dev->conn_in_epoll = false;
 	version_timer_stop(dev);
 	out_free(dev);
-	/* pins die with the connection: the mappings go away */
-	vgpu_dma_table_free(dev->dma, release_window, dev);
-	dev->dma = NULL;
+	/* the provider quiesces first; what it pins stays mapped */
+	if (dev->dma && vgpu_dma_table_count(dev->dma) &&
+	    quiesce_begin(dev) == -EINPROGRESS)
+		dev->orphan_wait = true;
+	dma_retire(dev);
+	free(dev->deferred);
+	dev->deferred = NULL;
+	dev->quiesce_done = false;
 	for (unsigned int i = 0; i < VFU_PCI_NUM_IRQS; i++) {
 		struct irq *q = &dev->irqs[i];
 
@@ -298,6 +294,34 @@ void conn_lost(struct vgpu_device *dev, int r)
 }
 
 
+/* runner mode: wait for vgpu_device_quiesced(), the thread's stop, or the
+ * client hanging up (looked at every 200 ms) */
+static int wait_quiesced(struct vgpu_device *dev)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	while (!dev->quiesce_done && !dev->conn_stopping && r == 0) {
+		struct pollfd pfd = { .fd = dev->conn_fd, .events = POLLRDHUP };
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&dev->quiesce_cond, &dev->lock, &ts);
+		if (poll(&pfd, 1, 0) > 0 &&
+		    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			r = -ECONNRESET;
+	}
+	if (dev->conn_stopping)
+		r = -ECONNRESET;
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
 /*
  * The loop of one connection (runner mode): a blocking read per message
  * while nothing is queued for the client and VERSION is done; else poll()
@@ -314,6 +338,15 @@ static void *conn_main(void *data)
 	for (;;) {
 		struct pollfd pfd = { .fd = dev->conn_fd, .events = POLLIN };
 		int64_t left = dev->versioned ? -1 : deadline - now_ms();
+
+		if (dev->deferred) {
+			r = wait_quiesced(dev);
+			if (r == 0)
+				r = serve_deferred(dev);
+			if (r < 0)
+				break;
+			continue;
+		}
 
 		if (dev->versioned && !dev->out_head) {
 			r = serve_one(dev, 0);
@@ -352,8 +385,11 @@ void join_conn_thread(struct vgpu_device *dev)
 	pthread_mutex_lock(&dev->lock);
 	if (dev->conn_fd >= 0)
 		shutdown(dev->conn_fd, SHUT_RDWR);
+	dev->conn_stopping = true;
+	pthread_cond_broadcast(&dev->quiesce_cond);
 	pthread_mutex_unlock(&dev->lock);
 	pthread_join(dev->conn_thread, NULL);
+	dev->conn_stopping = false;
 	dev->has_conn_thread = false;
 }
 
@@ -392,6 +428,7 @@ int accept_client(struct vgpu_device *dev)
 	} else {
 		r = epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 		dev->conn_in_epoll = r == 0;
+		dev->conn_ev = EPOLLIN;
 		if (r == 0)
 			r = version_timer_start(dev);
 	}
@@ -449,6 +486,25 @@ int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
 	return 0;
 }
 
+/* keep @msg (no fds: DMA_UNMAP and DEVICE_RESET carry none) until the
+ * provider has quiesced */
+static int defer(struct vgpu_device *dev, const struct vfu_msg *msg)
+{
+	struct qmsg *q = malloc(sizeof(*q) + msg->len);
+
+	if (!q)
+		return -ENOMEM;
+	q->next = NULL;
+	q->hdr = msg->hdr;
+	q->nfds = 0;
+	q->len = msg->len;
+	if (msg->len)
+		memcpy(q->payload, msg->payload, msg->len);
+	dev->deferred = q;
+	conn_events(dev);
+	return 0;
+}
+
 /* handle one message (@msg) and send its answer, the lock dropped first */
 static int serve_msg(struct vgpu_device *dev, struct vfu_msg *msg)
 {
@@ -460,24 +516,21 @@ static int serve_msg(struct vgpu_device *dev, struct vfu_msg *msg)
 	dev->serving_thread = pthread_self();
 	r = handle_msg(dev, msg, &ans);
 	unstash(dev);
+	if (r == -EINPROGRESS)
+		r = defer(dev, msg);
 	dev->serving = false;
 	pthread_mutex_unlock(&dev->lock);
 	s = answer_send(dev, &ans);
 	return r < 0 ? r : s;
 }
 
-int serve_one(struct vgpu_device *dev, int flags)
+/* the commands that came during DMA exchanges, in order, unless one has
+ * to wait for the provider to quiesce */
+static int serve_queued(struct vgpu_device *dev, int r)
 {
-	struct vfu_msg msg;
-	int r;
-
-	r = vfu_reader_next(&dev->rx, dev->conn_fd, &msg, flags);
-	if (r < 0)
-		return r;
-	r = serve_msg(dev, &msg);
-	/* then the commands that came during its DMA exchanges, in order */
-	while (r >= 0 && dev->q_head) {
+	while (r >= 0 && dev->q_head && !dev->deferred) {
 		struct qmsg *q = dev->q_head;
+		struct vfu_msg msg;
 
 		dev->q_head = q->next;
 		if (!dev->q_head)
@@ -493,4 +546,71 @@ int serve_one(struct vgpu_device *dev, int flags)
 		free(q);
 	}
 	return r < 0 ? r : 0;
+}
+
+int serve_one(struct vgpu_device *dev, int flags)
+{
+	struct vfu_msg msg;
+	int r;
+
+	if (dev->deferred)
+		return -EAGAIN; /* nothing is read while a message waits */
+	r = vfu_reader_next(&dev->rx, dev->conn_fd, &msg, flags);
+	if (r < 0)
+		return r;
+	return serve_queued(dev, serve_msg(dev, &msg));
+}
+
+int serve_deferred(struct vgpu_device *dev)
+{
+	struct qmsg *q;
+	struct vfu_msg msg = { .nfds = 0 };
+	int r;
+
+	pthread_mutex_lock(&dev->lock);
+	q = dev->quiesce_done ? dev->deferred : NULL;
+	if (q)
+		dev->deferred = NULL;
+	pthread_mutex_unlock(&dev->lock);
+	if (!q)
+		return 0;
+	msg.hdr = q->hdr;
+	msg.payload = q->payload;
+	msg.len = q->len;
+	r = serve_msg(dev, &msg);
+	free(q);
+	r = serve_queued(dev, r);
+	conn_events(dev);
+	return r;
+}
+
+VGPU_EXPORT int vgpu_device_quiesced(struct vgpu_device *dev)
+{
+	struct vgpu_provider *p;
+	uint64_t one = 1;
+	int r = 0;
+
+	if (!dev)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	p = dev->provider;
+	if (!dev->quiescing) {
+		r = -EINVAL;
+	} else {
+		dev->quiescing = false;
+		if (dev->orphan_wait) {
+			dev->orphan_wait = false;
+			dma_reap(dev, false);
+		}
+		if (dev->deferred) {
+			dev->quiesce_done = true;
+			pthread_cond_broadcast(&dev->quiesce_cond);
+			/* dispatch mode: the loop runs it */
+			if (p && dev->conn_in_epoll &&
+			    write(p->wake_fd, &one, sizeof(one)) < 0)
+				r = -errno;
+		}
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return r;
 }

@@ -105,6 +105,13 @@ static int run(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
 {
 	if (!dev->versioned && req->cmd != VFU_CMD_VERSION)
 		return -EINVAL;
+	/* the provider stops its DMA first (or says it will) */
+	if (req->cmd == VFU_CMD_DMA_UNMAP || req->cmd == VFU_CMD_DEVICE_RESET) {
+		int r = quiesce_begin(dev);
+
+		if (r < 0)
+			return r;
+	}
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (handlers[i].cmd == req->cmd)
 			return handlers[i].run(dev, req, fds, rep);
@@ -114,7 +121,8 @@ static int run(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
 /*
  * Parse and run one message, with dev->lock held: @ans receives exactly one
  * reply or error reply (none for VFU_F_NO_REPLY, except to VERSION's
- * error), sent by answer_send() once the lock is dropped; <0 disconnects.
+ * error), sent by answer_send() once the lock is dropped; <0 disconnects,
+ * except -EINPROGRESS: the provider is quiescing, the message waits.
  */
 int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 	       struct prov_answer *ans)
@@ -136,6 +144,8 @@ int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 	vfu_msg_close_fds(msg, 0);
 	if (dev->conn_err)
 		return dev->conn_err; /* a DMA exchange lost the client */
+	if (r == -EINPROGRESS)
+		return r; /* waits for vgpu_device_quiesced(), unanswered */
 	if (r < 0) {
 		const struct vfu_command *c = vfu_command_find(msg->hdr.cmd);
 

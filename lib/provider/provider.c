@@ -46,7 +46,7 @@ VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
 	if (!p)
 		return -ENOMEM;
 	p->refcount = 1;
-	p->epfd = p->stop_fd = p->ctl_fd = -1;
+	p->epfd = p->stop_fd = p->ctl_fd = p->wake_fd = -1;
 	p->dma_timeout_ms = DMA_TIMEOUT_MS;
 	p->version_timeout_ms = VERSION_TIMEOUT_MS;
 	memcpy(&p->ops, ops,
@@ -59,7 +59,8 @@ VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
 	p->userdata = userdata;
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!p->id || p->epfd < 0 || p->stop_fd < 0) {
+	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!p->id || p->epfd < 0 || p->stop_fd < 0 || p->wake_fd < 0) {
 		int r = !p->id ? -ENOMEM : -errno;
 
 		vgpu_provider_unref(p);
@@ -67,7 +68,10 @@ VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
 	}
 	p->wstop.kind = WATCH_STOP;
 	ev.data.ptr = &p->wstop;
-	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->stop_fd, &ev) < 0) {
+	p->wwake.kind = WATCH_WAKE;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->stop_fd, &ev) < 0 ||
+	    (ev.data.ptr = &p->wwake,
+	     epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wake_fd, &ev) < 0)) {
 		int r = -errno;
 
 		vgpu_provider_unref(p);
@@ -111,6 +115,8 @@ VGPU_EXPORT struct vgpu_provider *vgpu_provider_unref(struct vgpu_provider *p)
 		close(p->epfd);
 	if (p->stop_fd >= 0)
 		close(p->stop_fd);
+	if (p->wake_fd >= 0)
+		close(p->wake_fd);
 	vgpu_ctx_unref(p->ctx);
 	free(p->id);
 	free(p);
@@ -217,6 +223,15 @@ VGPU_EXPORT int vgpu_provider_set_dma_timeout(struct vgpu_provider *p,
 	return 0;
 }
 
+VGPU_EXPORT int vgpu_provider_set_quiesce(struct vgpu_provider *p,
+					  vgpu_quiesce_fn fn)
+{
+	if (!p)
+		return -EINVAL;
+	p->quiesce = fn;
+	return 0;
+}
+
 VGPU_EXPORT int vgpu_provider_set_version_timeout(struct vgpu_provider *p,
 						  unsigned int ms)
 {
@@ -224,6 +239,28 @@ VGPU_EXPORT int vgpu_provider_set_version_timeout(struct vgpu_provider *p,
 		return -EINVAL;
 	__atomic_store_n(&p->version_timeout_ms, (int)ms, __ATOMIC_RELAXED);
 	return 0;
+}
+
+/* vgpu_device_quiesced() was called: run the messages that waited */
+static void wake_devices(struct vgpu_provider *p)
+{
+	uint64_t n;
+
+	if (read(p->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	for (size_t i = 0; i < p->devices.n; i++) {
+		struct vgpu_device *dev = p->devices.items[i];
+		int r;
+
+		if (!dev->deferred || !dev->quiesce_done || dev->conn_fd < 0)
+			continue;
+		r = serve_deferred(dev);
+		/* and what came behind it, read already */
+		while (r >= 0 && !dev->deferred && vfu_reader_has_msg(&dev->rx))
+			r = serve_one(dev, MSG_DONTWAIT);
+		if (r < 0 && r != -EAGAIN && dev->conn_fd >= 0)
+			conn_lost(dev, r);
+	}
 }
 
 static int handle_event(struct vgpu_provider *p, struct watch *w,
@@ -247,7 +284,15 @@ static int handle_event(struct vgpu_provider *p, struct watch *w,
 	case WATCH_TIMER:
 		version_timer_fired(dev);
 		return 0;
+	case WATCH_WAKE:
+		wake_devices(p);
+		return 0;
 	case WATCH_CONN:
+		/* a client gone while its message waits for quiesce */
+		if (dev->deferred && (events & (EPOLLHUP | EPOLLERR))) {
+			conn_lost(dev, -ECONNRESET);
+			return 0;
+		}
 		/* what the client can take now, then one read and whatever
 		 * it brought that is complete */
 		r = events & EPOLLOUT ? conn_flush(dev) : 0;

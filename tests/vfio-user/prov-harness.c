@@ -96,6 +96,12 @@ void h_loop_stop(struct harness *h)
 void h_start(struct harness *h, enum h_mode mode,
 	     const struct vgpu_provider_ops *ops)
 {
+	h_start_quiesce(h, mode, ops, NULL);
+}
+
+void h_start_quiesce(struct harness *h, enum h_mode mode,
+		     const struct vgpu_provider_ops *ops, vgpu_quiesce_fn fn)
+{
 	memset(h, 0, sizeof(*h));
 	h->mode = mode;
 	if (ops)
@@ -105,12 +111,14 @@ void h_start(struct harness *h, enum h_mode mode,
 	strcpy(h->dir, "/tmp/vgpu-harness-XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(h->dir));
 	ck_assert_int_eq(vgpu_ctx_new(&h->ctx), 0);
-	vgpu_ctx_set_log_fn(h->ctx, NULL, NULL);
+	if (!getenv("H_LOG"))
+		vgpu_ctx_set_log_fn(h->ctx, NULL, NULL);
 	ck_assert_int_eq(vgpu_provider_new(h->ctx, "harness0", &h->ops, h,
 					   &h->p),
 			 0);
 	ck_assert_int_eq(vgpu_provider_add_type(h->p, "t1", "test", NULL, 8),
 			 0);
+	ck_assert_int_eq(vgpu_provider_set_quiesce(h->p, fn), 0);
 	snprintf(h->ctl, sizeof(h->ctl), "%s/ctl", h->dir);
 	ck_assert_int_eq(vgpu_provider_listen_control(h->p, h->ctl), 0);
 	for (unsigned int i = 0; i < H_DEVS; i++) {

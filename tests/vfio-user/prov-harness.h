@@ -52,6 +52,9 @@ struct h_usage {
  * replaced by the harness's own, which then calls @extra_create if set */
 void h_start(struct harness *h, enum h_mode mode,
 	     const struct vgpu_provider_ops *ops);
+/* the same with a quiesce callback */
+void h_start_quiesce(struct harness *h, enum h_mode mode,
+		     const struct vgpu_provider_ops *ops, vgpu_quiesce_fn fn);
 void h_stop(struct harness *h);
 /* H_MANUAL: start/stop a dispatch thread for a while */
 void h_loop_start(struct harness *h);
