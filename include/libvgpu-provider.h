@@ -8,7 +8,9 @@
  * device's PCI identity, regions and interrupts; libvgpu then listens on one
  * vfio-user socket for the device. One client at a time; when it goes away
  * its DMA windows are unmapped, its eventfds closed and the device stays,
- * ready for the next connection.
+ * ready for the next connection (windows the vendor still pins stay mapped
+ * until unpinned). A client may be hostile: see docs/vfio-user.md, "Hostile
+ * clients", for what is checked.
  *
  * Threads: the provider's callbacks run on the thread that calls
  * vgpu_provider_dispatch(). With vgpu_provider_start_thread() the runner
