@@ -291,8 +291,9 @@ int vgpu_provider_dispatch(struct vgpu_provider *provider, int timeout_ms);
  * The runner accepts clients and serves each on a thread of its own, which
  * blocks in recvmsg(): one system call in and one out per message, no
  * epoll_wait() (see the threads note at the top). While it runs, only
- * vgpu_provider_stop_thread(), vgpu_device_irq_trigger() and the
- * vgpu_device_dma_*() functions may be called from other threads.
+ * vgpu_provider_stop_thread(), vgpu_device_irq_trigger(), the
+ * vgpu_device_dma_*() functions, vgpu_device_quiesced() and the
+ * vgpu_provider_set_*_timeout() functions may be called from other threads.
  * Returns: 0, -EALREADY, or the error of pthread_create().
  * @since: 0.1
  */
