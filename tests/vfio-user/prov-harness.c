@@ -196,6 +196,10 @@ void h_check_after(struct harness *h, const struct h_usage *before,
 			ck_assert_msg(h_fresh_ok(h, i),
 				      "device %u does not serve a fresh client",
 				      i);
+	/* the provider sees the fresh clients go in its own time */
+	for (unsigned int i = 0; i < H_DEVS; i++)
+		while (h->dev[i] && vgpu_device_is_connected(h->dev[i]))
+			usleep(1000);
 	h_usage(&now);
 	/* generous: a few fds of the sanitizers, and allocator slack; a leak
 	 * per message of the attacks is far above this */
