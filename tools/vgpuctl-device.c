@@ -544,3 +544,31 @@ out:
 	vgpu_handle_unref(h);
 	return r < 0 ? (r == -ENOTSUP || r == -ENODATA ? EXIT_FAILURE : exit_for(r)) : 0;
 }
+
+const struct verb verb_regions = {
+	.name = "regions",
+	.run = cmd_regions,
+	.args = "UUID|PCI-ADDRESS",
+	.summary = "open a device and list its regions (VFIO)",
+};
+
+const struct verb verb_irqs = {
+	.name = "irqs",
+	.run = cmd_irqs,
+	.args = "UUID|PCI-ADDRESS",
+	.summary = "open a device and list its interrupts (VFIO)",
+};
+
+const struct verb verb_screenshot = {
+	.name = "screenshot",
+	.run = cmd_screenshot,
+	.args = "UUID|PCI-ADDRESS OUT.png",
+	.summary = "save what the device's display shows as PNG",
+};
+
+const struct verb verb_migration = {
+	.name = "migration",
+	.run = cmd_migration,
+	.args = "UUID|PCI-ADDRESS",
+	.summary = "what the device offers for live migration, and its state",
+};
