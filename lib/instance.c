@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "libvgpu-private.h"
 #include "util-file.h"
+#include "util-sysfs.h"
 #include "util-uuid.h"
 
 struct vgpu_instance *vgpu_instance_alloc(struct vgpu_ctx *ctx,
@@ -526,7 +528,26 @@ VGPU_EXPORT const char *vgpu_instance_get_syspath(struct vgpu_instance *instance
 
 VGPU_EXPORT int vgpu_instance_get_iommu_group(struct vgpu_instance *instance)
 {
-	return instance ? instance->iommu_group : -1;
+	char buf[NAME_MAX + 1];
+	long group;
+	int fd;
+
+	if (!instance)
+		return -1;
+	if (instance->iommu_group != VGPU_IOMMU_GROUP_UNREAD)
+		return instance->iommu_group;
+	/* listings leave it unread: most callers never ask */
+	instance->iommu_group = -1;
+	if (!instance->syspath)
+		return -1;
+	fd = open(instance->syspath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (vgpu_readlink_base(fd, "iommu_group", buf, sizeof(buf)) > 0 &&
+	    vgpu_parse_long(buf, 10, 0, INT_MAX, &group) == 0)
+		instance->iommu_group = (int)group;
+	close(fd);
+	return instance->iommu_group;
 }
 
 /* ---- lifecycle ------------------------------------------------------ */

@@ -75,6 +75,10 @@ struct vgpu_config {
 	size_t n_attrs;
 };
 
+/* an instance's IOMMU group not read yet: its getter reads the
+ * syspath's iommu_group link the first time it is asked */
+#define VGPU_IOMMU_GROUP_UNREAD (-2)
+
 struct vgpu_instance {
 	int refcount;
 	struct vgpu_ctx *ctx;
@@ -83,7 +87,7 @@ struct vgpu_instance {
 	char *parent_id;
 	char *type_id;       /* of the active instance */
 	char *syspath;
-	int iommu_group;
+	int iommu_group;     /* VGPU_IOMMU_GROUP_UNREAD: read on demand */
 	bool active;
 	struct vgpu_config *config; /* non-NULL when defined */
 };
