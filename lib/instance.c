@@ -737,6 +737,9 @@ VGPU_EXPORT int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid)
 	return r;
 }
 
+/* seconds after which a writer's temporary file counts as left behind */
+#define STALE_TMP_AGE 10
+
 static int write_definition(struct vgpu_ctx *ctx, const char *top,
 			    const char *parent_id, const char *uuid,
 			    struct vgpu_config *config, bool replace)
@@ -761,6 +764,10 @@ static int write_definition(struct vgpu_ctx *ctx, const char *top,
 		free(json);
 		return r;
 	}
+	/* what a writer that crashed before its rename left behind (mdevctl
+	 * warns about such files); younger ones may be another writer's */
+	if (vgpu_clean_stale_tmp(dfd, STALE_TMP_AGE) > 0)
+		info(ctx, "%s: removed temporary files left by an interrupted write", dir);
 	/* exactly what mdevctl writes: no final newline */
 	len = strlen(json);
 	r = vgpu_write_file_atomic(dfd, uuid, json, len, replace);
@@ -782,7 +789,7 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 	const struct vgpu_backend *backend;
 	struct vgpu_parent *p = NULL;
 	char *top;
-	int r;
+	int lock, r;
 
 	if (ret)
 		*ret = NULL;
@@ -813,8 +820,15 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 		vgpu_parent_unref(p);
 		return -ENOMEM;
 	}
-	r = write_definition(ctx, top, parent_id, norm, config,
-			     flags & VGPU_DEFINE_FORCE);
+	r = vgpu_mkdir_p(top, 0755);
+	lock = r < 0 ? r : vgpu_lock_dir(ctx, top);
+	if (lock >= 0) {
+		r = write_definition(ctx, top, parent_id, norm, config,
+				     flags & VGPU_DEFINE_FORCE);
+		vgpu_lock_release(lock);
+	} else {
+		r = lock;
+	}
 	free(top);
 	if (r == -EEXIST)
 		err(ctx, "%s is already defined for parent %s", norm, parent_id);
@@ -836,15 +850,22 @@ static int unlink_definition(struct vgpu_ctx *ctx, const struct def_loc *loc,
 	struct undefine *u = data;
 	char *path;
 
+	int lock;
+
 	(void)config;
 	if (asprintf(&path, "%s/%s/%s", loc->dir, parent, uuid) < 0)
 		return -ENOMEM;
-	if (unlink(path) < 0 && errno != ENOENT) {
+	/* not in the middle of someone's modify, which would write it back */
+	lock = vgpu_lock_dir(ctx, loc->dir);
+	if (lock < 0) {
+		u->error = lock;
+	} else if (unlink(path) < 0 && errno != ENOENT) {
 		u->error = -errno;
 		err(ctx, "cannot delete %s: %s", path, strerror(errno));
 	} else {
 		u->count++;
 	}
+	vgpu_lock_release(lock);
 	free(path);
 	return 0;
 }
@@ -906,27 +927,84 @@ VGPU_EXPORT int vgpu_instance_start(struct vgpu_ctx *ctx, const char *uuid,
 	return r;
 }
 
-VGPU_EXPORT int vgpu_instance_modify(struct vgpu_ctx *ctx, const char *uuid,
-				     const char *parent_id,
-				     struct vgpu_config *config)
+/* vgpu_instance_modify()'s edit: none, the caller's definition is written */
+static int no_edit(struct vgpu_config *config, void *userdata)
+{
+	(void)config;
+	(void)userdata;
+	return 0;
+}
+
+/*
+ * Find the definition, lock its directory, read it again under the lock
+ * (another writer may have changed or removed it meanwhile), let @edit
+ * change it, write it back.  @replacement, when given, is written instead
+ * of the edited copy.
+ */
+static int edit_definition(struct vgpu_ctx *ctx, const char *uuid,
+			   const char *parent_id,
+			   int (*edit)(struct vgpu_config *config, void *userdata),
+			   void *userdata, struct vgpu_config *replacement)
 {
 	char norm[VGPU_UUID_LEN + 1];
 	struct find_def f;
-	int r;
+	char *parent;
+	int lock, r;
 
-	if (!ctx || !config || !config->type ||
-	    vgpu_uuid_normalize(uuid, norm) < 0)
+	if (vgpu_uuid_normalize(uuid, norm) < 0)
 		return -EINVAL;
 	if (parent_id && !valid_parent_id(parent_id))
 		return -EINVAL;
 	r = find_definition(ctx, norm, parent_id, &f);
 	if (r < 0)
 		return r;
-	r = write_definition(ctx, f.dir, f.parent, norm, config, true);
+	lock = vgpu_lock_dir(ctx, f.dir);
+	if (lock < 0) {
+		r = lock;
+		goto out;
+	}
+	parent = f.parent;
+	f.parent = NULL;
+	free(f.dir);
+	vgpu_config_unref(f.config);
+	r = find_definition(ctx, norm, parent, &f);
+	free(parent);
+	if (r < 0) {
+		vgpu_lock_release(lock);
+		return r;
+	}
+	r = edit(f.config, userdata);
+	if (r >= 0 && !(replacement ? replacement : f.config)->type)
+		r = -EINVAL;
+	if (r >= 0)
+		r = write_definition(ctx, f.dir, f.parent, norm,
+				     replacement ? replacement : f.config, true);
+	vgpu_lock_release(lock);
+out:
 	free(f.parent);
 	free(f.dir);
 	vgpu_config_unref(f.config);
 	return r;
+}
+
+VGPU_EXPORT int vgpu_instance_modify(struct vgpu_ctx *ctx, const char *uuid,
+				     const char *parent_id,
+				     struct vgpu_config *config)
+{
+	if (!ctx || !config || !config->type || !uuid)
+		return -EINVAL;
+	return edit_definition(ctx, uuid, parent_id, no_edit, NULL, config);
+}
+
+VGPU_EXPORT int vgpu_instance_edit(struct vgpu_ctx *ctx, const char *uuid,
+				   const char *parent_id,
+				   int (*edit)(struct vgpu_config *config,
+					       void *userdata),
+				   void *userdata)
+{
+	if (!ctx || !uuid || !edit)
+		return -EINVAL;
+	return edit_definition(ctx, uuid, parent_id, edit, userdata, NULL);
 }
 
 struct autostart {

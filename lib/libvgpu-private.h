@@ -198,5 +198,7 @@ int vgpu_config_valid_key(const char *key);
 /* locking (lock.c): an exclusive cross-process lock named @name */
 int vgpu_lock_take(struct vgpu_ctx *ctx, const char *name);
 void vgpu_lock_release(int fd);
+/* flock() the directory @dir (exclusive, waits); the fd, to release */
+int vgpu_lock_dir(struct vgpu_ctx *ctx, const char *dir);
 
 #endif

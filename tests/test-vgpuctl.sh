@@ -117,6 +117,18 @@ check "list shows active,defined" grep -q "^$U  *$Q  *$T  *active,defined,manual
 expect 0 v remove $U
 expect 3 v show $U
 
+# 50 concurrent modifications of one definition: every one survives
+W=22222222-3333-4444-8555-666666666666
+expect 0 v define -p $Q -t $T -u $W
+mods=()
+for i in $(seq 50); do v modify $W --add-attr "k$i=v" > /dev/null 2>&1 & mods+=($!); done
+wait_ok=0
+for j in "${mods[@]}"; do wait "$j" || wait_ok=1; done
+check "50 concurrent modify all exit 0" [ $wait_ok = 0 ]
+expect 0 v --json show $W
+check "50 concurrent modify all survive" [ "$(grep -c '"k[0-9]*": "v"' "$tmp/out")" = 50 ]
+expect 0 v undefine $W
+
 # a definition file that is not JSON is skipped, not fatal
 mkdir -p "$tmp/conf/$P"; echo '{ nonsense' > "$tmp/conf/$P/$U"
 expect 0 v list -d

@@ -1426,42 +1426,42 @@ static int get_defined(struct vgpu_ctx *ctx, const char *uuid,
 	return r;
 }
 
+/* modify's changes, applied under the definition's lock to what is on
+ * disk then; -ERANGE: the index is out of range */
+static int modify_edit(struct vgpu_config *c, void *userdata)
+{
+	const struct args *a = userdata;
+	size_t n_attrs = vgpu_config_get_attr_count(c);
+
+	if (a->set[O_INDEX] && (a->set[O_ADDATTR] || a->set[O_DELATTR]) &&
+	    (a->index > n_attrs || (a->set[O_DELATTR] && a->index == n_attrs)))
+		return -ERANGE;
+	if (a->set[O_TYPE])
+		vgpu_config_set_type(c, a->val[O_TYPE]);
+	if (a->set[O_AUTO] || a->set[O_MANUAL])
+		vgpu_config_set_autostart(c, a->set[O_AUTO]);
+	if (a->set[O_ADDATTR])
+		vgpu_config_add_attr(c, a->val[O_ADDATTR], a->val[O_VALUE],
+				     a->set[O_INDEX] ? (long)a->index : -1);
+	else if (a->set[O_DELATTR] && n_attrs)
+		vgpu_config_del_attr(c, a->set[O_INDEX] ? (long)a->index : -1);
+	return 0;
+}
+
 static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		      struct args *a)
 {
-	struct vgpu_config *c;
 	struct devlist l;
-	size_t n_attrs;
 	int r;
 
 	(void)cmd;
 	if (get_defined(ctx, a->uuid, a->val[O_PARENT], &l))
 		return 1;
-	c = config_clone(l.d[0].config, true);
-	if (!c) {
-		devlist_free(&l);
-		return fail_os(-ENOMEM);
-	}
-	if (a->set[O_TYPE])
-		vgpu_config_set_type(c, a->val[O_TYPE]);
-	if (a->set[O_AUTO] || a->set[O_MANUAL])
-		vgpu_config_set_autostart(c, a->set[O_AUTO]);
-	n_attrs = vgpu_config_get_attr_count(c);
-	r = 0;
-	if (a->set[O_INDEX] && (a->set[O_ADDATTR] || a->set[O_DELATTR]) &&
-	    (a->index > n_attrs || (a->set[O_DELATTR] && a->index == n_attrs)))
+	r = vgpu_instance_edit(ctx, a->uuid, l.d[0].parent, modify_edit, a);
+	if (r == -ERANGE)
 		r = fail("Attribute index %lu is invalid", a->index);
-	else if (a->set[O_ADDATTR])
-		vgpu_config_add_attr(c, a->val[O_ADDATTR], a->val[O_VALUE],
-				     a->set[O_INDEX] ? (long)a->index : -1);
-	else if (a->set[O_DELATTR] && n_attrs)
-		vgpu_config_del_attr(c, a->set[O_INDEX] ? (long)a->index : -1);
-	if (!r) {
-		r = vgpu_instance_modify(ctx, a->uuid, l.d[0].parent, c);
-		if (r < 0)
-			r = fail_errno(r, "Failed to write config for device %s", a->uuid);
-	}
-	vgpu_config_unref(c);
+	else if (r < 0)
+		r = fail_errno(r, "Failed to write config for device %s", a->uuid);
 	devlist_free(&l);
 	return r;
 }

@@ -1063,6 +1063,33 @@ static int cmd_remove(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	return report("remove", uuid, r);
 }
 
+/* the changes of `modify`, applied to the definition as it is on disk
+ * while the library holds its lock */
+static int modify_edit(struct vgpu_config *c, void *userdata)
+{
+	const struct spec *s = userdata;
+	int r = 0;
+
+	if (s->type)
+		r = vgpu_config_set_type(c, s->type);
+	if (!r && s->autostart >= 0)
+		vgpu_config_set_autostart(c, s->autostart);
+	if (!r && s->add_attr) {
+		const char *eq = strchr(s->add_attr, '=');
+		char *key = eq && eq != s->add_attr ?
+				    strndup(s->add_attr, (size_t)(eq - s->add_attr)) :
+				    NULL;
+
+		r = key ? vgpu_config_add_attr(c, key, eq + 1,
+					       s->has_index ? s->index : -1) :
+			  -EINVAL;
+		free(key);
+	}
+	if (!r && s->del_attr)
+		r = vgpu_config_del_attr(c, s->has_index ? s->index : -1);
+	return r;
+}
+
 static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		      char **argv)
 {
@@ -1091,42 +1118,25 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		r = read_jsonfile(s.jsonfile, &c);
 		if (r < 0)
 			return exit_for(r);
-	} else {
-		r = vgpu_instance_get(ctx, uuid, s.parent, &in);
-		if (r == 0 && !vgpu_instance_is_defined(in))
-			r = -ENOENT;
-		if (r < 0) {
-			vgpu_instance_unref(in);
-			if (r == -ENOENT)
-				fail_msg("modify %s: not defined", uuid);
-			return r == -ENOENT ? EXIT_NOTFOUND : report("modify", uuid, r);
-		}
-		c = vgpu_config_ref(vgpu_instance_get_config(in));
-		if (!s.parent)
-			s.parent = NULL;
+		r = modify_edit(c, &s);
+		if (!r)
+			r = vgpu_instance_modify(ctx, uuid, s.parent, c);
+		vgpu_config_unref(c);
+		return report("modify", uuid, r);
 	}
-	if (!r && s.type)
-		r = vgpu_config_set_type(c, s.type);
-	if (!r && s.autostart >= 0)
-		vgpu_config_set_autostart(c, s.autostart);
-	if (!r && s.add_attr) {
-		const char *eq = strchr(s.add_attr, '=');
-		char *key = eq && eq != s.add_attr ?
-				    strndup(s.add_attr, (size_t)(eq - s.add_attr)) :
-				    NULL;
-
-		r = key ? vgpu_config_add_attr(c, key, eq + 1,
-					       s.has_index ? s.index : -1) :
-			  -EINVAL;
-		free(key);
+	r = vgpu_instance_get(ctx, uuid, s.parent, &in);
+	if (r == 0 && !vgpu_instance_is_defined(in))
+		r = -ENOENT;
+	if (r < 0) {
+		vgpu_instance_unref(in);
+		if (r == -ENOENT)
+			fail_msg("modify %s: not defined", uuid);
+		return r == -ENOENT ? EXIT_NOTFOUND : report("modify", uuid, r);
 	}
-	if (!r && s.del_attr)
-		r = vgpu_config_del_attr(c, s.has_index ? s.index : -1);
-	if (!r)
-		r = vgpu_instance_modify(ctx, uuid,
-					 in ? vgpu_instance_get_parent_id(in) : s.parent,
-					 c);
-	vgpu_config_unref(c);
+	/* read, change and write under the definition's lock: concurrent
+	 * modifications all survive */
+	r = vgpu_instance_edit(ctx, uuid, vgpu_instance_get_parent_id(in),
+			       modify_edit, &s);
 	vgpu_instance_unref(in);
 	return report("modify", uuid, r);
 }
