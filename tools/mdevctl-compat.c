@@ -96,6 +96,21 @@ static void warn_in(const char *module, const char *fmt, ...)
 /* start-parent-mdevs logs failures as warnings instead of failing */
 static bool errors_as_warnings;
 
+/* which mdevctl to be: 1.4 (today's), or 1.2 where a host pins it */
+static bool compat_12;
+
+/*
+ * Listings end differently: 1.2 prints a newline after the whole text (a
+ * blank line after text listings, a newline after --dumpjson), 1.4 only
+ * what it lists.
+ */
+static void print_listing(const char *text)
+{
+	fputs(text ? text : "", stdout);
+	if (compat_12)
+		fputc('\n', stdout);
+}
+
 /* "Error: <msg>\n" and, with a negative errno cause, the "Caused by" part */
 static int fail_errno(int neg_errno, const char *fmt, ...)
 {
@@ -744,7 +759,8 @@ static void scan_dir(const char *dir, bool warn_bad,
 			continue;
 		if (!uuid_parse(de->d_name, u, &why)) {
 			if (warn_bad)
-				warn("Can't determine uuid for file '%s'", de->d_name);
+				warn_in(compat_12 ? "mdevctl" : "mdevctl::environment",
+					"Can't determine uuid for file '%s'", de->d_name);
 		} else if (fn) {
 			fn(u, data);
 		}
@@ -957,7 +973,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			}
 		}
 	}
-	printf("%s\n", j.out.s ? j.out.s : "");
+	print_listing(j.out.s);
 	free(j.out.s);
 	devlist_free(&l);
 	return 0;
@@ -1105,9 +1121,9 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	json_close(&j, "]");
 	if (!ret) {
 		if (a->set[O_DUMPJSON])
-			printf("%s\n", j.out.s);
+			print_listing(j.out.s);
 		else
-			printf("%s\n", text.s ? text.s : "");
+			print_listing(text.s);
 	}
 	free(j.out.s);
 	free(text.s);
@@ -1653,6 +1669,79 @@ static int check_environment(struct vgpu_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Which mdevctl to be.  VGPU_MDEVCTL_COMPAT in the environment wins; else
+ * "mdevctl-compat = <version>" in the configuration file (VGPU_CONFIG_FILE
+ * or /etc/vgpu/vgpuctl.conf), for hosts where libvirt or udev start the
+ * tool with an environment of their own; else 1.4.  Returns 0 or 1 after
+ * printing an error naming the source of a bad value.
+ */
+#define COMPAT_CONFIG_FILE "/etc/vgpu/vgpuctl.conf"
+
+static int set_compat(const char *value, const char *source, unsigned int line)
+{
+	if (!strcmp(value, "1.4")) {
+		compat_12 = false;
+	} else if (!strcmp(value, "1.2")) {
+		compat_12 = true;
+	} else {
+		if (line)
+			fprintf(stderr, "Error: %s:%u: mdevctl-compat must be 1.2 or 1.4, not \"%s\"\n",
+				source, line, value);
+		else
+			fprintf(stderr, "Error: %s must be 1.2 or 1.4, not \"%s\"\n",
+				source, value);
+		return 1;
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int choose_compat(void)
+{
+	const char *env = getenv("VGPU_MDEVCTL_COMPAT");
+	const char *path = getenv("VGPU_CONFIG_FILE");
+	char line[512];
+	unsigned int n = 0;
+	int r = 0;
+	FILE *f;
+
+	compat_12 = false;
+	if (env)
+		return set_compat(env, "VGPU_MDEVCTL_COMPAT", 0);
+	if (!path || !*path)
+		path = COMPAT_CONFIG_FILE;
+	f = fopen(path, "re");
+	if (!f)
+		return 0; /* no file: the default */
+	while (!r && fgets(line, sizeof(line), f)) {
+		char *key = trim(line), *eq;
+
+		n++;
+		if (!*key || *key == '#')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq)
+			continue; /* other settings are other tools' business */
+		*eq = '\0';
+		if (!strcmp(trim(key), "mdevctl-compat"))
+			r = set_compat(trim(eq + 1), path, n);
+	}
+	fclose(f);
+	return r;
+}
+
 int mdevctl_compat_main(int argc, char **argv, bool as_lsmdev)
 {
 	const struct cmd *cmd = NULL;
@@ -1660,13 +1749,15 @@ int mdevctl_compat_main(int argc, char **argv, bool as_lsmdev)
 	struct args a;
 	int r;
 
+	if (choose_compat())
+		return 1;
 	if (as_lsmdev) {
 		cmd = &lsmdev_cmd;
 	} else if (argc < 2) {
 		print_help(stderr, "mdevctl");
 		return EXIT_USAGE;
 	} else if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
-		puts("mdevctl 1.2.0");
+		puts(compat_12 ? "mdevctl 1.2.0" : "mdevctl 1.4.0");
 		return 0;
 	} else if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0 ||
 		   strcmp(argv[1], "--help") == 0) {

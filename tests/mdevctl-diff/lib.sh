@@ -8,7 +8,9 @@ init_tree() {
 	mkdir -p "$TREE/sys/class/mdev_bus" "$TREE/sys/bus/mdev/devices" \
 		"$TREE/sys/devices" \
 		"$TREE/etc/mdevctl.d/scripts.d/callouts" \
-		"$TREE/etc/mdevctl.d/scripts.d/notifiers"
+		"$TREE/etc/mdevctl.d/scripts.d/notifiers" \
+		"$TREE/usr/lib/mdevctl/scripts.d/callouts" \
+		"$TREE/usr/lib/mdevctl/scripts.d/notifiers"
 }
 
 # add_parent NAME DEVPATH   (DEVPATH relative to /sys/devices)
