@@ -714,6 +714,7 @@ struct dev {
 	struct vgpu_config *config; /* NULL when not defined */
 	bool active;                /* active with this parent and type */
 	bool defined;
+	bool live_attrs;            /* attributes of the running device */
 };
 
 struct devlist {
@@ -849,6 +850,7 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		active_type = vgpu_instance_get_type_id(in);
 		d->type = d->config ? vgpu_config_get_type(d->config) : active_type;
 		d->active = vgpu_instance_is_active(in);
+		d->live_attrs = !defined && !compat_12;
 		if (defined && !d->defined)
 			continue;
 		if (!defined && !d->active)
@@ -876,14 +878,40 @@ static int fail_collect(int r)
 	return r == -EBADMSG ? fail("invalid json") : fail_os(r);
 }
 
+/*
+ * The attributes a listing shows: the definition's; but 1.4 shows those of
+ * the running device in an active listing, which only a get-attributes
+ * callout can tell (none: no attributes).
+ */
+static struct vgpu_config *dev_attrs(const struct dev *d)
+{
+	return d->live_attrs ? NULL : d->config;
+}
+
 static size_t dev_attr_count(const struct dev *d)
 {
-	return d->config ? vgpu_config_get_attr_count(d->config) : 0;
+	return dev_attrs(d) ? vgpu_config_get_attr_count(dev_attrs(d)) : 0;
 }
 
 static bool dev_autostart(const struct dev *d)
 {
 	return d->config && vgpu_config_get_autostart(d->config);
+}
+
+/* "  Attrs:" and one line per attribute, as list -v shows them */
+static void attrs_text(struct buf *b, struct vgpu_config *c)
+{
+	size_t n = c ? vgpu_config_get_attr_count(c) : 0;
+
+	if (!n)
+		return;
+	buf_puts(b, "  Attrs:\n");
+	for (size_t k = 0; k < n; k++) {
+		const char *key, *val;
+
+		vgpu_config_get_attr(c, k, &key, &val);
+		buf_printf(b, "    @{%zu}: {\"%s\":\"%s\"}\n", k, key, val);
+	}
 }
 
 /* {"mdev_type": ..., "start": ..., "attrs": [...]} */
@@ -899,7 +927,7 @@ static void dev_json(struct json *j, const struct dev *d)
 	for (size_t i = 0; i < dev_attr_count(d); i++) {
 		const char *k, *v;
 
-		vgpu_config_get_attr(d->config, i, &k, &v);
+		vgpu_config_get_attr(dev_attrs(d), i, &k, &v);
 		json_open(j, "{");
 		json_key(j, k);
 		json_string(j, v);
@@ -963,14 +991,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
 				   mark);
 			if (!a->set[O_VERBOSE] || !dev_attr_count(d))
 				continue;
-			buf_puts(&j.out, "  Attrs:\n");
-			for (size_t k = 0; k < dev_attr_count(d); k++) {
-				const char *key, *val;
-
-				vgpu_config_get_attr(d->config, k, &key, &val);
-				buf_printf(&j.out, "    @{%zu}: {\"%s\":\"%s\"}\n",
-					   k, key, val);
-			}
+			attrs_text(&j.out, dev_attrs(d));
 		}
 	}
 	print_listing(j.out.s);
@@ -1145,7 +1166,9 @@ static int load_jsonfile(const char *path, struct vgpu_config **ret)
 	int r;
 
 	if (!f)
-		return fail_errno(-errno, "Unable to read jsonfile %s", quote_path(path));
+		return fail_errno(-errno, compat_12 ? "Unable to read jsonfile %s" :
+						      "Unable to read file %s",
+				  quote_path(path));
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		buf_add(&b, chunk, n);
 	fclose(f);
@@ -1331,21 +1354,27 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		const char *path = a->val[O_JSONFILE];
 		struct devlist l;
 
-		if (!parent)
+		/* 1.4 reads the file before it looks at anything else */
+		if (!compat_12 && load_jsonfile(path, &config))
+			return 1;
+		if (!parent) {
+			vgpu_config_unref(config);
 			return fail("Parent device required to define device via %s",
 				    quote_path(path));
+		}
 		if (uuid) {
 			r = collect(ctx, C_DEFINED, uuid, parent, &l);
 			if (r < 0)
 				return fail_os(r);
 			if (l.n) {
 				devlist_free(&l);
+				vgpu_config_unref(config);
 				return fail("Cowardly refusing to overwrite existing config for %s/%s",
 					    parent, uuid);
 			}
 			devlist_free(&l);
 		}
-		if (load_jsonfile(path, &config))
+		if (compat_12 && load_jsonfile(path, &config))
 			return 1;
 	} else {
 		struct vgpu_instance *act = find_active(ctx, uuid);
@@ -1474,10 +1503,19 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	if (get_defined(ctx, a->uuid, a->val[O_PARENT], &l))
 		return 1;
 	r = vgpu_instance_edit(ctx, a->uuid, l.d[0].parent, modify_edit, a);
-	if (r == -ERANGE)
+	if (r == -ERANGE && compat_12) {
 		r = fail("Attribute index %lu is invalid", a->index);
-	else if (r < 0)
+	} else if (r == -ERANGE) {
+		/* 1.4 lists the definition's attributes after the message */
+		struct buf b = { 0 };
+
+		buf_printf(&b, "Attribute index %lu is invalid\n", a->index);
+		attrs_text(&b, l.d[0].config);
+		r = fail("%s", b.s);
+		free(b.s);
+	} else if (r < 0) {
 		r = fail_errno(r, "Failed to write config for device %s", a->uuid);
+	}
 	devlist_free(&l);
 	return r;
 }
@@ -1557,7 +1595,16 @@ out:
 static int cmd_stop(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		    struct args *a)
 {
+	struct vgpu_instance *in;
+
 	(void)cmd;
+	/* 1.4 says so when there is nothing to stop */
+	if (!compat_12) {
+		in = find_active(ctx, a->uuid);
+		if (!in)
+			return fail("Device %s is not an active mdev", a->uuid);
+		vgpu_instance_unref(in);
+	}
 	return remove_device(ctx, a->uuid);
 }
 
