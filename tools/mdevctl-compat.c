@@ -472,17 +472,107 @@ static const char *opt_display(enum opt_id o)
 	return r;
 }
 
+/* replace the first @from in @b by @to */
+static void buf_replace(struct buf *b, const char *from, const char *to)
+{
+	char *at = b->s ? strstr(b->s, from) : NULL;
+	struct buf n = { 0 };
+
+	if (!at)
+		return;
+	buf_add(&n, b->s, (size_t)(at - b->s));
+	buf_puts(&n, to);
+	buf_puts(&n, at + strlen(from));
+	free(b->s);
+	*b = n;
+}
+
+/*
+ * clap's errors: 1.2 is built with clap 3, 1.4 with clap 4, which words
+ * the same errors in lower case, some differently, and ends differently.
+ * The messages below are written as clap 3 says them and reworded here.
+ */
+static void clap4_wording(struct buf *m, bool top)
+{
+	static const char *const same[][2] = {
+		{ "The following required arguments were not provided:",
+		  "the following required arguments were not provided:" },
+		{ "The argument '", "the argument '" },
+		{ "' was provided more than once, but cannot be used multiple times",
+		  "' cannot be used multiple times" },
+		{ "' requires a value but none was supplied",
+		  "' requires a value but none was supplied" },
+	};
+	char *p;
+
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		buf_replace(m, same[i][0], same[i][1]);
+	/* required options are indented by two, not four */
+	while ((p = strstr(m->s, "\n    ")))
+		memmove(p + 3, p + 5, strlen(p + 5) + 1);
+	if (!strncmp(m->s, "Found argument '", 16)) {
+		char *q = strchr(m->s + 16, '\'');
+		struct buf n = { 0 };
+
+		if (q) {
+			buf_printf(&n, top ? "unrecognized subcommand '%.*s'" :
+					     "unexpected argument '%.*s' found",
+				   (int)(q - m->s - 16), m->s + 16);
+			free(m->s);
+			*m = n;
+		}
+	}
+	if (!strncmp(m->s, "Invalid value \"", 15)) {
+		char *q = strchr(m->s + 15, '"');
+		char *why = q ? strstr(q, "': ") : NULL;
+		const char *bad;
+		struct buf n = { 0 };
+
+		if (why) {
+			buf_printf(&n, "invalid value '%.*s'%.*s", (int)(q - m->s - 15),
+				   m->s + 15, (int)(why + 3 - q - 1), q + 1);
+			/* the uuid crate's newer wording, with a 0-based index */
+			bad = strstr(why, "found `");
+			if (!strncmp(why + 3, "invalid character: ", 19) && bad)
+				buf_printf(&n, "invalid character: found `%c` at %ld",
+					   bad[7], strtol(strstr(bad, " at ") + 4, NULL, 10) - 1);
+			else
+				buf_puts(&n, why + 3);
+			free(m->s);
+			*m = n;
+		}
+	}
+}
+
+static int usage_error(const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 static int usage_error(const char *usage, const char *fmt, ...)
 {
+	struct buf m = { 0 };
 	va_list ap;
+	char *msg;
 
-	fputs("error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
 	va_end(ap);
-	if (usage)
-		fprintf(stderr, "\n\nUSAGE:\n    %s", usage);
-	fputs("\n\nFor more information try --help\n", stderr);
+	buf_puts(&m, msg ? msg : "out of memory");
+	free(msg);
+	if (compat_12) {
+		fprintf(stderr, "error: %s", m.s);
+		if (usage)
+			fprintf(stderr, "\n\nUSAGE:\n    %s", usage);
+		fputs("\n\nFor more information try --help\n", stderr);
+	} else {
+		clap4_wording(&m, usage && !strcmp(usage, "mdevctl <SUBCOMMAND>"));
+		fprintf(stderr, "error: %s", m.s);
+		if (usage)
+			fprintf(stderr, "\n\nUsage: %s",
+				!strcmp(usage, "mdevctl <SUBCOMMAND>") ? "mdevctl <COMMAND>" : usage);
+		fputs("\n\nFor more information, try '--help'.\n", stderr);
+	}
+	free(m.s);
 	return EXIT_USAGE;
 }
 
@@ -551,6 +641,32 @@ static const char *conflict_usage(const struct cmd *cmd, const struct args *a,
 	for (int o = 0; o < O_COUNT; o++)
 		if (a->set[o] && o != (int)skip)
 			buf_printf(&b, " %s", opt_display(o));
+	return b.s;
+}
+
+/* 1.4's modify needs one of these (a clap group), shown as one item */
+#define MODIFY14_GROUP (BIT(O_AUTO) | BIT(O_MANUAL) | BIT(O_ADDATTR) | BIT(O_DELATTR))
+#define MODIFY14_GROUP_TEXT "<--auto|--manual|--addattr <attr_name>|--delattr|--jsonfile <JSONFILE>>"
+
+static bool is_modify14(const struct cmd *cmd)
+{
+	return !compat_12 && !strcmp(cmd->name, "modify");
+}
+
+/* clap 4's usage line for a modify error: the given options that are not
+ * in the group, then @need, then the group */
+static const char *modify14_usage(const struct args *a, int need)
+{
+	static struct buf b;
+
+	b.len = 0;
+	buf_puts(&b, "mdevctl modify --uuid <UUID>");
+	for (int o = 0; o < O_COUNT; o++)
+		if (a->set[o] && o != O_UUID && !(MODIFY14_GROUP & BIT(o)))
+			buf_printf(&b, " %s", opt_display((enum opt_id)o));
+	if (need >= 0)
+		buf_printf(&b, " %s", opt_display((enum opt_id)need));
+	buf_puts(&b, " " MODIFY14_GROUP_TEXT);
 	return b.s;
 }
 
@@ -658,7 +774,8 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 			first = second;
 			second = t;
 		}
-		return usage_error(conflict_usage(cmd, a, second),
+		return usage_error(is_modify14(cmd) ? modify14_usage(a, -1) :
+						      conflict_usage(cmd, a, second),
 				   "The argument '%s' cannot be used with '%s'",
 				   opt_display(first), opt_display(second));
 	}
@@ -676,7 +793,7 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 		for (int o = 0; o < O_COUNT; o++)
 			if (a->set[o] && !(cmd->need_one_of & BIT(o)))
 				buf_printf(&u, " %s", opt_display(o));
-		return usage_error(u.s,
+		return usage_error(is_modify14(cmd) ? modify14_usage(a, need) : u.s,
 				   "The following required arguments were not provided:\n    %s",
 				   opt_display(need));
 	}
@@ -691,13 +808,32 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 					   opt_display(o));
 			}
 		if (!any) {
-			r = usage_error(cmd->missing_usage ? cmd->missing_usage : cmd->usage,
+			const char *usage = cmd->missing_usage ? cmd->missing_usage : cmd->usage;
+			char *u14 = NULL;
+
+			/* clap 4 leaves "[OPTIONS]" out of this usage line */
+			if (!compat_12 && !strncmp(usage + 8 + strlen(cmd->name), " [OPTIONS]", 10) &&
+			    asprintf(&u14, "mdevctl %s%s", cmd->name,
+				     usage + 18 + strlen(cmd->name)) >= 0)
+				usage = u14;
+			r = usage_error(usage,
 					"The following required arguments were not provided:\n%s",
 					missing.s);
 			free(missing.s);
+			free(u14);
 			return r;
 		}
 		free(missing.s);
+	}
+	if (is_modify14(cmd)) {
+		bool any = false;
+
+		for (int o = 0; o < O_COUNT; o++)
+			any |= a->set[o] && (MODIFY14_GROUP & BIT(o));
+		if (!any)
+			return usage_error(modify14_usage(a, -1),
+					   "The following required arguments were not provided:\n    %s",
+					   MODIFY14_GROUP_TEXT);
 	}
 	return 0;
 }
@@ -1157,7 +1293,8 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 /* ------------------------------------------------------------------------ */
 
 /* read and parse a --jsonfile */
-static int load_jsonfile(const char *path, struct vgpu_config **ret)
+static int load_jsonfile_as(const char *path, bool define,
+			    struct vgpu_config **ret)
 {
 	FILE *f = fopen(path, "re");
 	struct buf b = { 0 };
@@ -1166,8 +1303,8 @@ static int load_jsonfile(const char *path, struct vgpu_config **ret)
 	int r;
 
 	if (!f)
-		return fail_errno(-errno, compat_12 ? "Unable to read jsonfile %s" :
-						      "Unable to read file %s",
+		return fail_errno(-errno, compat_12 || !define ? "Unable to read jsonfile %s" :
+								  "Unable to read file %s",
 				  quote_path(path));
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
 		buf_add(&b, chunk, n);
@@ -1177,6 +1314,12 @@ static int load_jsonfile(const char *path, struct vgpu_config **ret)
 	if (r < 0)
 		return fail("invalid json");
 	return 0;
+}
+
+/* define's reading of --jsonfile (1.4 words its failure differently) */
+static int load_jsonfile(const char *path, struct vgpu_config **ret)
+{
+	return load_jsonfile_as(path, true, ret);
 }
 
 /* a fresh definition with the same type, start mode and (@attrs) attributes */
@@ -1538,7 +1681,7 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	(void)cmd;
 	if (a->set[O_JSONFILE]) {
 		/* mdevctl reads and parses the file before checking -p */
-		if (load_jsonfile(a->val[O_JSONFILE], &config))
+		if (load_jsonfile_as(a->val[O_JSONFILE], false, &config))
 			return 1;
 		if (!parent) {
 			r = fail("Parent device required to start device via json file");
