@@ -129,6 +129,23 @@ expect 0 v --json show $W
 check "50 concurrent modify all survive" [ "$(grep -c '"k[0-9]*": "v"' "$tmp/out")" = 50 ]
 expect 0 v undefine $W
 
+# the mdevctl personality: which mdevctl it is (environment, then file)
+mkdir -p "$tmp/bin"; ln -s "$(readlink -f "$vgpuctl")" "$tmp/bin/mdevctl"
+m() { VGPU_CONFIG_FILE=$tmp/vgpuctl.conf "$tmp/bin/mdevctl" "$@"; }
+expect 0 m --version
+check "1.4 by default" grep -qx "mdevctl 1.4.0" "$tmp/out"
+printf '# pinned\n\nother = x\n mdevctl-compat = 1.2 \n' > "$tmp/vgpuctl.conf"
+expect 0 m --version
+check "1.2 from the configuration file" grep -qx "mdevctl 1.2.0" "$tmp/out"
+expect 0 env VGPU_MDEVCTL_COMPAT=1.4 VGPU_CONFIG_FILE="$tmp/vgpuctl.conf" "$tmp/bin/mdevctl" --version
+check "the environment wins" grep -qx "mdevctl 1.4.0" "$tmp/out"
+expect 1 env VGPU_MDEVCTL_COMPAT=2 "$tmp/bin/mdevctl" --version
+check "a bad VGPU_MDEVCTL_COMPAT is named" grep -q "VGPU_MDEVCTL_COMPAT must be 1.2 or 1.4" "$tmp/err"
+printf 'mdevctl-compat=1.3\n' > "$tmp/vgpuctl.conf"
+expect 1 m --version
+check "a bad configuration line is named" grep -q "vgpuctl.conf:1: mdevctl-compat must be" "$tmp/err"
+rm "$tmp/vgpuctl.conf"
+
 # a definition file that is not JSON is skipped, not fatal
 mkdir -p "$tmp/conf/$P"; echo '{ nonsense' > "$tmp/conf/$P/$U"
 expect 0 v list -d
