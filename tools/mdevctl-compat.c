@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * mdevctl 1.2 personality of vgpuctl.
+ * mdevctl personality of vgpuctl.
  *
  * Reproduces the command line, output formats, exit codes and effects of
- * mdevctl 1.2 (see docs/mdevctl-compat.md) on top of the public libvgpu API
- * only.  Layout:
+ * mdevctl 1.4, or 1.2 where a host pins it (see docs/mdevctl-compat.md), on
+ * top of the public libvgpu API only.  Layout:
  *   - small utilities (dynamic strings, error reporting, UUID syntax)
  *   - a JSON emitter printing like serde_json's pretty printer
  *   - one option table and one command table; a shared parser that checks
@@ -98,6 +98,7 @@ static bool errors_as_warnings;
 
 /* which mdevctl to be: 1.4 (today's), or 1.2 where a host pins it */
 static bool compat_12;
+#define COMPAT_CONFIG_FILE "/etc/vgpu/vgpuctl.conf"
 
 /*
  * Listings end differently: 1.2 prints a newline after the whole text (a
@@ -1814,12 +1815,15 @@ int mdevctl_compat_personality(const char *argv0)
 
 static void print_help(FILE *f, const char *prog)
 {
-	fprintf(f, "%s 1.2.0 (vgpuctl mdevctl compatibility)\n\n"
-		   "USAGE:\n    %s <SUBCOMMAND>\n\nSUBCOMMANDS:\n", prog, prog);
+	fprintf(f, "%s %s (vgpuctl mdevctl compatibility)\n\n"
+		   "USAGE:\n    %s <SUBCOMMAND>\n\nSUBCOMMANDS:\n", prog,
+		compat_12 ? "1.2.0" : "1.4.0", prog);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, "start-parent-mdevs") != 0)
 			fprintf(f, "    %s\n", commands[i].usage);
-	fputs("\nSee docs/mdevctl-compat.md; options follow mdevctl 1.2.\n", f);
+	fprintf(f, "\nSee docs/mdevctl-compat.md; options follow mdevctl %s\n"
+		   "(VGPU_MDEVCTL_COMPAT=1.2|1.4, or mdevctl-compat = 1.2|1.4 in %s).\n",
+		compat_12 ? "1.2" : "1.4", COMPAT_CONFIG_FILE);
 }
 
 static bool wants_help(int argc, char **argv)
@@ -1866,8 +1870,6 @@ static int check_environment(struct vgpu_ctx *ctx)
  * tool with an environment of their own; else 1.4.  Returns 0 or 1 after
  * printing an error naming the source of a bad value.
  */
-#define COMPAT_CONFIG_FILE "/etc/vgpu/vgpuctl.conf"
-
 static int set_compat(const char *value, const char *source, unsigned int line)
 {
 	if (!strcmp(value, "1.4")) {
