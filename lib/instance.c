@@ -740,12 +740,57 @@ VGPU_EXPORT int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid)
 /* seconds after which a writer's temporary file counts as left behind */
 #define STALE_TMP_AGE 10
 
+/*
+ * libvirt watches the definitions directory and every directory below it,
+ * and re-reads all definitions whenever a file there is closed after
+ * writing, when one moves in, and 2 s after one appears otherwise. So a
+ * definition is staged in the directory above @top (same file system,
+ * unwatched) and renamed into place: the watcher sees one IN_MOVED_TO.
+ * Where that is impossible (@top is a mount point, the parent is not
+ * writable) it is written next to its final name.
+ */
+static int write_definition_file(struct vgpu_ctx *ctx, const char *top,
+				 int dfd, const char *uuid, const char *json,
+				 bool replace)
+{
+	char *stage = strdup(top), *slash, *prefix = NULL;
+	int sfd = -1, r = -EXDEV;
+
+	if (!stage)
+		return -ENOMEM;
+	while ((slash = strrchr(stage, '/')) && slash != stage && !slash[1])
+		*slash = '\0';
+	slash = strrchr(stage, '/');
+	if (slash && slash[1] &&
+	    asprintf(&prefix, ".%s.%s", slash + 1, uuid) >= 0) {
+		*slash = '\0';
+		sfd = open(*stage ? stage : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (sfd >= 0) {
+		char *mine = NULL;
+
+		/* a crashed writer's staged files: ".<top>.<uuid>.xxxxxxxx.tmp" */
+		if (asprintf(&mine, ".%s.", slash + 1) >= 0)
+			vgpu_clean_stale_tmp(sfd, mine, STALE_TMP_AGE);
+		free(mine);
+		r = vgpu_write_file_staged(sfd, prefix, dfd, uuid, json,
+					   strlen(json), replace);
+		close(sfd);
+	}
+	free(prefix);
+	free(stage);
+	if (r == -EXDEV) {
+		dbg(ctx, "%s/%s: not staged, written in place", top, uuid);
+		r = vgpu_write_file_atomic(dfd, uuid, json, strlen(json), replace);
+	}
+	return r;
+}
+
 static int write_definition(struct vgpu_ctx *ctx, const char *top,
 			    const char *parent_id, const char *uuid,
 			    struct vgpu_config *config, bool replace)
 {
 	char *dir = NULL, *json = NULL;
-	size_t len;
 	int dfd, r;
 
 	r = vgpu_config_to_json(config, VGPU_JSON_PRETTY, &json);
@@ -766,11 +811,10 @@ static int write_definition(struct vgpu_ctx *ctx, const char *top,
 	}
 	/* what a writer that crashed before its rename left behind (mdevctl
 	 * warns about such files); younger ones may be another writer's */
-	if (vgpu_clean_stale_tmp(dfd, STALE_TMP_AGE) > 0)
+	if (vgpu_clean_stale_tmp(dfd, NULL, STALE_TMP_AGE) > 0)
 		info(ctx, "%s: removed temporary files left by an interrupted write", dir);
 	/* exactly what mdevctl writes: no final newline */
-	len = strlen(json);
-	r = vgpu_write_file_atomic(dfd, uuid, json, len, replace);
+	r = write_definition_file(ctx, top, dfd, uuid, json, replace);
 	if (r < 0 && r != -EEXIST)
 		err(ctx, "cannot write %s/%s: %s", dir, uuid, strerror(-r));
 	close(dfd);

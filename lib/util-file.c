@@ -146,12 +146,69 @@ int vgpu_write_file_atomic(int dirfd, const char *name, const void *data,
 	return r;
 }
 
+/* whether a rename between the two directories can work: the same mount
+ * (a bind mount of the same file system is another one) */
+static bool same_mount(int a, int b)
+{
+	struct statx sa, sb;
+
+	if (statx(a, "", AT_EMPTY_PATH, STATX_MNT_ID, &sa) < 0 ||
+	    statx(b, "", AT_EMPTY_PATH, STATX_MNT_ID, &sb) < 0)
+		return true; /* cannot tell: the rename will */
+	if (sa.stx_dev_major != sb.stx_dev_major || sa.stx_dev_minor != sb.stx_dev_minor)
+		return false;
+	return !(sa.stx_mask & sb.stx_mask & STATX_MNT_ID) ||
+	       sa.stx_mnt_id == sb.stx_mnt_id;
+}
+
+int vgpu_write_file_staged(int stagefd, const char *prefix, int dirfd,
+			   const char *name, const void *data, size_t len,
+			   bool replace)
+{
+	char tmp[300];
+	int fd, r = -EEXIST;
+
+	if (strlen(prefix) > 200)
+		return -ENAMETOOLONG;
+	if (!same_mount(stagefd, dirfd))
+		return -EXDEV;
+	fd = write_unnamed(stagefd, data, len);
+	if (fd < 0)
+		return fd == -EOPNOTSUPP ? -EXDEV : fd;
+	for (int tries = 0; r == -EEXIST && tries < 100; tries++) {
+		unsigned int rnd = 0;
+
+		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
+			rnd = (unsigned int)getpid() * 2654435761u + (unsigned int)tries;
+		snprintf(tmp, sizeof(tmp), "%s.%08x.tmp", prefix, rnd);
+		r = link_tmpfile(fd, stagefd, tmp);
+	}
+	/* closed (IN_CLOSE_WRITE) where nobody watches */
+	close(fd);
+	if (r < 0)
+		return r == -EPERM || r == -EACCES || r == -EROFS ? -EXDEV : r;
+	if (replace)
+		r = renameat(stagefd, tmp, dirfd, name) < 0 ? -errno : 0;
+	else
+		r = renameat2(stagefd, tmp, dirfd, name, RENAME_NOREPLACE) < 0 ? -errno : 0;
+	if (r == -EINVAL && !replace)
+		/* no RENAME_NOREPLACE here: a link does not replace either */
+		r = linkat(stagefd, tmp, dirfd, name, 0) < 0 ? -errno : 1;
+	if (r != 0)
+		unlinkat(stagefd, tmp, 0);
+	if (r >= 0) {
+		fsync(dirfd);
+		r = 0;
+	}
+	return r;
+}
+
 /*
  * Delete the ".NAME.xxxxxxxx.tmp" files a writer that crashed between
  * writing and renaming left in @dirfd (older than @min_age seconds, so that
  * a writer at work keeps its file). Returns how many were deleted.
  */
-int vgpu_clean_stale_tmp(int dirfd, unsigned int min_age)
+int vgpu_clean_stale_tmp(int dirfd, const char *prefix, unsigned int min_age)
 {
 	struct timespec now;
 	struct dirent *de;
@@ -172,6 +229,8 @@ int vgpu_clean_stale_tmp(int dirfd, unsigned int min_age)
 		struct stat st;
 
 		/* ".<name>.xxxxxxxx.tmp": at least 1 + 1 + 1 + 8 + 4 */
+		if (prefix && strncmp(de->d_name, prefix, strlen(prefix)))
+			continue;
 		if (de->d_name[0] != '.' || len < 15 ||
 		    strcmp(de->d_name + len - 4, ".tmp") ||
 		    de->d_name[len - 13] != '.')

@@ -20,9 +20,22 @@
  */
 int vgpu_write_file_atomic(int dirfd, const char *name, const void *data,
 			   size_t len, bool replace);
-/* delete ".NAME.xxxxxxxx.tmp" files older than @min_age seconds that a
- * crashed writer left in @dirfd; returns how many */
-int vgpu_clean_stale_tmp(int dirfd, unsigned int min_age);
+/*
+ * Write @len bytes to @name in @dirfd by way of @stagefd, a directory on
+ * the same file system that no one watches: the data goes to an unnamed
+ * file there, gets the name "@prefix.xxxxxxxx.tmp" there, and is renamed
+ * into place (without replacing unless @replace), so a watcher of @dirfd
+ * sees only the finished file move in (IN_MOVED_TO). Returns 0, -EEXIST,
+ * -EXDEV when staging is impossible (another mount, no O_TMPFILE, no
+ * permission: the caller writes another way), or another -errno.
+ */
+int vgpu_write_file_staged(int stagefd, const char *prefix, int dirfd,
+			   const char *name, const void *data, size_t len,
+			   bool replace);
+/* delete ".NAME.xxxxxxxx.tmp" files (only those starting with @prefix,
+ * unless NULL) older than @min_age seconds that a crashed writer left in
+ * @dirfd; returns how many */
+int vgpu_clean_stale_tmp(int dirfd, const char *prefix, unsigned int min_age);
 /* mkdir -p below an open directory; 0 when it exists already */
 int vgpu_mkdir_p(const char *path, unsigned int mode);
 

@@ -4,6 +4,7 @@
  * definition's own name, never a half-written file; concurrent changes of
  * one definition all survive; temporary files a crashed writer left behind
  * are removed. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -43,17 +44,20 @@ static void define(const char *uuid, unsigned int flags)
 }
 
 /*
- * What a watcher of one directory saw.  libvirt (through GLib's inotify
- * monitor) re-reads the definitions at once when a file is closed after
- * writing (IN_CLOSE_WRITE), and 100 ms after any other event unless a
- * close comes first: so a burst of events costs one re-read per
- * IN_CLOSE_WRITE, plus one if other events follow the last close.
+ * What a watcher of the definitions saw, and what libvirt would make of it.
+ * libvirt watches the definitions directory and those below it through
+ * GLib, and re-reads every definition when GLib says CHANGES_DONE_HINT,
+ * else 100 ms after any other event. GLib says CHANGES_DONE_HINT on
+ * IN_CLOSE_WRITE, right after a file moves in (IN_MOVED_TO), and 2 s after
+ * a file appeared (IN_CREATE) that is then not closed after writing under
+ * that name. So mdevctl's own write (create, write, close one name) costs
+ * one re-read, and so must ours.
  */
 struct seen {
-	int final;     /* events naming @name */
-	int named_tmp; /* events naming a temporary file */
+	int events;    /* every event */
+	int final;     /* events naming the definition */
 	int rereads;   /* what libvirt would make of it */
-	bool pending;  /* an event since the last IN_CLOSE_WRITE */
+	char created[8][64]; /* appeared, not closed after writing yet */
 	char what[512];
 };
 
@@ -61,6 +65,7 @@ static void drain(int fd, const char *name, struct seen *s)
 {
 	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	bool timer = false;
 
 	while (poll(&pfd, 1, 0) > 0) {
 		ssize_t n = read(fd, buf, sizeof(buf));
@@ -71,24 +76,32 @@ static void drain(int fd, const char *name, struct seen *s)
 			const char *nm = ev->len ? ev->name : "";
 			size_t used = strlen(s->what);
 
+			p += sizeof(*ev) + ev->len;
 			snprintf(s->what + used, sizeof(s->what) - used,
 				 " %s:%x", *nm ? nm : ".", ev->mask);
-			if (ev->mask & IN_CLOSE_WRITE) {
-				s->rereads++;
-				s->pending = false;
-			} else {
-				s->pending = true;
-			}
+			s->events++;
 			if (*nm && !strcmp(nm, name))
 				s->final++;
-			/* an unnamed O_TMPFILE file shows up as "#<inode>" */
-			else if (*nm && nm[0] != '#')
-				s->named_tmp++;
-			p += sizeof(*ev) + ev->len;
+			if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) {
+				s->rereads++;
+				timer = false;
+				for (int i = 0; i < 8; i++)
+					if (!strcmp(s->created[i], nm))
+						s->created[i][0] = '\0';
+				continue;
+			}
+			timer = true;
+			if ((ev->mask & IN_CREATE) && !(ev->mask & IN_ISDIR))
+				for (int i = 0; i < 8; i++)
+					if (!s->created[i][0]) {
+						snprintf(s->created[i], sizeof(s->created[i]), "%s", nm);
+						break;
+					}
 		}
 	}
-	s->rereads += s->pending;
-	s->pending = false;
+	s->rereads += timer;
+	for (int i = 0; i < 8; i++)
+		s->rereads += s->created[i][0] != '\0';
 }
 
 START_TEST(a_watcher_sees_one_event_per_written_definition)
@@ -103,35 +116,51 @@ START_TEST(a_watcher_sees_one_event_per_written_definition)
 	snprintf(dir, sizeof(dir), "%s/%s", fx.config, P);
 	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
-	wd = inotify_add_watch(fd, dir, IN_ALL_EVENTS & ~(IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE));
+	/* the mask GLib's inotify monitor asks for */
+	wd = inotify_add_watch(fd, dir, IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM |
+				IN_MOVED_TO | IN_DELETE | IN_CREATE | IN_DELETE_SELF |
+				IN_UNMOUNT | IN_MOVE_SELF | IN_CLOSE_WRITE);
 	ck_assert_int_ge(wd, 0);
+	ck_assert_int_ge(inotify_add_watch(fd, fx.config, IN_ALL_EVENTS &
+		~(IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)), 0);
 
-	/* a new definition appears once, whole, under no temporary name;
-	 * the writer closes it only after that: one re-read, of the result */
+	/* a new definition moves in finished: one event, one re-read */
 	define(U1, 0);
 	drain(fd, U1, &s);
-	ck_assert_msg(s.final == 1 && s.named_tmp == 0 && s.rereads == 1,
+	ck_assert_msg(s.events == 1 && s.final == 1 && s.rereads == 1,
 		      "define: events%s", s.what);
 
-	/* a replaced one is complete before it gets a name to be renamed
-	 * from; its own name sees one event, and there is still one re-read */
+	/* so does a replaced one */
 	memset(&s, 0, sizeof(s));
 	define(U1, VGPU_DEFINE_FORCE);
 	drain(fd, U1, &s);
-	ck_assert_msg(s.final == 1 && s.rereads == 1, "define --force: events%s", s.what);
+	ck_assert_msg(s.events == 1 && s.final == 1 && s.rereads == 1,
+		      "define --force: events%s", s.what);
 
 	memset(&s, 0, sizeof(s));
 	c = config_of("i915-GVTg_V5_8");
 	ck_assert_int_eq(vgpu_instance_modify(fx.ctx, U1, NULL, c), 0);
 	vgpu_config_unref(c);
 	drain(fd, U1, &s);
-	ck_assert_msg(s.final == 1 && s.rereads == 1, "modify: events%s", s.what);
+	ck_assert_msg(s.events == 1 && s.final == 1 && s.rereads == 1,
+		      "modify: events%s", s.what);
 
 	memset(&s, 0, sizeof(s));
 	ck_assert_int_eq(vgpu_instance_undefine(fx.ctx, U1, NULL), 0);
 	drain(fd, U1, &s);
-	ck_assert_msg(s.final == 1 && s.named_tmp == 0 && s.rereads == 1,
+	ck_assert_msg(s.events == 1 && s.final == 1 && s.rereads == 1,
 		      "undefine: events%s", s.what);
+
+	/* and nothing is left where it was staged */
+	{
+		DIR *d = opendir(fx.dir);
+		struct dirent *de;
+
+		ck_assert_ptr_nonnull(d);
+		while ((de = readdir(d)))
+			ck_assert_msg(!strstr(de->d_name, ".tmp"), "left: %s", de->d_name);
+		closedir(d);
+	}
 	close(fd);
 }
 END_TEST
@@ -257,8 +286,25 @@ START_TEST(temporary_files_of_a_crashed_writer_are_removed)
 		"." U1 ".0badc0dx.tmp", ".tmp", "." U1 ".tmp", U1 ".0badc0de.tmp",
 	};
 
+	char staged[PATH_MAX + 128], other[PATH_MAX + 128];
+	int fd;
+
 	fixture_standard_host();
 	define(U2, 0);
+	/* staged next to the definitions directory, by a writer that died */
+	snprintf(staged, sizeof(staged), "%s/.mdevctl.d." U1 ".0badc0de.tmp", fx.dir);
+	snprintf(other, sizeof(other), "%s/.other.0badc0de.tmp", fx.dir);
+	for (int i = 0; i < 2; i++) {
+		struct timespec t[2];
+
+		fd = open(i ? other : staged, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		ck_assert_int_ge(fd, 0);
+		clock_gettime(CLOCK_REALTIME, &t[0]);
+		t[0].tv_sec -= 3600;
+		t[1] = t[0];
+		ck_assert_int_eq(futimens(fd, t), 0);
+		close(fd);
+	}
 	make_tmp(old, 3600);
 	make_tmp(young, 0);
 	for (size_t i = 0; i < sizeof(keep) / sizeof(*keep); i++)
@@ -270,6 +316,8 @@ START_TEST(temporary_files_of_a_crashed_writer_are_removed)
 	for (size_t i = 0; i < sizeof(keep) / sizeof(*keep); i++)
 		ck_assert_msg(exists(keep[i]), "%s removed", keep[i]);
 	ck_assert(exists(U1) && exists(U2));
+	ck_assert_int_ne(access(staged, F_OK), 0);
+	ck_assert_int_eq(access(other, F_OK), 0); /* not ours */
 }
 END_TEST
 
