@@ -31,6 +31,7 @@
 
 #include <libvgpu.h>
 
+#include "mdevctl-callouts.h"
 #include "mdevctl-compat.h"
 
 #define EXIT_USAGE 2
@@ -354,7 +355,7 @@ static void json_int(struct json *j, long v)
 enum opt_id {
 	O_UUID, O_PARENT, O_TYPE, O_AUTO, O_MANUAL, O_JSONFILE, O_DEFINED,
 	O_DUMPJSON, O_VERBOSE, O_ADDATTR, O_DELATTR, O_INDEX, O_VALUE,
-	O_POSITIONAL, O_COUNT
+	O_FORCE, O_POSITIONAL, O_COUNT
 };
 
 #define BIT(o) (1u << (o))
@@ -380,6 +381,7 @@ static const struct opt_def opt_defs[O_COUNT] = {
 	[O_DELATTR] = { "delattr", 0, NULL },
 	[O_INDEX] = { "index", 'i', "INDEX" },
 	[O_VALUE] = { "value", 0, "attr_value" },
+	[O_FORCE] = { "force", 0, NULL },
 	[O_POSITIONAL] = { NULL, 0, "PARENT" },
 };
 
@@ -589,6 +591,20 @@ static int unexpected_arg(const struct cmd *cmd, const char *arg)
 			   arg);
 }
 
+/* 1.4 added --force to the commands that run callout scripts */
+static bool takes(const struct cmd *cmd, int o)
+{
+	static const char *const forced[] = { "define", "undefine", "modify",
+					      "start", "stop" };
+
+	if (o != O_FORCE)
+		return cmd->opts & BIT(o);
+	for (size_t i = 0; !compat_12 && i < sizeof(forced) / sizeof(*forced); i++)
+		if (!strcmp(cmd->name, forced[i]))
+			return true;
+	return false;
+}
+
 /* store one option occurrence; returns 0 or an exit status */
 static int set_opt(const struct cmd *cmd, struct args *a, enum opt_id o,
 		   const char *value, unsigned int pos)
@@ -695,7 +711,7 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 			int o;
 
 			for (o = 0; o < O_POSITIONAL; o++)
-				if ((cmd->opts & BIT(o)) &&
+				if (takes(cmd, o) &&
 				    strlen(opt_defs[o].lng) == n &&
 				    strncmp(opt_defs[o].lng, arg + 2, n) == 0)
 					break;
@@ -729,7 +745,7 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 				int o;
 
 				for (o = 0; o < O_POSITIONAL; o++)
-					if ((cmd->opts & BIT(o)) && opt_defs[o].shrt == *c)
+					if (takes(cmd, o) && opt_defs[o].shrt == *c)
 						break;
 				if (o == O_POSITIONAL) {
 					char bad[3] = { '-', *c, 0 };
@@ -852,6 +868,7 @@ struct dev {
 	bool active;                /* active with this parent and type */
 	bool defined;
 	bool live_attrs;            /* attributes of the running device */
+	struct vgpu_config *live;   /* those, from a get-attributes callout */
 };
 
 struct devlist {
@@ -863,6 +880,8 @@ struct devlist {
 
 static void devlist_free(struct devlist *l)
 {
+	for (size_t i = 0; l->d && i < l->n; i++)
+		vgpu_config_unref(l->d[i].live);
 	vgpu_instance_list_free(l->raw, l->n_raw);
 	free(l->d);
 	memset(l, 0, sizeof(*l));
@@ -941,11 +960,30 @@ static void warn_non_uuid(struct vgpu_ctx *ctx, bool defined, const char *parent
 		closedir(d);
 }
 
+static struct vgpu_config *callout_attributes(const char *uuid,
+					      const char *parent,
+					      const char *type);
+
+/* a listed active device's attributes from its get-attributes callout */
+static void ask_live_attrs(const char *uuid, void *data)
+{
+	struct devlist *l = data;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct dev *d = &l->d[i];
+
+		if (d->live_attrs && !d->live && !strcmp(d->uuid, uuid))
+			d->live = callout_attributes(d->uuid, d->parent,
+						     vgpu_instance_get_type_id(d->inst));
+	}
+}
+
 /* what collect() lists and how, besides the @uuid and @parent filters */
 enum collect_flags {
 	C_DEFINED = 1 << 0,	/* definitions, else active instances */
 	C_STRICT = 1 << 1,	/* a malformed definition fails (-EBADMSG) */
 	C_WARN = 1 << 2,	/* warn about non-UUID names like mdevctl */
+	C_LIVE = 1 << 3,	/* 1.4: active devices' attributes from callouts */
 };
 /* how mdevctl scans definitions for list -d, undefine, modify, start */
 #define C_SCAN (C_DEFINED | C_STRICT | C_WARN)
@@ -987,7 +1025,7 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		active_type = vgpu_instance_get_type_id(in);
 		d->type = d->config ? vgpu_config_get_type(d->config) : active_type;
 		d->active = vgpu_instance_is_active(in);
-		d->live_attrs = !defined && !compat_12;
+		d->live_attrs = !defined && !compat_12 && (flags & C_LIVE);
 		if (defined && !d->defined)
 			continue;
 		if (!defined && !d->active)
@@ -1006,6 +1044,15 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		l->n++;
 	}
 	qsort(l->d, l->n, sizeof(*l->d), dev_cmp);
+	/* scripts are asked in the order mdevctl reads the bus directory */
+	if (flags & C_LIVE) {
+		char *bus;
+
+		if (asprintf(&bus, "%s/bus/mdev/devices", vgpu_ctx_get_sysfs_root(ctx)) >= 0) {
+			scan_dir(bus, false, ask_live_attrs, l);
+			free(bus);
+		}
+	}
 	return 0;
 }
 
@@ -1022,7 +1069,7 @@ static int fail_collect(int r)
  */
 static struct vgpu_config *dev_attrs(const struct dev *d)
 {
-	return d->live_attrs ? NULL : d->config;
+	return d->live_attrs ? d->live : d->config;
 }
 
 static size_t dev_attr_count(const struct dev *d)
@@ -1088,7 +1135,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	int r;
 
 	(void)cmd;
-	r = collect(ctx, defined ? C_SCAN : C_WARN, uuid, a->val[O_PARENT], &l);
+	r = collect(ctx, defined ? C_SCAN : C_WARN | C_LIVE, uuid, a->val[O_PARENT], &l);
 	if (r < 0)
 		return fail_collect(r);
 
@@ -1290,6 +1337,131 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 }
 
 /* ------------------------------------------------------------------------ */
+/* Callout scripts (1.4)                                                     */
+/* ------------------------------------------------------------------------ */
+
+static struct callout_env callout_env;
+static char *callout_paths[2];
+
+static void callouts_setup(struct vgpu_ctx *ctx)
+{
+	const char *dir = vgpu_ctx_get_config_dir(ctx);
+
+	if (compat_12)
+		return; /* 1.2's callouts are not part of the personality */
+	callout_env.lib_callouts = "/usr/lib/mdevctl/scripts.d/callouts";
+	callout_env.lib_notifiers = "/usr/lib/mdevctl/scripts.d/notifiers";
+	if (asprintf(&callout_paths[0], "%s/scripts.d/callouts", dir) >= 0)
+		callout_env.callouts = callout_paths[0];
+	if (asprintf(&callout_paths[1], "%s/scripts.d/notifiers", dir) >= 0)
+		callout_env.notifiers = callout_paths[1];
+}
+
+/* a device as mdevctl hands it to scripts: {"mdev_type":..,"start":..,"attrs":[..]} */
+static char *callout_json(const char *type, struct vgpu_config *c)
+{
+	struct buf b = { 0 };
+	size_t n = c ? vgpu_config_get_attr_count(c) : 0;
+	struct json j = { 0 };
+
+	/* compact serde: no spaces, the same string escaping */
+	buf_puts(&b, "{\"mdev_type\":");
+	json_string_raw(&j, type);
+	buf_puts(&b, j.out.s);
+	free(j.out.s);
+	buf_printf(&b, ",\"start\":\"%s\",\"attrs\":[",
+		   c && vgpu_config_get_autostart(c) ? "auto" : "manual");
+	for (size_t i = 0; i < n; i++) {
+		const char *k, *v;
+		struct json jk = { 0 }, jv = { 0 };
+
+		vgpu_config_get_attr(c, i, &k, &v);
+		json_string_raw(&jk, k);
+		json_string_raw(&jv, v);
+		buf_printf(&b, "%s{%s:%s}", i ? "," : "", jk.out.s, jv.out.s);
+		free(jk.out.s);
+		free(jv.out.s);
+	}
+	buf_puts(&b, "]}");
+	return b.s;
+}
+
+/*
+ * Run @op between the device's pre and post callouts, then the notifiers,
+ * as mdevctl 1.4 does; a refusing pre callout stops the operation unless
+ * --force. @op prints its own errors and returns an exit status.
+ */
+static int with_callouts(const char *action, bool force, const char *uuid,
+			 const char *parent, const char *type,
+			 struct vgpu_config *conf, int (*op)(void *data),
+			 void *data)
+{
+	struct callout_dev dev = { uuid, parent, type };
+	struct callout c;
+	char *json, *why = NULL;
+	int r;
+
+	if (compat_12 || !type || !parent || !uuid)
+		return op(data);
+	callout_init(&c, &callout_env, &dev);
+	json = callout_json(type, conf);
+	r = callout_call(&c, "pre", action, json, NULL, &why);
+	if (r < 0 && force) {
+		warn_in("mdevctl::callouts",
+			"Forcing operation '%s' despite callout failure. Error was: %s",
+			action, why ? why : strerror(-r));
+		r = 0;
+	}
+	if (r < 0) {
+		r = fail("%s", why ? why : strerror(-r));
+	} else {
+		char *ignored = NULL;
+
+		r = op(data);
+		c.state = r ? "failure" : "success";
+		callout_call(&c, "post", action, json, NULL, &ignored);
+		free(ignored);
+	}
+	callout_notify(&c, action);
+	free(why);
+	free(json);
+	callout_fini(&c);
+	return r;
+}
+
+/* the attributes a running device's get-attributes callout reports, as a
+ * definition (NULL: none, or no script answers) */
+static struct vgpu_config *callout_attributes(const char *uuid,
+					      const char *parent,
+					      const char *type)
+{
+	struct callout_dev dev = { uuid, parent, type };
+	struct vgpu_config *cfg = NULL;
+	struct callout c;
+	char *out = NULL, *why = NULL, *doc = NULL;
+
+	if (compat_12 || !type)
+		return NULL;
+	callout_init(&c, &callout_env, &dev);
+	if (callout_call(&c, "get", "attributes", NULL, &out, &why) == 0 &&
+	    out && *out) {
+		size_t len = strlen(out);
+
+		/* "[{}]" means none; the attributes are JSON like a definition's */
+		if (asprintf(&doc, "{\"mdev_type\":\"x\",\"start\":\"manual\",\"attrs\":%s}",
+			     strcmp(out, "[{}]") ? out : "[]") >= 0 &&
+		    vgpu_config_new_from_json(doc, strlen(doc), &cfg) < 0)
+			cfg = NULL;
+		(void)len;
+	}
+	free(doc);
+	free(out);
+	free(why);
+	callout_fini(&c);
+	return cfg;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Shared helpers for the lifecycle commands                                 */
 /* ------------------------------------------------------------------------ */
 
@@ -1483,6 +1655,40 @@ out:
 /* define / undefine / modify                                                */
 /* ------------------------------------------------------------------------ */
 
+struct define_call {
+	struct vgpu_ctx *ctx;
+	const char *parent, *uuid;
+	struct vgpu_config *config;
+};
+
+static int define_now(void *data)
+{
+	struct define_call *d = data;
+	struct vgpu_instance *in = NULL;
+	int r = vgpu_instance_define(d->ctx, d->parent, d->uuid, d->config, 0, &in);
+
+	if (r < 0) {
+		if (r == -EEXIST)
+			return fail("Device %s on %s already defined", d->uuid, d->parent);
+		return fail_os(r);
+	}
+	if (!d->uuid)
+		printf("%s\n", vgpu_instance_get_uuid(in));
+	vgpu_instance_unref(in);
+	return 0;
+}
+
+/* define, between the callouts (1.4) */
+static int define_op(struct vgpu_ctx *ctx, const struct args *a,
+		     const char *parent, const char *uuid,
+		     struct vgpu_config *config)
+{
+	struct define_call d = { ctx, parent, uuid, config };
+
+	return with_callouts("define", a->set[O_FORCE], uuid, parent,
+			     vgpu_config_get_type(config), config, define_now, &d);
+}
+
 static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		      struct args *a)
 {
@@ -1490,7 +1696,6 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	const char *parent = a->val[O_PARENT];
 	const char *type = a->val[O_TYPE];
 	struct vgpu_config *config = NULL;
-	struct vgpu_instance *in = NULL;
 	int r;
 
 	(void)cmd;
@@ -1555,21 +1760,26 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		}
 		vgpu_config_set_autostart(config, a->set[O_AUTO]);
 		/* strings of @act are used above; release it only now */
-		r = vgpu_instance_define(ctx, parent, uuid, config, 0, &in);
+		r = define_op(ctx, a, parent, uuid, config);
 		vgpu_instance_unref(act);
-		goto done;
+		vgpu_config_unref(config);
+		return r;
 	}
-	r = vgpu_instance_define(ctx, parent, uuid, config, 0, &in);
-done:
+	r = define_op(ctx, a, parent, uuid, config);
 	vgpu_config_unref(config);
-	if (r < 0) {
-		if (r == -EEXIST)
-			return fail("Device %s on %s already defined", uuid, parent);
-		return fail_os(r);
-	}
-	if (!uuid)
-		printf("%s\n", vgpu_instance_get_uuid(in));
-	vgpu_instance_unref(in);
+	return r;
+}
+
+struct undefine_call {
+	struct vgpu_ctx *ctx;
+	const char *uuid, *parent;
+};
+
+static int undefine_now(void *data)
+{
+	struct undefine_call *u = data;
+
+	(void)vgpu_instance_undefine(u->ctx, u->uuid, u->parent);
 	return 0;
 }
 
@@ -1587,8 +1797,12 @@ static int cmd_undefine(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		devlist_free(&l);
 		return fail("No devices match the specified uuid");
 	}
-	for (size_t i = 0; i < l.n; i++)
-		(void)vgpu_instance_undefine(ctx, a->uuid, l.d[i].parent);
+	for (size_t i = 0; i < l.n; i++) {
+		struct undefine_call u = { ctx, a->uuid, l.d[i].parent };
+
+		(void)with_callouts("undefine", a->set[O_FORCE], a->uuid, l.d[i].parent,
+				    l.d[i].type, l.d[i].config, undefine_now, &u);
+	}
 	devlist_free(&l);
 	return 0;
 }
@@ -1637,6 +1851,31 @@ static int modify_edit(struct vgpu_config *c, void *userdata)
 	return 0;
 }
 
+struct modify_call {
+	struct vgpu_ctx *ctx;
+	struct args *a;
+	const char *parent;
+	struct vgpu_config *before;
+};
+
+static int modify_now(void *data)
+{
+	struct modify_call *m = data;
+	int r = vgpu_instance_edit(m->ctx, m->a->uuid, m->parent, modify_edit, m->a);
+
+	if (r == -ERANGE) {
+		struct buf b = { 0 };
+
+		buf_printf(&b, "Attribute index %lu is invalid\n", m->a->index);
+		attrs_text(&b, m->before);
+		r = fail("%s", b.s);
+		free(b.s);
+	} else if (r < 0) {
+		r = fail_errno(r, "Failed to write config for device %s", m->a->uuid);
+	}
+	return r;
+}
+
 static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		      struct args *a)
 {
@@ -1646,6 +1885,20 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	(void)cmd;
 	if (get_defined(ctx, a->uuid, a->val[O_PARENT], &l))
 		return 1;
+	if (!compat_12) {
+		/* scripts hear the modified definition */
+		struct vgpu_config *after = config_clone(l.d[0].config, true);
+		struct modify_call m = { ctx, a, l.d[0].parent, l.d[0].config };
+
+		if (after && modify_edit(after, a) == 0) {
+			r = with_callouts("modify", a->set[O_FORCE], a->uuid, l.d[0].parent,
+					  vgpu_config_get_type(after), after, modify_now, &m);
+			vgpu_config_unref(after);
+			devlist_free(&l);
+			return r;
+		}
+		vgpu_config_unref(after);
+	}
 	r = vgpu_instance_edit(ctx, a->uuid, l.d[0].parent, modify_edit, a);
 	if (r == -ERANGE && compat_12) {
 		r = fail("Attribute index %lu is invalid", a->index);
@@ -1667,6 +1920,20 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 /* ------------------------------------------------------------------------ */
 /* start / stop / start-parent-mdevs                                         */
 /* ------------------------------------------------------------------------ */
+
+struct start_call {
+	struct vgpu_ctx *ctx;
+	const char *uuid, *parent;
+	struct vgpu_config *config;
+	char **made;
+};
+
+static int start_now(void *data)
+{
+	struct start_call *s = data;
+
+	return create_device(s->ctx, s->uuid, s->parent, s->config, s->made);
+}
 
 static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		     struct args *a)
@@ -1726,7 +1993,12 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			vgpu_config_set_type(config, type);
 		}
 	}
-	r = create_device(ctx, uuid, parent, config, &made);
+	{
+		struct start_call sc = { ctx, uuid, parent, config, &made };
+
+		r = with_callouts("start", a->set[O_FORCE], uuid, parent,
+				  vgpu_config_get_type(config), config, start_now, &sc);
+	}
 	if (!r && !uuid)
 		printf("%s\n", made);
 out:
@@ -1736,20 +2008,43 @@ out:
 	return r;
 }
 
+struct stop_call {
+	struct vgpu_ctx *ctx;
+	const char *uuid;
+};
+
+static int stop_now(void *data)
+{
+	struct stop_call *s = data;
+
+	return remove_device(s->ctx, s->uuid);
+}
+
 static int cmd_stop(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		    struct args *a)
 {
 	struct vgpu_instance *in;
 
+	struct stop_call sc = { ctx, a->uuid };
+	struct vgpu_config *c = NULL;
+	int r;
+
 	(void)cmd;
+	if (compat_12)
+		return remove_device(ctx, a->uuid);
 	/* 1.4 says so when there is nothing to stop */
-	if (!compat_12) {
-		in = find_active(ctx, a->uuid);
-		if (!in)
-			return fail("Device %s is not an active mdev", a->uuid);
-		vgpu_instance_unref(in);
-	}
-	return remove_device(ctx, a->uuid);
+	in = find_active(ctx, a->uuid);
+	if (!in)
+		return fail("Device %s is not an active mdev", a->uuid);
+	/* scripts hear the device as sysfs shows it: manual, no attributes */
+	if (vgpu_config_new(&c) == 0)
+		vgpu_config_set_type(c, vgpu_instance_get_type_id(in));
+	r = with_callouts("stop", a->set[O_FORCE], a->uuid,
+			  vgpu_instance_get_parent_id(in),
+			  vgpu_instance_get_type_id(in), c, stop_now, &sc);
+	vgpu_config_unref(c);
+	vgpu_instance_unref(in);
+	return r;
 }
 
 struct autostart {
@@ -1982,6 +2277,7 @@ int mdevctl_compat_main(int argc, char **argv, bool as_lsmdev)
 	/* mdevctl prints its own messages, not the library's */
 	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
 	r = check_environment(ctx);
+	callouts_setup(ctx);
 	if (!r)
 		r = cmd->run(ctx, cmd, &a);
 	fflush(stdout);

@@ -76,3 +76,11 @@ def_json() {
 	done
 	printf '\n  ]\n}'
 }
+
+# add_script DIR NAME TEXT   (DIR relative to the tree, e.g.
+# etc/mdevctl.d/scripts.d/callouts; the script is made executable)
+add_script() {
+	mkdir -p "$TREE/$1"
+	printf '%s\n' "$3" > "$TREE/$1/$2"
+	chmod 755 "$TREE/$1/$2"
+}
