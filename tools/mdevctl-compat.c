@@ -355,7 +355,7 @@ static void json_int(struct json *j, long v)
 enum opt_id {
 	O_UUID, O_PARENT, O_TYPE, O_AUTO, O_MANUAL, O_JSONFILE, O_DEFINED,
 	O_DUMPJSON, O_VERBOSE, O_ADDATTR, O_DELATTR, O_INDEX, O_VALUE,
-	O_FORCE, O_POSITIONAL, O_COUNT
+	O_FORCE, O_LIVE, O_POSITIONAL, O_COUNT
 };
 
 #define BIT(o) (1u << (o))
@@ -381,7 +381,8 @@ static const struct opt_def opt_defs[O_COUNT] = {
 	[O_DELATTR] = { "delattr", 0, NULL },
 	[O_INDEX] = { "index", 'i', "INDEX" },
 	[O_VALUE] = { "value", 0, "attr_value" },
-	[O_FORCE] = { "force", 0, NULL },
+	[O_FORCE] = { "force", 'f', NULL },
+	[O_LIVE] = { "live", 'l', NULL },
 	[O_POSITIONAL] = { NULL, 0, "PARENT" },
 };
 
@@ -591,12 +592,16 @@ static int unexpected_arg(const struct cmd *cmd, const char *arg)
 			   arg);
 }
 
-/* 1.4 added --force to the commands that run callout scripts */
+/* 1.4 added --force to the commands that run callout scripts, and
+ * --live, --defined and --jsonfile to modify */
 static bool takes(const struct cmd *cmd, int o)
 {
 	static const char *const forced[] = { "define", "undefine", "modify",
 					      "start", "stop" };
 
+	if (!compat_12 && !strcmp(cmd->name, "modify") &&
+	    (o == O_LIVE || o == O_DEFINED || o == O_JSONFILE))
+		return true;
 	if (o != O_FORCE)
 		return cmd->opts & BIT(o);
 	for (size_t i = 0; !compat_12 && i < sizeof(forced) / sizeof(*forced); i++)
@@ -662,7 +667,8 @@ static const char *conflict_usage(const struct cmd *cmd, const struct args *a,
 }
 
 /* 1.4's modify needs one of these (a clap group), shown as one item */
-#define MODIFY14_GROUP (BIT(O_AUTO) | BIT(O_MANUAL) | BIT(O_ADDATTR) | BIT(O_DELATTR))
+#define MODIFY14_GROUP (BIT(O_AUTO) | BIT(O_MANUAL) | BIT(O_ADDATTR) | BIT(O_DELATTR) | \
+			BIT(O_JSONFILE))
 #define MODIFY14_GROUP_TEXT "<--auto|--manual|--addattr <attr_name>|--delattr|--jsonfile <JSONFILE>>"
 
 static bool is_modify14(const struct cmd *cmd)
@@ -841,6 +847,23 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 			return r;
 		}
 		free(missing.s);
+	}
+	if (is_modify14(cmd) && a->set[O_JSONFILE]) {
+		static const enum opt_id clash[] = { O_AUTO, O_MANUAL, O_TYPE, O_INDEX, O_VALUE };
+
+		for (size_t i = 0; i < sizeof(clash) / sizeof(*clash); i++) {
+			enum opt_id first = clash[i], second = O_JSONFILE;
+
+			if (!a->set[first])
+				continue;
+			if (a->order[second] < a->order[first]) {
+				first = O_JSONFILE;
+				second = clash[i];
+			}
+			return usage_error(modify14_usage(a, -1),
+					   "The argument '%s' cannot be used with '%s'",
+					   opt_display(first), opt_display(second));
+		}
 	}
 	if (is_modify14(cmd)) {
 		bool any = false;
@@ -1876,6 +1899,102 @@ static int modify_now(void *data)
 	return r;
 }
 
+static int load_jsonfile_as(const char *path, bool define,
+			    struct vgpu_config **ret);
+
+struct replace_call {
+	struct vgpu_ctx *ctx;
+	const char *uuid, *parent;
+	struct vgpu_config *config;
+};
+
+static int replace_now(void *data)
+{
+	struct replace_call *rc = data;
+	int r = vgpu_instance_define(rc->ctx, rc->parent, rc->uuid, rc->config,
+				     VGPU_DEFINE_FORCE, NULL);
+
+	return r < 0 ? fail_errno(r, "Failed to write config for device %s", rc->uuid) : 0;
+}
+
+/* modify of 1.4 with --jsonfile, --live (and --defined): the file replaces
+ * the definition's start mode and attributes; --live hands it to the
+ * running device's versioned callout script instead (or as well) */
+static int modify14_json(struct vgpu_ctx *ctx, struct args *a)
+{
+	const char *parent = a->val[O_PARENT], *path = a->val[O_JSONFILE];
+	struct vgpu_instance *act = NULL;
+	struct vgpu_config *c = NULL;
+	int r;
+
+	if (a->set[O_LIVE]) {
+		if (a->set[O_TYPE])
+			return fail("'type' cannot be changed on active mdev");
+		if (a->set[O_AUTO])
+			return fail("'auto' cannot be changed on active mdev");
+		if (a->set[O_MANUAL])
+			return fail("'manual' cannot be changed on active mdev");
+		act = find_active(ctx, a->uuid);
+		if (act && parent && strcmp(parent, vgpu_instance_get_parent_id(act))) {
+			vgpu_instance_unref(act);
+			act = NULL;
+		}
+		if (!act)
+			return parent ? fail("Mediated device %s/%s is not active", parent, a->uuid) :
+					fail("Mediated device %s is not active", a->uuid);
+		parent = vgpu_instance_get_parent_id(act);
+		/* looking the running device up asks for its attributes */
+		vgpu_config_unref(callout_attributes(a->uuid, parent,
+						     vgpu_instance_get_type_id(act)));
+		if (!path) {
+			vgpu_instance_unref(act);
+			return fail("'live' option must be used with 'jsonfile' option");
+		}
+	} else if (!parent) {
+		return fail("Parent device required to modify device via json file");
+	}
+	if (load_jsonfile_as(path, true, &c)) {
+		vgpu_instance_unref(act);
+		return 1;
+	}
+	if (act && strcmp(vgpu_config_get_type(c), vgpu_instance_get_type_id(act))) {
+		r = fail("'type' cannot be changed on active mdev");
+	} else if (act) {
+		struct callout_dev dev = { a->uuid, parent, vgpu_config_get_type(c) };
+		struct callout co;
+		char *json = callout_json(dev.type, c), *why = NULL;
+
+		callout_init(&co, &callout_env, &dev);
+		if (!co.versioned) {
+			r = fail("Live modification is not supported for this device type. "
+				 "Changing the device configuration requires stopping and restarting the device.");
+		} else {
+			r = callout_call(&co, "live", "modify", json, NULL, &why);
+			/* a script that does not support it is not run: no notification */
+			if (r != -EOPNOTSUPP)
+				callout_notify(&co, "modify");
+			r = r < 0 ? fail("%s", why ? why : strerror(-r)) : 0;
+		}
+		if (!r && a->set[O_DEFINED]) {
+			struct replace_call rc = { ctx, a->uuid, parent, c };
+
+			r = with_callouts("modify", a->set[O_FORCE], a->uuid, parent,
+					  dev.type, c, replace_now, &rc);
+		}
+		free(why);
+		free(json);
+		callout_fini(&co);
+	} else {
+		struct replace_call rc = { ctx, a->uuid, parent, c };
+
+		r = with_callouts("modify", a->set[O_FORCE], a->uuid, parent,
+				  vgpu_config_get_type(c), c, replace_now, &rc);
+	}
+	vgpu_config_unref(c);
+	vgpu_instance_unref(act);
+	return r;
+}
+
 static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		      struct args *a)
 {
@@ -1883,6 +2002,8 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	int r;
 
 	(void)cmd;
+	if (!compat_12 && (a->set[O_LIVE] || a->set[O_JSONFILE]))
+		return modify14_json(ctx, a);
 	if (get_defined(ctx, a->uuid, a->val[O_PARENT], &l))
 		return 1;
 	if (!compat_12) {

@@ -36,6 +36,10 @@ case \" \$* \" in
 	exit 1 ;;
 esac
 exit 0"
+	printf '%s' '{"mdev_type": "mtty-1", "start": "auto", "attrs": [{"x": "1"}]}' \
+		> "$TREE/etc/mdevctl.d/new.json"
+	printf '%s' '{"mdev_type": "mtty-2", "start": "manual", "attrs": []}' \
+		> "$TREE/etc/mdevctl.d/new2.json"
 	add_script etc/mdevctl.d/scripts.d/notifiers 50-note "#!/bin/sh
 echo \"50-note \$*\" >> $LOG"
 }
@@ -57,4 +61,14 @@ CASES=(
 	"@kernel mdevctl start -u $U3 -p mtty -t mtty-1 --force"
 	"@kernel mdevctl start -u $U1 -p mtty -t mtty-2"
 	"@kernel mdevctl start -u $U2"
+	"mdevctl modify -u $U2 -p mtty --jsonfile /etc/mdevctl.d/new.json"
+	"mdevctl modify -u $U2 --jsonfile /etc/mdevctl.d/new.json"
+	"mdevctl modify -u $U2 -p mtty --jsonfile /nonexistent"
+	"mdevctl modify -u $U4 --live --jsonfile /etc/mdevctl.d/new.json"
+	"mdevctl modify -u $U5 --live --jsonfile /etc/mdevctl.d/new2.json"
+	"mdevctl modify -u $U1 --live --jsonfile /etc/mdevctl.d/new.json"
+	"mdevctl modify -u $U4 --live --auto --jsonfile /etc/mdevctl.d/new.json"
+	"mdevctl modify -u $U5 --live --defined --jsonfile /etc/mdevctl.d/new2.json"
+	"mdevctl undefine -u $U2 -f"
+	"mdevctl modify -u $U2 -p mtty --jsonfile /etc/mdevctl.d/new.json --force"
 )
