@@ -134,13 +134,17 @@ int vgpu_write_file_atomic(int dirfd, const char *name, const void *data,
 		if (replace) {
 			if (renameat(dirfd, tmp, dirfd, name) < 0)
 				r = -errno;
-		} else {
-			if (linkat(dirfd, tmp, dirfd, name, 0) < 0)
-				r = -errno;
+		} else if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) < 0) {
+			/* a rename in is one event for a watcher, a link two */
+			r = -errno;
+			if (r == -EINVAL)
+				r = linkat(dirfd, tmp, dirfd, name, 0) < 0 ? -errno : 1;
 		}
 	}
-	if (r < 0 || !replace)
+	if (r != 0)
 		unlinkat(dirfd, tmp, 0);
+	if (r > 0)
+		r = 0;
 	if (!r)
 		fsync(dirfd);
 	return r;
@@ -173,18 +177,41 @@ int vgpu_write_file_staged(int stagefd, const char *prefix, int dirfd,
 	if (!same_mount(stagefd, dirfd))
 		return -EXDEV;
 	fd = write_unnamed(stagefd, data, len);
-	if (fd < 0)
-		return fd == -EOPNOTSUPP ? -EXDEV : fd;
-	for (int tries = 0; r == -EEXIST && tries < 100; tries++) {
-		unsigned int rnd = 0;
+	if (fd >= 0) {
+		for (int tries = 0; r == -EEXIST && tries < 100; tries++) {
+			unsigned int rnd = 0;
 
-		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
-			rnd = (unsigned int)getpid() * 2654435761u + (unsigned int)tries;
-		snprintf(tmp, sizeof(tmp), "%s.%08x.tmp", prefix, rnd);
-		r = link_tmpfile(fd, stagefd, tmp);
+			if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
+				rnd = (unsigned int)getpid() * 2654435761u + (unsigned int)tries;
+			snprintf(tmp, sizeof(tmp), "%s.%08x.tmp", prefix, rnd);
+			r = link_tmpfile(fd, stagefd, tmp);
+		}
+		/* closed (IN_CLOSE_WRITE) where nobody watches */
+		close(fd);
+	} else if (fd == -EOPNOTSUPP) {
+		/* no O_TMPFILE (overlayfs before Linux 6.6): a named file, as
+		 * nobody watches here either */
+		for (int tries = 0; r == -EEXIST && tries < 100; tries++) {
+			unsigned int rnd = 0;
+
+			if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
+				rnd = (unsigned int)getpid() * 2654435761u + (unsigned int)tries;
+			snprintf(tmp, sizeof(tmp), "%s.%08x.tmp", prefix, rnd);
+			fd = openat(stagefd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			r = fd < 0 ? -errno : 0;
+		}
+		if (!r) {
+			r = write_all(fd, data, len);
+			if (!r && fsync(fd) < 0)
+				r = -errno;
+			if (close(fd) < 0 && !r && errno != EINTR)
+				r = -errno;
+			if (r < 0)
+				unlinkat(stagefd, tmp, 0);
+		}
+	} else {
+		return fd == -EPERM || fd == -EACCES || fd == -EROFS ? -EXDEV : fd;
 	}
-	/* closed (IN_CLOSE_WRITE) where nobody watches */
-	close(fd);
 	if (r < 0)
 		return r == -EPERM || r == -EACCES || r == -EROFS ? -EXDEV : r;
 	if (replace)

@@ -23,7 +23,8 @@ int vgpu_write_file_atomic(int dirfd, const char *name, const void *data,
 /*
  * Write @len bytes to @name in @dirfd by way of @stagefd, a directory on
  * the same file system that no one watches: the data goes to an unnamed
- * file there, gets the name "@prefix.xxxxxxxx.tmp" there, and is renamed
+ * file there (a named one without O_TMPFILE), gets the name
+ * "@prefix.xxxxxxxx.tmp" there, and is renamed
  * into place (without replacing unless @replace), so a watcher of @dirfd
  * sees only the finished file move in (IN_MOVED_TO). Returns 0, -EEXIST,
  * -EXDEV when staging is impossible (another mount, no O_TMPFILE, no
