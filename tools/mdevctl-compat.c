@@ -1047,6 +1047,9 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		d->config = d->defined ? vgpu_instance_get_config(in) : NULL;
 		active_type = vgpu_instance_get_type_id(in);
 		d->type = d->config ? vgpu_config_get_type(d->config) : active_type;
+		/* 1.4 lists a running device with the type it runs with */
+		if (!defined && !compat_12 && active_type)
+			d->type = active_type;
 		d->active = vgpu_instance_is_active(in);
 		d->live_attrs = !defined && !compat_12 && (flags & C_LIVE);
 		if (defined && !d->defined)
