@@ -99,6 +99,8 @@ static bool errors_as_warnings;
 
 /* which mdevctl to be: 1.4 (today's), or 1.2 where a host pins it */
 static bool compat_12;
+/* whether any callout script exists (listings ask none otherwise) */
+static bool callouts_present;
 #define COMPAT_CONFIG_FILE "/etc/vgpu/vgpuctl.conf"
 
 /*
@@ -1071,7 +1073,7 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 	}
 	qsort(l->d, l->n, sizeof(*l->d), dev_cmp);
 	/* scripts are asked in the order mdevctl reads the bus directory */
-	if (flags & C_LIVE) {
+	if ((flags & C_LIVE) && callouts_present) {
 		char *bus;
 
 		if (asprintf(&bus, "%s/bus/mdev/devices", vgpu_ctx_get_sysfs_root(ctx)) >= 0) {
@@ -1368,6 +1370,18 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 
 static struct callout_env callout_env;
 static char *callout_paths[2];
+static bool dir_has_entries(const char *path)
+{
+	DIR *d = path ? opendir(path) : NULL;
+	struct dirent *de;
+	bool any = false;
+
+	while (d && !any && (de = readdir(d)))
+		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	if (d)
+		closedir(d);
+	return any;
+}
 
 static void callouts_setup(struct vgpu_ctx *ctx)
 {
@@ -1381,6 +1395,8 @@ static void callouts_setup(struct vgpu_ctx *ctx)
 		callout_env.callouts = callout_paths[0];
 	if (asprintf(&callout_paths[1], "%s/scripts.d/notifiers", dir) >= 0)
 		callout_env.notifiers = callout_paths[1];
+	callouts_present = dir_has_entries(callout_env.lib_callouts) ||
+			   dir_has_entries(callout_env.callouts);
 }
 
 /* a device as mdevctl hands it to scripts: {"mdev_type":..,"start":..,"attrs":[..]} */
