@@ -209,6 +209,23 @@ static bool uuid_parse(const char *s, char out[37], struct buf *err)
 	const char *body = s;
 	int groups = 1, glen[8] = { 0 }, hex = 0;
 
+	/* the common case, sysfs' and the definitions' own names: a
+	 * lower-case hyphenated UUID is copied as it is */
+	if (len == 36) {
+		size_t i;
+
+		for (i = 0; i < 36; i++) {
+			char c = s[i];
+
+			if (i == 8 || i == 13 || i == 18 || i == 23 ? c != '-' :
+			    !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+				break;
+		}
+		if (i == 36) {
+			memcpy(out, s, 37);
+			return true;
+		}
+	}
 	if (len >= 9 && strncmp(s, "urn:uuid:", 9) == 0)
 		off = 9;
 	else if (len >= 2 && s[0] == '{' && s[len - 1] == '}')
@@ -1198,9 +1215,15 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
 				mark = " (active)";
 			else if (!defined && d->defined)
 				mark = " (defined)";
-			buf_printf(&j.out, "%s %s %s %s%s\n", d->uuid, d->parent,
-				   d->type, dev_autostart(d) ? "auto" : "manual",
-				   mark);
+			/* thousands of lines: no printf for each */
+			buf_puts(&j.out, d->uuid);
+			buf_puts(&j.out, " ");
+			buf_puts(&j.out, d->parent);
+			buf_puts(&j.out, " ");
+			buf_puts(&j.out, d->type);
+			buf_puts(&j.out, dev_autostart(d) ? " auto" : " manual");
+			buf_puts(&j.out, mark);
+			buf_puts(&j.out, "\n");
 			if (!a->set[O_VERBOSE] || !dev_attr_count(d))
 				continue;
 			attrs_text(&j.out, dev_attrs(d));
