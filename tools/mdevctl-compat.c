@@ -311,6 +311,16 @@ static void json_string_raw(struct json *j, const char *s)
 {
 	buf_puts(&j->out, "\"");
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		size_t run = 0;
+
+		/* plain characters go in one piece */
+		while (p[run] >= 0x20 && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run) {
+			buf_add(&j->out, (const char *)p, run);
+			p += run - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"': buf_puts(&j->out, "\\\""); break;
 		case '\\': buf_puts(&j->out, "\\\\"); break;
@@ -1286,17 +1296,72 @@ static char *clean_text(const char *s, bool join)
 	while (end > s && isspace((unsigned char)end[-1]))
 		end--;
 	buf_add(&b, "", 0);
-	for (const char *p = s; p < end; p++) {
-		if (join && *p == '\n')
-			buf_puts(&b, ", ");
-		else
-			buf_add(&b, p, 1);
+	for (const char *p = s; p < end;) {
+		const char *nl = join ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+
+		buf_add(&b, p, (size_t)((nl ? nl : end) - p));
+		if (!nl)
+			break;
+		buf_puts(&b, ", ");
+		p = nl + 1;
 	}
 	if (!b.len) {
 		free(b.s);
 		return NULL;
 	}
 	return b.s;
+}
+
+/* one type, as text or as JSON */
+static void type_out(struct json *j, struct buf *text, bool js, const char *tid,
+		     int avail, const char *api, const char *name,
+		     const char *desc)
+{
+	if (!js) {
+		char num[16], *n = num + sizeof(num) - 1;
+		unsigned int v = (unsigned int)avail;
+
+		/* 16,384 types on a big host: no printf for each */
+		*n = '\0';
+		do
+			*--n = (char)('0' + v % 10);
+		while (v /= 10);
+		buf_puts(text, "  ");
+		buf_puts(text, tid);
+		buf_puts(text, "\n    Available instances: ");
+		buf_puts(text, n);
+		buf_puts(text, "\n    Device API: ");
+		buf_puts(text, api);
+		buf_puts(text, "\n");
+		if (name) {
+			buf_puts(text, "    Name: ");
+			buf_puts(text, name);
+			buf_puts(text, "\n");
+		}
+		if (desc) {
+			buf_puts(text, "    Description: ");
+			buf_puts(text, desc);
+			buf_puts(text, "\n");
+		}
+		return;
+	}
+	json_open(j, "{");
+	json_key(j, tid);
+	json_open(j, "{");
+	json_key(j, "available_instances");
+	json_int(j, avail);
+	json_key(j, "device_api");
+	json_string(j, api);
+	if (name) {
+		json_key(j, "name");
+		json_string(j, name);
+	}
+	if (desc) {
+		json_key(j, "description");
+		json_string(j, desc);
+	}
+	json_close(j, "}");
+	json_close(j, "}");
 }
 
 static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
@@ -1306,6 +1371,7 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	size_t n_parents, n_shown = 0;
 	struct json j = { 0 };
 	struct buf text = { 0 };
+	bool js = a->set[O_DUMPJSON]; /* build only what is printed */
 	int r, ret = 0;
 
 	(void)cmd;
@@ -1331,9 +1397,9 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			json_open(&j, "{");
 		json_key(&j, pid);
 		json_open(&j, "[");
-		buf_printf(&text, "%s\n", pid);
+		if (!js)
+			buf_printf(&text, "%s\n", pid);
 		for (size_t t = 0; t < n_types; t++) {
-			const char *tid = vgpu_type_get_id(types[t]);
 			const char *api = vgpu_type_get_device_api(types[t]);
 			int avail = vgpu_type_get_available_instances(types[t]);
 			char *name = clean_text(vgpu_type_get_name(types[t]), false);
@@ -1345,27 +1411,8 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 				ret = fail_os(avail);
 				break;
 			}
-			json_open(&j, "{");
-			json_key(&j, tid);
-			json_open(&j, "{");
-			json_key(&j, "available_instances");
-			json_int(&j, avail);
-			json_key(&j, "device_api");
-			json_string(&j, api ? api : "");
-			buf_printf(&text, "  %s\n    Available instances: %d\n    Device API: %s\n",
-				   tid, avail, api ? api : "");
-			if (name) {
-				json_key(&j, "name");
-				json_string(&j, name);
-				buf_printf(&text, "    Name: %s\n", name);
-			}
-			if (desc) {
-				json_key(&j, "description");
-				json_string(&j, desc);
-				buf_printf(&text, "    Description: %s\n", desc);
-			}
-			json_close(&j, "}");
-			json_close(&j, "}");
+			type_out(&j, &text, js, vgpu_type_get_id(types[t]), avail,
+				 api ? api : "", name, desc);
 			free(name);
 			free(desc);
 		}
@@ -1375,12 +1422,8 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	if (n_shown)
 		json_close(&j, "}");
 	json_close(&j, "]");
-	if (!ret) {
-		if (a->set[O_DUMPJSON])
-			print_listing(j.out.s);
-		else
-			print_listing(text.s);
-	}
+	if (!ret)
+		print_listing(js ? j.out.s : text.s);
 	free(j.out.s);
 	free(text.s);
 	vgpu_parent_list_free(parents, n_parents);

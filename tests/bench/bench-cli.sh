@@ -22,16 +22,21 @@ else
 	echo "note: mdevctl comparison needs root, unshare and Debian's mdevctl; measuring vgpuctl only"
 fi
 
-# one measurement: the median of $rounds runs, in ms
+# one measurement: the medians of $rounds runs, in ms: wall-clock time, and
+# CPU time (user + system) which a loaded machine disturbs less
 measure() {
-	local i start end
+	local i t
 	"$@" > /dev/null 2>&1 || true
 	for ((i = 0; i < rounds; i++)); do
-		start=$EPOCHREALTIME
-		"$@" > /dev/null 2>&1 || true
-		end=$EPOCHREALTIME
-		echo "scale=3; (${end/./} - ${start/./}) / 1000" | bc
-	done | sort -n | awk '{ v[NR] = $1 } END { printf "%.3f\n", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+		t=$( { TIMEFORMAT='%3R %3U %3S'; time "$@" > /dev/null 2>&1; } 2>&1 )
+		echo "$t"
+	done | awk '{ w[NR] = $1 * 1000; c[NR] = ($2 + $3) * 1000 }
+		function med(a, n,   i, j, t) {
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+				if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		}
+		END { printf "%.3f %.3f\n", med(w, NR), med(c, NR) }'
 }
 # the number of system calls of one run (whole process tree), or "-"
 syscalls() {
@@ -50,32 +55,35 @@ run_size() {
 	mkdir -p "$host/etc/mdevctl.d/scripts.d/callouts" "$host/etc/mdevctl.d/scripts.d/notifiers"
 	echo "host: $np parents x $nt types, $ni active and $nd defined instances, median of $rounds runs"
 	if [ $have_mdevctl = 1 ]; then
-		rounds=$rounds unshare -m bash -c '
+		# mdevctl here is Debian 12's 1.2: the personality is pinned to it
+		VGPU_MDEVCTL_COMPAT=1.2 rounds=$rounds unshare -m bash -c '
 			set -eu
 			mount --bind "$1/sys" /sys
 			mount --bind "$1/etc/mdevctl.d" /etc/mdevctl.d
-			floor=$(measure /bin/true)
-			printf "  %-22s %9s ms\n" "floor (true)" "$floor"
+			read -r floor floorcpu <<< "$(measure /bin/true)"
+			printf "  %-22s %9s ms (cpu %s ms)\n" "floor (true)" "$floor" "$floorcpu"
 			for verb in list types; do
 				# the same command line through the mdevctl personality
-				v=$(measure "$2" mdevctl $verb)
-				m=$(measure mdevctl $verb)
+				read -r v vc <<< "$(measure "$2" mdevctl $verb)"
+				read -r m mc <<< "$(measure mdevctl $verb)"
 				# the same answer? (the personality is byte-identical)
 				"$2" mdevctl $verb > "$3/v.out" 2>&1 || true
 				mdevctl $verb > "$3/m.out" 2>&1 || true
 				same=$(cmp -s "$3/v.out" "$3/m.out" && echo same || echo DIFFERENT)
 				printf "  %-22s %9s ms   mdevctl %-6s %9s ms   mdevctl/vgpuctl %6.1fx  (mdevctl-format output: %s)\n" \
 					"vgpuctl mdevctl $verb" "$v" "$verb" "$m" "$(echo "scale=3; $m / $v" | bc)" "$same"
+				printf "  %-22s %9s ms cpu     mdevctl %-6s %9s ms cpu  mdevctl/vgpuctl %6.1fx\n" \
+					"" "$vc" "$verb" "$mc" "$(echo "scale=3; $mc / $vc" | bc)"
 				printf "  %-22s %9s system calls   mdevctl %9s system calls\n" \
 					"" "$(syscalls "$2" mdevctl $verb)" "$(syscalls mdevctl $verb)"
 				echo "$verb $v" >> "$3/costs-'"$np"'"
 			done
 		' bench "$host" "$vgpuctl" "$tmp"
 	else
-		floor=$(measure /bin/true)
-		printf "  %-22s %9s ms\n" "floor (true)" "$floor"
+		read -r floor floorcpu <<< "$(measure /bin/true)"
+		printf "  %-22s %9s ms (cpu %s ms)\n" "floor (true)" "$floor" "$floorcpu"
 		for verb in list types; do
-			v=$(measure "$vgpuctl" --sysfs-root "$host/sys" --config-dir "$host/etc/mdevctl.d" $verb)
+			read -r v vc <<< "$(measure "$vgpuctl" --sysfs-root "$host/sys" --config-dir "$host/etc/mdevctl.d" $verb)"
 			printf "  %-22s %9s ms\n" "vgpuctl $verb" "$v"
 			echo "$verb $v" >> "$tmp/costs-$np"
 		done
