@@ -917,6 +917,33 @@ int vgpu_instance_modify(struct vgpu_ctx *ctx, const char *uuid,
 			 const char *parent_id, struct vgpu_config *config);
 
 /**
+ * vgpu_instance_edit - change a persistent definition in place
+ * @ctx: the context
+ * @uuid: the instance
+ * @parent_id: the parent, or NULL when the UUID is defined only once
+ * @edit: called with the definition as it is on disk now; it changes it
+ *        with the vgpu_config_set_*() and attribute calls and returns 0,
+ *        or a negative errno to leave the definition as it is
+ * @userdata: passed to @edit
+ *
+ * Unlike reading a definition and handing a changed copy to
+ * vgpu_instance_modify(), this cannot lose a concurrent change: the
+ * definitions directory stays locked (flock(2) on the directory, which
+ * every libvgpu writer of definitions takes) from the read to the write,
+ * so fifty processes adding one attribute each leave fifty attributes.
+ * @edit must not call back into libvgpu's definition calls.  The active
+ * instance, if any, is not changed.
+ * Returns: 0, -ENOENT (no definition), -ENOTUNIQ (several parents define
+ *          @uuid and @parent_id is NULL), -EINVAL, @edit's error, or the
+ *          errno of the failed write.
+ * @since: 0.2
+ */
+int vgpu_instance_edit(struct vgpu_ctx *ctx, const char *uuid,
+		       const char *parent_id,
+		       int (*edit)(struct vgpu_config *config, void *userdata),
+		       void *userdata);
+
+/**
  * vgpu_parent_autostart - start every "auto" definition of a parent
  * @ctx: the context
  * @parent_id: the parent that appeared

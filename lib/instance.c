@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 
 #include "libvgpu-private.h"
 #include "util-file.h"
+#include "util-sysfs.h"
 #include "util-uuid.h"
 
 struct vgpu_instance *vgpu_instance_alloc(struct vgpu_ctx *ctx,
@@ -534,7 +536,26 @@ VGPU_EXPORT const char *vgpu_instance_get_syspath(struct vgpu_instance *instance
 
 VGPU_EXPORT int vgpu_instance_get_iommu_group(struct vgpu_instance *instance)
 {
-	return instance ? instance->iommu_group : -1;
+	char buf[NAME_MAX + 1];
+	long group;
+	int fd;
+
+	if (!instance)
+		return -1;
+	if (instance->iommu_group != VGPU_IOMMU_GROUP_UNREAD)
+		return instance->iommu_group;
+	/* listings leave it unread: most callers never ask */
+	instance->iommu_group = -1;
+	if (!instance->syspath)
+		return -1;
+	fd = open(instance->syspath, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (vgpu_readlink_base(fd, "iommu_group", buf, sizeof(buf)) > 0 &&
+	    vgpu_parse_long(buf, 10, 0, INT_MAX, &group) == 0)
+		instance->iommu_group = (int)group;
+	close(fd);
+	return instance->iommu_group;
 }
 
 /* ---- lifecycle ------------------------------------------------------ */
@@ -726,12 +747,60 @@ VGPU_EXPORT int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid)
 	return r;
 }
 
+/* seconds after which a writer's temporary file counts as left behind */
+#define STALE_TMP_AGE 10
+
+/*
+ * libvirt watches the definitions directory and every directory below it,
+ * and re-reads all definitions whenever a file there is closed after
+ * writing, when one moves in, and 2 s after one appears otherwise. So a
+ * definition is staged in the directory above @top (same file system,
+ * unwatched) and renamed into place: the watcher sees one IN_MOVED_TO.
+ * Where that is impossible (@top is a mount point, the parent is not
+ * writable) it is written next to its final name.
+ */
+static int write_definition_file(struct vgpu_ctx *ctx, const char *top,
+				 int dfd, const char *uuid, const char *json,
+				 bool replace)
+{
+	char *stage = strdup(top), *slash, *prefix = NULL;
+	int sfd = -1, r = -EXDEV;
+
+	if (!stage)
+		return -ENOMEM;
+	while ((slash = strrchr(stage, '/')) && slash != stage && !slash[1])
+		*slash = '\0';
+	slash = strrchr(stage, '/');
+	if (slash && slash[1] &&
+	    asprintf(&prefix, ".%s.%s", slash + 1, uuid) >= 0) {
+		*slash = '\0';
+		sfd = open(*stage ? stage : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	if (sfd >= 0) {
+		char *mine = NULL;
+
+		/* a crashed writer's staged files: ".<top>.<uuid>.xxxxxxxx.tmp" */
+		if (asprintf(&mine, ".%s.", slash + 1) >= 0)
+			vgpu_clean_stale_tmp(sfd, mine, STALE_TMP_AGE);
+		free(mine);
+		r = vgpu_write_file_staged(sfd, prefix, dfd, uuid, json,
+					   strlen(json), replace);
+		close(sfd);
+	}
+	free(prefix);
+	free(stage);
+	if (r == -EXDEV) {
+		dbg(ctx, "%s/%s: not staged, written in place", top, uuid);
+		r = vgpu_write_file_atomic(dfd, uuid, json, strlen(json), replace);
+	}
+	return r;
+}
+
 static int write_definition(struct vgpu_ctx *ctx, const char *top,
 			    const char *parent_id, const char *uuid,
 			    struct vgpu_config *config, bool replace)
 {
 	char *dir = NULL, *json = NULL;
-	size_t len;
 	int dfd, r;
 
 	r = vgpu_config_to_json(config, VGPU_JSON_PRETTY, &json);
@@ -750,9 +819,12 @@ static int write_definition(struct vgpu_ctx *ctx, const char *top,
 		free(json);
 		return r;
 	}
+	/* what a writer that crashed before its rename left behind (mdevctl
+	 * warns about such files); younger ones may be another writer's */
+	if (vgpu_clean_stale_tmp(dfd, NULL, STALE_TMP_AGE) > 0)
+		info(ctx, "%s: removed temporary files left by an interrupted write", dir);
 	/* exactly what mdevctl writes: no final newline */
-	len = strlen(json);
-	r = vgpu_write_file_atomic(dfd, uuid, json, len, replace);
+	r = write_definition_file(ctx, top, dfd, uuid, json, replace);
 	if (r < 0 && r != -EEXIST)
 		err(ctx, "cannot write %s/%s: %s", dir, uuid, strerror(-r));
 	close(dfd);
@@ -771,7 +843,7 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 	const struct vgpu_backend *backend;
 	struct vgpu_parent *p = NULL;
 	char *top;
-	int r;
+	int lock, r;
 
 	if (ret)
 		*ret = NULL;
@@ -802,8 +874,15 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 		vgpu_parent_unref(p);
 		return -ENOMEM;
 	}
-	r = write_definition(ctx, top, parent_id, norm, config,
-			     flags & VGPU_DEFINE_FORCE);
+	r = vgpu_mkdir_p(top, 0755);
+	lock = r < 0 ? r : vgpu_lock_dir(ctx, top);
+	if (lock >= 0) {
+		r = write_definition(ctx, top, parent_id, norm, config,
+				     flags & VGPU_DEFINE_FORCE);
+		vgpu_lock_release(lock);
+	} else {
+		r = lock;
+	}
 	free(top);
 	if (r >= 0)
 		r = vgpu_qos_def_store(ctx, parent_id, norm, config);
@@ -827,16 +906,23 @@ static int unlink_definition(struct vgpu_ctx *ctx, const struct def_loc *loc,
 	struct undefine *u = data;
 	char *path;
 
+	int lock;
+
 	(void)config;
 	if (asprintf(&path, "%s/%s/%s", loc->dir, parent, uuid) < 0)
 		return -ENOMEM;
-	if (unlink(path) < 0 && errno != ENOENT) {
+	/* not in the middle of someone's modify, which would write it back */
+	lock = vgpu_lock_dir(ctx, loc->dir);
+	if (lock < 0) {
+		u->error = lock;
+	} else if (unlink(path) < 0 && errno != ENOENT) {
 		u->error = -errno;
 		err(ctx, "cannot delete %s: %s", path, strerror(errno));
 	} else {
 		u->count++;
 		vgpu_qos_def_delete(ctx, parent, uuid);
 	}
+	vgpu_lock_release(lock);
 	free(path);
 	return 0;
 }
@@ -898,30 +984,89 @@ VGPU_EXPORT int vgpu_instance_start(struct vgpu_ctx *ctx, const char *uuid,
 	return r;
 }
 
-VGPU_EXPORT int vgpu_instance_modify(struct vgpu_ctx *ctx, const char *uuid,
-				     const char *parent_id,
-				     struct vgpu_config *config)
+/* vgpu_instance_modify()'s edit: none, the caller's definition is written */
+static int no_edit(struct vgpu_config *config, void *userdata)
+{
+	(void)config;
+	(void)userdata;
+	return 0;
+}
+
+/*
+ * Find the definition, lock its directory, read it again under the lock
+ * (another writer may have changed or removed it meanwhile), let @edit
+ * change it, write it back.  @replacement, when given, is written instead
+ * of the edited copy.
+ */
+static int edit_definition(struct vgpu_ctx *ctx, const char *uuid,
+			   const char *parent_id,
+			   int (*edit)(struct vgpu_config *config, void *userdata),
+			   void *userdata, struct vgpu_config *replacement)
 {
 	char norm[VGPU_UUID_LEN + 1];
 	struct find_def f;
-	int r;
+	char *parent;
+	int lock, r;
 
-	if (!ctx || !config || !config->type ||
-	    vgpu_uuid_normalize(uuid, norm) < 0)
+	if (vgpu_uuid_normalize(uuid, norm) < 0)
 		return -EINVAL;
 	if (parent_id && !valid_parent_id(parent_id))
 		return -EINVAL;
 	r = find_definition(ctx, norm, parent_id, &f);
 	if (r < 0)
 		return r;
-	r = write_definition(ctx, f.dir, f.parent, norm, config, true);
-	/* QoS stays unless the new definition speaks of it */
-	if (r >= 0 && config->qos_touched)
-		r = vgpu_qos_def_store(ctx, f.parent, norm, config);
+	lock = vgpu_lock_dir(ctx, f.dir);
+	if (lock < 0) {
+		r = lock;
+		goto out;
+	}
+	parent = f.parent;
+	f.parent = NULL;
+	free(f.dir);
+	vgpu_config_unref(f.config);
+	r = find_definition(ctx, norm, parent, &f);
+	free(parent);
+	if (r < 0) {
+		vgpu_lock_release(lock);
+		return r;
+	}
+	r = edit(f.config, userdata);
+	if (r >= 0 && !(replacement ? replacement : f.config)->type)
+		r = -EINVAL;
+	if (r >= 0) {
+		struct vgpu_config *w = replacement ? replacement : f.config;
+
+		r = write_definition(ctx, f.dir, f.parent, norm, w, true);
+		/* QoS stays unless the new definition speaks of it */
+		if (r >= 0 && w->qos_touched)
+			r = vgpu_qos_def_store(ctx, f.parent, norm, w);
+	}
+	vgpu_lock_release(lock);
+out:
 	free(f.parent);
 	free(f.dir);
 	vgpu_config_unref(f.config);
 	return r;
+}
+
+VGPU_EXPORT int vgpu_instance_modify(struct vgpu_ctx *ctx, const char *uuid,
+				     const char *parent_id,
+				     struct vgpu_config *config)
+{
+	if (!ctx || !config || !config->type || !uuid)
+		return -EINVAL;
+	return edit_definition(ctx, uuid, parent_id, no_edit, NULL, config);
+}
+
+VGPU_EXPORT int vgpu_instance_edit(struct vgpu_ctx *ctx, const char *uuid,
+				   const char *parent_id,
+				   int (*edit)(struct vgpu_config *config,
+					       void *userdata),
+				   void *userdata)
+{
+	if (!ctx || !uuid || !edit)
+		return -EINVAL;
+	return edit_definition(ctx, uuid, parent_id, edit, userdata, NULL);
 }
 
 struct autostart {

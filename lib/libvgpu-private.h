@@ -95,6 +95,10 @@ struct vgpu_usage {
 	uint64_t value[VGPU_USAGE_COUNTERS];
 };
 
+/* an instance's IOMMU group not read yet: its getter reads the
+ * syspath's iommu_group link the first time it is asked */
+#define VGPU_IOMMU_GROUP_UNREAD (-2)
+
 struct vgpu_instance {
 	int refcount;
 	struct vgpu_ctx *ctx;
@@ -103,7 +107,7 @@ struct vgpu_instance {
 	char *parent_id;
 	char *type_id;       /* of the active instance */
 	char *syspath;
-	int iommu_group;
+	int iommu_group;     /* VGPU_IOMMU_GROUP_UNREAD: read on demand */
 	bool active;
 	struct vgpu_config *config; /* non-NULL when defined */
 };
@@ -259,5 +263,7 @@ int vgpu_qos_apply(struct vgpu_ctx *ctx, struct vgpu_instance *in,
 /* locking (lock.c): an exclusive cross-process lock named @name */
 int vgpu_lock_take(struct vgpu_ctx *ctx, const char *name);
 void vgpu_lock_release(int fd);
+/* flock() the directory @dir (exclusive, waits); the fd, to release */
+int vgpu_lock_dir(struct vgpu_ctx *ctx, const char *dir);
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Cross-process locks in the runtime directory, so that two programs using
  * libvgpu (two vgpuctl runs, vgpuctl and a daemon) never interleave their
- * lifecycle steps on one parent. */
+ * lifecycle steps on one parent; and locks on a definitions directory
+ * itself, so that changes to definitions are serialised among everyone who
+ * writes them, whatever their runtime directory. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -57,4 +59,25 @@ void vgpu_lock_release(int fd)
 {
 	if (fd >= 0)
 		close(fd);
+}
+
+int vgpu_lock_dir(struct vgpu_ctx *ctx, const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (fd < 0) {
+		r = -errno;
+		err(ctx, "cannot open %s to lock it: %s", dir, strerror(-r));
+		return r;
+	}
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno == EINTR)
+			continue;
+		r = -errno;
+		err(ctx, "cannot lock %s: %s", dir, strerror(-r));
+		close(fd);
+		return r;
+	}
+	return fd;
 }

@@ -8,8 +8,6 @@
 
 int vgpu_uuid_normalize(const char *in, char out[37])
 {
-	uuid_t u;
-
 	if (!in || strlen(in) != 36)
 		return -EINVAL;
 	for (int i = 0; i < 36; i++) {
@@ -21,9 +19,10 @@ int vgpu_uuid_normalize(const char *in, char out[37])
 			     (c >= 'A' && c <= 'F')))
 			return -EINVAL;
 	}
-	if (uuid_parse(in, u) < 0)
-		return -EINVAL;
-	uuid_unparse_lower(u, out);
+	/* validated above: lower-casing is all that is left to do */
+	for (int i = 0; i < 36; i++)
+		out[i] = in[i] >= 'A' && in[i] <= 'F' ? (char)(in[i] - 'A' + 'a') : in[i];
+	out[36] = '\0';
 	return 0;
 }
 

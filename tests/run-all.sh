@@ -1,6 +1,7 @@
 #!/bin/sh
 # The whole test suite, as CI runs it: every suite in ./build (unit, fake,
-# sriov, abi, the mdevctl differential test, the real-kernel VM test), the
+# sriov, abi, the mdevctl differential test, the real-kernel VM test, the
+# libvirt suite: Debian's libvirtd driving vgpuctl-as-mdevctl), the
 # Check suites again under valgrind, then everything but the VM again in an
 # AddressSanitizer + UndefinedBehaviorSanitizer build (./build-asan), then
 # a bounded libFuzzer run of the vfio-user parsers (./build-fuzz, clang;

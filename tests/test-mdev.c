@@ -327,6 +327,37 @@ START_TEST(malformed_trees_give_clean_errors)
 }
 END_TEST
 
+/* types are read through the types directory without opening each type's
+ * own directory: a type without "name", a regular file among the types
+ * and an unknown type must still be told apart */
+START_TEST(type_files_read_without_the_type_dir)
+{
+	struct vgpu_parent *p;
+	struct vgpu_type *t, **types;
+	size_t n, before;
+
+	fixture_standard_host();
+	p = get_parent("0000:00:05.0");
+	ck_assert_int_eq(vgpu_type_list(p, &types, &n), 0);
+	vgpu_type_list_free(types, n);
+	before = n;
+	ck_assert_int_eq(fake_tree_remove(fx.tree,
+		"sys/devices/pci0000:00/0000:00:05.0/mdev_supported_types/mtty-2/name"), 0);
+	ck_assert_int_eq(fake_tree_write(fx.tree,
+		"sys/devices/pci0000:00/0000:00:05.0/mdev_supported_types/stray", "x"), 0);
+	ck_assert_int_eq(vgpu_type_get(p, "mtty-2", &t), 0);
+	ck_assert_ptr_null(vgpu_type_get_name(t));
+	ck_assert_int_ge(vgpu_type_get_available_instances(t), 0);
+	vgpu_type_unref(t);
+	ck_assert_int_eq(vgpu_type_get(p, "stray", &t), -ENOENT);
+	ck_assert_int_eq(vgpu_type_get(p, "nope", &t), -ENOENT);
+	ck_assert_int_eq(vgpu_type_list(p, &types, &n), 0);
+	ck_assert_uint_eq(n, before);
+	vgpu_type_list_free(types, n);
+	vgpu_parent_unref(p);
+}
+END_TEST
+
 START_TEST(empty_and_binary_attributes)
 {
 	static const char nul_text[] = "GVT\0g";
@@ -442,6 +473,7 @@ int main(void)
 	tcase_add_test(tc, active_instances_with_group_and_type);
 	tcase_add_test(tc, no_mdev_at_all);
 	tcase_add_test(tc, malformed_trees_give_clean_errors);
+	tcase_add_test(tc, type_files_read_without_the_type_dir);
 	tcase_add_test(tc, empty_and_binary_attributes);
 	tcase_add_test(tc, define_for_absent_parents);
 	tcase_add_test(tc, monitor_wakes_on_provider_sockets);

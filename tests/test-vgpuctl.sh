@@ -129,6 +129,35 @@ check "list shows active,defined" grep -q "^$U  *$Q  *$T  *active,defined,manual
 expect 0 v remove $U
 expect 3 v show $U
 
+# 50 concurrent modifications of one definition: every one survives
+W=22222222-3333-4444-8555-666666666666
+expect 0 v define -p $Q -t $T -u $W
+mods=()
+for i in $(seq 50); do v modify $W --add-attr "k$i=v" > /dev/null 2>&1 & mods+=($!); done
+wait_ok=0
+for j in "${mods[@]}"; do wait "$j" || wait_ok=1; done
+check "50 concurrent modify all exit 0" [ $wait_ok = 0 ]
+expect 0 v --json show $W
+check "50 concurrent modify all survive" [ "$(grep -c '"key": "k[0-9]*"' "$tmp/out")" = 50 ]
+expect 0 v undefine $W
+
+# the mdevctl personality: which mdevctl it is (environment, then file)
+mkdir -p "$tmp/bin"; ln -s "$(readlink -f "$vgpuctl")" "$tmp/bin/mdevctl"
+m() { VGPU_CONFIG_FILE=$tmp/vgpuctl.conf "$tmp/bin/mdevctl" "$@"; }
+expect 0 m --version
+check "1.4 by default" grep -qx "mdevctl 1.4.0" "$tmp/out"
+printf '# pinned\n\nother = x\n mdevctl-compat = 1.2 \n' > "$tmp/vgpuctl.conf"
+expect 0 m --version
+check "1.2 from the configuration file" grep -qx "mdevctl 1.2.0" "$tmp/out"
+expect 0 env VGPU_MDEVCTL_COMPAT=1.4 VGPU_CONFIG_FILE="$tmp/vgpuctl.conf" "$tmp/bin/mdevctl" --version
+check "the environment wins" grep -qx "mdevctl 1.4.0" "$tmp/out"
+expect 1 env VGPU_MDEVCTL_COMPAT=2 "$tmp/bin/mdevctl" --version
+check "a bad VGPU_MDEVCTL_COMPAT is named" grep -q "VGPU_MDEVCTL_COMPAT must be 1.2 or 1.4" "$tmp/err"
+printf 'mdevctl-compat=1.3\n' > "$tmp/vgpuctl.conf"
+expect 1 m --version
+check "a bad configuration line is named" grep -q "vgpuctl.conf:1: mdevctl-compat must be" "$tmp/err"
+rm "$tmp/vgpuctl.conf"
+
 # a definition file that is not JSON is skipped, not fatal
 mkdir -p "$tmp/conf/$P"; echo '{ nonsense' > "$tmp/conf/$P/$U"
 expect 0 v list -d

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * mdevctl 1.2 personality of vgpuctl.
+ * mdevctl personality of vgpuctl.
  *
  * Reproduces the command line, output formats, exit codes and effects of
- * mdevctl 1.2 (see docs/mdevctl-compat.md) on top of the public libvgpu API
- * only.  Layout:
+ * mdevctl 1.4, or 1.2 where a host pins it (see docs/mdevctl-compat.md), on
+ * top of the public libvgpu API only.  Layout:
  *   - small utilities (dynamic strings, error reporting, UUID syntax)
  *   - a JSON emitter printing like serde_json's pretty printer
  *   - one option table and one command table; a shared parser that checks
@@ -32,6 +32,7 @@
 #include <libvgpu.h>
 
 #include "cli.h"
+#include "mdevctl-callouts.h"
 #include "mdevctl-compat.h"
 
 /* ------------------------------------------------------------------------ */
@@ -94,6 +95,24 @@ static void warn_in(const char *module, const char *fmt, ...)
 
 /* start-parent-mdevs logs failures as warnings instead of failing */
 static bool errors_as_warnings;
+
+/* which mdevctl to be: 1.4 (today's), or 1.2 where a host pins it */
+static bool compat_12;
+/* whether any callout script exists (listings ask none otherwise) */
+static bool callouts_present;
+#define COMPAT_CONFIG_FILE "/etc/vgpu/vgpuctl.conf"
+
+/*
+ * Listings end differently: 1.2 prints a newline after the whole text (a
+ * blank line after text listings, a newline after --dumpjson), 1.4 only
+ * what it lists.
+ */
+static void print_listing(const char *text)
+{
+	fputs(text ? text : "", stdout);
+	if (compat_12)
+		fputc('\n', stdout);
+}
 
 /* "Error: <msg>\n" and, with a negative errno cause, the "Caused by" part */
 static int fail_errno(int neg_errno, const char *fmt, ...)
@@ -189,6 +208,23 @@ static bool uuid_parse(const char *s, char out[37], struct buf *err)
 	const char *body = s;
 	int groups = 1, glen[8] = { 0 }, hex = 0;
 
+	/* the common case, sysfs' and the definitions' own names: a
+	 * lower-case hyphenated UUID is copied as it is */
+	if (len == 36) {
+		size_t i;
+
+		for (i = 0; i < 36; i++) {
+			char c = s[i];
+
+			if (i == 8 || i == 13 || i == 18 || i == 23 ? c != '-' :
+			    !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+				break;
+		}
+		if (i == 36) {
+			memcpy(out, s, 37);
+			return true;
+		}
+	}
 	if (len >= 9 && strncmp(s, "urn:uuid:", 9) == 0)
 		off = 9;
 	else if (len >= 2 && s[0] == '{' && s[len - 1] == '}')
@@ -274,6 +310,16 @@ static void json_string_raw(struct json *j, const char *s)
 {
 	buf_puts(&j->out, "\"");
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		size_t run = 0;
+
+		/* plain characters go in one piece */
+		while (p[run] >= 0x20 && p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run) {
+			buf_add(&j->out, (const char *)p, run);
+			p += run - 1;
+			continue;
+		}
 		switch (*p) {
 		case '"': buf_puts(&j->out, "\\\""); break;
 		case '\\': buf_puts(&j->out, "\\\\"); break;
@@ -337,7 +383,7 @@ static void json_int(struct json *j, long v)
 enum opt_id {
 	O_UUID, O_PARENT, O_TYPE, O_AUTO, O_MANUAL, O_JSONFILE, O_DEFINED,
 	O_DUMPJSON, O_VERBOSE, O_ADDATTR, O_DELATTR, O_INDEX, O_VALUE,
-	O_POSITIONAL, O_COUNT
+	O_FORCE, O_LIVE, O_POSITIONAL, O_COUNT
 };
 
 #define BIT(o) (1u << (o))
@@ -363,6 +409,8 @@ static const struct opt_def opt_defs[O_COUNT] = {
 	[O_DELATTR] = { "delattr", 0, NULL },
 	[O_INDEX] = { "index", 'i', "INDEX" },
 	[O_VALUE] = { "value", 0, "attr_value" },
+	[O_FORCE] = { "force", 'f', NULL },
+	[O_LIVE] = { "live", 'l', NULL },
 	[O_POSITIONAL] = { NULL, 0, "PARENT" },
 };
 
@@ -456,17 +504,107 @@ static const char *opt_display(enum opt_id o)
 	return r;
 }
 
+/* replace the first @from in @b by @to */
+static void buf_replace(struct buf *b, const char *from, const char *to)
+{
+	char *at = b->s ? strstr(b->s, from) : NULL;
+	struct buf n = { 0 };
+
+	if (!at)
+		return;
+	buf_add(&n, b->s, (size_t)(at - b->s));
+	buf_puts(&n, to);
+	buf_puts(&n, at + strlen(from));
+	free(b->s);
+	*b = n;
+}
+
+/*
+ * clap's errors: 1.2 is built with clap 3, 1.4 with clap 4, which words
+ * the same errors in lower case, some differently, and ends differently.
+ * The messages below are written as clap 3 says them and reworded here.
+ */
+static void clap4_wording(struct buf *m, bool top)
+{
+	static const char *const same[][2] = {
+		{ "The following required arguments were not provided:",
+		  "the following required arguments were not provided:" },
+		{ "The argument '", "the argument '" },
+		{ "' was provided more than once, but cannot be used multiple times",
+		  "' cannot be used multiple times" },
+		{ "' requires a value but none was supplied",
+		  "' requires a value but none was supplied" },
+	};
+	char *p;
+
+	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++)
+		buf_replace(m, same[i][0], same[i][1]);
+	/* required options are indented by two, not four */
+	while ((p = strstr(m->s, "\n    ")))
+		memmove(p + 3, p + 5, strlen(p + 5) + 1);
+	if (!strncmp(m->s, "Found argument '", 16)) {
+		char *q = strchr(m->s + 16, '\'');
+		struct buf n = { 0 };
+
+		if (q) {
+			buf_printf(&n, top ? "unrecognized subcommand '%.*s'" :
+					     "unexpected argument '%.*s' found",
+				   (int)(q - m->s - 16), m->s + 16);
+			free(m->s);
+			*m = n;
+		}
+	}
+	if (!strncmp(m->s, "Invalid value \"", 15)) {
+		char *q = strchr(m->s + 15, '"');
+		char *why = q ? strstr(q, "': ") : NULL;
+		const char *bad;
+		struct buf n = { 0 };
+
+		if (why) {
+			buf_printf(&n, "invalid value '%.*s'%.*s", (int)(q - m->s - 15),
+				   m->s + 15, (int)(why + 3 - q - 1), q + 1);
+			/* the uuid crate's newer wording, with a 0-based index */
+			bad = strstr(why, "found `");
+			if (!strncmp(why + 3, "invalid character: ", 19) && bad)
+				buf_printf(&n, "invalid character: found `%c` at %ld",
+					   bad[7], strtol(strstr(bad, " at ") + 4, NULL, 10) - 1);
+			else
+				buf_puts(&n, why + 3);
+			free(m->s);
+			*m = n;
+		}
+	}
+}
+
+static int usage_error(const char *usage, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 static int usage_error(const char *usage, const char *fmt, ...)
 {
+	struct buf m = { 0 };
 	va_list ap;
+	char *msg;
 
-	fputs("error: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
 	va_end(ap);
-	if (usage)
-		fprintf(stderr, "\n\nUSAGE:\n    %s", usage);
-	fputs("\n\nFor more information try --help\n", stderr);
+	buf_puts(&m, msg ? msg : "out of memory");
+	free(msg);
+	if (compat_12) {
+		fprintf(stderr, "error: %s", m.s);
+		if (usage)
+			fprintf(stderr, "\n\nUSAGE:\n    %s", usage);
+		fputs("\n\nFor more information try --help\n", stderr);
+	} else {
+		clap4_wording(&m, usage && !strcmp(usage, "mdevctl <SUBCOMMAND>"));
+		fprintf(stderr, "error: %s", m.s);
+		if (usage)
+			fprintf(stderr, "\n\nUsage: %s",
+				!strcmp(usage, "mdevctl <SUBCOMMAND>") ? "mdevctl <COMMAND>" : usage);
+		fputs("\n\nFor more information, try '--help'.\n", stderr);
+	}
+	free(m.s);
 	return EXIT_USAGE;
 }
 
@@ -480,6 +618,24 @@ static int unexpected_arg(const struct cmd *cmd, const char *arg)
 	return usage_error(cmd->usage,
 			   "Found argument '%s' which wasn't expected, or isn't valid in this context",
 			   arg);
+}
+
+/* 1.4 added --force to the commands that run callout scripts, and
+ * --live, --defined and --jsonfile to modify */
+static bool takes(const struct cmd *cmd, int o)
+{
+	static const char *const forced[] = { "define", "undefine", "modify",
+					      "start", "stop" };
+
+	if (!compat_12 && !strcmp(cmd->name, "modify") &&
+	    (o == O_LIVE || o == O_DEFINED || o == O_JSONFILE))
+		return true;
+	if (o != O_FORCE)
+		return cmd->opts & BIT(o);
+	for (size_t i = 0; !compat_12 && i < sizeof(forced) / sizeof(*forced); i++)
+		if (!strcmp(cmd->name, forced[i]))
+			return true;
+	return false;
 }
 
 /* store one option occurrence; returns 0 or an exit status */
@@ -538,6 +694,33 @@ static const char *conflict_usage(const struct cmd *cmd, const struct args *a,
 	return b.s;
 }
 
+/* 1.4's modify needs one of these (a clap group), shown as one item */
+#define MODIFY14_GROUP (BIT(O_AUTO) | BIT(O_MANUAL) | BIT(O_ADDATTR) | BIT(O_DELATTR) | \
+			BIT(O_JSONFILE))
+#define MODIFY14_GROUP_TEXT "<--auto|--manual|--addattr <attr_name>|--delattr|--jsonfile <JSONFILE>>"
+
+static bool is_modify14(const struct cmd *cmd)
+{
+	return !compat_12 && !strcmp(cmd->name, "modify");
+}
+
+/* clap 4's usage line for a modify error: the given options that are not
+ * in the group, then @need, then the group */
+static const char *modify14_usage(const struct args *a, int need)
+{
+	static struct buf b;
+
+	b.len = 0;
+	buf_puts(&b, "mdevctl modify --uuid <UUID>");
+	for (int o = 0; o < O_COUNT; o++)
+		if (a->set[o] && o != O_UUID && !(MODIFY14_GROUP & BIT(o)))
+			buf_printf(&b, " %s", opt_display((enum opt_id)o));
+	if (need >= 0)
+		buf_printf(&b, " %s", opt_display((enum opt_id)need));
+	buf_puts(&b, " " MODIFY14_GROUP_TEXT);
+	return b.s;
+}
+
 static enum opt_id only_bit(unsigned int mask)
 {
 	return (enum opt_id)__builtin_ctz(mask);
@@ -562,7 +745,7 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 			int o;
 
 			for (o = 0; o < O_POSITIONAL; o++)
-				if ((cmd->opts & BIT(o)) &&
+				if (takes(cmd, o) &&
 				    strlen(opt_defs[o].lng) == n &&
 				    strncmp(opt_defs[o].lng, arg + 2, n) == 0)
 					break;
@@ -596,7 +779,7 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 				int o;
 
 				for (o = 0; o < O_POSITIONAL; o++)
-					if ((cmd->opts & BIT(o)) && opt_defs[o].shrt == *c)
+					if (takes(cmd, o) && opt_defs[o].shrt == *c)
 						break;
 				if (o == O_POSITIONAL) {
 					char bad[3] = { '-', *c, 0 };
@@ -642,7 +825,8 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 			first = second;
 			second = t;
 		}
-		return usage_error(conflict_usage(cmd, a, second),
+		return usage_error(is_modify14(cmd) ? modify14_usage(a, -1) :
+						      conflict_usage(cmd, a, second),
 				   "The argument '%s' cannot be used with '%s'",
 				   opt_display(first), opt_display(second));
 	}
@@ -660,7 +844,7 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 		for (int o = 0; o < O_COUNT; o++)
 			if (a->set[o] && !(cmd->need_one_of & BIT(o)))
 				buf_printf(&u, " %s", opt_display(o));
-		return usage_error(u.s,
+		return usage_error(is_modify14(cmd) ? modify14_usage(a, need) : u.s,
 				   "The following required arguments were not provided:\n    %s",
 				   opt_display(need));
 	}
@@ -675,13 +859,49 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 					   opt_display(o));
 			}
 		if (!any) {
-			r = usage_error(cmd->missing_usage ? cmd->missing_usage : cmd->usage,
+			const char *usage = cmd->missing_usage ? cmd->missing_usage : cmd->usage;
+			char *u14 = NULL;
+
+			/* clap 4 leaves "[OPTIONS]" out of this usage line */
+			if (!compat_12 && !strncmp(usage + 8 + strlen(cmd->name), " [OPTIONS]", 10) &&
+			    asprintf(&u14, "mdevctl %s%s", cmd->name,
+				     usage + 18 + strlen(cmd->name)) >= 0)
+				usage = u14;
+			r = usage_error(usage,
 					"The following required arguments were not provided:\n%s",
 					missing.s);
 			free(missing.s);
+			free(u14);
 			return r;
 		}
 		free(missing.s);
+	}
+	if (is_modify14(cmd) && a->set[O_JSONFILE]) {
+		static const enum opt_id clash[] = { O_AUTO, O_MANUAL, O_TYPE, O_INDEX, O_VALUE };
+
+		for (size_t i = 0; i < sizeof(clash) / sizeof(*clash); i++) {
+			enum opt_id first = clash[i], second = O_JSONFILE;
+
+			if (!a->set[first])
+				continue;
+			if (a->order[second] < a->order[first]) {
+				first = O_JSONFILE;
+				second = clash[i];
+			}
+			return usage_error(modify14_usage(a, -1),
+					   "The argument '%s' cannot be used with '%s'",
+					   opt_display(first), opt_display(second));
+		}
+	}
+	if (is_modify14(cmd)) {
+		bool any = false;
+
+		for (int o = 0; o < O_COUNT; o++)
+			any |= a->set[o] && (MODIFY14_GROUP & BIT(o));
+		if (!any)
+			return usage_error(modify14_usage(a, -1),
+					   "The following required arguments were not provided:\n    %s",
+					   MODIFY14_GROUP_TEXT);
 	}
 	return 0;
 }
@@ -698,6 +918,8 @@ struct dev {
 	struct vgpu_config *config; /* NULL when not defined */
 	bool active;                /* active with this parent and type */
 	bool defined;
+	bool live_attrs;            /* attributes of the running device */
+	struct vgpu_config *live;   /* those, from a get-attributes callout */
 };
 
 struct devlist {
@@ -709,6 +931,8 @@ struct devlist {
 
 static void devlist_free(struct devlist *l)
 {
+	for (size_t i = 0; l->d && i < l->n; i++)
+		vgpu_config_unref(l->d[i].live);
 	vgpu_instance_list_free(l->raw, l->n_raw);
 	free(l->d);
 	memset(l, 0, sizeof(*l));
@@ -743,7 +967,8 @@ static void scan_dir(const char *dir, bool warn_bad,
 			continue;
 		if (!uuid_parse(de->d_name, u, &why)) {
 			if (warn_bad)
-				warn("Can't determine uuid for file '%s'", de->d_name);
+				warn_in(compat_12 ? "mdevctl" : "mdevctl::environment",
+					"Can't determine uuid for file '%s'", de->d_name);
 		} else if (fn) {
 			fn(u, data);
 		}
@@ -786,11 +1011,30 @@ static void warn_non_uuid(struct vgpu_ctx *ctx, bool defined, const char *parent
 		closedir(d);
 }
 
+static struct vgpu_config *callout_attributes(const char *uuid,
+					      const char *parent,
+					      const char *type);
+
+/* a listed active device's attributes from its get-attributes callout */
+static void ask_live_attrs(const char *uuid, void *data)
+{
+	struct devlist *l = data;
+
+	for (size_t i = 0; i < l->n; i++) {
+		struct dev *d = &l->d[i];
+
+		if (d->live_attrs && !d->live && !strcmp(d->uuid, uuid))
+			d->live = callout_attributes(d->uuid, d->parent,
+						     vgpu_instance_get_type_id(d->inst));
+	}
+}
+
 /* what collect() lists and how, besides the @uuid and @parent filters */
 enum collect_flags {
 	C_DEFINED = 1 << 0,	/* definitions, else active instances */
 	C_STRICT = 1 << 1,	/* a malformed definition fails (-EBADMSG) */
 	C_WARN = 1 << 2,	/* warn about non-UUID names like mdevctl */
+	C_LIVE = 1 << 3,	/* 1.4: active devices' attributes from callouts */
 };
 /* how mdevctl scans definitions for list -d, undefine, modify, start */
 #define C_SCAN (C_DEFINED | C_STRICT | C_WARN)
@@ -831,7 +1075,11 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		d->config = d->defined ? vgpu_instance_get_config(in) : NULL;
 		active_type = vgpu_instance_get_type_id(in);
 		d->type = d->config ? vgpu_config_get_type(d->config) : active_type;
+		/* 1.4 lists a running device with the type it runs with */
+		if (!defined && !compat_12 && active_type)
+			d->type = active_type;
 		d->active = vgpu_instance_is_active(in);
+		d->live_attrs = !defined && !compat_12 && (flags & C_LIVE);
 		if (defined && !d->defined)
 			continue;
 		if (!defined && !d->active)
@@ -850,6 +1098,15 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		l->n++;
 	}
 	qsort(l->d, l->n, sizeof(*l->d), dev_cmp);
+	/* scripts are asked in the order mdevctl reads the bus directory */
+	if ((flags & C_LIVE) && callouts_present) {
+		char *bus;
+
+		if (asprintf(&bus, "%s/bus/mdev/devices", vgpu_ctx_get_sysfs_root(ctx)) >= 0) {
+			scan_dir(bus, false, ask_live_attrs, l);
+			free(bus);
+		}
+	}
 	return 0;
 }
 
@@ -859,14 +1116,40 @@ static int fail_collect(int r)
 	return r == -EBADMSG ? fail("invalid json") : fail_os(r);
 }
 
+/*
+ * The attributes a listing shows: the definition's; but 1.4 shows those of
+ * the running device in an active listing, which only a get-attributes
+ * callout can tell (none: no attributes).
+ */
+static struct vgpu_config *dev_attrs(const struct dev *d)
+{
+	return d->live_attrs ? d->live : d->config;
+}
+
 static size_t dev_attr_count(const struct dev *d)
 {
-	return d->config ? vgpu_config_get_attr_count(d->config) : 0;
+	return dev_attrs(d) ? vgpu_config_get_attr_count(dev_attrs(d)) : 0;
 }
 
 static bool dev_autostart(const struct dev *d)
 {
 	return d->config && vgpu_config_get_autostart(d->config);
+}
+
+/* "  Attrs:" and one line per attribute, as list -v shows them */
+static void attrs_text(struct buf *b, struct vgpu_config *c)
+{
+	size_t n = c ? vgpu_config_get_attr_count(c) : 0;
+
+	if (!n)
+		return;
+	buf_puts(b, "  Attrs:\n");
+	for (size_t k = 0; k < n; k++) {
+		const char *key, *val;
+
+		vgpu_config_get_attr(c, k, &key, &val);
+		buf_printf(b, "    @{%zu}: {\"%s\":\"%s\"}\n", k, key, val);
+	}
 }
 
 /* {"mdev_type": ..., "start": ..., "attrs": [...]} */
@@ -882,7 +1165,7 @@ static void dev_json(struct json *j, const struct dev *d)
 	for (size_t i = 0; i < dev_attr_count(d); i++) {
 		const char *k, *v;
 
-		vgpu_config_get_attr(d->config, i, &k, &v);
+		vgpu_config_get_attr(dev_attrs(d), i, &k, &v);
 		json_open(j, "{");
 		json_key(j, k);
 		json_string(j, v);
@@ -906,7 +1189,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	int r;
 
 	(void)cmd;
-	r = collect(ctx, defined ? C_SCAN : C_WARN, uuid, a->val[O_PARENT], &l);
+	r = collect(ctx, defined ? C_SCAN : C_WARN | C_LIVE, uuid, a->val[O_PARENT], &l);
 	if (r < 0)
 		return fail_collect(r);
 
@@ -941,22 +1224,21 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
 				mark = " (active)";
 			else if (!defined && d->defined)
 				mark = " (defined)";
-			buf_printf(&j.out, "%s %s %s %s%s\n", d->uuid, d->parent,
-				   d->type, dev_autostart(d) ? "auto" : "manual",
-				   mark);
+			/* thousands of lines: no printf for each */
+			buf_puts(&j.out, d->uuid);
+			buf_puts(&j.out, " ");
+			buf_puts(&j.out, d->parent);
+			buf_puts(&j.out, " ");
+			buf_puts(&j.out, d->type);
+			buf_puts(&j.out, dev_autostart(d) ? " auto" : " manual");
+			buf_puts(&j.out, mark);
+			buf_puts(&j.out, "\n");
 			if (!a->set[O_VERBOSE] || !dev_attr_count(d))
 				continue;
-			buf_puts(&j.out, "  Attrs:\n");
-			for (size_t k = 0; k < dev_attr_count(d); k++) {
-				const char *key, *val;
-
-				vgpu_config_get_attr(d->config, k, &key, &val);
-				buf_printf(&j.out, "    @{%zu}: {\"%s\":\"%s\"}\n",
-					   k, key, val);
-			}
+			attrs_text(&j.out, dev_attrs(d));
 		}
 	}
-	printf("%s\n", j.out.s ? j.out.s : "");
+	print_listing(j.out.s);
 	free(j.out.s);
 	devlist_free(&l);
 	return 0;
@@ -1013,17 +1295,72 @@ static char *clean_text(const char *s, bool join)
 	while (end > s && isspace((unsigned char)end[-1]))
 		end--;
 	buf_add(&b, "", 0);
-	for (const char *p = s; p < end; p++) {
-		if (join && *p == '\n')
-			buf_puts(&b, ", ");
-		else
-			buf_add(&b, p, 1);
+	for (const char *p = s; p < end;) {
+		const char *nl = join ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+
+		buf_add(&b, p, (size_t)((nl ? nl : end) - p));
+		if (!nl)
+			break;
+		buf_puts(&b, ", ");
+		p = nl + 1;
 	}
 	if (!b.len) {
 		free(b.s);
 		return NULL;
 	}
 	return b.s;
+}
+
+/* one type, as text or as JSON */
+static void type_out(struct json *j, struct buf *text, bool js, const char *tid,
+		     int avail, const char *api, const char *name,
+		     const char *desc)
+{
+	if (!js) {
+		char num[16], *n = num + sizeof(num) - 1;
+		unsigned int v = (unsigned int)avail;
+
+		/* 16,384 types on a big host: no printf for each */
+		*n = '\0';
+		do
+			*--n = (char)('0' + v % 10);
+		while (v /= 10);
+		buf_puts(text, "  ");
+		buf_puts(text, tid);
+		buf_puts(text, "\n    Available instances: ");
+		buf_puts(text, n);
+		buf_puts(text, "\n    Device API: ");
+		buf_puts(text, api);
+		buf_puts(text, "\n");
+		if (name) {
+			buf_puts(text, "    Name: ");
+			buf_puts(text, name);
+			buf_puts(text, "\n");
+		}
+		if (desc) {
+			buf_puts(text, "    Description: ");
+			buf_puts(text, desc);
+			buf_puts(text, "\n");
+		}
+		return;
+	}
+	json_open(j, "{");
+	json_key(j, tid);
+	json_open(j, "{");
+	json_key(j, "available_instances");
+	json_int(j, avail);
+	json_key(j, "device_api");
+	json_string(j, api);
+	if (name) {
+		json_key(j, "name");
+		json_string(j, name);
+	}
+	if (desc) {
+		json_key(j, "description");
+		json_string(j, desc);
+	}
+	json_close(j, "}");
+	json_close(j, "}");
 }
 
 static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
@@ -1033,6 +1370,7 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	size_t n_parents, n_shown = 0;
 	struct json j = { 0 };
 	struct buf text = { 0 };
+	bool js = a->set[O_DUMPJSON]; /* build only what is printed */
 	int r, ret = 0;
 
 	(void)cmd;
@@ -1058,9 +1396,9 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			json_open(&j, "{");
 		json_key(&j, pid);
 		json_open(&j, "[");
-		buf_printf(&text, "%s\n", pid);
+		if (!js)
+			buf_printf(&text, "%s\n", pid);
 		for (size_t t = 0; t < n_types; t++) {
-			const char *tid = vgpu_type_get_id(types[t]);
 			const char *api = vgpu_type_get_device_api(types[t]);
 			int avail = vgpu_type_get_available_instances(types[t]);
 			char *name = clean_text(vgpu_type_get_name(types[t]), false);
@@ -1072,27 +1410,8 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 				ret = fail_os(avail);
 				break;
 			}
-			json_open(&j, "{");
-			json_key(&j, tid);
-			json_open(&j, "{");
-			json_key(&j, "available_instances");
-			json_int(&j, avail);
-			json_key(&j, "device_api");
-			json_string(&j, api ? api : "");
-			buf_printf(&text, "  %s\n    Available instances: %d\n    Device API: %s\n",
-				   tid, avail, api ? api : "");
-			if (name) {
-				json_key(&j, "name");
-				json_string(&j, name);
-				buf_printf(&text, "    Name: %s\n", name);
-			}
-			if (desc) {
-				json_key(&j, "description");
-				json_string(&j, desc);
-				buf_printf(&text, "    Description: %s\n", desc);
-			}
-			json_close(&j, "}");
-			json_close(&j, "}");
+			type_out(&j, &text, js, vgpu_type_get_id(types[t]), avail,
+				 api ? api : "", name, desc);
 			free(name);
 			free(desc);
 		}
@@ -1102,12 +1421,8 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	if (n_shown)
 		json_close(&j, "}");
 	json_close(&j, "]");
-	if (!ret) {
-		if (a->set[O_DUMPJSON])
-			printf("%s\n", j.out.s);
-		else
-			printf("%s\n", text.s ? text.s : "");
-	}
+	if (!ret)
+		print_listing(js ? j.out.s : text.s);
 	free(j.out.s);
 	free(text.s);
 	vgpu_parent_list_free(parents, n_parents);
@@ -1115,11 +1430,151 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 }
 
 /* ------------------------------------------------------------------------ */
+/* Callout scripts (1.4)                                                     */
+/* ------------------------------------------------------------------------ */
+
+static struct callout_env callout_env;
+static char *callout_paths[2];
+static bool dir_has_entries(const char *path)
+{
+	DIR *d = path ? opendir(path) : NULL;
+	struct dirent *de;
+	bool any = false;
+
+	while (d && !any && (de = readdir(d)))
+		any = strcmp(de->d_name, ".") && strcmp(de->d_name, "..");
+	if (d)
+		closedir(d);
+	return any;
+}
+
+static void callouts_setup(struct vgpu_ctx *ctx)
+{
+	const char *dir = vgpu_ctx_get_config_dir(ctx);
+
+	if (compat_12)
+		return; /* 1.2's callouts are not part of the personality */
+	callout_env.lib_callouts = "/usr/lib/mdevctl/scripts.d/callouts";
+	callout_env.lib_notifiers = "/usr/lib/mdevctl/scripts.d/notifiers";
+	if (asprintf(&callout_paths[0], "%s/scripts.d/callouts", dir) >= 0)
+		callout_env.callouts = callout_paths[0];
+	if (asprintf(&callout_paths[1], "%s/scripts.d/notifiers", dir) >= 0)
+		callout_env.notifiers = callout_paths[1];
+	callouts_present = dir_has_entries(callout_env.lib_callouts) ||
+			   dir_has_entries(callout_env.callouts);
+}
+
+/* a device as mdevctl hands it to scripts: {"mdev_type":..,"start":..,"attrs":[..]} */
+static char *callout_json(const char *type, struct vgpu_config *c)
+{
+	struct buf b = { 0 };
+	size_t n = c ? vgpu_config_get_attr_count(c) : 0;
+	struct json j = { 0 };
+
+	/* compact serde: no spaces, the same string escaping */
+	buf_puts(&b, "{\"mdev_type\":");
+	json_string_raw(&j, type);
+	buf_puts(&b, j.out.s);
+	free(j.out.s);
+	buf_printf(&b, ",\"start\":\"%s\",\"attrs\":[",
+		   c && vgpu_config_get_autostart(c) ? "auto" : "manual");
+	for (size_t i = 0; i < n; i++) {
+		const char *k, *v;
+		struct json jk = { 0 }, jv = { 0 };
+
+		vgpu_config_get_attr(c, i, &k, &v);
+		json_string_raw(&jk, k);
+		json_string_raw(&jv, v);
+		buf_printf(&b, "%s{%s:%s}", i ? "," : "", jk.out.s, jv.out.s);
+		free(jk.out.s);
+		free(jv.out.s);
+	}
+	buf_puts(&b, "]}");
+	return b.s;
+}
+
+/*
+ * Run @op between the device's pre and post callouts, then the notifiers,
+ * as mdevctl 1.4 does; a refusing pre callout stops the operation unless
+ * --force. @op prints its own errors and returns an exit status.
+ */
+static int with_callouts(const char *action, bool force, const char *uuid,
+			 const char *parent, const char *type,
+			 struct vgpu_config *conf, int (*op)(void *data),
+			 void *data)
+{
+	struct callout_dev dev = { uuid, parent, type };
+	struct callout c;
+	char *json, *why = NULL;
+	int r;
+
+	if (compat_12 || !type || !parent || !uuid)
+		return op(data);
+	callout_init(&c, &callout_env, &dev);
+	json = callout_json(type, conf);
+	r = callout_call(&c, "pre", action, json, NULL, &why);
+	if (r < 0 && force) {
+		warn_in("mdevctl::callouts",
+			"Forcing operation '%s' despite callout failure. Error was: %s",
+			action, why ? why : strerror(-r));
+		r = 0;
+	}
+	if (r < 0) {
+		r = fail("%s", why ? why : strerror(-r));
+	} else {
+		char *ignored = NULL;
+
+		r = op(data);
+		c.state = r ? "failure" : "success";
+		callout_call(&c, "post", action, json, NULL, &ignored);
+		free(ignored);
+	}
+	callout_notify(&c, action);
+	free(why);
+	free(json);
+	callout_fini(&c);
+	return r;
+}
+
+/* the attributes a running device's get-attributes callout reports, as a
+ * definition (NULL: none, or no script answers) */
+static struct vgpu_config *callout_attributes(const char *uuid,
+					      const char *parent,
+					      const char *type)
+{
+	struct callout_dev dev = { uuid, parent, type };
+	struct vgpu_config *cfg = NULL;
+	struct callout c;
+	char *out = NULL, *why = NULL, *doc = NULL;
+
+	if (compat_12 || !type)
+		return NULL;
+	callout_init(&c, &callout_env, &dev);
+	if (callout_call(&c, "get", "attributes", NULL, &out, &why) == 0 &&
+	    out && *out) {
+		size_t len = strlen(out);
+
+		/* "[{}]" means none; the attributes are JSON like a definition's */
+		if (asprintf(&doc, "{\"mdev_type\":\"x\",\"start\":\"manual\",\"attrs\":%s}",
+			     strcmp(out, "[{}]") ? out : "[]") >= 0 &&
+		    vgpu_config_new_from_json(doc, strlen(doc), &cfg) < 0)
+			cfg = NULL;
+		(void)len;
+	}
+	free(doc);
+	free(out);
+	free(why);
+	callout_fini(&c);
+	return cfg;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Shared helpers for the lifecycle commands                                 */
 /* ------------------------------------------------------------------------ */
 
 /* read and parse a --jsonfile */
-static int load_jsonfile(const char *path, struct vgpu_config **ret)
+static int load_jsonfile_as(const char *path, bool define,
+			    struct vgpu_config **ret)
 {
 	char *text;
 	size_t len;
@@ -1127,12 +1582,20 @@ static int load_jsonfile(const char *path, struct vgpu_config **ret)
 
 	r = cli_read_file(path, false, 16u << 20, &text, &len);
 	if (r < 0)
-		return fail_errno(r, "Unable to read jsonfile %s", quote_path(path));
+		return fail_errno(r, compat_12 || !define ? "Unable to read jsonfile %s" :
+							   "Unable to read file %s",
+				  quote_path(path));
 	r = vgpu_config_new_from_json(text, len, ret);
 	free(text);
 	if (r < 0)
 		return fail("invalid json");
 	return 0;
+}
+
+/* define's reading of --jsonfile (1.4 words its failure differently) */
+static int load_jsonfile(const char *path, struct vgpu_config **ret)
+{
+	return load_jsonfile_as(path, true, ret);
 }
 
 /* a fresh definition with the same type, start mode and (@attrs) attributes */
@@ -1295,6 +1758,40 @@ out:
 /* define / undefine / modify                                                */
 /* ------------------------------------------------------------------------ */
 
+struct define_call {
+	struct vgpu_ctx *ctx;
+	const char *parent, *uuid;
+	struct vgpu_config *config;
+};
+
+static int define_now(void *data)
+{
+	struct define_call *d = data;
+	struct vgpu_instance *in = NULL;
+	int r = vgpu_instance_define(d->ctx, d->parent, d->uuid, d->config, 0, &in);
+
+	if (r < 0) {
+		if (r == -EEXIST)
+			return fail("Device %s on %s already defined", d->uuid, d->parent);
+		return fail_os(r);
+	}
+	if (!d->uuid)
+		printf("%s\n", vgpu_instance_get_uuid(in));
+	vgpu_instance_unref(in);
+	return 0;
+}
+
+/* define, between the callouts (1.4) */
+static int define_op(struct vgpu_ctx *ctx, const struct args *a,
+		     const char *parent, const char *uuid,
+		     struct vgpu_config *config)
+{
+	struct define_call d = { ctx, parent, uuid, config };
+
+	return with_callouts("define", a->set[O_FORCE], uuid, parent,
+			     vgpu_config_get_type(config), config, define_now, &d);
+}
+
 static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		      struct args *a)
 {
@@ -1302,7 +1799,6 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	const char *parent = a->val[O_PARENT];
 	const char *type = a->val[O_TYPE];
 	struct vgpu_config *config = NULL;
-	struct vgpu_instance *in = NULL;
 	int r;
 
 	(void)cmd;
@@ -1310,21 +1806,27 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		const char *path = a->val[O_JSONFILE];
 		struct devlist l;
 
-		if (!parent)
+		/* 1.4 reads the file before it looks at anything else */
+		if (!compat_12 && load_jsonfile(path, &config))
+			return 1;
+		if (!parent) {
+			vgpu_config_unref(config);
 			return fail("Parent device required to define device via %s",
 				    quote_path(path));
+		}
 		if (uuid) {
 			r = collect(ctx, C_DEFINED, uuid, parent, &l);
 			if (r < 0)
 				return fail_os(r);
 			if (l.n) {
 				devlist_free(&l);
+				vgpu_config_unref(config);
 				return fail("Cowardly refusing to overwrite existing config for %s/%s",
 					    parent, uuid);
 			}
 			devlist_free(&l);
 		}
-		if (load_jsonfile(path, &config))
+		if (compat_12 && load_jsonfile(path, &config))
 			return 1;
 	} else {
 		struct vgpu_instance *act = find_active(ctx, uuid);
@@ -1361,21 +1863,26 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		}
 		vgpu_config_set_autostart(config, a->set[O_AUTO]);
 		/* strings of @act are used above; release it only now */
-		r = vgpu_instance_define(ctx, parent, uuid, config, 0, &in);
+		r = define_op(ctx, a, parent, uuid, config);
 		vgpu_instance_unref(act);
-		goto done;
+		vgpu_config_unref(config);
+		return r;
 	}
-	r = vgpu_instance_define(ctx, parent, uuid, config, 0, &in);
-done:
+	r = define_op(ctx, a, parent, uuid, config);
 	vgpu_config_unref(config);
-	if (r < 0) {
-		if (r == -EEXIST)
-			return fail("Device %s on %s already defined", uuid, parent);
-		return fail_os(r);
-	}
-	if (!uuid)
-		printf("%s\n", vgpu_instance_get_uuid(in));
-	vgpu_instance_unref(in);
+	return r;
+}
+
+struct undefine_call {
+	struct vgpu_ctx *ctx;
+	const char *uuid, *parent;
+};
+
+static int undefine_now(void *data)
+{
+	struct undefine_call *u = data;
+
+	(void)vgpu_instance_undefine(u->ctx, u->uuid, u->parent);
 	return 0;
 }
 
@@ -1393,8 +1900,12 @@ static int cmd_undefine(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		devlist_free(&l);
 		return fail("No devices match the specified uuid");
 	}
-	for (size_t i = 0; i < l.n; i++)
-		(void)vgpu_instance_undefine(ctx, a->uuid, l.d[i].parent);
+	for (size_t i = 0; i < l.n; i++) {
+		struct undefine_call u = { ctx, a->uuid, l.d[i].parent };
+
+		(void)with_callouts("undefine", a->set[O_FORCE], a->uuid, l.d[i].parent,
+				    l.d[i].type, l.d[i].config, undefine_now, &u);
+	}
 	devlist_free(&l);
 	return 0;
 }
@@ -1421,42 +1932,188 @@ static int get_defined(struct vgpu_ctx *ctx, const char *uuid,
 	return r;
 }
 
-static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
-		      struct args *a)
+/* modify's changes, applied under the definition's lock to what is on
+ * disk then; -ERANGE: the index is out of range */
+static int modify_edit(struct vgpu_config *c, void *userdata)
 {
-	struct vgpu_config *c;
-	struct devlist l;
-	size_t n_attrs;
-	int r;
+	const struct args *a = userdata;
+	size_t n_attrs = vgpu_config_get_attr_count(c);
 
-	(void)cmd;
-	if (get_defined(ctx, a->uuid, a->val[O_PARENT], &l))
-		return 1;
-	c = config_clone(l.d[0].config, true);
-	if (!c) {
-		devlist_free(&l);
-		return fail_os(-ENOMEM);
-	}
+	if (a->set[O_INDEX] && (a->set[O_ADDATTR] || a->set[O_DELATTR]) &&
+	    (a->index > n_attrs || (a->set[O_DELATTR] && a->index == n_attrs)))
+		return -ERANGE;
 	if (a->set[O_TYPE])
 		vgpu_config_set_type(c, a->val[O_TYPE]);
 	if (a->set[O_AUTO] || a->set[O_MANUAL])
 		vgpu_config_set_autostart(c, a->set[O_AUTO]);
-	n_attrs = vgpu_config_get_attr_count(c);
-	r = 0;
-	if (a->set[O_INDEX] && (a->set[O_ADDATTR] || a->set[O_DELATTR]) &&
-	    (a->index > n_attrs || (a->set[O_DELATTR] && a->index == n_attrs)))
-		r = fail("Attribute index %lu is invalid", a->index);
-	else if (a->set[O_ADDATTR])
+	if (a->set[O_ADDATTR])
 		vgpu_config_add_attr(c, a->val[O_ADDATTR], a->val[O_VALUE],
 				     a->set[O_INDEX] ? (long)a->index : -1);
 	else if (a->set[O_DELATTR] && n_attrs)
 		vgpu_config_del_attr(c, a->set[O_INDEX] ? (long)a->index : -1);
-	if (!r) {
-		r = vgpu_instance_modify(ctx, a->uuid, l.d[0].parent, c);
-		if (r < 0)
-			r = fail_errno(r, "Failed to write config for device %s", a->uuid);
+	return 0;
+}
+
+struct modify_call {
+	struct vgpu_ctx *ctx;
+	struct args *a;
+	const char *parent;
+	struct vgpu_config *before;
+};
+
+static int modify_now(void *data)
+{
+	struct modify_call *m = data;
+	int r = vgpu_instance_edit(m->ctx, m->a->uuid, m->parent, modify_edit, m->a);
+
+	if (r == -ERANGE) {
+		struct buf b = { 0 };
+
+		buf_printf(&b, "Attribute index %lu is invalid\n", m->a->index);
+		attrs_text(&b, m->before);
+		r = fail("%s", b.s);
+		free(b.s);
+	} else if (r < 0) {
+		r = fail_errno(r, "Failed to write config for device %s", m->a->uuid);
+	}
+	return r;
+}
+
+static int load_jsonfile_as(const char *path, bool define,
+			    struct vgpu_config **ret);
+
+struct replace_call {
+	struct vgpu_ctx *ctx;
+	const char *uuid, *parent;
+	struct vgpu_config *config;
+};
+
+static int replace_now(void *data)
+{
+	struct replace_call *rc = data;
+	int r = vgpu_instance_define(rc->ctx, rc->parent, rc->uuid, rc->config,
+				     VGPU_DEFINE_FORCE, NULL);
+
+	return r < 0 ? fail_errno(r, "Failed to write config for device %s", rc->uuid) : 0;
+}
+
+/* modify of 1.4 with --jsonfile, --live (and --defined): the file replaces
+ * the definition's start mode and attributes; --live hands it to the
+ * running device's versioned callout script instead (or as well) */
+static int modify14_json(struct vgpu_ctx *ctx, struct args *a)
+{
+	const char *parent = a->val[O_PARENT], *path = a->val[O_JSONFILE];
+	struct vgpu_instance *act = NULL;
+	struct vgpu_config *c = NULL;
+	int r;
+
+	if (a->set[O_LIVE]) {
+		if (a->set[O_TYPE])
+			return fail("'type' cannot be changed on active mdev");
+		if (a->set[O_AUTO])
+			return fail("'auto' cannot be changed on active mdev");
+		if (a->set[O_MANUAL])
+			return fail("'manual' cannot be changed on active mdev");
+		act = find_active(ctx, a->uuid);
+		if (act && parent && strcmp(parent, vgpu_instance_get_parent_id(act))) {
+			vgpu_instance_unref(act);
+			act = NULL;
+		}
+		if (!act)
+			return parent ? fail("Mediated device %s/%s is not active", parent, a->uuid) :
+					fail("Mediated device %s is not active", a->uuid);
+		parent = vgpu_instance_get_parent_id(act);
+		/* looking the running device up asks for its attributes */
+		vgpu_config_unref(callout_attributes(a->uuid, parent,
+						     vgpu_instance_get_type_id(act)));
+		if (!path) {
+			vgpu_instance_unref(act);
+			return fail("'live' option must be used with 'jsonfile' option");
+		}
+	} else if (!parent) {
+		return fail("Parent device required to modify device via json file");
+	}
+	if (load_jsonfile_as(path, true, &c)) {
+		vgpu_instance_unref(act);
+		return 1;
+	}
+	if (act && strcmp(vgpu_config_get_type(c), vgpu_instance_get_type_id(act))) {
+		r = fail("'type' cannot be changed on active mdev");
+	} else if (act) {
+		struct callout_dev dev = { a->uuid, parent, vgpu_config_get_type(c) };
+		struct callout co;
+		char *json = callout_json(dev.type, c), *why = NULL;
+
+		callout_init(&co, &callout_env, &dev);
+		if (!co.versioned) {
+			r = fail("Live modification is not supported for this device type. "
+				 "Changing the device configuration requires stopping and restarting the device.");
+		} else {
+			r = callout_call(&co, "live", "modify", json, NULL, &why);
+			/* a script that does not support it is not run: no notification */
+			if (r != -EOPNOTSUPP)
+				callout_notify(&co, "modify");
+			r = r < 0 ? fail("%s", why ? why : strerror(-r)) : 0;
+		}
+		if (!r && a->set[O_DEFINED]) {
+			struct replace_call rc = { ctx, a->uuid, parent, c };
+
+			r = with_callouts("modify", a->set[O_FORCE], a->uuid, parent,
+					  dev.type, c, replace_now, &rc);
+		}
+		free(why);
+		free(json);
+		callout_fini(&co);
+	} else {
+		struct replace_call rc = { ctx, a->uuid, parent, c };
+
+		r = with_callouts("modify", a->set[O_FORCE], a->uuid, parent,
+				  vgpu_config_get_type(c), c, replace_now, &rc);
 	}
 	vgpu_config_unref(c);
+	vgpu_instance_unref(act);
+	return r;
+}
+
+static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
+		      struct args *a)
+{
+	struct devlist l;
+	int r;
+
+	(void)cmd;
+	if (!compat_12 && (a->set[O_LIVE] || a->set[O_JSONFILE]))
+		return modify14_json(ctx, a);
+	if (get_defined(ctx, a->uuid, a->val[O_PARENT], &l))
+		return 1;
+	if (!compat_12) {
+		/* scripts hear the modified definition */
+		struct vgpu_config *after = config_clone(l.d[0].config, true);
+		struct modify_call m = { ctx, a, l.d[0].parent, l.d[0].config };
+
+		if (after && modify_edit(after, a) == 0) {
+			r = with_callouts("modify", a->set[O_FORCE], a->uuid, l.d[0].parent,
+					  vgpu_config_get_type(after), after, modify_now, &m);
+			vgpu_config_unref(after);
+			devlist_free(&l);
+			return r;
+		}
+		vgpu_config_unref(after);
+	}
+	r = vgpu_instance_edit(ctx, a->uuid, l.d[0].parent, modify_edit, a);
+	if (r == -ERANGE && compat_12) {
+		r = fail("Attribute index %lu is invalid", a->index);
+	} else if (r == -ERANGE) {
+		/* 1.4 lists the definition's attributes after the message */
+		struct buf b = { 0 };
+
+		buf_printf(&b, "Attribute index %lu is invalid\n", a->index);
+		attrs_text(&b, l.d[0].config);
+		r = fail("%s", b.s);
+		free(b.s);
+	} else if (r < 0) {
+		r = fail_errno(r, "Failed to write config for device %s", a->uuid);
+	}
 	devlist_free(&l);
 	return r;
 }
@@ -1464,6 +2121,20 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 /* ------------------------------------------------------------------------ */
 /* start / stop / start-parent-mdevs                                         */
 /* ------------------------------------------------------------------------ */
+
+struct start_call {
+	struct vgpu_ctx *ctx;
+	const char *uuid, *parent;
+	struct vgpu_config *config;
+	char **made;
+};
+
+static int start_now(void *data)
+{
+	struct start_call *s = data;
+
+	return create_device(s->ctx, s->uuid, s->parent, s->config, s->made);
+}
 
 static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		     struct args *a)
@@ -1479,7 +2150,7 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	(void)cmd;
 	if (a->set[O_JSONFILE]) {
 		/* mdevctl reads and parses the file before checking -p */
-		if (load_jsonfile(a->val[O_JSONFILE], &config))
+		if (load_jsonfile_as(a->val[O_JSONFILE], false, &config))
 			return 1;
 		if (!parent) {
 			r = fail("Parent device required to start device via json file");
@@ -1523,7 +2194,12 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			vgpu_config_set_type(config, type);
 		}
 	}
-	r = create_device(ctx, uuid, parent, config, &made);
+	{
+		struct start_call sc = { ctx, uuid, parent, config, &made };
+
+		r = with_callouts("start", a->set[O_FORCE], uuid, parent,
+				  vgpu_config_get_type(config), config, start_now, &sc);
+	}
 	if (!r && !uuid)
 		printf("%s\n", made);
 out:
@@ -1533,11 +2209,43 @@ out:
 	return r;
 }
 
+struct stop_call {
+	struct vgpu_ctx *ctx;
+	const char *uuid;
+};
+
+static int stop_now(void *data)
+{
+	struct stop_call *s = data;
+
+	return remove_device(s->ctx, s->uuid);
+}
+
 static int cmd_stop(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		    struct args *a)
 {
+	struct vgpu_instance *in;
+
+	struct stop_call sc = { ctx, a->uuid };
+	struct vgpu_config *c = NULL;
+	int r;
+
 	(void)cmd;
-	return remove_device(ctx, a->uuid);
+	if (compat_12)
+		return remove_device(ctx, a->uuid);
+	/* 1.4 says so when there is nothing to stop */
+	in = find_active(ctx, a->uuid);
+	if (!in)
+		return fail("Device %s is not an active mdev", a->uuid);
+	/* scripts hear the device as sysfs shows it: manual, no attributes */
+	if (vgpu_config_new(&c) == 0)
+		vgpu_config_set_type(c, vgpu_instance_get_type_id(in));
+	r = with_callouts("stop", a->set[O_FORCE], a->uuid,
+			  vgpu_instance_get_parent_id(in),
+			  vgpu_instance_get_type_id(in), c, stop_now, &sc);
+	vgpu_config_unref(c);
+	vgpu_instance_unref(in);
+	return r;
 }
 
 struct autostart {
@@ -1589,12 +2297,15 @@ static int cmd_start_parent(struct vgpu_ctx *ctx, const struct cmd *cmd,
 
 static void print_help(FILE *f, const char *prog)
 {
-	fprintf(f, "%s 1.2.0 (vgpuctl mdevctl compatibility)\n\n"
-		   "USAGE:\n    %s <SUBCOMMAND>\n\nSUBCOMMANDS:\n", prog, prog);
+	fprintf(f, "%s %s (vgpuctl mdevctl compatibility)\n\n"
+		   "USAGE:\n    %s <SUBCOMMAND>\n\nSUBCOMMANDS:\n", prog,
+		compat_12 ? "1.2.0" : "1.4.0", prog);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, "start-parent-mdevs") != 0)
 			fprintf(f, "    %s\n", commands[i].usage);
-	fputs("\nSee docs/mdevctl-compat.md; options follow mdevctl 1.2.\n", f);
+	fprintf(f, "\nSee docs/mdevctl-compat.md; options follow mdevctl %s\n"
+		   "(VGPU_MDEVCTL_COMPAT=1.2|1.4, or mdevctl-compat = 1.2|1.4 in %s).\n",
+		compat_12 ? "1.2" : "1.4", COMPAT_CONFIG_FILE);
 }
 
 static int check_environment(struct vgpu_ctx *ctx)
@@ -1623,6 +2334,77 @@ static int check_environment(struct vgpu_ctx *ctx)
 	return 0;
 }
 
+/*
+ * Which mdevctl to be.  VGPU_MDEVCTL_COMPAT in the environment wins; else
+ * "mdevctl-compat = <version>" in the configuration file (VGPU_CONFIG_FILE
+ * or /etc/vgpu/vgpuctl.conf), for hosts where libvirt or udev start the
+ * tool with an environment of their own; else 1.4.  Returns 0 or 1 after
+ * printing an error naming the source of a bad value.
+ */
+static int set_compat(const char *value, const char *source, unsigned int line)
+{
+	if (!strcmp(value, "1.4")) {
+		compat_12 = false;
+	} else if (!strcmp(value, "1.2")) {
+		compat_12 = true;
+	} else {
+		if (line)
+			fprintf(stderr, "Error: %s:%u: mdevctl-compat must be 1.2 or 1.4, not \"%s\"\n",
+				source, line, value);
+		else
+			fprintf(stderr, "Error: %s must be 1.2 or 1.4, not \"%s\"\n",
+				source, value);
+		return 1;
+	}
+	return 0;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+static int choose_compat(void)
+{
+	const char *env = getenv("VGPU_MDEVCTL_COMPAT");
+	const char *path = getenv("VGPU_CONFIG_FILE");
+	char line[512];
+	unsigned int n = 0;
+	int r = 0;
+	FILE *f;
+
+	compat_12 = false;
+	if (env)
+		return set_compat(env, "VGPU_MDEVCTL_COMPAT", 0);
+	if (!path || !*path)
+		path = COMPAT_CONFIG_FILE;
+	f = fopen(path, "re");
+	if (!f)
+		return 0; /* no file: the default */
+	while (!r && fgets(line, sizeof(line), f)) {
+		char *key = trim(line), *eq;
+
+		n++;
+		if (!*key || *key == '#')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq)
+			continue; /* other settings are other tools' business */
+		*eq = '\0';
+		if (!strcmp(trim(key), "mdevctl-compat"))
+			r = set_compat(trim(eq + 1), path, n);
+	}
+	fclose(f);
+	return r;
+}
+
 int mdevctl_compat_main(const struct opts *o, int argc, char **argv,
 			bool as_lsmdev)
 {
@@ -1631,13 +2413,15 @@ int mdevctl_compat_main(const struct opts *o, int argc, char **argv,
 	struct args a;
 	int r;
 
+	if (choose_compat())
+		return 1;
 	if (as_lsmdev) {
 		cmd = &lsmdev_cmd;
 	} else if (argc < 2) {
 		print_help(stderr, "mdevctl");
 		return EXIT_USAGE;
 	} else if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
-		puts("mdevctl 1.2.0");
+		puts(compat_12 ? "mdevctl 1.2.0" : "mdevctl 1.4.0");
 		return 0;
 	} else if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0 ||
 		   strcmp(argv[1], "--help") == 0) {
@@ -1670,6 +2454,7 @@ int mdevctl_compat_main(const struct opts *o, int argc, char **argv,
 	/* mdevctl knows mdev alone: no other backend may slow or fail it */
 	vgpu_ctx_set_backends(ctx, "mdev");
 	r = check_environment(ctx);
+	callouts_setup(ctx);
 	if (!r)
 		r = cmd->run(ctx, cmd, &a);
 	fflush(stdout);

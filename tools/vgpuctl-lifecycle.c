@@ -419,6 +419,33 @@ static int cmd_remove(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	return r < 0 ? fail_instance(r, uuid, NULL) : 0;
 }
 
+/* the changes of `modify`, applied to the definition as it is on disk
+ * while the library holds its lock */
+static int modify_edit(struct vgpu_config *c, void *userdata)
+{
+	const struct spec *s = userdata;
+	int r = 0;
+
+	if (s->type)
+		r = vgpu_config_set_type(c, s->type);
+	if (!r && s->autostart >= 0)
+		vgpu_config_set_autostart(c, s->autostart);
+	if (!r && s->add_attr) {
+		const char *eq = strchr(s->add_attr, '=');
+		char *key = eq && eq != s->add_attr ?
+				    strndup(s->add_attr, (size_t)(eq - s->add_attr)) :
+				    NULL;
+
+		r = key ? vgpu_config_add_attr(c, key, eq + 1,
+					       s->has_index ? s->index : -1) :
+			  -EINVAL;
+		free(key);
+	}
+	if (!r && s->del_attr)
+		r = vgpu_config_del_attr(c, s->has_index ? s->index : -1);
+	return r;
+}
+
 static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		      char **argv)
 {
@@ -444,9 +471,15 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		return r;
 	uuid = argv[optind];
 	if (s.jsonfile) {
+		/* a whole new definition: the changes apply to it, then it
+		 * replaces the old one */
 		r = read_jsonfile(s.jsonfile, &c);
 		if (r < 0)
 			return exit_for(r);
+		r = modify_edit(c, &s);
+		if (!r)
+			r = vgpu_instance_modify(ctx, uuid, s.parent, c);
+		vgpu_config_unref(c);
 	} else {
 		r = vgpu_instance_get(ctx, uuid, s.parent, &in);
 		if (r == 0 && !vgpu_instance_is_defined(in))
@@ -455,33 +488,12 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 			vgpu_instance_unref(in);
 			return fail_instance(r, uuid, "not defined");
 		}
-		c = vgpu_config_ref(vgpu_instance_get_config(in));
-		if (!s.parent)
-			s.parent = NULL;
+		/* read, change and write under the definition's lock:
+		 * concurrent modifications all survive */
+		r = vgpu_instance_edit(ctx, uuid, vgpu_instance_get_parent_id(in),
+				       modify_edit, &s);
+		vgpu_instance_unref(in);
 	}
-	if (!r && s.type)
-		r = vgpu_config_set_type(c, s.type);
-	if (!r && s.autostart >= 0)
-		vgpu_config_set_autostart(c, s.autostart);
-	if (!r && s.add_attr) {
-		const char *eq = strchr(s.add_attr, '=');
-		char *key = eq && eq != s.add_attr ?
-				    strndup(s.add_attr, (size_t)(eq - s.add_attr)) :
-				    NULL;
-
-		r = key ? vgpu_config_add_attr(c, key, eq + 1,
-					       s.has_index ? s.index : -1) :
-			  -EINVAL;
-		free(key);
-	}
-	if (!r && s.del_attr)
-		r = vgpu_config_del_attr(c, s.has_index ? s.index : -1);
-	if (!r)
-		r = vgpu_instance_modify(ctx, uuid,
-					 in ? vgpu_instance_get_parent_id(in) : s.parent,
-					 c);
-	vgpu_config_unref(c);
-	vgpu_instance_unref(in);
 	if (r == -ERANGE) {
 		fail_msg("instance %s: --index %ld: no such attribute position", uuid,
 			 s.index);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,35 +219,76 @@ static int mdev_get_parent(struct vgpu_ctx *ctx, const char *id,
 	return r;
 }
 
+/* read the attribute @attr of type @id through the types directory: no
+ * descriptor for the type's own directory is needed */
+static int type_attr(int typesfd, const char *id, const char *attr,
+		     char *buf, size_t size)
+{
+	size_t il = strlen(id), al = strlen(attr);
+	char rel[NAME_MAX + 32];
+
+	/* 65,536 of these on a big host: no snprintf */
+	if (il + 1 + al >= sizeof(rel))
+		return -ENAMETOOLONG;
+	memcpy(rel, id, il);
+	rel[il] = '/';
+	memcpy(rel + il + 1, attr, al + 1);
+	return vgpu_read_attr(typesfd, rel, buf, size);
+}
+
+static int type_attr_alloc(int typesfd, const char *id, const char *attr,
+			   char **ret)
+{
+	char buf[VGPU_ATTR_MAX + 1];
+	int r = type_attr(typesfd, id, attr, buf, sizeof(buf));
+
+	if (r < 0)
+		return r;
+	*ret = strdup(buf);
+	return *ret ? r : -ENOMEM;
+}
+
+static int type_attr_long(int typesfd, const char *id, const char *attr,
+			  long *ret)
+{
+	char buf[64];
+	int r = type_attr(typesfd, id, attr, buf, sizeof(buf));
+
+	return r < 0 ? r : vgpu_parse_long(buf, 10, 0, INT_MAX, ret);
+}
+
 static int type_from_dir(struct vgpu_parent *parent, int typesfd,
 			 const char *id, struct vgpu_type **ret)
 {
 	struct vgpu_ctx *ctx = parent->ctx;
 	struct vgpu_type *t;
+	struct stat st;
 	long avail;
-	int fd, r;
+	char *name = NULL;
+	int r;
 
-	fd = openat(typesfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR ? -ENOENT : -errno;
+	r = type_attr_alloc(typesfd, id, "name", &name);
+	/* name is optional: only then ask whether the type exists at all */
+	if ((r == -ENOENT || r == -ENOTDIR) &&
+	    (fstatat(typesfd, id, &st, 0) < 0 || !S_ISDIR(st.st_mode)))
+		return -ENOENT;
 	t = vgpu_type_alloc(parent, id);
 	if (!t) {
-		close(fd);
+		free(name);
 		return -ENOMEM;
 	}
-	r = vgpu_read_attr_alloc(fd, "name", &t->name);
+	t->name = name;
 	if (r < 0 && r != -ENOENT)
 		warn(ctx, "%s/%s: name: %s", parent->id, id, strerror(-r));
-	r = vgpu_read_attr_alloc(fd, "description", &t->description);
+	r = type_attr_alloc(typesfd, id, "description", &t->description);
 	if (r < 0 && r != -ENOENT)
 		warn(ctx, "%s/%s: description: %s", parent->id, id,
 		     strerror(-r));
-	r = vgpu_read_attr_alloc(fd, "device_api", &t->device_api);
+	r = type_attr_alloc(typesfd, id, "device_api", &t->device_api);
 	if (r < 0)
 		warn(ctx, "%s/%s: device_api: %s", parent->id, id,
 		     strerror(-r));
-	r = vgpu_read_attr_long(fd, "available_instances", 10, 0, INT_MAX,
-				&avail);
+	r = type_attr_long(typesfd, id, "available_instances", &avail);
 	if (r < 0) {
 		warn(ctx, "%s/%s: available_instances: %s", parent->id, id,
 		     strerror(-r));
@@ -254,7 +296,6 @@ static int type_from_dir(struct vgpu_parent *parent, int typesfd,
 	} else {
 		t->available = (int)avail;
 	}
-	close(fd);
 	r = vgpu_parse_description(t->description, &t->attrs, &t->n_attrs);
 	if (r < 0) {
 		vgpu_type_unref(t);
@@ -312,18 +353,69 @@ static int mdev_get_type(struct vgpu_parent *parent, const char *id,
 	return r;
 }
 
+/*
+ * Parent directories seen while listing active instances, each open once
+ * (O_PATH), so that an instance's mdev_type link is read relative to its
+ * parent: a path walk of two components instead of following the bus link
+ * again for every instance.  Open addressing on a hash of the path; when it
+ * is full, links are read through the bus directory as before.
+ */
+#define PDIR_SLOTS 1024
+
+struct pdir_cache {
+	struct {
+		char *path;
+		int fd;
+	} slot[PDIR_SLOTS];
+	size_t used;
+};
+
+static void pdir_cache_clear(struct pdir_cache *c)
+{
+	for (size_t i = 0; c && i < PDIR_SLOTS; i++) {
+		if (!c->slot[i].path)
+			continue;
+		free(c->slot[i].path);
+		if (c->slot[i].fd >= 0)
+			close(c->slot[i].fd);
+	}
+}
+
+/* an O_PATH fd of the directory @path, or -1 */
+static int pdir_cache_get(struct pdir_cache *c, const char *path)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	if (!c)
+		return -1;
+	for (const char *p = path; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (i = h % PDIR_SLOTS; c->slot[i].path; i = (i + 1) % PDIR_SLOTS)
+		if (!strcmp(c->slot[i].path, path))
+			return c->slot[i].fd;
+	/* keep a quarter free so that probing stays short */
+	if (c->used >= PDIR_SLOTS * 3 / 4)
+		return -1;
+	c->slot[i].path = strdup(path);
+	if (!c->slot[i].path)
+		return -1;
+	c->slot[i].fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	c->used++;
+	return c->slot[i].fd;
+}
+
 /* an active instance from its entry in bus/mdev/devices */
 static int instance_from_bus(struct vgpu_ctx *ctx, int busfd,
 			     const char *busdir, const char *name,
-			     const char *parent_filter,
+			     const char *parent_filter, struct pdir_cache *pc,
 			     struct vgpu_instance **ret)
 {
 	char uuid[VGPU_UUID_LEN + 1], buf[NAME_MAX + 1], link[NAME_MAX + 64];
 	char *syspath = NULL, *slash;
 	struct vgpu_instance *in;
 	const char *parent;
-	long group;
-	int r;
+	int r, pfd;
 
 	if (vgpu_uuid_normalize(name, uuid) < 0) {
 		warn(ctx, "%s/%s: not a UUID, ignored", busdir, name);
@@ -344,6 +436,7 @@ static int instance_from_bus(struct vgpu_ctx *ctx, int busfd,
 		return -ENOENT;
 	}
 	in = vgpu_instance_alloc(ctx, &vgpu_backend_mdev, uuid, parent);
+	pfd = in ? pdir_cache_get(pc, syspath) : -1;
 	*slash = '/';
 	if (!in) {
 		free(syspath);
@@ -351,17 +444,20 @@ static int instance_from_bus(struct vgpu_ctx *ctx, int busfd,
 	}
 	in->syspath = syspath;
 	in->active = true;
-	snprintf(link, sizeof(link), "%s/mdev_type", name);
-	r = vgpu_readlink_base(busfd, link, buf, sizeof(buf));
+	/* read when asked: one link less per instance in every listing */
+	in->iommu_group = VGPU_IOMMU_GROUP_UNREAD;
+	if (pfd >= 0) {
+		snprintf(link, sizeof(link), "%s/mdev_type", slash + 1);
+		r = vgpu_readlink_base(pfd, link, buf, sizeof(buf));
+	} else {
+		snprintf(link, sizeof(link), "%s/mdev_type", name);
+		r = vgpu_readlink_base(busfd, link, buf, sizeof(buf));
+	}
 	if (r > 0)
 		in->type_id = strdup(buf);
 	else
 		warn(ctx, "%s: no mdev_type link: %s", uuid,
 		     strerror(r < 0 ? -r : EINVAL));
-	snprintf(link, sizeof(link), "%s/iommu_group", name);
-	if (vgpu_readlink_base(busfd, link, buf, sizeof(buf)) > 0 &&
-	    vgpu_parse_long(buf, 10, 0, INT_MAX, &group) == 0)
-		in->iommu_group = (int)group;
 	*ret = in;
 	return 0;
 }
@@ -370,6 +466,7 @@ static int mdev_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 			    struct vgpu_vec *out)
 {
 	char *bdir = vgpu_path_join(ctx->sysfs_root, BUS_DIR);
+	struct pdir_cache *pc;
 	struct dirent *de;
 	DIR *d;
 	int r = 0;
@@ -384,13 +481,15 @@ static int mdev_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 		free(bdir);
 		return r;
 	}
+	/* without memory for the cache, links are read the long way */
+	pc = calloc(1, sizeof(*pc));
 	while ((de = readdir(d))) {
 		struct vgpu_instance *in;
 
 		if (de->d_name[0] == '.')
 			continue;
 		r = instance_from_bus(ctx, dirfd(d), bdir, de->d_name,
-				      parent_id, &in);
+				      parent_id, pc, &in);
 		if (r == -ENOMEM)
 			break;
 		if (r < 0) {
@@ -403,6 +502,8 @@ static int mdev_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 			break;
 		}
 	}
+	pdir_cache_clear(pc);
+	free(pc);
 	closedir(d);
 	free(bdir);
 	return r;
@@ -425,7 +526,7 @@ static int mdev_get_active(struct vgpu_ctx *ctx, const char *uuid,
 	if (fstatat(fd, uuid, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		r = -ENOENT;
 	else
-		r = instance_from_bus(ctx, fd, bdir, uuid, NULL, ret);
+		r = instance_from_bus(ctx, fd, bdir, uuid, NULL, NULL, ret);
 	close(fd);
 	free(bdir);
 	return r;

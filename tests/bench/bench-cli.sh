@@ -1,13 +1,16 @@
 #!/bin/bash
 # Whole-process cost of `vgpuctl list` / `vgpuctl types` against Debian's
 # mdevctl 1.2 on the same synthetic hosts, in the same run, with the cost of
-# spawning a process that does nothing as the floor. Two host sizes show how
-# the cost grows. mdevctl has no root option, so both tools run inside a
-# private mount namespace with the synthetic tree over /sys (needs root;
-# without it, or without mdevctl, only vgpuctl is measured).
+# spawning a process that does nothing as the floor, and the number of
+# system calls each tool makes (strace -c -f, where strace is installed).
+# Two host sizes show how the cost grows; the larger one has 256 parents x
+# 16 types, 4,096 active and 1,024 defined instances. Times are medians.
+# mdevctl has no root option, so both tools run inside a private mount
+# namespace with the synthetic tree over /sys (needs root; without it, or
+# without mdevctl, only vgpuctl is measured).
 #   bench-cli.sh MKHOST VGPUCTL [ROUNDS]
 set -eu
-mkhost=$1 vgpuctl=$2 rounds=${3:-5}
+mkhost=$1 vgpuctl=$2 rounds=${3:-9}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vgpu-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
@@ -19,57 +22,77 @@ else
 	echo "note: mdevctl comparison needs root, unshare and Debian's mdevctl; measuring vgpuctl only"
 fi
 
-# one measurement: ms per run of the command, over $rounds runs
+# one measurement: the medians of $rounds runs, in ms: wall-clock time, and
+# CPU time (user + system) which a loaded machine disturbs less
 measure() {
-	local i start end
+	local i t
 	"$@" > /dev/null 2>&1 || true
-	start=$EPOCHREALTIME
 	for ((i = 0; i < rounds; i++)); do
-		"$@" > /dev/null 2>&1 || true
-	done
-	end=$EPOCHREALTIME
-	echo "scale=3; (${end/./} - ${start/./}) / 1000 / $rounds" | bc
+		t=$( { TIMEFORMAT='%3R %3U %3S'; time "$@" > /dev/null 2>&1; } 2>&1 )
+		echo "$t"
+	done | awk '{ w[NR] = $1 * 1000; c[NR] = ($2 + $3) * 1000 }
+		function med(a, n,   i, j, t) {
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+				if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		}
+		END { printf "%.3f %.3f\n", med(w, NR), med(c, NR) }'
 }
-export -f measure
+# the number of system calls of one run (whole process tree), or "-"
+syscalls() {
+	local f
+	command -v strace > /dev/null || { echo -; return; }
+	f=$(mktemp)
+	strace -f -c -o "$f" "$@" > /dev/null 2>&1 || true
+	awk '$NF == "total" { print $4 }' "$f" | tail -n1
+	rm -f "$f"
+}
+export -f measure syscalls
 
 run_size() {
-	local np=$1 nt=$2 ni=$3 host=$tmp/host-$1
-	"$mkhost" "$host" "$np" "$nt" "$ni"
+	local np=$1 nt=$2 ni=$3 nd=$4 host=$tmp/host-$1
+	"$mkhost" "$host" "$np" "$nt" "$ni" "$nd"
 	mkdir -p "$host/etc/mdevctl.d/scripts.d/callouts" "$host/etc/mdevctl.d/scripts.d/notifiers"
-	echo "host: $np parents x $nt types, $ni instances (and as many definitions), $rounds runs each"
+	echo "host: $np parents x $nt types, $ni active and $nd defined instances, median of $rounds runs"
 	if [ $have_mdevctl = 1 ]; then
-		rounds=$rounds unshare -m bash -c '
+		# mdevctl here is Debian 12's 1.2: the personality is pinned to it
+		VGPU_MDEVCTL_COMPAT=1.2 rounds=$rounds unshare -m bash -c '
 			set -eu
 			mount --bind "$1/sys" /sys
 			mount --bind "$1/etc/mdevctl.d" /etc/mdevctl.d
-			floor=$(measure /bin/true)
-			printf "  %-16s %9s ms\n" "floor (true)" "$floor"
+			read -r floor floorcpu <<< "$(measure /bin/true)"
+			printf "  %-22s %9s ms (cpu %s ms)\n" "floor (true)" "$floor" "$floorcpu"
 			for verb in list types; do
-				v=$(measure "$2" $verb)
-				m=$(measure mdevctl $verb)
+				# the same command line through the mdevctl personality
+				read -r v vc <<< "$(measure "$2" mdevctl $verb)"
+				read -r m mc <<< "$(measure mdevctl $verb)"
 				# the same answer? (the personality is byte-identical)
 				"$2" mdevctl $verb > "$3/v.out" 2>&1 || true
 				mdevctl $verb > "$3/m.out" 2>&1 || true
 				same=$(cmp -s "$3/v.out" "$3/m.out" && echo same || echo DIFFERENT)
-				printf "  %-16s %9s ms   mdevctl %-6s %9s ms   mdevctl/vgpuctl %6.1fx  (mdevctl-format output: %s)\n" \
-					"vgpuctl $verb" "$v" "$verb" "$m" "$(echo "scale=3; $m / $v" | bc)" "$same"
+				printf "  %-22s %9s ms   mdevctl %-6s %9s ms   mdevctl/vgpuctl %6.1fx  (mdevctl-format output: %s)\n" \
+					"vgpuctl mdevctl $verb" "$v" "$verb" "$m" "$(echo "scale=3; $m / $v" | bc)" "$same"
+				printf "  %-22s %9s ms cpu     mdevctl %-6s %9s ms cpu  mdevctl/vgpuctl %6.1fx\n" \
+					"" "$vc" "$verb" "$mc" "$(echo "scale=3; $mc / $vc" | bc)"
+				printf "  %-22s %9s system calls   mdevctl %9s system calls\n" \
+					"" "$(syscalls "$2" mdevctl $verb)" "$(syscalls mdevctl $verb)"
 				echo "$verb $v" >> "$3/costs-'"$np"'"
 			done
 		' bench "$host" "$vgpuctl" "$tmp"
 	else
-		floor=$(measure /bin/true)
-		printf "  %-16s %9s ms\n" "floor (true)" "$floor"
+		read -r floor floorcpu <<< "$(measure /bin/true)"
+		printf "  %-22s %9s ms (cpu %s ms)\n" "floor (true)" "$floor" "$floorcpu"
 		for verb in list types; do
-			v=$(measure "$vgpuctl" --sysfs-root "$host/sys" --config-dir "$host/etc/mdevctl.d" $verb)
-			printf "  %-16s %9s ms\n" "vgpuctl $verb" "$v"
+			read -r v vc <<< "$(measure "$vgpuctl" --sysfs-root "$host/sys" --config-dir "$host/etc/mdevctl.d" $verb)"
+			printf "  %-22s %9s ms\n" "vgpuctl $verb" "$v"
 			echo "$verb $v" >> "$tmp/costs-$np"
 		done
 	fi
 }
 export rounds
 
-run_size 64 16 1024
-run_size 256 16 4096
+run_size 64 16 1024 256
+run_size 256 16 4096 1024
 echo "growth from 1,024 to 4,096 instances (4x the host; linear means about 4x):"
 for verb in list types; do
 	small=$(awk -v v=$verb '$1 == v { print $2 }' "$tmp/costs-64")

@@ -14,17 +14,19 @@
 int main(int argc, char **argv)
 {
 	struct fake_tree *t;
-	unsigned long np, nt, ni;
+	unsigned long np, nt, ni, nd;
 	char *end;
 	int r;
 
-	if (argc != 5) {
-		fprintf(stderr, "usage: %s DIR PARENTS TYPES INSTANCES\n", argv[0]);
+	if (argc != 5 && argc != 6) {
+		fprintf(stderr, "usage: %s DIR PARENTS TYPES INSTANCES [DEFINED]\n", argv[0]);
 		return 2;
 	}
 	np = strtoul(argv[2], &end, 10);
 	nt = strtoul(argv[3], &end, 10);
 	ni = strtoul(argv[4], &end, 10);
+	/* the first DEFINED instances get a definition (default: all) */
+	nd = argc == 6 ? strtoul(argv[5], &end, 10) : ni;
 	if (!np || !nt || np > 65536 || nt > 1000) {
 		fprintf(stderr, "%s: bad sizes\n", argv[0]);
 		return 2;
@@ -67,6 +69,8 @@ int main(int argc, char **argv)
 		r = fake_tree_add_instance(t, bdf, id, uuid);
 		if (r < 0)
 			break;
+		if (i >= nd)
+			continue;
 		snprintf(rel, sizeof(rel), "etc/mdevctl.d/%s/%s", bdf, uuid);
 		snprintf(json, sizeof(json),
 			 "{\n  \"mdev_type\": \"%s\",\n  \"start\": \"%s\",\n  \"attrs\": []\n}",

@@ -8,7 +8,9 @@ init_tree() {
 	mkdir -p "$TREE/sys/class/mdev_bus" "$TREE/sys/bus/mdev/devices" \
 		"$TREE/sys/devices" \
 		"$TREE/etc/mdevctl.d/scripts.d/callouts" \
-		"$TREE/etc/mdevctl.d/scripts.d/notifiers"
+		"$TREE/etc/mdevctl.d/scripts.d/notifiers" \
+		"$TREE/usr/lib/mdevctl/scripts.d/callouts" \
+		"$TREE/usr/lib/mdevctl/scripts.d/notifiers"
 }
 
 # add_parent NAME DEVPATH   (DEVPATH relative to /sys/devices)
@@ -73,4 +75,12 @@ def_json() {
 		first=0; shift 2
 	done
 	printf '\n  ]\n}'
+}
+
+# add_script DIR NAME TEXT   (DIR relative to the tree, e.g.
+# etc/mdevctl.d/scripts.d/callouts; the script is made executable)
+add_script() {
+	mkdir -p "$TREE/$1"
+	printf '%s\n' "$3" > "$TREE/$1/$2"
+	chmod 755 "$TREE/$1/$2"
 }

@@ -5,9 +5,17 @@
 # tree is bind-mounted over /sys and /etc/mdevctl.d.  Compares stdout,
 # stderr, exit status and the resulting tree byte for byte.
 #
-# usage: run.sh [--ref PROG] [--cand PROG] [--fakesysfs PROG] [--keep]
-#               [--verbose] [SCENARIO...]
+# usage: run.sh [--ref PROG] [--ref-libc DIR] [--cand PROG] [--cand-env K=V]
+#               [--fakesysfs PROG] [--keep] [--verbose] [SCENARIO...]
 #   --ref PROG       reference mdevctl (default /usr/bin/mdevctl)
+#   --ref-libc DIR   run the reference through DIR/ld-linux-x86-64.so.2 with
+#                    DIR as its library path (a newer Debian's mdevctl with
+#                    that Debian's libc, unpacked; see fetch-mdevctl.sh)
+#   --ref-fetch DIR  fetch Debian 12's mdevctl 1.2 and unstable's 1.4 into
+#                    the cache DIR (fetch-mdevctl.sh) and use 1.4 as the
+#                    reference; skip (77) when the archive cannot be reached
+#   --cand-env K=V   environment of the candidate (repeatable), e.g.
+#                    VGPU_MDEVCTL_COMPAT=1.2
 #   --cand PROG      candidate; invoked through symlinks named mdevctl/lsmdev
 #                    (default: the reference itself, to debug the harness)
 #   --fakesysfs PROG vgpu-fakesysfs daemon, enables @kernel cases: each side
@@ -16,8 +24,13 @@
 #                    appears / disappears); the backing tree is compared
 # Exit: 0 all passed, 1 a difference, 77 prerequisites missing (skip).
 set -u
+# the references are Rust programs: no backtraces in their error messages
+unset RUST_BACKTRACE RUST_LIB_BACKTRACE
 HERE=$(cd "$(dirname "$0")" && pwd)
 REF=/usr/bin/mdevctl
+REF_LIBC=
+REF_VERSION=
+CAND_ENV=()
 CAND=
 FAKESYSFS=
 KEEP=0
@@ -26,6 +39,14 @@ SCEN=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--ref) REF=$2; shift 2 ;;
+	--ref-libc) REF_LIBC=$2; shift 2 ;;
+	--ref-fetch)
+		"$HERE/fetch-mdevctl.sh" "$2" > /dev/null || exit $?
+		# shellcheck disable=SC1091
+		. "$2/current"
+		REF=$MDEVCTL_14 REF_LIBC=$LIBC_14 REF_VERSION=1.4
+		shift 2 ;;
+	--cand-env) CAND_ENV+=("$2"); shift 2 ;;
 	--cand) CAND=$2; shift 2 ;;
 	--fakesysfs) FAKESYSFS=$2; shift 2 ;;
 	--keep) KEEP=1; shift ;;
@@ -48,18 +69,53 @@ if [ -n "$FAKESYSFS" ] && { [ ! -x "$FAKESYSFS" ] || ! command -v mountpoint >/d
 WORK=$(mktemp -d /tmp/mdevctl-diff.XXXXXX)
 [ $KEEP = 1 ] || trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/bin-ref" "$WORK/bin-cand"
-ln -s "$(readlink -f "$REF")" "$WORK/bin-ref/mdevctl"
-ln -s "$(readlink -f "$REF")" "$WORK/bin-ref/lsmdev"
-ln -s "$(readlink -f "$CAND")" "$WORK/bin-cand/mdevctl"
-ln -s "$(readlink -f "$CAND")" "$WORK/bin-cand/lsmdev"
+# PROG as mdevctl and lsmdev in DIR (by argv[0], like Debian's symlinks)
+install_as() {
+	local dir=$1 prog=$2 name; shift 2
+	for name in mdevctl lsmdev; do
+		if [ $# -eq 0 ]; then
+			ln -s "$(readlink -f "$prog")" "$dir/$name"
+		else
+			printf '#!/bin/bash\nexec %s "$@"\n' "$(printf '%q ' "$@" | sed "s/@NAME@/$name/g")" > "$dir/$name"
+			chmod +x "$dir/$name"
+		fi
+	done
+}
+if [ -n "$REF_LIBC" ]; then
+	[ -x "$REF_LIBC/ld-linux-x86-64.so.2" ] || skip "no loader in $REF_LIBC"
+	install_as "$WORK/bin-ref" "$REF" "$REF_LIBC/ld-linux-x86-64.so.2" --argv0 @NAME@ \
+		--library-path "$REF_LIBC" "$(readlink -f "$REF")"
+else
+	install_as "$WORK/bin-ref" "$REF"
+fi
+if [ ${#CAND_ENV[@]} -gt 0 ]; then
+	install_as "$WORK/bin-cand" "$CAND" env "${CAND_ENV[@]}" bash -c 'exec -a "$0" "$@"' @NAME@ "$(readlink -f "$CAND")"
+else
+	install_as "$WORK/bin-cand" "$CAND"
+fi
 
 UUID_RE='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+# the reference's version (1.2, 1.4): scenarios may say REQUIRES=1.4
+# (1.4 does not even say its version without /usr/lib/mdevctl: --ref-fetch
+# knows it)
+[ -n "$REF_VERSION" ] || REF_VERSION=$("$WORK/bin-ref/mdevctl" --version 2> /dev/null |
+	sed -n 's/^mdevctl \([0-9]*\.[0-9]*\).*/\1/p')
 
 # run_step BINDIR TREE OUTDIR STEP
 run_step() {
 	local bin=$1 tree=$2 out=$3 step=$4 rc
 	unshare -m --propagation private /bin/bash -c '
 		mount --bind "$1/sys" /sys && mount --bind "$1/etc/mdevctl.d" /etc/mdevctl.d || exit 125
+		# mdevctl >= 1.4 also needs /usr/lib/mdevctl/scripts.d/callouts:
+		# the tree brings its own, over an overlay where the host has none
+		if [ -d "$1/usr/lib/mdevctl" ]; then
+			if [ ! -d /usr/lib/mdevctl ]; then
+				mkdir -p "$1.ovl/u" "$1.ovl/w"
+				mount -t overlay overlay -o lowerdir=/usr/lib,upperdir="$1.ovl/u",workdir="$1.ovl/w" /usr/lib &&
+					mkdir -p /usr/lib/mdevctl || exit 125
+			fi
+			mount --bind "$1/usr/lib/mdevctl" /usr/lib/mdevctl || exit 125
+		fi
 		bin=$2; eval "set -- $3"
 		cmd=$1; shift
 		cd / && exec "$bin/$cmd" "$@"' run_step "$tree" "$bin" "$step" \
@@ -147,6 +203,8 @@ run_case() {
 		normalize "$d/$side" "$d/$side/tree" "$WORK/$scen/known"
 	done
 	local diffs=""
+	# 125: the harness could not set up the namespace, nothing was compared
+	grep -qx 'rc=125' "$d/ref/status" "$d/cand/status" && diffs+=" harness(rc=125)"
 	for f in status stdout stderr layout; do
 		cmp -s "$d/ref/$f" "$d/cand/$f" || diffs+=" $f"
 	done
@@ -169,10 +227,16 @@ run_case() {
 for scen in "${SCEN[@]}"; do
 	(
 		CASES=()
+		REQUIRES=
 		TREE="$WORK/$scen/tree"
 		mkdir -p "$TREE"
 		source "$HERE/lib.sh"
 		source "$HERE/scenarios/$scen.sh"
+		if [ -n "$REQUIRES" ] && [ "$REQUIRES" != "$REF_VERSION" ]; then
+			echo "SKIP $scen (needs mdevctl $REQUIRES, the reference is ${REF_VERSION:-unknown})"
+			echo "0 0 ${#CASES[@]}" > "$WORK/$scen/result"
+			exit 0
+		fi
 		init_tree
 		build
 		{ find "$TREE" -printf '%f\n'; printf '%s\n' "${CASES[@]}"; } |
