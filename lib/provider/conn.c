@@ -66,6 +66,8 @@ void disconnect(struct vgpu_device *dev)
 		}
 	}
 	dev->versioned = false;
+	dma_async_fail_all(dev, -ECONNRESET);
+	dev->dma_layout = VFU_DMA_LAYOUT_UNKNOWN;
 	vfu_reader_reset(&dev->rx);
 	vfu_reader_reset(&dev->rx_wait);
 	dev->stashed = false;
@@ -216,7 +218,15 @@ int serve_one(struct vgpu_device *dev, int flags)
 	pthread_mutex_lock(&dev->lock);
 	dev->serving = true;
 	dev->serving_thread = pthread_self();
-	r = handle_msg(dev, &msg);
+	if ((msg.hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_REPLY) {
+		/* the answer to an asynchronous DMA_READ/DMA_WRITE; anything
+		 * else that claims to be a reply breaks the protocol */
+		r = dma_async_reply(dev, &msg);
+		vfu_msg_close_fds(&msg, 0);
+		r = r == 1 ? 0 : -EPROTO;
+	} else {
+		r = handle_msg(dev, &msg);
+	}
 	unstash(dev);
 	while (r >= 0 && dev->q_head) {
 		struct qmsg *q = dev->q_head;
@@ -235,6 +245,8 @@ int serve_one(struct vgpu_device *dev, int flags)
 		free(q);
 		unstash(dev);
 	}
+	if (r >= 0)
+		dma_async_run_done(dev);
 	dev->serving = false;
 	pthread_mutex_unlock(&dev->lock);
 	return r < 0 ? r : 0;

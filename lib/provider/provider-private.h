@@ -103,6 +103,14 @@ struct vgpu_device {
 	pthread_t conn_thread;
 	bool has_conn_thread;
 	bool dying; /* being destroyed: do not listen again */
+	/* the client's DMA_READ/DMA_WRITE layout (dma-async.c) and the
+	 * asynchronous transfers: the head of the queue has a message in
+	 * flight (aq_hdr, for [aq_addr, aq_addr + aq_count)) when aq_sent */
+	enum vfu_dma_layout dma_layout;
+	struct dma_op *aq_head, *aq_tail, *done_head, *done_tail;
+	bool aq_sent, aq_probe;
+	struct vfu_hdr aq_hdr;
+	uint64_t aq_addr, aq_count;
 	enum vgpu_migration_state mig;
 	struct vgpu_dma_table *dma;
 	struct region regions[VFU_MAX_REGIONS];
@@ -205,6 +213,17 @@ void serve_control(struct vgpu_provider *p);
 
 /* dispatch.c: parse, run and answer one message; <0 disconnects */
 int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg);
+
+/* dma-async.c */
+int dma_send_request(struct vgpu_device *dev, struct vfu_hdr *h,
+		     uint64_t addr, void *buf, uint64_t count, bool write);
+int dma_send_probe(struct vgpu_device *dev, struct vfu_hdr *h, uint64_t addr);
+/* a reply for the transfer in flight: 1 taken, 0 not ours, -EPROTO bad */
+int dma_async_reply(struct vgpu_device *dev, struct vfu_msg *m);
+/* call back the finished transfers (device lock held) */
+void dma_async_run_done(struct vgpu_device *dev);
+/* the client is gone: every transfer ends with @err */
+void dma_async_fail_all(struct vgpu_device *dev, int err);
 
 /* dma.c */
 void queue_free(struct vgpu_device *dev);

@@ -575,6 +575,88 @@ int vfu_parse_dma_command(const struct vfu_hdr *hdr, const void *payload,
 	}
 }
 
+size_t vfu_dma_request_head(enum vfu_dma_layout layout, uint64_t addr,
+			    uint64_t count, uint8_t head[16], size_t *tail)
+{
+	uint32_t c32 = (uint32_t)count;
+
+	memcpy(head, &addr, 8);
+	if (layout == VFU_DMA_LAYOUT_QEMU) {
+		memcpy(head + 8, &c32, 4);
+		*tail = 4;
+		return 12;
+	}
+	memcpy(head + 8, &count, 8);
+	*tail = 0;
+	return 16;
+}
+
+/* a reply to @req at all: type, flags, id, command, no fds; the error
+ * reply's errno in *err (0: none) */
+static int dma_reply_head(const struct vfu_hdr *req, const struct vfu_hdr *rh,
+			  size_t len, unsigned int nfds, int *err)
+{
+	*err = 0;
+	if ((rh->flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_REPLY ||
+	    (rh->flags & ~(VFU_F_TYPE_MASK | VFU_F_ERROR)) ||
+	    rh->msg_id != req->msg_id || rh->cmd != req->cmd || nfds ||
+	    rh->size != sizeof(*rh) + len)
+		return -EPROTO;
+	if (rh->flags & VFU_F_ERROR) {
+		/* header only; an errno we can pass on */
+		if (len || rh->error >= 4096)
+			return -EPROTO;
+		*err = rh->error ? -(int)rh->error : -EIO;
+		return 0;
+	}
+	return rh->error ? -EPROTO : 0;
+}
+
+int vfu_dma_probe_layout(const struct vfu_hdr *probe, const struct vfu_hdr *rh,
+			 const void *payload, size_t len, unsigned int nfds)
+{
+	struct vfu_dma_access echo;
+	int err;
+
+	if (probe->cmd != VFU_CMD_DMA_WRITE ||
+	    dma_reply_head(probe, rh, len, nfds, &err) < 0)
+		return -EPROTO;
+	if (err) /* a spec peer refusing a count of 0 */
+		return VFU_DMA_LAYOUT_SPEC;
+	if (!len)
+		return VFU_DMA_LAYOUT_QEMU;
+	if (len != sizeof(echo))
+		return -EPROTO;
+	memcpy(&echo, payload, sizeof(echo));
+	return echo.count ? -EPROTO : VFU_DMA_LAYOUT_SPEC;
+}
+
+int vfu_dma_check_reply(enum vfu_dma_layout layout, const struct vfu_hdr *req,
+			uint64_t addr, uint64_t count, const struct vfu_hdr *rh,
+			const void *payload, size_t len, unsigned int nfds,
+			void *buf)
+{
+	bool read = req->cmd == VFU_CMD_DMA_READ;
+	const uint8_t *p = payload;
+	size_t head, tail;
+	uint8_t want[16];
+	int err;
+
+	if (dma_reply_head(req, rh, len, nfds, &err) < 0)
+		return -EPROTO;
+	if (err)
+		return err;
+	if (layout == VFU_DMA_LAYOUT_QEMU && !read)
+		return len ? -EPROTO : 0;
+	head = vfu_dma_request_head(layout, addr, count, want, &tail);
+	if (len != head + (read ? count : 0) + (read ? tail : 0) ||
+	    memcmp(p, want, head))
+		return -EPROTO;
+	if (read)
+		memcpy(buf, p + head, (size_t)count);
+	return 0;
+}
+
 int vfu_check_region_info(const void *payload, size_t len)
 {
 	const uint8_t *p = payload;

@@ -380,6 +380,49 @@ int vfu_parse_dma_command(const struct vfu_hdr *hdr, const void *payload,
 			  struct vfu_dma_access *access, const void **data);
 
 /*
+ * The two DMA_READ/DMA_WRITE layouts in use. The spec's (libvfio-user,
+ * libvgpu's client): {u64 addr, u64 count} then the data at payload offset
+ * 16; a DMA_WRITE reply echoes those 16 bytes. QEMU's (10.1, 10.2):
+ * {u64 addr, u32 count} then the data at offset 12 and 4 bytes of padding
+ * after it (its struct's size), and a DMA_WRITE reply is the header alone.
+ * A reply of one layout can pass for the other (a DMA_READ reply has the
+ * same size in both), so the layout is learnt once per connection with a
+ * probe: a DMA_WRITE of 0 bytes, whose successful reply is 16 bytes of
+ * payload in the spec's layout and none in QEMU's (a spec peer may also
+ * refuse a count of 0: an error reply; QEMU never does).
+ */
+enum vfu_dma_layout {
+	VFU_DMA_LAYOUT_UNKNOWN = 0,
+	VFU_DMA_LAYOUT_SPEC,
+	VFU_DMA_LAYOUT_QEMU,
+};
+
+/*
+ * The request payload around the data: @head (at most 16 bytes) goes
+ * before the data, then @tail zero bytes (QEMU's padding) after it.
+ * Returns the head's size. The probe is a DMA_WRITE with @count 0 in the
+ * spec's layout.
+ */
+size_t vfu_dma_request_head(enum vfu_dma_layout layout, uint64_t addr,
+			    uint64_t count, uint8_t head[16], size_t *tail);
+/*
+ * The layout a reply @m to the probe @probe shows, or -EPROTO when it is
+ * not a reply to it in either layout.
+ */
+int vfu_dma_probe_layout(const struct vfu_hdr *probe, const struct vfu_hdr *rh,
+			 const void *payload, size_t len, unsigned int nfds);
+/*
+ * Check the reply (@rh, @payload, @len, @nfds) to the request @req for
+ * [addr, addr + count) in @layout; for DMA_READ the data is copied to
+ * @buf. Returns 0, the peer's errno from an error reply (-EIO for errno 0),
+ * or -EPROTO for anything else.
+ */
+int vfu_dma_check_reply(enum vfu_dma_layout layout, const struct vfu_hdr *req,
+			uint64_t addr, uint64_t count, const struct vfu_hdr *rh,
+			const void *payload, size_t len, unsigned int nfds,
+			void *buf);
+
+/*
  * Validate a REGION_INFO reply of @len bytes: the caps chain stays inside
  * the reply, moves strictly forwards and a sparse-mmap cap's areas stay
  * inside the region. Returns 0 or -EPROTO.
