@@ -129,6 +129,32 @@ static int call(struct vfu_client *c, uint16_t cmd, const void *req,
 	return 0;
 }
 
+int vfu_client_service(struct vfu_client *c)
+{
+	struct vfu_msg m;
+	int r, served = 0;
+
+	if (!c)
+		return -EINVAL;
+	for (;;) {
+		r = vfu_reader_next(&c->rx, c->fd, &m, MSG_DONTWAIT);
+		if (r == -EAGAIN)
+			return served;
+		if (r < 0)
+			return r;
+		/* no call of ours is waiting: only the server's requests */
+		if ((m.hdr.flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_COMMAND) {
+			vfu_msg_close_fds(&m, 0);
+			return -EPROTO;
+		}
+		r = serve_dma(c, &m);
+		vfu_msg_close_fds(&m, 0);
+		if (r < 0)
+			return r;
+		served++;
+	}
+}
+
 int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req,
 		    size_t req_len, const int *fds, unsigned int nfds,
 		    void **reply, size_t *reply_len, int *rfds,

@@ -406,6 +406,10 @@ def main():
         q = new_qemu("qemu-a")
         if boot(tap, q, "the guest boots with vgpu-sim attached"):
             device_checks(tap, q, ["msix", "msi", "intx", "msix"])
+            # the BIOS ROM is guest memory QEMU maps without an fd: the
+            # device reads it by DMA_READ messages in QEMU's layout
+            guest(tap, q, "DMA blit from memory QEMU maps without an fd "
+                  "(message DMA, QEMU's layout), MSI-X completion", "t romblit")
             r = q.qmp_cmd("system_reset")
             tap.ok("qemu-a: system_reset", "return" in r, json.dumps(r))
             if boot(tap, q, "the guest boots again after the reset"):
