@@ -396,6 +396,14 @@ def main():
             return 1
         uuid = p.stdout.strip().splitlines()[-1]
         sock = os.path.join(sim.run, "vfio-user", uuid + ".sock")
+        # what vgpuctl show tells a user is what this suite runs
+        p = sim.ctl("show", uuid)
+        shown = [l for l in p.stdout.splitlines() if l.startswith("QEMU:")]
+        want = ["memory-backend=mem", "memory-backend-memfd,id=mem,",
+                "share=on", '"driver":"vfio-user-pci"', '"path":"%s"' % sock]
+        tap.ok("vgpuctl show prints the QEMU set-up this suite uses",
+               p.returncode == 0 and shown and all(w in shown[0] for w in want),
+               p.stdout.strip())
 
         def new_qemu(name):
             q = Qemu(qemu, kern, initrd, sock, work, name, a.verbose)
