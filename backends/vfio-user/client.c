@@ -211,6 +211,18 @@ static int negotiate(struct vfu_client *c)
 	memcpy(req + sizeof(v), json, sizeof(json));
 	r = vfu_client_call(c, VFU_CMD_VERSION, req, sizeof(req), NULL, 0,
 			    &rep, &len, NULL, 0, NULL);
+	if (r == -EPIPE || r == -ECONNRESET || r == -EPROTO) {
+		/* a server that refuses us may answer before our VERSION
+		 * arrives (id 0) and hang up: take its reason */
+		struct vfu_msg m;
+
+		if (vfu_reader_next(&c->rx, c->fd, &m, MSG_DONTWAIT) == 0 &&
+		    m.hdr.cmd == VFU_CMD_VERSION && m.hdr.error &&
+		    m.hdr.flags == (VFU_F_TYPE_REPLY | VFU_F_ERROR) &&
+		    m.hdr.error < 4096)
+			r = -(int)m.hdr.error;
+		vfu_msg_close_fds(&m, 0);
+	}
 	if (r < 0)
 		return r;
 	vfu_caps_default(&c->server);

@@ -74,11 +74,6 @@ void disconnect(struct vgpu_device *dev)
 	queue_free(dev);
 	dev->conn_err = 0;
 	dev->dma_id = 0;
-	if (p && dev->listen_fd >= 0 && !dev->dying) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wl };
-
-		epoll_ctl(p->epfd, EPOLL_CTL_ADD, dev->listen_fd, &ev);
-	}
 	pthread_mutex_unlock(&dev->lock);
 	if (p)
 		dbg(p->ctx, "device %s: client gone", dev->uuid);
@@ -119,20 +114,78 @@ void join_conn_thread(struct vgpu_device *dev)
 	dev->has_conn_thread = false;
 }
 
+/* whether the peer of @fd has hung up (its connection is over) */
+static bool peer_gone(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) == 1 &&
+	       (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/*
+ * One client at a time: another one is refused at once, not left waiting
+ * in the backlog until it times out. Its VERSION, when it is already
+ * there, gets an error reply with EBUSY (any other first message, or none
+ * yet: an EBUSY error reply to a VERSION with id 0); then the socket is
+ * closed. Never blocks.
+ */
+static void refuse_client(struct vgpu_device *dev, int fd)
+{
+	struct vfu_hdr h = { .cmd = VFU_CMD_VERSION,
+			     .size = sizeof(struct vfu_hdr) };
+	struct vfu_hdr got;
+
+	if (recv(fd, &got, sizeof(got), MSG_DONTWAIT | MSG_PEEK) ==
+		    (ssize_t)sizeof(got) &&
+	    got.cmd == VFU_CMD_VERSION)
+		h.msg_id = got.msg_id;
+	vfu_send_error(fd, &h, -EBUSY);
+	shutdown(fd, SHUT_WR);
+	/* what it sent so far is read, so the close does not turn into a
+	 * reset that could overtake our answer */
+	for (int i = 0; i < 16; i++) {
+		uint8_t junk[4096];
+
+		if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
+			break;
+	}
+	close(fd);
+	info(dev->provider->ctx,
+	     "device %s: refused a second client (it has one already)",
+	     dev->uuid);
+}
+
 int accept_client(struct vgpu_device *dev)
 {
 	struct vgpu_provider *p = dev->provider;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wc };
 	int fd, r;
 
-	fd = accept4(dev->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(dev->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	pthread_mutex_lock(&dev->lock);
-	if (dev->conn_fd >= 0) {
+	if (dev->conn_fd >= 0 && !peer_gone(dev->conn_fd)) {
 		pthread_mutex_unlock(&dev->lock);
-		close(fd); /* one client at a time */
+		refuse_client(dev, fd);
 		return 0;
+	}
+	if (dev->conn_fd >= 0) {
+		/* the client hung up and reconnected before its connection
+		 * was wound up: wind it up now */
+		pthread_mutex_unlock(&dev->lock);
+		if (dev->has_conn_thread)
+			join_conn_thread(dev);
+		else
+			conn_lost(dev, -ENOTCONN);
+		pthread_mutex_lock(&dev->lock);
+	}
+	/* the connection itself blocks (its thread waits in recvmsg()) */
+	if (fcntl(fd, F_SETFL, 0) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
 	}
 	pthread_mutex_unlock(&dev->lock);
 	/* the previous client's thread has finished, or is about to */
@@ -147,8 +200,6 @@ int accept_client(struct vgpu_device *dev)
 	}
 	vfu_caps_default(&dev->client_caps);
 	dev->conn_fd = fd;
-	/* one client at a time: others wait in the backlog */
-	epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);
 	r = p->threaded ? -pthread_create(&dev->conn_thread, NULL, conn_main,
 					  dev) :
 			  epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno :

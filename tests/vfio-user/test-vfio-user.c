@@ -1286,6 +1286,47 @@ START_TEST(test_dma_qemu_layout)
 }
 END_TEST
 
+/* a second client is refused at once (EBUSY to its VERSION), not left in
+ * the backlog; the first keeps working, and after it a new one gets in */
+START_TEST(test_second_client)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct {
+		struct vfu_hdr h;
+		struct vfu_version v;
+	} __attribute__((packed)) msg = {
+		.h = { .msg_id = 7, .cmd = VFU_CMD_VERSION, .size = sizeof(msg) },
+	};
+	struct vfu_client *c, *c2;
+	struct vfu_hdr rh;
+	uint8_t p[64];
+	uint64_t v = 0;
+	int fd;
+
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	strcpy(sa.sun_path, sock_path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* the refusal may come before our VERSION arrives (then to id 0,
+	 * and the send may find the socket closed) */
+	send(fd, &msg, sizeof(msg), MSG_NOSIGNAL);
+	ck_assert(raw_recv(fd, &rh, p, sizeof(p)));
+	ck_assert(rh.msg_id == 7 || rh.msg_id == 0);
+	ck_assert_uint_eq(rh.cmd, VFU_CMD_VERSION);
+	ck_assert_uint_eq(rh.flags, VFU_F_TYPE_REPLY | VFU_F_ERROR);
+	ck_assert_uint_eq(rh.error, EBUSY);
+	ck_assert_uint_eq(rh.size, 16);
+	ck_assert(!raw_recv(fd, &rh, p, sizeof(p)));
+	close(fd);
+	/* the library's own client: the same refusal, as an error */
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c2), -EBUSY);
+	ck_assert_int_eq(vfu_client_region_read(c, 0, 0, &v, 8), 0);
+	vfu_client_close(c);
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
+	vfu_client_close(c);
+}
+END_TEST
+
 /* VERSION: "migration" only when the client offers it and the provider
  * has the callbacks (sim-device has them) */
 START_TEST(test_version_migration)
@@ -1494,6 +1535,7 @@ static TCase *server_client_tcase(const char *name, bool threaded)
 	tcase_add_test(tc, test_dma_message);
 	tcase_add_test(tc, test_dma_hostile);
 	tcase_add_test(tc, test_dma_qemu_layout);
+	tcase_add_test(tc, test_second_client);
 	tcase_add_test(tc, test_version_migration);
 	return tc;
 }
