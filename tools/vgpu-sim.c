@@ -273,6 +273,12 @@ static int sim_create(struct vgpu_device *dev, const char *type_id,
 		r = vgpu_device_setup_irq(dev, VGPU_IRQ_MSI, 1);
 	if (!r)
 		r = vgpu_device_setup_irq(dev, VGPU_IRQ_MSIX, 4);
+	/* error and request interrupts: QEMU wires both up (without ERR it
+	 * warns that it cannot enable error recovery) */
+	if (!r)
+		r = vgpu_device_setup_irq(dev, VGPU_IRQ_ERR, 1);
+	if (!r)
+		r = vgpu_device_setup_irq(dev, VGPU_IRQ_REQ, 1);
 	if (!r)
 		r = vgpu_device_add_cap_msi(dev, 1, NULL);
 	if (!r)

@@ -115,7 +115,7 @@ void join_conn_thread(struct vgpu_device *dev)
 }
 
 /* whether the peer of @fd has hung up (its connection is over) */
-static bool peer_gone(int fd)
+bool peer_gone(int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
 

@@ -128,6 +128,16 @@ static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 		dev = find_device(p, q->uuid);
 		if (!dev)
 			return -ENOENT;
+		/* a device in use stays: destroying it under a running VM
+		 * stalls the guest on every access */
+		pthread_mutex_lock(&dev->lock);
+		r = dev->conn_fd >= 0 && !peer_gone(dev->conn_fd) ? -EBUSY : 0;
+		pthread_mutex_unlock(&dev->lock);
+		if (r < 0) {
+			info(p->ctx, "device %s: not removed, a client uses it",
+			     dev->uuid);
+			return r;
+		}
 		r = vgpu_device_destroy(dev);
 		return r < 0 ? r : ctl_printf(out, len, "ok 0\n");
 	}

@@ -202,6 +202,7 @@ int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
 
 /* conn.c */
+bool peer_gone(int fd);
 void disconnect(struct vgpu_device *dev);
 void conn_lost(struct vgpu_device *dev, int r);
 void join_conn_thread(struct vgpu_device *dev);

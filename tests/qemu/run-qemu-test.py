@@ -433,6 +433,26 @@ def main():
         q = new_qemu("qemu-b")
         if boot(tap, q, "a second QEMU after the first was killed"):
             device_checks(tap, q, ["msix", "intx"])
+            # removal while the guest runs: refused, the device stays
+            p = sim.ctl("remove", uuid)
+            tap.ok("vgpuctl remove while the guest runs is refused (exit 4)",
+                   p.returncode == 4, f"exit {p.returncode}: {p.stdout.strip()}")
+            guest(tap, q, "the device still works after the refused removal", "t regs")
+            # a third QEMU on the same device: refused at once (no time
+            # limit expires: QEMU's own is 5 s per message)
+            c = run([qemu, "-nodefaults", "-no-user-config", "-display", "none",
+                     "-S", "-machine", "q35,memory-backend=mem", "-m", "64M",
+                     "-object", "memory-backend-memfd,id=mem,size=64M,share=on",
+                     "-L", "/usr/share/seabios", "-L", "/usr/share/qemu",
+                     "-monitor", "none", "-device",
+                     json.dumps({"driver": "vfio-user-pci",
+                                 "socket": {"type": "unix", "path": sock}})],
+                    timeout=CMD_LIMIT)
+            log("  qemu-c: " + c.stdout.strip().replace("\n", "\n#   qemu-c: "))
+            tap.ok("a QEMU on a device in use is refused, not timed out",
+                   c.returncode != 0 and "timed out" not in c.stdout.lower()
+                   and "timeout" not in c.stdout.lower(), f"exit {c.returncode}")
+            guest(tap, q, "the device still works for the first QEMU", "t blit")
             rc, _ = q.cmd("poweroff")
             tap.ok("qemu-b: the guest powers off", q.wait() == 0, f"rc {rc}")
         q.close()

@@ -299,6 +299,9 @@ START_TEST(test_dma_blit)
 	}
 
 	ck_assert_int_eq(vfu_client_dma_unmap(c, GUEST_IOVA, GUEST_SIZE), 0);
+	/* in use: removal refused, the device keeps working */
+	ck_assert_int_eq(vgpu_instance_remove(ctx, UUID1), -EBUSY);
+	ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_ID), VGPU_SIM_ID);
 	vfu_client_close(c);
 	munmap(mem, GUEST_SIZE);
 	munmap(fb, 16u << 20);
