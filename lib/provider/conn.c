@@ -236,6 +236,8 @@ int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
 				    dev->client_caps.max_dma_maps :
 				    VFU_MAX_DMA_MAPS;
 	ours.write_multiple = dev->client_caps.write_multiple;
+	/* a subset of the offer: only the keys the client named */
+	ours.present = dev->client_caps.present;
 	/*
 	 * migration: only when the provider can migrate and the client
 	 * offered it (the reply is a subset of the offer). The client's dirty

@@ -75,6 +75,14 @@ int vfu_caps_parse(const char *json, size_t len, struct vfu_caps *caps)
 	}
 	if (!json_object_is_type(c, json_type_object))
 		goto out;
+	if (json_object_object_get_ex(c, "max_msg_fds", NULL))
+		caps->present |= VFU_CAP_MAX_MSG_FDS;
+	if (json_object_object_get_ex(c, "max_data_xfer_size", NULL))
+		caps->present |= VFU_CAP_MAX_DATA_XFER;
+	if (json_object_object_get_ex(c, "max_dma_maps", NULL))
+		caps->present |= VFU_CAP_MAX_DMA_MAPS;
+	if (json_object_object_get_ex(c, "pgsizes", NULL))
+		caps->present |= VFU_CAP_PGSIZES;
 	x = caps->max_msg_fds;
 	if (get_uint(c, "max_msg_fds", 0, 1024, &x) < 0)
 		goto out;
@@ -122,23 +130,37 @@ out:
 
 int vfu_caps_format(const struct vfu_caps *caps, char **ret)
 {
-	char mig[128] = "";
+	char nums[160] = "", mig[128] = "";
+	const char *sep = "";
+	size_t o = 0;
 	int n;
 
-	if (caps->mig_pgsize)
+#define NUM(bit, fmt, val)                                                     \
+	if (caps->present & (bit)) {                                           \
+		o += (size_t)snprintf(nums + o, sizeof(nums) - o, "%s" fmt,    \
+				      sep, val);                               \
+		sep = ",";                                                     \
+	}
+	NUM(VFU_CAP_MAX_MSG_FDS, "\"max_msg_fds\":%u", caps->max_msg_fds)
+	NUM(VFU_CAP_MAX_DATA_XFER, "\"max_data_xfer_size\":%llu",
+	    (unsigned long long)caps->max_data_xfer_size)
+	NUM(VFU_CAP_MAX_DMA_MAPS, "\"max_dma_maps\":%llu",
+	    (unsigned long long)caps->max_dma_maps)
+	NUM(VFU_CAP_PGSIZES, "\"pgsizes\":%llu",
+	    (unsigned long long)caps->pgsizes)
+#undef NUM
+	if (caps->mig_pgsize) {
 		snprintf(mig, sizeof(mig),
-			 ",\"migration\":{\"pgsize\":%llu,\"max_bitmap_size\":%llu}",
-			 (unsigned long long)caps->mig_pgsize,
+			 "%s\"migration\":{\"pgsize\":%llu,\"max_bitmap_size\":%llu}",
+			 sep, (unsigned long long)caps->mig_pgsize,
 			 (unsigned long long)caps->mig_max_bitmap);
-	n = asprintf(ret,
-		     "{\"capabilities\":{\"max_msg_fds\":%u,"
-		     "\"max_data_xfer_size\":%llu,\"max_dma_maps\":%llu,"
-		     "\"pgsizes\":%llu%s%s}}",
-		     caps->max_msg_fds,
-		     (unsigned long long)caps->max_data_xfer_size,
-		     (unsigned long long)caps->max_dma_maps,
-		     (unsigned long long)caps->pgsizes, mig,
-		     caps->write_multiple ? ",\"write_multiple\":true" : "");
+		sep = ",";
+	}
+	n = asprintf(ret, "{\"capabilities\":{%s%s%s}}", nums, mig,
+		     caps->write_multiple ?
+			     (*sep ? ",\"write_multiple\":true" :
+				     "\"write_multiple\":true") :
+			     "");
 	return n < 0 ? -ENOMEM : 0;
 }
 

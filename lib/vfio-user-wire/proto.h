@@ -282,7 +282,15 @@ struct vfu_caps {
 	uint64_t mig_max_bitmap;
 	bool twin_socket;
 	bool write_multiple;
+	unsigned int present; /* VFU_CAP_* keys the JSON had */
 };
+
+/* the keys of a capabilities object; a reply names only those the offer
+ * named (the spec: a subset) */
+#define VFU_CAP_MAX_MSG_FDS (1u << 0)
+#define VFU_CAP_MAX_DATA_XFER (1u << 1)
+#define VFU_CAP_MAX_DMA_MAPS (1u << 2)
+#define VFU_CAP_PGSIZES (1u << 3)
 
 /* the defaults the spec gives for absent keys */
 void vfu_caps_default(struct vfu_caps *caps);
@@ -292,7 +300,9 @@ void vfu_caps_default(struct vfu_caps *caps);
  * known keys of the wrong type or out of range give -EINVAL.
  */
 int vfu_caps_parse(const char *json, size_t len, struct vfu_caps *caps);
-/* format caps as JSON into a malloc'd NUL-terminated string */
+/* format caps as JSON into a malloc'd NUL-terminated string: the numbers
+ * whose VFU_CAP_* bit is in caps->present, migration when mig_pgsize is
+ * set, write_multiple when true */
 int vfu_caps_format(const struct vfu_caps *caps, char **ret);
 
 /*

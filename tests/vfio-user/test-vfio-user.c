@@ -1327,6 +1327,29 @@ START_TEST(test_second_client)
 }
 END_TEST
 
+/* the VERSION reply names only capabilities the client offered */
+START_TEST(test_version_subset)
+{
+	char json[512];
+	int fd;
+
+	fd = raw_connect_json("{\"capabilities\":{\"max_msg_fds\":8}}", json,
+			      sizeof(json));
+	close(fd);
+	ck_assert_str_eq(json, "{\"capabilities\":{\"max_msg_fds\":16}}");
+	fd = raw_connect_json("{\"capabilities\":{\"pgsizes\":4096,"
+			      "\"write_multiple\":true}}",
+			      json, sizeof(json));
+	close(fd);
+	ck_assert_str_eq(json, "{\"capabilities\":{\"pgsizes\":4096,"
+			       "\"write_multiple\":true}}");
+	fd = raw_connect_json("{\"capabilities\":{\"write_multiple\":false}}",
+			      json, sizeof(json));
+	close(fd);
+	ck_assert_str_eq(json, "{\"capabilities\":{}}");
+}
+END_TEST
+
 /* VERSION: "migration" only when the client offers it and the provider
  * has the callbacks (sim-device has them) */
 START_TEST(test_version_migration)
@@ -1536,6 +1559,7 @@ static TCase *server_client_tcase(const char *name, bool threaded)
 	tcase_add_test(tc, test_dma_hostile);
 	tcase_add_test(tc, test_dma_qemu_layout);
 	tcase_add_test(tc, test_second_client);
+	tcase_add_test(tc, test_version_subset);
 	tcase_add_test(tc, test_version_migration);
 	return tc;
 }
