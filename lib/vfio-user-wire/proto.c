@@ -388,8 +388,10 @@ static int parse_device_info(const struct vfu_hdr *hdr, const uint8_t *p,
 			     struct vfu_req *out)
 {
 	NO_FDS();
-	NEED_EQ(sizeof(out->u.dev_info));
-	memcpy(&out->u.dev_info, p, len);
+	/* longer is fine: argsz says how much reply fits, the rest of the
+	 * request is ignored (libvfio-user does the same) */
+	NEED_GE(sizeof(out->u.dev_info));
+	memcpy(&out->u.dev_info, p, sizeof(out->u.dev_info));
 	return out->u.dev_info.argsz < sizeof(out->u.dev_info) ?
 		       -EINVAL :
 		       0;
@@ -400,8 +402,10 @@ static int parse_region_info(const struct vfu_hdr *hdr, const uint8_t *p,
 			     struct vfu_req *out)
 {
 	NO_FDS();
-	NEED_EQ(sizeof(out->u.region_info));
-	memcpy(&out->u.region_info, p, len);
+	/* longer is fine: argsz says how much reply fits, the rest of the
+	 * request is ignored (libvfio-user does the same) */
+	NEED_GE(sizeof(out->u.region_info));
+	memcpy(&out->u.region_info, p, sizeof(out->u.region_info));
 	return out->u.region_info.argsz < sizeof(out->u.region_info) ?
 		       -EINVAL :
 		       0;
@@ -412,8 +416,10 @@ static int parse_region_io_fds(const struct vfu_hdr *hdr, const uint8_t *p,
 			       struct vfu_req *out)
 {
 	NO_FDS();
-	NEED_EQ(sizeof(out->u.io_fds));
-	memcpy(&out->u.io_fds, p, len);
+	/* longer is fine: argsz says how much reply fits, the rest of the
+	 * request is ignored (libvfio-user does the same) */
+	NEED_GE(sizeof(out->u.io_fds));
+	memcpy(&out->u.io_fds, p, sizeof(out->u.io_fds));
 	return out->u.io_fds.argsz < sizeof(out->u.io_fds) ? -EINVAL : 0;
 }
 
@@ -422,8 +428,10 @@ static int parse_irq_info(const struct vfu_hdr *hdr, const uint8_t *p,
 			  struct vfu_req *out)
 {
 	NO_FDS();
-	NEED_EQ(sizeof(out->u.irq_info));
-	memcpy(&out->u.irq_info, p, len);
+	/* longer is fine: argsz says how much reply fits, the rest of the
+	 * request is ignored (libvfio-user does the same) */
+	NEED_GE(sizeof(out->u.irq_info));
+	memcpy(&out->u.irq_info, p, sizeof(out->u.irq_info));
 	return out->u.irq_info.argsz < sizeof(out->u.irq_info) ? -EINVAL :
 								 0;
 }

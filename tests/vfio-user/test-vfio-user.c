@@ -1327,6 +1327,103 @@ START_TEST(test_second_client)
 }
 END_TEST
 
+/* REGION_INFO of @region with @argsz in a request of @len bytes (80, as
+ * libvfio-user's client retries); the reply's size, and whether an fd came */
+static size_t raw_region_info(int fd, uint32_t region, uint32_t argsz,
+			      size_t len, bool *got_fd)
+{
+	uint8_t req[16 + 80] = { 0 }, rep[512];
+	struct vfu_region_info ri = { .argsz = argsz, .index = region };
+	struct vfu_hdr h = { .msg_id = 3, .cmd = VFU_CMD_DEVICE_GET_REGION_INFO,
+			     .size = (uint32_t)(16 + len) };
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr a;
+	} ctrl;
+	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(rep) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctrl.b,
+			     .msg_controllen = sizeof(ctrl.b) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	memcpy(req, &h, 16);
+	memcpy(req + 16, &ri, sizeof(ri));
+	ck_assert_int_eq(send(fd, req, 16 + len, MSG_NOSIGNAL), (ssize_t)(16 + len));
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	ck_assert_int_ge(n, 16);
+	memcpy(&h, rep, 16);
+	ck_assert_uint_eq(h.size, n);
+	ck_assert_uint_eq(h.error, 0);
+	*got_fd = false;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_type == SCM_RIGHTS) {
+			int rfd;
+
+			memcpy(&rfd, CMSG_DATA(cm), sizeof(rfd));
+			close(rfd);
+			*got_fd = true;
+		}
+	return (size_t)n;
+}
+
+/*
+ * The argsz rule as libvfio-user's client uses it: a request longer than
+ * its structure is served (the rest ignored); a REGION_INFO reply cut
+ * short by a small argsz carries no fd (the client has no room for one),
+ * the full reply does.
+ */
+START_TEST(test_argsz_foreign)
+{
+	int fd = raw_connect();
+	bool got_fd;
+	size_t n;
+
+	/* BAR2: memory with a sparse cap; 32 bytes of room: no caps, no fd */
+	n = raw_region_info(fd, VGPU_REGION_BAR2, 32, 32, &got_fd);
+	ck_assert_uint_eq(n, 16 + 32);
+	ck_assert(!got_fd);
+	/* asked again, in an 80-byte request with room: caps and the fd */
+	n = raw_region_info(fd, VGPU_REGION_BAR2, 512, 80, &got_fd);
+	ck_assert_uint_gt(n, 16 + 32);
+	ck_assert(got_fd);
+	/* shorter than the structure: still refused */
+	{
+		uint8_t req[16 + 16] = { 0 };
+		struct vfu_hdr h = { .msg_id = 4,
+				     .cmd = VFU_CMD_DEVICE_GET_REGION_INFO,
+				     .size = sizeof(req) };
+
+		memcpy(req, &h, 16);
+		expect(fd, req, sizeof(req), EINVAL);
+	}
+	/* longer GET_INFO and IRQ_INFO requests */
+	{
+		uint8_t req[16 + 40] = { 0 }, rep[64];
+		struct vfu_hdr h = { .msg_id = 5, .cmd = VFU_CMD_DEVICE_GET_INFO,
+				     .size = sizeof(req) }, rh;
+		uint32_t argsz = 16;
+
+		memcpy(req, &h, 16);
+		memcpy(req + 16, &argsz, 4);
+		ck_assert_int_eq(send(fd, req, sizeof(req), MSG_NOSIGNAL),
+				 sizeof(req));
+		ck_assert(raw_recv(fd, &rh, rep, sizeof(rep)));
+		ck_assert_uint_eq(rh.error, 0);
+		ck_assert_uint_eq(rh.size, 32);
+		h.cmd = VFU_CMD_DEVICE_GET_IRQ_INFO;
+		h.msg_id = 6;
+		memcpy(req, &h, 16);
+		ck_assert_int_eq(send(fd, req, sizeof(req), MSG_NOSIGNAL),
+				 sizeof(req));
+		ck_assert(raw_recv(fd, &rh, rep, sizeof(rep)));
+		ck_assert_uint_eq(rh.error, 0);
+		ck_assert_uint_eq(rh.size, 32);
+	}
+	close(fd);
+}
+END_TEST
+
 /* the VERSION reply names only capabilities the client offered */
 START_TEST(test_version_subset)
 {
@@ -1560,6 +1657,7 @@ static TCase *server_client_tcase(const char *name, bool threaded)
 	tcase_add_test(tc, test_dma_qemu_layout);
 	tcase_add_test(tc, test_second_client);
 	tcase_add_test(tc, test_version_subset);
+	tcase_add_test(tc, test_argsz_foreign);
 	tcase_add_test(tc, test_version_migration);
 	return tc;
 }
