@@ -100,6 +100,10 @@ struct vgpu_handle_ops {
 			   bool dmabuf, bool probe,
 			   struct vgpu_plane_info *info);
 	int (*get_dmabuf)(struct vgpu_handle *h, uint32_t id);
+	/* optional: the fd that polls readable when the device sent requests
+	 * (vfio-user: DMA_READ/DMA_WRITE), and serving them without blocking */
+	int (*service_fd)(struct vgpu_handle *h);
+	int (*service)(struct vgpu_handle *h);
 };
 
 struct vgpu_iova_range {
@@ -117,6 +121,7 @@ struct vgpu_handle {
 	bool is_pci;
 	bool can_reset;
 	uint32_t num_regions;
+	bool regions_counted; /* num_regions counts them all: no probing */
 	uint32_t num_irqs;
 	struct vgpu_iova_range *iova;
 	size_t n_iova;

@@ -168,7 +168,8 @@ static int table_add(struct vgpu_handle *h, unsigned int index,
 
 static int build_region_table(struct vgpu_handle *h)
 {
-	unsigned int last = h->num_regions > VGPU_REGION_PROBE_MAX
+	unsigned int last = h->num_regions > VGPU_REGION_PROBE_MAX ||
+					    h->regions_counted
 				    ? h->num_regions
 				    : VGPU_REGION_PROBE_MAX;
 
@@ -220,6 +221,9 @@ static void handle_free(struct vgpu_handle *h)
 	free(h);
 }
 
+static int handle_opened(struct vgpu_handle *h, int r,
+			 struct vgpu_handle **ret);
+
 VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 				 unsigned int flags, struct vgpu_handle **ret)
 {
@@ -262,6 +266,15 @@ VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 	}
 	vgpu_instance_unref(in);
 	free(devdir);
+	return handle_opened(h, r, ret);
+}
+
+/* the common end of opening: the region table, the IOVA ranges */
+static int handle_opened(struct vgpu_handle *h, int r,
+			 struct vgpu_handle **ret)
+{
+	struct vgpu_ctx *ctx = h->ctx;
+
 	if (r >= 0)
 		r = build_region_table(h);
 	if (r >= 0 && !h->n_iova) {
@@ -282,6 +295,42 @@ VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 	     h->num_irqs);
 	*ret = h;
 	return 0;
+}
+
+VGPU_EXPORT int vgpu_handle_open_socket(struct vgpu_ctx *ctx,
+					const char *path, unsigned int flags,
+					struct vgpu_handle **ret)
+{
+	struct vgpu_handle *h;
+
+	if (!ctx || !path || !*path || flags || !ret)
+		return -EINVAL;
+	h = calloc(1, sizeof(*h));
+	if (!h || !(h->id = strdup(path)) || vgpu_dma_table_new(&h->dma) < 0) {
+		if (h)
+			free(h->id);
+		free(h);
+		return -ENOMEM;
+	}
+	h->refcount = 1;
+	h->ctx = vgpu_ctx_ref(ctx);
+	h->pgsizes = 4096;
+	h->iommu_group = -1;
+	return handle_opened(h, vgpu_vfu_handle_open(h, path), ret);
+}
+
+VGPU_EXPORT int vgpu_handle_get_service_fd(struct vgpu_handle *h)
+{
+	if (!h)
+		return -EINVAL;
+	return h->ops->service_fd ? h->ops->service_fd(h) : -ENOTSUP;
+}
+
+VGPU_EXPORT int vgpu_handle_service(struct vgpu_handle *h)
+{
+	if (!h)
+		return -EINVAL;
+	return h->ops->service ? h->ops->service(h) : 0;
 }
 
 VGPU_EXPORT struct vgpu_handle *vgpu_handle_ref(struct vgpu_handle *h)

@@ -18,6 +18,8 @@ struct vfu_client {
 	struct vfu_caps server;
 	struct vgpu_dma_table *dma; /* our own mappings, for DMA_READ/WRITE */
 	struct vfu_reader rx;
+	uint8_t *rcopy; /* a reply's payload, when requests came behind it */
+	size_t rcopy_cap;
 };
 
 int vfu_client_get_fd(struct vfu_client *c)
@@ -121,6 +123,41 @@ static int call(struct vfu_client *c, uint16_t cmd, const void *req,
 	    m->hdr.msg_id != h.msg_id || m->hdr.cmd != cmd) {
 		vfu_msg_close_fds(m, 0);
 		return -EPROTO;
+	}
+	/*
+	 * Requests of the server that the same read brought in behind the
+	 * reply would sit in our buffer, invisible to poll() on our fd: serve
+	 * them now (the reply's payload moves to a buffer of ours first, as
+	 * reading on reuses the receive buffer).
+	 */
+	if (vfu_reader_has_msg(&c->rx)) {
+		if (m->len > c->rcopy_cap) {
+			uint8_t *b = realloc(c->rcopy, m->len);
+
+			if (!b) {
+				vfu_msg_close_fds(m, 0);
+				return -ENOMEM;
+			}
+			c->rcopy = b;
+			c->rcopy_cap = m->len;
+		}
+		if (m->len)
+			memcpy(c->rcopy, m->payload, m->len);
+		m->payload = c->rcopy;
+		while (vfu_reader_has_msg(&c->rx)) {
+			struct vfu_msg q;
+
+			r = vfu_reader_next(&c->rx, c->fd, &q, MSG_DONTWAIT);
+			if (r < 0)
+				break;
+			r = (q.hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND ?
+				    serve_dma(c, &q) : -EPROTO;
+			vfu_msg_close_fds(&q, 0);
+			if (r < 0) {
+				vfu_msg_close_fds(m, 0);
+				return r;
+			}
+		}
 	}
 	if (m->hdr.flags & VFU_F_ERROR) {
 		vfu_msg_close_fds(m, 0);
@@ -290,6 +327,7 @@ void vfu_client_close(struct vfu_client *c)
 	vgpu_dma_table_free(c->dma, NULL, NULL);
 	vgpu_ctx_unref(c->ctx);
 	vfu_reader_free(&c->rx);
+	free(c->rcopy);
 	free(c);
 }
 
@@ -424,9 +462,27 @@ int vfu_client_set_irq_eventfds(struct vfu_client *c, unsigned int index,
 		.flags = VFU_IRQ_DATA_EVENTFD | VFU_IRQ_ACTION_TRIGGER,
 		.index = index, .start = start, .count = count,
 	};
+	unsigned int max, done = 0;
+	int r;
 
-	return vfu_client_call(c, VFU_CMD_DEVICE_SET_IRQS, &s, sizeof(s), fds,
-			       fds ? count : 0, NULL, NULL, NULL, 0, NULL);
+	if (!c || !fds)
+		return vfu_client_call(c, VFU_CMD_DEVICE_SET_IRQS, &s,
+				       sizeof(s), NULL, 0, NULL, NULL, NULL, 0,
+				       NULL);
+	/* never more fds in one message than the server takes (its
+	 * max_msg_fds; 1 when it did not say): chunks of vectors */
+	max = c->server.max_msg_fds ? c->server.max_msg_fds : 1;
+	if (max > VFU_MAX_MSG_FDS)
+		max = VFU_MAX_MSG_FDS;
+	do {
+		s.start = start + done;
+		s.count = count - done < max ? count - done : max;
+		r = vfu_client_call(c, VFU_CMD_DEVICE_SET_IRQS, &s, sizeof(s),
+				    fds + done, s.count, NULL, NULL, NULL, 0,
+				    NULL);
+		done += s.count;
+	} while (r == 0 && done < count);
+	return r;
 }
 
 int vfu_client_set_irqs(struct vfu_client *c, unsigned int index,

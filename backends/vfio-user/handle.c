@@ -365,6 +365,16 @@ static int u_get_dmabuf(struct vgpu_handle *h, uint32_t id)
 	return -ENOTSUP;
 }
 
+static int u_service_fd(struct vgpu_handle *h)
+{
+	return vfu_client_get_fd(V(h)->c);
+}
+
+static int u_service(struct vgpu_handle *h)
+{
+	return vfu_client_service(V(h)->c);
+}
+
 static const struct vgpu_handle_ops u_ops = {
 	.access = "vfio-user",
 	.close = u_close,
@@ -380,6 +390,8 @@ static const struct vgpu_handle_ops u_ops = {
 	.probe_feature = u_probe_feature,
 	.query_plane = u_query_plane,
 	.get_dmabuf = u_get_dmabuf,
+	.service_fd = u_service_fd,
+	.service = u_service,
 };
 
 int vgpu_vfu_handle_open(struct vgpu_handle *h, const char *socket_path)
@@ -418,6 +430,8 @@ int vgpu_vfu_handle_open(struct vgpu_handle *h, const char *socket_path)
 	h->is_pci = di.flags & VFU_DEV_FLAG_PCI;
 	h->can_reset = di.flags & VFU_DEV_FLAG_RESET;
 	h->num_regions = di.num_regions;
+	/* vfio-user counts device-specific regions in num_regions */
+	h->regions_counted = true;
 	h->num_irqs = di.num_irqs;
 	h->iommu_group = -1;
 	return 0;
