@@ -157,6 +157,21 @@ class Sim:
         return run([os.path.join(self.build, "tools/vgpuctl"), "--sysfs-root", self.empty,
                     "--runtime-dir", self.run] + list(args), timeout=CMD_LIMIT)
 
+    def ctl_raw(self, line):
+        """one request on the provider's control socket, its whole answer"""
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.settimeout(CMD_LIMIT)
+        c.connect(os.path.join(self.run, "vfio-user", "vgpu-sim0.ctl"))
+        c.sendall(line.encode() + b"\n")
+        out = b""
+        while True:
+            d = c.recv(4096)
+            if not d:
+                break
+            out += d
+        c.close()
+        return out.decode(errors="replace")
+
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -458,8 +473,34 @@ def main():
         q.close()
         screenshot(tap, sim, uuid, work, png_check, "after-qemu-b")
 
-        p = sim.ctl("remove", uuid)
-        tap.ok("vgpuctl remove once no client is connected", p.returncode == 0, p.stdout.strip())
+        # forced removal while a guest runs: the provider asks QEMU to let
+        # go through the REQ interrupt, QEMU turns it into a hot-unplug
+        # request, the guest releases the device, QEMU closes the socket
+        q = new_qemu("qemu-d")
+        if boot(tap, q, "a QEMU for the forced removal"):
+            guest(tap, q, "the driver binds vgpu-sim", "insmod")
+            r = sim.ctl_raw("remove-force " + uuid)
+            tap.ok("forced removal asks the client to let go (err EINPROGRESS)",
+                   r == "err 115\n", repr(r))
+            guest(tap, q, "the REQ interrupt became a hot-unplug: the device is gone",
+                  "gone")
+            removed = False
+            deadline = time.monotonic() + CMD_LIMIT
+            while not removed and time.monotonic() < deadline and q.proc.poll() is None:
+                r = sim.ctl_raw("remove " + uuid)
+                removed = r == "ok 0\n"
+                if not removed:
+                    time.sleep(0.2)  # QEMU closes the socket after the unplug
+            tap.ok("the device is removed once QEMU let go", removed, repr(r))
+            guest(tap, q, "the guest runs on without the device", "alive")
+            rc, _ = q.cmd("poweroff")
+            q.wait()
+        else:
+            q.kill()
+        q.close()
+        p = sim.ctl("list")
+        tap.ok("the instance is gone", p.returncode == 0 and uuid not in p.stdout,
+               p.stdout.strip())
     except Failed as e:
         tap.ok(str(e), False)
     finally:

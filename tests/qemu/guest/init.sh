@@ -9,6 +9,7 @@
 #                   (see vgpu_sim_test.c)
 #   gone            wait until vgpu-sim's PCI function has disappeared
 #                   (hot-unplug)
+#   alive           answer (the guest still runs)
 #   poweroff        power the guest off
 #
 # Every answer is the kernel's messages since the last command, as lines
@@ -59,6 +60,8 @@ do_cmd() {
 		shift
 		d=$(sim_dev) || { echo "no vgpu-sim device"; return 1; }
 		echo "$*" > "$d/test" ;;
+	alive)
+		echo "up $(cut -d' ' -f1 /proc/uptime) s" ;;
 	gone)
 		wait_for 120 absent || { echo "vgpu-sim is still there"; return 1; }
 		echo "vgpu-sim is gone" ;;
