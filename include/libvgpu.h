@@ -820,6 +820,23 @@ int vgpu_instance_write_attr(struct vgpu_instance *instance, const char *key,
 int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid);
 
 /**
+ * vgpu_instance_remove_force - remove an active instance, in use or not
+ * @ctx: the context
+ * @uuid: the instance
+ *
+ * As vgpu_instance_remove(), but an instance in use is not refused: its
+ * user is asked to let go the way VFIO does, through the device's REQ
+ * interrupt (QEMU turns it into a hot-unplug request to the guest), and
+ * the instance is removed once it has. For a vfio-user provider's device
+ * this waits up to a minute. Kernel devices: as vgpu_instance_remove()
+ * (the kernel sends the request itself).
+ * Returns: as vgpu_instance_remove(); -EBUSY when the user cannot be asked
+ *          (it has no REQ interrupt), -ETIMEDOUT when it did not let go.
+ * @since: 0.2
+ */
+int vgpu_instance_remove_force(struct vgpu_ctx *ctx, const char *uuid);
+
+/**
  * vgpu_instance_define - store a persistent definition
  * @ctx: the context
  * @parent_id: the parent; it need not be present now. The definition goes

@@ -479,19 +479,20 @@ def main():
         q = new_qemu("qemu-d")
         if boot(tap, q, "a QEMU for the forced removal"):
             guest(tap, q, "the driver binds vgpu-sim", "insmod")
-            r = sim.ctl_raw("remove-force " + uuid)
-            tap.ok("forced removal asks the client to let go (err EINPROGRESS)",
-                   r == "err 115\n", repr(r))
+            # vgpuctl remove --force waits until the client has let go
+            force = subprocess.Popen(
+                [os.path.join(build, "tools/vgpuctl"), "--sysfs-root", sim.empty,
+                 "--runtime-dir", sim.run, "remove", "--force", uuid],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             guest(tap, q, "the REQ interrupt became a hot-unplug: the device is gone",
                   "gone")
-            removed = False
-            deadline = time.monotonic() + CMD_LIMIT
-            while not removed and time.monotonic() < deadline and q.proc.poll() is None:
-                r = sim.ctl_raw("remove " + uuid)
-                removed = r == "ok 0\n"
-                if not removed:
-                    time.sleep(0.2)  # QEMU closes the socket after the unplug
-            tap.ok("the device is removed once QEMU let go", removed, repr(r))
+            try:
+                out, _ = force.communicate(timeout=CMD_LIMIT)
+            except subprocess.TimeoutExpired:
+                force.kill()
+                out, _ = force.communicate()
+            tap.ok("vgpuctl remove --force: removed once QEMU let go",
+                   force.returncode == 0, f"exit {force.returncode}: {out.strip()}")
             guest(tap, q, "the guest runs on without the device", "alive")
             rc, _ = q.cmd("poweroff")
             q.wait()

@@ -186,6 +186,20 @@ static int set_irq(struct sim *s, const char *mode)
 	return 0;
 }
 
+/* clear @len bytes of BAR2 at @off in pieces: under TCG on a busy host a
+ * single big memset_io() holds the CPU long enough for RCU to complain */
+static void fb_clear(struct sim *s, u32 off, u32 len, u8 v)
+{
+	while (len) {
+		u32 n = len < 65536 ? len : 65536;
+
+		memset_io(s->fb + off, v, n);
+		off += n;
+		len -= n;
+		cond_resched();
+	}
+}
+
 static u32 pixel(unsigned int i)
 {
 	return vgpu_sim_test_pixel(i % W, i / W, W, H);
@@ -201,8 +215,11 @@ static int draw(struct sim *s)
 	wr(s, VGPU_SIM_REG_STRIDE, STRIDE);
 	CHECK(rd(s, VGPU_SIM_REG_WIDTH) == W && rd(s, VGPU_SIM_REG_HEIGHT) == H,
 	      "draw: the mode did not stick\n");
-	for (i = 0; i < HALF / 4; i++)
+	for (i = 0; i < HALF / 4; i++) {
 		iowrite32(pixel(i), s->fb + 4 * i);
+		if (!(i % 4096))
+			cond_resched();
+	}
 	for (i = 0; i < HALF / 4; i++)
 		CHECK(ioread32(s->fb + 4 * i) == pixel(i),
 		      "draw: pixel %u reads %#x, wrote %#x\n", i,
@@ -249,7 +266,7 @@ static int blit(struct sim *s)
 
 	for (i = 0; i < HALF / 4; i++)
 		src[i] = pixel(HALF / 4 + i);
-	memset_io(s->fb + HALF, 0, HALF); /* so the copy has to land */
+	fb_clear(s, HALF, HALF, 0); /* so the copy has to land */
 	r = run_blit(s, s->buf_dma, HALF, HALF);
 	if (r < 0)
 		return r;
@@ -270,7 +287,7 @@ static int romblit(struct sim *s)
 	rom = ioremap(ROM_ADDR, ROM_LEN);
 	if (!rom)
 		return -ENOMEM;
-	memset_io(s->fb + ROM_DST, 0xa5, ROM_LEN);
+	fb_clear(s, ROM_DST, ROM_LEN, 0xa5);
 	r = run_blit(s, ROM_ADDR, ROM_DST, ROM_LEN);
 	for (i = 0; !r && i < ROM_LEN; i += 4)
 		if (ioread32(s->fb + ROM_DST + i) != ioread32(rom + i)) {
