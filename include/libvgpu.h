@@ -828,8 +828,9 @@ int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid);
  * user is asked to let go the way VFIO does, through the device's REQ
  * interrupt (QEMU turns it into a hot-unplug request to the guest), and
  * the instance is removed once it has. For a vfio-user provider's device
- * this waits up to a minute. Kernel devices: as vgpu_instance_remove()
- * (the kernel sends the request itself).
+ * this waits up to a minute; a user that registered no REQ interrupt
+ * (QEMU 10.2's vfio-user-pci) cannot be asked: -EBUSY. Kernel devices: as
+ * vgpu_instance_remove() (the kernel sends the request itself).
  * Returns: as vgpu_instance_remove(); -EBUSY when the user cannot be asked
  *          (it has no REQ interrupt), -ETIMEDOUT when it did not let go.
  * @since: 0.2

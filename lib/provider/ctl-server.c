@@ -145,8 +145,10 @@ static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 			return r;
 		}
 		if (r < 0) {
-			info(p->ctx, "device %s: not removed, a client uses it",
-			     dev->uuid);
+			info(p->ctx, "device %s: not removed, a client uses it%s",
+			     dev->uuid, q->op == VFU_CTL_REMOVE_FORCE ?
+					 " and registered no REQ interrupt to "
+					 "ask it to let go with" : "");
 			return r;
 		}
 		r = vgpu_device_destroy(dev);
