@@ -376,7 +376,8 @@ static int foreign_reply(int fd, const struct vfu_hdr *q, const void *p,
 	uint8_t buf[256];
 
 	memcpy(buf, &h, 16);
-	memcpy(buf + 16, p, len);
+	if (len)
+		memcpy(buf + 16, p, len);
 	return send(fd, buf, 16 + len, MSG_NOSIGNAL) == (ssize_t)(16 + len) ? 0 : 1;
 }
 
