@@ -461,8 +461,8 @@ def main():
         # forced removal while a guest runs: the provider asks the client to
         # let go through the REQ interrupt, which QEMU's vfio-pci turns into
         # a hot-unplug request. QEMU 10.2's vfio-user-pci registers no REQ
-        # interrupt, so there the removal is refused (exit 4) and the way
-        # out is device_del, after which the plain removal works.
+        # interrupt, so there the removal is refused (exit 4); once the VM
+        # has gone, the plain removal works.
         q = new_qemu("qemu-d")
         if boot(tap, q, "a QEMU for the forced removal"):
             guest(tap, q, "the driver binds vgpu-sim", "insmod")
@@ -476,23 +476,23 @@ def main():
                 tap.ok("vgpuctl remove --force without a REQ interrupt to ask "
                        "with: refused (exit 4)", p.returncode == 4, p.stdout.strip())
                 guest(tap, q, "the device still works after the refused removal", "t regs")
-                r = q.qmp_cmd("device_del", id="gpu0")
-                tap.ok("device_del", "return" in r, json.dumps(r))
-                guest(tap, q, "the guest released the device (hot-unplug)", "gone")
-                removed = False
-                deadline = time.monotonic() + CMD_LIMIT
-                while not removed and time.monotonic() < deadline:
-                    p = sim.ctl("remove", uuid)
-                    removed = p.returncode == 0
-                    if not removed:
-                        time.sleep(0.2)  # QEMU closes the socket after the unplug
-                tap.ok("vgpuctl remove once QEMU let go", removed, p.stdout.strip())
-            guest(tap, q, "the guest runs on without the device", "alive")
-            rc, _ = q.cmd("poweroff")
-            q.wait()
+                # (device_del would be the way out, but QEMU 10.2 aborts when
+                # it finalizes an unplugged vfio-user-pci device with MSI-X:
+                # memory_region_del_subregion's assertion in its MSI-X
+                # teardown. So the VM goes away instead.)
+                guest(tap, q, "the guest runs on", "alive")
+                q.kill()
+                p = sim.ctl("remove", uuid)
+                tap.ok("vgpuctl remove once QEMU has gone", p.returncode == 0,
+                       p.stdout.strip())
+                q = None
+            if q:
+                guest(tap, q, "the guest runs on without the device", "alive")
+                rc, _ = q.cmd("poweroff")
+                q.wait()
+                q.close()
         else:
             q.kill()
-        q.close()
         p = sim.ctl("list")
         tap.ok("the instance is gone", p.returncode == 0 and uuid not in p.stdout,
                p.stdout.strip())
