@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,6 +37,7 @@ struct vgpu_config;
 struct vgpu_monitor;
 struct vgpu_event;
 struct vgpu_handle;
+struct vgpu_usage;
 
 /* ------------------------------------------------------------------------ */
 /* Context                                                                   */
@@ -780,7 +782,8 @@ enum vgpu_lifecycle_flags {
  * @ret: receives the new instance (one reference), or NULL
  *
  * The UUID is written to the type's create file, then every attribute in
- * order; if one fails the instance is removed again and the error returned.
+ * order, then the QoS knobs of @config (vgpu_config_set_qos()); if one
+ * fails the instance is removed again and the error returned.
  * Lifecycle calls on the same parent are serialized across processes with a
  * lock in the runtime directory.
  * Returns: 0, -EINVAL (bad UUID, no type in @config), -ENODEV (no such
@@ -893,7 +896,9 @@ int vgpu_instance_start(struct vgpu_ctx *ctx, const char *uuid,
  * @parent_id: the parent, or NULL when the UUID is defined only once
  * @config: the new definition
  *
- * The active instance, if any, is not changed.
+ * The active instance, if any, is not changed. The definition's QoS knobs
+ * stay as they are unless @config speaks of QoS: it was obtained with the
+ * definition (vgpu_instance_get_config()) or had knobs set or unset.
  * Returns: 0, -ENOENT (no definition), -ENOTUNIQ, -EINVAL, or the errno of
  *          the failed write.
  * @since: 0.1
@@ -1116,6 +1121,43 @@ enum vgpu_bar_flags {
 enum vgpu_feature {
 	VGPU_FEATURE_MIGRATION = 1,   /**< VFIO migration v2 */
 	VGPU_FEATURE_DMA_LOGGING = 2, /**< device dirty page tracking */
+};
+
+/**
+ * Migration states, as VFIO migration v2 numbers them (the kernel's
+ * enum vfio_device_mig_state and vfio-user's MIG_DEVICE_STATE).
+ * RUNNING_P2P and PRE_COPY_P2P exist on devices that offer
+ * VGPU_MIGRATION_P2P, PRE_COPY and PRE_COPY_P2P on devices that offer
+ * VGPU_MIGRATION_PRE_COPY.
+ */
+enum vgpu_migration_state {
+	VGPU_MIG_ERROR = 0,
+	VGPU_MIG_STOP = 1,
+	VGPU_MIG_RUNNING = 2,
+	VGPU_MIG_STOP_COPY = 3,
+	VGPU_MIG_RESUMING = 4,
+	VGPU_MIG_RUNNING_P2P = 5,
+	VGPU_MIG_PRE_COPY = 6,
+	VGPU_MIG_PRE_COPY_P2P = 7,
+};
+
+/** What a device's migration offers (VFIO_MIGRATION_*), from
+ * vgpu_handle_probe_feature(VGPU_FEATURE_MIGRATION). */
+enum vgpu_migration_flags {
+	VGPU_MIGRATION_STOP_COPY = 1 << 0, /**< always set when offered */
+	VGPU_MIGRATION_P2P = 1 << 1,       /**< RUNNING_P2P, PRE_COPY_P2P */
+	VGPU_MIGRATION_PRE_COPY = 1 << 2,  /**< PRE_COPY, PRE_COPY_P2P */
+};
+
+/** Options of vgpu_handle_open_opts(). */
+struct vgpu_open_opts {
+	/** sizeof(struct vgpu_open_opts) as compiled by the caller */
+	size_t size;
+	/** enum vgpu_open_flags */
+	unsigned int flags;
+	/** the VF token (a UUID) for a VF whose PF is driven by vfio-pci
+	 * and has set one (vgpu_handle_set_vf_token()); NULL: none */
+	const char *vf_token;
 };
 
 /** Kinds of display plane, for vgpu_handle_query_plane(). */
@@ -1709,6 +1751,441 @@ int vgpu_handle_get_plane_dmabuf(struct vgpu_handle *handle,
  */
 int vgpu_handle_probe_in_use(struct vgpu_ctx *ctx, const char *id,
 			      int *group);
+
+/* ------------------------------------------------------------------------ */
+/* Quality of service and usage                                              */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * enum vgpu_qos_knob - the QoS knobs of an instance, one model over every
+ * backend
+ *
+ * Each backend maps a knob to its vendor's interface where there is one
+ * (docs/qos.md has the table); a knob the backend lacks is refused with
+ * -EOPNOTSUPP and a message that names the backend, never ignored.
+ */
+enum vgpu_qos_knob {
+	/** scheduling time slice (execution quantum), microseconds;
+	 * 0 = the scheduler's default/unlimited */
+	VGPU_QOS_TIME_SLICE_US = 0,
+	/** how long a running slice may take to yield before it is
+	 * preempted (reset), microseconds; 0 = unlimited */
+	VGPU_QOS_PREEMPT_TIMEOUT_US = 1,
+	/** scheduling priority, an enum vgpu_qos_priority */
+	VGPU_QOS_PRIORITY = 2,
+	/** relative weight (share) against the parent's other instances,
+	 * 1 and up */
+	VGPU_QOS_WEIGHT = 3,
+	/** display frame-rate limit, frames per second; 0 = no limit */
+	VGPU_QOS_FRAME_RATE_LIMIT = 4,
+};
+
+/** Values of VGPU_QOS_PRIORITY. */
+enum vgpu_qos_priority {
+	VGPU_QOS_PRIORITY_LOW = 0,
+	VGPU_QOS_PRIORITY_NORMAL = 1,
+	VGPU_QOS_PRIORITY_HIGH = 2,
+};
+
+/** What vgpu_instance_get_qos() says about a value (a mask). */
+enum vgpu_qos_state {
+	/** fixed by the instance's type; vgpu_instance_set_qos() refuses it */
+	VGPU_QOS_STATE_FIXED = 1 << 0,
+	/** the value the device takes when the VM starts next; the running
+	 * VM may still use an older one (NVIDIA's vgpu_params) */
+	VGPU_QOS_STATE_PENDING = 1 << 1,
+	/** the value comes from the persistent definition (the instance is
+	 * not active, or VGPU_QOS_CONFIG was asked for) */
+	VGPU_QOS_STATE_DEFINED = 1 << 2,
+};
+
+/** Flags of vgpu_instance_set_qos() and vgpu_instance_get_qos(). */
+enum vgpu_qos_flags {
+	/** the running instance only */
+	VGPU_QOS_LIVE = 1 << 0,
+	/** the persistent definition only (applied at every start) */
+	VGPU_QOS_CONFIG = 1 << 1,
+};
+
+/** Positive result of vgpu_instance_set_qos(). */
+#define VGPU_QOS_APPLIED_AT_NEXT_START 1
+
+/**
+ * vgpu_qos_knob_name - the knob's stable name
+ * @knob: the knob
+ *
+ * The names are used by vgpuctl, in the persistent definitions and in the
+ * metrics: "time_slice_us", "preempt_timeout_us", "priority", "weight",
+ * "frame_rate_limit".
+ * Returns: the name, or NULL for an unknown knob.
+ * @since: 0.2
+ */
+const char *vgpu_qos_knob_name(enum vgpu_qos_knob knob);
+
+/**
+ * vgpu_qos_knob_from_name - the knob with this name
+ * @name: a name from vgpu_qos_knob_name()
+ * Returns: the knob (>= 0), or -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_qos_knob_from_name(const char *name);
+
+/**
+ * vgpu_qos_check_value - whether a value is in a knob's range
+ * @knob: the knob
+ * @value: the value
+ *
+ * Ranges: time slice and preemption timeout up to 4294967295 µs; priority
+ * an enum vgpu_qos_priority; weight 1 to 1000000; frame-rate limit up to
+ * 1000 frames per second. A backend may refuse more (see docs/qos.md).
+ * Returns: 0, -EINVAL (unknown knob), -ERANGE (value out of range).
+ * @since: 0.2
+ */
+int vgpu_qos_check_value(enum vgpu_qos_knob knob, uint64_t value);
+
+/**
+ * vgpu_config_set_qos - set a QoS knob in a definition
+ * @config: the definition
+ * @knob: the knob
+ * @value: its value (vgpu_qos_check_value())
+ *
+ * The knobs of a definition are applied, in knob order, when the instance
+ * is created from it (vgpu_instance_create(), vgpu_instance_start(),
+ * autostart), after its attributes; a knob the backend refuses fails the
+ * creation and the instance is removed again, as for attributes.
+ * Returns: 0, -EINVAL, -ERANGE.
+ * @since: 0.2
+ */
+int vgpu_config_set_qos(struct vgpu_config *config, enum vgpu_qos_knob knob,
+			uint64_t value);
+
+/**
+ * vgpu_config_unset_qos - remove a QoS knob from a definition
+ * @config: the definition
+ * @knob: the knob
+ *
+ * The backend's own setting then stays as it is at creation.
+ * Returns: 0, -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_config_unset_qos(struct vgpu_config *config, enum vgpu_qos_knob knob);
+
+/**
+ * vgpu_config_get_qos - a QoS knob of a definition
+ * @config: the definition
+ * @knob: the knob
+ * @value: receives the value
+ * Returns: 0, -ENODATA when the definition does not set the knob, -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_config_get_qos(struct vgpu_config *config, enum vgpu_qos_knob knob,
+			uint64_t *value);
+
+/**
+ * vgpu_instance_set_qos - change a QoS knob of an instance
+ * @instance: the instance
+ * @knob: the knob
+ * @value: the new value
+ * @flags: VGPU_QOS_LIVE, VGPU_QOS_CONFIG, both, or 0 for "the running
+ *         instance when it is active and the definition when it is defined"
+ *
+ * A live change goes to the backend now. The definition keeps the knob for
+ * every later start, and vgpu_instance_modify() keeps it unless the new
+ * definition says otherwise. Where the device takes the value only when
+ * the VM starts again (NVIDIA's vgpu_params), the call says so by its
+ * result and in the log.
+ * Returns: 0 (applied), VGPU_QOS_APPLIED_AT_NEXT_START (live, but in
+ *          effect from the next VM start), -EINVAL, -ERANGE (out of the
+ *          knob's range), -EOPNOTSUPP (the backend has no such knob or
+ *          the type fixes it; logged with the backend's name), -ENOENT
+ *          (VGPU_QOS_LIVE and the instance is not active, or
+ *          VGPU_QOS_CONFIG and it is not defined), or the errno of the
+ *          failed write.
+ * @since: 0.2
+ */
+int vgpu_instance_set_qos(struct vgpu_instance *instance,
+			  enum vgpu_qos_knob knob, uint64_t value,
+			  unsigned int flags);
+
+/**
+ * vgpu_instance_get_qos - a QoS knob of an instance
+ * @instance: the instance
+ * @knob: the knob
+ * @flags: VGPU_QOS_LIVE (the device's value), VGPU_QOS_CONFIG (the
+ *         definition's), or 0: the device's when active, else the
+ *         definition's
+ * @value: receives the value
+ * @state: receives a mask of enum vgpu_qos_state, or NULL
+ * Returns: 0, -ENODATA (the backend has the knob but reports no value, or
+ *          the definition does not set it), -EOPNOTSUPP (the backend has
+ *          no such knob), -ENOENT (neither active nor defined as asked),
+ *          -EINVAL, or the errno of the failed read.
+ * @since: 0.2
+ */
+int vgpu_instance_get_qos(struct vgpu_instance *instance,
+			  enum vgpu_qos_knob knob, unsigned int flags,
+			  uint64_t *value, unsigned int *state);
+
+/**
+ * enum vgpu_usage_counter - what an instance has used
+ *
+ * Counters only grow while the instance lives (they may restart when it
+ * is created again); VGPU_USAGE_FB_BYTES is a gauge. A counter the backend
+ * cannot read is "not reported" (vgpu_usage_get() returns -ENODATA),
+ * which is never shown as 0.
+ */
+enum vgpu_usage_counter {
+	/** time an engine ran the instance's work, nanoseconds */
+	VGPU_USAGE_ENGINE_BUSY_NS = 0,
+	/** work items (command buffers, jobs) completed */
+	VGPU_USAGE_WORK_ITEMS = 1,
+	/** bytes the device moved to and from guest memory */
+	VGPU_USAGE_DMA_BYTES = 2,
+	/** interrupts raised to the guest */
+	VGPU_USAGE_INTERRUPTS = 3,
+	/** framebuffer (device-local) memory the instance holds, bytes */
+	VGPU_USAGE_FB_BYTES = 4,
+	/** frames presented on the instance's display */
+	VGPU_USAGE_FRAMES = 5,
+};
+
+/**
+ * vgpu_usage_counter_name - the counter's stable name
+ * @counter: the counter
+ *
+ * "engine_busy_ns", "work_items", "dma_bytes", "interrupts", "fb_bytes",
+ * "frames"; vgpuctl and the metrics use them.
+ * Returns: the name, or NULL for an unknown counter.
+ * @since: 0.2
+ */
+const char *vgpu_usage_counter_name(enum vgpu_usage_counter counter);
+
+/**
+ * vgpu_instance_get_usage - read an active instance's usage
+ * @instance: the instance (active when it was obtained)
+ * @ret: receives a snapshot (one reference); drop it with
+ *       vgpu_usage_unref()
+ *
+ * Every counter is read once, at the same moment. An instance whose
+ * backend reports nothing still gets a snapshot, with every counter "not
+ * reported".
+ * Returns: 0, -EINVAL, -ENOENT (not active), -ENOMEM, or the errno of the
+ *          backend's failed read.
+ * @since: 0.2
+ */
+int vgpu_instance_get_usage(struct vgpu_instance *instance,
+			    struct vgpu_usage **ret);
+
+/**
+ * vgpu_usage_ref - take a reference
+ * @usage: the snapshot, or NULL
+ * Returns: @usage.
+ * @since: 0.2
+ */
+struct vgpu_usage *vgpu_usage_ref(struct vgpu_usage *usage);
+
+/**
+ * vgpu_usage_unref - drop a reference
+ * @usage: the snapshot, or NULL
+ * Returns: NULL when it was freed, @usage otherwise.
+ * @since: 0.2
+ */
+struct vgpu_usage *vgpu_usage_unref(struct vgpu_usage *usage);
+
+/**
+ * vgpu_usage_get - one counter of a snapshot
+ * @usage: the snapshot
+ * @counter: the counter
+ * @value: receives the value
+ * Returns: 0, -ENODATA when the backend does not report the counter,
+ *          -EINVAL (unknown counter).
+ * @since: 0.2
+ */
+int vgpu_usage_get(struct vgpu_usage *usage, enum vgpu_usage_counter counter,
+		   uint64_t *value);
+
+/**
+ * vgpu_usage_get_timestamp - when the snapshot was taken
+ * @usage: the snapshot
+ * Returns: CLOCK_MONOTONIC time in nanoseconds, 0 for NULL. Two snapshots
+ *          of one instance give rates (utilisation = busy time / elapsed).
+ * @since: 0.2
+ */
+uint64_t vgpu_usage_get_timestamp(struct vgpu_usage *usage);
+/**
+ * vgpu_handle_open_opts - open a device, with options
+ * @ctx: the context
+ * @id: as for vgpu_handle_open()
+ * @opts: the options (@opts->size set; unknown non-zero trailing bytes
+ *        give -E2BIG), or NULL for none
+ * @ret: receives the handle (one reference)
+ *
+ * Like vgpu_handle_open(), and with @opts->vf_token the VF token a kernel
+ * VFIO device needs when it is an SR-IOV VF whose PF is bound to vfio-pci
+ * with a token set (without it the kernel refuses the open with EACCES).
+ * A vfio-user device takes no token (-EINVAL).
+ * Returns: as vgpu_handle_open(); -EINVAL for a token that is not a UUID.
+ * @since: 0.2
+ */
+int vgpu_handle_open_opts(struct vgpu_ctx *ctx, const char *id,
+			  const struct vgpu_open_opts *opts,
+			  struct vgpu_handle **ret);
+
+/**
+ * vgpu_handle_set_vf_token - set the VF token of a PF opened through VFIO
+ * @handle: a handle on an SR-IOV PF bound to vfio-pci
+ * @uuid: the token, a UUID
+ *
+ * Users of the PF's VFs must then give the same token
+ * (struct vgpu_open_opts.vf_token). vfio-pci needs its enable_sriov
+ * parameter set for VFs of a PF it drives.
+ * Returns: 0, -EINVAL (not a UUID), -ENOTSUP (no such feature: not a
+ *          vfio-pci PF), or the errno of the kernel.
+ * @since: 0.2
+ */
+int vgpu_handle_set_vf_token(struct vgpu_handle *handle, const char *uuid);
+
+/**
+ * vgpu_migration_state_name - the name of a migration state
+ * @state: an enum vgpu_migration_state value
+ * Returns: "RUNNING", "STOP", "STOP_COPY", "RESUMING", "RUNNING_P2P",
+ *          "PRE_COPY", "PRE_COPY_P2P", "ERROR", or NULL for other values.
+ * @since: 0.2
+ */
+const char *vgpu_migration_state_name(unsigned int state);
+
+/**
+ * vgpu_handle_migration_get_state - the device's migration state
+ * @handle: the handle
+ * Returns: an enum vgpu_migration_state value, -ENOTSUP when the device
+ *          does not offer migration, or the errno of the device.
+ * @since: 0.2
+ */
+int vgpu_handle_migration_get_state(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_migration_set_state - move the device to a migration state
+ * @handle: the handle
+ * @state: the enum vgpu_migration_state to reach
+ *
+ * Walks the arcs of VFIO migration v2 one at a time, through the
+ * intermediate states the device offers (RUNNING to STOP_COPY is
+ * RUNNING -> [RUNNING_P2P ->] STOP -> STOP_COPY), never through a state that
+ * saves or loads data on the way. Entering STOP_COPY, PRE_COPY(_P2P) or
+ * RESUMING starts a data stream (vgpu_handle_migration_read(),
+ * vgpu_handle_migration_write()); leaving them ends it. Leaving RESUMING for
+ * STOP is where the device checks what was written.
+ *
+ * When an arc fails the device stays where that arc left it, or in ERROR;
+ * vgpu_handle_migration_get_state() tells. From ERROR only
+ * vgpu_handle_reset() leads back (to RUNNING).
+ * Returns: 0, -ENOTSUP (no migration), -EINVAL (a state the device does
+ *          not offer, ERROR, or STOP_COPY -> PRE_COPY, which VFIO forbids),
+ *          -EIO (the device is in ERROR: reset it), or the errno of the
+ *          failing arc.
+ * @since: 0.2
+ */
+int vgpu_handle_migration_set_state(struct vgpu_handle *handle,
+				    unsigned int state);
+
+/**
+ * vgpu_handle_migration_read - read the device's saved state
+ * @handle: the handle, in STOP_COPY, PRE_COPY or PRE_COPY_P2P
+ * @buf: where to put it
+ * @len: at most this many bytes
+ *
+ * The stream is opaque and device-specific; give it unchanged, in order,
+ * to vgpu_handle_migration_write() of the destination.
+ * Returns: the number of bytes read (at most @len); 0 at the end of the
+ *          stream in STOP_COPY, or when PRE_COPY has nothing more for now;
+ *          -EINVAL in another state; or the errno of the device.
+ * @since: 0.2
+ */
+ssize_t vgpu_handle_migration_read(struct vgpu_handle *handle, void *buf,
+				   size_t len);
+
+/**
+ * vgpu_handle_migration_write - load saved state into the device
+ * @handle: the handle, in RESUMING
+ * @buf: the next bytes of a stream read from the source
+ * @len: how many
+ * Returns: 0 when all @len bytes were taken, -EINVAL in another state, or
+ *          the errno of the device (which may refuse the data).
+ * @since: 0.2
+ */
+int vgpu_handle_migration_write(struct vgpu_handle *handle, const void *buf,
+				size_t len);
+
+/**
+ * vgpu_handle_migration_copy - move the saved state from one device to another
+ * @src: the source, in STOP_COPY (or PRE_COPY, for what is there now)
+ * @dst: the destination, in RESUMING
+ * @bytes: receives how many bytes were moved, or NULL
+ *
+ * Reads @src until its stream ends (or PRE_COPY has no more for now) and
+ * writes everything to @dst, in chunks.
+ * Returns: 0, or the errno of the read or the write.
+ * @since: 0.2
+ */
+int vgpu_handle_migration_copy(struct vgpu_handle *src,
+			       struct vgpu_handle *dst, uint64_t *bytes);
+
+/**
+ * vgpu_handle_migration_precopy_info - how much PRE_COPY data is left
+ * @handle: the handle, in PRE_COPY or PRE_COPY_P2P
+ * @initial: receives the bytes of the initial state not read yet, or NULL
+ * @dirty: receives the estimate of state changed since, or NULL
+ * Returns: 0, -EINVAL in another state, -EOPNOTSUPP where the access
+ *          method has no such query (vfio-user), or the errno of the device.
+ * @since: 0.2
+ */
+int vgpu_handle_migration_precopy_info(struct vgpu_handle *handle,
+				       uint64_t *initial, uint64_t *dirty);
+
+/**
+ * vgpu_handle_dirty_start - start tracking the pages written by DMA
+ * @handle: the handle
+ * @page_size: the granularity, a power of two >= 4096
+ *
+ * Tracks every DMA window mapped now (vgpu_handle_dma_map()): with the
+ * device's own DMA logging where it has it (VFIO_DEVICE_FEATURE_DMA_LOGGING,
+ * vfio-user's DMA_LOGGING), else with the kernel IOMMU's (through iommufd a
+ * dirty-tracking hardware page table, IOMMU_HWPT_GET_DIRTY_BITMAP; on the
+ * group path type1's VFIO_IOMMU_DIRTY_PAGES, in the IOMMU's smallest page,
+ * reporting whole windows). Windows cannot be mapped or unmapped while
+ * tracking.
+ * Returns: 0, -EBUSY (already tracking), -ENOENT (no window mapped),
+ *          -EOPNOTSUPP (neither the device nor the IOMMU can track; the
+ *          log says why), or the errno of the device.
+ * @since: 0.2
+ */
+int vgpu_handle_dirty_start(struct vgpu_handle *handle, uint64_t page_size);
+
+/**
+ * vgpu_handle_dirty_report - the pages written since the last report
+ * @handle: the handle, tracking
+ * @iova: start of the range, inside one mapped window, page aligned
+ * @len: length of the range, page aligned
+ * @bitmap: receives one bit per page of the range (bit k of word k / 64:
+ *          the page at @iova + k * page size), cleared first
+ * @bitmap_size: bytes at @bitmap, at least (pages + 63) / 64 * 8
+ *
+ * Reading clears the device's (or IOMMU's) record for the range.
+ * Returns: 0, -EINVAL (not tracking, a range outside one window, a short
+ *          bitmap), or the errno of the device.
+ * @since: 0.2
+ */
+int vgpu_handle_dirty_report(struct vgpu_handle *handle, uint64_t iova,
+			     uint64_t len, uint64_t *bitmap,
+			     size_t bitmap_size);
+
+/**
+ * vgpu_handle_dirty_stop - stop tracking
+ * @handle: the handle
+ * Returns: 0, -EINVAL when not tracking, or the errno of the device.
+ * @since: 0.2
+ */
+int vgpu_handle_dirty_stop(struct vgpu_handle *handle);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "libvgpu-private.h"
+#include "mdev-qos.h"
 #include "util-sysfs.h"
 #include "util-uuid.h"
 
@@ -459,6 +460,7 @@ static int mdev_remove(struct vgpu_instance *instance)
 
 const struct vgpu_backend vgpu_backend_mdev = {
 	.name = "mdev",
+	.access = "vfio",
 	.list_parents = mdev_list_parents,
 	.get_parent = mdev_get_parent,
 	.list_types = mdev_list_types,
@@ -468,4 +470,7 @@ const struct vgpu_backend vgpu_backend_mdev = {
 	.create = mdev_create,
 	.write_attr = mdev_write_attr,
 	.remove = mdev_remove,
+	.qos_get = mdev_qos_get,
+	.qos_set = mdev_qos_set,
+	.get_usage = mdev_get_usage,
 };

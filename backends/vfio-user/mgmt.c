@@ -377,16 +377,6 @@ static char *vu_config_dir(struct vgpu_ctx *ctx)
 				       "vgpu-vfio-user.d");
 }
 
-/* an instance's syspath is its vfio-user socket */
-static int vu_open_handle(struct vgpu_instance *instance, unsigned int flags,
-			  struct vgpu_handle *handle)
-{
-	/* no IOMMU in between: the iommufd flags do not apply */
-	if (flags & VGPU_OPEN_IOMMUFD)
-		return -EOPNOTSUPP;
-	return vgpu_vfu_handle_open(handle, instance->syspath);
-}
-
 /* providers raise no uevents; their control sockets and their instances'
  * sockets come and go in <runtime>/vfio-user (created here if we may) */
 static char *vu_watch_dir(struct vgpu_ctx *ctx)
@@ -403,6 +393,24 @@ static char *vu_watch_dir(struct vgpu_ctx *ctx)
 	return dir;
 }
 
+/*
+ * QoS of a provider's device: the provider API has no QoS callback yet, so
+ * every knob is refused, with the reason, until it does. Usage likewise:
+ * nothing is reported (the counters say "not reported", never 0).
+ */
+static int vu_qos_set(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
+		      uint64_t value)
+{
+	return vgpu_qos_unsupported(instance, knob,
+				    "user-space providers cannot take QoS settings yet (no QoS callback in the provider API)");
+}
+
+static int vu_qos_get(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
+		      uint64_t *value, unsigned int *state)
+{
+	return -EOPNOTSUPP;
+}
+
 const struct vgpu_backend vgpu_backend_vfio_user = {
 	.name = "vfio-user",
 	.list_parents = vu_list_parents,
@@ -416,6 +424,9 @@ const struct vgpu_backend vgpu_backend_vfio_user = {
 	.remove = vu_remove,
 	.remove_force = vu_remove_force,
 	.config_dir = vu_config_dir,
-	.open_handle = vu_open_handle,
+	/* an instance's syspath is its vfio-user socket */
+	.access = "vfio-user",
 	.watch_dir = vu_watch_dir,
+	.qos_get = vu_qos_get,
+	.qos_set = vu_qos_set,
 };
