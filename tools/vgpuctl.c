@@ -604,8 +604,13 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 	    !strcmp(vgpu_instance_get_backend(in), "vfio-user")) {
 		/* a provider's device: its syspath is its vfio-user socket */
 		printf("Socket:      %s\n", vgpu_instance_get_syspath(in));
+		/* the whole set-up that works: the device reads guest
+		 * memory through the fds of a shared memory backend (its
+		 * size is the -m size) */
 		if (!strpbrk(vgpu_instance_get_syspath(in), "\"'\\"))
-			printf("QEMU:        -device '{\"driver\":\"vfio-user-pci\","
+			printf("QEMU:        -m 4G -machine q35,memory-backend=mem "
+			       "-object memory-backend-memfd,id=mem,size=4G,share=on "
+			       "-device '{\"driver\":\"vfio-user-pci\","
 			       "\"socket\":{\"type\":\"unix\",\"path\":\"%s\"}}'\n",
 			       vgpu_instance_get_syspath(in));
 	} else if (vgpu_instance_get_syspath(in)) {
@@ -1042,21 +1047,51 @@ static int cmd_undefine(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 }
 
 /* stop it if active, then delete its definition if it has one */
+struct remove_args {
+	const char *parent;
+	bool force;
+};
+
+static int remove_opt(int c, const char *arg, void *data)
+{
+	struct remove_args *a = data;
+
+	if (c == 'f')
+		a->force = true;
+	else if (c == 'p')
+		a->parent = arg;
+	else
+		return EXIT_USAGE;
+	return 0;
+}
+
 static int cmd_remove(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		      char **argv)
 {
-	const char *uuid, *parent;
+	static const struct option longopts[] = {
+		{ "parent", required_argument, NULL, 'p' },
+		{ "force", no_argument, NULL, 'f' },
+		{ 0 },
+	};
+	struct remove_args a = { 0 };
+	const char *uuid;
 	struct vgpu_instance *in;
 	struct opts o = *go;
-	int r = uuid_verb(argc, argv, &o, &uuid, &parent);
+	int r = parse_common(argc, argv, longopts, "p:fj", remove_opt, &a, &o);
 
 	if (r)
 		return r;
-	r = vgpu_instance_get(ctx, uuid, parent, &in);
+	if (argc - optind != 1)
+		return usage_error(argv[0], "%s", "expects one UUID");
+	uuid = argv[optind];
+	r = vgpu_instance_get(ctx, uuid, a.parent, &in);
 	if (r < 0)
 		return report("remove", uuid, r);
+	/* in use: refused (EBUSY, exit 4), unless forced: then the user is
+	 * asked to let go first (the REQ interrupt) */
 	if (vgpu_instance_is_active(in))
-		r = vgpu_instance_remove(ctx, uuid);
+		r = a.force ? vgpu_instance_remove_force(ctx, uuid) :
+			      vgpu_instance_remove(ctx, uuid);
 	if (r == 0 && vgpu_instance_is_defined(in))
 		r = vgpu_instance_undefine(ctx, uuid,
 					   vgpu_instance_get_parent_id(in));
@@ -1324,7 +1359,7 @@ static const struct verb verbs[] = {
 	{ "show", cmd_show, "UUID|PARENT [-p PARENT]", "show one instance or parent" },
 	{ "create", cmd_create, "-p PARENT -t TYPE [-u UUID] [--attr KEY=VALUE]...",
 	  "create a transient instance; prints its UUID" },
-	{ "remove", cmd_remove, "UUID [-p PARENT]",
+	{ "remove", cmd_remove, "UUID [-p PARENT] [--force]",
 	  "stop an instance and delete its definition" },
 	{ "define", cmd_define,
 	  "-p PARENT (-t TYPE [--attr KEY=VALUE]... | --jsonfile FILE) [-u UUID] [--auto] [--force]",
