@@ -691,7 +691,8 @@ int vgpu_device_dma_write(struct vgpu_device *dev, uint64_t iova,
  * @dev: the device
  * @status: 0, or a negative errno: the client's from an error reply,
  *          -ECONNRESET when the client went away (or the device is being
- *          destroyed) first
+ *          destroyed) first, -ECANCELED when the library asked the
+ *          provider to quiesce first (vgpu_provider_set_quiesce())
  * @userdata: as given to vgpu_device_dma_read_async()/_write_async()
  *
  * Called with the device lock held, so it may touch the device's state,
@@ -725,11 +726,16 @@ typedef void (*vgpu_dma_done_fn)(struct vgpu_device *dev, int status,
  * thread may call this. The client's DMA_READ/DMA_WRITE layout (the
  * spec's, or QEMU's) is found out on the first message transfer of a
  * connection. A client that never answers keeps its transfers pending
- * until it goes away; there is no time limit.
+ * until it goes away; there is no time limit. The messages never wait
+ * for the client: what its socket does not take is queued (bounded; a
+ * client that does not read is dropped). A quiesce ends the transfers in
+ * flight with -ECANCELED before the quiesce callback is called.
  * Returns: 0 (@done will be called), or, without calling @done: -EFAULT
  *          when part of the range is not mapped, -EACCES when a window
  *          does not allow reading, -ENOTCONN when part of it needs messages
- *          and no client is connected, -EINVAL, -ENOMEM.
+ *          and no client is connected, -EBUSY while the provider is asked
+ *          to quiesce (until vgpu_device_quiesced()), -ENODEV for a device
+ *          being destroyed, -EINVAL, -ENOMEM.
  * @since: 0.2
  */
 int vgpu_device_dma_read_async(struct vgpu_device *dev, uint64_t iova,
