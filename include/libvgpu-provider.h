@@ -687,6 +687,82 @@ int vgpu_device_dma_write(struct vgpu_device *dev, uint64_t iova,
 			  const void *buf, size_t len);
 
 /**
+ * vgpu_dma_done_fn - the end of an asynchronous DMA transfer
+ * @dev: the device
+ * @status: 0, or a negative errno: the client's from an error reply,
+ *          -ECONNRESET when the client went away (or the device is being
+ *          destroyed) first, -ECANCELED when the library asked the
+ *          provider to quiesce first (vgpu_provider_set_quiesce())
+ * @userdata: as given to vgpu_device_dma_read_async()/_write_async()
+ *
+ * Called with the device lock held, so it may touch the device's state,
+ * raise interrupts and start more transfers.
+ * @since: 0.2
+ */
+typedef void (*vgpu_dma_done_fn)(struct vgpu_device *dev, int status,
+				 void *userdata);
+
+/**
+ * vgpu_device_dma_read_async - copy from guest memory without waiting
+ * @dev: the device
+ * @iova: guest I/O virtual address
+ * @buf: destination; must stay valid until @done is called
+ * @len: bytes (> 0)
+ * @done: called once when the transfer is over
+ * @userdata: for @done
+ *
+ * The way to do DMA from a trapped access (a doorbell write): start the
+ * transfer, return from the callback, finish the work in @done. The parts
+ * of the range in windows the client mapped with an fd are copied at once;
+ * when that is all of it, @done is called before this returns. Otherwise
+ * the rest goes out as DMA_READ messages (one in flight per device, in the
+ * order the transfers were started, split at the client's
+ * max_data_xfer_size) and @done is called on the thread that serves the
+ * device's connection when the last reply has arrived; meanwhile the
+ * client's commands are handled as usual. A client must answer a command
+ * before it can serve our requests (QEMU's vCPU holds its big lock while
+ * it waits for our reply), so waiting inside a callback — what
+ * vgpu_device_dma_read() does — stalls both sides; this does not. Any
+ * thread may call this. The client's DMA_READ/DMA_WRITE layout (the
+ * spec's, or QEMU's) is found out on the first message transfer of a
+ * connection. A client that never answers keeps its transfers pending
+ * until it goes away; there is no time limit. The messages never wait
+ * for the client: what its socket does not take is queued (bounded; a
+ * client that does not read is dropped). A quiesce ends the transfers in
+ * flight with -ECANCELED before the quiesce callback is called.
+ * Returns: 0 (@done will be called), or, without calling @done: -EFAULT
+ *          when part of the range is not mapped, -EACCES when a window
+ *          does not allow reading, -ENOTCONN when part of it needs messages
+ *          and no client is connected, -EBUSY while the provider is asked
+ *          to quiesce (until vgpu_device_quiesced()), -ENODEV for a device
+ *          being destroyed, -EINVAL, -ENOMEM.
+ * @since: 0.2
+ */
+int vgpu_device_dma_read_async(struct vgpu_device *dev, uint64_t iova,
+			       void *buf, size_t len, vgpu_dma_done_fn done,
+			       void *userdata);
+
+/**
+ * vgpu_device_dma_write_async - copy to guest memory without waiting
+ * @dev: the device
+ * @iova: guest I/O virtual address
+ * @buf: source; must stay valid until @done is called
+ * @len: bytes (> 0)
+ * @done: called once when the transfer is over
+ * @userdata: for @done
+ *
+ * As vgpu_device_dma_read_async(), with DMA_WRITE messages for windows
+ * without an fd; the mapped pages written are marked dirty while the
+ * client has dirty logging on.
+ * Returns: as vgpu_device_dma_read_async(), -EACCES for a window that does
+ *          not allow writing.
+ * @since: 0.2
+ */
+int vgpu_device_dma_write_async(struct vgpu_device *dev, uint64_t iova,
+				const void *buf, size_t len,
+				vgpu_dma_done_fn done, void *userdata);
+
+/**
  * vgpu_device_dma_pin - map a guest range into this process and hold it
  * @dev: the device
  * @iova: guest I/O virtual address

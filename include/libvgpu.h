@@ -851,6 +851,24 @@ int vgpu_instance_write_attr(struct vgpu_instance *instance, const char *key,
 int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid);
 
 /**
+ * vgpu_instance_remove_force - remove an active instance, in use or not
+ * @ctx: the context
+ * @uuid: the instance
+ *
+ * As vgpu_instance_remove(), but an instance in use is not refused: its
+ * user is asked to let go the way VFIO does, through the device's REQ
+ * interrupt (QEMU turns it into a hot-unplug request to the guest), and
+ * the instance is removed once it has. For a vfio-user provider's device
+ * this waits up to a minute; a user that registered no REQ interrupt
+ * (QEMU 10.2's vfio-user-pci) cannot be asked: -EBUSY. Kernel devices: as
+ * vgpu_instance_remove() (the kernel sends the request itself).
+ * Returns: as vgpu_instance_remove(); -EBUSY when the user cannot be asked
+ *          (it has no REQ interrupt), -ETIMEDOUT when it did not let go.
+ * @since: 0.2
+ */
+int vgpu_instance_remove_force(struct vgpu_ctx *ctx, const char *uuid);
+
+/**
  * vgpu_instance_define - store a persistent definition
  * @ctx: the context
  * @parent_id: the parent; it need not be present now. The definition goes
@@ -1271,6 +1289,56 @@ struct vgpu_plane_info {
  */
 int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id, unsigned int flags,
 		     struct vgpu_handle **ret);
+
+/**
+ * vgpu_handle_open_socket - open any vfio-user device by its socket
+ * @ctx: the context
+ * @path: the UNIX socket a vfio-user server listens on (a libvgpu
+ *        provider's device, a libvfio-user or SPDK device, ...)
+ * @flags: 0
+ * @ret: receives the handle (one reference)
+ *
+ * The same handle as vgpu_handle_open() gives for a vfio-user instance,
+ * for a socket no provider control socket lists: libvgpu as a vfio-user
+ * client library. Regions are those the server's DEVICE_GET_INFO counts.
+ * A server that refuses a second client gives -EBUSY at once.
+ * Returns: 0, -ENODEV when nothing listens at @path, -EACCES, -EBUSY,
+ *          -EPROTO for a server that breaks the protocol, -EINVAL, -ENOMEM.
+ * @since: 0.2
+ */
+int vgpu_handle_open_socket(struct vgpu_ctx *ctx, const char *path,
+			    unsigned int flags, struct vgpu_handle **ret);
+
+/**
+ * vgpu_handle_get_service_fd - the fd to poll for the device's requests
+ * @handle: the handle
+ *
+ * A vfio-user server may send DMA_READ/DMA_WRITE requests at any time,
+ * not only while a call of this handle waits for its answer (a provider
+ * that completes a doorbell write first and reads guest memory after, as
+ * libvgpu's asynchronous DMA does). The handle serves them inside its
+ * calls; between calls, poll this fd for POLLIN in your event loop and
+ * call vgpu_handle_service() when it is readable. libvgpu starts no thread
+ * for this: the handle stays one object, one thread.
+ * Returns: the fd (owned by the handle), -ENOTSUP for kernel devices
+ *          (the kernel does their DMA), -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_handle_get_service_fd(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_service - serve the device's pending requests
+ * @handle: the handle
+ *
+ * Answers every DMA_READ/DMA_WRITE the server has sent, from the handle's
+ * DMA maps, without blocking. Call it from the thread that uses the
+ * handle, when vgpu_handle_get_service_fd() polls readable.
+ * Returns: the number of requests served (0 for kernel devices), or a
+ *          negative errno when the connection broke (-ENOTCONN: the
+ *          server went away; -EPROTO: it sent a reply nobody waits for).
+ * @since: 0.2
+ */
+int vgpu_handle_service(struct vgpu_handle *handle);
 
 /**
  * vgpu_handle_ref - take a reference

@@ -135,6 +135,11 @@ struct vgpu_handle_ops {
 
 	/* optional: set the VF token of a PF (-ENOTSUP when NULL) */
 	int (*set_vf_token)(struct vgpu_handle *h, const uint8_t uuid[16]);
+
+	/* optional: the fd that polls readable when the device sent requests
+	 * (vfio-user: DMA_READ/DMA_WRITE), and serving them without blocking */
+	int (*service_fd)(struct vgpu_handle *h);
+	int (*service)(struct vgpu_handle *h);
 };
 
 
@@ -149,6 +154,7 @@ struct vgpu_handle {
 	bool is_pci;
 	bool can_reset;
 	uint32_t num_regions;
+	bool regions_counted; /* num_regions counts them all: no probing */
 	uint32_t num_irqs;
 	struct vgpu_iova_range *iova;
 	size_t n_iova;

@@ -203,7 +203,8 @@ static int table_add(struct vgpu_handle *h, unsigned int index,
 
 static int build_region_table(struct vgpu_handle *h)
 {
-	unsigned int last = h->num_regions > VGPU_REGION_PROBE_MAX
+	unsigned int last = h->num_regions > VGPU_REGION_PROBE_MAX ||
+					    h->regions_counted
 				    ? h->num_regions
 				    : VGPU_REGION_PROBE_MAX;
 
@@ -355,6 +356,32 @@ int vgpu_handle_open_target(struct vgpu_ctx *ctx,
 	     h->num_irqs);
 	*ret = h;
 	return 0;
+}
+
+VGPU_EXPORT int vgpu_handle_open_socket(struct vgpu_ctx *ctx,
+					const char *path, unsigned int flags,
+					struct vgpu_handle **ret)
+{
+	struct vgpu_access_target t = { .id = path, .path = path,
+					.iommu_group = -1 };
+
+	if (!ctx || !path || !*path || flags || !ret)
+		return -EINVAL;
+	return vgpu_handle_open_target(ctx, &vgpu_access_vfio_user, &t, 0, ret);
+}
+
+VGPU_EXPORT int vgpu_handle_get_service_fd(struct vgpu_handle *h)
+{
+	if (!h)
+		return -EINVAL;
+	return h->ops->service_fd ? h->ops->service_fd(h) : -ENOTSUP;
+}
+
+VGPU_EXPORT int vgpu_handle_service(struct vgpu_handle *h)
+{
+	if (!h)
+		return -EINVAL;
+	return h->ops->service ? h->ops->service(h) : 0;
 }
 
 VGPU_EXPORT struct vgpu_handle *vgpu_handle_ref(struct vgpu_handle *h)

@@ -714,7 +714,22 @@ VGPU_EXPORT int vgpu_instance_write_attr(struct vgpu_instance *instance,
 	return r;
 }
 
+static int instance_remove(struct vgpu_ctx *ctx, const char *uuid,
+			   bool force);
+
 VGPU_EXPORT int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid)
+{
+	return instance_remove(ctx, uuid, false);
+}
+
+VGPU_EXPORT int vgpu_instance_remove_force(struct vgpu_ctx *ctx,
+					   const char *uuid)
+{
+	return instance_remove(ctx, uuid, true);
+}
+
+static int instance_remove(struct vgpu_ctx *ctx, const char *uuid,
+			   bool force)
 {
 	char norm[VGPU_UUID_LEN + 1];
 	struct vgpu_instance *in;
@@ -735,7 +750,9 @@ VGPU_EXPORT int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid)
 	if (lock < 0) {
 		r = lock;
 	} else {
-		r = in->backend->remove(in);
+		r = force && in->backend->remove_force ?
+			    in->backend->remove_force(in) :
+			    in->backend->remove(in);
 		vgpu_lock_release(lock);
 	}
 	if (r < 0)

@@ -144,6 +144,9 @@ struct vgpu_backend {
 			  const char *value);
 	/* remove an active instance; called with the parent's lock held */
 	int (*remove)(struct vgpu_instance *instance);
+	/* optional: remove one in use, asking its user to let go first
+	 * (vgpu_instance_remove_force()); NULL means remove */
+	int (*remove_force)(struct vgpu_instance *instance);
 	/* optional: a malloc'd directory for this backend's persistent
 	 * definitions (<dir>/<parent>/<uuid>, mdevctl's JSON), for backends
 	 * whose definitions must stay out of mdevctl's config_dir; NULL

@@ -47,6 +47,7 @@ struct simdev {
 	uint32_t regs[1024];
 	uint8_t *fb;
 	uint64_t fb_size;
+	bool busy; /* a blit by message is under way */
 };
 
 static const struct sim_type *find_type(const char *id)
@@ -76,7 +77,33 @@ static void raise_irq(struct vgpu_device *dev)
 	vgpu_device_irq_trigger(dev, VGPU_IRQ_INTX, 0);
 }
 
-/* the DMA engine: guest [src, src + len) -> framebuffer [dst, dst + len) */
+/* a blit is over: status, counter, completion interrupt */
+static void blit_end(struct vgpu_device *dev, struct simdev *d, int r)
+{
+	if (r < 0) {
+		d->regs[VGPU_SIM_REG_STATUS / 4] |= VGPU_SIM_STATUS_ERROR;
+		d->regs[VGPU_SIM_REG_ERROR / 4] = (uint32_t)-r;
+	} else {
+		d->regs[VGPU_SIM_REG_STATUS / 4] |= VGPU_SIM_STATUS_DONE;
+		d->regs[VGPU_SIM_REG_BLITS / 4]++;
+	}
+	raise_irq(dev);
+}
+
+/* the end of a blit that went by DMA_READ messages */
+static void blit_done(struct vgpu_device *dev, int status, void *userdata)
+{
+	struct simdev *d = userdata;
+
+	d->busy = false;
+	blit_end(dev, d, status);
+}
+
+/*
+ * The DMA engine: guest [src, src + len) -> framebuffer [dst, dst + len).
+ * Returns 0 when done, 1 when it goes on by message (blit_done() ends it),
+ * or a negative errno.
+ */
 static int blit(struct vgpu_device *dev, struct simdev *d)
 {
 	uint64_t src = d->regs[VGPU_SIM_REG_SRC_LO / 4] |
@@ -87,14 +114,29 @@ static int blit(struct vgpu_device *dev, struct simdev *d)
 	size_t off = dst;
 	int n;
 
+	if (d->busy)
+		return -EBUSY;
 	if (!len || len > d->fb_size || dst > d->fb_size - len)
 		return -EINVAL;
 	/* pinned: the client cannot unmap the pages while we copy */
 	n = vgpu_device_dma_pin(dev, src, len, VGPU_DMA_READ, seg, MAX_SEGS);
-	/* guest memory the client shared no fd for: read it by message
-	 * (we are inside the doorbell's callback, as that needs) */
-	if (n == -EREMOTE)
-		return vgpu_device_dma_read(dev, src, d->fb + off, len);
+	/*
+	 * Guest memory the client shared no fd for (QEMU: ROM, or all of RAM
+	 * without a shared memory backend) is read by message. We are inside
+	 * the doorbell write, and the client waits for its answer before it
+	 * serves our requests: so start the transfer, answer, and finish in
+	 * blit_done().
+	 */
+	if (n == -EREMOTE) {
+		d->busy = true;
+		n = vgpu_device_dma_read_async(dev, src, d->fb + off, len,
+					       blit_done, d);
+		if (n < 0) {
+			d->busy = false;
+			return n;
+		}
+		return 1;
+	}
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n; i++) {
@@ -142,16 +184,8 @@ static int regs_access(struct vgpu_device *dev, unsigned int region,
 		if (v & 1) {
 			int r = blit(dev, d);
 
-			if (r < 0) {
-				d->regs[VGPU_SIM_REG_STATUS / 4] |=
-					VGPU_SIM_STATUS_ERROR;
-				d->regs[VGPU_SIM_REG_ERROR / 4] = (uint32_t)-r;
-			} else {
-				d->regs[VGPU_SIM_REG_STATUS / 4] |=
-					VGPU_SIM_STATUS_DONE;
-				d->regs[VGPU_SIM_REG_BLITS / 4]++;
-			}
-			raise_irq(dev);
+			if (r <= 0)
+				blit_end(dev, d, r);
 		}
 		return 0;
 	default:
@@ -239,6 +273,12 @@ static int sim_create(struct vgpu_device *dev, const char *type_id,
 		r = vgpu_device_setup_irq(dev, VGPU_IRQ_MSI, 1);
 	if (!r)
 		r = vgpu_device_setup_irq(dev, VGPU_IRQ_MSIX, 4);
+	/* error and request interrupts: QEMU wires both up (without ERR it
+	 * warns that it cannot enable error recovery) */
+	if (!r)
+		r = vgpu_device_setup_irq(dev, VGPU_IRQ_ERR, 1);
+	if (!r)
+		r = vgpu_device_setup_irq(dev, VGPU_IRQ_REQ, 1);
 	if (!r)
 		r = vgpu_device_add_cap_msi(dev, 1, NULL);
 	if (!r)
@@ -279,6 +319,7 @@ static int sim_reset(struct vgpu_device *dev, void *userdata)
 	struct simdev *d = vgpu_device_get_userdata(dev);
 
 	if (d) {
+		/* a blit under way ends on its own (blit_done) */
 		d->regs[VGPU_SIM_REG_STATUS / 4] = 0;
 		d->regs[VGPU_SIM_REG_ERROR / 4] = 0;
 	}

@@ -397,21 +397,51 @@ static int cmd_undefine(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 }
 
 /* stop it if active, then delete its definition if it has one */
+struct remove_args {
+	const char *parent;
+	bool force;
+};
+
+static int remove_opt(int c, const char *arg, void *data)
+{
+	struct remove_args *a = data;
+
+	if (c == 'f')
+		a->force = true;
+	else if (c == 'p')
+		a->parent = arg;
+	else
+		return EXIT_USAGE;
+	return 0;
+}
+
 static int cmd_remove(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		      char **argv)
 {
-	const char *uuid, *parent;
+	static const struct option longopts[] = {
+		{ "parent", required_argument, NULL, 'p' },
+		{ "force", no_argument, NULL, 'f' },
+		{ 0 },
+	};
+	struct remove_args a = { 0 };
 	struct vgpu_instance *in;
 	struct opts o = *go;
-	int r = uuid_verb(argc, argv, &o, &uuid, &parent);
+	const char *uuid;
+	int r = parse_common(argc, argv, longopts, "p:fj", remove_opt, &a, &o);
 
 	if (r)
 		return r;
-	r = vgpu_instance_get(ctx, uuid, parent, &in);
+	if (argc - optind != 1)
+		return usage_error(argv[0], "%s", "expects one UUID");
+	uuid = argv[optind];
+	r = vgpu_instance_get(ctx, uuid, a.parent, &in);
 	if (r < 0)
 		return fail_instance(r, uuid, NULL);
+	/* in use: refused (EBUSY, exit 4), unless forced: then the user is
+	 * asked to let go first (the REQ interrupt) */
 	if (vgpu_instance_is_active(in))
-		r = vgpu_instance_remove(ctx, uuid);
+		r = a.force ? vgpu_instance_remove_force(ctx, uuid) :
+			      vgpu_instance_remove(ctx, uuid);
 	if (r == 0 && vgpu_instance_is_defined(in))
 		r = vgpu_instance_undefine(ctx, uuid,
 					   vgpu_instance_get_parent_id(in));
@@ -559,9 +589,13 @@ const struct verb verb_define = {
 const struct verb verb_remove = {
 	.name = "remove",
 	.run = cmd_remove,
-	.args = "UUID [-p PARENT]",
+	.args = "UUID [-p PARENT] [--force]",
 	.summary = "stop an instance if it is active and delete its definition if it has one",
-	.options = PARENT_OPTION,
+	.options = PARENT_OPTION
+	"  -f, --force        an instance in use (a VMM holds it) is refused (exit 4)\n"
+	"                     unless forced: its user is then asked to let go (the\n"
+	"                     device's REQ interrupt, a hot-unplug request in QEMU)\n"
+	"                     before it is removed\n",
 };
 
 const struct verb verb_undefine = {

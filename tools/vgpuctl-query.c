@@ -306,8 +306,13 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 	    !strcmp(vgpu_instance_get_backend(in), "vfio-user")) {
 		/* a provider's device: its syspath is its vfio-user socket */
 		printf("Socket:      %s\n", vgpu_instance_get_syspath(in));
+		/* the whole set-up that works: the device reads guest
+		 * memory through the fds of a shared memory backend (its
+		 * size is the -m size) */
 		if (!strpbrk(vgpu_instance_get_syspath(in), "\"'\\"))
-			printf("QEMU:        -device '{\"driver\":\"vfio-user-pci\","
+			printf("QEMU:        -m 4G -machine q35,memory-backend=mem "
+			       "-object memory-backend-memfd,id=mem,size=4G,share=on "
+			       "-device '{\"driver\":\"vfio-user-pci\","
 			       "\"socket\":{\"type\":\"unix\",\"path\":\"%s\"}}'\n",
 			       vgpu_instance_get_syspath(in));
 	} else if (vgpu_instance_get_syspath(in)) {

@@ -18,6 +18,8 @@ struct vfu_client {
 	struct vfu_caps server;
 	struct vgpu_dma_table *dma; /* our own mappings, for DMA_READ/WRITE */
 	struct vfu_reader rx;
+	uint8_t *rcopy; /* a reply's payload, when requests came behind it */
+	size_t rcopy_cap;
 };
 
 int vfu_client_get_fd(struct vfu_client *c)
@@ -122,11 +124,72 @@ static int call(struct vfu_client *c, uint16_t cmd, const void *req,
 		vfu_msg_close_fds(m, 0);
 		return -EPROTO;
 	}
+	/*
+	 * Requests of the server that the same read brought in behind the
+	 * reply would sit in our buffer, invisible to poll() on our fd: serve
+	 * them now (the reply's payload moves to a buffer of ours first, as
+	 * reading on reuses the receive buffer).
+	 */
+	if (vfu_reader_has_msg(&c->rx)) {
+		if (m->len > c->rcopy_cap) {
+			uint8_t *b = realloc(c->rcopy, m->len);
+
+			if (!b) {
+				vfu_msg_close_fds(m, 0);
+				return -ENOMEM;
+			}
+			c->rcopy = b;
+			c->rcopy_cap = m->len;
+		}
+		if (m->len)
+			memcpy(c->rcopy, m->payload, m->len);
+		m->payload = c->rcopy;
+		while (vfu_reader_has_msg(&c->rx)) {
+			struct vfu_msg q;
+
+			r = vfu_reader_next(&c->rx, c->fd, &q, MSG_DONTWAIT);
+			if (r < 0)
+				break;
+			r = (q.hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND ?
+				    serve_dma(c, &q) : -EPROTO;
+			vfu_msg_close_fds(&q, 0);
+			if (r < 0) {
+				vfu_msg_close_fds(m, 0);
+				return r;
+			}
+		}
+	}
 	if (m->hdr.flags & VFU_F_ERROR) {
 		vfu_msg_close_fds(m, 0);
 		return m->hdr.error ? -(int)m->hdr.error : -EIO;
 	}
 	return 0;
+}
+
+int vfu_client_service(struct vfu_client *c)
+{
+	struct vfu_msg m;
+	int r, served = 0;
+
+	if (!c)
+		return -EINVAL;
+	for (;;) {
+		r = vfu_reader_next(&c->rx, c->fd, &m, MSG_DONTWAIT);
+		if (r == -EAGAIN)
+			return served;
+		if (r < 0)
+			return r;
+		/* no call of ours is waiting: only the server's requests */
+		if ((m.hdr.flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_COMMAND) {
+			vfu_msg_close_fds(&m, 0);
+			return -EPROTO;
+		}
+		r = serve_dma(c, &m);
+		vfu_msg_close_fds(&m, 0);
+		if (r < 0)
+			return r;
+		served++;
+	}
 }
 
 int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req,
@@ -185,6 +248,18 @@ static int negotiate(struct vfu_client *c)
 	memcpy(req + sizeof(v), json, sizeof(json));
 	r = vfu_client_call(c, VFU_CMD_VERSION, req, sizeof(req), NULL, 0,
 			    &rep, &len, NULL, 0, NULL);
+	if (r == -EPIPE || r == -ECONNRESET || r == -EPROTO) {
+		/* a server that refuses us may answer before our VERSION
+		 * arrives (id 0) and hang up: take its reason */
+		struct vfu_msg m;
+
+		if (vfu_reader_next(&c->rx, c->fd, &m, MSG_DONTWAIT) == 0 &&
+		    m.hdr.cmd == VFU_CMD_VERSION && m.hdr.error &&
+		    m.hdr.flags == (VFU_F_TYPE_REPLY | VFU_F_ERROR) &&
+		    m.hdr.error < 4096)
+			r = -(int)m.hdr.error;
+		vfu_msg_close_fds(&m, 0);
+	}
 	if (r < 0)
 		return r;
 	vfu_caps_default(&c->server);
@@ -252,6 +327,7 @@ void vfu_client_close(struct vfu_client *c)
 	vgpu_dma_table_free(c->dma, NULL, NULL);
 	vgpu_ctx_unref(c->ctx);
 	vfu_reader_free(&c->rx);
+	free(c->rcopy);
 	free(c);
 }
 
@@ -386,9 +462,27 @@ int vfu_client_set_irq_eventfds(struct vfu_client *c, unsigned int index,
 		.flags = VFU_IRQ_DATA_EVENTFD | VFU_IRQ_ACTION_TRIGGER,
 		.index = index, .start = start, .count = count,
 	};
+	unsigned int max, done = 0;
+	int r;
 
-	return vfu_client_call(c, VFU_CMD_DEVICE_SET_IRQS, &s, sizeof(s), fds,
-			       fds ? count : 0, NULL, NULL, NULL, 0, NULL);
+	if (!c || !fds)
+		return vfu_client_call(c, VFU_CMD_DEVICE_SET_IRQS, &s,
+				       sizeof(s), NULL, 0, NULL, NULL, NULL, 0,
+				       NULL);
+	/* never more fds in one message than the server takes (its
+	 * max_msg_fds; 1 when it did not say): chunks of vectors */
+	max = c->server.max_msg_fds ? c->server.max_msg_fds : 1;
+	if (max > VFU_MAX_MSG_FDS)
+		max = VFU_MAX_MSG_FDS;
+	do {
+		s.start = start + done;
+		s.count = count - done < max ? count - done : max;
+		r = vfu_client_call(c, VFU_CMD_DEVICE_SET_IRQS, &s, sizeof(s),
+				    fds + done, s.count, NULL, NULL, NULL, 0,
+				    NULL);
+		done += s.count;
+	} while (r == 0 && done < count);
+	return r;
 }
 
 int vfu_client_set_irqs(struct vfu_client *c, unsigned int index,

@@ -78,5 +78,12 @@ int vfu_client_call(struct vfu_client *c, uint16_t cmd, const void *req,
 		    unsigned int max_rfds, unsigned int *n_rfds);
 /* the socket, for tests that need to misbehave */
 int vfu_client_get_fd(struct vfu_client *c);
+/*
+ * Serve the DMA_READ/DMA_WRITE requests the server sent while no call of
+ * ours was waiting (the fd of vfu_client_get_fd() polls readable), without
+ * blocking. Returns how many were served, or a negative errno (-EPROTO for
+ * a reply nobody waits for; the connection is then unusable).
+ */
+int vfu_client_service(struct vfu_client *c);
 
 #endif

@@ -588,6 +588,16 @@ static int u_dirty_stop(struct vgpu_handle *h)
 			 NULL, 0, NULL, 0);
 }
 
+static int u_service_fd(struct vgpu_handle *h)
+{
+	return vfu_client_get_fd(V(h)->c);
+}
+
+static int u_service(struct vgpu_handle *h)
+{
+	return vfu_client_service(V(h)->c);
+}
+
 static const struct vgpu_handle_ops u_ops = {
 	.access = "vfio-user",
 	.close = u_close,
@@ -610,6 +620,8 @@ static const struct vgpu_handle_ops u_ops = {
 	.dirty_start = u_dirty_start,
 	.dirty_report = u_dirty_report,
 	.dirty_stop = u_dirty_stop,
+	.service_fd = u_service_fd,
+	.service = u_service,
 };
 
 /* connect to the instance's socket, t->path */
@@ -658,6 +670,8 @@ static int u_open(struct vgpu_handle *h, const struct vgpu_access_target *t,
 	h->is_pci = di.flags & VFU_DEV_FLAG_PCI;
 	h->can_reset = di.flags & VFU_DEV_FLAG_RESET;
 	h->num_regions = di.num_regions;
+	/* vfio-user counts device-specific regions in num_regions */
+	h->regions_counted = true;
 	h->num_irqs = di.num_irqs;
 	h->iommu_group = -1;
 	return 0;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "ctl.h"
 #include "device-private.h"
@@ -407,6 +408,36 @@ static int vu_remove(struct vgpu_instance *instance)
 	return r;
 }
 
+/*
+ * In use: the provider asks the client to let go (the REQ interrupt; QEMU
+ * hot-unplugs the device) and answers EINPROGRESS; the device is removed
+ * once the client has gone, which takes the guest a few seconds. Gives up
+ * after a minute: -ETIMEDOUT, the device stays.
+ */
+static int vu_remove_force(struct vgpu_instance *instance)
+{
+	struct vfu_ctl_reply rep;
+	char req[VFU_CTL_MAX_REQ];
+	int r;
+
+	snprintf(req, sizeof(req), "remove-force %s", instance->uuid);
+	r = ask(instance->ctx, instance->parent_id, req, 3, &rep);
+	vfu_ctl_reply_free(&rep);
+	if (r != -EINPROGRESS)
+		return r;
+	info(instance->ctx, "%s: in use; asked its client to release it",
+	     instance->uuid);
+	for (int i = 0; i < 600; i++) {
+		struct timespec ts = { .tv_nsec = 100 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+		r = vu_remove(instance);
+		if (r != -EBUSY)
+			return r;
+	}
+	return -ETIMEDOUT;
+}
+
 /* persistent definitions: out of mdevctl's directory, which mdevctl would
  * take for mdev devices */
 static char *vu_config_dir(struct vgpu_ctx *ctx)
@@ -460,6 +491,7 @@ const struct vgpu_backend vgpu_backend_vfio_user = {
 	.create = vu_create,
 	.write_attr = vu_write_attr,
 	.remove = vu_remove,
+	.remove_force = vu_remove_force,
 	.config_dir = vu_config_dir,
 	/* an instance's syspath is its vfio-user socket */
 	.access = "vfio-user",

@@ -115,33 +115,64 @@ static int out_push(struct vgpu_device *dev, const struct vfu_hdr *hdr,
 	return 0;
 }
 
+/* under dev->lock (recursive, and nothing here waits): a provider thread
+ * that starts an asynchronous transfer sends next to the connection's own
+ * thread, which it wakes when something had to be queued */
 int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	      const struct iovec *iov, unsigned int n, const int *fds,
 	      unsigned int nfds)
 {
 	ssize_t sent = 0;
+	int r;
 
-	if (dev->conn_fd < 0)
-		return -ENOTCONN;
+	pthread_mutex_lock(&dev->lock);
+	if (dev->conn_fd < 0) {
+		r = -ENOTCONN;
+		goto out;
+	}
 	if (!dev->out_head) {
 		sent = vfu_send_some(dev->conn_fd, hdr, iov, n, fds, nfds);
-		if (sent < 0)
-			return (int)sent;
-		if ((size_t)sent == hdr->size)
-			return 0;
+		if (sent < 0 || (size_t)sent == hdr->size) {
+			r = sent < 0 ? (int)sent : 0;
+			goto out;
+		}
 	} else {
 		size_t total = sizeof(*hdr);
 
 		for (unsigned int i = 0; i < n; i++)
 			total += iov[i].iov_len;
-		if (total > UINT32_MAX)
-			return -EMSGSIZE;
+		if (total > UINT32_MAX) {
+			r = -EMSGSIZE;
+			goto out;
+		}
 		hdr->size = (uint32_t)total;
 	}
-	return out_push(dev, hdr, iov, n, fds, nfds, (size_t)sent);
+	r = out_push(dev, hdr, iov, n, fds, nfds, (size_t)sent);
+	if (r == 0 && dev->kick_fd >= 0) {
+		uint64_t one = 1;
+
+		/* runner mode: the thread may wait in poll() for input only */
+		if (write(dev->kick_fd, &one, sizeof(one)) < 0)
+			r = 0; /* full counter: it is awake anyway */
+	}
+out:
+	pthread_mutex_unlock(&dev->lock);
+	return r;
 }
 
+static int flush_locked(struct vgpu_device *dev);
+
 int conn_flush(struct vgpu_device *dev)
+{
+	int r;
+
+	pthread_mutex_lock(&dev->lock);
+	r = flush_locked(dev);
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+static int flush_locked(struct vgpu_device *dev)
 {
 	while (dev->out_head) {
 		struct outbuf *o = dev->out_head;
@@ -248,8 +279,16 @@ void disconnect(struct vgpu_device *dev)
 		dev->conn_fd = -1;
 	}
 	dev->conn_in_epoll = false;
+	if (dev->kick_fd >= 0) {
+		close(dev->kick_fd);
+		dev->kick_fd = -1;
+	}
 	version_timer_stop(dev);
 	out_free(dev);
+	/* asynchronous transfers end first (-ECONNRESET), so the quiesce
+	 * callback below finds none in flight */
+	dma_async_fail_all(dev, -ECONNRESET);
+	dev->dma_layout = VFU_DMA_LAYOUT_UNKNOWN;
 	/* the provider quiesces first; what it pins stays mapped */
 	if (dev->dma && vgpu_dma_table_count(dev->dma) &&
 	    quiesce_begin(dev) == -EINPROGRESS)
@@ -275,11 +314,6 @@ void disconnect(struct vgpu_device *dev)
 	queue_free(dev);
 	dev->conn_err = 0;
 	dev->dma_id = 0;
-	if (p && dev->listen_fd >= 0 && !dev->dying) {
-		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wl };
-
-		epoll_ctl(p->epfd, EPOLL_CTL_ADD, dev->listen_fd, &ev);
-	}
 	pthread_mutex_unlock(&dev->lock);
 	if (p)
 		dbg(p->ctx, "device %s: client gone", dev->uuid);
@@ -323,9 +357,11 @@ static int wait_quiesced(struct vgpu_device *dev)
 }
 
 /*
- * The loop of one connection (runner mode): a blocking read per message
- * while nothing is queued for the client and VERSION is done; else poll()
- * for both directions, until the VERSION deadline.
+ * The loop of one connection (runner mode): what is buffered first, then
+ * poll() the connection (both
+ * directions while something is queued for the client) and the kick
+ * eventfd (a provider thread queued an asynchronous DMA request), until
+ * the VERSION deadline while VERSION is not done.
  */
 static void *conn_main(void *data)
 {
@@ -336,8 +372,12 @@ static void *conn_main(void *data)
 	int r;
 
 	for (;;) {
-		struct pollfd pfd = { .fd = dev->conn_fd, .events = POLLIN };
+		struct pollfd pfd[2] = {
+			{ .fd = dev->conn_fd, .events = POLLIN },
+			{ .fd = dev->kick_fd, .events = POLLIN },
+		};
 		int64_t left = dev->versioned ? -1 : deadline - now_ms();
+		bool queued;
 
 		if (dev->deferred) {
 			r = wait_quiesced(dev);
@@ -347,28 +387,40 @@ static void *conn_main(void *data)
 				break;
 			continue;
 		}
-
-		if (dev->versioned && !dev->out_head) {
-			r = serve_one(dev, 0);
-			if (r < 0)
+		if (dev->rx.tail > dev->rx.head) {
+			/* read already (behind the last message, or the
+			 * message that waited for a quiesce): poll() would
+			 * not see it */
+			r = serve_one(dev, MSG_DONTWAIT);
+			if (r == 0)
+				continue;
+			if (r != -EAGAIN)
 				break;
-			continue;
 		}
 		if (!dev->versioned && left <= 0) {
 			r = -ETIMEDOUT;
 			break;
 		}
-		if (dev->out_head)
-			pfd.events |= POLLOUT;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+		pthread_mutex_lock(&dev->lock);
+		queued = dev->out_head != NULL;
+		pthread_mutex_unlock(&dev->lock);
+		if (queued)
+			pfd[0].events |= POLLOUT;
+		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR) {
 			r = -errno;
 			break;
 		}
+		if (pfd[1].revents & POLLIN) {
+			uint64_t n;
+
+			if (read(dev->kick_fd, &n, sizeof(n)) < 0)
+				n = 0; /* drained by an earlier round */
+		}
 		r = 0;
-		if (pfd.revents & POLLOUT)
+		if (pfd[0].revents & POLLOUT)
 			r = conn_flush(dev);
 		if ((r == 0 || r == -EAGAIN) &&
-		    (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+		    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 			r = serve_one(dev, MSG_DONTWAIT);
 		if (r < 0 && r != -EAGAIN)
 			break;
@@ -393,22 +445,81 @@ void join_conn_thread(struct vgpu_device *dev)
 	dev->has_conn_thread = false;
 }
 
+/* whether the peer of @fd has hung up (its connection is over) */
+bool peer_gone(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLRDHUP };
+
+	return poll(&pfd, 1, 0) == 1 &&
+	       (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+/*
+ * One client at a time: another one is refused at once, not left waiting
+ * in the backlog until it times out. Its VERSION, when it is already
+ * there, gets an error reply with EBUSY (any other first message, or none
+ * yet: an EBUSY error reply to a VERSION with id 0); then the socket is
+ * closed. Never blocks.
+ */
+static void refuse_client(struct vgpu_device *dev, int fd)
+{
+	struct vfu_hdr h = { .cmd = VFU_CMD_VERSION,
+			     .size = sizeof(struct vfu_hdr) };
+	struct vfu_hdr got;
+
+	if (recv(fd, &got, sizeof(got), MSG_DONTWAIT | MSG_PEEK) ==
+		    (ssize_t)sizeof(got) &&
+	    got.cmd == VFU_CMD_VERSION)
+		h.msg_id = got.msg_id;
+	vfu_send_error(fd, &h, -EBUSY);
+	shutdown(fd, SHUT_WR);
+	/* what it sent so far is read, so the close does not turn into a
+	 * reset that could overtake our answer */
+	for (int i = 0; i < 16; i++) {
+		uint8_t junk[4096];
+
+		if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
+			break;
+	}
+	close(fd);
+	info(dev->provider->ctx,
+	     "device %s: refused a second client (it has one already)",
+	     dev->uuid);
+}
+
 int accept_client(struct vgpu_device *dev)
 {
 	struct vgpu_provider *p = dev->provider;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wc };
 	int fd, r;
 
-	fd = accept4(dev->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(dev->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	pthread_mutex_lock(&dev->lock);
-	if (dev->conn_fd >= 0) {
+	if (dev->conn_fd >= 0 && !peer_gone(dev->conn_fd)) {
 		pthread_mutex_unlock(&dev->lock);
-		close(fd); /* one client at a time */
+		refuse_client(dev, fd);
 		return 0;
 	}
+	if (dev->conn_fd >= 0) {
+		/* the client hung up and reconnected before its connection
+		 * was wound up: wind it up now */
+		pthread_mutex_unlock(&dev->lock);
+		if (dev->has_conn_thread)
+			join_conn_thread(dev);
+		else
+			conn_lost(dev, -ENOTCONN);
+		pthread_mutex_lock(&dev->lock);
+	}
 	pthread_mutex_unlock(&dev->lock);
+	/* the connection's own socket blocks for reads that were asked to
+	 * wait; every send is MSG_DONTWAIT (conn_send()) */
+	if (fcntl(fd, F_SETFL, 0) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
 	/* the previous client's thread has finished, or is about to */
 	if (dev->has_conn_thread) {
 		pthread_join(dev->conn_thread, NULL);
@@ -421,10 +532,13 @@ int accept_client(struct vgpu_device *dev)
 	}
 	vfu_caps_default(&dev->client_caps);
 	dev->conn_fd = fd;
-	/* one client at a time: others wait in the backlog */
-	epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);
+	/* one client at a time: the listening socket stays watched, and
+	 * another client is refused at once (refuse_client()) */
 	if (p->threaded) {
-		r = -pthread_create(&dev->conn_thread, NULL, conn_main, dev);
+		dev->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		r = dev->kick_fd < 0 ? -errno :
+				       -pthread_create(&dev->conn_thread, NULL,
+						       conn_main, dev);
 	} else {
 		r = epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 		dev->conn_in_epoll = r == 0;
@@ -464,6 +578,8 @@ int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
 				    dev->client_caps.max_dma_maps :
 				    VFU_MAX_DMA_MAPS;
 	ours.write_multiple = dev->client_caps.write_multiple;
+	/* a subset of the offer: only the keys the client named */
+	ours.present = dev->client_caps.present;
 	/*
 	 * migration: only when the provider can migrate and the client
 	 * offered it (the reply is a subset of the offer). The client's dirty
@@ -515,6 +631,10 @@ static int serve_msg(struct vgpu_device *dev, struct vfu_msg *msg)
 	dev->serving = true;
 	dev->serving_thread = pthread_self();
 	r = handle_msg(dev, msg, &ans);
+	/* asynchronous transfers that finished meanwhile: their callbacks
+	 * run here, on the thread reading the connection */
+	if (r >= 0 || r == -EINPROGRESS)
+		dma_async_run_done(dev);
 	unstash(dev);
 	if (r == -EINPROGRESS)
 		r = defer(dev, msg);

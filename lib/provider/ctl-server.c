@@ -125,9 +125,32 @@ static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 		vgpu_device_unref(dev);
 		return r;
 	case VFU_CTL_REMOVE:
+	case VFU_CTL_REMOVE_FORCE:
 		dev = find_device(p, q->uuid);
 		if (!dev)
 			return -ENOENT;
+		/* a device in use stays: destroying it under a running VM
+		 * stalls the guest on every access. Forced, the client is
+		 * asked to let go, as VFIO does: the REQ interrupt */
+		pthread_mutex_lock(&dev->lock);
+		r = dev->conn_fd >= 0 && !peer_gone(dev->conn_fd) ? -EBUSY : 0;
+		if (r < 0 && q->op == VFU_CTL_REMOVE_FORCE)
+			r = vgpu_device_irq_trigger(dev, VGPU_IRQ_REQ, 0) < 0 ?
+				    -EBUSY :
+				    -EINPROGRESS;
+		pthread_mutex_unlock(&dev->lock);
+		if (r == -EINPROGRESS) {
+			info(p->ctx, "device %s: in use, asked the client to "
+				     "release it (REQ interrupt)", dev->uuid);
+			return r;
+		}
+		if (r < 0) {
+			info(p->ctx, "device %s: not removed, a client uses it%s",
+			     dev->uuid, q->op == VFU_CTL_REMOVE_FORCE ?
+					 " and registered no REQ interrupt to "
+					 "ask it to let go with" : "");
+			return r;
+		}
 		r = vgpu_device_destroy(dev);
 		return r < 0 ? r : ctl_printf(out, len, "ok 0\n");
 	}

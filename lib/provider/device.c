@@ -200,6 +200,7 @@ VGPU_EXPORT int vgpu_provider_create_device(struct vgpu_provider *p,
 	dev->wt.kind = WATCH_TIMER;
 	dev->wt.dev = dev;
 	dev->timer_fd = -1;
+	dev->kick_fd = -1;
 	config_init(dev);
 	dev->provider = p;
 

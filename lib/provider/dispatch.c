@@ -121,7 +121,8 @@ static int run(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
 /*
  * Parse and run one message, with dev->lock held: @ans receives exactly one
  * reply or error reply (none for VFU_F_NO_REPLY, except to VERSION's
- * error), sent by answer_send() once the lock is dropped; <0 disconnects,
+ * error; none for the client's reply to an asynchronous DMA request),
+ * sent by answer_send() once the lock is dropped; <0 disconnects,
  * except -EINPROGRESS: the provider is quiescing, the message waits.
  */
 int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
@@ -136,6 +137,16 @@ int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 	ans->hdr.msg_id = msg->hdr.msg_id;
 	ans->hdr.cmd = msg->hdr.cmd;
 	ans->hdr.flags = VFU_F_TYPE_REPLY;
+	if ((msg->hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_REPLY) {
+		/* the answer to an asynchronous DMA_READ/DMA_WRITE (or the
+		 * layout probe): no answer of ours; anything else that
+		 * claims to be a reply breaks the protocol */
+		r = dma_async_reply(dev, msg);
+		vfu_msg_close_fds(msg, 0);
+		if (dev->conn_err)
+			return dev->conn_err;
+		return r == 1 ? 0 : -EPROTO;
+	}
 	r = vfu_parse_command(&msg->hdr, msg->payload, msg->len, msg->nfds,
 			      VFU_MAX_DATA_XFER, &req);
 	if (r == 0)

@@ -123,73 +123,31 @@ void unstash(struct vgpu_device *dev)
 }
 
 /*
- * Check the client's reply to our request @h for [a.addr, a.count).
- * Returns 0 (data copied into @buf for reads), the client's errno from an
- * error reply, or -EPROTO for anything malformed.
+ * Send the request @h (@count bytes at @addr, from @buf for a write; the
+ * 0-byte layout probe when @probe) and wait for its reply, into *m. Client
+ * commands that arrive first are queued, replies to asynchronous transfers
+ * handed on. No answer within the provider's time limit: -ETIMEDOUT; the
+ * client gone: -ECONNRESET; too many commands meanwhile: -ENOBUFS; a reply
+ * that is nobody's: -EPROTO. Those drop the client.
  */
-static int check_dma_reply(const struct vfu_hdr *h,
-			   const struct vfu_dma_access *a, struct vfu_msg *m,
-			   void *buf)
+static int wait_reply(struct vgpu_device *dev, struct vfu_hdr *h, bool probe,
+		      uint64_t addr, void *buf, uint64_t count, bool write,
+		      struct vfu_msg *m)
 {
-	bool read = h->cmd == VFU_CMD_DMA_READ;
-	struct vfu_dma_access echo;
-
-	if ((m->hdr.flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_REPLY ||
-	    (m->hdr.flags & ~(VFU_F_TYPE_MASK | VFU_F_ERROR)) ||
-	    m->hdr.msg_id != h->msg_id || m->hdr.cmd != h->cmd || m->nfds)
-		return -EPROTO;
-	if (m->hdr.flags & VFU_F_ERROR) {
-		/* header only; an errno we can pass on */
-		if (m->len || m->hdr.error >= 4096)
-			return -EPROTO;
-		return m->hdr.error ? -(int)m->hdr.error : -EIO;
-	}
-	if (m->hdr.error ||
-	    m->len != sizeof(echo) + (read ? (size_t)a->count : 0))
-		return -EPROTO;
-	memcpy(&echo, m->payload, sizeof(echo));
-	if (echo.addr != a->addr || echo.count != a->count)
-		return -EPROTO;
-	if (read)
-		memcpy(buf, m->payload + sizeof(echo), (size_t)a->count);
-	return 0;
-}
-
-/*
- * One DMA_READ (@write false: into @buf) or DMA_WRITE (from @buf) of
- * @count bytes at @addr, at most the client's max_data_xfer_size. Client
- * commands that arrive first are queued. No answer within the provider's
- * time limit: -ETIMEDOUT; a malformed reply or one that is not ours:
- * -EPROTO; the client gone: -ECONNRESET; too many commands meanwhile:
- * -ENOBUFS. Those drop the client. An error reply gives its errno.
- */
-static int dma_exchange(struct vgpu_device *dev, uint64_t addr, void *buf,
-			uint64_t count, bool write)
-{
-	struct vfu_dma_access a = { .addr = addr, .count = count };
-	struct vfu_hdr h = {
-		.msg_id = dev->dma_id++,
-		.cmd = write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ,
-		.flags = VFU_F_TYPE_COMMAND,
-	};
-	struct iovec iov[2] = {
-		{ .iov_base = &a, .iov_len = sizeof(a) },
-		{ .iov_base = buf, .iov_len = write ? (size_t)count : 0 },
-	};
 	int64_t deadline =
 		now_ms() + __atomic_load_n(&dev->provider->dma_timeout_ms,
 					   __ATOMIC_RELAXED);
-	struct vfu_msg m;
 	int r;
 
 	r = stash(dev);
 	if (r < 0)
 		return r;
-	r = conn_send(dev, &h, iov, 2, NULL, 0);
+	r = probe ? dma_send_probe(dev, h, addr) :
+		    dma_send_request(dev, h, addr, buf, count, write);
 	if (r < 0)
 		return conn_broken(dev, r == -ENOBUFS ? r : -ECONNRESET);
 	for (;;) {
-		r = vfu_reader_next(&dev->rx_wait, dev->conn_fd, &m,
+		r = vfu_reader_next(&dev->rx_wait, dev->conn_fd, m,
 				    MSG_DONTWAIT);
 		if (r == -EAGAIN) {
 			/* and send on what the client has not taken yet */
@@ -211,17 +169,58 @@ static int dma_exchange(struct vgpu_device *dev, uint64_t addr, void *buf,
 			return conn_broken(dev, -ECONNRESET);
 		if (r < 0)
 			return conn_broken(dev, r == -ENOMEM ? r : -EPROTO);
-		if ((m.hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND) {
-			r = enqueue(dev, &m);
-			vfu_msg_close_fds(&m, 0);
+		if ((m->hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND) {
+			r = enqueue(dev, m);
+			vfu_msg_close_fds(m, 0);
 			if (r < 0)
 				return conn_broken(dev, r);
 			continue;
 		}
-		r = check_dma_reply(&h, &a, &m, buf);
-		vfu_msg_close_fds(&m, 0);
-		return r == -EPROTO ? conn_broken(dev, r) : r;
+		if (m->hdr.msg_id == h->msg_id && m->hdr.cmd == h->cmd)
+			return 0;
+		r = dma_async_reply(dev, m);
+		vfu_msg_close_fds(m, 0);
+		if (r <= 0)
+			return conn_broken(dev, -EPROTO);
 	}
+}
+
+/*
+ * One DMA_READ (@write false: into @buf) or DMA_WRITE (from @buf) of
+ * @count bytes at @addr, at most the client's max_data_xfer_size, in the
+ * client's layout (probed first when not known yet). Errors as
+ * wait_reply(); a malformed reply: -EPROTO (dropped); an error reply gives
+ * its errno and the client stays.
+ */
+static int dma_exchange(struct vgpu_device *dev, uint64_t addr, void *buf,
+			uint64_t count, bool write)
+{
+	struct vfu_hdr h;
+	struct vfu_msg m;
+	int r;
+
+	if (dev->dma_layout == VFU_DMA_LAYOUT_UNKNOWN) {
+		r = wait_reply(dev, &h, true, addr, NULL, 0, true, &m);
+		if (r < 0)
+			return r;
+		r = vfu_dma_probe_layout(&h, &m.hdr, m.payload, m.len, m.nfds);
+		vfu_msg_close_fds(&m, 0);
+		if (r < 0)
+			return conn_broken(dev, -EPROTO);
+		dev->dma_layout = r;
+	}
+	h = (struct vfu_hdr){
+		.msg_id = dev->dma_id++,
+		.cmd = write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ,
+		.flags = VFU_F_TYPE_COMMAND,
+	};
+	r = wait_reply(dev, &h, false, addr, buf, count, write, &m);
+	if (r < 0)
+		return r;
+	r = vfu_dma_check_reply(dev->dma_layout, &h, addr, count, &m.hdr,
+				m.payload, m.len, m.nfds, buf);
+	vfu_msg_close_fds(&m, 0);
+	return r == -EPROTO ? conn_broken(dev, r) : r;
 }
 
 /* [iova, iova + len) of a window without an fd, in exchanges the client
@@ -329,6 +328,9 @@ int quiesce_begin(struct vgpu_device *dev)
 		return 0;
 	if (dev->quiescing)
 		return -EINPROGRESS; /* asked already, no answer yet */
+	/* quiesced means no DMA in flight: the asynchronous transfers end
+	 * (-ECANCELED to their callbacks) before the provider is asked */
+	dma_async_fail_all(dev, -ECANCELED);
 	r = p->quiesce(dev, p->userdata);
 	if (r == -EBUSY) {
 		dev->quiescing = true;

@@ -104,6 +104,7 @@ struct vgpu_device {
 	bool conn_in_epoll; /* conn_fd is watched by the provider's epoll */
 	uint32_t conn_ev;   /* the events it is watched for */
 	int timer_fd;       /* the VERSION deadline (dispatch mode), or -1 */
+	int kick_fd;        /* runner mode: output queued by another thread */
 	struct outbuf *out_head, *out_tail;
 	size_t out_bytes;
 	bool versioned;
@@ -126,7 +127,7 @@ struct vgpu_device {
 	bool serving;        /* a thread is handling this device's messages: */
 	pthread_t serving_thread;
 	/* with the runner thread, each connection has a thread of its own
-	 * that blocks in recvmsg(): one system call in, one out per message */
+	 * that waits in poll() for the client and for kick_fd */
 	pthread_t conn_thread;
 	bool has_conn_thread;
 	bool dying; /* being destroyed: do not listen again */
@@ -141,6 +142,17 @@ struct vgpu_device {
 	struct qmsg *deferred;
 	pthread_cond_t quiesce_cond;
 	struct vgpu_vec orphans;
+	/* the client's DMA_READ/DMA_WRITE layout (dma-async.c) and the
+	 * asynchronous transfers: the head of the queue has a message in
+	 * flight (aq_hdr, for [aq_addr, aq_addr + aq_count)) when aq_sent */
+	enum vfu_dma_layout dma_layout;
+	struct dma_op *aq_head, *aq_tail, *done_head, *done_tail;
+	bool aq_sent, aq_probe;
+	/* the message in flight was for a transfer ended early (quiesce):
+	 * its reply is taken and dropped */
+	bool aq_stale;
+	struct vfu_hdr aq_hdr;
+	uint64_t aq_addr, aq_count;
 	enum vgpu_migration_state mig;
 	struct vgpu_dma_table *dma;
 	struct region regions[VFU_MAX_REGIONS];
@@ -236,7 +248,8 @@ int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
 
 /* conn.c */
-/* send without waiting; what the socket does not take is queued, bounded by
+/* send without waiting (takes dev->lock, which is recursive; a provider
+ * thread may send too); what the socket does not take is queued, bounded by
  * CONN_OUTQ_MAX (-ENOBUFS: drop the client); at most one fd */
 int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	      const struct iovec *iov, unsigned int n, const int *fds,
@@ -249,6 +262,8 @@ void version_timer_fired(struct vgpu_device *dev);
 void conn_events(struct vgpu_device *dev);
 /* run the message that waited for the provider to quiesce, then the rest */
 int serve_deferred(struct vgpu_device *dev);
+/* whether the peer of @fd has hung up */
+bool peer_gone(int fd);
 void disconnect(struct vgpu_device *dev);
 void conn_lost(struct vgpu_device *dev, int r);
 void join_conn_thread(struct vgpu_device *dev);
@@ -268,8 +283,20 @@ struct prov_answer {
 };
 int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 	       struct prov_answer *ans);
-/* send @ans (without dev->lock) and free what it owns */
+/* send @ans through conn_send() and free what it owns */
 int answer_send(struct vgpu_device *dev, struct prov_answer *ans);
+
+/* dma-async.c; every request goes out through conn_send() */
+int dma_send_request(struct vgpu_device *dev, struct vfu_hdr *h,
+		     uint64_t addr, void *buf, uint64_t count, bool write);
+int dma_send_probe(struct vgpu_device *dev, struct vfu_hdr *h, uint64_t addr);
+/* a reply for the transfer in flight: 1 taken, 0 not ours, -EPROTO bad */
+int dma_async_reply(struct vgpu_device *dev, struct vfu_msg *m);
+/* call back the finished transfers (device lock held) */
+void dma_async_run_done(struct vgpu_device *dev);
+/* the client is gone (or the provider quiesces): every transfer ends
+ * with @err, the reply to a message in flight is dropped when it comes */
+void dma_async_fail_all(struct vgpu_device *dev, int err);
 
 /* dma.c */
 /* the client's DMA table goes: released now, or kept while pinned */

@@ -209,8 +209,12 @@ int handle_region_info(struct vgpu_device *dev, const struct vfu_req *req,
 	if (caps_len && q->argsz >= ri.argsz) {
 		ri.flags |= VFU_REGION_CAPS;
 		ri.cap_offset = sizeof(ri);
-	} else {
+	} else if (caps_len) {
+		/* truncated: the client asks again with room for the caps,
+		 * and gets the fd with that full reply only (a client that
+		 * read the short one has no room for an fd) */
 		caps_len = 0;
+		fd = -1;
 	}
 	reply_head(rep, &ri, sizeof(ri));
 	rep->fd = fd; /* the device keeps it */

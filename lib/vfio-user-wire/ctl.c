@@ -74,9 +74,10 @@ int vfu_ctl_parse_request(const char *line, size_t len,
 		out->op = VFU_CTL_CREATE;
 		strcpy(out->type, word[1]);
 		strcpy(out->uuid, word[2]);
-	} else if (n == 2 && !strcmp(word[0], "remove") &&
+	} else if (n == 2 && (!strcmp(word[0], "remove") ||
+			      !strcmp(word[0], "remove-force")) &&
 		   valid_uuid(word[1])) {
-		out->op = VFU_CTL_REMOVE;
+		out->op = word[0][6] ? VFU_CTL_REMOVE_FORCE : VFU_CTL_REMOVE;
 		strcpy(out->uuid, word[1]);
 	} else {
 		return -EINVAL;

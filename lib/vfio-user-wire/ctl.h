@@ -6,14 +6,19 @@
  * provider serves only root and its own user (SO_PEERCRED).
  *
  * One request per connection, one line of at most 255 bytes ending in \n:
- *   types | list | create TYPE UUID | remove UUID
+ *   types | list | create TYPE UUID | remove UUID | remove-force UUID
  * (single spaces, ids of [A-Za-z0-9_.:-]{1,64}, a UUID in canonical form).
  * The reply is "err ERRNO\n", or "ok N\n" and N records of tab-separated
  * fields ending in \n, then the provider closes the connection:
  *   types:  id, available, max, name, description  (one per type)
  *   list:   uuid, type, socket path                 (one per device)
  *   create: uuid, type, socket path                 (the new device)
- *   remove: no record
+ *   remove: no record; "err EBUSY" while a client uses the device
+ *   remove-force: as remove when no client uses the device; otherwise the
+ *           provider asks the client to let go (the REQ interrupt, which
+ *           QEMU turns into a hot-unplug request) and answers
+ *           "err EINPROGRESS": remove it once the client has gone. "err
+ *           EBUSY" when the client has no REQ interrupt to ask it with
  * Text fields carry no control characters (the provider blanks them).
  */
 #ifndef VGPU_VFU_CTL_H
@@ -26,7 +31,13 @@
 #define VFU_CTL_MAX_REPLY (256u * 1024u)
 #define VFU_CTL_MAX_FIELDS 5
 
-enum vfu_ctl_op { VFU_CTL_TYPES, VFU_CTL_LIST, VFU_CTL_CREATE, VFU_CTL_REMOVE };
+enum vfu_ctl_op {
+	VFU_CTL_TYPES,
+	VFU_CTL_LIST,
+	VFU_CTL_CREATE,
+	VFU_CTL_REMOVE,
+	VFU_CTL_REMOVE_FORCE,
+};
 
 struct vfu_ctl_req {
 	enum vfu_ctl_op op;

@@ -75,6 +75,14 @@ int vfu_caps_parse(const char *json, size_t len, struct vfu_caps *caps)
 	}
 	if (!json_object_is_type(c, json_type_object))
 		goto out;
+	if (json_object_object_get_ex(c, "max_msg_fds", NULL))
+		caps->present |= VFU_CAP_MAX_MSG_FDS;
+	if (json_object_object_get_ex(c, "max_data_xfer_size", NULL))
+		caps->present |= VFU_CAP_MAX_DATA_XFER;
+	if (json_object_object_get_ex(c, "max_dma_maps", NULL))
+		caps->present |= VFU_CAP_MAX_DMA_MAPS;
+	if (json_object_object_get_ex(c, "pgsizes", NULL))
+		caps->present |= VFU_CAP_PGSIZES;
 	x = caps->max_msg_fds;
 	if (get_uint(c, "max_msg_fds", 0, 1024, &x) < 0)
 		goto out;
@@ -122,23 +130,37 @@ out:
 
 int vfu_caps_format(const struct vfu_caps *caps, char **ret)
 {
-	char mig[128] = "";
+	char nums[160] = "", mig[128] = "";
+	const char *sep = "";
+	size_t o = 0;
 	int n;
 
-	if (caps->mig_pgsize)
+#define NUM(bit, fmt, val)                                                     \
+	if (caps->present & (bit)) {                                           \
+		o += (size_t)snprintf(nums + o, sizeof(nums) - o, "%s" fmt,    \
+				      sep, val);                               \
+		sep = ",";                                                     \
+	}
+	NUM(VFU_CAP_MAX_MSG_FDS, "\"max_msg_fds\":%u", caps->max_msg_fds)
+	NUM(VFU_CAP_MAX_DATA_XFER, "\"max_data_xfer_size\":%llu",
+	    (unsigned long long)caps->max_data_xfer_size)
+	NUM(VFU_CAP_MAX_DMA_MAPS, "\"max_dma_maps\":%llu",
+	    (unsigned long long)caps->max_dma_maps)
+	NUM(VFU_CAP_PGSIZES, "\"pgsizes\":%llu",
+	    (unsigned long long)caps->pgsizes)
+#undef NUM
+	if (caps->mig_pgsize) {
 		snprintf(mig, sizeof(mig),
-			 ",\"migration\":{\"pgsize\":%llu,\"max_bitmap_size\":%llu}",
-			 (unsigned long long)caps->mig_pgsize,
+			 "%s\"migration\":{\"pgsize\":%llu,\"max_bitmap_size\":%llu}",
+			 sep, (unsigned long long)caps->mig_pgsize,
 			 (unsigned long long)caps->mig_max_bitmap);
-	n = asprintf(ret,
-		     "{\"capabilities\":{\"max_msg_fds\":%u,"
-		     "\"max_data_xfer_size\":%llu,\"max_dma_maps\":%llu,"
-		     "\"pgsizes\":%llu%s%s}}",
-		     caps->max_msg_fds,
-		     (unsigned long long)caps->max_data_xfer_size,
-		     (unsigned long long)caps->max_dma_maps,
-		     (unsigned long long)caps->pgsizes, mig,
-		     caps->write_multiple ? ",\"write_multiple\":true" : "");
+		sep = ",";
+	}
+	n = asprintf(ret, "{\"capabilities\":{%s%s%s}}", nums, mig,
+		     caps->write_multiple ?
+			     (*sep ? ",\"write_multiple\":true" :
+				     "\"write_multiple\":true") :
+			     "");
 	return n < 0 ? -ENOMEM : 0;
 }
 
@@ -366,8 +388,10 @@ static int parse_device_info(const struct vfu_hdr *hdr, const uint8_t *p,
 			     struct vfu_req *out)
 {
 	NO_FDS();
-	NEED_EQ(sizeof(out->u.dev_info));
-	memcpy(&out->u.dev_info, p, len);
+	/* longer is fine: argsz says how much reply fits, the rest of the
+	 * request is ignored (libvfio-user does the same) */
+	NEED_GE(sizeof(out->u.dev_info));
+	memcpy(&out->u.dev_info, p, sizeof(out->u.dev_info));
 	return out->u.dev_info.argsz < sizeof(out->u.dev_info) ?
 		       -EINVAL :
 		       0;
@@ -378,8 +402,10 @@ static int parse_region_info(const struct vfu_hdr *hdr, const uint8_t *p,
 			     struct vfu_req *out)
 {
 	NO_FDS();
-	NEED_EQ(sizeof(out->u.region_info));
-	memcpy(&out->u.region_info, p, len);
+	/* longer is fine: argsz says how much reply fits, the rest of the
+	 * request is ignored (libvfio-user does the same) */
+	NEED_GE(sizeof(out->u.region_info));
+	memcpy(&out->u.region_info, p, sizeof(out->u.region_info));
 	return out->u.region_info.argsz < sizeof(out->u.region_info) ?
 		       -EINVAL :
 		       0;
@@ -390,8 +416,10 @@ static int parse_region_io_fds(const struct vfu_hdr *hdr, const uint8_t *p,
 			       struct vfu_req *out)
 {
 	NO_FDS();
-	NEED_EQ(sizeof(out->u.io_fds));
-	memcpy(&out->u.io_fds, p, len);
+	/* longer is fine: argsz says how much reply fits, the rest of the
+	 * request is ignored (libvfio-user does the same) */
+	NEED_GE(sizeof(out->u.io_fds));
+	memcpy(&out->u.io_fds, p, sizeof(out->u.io_fds));
 	return out->u.io_fds.argsz < sizeof(out->u.io_fds) ? -EINVAL : 0;
 }
 
@@ -400,8 +428,10 @@ static int parse_irq_info(const struct vfu_hdr *hdr, const uint8_t *p,
 			  struct vfu_req *out)
 {
 	NO_FDS();
-	NEED_EQ(sizeof(out->u.irq_info));
-	memcpy(&out->u.irq_info, p, len);
+	/* longer is fine: argsz says how much reply fits, the rest of the
+	 * request is ignored (libvfio-user does the same) */
+	NEED_GE(sizeof(out->u.irq_info));
+	memcpy(&out->u.irq_info, p, sizeof(out->u.irq_info));
 	return out->u.irq_info.argsz < sizeof(out->u.irq_info) ? -EINVAL :
 								 0;
 }
@@ -573,6 +603,88 @@ int vfu_parse_dma_command(const struct vfu_hdr *hdr, const void *payload,
 	default:
 		return -EINVAL;
 	}
+}
+
+size_t vfu_dma_request_head(enum vfu_dma_layout layout, uint64_t addr,
+			    uint64_t count, uint8_t head[16], size_t *tail)
+{
+	uint32_t c32 = (uint32_t)count;
+
+	memcpy(head, &addr, 8);
+	if (layout == VFU_DMA_LAYOUT_QEMU) {
+		memcpy(head + 8, &c32, 4);
+		*tail = 4;
+		return 12;
+	}
+	memcpy(head + 8, &count, 8);
+	*tail = 0;
+	return 16;
+}
+
+/* a reply to @req at all: type, flags, id, command, no fds; the error
+ * reply's errno in *err (0: none) */
+static int dma_reply_head(const struct vfu_hdr *req, const struct vfu_hdr *rh,
+			  size_t len, unsigned int nfds, int *err)
+{
+	*err = 0;
+	if ((rh->flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_REPLY ||
+	    (rh->flags & ~(VFU_F_TYPE_MASK | VFU_F_ERROR)) ||
+	    rh->msg_id != req->msg_id || rh->cmd != req->cmd || nfds ||
+	    rh->size != sizeof(*rh) + len)
+		return -EPROTO;
+	if (rh->flags & VFU_F_ERROR) {
+		/* header only; an errno we can pass on */
+		if (len || rh->error >= 4096)
+			return -EPROTO;
+		*err = rh->error ? -(int)rh->error : -EIO;
+		return 0;
+	}
+	return rh->error ? -EPROTO : 0;
+}
+
+int vfu_dma_probe_layout(const struct vfu_hdr *probe, const struct vfu_hdr *rh,
+			 const void *payload, size_t len, unsigned int nfds)
+{
+	struct vfu_dma_access echo;
+	int err;
+
+	if (probe->cmd != VFU_CMD_DMA_WRITE ||
+	    dma_reply_head(probe, rh, len, nfds, &err) < 0)
+		return -EPROTO;
+	if (err) /* a spec peer refusing a count of 0 */
+		return VFU_DMA_LAYOUT_SPEC;
+	if (!len)
+		return VFU_DMA_LAYOUT_QEMU;
+	if (len != sizeof(echo))
+		return -EPROTO;
+	memcpy(&echo, payload, sizeof(echo));
+	return echo.count ? -EPROTO : VFU_DMA_LAYOUT_SPEC;
+}
+
+int vfu_dma_check_reply(enum vfu_dma_layout layout, const struct vfu_hdr *req,
+			uint64_t addr, uint64_t count, const struct vfu_hdr *rh,
+			const void *payload, size_t len, unsigned int nfds,
+			void *buf)
+{
+	bool read = req->cmd == VFU_CMD_DMA_READ;
+	const uint8_t *p = payload;
+	size_t head, tail;
+	uint8_t want[16];
+	int err;
+
+	if (dma_reply_head(req, rh, len, nfds, &err) < 0)
+		return -EPROTO;
+	if (err)
+		return err;
+	if (layout == VFU_DMA_LAYOUT_QEMU && !read)
+		return len ? -EPROTO : 0;
+	head = vfu_dma_request_head(layout, addr, count, want, &tail);
+	if (len != head + (read ? count : 0) + (read ? tail : 0) ||
+	    memcmp(p, want, head))
+		return -EPROTO;
+	if (read)
+		memcpy(buf, p + head, (size_t)count);
+	return 0;
 }
 
 int vfu_check_region_info(const void *payload, size_t len)

@@ -283,7 +283,15 @@ struct vfu_caps {
 	uint64_t mig_max_bitmap;
 	bool twin_socket;
 	bool write_multiple;
+	unsigned int present; /* VFU_CAP_* keys the JSON had */
 };
+
+/* the keys of a capabilities object; a reply names only those the offer
+ * named (the spec: a subset) */
+#define VFU_CAP_MAX_MSG_FDS (1u << 0)
+#define VFU_CAP_MAX_DATA_XFER (1u << 1)
+#define VFU_CAP_MAX_DMA_MAPS (1u << 2)
+#define VFU_CAP_PGSIZES (1u << 3)
 
 /* the defaults the spec gives for absent keys */
 void vfu_caps_default(struct vfu_caps *caps);
@@ -293,7 +301,9 @@ void vfu_caps_default(struct vfu_caps *caps);
  * known keys of the wrong type or out of range give -EINVAL.
  */
 int vfu_caps_parse(const char *json, size_t len, struct vfu_caps *caps);
-/* format caps as JSON into a malloc'd NUL-terminated string */
+/* format caps as JSON into a malloc'd NUL-terminated string: the numbers
+ * whose VFU_CAP_* bit is in caps->present, migration when mig_pgsize is
+ * set, write_multiple when true */
 int vfu_caps_format(const struct vfu_caps *caps, char **ret);
 
 /*
@@ -379,6 +389,49 @@ int vfu_parse_command(const struct vfu_hdr *hdr, const void *payload,
 int vfu_parse_dma_command(const struct vfu_hdr *hdr, const void *payload,
 			  size_t len, unsigned int nfds, uint64_t max_xfer,
 			  struct vfu_dma_access *access, const void **data);
+
+/*
+ * The two DMA_READ/DMA_WRITE layouts in use. The spec's (libvfio-user,
+ * libvgpu's client): {u64 addr, u64 count} then the data at payload offset
+ * 16; a DMA_WRITE reply echoes those 16 bytes. QEMU's (10.1, 10.2):
+ * {u64 addr, u32 count} then the data at offset 12 and 4 bytes of padding
+ * after it (its struct's size), and a DMA_WRITE reply is the header alone.
+ * A reply of one layout can pass for the other (a DMA_READ reply has the
+ * same size in both), so the layout is learnt once per connection with a
+ * probe: a DMA_WRITE of 0 bytes, whose successful reply is 16 bytes of
+ * payload in the spec's layout and none in QEMU's (a spec peer may also
+ * refuse a count of 0: an error reply; QEMU never does).
+ */
+enum vfu_dma_layout {
+	VFU_DMA_LAYOUT_UNKNOWN = 0,
+	VFU_DMA_LAYOUT_SPEC,
+	VFU_DMA_LAYOUT_QEMU,
+};
+
+/*
+ * The request payload around the data: @head (at most 16 bytes) goes
+ * before the data, then @tail zero bytes (QEMU's padding) after it.
+ * Returns the head's size. The probe is a DMA_WRITE with @count 0 in the
+ * spec's layout.
+ */
+size_t vfu_dma_request_head(enum vfu_dma_layout layout, uint64_t addr,
+			    uint64_t count, uint8_t head[16], size_t *tail);
+/*
+ * The layout a reply @m to the probe @probe shows, or -EPROTO when it is
+ * not a reply to it in either layout.
+ */
+int vfu_dma_probe_layout(const struct vfu_hdr *probe, const struct vfu_hdr *rh,
+			 const void *payload, size_t len, unsigned int nfds);
+/*
+ * Check the reply (@rh, @payload, @len, @nfds) to the request @req for
+ * [addr, addr + count) in @layout; for DMA_READ the data is copied to
+ * @buf. Returns 0, the peer's errno from an error reply (-EIO for errno 0),
+ * or -EPROTO for anything else.
+ */
+int vfu_dma_check_reply(enum vfu_dma_layout layout, const struct vfu_hdr *req,
+			uint64_t addr, uint64_t count, const struct vfu_hdr *rh,
+			const void *payload, size_t len, unsigned int nfds,
+			void *buf);
 
 /*
  * Validate a REGION_INFO reply of @len bytes: the caps chain stays inside

@@ -61,11 +61,16 @@ static void flood_mode(enum h_mode mode)
 	close(fd);
 	h_check_after(&h, &before, H_DEVS);
 
-	/* stuck with a full socket and a part-full queue: remove completes */
+	/* stuck with a full socket and a part-full queue: remove answers at
+	 * once (refused: the device is in use), and once the client has hung
+	 * up its sending side (still not reading), completes */
 	fd = h_raw_client(h.sock[1], NULL);
 	for (uint16_t i = 0; i < 400; i++)
 		ck_assert_int_eq(flood_one(fd, i), 0);
 	snprintf(line, sizeof(line), "remove %s\n", h.uuid[1]);
+	h_ctl(&h, line, out, sizeof(out));
+	ck_assert_str_eq(out, "err 16\n");
+	shutdown(fd, SHUT_WR);
 	h_ctl(&h, line, out, sizeof(out));
 	ck_assert_str_eq(out, "ok 0\n");
 	close(fd);

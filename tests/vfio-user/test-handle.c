@@ -19,6 +19,8 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -362,6 +364,198 @@ START_TEST(test_vanish_mid_request)
 	munmap(g, GUEST);
 	close(mfd);
 	ck_assert_int_eq(count_fds(), before);
+}
+END_TEST
+
+/*
+ * A foreign vfio-user server (not a libvgpu provider, no control socket):
+ * it announces max_msg_fds 2 and 2 regions, and after answering DMA_MAP it
+ * sends a DMA_READ of its own while the client is idle. It exits 0 when
+ * the client kept to that: no region index >= 2 asked for, no message
+ * with more than 2 fds, the DMA_READ answered with the guest's bytes.
+ */
+static int foreign_reply(int fd, const struct vfu_hdr *q, const void *p,
+			 size_t len)
+{
+	struct vfu_hdr h = { .msg_id = q->msg_id, .cmd = q->cmd,
+			     .size = (uint32_t)(16 + len),
+			     .flags = VFU_F_TYPE_REPLY };
+	uint8_t buf[256];
+
+	memcpy(buf, &h, 16);
+	if (len)
+		memcpy(buf + 16, p, len);
+	return send(fd, buf, 16 + len, MSG_NOSIGNAL) == (ssize_t)(16 + len) ? 0 : 1;
+}
+
+static int foreign_server(int lfd, int go)
+{
+	int fd = accept(lfd, NULL, NULL), bad = 0;
+	char c;
+
+	for (;;) {
+		uint8_t p[512];
+		union {
+			char b[CMSG_SPACE(sizeof(int) * 32)];
+			struct cmsghdr a;
+		} ctrl;
+		struct vfu_hdr h;
+		struct iovec iov = { .iov_base = &h, .iov_len = 16 };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = ctrl.b,
+				     .msg_controllen = sizeof(ctrl.b) };
+		struct cmsghdr *cm;
+		unsigned int nfds = 0;
+		size_t len;
+
+		if (recvmsg(fd, &mh, MSG_WAITALL) != 16)
+			break;
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+			if (cm->cmsg_type == SCM_RIGHTS) {
+				nfds = (unsigned int)((cm->cmsg_len - CMSG_LEN(0)) /
+						      sizeof(int));
+				for (unsigned int i = 0; i < nfds; i++) {
+					int x;
+
+					memcpy(&x, CMSG_DATA(cm) + i * sizeof(int), sizeof(x));
+					close(x);
+				}
+			}
+		if (nfds > 2 || (mh.msg_flags & MSG_CTRUNC))
+			bad |= 2;
+		len = h.size - 16;
+		if (len > sizeof(p) || recv(fd, p, len, MSG_WAITALL) != (ssize_t)len)
+			return 10;
+		switch (h.cmd) {
+		case VFU_CMD_VERSION: {
+			static const char json[] = "{\"capabilities\":{\"max_msg_fds\":2}}";
+			uint8_t r[4 + sizeof(json)] = { 0 };
+
+			memcpy(r + 4, json, sizeof(json));
+			bad |= foreign_reply(fd, &h, r, sizeof(r));
+			break;
+		}
+		case VFU_CMD_DEVICE_GET_INFO: {
+			struct vfu_device_info di = { .argsz = 16,
+				.flags = VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET,
+				.num_regions = 2, .num_irqs = 5 };
+
+			bad |= foreign_reply(fd, &h, &di, sizeof(di));
+			break;
+		}
+		case VFU_CMD_DEVICE_GET_REGION_INFO: {
+			struct vfu_region_info ri;
+
+			memcpy(&ri, p, sizeof(ri));
+			if (ri.index >= 2)
+				bad |= 4;
+			ri = (struct vfu_region_info){ .argsz = 32,
+				.flags = VFU_REGION_READ | VFU_REGION_WRITE,
+				.index = ri.index, .size = 4096 };
+			bad |= foreign_reply(fd, &h, &ri, sizeof(ri));
+			break;
+		}
+		case VFU_CMD_DEVICE_GET_IRQ_INFO: {
+			struct vfu_irq_info ii;
+
+			memcpy(&ii, p, sizeof(ii));
+			ii.argsz = 16;
+			ii.flags = VFU_IRQ_INFO_EVENTFD;
+			ii.count = ii.index == VGPU_IRQ_MSIX ? 8 : 1;
+			bad |= foreign_reply(fd, &h, &ii, sizeof(ii));
+			break;
+		}
+		case VFU_CMD_DMA_MAP: {
+			struct { struct vfu_hdr h; struct vfu_dma_access a; }
+				__attribute__((packed)) rd = {
+				.h = { .msg_id = 900, .cmd = VFU_CMD_DMA_READ,
+				       .size = 32, .flags = VFU_F_TYPE_COMMAND },
+				.a = { .addr = IOVA + 8, .count = 16 },
+			};
+			struct vfu_hdr rh;
+			uint8_t data[32];
+
+			bad |= foreign_reply(fd, &h, NULL, 0);
+			/* our own request, once the client has nothing
+			 * outstanding (it says so through @go) */
+			if (read(go, &c, 1) != 1)
+				return 12;
+			send(fd, &rd, sizeof(rd), MSG_NOSIGNAL);
+			if (recv(fd, &rh, 16, MSG_WAITALL) != 16 ||
+			    rh.msg_id != 900 || rh.size != 16 + 32 ||
+			    recv(fd, data, 32, MSG_WAITALL) != 32)
+				return 11;
+			for (int i = 0; i < 16; i++)
+				if (data[16 + i] != (uint8_t)(8 + i))
+					bad |= 8;
+			break;
+		}
+		default:
+			bad |= foreign_reply(fd, &h, NULL, 0);
+			break;
+		}
+	}
+	close(fd);
+	return bad;
+}
+
+START_TEST(test_open_socket_foreign)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vgpu_handle *h;
+	int lfd, efd[8], st, served = 0, go[2];
+	uint8_t *guest = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+			      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+
+	ck_assert_ptr_ne(guest, MAP_FAILED);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/foreign.sock", tmp);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0)
+		_exit(foreign_server(lfd, go[0]));
+	close(lfd);
+	close(go[0]);
+	ck_assert_int_eq(vgpu_handle_open_socket(ctx, sa.sun_path, 0, &h), 0);
+	ck_assert_str_eq(vgpu_handle_get_access(h), "vfio-user");
+	/* 8 vectors, to a server that takes 2 fds a message */
+	for (int i = 0; i < 8; i++)
+		efd[i] = eventfd(0, EFD_CLOEXEC);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 0, 8, efd), 0);
+	for (int i = 0; i < 8; i++)
+		close(efd[i]);
+	/* guest memory without an fd; the server reads it after answering */
+	for (int i = 0; i < 4096; i++)
+		guest[i] = (uint8_t)i;
+	ck_assert_int_eq(vgpu_handle_dma_map(h, guest, IOVA, 4096,
+					     VGPU_DMA_READ),
+			 0);
+	ck_assert_int_ge(vgpu_handle_get_service_fd(h), 0);
+	ck_assert_int_eq(vgpu_handle_service(h), 0); /* nothing yet */
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	close(go[1]);
+	while (!served) {
+		struct pollfd pfd = { .fd = vgpu_handle_get_service_fd(h),
+				      .events = POLLIN };
+
+		ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+		served = vgpu_handle_service(h);
+		ck_assert_int_ge(served, 0);
+	}
+	vgpu_handle_unref(h);
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert(WIFEXITED(st));
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+	/* nothing listens: -ENODEV */
+	ck_assert_int_eq(vgpu_handle_open_socket(ctx, sa.sun_path, 0, &h),
+			 -ENODEV);
+	ck_assert_int_eq(vgpu_handle_open_socket(ctx, sa.sun_path, 1, &h),
+			 -EINVAL);
+	munmap(guest, 4096);
 }
 END_TEST
 
@@ -799,6 +993,7 @@ int main(void)
 	tcase_add_test(tc, test_migrate_refusals);
 	tcase_add_test(tc, test_dirty_logging);
 	tcase_add_test(tc, test_hostile_migration_peers);
+	tcase_add_test(tc, test_open_socket_foreign);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -65,12 +65,18 @@ START_TEST(test_remove_then_message)
 	}
 	dispatch_all(&h);
 	ck_assert(h_recv(client, buf, buf + 16, sizeof(buf) - 16));
-	/* the remove first, then a message on the device's connection: both
-	 * events in one batch, in that order */
+	/* a device in use is not removed */
 	snprintf(line, sizeof(line), "remove %s\n", h.uuid[0]);
+	ctl_send(&h, line, &ctl);
+	dispatch_all(&h);
+	ctl_expect(ctl, "err 16\n");
+	/* the remove first, then a message on the device's connection: both
+	 * events in one batch, in that order. The client has hung up its
+	 * sending side with the message, so the remove goes ahead */
 	ctl_send(&h, line, &ctl);
 	usleep(1000);
 	h_send(client, 1, VFU_CMD_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0);
+	shutdown(client, SHUT_WR);
 	dispatch_all(&h);
 	ctl_expect(ctl, "ok 0\n");
 	/* the client was dropped with its device */

@@ -4,13 +4,16 @@
  * holds a pin keeps its mapping across the client's DMA_UNMAP attempts and
  * its disconnect, and the window goes (dma_unmap called, memory unmapped)
  * only after the provider lets go: unpin, and vgpu_device_quiesced() when
- * its quiesce callback answered -EBUSY.
+ * its quiesce callback answered -EBUSY. Asynchronous transfers across a
+ * quiesce, and one from another thread that the socket does not take at
+ * once.
  */
 #include <check.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -254,6 +257,240 @@ START_TEST(test_unmap_quiesce_runner)
 }
 END_TEST
 
+/* ---- asynchronous transfers and quiesce ---- */
+
+struct xfer {
+	int calls;  /* atomic */
+	int status;
+};
+
+static void on_done(struct vgpu_device *dev, int status, void *userdata)
+{
+	struct xfer *x = userdata;
+
+	x->status = status;
+	__atomic_add_fetch(&x->calls, 1, __ATOMIC_SEQ_CST);
+}
+
+/* the client's answer to one of the provider's requests */
+static void send_reply(int fd, uint16_t id, uint16_t cmd, const void *p1,
+		       size_t l1, const void *p2, size_t l2)
+{
+	struct vfu_hdr h = { .msg_id = id, .cmd = cmd,
+			     .flags = VFU_F_TYPE_REPLY,
+			     .size = (uint32_t)(sizeof(h) + l1 + l2) };
+	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)p1, l1 },
+				{ (void *)p2, l2 } };
+	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
+	ssize_t want = (ssize_t)h.size, done = 0;
+
+	while (done < want) {
+		ssize_t k = sendmsg(fd, &mh, MSG_NOSIGNAL);
+
+		ck_assert_int_gt(k, 0);
+		done += k;
+		/* the rest of the iovecs */
+		while (mh.msg_iovlen && (size_t)k >= mh.msg_iov->iov_len) {
+			k -= (ssize_t)mh.msg_iov->iov_len;
+			mh.msg_iov++;
+			mh.msg_iovlen--;
+		}
+		if (mh.msg_iovlen) {
+			mh.msg_iov->iov_base = (uint8_t *)mh.msg_iov->iov_base + k;
+			mh.msg_iov->iov_len -= (size_t)k;
+		}
+	}
+}
+
+/* a window without fd at IOVA: every access to it is a message */
+static void map_message_window(int sock, uint16_t id)
+{
+	struct vfu_dma_map m = { .argsz = sizeof(m), .flags = 3,
+				 .addr = IOVA, .size = WLEN };
+	struct vfu_hdr h;
+	uint8_t p[64];
+
+	h_send(sock, id, VFU_CMD_DMA_MAP, &m, sizeof(m), NULL, 0);
+	ck_assert(h_recv(sock, &h, p, sizeof(p)));
+	ck_assert_uint_eq(h.msg_id, id);
+	ck_assert_uint_eq(h.error, 0);
+}
+
+/* the layout probe (a DMA_WRITE of 0 bytes); answered as the spec's when
+ * @answer; its id */
+static uint16_t take_probe(int sock, bool answer)
+{
+	struct vfu_hdr h;
+	uint64_t a[2];
+
+	ck_assert(h_recv(sock, &h, a, sizeof(a)));
+	ck_assert_uint_eq(h.cmd, VFU_CMD_DMA_WRITE);
+	ck_assert_uint_eq(h.size, sizeof(h) + 16);
+	ck_assert_uint_eq(a[0], IOVA);
+	ck_assert_uint_eq(a[1], 0);
+	if (answer)
+		send_reply(sock, h.msg_id, h.cmd, a, sizeof(a), NULL, 0);
+	return h.msg_id;
+}
+
+/*
+ * A quiesce ends the transfers in flight (-ECANCELED, before the quiesce
+ * callback), refuses new ones (-EBUSY) until vgpu_device_quiesced(), and
+ * the client's late answer to the cancelled message is dropped, not taken
+ * for a protocol error: the connection goes on and the next transfer works.
+ */
+static void async_quiesce_case(enum h_mode mode)
+{
+	struct vgpu_provider_ops ops = { .dma_unmap = on_dma_unmap };
+	struct vfu_dma_unmap u = { .argsz = sizeof(u), .addr = IOVA,
+				   .size = WLEN };
+	struct xfer x1 = { 0 }, x2 = { 0 };
+	struct harness h;
+	struct h_usage before;
+	struct vfu_hdr rh;
+	uint8_t buf[8] = { 0 }, p[64];
+	const uint8_t data[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint64_t a[2];
+	uint16_t probe;
+	int sock;
+
+	reset_counters(-EBUSY);
+	h_start_quiesce(&h, mode, &ops, on_quiesce);
+	h_usage(&before);
+	sock = h_raw_client(h.sock[0], NULL);
+	map_message_window(sock, 1);
+	/* started by this thread (not the connection's) */
+	ck_assert_int_eq(vgpu_device_dma_read_async(h.dev[0], IOVA, buf, 8,
+						    on_done, &x1), 0);
+	probe = take_probe(sock, false);
+	h_send(sock, 2, VFU_CMD_DMA_UNMAP, &u, sizeof(u), NULL, 0);
+	wait_for(&quiesce_calls, 1);
+	ck_assert_int_eq(__atomic_load_n(&x1.calls, __ATOMIC_SEQ_CST), 1);
+	ck_assert_int_eq(x1.status, -ECANCELED);
+	ck_assert_int_eq(vgpu_device_dma_read_async(h.dev[0], IOVA, buf, 8,
+						    on_done, &x2),
+			 -EBUSY);
+	/* the late answer to the cancelled probe */
+	a[0] = IOVA;
+	a[1] = 0;
+	send_reply(sock, probe, VFU_CMD_DMA_WRITE, a, sizeof(a), NULL, 0);
+	ck_assert_int_eq(vgpu_device_quiesced(h.dev[0]), 0);
+	ck_assert(h_recv(sock, &rh, p, sizeof(p)));
+	ck_assert_uint_eq(rh.msg_id, 2);
+	ck_assert_uint_eq(rh.error, 0);
+	/* the connection goes on: a new window, a transfer that works */
+	reset_counters(0);
+	map_message_window(sock, 3);
+	ck_assert_int_eq(vgpu_device_dma_read_async(h.dev[0], IOVA, buf, 8,
+						    on_done, &x2), 0);
+	take_probe(sock, true);
+	ck_assert(h_recv(sock, &rh, a, sizeof(a)));
+	ck_assert_uint_eq(rh.cmd, VFU_CMD_DMA_READ);
+	ck_assert_uint_eq(a[0], IOVA);
+	ck_assert_uint_eq(a[1], 8);
+	send_reply(sock, rh.msg_id, rh.cmd, a, sizeof(a), data, sizeof(data));
+	wait_for(&x2.calls, 1);
+	ck_assert_int_eq(x2.status, 0);
+	ck_assert_mem_eq(buf, data, sizeof(data));
+	ck_assert(vgpu_device_is_connected(h.dev[0]));
+	close(sock);
+	wait_disconnected(h.dev[0]);
+	h_check_after(&h, &before, H_DEVS);
+	h_stop(&h);
+}
+
+START_TEST(test_async_quiesce_loop)
+{
+	async_quiesce_case(H_LOOP);
+}
+END_TEST
+
+START_TEST(test_async_quiesce_runner)
+{
+	async_quiesce_case(H_RUNNER);
+}
+END_TEST
+
+/*
+ * A transfer started by another thread whose request the socket does not
+ * take at once: the rest waits in the connection's queue and goes out
+ * when the client reads (in runner mode the connection's thread is woken
+ * for it; it waited for input only).
+ */
+static void async_big_case(enum h_mode mode)
+{
+	const size_t big = 1 << 20;
+	struct harness h;
+	struct h_usage before;
+	struct xfer x1 = { 0 }, x2 = { 0 };
+	struct vfu_hdr rh;
+	uint8_t *src = malloc(big), *got = malloc(big + 16);
+	uint64_t a[2];
+	size_t done = 0;
+	int sock;
+
+	ck_assert_ptr_nonnull(src);
+	ck_assert_ptr_nonnull(got);
+	for (size_t i = 0; i < big; i++)
+		src[i] = (uint8_t)(i * 7);
+	reset_counters(0);
+	h_start(&h, mode, NULL);
+	h_usage(&before);
+	sock = h_raw_client(h.sock[0], NULL);
+	{
+		struct vfu_dma_map m = { .argsz = sizeof(m), .flags = 3,
+					 .addr = IOVA, .size = 2 * big };
+		uint8_t p[64];
+
+		h_send(sock, 1, VFU_CMD_DMA_MAP, &m, sizeof(m), NULL, 0);
+		ck_assert(h_recv(sock, &rh, p, sizeof(p)));
+		ck_assert_uint_eq(rh.error, 0);
+	}
+	/* learn the layout with a small transfer */
+	ck_assert_int_eq(vgpu_device_dma_write_async(h.dev[0], IOVA, src, 8,
+						     on_done, &x1), 0);
+	take_probe(sock, true);
+	ck_assert(h_recv(sock, &rh, got, 24));
+	ck_assert_uint_eq(rh.cmd, VFU_CMD_DMA_WRITE);
+	memcpy(a, got, sizeof(a));
+	send_reply(sock, rh.msg_id, rh.cmd, a, sizeof(a), NULL, 0);
+	wait_for(&x1.calls, 1);
+	ck_assert_int_eq(x1.status, 0);
+	/* the big one: more than the socket takes; the client reads late */
+	ck_assert_int_eq(vgpu_device_dma_write_async(h.dev[0], IOVA, src, big,
+						     on_done, &x2), 0);
+	usleep(1000);
+	while (done < big) {
+		ck_assert(h_recv(sock, &rh, got, big + 16));
+		ck_assert_uint_eq(rh.cmd, VFU_CMD_DMA_WRITE);
+		memcpy(a, got, sizeof(a));
+		ck_assert_uint_eq(a[0], IOVA + done);
+		ck_assert_mem_eq(got + 16, src + done, (size_t)a[1]);
+		done += (size_t)a[1];
+		send_reply(sock, rh.msg_id, rh.cmd, a, sizeof(a), NULL, 0);
+	}
+	wait_for(&x2.calls, 1);
+	ck_assert_int_eq(x2.status, 0);
+	close(sock);
+	wait_disconnected(h.dev[0]);
+	h_check_after(&h, &before, H_DEVS);
+	h_stop(&h);
+	free(src);
+	free(got);
+}
+
+START_TEST(test_async_big_loop)
+{
+	async_big_case(H_LOOP);
+}
+END_TEST
+
+START_TEST(test_async_big_runner)
+{
+	async_big_case(H_RUNNER);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("quiesce");
@@ -266,6 +503,10 @@ int main(void)
 	tcase_add_test(tc, test_pin_disconnect_runner);
 	tcase_add_test(tc, test_unmap_quiesce_loop);
 	tcase_add_test(tc, test_unmap_quiesce_runner);
+	tcase_add_test(tc, test_async_quiesce_loop);
+	tcase_add_test(tc, test_async_quiesce_runner);
+	tcase_add_test(tc, test_async_big_loop);
+	tcase_add_test(tc, test_async_big_runner);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

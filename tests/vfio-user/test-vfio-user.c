@@ -998,6 +998,24 @@ static int raw_dma_client(uint64_t len)
 	return fd;
 }
 
+/* the layout probe a connection's first message DMA starts with (a
+ * DMA_WRITE of 0 bytes), answered as a peer of the spec's layout (@qemu
+ * false: the 16 bytes echoed) or as QEMU 10.2 does (the header alone) */
+static void raw_answer_probe(int fd, bool qemu)
+{
+	struct vfu_dma_access a;
+	struct vfu_hdr h;
+	uint8_t p[64];
+
+	ck_assert(raw_recv(fd, &h, p, sizeof(p)));
+	ck_assert_uint_eq(h.cmd, VFU_CMD_DMA_WRITE);
+	ck_assert_uint_eq(h.flags, VFU_F_TYPE_COMMAND);
+	ck_assert_uint_eq(h.size, 32);
+	memcpy(&a, p, sizeof(a));
+	ck_assert_uint_eq(a.count, 0);
+	raw_send(fd, h.msg_id, h.cmd, VFU_F_TYPE_REPLY, 0, &a, qemu ? 0 : 16);
+}
+
 /* the next server-to-client request: checked, its (addr, count) */
 static void raw_dma_request(int fd, uint16_t cmd, struct vfu_hdr *h,
 			    struct vfu_dma_access *a, uint8_t *data)
@@ -1012,6 +1030,24 @@ static void raw_dma_request(int fd, uint16_t cmd, struct vfu_hdr *h,
 	ck_assert_uint_eq(h->size, 32 + (cmd == VFU_CMD_DMA_WRITE ? a->count : 0));
 	if (data && cmd == VFU_CMD_DMA_WRITE)
 		memcpy(data, p + sizeof(*a), a->count);
+}
+
+/* the same in QEMU's layout: {u64 addr, u32 count}, data at 12, 4 bytes
+ * of padding after it */
+static void raw_dma_request_qemu(int fd, uint16_t cmd, struct vfu_hdr *h,
+				 uint64_t *addr, uint32_t *count, uint8_t *data)
+{
+	uint8_t p[1024];
+
+	ck_assert(raw_recv(fd, h, p, sizeof(p)));
+	ck_assert_uint_eq(h->cmd, cmd);
+	ck_assert_uint_eq(h->flags, VFU_F_TYPE_COMMAND);
+	memcpy(addr, p, 8);
+	memcpy(count, p + 8, 4);
+	ck_assert_uint_le(*count, 64);
+	ck_assert_uint_eq(h->size, 32 + (cmd == VFU_CMD_DMA_WRITE ? *count : 0));
+	if (data && cmd == VFU_CMD_DMA_WRITE)
+		memcpy(data, p + 12, *count);
 }
 
 /* after a dropped connection: the device serves the next client and
@@ -1034,6 +1070,7 @@ static int raw_pending_dma(struct vfu_hdr *h, struct vfu_dma_access *a)
 	int fd = raw_dma_client(16);
 
 	raw_bar0_write(fd, 10, 4, 1);
+	raw_answer_probe(fd, false);
 	raw_dma_request(fd, VFU_CMD_DMA_READ, h, a, NULL);
 	return fd;
 }
@@ -1064,6 +1101,7 @@ START_TEST(test_dma_hostile)
 	 * bytes in chunks of 64, ids in sequence, commands handled after */
 	fd = raw_dma_client(128);
 	raw_bar0_write(fd, 10, 4, 1);
+	raw_answer_probe(fd, false);
 	for (int k = 0; k < 2; k++) {
 		raw_dma_request(fd, VFU_CMD_DMA_READ, &h, &a, NULL);
 		ck_assert_uint_eq(a.addr, 0x100000 + 64 * k);
@@ -1172,6 +1210,240 @@ START_TEST(test_dma_hostile)
 		raw_send(fd, (uint16_t)(100 + i), VFU_CMD_DEVICE_GET_INFO, 0, 0,
 			 &(struct vfu_device_info){ .argsz = 16 }, 16);
 	raw_dropped(fd, ENOBUFS);
+}
+END_TEST
+
+/*
+ * A peer that speaks QEMU 10.2's DMA_READ/DMA_WRITE layout (data at 12, a
+ * header-only DMA_WRITE reply) is recognised by the probe and spoken to in
+ * it. The guest data starts with zero bytes, the case where a reply in
+ * QEMU's layout read as the spec's passes with the data shifted by 4.
+ */
+START_TEST(test_dma_qemu_layout)
+{
+	struct vfu_hdr h;
+	uint8_t guest[128], data[64], rep[12 + 64 + 4];
+	uint64_t addr;
+	uint32_t count;
+	int fd;
+
+	for (int i = 0; i < 128; i++)
+		guest[i] = i < 8 ? 0 : (uint8_t)(i * 7);
+	fd = raw_dma_client(128);
+	raw_bar0_write(fd, 10, 4, 1);
+	raw_answer_probe(fd, true);
+	for (int k = 0; k < 2; k++) {
+		raw_dma_request_qemu(fd, VFU_CMD_DMA_READ, &h, &addr, &count,
+				     NULL);
+		ck_assert_uint_eq(addr, 0x100000 + 64 * k);
+		ck_assert_uint_eq(count, 64);
+		memset(rep, 0, sizeof(rep));
+		memcpy(rep, &addr, 8);
+		memcpy(rep + 8, &count, 4);
+		memcpy(rep + 12, guest + 64 * k, 64);
+		raw_send(fd, h.msg_id, h.cmd, VFU_F_TYPE_REPLY, 0, rep,
+			 sizeof(rep));
+	}
+	/* sim-device writes back the complement of what it read */
+	for (int k = 0; k < 2; k++) {
+		raw_dma_request_qemu(fd, VFU_CMD_DMA_WRITE, &h, &addr, &count,
+				     data);
+		ck_assert_uint_eq(addr, 0x100080 + 64 * k);
+		for (int i = 0; i < 64; i++)
+			ck_assert_uint_eq(data[i], (uint8_t)~guest[64 * k + i]);
+		raw_send(fd, h.msg_id, h.cmd, VFU_F_TYPE_REPLY, 0, NULL, 0);
+	}
+	raw_expect_reply(fd, 10, VFU_CMD_REGION_WRITE, 0);
+
+	/* a spec-layout reply after QEMU's was learnt: malformed, dropped */
+	raw_bar0_write(fd, 13, 4, 1);
+	raw_dma_request_qemu(fd, VFU_CMD_DMA_READ, &h, &addr, &count, NULL);
+	{
+		uint8_t spec[16 + 64] = { 0 };
+		uint64_t c64 = count;
+
+		memcpy(spec, &addr, 8);
+		memcpy(spec + 8, &c64, 8);
+		raw_send(fd, h.msg_id, h.cmd, VFU_F_TYPE_REPLY, 0, spec,
+			 16 + count - 4);
+	}
+	raw_dropped(fd, EPROTO);
+
+	/* probe answers that fit neither layout: dropped */
+	for (int bad = 0; bad < 3; bad++) {
+		struct vfu_dma_access a = { .addr = 0x100000, .count = 0 };
+
+		fd = raw_dma_client(16);
+		raw_bar0_write(fd, 10, 4, 1);
+		ck_assert(raw_recv(fd, &h, rep, sizeof(rep)));
+		ck_assert_uint_eq(h.cmd, VFU_CMD_DMA_WRITE);
+		if (bad == 0)
+			a.count = 16;   /* a count that was not asked for */
+		raw_send(fd, h.msg_id, h.cmd, VFU_F_TYPE_REPLY, 0, &a,
+			 bad == 1 ? 12 : bad == 2 ? 8 : 16);
+		raw_dropped(fd, EPROTO);
+	}
+}
+END_TEST
+
+/* a second client is refused at once (EBUSY to its VERSION), not left in
+ * the backlog; the first keeps working, and after it a new one gets in */
+START_TEST(test_second_client)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct {
+		struct vfu_hdr h;
+		struct vfu_version v;
+	} __attribute__((packed)) msg = {
+		.h = { .msg_id = 7, .cmd = VFU_CMD_VERSION, .size = sizeof(msg) },
+	};
+	struct vfu_client *c, *c2;
+	struct vfu_hdr rh;
+	uint8_t p[64];
+	uint64_t v = 0;
+	int fd;
+
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	strcpy(sa.sun_path, sock_path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	/* the refusal may come before our VERSION arrives (then to id 0,
+	 * and the send may find the socket closed) */
+	send(fd, &msg, sizeof(msg), MSG_NOSIGNAL);
+	ck_assert(raw_recv(fd, &rh, p, sizeof(p)));
+	ck_assert(rh.msg_id == 7 || rh.msg_id == 0);
+	ck_assert_uint_eq(rh.cmd, VFU_CMD_VERSION);
+	ck_assert_uint_eq(rh.flags, VFU_F_TYPE_REPLY | VFU_F_ERROR);
+	ck_assert_uint_eq(rh.error, EBUSY);
+	ck_assert_uint_eq(rh.size, 16);
+	ck_assert(!raw_recv(fd, &rh, p, sizeof(p)));
+	close(fd);
+	/* the library's own client: the same refusal, as an error */
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c2), -EBUSY);
+	ck_assert_int_eq(vfu_client_region_read(c, 0, 0, &v, 8), 0);
+	vfu_client_close(c);
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
+	vfu_client_close(c);
+}
+END_TEST
+
+/* REGION_INFO of @region with @argsz in a request of @len bytes (80, as
+ * libvfio-user's client retries); the reply's size, and whether an fd came */
+static size_t raw_region_info(int fd, uint32_t region, uint32_t argsz,
+			      size_t len, bool *got_fd)
+{
+	uint8_t req[16 + 80] = { 0 }, rep[512];
+	struct vfu_region_info ri = { .argsz = argsz, .index = region };
+	struct vfu_hdr h = { .msg_id = 3, .cmd = VFU_CMD_DEVICE_GET_REGION_INFO,
+			     .size = (uint32_t)(16 + len) };
+	union {
+		char b[CMSG_SPACE(sizeof(int) * 4)];
+		struct cmsghdr a;
+	} ctrl;
+	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(rep) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = ctrl.b,
+			     .msg_controllen = sizeof(ctrl.b) };
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	memcpy(req, &h, 16);
+	memcpy(req + 16, &ri, sizeof(ri));
+	ck_assert_int_eq(send(fd, req, 16 + len, MSG_NOSIGNAL), (ssize_t)(16 + len));
+	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	ck_assert_int_ge(n, 16);
+	memcpy(&h, rep, 16);
+	ck_assert_uint_eq(h.size, n);
+	ck_assert_uint_eq(h.error, 0);
+	*got_fd = false;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_type == SCM_RIGHTS) {
+			int rfd;
+
+			memcpy(&rfd, CMSG_DATA(cm), sizeof(rfd));
+			close(rfd);
+			*got_fd = true;
+		}
+	return (size_t)n;
+}
+
+/*
+ * The argsz rule as libvfio-user's client uses it: a request longer than
+ * its structure is served (the rest ignored); a REGION_INFO reply cut
+ * short by a small argsz carries no fd (the client has no room for one),
+ * the full reply does.
+ */
+START_TEST(test_argsz_foreign)
+{
+	int fd = raw_connect();
+	bool got_fd;
+	size_t n;
+
+	/* BAR2: memory with a sparse cap; 32 bytes of room: no caps, no fd */
+	n = raw_region_info(fd, VGPU_REGION_BAR2, 32, 32, &got_fd);
+	ck_assert_uint_eq(n, 16 + 32);
+	ck_assert(!got_fd);
+	/* asked again, in an 80-byte request with room: caps and the fd */
+	n = raw_region_info(fd, VGPU_REGION_BAR2, 512, 80, &got_fd);
+	ck_assert_uint_gt(n, 16 + 32);
+	ck_assert(got_fd);
+	/* shorter than the structure: still refused */
+	{
+		uint8_t req[16 + 16] = { 0 };
+		struct vfu_hdr h = { .msg_id = 4,
+				     .cmd = VFU_CMD_DEVICE_GET_REGION_INFO,
+				     .size = sizeof(req) };
+
+		memcpy(req, &h, 16);
+		expect(fd, req, sizeof(req), EINVAL);
+	}
+	/* longer GET_INFO and IRQ_INFO requests */
+	{
+		uint8_t req[16 + 40] = { 0 }, rep[64];
+		struct vfu_hdr h = { .msg_id = 5, .cmd = VFU_CMD_DEVICE_GET_INFO,
+				     .size = sizeof(req) }, rh;
+		uint32_t argsz = 16;
+
+		memcpy(req, &h, 16);
+		memcpy(req + 16, &argsz, 4);
+		ck_assert_int_eq(send(fd, req, sizeof(req), MSG_NOSIGNAL),
+				 sizeof(req));
+		ck_assert(raw_recv(fd, &rh, rep, sizeof(rep)));
+		ck_assert_uint_eq(rh.error, 0);
+		ck_assert_uint_eq(rh.size, 32);
+		h.cmd = VFU_CMD_DEVICE_GET_IRQ_INFO;
+		h.msg_id = 6;
+		memcpy(req, &h, 16);
+		ck_assert_int_eq(send(fd, req, sizeof(req), MSG_NOSIGNAL),
+				 sizeof(req));
+		ck_assert(raw_recv(fd, &rh, rep, sizeof(rep)));
+		ck_assert_uint_eq(rh.error, 0);
+		ck_assert_uint_eq(rh.size, 32);
+	}
+	close(fd);
+}
+END_TEST
+
+/* the VERSION reply names only capabilities the client offered */
+START_TEST(test_version_subset)
+{
+	char json[512];
+	int fd;
+
+	fd = raw_connect_json("{\"capabilities\":{\"max_msg_fds\":8}}", json,
+			      sizeof(json));
+	close(fd);
+	ck_assert_str_eq(json, "{\"capabilities\":{\"max_msg_fds\":16}}");
+	fd = raw_connect_json("{\"capabilities\":{\"pgsizes\":4096,"
+			      "\"write_multiple\":true}}",
+			      json, sizeof(json));
+	close(fd);
+	ck_assert_str_eq(json, "{\"capabilities\":{\"pgsizes\":4096,"
+			       "\"write_multiple\":true}}");
+	fd = raw_connect_json("{\"capabilities\":{\"write_multiple\":false}}",
+			      json, sizeof(json));
+	close(fd);
+	ck_assert_str_eq(json, "{\"capabilities\":{}}");
 }
 END_TEST
 
@@ -1382,6 +1654,10 @@ static TCase *server_client_tcase(const char *name, bool threaded)
 	tcase_add_test(tc, test_migration);
 	tcase_add_test(tc, test_dma_message);
 	tcase_add_test(tc, test_dma_hostile);
+	tcase_add_test(tc, test_dma_qemu_layout);
+	tcase_add_test(tc, test_second_client);
+	tcase_add_test(tc, test_version_subset);
+	tcase_add_test(tc, test_argsz_foreign);
 	tcase_add_test(tc, test_version_migration);
 	return tc;
 }

@@ -252,11 +252,13 @@ START_TEST(test_dma_blit)
 	reg_write(c, VGPU_SIM_REG_DST, (16u << 20) - 8);
 	reg_write(c, VGPU_SIM_REG_DOORBELL, 1);
 	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+	ck_assert_int_eq(read(efd, &cnt, 8), 8);
 	ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_ERROR), EINVAL);
 
 	/* guest memory shared without an fd: vgpu-sim's pin gives -EREMOTE
-	 * and it reads by DMA_READ messages (1 MiB each), which the client
-	 * answers while it waits for the doorbell write's reply */
+	 * and it reads by DMA_READ messages (1 MiB each) after answering the
+	 * doorbell write; the client serves them when its fd polls readable,
+	 * as a VMM's main loop does */
 	{
 		uint8_t *anon = mmap(NULL, GUEST_SIZE, PROT_READ | PROT_WRITE,
 				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -276,7 +278,17 @@ START_TEST(test_dma_blit)
 		reg_write(c, VGPU_SIM_REG_DST, 0);
 		reg_write(c, VGPU_SIM_REG_LEN, (2u << 20) + 5);
 		reg_write(c, VGPU_SIM_REG_DOORBELL, 1);
-		ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+		for (;;) {
+			struct pollfd two[2] = {
+				{ .fd = efd, .events = POLLIN },
+				{ .fd = vfu_client_get_fd(c), .events = POLLIN },
+			};
+
+			ck_assert_int_ge(poll(two, 2, 10000), 1);
+			if (two[0].revents)
+				break;
+			ck_assert_int_ge(vfu_client_service(c), 0);
+		}
 		ck_assert_int_eq(read(efd, &cnt, 8), 8);
 		ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_STATUS),
 				  VGPU_SIM_STATUS_DONE);
@@ -287,6 +299,9 @@ START_TEST(test_dma_blit)
 	}
 
 	ck_assert_int_eq(vfu_client_dma_unmap(c, GUEST_IOVA, GUEST_SIZE), 0);
+	/* in use: removal refused, the device keeps working */
+	ck_assert_int_eq(vgpu_instance_remove(ctx, UUID1), -EBUSY);
+	ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_ID), VGPU_SIM_ID);
 	vfu_client_close(c);
 	munmap(mem, GUEST_SIZE);
 	munmap(fb, 16u << 20);
@@ -375,6 +390,51 @@ static void ctl_raw(const void *req, size_t len, char *reply, size_t max)
 	close(fd);
 }
 
+/*
+ * Removal of a device in use: refused; forced, the client is asked to let
+ * go through its REQ interrupt (EINPROGRESS) or, with no REQ eventfd,
+ * refused; once the client has gone, removed.
+ */
+START_TEST(test_remove_in_use)
+{
+	struct vgpu_config *cfg;
+	struct vfu_client *c;
+	struct pollfd pfd;
+	char rep[64], path[160];
+	uint64_t cnt;
+	int efd = eventfd(0, EFD_CLOEXEC);
+
+	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
+	ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-16m"), 0);
+	ck_assert_int_eq(vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg,
+					      NULL),
+			 0);
+	vgpu_config_unref(cfg);
+	snprintf(path, sizeof(path), "%s/vfio-user/" UUID1 ".sock", run);
+	ck_assert_int_eq(vfu_client_connect(ctx, path, &c), 0);
+	ctl_raw(RAW("remove " UUID1 "\n"), rep, sizeof(rep));
+	ck_assert_str_eq(rep, "err 16\n");
+	/* no REQ eventfd: nobody to ask */
+	ctl_raw(RAW("remove-force " UUID1 "\n"), rep, sizeof(rep));
+	ck_assert_str_eq(rep, "err 16\n");
+	ck_assert_int_eq(vfu_client_set_irq_eventfds(c, VGPU_IRQ_REQ, 0, 1,
+						     &efd),
+			 0);
+	ctl_raw(RAW("remove-force " UUID1 "\n"), rep, sizeof(rep));
+	ck_assert_str_eq(rep, "err 115\n");
+	pfd = (struct pollfd){ .fd = efd, .events = POLLIN };
+	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+	ck_assert_int_eq(read(efd, &cnt, 8), 8);
+	ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_ID), VGPU_SIM_ID);
+	/* the client lets go: now it goes */
+	vfu_client_close(c);
+	ctl_raw(RAW("remove-force " UUID1 "\n"), rep, sizeof(rep));
+	ck_assert_str_eq(rep, "ok 0\n");
+	ck_assert_int_eq(available("sim-16m"), 32);
+	close(efd);
+}
+END_TEST
+
 START_TEST(test_control_hostile)
 {
 	char big[4096], rep[512];
@@ -423,6 +483,7 @@ int main(void)
 	tcase_add_test(tc, test_dma_blit);
 	tcase_add_test(tc, test_display);
 	tcase_add_test(tc, test_control_hostile);
+	tcase_add_test(tc, test_remove_in_use);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
