@@ -43,4 +43,7 @@ int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		   char **argv);
 
+/* vgpuctl-vnc.c */
+int cmd_vnc(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv);
+
 #endif
