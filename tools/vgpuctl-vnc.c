@@ -252,6 +252,13 @@ static int listen_on(const char *spec, char *shown, size_t shown_len)
 	if (!port[0] || strspn(port, "0123456789") != strlen(port) ||
 	    strtoul(port, NULL, 10) > 65535)
 		return -EINVAL;
+	{
+		/* strict numeric forms only (getaddrinfo takes "1.2.3") */
+		unsigned char a[16];
+
+		if (inet_pton(AF_INET, host, a) != 1 && inet_pton(AF_INET6, host, a) != 1)
+			return -EINVAL;
+	}
 	if (getaddrinfo(host, port, &hints, &ai) != 0)
 		return -EINVAL;
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
