@@ -668,6 +668,60 @@ int vgpu_device_dma_unpin(struct vgpu_device *dev, uint64_t iova,
 void vgpu_device_dma_mark_dirty(struct vgpu_device *dev, uint64_t iova,
 				uint64_t len);
 
+/**
+ * struct vgpu_display_plane - what a device's display shows
+ * @size: sizeof(struct vgpu_display_plane) as compiled by the caller
+ * @drm_format: DRM fourcc of the pixels; 0 when the display is off
+ * @width: pixels
+ * @height: lines
+ * @stride: bytes from one line to the next
+ * @region: the memory region (VGPU_REGION_F_MEM) the pixels live in
+ * @offset: where the first pixel is in @region
+ *
+ * Since 0.2.
+ */
+struct vgpu_display_plane {
+	size_t size;
+	uint32_t drm_format;
+	uint32_t width;
+	uint32_t height;
+	uint32_t stride;
+	unsigned int region;
+	uint64_t offset;
+};
+
+/**
+ * vgpu_device_set_display - offer the device's display to management
+ * @dev: the device
+ * @plane: the current plane (set its size first)
+ *
+ * From the first call on the device has a display source: management
+ * clients (vgpu_display_open(), `vgpuctl vnc`, `vgpuctl screenshot`) reach
+ * it through the provider's control socket, under the control socket's
+ * rules (root or the provider's user), read-only and beside the VMM's
+ * connection. Call it again on every mode change (a new format, size,
+ * stride or offset; a plane in another region makes watchers open the
+ * source again). Watchers are told at once. A plane must fit its region.
+ * May be called from any thread.
+ * Returns: 0, -EINVAL (bad @plane, a region that is not memory, a plane
+ *          that does not fit), -ENODEV (the device was destroyed).
+ * @since: 0.2
+ */
+int vgpu_device_set_display(struct vgpu_device *dev,
+			    const struct vgpu_display_plane *plane);
+
+/**
+ * vgpu_device_display_changed - tell watchers that a new frame is shown
+ * @dev: the device
+ *
+ * Call it when the pixels of the plane changed (a frame was presented).
+ * Watchers that cannot keep up are told of the latest frame only. May be
+ * called from any thread, also from a region access callback.
+ * Returns: 0, -ENODEV (destroyed), -ENOENT (no display set).
+ * @since: 0.2
+ */
+int vgpu_device_display_changed(struct vgpu_device *dev);
+
 #ifdef __cplusplus
 }
 #endif

@@ -134,6 +134,10 @@ struct vgpu_backend {
 	 * no uevent; the monitor watches it (the backend creates it if it
 	 * may). NULL: uevents cover the backend */
 	char *(*watch_dir)(struct vgpu_ctx *ctx);
+	/* optional: a read-only display source of an active instance, beside
+	 * its VMM; fills display->ops and ->priv (display-private.h) */
+	int (*open_display)(struct vgpu_instance *instance,
+			    struct vgpu_display *display);
 };
 
 extern const struct vgpu_backend vgpu_backend_mdev;

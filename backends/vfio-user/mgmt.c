@@ -372,6 +372,9 @@ static char *vu_watch_dir(struct vgpu_ctx *ctx)
 	return dir;
 }
 
+/* display.c */
+int vu_open_display(struct vgpu_instance *in, struct vgpu_display *d);
+
 const struct vgpu_backend vgpu_backend_vfio_user = {
 	.name = "vfio-user",
 	.list_parents = vu_list_parents,
@@ -386,4 +389,5 @@ const struct vgpu_backend vgpu_backend_vfio_user = {
 	.config_dir = vu_config_dir,
 	.open_handle = vu_open_handle,
 	.watch_dir = vu_watch_dir,
+	.open_display = vu_open_display,
 };
