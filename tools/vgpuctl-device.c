@@ -381,7 +381,7 @@ int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		return r;
 	if (argc - optind != 2)
 		return usage_error(argv[0], "%s", "expects a device and an output file");
-	r = dsrc_open(ctx, argv[optind], &src);
+	r = dsrc_open(ctx, argv[optind], NULL, &src);
 	if (r < 0)
 		return exit_for(r);
 	r = dsrc_frame(src, &f);

@@ -39,6 +39,8 @@ struct dsrc {
 	uint32_t map_dmabuf;
 	uint8_t *copy;   /* read pixels, where nothing can be mapped */
 	size_t copy_len;
+	/* provider */
+	struct vgpu_display *d;
 };
 
 unsigned int dsrc_format_bpp(uint32_t fourcc)
@@ -263,9 +265,83 @@ static int dev_open(struct vgpu_ctx *ctx, struct dsrc *s)
 	return r;
 }
 
+/* ---- provider ---- */
+
+static int prov_get_fd(struct dsrc *s)
+{
+	return vgpu_display_get_fd(s->d);
+}
+
+static int prov_frame(struct dsrc *s, struct dsrc_frame *f)
+{
+	struct vgpu_display_frame df = { .size = sizeof(df) };
+	int r = vgpu_display_get_frame(s->d, &df);
+
+	if (r == -EBADMSG)
+		fail_msg("%s: the provider sent a malformed display record", s->id);
+	if (r < 0)
+		return r;
+	if (!df.drm_format || !df.pixels)
+		return -ENODATA;
+	r = check_geometry(s->id, df.drm_format, df.width, df.height, df.stride);
+	if (r < 0)
+		return r;
+	*f = (struct dsrc_frame){ .drm_format = df.drm_format,
+				  .width = df.width,
+				  .height = df.height,
+				  .stride = df.stride,
+				  .pixels = df.pixels,
+				  .seq = df.seq };
+	return 0;
+}
+
+static void prov_close(struct dsrc *s)
+{
+	vgpu_display_unref(s->d);
+}
+
+static const struct dsrc_ops prov_ops = {
+	.kind = "provider",
+	.get_fd = prov_get_fd,
+	.frame = prov_frame,
+	.close = prov_close,
+};
+
+/* 0, or -EOPNOTSUPP when the device must be opened instead */
+static int prov_open(struct vgpu_ctx *ctx, struct dsrc *s, bool must)
+{
+	int r = vgpu_display_open(ctx, s->id, &s->d);
+
+	switch (-r) {
+	case 0:
+		s->ops = &prov_ops;
+		return 0;
+	case EOPNOTSUPP:
+	case EINVAL: /* a PCI address */
+		if (must)
+			fail_msg("%s: no display source beside the VMM (its provider offers "
+				 "none, or it is a kernel instance)", s->id);
+		return -EOPNOTSUPP;
+	case ENODEV:
+		fail_msg("%s: no such active instance", s->id);
+		return r;
+	case EACCES:
+		fail_msg("%s: permission denied: the provider serves its display only "
+			 "to root and its own user", s->id);
+		return r;
+	case EBUSY:
+		fail_msg("%s: the provider has as many display watchers as it takes", s->id);
+		return r;
+	default:
+		fail_msg("%s: display source: %s", s->id, strerror(-r));
+		return r;
+	}
+}
+
 /* ---- the table ---- */
 
-int dsrc_open(struct vgpu_ctx *ctx, const char *id, struct dsrc **ret)
+int dsrc_open(struct vgpu_ctx *ctx, const char *id, const char *kind,
+	      struct dsrc **ret)
 {
 	struct dsrc *s = calloc(1, sizeof(*s));
 	int r;
@@ -277,7 +353,11 @@ int dsrc_open(struct vgpu_ctx *ctx, const char *id, struct dsrc **ret)
 		free(s);
 		return -ENOMEM;
 	}
-	r = dev_open(ctx, s);
+	r = -EOPNOTSUPP;
+	if (!kind || !strcmp(kind, "provider"))
+		r = prov_open(ctx, s, kind != NULL);
+	if (r == -EOPNOTSUPP && (!kind || !strcmp(kind, "device")))
+		r = dev_open(ctx, s);
 	if (r < 0) {
 		free(s->id);
 		free(s);

@@ -26,10 +26,12 @@ struct dsrc;
 /*
  * Open the display of @id (an instance UUID or a PCI address): through the
  * instance's provider where it offers a display source (usable while a VMM
- * holds the device), else by opening the device. Errors are printed.
+ * holds the device), else by opening the device. @kind "provider" or
+ * "device" allows only that one, NULL either. Errors are printed.
  * Returns 0 or a negative errno.
  */
-int dsrc_open(struct vgpu_ctx *ctx, const char *id, struct dsrc **ret);
+int dsrc_open(struct vgpu_ctx *ctx, const char *id, const char *kind,
+	      struct dsrc **ret);
 /* an fd that becomes readable when the display changed; -1: poll */
 int dsrc_get_fd(struct dsrc *s);
 /* the current frame; 0, -ENODATA (nothing shown), -ENODEV (the instance

@@ -287,6 +287,7 @@ static int listen_on(const char *spec, char *shown, size_t shown_len)
 
 struct vnc_args {
 	const char *listen;
+	const char *source;
 	unsigned int rate;
 };
 
@@ -299,6 +300,11 @@ static int vnc_opt(int c, const char *arg, void *data)
 	switch (c) {
 	case 'l':
 		a->listen = arg;
+		return 0;
+	case 's':
+		if (strcmp(arg, "provider") && strcmp(arg, "device"))
+			return usage_error("vnc", "bad --source '%s' (provider or device)", arg);
+		a->source = arg;
 		return 0;
 	case 'r':
 		errno = 0;
@@ -396,16 +402,17 @@ int cmd_vnc(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv)
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, 'l' },
 		{ "rate", required_argument, NULL, 'r' },
+		{ "source", required_argument, NULL, 's' },
 		{ 0 },
 	};
-	struct vnc_args a = { "127.0.0.1:5900", 30 };
+	struct vnc_args a = { "127.0.0.1:5900", NULL, 30 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct vnc v = { .listen_fd = -1 };
 	struct opts o = *go;
 	char where[300];
 	int r;
 
-	r = parse_common(argc, argv, lo, "l:r:", vnc_opt, &a, &o);
+	r = parse_common(argc, argv, lo, "l:r:s:", vnc_opt, &a, &o);
 	if (r)
 		return r;
 	if (argc - optind != 1)
@@ -421,7 +428,7 @@ int cmd_vnc(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv)
 		fail_msg("cannot listen on %s: %s", a.listen, strerror(-v.listen_fd));
 		return exit_for(v.listen_fd);
 	}
-	r = dsrc_open(ctx, argv[optind], &v.src);
+	r = dsrc_open(ctx, argv[optind], a.source, &v.src);
 	if (r < 0) {
 		close(v.listen_fd);
 		return exit_for(r);

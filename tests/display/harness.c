@@ -261,7 +261,7 @@ int vncd_start(struct harness *hs, struct vncd *v, const char *source_kind)
 		char *argv[] = { (char *)prog, (char *)"--sysfs-root", hs->tmp,
 				 (char *)"--runtime-dir", hs->run, (char *)"vnc",
 				 hs->uuid, (char *)"--listen", (char *)"127.0.0.1:0",
-				 NULL };
+				 (char *)"--source", (char *)source_kind, NULL };
 
 		v->pid = spawn(argv, &v->out);
 	}
