@@ -96,6 +96,43 @@ typedef int (*vgpu_region_access_fn)(struct vgpu_device *dev,
 				     void *userdata);
 
 /**
+ * struct vgpu_device_usage - what a device has used, for management
+ * @size: sizeof(struct vgpu_device_usage), set by the library
+ * @reported: one bit per counter filled in: 1 << VGPU_USAGE_* (libvgpu.h's
+ *            enum vgpu_usage_counter); the vendor sets the bits
+ * @engine_busy_ns: time an engine ran the device's work
+ * @work_items: work items (jobs, command buffers) completed
+ * @dma_bytes: bytes moved to and from guest memory
+ * @interrupts: interrupts raised to the guest
+ * @fb_bytes: framebuffer memory the device holds (a gauge)
+ * @frames: frames presented on its display
+ *
+ * Counters grow for the device's life. Since 0.2.
+ */
+struct vgpu_device_usage {
+	size_t size;
+	uint32_t reported;
+	uint64_t engine_busy_ns;
+	uint64_t work_items;
+	uint64_t dma_bytes;
+	uint64_t interrupts;
+	uint64_t fb_bytes;
+	uint64_t frames;
+};
+
+/**
+ * struct vgpu_device_attr - one attribute given at creation
+ * @key: the name, [A-Za-z0-9_.-]
+ * @value: the value, any text without control characters
+ *
+ * Since 0.2.
+ */
+struct vgpu_device_attr {
+	const char *key;
+	const char *value;
+};
+
+/**
  * struct vgpu_provider_ops - what the vendor implements
  * @size: sizeof(struct vgpu_provider_ops) as compiled by the caller; lets
  *        the struct grow without breaking the ABI
@@ -121,6 +158,24 @@ typedef int (*vgpu_region_access_fn)(struct vgpu_device *dev,
  *             0 at the end of the stream (for now), or a negative errno
  * @migration_write: consume all @len bytes of saved state (RESUMING);
  *             0 or a negative errno
+ * @qos_set: (since 0.2, optional) management sets QoS knob @knob (an enum
+ *             vgpu_qos_knob of libvgpu.h: time slice, preemption timeout,
+ *             priority, weight, frame-rate limit) to @value, already
+ *             checked against the knob's range (vgpu_qos_check_value());
+ *             0 when in effect, -EOPNOTSUPP for a knob the device does not
+ *             have, -ERANGE for a value it cannot honour. Without it,
+ *             every knob is -EOPNOTSUPP.
+ * @qos_get: (since 0.2, optional) the value of @knob now; -EOPNOTSUPP for
+ *             a knob the device does not have, -ENODATA when unknown
+ * @usage: (since 0.2, optional) fill in what the device has used (see
+ *             struct vgpu_device_usage); counters left out are "not
+ *             reported" to management, never 0
+ * @create_attrs: (since 0.2, optional) like @create, with the attributes
+ *             management gave (mdevctl's --attr KEY=VALUE, in order; @n
+ *             may be 0). When set it is called instead of @create; an
+ *             attribute the vendor does not know should fail the creation
+ *             (-EINVAL). Without it, a creation with attributes is refused
+ *             with -EOPNOTSUPP.
  *
  * Every callback receives the userdata given to vgpu_provider_new().
  */
@@ -145,6 +200,15 @@ struct vgpu_provider_ops {
 				  void *userdata);
 	int (*migration_write)(struct vgpu_device *dev, const void *buf,
 			       size_t len, void *userdata);
+	int (*qos_set)(struct vgpu_device *dev, unsigned int knob,
+		       uint64_t value, void *userdata);
+	int (*qos_get)(struct vgpu_device *dev, unsigned int knob,
+		       uint64_t *value, void *userdata);
+	int (*usage)(struct vgpu_device *dev, struct vgpu_device_usage *usage,
+		     void *userdata);
+	int (*create_attrs)(struct vgpu_device *dev, const char *type_id,
+			    const struct vgpu_device_attr *attrs, size_t n,
+			    void *userdata);
 };
 
 /**

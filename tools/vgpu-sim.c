@@ -11,9 +11,17 @@
  * that copies pixels from guest memory into the framebuffer. Types are
  * sized by framebuffer; they all draw on one memory pool, so the available
  * instances of every type shrink as devices are created.
+ *
+ * All devices share one copy engine, run by a scheduler that honours each
+ * device's QoS knobs (time slice, preemption timeout, priority, weight,
+ * frame-rate limit; see vgpu-sim-engine.h), and each reports its usage
+ * (engine time, jobs, DMA bytes, interrupts, framebuffer, frames). The
+ * display is offered to management as a display source: `vgpuctl vnc`
+ * and `vgpuctl screenshot` show it while a VMM drives the device.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +31,7 @@
 #include <libvgpu-provider.h>
 
 #include "vgpu-sim.h"
+#include "vgpu-sim-engine.h"
 
 #define MAX_SEGS 64
 
@@ -39,14 +48,24 @@ static const struct sim_type types[] = {
 
 struct sim {
 	unsigned int pool_mb, used_mb;
+	struct engine *engine;
 };
 
 struct simdev {
 	struct sim *sim;
+	struct vgpu_device *dev;
+	struct engine_ctx *ec;
 	unsigned int fb_mb;
+	pthread_mutex_t lock; /* regs and the job: the client's thread and
+			       * the engine's */
 	uint32_t regs[1024];
 	uint8_t *fb;
 	uint64_t fb_size;
+	/* the job on the engine: its pinned guest range */
+	bool busy;
+	uint64_t job_src;
+	uint32_t job_len;
+	uint64_t irqs;
 };
 
 static const struct sim_type *find_type(const char *id)
@@ -67,68 +86,117 @@ static int sim_available(struct vgpu_provider *p, const char *type_id,
 }
 
 /* raise the completion interrupt on whatever the client enabled */
-static void raise_irq(struct vgpu_device *dev)
+static void raise_irq(struct vgpu_device *dev, struct simdev *d)
 {
-	if (vgpu_device_irq_trigger(dev, VGPU_IRQ_MSIX, 0) == 0)
-		return;
-	if (vgpu_device_irq_trigger(dev, VGPU_IRQ_MSI, 0) == 0)
-		return;
-	vgpu_device_irq_trigger(dev, VGPU_IRQ_INTX, 0);
+	if (vgpu_device_irq_trigger(dev, VGPU_IRQ_MSIX, 0) == 0 ||
+	    vgpu_device_irq_trigger(dev, VGPU_IRQ_MSI, 0) == 0 ||
+	    vgpu_device_irq_trigger(dev, VGPU_IRQ_INTX, 0) == 0)
+		__atomic_add_fetch(&d->irqs, 1, __ATOMIC_RELAXED);
 }
 
-/* the DMA engine: guest [src, src + len) -> framebuffer [dst, dst + len) */
+/* the display mode registers as a plane; off unless it is XR24 and fits */
+static void current_plane(struct simdev *d, struct vgpu_display_plane *pl)
+{
+	uint32_t fmt = d->regs[VGPU_SIM_REG_FORMAT / 4];
+	uint32_t w = d->regs[VGPU_SIM_REG_WIDTH / 4];
+	uint32_t h = d->regs[VGPU_SIM_REG_HEIGHT / 4];
+	uint32_t stride = d->regs[VGPU_SIM_REG_STRIDE / 4];
+
+	*pl = (struct vgpu_display_plane){ .size = sizeof(*pl),
+					   .region = VGPU_SIM_BAR_FB };
+	if (fmt == VGPU_SIM_XR24 && w && h && (uint64_t)w * 4 <= stride &&
+	    (uint64_t)stride * h <= d->fb_size) {
+		pl->drm_format = fmt;
+		pl->width = w;
+		pl->height = h;
+		pl->stride = stride;
+	}
+}
+
+/* whether framebuffer bytes [dst, dst + len) are on the screen */
+static bool on_screen(struct simdev *d, uint32_t dst, uint32_t len)
+{
+	struct vgpu_display_plane pl;
+
+	current_plane(d, &pl);
+	return pl.drm_format && dst < (uint64_t)pl.stride * pl.height && len;
+}
+
+/* the engine finished a job (engine thread) */
+static void job_done(struct engine_ctx *c, int status, void *data)
+{
+	struct simdev *d = data;
+	bool shown;
+
+	(void)c;
+	vgpu_device_dma_unpin(d->dev, d->job_src, d->job_len);
+	pthread_mutex_lock(&d->lock);
+	if (status < 0) {
+		d->regs[VGPU_SIM_REG_STATUS / 4] |= VGPU_SIM_STATUS_ERROR;
+		d->regs[VGPU_SIM_REG_ERROR / 4] = (uint32_t)-status;
+	} else {
+		d->regs[VGPU_SIM_REG_STATUS / 4] |= VGPU_SIM_STATUS_DONE;
+		d->regs[VGPU_SIM_REG_BLITS / 4]++;
+	}
+	d->regs[VGPU_SIM_REG_STATUS / 4] &= ~VGPU_SIM_STATUS_BUSY;
+	shown = status == 0 && on_screen(d, d->regs[VGPU_SIM_REG_DST / 4], d->job_len);
+	d->busy = false;
+	pthread_mutex_unlock(&d->lock);
+	if (shown)
+		vgpu_device_display_changed(d->dev);
+	raise_irq(d->dev, d);
+}
+
+/*
+ * The doorbell: guest [src, src + len) -> framebuffer [dst, dst + len).
+ * Pinned guest memory goes to the shared engine (1: queued, the interrupt
+ * comes when it is done); memory the client shared no fd for is read by
+ * message here, inside the doorbell's callback as that needs (0: done).
+ * Called with d->lock held.
+ */
 static int blit(struct vgpu_device *dev, struct simdev *d)
 {
 	uint64_t src = d->regs[VGPU_SIM_REG_SRC_LO / 4] |
 		       (uint64_t)d->regs[VGPU_SIM_REG_SRC_HI / 4] << 32;
 	uint32_t dst = d->regs[VGPU_SIM_REG_DST / 4];
 	uint32_t len = d->regs[VGPU_SIM_REG_LEN / 4];
-	struct iovec seg[MAX_SEGS];
-	size_t off = dst;
-	int n;
+	struct engine_job job = { .dst = d->fb + dst };
+	uint64_t t0;
+	int n, r;
 
+	if (d->busy)
+		return -EBUSY;
 	if (!len || len > d->fb_size || dst > d->fb_size - len)
 		return -EINVAL;
-	/* pinned: the client cannot unmap the pages while we copy */
-	n = vgpu_device_dma_pin(dev, src, len, VGPU_DMA_READ, seg, MAX_SEGS);
-	/* guest memory the client shared no fd for: read it by message
-	 * (we are inside the doorbell's callback, as that needs) */
-	if (n == -EREMOTE)
-		return vgpu_device_dma_read(dev, src, d->fb + off, len);
+	/* pinned: the client cannot unmap the pages while the engine copies */
+	n = vgpu_device_dma_pin(dev, src, len, VGPU_DMA_READ, job.seg, MAX_SEGS);
+	if (n == -EREMOTE) {
+		t0 = engine_now_ns();
+		r = vgpu_device_dma_read(dev, src, d->fb + dst, len);
+		if (r == 0)
+			engine_account(d->ec, engine_now_ns() - t0, len,
+				       on_screen(d, dst, len));
+		return r;
+	}
 	if (n < 0)
 		return n;
-	for (int i = 0; i < n; i++) {
-		memcpy(d->fb + off, seg[i].iov_base, seg[i].iov_len);
-		off += seg[i].iov_len;
+	job.n_seg = n;
+	job.presents = on_screen(d, dst, len);
+	d->job_src = src;
+	d->job_len = len;
+	r = engine_submit(d->ec, &job);
+	if (r < 0) {
+		vgpu_device_dma_unpin(dev, src, len);
+		return r;
 	}
-	return vgpu_device_dma_unpin(dev, src, len);
+	d->busy = true;
+	d->regs[VGPU_SIM_REG_STATUS / 4] |= VGPU_SIM_STATUS_BUSY;
+	return 1;
 }
 
-static int regs_access(struct vgpu_device *dev, unsigned int region,
-		       uint64_t offset, void *buf, uint32_t count,
-		       bool is_write, void *userdata)
+static int regs_write(struct vgpu_device *dev, struct simdev *d,
+		      uint64_t offset, uint32_t v, bool *mode)
 {
-	struct simdev *d = vgpu_device_get_userdata(dev);
-	uint32_t v;
-
-	if (!d)
-		return -ENODEV;
-	/* registers: aligned 32-bit accesses; the MSI-X table and PBA
-	 * (0x800 up) take any size */
-	if (offset < 0x800 && (count != 4 || offset % 4))
-		return -EINVAL;
-	if (offset >= 0x800) {
-		if (is_write)
-			memcpy((uint8_t *)d->regs + offset, buf, count);
-		else
-			memcpy(buf, (uint8_t *)d->regs + offset, count);
-		return 0;
-	}
-	if (!is_write) {
-		memcpy(buf, &d->regs[offset / 4], 4);
-		return 0;
-	}
-	memcpy(&v, buf, 4);
 	switch (offset) {
 	case VGPU_SIM_REG_ID:
 	case VGPU_SIM_REG_FB_MB:
@@ -136,12 +204,14 @@ static int regs_access(struct vgpu_device *dev, unsigned int region,
 	case VGPU_SIM_REG_BLITS:
 		return 0; /* read-only */
 	case VGPU_SIM_REG_STATUS:
-		d->regs[offset / 4] &= ~v;
+		d->regs[offset / 4] &= ~(v & ~VGPU_SIM_STATUS_BUSY);
 		return 0;
 	case VGPU_SIM_REG_DOORBELL:
 		if (v & 1) {
 			int r = blit(dev, d);
 
+			if (r == 1)
+				return 1; /* on the engine */
 			if (r < 0) {
 				d->regs[VGPU_SIM_REG_STATUS / 4] |=
 					VGPU_SIM_STATUS_ERROR;
@@ -151,13 +221,67 @@ static int regs_access(struct vgpu_device *dev, unsigned int region,
 					VGPU_SIM_STATUS_DONE;
 				d->regs[VGPU_SIM_REG_BLITS / 4]++;
 			}
-			raise_irq(dev);
+			return 2; /* done here: interrupt now */
 		}
+		return 0;
+	case VGPU_SIM_REG_FORMAT:
+	case VGPU_SIM_REG_WIDTH:
+	case VGPU_SIM_REG_HEIGHT:
+	case VGPU_SIM_REG_STRIDE:
+		*mode = d->regs[offset / 4] != v;
+		d->regs[offset / 4] = v;
 		return 0;
 	default:
 		d->regs[offset / 4] = v;
 		return 0;
 	}
+}
+
+static int regs_access(struct vgpu_device *dev, unsigned int region,
+		       uint64_t offset, void *buf, uint32_t count,
+		       bool is_write, void *userdata)
+{
+	struct simdev *d = vgpu_device_get_userdata(dev);
+	struct vgpu_display_plane pl;
+	bool mode = false, shown;
+	uint32_t v;
+	int r;
+
+	if (!d)
+		return -ENODEV;
+	/* registers: aligned 32-bit accesses; the MSI-X table and PBA
+	 * (0x800 up) take any size */
+	if (offset < 0x800 && (count != 4 || offset % 4))
+		return -EINVAL;
+	pthread_mutex_lock(&d->lock);
+	if (offset >= 0x800) {
+		if (is_write)
+			memcpy((uint8_t *)d->regs + offset, buf, count);
+		else
+			memcpy(buf, (uint8_t *)d->regs + offset, count);
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
+	if (!is_write) {
+		memcpy(buf, &d->regs[offset / 4], 4);
+		pthread_mutex_unlock(&d->lock);
+		return 0;
+	}
+	memcpy(&v, buf, 4);
+	r = regs_write(dev, d, offset, v, &mode);
+	if (mode)
+		current_plane(d, &pl);
+	shown = r == 2 && !(d->regs[VGPU_SIM_REG_STATUS / 4] & VGPU_SIM_STATUS_ERROR) &&
+		on_screen(d, d->regs[VGPU_SIM_REG_DST / 4], d->regs[VGPU_SIM_REG_LEN / 4]);
+	pthread_mutex_unlock(&d->lock);
+	/* the provider is called with no lock of ours held */
+	if (shown)
+		vgpu_device_display_changed(dev);
+	if (r == 2)
+		raise_irq(dev, d);
+	if (mode)
+		vgpu_device_set_display(dev, &pl);
+	return 0;
 }
 
 /* region 9, libvgpu's display plane descriptor (read-only) */
@@ -167,26 +291,22 @@ static int plane_access(struct vgpu_device *dev, unsigned int region,
 {
 	struct simdev *d = vgpu_device_get_userdata(dev);
 	uint32_t desc[VGPU_PLANE_DESC_SIZE / 4] = { 0 };
-	uint32_t fmt, w, h, stride;
+	struct vgpu_display_plane pl;
 
 	if (!d)
 		return -ENODEV;
 	if (is_write)
 		return -EPERM;
-	fmt = d->regs[VGPU_SIM_REG_FORMAT / 4];
-	w = d->regs[VGPU_SIM_REG_WIDTH / 4];
-	h = d->regs[VGPU_SIM_REG_HEIGHT / 4];
-	stride = d->regs[VGPU_SIM_REG_STRIDE / 4];
+	pthread_mutex_lock(&d->lock);
+	current_plane(d, &pl);
+	pthread_mutex_unlock(&d->lock);
 	desc[VGPU_PLANE_DESC_VERSION / 4] = 1;
 	desc[VGPU_PLANE_DESC_REGION / 4] = VGPU_SIM_BAR_FB;
 	/* only XR24, and only a mode that fits the framebuffer */
-	if (fmt == VGPU_SIM_XR24 && w && h && (uint64_t)w * 4 <= stride &&
-	    (uint64_t)stride * h <= d->fb_size) {
-		desc[VGPU_PLANE_DESC_FORMAT / 4] = fmt;
-		desc[VGPU_PLANE_DESC_WIDTH / 4] = w;
-		desc[VGPU_PLANE_DESC_HEIGHT / 4] = h;
-		desc[VGPU_PLANE_DESC_STRIDE / 4] = stride;
-	}
+	desc[VGPU_PLANE_DESC_FORMAT / 4] = pl.drm_format;
+	desc[VGPU_PLANE_DESC_WIDTH / 4] = pl.width;
+	desc[VGPU_PLANE_DESC_HEIGHT / 4] = pl.height;
+	desc[VGPU_PLANE_DESC_STRIDE / 4] = pl.stride;
 	memset(buf, 0, count);
 	if (offset < sizeof(desc))
 		memcpy(buf, (uint8_t *)desc + offset,
@@ -195,22 +315,32 @@ static int plane_access(struct vgpu_device *dev, unsigned int region,
 	return 0;
 }
 
-static int sim_create(struct vgpu_device *dev, const char *type_id,
-		      void *userdata)
+/* attribute resolution=WxH: the display starts in that XR24 mode */
+static int parse_resolution(const char *v, uint32_t *w, uint32_t *h)
 {
-	struct sim *s = userdata;
-	const struct sim_type *t = find_type(type_id);
-	struct simdev *d;
-	void *fb;
-	int r;
+	unsigned long a, b;
+	char *end;
 
-	if (!t)
-		return -ENOENT;
-	if (s->pool_mb - s->used_mb < t->fb_mb)
-		return -ENOSPC;
-	r = vgpu_device_set_pci_ids(dev, VGPU_SIM_VENDOR, VGPU_SIM_DEVICE,
-				    VGPU_SIM_VENDOR, VGPU_SIM_DEVICE,
-				    VGPU_SIM_CLASS, 1);
+	errno = 0;
+	a = strtoul(v, &end, 10);
+	if (errno || end == v || *end != 'x' || !a || a > 8192)
+		return -EINVAL;
+	v = end + 1;
+	b = strtoul(v, &end, 10);
+	if (errno || end == v || *end || !b || b > 8192)
+		return -EINVAL;
+	*w = (uint32_t)a;
+	*h = (uint32_t)b;
+	return 0;
+}
+
+static int setup_device(struct vgpu_device *dev, const struct sim_type *t,
+			void **fb)
+{
+	int r = vgpu_device_set_pci_ids(dev, VGPU_SIM_VENDOR, VGPU_SIM_DEVICE,
+					VGPU_SIM_VENDOR, VGPU_SIM_DEVICE,
+					VGPU_SIM_CLASS, 1);
+
 	if (!r)
 		r = vgpu_device_setup_region(dev, VGPU_SIM_BAR_REGS, 4096,
 					     VGPU_REGION_F_READ |
@@ -224,7 +354,7 @@ static int sim_create(struct vgpu_device *dev, const char *type_id,
 				VGPU_REGION_F_PREFETCH,
 			NULL, NULL);
 	if (!r)
-		r = vgpu_device_region_get_mem(dev, VGPU_SIM_BAR_FB, &fb);
+		r = vgpu_device_region_get_mem(dev, VGPU_SIM_BAR_FB, fb);
 	if (!r)
 		r = vgpu_device_setup_region(dev, VGPU_SIM_REGION_PLANE, 4096,
 					     VGPU_REGION_F_READ, plane_access,
@@ -246,20 +376,65 @@ static int sim_create(struct vgpu_device *dev, const char *type_id,
 					     VGPU_SIM_BAR_REGS, 0xc00, NULL);
 	if (!r)
 		r = vgpu_device_add_cap_pcie(dev, NULL);
+	return r;
+}
+
+static int sim_create_attrs(struct vgpu_device *dev, const char *type_id,
+			    const struct vgpu_device_attr *attrs, size_t n,
+			    void *userdata)
+{
+	struct sim *s = userdata;
+	const struct sim_type *t = find_type(type_id);
+	struct vgpu_display_plane pl;
+	uint32_t w = 0, h = 0;
+	struct simdev *d;
+	void *fb;
+	int r;
+
+	if (!t)
+		return -ENOENT;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(attrs[i].key, "resolution") ||
+		    parse_resolution(attrs[i].value, &w, &h) < 0 ||
+		    (uint64_t)w * 4 * h > (uint64_t)t->fb_mb << 20) {
+			fprintf(stderr, "vgpu-sim: attribute %s=%s refused (vgpu-sim knows "
+				"resolution=WxH, within the framebuffer)\n", attrs[i].key,
+				attrs[i].value);
+			return -EINVAL;
+		}
+	}
+	if (s->pool_mb - s->used_mb < t->fb_mb)
+		return -ENOSPC;
+	r = setup_device(dev, t, &fb);
 	if (r < 0)
 		return r;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return -ENOMEM;
+	d->ec = engine_ctx_new(s->engine, job_done, d);
+	if (!d->ec) {
+		free(d);
+		return -ENOMEM;
+	}
+	pthread_mutex_init(&d->lock, NULL);
 	d->sim = s;
+	d->dev = dev;
 	d->fb_mb = t->fb_mb;
 	d->fb = fb;
 	d->fb_size = (uint64_t)t->fb_mb << 20;
 	d->regs[VGPU_SIM_REG_ID / 4] = VGPU_SIM_ID;
 	d->regs[VGPU_SIM_REG_FB_MB / 4] = t->fb_mb;
+	if (w) {
+		d->regs[VGPU_SIM_REG_FORMAT / 4] = VGPU_SIM_XR24;
+		d->regs[VGPU_SIM_REG_WIDTH / 4] = w;
+		d->regs[VGPU_SIM_REG_HEIGHT / 4] = h;
+		d->regs[VGPU_SIM_REG_STRIDE / 4] = w * 4;
+	}
 	vgpu_device_set_userdata(dev, d);
 	s->used_mb += t->fb_mb;
-	return 0;
+	/* the display source, from the start (off until a mode is set) */
+	current_plane(d, &pl);
+	return vgpu_device_set_display(dev, &pl);
 }
 
 static void sim_destroy(struct vgpu_device *dev, void *userdata)
@@ -269,8 +444,13 @@ static void sim_destroy(struct vgpu_device *dev, void *userdata)
 
 	if (!d)
 		return;
+	/* the engine lets go of the device first */
+	engine_ctx_free(d->ec);
+	if (d->busy)
+		vgpu_device_dma_unpin(dev, d->job_src, d->job_len);
 	s->used_mb -= d->fb_mb;
 	vgpu_device_set_userdata(dev, NULL);
+	pthread_mutex_destroy(&d->lock);
 	free(d);
 }
 
@@ -279,9 +459,60 @@ static int sim_reset(struct vgpu_device *dev, void *userdata)
 	struct simdev *d = vgpu_device_get_userdata(dev);
 
 	if (d) {
-		d->regs[VGPU_SIM_REG_STATUS / 4] = 0;
+		pthread_mutex_lock(&d->lock);
+		d->regs[VGPU_SIM_REG_STATUS / 4] &= VGPU_SIM_STATUS_BUSY;
 		d->regs[VGPU_SIM_REG_ERROR / 4] = 0;
+		pthread_mutex_unlock(&d->lock);
 	}
+	return 0;
+}
+
+/* QoS: libvgpu's knobs in their order (time slice, preemption timeout,
+ * priority, weight, frame-rate limit) are the engine's */
+static int sim_qos_set(struct vgpu_device *dev, unsigned int knob,
+		       uint64_t value, void *userdata)
+{
+	struct simdev *d = vgpu_device_get_userdata(dev);
+
+	(void)userdata;
+	if (!d)
+		return -ENODEV;
+	if (knob >= ENGINE_KNOBS)
+		return -EOPNOTSUPP;
+	return engine_set(d->ec, (enum engine_knob)knob, value);
+}
+
+static int sim_qos_get(struct vgpu_device *dev, unsigned int knob,
+		       uint64_t *value, void *userdata)
+{
+	struct simdev *d = vgpu_device_get_userdata(dev);
+
+	(void)userdata;
+	if (!d)
+		return -ENODEV;
+	if (knob >= ENGINE_KNOBS)
+		return -EOPNOTSUPP;
+	*value = engine_get(d->ec, (enum engine_knob)knob);
+	return 0;
+}
+
+static int sim_usage(struct vgpu_device *dev, struct vgpu_device_usage *u,
+		     void *userdata)
+{
+	struct simdev *d = vgpu_device_get_userdata(dev);
+	struct engine_usage eu;
+
+	(void)userdata;
+	if (!d)
+		return -ENODEV;
+	engine_ctx_usage(d->ec, &eu);
+	u->engine_busy_ns = eu.busy_ns;
+	u->work_items = eu.jobs;
+	u->dma_bytes = eu.bytes;
+	u->interrupts = __atomic_load_n(&d->irqs, __ATOMIC_RELAXED);
+	u->fb_bytes = d->fb_size;
+	u->frames = eu.frames;
+	u->reported = 0x3f; /* all six */
 	return 0;
 }
 
@@ -311,15 +542,19 @@ int main(int argc, char **argv)
 	};
 	struct vgpu_provider_ops ops = {
 		.size = sizeof(ops),
-		.create = sim_create,
 		.destroy = sim_destroy,
 		.reset = sim_reset,
 		.available = sim_available,
+		.qos_set = sim_qos_set,
+		.qos_get = sim_qos_get,
+		.usage = sim_usage,
+		.create_attrs = sim_create_attrs,
 	};
 	const char *parent = "vgpu-sim0", *runtime = NULL;
 	struct sim s = { .pool_mb = 512 };
 	struct vgpu_provider *p = NULL;
 	struct vgpu_ctx *ctx = NULL;
+	struct engine_stats st;
 	sigset_t stop;
 	char *end;
 	int c, sig, r;
@@ -357,7 +592,9 @@ int main(int argc, char **argv)
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	r = vgpu_ctx_new(&ctx);
+	r = engine_new(&s.engine);
+	if (!r)
+		r = vgpu_ctx_new(&ctx);
 	if (!r && runtime)
 		r = vgpu_ctx_set_runtime_dir(ctx, runtime);
 	if (!r)
@@ -378,6 +615,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vgpu-sim: %s\n", strerror(-r));
 		vgpu_provider_unref(p);
 		vgpu_ctx_unref(ctx);
+		engine_free(s.engine);
 		return 1;
 	}
 	printf("ready\n");
@@ -385,5 +623,11 @@ int main(int argc, char **argv)
 	sigwait(&stop, &sig);
 	vgpu_provider_unref(p);
 	vgpu_ctx_unref(ctx);
+	engine_get_stats(s.engine, &st);
+	/* for the scheduler's benchmark */
+	fprintf(stderr, "vgpu-sim: engine: %llu slices, %llu ns busy, %llu ns scheduling\n",
+		(unsigned long long)st.slices, (unsigned long long)st.busy_ns,
+		(unsigned long long)st.sched_ns);
+	engine_free(s.engine);
 	return 0;
 }

@@ -41,6 +41,7 @@
 #define VGPU_SIM_ID 0x5347504bu
 #define VGPU_SIM_STATUS_DONE 0x1u
 #define VGPU_SIM_STATUS_ERROR 0x2u
+#define VGPU_SIM_STATUS_BUSY 0x4u  /* a blit is on the engine (read-only) */
 
 #define VGPU_SIM_BAR_REGS 0     /* BAR0: registers, MSI-X table at 0x800 */
 #define VGPU_SIM_BAR_FB 2       /* BAR2: framebuffer, mmap-able */
