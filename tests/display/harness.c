@@ -10,11 +10,14 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jpeglib.h>
+#include <png.h>
 #include <rfb/rfbclient.h>
 
 #include "harness.h"
@@ -22,7 +25,7 @@
 
 #define GUEST_IOVA 0x10000000ull
 
-static pid_t spawn(char *const argv[], int *out)
+static pid_t spawn_err(char *const argv[], int *out, const char *err_path)
 {
 	int p[2];
 	pid_t pid;
@@ -32,6 +35,12 @@ static pid_t spawn(char *const argv[], int *out)
 	pid = fork();
 	if (pid == 0) {
 		dup2(p[1], 1);
+		if (err_path) {
+			int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+			if (e >= 0)
+				dup2(e, 2);
+		}
 		execv(argv[0], argv);
 		_exit(127);
 	}
@@ -42,6 +51,11 @@ static pid_t spawn(char *const argv[], int *out)
 	}
 	*out = p[0];
 	return pid;
+}
+
+static pid_t spawn(char *const argv[], int *out)
+{
+	return spawn_err(argv, out, NULL);
 }
 
 /* one line of a child's stdout, waiting up to 30 s (a loaded machine,
@@ -86,7 +100,10 @@ int harness_start(struct harness *hs, const char *type)
 		char *argv[] = { (char *)prog, (char *)"--runtime-dir", hs->run,
 				 (char *)"--pool", (char *)"512", NULL };
 
-		hs->sim = spawn(argv, &out);
+		char err[128];
+
+		snprintf(err, sizeof(err), "%s/sim.err", hs->tmp);
+		hs->sim = spawn_err(argv, &out, err);
 	}
 	if (hs->sim < 0)
 		return -errno;
@@ -114,14 +131,35 @@ int harness_start(struct harness *hs, const char *type)
 	return r;
 }
 
-void harness_stop(struct harness *hs)
+int harness_stop_sim(struct harness *hs, char *err, size_t size)
 {
-	char cmd[128];
+	char path[128];
+	int st = -1, fd;
+	ssize_t n = 0;
 
 	if (hs->sim > 0) {
 		kill(hs->sim, SIGTERM);
-		waitpid(hs->sim, NULL, 0);
+		if (waitpid(hs->sim, &st, 0) == hs->sim)
+			st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		hs->sim = 0;
 	}
+	snprintf(path, sizeof(path), "%s/sim.err", hs->tmp);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, err, size - 1);
+		close(fd);
+	}
+	err[n > 0 ? n : 0] = '\0';
+	return st;
+}
+
+void harness_stop(struct harness *hs)
+{
+	char cmd[128], err[4096];
+
+	/* what vgpu-sim said, for the log */
+	if (hs->sim > 0 && harness_stop_sim(hs, err, sizeof(err)) >= 0 && err[0])
+		fputs(err, stderr);
 	vgpu_ctx_unref(hs->ctx);
 	if (hs->tmp[0]) {
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", hs->tmp);
@@ -476,4 +514,87 @@ int jpeg_load(const char *path, uint32_t **pix, uint32_t *w, uint32_t *h)
 	free(row);
 	*pix = out;
 	return 0;
+}
+
+int png_load(const char *path, uint32_t **pix, uint32_t *w, uint32_t *h)
+{
+	png_image img = { .version = PNG_IMAGE_VERSION };
+	uint32_t *out;
+
+	if (!png_image_begin_read_from_file(&img, path))
+		return -EBADMSG;
+	img.format = PNG_FORMAT_BGRA;
+	out = malloc(PNG_IMAGE_SIZE(img));
+	if (!out) {
+		png_image_free(&img);
+		return -ENOMEM;
+	}
+	if (!png_image_finish_read(&img, NULL, out, 0, NULL)) {
+		free(out);
+		return -EBADMSG;
+	}
+	/* BGRA in memory is XR24 with alpha on top: drop it */
+	for (size_t i = 0; i < (size_t)img.width * img.height; i++)
+		out[i] &= 0xffffff;
+	*w = img.width;
+	*h = img.height;
+	*pix = out;
+	return 0;
+}
+
+int harness_ctl(struct harness *hs, const char *req, char *reply, size_t size)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t got = 0;
+	int fd, r = 0;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vfio-user/vgpu-sim0.ctl", hs->run);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	while (got + 1 < size) {
+		ssize_t n = recv(fd, reply + got, size - 1 - got, 0);
+
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	reply[got] = '\0';
+	close(fd);
+	return 0;
+}
+
+int harness_add_instance(struct harness *hs, const char *type, char uuid[37])
+{
+	struct vgpu_config *cfg = NULL;
+	struct vgpu_instance *in = NULL;
+	int r = vgpu_config_new(&cfg);
+
+	if (!r)
+		r = vgpu_config_set_type(cfg, type);
+	if (!r)
+		r = vgpu_instance_create(hs->ctx, "vgpu-sim0", NULL, cfg, &in);
+	if (!r)
+		snprintf(uuid, 37, "%s", vgpu_instance_get_uuid(in));
+	vgpu_instance_unref(in);
+	vgpu_config_unref(cfg);
+	return r;
+}
+
+int drawer_open_uuid(struct harness *hs, const char *uuid, struct drawer *d)
+{
+	char saved[37];
+	int r;
+
+	memcpy(saved, hs->uuid, sizeof(saved));
+	snprintf(hs->uuid, sizeof(hs->uuid), "%s", uuid);
+	r = drawer_open(hs, d);
+	memcpy(hs->uuid, saved, sizeof(saved));
+	return r;
 }

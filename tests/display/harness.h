@@ -24,6 +24,13 @@ struct harness {
 /* vgpu-sim (path from $VGPU_SIM) with one instance of @type; < 0 on error */
 int harness_start(struct harness *hs, const char *type);
 void harness_stop(struct harness *hs);
+/* stop vgpu-sim only: its exit status (or -1), what it wrote to stderr */
+int harness_stop_sim(struct harness *hs, char *err, size_t size);
+/* one more instance of @type; its UUID into @uuid */
+int harness_add_instance(struct harness *hs, const char *type, char uuid[37]);
+/* one request line (with its \n) to vgpu-sim's control socket; the whole
+ * reply, NUL-terminated, into @reply */
+int harness_ctl(struct harness *hs, const char *req, char *reply, size_t size);
 
 /* a device client that draws XR24 frames */
 struct drawer {
@@ -37,6 +44,7 @@ struct drawer {
 };
 
 int drawer_open(struct harness *hs, struct drawer *d);
+int drawer_open_uuid(struct harness *hs, const char *uuid, struct drawer *d);
 /* set a mode (framebuffer offset 0, stride w * 4) */
 int drawer_mode(struct drawer *d, uint32_t w, uint32_t h);
 /* DMA rows [y0, y0 + rows) of the guest buffer to the framebuffer, wait
@@ -74,5 +82,7 @@ void picture_diff(const uint32_t *a, const uint32_t *b, size_t n,
 		  double *mean, unsigned int *worst);
 /* a JPEG file as XR24 (malloc'd) */
 int jpeg_load(const char *path, uint32_t **pix, uint32_t *w, uint32_t *h);
+/* a PNG file as XR24 (malloc'd) */
+int png_load(const char *path, uint32_t **pix, uint32_t *w, uint32_t *h);
 
 #endif

@@ -8,10 +8,15 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -109,13 +114,240 @@ START_TEST(test_vnc_device_source)
 }
 END_TEST
 
+
+/* a device client that keeps redrawing one picture, on a thread */
+struct redraw {
+	struct drawer *d;
+	volatile bool stop;
+	int err;
+	unsigned int blits;
+};
+
+static void *redraw_loop(void *data)
+{
+	struct redraw *rd = data;
+
+	while (!rd->stop) {
+		int r = drawer_blit(rd->d, 0, rd->d->hgt);
+
+		if (r < 0) {
+			rd->err = r;
+			break;
+		}
+		rd->blits++;
+	}
+	return NULL;
+}
+
+static uint32_t *copy_fb(struct drawer *d)
+{
+	size_t n = (size_t)d->w * d->hgt * 4;
+	uint32_t *t = malloc(n);
+
+	memcpy(t, d->fb, n);
+	return t;
+}
+
+/* vgpuctl screenshot while the device is in use: through the provider */
+static void check_screenshot(const uint32_t *want, uint32_t w, uint32_t h)
+{
+	const char *prog = getenv("VGPUCTL");
+	char cmd[512], path[128];
+	uint32_t *pix, pw, ph;
+
+	snprintf(path, sizeof(path), "%s/shot.png", hs.tmp);
+	snprintf(cmd, sizeof(cmd), "%s --sysfs-root %s --runtime-dir %s screenshot %s %s "
+		 "| grep -q 'through the provider'", prog, hs.tmp, hs.run, hs.uuid, path);
+	ck_assert_int_eq(system(cmd), 0);
+	ck_assert_int_eq(png_load(path, &pix, &pw, &ph), 0);
+	ck_assert_uint_eq(pw, w);
+	ck_assert_uint_eq(ph, h);
+	ck_assert(!memcmp(pix, want, (size_t)w * h * 4));
+	free(pix);
+}
+
+START_TEST(test_vnc_live_provider)
+{
+	struct redraw rd = { 0 };
+	struct drawer d;
+	struct vncd v;
+	struct viewer *vw;
+	pthread_t th;
+	uint32_t *truth;
+
+	ck_assert_int_eq(drawer_open(&hs, &d), 0);
+	ck_assert_int_eq(drawer_mode(&d, 640, 480), 0);
+	pattern_fill(&d, 1);
+	ck_assert_int_eq(drawer_blit(&d, 0, 480), 0);
+	/* the device stays open (a VMM's place): the provider serves */
+	ck_assert_int_eq(vncd_start(&hs, &v, "provider"), 0);
+	ck_assert_int_eq(viewer_open(&vw, v.port), 0);
+	/* a run of different frames, the viewer reading along */
+	for (unsigned int k = 2; k < 12; k++) {
+		pattern_fill(&d, k);
+		ck_assert_int_eq(drawer_blit(&d, 0, 480), 0);
+		ck_assert_int_ge(viewer_pump(vw, 10), 0);
+	}
+	truth = copy_fb(&d);
+	ck_assert(!memcmp(truth, d.guest, 640 * 480 * 4));
+	/* the client keeps drawing (the same picture) while VNC clients
+	 * nobody here wrote look */
+	rd.d = &d;
+	pthread_create(&th, NULL, redraw_loop, &rd);
+	ck_assert_msg(viewer_sees(vw, truth, 640, 480),
+		      "libvncclient never saw the device's picture");
+	if (have_vncsnapshot())
+		check_vncsnapshot(v.port, truth, 640, 480);
+	check_screenshot(truth, 640, 480);
+	rd.stop = true;
+	pthread_join(th, NULL);
+	ck_assert_int_eq(rd.err, 0);
+	ck_assert_uint_gt(rd.blits, 0);
+	free(truth);
+
+	/* a mode change: the viewer follows to the new size */
+	ck_assert_int_eq(drawer_mode(&d, 800, 600), 0);
+	pattern_fill(&d, 20);
+	ck_assert_int_eq(drawer_blit(&d, 0, 600), 0);
+	truth = copy_fb(&d);
+	ck_assert_msg(viewer_sees(vw, truth, 800, 600),
+		      "libvncclient did not follow the mode change");
+	/* a small change: one square */
+	for (uint32_t y = 100; y < 140; y++)
+		for (uint32_t x = 300; x < 340; x++)
+			d.guest[y * 800 + x] = 0x123456;
+	ck_assert_int_eq(drawer_blit(&d, 100, 40), 0);
+	free(truth);
+	truth = copy_fb(&d);
+	ck_assert_msg(viewer_sees(vw, truth, 800, 600), "the small change never arrived");
+	free(truth);
+	viewer_close(vw);
+
+	/* the instance goes away while the VMM's client is still there:
+	 * vgpuctl vnc ends by itself, status 0 */
+	ck_assert_int_eq(vgpu_instance_remove(hs.ctx, hs.uuid), 0);
+	ck_assert_int_eq(vncd_wait_exit(&v, 30000), 0);
+	vncd_stop(&v);
+	drawer_close(&d);
+}
+END_TEST
+
+/* the display source through the library, beside the device's client */
+START_TEST(test_display_api)
+{
+	struct vgpu_display_frame f = { .size = sizeof(f) };
+	struct vgpu_display *disp;
+	struct drawer d;
+	uint64_t seq;
+
+	ck_assert_int_eq(vgpu_display_open(hs.ctx, hs.uuid, &disp), 0);
+	ck_assert_int_ge(vgpu_display_get_fd(disp), 0);
+	ck_assert_int_eq(vgpu_display_get_frame(disp, &f), 0);
+	ck_assert_uint_eq(f.drm_format, 0); /* no mode yet */
+	ck_assert_ptr_null(f.pixels);
+	ck_assert_int_eq(drawer_open(&hs, &d), 0);
+	ck_assert_int_eq(drawer_mode(&d, 320, 200), 0);
+	pattern_fill(&d, 5);
+	ck_assert_int_eq(drawer_blit(&d, 0, 200), 0);
+	/* the announcements arrive in order on the socket: read until the
+	 * blit's (the deadline only ends a hang) */
+	for (int i = 0; i < 3000; i++) {
+		ck_assert_int_eq(vgpu_display_get_frame(disp, &f), 0);
+		if (f.drm_format && f.pixels && !memcmp(f.pixels, d.guest, 320 * 200 * 4))
+			break;
+		usleep(10000);
+	}
+	ck_assert_uint_eq(f.drm_format, 0x34325258);
+	ck_assert_uint_eq(f.width, 320);
+	ck_assert_uint_eq(f.height, 200);
+	ck_assert_uint_eq(f.stride, 1280);
+	ck_assert(!memcmp(f.pixels, d.guest, 320 * 200 * 4));
+	seq = f.seq;
+	ck_assert_int_eq(drawer_blit(&d, 0, 200), 0);
+	for (int i = 0; i < 3000 && f.seq == seq; i++) {
+		ck_assert_int_eq(vgpu_display_get_frame(disp, &f), 0);
+		usleep(10000);
+	}
+	ck_assert_uint_gt(f.seq, seq);
+	/* read-only: the memory cannot be written through the mapping */
+	ck_assert_int_ne(mprotect((void *)((uintptr_t)f.pixels & ~(uintptr_t)4095), 4096,
+				  PROT_READ | PROT_WRITE), 0);
+	/* a too small size is misuse */
+	f.size = 4;
+	ck_assert_int_eq(vgpu_display_get_frame(disp, &f), -EINVAL);
+	drawer_close(&d);
+	ck_assert_int_eq(vgpu_instance_remove(hs.ctx, hs.uuid), 0);
+	f.size = sizeof(f);
+	for (int i = 0; i < 3000; i++) {
+		int r = vgpu_display_get_frame(disp, &f);
+
+		if (r == -ENODEV)
+			break;
+		ck_assert_int_eq(r, 0);
+		usleep(10000);
+	}
+	ck_assert_int_eq(vgpu_display_get_frame(disp, &f), -ENODEV);
+	vgpu_display_unref(disp);
+	/* and nothing to open now */
+	ck_assert_int_eq(vgpu_display_open(hs.ctx, hs.uuid, &disp), -ENODEV);
+	ck_assert_int_eq(vgpu_display_open(hs.ctx, "not-a-uuid", &disp), -EINVAL);
+}
+END_TEST
+
+/* a management client of another user is refused by the provider (the
+ * control socket's rule): even with the socket opened up to everyone, the
+ * provider closes the connection and passes no memory */
+START_TEST(test_display_other_user)
+{
+	char path[200];
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0)
+		return; /* needs root to become someone else */
+	snprintf(path, sizeof(path), "%s/vfio-user/vgpu-sim0.ctl", hs.run);
+	ck_assert_int_eq(chmod(hs.tmp, 0755), 0);
+	ck_assert_int_eq(chmod(hs.run, 0755), 0);
+	ck_assert_int_eq(chmod(path, 0666), 0);
+	{
+		char dir[160];
+
+		snprintf(dir, sizeof(dir), "%s/vfio-user", hs.run);
+		ck_assert_int_eq(chmod(dir, 0755), 0);
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		char req[64], buf[64], cbuf[CMSG_SPACE(sizeof(int))];
+		struct iovec io = { buf, sizeof(buf) };
+		struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1,
+				     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+		int fd;
+
+		if (setgid(65534) < 0 || setuid(65534) < 0)
+			_exit(99);
+		fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		strcpy(sa.sun_path, path);
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			_exit(2);
+		snprintf(req, sizeof(req), "display %s\n", hs.uuid);
+		if (send(fd, req, strlen(req), MSG_NOSIGNAL) < 0)
+			_exit(0); /* already closed on us */
+		/* refused: EOF, no reply, no descriptor */
+		_exit(recvmsg(fd, &mh, 0) == 0 && mh.msg_controllen == 0 ? 0 : 3);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
 /* bad command lines: clear errors, usage status 2, nothing served */
 START_TEST(test_vnc_bad_args)
 {
 	static const char *const bad[] = {
 		"--listen 127.0.0.1:99999", "--listen 1.2.3:5900", "--listen [::1",
 		"--listen host.example:5900", "--listen ''", "--rate 0",
-		"--rate 5000", "--rate x",
+		"--rate 5000", "--rate x", "--source x", "--source ''",
 	};
 	const char *prog = getenv("VGPUCTL");
 	char cmd[512];
@@ -145,6 +377,9 @@ static Suite *display_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_vnc_device_source);
+	tcase_add_test(tc, test_vnc_live_provider);
+	tcase_add_test(tc, test_display_api);
+	tcase_add_test(tc, test_display_other_user);
 	tcase_add_test(tc, test_vnc_bad_args);
 	suite_add_tcase(s, tc);
 	return s;
