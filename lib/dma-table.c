@@ -354,7 +354,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	if (!t || !tmpl)
 		return -EINVAL;
 	if (!tmpl->len || tmpl->iova + (tmpl->len - 1) < tmpl->iova ||
-	    (tmpl->prot & ~(VGPU_DMA_PROT_READ | VGPU_DMA_PROT_WRITE)))
+	    (tmpl->prot & ~(VGPU_DMA_READ | VGPU_DMA_WRITE)))
 		return -EINVAL;
 	last = tmpl->iova + (tmpl->len - 1);
 

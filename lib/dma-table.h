@@ -29,8 +29,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VGPU_DMA_PROT_READ (1u << 0)
-#define VGPU_DMA_PROT_WRITE (1u << 1)
+#include "libvgpu.h"
+
+/*
+ * Protection is VGPU_DMA_READ / VGPU_DMA_WRITE (libvgpu.h) everywhere inside
+ * the library: one name for one thing. The vfio-user wire bits
+ * (VFU_DMA_MAP_READ/WRITE) and the kernel's VFIO_DMA_MAP_FLAG_* and PROT_*
+ * are converted where the message or system call is made.
+ * VGPU_DMA_PROT_* are the old internal names, kept only until the last user
+ * (lib/device.c, backends/vfio-user/client.c) is converted.
+ */
+#define VGPU_DMA_PROT_READ VGPU_DMA_READ
+#define VGPU_DMA_PROT_WRITE VGPU_DMA_WRITE
 
 struct vgpu_dma_table;
 
@@ -42,7 +52,7 @@ struct vgpu_dma_window {
 	void *vaddr;     /* host mapping of iova, or NULL (message access) */
 	void *userdata;
 	int fd;          /* -1 when none */
-	uint32_t prot;   /* VGPU_DMA_PROT_* */
+	uint32_t prot;   /* VGPU_DMA_READ | VGPU_DMA_WRITE */
 	/* owned by the table */
 	uint32_t pins;
 	unsigned int dirty_shift; /* log2 of the logging page size; 0: off */

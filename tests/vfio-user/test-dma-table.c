@@ -30,7 +30,7 @@ static int map(uint64_t iova, uint64_t len, uint32_t prot)
 	return vgpu_dma_table_insert(t, &w, NULL);
 }
 
-#define RW (VGPU_DMA_PROT_READ | VGPU_DMA_PROT_WRITE)
+#define RW (VGPU_DMA_READ | VGPU_DMA_WRITE)
 
 START_TEST(test_malformed)
 {
@@ -130,13 +130,13 @@ START_TEST(test_translate_pin)
 	ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
 	w.iova = 0x3000;
 	w.vaddr = NULL;
-	w.prot = VGPU_DMA_PROT_READ;
+	w.prot = VGPU_DMA_READ;
 	ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
 	w.iova = 0x5000; /* a hole at 0x4000 */
 	ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
 
 	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x1800, 0x2000,
-						  VGPU_DMA_PROT_READ, sg, 4),
+						  VGPU_DMA_READ, sg, 4),
 			 3);
 	ck_assert_uint_eq(sg[0].iova, 0x1800);
 	ck_assert_uint_eq(sg[0].len, 0x800);
@@ -148,19 +148,19 @@ START_TEST(test_translate_pin)
 	ck_assert_ptr_null(sg[2].vaddr);
 	/* too short: the count tells how many are needed */
 	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x1800, 0x2000,
-						  VGPU_DMA_PROT_READ, sg, 1),
+						  VGPU_DMA_READ, sg, 1),
 			 3);
 	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x1800, 0x2000,
-						  VGPU_DMA_PROT_WRITE, sg, 4),
+						  VGPU_DMA_WRITE, sg, 4),
 			 -EACCES);
 	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x3000, 0x1001,
-						  VGPU_DMA_PROT_READ, sg, 4),
+						  VGPU_DMA_READ, sg, 4),
 			 -EFAULT);
 	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x0, 0x1001,
-						  VGPU_DMA_PROT_READ, sg, 4),
+						  VGPU_DMA_READ, sg, 4),
 			 -EFAULT);
 	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x6000, 1,
-						  VGPU_DMA_PROT_READ, sg, 4),
+						  VGPU_DMA_READ, sg, 4),
 			 -EFAULT);
 
 	/* pin: unmap refused until the last unpin */

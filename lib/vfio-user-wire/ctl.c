@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "util-uuid.h"
 
 bool vfu_ctl_valid_id(const char *id)
 {
@@ -28,12 +27,18 @@ bool vfu_ctl_valid_id(const char *id)
 	return true;
 }
 
-/* a canonical lower-case UUID */
+/* a canonical lower-case UUID: 8-4-4-4-12 digits of [0-9a-f] */
 static bool valid_uuid(const char *s)
 {
-	char norm[37];
+	for (int i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-	return vgpu_uuid_normalize(s, norm) == 0 && !strcmp(norm, s);
+		if (dash ? s[i] != '-' :
+			   !((s[i] >= '0' && s[i] <= '9') ||
+			     (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	}
+	return s[36] == '\0';
 }
 
 int vfu_ctl_parse_request(const char *line, size_t len,

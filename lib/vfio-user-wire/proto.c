@@ -164,7 +164,8 @@ static bool wraps(uint64_t addr, uint64_t size)
 	return size && addr + (size - 1) < addr;
 }
 
-static int parse_set_irqs(const uint8_t *p, size_t len, unsigned int nfds,
+static int parse_set_irqs(const struct vfu_hdr *hdr, const uint8_t *p,
+			  size_t len, unsigned int nfds, uint64_t max_xfer,
 			  struct vfu_req *out)
 {
 	struct vfu_irq_set *s = &out->u.set_irqs.s;
@@ -205,7 +206,8 @@ static int parse_set_irqs(const uint8_t *p, size_t len, unsigned int nfds,
 	return 0;
 }
 
-static int parse_feature(const uint8_t *p, size_t len, unsigned int nfds,
+static int parse_feature(const struct vfu_hdr *hdr, const uint8_t *p,
+			 size_t len, unsigned int nfds, uint64_t max_xfer,
 			 struct vfu_req *out)
 {
 	struct vfu_feature *f = &out->u.feature.f;
@@ -276,11 +278,258 @@ static int parse_feature(const uint8_t *p, size_t len, unsigned int nfds,
 	return 0;
 }
 
+static int parse_version(const struct vfu_hdr *hdr, const uint8_t *p,
+			 size_t len, unsigned int nfds, uint64_t max_xfer,
+			 struct vfu_req *out)
+{
+	struct vfu_version v;
+
+	NO_FDS();
+	NEED_GE(sizeof(v));
+	memcpy(&v, p, sizeof(v));
+	out->u.version.major = v.major;
+	out->u.version.minor = v.minor;
+	if (len > sizeof(v)) {
+		out->u.version.json = (const char *)p + sizeof(v);
+		out->u.version.json_len = len - sizeof(v);
+		if (p[len - 1] != '\0' ||
+		    memchr(out->u.version.json, '\0',
+			   out->u.version.json_len) !=
+			    (const void *)(p + len - 1))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_dma_map(const struct vfu_hdr *hdr, const uint8_t *p,
+			 size_t len, unsigned int nfds, uint64_t max_xfer,
+			 struct vfu_req *out)
+{
+	struct vfu_dma_map *m = &out->u.dma_map;
+
+	NEED_EQ(sizeof(*m));
+	memcpy(m, p, sizeof(*m));
+	if (m->argsz != sizeof(*m) || nfds > 1 || !m->size ||
+	    wraps(m->addr, m->size) ||
+	    (m->flags & ~(VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE |
+			  VFU_DMA_MAP_MMAP)))
+		return -EINVAL;
+	if ((m->flags & VFU_DMA_MAP_MMAP) && !nfds)
+		return -EINVAL;
+	if (nfds && wraps(m->offset, m->size))
+		return -EINVAL;
+	out->nfds = nfds;
+	return 0;
+}
+
+static int parse_dma_unmap(const struct vfu_hdr *hdr, const uint8_t *p,
+			   size_t len, unsigned int nfds, uint64_t max_xfer,
+			   struct vfu_req *out)
+{
+	struct vfu_dma_unmap *u = &out->u.dma_unmap.u;
+
+	NO_FDS();
+	NEED_GE(sizeof(*u));
+	memcpy(u, p, sizeof(*u));
+	if (u->flags & ~(VFU_DMA_UNMAP_ALL |
+			 VFU_DMA_UNMAP_GET_DIRTY_BITMAP))
+		return -EINVAL;
+	if (u->flags & VFU_DMA_UNMAP_ALL) {
+		if (u->addr || u->size ||
+		    (u->flags & VFU_DMA_UNMAP_GET_DIRTY_BITMAP))
+			return -EINVAL;
+		NEED_EQ(sizeof(*u));
+		return 0;
+	}
+	if (!u->size || wraps(u->addr, u->size))
+		return -EINVAL;
+	if (u->flags & VFU_DMA_UNMAP_GET_DIRTY_BITMAP) {
+		struct vfu_bitmap *b = &out->u.dma_unmap.bitmap;
+
+		NEED_EQ(sizeof(*u) + sizeof(*b));
+		memcpy(b, p + sizeof(*u), sizeof(*b));
+		if (!b->pgsize || (b->pgsize & (b->pgsize - 1)) ||
+		    b->size > VFU_MAX_DATA_XFER ||
+		    (b->size & 7) ||
+		    u->size / b->pgsize + !!(u->size % b->pgsize) >
+			    b->size * 8 ||
+		    u->argsz < sizeof(*u) + sizeof(*b) + b->size)
+			return -EINVAL;
+		return 0;
+	}
+	NEED_EQ(sizeof(*u));
+	return 0;
+}
+
+static int parse_device_info(const struct vfu_hdr *hdr, const uint8_t *p,
+			     size_t len, unsigned int nfds, uint64_t max_xfer,
+			     struct vfu_req *out)
+{
+	NO_FDS();
+	NEED_EQ(sizeof(out->u.dev_info));
+	memcpy(&out->u.dev_info, p, len);
+	return out->u.dev_info.argsz < sizeof(out->u.dev_info) ?
+		       -EINVAL :
+		       0;
+}
+
+static int parse_region_info(const struct vfu_hdr *hdr, const uint8_t *p,
+			     size_t len, unsigned int nfds, uint64_t max_xfer,
+			     struct vfu_req *out)
+{
+	NO_FDS();
+	NEED_EQ(sizeof(out->u.region_info));
+	memcpy(&out->u.region_info, p, len);
+	return out->u.region_info.argsz < sizeof(out->u.region_info) ?
+		       -EINVAL :
+		       0;
+}
+
+static int parse_region_io_fds(const struct vfu_hdr *hdr, const uint8_t *p,
+			       size_t len, unsigned int nfds, uint64_t max_xfer,
+			       struct vfu_req *out)
+{
+	NO_FDS();
+	NEED_EQ(sizeof(out->u.io_fds));
+	memcpy(&out->u.io_fds, p, len);
+	return out->u.io_fds.argsz < sizeof(out->u.io_fds) ? -EINVAL : 0;
+}
+
+static int parse_irq_info(const struct vfu_hdr *hdr, const uint8_t *p,
+			  size_t len, unsigned int nfds, uint64_t max_xfer,
+			  struct vfu_req *out)
+{
+	NO_FDS();
+	NEED_EQ(sizeof(out->u.irq_info));
+	memcpy(&out->u.irq_info, p, len);
+	return out->u.irq_info.argsz < sizeof(out->u.irq_info) ? -EINVAL :
+								 0;
+}
+
+static int parse_region_rw(const struct vfu_hdr *hdr, const uint8_t *p,
+			   size_t len, unsigned int nfds, uint64_t max_xfer,
+			   struct vfu_req *out)
+{
+	struct vfu_region_access *a = &out->u.region.a;
+
+	NO_FDS();
+	NEED_GE(sizeof(*a));
+	memcpy(a, p, sizeof(*a));
+	if (!a->count || wraps(a->offset, a->count))
+		return -EINVAL;
+	if (a->count > max_xfer)
+		return -E2BIG;
+	if (hdr->cmd == VFU_CMD_REGION_READ) {
+		NEED_EQ(sizeof(*a));
+	} else {
+		NEED_EQ(sizeof(*a) + (size_t)a->count);
+		out->u.region.data = p + sizeof(*a);
+	}
+	return 0;
+}
+
+static int parse_reset(const struct vfu_hdr *hdr, const uint8_t *p,
+		       size_t len, unsigned int nfds, uint64_t max_xfer,
+		       struct vfu_req *out)
+{
+	NO_FDS();
+	NEED_EQ(0);
+	return 0;
+}
+
+static int parse_write_multi(const struct vfu_hdr *hdr, const uint8_t *p,
+			     size_t len, unsigned int nfds, uint64_t max_xfer,
+			     struct vfu_req *out)
+{
+	uint64_t n;
+
+	NO_FDS();
+	NEED_GE(sizeof(n));
+	memcpy(&n, p, sizeof(n));
+	if (!n || n > VFU_MAX_WRITE_MULTI)
+		return -EINVAL;
+	NEED_EQ(sizeof(n) + n * sizeof(struct vfu_write_multi_entry));
+	out->u.write_multi.count = n;
+	out->u.write_multi.entries =
+		(const struct vfu_write_multi_entry *)(p + sizeof(n));
+	for (uint64_t i = 0; i < n; i++) {
+		struct vfu_write_multi_entry e;
+
+		memcpy(&e, p + sizeof(n) + i * sizeof(e), sizeof(e));
+		if (!e.count || e.count > 8 || wraps(e.offset, e.count))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_mig_data(const struct vfu_hdr *hdr, const uint8_t *p,
+			  size_t len, unsigned int nfds, uint64_t max_xfer,
+			  struct vfu_req *out)
+{
+	struct vfu_mig_data *m = &out->u.mig.m;
+
+	NO_FDS();
+	NEED_GE(sizeof(*m));
+	memcpy(m, p, sizeof(*m));
+	if (m->size > max_xfer)
+		return -E2BIG;
+	if (hdr->cmd == VFU_CMD_MIG_DATA_READ) {
+		NEED_EQ(sizeof(*m));
+		if (m->argsz < sizeof(*m) + (size_t)m->size)
+			return -EINVAL;
+	} else {
+		NEED_EQ(sizeof(*m) + (size_t)m->size);
+		out->u.mig.data = p + sizeof(*m);
+	}
+	return 0;
+}
+
+/* server-to-client only: a client never sends these */
+static int parse_to_client(const struct vfu_hdr *hdr, const uint8_t *p,
+			   size_t len, unsigned int nfds, uint64_t max_xfer,
+			   struct vfu_req *out)
+{
+	return -EINVAL;
+}
+
+static const struct vfu_command commands[] = {
+	{ VFU_CMD_VERSION, "VERSION", 0, parse_version },
+	{ VFU_CMD_DMA_MAP, "DMA_MAP", 1, parse_dma_map },
+	{ VFU_CMD_DMA_UNMAP, "DMA_UNMAP", 0, parse_dma_unmap },
+	{ VFU_CMD_DEVICE_GET_INFO, "DEVICE_GET_INFO", 0, parse_device_info },
+	{ VFU_CMD_DEVICE_GET_REGION_INFO, "DEVICE_GET_REGION_INFO", 0,
+	  parse_region_info },
+	{ VFU_CMD_DEVICE_GET_REGION_IO_FDS, "DEVICE_GET_REGION_IO_FDS", 0,
+	  parse_region_io_fds },
+	{ VFU_CMD_DEVICE_GET_IRQ_INFO, "DEVICE_GET_IRQ_INFO", 0,
+	  parse_irq_info },
+	{ VFU_CMD_DEVICE_SET_IRQS, "DEVICE_SET_IRQS", VFU_MAX_MSG_FDS,
+	  parse_set_irqs },
+	{ VFU_CMD_REGION_READ, "REGION_READ", 0, parse_region_rw },
+	{ VFU_CMD_REGION_WRITE, "REGION_WRITE", 0, parse_region_rw },
+	{ VFU_CMD_DMA_READ, "DMA_READ", 0, parse_to_client },
+	{ VFU_CMD_DMA_WRITE, "DMA_WRITE", 0, parse_to_client },
+	{ VFU_CMD_DEVICE_RESET, "DEVICE_RESET", 0, parse_reset },
+	{ VFU_CMD_REGION_WRITE_MULTI, "REGION_WRITE_MULTI", 0,
+	  parse_write_multi },
+	{ VFU_CMD_DEVICE_FEATURE, "DEVICE_FEATURE", 0, parse_feature },
+	{ VFU_CMD_MIG_DATA_READ, "MIG_DATA_READ", 0, parse_mig_data },
+	{ VFU_CMD_MIG_DATA_WRITE, "MIG_DATA_WRITE", 0, parse_mig_data },
+};
+
+const struct vfu_command *vfu_command_find(uint16_t cmd)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (commands[i].cmd == cmd)
+			return &commands[i];
+	return NULL;
+}
+
 int vfu_parse_command(const struct vfu_hdr *hdr, const void *payload,
 		      size_t len, unsigned int nfds, uint64_t max_xfer,
 		      struct vfu_req *out)
 {
-	const uint8_t *p = payload;
+	const struct vfu_command *c;
 
 	memset(out, 0, sizeof(*out));
 	if (!hdr || (len && !payload))
@@ -292,177 +541,12 @@ int vfu_parse_command(const struct vfu_hdr *hdr, const void *payload,
 	    (hdr->flags & ~(VFU_F_TYPE_MASK | VFU_F_NO_REPLY)) || hdr->error ||
 	    hdr->size != len + sizeof(*hdr))
 		return -EINVAL;
-
-	switch (hdr->cmd) {
-	case VFU_CMD_VERSION: {
-		struct vfu_version v;
-
-		NO_FDS();
-		NEED_GE(sizeof(v));
-		memcpy(&v, p, sizeof(v));
-		out->u.version.major = v.major;
-		out->u.version.minor = v.minor;
-		if (len > sizeof(v)) {
-			out->u.version.json = (const char *)p + sizeof(v);
-			out->u.version.json_len = len - sizeof(v);
-			if (p[len - 1] != '\0' ||
-			    memchr(out->u.version.json, '\0',
-				   out->u.version.json_len) !=
-				    (const void *)(p + len - 1))
-				return -EINVAL;
-		}
-		return 0;
-	}
-	case VFU_CMD_DMA_MAP: {
-		struct vfu_dma_map *m = &out->u.dma_map;
-
-		NEED_EQ(sizeof(*m));
-		memcpy(m, p, sizeof(*m));
-		if (m->argsz != sizeof(*m) || nfds > 1 || !m->size ||
-		    wraps(m->addr, m->size) ||
-		    (m->flags & ~(VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE |
-				  VFU_DMA_MAP_MMAP)))
-			return -EINVAL;
-		if ((m->flags & VFU_DMA_MAP_MMAP) && !nfds)
-			return -EINVAL;
-		if (nfds && wraps(m->offset, m->size))
-			return -EINVAL;
-		out->nfds = nfds;
-		return 0;
-	}
-	case VFU_CMD_DMA_UNMAP: {
-		struct vfu_dma_unmap *u = &out->u.dma_unmap.u;
-
-		NO_FDS();
-		NEED_GE(sizeof(*u));
-		memcpy(u, p, sizeof(*u));
-		if (u->flags & ~(VFU_DMA_UNMAP_ALL |
-				 VFU_DMA_UNMAP_GET_DIRTY_BITMAP))
-			return -EINVAL;
-		if (u->flags & VFU_DMA_UNMAP_ALL) {
-			if (u->addr || u->size ||
-			    (u->flags & VFU_DMA_UNMAP_GET_DIRTY_BITMAP))
-				return -EINVAL;
-			NEED_EQ(sizeof(*u));
-			return 0;
-		}
-		if (!u->size || wraps(u->addr, u->size))
-			return -EINVAL;
-		if (u->flags & VFU_DMA_UNMAP_GET_DIRTY_BITMAP) {
-			struct vfu_bitmap *b = &out->u.dma_unmap.bitmap;
-
-			NEED_EQ(sizeof(*u) + sizeof(*b));
-			memcpy(b, p + sizeof(*u), sizeof(*b));
-			if (!b->pgsize || (b->pgsize & (b->pgsize - 1)) ||
-			    b->size > VFU_MAX_DATA_XFER ||
-			    (b->size & 7) ||
-			    u->size / b->pgsize + !!(u->size % b->pgsize) >
-				    b->size * 8 ||
-			    u->argsz < sizeof(*u) + sizeof(*b) + b->size)
-				return -EINVAL;
-			return 0;
-		}
-		NEED_EQ(sizeof(*u));
-		return 0;
-	}
-	case VFU_CMD_DEVICE_GET_INFO:
-		NO_FDS();
-		NEED_EQ(sizeof(out->u.dev_info));
-		memcpy(&out->u.dev_info, p, len);
-		return out->u.dev_info.argsz < sizeof(out->u.dev_info) ?
-			       -EINVAL :
-			       0;
-	case VFU_CMD_DEVICE_GET_REGION_INFO:
-		NO_FDS();
-		NEED_EQ(sizeof(out->u.region_info));
-		memcpy(&out->u.region_info, p, len);
-		return out->u.region_info.argsz < sizeof(out->u.region_info) ?
-			       -EINVAL :
-			       0;
-	case VFU_CMD_DEVICE_GET_REGION_IO_FDS:
-		NO_FDS();
-		NEED_EQ(sizeof(out->u.io_fds));
-		memcpy(&out->u.io_fds, p, len);
-		return out->u.io_fds.argsz < sizeof(out->u.io_fds) ? -EINVAL : 0;
-	case VFU_CMD_DEVICE_GET_IRQ_INFO:
-		NO_FDS();
-		NEED_EQ(sizeof(out->u.irq_info));
-		memcpy(&out->u.irq_info, p, len);
-		return out->u.irq_info.argsz < sizeof(out->u.irq_info) ? -EINVAL :
-									 0;
-	case VFU_CMD_DEVICE_SET_IRQS:
-		return parse_set_irqs(p, len, nfds, out);
-	case VFU_CMD_REGION_READ:
-	case VFU_CMD_REGION_WRITE: {
-		struct vfu_region_access *a = &out->u.region.a;
-
-		NO_FDS();
-		NEED_GE(sizeof(*a));
-		memcpy(a, p, sizeof(*a));
-		if (!a->count || wraps(a->offset, a->count))
-			return -EINVAL;
-		if (a->count > max_xfer)
-			return -E2BIG;
-		if (hdr->cmd == VFU_CMD_REGION_READ) {
-			NEED_EQ(sizeof(*a));
-		} else {
-			NEED_EQ(sizeof(*a) + (size_t)a->count);
-			out->u.region.data = p + sizeof(*a);
-		}
-		return 0;
-	}
-	case VFU_CMD_DEVICE_RESET:
-		NO_FDS();
-		NEED_EQ(0);
-		return 0;
-	case VFU_CMD_REGION_WRITE_MULTI: {
-		uint64_t n;
-
-		NO_FDS();
-		NEED_GE(sizeof(n));
-		memcpy(&n, p, sizeof(n));
-		if (!n || n > VFU_MAX_WRITE_MULTI)
-			return -EINVAL;
-		NEED_EQ(sizeof(n) + n * sizeof(struct vfu_write_multi_entry));
-		out->u.write_multi.count = n;
-		out->u.write_multi.entries =
-			(const struct vfu_write_multi_entry *)(p + sizeof(n));
-		for (uint64_t i = 0; i < n; i++) {
-			struct vfu_write_multi_entry e;
-
-			memcpy(&e, p + sizeof(n) + i * sizeof(e), sizeof(e));
-			if (!e.count || e.count > 8 || wraps(e.offset, e.count))
-				return -EINVAL;
-		}
-		return 0;
-	}
-	case VFU_CMD_DEVICE_FEATURE:
-		return parse_feature(p, len, nfds, out);
-	case VFU_CMD_MIG_DATA_READ:
-	case VFU_CMD_MIG_DATA_WRITE: {
-		struct vfu_mig_data *m = &out->u.mig.m;
-
-		NO_FDS();
-		NEED_GE(sizeof(*m));
-		memcpy(m, p, sizeof(*m));
-		if (m->size > max_xfer)
-			return -E2BIG;
-		if (hdr->cmd == VFU_CMD_MIG_DATA_READ) {
-			NEED_EQ(sizeof(*m));
-			if (m->argsz < sizeof(*m) + (size_t)m->size)
-				return -EINVAL;
-		} else {
-			NEED_EQ(sizeof(*m) + (size_t)m->size);
-			out->u.mig.data = p + sizeof(*m);
-		}
-		return 0;
-	}
-	case VFU_CMD_DMA_READ:
-	case VFU_CMD_DMA_WRITE:
-		return -EINVAL; /* server-to-client only */
-	default:
+	c = vfu_command_find(hdr->cmd);
+	if (!c)
 		return -ENOSYS;
-	}
+	if (nfds > c->max_fds)
+		return -EINVAL;
+	return c->parse(hdr, payload, len, nfds, max_xfer, out);
 }
 
 int vfu_parse_dma_command(const struct vfu_hdr *hdr, const void *payload,

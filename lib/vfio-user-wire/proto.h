@@ -96,6 +96,11 @@ enum vfu_cmd {
 #define VFU_FEATURE_PROBE (1u << 18)
 #define VFU_FEATURE_MIGRATION 1
 #define VFU_FEATURE_MIG_DEVICE_STATE 2
+/* the flags of the VFU_FEATURE_MIGRATION reply (the kernel's
+ * VFIO_MIGRATION_*): which optional states the device supports */
+#define VFU_MIGRATION_STOP_COPY (1u << 0)
+#define VFU_MIGRATION_P2P (1u << 1)
+#define VFU_MIGRATION_PRE_COPY (1u << 2)
 #define VFU_FEATURE_DMA_LOGGING_START 6
 #define VFU_FEATURE_DMA_LOGGING_STOP 7
 #define VFU_FEATURE_DMA_LOGGING_REPORT 8
@@ -339,6 +344,21 @@ struct vfu_req {
 		} mig;
 	} u;
 };
+
+/*
+ * The commands a client may send, one entry each: the name (for logs), how
+ * many fds may come with it, and its parser. vfu_parse_command() walks it.
+ */
+struct vfu_command {
+	uint16_t cmd;
+	const char *name;
+	unsigned int max_fds;
+	int (*parse)(const struct vfu_hdr *hdr, const uint8_t *p, size_t len,
+		     unsigned int nfds, uint64_t max_xfer, struct vfu_req *out);
+};
+
+/* the table entry of @cmd, or NULL for an unknown command */
+const struct vfu_command *vfu_command_find(uint16_t cmd);
 
 /*
  * Validate a client-to-server command: @hdr, then @len payload bytes at

@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The provider control socket (see ctl.h): types, list, create, remove.
+ * Part of the provider API, see include/libvgpu-provider.h and
+ * docs/vfio-user.md.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "provider-private.h"
+
+/* ------------------------------------------------------------------------ */
+/* the control socket (see ctl.h)                                            */
+
+static int ctl_printf(char **buf, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int ctl_printf(char **buf, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	char *s, *nb;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	nb = realloc(*buf, *len + (size_t)n + 1);
+	if (!nb) {
+		free(s);
+		return -ENOMEM;
+	}
+	memcpy(nb + *len, s, (size_t)n + 1);
+	*buf = nb;
+	*len += (size_t)n;
+	free(s);
+	return 0;
+}
+
+/* a text field: control characters blanked, never empty */
+static char *ctl_text(const char *s)
+{
+	char *t = strdup(s && *s ? s : "-");
+
+	vfu_ctl_clean(t);
+	return t;
+}
+
+static struct vgpu_device *find_device(struct vgpu_provider *p,
+				       const char *uuid)
+{
+	for (size_t i = 0; i < p->devices.n; i++) {
+		struct vgpu_device *d = p->devices.items[i];
+
+		if (!strcmp(d->uuid, uuid))
+			return d;
+	}
+	return NULL;
+}
+
+static int ctl_device_line(char **out, size_t *len, struct vgpu_device *d)
+{
+	char *path = ctl_text(d->socket_path);
+	int r = path ? ctl_printf(out, len, "%s\t%s\t%s\n", d->uuid,
+				  d->type->id, path) :
+		       -ENOMEM;
+
+	free(path);
+	return r;
+}
+
+/* the reply to one request: "ok N" and records, or -errno */
+static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
+		      char **out, size_t *len)
+{
+	struct vgpu_device *dev;
+	int r = 0;
+
+	switch (q->op) {
+	case VFU_CTL_TYPES:
+		r = ctl_printf(out, len, "ok %zu\n", p->n_types);
+		for (size_t i = 0; r == 0 && i < p->n_types; i++) {
+			struct ptype *t = &p->types[i];
+			char *name = ctl_text(t->name), *desc = ctl_text(t->description);
+
+			r = name && desc ?
+				    ctl_printf(out, len, "%s\t%d\t%u\t%s\t%s\n",
+					       t->id,
+					       vgpu_provider_get_available(p, t->id),
+					       t->max, name, desc) :
+				    -ENOMEM;
+			free(name);
+			free(desc);
+		}
+		return r;
+	case VFU_CTL_LIST:
+		r = ctl_printf(out, len, "ok %zu\n", p->devices.n);
+		for (size_t i = 0; r == 0 && i < p->devices.n; i++)
+			r = ctl_device_line(out, len, p->devices.items[i]);
+		return r;
+	case VFU_CTL_CREATE:
+		r = vgpu_provider_create_device(p, q->type, q->uuid, NULL, &dev);
+		if (r < 0)
+			return r;
+		r = ctl_printf(out, len, "ok 1\n");
+		if (r == 0)
+			r = ctl_device_line(out, len, dev);
+		vgpu_device_unref(dev);
+		return r;
+	case VFU_CTL_REMOVE:
+		dev = find_device(p, q->uuid);
+		if (!dev)
+			return -ENOENT;
+		r = vgpu_device_destroy(dev);
+		return r < 0 ? r : ctl_printf(out, len, "ok 0\n");
+	}
+	return -EINVAL;
+}
+
+/*
+ * One control connection, served synchronously: the peer must be root or
+ * our user, and has one second to send its line.
+ */
+void serve_control(struct vgpu_provider *p)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	char line[VFU_CTL_MAX_REQ], *out = NULL;
+	size_t len = 0, olen = 0;
+	struct vfu_ctl_req q;
+	int fd, r;
+
+	fd = accept4(p->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		info(p->ctx, "provider %s: control connection from uid %u refused",
+		     p->id, (unsigned int)cred.uid);
+		close(fd);
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	r = -EINVAL;
+	while (len < sizeof(line)) {
+		ssize_t n = recv(fd, line + len, sizeof(line) - len, 0);
+		char *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		nl = memchr(line + len, '\n', (size_t)n);
+		len += (size_t)n;
+		if (nl) {
+			/* exactly one line */
+			if (nl == line + len - 1)
+				r = vfu_ctl_parse_request(line, len - 1, &q);
+			break;
+		}
+	}
+	if (r == 0)
+		r = ctl_handle(p, &q, &out, &olen);
+	if (r < 0) {
+		free(out);
+		out = NULL;
+		olen = 0;
+		if (ctl_printf(&out, &olen, "err %d\n", -r) < 0)
+			olen = 0;
+	}
+	dbg(p->ctx, "provider %s: control request: %s", p->id,
+	    r < 0 ? strerror(-r) : "ok");
+	for (size_t done = 0; done < olen;) {
+		ssize_t n = send(fd, out + done, olen - done, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		done += (size_t)n;
+	}
+	free(out);
+	close(fd);
+}
+
+VGPU_EXPORT int vgpu_provider_listen_control(struct vgpu_provider *p,
+					     const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &p->wctl };
+	char *where;
+	int fd, r;
+
+	if (!p)
+		return -EINVAL;
+	if (p->ctl_fd >= 0)
+		return -EALREADY;
+	if (path) {
+		where = strdup(path);
+		r = where ? 0 : -ENOMEM;
+	} else {
+		r = runtime_subdir(p, &where);
+		if (r == 0) {
+			char *full;
+
+			r = asprintf(&full, "%s/%s.ctl", where, p->id) < 0 ?
+				    -ENOMEM :
+				    0;
+			free(where);
+			where = r == 0 ? full : NULL;
+		}
+	}
+	if (r < 0)
+		return r;
+	if (strlen(where) >= sizeof(sa.sun_path)) {
+		free(where);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, where);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		free(where);
+		return -errno;
+	}
+	unlink(where);
+	/* 0600; the peer check stands guard over the moment before chmod */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(where, 0600) < 0 || listen(fd, 8) < 0 ||
+	    epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		r = -errno;
+		close(fd);
+		unlink(where);
+		free(where);
+		return r;
+	}
+	p->wctl.kind = WATCH_CTL;
+	p->ctl_fd = fd;
+	p->ctl_path = where;
+	info(p->ctx, "provider %s: control socket %s", p->id, where);
+	return 0;
+}

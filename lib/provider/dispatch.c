@@ -1,0 +1,175 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Command dispatch: every message goes through handle_msg(), which parses
+ * it, runs its handler from the table and sends the one reply.
+ * Part of the provider API, see include/libvgpu-provider.h and
+ * docs/vfio-user.md.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "provider-private.h"
+
+static int send_reply(struct vgpu_device *dev, const struct vfu_req *req,
+		      const struct prov_reply *rep)
+{
+	struct vfu_hdr h = {
+		.msg_id = req->msg_id,
+		.cmd = req->cmd,
+		.flags = VFU_F_TYPE_REPLY,
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = (void *)rep->head, .iov_len = rep->head_len },
+		{ .iov_base = (void *)rep->body, .iov_len = rep->body_len },
+	};
+
+	return vfu_send(dev->conn_fd, &h, iov, 2,
+			rep->fd >= 0 ? &rep->fd : NULL, rep->fd >= 0 ? 1 : 0);
+}
+
+/* ---- the commands without a concern of their own ---- */
+
+static int handle_device_info(struct vgpu_device *dev,
+			      const struct vfu_req *req, int *fds,
+			      struct prov_reply *rep)
+{
+	struct vfu_device_info di = {
+		.argsz = sizeof(di),
+		.flags = VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET,
+		.num_regions = num_regions(dev),
+		.num_irqs = VFU_PCI_NUM_IRQS,
+	};
+
+	reply_head(rep, &di, sizeof(di));
+	return 0;
+}
+
+static int handle_region_io_fds(struct vgpu_device *dev,
+				const struct vfu_req *req, int *fds,
+				struct prov_reply *rep)
+{
+	struct vfu_io_fds io = { .argsz = sizeof(io),
+				 .index = req->u.io_fds.index };
+
+	if (io.index >= VFU_MAX_REGIONS)
+		return -EINVAL;
+	reply_head(rep, &io, sizeof(io));
+	return 0;
+}
+
+static int handle_reset(struct vgpu_device *dev, const struct vfu_req *req,
+			int *fds, struct prov_reply *rep)
+{
+	struct vgpu_provider *p = dev->provider;
+	int r;
+
+	r = p->ops.reset ? p->ops.reset(dev, p->userdata) : 0;
+	/* the way out of ERROR: back to RUNNING */
+	if (r == 0 && dev->mig != VGPU_MIG_RUNNING && p->ops.migration_state) {
+		r = p->ops.migration_state(dev, VGPU_MIG_RUNNING, p->userdata);
+		dev->mig = r < 0 ? VGPU_MIG_ERROR : VGPU_MIG_RUNNING;
+	}
+	return r;
+}
+
+/*
+ * What each command does. How it is parsed (and its name, and how many fds
+ * may come with it) is the wire table's business: vfu_command_find(). A
+ * handler returns 0 with the reply filled in (an empty reply if it filled in
+ * nothing), or a negative errno for an error reply; it never writes to the
+ * socket.
+ */
+static const struct {
+	uint16_t cmd;
+	prov_handler_fn run;
+} handlers[] = {
+	{ VFU_CMD_VERSION, handle_version },
+	{ VFU_CMD_DMA_MAP, handle_dma_map },
+	{ VFU_CMD_DMA_UNMAP, handle_dma_unmap },
+	{ VFU_CMD_DEVICE_GET_INFO, handle_device_info },
+	{ VFU_CMD_DEVICE_GET_REGION_INFO, handle_region_info },
+	{ VFU_CMD_DEVICE_GET_REGION_IO_FDS, handle_region_io_fds },
+	{ VFU_CMD_DEVICE_GET_IRQ_INFO, handle_irq_info },
+	{ VFU_CMD_DEVICE_SET_IRQS, handle_set_irqs },
+	{ VFU_CMD_REGION_READ, handle_region_rw },
+	{ VFU_CMD_REGION_WRITE, handle_region_rw },
+	{ VFU_CMD_REGION_WRITE_MULTI, handle_write_multi },
+	{ VFU_CMD_DEVICE_RESET, handle_reset },
+	{ VFU_CMD_DEVICE_FEATURE, handle_feature },
+	{ VFU_CMD_MIG_DATA_READ, handle_mig_data },
+	{ VFU_CMD_MIG_DATA_WRITE, handle_mig_data },
+};
+
+/* run one parsed request; <0 is an errno for an error reply */
+static int run(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
+	       struct prov_reply *rep)
+{
+	if (!dev->versioned && req->cmd != VFU_CMD_VERSION)
+		return -EINVAL;
+	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (handlers[i].cmd == req->cmd)
+			return handlers[i].run(dev, req, fds, rep);
+	return -ENOSYS;
+}
+
+/*
+ * Parse and run one message, with dev->lock held, and send exactly one
+ * reply or error reply (none for VFU_F_NO_REPLY, except to VERSION's error);
+ * <0 disconnects.
+ */
+int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg)
+{
+	struct vgpu_provider *p = dev->provider;
+	struct prov_reply rep = { .fd = -1 };
+	struct vfu_req req;
+	int r;
+
+	r = vfu_parse_command(&msg->hdr, msg->payload, msg->len, msg->nfds,
+			      VFU_MAX_DATA_XFER, &req);
+	if (r == 0)
+		r = run(dev, &req, msg->fds, &rep);
+	/* fds a handler did not take, or that the command did not use */
+	vfu_msg_close_fds(msg, 0);
+	if (dev->conn_err) {
+		r = dev->conn_err; /* a DMA exchange lost the client */
+	} else if (r < 0) {
+		const struct vfu_command *c = vfu_command_find(msg->hdr.cmd);
+
+		dbg(p->ctx, "device %s: command %u (%s) failed: %s", dev->uuid,
+		    msg->hdr.cmd, c ? c->name : "unknown", strerror(-r));
+		if (!(msg->hdr.flags & VFU_F_NO_REPLY) ||
+		    msg->hdr.cmd == VFU_CMD_VERSION)
+			r = vfu_send_error(dev->conn_fd, &msg->hdr, r);
+		else
+			r = 0;
+		/* a failed negotiation ends the connection */
+		if (!dev->versioned)
+			r = -EPROTO;
+	} else if (!req.no_reply) {
+		r = send_reply(dev, &req, &rep);
+	}
+	free(rep.body_owned);
+	return r;
+}
+
+/*
+ * Read and handle one message, then the commands that arrived while it
+ * made DMA exchanges, in order; <0 disconnects, except -EAGAIN: a
+ * MSG_DONTWAIT read found no whole message (the part stays buffered).
+ */

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * DMA: DMA_MAP/DMA_UNMAP (with dirty bitmaps), pinning, and
+ * vgpu_device_dma_read/write, by mapping or by DMA_READ/DMA_WRITE messages.
+ * Part of the provider API, see include/libvgpu-provider.h and
+ * docs/vfio-user.md.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "provider-private.h"
+
+/* ---- message-based DMA: DMA_READ/DMA_WRITE to the client ---- */
+
+/*
+ * The threading rule: the connection's messages are read by one thread,
+ * the one handling them (the dispatcher, or the client's thread with the
+ * runner). So a DMA exchange is made only by that thread, from inside a
+ * callback of this device; anywhere else a window without an fd gives
+ * -EREMOTE. Called with dev->lock held.
+ */
+static bool on_conn_thread(const struct vgpu_device *dev)
+{
+	return dev->serving && pthread_equal(dev->serving_thread, pthread_self());
+}
+
+/* the exchange failed in a way that loses the connection: drop the client
+ * once the current command is done (serve_one() sees conn_err) */
+static int conn_broken(struct vgpu_device *dev, int err)
+{
+	if (!dev->conn_err) {
+		dev->conn_err = err;
+		if (dev->conn_fd >= 0)
+			shutdown(dev->conn_fd, SHUT_RDWR);
+	}
+	return err;
+}
+
+void queue_free(struct vgpu_device *dev)
+{
+	while (dev->q_head) {
+		struct qmsg *q = dev->q_head;
+
+		dev->q_head = q->next;
+		for (unsigned int i = 0; i < q->nfds; i++)
+			close(q->fds[i]);
+		free(q);
+	}
+	dev->q_tail = NULL;
+	dev->q_len = 0;
+	dev->q_bytes = 0;
+}
+
+/* keep a client command for later: a copy, with its fds */
+static int enqueue(struct vgpu_device *dev, struct vfu_msg *m)
+{
+	struct qmsg *q;
+
+	if (dev->q_len >= DMA_QUEUE_MAX || dev->q_bytes + m->len > DMA_QUEUE_BYTES)
+		return -ENOBUFS;
+	q = malloc(sizeof(*q) + m->len);
+	if (!q)
+		return -ENOMEM;
+	q->next = NULL;
+	q->hdr = m->hdr;
+	q->len = m->len;
+	if (m->len)
+		memcpy(q->payload, m->payload, m->len);
+	memcpy(q->fds, m->fds, m->nfds * sizeof(int));
+	q->nfds = m->nfds;
+	m->nfds = 0; /* the queue owns them now */
+	if (dev->q_tail)
+		dev->q_tail->next = q;
+	else
+		dev->q_head = q;
+	dev->q_tail = q;
+	dev->q_len++;
+	dev->q_bytes += m->len;
+	return 0;
+}
+
+/* read on in rx_wait; rx's buffer (the current command) stays untouched */
+static int stash(struct vgpu_device *dev)
+{
+	int r;
+
+	if (dev->stashed)
+		return 0;
+	r = vfu_reader_move(&dev->rx_wait, &dev->rx);
+	if (r == 0)
+		dev->stashed = true;
+	return r;
+}
+
+/* the current command is done: rx_wait becomes the reader again */
+void unstash(struct vgpu_device *dev)
+{
+	struct vfu_reader t;
+
+	if (!dev->stashed)
+		return;
+	t = dev->rx;
+	dev->rx = dev->rx_wait;
+	dev->rx_wait = t;
+	vfu_reader_reset(&dev->rx_wait);
+	dev->stashed = false;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Check the client's reply to our request @h for [a.addr, a.count).
+ * Returns 0 (data copied into @buf for reads), the client's errno from an
+ * error reply, or -EPROTO for anything malformed.
+ */
+static int check_dma_reply(const struct vfu_hdr *h,
+			   const struct vfu_dma_access *a, struct vfu_msg *m,
+			   void *buf)
+{
+	bool read = h->cmd == VFU_CMD_DMA_READ;
+	struct vfu_dma_access echo;
+
+	if ((m->hdr.flags & VFU_F_TYPE_MASK) != VFU_F_TYPE_REPLY ||
+	    (m->hdr.flags & ~(VFU_F_TYPE_MASK | VFU_F_ERROR)) ||
+	    m->hdr.msg_id != h->msg_id || m->hdr.cmd != h->cmd || m->nfds)
+		return -EPROTO;
+	if (m->hdr.flags & VFU_F_ERROR) {
+		/* header only; an errno we can pass on */
+		if (m->len || m->hdr.error >= 4096)
+			return -EPROTO;
+		return m->hdr.error ? -(int)m->hdr.error : -EIO;
+	}
+	if (m->hdr.error ||
+	    m->len != sizeof(echo) + (read ? (size_t)a->count : 0))
+		return -EPROTO;
+	memcpy(&echo, m->payload, sizeof(echo));
+	if (echo.addr != a->addr || echo.count != a->count)
+		return -EPROTO;
+	if (read)
+		memcpy(buf, m->payload + sizeof(echo), (size_t)a->count);
+	return 0;
+}
+
+/*
+ * One DMA_READ (@write false: into @buf) or DMA_WRITE (from @buf) of
+ * @count bytes at @addr, at most the client's max_data_xfer_size. Client
+ * commands that arrive first are queued. No answer within the provider's
+ * time limit: -ETIMEDOUT; a malformed reply or one that is not ours:
+ * -EPROTO; the client gone: -ECONNRESET; too many commands meanwhile:
+ * -ENOBUFS. Those drop the client. An error reply gives its errno.
+ */
+static int dma_exchange(struct vgpu_device *dev, uint64_t addr, void *buf,
+			uint64_t count, bool write)
+{
+	struct vfu_dma_access a = { .addr = addr, .count = count };
+	struct vfu_hdr h = {
+		.msg_id = dev->dma_id++,
+		.cmd = write ? VFU_CMD_DMA_WRITE : VFU_CMD_DMA_READ,
+		.flags = VFU_F_TYPE_COMMAND,
+	};
+	struct iovec iov[2] = {
+		{ .iov_base = &a, .iov_len = sizeof(a) },
+		{ .iov_base = buf, .iov_len = write ? (size_t)count : 0 },
+	};
+	int64_t deadline =
+		now_ms() + __atomic_load_n(&dev->provider->dma_timeout_ms,
+					   __ATOMIC_RELAXED);
+	struct vfu_msg m;
+	int r;
+
+	r = stash(dev);
+	if (r < 0)
+		return r;
+	r = vfu_send(dev->conn_fd, &h, iov, 2, NULL, 0);
+	if (r < 0)
+		return conn_broken(dev, -ECONNRESET);
+	for (;;) {
+		r = vfu_reader_next(&dev->rx_wait, dev->conn_fd, &m,
+				    MSG_DONTWAIT);
+		if (r == -EAGAIN) {
+			struct pollfd pfd = { .fd = dev->conn_fd,
+					      .events = POLLIN };
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				return conn_broken(dev, -ETIMEDOUT);
+			if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+				return conn_broken(dev, -ECONNRESET);
+			continue;
+		}
+		if (r == -ENOTCONN || r == -ECONNRESET || r == -EPIPE)
+			return conn_broken(dev, -ECONNRESET);
+		if (r < 0)
+			return conn_broken(dev, r == -ENOMEM ? r : -EPROTO);
+		if ((m.hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND) {
+			r = enqueue(dev, &m);
+			vfu_msg_close_fds(&m, 0);
+			if (r < 0)
+				return conn_broken(dev, r);
+			continue;
+		}
+		r = check_dma_reply(&h, &a, &m, buf);
+		vfu_msg_close_fds(&m, 0);
+		return r == -EPROTO ? conn_broken(dev, r) : r;
+	}
+}
+
+/* [iova, iova + len) of a window without an fd, in exchanges the client
+ * accepts */
+static int dma_by_message(struct vgpu_device *dev, uint64_t iova, void *buf,
+			  uint64_t len, bool write)
+{
+	uint64_t max = dev->client_caps.max_data_xfer_size;
+
+	if (!on_conn_thread(dev))
+		return -EREMOTE;
+	if (dev->conn_err)
+		return dev->conn_err;
+	if (dev->conn_fd < 0)
+		return -ENOTCONN;
+	if (!max || max > VFU_MAX_DATA_XFER)
+		max = VFU_MAX_DATA_XFER;
+	for (uint64_t done = 0; done < len;) {
+		uint64_t n = len - done < max ? len - done : max;
+		int r = dma_exchange(dev, iova + done, (uint8_t *)buf + done, n,
+				     write);
+
+		if (r < 0)
+			return r;
+		done += n;
+	}
+	return 0;
+}
+
+static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
+		    size_t len, bool write)
+{
+	struct vgpu_dma_sg sg[16];
+	size_t done = 0;
+	int n, r = 0;
+
+	if (!dev || (!buf && len))
+		return -EINVAL;
+	if (!len)
+		return 0;
+	pthread_mutex_lock(&dev->lock);
+	if (!dev->dma) {
+		r = -EFAULT;
+		goto out;
+	}
+	/* the whole range is checked first (done == 0, no pieces taken): no
+	 * partial copy for a hole or a missing permission */
+	for (bool check = true; done < len; check = false) {
+		n = vgpu_dma_table_translate(dev->dma, iova + done, len - done,
+					     write ? VGPU_DMA_WRITE :
+						     VGPU_DMA_READ,
+					     sg, check ? 0 : 16);
+		if (n < 0) {
+			r = n;
+			goto out;
+		}
+		if (check)
+			continue;
+		for (int i = 0; i < n && i < 16; i++) {
+			uint8_t *b = (uint8_t *)buf + done;
+
+			if (!sg[i].vaddr)
+				r = dma_by_message(dev, sg[i].iova, b,
+						   sg[i].len, write);
+			else if (write)
+				memcpy(sg[i].vaddr, b, sg[i].len);
+			else
+				memcpy(b, sg[i].vaddr, sg[i].len);
+			if (r < 0)
+				goto out;
+			done += sg[i].len;
+		}
+	}
+	if (write)
+		vgpu_dma_table_mark_dirty(dev->dma, iova, len);
+out:
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+VGPU_EXPORT int vgpu_device_dma_read(struct vgpu_device *dev, uint64_t iova,
+				     void *buf, size_t len)
+{
+	return dma_copy(dev, iova, buf, len, false);
+}
+
+VGPU_EXPORT int vgpu_device_dma_write(struct vgpu_device *dev, uint64_t iova,
+				      const void *buf, size_t len)
+{
+	return dma_copy(dev, iova, (void *)buf, len, true);
+}
+
+VGPU_EXPORT int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova,
+				    uint64_t len, uint32_t prot,
+				    struct iovec *iov, size_t max)
+{
+	struct vgpu_dma_sg *sg;
+	int n;
+
+	if (!dev || !iov || !max || max > 4096 ||
+	    (prot & ~(VGPU_DMA_READ | VGPU_DMA_WRITE)))
+		return -EINVAL;
+	sg = calloc(max, sizeof(*sg));
+	if (!sg)
+		return -ENOMEM;
+	pthread_mutex_lock(&dev->lock);
+	n = dev->dma ? vgpu_dma_table_translate(dev->dma, iova, len, prot, sg,
+						max) :
+		       -EFAULT;
+	if (n > 0 && (size_t)n > max)
+		n = -ENOSPC;
+	for (int i = 0; i > -1 && i < n; i++)
+		if (!sg[i].vaddr)
+			n = -EREMOTE;
+	if (n > 0) {
+		n = vgpu_dma_table_pin(dev->dma, iova, len, prot, sg, max);
+		for (int i = 0; i < n; i++) {
+			iov[i].iov_base = sg[i].vaddr;
+			iov[i].iov_len = (size_t)sg[i].len;
+		}
+	}
+	pthread_mutex_unlock(&dev->lock);
+	free(sg);
+	return n;
+}
+
+VGPU_EXPORT int vgpu_device_dma_unpin(struct vgpu_device *dev, uint64_t iova,
+				      uint64_t len)
+{
+	struct vgpu_dma_sg sg[16];
+	uint64_t done = 0;
+	int r = 0;
+
+	if (!dev)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	while (dev->dma && done < len) {
+		int n = vgpu_dma_table_translate(dev->dma, iova + done,
+						 len - done, 0, sg, 16);
+
+		if (n < 0) {
+			r = -EINVAL;
+			break;
+		}
+		if (n > 16)
+			n = 16;
+		vgpu_dma_table_unpin(dev->dma, sg, (size_t)n);
+		for (int i = 0; i < n; i++)
+			done += sg[i].len;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return dev->dma || !len ? r : -EINVAL;
+}
+
+VGPU_EXPORT void vgpu_device_dma_mark_dirty(struct vgpu_device *dev,
+					    uint64_t iova, uint64_t len)
+{
+	if (!dev)
+		return;
+	pthread_mutex_lock(&dev->lock);
+	if (dev->dma)
+		vgpu_dma_table_mark_dirty(dev->dma, iova, len);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
+		   int *fds, struct prov_reply *rep)
+{
+	struct vgpu_provider *p = dev->provider;
+	const struct vfu_dma_map *m = &req->u.dma_map;
+	struct vgpu_dma_window w = {
+		.iova = m->addr, .len = m->size, .offset = m->offset,
+		.fd = -1,
+		.prot = (m->flags & VFU_DMA_MAP_READ ? VGPU_DMA_READ : 0) |
+			(m->flags & VFU_DMA_MAP_WRITE ? VGPU_DMA_WRITE : 0),
+	};
+	int r;
+
+	if (vgpu_dma_table_count(dev->dma) >= dev->client_caps.max_dma_maps &&
+	    vgpu_dma_table_count(dev->dma) >= VFU_MAX_DMA_MAPS)
+		return -ENOSPC;
+	if (req->nfds) {
+		int prot = (w.prot & VGPU_DMA_READ ? PROT_READ : 0) |
+			   (w.prot & VGPU_DMA_WRITE ? PROT_WRITE : 0);
+
+		if ((size_t)m->size != m->size || m->offset > INT64_MAX)
+			return -EINVAL;
+		w.vaddr = mmap(NULL, (size_t)m->size, prot ? prot : PROT_NONE,
+			       MAP_SHARED, fds[0], (off_t)m->offset);
+		if (w.vaddr == MAP_FAILED)
+			return -errno;
+	}
+	r = vgpu_dma_table_insert(dev->dma, &w, NULL);
+	if (r < 0) {
+		if (w.vaddr)
+			munmap(w.vaddr, (size_t)m->size);
+		return r;
+	}
+	if (p->ops.dma_map)
+		p->ops.dma_map(dev, w.iova, w.len, w.prot, p->userdata);
+	return 0;
+}
+
+static int unmap_one(struct vgpu_device *dev, uint64_t iova, uint64_t len)
+{
+	struct vgpu_provider *p = dev->provider;
+	struct vgpu_dma_window *w = vgpu_dma_table_find(dev->dma, iova);
+	struct vgpu_dma_window out;
+	int r;
+
+	if (!w || w->iova != iova || w->len != len)
+		return -ENOENT;
+	if (w->pins)
+		return -EBUSY;
+	if (p->ops.dma_unmap)
+		p->ops.dma_unmap(dev, iova, len, p->userdata);
+	r = vgpu_dma_table_remove(dev->dma, iova, len, &out);
+	if (r == 0 && out.vaddr)
+		munmap(out.vaddr, out.len);
+	return r;
+}
+
+static int collect_window(struct vgpu_dma_window *w, void *data)
+{
+	return vgpu_vec_push(data, w);
+}
+
+int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req,
+		     int *fds, struct prov_reply *rep)
+{
+	const struct vfu_dma_unmap *u = &req->u.dma_unmap.u;
+	struct vfu_dma_unmap echo = *u;
+	uint64_t *bitmap = NULL;
+	size_t bsize = 0;
+	int r;
+
+	if (u->flags & VFU_DMA_UNMAP_ALL) {
+		struct vgpu_vec all = { 0 };
+
+		r = vgpu_dma_table_foreach(dev->dma, collect_window, &all);
+		for (size_t i = 0; r == 0 && i < all.n; i++)
+			if (((struct vgpu_dma_window *)all.items[i])->pins)
+				r = -EBUSY;
+		for (size_t i = 0; r == 0 && i < all.n; i++) {
+			struct vgpu_dma_window *w = all.items[i];
+
+			r = unmap_one(dev, w->iova, w->len);
+		}
+		free(all.items);
+		if (r)
+			return r;
+		echo.argsz = sizeof(echo);
+		reply_head(rep, &echo, sizeof(echo));
+		return 0;
+	}
+	if (u->flags & VFU_DMA_UNMAP_GET_DIRTY_BITMAP) {
+		const struct vfu_bitmap *b = &req->u.dma_unmap.bitmap;
+
+		if (!vgpu_dma_table_logging(dev->dma))
+			return -EINVAL;
+		bsize = (size_t)b->size;
+		bitmap = calloc(1, bsize ? bsize : 8);
+		if (!bitmap)
+			return -ENOMEM;
+		r = vgpu_dma_table_log_report(dev->dma, u->addr, u->size,
+					      b->pgsize, bitmap, bsize, true);
+		if (r < 0) {
+			free(bitmap);
+			return r;
+		}
+	}
+	r = unmap_one(dev, u->addr, u->size);
+	if (r == 0) {
+		echo.argsz = (uint32_t)(sizeof(echo) +
+					(bitmap ? sizeof(struct vfu_bitmap) +
+							  bsize :
+						  0));
+		if (bitmap) {
+			uint8_t *buf = malloc(sizeof(struct vfu_bitmap) + bsize);
+
+			if (!buf) {
+				r = -ENOMEM;
+			} else {
+				memcpy(buf, &req->u.dma_unmap.bitmap,
+				       sizeof(struct vfu_bitmap));
+				memcpy(buf + sizeof(struct vfu_bitmap), bitmap,
+				       bsize);
+				reply_head(rep, &echo, sizeof(echo));
+				reply_body_take(rep, buf,
+						sizeof(struct vfu_bitmap) +
+							bsize);
+			}
+		} else {
+			reply_head(rep, &echo, sizeof(echo));
+		}
+	}
+	free(bitmap);
+	return r;
+}

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Interrupts: set-up, signalling, IRQ_INFO and SET_IRQS.
+ * Part of the provider API, see include/libvgpu-provider.h and
+ * docs/vfio-user.md.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "provider-private.h"
+
+VGPU_EXPORT int vgpu_device_setup_irq(struct vgpu_device *dev,
+				      unsigned int index, unsigned int count)
+{
+	static const unsigned int limit[VFU_PCI_NUM_IRQS] = { 1, 32, 2048, 1,
+							      1 };
+	struct irq *q;
+	int *efd;
+
+	if (!dev || index >= VFU_PCI_NUM_IRQS || count > limit[index])
+		return -EINVAL;
+	q = &dev->irqs[index];
+	if (q->count)
+		return -EEXIST;
+	if (!count)
+		return 0;
+	efd = malloc(count * sizeof(*efd));
+	q->masked = calloc(count, sizeof(bool));
+	q->pending = calloc(count, sizeof(bool));
+	if (!efd || !q->masked || !q->pending) {
+		free(efd);
+		free(q->masked);
+		free(q->pending);
+		q->masked = q->pending = NULL;
+		return -ENOMEM;
+	}
+	for (unsigned int i = 0; i < count; i++)
+		efd[i] = -1;
+	q->efd = efd;
+	q->count = count;
+	if (index == VGPU_IRQ_INTX)
+		dev->config[0x3d] = 1; /* INTA# */
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* interrupts and DMA, callable from any thread                              */
+
+static int irq_signal(int fd)
+{
+	uint64_t one = 1;
+
+	return write(fd, &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
+}
+
+VGPU_EXPORT int vgpu_device_irq_trigger(struct vgpu_device *dev,
+					unsigned int index, unsigned int vector)
+{
+	struct irq *q;
+	int r;
+
+	if (!dev || index >= VFU_PCI_NUM_IRQS)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	q = &dev->irqs[index];
+	if (vector >= q->count) {
+		r = -EINVAL;
+	} else if (q->masked[vector]) {
+		q->pending[vector] = true;
+		r = -EAGAIN;
+	} else if (q->efd[vector] < 0) {
+		r = -ENOTCONN;
+	} else {
+		r = irq_signal(q->efd[vector]);
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+int handle_irq_info(struct vgpu_device *dev, const struct vfu_req *req,
+		    int *fds, struct prov_reply *rep)
+{
+	struct vfu_irq_info ii = { .argsz = sizeof(ii),
+				   .index = req->u.irq_info.index };
+
+	if (ii.index >= VFU_PCI_NUM_IRQS)
+		return -EINVAL;
+	ii.count = dev->irqs[ii.index].count;
+	ii.flags = VFU_IRQ_INFO_EVENTFD | VFU_IRQ_INFO_MASKABLE;
+	if (ii.index == VGPU_IRQ_INTX)
+		ii.flags |= VFU_IRQ_INFO_AUTOMASKED;
+	else
+		ii.flags |= VFU_IRQ_INFO_NORESIZE;
+	reply_head(rep, &ii, sizeof(ii));
+	return 0;
+}
+
+int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
+		    int *fds, struct prov_reply *rep)
+{
+	struct vgpu_provider *p = dev->provider;
+	const struct vfu_irq_set *s = &req->u.set_irqs.s;
+	uint32_t data = s->flags & VFU_IRQ_DATA_MASK;
+	uint32_t action = s->flags & VFU_IRQ_ACTION_MASKBITS;
+	struct irq *q;
+	uint32_t start = s->start, count = s->count;
+
+	if (s->index >= VFU_PCI_NUM_IRQS)
+		return -EINVAL;
+	q = &dev->irqs[s->index];
+	/* count 0 + DATA_NONE: disable the whole index */
+	if (!count && data == VFU_IRQ_DATA_NONE &&
+	    action == VFU_IRQ_ACTION_TRIGGER) {
+		start = 0;
+		count = q->count;
+	} else if (start >= q->count || count > q->count - start) {
+		return -EINVAL;
+	}
+	if (!count)
+		return 0;
+	if (action == VFU_IRQ_ACTION_TRIGGER) {
+		for (uint32_t i = 0; i < count; i++) {
+			unsigned int v = start + i;
+
+			if (data == VFU_IRQ_DATA_EVENTFD) {
+				if (q->efd[v] >= 0)
+					close(q->efd[v]);
+				q->efd[v] = req->nfds ? fds[i] : -1;
+				if (req->nfds)
+					fds[i] = -1; /* taken */
+			} else if (data == VFU_IRQ_DATA_NONE &&
+				   !s->count) {
+				if (q->efd[v] >= 0)
+					close(q->efd[v]);
+				q->efd[v] = -1;
+			} else if (data == VFU_IRQ_DATA_NONE ||
+				   req->u.set_irqs.bools[i]) {
+				if (q->efd[v] >= 0 && !q->masked[v])
+					irq_signal(q->efd[v]);
+			}
+		}
+		return 0;
+	}
+	if (data == VFU_IRQ_DATA_EVENTFD)
+		return -EINVAL; /* mask-state eventfds are not offered */
+	for (uint32_t i = 0; i < count; i++) {
+		unsigned int v = start + i;
+		bool set = data == VFU_IRQ_DATA_NONE || req->u.set_irqs.bools[i];
+
+		if (!set)
+			continue;
+		q->masked[v] = action == VFU_IRQ_ACTION_MASK;
+		if (!q->masked[v] && q->pending[v]) {
+			q->pending[v] = false;
+			if (q->efd[v] >= 0)
+				irq_signal(q->efd[v]);
+		}
+	}
+	if (p->ops.irq_mask)
+		p->ops.irq_mask(dev, s->index, start, count,
+				action == VFU_IRQ_ACTION_MASK, p->userdata);
+	return 0;
+}

@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The provider's own objects, shared by the files of lib/provider/. Not
+ * installed; nothing outside this folder includes it.
+ */
+#ifndef VGPU_PROVIDER_PRIVATE_H
+#define VGPU_PROVIDER_PRIVATE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ctl.h"
+#include "dma-table.h"
+#include "libvgpu-private.h"
+#include "libvgpu-provider.h"
+#include "proto.h"
+#include "util-uuid.h"
+
+#define CFG_SPACE 4096
+#define CFG_LEGACY 256
+#define MAX_IRQ_VECTORS 2048
+#define MAX_SPARSE 16
+/* client commands kept while a DMA_READ/DMA_WRITE waits for its reply */
+#define DMA_QUEUE_MAX 64
+#define DMA_QUEUE_BYTES (4u << 20)
+#define DMA_TIMEOUT_MS 5000
+
+/* a client command that arrived during a DMA exchange: handled later */
+struct qmsg {
+	struct qmsg *next;
+	struct vfu_hdr hdr;
+	int fds[VFU_MAX_MSG_FDS];
+	unsigned int nfds;
+	size_t len;
+	uint8_t payload[];
+};
+
+struct ptype {
+	char *id, *name, *description;
+	unsigned int max, used;
+};
+
+struct region {
+	uint64_t size;
+	uint32_t flags;
+	vgpu_region_access_fn access;
+	void *data;
+	int memfd;
+	void *mem;
+	unsigned int n_sparse;
+	struct vfu_sparse_area sparse[MAX_SPARSE];
+	bool has_type;
+	uint32_t type, subtype;
+};
+
+struct irq {
+	unsigned int count;
+	int *efd;      /* per vector, -1 when none */
+	bool *masked;
+	bool *pending;
+};
+
+enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_STOP, WATCH_CTL };
+
+struct watch {
+	enum watch_kind kind;
+	struct vgpu_device *dev;
+};
+
+struct vgpu_device {
+	int refcount;
+	struct vgpu_provider *provider; /* NULL once destroyed */
+	char uuid[VGPU_UUID_LEN + 1];
+	struct ptype *type;
+	char *socket_path;
+	void *userdata;
+	pthread_mutex_t lock; /* recursive; see the header */
+	int listen_fd, conn_fd;
+	struct watch wl, wc;
+	bool versioned;
+	struct vfu_caps client_caps;
+	struct vfu_reader rx;
+	/*
+	 * Message-based DMA (see dma_exchange()). While a command is handled,
+	 * its payload lives in rx's buffer, so a DMA exchange reads on in
+	 * rx_wait (the unread rest of rx moved there: "stashed") and swaps
+	 * the two back when the command is done. Commands that arrive in
+	 * the meantime wait in the queue, in order.
+	 */
+	struct vfu_reader rx_wait;
+	bool stashed;
+	struct qmsg *q_head, *q_tail;
+	unsigned int q_len;
+	size_t q_bytes;
+	uint16_t dma_id;     /* our own message ids */
+	int conn_err;        /* a DMA exchange broke the connection */
+	bool serving;        /* a thread is handling this device's messages: */
+	pthread_t serving_thread;
+	/* with the runner thread, each connection has a thread of its own
+	 * that blocks in recvmsg(): one system call in, one out per message */
+	pthread_t conn_thread;
+	bool has_conn_thread;
+	bool dying; /* being destroyed: do not listen again */
+	enum vgpu_migration_state mig;
+	struct vgpu_dma_table *dma;
+	struct region regions[VFU_MAX_REGIONS];
+	struct irq irqs[VFU_PCI_NUM_IRQS];
+	uint8_t config[CFG_SPACE];
+	uint8_t wmask[CFG_SPACE];
+	unsigned int cfg_size, cap_next, cap_last;
+	vgpu_region_access_fn cfg_access;
+	void *cfg_data;
+};
+
+struct vgpu_provider {
+	int refcount;
+	struct vgpu_ctx *ctx;
+	char *id;
+	struct vgpu_provider_ops ops;
+	void *userdata;
+	struct ptype *types;
+	size_t n_types;
+	struct vgpu_vec devices;
+	int epfd, stop_fd;
+	struct watch wstop;
+	int ctl_fd; /* the control socket, or -1 */
+	char *ctl_path;
+	struct watch wctl;
+	pthread_t thread;
+	bool thread_running;
+	bool threaded; /* connections get threads; set before the runner starts */
+	int dma_timeout_ms;
+};
+
+static inline bool valid_id(const char *id)
+{
+	return vfu_ctl_valid_id(id);
+}
+
+
+/*
+ * What a command answers: a handler fills it in, the dispatcher
+ * (dispatch.c) sends it once and frees what it owns. The fixed part is
+ * copied; the variable part points into the message (reply_body()), at
+ * small inline storage or a heap buffer the reply owns.
+ */
+struct prov_reply {
+	uint8_t head[64];
+	size_t head_len;
+	const void *body;
+	size_t body_len;
+	void *body_owned; /* freed after sending */
+	uint8_t small[64];
+	int fd; /* -1, or one fd to pass; the device keeps it */
+};
+
+/* reply.c */
+void reply_head(struct prov_reply *rep, const void *p, size_t len);
+/* @p must stay valid until the reply is sent (the message's payload) */
+void reply_body(struct prov_reply *rep, const void *p, size_t len);
+/* a malloc'ed buffer, now the reply's */
+void reply_body_take(struct prov_reply *rep, void *p, size_t len);
+/* room for @len bytes of body: inline when small; NULL without memory */
+void *reply_body_alloc(struct prov_reply *rep, size_t len);
+int reply_body_copy(struct prov_reply *rep, const void *p, size_t len);
+
+/* a command handler; see the table in dispatch.c */
+typedef int (*prov_handler_fn)(struct vgpu_device *dev,
+			       const struct vfu_req *req, int *fds,
+			       struct prov_reply *rep);
+
+/* the handlers, in the file of their concern */
+int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
+		   int *fds, struct prov_reply *rep);
+int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
+		   int *fds, struct prov_reply *rep);
+int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req,
+		     int *fds, struct prov_reply *rep);
+int handle_region_info(struct vgpu_device *dev, const struct vfu_req *req,
+		       int *fds, struct prov_reply *rep);
+int handle_region_rw(struct vgpu_device *dev, const struct vfu_req *req,
+		     int *fds, struct prov_reply *rep);
+int handle_write_multi(struct vgpu_device *dev, const struct vfu_req *req,
+		       int *fds, struct prov_reply *rep);
+int handle_irq_info(struct vgpu_device *dev, const struct vfu_req *req,
+		    int *fds, struct prov_reply *rep);
+int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
+		    int *fds, struct prov_reply *rep);
+int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
+		   int *fds, struct prov_reply *rep);
+int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
+		    int *fds, struct prov_reply *rep);
+
+/* conn.c */
+void disconnect(struct vgpu_device *dev);
+void conn_lost(struct vgpu_device *dev, int r);
+void join_conn_thread(struct vgpu_device *dev);
+int accept_client(struct vgpu_device *dev);
+int serve_one(struct vgpu_device *dev, int flags);
+
+/* ctl-server.c */
+void serve_control(struct vgpu_provider *p);
+
+/* dispatch.c: parse, run and answer one message; <0 disconnects */
+int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg);
+
+/* dma.c */
+void queue_free(struct vgpu_device *dev);
+void unstash(struct vgpu_device *dev);
+
+/* pci.c */
+void config_init(struct vgpu_device *dev);
+void put32(uint8_t *p, uint32_t v);
+void bars_fixup(struct vgpu_device *dev);
+int config_access(struct vgpu_device *dev, uint64_t off, void *buf,
+		  uint32_t count, bool write);
+
+/* provider.c */
+int runtime_subdir(struct vgpu_provider *p, char **ret);
+struct ptype *find_type(struct vgpu_provider *p, const char *id);
+
+/* region.c */
+uint32_t num_regions(const struct vgpu_device *dev);
+
+#endif
