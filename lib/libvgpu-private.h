@@ -138,6 +138,12 @@ struct vgpu_backend {
 	 * its VMM; fills display->ops and ->priv (display-private.h) */
 	int (*open_display)(struct vgpu_instance *instance,
 			    struct vgpu_display *display);
+	/* optional: create with the definition's attributes in one step
+	 * (instead of create, then write_attr for each); called with the
+	 * parent's lock held */
+	int (*create_attrs)(struct vgpu_parent *parent, const char *type_id,
+			    const char *uuid, const struct vgpu_kv *attrs,
+			    size_t n_attrs);
 };
 
 extern const struct vgpu_backend vgpu_backend_mdev;

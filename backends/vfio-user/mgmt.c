@@ -320,6 +320,46 @@ static int vu_create(struct vgpu_parent *parent, const char *type_id,
 	return r;
 }
 
+/* create with attributes: they travel percent-encoded on the create line,
+ * and the provider gives them to its vendor's create_attrs */
+static int vu_create_attrs(struct vgpu_parent *parent, const char *type_id,
+			   const char *uuid, const struct vgpu_kv *attrs,
+			   size_t n_attrs)
+{
+	struct vfu_ctl_reply rep;
+	char req[VFU_CTL_MAX_REQ];
+	int r;
+
+	if (!vfu_ctl_valid_id(type_id))
+		return -ENOENT;
+	if (n_attrs > VFU_CTL_MAX_ATTRS) {
+		err(parent->ctx, "%s: at most %d attributes reach a provider", uuid,
+		    VFU_CTL_MAX_ATTRS);
+		return -E2BIG;
+	}
+	snprintf(req, sizeof(req), "create %s %s", type_id, uuid);
+	for (size_t i = 0; i < n_attrs; i++) {
+		r = vfu_ctl_append_attr(req, sizeof(req), attrs[i].key, attrs[i].value);
+		if (r < 0) {
+			err(parent->ctx, "%s: attribute %s cannot be sent to provider %s: %s",
+			    uuid, attrs[i].key, parent->id,
+			    r == -ENOSPC ? "the request is too long" :
+					   "bad key, control characters or a value over 255 bytes");
+			return r == -ENOSPC ? -E2BIG : -EINVAL;
+		}
+	}
+	r = ask(parent->ctx, parent->id, req, 3, &rep);
+	if (r == -EOPNOTSUPP && n_attrs)
+		err(parent->ctx, "%s: provider %s takes no attributes", uuid, parent->id);
+	else if (r == -EINVAL && n_attrs)
+		err(parent->ctx, "%s: provider %s refused the attributes", uuid, parent->id);
+	if (r < 0)
+		return r;
+	r = rep.n_records == 1 && !strcmp(rep.fields[0], uuid) ? 0 : -EBADMSG;
+	vfu_ctl_reply_free(&rep);
+	return r;
+}
+
 static int vu_write_attr(struct vgpu_instance *instance, const char *key,
 			 const char *value)
 {
@@ -390,4 +430,5 @@ const struct vgpu_backend vgpu_backend_vfio_user = {
 	.open_handle = vu_open_handle,
 	.watch_dir = vu_watch_dir,
 	.open_display = vu_open_display,
+	.create_attrs = vu_create_attrs,
 };

@@ -62,7 +62,7 @@ struct irq {
 	bool *pending;
 };
 
-enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_STOP, WATCH_CTL };
+enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_STOP, WATCH_CTL, WATCH_DISPLAY };
 
 struct watch {
 	enum watch_kind kind;
@@ -112,6 +112,7 @@ struct vgpu_device {
 	unsigned int cfg_size, cap_next, cap_last;
 	vgpu_region_access_fn cfg_access;
 	void *cfg_data;
+	struct display_state *display; /* display.c; NULL: none offered */
 };
 
 struct vgpu_provider {
@@ -202,6 +203,18 @@ int serve_one(struct vgpu_device *dev, int flags);
 
 /* ctl-server.c */
 void serve_control(struct vgpu_provider *p);
+
+/* device.c */
+int device_create(struct vgpu_provider *p, const char *type_id,
+		  const char *uuid, const char *socket_path,
+		  const struct vgpu_device_attr *attrs, size_t n_attrs,
+		  struct vgpu_device **ret);
+
+/* display.c */
+int display_attach(struct vgpu_provider *p, struct vgpu_device *dev, int fd);
+void display_event(struct vgpu_provider *p, struct watch *w);
+void display_gone(struct vgpu_device *dev);
+void display_free(struct vgpu_device *dev);
 
 /* dispatch.c: parse, run and answer one message; <0 disconnects */
 int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg);

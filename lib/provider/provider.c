@@ -51,7 +51,7 @@ VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
 	memcpy(&p->ops, ops,
 	       ops->size < sizeof(p->ops) ? ops->size : sizeof(p->ops));
 	p->ops.size = sizeof(p->ops);
-	if (!p->ops.create)
+	if (!p->ops.create && !p->ops.create_attrs)
 		goto einval;
 	p->id = strdup(id);
 	p->ctx = vgpu_ctx_ref(ctx);
@@ -229,6 +229,9 @@ static int handle_event(struct vgpu_provider *p, struct watch *w)
 		return r < 0 ? r : 0;
 	case WATCH_CTL:
 		serve_control(p);
+		return 0;
+	case WATCH_DISPLAY:
+		display_event(p, w);
 		return 0;
 	case WATCH_CONN:
 		/* one read, then whatever it brought that is complete */

@@ -60,7 +60,7 @@ static int usage_busy(struct harness *hs, const char *uuid, uint64_t *busy)
 
 static int set_weight(struct harness *hs, const char *uuid, unsigned int w)
 {
-	char req[128], rep[64];
+	char req[160], rep[64];
 
 	snprintf(req, sizeof(req), "qos-set %s weight %u\n", uuid, w);
 	if (harness_ctl(hs, req, rep, sizeof(rep)) < 0)

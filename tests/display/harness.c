@@ -548,7 +548,9 @@ int harness_ctl(struct harness *hs, const char *req, char *reply, size_t size)
 	size_t got = 0;
 	int fd, r = 0;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vfio-user/vgpu-sim0.ctl", hs->run);
+	if (strlen(hs->run) + sizeof("/vfio-user/vgpu-sim0.ctl") > sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.60s/vfio-user/vgpu-sim0.ctl", hs->run);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
