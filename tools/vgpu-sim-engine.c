@@ -17,9 +17,11 @@ struct engine_ctx {
 	struct engine_ctx *next;
 	engine_done_fn done;
 	void *data;
-	/* the job: queued (has_job), then run by the engine thread alone */
-	bool has_job;
-	struct engine_job job;
+	/* the queue; the job at its head is run by the engine thread alone */
+	struct engine_job q[ENGINE_QUEUE];
+	unsigned int q_head, q_len;
+	bool has_job; /* q_len > 0 */
+	struct engine_job job; /* the head job, being run */
 	int seg_i;
 	size_t seg_off, dst_off;
 	uint64_t hold_until; /* frame-rate limit: complete no sooner */
@@ -87,6 +89,16 @@ static struct engine_ctx *pick(struct engine *e, uint64_t now, uint64_t *wake)
 			best = c;
 	}
 	return best;
+}
+
+/* make the queue's head the job to run */
+static void start_head(struct engine_ctx *c)
+{
+	c->job = c->q[c->q_head];
+	c->seg_i = 0;
+	c->seg_off = c->dst_off = 0;
+	c->hold_until = 0;
+	c->status = 0;
 }
 
 /* the least virtual time among the other runnable devices of @c's class */
@@ -191,10 +203,16 @@ static void *engine_main(void *data)
 				c->frames++;
 			}
 			c->jobs += r > 0;
-			c->has_job = false;
-			c->hold_until = 0;
+			r = c->status;
+			c->q_head = (c->q_head + 1) % ENGINE_QUEUE;
+			c->q_len--;
+			c->has_job = c->q_len > 0;
+			if (c->has_job)
+				start_head(c);
+			else
+				c->hold_until = 0;
 			pthread_mutex_unlock(&e->lock);
-			c->done(c, c->status, c->data);
+			c->done(c, r, c->data);
 			pthread_mutex_lock(&e->lock);
 		}
 		e->running = NULL;
@@ -294,15 +312,18 @@ int engine_submit(struct engine_ctx *c, const struct engine_job *job)
 	if (job->n_seg < 0 || job->n_seg > 64)
 		return -EINVAL;
 	pthread_mutex_lock(&e->lock);
-	if (c->has_job) {
+	if (c->q_len == ENGINE_QUEUE) {
 		pthread_mutex_unlock(&e->lock);
 		return -EBUSY;
 	}
-	c->job = *job;
-	c->seg_i = 0;
-	c->seg_off = c->dst_off = 0;
-	c->hold_until = 0;
-	c->status = 0;
+	c->q[(c->q_head + c->q_len) % ENGINE_QUEUE] = *job;
+	c->q_len++;
+	if (c->has_job) {
+		/* behind the running one */
+		pthread_mutex_unlock(&e->lock);
+		return 0;
+	}
+	start_head(c);
 	/* back from idle: no further behind than a slice of the others */
 	m = min_vtime(e, c);
 	if (m != UINT64_MAX) {

@@ -34,7 +34,10 @@ struct engine_job {
 	bool presents; /* writes what the display shows */
 };
 
-/* called on the engine thread when a job is over (0 or -errno), with no
+/* jobs a device may have queued, the running one included */
+#define ENGINE_QUEUE 4
+
+/* called on the engine thread when a job is over (in queue order) (0 or -errno), with no
  * engine lock held */
 typedef void (*engine_done_fn)(struct engine_ctx *c, int status, void *data);
 
@@ -51,11 +54,11 @@ void engine_get_stats(struct engine *e, struct engine_stats *st);
 
 struct engine_ctx *engine_ctx_new(struct engine *e, engine_done_fn done,
 				  void *data);
-/* waits until the engine no longer runs @c; a queued job is dropped
- * without its done call */
+/* waits until the engine no longer runs @c; queued jobs are dropped
+ * without their done calls */
 void engine_ctx_free(struct engine_ctx *c);
 
-/* queue @job (copied); -EBUSY while one is queued or running */
+/* queue @job (copied); -EBUSY when ENGINE_QUEUE are queued */
 int engine_submit(struct engine_ctx *c, const struct engine_job *job);
 /* account work done outside the engine (a job copied inline) */
 void engine_account(struct engine_ctx *c, uint64_t ns, uint64_t bytes,

@@ -61,10 +61,12 @@ struct simdev {
 	uint32_t regs[1024];
 	uint8_t *fb;
 	uint64_t fb_size;
-	/* the job on the engine: its pinned guest range */
-	bool busy;
-	uint64_t job_src;
-	uint32_t job_len;
+	/* the jobs on the engine, in order: their pinned guest ranges */
+	struct {
+		uint64_t src;
+		uint32_t dst, len;
+	} jobs[ENGINE_QUEUE];
+	unsigned int j_head, j_len;
 	uint64_t irqs;
 };
 
@@ -126,10 +128,19 @@ static bool on_screen(struct simdev *d, uint32_t dst, uint32_t len)
 static void job_done(struct engine_ctx *c, int status, void *data)
 {
 	struct simdev *d = data;
+	uint64_t src;
+	uint32_t dst, len;
 	bool shown;
 
 	(void)c;
-	vgpu_device_dma_unpin(d->dev, d->job_src, d->job_len);
+	pthread_mutex_lock(&d->lock);
+	src = d->jobs[d->j_head].src;
+	dst = d->jobs[d->j_head].dst;
+	len = d->jobs[d->j_head].len;
+	d->j_head = (d->j_head + 1) % ENGINE_QUEUE;
+	d->j_len--;
+	pthread_mutex_unlock(&d->lock);
+	vgpu_device_dma_unpin(d->dev, src, len);
 	pthread_mutex_lock(&d->lock);
 	if (status < 0) {
 		d->regs[VGPU_SIM_REG_STATUS / 4] |= VGPU_SIM_STATUS_ERROR;
@@ -138,9 +149,9 @@ static void job_done(struct engine_ctx *c, int status, void *data)
 		d->regs[VGPU_SIM_REG_STATUS / 4] |= VGPU_SIM_STATUS_DONE;
 		d->regs[VGPU_SIM_REG_BLITS / 4]++;
 	}
-	d->regs[VGPU_SIM_REG_STATUS / 4] &= ~VGPU_SIM_STATUS_BUSY;
-	shown = status == 0 && on_screen(d, d->regs[VGPU_SIM_REG_DST / 4], d->job_len);
-	d->busy = false;
+	if (!d->j_len)
+		d->regs[VGPU_SIM_REG_STATUS / 4] &= ~VGPU_SIM_STATUS_BUSY;
+	shown = status == 0 && on_screen(d, dst, len);
 	pthread_mutex_unlock(&d->lock);
 	if (shown)
 		vgpu_device_display_changed(d->dev);
@@ -149,10 +160,12 @@ static void job_done(struct engine_ctx *c, int status, void *data)
 
 /*
  * The doorbell: guest [src, src + len) -> framebuffer [dst, dst + len).
- * Pinned guest memory goes to the shared engine (1: queued, the interrupt
- * comes when it is done); memory the client shared no fd for is read by
- * message here, inside the doorbell's callback as that needs (0: done).
- * Called with d->lock held.
+ * Pinned guest memory goes to the shared engine's queue for the device
+ * (1: queued, the interrupt comes when it is done; up to ENGINE_QUEUE
+ * blits may be queued, then -EBUSY); memory the client shared no fd for is
+ * read by message here, inside the doorbell's callback as that needs (0:
+ * done, and only with nothing queued: blits complete in order). Called
+ * with d->lock held.
  */
 static int blit(struct vgpu_device *dev, struct simdev *d)
 {
@@ -164,13 +177,15 @@ static int blit(struct vgpu_device *dev, struct simdev *d)
 	uint64_t t0;
 	int n, r;
 
-	if (d->busy)
+	if (d->j_len == ENGINE_QUEUE)
 		return -EBUSY;
 	if (!len || len > d->fb_size || dst > d->fb_size - len)
 		return -EINVAL;
 	/* pinned: the client cannot unmap the pages while the engine copies */
 	n = vgpu_device_dma_pin(dev, src, len, VGPU_DMA_READ, job.seg, MAX_SEGS);
 	if (n == -EREMOTE) {
+		if (d->j_len)
+			return -EBUSY; /* in order: after the queued ones */
 		t0 = engine_now_ns();
 		r = vgpu_device_dma_read(dev, src, d->fb + dst, len);
 		if (r == 0)
@@ -182,14 +197,20 @@ static int blit(struct vgpu_device *dev, struct simdev *d)
 		return n;
 	job.n_seg = n;
 	job.presents = on_screen(d, dst, len);
-	d->job_src = src;
-	d->job_len = len;
+	{
+		unsigned int t = (d->j_head + d->j_len) % ENGINE_QUEUE;
+
+		d->jobs[t].src = src;
+		d->jobs[t].dst = dst;
+		d->jobs[t].len = len;
+	}
+	d->j_len++;
 	r = engine_submit(d->ec, &job);
 	if (r < 0) {
+		d->j_len--;
 		vgpu_device_dma_unpin(dev, src, len);
 		return r;
 	}
-	d->busy = true;
 	d->regs[VGPU_SIM_REG_STATUS / 4] |= VGPU_SIM_STATUS_BUSY;
 	return 1;
 }
@@ -446,8 +467,11 @@ static void sim_destroy(struct vgpu_device *dev, void *userdata)
 		return;
 	/* the engine lets go of the device first */
 	engine_ctx_free(d->ec);
-	if (d->busy)
-		vgpu_device_dma_unpin(dev, d->job_src, d->job_len);
+	for (unsigned int i = 0; i < d->j_len; i++) {
+		unsigned int j = (d->j_head + i) % ENGINE_QUEUE;
+
+		vgpu_device_dma_unpin(dev, d->jobs[j].src, d->jobs[j].len);
+	}
 	s->used_mb -= d->fb_mb;
 	vgpu_device_set_userdata(dev, NULL);
 	pthread_mutex_destroy(&d->lock);

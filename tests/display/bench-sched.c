@@ -30,18 +30,29 @@ struct client {
 	int err;
 };
 
+/* a full queue of blits in flight, so the device always has work */
 static void *client_loop(void *data)
 {
 	struct client *c = data;
+	int inflight = 0, r = 0;
 
-	while (!c->stop) {
-		int r = drawer_blit(&c->d, 0, ROWS);
-
-		if (r < 0) {
-			c->err = r;
-			break;
+	while (!c->stop && r >= 0) {
+		while (inflight < 4 && r >= 0) {
+			r = drawer_submit(&c->d, 0, ROWS);
+			inflight++;
 		}
+		if (r >= 0)
+			r = drawer_wait(&c->d);
+		if (r > 0)
+			inflight -= r;
 	}
+	/* the last ones finish before the device is closed */
+	while (inflight > 0 && r >= 0) {
+		r = drawer_wait(&c->d);
+		if (r > 0)
+			inflight -= r;
+	}
+	c->err = r < 0 ? r : 0;
 	return NULL;
 }
 

@@ -224,6 +224,33 @@ int drawer_mode(struct drawer *d, uint32_t w, uint32_t h)
 	return r;
 }
 
+int drawer_submit(struct drawer *d, uint32_t y0, uint32_t rows)
+{
+	uint64_t off = (uint64_t)y0 * d->w * 4;
+	int r;
+
+	r = reg_write(d, VGPU_SIM_REG_SRC_LO, (uint32_t)(GUEST_IOVA + off));
+	if (!r)
+		r = reg_write(d, VGPU_SIM_REG_SRC_HI, (uint32_t)((GUEST_IOVA + off) >> 32));
+	if (!r)
+		r = reg_write(d, VGPU_SIM_REG_DST, (uint32_t)off);
+	if (!r)
+		r = reg_write(d, VGPU_SIM_REG_LEN, rows * d->w * 4);
+	if (!r)
+		r = reg_write(d, VGPU_SIM_REG_DOORBELL, 1);
+	return r;
+}
+
+int drawer_wait(struct drawer *d)
+{
+	struct pollfd p = { .fd = d->efd, .events = POLLIN };
+	uint64_t n;
+
+	if (poll(&p, 1, 30000) != 1 || read(d->efd, &n, sizeof(n)) != sizeof(n))
+		return -ETIMEDOUT;
+	return (int)n;
+}
+
 int drawer_blit(struct drawer *d, uint32_t y0, uint32_t rows)
 {
 	struct pollfd p = { .fd = d->efd, .events = POLLIN };

@@ -50,6 +50,9 @@ int drawer_mode(struct drawer *d, uint32_t w, uint32_t h);
 /* DMA rows [y0, y0 + rows) of the guest buffer to the framebuffer, wait
  * for the interrupt */
 int drawer_blit(struct drawer *d, uint32_t y0, uint32_t rows);
+/* the same without waiting; then wait for interrupts: how many came */
+int drawer_submit(struct drawer *d, uint32_t y0, uint32_t rows);
+int drawer_wait(struct drawer *d);
 void drawer_close(struct drawer *d);
 
 /* picture @k: every pixel depends on @k and its place */
