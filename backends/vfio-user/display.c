@@ -26,66 +26,20 @@
 #include "display-private.h"
 
 /* the longest record line we accept */
-#define REC_MAX 160
-
-struct plane_rec {
-	uint64_t seq, offset, size;
-	uint32_t fmt, w, h, stride;
-};
+#define REC_MAX VFU_CTL_PLANE_MAX
 
 struct vu_display {
 	char *path;    /* the provider's control socket */
 	int fd;        /* the watch connection, non-blocking */
 	void *mem;     /* the plane's memory, read-only */
 	size_t mem_len;
-	struct plane_rec cur;
+	struct vfu_ctl_plane cur;
 	char buf[4 * REC_MAX];
 	size_t len;
 	bool dead;
 };
 
 #define V(d) ((struct vu_display *)(d)->priv)
-
-/* "SEQ FMT W H STRIDE OFFSET SIZE", tab-separated, decimal */
-int vfu_display_parse_record(const char *line, struct plane_rec *out);
-
-int vfu_display_parse_record(const char *line, struct plane_rec *out)
-{
-	uint64_t v[7];
-	const char *p = line;
-
-	for (int i = 0; i < 7; i++) {
-		char *end;
-
-		if (*p < '0' || *p > '9')
-			return -EBADMSG;
-		errno = 0;
-		v[i] = strtoull(p, &end, 10);
-		if (errno || end == p || end - p > 20)
-			return -EBADMSG;
-		if (i < 6 && *end != '\t')
-			return -EBADMSG;
-		if (i == 6 && *end != '\0')
-			return -EBADMSG;
-		p = end + 1;
-	}
-	if (v[1] > UINT32_MAX || v[2] > UINT32_MAX || v[3] > UINT32_MAX ||
-	    v[4] > UINT32_MAX)
-		return -EBADMSG;
-	*out = (struct plane_rec){ .seq = v[0], .fmt = (uint32_t)v[1],
-				   .w = (uint32_t)v[2], .h = (uint32_t)v[3],
-				   .stride = (uint32_t)v[4], .offset = v[5],
-				   .size = v[6] };
-	/* a plane that is on must fit its memory, at a byte per pixel at
-	 * least; one that is off has no geometry */
-	if (!out->fmt)
-		return out->w || out->h || out->stride ? -EBADMSG : 0;
-	if (!out->w || !out->h || out->stride < out->w ||
-	    (uint64_t)out->stride * out->h > out->size ||
-	    out->offset > out->size - (uint64_t)out->stride * out->h)
-		return -EBADMSG;
-	return 0;
-}
 
 /* connect, ask, and read "ok 1\n" plus the record, with the memory fd */
 static int vu_display_connect(struct vgpu_display *d, struct vu_display *v,
@@ -132,9 +86,10 @@ static int vu_display_connect(struct vgpu_display *d, struct vu_display *v,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			/* a provider closes on peers it refuses, saying
+			 * nothing; closing after a partial reply is malformed */
 			r = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT :
-										 -EACCES;
-			/* a provider closes on peers it refuses */
+			    got ? -EBADMSG : -EACCES;
 			goto fail;
 		}
 		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
@@ -173,7 +128,7 @@ static int vu_display_connect(struct vgpu_display *d, struct vu_display *v,
 	rec = line + 5;
 	nl = strchr(rec, '\n');
 	*nl = '\0';
-	r = vfu_display_parse_record(rec, &v->cur);
+	r = vfu_ctl_parse_plane(rec, &v->cur);
 	if (r < 0 || *memfd < 0) {
 		r = -EBADMSG;
 		goto fail;
@@ -252,7 +207,7 @@ static int vu_display_drain(struct vgpu_display *d, struct vu_display *v)
 		}
 		v->len += (size_t)n;
 		while ((nl = memchr(line, '\n', v->len - (size_t)(line - v->buf)))) {
-			struct plane_rec rec;
+			struct vfu_ctl_plane rec;
 
 			*nl = '\0';
 			if (!strcmp(line, "gone")) {
@@ -270,7 +225,7 @@ static int vu_display_drain(struct vgpu_display *d, struct vu_display *v)
 					v->dead = true;
 				return r < 0 ? (r == -ENOENT ? -ENODEV : r) : 0;
 			}
-			if (vfu_display_parse_record(line, &rec) < 0 ||
+			if (vfu_ctl_parse_plane(line, &rec) < 0 ||
 			    rec.size != v->cur.size)
 				return -EBADMSG;
 			v->cur = rec;

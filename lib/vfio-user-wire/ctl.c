@@ -223,6 +223,42 @@ int vfu_ctl_parse_request(const char *line, size_t len,
 	return 0;
 }
 
+int vfu_ctl_parse_plane(const char *line, struct vfu_ctl_plane *out)
+{
+	uint64_t v[7];
+	const char *p = line;
+
+	for (int i = 0; i < 7; i++) {
+		char *end;
+
+		if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+			return -EBADMSG;
+		errno = 0;
+		v[i] = strtoull(p, &end, 10);
+		if (errno || end == p)
+			return -EBADMSG;
+		if (*end != (i < 6 ? '\t' : '\0'))
+			return -EBADMSG;
+		p = end + 1;
+	}
+	if (v[1] > UINT32_MAX || v[2] > UINT32_MAX || v[3] > UINT32_MAX ||
+	    v[4] > UINT32_MAX)
+		return -EBADMSG;
+	*out = (struct vfu_ctl_plane){ .seq = v[0], .fmt = (uint32_t)v[1],
+				       .w = (uint32_t)v[2], .h = (uint32_t)v[3],
+				       .stride = (uint32_t)v[4], .offset = v[5],
+				       .size = v[6] };
+	/* a plane that is on must fit its memory, at a byte per pixel at
+	 * least; one that is off has no geometry */
+	if (!out->fmt)
+		return out->w || out->h || out->stride || out->offset ? -EBADMSG : 0;
+	if (!out->w || !out->h || out->stride < out->w ||
+	    (uint64_t)out->stride * out->h > out->size ||
+	    out->offset > out->size - (uint64_t)out->stride * out->h)
+		return -EBADMSG;
+	return 0;
+}
+
 void vfu_ctl_clean(char *s)
 {
 	for (; s && *s; s++)

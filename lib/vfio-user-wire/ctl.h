@@ -72,6 +72,16 @@ struct vfu_ctl_req {
 	char attr_value[VFU_CTL_MAX_ATTRS][VFU_CTL_MAX_VALUE + 1];
 };
 
+/* a display record (docs/display.md): SEQ FMT W H STRIDE OFFSET SIZE */
+struct vfu_ctl_plane {
+	uint64_t seq, offset, size;
+	uint32_t fmt, w, h, stride;
+};
+#define VFU_CTL_PLANE_MAX 160
+/* a record line without its \n; 0, or -EBADMSG (malformed, or a plane
+ * that does not fit SIZE) */
+int vfu_ctl_parse_plane(const char *line, struct vfu_ctl_plane *out);
+
 /* "KEY=VALUE" for a create request, VALUE percent-encoded, appended to
  * @buf (of @size bytes, NUL-terminated); -EINVAL (bad key, control
  * characters, a value too long), -ENOSPC */
