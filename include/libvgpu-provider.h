@@ -122,7 +122,7 @@ struct vgpu_device_usage {
 
 /**
  * struct vgpu_device_attr - one attribute given at creation
- * @key: the name, [A-Za-z0-9_.-]
+ * @key: the name, [A-Za-z0-9_./-]{1,64}
  * @value: the value, any text without control characters
  *
  * Since 0.2.

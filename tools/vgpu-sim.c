@@ -90,10 +90,13 @@ static int sim_available(struct vgpu_provider *p, const char *type_id,
 /* raise the completion interrupt on whatever the client enabled */
 static void raise_irq(struct vgpu_device *dev, struct simdev *d)
 {
+	/* counted first: the guest may ask for usage as soon as it is told */
+	__atomic_add_fetch(&d->irqs, 1, __ATOMIC_RELAXED);
 	if (vgpu_device_irq_trigger(dev, VGPU_IRQ_MSIX, 0) == 0 ||
 	    vgpu_device_irq_trigger(dev, VGPU_IRQ_MSI, 0) == 0 ||
 	    vgpu_device_irq_trigger(dev, VGPU_IRQ_INTX, 0) == 0)
-		__atomic_add_fetch(&d->irqs, 1, __ATOMIC_RELAXED);
+		return;
+	__atomic_sub_fetch(&d->irqs, 1, __ATOMIC_RELAXED); /* none enabled */
 }
 
 /* the display mode registers as a plane; off unless it is XR24 and fits */

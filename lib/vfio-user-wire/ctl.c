@@ -53,7 +53,7 @@ static bool valid_attr_key(const char *k)
 	if (!n || n > 64)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)k[i]) && !strchr("_.-", k[i]))
+		if (!isalnum((unsigned char)k[i]) && !strchr("_.-/", k[i]))
 			return false;
 	return true;
 }

@@ -9,7 +9,8 @@
  *   types | list | create TYPE UUID [KEY=VALUE]... | remove UUID
  *   display UUID | qos-set UUID KNOB VALUE | qos-get UUID KNOB | usage UUID
  * (single spaces, ids of [A-Za-z0-9_.:-]{1,64}, a UUID in canonical form;
- * attribute keys of [A-Za-z0-9_.-]{1,64}, at most 16 attributes, values of
+ * attribute keys of [A-Za-z0-9_./-]{1,64} (names, not paths: the provider
+ * hands them to its vendor), at most 16 attributes, values of
  * up to 255 bytes percent-encoded: %XX for '%', space and any byte outside
  * the printable ASCII range, and no control character once decoded; knobs
  * by their libvgpu names, values in decimal).

@@ -335,10 +335,108 @@ START_TEST(test_display_other_user)
 			_exit(0); /* already closed on us */
 		/* refused: closed (EOF, or a reset as our request was left
 		 * unread), no reply, no descriptor */
-		_exit(recvmsg(fd, &mh, 0) <= 0 && mh.msg_controllen == 0 ? 0 : 3);
+		{
+			ssize_t n = recvmsg(fd, &mh, 0);
+
+			_exit(n < 0 || (n == 0 && mh.msg_controllen == 0) ? 0 : 3);
+		}
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
+}
+END_TEST
+
+
+/* QoS and usage through the provider's callbacks (control socket) */
+START_TEST(test_qos_usage)
+{
+	char req[160], rep[256];
+	unsigned long long v[7];
+	struct drawer d;
+
+	snprintf(req, sizeof(req), "qos-set %s weight 3\n", hs.uuid);
+	ck_assert_int_eq(harness_ctl(&hs, req, rep, sizeof(rep)), 0);
+	ck_assert_str_eq(rep, "ok 0\n");
+	snprintf(req, sizeof(req), "qos-get %s weight\n", hs.uuid);
+	ck_assert_int_eq(harness_ctl(&hs, req, rep, sizeof(rep)), 0);
+	ck_assert_str_eq(rep, "ok 1\n3\n");
+	/* the engine has three priorities: 9 is out of range */
+	snprintf(req, sizeof(req), "qos-set %s priority 9\n", hs.uuid);
+	ck_assert_int_eq(harness_ctl(&hs, req, rep, sizeof(rep)), 0);
+	ck_assert_str_eq(rep, "err 34\n");
+	snprintf(req, sizeof(req), "qos-set %s weight 0\n", hs.uuid);
+	ck_assert_int_eq(harness_ctl(&hs, req, rep, sizeof(rep)), 0);
+	ck_assert_str_eq(rep, "err 34\n");
+	snprintf(req, sizeof(req), "qos-get %s loudness\n", hs.uuid);
+	ck_assert_int_eq(harness_ctl(&hs, req, rep, sizeof(rep)), 0);
+	ck_assert_str_eq(rep, "err 22\n");
+	ck_assert_int_eq(harness_ctl(&hs, "qos-get 11111111-2222-3333-4444-555555555555 weight\n",
+				     rep, sizeof(rep)), 0);
+	ck_assert_str_eq(rep, "err 2\n");
+
+	/* three blits, two of them on the screen */
+	ck_assert_int_eq(drawer_open(&hs, &d), 0);
+	ck_assert_int_eq(drawer_mode(&d, 64, 64), 0);
+	pattern_fill(&d, 1);
+	ck_assert_int_eq(drawer_blit(&d, 0, 64), 0);
+	ck_assert_int_eq(drawer_blit(&d, 0, 64), 0);
+	d.hgt = 200; /* below the 64 visible lines too */
+	ck_assert_int_eq(drawer_blit(&d, 100, 50), 0);
+	snprintf(req, sizeof(req), "usage %s\n", hs.uuid);
+	ck_assert_int_eq(harness_ctl(&hs, req, rep, sizeof(rep)), 0);
+	ck_assert_int_eq(sscanf(rep, "ok 1\n%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu", &v[0],
+				&v[1], &v[2], &v[3], &v[4], &v[5], &v[6]), 7);
+	ck_assert_uint_eq(v[0], 0x3f);                    /* all reported */
+	ck_assert_uint_gt(v[1], 0);                       /* engine time */
+	ck_assert_uint_eq(v[2], 3);                       /* blits */
+	ck_assert_uint_eq(v[3], 2 * 64 * 64 * 4 + 50 * 64 * 4); /* DMA bytes */
+	ck_assert_uint_eq(v[4], 3);                       /* interrupts */
+	ck_assert_uint_eq(v[5], 16u << 20);               /* framebuffer */
+	ck_assert_uint_eq(v[6], 2);                       /* frames */
+	drawer_close(&d);
+}
+END_TEST
+
+/* attributes at creation reach the provider's vendor */
+START_TEST(test_create_attrs)
+{
+	struct vgpu_display_frame f = { .size = sizeof(f) };
+	struct vgpu_config *cfg;
+	struct vgpu_instance *in;
+	struct vgpu_display *disp;
+	const char *u2 = "aaaaaaaa-2222-3333-4444-555555555555";
+
+	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
+	ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-16m"), 0);
+	ck_assert_int_eq(vgpu_config_add_attr(cfg, "resolution", "1024x768", -1), 0);
+	ck_assert_int_eq(vgpu_instance_create(hs.ctx, "vgpu-sim0", u2, cfg, &in), 0);
+	vgpu_instance_unref(in);
+	ck_assert_int_eq(vgpu_display_open(hs.ctx, u2, &disp), 0);
+	ck_assert_int_eq(vgpu_display_get_frame(disp, &f), 0);
+	ck_assert_uint_eq(f.width, 1024);
+	ck_assert_uint_eq(f.height, 768);
+	vgpu_display_unref(disp);
+	ck_assert_int_eq(vgpu_instance_remove(hs.ctx, u2), 0);
+	vgpu_config_unref(cfg);
+
+	/* one the vendor does not know, a malformed value, one too big:
+	 * refused, and nothing is left behind */
+	{
+		static const char *const bad[][2] = {
+			{ "colour", "blue" }, { "resolution", "wide" },
+			{ "resolution", "8192x8192" }, { "resolution", "0x10" },
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			ck_assert_int_eq(vgpu_config_new(&cfg), 0);
+			ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-16m"), 0);
+			ck_assert_int_eq(vgpu_config_add_attr(cfg, bad[i][0], bad[i][1], -1), 0);
+			ck_assert_int_eq(vgpu_instance_create(hs.ctx, "vgpu-sim0", u2, cfg, &in),
+					 -EINVAL);
+			ck_assert_int_eq(vgpu_instance_get(hs.ctx, u2, NULL, &in), -ENOENT);
+			vgpu_config_unref(cfg);
+		}
+	}
 }
 END_TEST
 
@@ -381,6 +479,8 @@ static Suite *display_suite(void)
 	tcase_add_test(tc, test_vnc_live_provider);
 	tcase_add_test(tc, test_display_api);
 	tcase_add_test(tc, test_display_other_user);
+	tcase_add_test(tc, test_qos_usage);
+	tcase_add_test(tc, test_create_attrs);
 	tcase_add_test(tc, test_vnc_bad_args);
 	suite_add_tcase(s, tc);
 	return s;
