@@ -20,7 +20,8 @@
 #include <unistd.h>
 
 #include "ctl.h"
-#include "libvgpu.h"
+#include "libvgpu-private.h"
+#include "vfio-user-qos.h"
 
 #define U "01234567-89ab-cdef-0123-456789abcdef"
 
@@ -158,6 +159,8 @@ static char tmp[64], run[96];
 static int lfd = -1;
 static pthread_t th;
 static volatile int scenario;
+static const char *volatile qos_reply = "err 95\n";
+static char last_request[512];
 static volatile bool stopping;
 
 /* the display reply of each scenario: text, and whether to pass an fd */
@@ -229,6 +232,10 @@ static void *serve(void *data)
 			dprintf(c, "ok 1\n%s\tt\t%s/x.sock\n", U, run);
 		else if (!strncmp(line, "display ", 8))
 			reply_display(c, scenario);
+		else if (!strncmp(line, "qos-", 4) || !strncmp(line, "usage ", 6)) {
+			snprintf(last_request, sizeof(last_request), "%s", line);
+			send(c, qos_reply, strlen(qos_reply), MSG_NOSIGNAL);
+		}
 		close(c);
 	}
 	return NULL;
@@ -306,6 +313,57 @@ START_TEST(test_hostile_provider)
 }
 END_TEST
 
+/* QoS and usage replies, good and malformed, through the backend's calls */
+START_TEST(test_hostile_qos)
+{
+	static const struct {
+		const char *reply;
+		int get, usage;
+	} t[] = {
+		{ "ok 1\n7\n", 0, -EBADMSG },
+		{ "ok 1\n1\t2\t3\t4\t5\t6\t7\n", -EBADMSG, 0 },
+		{ "ok 1\n-7\n", -EBADMSG, -EBADMSG },
+		{ "ok 1\n99999999999999999999\n", -EBADMSG, -EBADMSG },
+		{ "ok 1\n128\t2\t3\t4\t5\t6\t7\n", -EBADMSG, -EBADMSG }, /* mask */
+		{ "ok 1\n1\t2\tx\t4\t5\t6\t7\n", -EBADMSG, -EBADMSG },
+		{ "ok 0\n", -EBADMSG, -EBADMSG },
+		{ "err 95\n", -EOPNOTSUPP, -EOPNOTSUPP },
+		{ "err 22\n", -EOPNOTSUPP, -EOPNOTSUPP }, /* a provider before QoS */
+		{ "err 34\n", -ERANGE, -ERANGE },
+		{ "garbage", -EBADMSG, -EBADMSG },
+	};
+	struct vgpu_instance *in;
+	struct vgpu_ctx *ctx;
+
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
+	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	ck_assert_int_eq(vgpu_ctx_set_sysfs_root(ctx, tmp), 0);
+	ck_assert_int_eq(vgpu_ctx_set_runtime_dir(ctx, run), 0);
+	ck_assert_int_eq(vgpu_instance_get(ctx, U, NULL, &in), 0);
+	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		uint64_t v = 0, u[VFU_CTL_COUNTERS];
+		unsigned int mask = 0;
+
+		qos_reply = t[i].reply;
+		ck_assert_msg(vu_provider_qos_get(in, 3, &v) == t[i].get, "%zu get", i);
+		ck_assert_str_eq(last_request, "qos-get " U " weight\n");
+		if (!t[i].get)
+			ck_assert_uint_eq(v, 7);
+		ck_assert_msg(vu_provider_usage(in, u, &mask) == t[i].usage, "%zu usage", i);
+		if (!t[i].usage) {
+			ck_assert_uint_eq(mask, 1);
+			ck_assert_uint_eq(u[5], 7);
+		}
+	}
+	qos_reply = "ok 0\n";
+	ck_assert_int_eq(vu_provider_qos_set(in, 4, 60), 0);
+	ck_assert_str_eq(last_request, "qos-set " U " frame_rate_limit 60\n");
+	ck_assert_int_eq(vu_provider_qos_set(in, 5, 1), -EOPNOTSUPP);
+	vgpu_instance_unref(in);
+	vgpu_ctx_unref(ctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ctl-display");
@@ -321,6 +379,7 @@ int main(void)
 	tcase_add_checked_fixture(th_, hostile_setup, hostile_teardown);
 	tcase_set_timeout(th_, 60);
 	tcase_add_test(th_, test_hostile_provider);
+	tcase_add_test(th_, test_hostile_qos);
 	suite_add_tcase(s, th_);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
