@@ -256,6 +256,7 @@ int display_attach(struct vgpu_provider *p, struct vgpu_device *dev, int fd)
 			     .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
 	struct cmsghdr *c;
 
+	memset(&cm, 0, sizeof(cm));
 	pthread_mutex_lock(&dev->lock);
 	if (!dev->display) {
 		r = -EOPNOTSUPP; /* the vendor offers no display */

@@ -387,6 +387,15 @@ static void quiet(const char *fmt, ...)
 	(void)fmt;
 }
 
+/* a zeroed framebuffer (the default leaves it unset until the first
+ * update, and to the application to free) */
+static rfbBool alloc_fb(rfbClient *c)
+{
+	free(c->frameBuffer);
+	c->frameBuffer = calloc((size_t)c->width * c->height, 4);
+	return c->frameBuffer != NULL;
+}
+
 static void finished(rfbClient *c)
 {
 	struct viewer *v = rfbClientGetClientData(c, (void *)finished);
@@ -414,12 +423,15 @@ int viewer_open(struct viewer **ret, int port)
 	v->c->appData.encodingsString = "raw";
 	v->c->appData.shareDesktop = TRUE;
 	v->c->canHandleNewFBSize = TRUE;
+	free(v->c->serverHost);
 	v->c->serverHost = strdup("127.0.0.1");
+	v->c->MallocFrameBuffer = alloc_fb;
 	v->c->serverPort = port;
 	v->c->FinishedFrameBufferUpdate = finished;
 	rfbClientSetClientData(v->c, (void *)finished, v);
 	if (!rfbInitClient(v->c, NULL, NULL)) {
-		/* rfbInitClient frees the client when it fails */
+		/* rfbInitClient cleans the client up when it fails, all but
+		 * the framebuffer */
 		free(v);
 		return -ECONNREFUSED;
 	}
@@ -463,6 +475,8 @@ void viewer_close(struct viewer *v)
 {
 	if (!v)
 		return;
+	free(v->c->frameBuffer);
+	v->c->frameBuffer = NULL;
 	rfbClientCleanup(v->c);
 	free(v);
 }

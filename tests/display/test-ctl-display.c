@@ -182,7 +182,7 @@ static const struct {
 
 static void reply_display(int c, int s)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct iovec io = { (void *)scen[s].reply, strlen(scen[s].reply) };
 	struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1 };
 	int mfd = -1;
