@@ -8,7 +8,10 @@
  * its weight (goal: within 5 % at 1:3 and 1:1:2) and the scheduling
  * overhead per time slice (from vgpu-sim's engine statistics), against a
  * floor measured here: the clock reads and the lock round trip a slice
- * switch cannot do without. Figures only: nothing passes or fails on time.
+ * switch cannot do without. Then the frame-rate limiter: a client that
+ * presents frames as fast as it can, against limits of 30 and 60 frames
+ * a second (frames from usage). Figures only: nothing passes or fails on
+ * time.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -175,6 +178,63 @@ out:
 	return r;
 }
 
+static int usage_frames(struct harness *hs, uint64_t *frames)
+{
+	char req[128], rep[256];
+	unsigned long long v[7];
+
+	snprintf(req, sizeof(req), "usage %s\n", hs->uuid);
+	if (harness_ctl(hs, req, rep, sizeof(rep)) < 0 ||
+	    sscanf(rep, "ok 1\n%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu", &v[0], &v[1],
+		   &v[2], &v[3], &v[4], &v[5], &v[6]) != 7 || !(v[0] & 32))
+		return -EBADMSG;
+	*frames = v[6];
+	return 0;
+}
+
+/* frames presented per second by a client that draws flat out */
+static int run_frl(unsigned int limit)
+{
+	struct harness hs;
+	struct drawer d;
+	char req[160], rep[64];
+	uint64_t f0 = 0, f1 = 0;
+	struct timespec t0, t1;
+	double el;
+	int r;
+
+	r = harness_start(&hs, "sim-16m");
+	if (!r)
+		r = drawer_open(&hs, &d);
+	if (!r)
+		r = drawer_mode(&d, 320, 240);
+	if (!r && limit) {
+		snprintf(req, sizeof(req), "qos-set %s frame_rate_limit %u\n", hs.uuid, limit);
+		r = harness_ctl(&hs, req, rep, sizeof(rep));
+		if (!r && strcmp(rep, "ok 0\n"))
+			r = -EBADMSG;
+	}
+	if (!r)
+		r = usage_frames(&hs, &f0);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		if (!r)
+			r = drawer_blit(&d, 0, 240);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	} while (!r && el < 2.0);
+	if (!r)
+		r = usage_frames(&hs, &f1);
+	if (!r)
+		printf("frame-rate limit %-4s: %7.1f frames/s presented by a client drawing flat out\n",
+		       limit ? (snprintf(rep, sizeof(rep), "%u", limit), rep) : "none",
+		       (double)(f1 - f0) / el);
+	if (d.h)
+		drawer_close(&d);
+	harness_stop(&hs);
+	return r;
+}
+
 int main(void)
 {
 	static const unsigned int w13[] = { 1, 3 }, w112[] = { 1, 1, 2 };
@@ -187,6 +247,12 @@ int main(void)
 	r = run(w13, 2);
 	if (!r)
 		r = run(w112, 3);
+	if (!r)
+		r = run_frl(0);
+	if (!r)
+		r = run_frl(30);
+	if (!r)
+		r = run_frl(60);
 	if (r < 0)
 		fprintf(stderr, "bench-sched: %s\n", strerror(-r));
 	return r < 0 ? 1 : 0;
