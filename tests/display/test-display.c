@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -19,6 +20,8 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <libvgpu-provider.h>
 
 #include "harness.h"
 
@@ -440,6 +443,67 @@ START_TEST(test_create_attrs)
 }
 END_TEST
 
+/* a provider written against 0.1: a create callback only, no display, no
+ * QoS, no usage; in this process, on its runner thread */
+static int plain_create(struct vgpu_device *dev, const char *type_id, void *userdata)
+{
+	(void)type_id;
+	(void)userdata;
+	return vgpu_device_setup_region(dev, 0, 4096,
+					VGPU_REGION_F_READ | VGPU_REGION_F_MEM, NULL, NULL);
+}
+
+START_TEST(test_plain_provider)
+{
+	struct vgpu_provider_ops ops = { .size = offsetof(struct vgpu_provider_ops, qos_set),
+					 .create = plain_create };
+	struct vgpu_provider *p;
+	struct vgpu_config *cfg;
+	struct vgpu_instance *in;
+	struct vgpu_display *disp;
+	const char *u = "bbbbbbbb-2222-3333-4444-555555555555";
+	char req[160], rep[64];
+
+	ck_assert_int_eq(vgpu_provider_new(hs.ctx, "plain0", &ops, NULL, &p), 0);
+	ck_assert_int_eq(vgpu_provider_add_type(p, "t", "plain", "", 4), 0);
+	ck_assert_int_eq(vgpu_provider_listen_control(p, NULL), 0);
+	ck_assert_int_eq(vgpu_provider_start_thread(p), 0);
+
+	/* attributes it cannot take: refused, nothing left behind */
+	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
+	ck_assert_int_eq(vgpu_config_set_type(cfg, "t"), 0);
+	ck_assert_int_eq(vgpu_config_add_attr(cfg, "k", "v", -1), 0);
+	ck_assert_int_eq(vgpu_instance_create(hs.ctx, "plain0", u, cfg, &in), -EOPNOTSUPP);
+	ck_assert_int_eq(vgpu_instance_get(hs.ctx, u, NULL, &in), -ENOENT);
+	vgpu_config_unref(cfg);
+	/* without attributes it works, with no display source */
+	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
+	ck_assert_int_eq(vgpu_config_set_type(cfg, "t"), 0);
+	ck_assert_int_eq(vgpu_instance_create(hs.ctx, "plain0", u, cfg, &in), 0);
+	vgpu_instance_unref(in);
+	vgpu_config_unref(cfg);
+	ck_assert_int_eq(vgpu_display_open(hs.ctx, u, &disp), -EOPNOTSUPP);
+	/* no QoS, no usage: the control socket says so */
+	snprintf(req, sizeof(req), "usage %s\n", u);
+	{
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		ssize_t n;
+
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/vfio-user/plain0.ctl", hs.run);
+		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		ck_assert_int_eq(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+		n = recv(fd, rep, sizeof(rep) - 1, MSG_WAITALL);
+		ck_assert_int_gt(n, 0);
+		rep[n] = '\0';
+		ck_assert_str_eq(rep, "err 95\n");
+		close(fd);
+	}
+	ck_assert_int_eq(vgpu_instance_remove(hs.ctx, u), 0);
+	vgpu_provider_unref(p);
+}
+END_TEST
+
 /* bad command lines: clear errors, usage status 2, nothing served */
 START_TEST(test_vnc_bad_args)
 {
@@ -481,6 +545,7 @@ static Suite *display_suite(void)
 	tcase_add_test(tc, test_display_other_user);
 	tcase_add_test(tc, test_qos_usage);
 	tcase_add_test(tc, test_create_attrs);
+	tcase_add_test(tc, test_plain_provider);
 	tcase_add_test(tc, test_vnc_bad_args);
 	suite_add_tcase(s, tc);
 	return s;
