@@ -356,6 +356,19 @@ int dsrc_open(struct vgpu_ctx *ctx, const char *id, const char *kind,
 	r = -EOPNOTSUPP;
 	if (!kind || !strcmp(kind, "provider"))
 		r = prov_open(ctx, s, kind != NULL);
+	if (r == -EOPNOTSUPP && !kind) {
+		struct vgpu_instance *in;
+
+		/* a provider without a display source: its device has one
+		 * client at a time, and a second one waits its turn */
+		if (vgpu_instance_get(ctx, id, NULL, &in) == 0) {
+			if (!strcmp(vgpu_instance_get_backend(in), "vfio-user"))
+				fprintf(stderr, "vgpuctl: warning: %s: its provider offers no display "
+					"source; opening the device, which waits while a VMM uses "
+					"it\n", id);
+			vgpu_instance_unref(in);
+		}
+	}
 	if (r == -EOPNOTSUPP && (!kind || !strcmp(kind, "device")))
 		r = dev_open(ctx, s);
 	if (r < 0) {
