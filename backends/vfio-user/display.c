@@ -45,31 +45,15 @@ struct vu_display {
 static int vu_display_connect(struct vgpu_display *d, struct vu_display *v,
 			      int *memfd)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 5 };
 	char req[64], line[2 * REC_MAX], *nl, *rec;
 	size_t got = 0;
 	int fd, r;
 
 	*memfd = -1;
-	if (strlen(v->path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, v->path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(req, sizeof(req), "display %s", d->uuid);
+	fd = vfu_ctl_send(v->path, req, 5);
 	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = errno == ENOENT || errno == ECONNREFUSED ? -ENODEV : -errno;
-		close(fd);
-		return r;
-	}
-	snprintf(req, sizeof(req), "display %s\n", d->uuid);
-	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
-		close(fd);
-		return -EIO;
-	}
+		return fd == -ENOENT || fd == -ECONNREFUSED ? -ENODEV : fd;
 	/* up to the end of the record (two lines), or of an "err" line */
 	for (;;) {
 		union {

@@ -352,17 +352,17 @@ bad:
 	return -EBADMSG;
 }
 
-int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
-		 struct vfu_ctl_reply *ret)
+int vfu_ctl_send(const char *path, const char *request, int timeout_s)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 10 };
-	size_t len = 0, cap = 4096, rlen = strlen(request);
-	char *buf = NULL;
+	struct timeval tv = { .tv_sec = timeout_s };
+	size_t rlen = strlen(request);
+	char line[VFU_CTL_MAX_REQ];
 	int fd, r;
 
-	memset(ret, 0, sizeof(*ret));
-	if (strlen(path) >= sizeof(sa.sun_path) || rlen + 1 >= VFU_CTL_MAX_REQ)
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	if (rlen + 1 >= VFU_CTL_MAX_REQ)
 		return -EINVAL;
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -372,18 +372,29 @@ int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
-		goto out;
+		close(fd);
+		return r;
 	}
-	{
-		char line[VFU_CTL_MAX_REQ];
+	memcpy(line, request, rlen);
+	line[rlen] = '\n';
+	if (send(fd, line, rlen + 1, MSG_NOSIGNAL) != (ssize_t)rlen + 1) {
+		close(fd);
+		return -EIO;
+	}
+	return fd;
+}
 
-		memcpy(line, request, rlen);
-		line[rlen] = '\n';
-		if (send(fd, line, rlen + 1, MSG_NOSIGNAL) != (ssize_t)rlen + 1) {
-			r = -EIO;
-			goto out;
-		}
-	}
+int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
+		 struct vfu_ctl_reply *ret)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = NULL;
+	int fd, r;
+
+	memset(ret, 0, sizeof(*ret));
+	fd = vfu_ctl_send(path, request, 10);
+	if (fd < 0)
+		return fd;
 	buf = malloc(cap);
 	if (!buf) {
 		r = -ENOMEM;

@@ -111,6 +111,10 @@ struct vfu_ctl_reply {
  */
 int vfu_ctl_parse_reply(char *buf, size_t len, unsigned int n_fields,
 			struct vfu_ctl_reply *ret);
+/* connect to the socket at @path (send and receive time out after
+ * @timeout_s seconds) and send @request and its \n: the connection, or
+ * -ENAMETOOLONG (the path), -EINVAL (the request too long), -errno */
+int vfu_ctl_send(const char *path, const char *request, int timeout_s);
 /* send @request to the socket at @path and parse the reply */
 int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
 		 struct vfu_ctl_reply *ret);

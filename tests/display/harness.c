@@ -253,24 +253,14 @@ int drawer_wait(struct drawer *d)
 
 int drawer_blit(struct drawer *d, uint32_t y0, uint32_t rows)
 {
-	struct pollfd p = { .fd = d->efd, .events = POLLIN };
-	uint64_t off = (uint64_t)y0 * d->w * 4, n;
 	uint32_t status = 0;
-	int r;
+	int r = drawer_submit(d, y0, rows);
 
-	r = reg_write(d, VGPU_SIM_REG_SRC_LO, (uint32_t)(GUEST_IOVA + off));
-	if (!r)
-		r = reg_write(d, VGPU_SIM_REG_SRC_HI, (uint32_t)((GUEST_IOVA + off) >> 32));
-	if (!r)
-		r = reg_write(d, VGPU_SIM_REG_DST, (uint32_t)off);
-	if (!r)
-		r = reg_write(d, VGPU_SIM_REG_LEN, rows * d->w * 4);
-	if (!r)
-		r = reg_write(d, VGPU_SIM_REG_DOORBELL, 1);
 	if (r < 0)
 		return r;
-	if (poll(&p, 1, 30000) != 1 || read(d->efd, &n, sizeof(n)) != sizeof(n))
-		return -ETIMEDOUT;
+	r = drawer_wait(d);
+	if (r < 0)
+		return r;
 	r = vgpu_handle_region_read(d->h, VGPU_SIM_BAR_REGS, VGPU_SIM_REG_STATUS,
 				    &status, 4);
 	if (r < 0)
