@@ -555,7 +555,12 @@ static void usage(FILE *f)
 		"or $VGPU_RUNTIME_DIR)\n"
 		"  -h, --help         this text\n\n"
 		"Runs until SIGTERM or SIGINT. Prints \"ready\" once management "
-		"can reach it.\n");
+		"can reach it.\n\n"
+		"Its devices share one copy engine, scheduled by their QoS (time "
+		"slice,\npreemption timeout, priority, weight, frame-rate limit), and "
+		"report their\nusage; their displays can be watched with vgpuctl vnc. "
+		"One attribute at\ncreation: resolution=WxH, the display's first "
+		"mode (XR24).\n");
 }
 
 int main(int argc, char **argv)
