@@ -48,7 +48,7 @@ struct vnc {
 	uint64_t seq;
 	bool have_seq;
 	int listen_fd;
-	unsigned int rate;
+	unsigned int rate, max_fps;
 	bool verbose;
 	char name[128];
 };
@@ -288,7 +288,7 @@ static int listen_on(const char *spec, char *shown, size_t shown_len)
 struct vnc_args {
 	const char *listen;
 	const char *source;
-	unsigned int rate;
+	unsigned int rate, max_fps;
 };
 
 static int vnc_opt(int c, const char *arg, void *data)
@@ -307,22 +307,24 @@ static int vnc_opt(int c, const char *arg, void *data)
 		a->source = arg;
 		return 0;
 	case 'r':
+	case 'f':
 		errno = 0;
 		n = strtoul(arg, &end, 10);
 		if (errno || *end || n < 1 || n > 1000)
-			return usage_error("vnc", "bad --rate '%s' (1 to 1000 per second)", arg);
-		a->rate = (unsigned int)n;
+			return usage_error("vnc", "bad --%s '%s' (1 to 1000 per second)",
+					   c == 'r' ? "rate" : "max-fps", arg);
+		*(c == 'r' ? &a->rate : &a->max_fps) = (unsigned int)n;
 		return 0;
 	}
 	return EXIT_USAGE;
 }
 
-static uint64_t now_ms(void)
+static uint64_t now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 static void accept_clients(struct vnc *v)
@@ -347,10 +349,15 @@ static void accept_clients(struct vnc *v)
 	}
 }
 
-/* serve until a signal or until the instance goes away */
+/*
+ * Serve until a signal or until the instance goes away. A source that
+ * announces frames is read when it does, at most --max-fps times a second
+ * (announcements in between wait, and are taken together), and looked at
+ * once a second anyway (it may have gone); a device is polled --rate times
+ * a second while someone watches, once a second otherwise.
+ */
 static int serve(struct vnc *v)
 {
-	unsigned int poll_ms = 1000 / v->rate;
 	uint64_t last = 0;
 	int r = 0;
 
@@ -359,25 +366,29 @@ static int serve(struct vnc *v)
 		rfbClientIteratorPtr it;
 		rfbClientPtr cl;
 		unsigned int n = 0, nclients = 0;
-		int sfd = dsrc_get_fd(v->src), timeout;
+		int sfd = dsrc_get_fd(v->src), sidx = -1;
+		uint64_t now = now_us(), gap, period, wait;
 		bool due;
 
 		pfd[n++] = (struct pollfd){ .fd = v->listen_fd, .events = POLLIN };
-		if (sfd >= 0)
-			pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		it = rfbGetClientIterator(v->screen);
-		while ((cl = rfbClientIteratorNext(it)) && n < sizeof(pfd) / sizeof(pfd[0])) {
+		while ((cl = rfbClientIteratorNext(it)) && n < sizeof(pfd) / sizeof(pfd[0]) - 1) {
 			if (cl->sock < 0)
 				continue;
 			pfd[n++] = (struct pollfd){ .fd = cl->sock, .events = POLLIN };
 			nclients++;
 		}
 		rfbReleaseClientIterator(it);
-		/* a source that announces frames is still looked at once a
-		 * second (it may have gone); a device is polled at --rate
-		 * while someone watches */
-		timeout = sfd >= 0 || !nclients ? 1000 : (int)poll_ms;
-		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
+		gap = 1000000 / (sfd >= 0 ? v->max_fps : v->rate);
+		period = sfd < 0 && nclients ? gap : 1000000;
+		if (sfd >= 0 && now - last >= gap) {
+			sidx = (int)n;
+			pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		}
+		wait = now - last >= period ? 0 : period - (now - last);
+		if (sfd >= 0 && sidx < 0 && gap - (now - last) < wait)
+			wait = gap - (now - last); /* then the source is listened to */
+		if (poll(pfd, n, (int)((wait + 999) / 1000)) < 0 && errno != EINTR) {
 			r = -errno;
 			break;
 		}
@@ -385,9 +396,10 @@ static int serve(struct vnc *v)
 			accept_clients(v);
 			last = 0; /* a new viewer gets a fresh picture */
 		}
-		due = now_ms() - last >= (sfd >= 0 || !nclients ? 1000 : poll_ms);
-		if ((sfd >= 0 && (pfd[1].revents & POLLIN)) || due) {
-			last = now_ms();
+		now = now_us();
+		due = now - last >= period || (sidx >= 0 && (pfd[sidx].revents & POLLIN));
+		if (due) {
+			last = now;
 			r = sync_display(v);
 			if (r < 0)
 				break;
@@ -403,21 +415,23 @@ int cmd_vnc(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "rate", required_argument, NULL, 'r' },
 		{ "source", required_argument, NULL, 's' },
+		{ "max-fps", required_argument, NULL, 'f' },
 		{ 0 },
 	};
-	struct vnc_args a = { "127.0.0.1:5900", NULL, 30 };
+	struct vnc_args a = { "127.0.0.1:5900", NULL, 30, 240 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	struct vnc v = { .listen_fd = -1 };
 	struct opts o = *go;
 	char where[300];
 	int r;
 
-	r = parse_common(argc, argv, lo, "l:r:s:", vnc_opt, &a, &o);
+	r = parse_common(argc, argv, lo, "l:r:s:f:", vnc_opt, &a, &o);
 	if (r)
 		return r;
 	if (argc - optind != 1)
 		return usage_error(argv[0], "%s", "expects one UUID or PCI address");
 	v.rate = a.rate;
+	v.max_fps = a.max_fps;
 	v.verbose = vnc_verbose = go->verbose > 0;
 	snprintf(v.name, sizeof(v.name), "%s", argv[optind]);
 	v.listen_fd = listen_on(a.listen, where, sizeof(where));

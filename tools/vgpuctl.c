@@ -1346,7 +1346,7 @@ static const struct verb verbs[] = {
 	  "open a device and list its interrupts (VFIO)" },
 	{ "screenshot", cmd_screenshot, "UUID|PCI-ADDRESS OUT.png",
 	  "save what the device's display shows as PNG" },
-	{ "vnc", cmd_vnc, "UUID|PCI-ADDRESS [--listen ADDR:PORT] [--rate HZ] [--source provider|device]",
+	{ "vnc", cmd_vnc, "UUID|PCI-ADDRESS [--listen ADDR:PORT] [--rate HZ] [--max-fps N] [--source provider|device]",
 	  "serve the live display to VNC clients (view only)" },
 	{ "help", cmd_help, "", "show this help" },
 	{ NULL, NULL, NULL, NULL },

@@ -510,7 +510,8 @@ START_TEST(test_vnc_bad_args)
 	static const char *const bad[] = {
 		"--listen 127.0.0.1:99999", "--listen 1.2.3:5900", "--listen [::1",
 		"--listen host.example:5900", "--listen ''", "--rate 0",
-		"--rate 5000", "--rate x", "--source x", "--source ''",
+		"--rate 5000", "--rate x", "--source x", "--source ''", "--max-fps 0",
+		"--max-fps 1001",
 	};
 	const char *prog = getenv("VGPUCTL");
 	char cmd[512];
