@@ -1353,6 +1353,8 @@ static const struct verb verbs[] = {
 	{ "qos", cmd_qos, "UUID [-p PARENT] [--set KNOB=VALUE]... [--live|--config]", "show or set an instance's QoS" },
 	{ "top", cmd_top, "[--interval MS] [--iterations N] [--batch]", "live view of every instance's use and QoS ('q' quits)" },
 	{ "metrics", cmd_metrics, "[--output FILE]", "usage and QoS in the Prometheus text format" },
+	{ "migration", cmd_migration, "UUID|PCI-ADDRESS",
+	  "what the device offers for live migration, and its state" },
 	{ "help", cmd_help, "", "show this help" },
 	{ NULL, NULL, NULL, NULL },
 };
