@@ -189,6 +189,21 @@ int vgpu_ctx_set_runtime_dir(struct vgpu_ctx *ctx, const char *path);
  */
 const char *vgpu_ctx_get_runtime_dir(struct vgpu_ctx *ctx);
 
+/**
+ * vgpu_ctx_set_backends - use only some backends
+ * @ctx: the context
+ * @names: backend names separated by commas ("mdev", "sriov",
+ *         "vfio-user"), e.g. "mdev" for a tool that knows only mdev; NULL
+ *         for all of them (the default)
+ *
+ * Listings, look-ups, definitions and the monitor of @ctx then see only
+ * these backends: a tool that manages mdev devices alone is neither slowed
+ * down nor failed by a user-space provider that does not answer.
+ * Returns: 0, -EINVAL for an empty list or an unknown name.
+ * @since: 0.2
+ */
+int vgpu_ctx_set_backends(struct vgpu_ctx *ctx, const char *names);
+
 /* ------------------------------------------------------------------------ */
 /* Parents: devices that can host instances (an mdev parent, an SR-IOV PF,   */
 /* a vfio-user provider).                                                    */
@@ -437,6 +452,19 @@ const char *vgpu_type_get_device_api(struct vgpu_type *type);
  * @since: 0.1
  */
 int vgpu_type_get_available_instances(struct vgpu_type *type);
+
+/**
+ * vgpu_type_get_max_instances - how many instances of the type fit in all
+ * @type: the type
+ *
+ * The total capacity, created instances included: what a vfio-user
+ * provider reports, or the "max_instance" of an mdev type's description
+ * (NVIDIA's drivers give it). Kernel mdev has no such count in general.
+ * Returns: the count (>= 0), -ENODATA when the backend does not say,
+ *          -EINVAL without a type.
+ * @since: 0.2
+ */
+int vgpu_type_get_max_instances(struct vgpu_type *type);
 
 /**
  * vgpu_type_get_attr_count - how many key/value attributes were parsed
@@ -924,7 +952,9 @@ enum vgpu_event_type {
  * directory (creating <runtime>/vfio-user when it may), and, in addition,
  * rescans on a timer when an interval is set with
  * vgpu_monitor_set_rescan_interval() — needed for fake or bind-mounted sysfs
- * trees.
+ * trees. A user-space provider that does not answer, or shuts the caller
+ * out, is logged at every rescan and keeps its last known state (no
+ * removal is reported for it) while the others are reported as usual.
  * Returns: 0, or a negative errno.
  * @since: 0.1
  */
