@@ -91,6 +91,43 @@ typedef int (*vgpu_region_access_fn)(struct vgpu_device *dev,
 				     void *userdata);
 
 /**
+ * struct vgpu_device_usage - what a device has used, for management
+ * @size: sizeof(struct vgpu_device_usage), set by the library
+ * @reported: one bit per counter filled in: 1 << VGPU_USAGE_* (libvgpu.h's
+ *            enum vgpu_usage_counter); the vendor sets the bits
+ * @engine_busy_ns: time an engine ran the device's work
+ * @work_items: work items (jobs, command buffers) completed
+ * @dma_bytes: bytes moved to and from guest memory
+ * @interrupts: interrupts raised to the guest
+ * @fb_bytes: framebuffer memory the device holds (a gauge)
+ * @frames: frames presented on its display
+ *
+ * Counters grow for the device's life. Since 0.2.
+ */
+struct vgpu_device_usage {
+	size_t size;
+	uint32_t reported;
+	uint64_t engine_busy_ns;
+	uint64_t work_items;
+	uint64_t dma_bytes;
+	uint64_t interrupts;
+	uint64_t fb_bytes;
+	uint64_t frames;
+};
+
+/**
+ * struct vgpu_device_attr - one attribute given at creation
+ * @key: the name, [A-Za-z0-9_./-]{1,64}
+ * @value: the value, any text without control characters
+ *
+ * Since 0.2.
+ */
+struct vgpu_device_attr {
+	const char *key;
+	const char *value;
+};
+
+/**
  * struct vgpu_provider_ops - what the vendor implements
  * @size: sizeof(struct vgpu_provider_ops) as compiled by the caller; lets
  *        the struct grow without breaking the ABI
@@ -116,6 +153,24 @@ typedef int (*vgpu_region_access_fn)(struct vgpu_device *dev,
  *             0 at the end of the stream (for now), or a negative errno
  * @migration_write: consume all @len bytes of saved state (RESUMING);
  *             0 or a negative errno
+ * @qos_set: (since 0.2, optional) management sets QoS knob @knob (an enum
+ *             vgpu_qos_knob of libvgpu.h: time slice, preemption timeout,
+ *             priority, weight, frame-rate limit) to @value, already
+ *             checked against the knob's range (vgpu_qos_check_value());
+ *             0 when in effect, -EOPNOTSUPP for a knob the device does not
+ *             have, -ERANGE for a value it cannot honour. Without it,
+ *             every knob is -EOPNOTSUPP.
+ * @qos_get: (since 0.2, optional) the value of @knob now; -EOPNOTSUPP for
+ *             a knob the device does not have, -ENODATA when unknown
+ * @usage: (since 0.2, optional) fill in what the device has used (see
+ *             struct vgpu_device_usage); counters left out are "not
+ *             reported" to management, never 0
+ * @create_attrs: (since 0.2, optional) like @create, with the attributes
+ *             management gave (mdevctl's --attr KEY=VALUE, in order; @n
+ *             may be 0). When set it is called instead of @create; an
+ *             attribute the vendor does not know should fail the creation
+ *             (-EINVAL). Without it, a creation with attributes is refused
+ *             with -EOPNOTSUPP.
  *
  * Pinned windows (vgpu_device_dma_pin()) are never unmapped under the
  * provider: when the client disconnects, windows still pinned (or, after
@@ -147,6 +202,15 @@ struct vgpu_provider_ops {
 				  void *userdata);
 	int (*migration_write)(struct vgpu_device *dev, const void *buf,
 			       size_t len, void *userdata);
+	int (*qos_set)(struct vgpu_device *dev, unsigned int knob,
+		       uint64_t value, void *userdata);
+	int (*qos_get)(struct vgpu_device *dev, unsigned int knob,
+		       uint64_t *value, void *userdata);
+	int (*usage)(struct vgpu_device *dev, struct vgpu_device_usage *usage,
+		     void *userdata);
+	int (*create_attrs)(struct vgpu_device *dev, const char *type_id,
+			    const struct vgpu_device_attr *attrs, size_t n,
+			    void *userdata);
 };
 
 /**
@@ -821,6 +885,60 @@ int vgpu_device_quiesced(struct vgpu_device *dev);
  */
 void vgpu_device_dma_mark_dirty(struct vgpu_device *dev, uint64_t iova,
 				uint64_t len);
+
+/**
+ * struct vgpu_display_plane - what a device's display shows
+ * @size: sizeof(struct vgpu_display_plane) as compiled by the caller
+ * @drm_format: DRM fourcc of the pixels; 0 when the display is off
+ * @width: pixels
+ * @height: lines
+ * @stride: bytes from one line to the next
+ * @region: the memory region (VGPU_REGION_F_MEM) the pixels live in
+ * @offset: where the first pixel is in @region
+ *
+ * Since 0.2.
+ */
+struct vgpu_display_plane {
+	size_t size;
+	uint32_t drm_format;
+	uint32_t width;
+	uint32_t height;
+	uint32_t stride;
+	unsigned int region;
+	uint64_t offset;
+};
+
+/**
+ * vgpu_device_set_display - offer the device's display to management
+ * @dev: the device
+ * @plane: the current plane (set its size first)
+ *
+ * From the first call on the device has a display source: management
+ * clients (vgpu_display_open(), `vgpuctl vnc`, `vgpuctl screenshot`) reach
+ * it through the provider's control socket, under the control socket's
+ * rules (root or the provider's user), read-only and beside the VMM's
+ * connection. Call it again on every mode change (a new format, size,
+ * stride or offset; a plane in another region makes watchers open the
+ * source again). Watchers are told at once. A plane must fit its region.
+ * May be called from any thread.
+ * Returns: 0, -EINVAL (bad @plane, a region that is not memory, a plane
+ *          that does not fit), -ENODEV (the device was destroyed).
+ * @since: 0.2
+ */
+int vgpu_device_set_display(struct vgpu_device *dev,
+			    const struct vgpu_display_plane *plane);
+
+/**
+ * vgpu_device_display_changed - tell watchers that a new frame is shown
+ * @dev: the device
+ *
+ * Call it when the pixels of the plane changed (a frame was presented).
+ * Watchers that cannot keep up are told of the latest frame only. May be
+ * called from any thread, also from a region access callback.
+ * Returns: 0, -ENODEV (destroyed), -ENOENT (no display set).
+ * @since: 0.2
+ */
+int vgpu_device_display_changed(struct vgpu_device *dev);
 
 #ifdef __cplusplus
 }

@@ -1810,6 +1810,99 @@ int vgpu_handle_probe_in_use(struct vgpu_ctx *ctx, const char *id,
 			      int *group);
 
 /* ------------------------------------------------------------------------ */
+/* Display of a running instance (since 0.2)                                 */
+
+struct vgpu_display;
+
+/**
+ * struct vgpu_display_frame - what a display source shows now
+ * @size: set by the caller to sizeof(struct vgpu_display_frame); fields past
+ *        it are left alone
+ * @drm_format: DRM fourcc of the pixels; 0 when the display is off
+ * @width: pixels
+ * @height: lines
+ * @stride: bytes from one line to the next
+ * @reserved: 0
+ * @seq: grows with every frame or mode change the provider announced
+ * @pixels: the first pixel, mapped read-only; valid until the next
+ *          vgpu_display_get_frame() or the last unref; NULL when off
+ */
+struct vgpu_display_frame {
+	uint32_t size;
+	uint32_t drm_format;
+	uint32_t width;
+	uint32_t height;
+	uint32_t stride;
+	uint32_t reserved;
+	uint64_t seq;
+	const void *pixels;
+};
+
+/**
+ * vgpu_display_open - watch the display of a running instance, read-only
+ * @ctx: the context
+ * @uuid: an active instance
+ * @ret: receives the display source (one reference)
+ *
+ * A display source is offered by the instance's provider (user-space
+ * instances, "vfio-user" backend) beside the VMM's connection: it works
+ * while the device is in use, and never touches the device itself. The
+ * provider serves it under the same rules as its control socket (root or
+ * the provider's user); its memory is mapped read-only. Kernel instances
+ * have no display source: open the device (vgpu_handle_query_plane()),
+ * which works while nobody else holds it.
+ * Returns: 0, -EINVAL (not a UUID), -ENODEV (no such active instance),
+ *          -EOPNOTSUPP (its backend or provider offers no display source),
+ *          -EACCES (the provider refused us), or another negative errno.
+ * @since: 0.2
+ */
+int vgpu_display_open(struct vgpu_ctx *ctx, const char *uuid,
+		      struct vgpu_display **ret);
+
+/**
+ * vgpu_display_ref - take a reference
+ * @display: the display source, or NULL
+ * Returns: @display.
+ * @since: 0.2
+ */
+struct vgpu_display *vgpu_display_ref(struct vgpu_display *display);
+
+/**
+ * vgpu_display_unref - drop a reference; the last one closes the source
+ * @display: the display source, or NULL
+ * Returns: NULL when it was closed, @display otherwise.
+ * @since: 0.2
+ */
+struct vgpu_display *vgpu_display_unref(struct vgpu_display *display);
+
+/**
+ * vgpu_display_get_fd - a descriptor that is readable when the display changed
+ * @display: the display source
+ *
+ * Poll it for POLLIN, then call vgpu_display_get_frame(), which consumes
+ * what made it readable. It also becomes readable when the instance goes
+ * away.
+ * Returns: the fd (owned by @display), or -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_display_get_fd(struct vgpu_display *display);
+
+/**
+ * vgpu_display_get_frame - the current plane and its pixels
+ * @display: the display source
+ * @frame: receives the plane; set @frame->size first
+ *
+ * Never blocks: reads the announcements that arrived and reports the
+ * latest. The pixels are the provider's framebuffer itself, mapped
+ * read-only, not a copy: the guest may draw while they are read.
+ * Returns: 0, -ENODEV when the instance (or its provider) went away,
+ *          -EBADMSG when the provider sent something malformed, -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_display_get_frame(struct vgpu_display *display,
+			   struct vgpu_display_frame *frame);
+
+/* ------------------------------------------------------------------------ */
 /* Quality of service and usage                                              */
 /* ------------------------------------------------------------------------ */
 

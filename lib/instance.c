@@ -621,11 +621,17 @@ static int create_locked(struct vgpu_ctx *ctx, struct vgpu_parent *p,
 		return -ENOSPC;
 	}
 	vgpu_type_unref(t);
-	r = p->backend->create(p, config->type, uuid);
+	if (p->backend->create_attrs)
+		r = p->backend->create_attrs(p, config->type, uuid, config->attrs,
+					     config->n_attrs);
+	else
+		r = p->backend->create(p, config->type, uuid);
 	if (r < 0) {
 		/* the kernel's word for "full" differs between drivers */
 		if (r == -EUSERS || r == -EDQUOT)
 			r = -ENOSPC;
+		if (r == -EOPNOTSUPP && config->n_attrs)
+			err(ctx, "parent %s takes no attributes at creation", p->id);
 		/* no UUID: it may be one the caller never gave */
 		err(ctx, "parent %s: creating a %s instance failed: %s", p->id,
 		    config->type, strerror(-r));
@@ -637,7 +643,8 @@ static int create_locked(struct vgpu_ctx *ctx, struct vgpu_parent *p,
 		    strerror(-r));
 		return r;
 	}
-	r = apply_attrs(ctx, in, config);
+	/* a backend that took them at creation has them already */
+	r = p->backend->create_attrs ? 0 : apply_attrs(ctx, in, config);
 	if (r == 0)
 		r = vgpu_qos_apply(ctx, in, config);
 	if (r < 0) {

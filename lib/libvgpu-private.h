@@ -161,6 +161,16 @@ struct vgpu_backend {
 	 * no uevent; the monitor watches it (the backend creates it if it
 	 * may). NULL: uevents cover the backend */
 	char *(*watch_dir)(struct vgpu_ctx *ctx);
+	/* optional: a read-only display source of an active instance, beside
+	 * its VMM; fills display->ops and ->priv (display-private.h) */
+	int (*open_display)(struct vgpu_instance *instance,
+			    struct vgpu_display *display);
+	/* optional: create with the definition's attributes in one step
+	 * (instead of create, then write_attr for each); called with the
+	 * parent's lock held */
+	int (*create_attrs)(struct vgpu_parent *parent, const char *type_id,
+			    const char *uuid, const struct vgpu_kv *attrs,
+			    size_t n_attrs);
 	/* optional: a QoS knob of an active instance into *value, with
 	 * enum vgpu_qos_state bits in *state. A knob the backend lacks is
 	 * -EOPNOTSUPP, logged with the backend's name; one it has without a

@@ -29,7 +29,7 @@ echo "=== all suites"
 meson test -C build --print-errorlogs
 tally build
 echo "=== under valgrind"
-meson test -C build --setup valgrind --print-errorlogs --suite unit --suite sriov --suite fake --suite vfio-user
+meson test -C build --setup valgrind --print-errorlogs --suite unit --suite sriov --suite fake --suite vfio-user --suite display
 tally build -valgrind
 echo "=== AddressSanitizer + UndefinedBehaviorSanitizer"
 [ -f build-asan/build.ninja ] ||

@@ -6,7 +6,8 @@ pkgs="meson ninja-build gcc g++ pkg-config bc uuid-dev libudev-dev libpci-dev pc
 libjson-c-dev libpng-dev check libfuse3-dev fuse3 mdevctl valgrind util-linux
 clang libclang-rt-14-dev abigail-tools tmux prometheus python3-jsonschema
 bash-completion libvirt-daemon libvirt-clients strace
-libglib2.0-dev libfdt-dev python3-venv seabios qemu-system-data dpkg-dev"
+libglib2.0-dev libfdt-dev python3-venv seabios qemu-system-data dpkg-dev
+libvncserver-dev vncsnapshot libjpeg-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f '${Status}' "$p" 2> /dev/null | grep -q 'install ok installed' ||

@@ -9,7 +9,11 @@
  * memory through the DMA pin table into the framebuffer (BAR2), sets
  * STATUS_DONE (or STATUS_ERROR and the errno in ERROR) and raises MSI-X
  * vector 0, or MSI vector 0, or INTx, whichever the client enabled.
- * Writing a STATUS bit clears it.
+ * Writing a STATUS bit clears it. The engine is shared by every device of
+ * the process (scheduled by their QoS); up to 4 blits per device may be
+ * queued (STATUS_BUSY is set while any is), each completing in order with
+ * STATUS_DONE, BLITS + 1 and an interrupt; a fifth doorbell fails with
+ * EBUSY.
  *
  * Display: write FORMAT, WIDTH, HEIGHT, STRIDE; the plane descriptor
  * (region 9) then shows that mode over the framebuffer, so
@@ -41,6 +45,7 @@
 #define VGPU_SIM_ID 0x5347504bu
 #define VGPU_SIM_STATUS_DONE 0x1u
 #define VGPU_SIM_STATUS_ERROR 0x2u
+#define VGPU_SIM_STATUS_BUSY 0x4u  /* blits are queued on the engine (read-only) */
 
 #define VGPU_SIM_BAR_REGS 0     /* BAR0: registers, MSI-X table at 0x800 */
 #define VGPU_SIM_BAR_FB 2       /* BAR2: framebuffer, mmap-able */

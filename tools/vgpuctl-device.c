@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "vgpuctl.h"
+#include "vgpuctl-display.h"
 
 static int open_device(struct vgpu_ctx *ctx, const char *id,
 		       struct vgpu_handle **h)
@@ -446,102 +447,41 @@ static int write_png(const char *path, const uint8_t *pix,
 	return r;
 }
 
-/* the pixels of a region plane: mapped when possible, else read */
-static int region_pixels(struct vgpu_handle *h, const struct vgpu_plane_info *p,
-			 size_t len, uint8_t **pix, void **map, size_t *maplen)
-{
-	long page = sysconf(_SC_PAGESIZE);
-	size_t mlen = (len + (size_t)page - 1) & ~((size_t)page - 1);
-	int r;
-
-	if (vgpu_handle_region_mmap(h, p->region_index, 0, mlen, PROT_READ, map) == 0) {
-		*pix = *map;
-		*maplen = mlen;
-		return 0;
-	}
-	*pix = malloc(len);
-	if (!*pix)
-		return -ENOMEM;
-	r = vgpu_handle_region_read(h, p->region_index, 0, *pix, len);
-	if (r < 0) {
-		fail_msg("reading region %u: %s", p->region_index, strerror(-r));
-		free(*pix);
-		*pix = NULL;
-	}
-	return r;
-}
-
 int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		   char **argv)
 {
-	struct vgpu_plane_info p = { .size = sizeof(p) };
-	struct vgpu_handle *h;
+	struct dsrc_frame f;
+	struct dsrc *src;
 	struct opts o = *go;
-	uint8_t *pix = NULL;
-	void *map = NULL;
-	size_t maplen = 0, len;
-	int r, fd = -1;
+	int r;
 
 	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
 	if (r)
 		return r;
 	if (argc - optind != 2)
 		return usage_error(argv[0], "%s", "expects a device and an output file");
-	r = open_device(ctx, argv[optind], &h);
+	r = dsrc_open(ctx, argv[optind], NULL, &src);
 	if (r < 0)
 		return exit_for(r);
-	r = vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &p);
-	if (r < 0) {
-		fail_msg("%s: %s", argv[optind],
-			 r == -ENOTSUP ? "has no display" : strerror(-r));
-		goto out;
-	}
-	if (!p.drm_format || !p.width || !p.height) {
+	r = dsrc_frame(src, &f);
+	if (r == -ENODATA)
 		fail_msg("%s: the display shows nothing (no mode set)", argv[optind]);
-		r = -ENODATA;
-		goto out;
+	else if (r == -ENODEV)
+		fail_msg("%s: the instance went away", argv[optind]);
+	if (r == 0) {
+		struct vgpu_plane_info p = { .size = sizeof(p),
+					     .drm_format = f.drm_format,
+					     .width = f.width,
+					     .height = f.height,
+					     .stride = f.stride };
+
+		r = write_png(argv[optind + 1], f.pixels, &p);
 	}
-	len = (size_t)p.stride * p.height;
-	if (p.kind == VGPU_PLANE_REGION) {
-		r = region_pixels(h, &p, len, &pix, &map, &maplen);
-	} else {
-		fd = vgpu_handle_get_plane_dmabuf(h, p.dmabuf_id);
-		if (fd < 0) {
-			r = fd;
-			fail_msg("%s: GET_GFX_DMABUF: %s", argv[optind], strerror(-r));
-			goto out;
-		}
-		map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-		if (map == MAP_FAILED) {
-			/* mbochs (Linux 6.1) exports its dma-buf without
-			 * mmap; its pixels are its VRAM, BAR0, at the offset
-			 * of the display start (0 unless panned) */
-			fprintf(stderr, "vgpuctl: warning: the dma-buf cannot be mapped (%s); "
-				"reading the framebuffer from BAR0 instead\n", strerror(errno));
-			map = NULL;
-			p.region_index = VGPU_REGION_BAR0;
-			r = region_pixels(h, &p, len, &pix, &map, &maplen);
-		} else {
-			pix = map;
-			maplen = len;
-			r = 0;
-		}
-	}
-	if (r < 0)
-		goto out;
-	r = write_png(argv[optind + 1], pix, &p);
 	if (r == 0)
-		printf("%s: %ux%u %.4s %s plane -> %s\n", argv[optind], p.width, p.height,
-		       (const char *)&p.drm_format,
-		       p.kind == VGPU_PLANE_REGION ? "region" : "dma-buf", argv[optind + 1]);
-out:
-	if (map)
-		munmap(map, maplen);
-	else
-		free(pix);
-	if (fd >= 0)
-		close(fd);
-	vgpu_handle_unref(h);
+		printf("%s: %ux%u %.4s through the %s -> %s\n", argv[optind], f.width,
+		       f.height, (const char *)&f.drm_format, dsrc_kind(src),
+		       argv[optind + 1]);
+	dsrc_close(src);
 	return r < 0 ? (r == -ENOTSUP || r == -ENODATA ? EXIT_FAILURE : exit_for(r)) : 0;
 }
 

@@ -108,4 +108,5 @@ int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		  char **argv);
 
+
 #endif

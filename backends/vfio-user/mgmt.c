@@ -8,6 +8,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "vfio-user-qos.h"
 #include "device-private.h"
 #include "libvgpu-private.h"
 #include "util-sysfs.h"
@@ -390,6 +392,46 @@ static int vu_create(struct vgpu_parent *parent, const char *type_id,
 	return r;
 }
 
+/* create with attributes: they travel percent-encoded on the create line,
+ * and the provider gives them to its vendor's create_attrs */
+static int vu_create_attrs(struct vgpu_parent *parent, const char *type_id,
+			   const char *uuid, const struct vgpu_kv *attrs,
+			   size_t n_attrs)
+{
+	struct vfu_ctl_reply rep;
+	char req[VFU_CTL_MAX_REQ];
+	int r;
+
+	if (!vfu_ctl_valid_id(type_id))
+		return -ENOENT;
+	if (n_attrs > VFU_CTL_MAX_ATTRS) {
+		err(parent->ctx, "%s: at most %d attributes reach a provider", uuid,
+		    VFU_CTL_MAX_ATTRS);
+		return -E2BIG;
+	}
+	snprintf(req, sizeof(req), "create %s %s", type_id, uuid);
+	for (size_t i = 0; i < n_attrs; i++) {
+		r = vfu_ctl_append_attr(req, sizeof(req), attrs[i].key, attrs[i].value);
+		if (r < 0) {
+			err(parent->ctx, "%s: attribute %s cannot be sent to provider %s: %s",
+			    uuid, attrs[i].key, parent->id,
+			    r == -ENOSPC ? "the request is too long" :
+					   "bad key, control characters or a value over 255 bytes");
+			return r == -ENOSPC ? -E2BIG : -EINVAL;
+		}
+	}
+	r = ask(parent->ctx, parent->id, req, 3, &rep);
+	if (r == -EOPNOTSUPP && n_attrs)
+		err(parent->ctx, "%s: provider %s takes no attributes", uuid, parent->id);
+	else if (r == -EINVAL && n_attrs)
+		err(parent->ctx, "%s: provider %s refused the attributes", uuid, parent->id);
+	if (r < 0)
+		return r;
+	r = rep.n_records == 1 && !strcmp(rep.fields[0], uuid) ? 0 : -EBADMSG;
+	vfu_ctl_reply_free(&rep);
+	return r;
+}
+
 static int vu_write_attr(struct vgpu_instance *instance, const char *key,
 			 const char *value)
 {
@@ -462,22 +504,51 @@ static char *vu_watch_dir(struct vgpu_ctx *ctx)
 	return dir;
 }
 
+/* display.c */
+int vu_open_display(struct vgpu_instance *in, struct vgpu_display *d);
+
 /*
- * QoS of a provider's device: the provider API has no QoS callback yet, so
- * every knob is refused, with the reason, until it does. Usage likewise:
- * nothing is reported (the counters say "not reported", never 0).
+ * QoS and usage of a provider's device: the provider's vendor answers
+ * through its qos_set/qos_get/usage callbacks (qos.c, over the control
+ * socket). A knob the vendor lacks, or a provider without the callbacks,
+ * is refused with the backend's name.
  */
 static int vu_qos_set(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
 		      uint64_t value)
 {
-	return vgpu_qos_unsupported(instance, knob,
-				    "user-space providers cannot take QoS settings yet (no QoS callback in the provider API)");
+	int r = vu_provider_qos_set(instance, (unsigned int)knob, value);
+
+	if (r == -EOPNOTSUPP)
+		return vgpu_qos_unsupported(instance, knob,
+					    "the provider has no such knob (or no QoS callback)");
+	if (r == -ERANGE)
+		err(instance->ctx, "%s: provider %s cannot honour %s=%" PRIu64, instance->uuid,
+		    instance->parent_id, vgpu_qos_knob_name(knob), value);
+	return r;
 }
 
 static int vu_qos_get(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
 		      uint64_t *value, unsigned int *state)
 {
-	return -EOPNOTSUPP;
+	int r = vu_provider_qos_get(instance, (unsigned int)knob, value);
+
+	if (r == 0 && state)
+		*state = 0;
+	return r;
+}
+
+static int vu_get_usage(struct vgpu_instance *instance, struct vgpu_usage *usage)
+{
+	uint64_t v[VFU_CTL_COUNTERS];
+	unsigned int mask = 0;
+	int r = vu_provider_usage(instance, v, &mask);
+
+	if (r == -EOPNOTSUPP)
+		return 0; /* the provider reports nothing: all "not reported" */
+	for (unsigned int i = 0; r == 0 && i < VFU_CTL_COUNTERS; i++)
+		if (mask & (1u << i))
+			vgpu_usage_set(usage, (enum vgpu_usage_counter)i, v[i]);
+	return r;
 }
 
 const struct vgpu_backend vgpu_backend_vfio_user = {
@@ -496,6 +567,9 @@ const struct vgpu_backend vgpu_backend_vfio_user = {
 	/* an instance's syspath is its vfio-user socket */
 	.access = "vfio-user",
 	.watch_dir = vu_watch_dir,
+	.open_display = vu_open_display,
+	.create_attrs = vu_create_attrs,
 	.qos_get = vu_qos_get,
 	.qos_set = vu_qos_set,
+	.get_usage = vu_get_usage,
 };

@@ -86,6 +86,44 @@ static int ctl_device_line(char **out, size_t *len, struct vgpu_device *d)
 	return r;
 }
 
+/* QoS and usage: the vendor's callbacks; without them, -EOPNOTSUPP */
+static int ctl_qos_usage(struct vgpu_provider *p, struct vgpu_device *dev,
+			 const struct vfu_ctl_req *q, char **out, size_t *len)
+{
+	struct vgpu_device_usage u = { .size = sizeof(u) };
+	uint64_t v = 0;
+	int r;
+
+	switch (q->op) {
+	case VFU_CTL_QOS_SET:
+		if (!p->ops.qos_set)
+			return -EOPNOTSUPP;
+		r = p->ops.qos_set(dev, q->knob, q->value, p->userdata);
+		return r < 0 ? r : ctl_printf(out, len, "ok 0\n");
+	case VFU_CTL_QOS_GET:
+		if (!p->ops.qos_get)
+			return -EOPNOTSUPP;
+		r = p->ops.qos_get(dev, q->knob, &v, p->userdata);
+		return r < 0 ? r : ctl_printf(out, len, "ok 1\n%llu\n", (unsigned long long)v);
+	case VFU_CTL_USAGE:
+		if (!p->ops.usage)
+			return -EOPNOTSUPP;
+		r = p->ops.usage(dev, &u, p->userdata);
+		if (r < 0)
+			return r;
+		/* only the bits of counters that exist */
+		u.reported &= (1u << VFU_CTL_COUNTERS) - 1;
+		return ctl_printf(out, len, "ok 1\n%u\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n",
+				  u.reported, (unsigned long long)u.engine_busy_ns,
+				  (unsigned long long)u.work_items,
+				  (unsigned long long)u.dma_bytes,
+				  (unsigned long long)u.interrupts,
+				  (unsigned long long)u.fb_bytes, (unsigned long long)u.frames);
+	default:
+		return -EINVAL;
+	}
+}
+
 /* the reply to one request: "ok N" and records, or -errno */
 static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 		      char **out, size_t *len)
@@ -115,8 +153,12 @@ static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 		for (size_t i = 0; r == 0 && i < p->devices.n; i++)
 			r = ctl_device_line(out, len, p->devices.items[i]);
 		return r;
-	case VFU_CTL_CREATE:
-		r = vgpu_provider_create_device(p, q->type, q->uuid, NULL, &dev);
+	case VFU_CTL_CREATE: {
+		struct vgpu_device_attr attrs[VFU_CTL_MAX_ATTRS];
+
+		for (size_t i = 0; i < q->n_attrs; i++)
+			attrs[i] = (struct vgpu_device_attr){ q->attr_key[i], q->attr_value[i] };
+		r = device_create(p, q->type, q->uuid, NULL, attrs, q->n_attrs, &dev);
 		if (r < 0)
 			return r;
 		r = ctl_printf(out, len, "ok 1\n");
@@ -124,6 +166,7 @@ static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 			r = ctl_device_line(out, len, dev);
 		vgpu_device_unref(dev);
 		return r;
+	}
 	case VFU_CTL_REMOVE:
 	case VFU_CTL_REMOVE_FORCE:
 		dev = find_device(p, q->uuid);
@@ -153,6 +196,13 @@ static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 		}
 		r = vgpu_device_destroy(dev);
 		return r < 0 ? r : ctl_printf(out, len, "ok 0\n");
+	case VFU_CTL_QOS_SET:
+	case VFU_CTL_QOS_GET:
+	case VFU_CTL_USAGE:
+		dev = find_device(p, q->uuid);
+		return dev ? ctl_qos_usage(p, dev, q, out, len) : -ENOENT;
+	case VFU_CTL_DISPLAY:
+		return -EINVAL; /* answered by serve_control() */
 	}
 	return -EINVAL;
 }
@@ -255,8 +305,16 @@ void serve_control(struct vgpu_provider *p)
 		return;
 	}
 	r = ctl_read_request(fd, now_ms() + CTL_DEADLINE_MS, &q);
-	if (r == 0)
+	if (r == 0 && q.op == VFU_CTL_DISPLAY) {
+		struct vgpu_device *dev = find_device(p, q.uuid);
+
+		/* the connection becomes the display watcher's */
+		r = dev ? display_attach(p, dev, fd) : -ENOENT;
+		if (r == 0)
+			return;
+	} else if (r == 0) {
 		r = ctl_handle(p, &q, &out, &olen);
+	}
 	if (r < 0) {
 		free(out);
 		out = NULL;

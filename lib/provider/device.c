@@ -57,6 +57,7 @@ static void device_free(struct vgpu_device *dev)
 		free(q->pending);
 	}
 	vgpu_dma_table_free(dev->dma, NULL, NULL);
+	display_free(dev);
 	dev->provider = NULL; /* no callbacks: the provider is done with it */
 	dma_reap(dev, true);
 	free(dev->orphans.items);
@@ -156,6 +157,16 @@ VGPU_EXPORT int vgpu_provider_create_device(struct vgpu_provider *p,
 					    const char *socket_path,
 					    struct vgpu_device **ret)
 {
+	return device_create(p, type_id, uuid, socket_path, NULL, 0, ret);
+}
+
+/* a new device; @attrs go to the vendor's create_attrs, and without it a
+ * creation with attributes is refused (-EOPNOTSUPP) */
+int device_create(struct vgpu_provider *p, const char *type_id,
+		  const char *uuid, const char *socket_path,
+		  const struct vgpu_device_attr *attrs, size_t n_attrs,
+		  struct vgpu_device **ret)
+{
 	pthread_mutexattr_t ma;
 	struct vgpu_device *dev;
 	struct epoll_event ev = { .events = EPOLLIN };
@@ -204,8 +215,16 @@ VGPU_EXPORT int vgpu_provider_create_device(struct vgpu_provider *p,
 	config_init(dev);
 	dev->provider = p;
 
-	r = p->ops.create(dev, type_id, p->userdata);
+	if (p->ops.create_attrs)
+		r = p->ops.create_attrs(dev, type_id, attrs, n_attrs, p->userdata);
+	else if (n_attrs)
+		r = -EOPNOTSUPP;
+	else
+		r = p->ops.create(dev, type_id, p->userdata);
 	if (r < 0) {
+		if (r == -EOPNOTSUPP && n_attrs && !p->ops.create_attrs)
+			info(p->ctx, "provider %s: device %s: the vendor takes no attributes",
+			     p->id, norm);
 		dev->provider = NULL;
 		device_free(dev);
 		return r;
@@ -254,6 +273,7 @@ VGPU_EXPORT int vgpu_device_destroy(struct vgpu_device *dev)
 	pthread_mutex_lock(&dev->lock);
 	dev->dying = true;
 	pthread_mutex_unlock(&dev->lock);
+	display_gone(dev);
 	join_conn_thread(dev);
 	disconnect(dev);
 	if (dev->listen_fd >= 0) {

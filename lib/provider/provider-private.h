@@ -84,6 +84,7 @@ enum watch_kind {
 	WATCH_CTL,
 	WATCH_TIMER,
 	WATCH_WAKE,
+	WATCH_DISPLAY,
 };
 
 struct watch {
@@ -162,6 +163,7 @@ struct vgpu_device {
 	unsigned int cfg_size, cap_next, cap_last;
 	vgpu_region_access_fn cfg_access;
 	void *cfg_data;
+	struct display_state *display; /* display.c; NULL: none offered */
 };
 
 struct vgpu_provider {
@@ -184,6 +186,9 @@ struct vgpu_provider {
 	bool thread_running;
 	bool threaded; /* connections get threads; set before the runner starts */
 	int dma_timeout_ms;
+	/* display watchers closed, freed by the dispatching thread between
+	 * two epoll batches (display.c); pushed from any thread */
+	struct display_watcher *display_dead;
 	int version_timeout_ms;
 	vgpu_quiesce_fn quiesce;
 };
@@ -272,6 +277,19 @@ int serve_one(struct vgpu_device *dev, int flags);
 
 /* ctl-server.c */
 void serve_control(struct vgpu_provider *p);
+
+/* device.c */
+int device_create(struct vgpu_provider *p, const char *type_id,
+		  const char *uuid, const char *socket_path,
+		  const struct vgpu_device_attr *attrs, size_t n_attrs,
+		  struct vgpu_device **ret);
+
+/* display.c */
+int display_attach(struct vgpu_provider *p, struct vgpu_device *dev, int fd);
+void display_event(struct vgpu_provider *p, struct watch *w);
+void display_gone(struct vgpu_device *dev);
+void display_free(struct vgpu_device *dev);
+void display_reap(struct vgpu_provider *p);
 
 /* dispatch.c: parse and run one message (dev->lock held), the answer in
  * @ans; <0 disconnects (after the answer is sent), except -EINPROGRESS:

@@ -52,7 +52,7 @@ VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
 	memcpy(&p->ops, ops,
 	       ops->size < sizeof(p->ops) ? ops->size : sizeof(p->ops));
 	p->ops.size = sizeof(p->ops);
-	if (!p->ops.create)
+	if (!p->ops.create && !p->ops.create_attrs)
 		goto einval;
 	p->id = strdup(id);
 	p->ctx = vgpu_ctx_ref(ctx);
@@ -99,6 +99,7 @@ VGPU_EXPORT struct vgpu_provider *vgpu_provider_unref(struct vgpu_provider *p)
 		vgpu_provider_stop_thread(p);
 	while (p->devices.n)
 		vgpu_device_destroy(p->devices.items[p->devices.n - 1]);
+	display_reap(p);
 	free(p->devices.items);
 	for (size_t i = 0; i < p->n_types; i++) {
 		free(p->types[i].id);
@@ -287,6 +288,9 @@ static int handle_event(struct vgpu_provider *p, struct watch *w,
 	case WATCH_WAKE:
 		wake_devices(p);
 		return 0;
+	case WATCH_DISPLAY:
+		display_event(p, w);
+		return 0;
 	case WATCH_CONN:
 		/* a client gone while its message waits for quiesce */
 		if (dev->deferred && (events & (EPOLLHUP | EPOLLERR))) {
@@ -324,6 +328,7 @@ VGPU_EXPORT int vgpu_provider_dispatch(struct vgpu_provider *p, int timeout_ms)
 
 	if (!p)
 		return -EINVAL;
+	display_reap(p);
 	n = epoll_wait(p->epfd, ev, DISPATCH_BATCH, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;

@@ -42,11 +42,133 @@ static bool valid_uuid(const char *s)
 	return s[36] == '\0';
 }
 
+const char *const vfu_ctl_knob_names[VFU_CTL_KNOBS] = {
+	"time_slice_us", "preempt_timeout_us", "priority", "weight",
+	"frame_rate_limit",
+};
+
+static bool valid_attr_key(const char *k)
+{
+	size_t n = strlen(k);
+
+	if (!n || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)k[i]) && !strchr("_.-/", k[i]))
+			return false;
+	return true;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* percent-decode @in into @out (VFU_CTL_MAX_VALUE + 1 bytes) */
+static int decode_value(const char *in, char *out)
+{
+	size_t n = 0;
+
+	for (; *in; in++) {
+		int c = (unsigned char)*in;
+
+		if (c == '%') {
+			int h = hexval(in[1]), l = h < 0 ? -1 : hexval(in[2]);
+
+			if (l < 0)
+				return -EINVAL;
+			c = h << 4 | l;
+			in += 2;
+		}
+		if (c < 0x20 || c == 0x7f || n == VFU_CTL_MAX_VALUE)
+			return -EINVAL;
+		out[n++] = (char)c;
+	}
+	out[n] = '\0';
+	return 0;
+}
+
+int vfu_ctl_append_attr(char *buf, size_t size, const char *key,
+			const char *value)
+{
+	size_t len = strlen(buf), vlen = strlen(value);
+
+	if (!valid_attr_key(key) || vlen > VFU_CTL_MAX_VALUE)
+		return -EINVAL;
+	if (len + strlen(key) + 2 >= size)
+		return -ENOSPC;
+	len += (size_t)snprintf(buf + len, size - len, " %s=", key);
+	for (const char *v = value; *v; v++) {
+		unsigned char c = (unsigned char)*v;
+
+		if (c < 0x20 || c == 0x7f)
+			return -EINVAL;
+		if (len + 4 >= size)
+			return -ENOSPC;
+		if (c == '%' || c == ' ' || c > 0x7e)
+			len += (size_t)snprintf(buf + len, size - len, "%%%02X", c);
+		else
+			buf[len++] = (char)c;
+	}
+	buf[len] = '\0';
+	return 0;
+}
+
+static int parse_knob(const char *w)
+{
+	for (unsigned int k = 0; k < VFU_CTL_KNOBS; k++)
+		if (!strcmp(w, vfu_ctl_knob_names[k]))
+			return (int)k;
+	return -EINVAL;
+}
+
+/* a decimal u64 without sign or leading zeros */
+static int parse_u64(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!*s || (s[0] == '0' && s[1]) || strlen(s) > 20)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* KEY=VALUE words of a create request */
+static int parse_attrs(char **word, unsigned int n, struct vfu_ctl_req *out)
+{
+	if (n > VFU_CTL_MAX_ATTRS)
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++) {
+		char *eq = strchr(word[i], '=');
+
+		if (!eq)
+			return -EINVAL;
+		*eq = '\0';
+		if (!valid_attr_key(word[i]) || decode_value(eq + 1, out->attr_value[i]) < 0)
+			return -EINVAL;
+		strcpy(out->attr_key[i], word[i]);
+	}
+	out->n_attrs = n;
+	return 0;
+}
+
 int vfu_ctl_parse_request(const char *line, size_t len,
 			  struct vfu_ctl_req *out)
 {
-	char buf[VFU_CTL_MAX_REQ], *word[4], *save = NULL;
+	char buf[VFU_CTL_MAX_REQ], *word[3 + VFU_CTL_MAX_ATTRS], *save = NULL;
 	unsigned int n = 0;
+	int k;
 
 	if (len == 0 || len >= sizeof(buf) || memchr(line, '\0', len))
 		return -EINVAL;
@@ -60,7 +182,7 @@ int vfu_ctl_parse_request(const char *line, size_t len,
 			return -EINVAL;
 	for (char *w = strtok_r(buf, " ", &save); w;
 	     w = strtok_r(NULL, " ", &save)) {
-		if (n == 4)
+		if (n == sizeof(word) / sizeof(word[0]))
 			return -EINVAL;
 		word[n++] = w;
 	}
@@ -69,19 +191,73 @@ int vfu_ctl_parse_request(const char *line, size_t len,
 		out->op = VFU_CTL_TYPES;
 	} else if (n == 1 && !strcmp(word[0], "list")) {
 		out->op = VFU_CTL_LIST;
-	} else if (n == 3 && !strcmp(word[0], "create") &&
+	} else if (n >= 3 && !strcmp(word[0], "create") &&
 		   vfu_ctl_valid_id(word[1]) && valid_uuid(word[2])) {
 		out->op = VFU_CTL_CREATE;
 		strcpy(out->type, word[1]);
 		strcpy(out->uuid, word[2]);
+		if (parse_attrs(word + 3, n - 3, out) < 0)
+			return -EINVAL;
 	} else if (n == 2 && (!strcmp(word[0], "remove") ||
 			      !strcmp(word[0], "remove-force")) &&
 		   valid_uuid(word[1])) {
 		out->op = word[0][6] ? VFU_CTL_REMOVE_FORCE : VFU_CTL_REMOVE;
 		strcpy(out->uuid, word[1]);
+	} else if (n == 2 && !strcmp(word[0], "display") && valid_uuid(word[1])) {
+		out->op = VFU_CTL_DISPLAY;
+		strcpy(out->uuid, word[1]);
+	} else if (n == 2 && !strcmp(word[0], "usage") && valid_uuid(word[1])) {
+		out->op = VFU_CTL_USAGE;
+		strcpy(out->uuid, word[1]);
+	} else if (n == 3 && !strcmp(word[0], "qos-get") && valid_uuid(word[1]) &&
+		   (k = parse_knob(word[2])) >= 0) {
+		out->op = VFU_CTL_QOS_GET;
+		strcpy(out->uuid, word[1]);
+		out->knob = (unsigned int)k;
+	} else if (n == 4 && !strcmp(word[0], "qos-set") && valid_uuid(word[1]) &&
+		   (k = parse_knob(word[2])) >= 0 && parse_u64(word[3], &out->value) == 0) {
+		out->op = VFU_CTL_QOS_SET;
+		strcpy(out->uuid, word[1]);
+		out->knob = (unsigned int)k;
 	} else {
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int vfu_ctl_parse_plane(const char *line, struct vfu_ctl_plane *out)
+{
+	uint64_t v[7];
+	const char *p = line;
+
+	for (int i = 0; i < 7; i++) {
+		char *end;
+
+		if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+			return -EBADMSG;
+		errno = 0;
+		v[i] = strtoull(p, &end, 10);
+		if (errno || end == p)
+			return -EBADMSG;
+		if (*end != (i < 6 ? '\t' : '\0'))
+			return -EBADMSG;
+		p = end + 1;
+	}
+	if (v[1] > UINT32_MAX || v[2] > UINT32_MAX || v[3] > UINT32_MAX ||
+	    v[4] > UINT32_MAX)
+		return -EBADMSG;
+	*out = (struct vfu_ctl_plane){ .seq = v[0], .fmt = (uint32_t)v[1],
+				       .w = (uint32_t)v[2], .h = (uint32_t)v[3],
+				       .stride = (uint32_t)v[4], .offset = v[5],
+				       .size = v[6] };
+	/* a plane that is on must fit its memory, at a byte per pixel at
+	 * least; one that is off has no geometry */
+	if (!out->fmt)
+		return out->w || out->h || out->stride || out->offset ? -EBADMSG : 0;
+	if (!out->w || !out->h || out->stride < out->w ||
+	    (uint64_t)out->stride * out->h > out->size ||
+	    out->offset > out->size - (uint64_t)out->stride * out->h)
+		return -EBADMSG;
 	return 0;
 }
 

@@ -61,5 +61,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				vfu_ctl_reply_free(&rep);
 		}
 	}
+	{
+		/* a display record: a NUL-terminated line */
+		struct vfu_ctl_plane pl;
+		char *line = malloc(size);
+
+		if (line) {
+			memcpy(line, data + 1, size - 1);
+			line[size - 1] = '\0';
+			vfu_ctl_parse_plane(line, &pl);
+			free(line);
+		}
+	}
 	return 0;
 }
