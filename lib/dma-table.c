@@ -43,6 +43,10 @@ struct vgpu_dma_table {
 	size_t count;
 	unsigned int depth; /* inner levels above the leaves */
 	unsigned int log_shift; /* 0: dirty logging off */
+	/* while logging: the bitmap chunks, as windows of CHUNK_PAGES pages
+	 * whose userdata is the bitmap (see dma-table.h) */
+	struct vgpu_dma_table *chunks;
+	size_t chunk_bytes;
 	_Atomic(struct vgpu_dma_window *) cache;
 };
 
@@ -122,7 +126,6 @@ static void node_free(struct node *nd,
 		}
 		if (release)
 			release(nd->win[i], data);
-		free(nd->win[i]->dirty);
 		free(nd->win[i]);
 	}
 	free(nd);
@@ -134,6 +137,7 @@ void vgpu_dma_table_free(struct vgpu_dma_table *t,
 {
 	if (!t)
 		return;
+	vgpu_dma_table_log_stop(t);
 	node_free(t->root, release, data);
 	free(t);
 }
@@ -216,32 +220,6 @@ int vgpu_dma_table_foreach(const struct vgpu_dma_table *t,
 				return r;
 		}
 	return 0;
-}
-
-/* ---- dirty bitmaps ---- */
-
-static size_t dirty_words(uint64_t iova, uint64_t len, unsigned int shift)
-{
-	uint64_t pages = ((iova + len - 1) >> shift) - (iova >> shift) + 1;
-
-	return (size_t)((pages + 63) / 64);
-}
-
-static int window_log_alloc(struct vgpu_dma_window *w, unsigned int shift)
-{
-	w->dirty = calloc(dirty_words(w->iova, w->len, shift),
-			  sizeof(uint64_t));
-	if (!w->dirty)
-		return -ENOMEM;
-	w->dirty_shift = shift;
-	return 0;
-}
-
-static void window_log_free(struct vgpu_dma_window *w)
-{
-	free(w->dirty);
-	w->dirty = NULL;
-	w->dirty_shift = 0;
 }
 
 /* ---- insert ---- */
@@ -382,15 +360,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		return -ENOMEM;
 	*w = *tmpl;
 	w->pins = 0;
-	w->dirty = NULL;
-	w->dirty_shift = 0;
-	if (t->log_shift) {
-		r = window_log_alloc(w, t->log_shift);
-		if (r < 0) {
-			free(w);
-			return r;
-		}
-	}
+	w->dirty_all = false;
 	/* how many nodes splitting may need: full nodes from the leaf up */
 	need = 0;
 	for (level = t->depth + 1; level-- > 0;) {
@@ -402,7 +372,6 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		need++; /* a new root */
 	r = reserve(spare, need);
 	if (r < 0) {
-		window_log_free(w);
 		free(w);
 		return r;
 	}
@@ -463,6 +432,9 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 }
 
 /* ---- remove ---- */
+
+static void log_forget(struct vgpu_dma_table *t, uint64_t first,
+		       uint64_t last);
 
 static void node_del(struct node *nd, unsigned int pos)
 {
@@ -594,7 +566,7 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova,
 	rebalance(t, &p, t->depth);
 	t->count--;
 	atomic_store_explicit(&t->cache, NULL, memory_order_relaxed);
-	window_log_free(w);
+	log_forget(t, w->iova, w->iova + (w->len - 1));
 	if (out)
 		*out = *w;
 	free(w);
@@ -680,39 +652,156 @@ void vgpu_dma_table_unpin(struct vgpu_dma_table *t,
 
 /* ---- dirty logging ---- */
 
-static int log_alloc_one(struct vgpu_dma_window *w, void *data)
-{
-	return window_log_alloc(w, *(unsigned int *)data);
-}
-
-static int log_free_one(struct vgpu_dma_window *w, void *data)
-{
-	(void)data;
-	window_log_free(w);
-	return 0;
-}
+#define CHUNK_PAGES_SHIFT 15
+#define CHUNK_PAGES (1ULL << CHUNK_PAGES_SHIFT)
+#define CHUNK_BYTES (CHUNK_PAGES / 8)
+#define MAX_CHUNKS (VGPU_DMA_LOG_BUDGET / CHUNK_BYTES)
 
 static bool pgsize_ok(uint64_t pgsize)
 {
-	return pgsize >= 512 && !(pgsize & (pgsize - 1));
+	return pgsize >= 4096 && pgsize <= (1ULL << 30) &&
+	       !(pgsize & (pgsize - 1));
+}
+
+/* the first window of @t that ends at or after @addr, or NULL */
+static struct vgpu_dma_window *window_from(const struct vgpu_dma_table *t,
+					   uint64_t addr)
+{
+	const struct node *leaf;
+	int pos;
+
+	if (!locate(t, addr, &leaf, &pos)) {
+		leaf = find_leaf(t, addr);
+		pos = 0;
+	} else if (leaf->last[pos] < addr) {
+		pos++;
+	}
+	while (leaf && (unsigned int)pos >= leaf->n) {
+		leaf = leaf->next;
+		pos = 0;
+	}
+	return leaf ? leaf->win[pos] : NULL;
+}
+
+static void chunk_release(struct vgpu_dma_window *c, void *data)
+{
+	(void)data;
+	free(c->userdata);
+}
+
+static void chunk_drop(struct vgpu_dma_table *t, struct vgpu_dma_window *c)
+{
+	uint64_t *bits = c->userdata;
+
+	vgpu_dma_table_remove(t->chunks, c->iova, c->len, NULL);
+	free(bits);
+	t->chunk_bytes -= CHUNK_BYTES;
+}
+
+static bool chunk_empty(const uint64_t *bits)
+{
+	for (size_t i = 0; i < CHUNK_PAGES / 64; i++)
+		if (bits[i])
+			return false;
+	return true;
+}
+
+/* the bitmap of chunk number @c, allocated when missing and the budget
+ * allows; NULL otherwise */
+static uint64_t *chunk_get(struct vgpu_dma_table *t, uint64_t c)
+{
+	unsigned int cs = t->log_shift + CHUNK_PAGES_SHIFT;
+	struct vgpu_dma_window tmpl = { .iova = c << cs, .len = 1ULL << cs,
+					.fd = -1 };
+	struct vgpu_dma_window *w = vgpu_dma_table_find(t->chunks, c << cs);
+
+	if (w)
+		return w->userdata;
+	if (t->chunk_bytes + CHUNK_BYTES > VGPU_DMA_LOG_BUDGET)
+		return NULL;
+	tmpl.userdata = calloc(1, CHUNK_BYTES);
+	if (!tmpl.userdata)
+		return NULL;
+	if (vgpu_dma_table_insert(t->chunks, &tmpl, NULL) < 0) {
+		free(tmpl.userdata);
+		return NULL;
+	}
+	t->chunk_bytes += CHUNK_BYTES;
+	return tmpl.userdata;
+}
+
+/* clear pages [p0, p1] in the chunks, freeing the ones left empty */
+static void chunks_clear(struct vgpu_dma_table *t, uint64_t p0, uint64_t p1)
+{
+	unsigned int s = t->log_shift;
+	struct vgpu_dma_window *c;
+
+	for (uint64_t at = p0 << s;
+	     (c = window_from(t->chunks, at)) && (c->iova >> s) <= p1;) {
+		uint64_t cp = c->iova >> s, last = c->iova + (c->len - 1);
+		uint64_t *bits = c->userdata;
+
+		uint64_t first = (p0 > cp ? p0 : cp) - cp;
+		uint64_t lastb = (p1 < cp + CHUNK_PAGES - 1 ? p1 :
+					cp + CHUNK_PAGES - 1) - cp;
+
+		for (uint64_t b = first; b <= lastb;) {
+			if (!(b & 63) && lastb - b >= 63) {
+				bits[b / 64] = 0;
+				b += 64;
+			} else {
+				bits[b / 64] &= ~(1ULL << (b & 63));
+				b++;
+			}
+		}
+		if (chunk_empty(bits))
+			chunk_drop(t, c);
+		if (last == UINT64_MAX)
+			break;
+		at = last + 1;
+	}
+}
+
+/* a window leaves the table: its pages (those wholly inside it) with it */
+static void log_forget(struct vgpu_dma_table *t, uint64_t first,
+		       uint64_t last)
+{
+	unsigned int s = t->log_shift;
+	uint64_t p0, p1;
+
+	if (!s)
+		return;
+	p0 = (first >> s) + !!(first & ((1ULL << s) - 1));
+	p1 = last == UINT64_MAX ? last >> s : ((last + 1) >> s);
+	if (last != UINT64_MAX) {
+		if (!p1)
+			return;
+		p1--;
+	}
+	if (p0 <= p1)
+		chunks_clear(t, p0, p1);
 }
 
 int vgpu_dma_table_log_start(struct vgpu_dma_table *t, uint64_t pgsize)
 {
-	unsigned int shift;
 	int r;
 
 	if (!t || !pgsize_ok(pgsize))
 		return -EINVAL;
 	if (t->log_shift)
 		return -EALREADY;
-	shift = (unsigned int)__builtin_ctzll(pgsize);
-	r = vgpu_dma_table_foreach(t, log_alloc_one, &shift);
-	if (r) {
-		vgpu_dma_table_foreach(t, log_free_one, NULL);
+	r = vgpu_dma_table_new(&t->chunks);
+	if (r < 0)
 		return r;
-	}
-	t->log_shift = shift;
+	t->chunk_bytes = 0;
+	t->log_shift = (unsigned int)__builtin_ctzll(pgsize);
+	return 0;
+}
+
+static int clear_all_flag(struct vgpu_dma_window *w, void *data)
+{
+	(void)data;
+	w->dirty_all = false;
 	return 0;
 }
 
@@ -720,7 +809,10 @@ void vgpu_dma_table_log_stop(struct vgpu_dma_table *t)
 {
 	if (!t || !t->log_shift)
 		return;
-	vgpu_dma_table_foreach(t, log_free_one, NULL);
+	vgpu_dma_table_free(t->chunks, chunk_release, NULL);
+	t->chunks = NULL;
+	t->chunk_bytes = 0;
+	vgpu_dma_table_foreach(t, clear_all_flag, NULL);
 	t->log_shift = 0;
 }
 
@@ -729,7 +821,12 @@ bool vgpu_dma_table_logging(const struct vgpu_dma_table *t)
 	return t && t->log_shift;
 }
 
-/* set or clear bits [first, last] of @map */
+size_t vgpu_dma_table_log_bytes(const struct vgpu_dma_table *t)
+{
+	return t ? t->chunk_bytes : 0;
+}
+
+/* set bits [first, last] of @map */
 static void bits_set(uint64_t *map, uint64_t first, uint64_t last)
 {
 	for (uint64_t b = first; b <= last;) {
@@ -743,35 +840,97 @@ static void bits_set(uint64_t *map, uint64_t first, uint64_t last)
 	}
 }
 
+/* mark [lo, hi] of window @w; over budget: the whole window instead */
+static void mark_window(struct vgpu_dma_table *t, struct vgpu_dma_window *w,
+			uint64_t lo, uint64_t hi)
+{
+	unsigned int s = t->log_shift;
+	uint64_t p0 = lo >> s, p1 = hi >> s;
+	uint64_t c0 = p0 >> CHUNK_PAGES_SHIFT, c1 = p1 >> CHUNK_PAGES_SHIFT;
+
+	if (w->dirty_all)
+		return;
+	for (uint64_t c = c0; c1 - c0 < MAX_CHUNKS; c++) {
+		uint64_t *bits = chunk_get(t, c);
+		uint64_t base = c << CHUNK_PAGES_SHIFT;
+
+		if (!bits)
+			break;
+		bits_set(bits, (p0 > base ? p0 : base) - base,
+			 (p1 < base + CHUNK_PAGES - 1 ? p1 :
+							base + CHUNK_PAGES - 1) -
+				 base);
+		if (c == c1)
+			return;
+	}
+	/* the budget is spent: this window counts as written all over, and
+	 * its chunks go back to the budget */
+	w->dirty_all = true;
+	log_forget(t, w->iova, w->iova + (w->len - 1));
+}
+
 void vgpu_dma_table_mark_dirty(struct vgpu_dma_table *t, uint64_t iova,
 			       uint64_t len)
 {
-	const struct node *leaf;
+	struct vgpu_dma_window *w;
 	uint64_t end;
-	int pos;
 
 	if (!t || !t->log_shift || !len || iova + (len - 1) < iova)
 		return;
 	end = iova + (len - 1);
-	if (!locate(t, iova, &leaf, &pos)) {
-		leaf = find_leaf(t, iova);
-		pos = 0;
-	}
-	for (; leaf; leaf = leaf->next, pos = 0) {
-		for (; (unsigned int)pos < leaf->n; pos++) {
-			struct vgpu_dma_window *w = leaf->win[pos];
-			uint64_t lo, hi, base;
+	for (uint64_t at = iova; (w = window_from(t, at)) && w->iova <= end;) {
+		uint64_t last = w->iova + (w->len - 1);
 
-			if (leaf->key[pos] > end)
-				return;
-			if (leaf->last[pos] < iova || !w->dirty)
-				continue;
-			lo = iova > w->iova ? iova : w->iova;
-			hi = end < leaf->last[pos] ? end : leaf->last[pos];
-			base = w->iova >> w->dirty_shift;
-			bits_set(w->dirty, (lo >> w->dirty_shift) - base,
-				 (hi >> w->dirty_shift) - base);
+		mark_window(t, w, iova > w->iova ? iova : w->iova,
+			    end < last ? end : last);
+		if (last >= end)
+			break;
+		at = last + 1;
+	}
+}
+
+/*
+ * Report the chunk bits of pages [p0, p1] into @bitmap (bit k: the report
+ * page k after @iova, of 1 << @rshift bytes), clearing them if asked.
+ */
+static void report_chunks(struct vgpu_dma_table *t, uint64_t p0, uint64_t p1,
+			  uint64_t iova, unsigned int rshift, uint64_t *bitmap,
+			  bool clear)
+{
+	unsigned int s = t->log_shift;
+	struct vgpu_dma_window *c;
+
+	for (uint64_t at = p0 << s;
+	     (c = window_from(t->chunks, at)) && (c->iova >> s) <= p1;) {
+		uint64_t cp = c->iova >> s, last = c->iova + (c->len - 1);
+		uint64_t first = (p0 > cp ? p0 : cp) - cp;
+		uint64_t lastb = (p1 < cp + CHUNK_PAGES - 1 ? p1 :
+					cp + CHUNK_PAGES - 1) - cp;
+		uint64_t *map = c->userdata;
+
+		for (uint64_t wd = first / 64; wd <= lastb / 64; wd++) {
+			uint64_t bits = map[wd];
+
+			if (wd == first / 64)
+				bits &= ~0ULL << (first & 63);
+			if (wd == lastb / 64 && (lastb & 63) != 63)
+				bits &= (2ULL << (lastb & 63)) - 1;
+			if (clear)
+				map[wd] &= ~bits;
+			while (bits) {
+				unsigned int b = (unsigned int)__builtin_ctzll(bits);
+				uint64_t addr = (cp + wd * 64 + b) << s;
+				uint64_t k = (addr - iova) >> rshift;
+
+				bitmap[k / 64] |= 1ULL << (k & 63);
+				bits &= bits - 1;
+			}
 		}
+		if (clear && chunk_empty(map))
+			chunk_drop(t, c);
+		if (last == UINT64_MAX)
+			break;
+		at = last + 1;
 	}
 }
 
@@ -779,13 +938,12 @@ int vgpu_dma_table_log_report(struct vgpu_dma_table *t, uint64_t iova,
 			      uint64_t len, uint64_t pgsize, uint64_t *bitmap,
 			      size_t bitmap_size, bool clear)
 {
-	const struct node *leaf;
+	struct vgpu_dma_window *w;
 	uint64_t end, pages;
-	unsigned int rshift;
-	int pos;
+	unsigned int rshift, s;
 
-	if (!t || !t->log_shift || !bitmap || !pgsize_ok(pgsize) ||
-	    pgsize < (1ULL << t->log_shift))
+	if (!t || !t->log_shift || !bitmap || !pgsize ||
+	    (pgsize & (pgsize - 1)) || pgsize < (1ULL << t->log_shift))
 		return -EINVAL;
 	if (!len || iova + (len - 1) < iova || (iova | len) & (pgsize - 1))
 		return -EINVAL;
@@ -794,48 +952,25 @@ int vgpu_dma_table_log_report(struct vgpu_dma_table *t, uint64_t iova,
 		return -ENOSPC;
 	memset(bitmap, 0, (size_t)((pages + 63) / 64) * sizeof(uint64_t));
 	rshift = (unsigned int)__builtin_ctzll(pgsize);
+	s = t->log_shift;
 	end = iova + (len - 1);
-	if (!locate(t, iova, &leaf, &pos)) {
-		leaf = find_leaf(t, iova);
-		pos = 0;
-	}
-	for (; leaf; leaf = leaf->next, pos = 0) {
-		for (; (unsigned int)pos < leaf->n; pos++) {
-			struct vgpu_dma_window *w = leaf->win[pos];
-			unsigned int s = w->dirty_shift;
-			uint64_t base, first, lastb;
+	for (uint64_t at = iova; (w = window_from(t, at)) && w->iova <= end;) {
+		uint64_t last = w->iova + (w->len - 1);
+		uint64_t lo = iova > w->iova ? iova : w->iova;
+		uint64_t hi = end < last ? end : last;
 
-			if (leaf->key[pos] > end)
-				return 0;
-			if (leaf->last[pos] < iova || !w->dirty)
-				continue;
-			base = w->iova >> s;
-			first = ((iova > w->iova ? iova : w->iova) >> s) - base;
-			lastb = ((end < leaf->last[pos] ? end :
-							  leaf->last[pos]) >>
-				 s) - base;
-			for (uint64_t wd = first / 64; wd <= lastb / 64; wd++) {
-				uint64_t bits = w->dirty[wd];
-
-				if (wd == first / 64)
-					bits &= ~0ULL << (first & 63);
-				if (wd == lastb / 64 && (lastb & 63) != 63)
-					bits &= (2ULL << (lastb & 63)) - 1;
-				if (clear)
-					w->dirty[wd] &= ~bits;
-				while (bits) {
-					unsigned int b =
-						(unsigned int)__builtin_ctzll(bits);
-					uint64_t addr = (base + wd * 64 + b)
-							<< s;
-					uint64_t k = ((addr < iova ? iova : addr) -
-						      iova) >> rshift;
-
-					bitmap[k / 64] |= 1ULL << (k & 63);
-					bits &= bits - 1;
-				}
-			}
+		if (w->dirty_all) {
+			bits_set(bitmap, (lo - iova) >> rshift,
+				 (hi - iova) >> rshift);
+			if (clear && lo == w->iova && hi == last)
+				w->dirty_all = false;
+		} else {
+			report_chunks(t, lo >> s, hi >> s, iova, rshift, bitmap,
+				      clear);
 		}
+		if (last >= end)
+			break;
+		at = last + 1;
 	}
 	return 0;
 }
