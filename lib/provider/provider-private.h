@@ -49,6 +49,8 @@ struct region {
 	void *data;
 	int memfd;
 	void *mem;
+	bool split;  /* sparse: trapped parts in memory of our own */
+	bool sealed; /* the memfd was handed out: no more set-up */
 	unsigned int n_sparse;
 	struct vfu_sparse_area sparse[MAX_SPARSE];
 	bool has_type;
@@ -223,5 +225,6 @@ struct ptype *find_type(struct vgpu_provider *p, const char *id);
 
 /* region.c */
 uint32_t num_regions(const struct vgpu_device *dev);
+int region_client_fd(struct region *r);
 
 #endif
