@@ -473,7 +473,8 @@ int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
 	};
 	int r;
 
-	if (vgpu_dma_table_count(dev->dma) >= dev->client_caps.max_dma_maps &&
+	/* the limit VERSION answered: the lower of the client's and ours */
+	if (vgpu_dma_table_count(dev->dma) >= dev->client_caps.max_dma_maps ||
 	    vgpu_dma_table_count(dev->dma) >= VFU_MAX_DMA_MAPS)
 		return -ENOSPC;
 	if (req->nfds) {
@@ -562,8 +563,10 @@ int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req,
 		bitmap = calloc(1, bsize ? bsize : 8);
 		if (!bitmap)
 			return -ENOMEM;
+		/* not cleared here: the bits go with the window when the
+		 * unmap succeeds, and stay for the next report when it fails */
 		r = vgpu_dma_table_log_report(dev->dma, u->addr, u->size,
-					      b->pgsize, bitmap, bsize, true);
+					      b->pgsize, bitmap, bsize, false);
 		if (r < 0) {
 			free(bitmap);
 			return r;
