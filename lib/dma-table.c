@@ -4,7 +4,9 @@
  * contract and the reasons for the structure.
  *
  * Invariants:
- *  - every node except the root holds NODE_MIN..NODE_MAX entries;
+ *  - every node except the root holds NODE_MIN..NODE_MAX entries, but the
+ *    rightmost node of a level may hold fewer (ascending maps fill the
+ *    nodes to their left: see split_with()); inner nodes hold at least 2;
  *  - in a leaf, key[i] is the start of win[i], strictly increasing, and
  *    last[i] = start + len - 1 (inclusive, so 2^64 - 1 is representable);
  *  - in an inner node, every key below child[i - 1] < key[i] <= every key
@@ -24,19 +26,27 @@
 #define NODE_MIN (NODE_MAX / 2)
 #define MAX_DEPTH 16 /* 32^16 windows: more than memory can hold */
 
+/*
+ * The key array comes first and the node is cache-line aligned, so that
+ * the 64 keys are exactly 8 lines. A leaf also keeps what translate needs
+ * of each window (end, host address, protection) in arrays of its own:
+ * a translation reads the leaf and never the window record.
+ */
 struct node {
-	unsigned int n;
-	bool leaf;
 	uint64_t key[NODE_MAX];
 	union {
 		struct node *child[NODE_MAX];
 		struct {
 			uint64_t last[NODE_MAX];
+			void *vaddr[NODE_MAX];
 			struct vgpu_dma_window *win[NODE_MAX];
+			uint32_t prot[NODE_MAX];
 			struct node *prev, *next;
 		};
 	};
-};
+	unsigned int n;
+	bool leaf;
+} __attribute__((aligned(64)));
 
 struct vgpu_dma_table {
 	struct node *root;
@@ -47,7 +57,9 @@ struct vgpu_dma_table {
 	 * whose userdata is the bitmap (see dma-table.h) */
 	struct vgpu_dma_table *chunks;
 	size_t chunk_bytes;
-	_Atomic(struct vgpu_dma_window *) cache;
+	/* the last window found: a line of its own, as it is written by
+	 * lookups that share the rest */
+	_Alignas(64) _Atomic(struct vgpu_dma_window *) cache;
 };
 
 /*
@@ -59,41 +71,82 @@ struct vgpu_dma_table {
  */
 static inline void prefetch_keys(const uint64_t *keys)
 {
-	for (unsigned int i = 0; i < NODE_MAX; i += 8)
-		__builtin_prefetch(&keys[i]);
+	_Static_assert(NODE_MAX == 64, "eight lines of keys");
+	__builtin_prefetch(&keys[0]);
+	__builtin_prefetch(&keys[8]);
+	__builtin_prefetch(&keys[16]);
+	__builtin_prefetch(&keys[24]);
+	__builtin_prefetch(&keys[32]);
+	__builtin_prefetch(&keys[40]);
+	__builtin_prefetch(&keys[48]);
+	__builtin_prefetch(&keys[56]);
+}
+
+/*
+ * Index of the last key <= @addr among keys[0..n) (n >= 1), or 0 when even
+ * keys[0] is above it (the caller checks). keys[n..NODE_MAX) hold
+ * UINT64_MAX (see node_pad()), so the search has a fixed width: six
+ * branch-free steps the compiler unrolls, and keys[0] itself is never
+ * compared, which is what an inner node (whose key[0] is never maintained)
+ * needs. A hit in the padding can only mean addr == UINT64_MAX: the last
+ * real key then.
+ */
+static inline unsigned int node_search(const uint64_t *keys, unsigned int n,
+				       uint64_t addr)
+{
+	const uint64_t *base = keys;
+	unsigned int i;
+
+	/* unrolled (compilers keep the loop at -O2), and arithmetic rather
+	 * than a conditional, which compilers turn into unpredictable
+	 * branches */
+#define STEP(half) base += (size_t)(base[half] <= addr) * (half)
+	STEP(32);
+	STEP(16);
+	STEP(8);
+	STEP(4);
+	STEP(2);
+	STEP(1);
+#undef STEP
+	i = (unsigned int)(base - keys);
+	return i < n ? i : n - 1;
 }
 
 /* index of the last key <= addr among keys[0..n), or -1 */
 static inline int node_floor(const uint64_t *keys, unsigned int n,
 			     uint64_t addr)
 {
-	const uint64_t *base = keys;
-	unsigned int len = n;
+	unsigned int i;
 
-	if (!n || keys[0] > addr)
+	if (!n)
 		return -1;
-	while (len > 1) {
-		unsigned int half = len / 2;
-
-		base = base[half] <= addr ? base + half : base;
-		len -= half;
-	}
-	return (int)(base - keys);
+	i = node_search(keys, n, addr);
+	return keys[i] <= addr ? (int)i : -1;
 }
 
 /* the child of inner node @nd to descend into for @addr */
 static inline unsigned int inner_pick(const struct node *nd, uint64_t addr)
 {
-	return (unsigned int)(node_floor(nd->key + 1, nd->n - 1, addr) + 1);
+	return node_search(nd->key, nd->n, addr);
+}
+
+/* the keys past the end: UINT64_MAX, for node_search() */
+static void node_pad(struct node *nd)
+{
+	for (unsigned int i = nd->n; i < NODE_MAX; i++)
+		nd->key[i] = UINT64_MAX;
 }
 
 static struct node *node_new(bool leaf)
 {
-	struct node *nd = calloc(1, sizeof(*nd));
+	void *p;
 
-	if (nd)
-		nd->leaf = leaf;
-	return nd;
+	if (posix_memalign(&p, 64, sizeof(struct node)))
+		return NULL;
+	memset(p, 0, sizeof(struct node));
+	((struct node *)p)->leaf = leaf;
+	node_pad(p);
+	return p;
 }
 
 int vgpu_dma_table_new(struct vgpu_dma_table **ret)
@@ -102,9 +155,9 @@ int vgpu_dma_table_new(struct vgpu_dma_table **ret)
 
 	if (!ret)
 		return -EINVAL;
-	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (posix_memalign((void **)&t, 64, sizeof(*t)))
 		return -ENOMEM;
+	memset(t, 0, sizeof(*t));
 	t->root = node_new(true);
 	if (!t->root) {
 		free(t);
@@ -261,18 +314,27 @@ static void inner_put(struct node *nd, unsigned int pos, uint64_t key,
 	nd->n++;
 }
 
+/* move @n leaf entries (all their arrays) from @src[@spos] to @dst[@dpos] */
+static void leaf_move(struct node *dst, unsigned int dpos,
+		      const struct node *src, unsigned int spos, unsigned int n)
+{
+	memmove(&dst->key[dpos], &src->key[spos], n * sizeof(src->key[0]));
+	memmove(&dst->last[dpos], &src->last[spos], n * sizeof(src->last[0]));
+	memmove(&dst->vaddr[dpos], &src->vaddr[spos],
+		n * sizeof(src->vaddr[0]));
+	memmove(&dst->win[dpos], &src->win[spos], n * sizeof(src->win[0]));
+	memmove(&dst->prot[dpos], &src->prot[spos], n * sizeof(src->prot[0]));
+}
+
 static void leaf_put(struct node *nd, unsigned int pos,
 		     struct vgpu_dma_window *w)
 {
-	memmove(&nd->key[pos + 1], &nd->key[pos],
-		(nd->n - pos) * sizeof(nd->key[0]));
-	memmove(&nd->last[pos + 1], &nd->last[pos],
-		(nd->n - pos) * sizeof(nd->last[0]));
-	memmove(&nd->win[pos + 1], &nd->win[pos],
-		(nd->n - pos) * sizeof(nd->win[0]));
+	leaf_move(nd, pos + 1, nd, pos, nd->n - pos);
 	nd->key[pos] = w->iova;
 	nd->last[pos] = w->iova + w->len - 1;
+	nd->vaddr[pos] = w->vaddr;
 	nd->win[pos] = w;
+	nd->prot[pos] = w->prot;
 	nd->n++;
 }
 
@@ -293,27 +355,35 @@ static int reserve(struct node **spare, unsigned int n)
 	return 0;
 }
 
+/*
+ * Split full node @nd, the right half going to a spare node. @append: the
+ * entry that made it overflow goes past the end of the rightmost node of
+ * its level (windows mapped in ascending order): keep all but one, so
+ * that ascending maps fill nodes instead of leaving them half empty.
+ */
 static struct node *split_with(struct node *nd, struct node **spare,
-			       unsigned int *used)
+			       unsigned int *used, bool append)
 {
 	struct node *r = spare[(*used)++];
-	unsigned int keep = NODE_MAX / 2, move = NODE_MAX - keep;
+	unsigned int keep = append ? NODE_MAX - 1 : NODE_MAX / 2;
+	unsigned int move = NODE_MAX - keep;
 
 	r->leaf = nd->leaf;
-	memcpy(r->key, &nd->key[keep], move * sizeof(nd->key[0]));
 	if (nd->leaf) {
-		memcpy(r->last, &nd->last[keep], move * sizeof(nd->last[0]));
-		memcpy(r->win, &nd->win[keep], move * sizeof(nd->win[0]));
+		leaf_move(r, 0, nd, keep, move);
 		r->next = nd->next;
 		if (r->next)
 			r->next->prev = r;
 		r->prev = nd;
 		nd->next = r;
 	} else {
+		memcpy(r->key, &nd->key[keep], move * sizeof(nd->key[0]));
 		memcpy(r->child, &nd->child[keep], move * sizeof(nd->child[0]));
 	}
 	r->n = move;
 	nd->n = keep;
+	node_pad(nd);
+	node_pad(r);
 	return r;
 }
 
@@ -380,7 +450,8 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	if (leaf->n < NODE_MAX) {
 		leaf_put(leaf, (unsigned int)pos, w);
 	} else {
-		struct node *right = split_with(leaf, spare, &used);
+		bool append = !leaf->next && (unsigned int)pos == leaf->n;
+		struct node *right = split_with(leaf, spare, &used, append);
 		uint64_t sep;
 
 		if ((unsigned int)pos <= leaf->n)
@@ -414,7 +485,8 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 				inner_put(parent, at, sep, nd);
 				break;
 			}
-			pr = split_with(parent, spare, &used);
+			pr = split_with(parent, spare, &used,
+					append && at == parent->n);
 			if (at <= parent->n)
 				inner_put(parent, at, sep, nd);
 			else
@@ -440,17 +512,16 @@ static void node_del(struct node *nd, unsigned int pos)
 {
 	unsigned int tail = nd->n - pos - 1;
 
-	memmove(&nd->key[pos], &nd->key[pos + 1], tail * sizeof(nd->key[0]));
 	if (nd->leaf) {
-		memmove(&nd->last[pos], &nd->last[pos + 1],
-			tail * sizeof(nd->last[0]));
-		memmove(&nd->win[pos], &nd->win[pos + 1],
-			tail * sizeof(nd->win[0]));
+		leaf_move(nd, pos, nd, pos + 1, tail);
 	} else {
+		memmove(&nd->key[pos], &nd->key[pos + 1],
+			tail * sizeof(nd->key[0]));
 		memmove(&nd->child[pos], &nd->child[pos + 1],
 			tail * sizeof(nd->child[0]));
 	}
 	nd->n--;
+	nd->key[nd->n] = UINT64_MAX; /* padding again */
 }
 
 /* the first key below inner/leaf node @nd */
@@ -484,14 +555,13 @@ static void move_entry(struct node *to, unsigned int to_pos, struct node *from,
 /* append all of @r to @l and free @r */
 static void merge(struct node *l, struct node *r)
 {
-	memcpy(&l->key[l->n], r->key, r->n * sizeof(r->key[0]));
 	if (l->leaf) {
-		memcpy(&l->last[l->n], r->last, r->n * sizeof(r->last[0]));
-		memcpy(&l->win[l->n], r->win, r->n * sizeof(r->win[0]));
+		leaf_move(l, l->n, r, 0, r->n);
 		l->next = r->next;
 		if (l->next)
 			l->next->prev = l;
 	} else {
+		memcpy(&l->key[l->n], r->key, r->n * sizeof(r->key[0]));
 		memcpy(&l->child[l->n], r->child, r->n * sizeof(r->child[0]));
 		/* the separator of r's first child was stale in r (key[0]) */
 		l->key[l->n] = min_key(r->child[0]);
@@ -575,6 +645,18 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova,
 
 /* ---- translation and pinning ---- */
 
+/* piece @n of a translation: [addr, piece_last] of leaf entry @pos */
+static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
+			   int pos, uint64_t addr, uint64_t piece_last)
+{
+	void *va = leaf->vaddr[pos];
+
+	sg->win = leaf->win[pos];
+	sg->iova = addr;
+	sg->len = piece_last - addr + 1;
+	sg->vaddr = va ? (char *)va + (addr - leaf->key[pos]) : NULL;
+}
+
 int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 			     uint64_t len, uint32_t prot,
 			     struct vgpu_dma_sg *sg, size_t max)
@@ -591,8 +673,15 @@ int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 	end = iova + (len - 1);
 	if (!locate(t, iova, &leaf, &pos))
 		return -EFAULT;
+	/* the common case, one window: no loop */
+	if (leaf->last[pos] >= end && leaf->key[pos] <= iova) {
+		if ((leaf->prot[pos] & prot) != prot)
+			return -EACCES;
+		if (max)
+			sg_fill(sg, leaf, pos, iova, end);
+		return 1;
+	}
 	for (;;) {
-		struct vgpu_dma_window *w;
 		uint64_t piece_last;
 
 		if ((unsigned int)pos >= leaf->n) {
@@ -601,20 +690,13 @@ int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 			if (!leaf)
 				return -EFAULT;
 		}
-		w = leaf->win[pos];
 		if (leaf->key[pos] > addr || leaf->last[pos] < addr)
 			return -EFAULT;
-		if ((w->prot & prot) != prot)
+		if ((leaf->prot[pos] & prot) != prot)
 			return -EACCES;
 		piece_last = leaf->last[pos] < end ? leaf->last[pos] : end;
-		if (n < max) {
-			sg[n].win = w;
-			sg[n].iova = addr;
-			sg[n].len = piece_last - addr + 1;
-			sg[n].vaddr = w->vaddr ? (char *)w->vaddr +
-							 (addr - w->iova) :
-						 NULL;
-		}
+		if (n < max)
+			sg_fill(&sg[n], leaf, pos, addr, piece_last);
 		if (n == (size_t)INT32_MAX)
 			return -E2BIG;
 		n++;
@@ -978,10 +1060,11 @@ int vgpu_dma_table_log_report(struct vgpu_dma_table *t, uint64_t iova,
 /* ---- consistency check, for the test suite ---- */
 
 static int check_node(const struct node *nd, unsigned int depth, bool root,
-		      uint64_t lo, bool has_lo, uint64_t hi, bool has_hi,
-		      const struct node **prev_leaf, size_t *count)
+		      bool rightmost, uint64_t lo, bool has_lo, uint64_t hi,
+		      bool has_hi, const struct node **prev_leaf, size_t *count)
 {
-	if (!root && (nd->n < NODE_MIN || nd->n > NODE_MAX))
+	if (nd->n > NODE_MAX ||
+	    (!root && (rightmost ? !nd->n : nd->n < NODE_MIN)))
 		return -EUCLEAN;
 	if (nd->leaf != (depth == 0))
 		return -EUCLEAN;
@@ -994,6 +1077,7 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 
 			if (nd->key[i] != w->iova ||
 			    nd->last[i] != w->iova + w->len - 1 ||
+			    nd->vaddr[i] != w->vaddr || nd->prot[i] != w->prot ||
 			    (has_lo && nd->key[i] < lo) ||
 			    (has_hi && nd->key[i] >= hi))
 				return -EUCLEAN;
@@ -1018,7 +1102,8 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 
 		if (i > 1 && nd->key[i - 1] >= nd->key[i])
 			return -EUCLEAN;
-		r = check_node(nd->child[i], depth - 1, false, clo, chas_lo, chi,
+		r = check_node(nd->child[i], depth - 1, false,
+			       rightmost && i + 1 == nd->n, clo, chas_lo, chi,
 			       chas_hi, prev_leaf, count);
 		if (r)
 			return r;
@@ -1034,8 +1119,8 @@ int vgpu_dma_table_check(const struct vgpu_dma_table *t)
 
 	if (!t)
 		return -EINVAL;
-	r = check_node(t->root, t->depth, true, 0, false, 0, false, &prev,
-		       &count);
+	r = check_node(t->root, t->depth, true, true, 0, false, 0, false,
+		       &prev, &count);
 	if (r)
 		return r;
 	if (prev && prev->next)
