@@ -97,16 +97,36 @@ static inline unsigned int node_search(const uint64_t *keys, unsigned int n,
 	const uint64_t *base = keys;
 	unsigned int i;
 
-	/* unrolled (compilers keep the loop at -O2), and arithmetic rather
-	 * than a conditional, which compilers turn into unpredictable
-	 * branches */
+	/*
+	 * Unrolled (compilers keep the loop at -O2), as many steps as n
+	 * needs (the padding makes a search over the next power of two
+	 * exact; the jump is predicted well, a level's nodes being mostly
+	 * full), and arithmetic rather than a conditional, which compilers
+	 * turn into unpredictable branches.
+	 */
 #define STEP(half) base += (size_t)(base[half] <= addr) * (half)
-	STEP(32);
-	STEP(16);
-	STEP(8);
-	STEP(4);
-	STEP(2);
-	STEP(1);
+	switch (n > 1 ? 32 - __builtin_clz(n - 1) : 0) {
+	default:
+		STEP(32);
+		/* fall through */
+	case 5:
+		STEP(16);
+		/* fall through */
+	case 4:
+		STEP(8);
+		/* fall through */
+	case 3:
+		STEP(4);
+		/* fall through */
+	case 2:
+		STEP(2);
+		/* fall through */
+	case 1:
+		STEP(1);
+		/* fall through */
+	case 0:
+		break;
+	}
 #undef STEP
 	i = (unsigned int)(base - keys);
 	return i < n ? i : n - 1;
