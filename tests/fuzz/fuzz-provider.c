@@ -385,6 +385,52 @@ static void write_seed(const char *dir, int i, const struct seed *sd)
 	}
 }
 
+/* dirty logging: start, dirty, report, unmap with bitmap, stop */
+static void seed_logging(struct seed *sd)
+{
+	struct vfu_log_start ls = { .page_size = 4096 };
+	struct vfu_log_report lr = { 0x100000, WIN_SIZE, 4096 };
+	struct {
+		struct vfu_dma_unmap u;
+		struct vfu_bitmap b;
+	} __attribute__((packed)) ub = {
+		{ sizeof(ub) + 8, VFU_DMA_UNMAP_GET_DIRTY_BITMAP, 0x100000,
+		  WIN_SIZE },
+		{ 4096, 8 },
+	};
+
+	dma_map(sd, 1, 0x100000);
+	feature(sd, VFU_FEATURE_SET | VFU_FEATURE_DMA_LOGGING_START, &ls,
+		sizeof(ls), 0);
+	bar0_write(sd, 0x08, 0x100000);
+	bar0_write(sd, 0x10, 0x3000);
+	bar0_write(sd, 0x28, 1);
+	feature(sd, VFU_FEATURE_GET | VFU_FEATURE_DMA_LOGGING_REPORT, &lr,
+		sizeof(lr), 8);
+	rec(sd, 0, VFU_CMD_DMA_UNMAP, &ub, sizeof(ub));
+	feature(sd, VFU_FEATURE_SET | VFU_FEATURE_DMA_LOGGING_STOP, NULL, 0, 0);
+}
+
+/* migration: state, data out, resume, data in */
+static void seed_migration(struct seed *sd)
+{
+	struct vfu_mig_state ms = { .device_state = VGPU_MIG_STOP_COPY };
+	struct vfu_mig_data md = { .argsz = sizeof(md), .size = 64 };
+	uint8_t b[sizeof(md) + 16] = { 0 };
+
+	feature(sd, VFU_FEATURE_GET | VFU_FEATURE_MIGRATION, NULL, 0, 8);
+	feature(sd, VFU_FEATURE_SET | VFU_FEATURE_MIG_DEVICE_STATE, &ms,
+		sizeof(ms), 0);
+	rec(sd, 0, VFU_CMD_MIG_DATA_READ, &md, sizeof(md));
+	ms.device_state = VGPU_MIG_RESUMING;
+	feature(sd, VFU_FEATURE_SET | VFU_FEATURE_MIG_DEVICE_STATE, &ms,
+		sizeof(ms), 0);
+	md.size = 16;
+	md.argsz = sizeof(md) + 16;
+	memcpy(b, &md, sizeof(md));
+	rec(sd, 0, VFU_CMD_MIG_DATA_WRITE, b, sizeof(b));
+}
+
 static void write_seeds(const char *dir)
 {
 	struct seed sd[6] = { 0 };
@@ -397,10 +443,6 @@ static void write_seeds(const char *dir)
 	struct vfu_dma_unmap un = { .argsz = sizeof(un), .addr = 0x100000,
 				    .size = WIN_SIZE };
 	struct vfu_region_access ra = { 0x10000 - 8, 2, 8 };
-	struct vfu_log_start ls = { .page_size = 4096 };
-	struct vfu_log_report lr = { 0x100000, WIN_SIZE, 4096 };
-	struct vfu_mig_state ms = { .device_state = VGPU_MIG_STOP_COPY };
-	struct vfu_mig_data md = { .argsz = sizeof(md), .size = 64 };
 	struct vfu_device_info di = { .argsz = sizeof(di) };
 
 	/* discovery: info, regions, irqs, eventfds, an interrupt */
@@ -445,45 +487,8 @@ static void write_seeds(const char *dir)
 	bar0_write(&sd[3], 0x08, 0x100000);
 	bar0_write(&sd[3], 0x10, 16);
 	bar0_write(&sd[3], 0x18, 1);
-	/* dirty logging: start, dirty, report, unmap with bitmap, stop */
-	dma_map(&sd[4], 1, 0x100000);
-	feature(&sd[4], VFU_FEATURE_SET | VFU_FEATURE_DMA_LOGGING_START, &ls,
-		sizeof(ls), 0);
-	bar0_write(&sd[4], 0x08, 0x100000);
-	bar0_write(&sd[4], 0x10, 0x3000);
-	bar0_write(&sd[4], 0x28, 1);
-	feature(&sd[4], VFU_FEATURE_GET | VFU_FEATURE_DMA_LOGGING_REPORT, &lr,
-		sizeof(lr), 8);
-	{
-		struct {
-			struct vfu_dma_unmap u;
-			struct vfu_bitmap b;
-		} __attribute__((packed)) ub = {
-			{ sizeof(ub) + 8, VFU_DMA_UNMAP_GET_DIRTY_BITMAP,
-			  0x100000, WIN_SIZE },
-			{ 4096, 8 },
-		};
-
-		rec(&sd[4], 0, VFU_CMD_DMA_UNMAP, &ub, sizeof(ub));
-	}
-	feature(&sd[4], VFU_FEATURE_SET | VFU_FEATURE_DMA_LOGGING_STOP, NULL, 0,
-		0);
-	/* migration: state, data out, resume, data in */
-	feature(&sd[5], VFU_FEATURE_GET | VFU_FEATURE_MIGRATION, NULL, 0, 8);
-	feature(&sd[5], VFU_FEATURE_SET | VFU_FEATURE_MIG_DEVICE_STATE, &ms,
-		sizeof(ms), 0);
-	rec(&sd[5], 0, VFU_CMD_MIG_DATA_READ, &md, sizeof(md));
-	ms.device_state = VGPU_MIG_RESUMING;
-	feature(&sd[5], VFU_FEATURE_SET | VFU_FEATURE_MIG_DEVICE_STATE, &ms,
-		sizeof(ms), 0);
-	md.size = 16;
-	md.argsz = sizeof(md) + 16;
-	{
-		uint8_t b[sizeof(md) + 16] = { 0 };
-
-		memcpy(b, &md, sizeof(md));
-		rec(&sd[5], 0, VFU_CMD_MIG_DATA_WRITE, b, sizeof(b));
-	}
+	seed_logging(&sd[4]);
+	seed_migration(&sd[5]);
 	for (int i = 0; i < 6; i++)
 		write_seed(dir, i, &sd[i]);
 }
