@@ -20,19 +20,24 @@
 
 /*
  * The key array comes first and the node is cache-line aligned, so that
- * the 64 keys are exactly 8 lines. A leaf also keeps what translate needs
- * of each window (end, host address, protection) in arrays of its own:
- * a translation reads the leaf and never the window record.
+ * the 64 keys are exactly 8 lines, searched on their own. A leaf keeps
+ * what translate needs of each window (end, host address, protection, the
+ * record) in one 32-byte entry next to them: a translation reads its
+ * key lines and one more line, and never the window record.
  */
+struct leaf_entry {
+	uint64_t last;
+	void *vaddr;
+	struct vgpu_dma_window *win;
+	uint32_t prot;
+};
+
 struct node {
 	uint64_t key[NODE_MAX];
 	union {
 		struct node *child[NODE_MAX];
 		struct {
-			uint64_t last[NODE_MAX];
-			void *vaddr[NODE_MAX];
-			struct vgpu_dma_window *win[NODE_MAX];
-			uint32_t prot[NODE_MAX];
+			struct leaf_entry e[NODE_MAX];
 			struct node *prev, *next;
 		};
 	};

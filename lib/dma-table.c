@@ -70,8 +70,8 @@ static void node_free(struct node *nd,
 			continue;
 		}
 		if (release)
-			release(nd->win[i], data);
-		free(nd->win[i]);
+			release(nd->e[i].win, data);
+		free(nd->e[i].win);
 	}
 	free(nd);
 }
@@ -105,9 +105,9 @@ struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
 				 memory_order_relaxed);
 	if (w && addr - w->iova < w->len)
 		return w;
-	if (!locate(t, addr, &leaf, &i) || addr > leaf->last[i])
+	if (!locate(t, addr, &leaf, &i) || addr > leaf->e[i].last)
 		return NULL;
-	w = leaf->win[i];
+	w = leaf->e[i].win;
 	atomic_store_explicit(&((struct vgpu_dma_table *)t)->cache, w,
 			      memory_order_relaxed);
 	return w;
@@ -125,7 +125,7 @@ int vgpu_dma_table_foreach(const struct vgpu_dma_table *t,
 		;
 	for (; leaf; leaf = leaf->next)
 		for (unsigned int i = 0; i < leaf->n; i++) {
-			int r = fn(leaf->win[i], data);
+			int r = fn(leaf->e[i].win, data);
 
 			if (r)
 				return r;
@@ -172,16 +172,12 @@ static void inner_put(struct node *nd, unsigned int pos, uint64_t key,
 	nd->n++;
 }
 
-/* move @n leaf entries (all their arrays) from @src[@spos] to @dst[@dpos] */
+/* move @n leaf entries (keys and entries) from @src[@spos] to @dst[@dpos] */
 static void leaf_move(struct node *dst, unsigned int dpos,
 		      const struct node *src, unsigned int spos, unsigned int n)
 {
 	memmove(&dst->key[dpos], &src->key[spos], n * sizeof(src->key[0]));
-	memmove(&dst->last[dpos], &src->last[spos], n * sizeof(src->last[0]));
-	memmove(&dst->vaddr[dpos], &src->vaddr[spos],
-		n * sizeof(src->vaddr[0]));
-	memmove(&dst->win[dpos], &src->win[spos], n * sizeof(src->win[0]));
-	memmove(&dst->prot[dpos], &src->prot[spos], n * sizeof(src->prot[0]));
+	memmove(&dst->e[dpos], &src->e[spos], n * sizeof(src->e[0]));
 }
 
 static void leaf_put(struct node *nd, unsigned int pos,
@@ -189,10 +185,10 @@ static void leaf_put(struct node *nd, unsigned int pos,
 {
 	leaf_move(nd, pos + 1, nd, pos, nd->n - pos);
 	nd->key[pos] = w->iova;
-	nd->last[pos] = w->iova + w->len - 1;
-	nd->vaddr[pos] = w->vaddr;
-	nd->win[pos] = w;
-	nd->prot[pos] = w->prot;
+	nd->e[pos].last = w->iova + w->len - 1;
+	nd->e[pos].vaddr = w->vaddr;
+	nd->e[pos].win = w;
+	nd->e[pos].prot = w->prot;
 	nd->n++;
 }
 
@@ -268,9 +264,9 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	pos = node_floor(leaf->key, leaf->n, tmpl->iova);
 	/* predecessor: the window starting at or before iova */
 	if (pos >= 0) {
-		if (leaf->last[pos] >= tmpl->iova)
+		if (leaf->e[pos].last >= tmpl->iova)
 			return -EEXIST;
-	} else if (leaf->prev && leaf->prev->last[leaf->prev->n - 1] >=
+	} else if (leaf->prev && leaf->prev->e[leaf->prev->n - 1].last >=
 					 tmpl->iova) {
 		return -EEXIST;
 	}
@@ -392,7 +388,7 @@ static void move_entry(struct node *to, unsigned int to_pos, struct node *from,
 		       unsigned int from_pos)
 {
 	if (to->leaf) {
-		struct vgpu_dma_window *w = from->win[from_pos];
+		struct vgpu_dma_window *w = from->e[from_pos].win;
 
 		node_del(from, from_pos);
 		leaf_put(to, to_pos, w);
@@ -482,9 +478,9 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova,
 		return -EINVAL;
 	leaf = descend(t, iova, &p);
 	pos = node_floor(leaf->key, leaf->n, iova);
-	if (pos < 0 || leaf->key[pos] != iova || leaf->win[pos]->len != len)
+	if (pos < 0 || leaf->key[pos] != iova || leaf->e[pos].win->len != len)
 		return -ENOENT;
-	w = leaf->win[pos];
+	w = leaf->e[pos].win;
 	if (w->pins)
 		return -EBUSY;
 	node_del(leaf, (unsigned int)pos);
@@ -504,9 +500,9 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova,
 static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
 			   int pos, uint64_t addr, uint64_t piece_last)
 {
-	void *va = leaf->vaddr[pos];
+	void *va = leaf->e[pos].vaddr;
 
-	sg->win = leaf->win[pos];
+	sg->win = leaf->e[pos].win;
 	sg->iova = addr;
 	sg->len = piece_last - addr + 1;
 	sg->vaddr = va ? (char *)va + (addr - leaf->key[pos]) : NULL;
@@ -529,8 +525,8 @@ int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 	if (!locate(t, iova, &leaf, &pos))
 		return -EFAULT;
 	/* the common case, one window: no loop */
-	if (leaf->last[pos] >= end && leaf->key[pos] <= iova) {
-		if ((leaf->prot[pos] & prot) != prot)
+	if (leaf->e[pos].last >= end && leaf->key[pos] <= iova) {
+		if ((leaf->e[pos].prot & prot) != prot)
 			return -EACCES;
 		if (max)
 			sg_fill(sg, leaf, pos, iova, end);
@@ -545,11 +541,11 @@ int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 			if (!leaf)
 				return -EFAULT;
 		}
-		if (leaf->key[pos] > addr || leaf->last[pos] < addr)
+		if (leaf->key[pos] > addr || leaf->e[pos].last < addr)
 			return -EFAULT;
-		if ((leaf->prot[pos] & prot) != prot)
+		if ((leaf->e[pos].prot & prot) != prot)
 			return -EACCES;
-		piece_last = leaf->last[pos] < end ? leaf->last[pos] : end;
+		piece_last = leaf->e[pos].last < end ? leaf->e[pos].last : end;
 		if (n < max)
 			sg_fill(&sg[n], leaf, pos, addr, piece_last);
 		if (n == (size_t)INT32_MAX)
@@ -603,19 +599,19 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 		    (*prev_leaf && (*prev_leaf)->next != nd))
 			return -EUCLEAN;
 		for (unsigned int i = 0; i < nd->n; i++) {
-			const struct vgpu_dma_window *w = nd->win[i];
+			const struct vgpu_dma_window *w = nd->e[i].win;
 
 			if (nd->key[i] != w->iova ||
-			    nd->last[i] != w->iova + w->len - 1 ||
-			    nd->vaddr[i] != w->vaddr || nd->prot[i] != w->prot ||
+			    nd->e[i].last != w->iova + w->len - 1 ||
+			    nd->e[i].vaddr != w->vaddr || nd->e[i].prot != w->prot ||
 			    (has_lo && nd->key[i] < lo) ||
 			    (has_hi && nd->key[i] >= hi))
 				return -EUCLEAN;
-			if (i && nd->last[i - 1] >= nd->key[i])
+			if (i && nd->e[i - 1].last >= nd->key[i])
 				return -EUCLEAN;
 		}
 		if (*prev_leaf && (*prev_leaf)->n && nd->n &&
-		    (*prev_leaf)->last[(*prev_leaf)->n - 1] >= nd->key[0])
+		    (*prev_leaf)->e[(*prev_leaf)->n - 1].last >= nd->key[0])
 			return -EUCLEAN;
 		*prev_leaf = nd;
 		*count += nd->n;
