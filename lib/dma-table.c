@@ -4,7 +4,9 @@
  * contract and the reasons for the structure.
  *
  * Invariants:
- *  - every node except the root holds NODE_MIN..NODE_MAX entries;
+ *  - every node except the root holds NODE_MIN..NODE_MAX entries, but the
+ *    rightmost node of a level may hold fewer (ascending maps fill the
+ *    nodes to their left: see split_with()); inner nodes hold at least 2;
  *  - in a leaf, key[i] is the start of win[i], strictly increasing, and
  *    last[i] = start + len - 1 (inclusive, so 2^64 - 1 is representable);
  *  - in an inner node, every key below child[i - 1] < key[i] <= every key
@@ -18,78 +20,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dma-table.h"
+#include "dma-table-private.h"
 
-#define NODE_MAX 64
-#define NODE_MIN (NODE_MAX / 2)
-#define MAX_DEPTH 16 /* 32^16 windows: more than memory can hold */
-
-struct node {
-	unsigned int n;
-	bool leaf;
-	uint64_t key[NODE_MAX];
-	union {
-		struct node *child[NODE_MAX];
-		struct {
-			uint64_t last[NODE_MAX];
-			struct vgpu_dma_window *win[NODE_MAX];
-			struct node *prev, *next;
-		};
-	};
-};
-
-struct vgpu_dma_table {
-	struct node *root;
-	size_t count;
-	unsigned int depth; /* inner levels above the leaves */
-	unsigned int log_shift; /* 0: dirty logging off */
-	_Atomic(struct vgpu_dma_window *) cache;
-};
-
-/*
- * Searching a node: prefetch every cache line of its key array, then binary
- * search it. The prefetches go out together, so a node costs about one
- * memory latency instead of one per probe; that is what lets a 64-way node
- * beat a plain binary search (one dependent miss per probe) at a million
- * windows.
- */
-static inline void prefetch_keys(const uint64_t *keys)
+/* the keys past the end: UINT64_MAX, for node_search() */
+static void node_pad(struct node *nd)
 {
-	for (unsigned int i = 0; i < NODE_MAX; i += 8)
-		__builtin_prefetch(&keys[i]);
-}
-
-/* index of the last key <= addr among keys[0..n), or -1 */
-static inline int node_floor(const uint64_t *keys, unsigned int n,
-			     uint64_t addr)
-{
-	const uint64_t *base = keys;
-	unsigned int len = n;
-
-	if (!n || keys[0] > addr)
-		return -1;
-	while (len > 1) {
-		unsigned int half = len / 2;
-
-		base = base[half] <= addr ? base + half : base;
-		len -= half;
-	}
-	return (int)(base - keys);
-}
-
-/* the child of inner node @nd to descend into for @addr */
-static inline unsigned int inner_pick(const struct node *nd, uint64_t addr)
-{
-	return (unsigned int)(node_floor(nd->key + 1, nd->n - 1, addr) + 1);
+	for (unsigned int i = nd->n; i < NODE_MAX; i++)
+		nd->key[i] = UINT64_MAX;
 }
 
 static struct node *node_new(bool leaf)
 {
-	struct node *nd = calloc(1, sizeof(*nd));
+	void *p;
 
-	if (nd)
-		nd->leaf = leaf;
-	return nd;
+	if (posix_memalign(&p, 64, sizeof(struct node)))
+		return NULL;
+	memset(p, 0, sizeof(struct node));
+	((struct node *)p)->leaf = leaf;
+	node_pad(p);
+	return p;
 }
 
 int vgpu_dma_table_new(struct vgpu_dma_table **ret)
@@ -98,9 +47,9 @@ int vgpu_dma_table_new(struct vgpu_dma_table **ret)
 
 	if (!ret)
 		return -EINVAL;
-	t = calloc(1, sizeof(*t));
-	if (!t)
+	if (posix_memalign((void **)&t, 64, sizeof(*t)))
 		return -ENOMEM;
+	memset(t, 0, sizeof(*t));
 	t->root = node_new(true);
 	if (!t->root) {
 		free(t);
@@ -121,9 +70,8 @@ static void node_free(struct node *nd,
 			continue;
 		}
 		if (release)
-			release(nd->win[i], data);
-		free(nd->win[i]->dirty);
-		free(nd->win[i]);
+			release(nd->e[i].win, data);
+		free(nd->e[i].win);
 	}
 	free(nd);
 }
@@ -134,6 +82,7 @@ void vgpu_dma_table_free(struct vgpu_dma_table *t,
 {
 	if (!t)
 		return;
+	vgpu_dma_table_log_stop(t);
 	node_free(t->root, release, data);
 	free(t);
 }
@@ -141,40 +90,6 @@ void vgpu_dma_table_free(struct vgpu_dma_table *t,
 size_t vgpu_dma_table_count(const struct vgpu_dma_table *t)
 {
 	return t ? t->count : 0;
-}
-
-static const struct node *find_leaf(const struct vgpu_dma_table *t,
-				    uint64_t addr)
-{
-	const struct node *nd = t->root;
-
-	while (!nd->leaf) {
-		nd = nd->child[inner_pick(nd, addr)];
-		prefetch_keys(nd->key);
-	}
-	return nd;
-}
-
-/*
- * The leaf entry with the greatest start <= @addr: returns false when there
- * is none. With stale separators it can be the last entry of the previous
- * leaf.
- */
-static bool locate(const struct vgpu_dma_table *t, uint64_t addr,
-		   const struct node **leaf_ret, int *pos_ret)
-{
-	const struct node *leaf = find_leaf(t, addr);
-	int pos = node_floor(leaf->key, leaf->n, addr);
-
-	if (pos < 0) {
-		if (!leaf->prev)
-			return false;
-		leaf = leaf->prev;
-		pos = (int)leaf->n - 1;
-	}
-	*leaf_ret = leaf;
-	*pos_ret = pos;
-	return true;
 }
 
 struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
@@ -190,9 +105,9 @@ struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
 				 memory_order_relaxed);
 	if (w && addr - w->iova < w->len)
 		return w;
-	if (!locate(t, addr, &leaf, &i) || addr > leaf->last[i])
+	if (!locate(t, addr, &leaf, &i) || addr > leaf->e[i].last)
 		return NULL;
-	w = leaf->win[i];
+	w = leaf->e[i].win;
 	atomic_store_explicit(&((struct vgpu_dma_table *)t)->cache, w,
 			      memory_order_relaxed);
 	return w;
@@ -210,38 +125,12 @@ int vgpu_dma_table_foreach(const struct vgpu_dma_table *t,
 		;
 	for (; leaf; leaf = leaf->next)
 		for (unsigned int i = 0; i < leaf->n; i++) {
-			int r = fn(leaf->win[i], data);
+			int r = fn(leaf->e[i].win, data);
 
 			if (r)
 				return r;
 		}
 	return 0;
-}
-
-/* ---- dirty bitmaps ---- */
-
-static size_t dirty_words(uint64_t iova, uint64_t len, unsigned int shift)
-{
-	uint64_t pages = ((iova + len - 1) >> shift) - (iova >> shift) + 1;
-
-	return (size_t)((pages + 63) / 64);
-}
-
-static int window_log_alloc(struct vgpu_dma_window *w, unsigned int shift)
-{
-	w->dirty = calloc(dirty_words(w->iova, w->len, shift),
-			  sizeof(uint64_t));
-	if (!w->dirty)
-		return -ENOMEM;
-	w->dirty_shift = shift;
-	return 0;
-}
-
-static void window_log_free(struct vgpu_dma_window *w)
-{
-	free(w->dirty);
-	w->dirty = NULL;
-	w->dirty_shift = 0;
 }
 
 /* ---- insert ---- */
@@ -283,18 +172,23 @@ static void inner_put(struct node *nd, unsigned int pos, uint64_t key,
 	nd->n++;
 }
 
+/* move @n leaf entries (keys and entries) from @src[@spos] to @dst[@dpos] */
+static void leaf_move(struct node *dst, unsigned int dpos,
+		      const struct node *src, unsigned int spos, unsigned int n)
+{
+	memmove(&dst->key[dpos], &src->key[spos], n * sizeof(src->key[0]));
+	memmove(&dst->e[dpos], &src->e[spos], n * sizeof(src->e[0]));
+}
+
 static void leaf_put(struct node *nd, unsigned int pos,
 		     struct vgpu_dma_window *w)
 {
-	memmove(&nd->key[pos + 1], &nd->key[pos],
-		(nd->n - pos) * sizeof(nd->key[0]));
-	memmove(&nd->last[pos + 1], &nd->last[pos],
-		(nd->n - pos) * sizeof(nd->last[0]));
-	memmove(&nd->win[pos + 1], &nd->win[pos],
-		(nd->n - pos) * sizeof(nd->win[0]));
+	leaf_move(nd, pos + 1, nd, pos, nd->n - pos);
 	nd->key[pos] = w->iova;
-	nd->last[pos] = w->iova + w->len - 1;
-	nd->win[pos] = w;
+	nd->e[pos].last = w->iova + w->len - 1;
+	nd->e[pos].vaddr = w->vaddr;
+	nd->e[pos].win = w;
+	nd->e[pos].prot = w->prot;
 	nd->n++;
 }
 
@@ -315,27 +209,35 @@ static int reserve(struct node **spare, unsigned int n)
 	return 0;
 }
 
+/*
+ * Split full node @nd, the right half going to a spare node. @append: the
+ * entry that made it overflow goes past the end of the rightmost node of
+ * its level (windows mapped in ascending order): keep all but one, so
+ * that ascending maps fill nodes instead of leaving them half empty.
+ */
 static struct node *split_with(struct node *nd, struct node **spare,
-			       unsigned int *used)
+			       unsigned int *used, bool append)
 {
 	struct node *r = spare[(*used)++];
-	unsigned int keep = NODE_MAX / 2, move = NODE_MAX - keep;
+	unsigned int keep = append ? NODE_MAX - 1 : NODE_MAX / 2;
+	unsigned int move = NODE_MAX - keep;
 
 	r->leaf = nd->leaf;
-	memcpy(r->key, &nd->key[keep], move * sizeof(nd->key[0]));
 	if (nd->leaf) {
-		memcpy(r->last, &nd->last[keep], move * sizeof(nd->last[0]));
-		memcpy(r->win, &nd->win[keep], move * sizeof(nd->win[0]));
+		leaf_move(r, 0, nd, keep, move);
 		r->next = nd->next;
 		if (r->next)
 			r->next->prev = r;
 		r->prev = nd;
 		nd->next = r;
 	} else {
+		memcpy(r->key, &nd->key[keep], move * sizeof(nd->key[0]));
 		memcpy(r->child, &nd->child[keep], move * sizeof(nd->child[0]));
 	}
 	r->n = move;
 	nd->n = keep;
+	node_pad(nd);
+	node_pad(r);
 	return r;
 }
 
@@ -362,9 +264,9 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	pos = node_floor(leaf->key, leaf->n, tmpl->iova);
 	/* predecessor: the window starting at or before iova */
 	if (pos >= 0) {
-		if (leaf->last[pos] >= tmpl->iova)
+		if (leaf->e[pos].last >= tmpl->iova)
 			return -EEXIST;
-	} else if (leaf->prev && leaf->prev->last[leaf->prev->n - 1] >=
+	} else if (leaf->prev && leaf->prev->e[leaf->prev->n - 1].last >=
 					 tmpl->iova) {
 		return -EEXIST;
 	}
@@ -382,15 +284,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		return -ENOMEM;
 	*w = *tmpl;
 	w->pins = 0;
-	w->dirty = NULL;
-	w->dirty_shift = 0;
-	if (t->log_shift) {
-		r = window_log_alloc(w, t->log_shift);
-		if (r < 0) {
-			free(w);
-			return r;
-		}
-	}
+	w->dirty_all = false;
 	/* how many nodes splitting may need: full nodes from the leaf up */
 	need = 0;
 	for (level = t->depth + 1; level-- > 0;) {
@@ -402,7 +296,6 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		need++; /* a new root */
 	r = reserve(spare, need);
 	if (r < 0) {
-		window_log_free(w);
 		free(w);
 		return r;
 	}
@@ -411,7 +304,8 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	if (leaf->n < NODE_MAX) {
 		leaf_put(leaf, (unsigned int)pos, w);
 	} else {
-		struct node *right = split_with(leaf, spare, &used);
+		bool append = !leaf->next && (unsigned int)pos == leaf->n;
+		struct node *right = split_with(leaf, spare, &used, append);
 		uint64_t sep;
 
 		if ((unsigned int)pos <= leaf->n)
@@ -445,7 +339,8 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 				inner_put(parent, at, sep, nd);
 				break;
 			}
-			pr = split_with(parent, spare, &used);
+			pr = split_with(parent, spare, &used,
+					append && at == parent->n);
 			if (at <= parent->n)
 				inner_put(parent, at, sep, nd);
 			else
@@ -468,17 +363,16 @@ static void node_del(struct node *nd, unsigned int pos)
 {
 	unsigned int tail = nd->n - pos - 1;
 
-	memmove(&nd->key[pos], &nd->key[pos + 1], tail * sizeof(nd->key[0]));
 	if (nd->leaf) {
-		memmove(&nd->last[pos], &nd->last[pos + 1],
-			tail * sizeof(nd->last[0]));
-		memmove(&nd->win[pos], &nd->win[pos + 1],
-			tail * sizeof(nd->win[0]));
+		leaf_move(nd, pos, nd, pos + 1, tail);
 	} else {
+		memmove(&nd->key[pos], &nd->key[pos + 1],
+			tail * sizeof(nd->key[0]));
 		memmove(&nd->child[pos], &nd->child[pos + 1],
 			tail * sizeof(nd->child[0]));
 	}
 	nd->n--;
+	nd->key[nd->n] = UINT64_MAX; /* padding again */
 }
 
 /* the first key below inner/leaf node @nd */
@@ -494,7 +388,7 @@ static void move_entry(struct node *to, unsigned int to_pos, struct node *from,
 		       unsigned int from_pos)
 {
 	if (to->leaf) {
-		struct vgpu_dma_window *w = from->win[from_pos];
+		struct vgpu_dma_window *w = from->e[from_pos].win;
 
 		node_del(from, from_pos);
 		leaf_put(to, to_pos, w);
@@ -512,14 +406,13 @@ static void move_entry(struct node *to, unsigned int to_pos, struct node *from,
 /* append all of @r to @l and free @r */
 static void merge(struct node *l, struct node *r)
 {
-	memcpy(&l->key[l->n], r->key, r->n * sizeof(r->key[0]));
 	if (l->leaf) {
-		memcpy(&l->last[l->n], r->last, r->n * sizeof(r->last[0]));
-		memcpy(&l->win[l->n], r->win, r->n * sizeof(r->win[0]));
+		leaf_move(l, l->n, r, 0, r->n);
 		l->next = r->next;
 		if (l->next)
 			l->next->prev = l;
 	} else {
+		memcpy(&l->key[l->n], r->key, r->n * sizeof(r->key[0]));
 		memcpy(&l->child[l->n], r->child, r->n * sizeof(r->child[0]));
 		/* the separator of r's first child was stale in r (key[0]) */
 		l->key[l->n] = min_key(r->child[0]);
@@ -585,16 +478,16 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova,
 		return -EINVAL;
 	leaf = descend(t, iova, &p);
 	pos = node_floor(leaf->key, leaf->n, iova);
-	if (pos < 0 || leaf->key[pos] != iova || leaf->win[pos]->len != len)
+	if (pos < 0 || leaf->key[pos] != iova || leaf->e[pos].win->len != len)
 		return -ENOENT;
-	w = leaf->win[pos];
+	w = leaf->e[pos].win;
 	if (w->pins)
 		return -EBUSY;
 	node_del(leaf, (unsigned int)pos);
 	rebalance(t, &p, t->depth);
 	t->count--;
 	atomic_store_explicit(&t->cache, NULL, memory_order_relaxed);
-	window_log_free(w);
+	dma_log_forget(t, w->iova, w->iova + (w->len - 1));
 	if (out)
 		*out = *w;
 	free(w);
@@ -602,6 +495,18 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova,
 }
 
 /* ---- translation and pinning ---- */
+
+/* piece @n of a translation: [addr, piece_last] of leaf entry @pos */
+static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
+			   int pos, uint64_t addr, uint64_t piece_last)
+{
+	void *va = leaf->e[pos].vaddr;
+
+	sg->win = leaf->e[pos].win;
+	sg->iova = addr;
+	sg->len = piece_last - addr + 1;
+	sg->vaddr = va ? (char *)va + (addr - leaf->key[pos]) : NULL;
+}
 
 int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 			     uint64_t len, uint32_t prot,
@@ -619,8 +524,15 @@ int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 	end = iova + (len - 1);
 	if (!locate(t, iova, &leaf, &pos))
 		return -EFAULT;
+	/* the common case, one window: no loop */
+	if (leaf->e[pos].last >= end && leaf->key[pos] <= iova) {
+		if ((leaf->e[pos].prot & prot) != prot)
+			return -EACCES;
+		if (max)
+			sg_fill(sg, leaf, pos, iova, end);
+		return 1;
+	}
 	for (;;) {
-		struct vgpu_dma_window *w;
 		uint64_t piece_last;
 
 		if ((unsigned int)pos >= leaf->n) {
@@ -629,20 +541,13 @@ int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 			if (!leaf)
 				return -EFAULT;
 		}
-		w = leaf->win[pos];
-		if (leaf->key[pos] > addr || leaf->last[pos] < addr)
+		if (leaf->key[pos] > addr || leaf->e[pos].last < addr)
 			return -EFAULT;
-		if ((w->prot & prot) != prot)
+		if ((leaf->e[pos].prot & prot) != prot)
 			return -EACCES;
-		piece_last = leaf->last[pos] < end ? leaf->last[pos] : end;
-		if (n < max) {
-			sg[n].win = w;
-			sg[n].iova = addr;
-			sg[n].len = piece_last - addr + 1;
-			sg[n].vaddr = w->vaddr ? (char *)w->vaddr +
-							 (addr - w->iova) :
-						 NULL;
-		}
+		piece_last = leaf->e[pos].last < end ? leaf->e[pos].last : end;
+		if (n < max)
+			sg_fill(&sg[n], leaf, pos, addr, piece_last);
 		if (n == (size_t)INT32_MAX)
 			return -E2BIG;
 		n++;
@@ -678,175 +583,14 @@ void vgpu_dma_table_unpin(struct vgpu_dma_table *t,
 			sg[i].win->pins--;
 }
 
-/* ---- dirty logging ---- */
-
-static int log_alloc_one(struct vgpu_dma_window *w, void *data)
-{
-	return window_log_alloc(w, *(unsigned int *)data);
-}
-
-static int log_free_one(struct vgpu_dma_window *w, void *data)
-{
-	(void)data;
-	window_log_free(w);
-	return 0;
-}
-
-static bool pgsize_ok(uint64_t pgsize)
-{
-	return pgsize >= 512 && !(pgsize & (pgsize - 1));
-}
-
-int vgpu_dma_table_log_start(struct vgpu_dma_table *t, uint64_t pgsize)
-{
-	unsigned int shift;
-	int r;
-
-	if (!t || !pgsize_ok(pgsize))
-		return -EINVAL;
-	if (t->log_shift)
-		return -EALREADY;
-	shift = (unsigned int)__builtin_ctzll(pgsize);
-	r = vgpu_dma_table_foreach(t, log_alloc_one, &shift);
-	if (r) {
-		vgpu_dma_table_foreach(t, log_free_one, NULL);
-		return r;
-	}
-	t->log_shift = shift;
-	return 0;
-}
-
-void vgpu_dma_table_log_stop(struct vgpu_dma_table *t)
-{
-	if (!t || !t->log_shift)
-		return;
-	vgpu_dma_table_foreach(t, log_free_one, NULL);
-	t->log_shift = 0;
-}
-
-bool vgpu_dma_table_logging(const struct vgpu_dma_table *t)
-{
-	return t && t->log_shift;
-}
-
-/* set or clear bits [first, last] of @map */
-static void bits_set(uint64_t *map, uint64_t first, uint64_t last)
-{
-	for (uint64_t b = first; b <= last;) {
-		if (!(b & 63) && last - b >= 63) {
-			map[b / 64] = ~0ULL;
-			b += 64;
-		} else {
-			map[b / 64] |= 1ULL << (b & 63);
-			b++;
-		}
-	}
-}
-
-void vgpu_dma_table_mark_dirty(struct vgpu_dma_table *t, uint64_t iova,
-			       uint64_t len)
-{
-	const struct node *leaf;
-	uint64_t end;
-	int pos;
-
-	if (!t || !t->log_shift || !len || iova + (len - 1) < iova)
-		return;
-	end = iova + (len - 1);
-	if (!locate(t, iova, &leaf, &pos)) {
-		leaf = find_leaf(t, iova);
-		pos = 0;
-	}
-	for (; leaf; leaf = leaf->next, pos = 0) {
-		for (; (unsigned int)pos < leaf->n; pos++) {
-			struct vgpu_dma_window *w = leaf->win[pos];
-			uint64_t lo, hi, base;
-
-			if (leaf->key[pos] > end)
-				return;
-			if (leaf->last[pos] < iova || !w->dirty)
-				continue;
-			lo = iova > w->iova ? iova : w->iova;
-			hi = end < leaf->last[pos] ? end : leaf->last[pos];
-			base = w->iova >> w->dirty_shift;
-			bits_set(w->dirty, (lo >> w->dirty_shift) - base,
-				 (hi >> w->dirty_shift) - base);
-		}
-	}
-}
-
-int vgpu_dma_table_log_report(struct vgpu_dma_table *t, uint64_t iova,
-			      uint64_t len, uint64_t pgsize, uint64_t *bitmap,
-			      size_t bitmap_size, bool clear)
-{
-	const struct node *leaf;
-	uint64_t end, pages;
-	unsigned int rshift;
-	int pos;
-
-	if (!t || !t->log_shift || !bitmap || !pgsize_ok(pgsize) ||
-	    pgsize < (1ULL << t->log_shift))
-		return -EINVAL;
-	if (!len || iova + (len - 1) < iova || (iova | len) & (pgsize - 1))
-		return -EINVAL;
-	pages = len / pgsize;
-	if ((pages + 63) / 64 > bitmap_size / sizeof(uint64_t))
-		return -ENOSPC;
-	memset(bitmap, 0, (size_t)((pages + 63) / 64) * sizeof(uint64_t));
-	rshift = (unsigned int)__builtin_ctzll(pgsize);
-	end = iova + (len - 1);
-	if (!locate(t, iova, &leaf, &pos)) {
-		leaf = find_leaf(t, iova);
-		pos = 0;
-	}
-	for (; leaf; leaf = leaf->next, pos = 0) {
-		for (; (unsigned int)pos < leaf->n; pos++) {
-			struct vgpu_dma_window *w = leaf->win[pos];
-			unsigned int s = w->dirty_shift;
-			uint64_t base, first, lastb;
-
-			if (leaf->key[pos] > end)
-				return 0;
-			if (leaf->last[pos] < iova || !w->dirty)
-				continue;
-			base = w->iova >> s;
-			first = ((iova > w->iova ? iova : w->iova) >> s) - base;
-			lastb = ((end < leaf->last[pos] ? end :
-							  leaf->last[pos]) >>
-				 s) - base;
-			for (uint64_t wd = first / 64; wd <= lastb / 64; wd++) {
-				uint64_t bits = w->dirty[wd];
-
-				if (wd == first / 64)
-					bits &= ~0ULL << (first & 63);
-				if (wd == lastb / 64 && (lastb & 63) != 63)
-					bits &= (2ULL << (lastb & 63)) - 1;
-				if (clear)
-					w->dirty[wd] &= ~bits;
-				while (bits) {
-					unsigned int b =
-						(unsigned int)__builtin_ctzll(bits);
-					uint64_t addr = (base + wd * 64 + b)
-							<< s;
-					uint64_t k = ((addr < iova ? iova : addr) -
-						      iova) >> rshift;
-
-					bitmap[k / 64] |= 1ULL << (k & 63);
-					bits &= bits - 1;
-				}
-			}
-		}
-	}
-	return 0;
-}
-
 /* ---- consistency check, for the test suite ---- */
 
 static int check_node(const struct node *nd, unsigned int depth, bool root,
-		      uint64_t lo, bool has_lo, uint64_t hi, bool has_hi,
-		      const struct node **prev_leaf, size_t *count)
+		      bool rightmost, uint64_t lo, bool has_lo, uint64_t hi,
+		      bool has_hi, const struct node **prev_leaf, size_t *count)
 {
-	if (!root && (nd->n < NODE_MIN || nd->n > NODE_MAX))
+	if (nd->n > NODE_MAX ||
+	    (!root && (rightmost ? !nd->n : nd->n < NODE_MIN)))
 		return -EUCLEAN;
 	if (nd->leaf != (depth == 0))
 		return -EUCLEAN;
@@ -855,18 +599,19 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 		    (*prev_leaf && (*prev_leaf)->next != nd))
 			return -EUCLEAN;
 		for (unsigned int i = 0; i < nd->n; i++) {
-			const struct vgpu_dma_window *w = nd->win[i];
+			const struct vgpu_dma_window *w = nd->e[i].win;
 
 			if (nd->key[i] != w->iova ||
-			    nd->last[i] != w->iova + w->len - 1 ||
+			    nd->e[i].last != w->iova + w->len - 1 ||
+			    nd->e[i].vaddr != w->vaddr || nd->e[i].prot != w->prot ||
 			    (has_lo && nd->key[i] < lo) ||
 			    (has_hi && nd->key[i] >= hi))
 				return -EUCLEAN;
-			if (i && nd->last[i - 1] >= nd->key[i])
+			if (i && nd->e[i - 1].last >= nd->key[i])
 				return -EUCLEAN;
 		}
 		if (*prev_leaf && (*prev_leaf)->n && nd->n &&
-		    (*prev_leaf)->last[(*prev_leaf)->n - 1] >= nd->key[0])
+		    (*prev_leaf)->e[(*prev_leaf)->n - 1].last >= nd->key[0])
 			return -EUCLEAN;
 		*prev_leaf = nd;
 		*count += nd->n;
@@ -883,7 +628,8 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 
 		if (i > 1 && nd->key[i - 1] >= nd->key[i])
 			return -EUCLEAN;
-		r = check_node(nd->child[i], depth - 1, false, clo, chas_lo, chi,
+		r = check_node(nd->child[i], depth - 1, false,
+			       rightmost && i + 1 == nd->n, clo, chas_lo, chi,
 			       chas_hi, prev_leaf, count);
 		if (r)
 			return r;
@@ -899,8 +645,8 @@ int vgpu_dma_table_check(const struct vgpu_dma_table *t)
 
 	if (!t)
 		return -EINVAL;
-	r = check_node(t->root, t->depth, true, 0, false, 0, false, &prev,
-		       &count);
+	r = check_node(t->root, t->depth, true, true, 0, false, 0, false,
+		       &prev, &count);
 	if (r)
 		return r;
 	if (prev && prev->next)

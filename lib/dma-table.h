@@ -53,10 +53,12 @@ struct vgpu_dma_window {
 	void *userdata;
 	int fd;          /* -1 when none */
 	uint32_t prot;   /* VGPU_DMA_READ | VGPU_DMA_WRITE */
+	/* vaddr may fault (SIGBUS): the file behind it can shrink. Copy
+	 * with a call that fails instead (process_vm_readv), never pin */
+	bool guarded;
 	/* owned by the table */
 	uint32_t pins;
-	unsigned int dirty_shift; /* log2 of the logging page size; 0: off */
-	uint64_t *dirty;          /* one bit per page, pages aligned to iova 0 */
+	bool dirty_all; /* logging: every page counts as dirty (see log_start) */
 };
 
 /* One piece of a translated range, entirely inside one window. */
@@ -127,12 +129,18 @@ void vgpu_dma_table_unpin(struct vgpu_dma_table *t,
 			  const struct vgpu_dma_sg *sg, size_t n);
 
 /*
- * Dirty logging: per-window bitmaps of @pgsize pages (a power of two,
- * >= 512). Start allocates them for every window (and for windows inserted
- * later); stop frees them.
+ * Dirty logging with pages of @pgsize bytes (a power of two, 4 KiB to
+ * 1 GiB), aligned to address 0. The bits are kept in chunks of 32768 pages
+ * (a 4 KiB bitmap each), allocated when a page of the chunk is first marked
+ * and freed when a report clears it: memory follows what was written, not
+ * what was mapped. At most VGPU_DMA_LOG_BUDGET bytes of chunks per table; a
+ * marking that would need more marks the windows it touches wholly dirty
+ * (dirty_all) instead, which costs no memory and only makes a migration
+ * copy more. Start allocates nothing; stop frees the chunks.
  * Returns 0, -EINVAL for a bad page size, -EALREADY when logging is on,
  * -ENOMEM.
  */
+#define VGPU_DMA_LOG_BUDGET (16u << 20)
 int vgpu_dma_table_log_start(struct vgpu_dma_table *t, uint64_t pgsize);
 void vgpu_dma_table_log_stop(struct vgpu_dma_table *t);
 bool vgpu_dma_table_logging(const struct vgpu_dma_table *t);
@@ -144,13 +152,17 @@ void vgpu_dma_table_mark_dirty(struct vgpu_dma_table *t, uint64_t iova,
  * (a power of two >= the logging page size): bit k of @bitmap (an array of
  * u64) stands for the page at iova + k * pgsize. @bitmap_size is in bytes
  * and must hold DIV_ROUND_UP(len / pgsize, 64) words. @clear resets the
- * reported bits.
+ * reported bits. Only the chunks in the range are read: the cost follows
+ * the bitmap asked for and what was written, not the windows' sizes.
  * Returns 0, -EINVAL (not logging, bad page size or alignment, wrap), -ENOSPC
  * when the bitmap is too small.
  */
 int vgpu_dma_table_log_report(struct vgpu_dma_table *t, uint64_t iova,
 			      uint64_t len, uint64_t pgsize, uint64_t *bitmap,
 			      size_t bitmap_size, bool clear);
+
+/* bytes of dirty bitmap chunks allocated (for tests) */
+size_t vgpu_dma_table_log_bytes(const struct vgpu_dma_table *t);
 
 /* verify the tree's invariants (for tests): 0 or -EUCLEAN */
 int vgpu_dma_table_check(const struct vgpu_dma_table *t);

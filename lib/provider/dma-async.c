@@ -240,14 +240,22 @@ static int split_range(struct vgpu_device *dev, uint64_t iova, uint8_t *buf,
 		for (int i = 0; i < n && i < 16; i++) {
 			uint8_t *b = buf + done;
 
+			int r = 0;
+
 			if (!sg[i].vaddr)
 				op->pieces[op->n++] = (struct dma_piece){
 					.iova = sg[i].iova, .len = sg[i].len,
 					.off = (size_t)done };
+			else if (sg[i].win->guarded)
+				/* an fd the client can shrink: no SIGBUS */
+				r = dma_guarded_copy(sg[i].vaddr, b,
+						     (size_t)sg[i].len, write);
 			else if (write)
 				memcpy(sg[i].vaddr, b, sg[i].len);
 			else
 				memcpy(b, sg[i].vaddr, sg[i].len);
+			if (r < 0)
+				return r;
 			done += sg[i].len;
 		}
 	}

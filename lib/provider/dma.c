@@ -20,11 +20,76 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/un.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include "provider-private.h"
+
+/* ---- the client's DMA fds ---- */
+
+/*
+ * May the provider load and store through a mapping of the client's DMA fd?
+ * Only when the client cannot pull the pages away under it: a memfd (shmem)
+ * sealed with F_SEAL_SHRINK, as QEMU's default memory-backend-memfd is, that
+ * covers the window. Any other fd (hugetlbfs, a plain file, an unsealed
+ * memfd) can be truncated by the client at any time, and a load from the
+ * truncated part raises SIGBUS, which would end every tenant of the process:
+ * such a window is mapped but @guarded, copied only by dma_guarded_copy() and
+ * never pinned. A sealed memfd shorter than the window is refused.
+ */
+static int dma_fd_policy(int fd, uint64_t offset, uint64_t size,
+			 bool *guarded)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	struct statfs sfs;
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstatfs(fd, &sfs) < 0 ||
+	    sfs.f_type != TMPFS_MAGIC) {
+		*guarded = true;
+		return 0;
+	}
+	if ((uint64_t)st.st_size < offset || (uint64_t)st.st_size - offset < size)
+		return -EINVAL;
+	*guarded = false;
+	return 0;
+}
+
+/*
+ * Copy between @buf and @win, a mapping of a guarded window, through the
+ * kernel: process_vm_readv/writev on our own address space report a page
+ * the file no longer has as EFAULT instead of raising SIGBUS.
+ */
+int dma_guarded_copy(void *win, void *buf, size_t len, bool write)
+{
+	pid_t self = getpid();
+
+	while (len) {
+		struct iovec local = { .iov_base = buf, .iov_len = len };
+		struct iovec remote = { .iov_base = win, .iov_len = len };
+		ssize_t n = write ? process_vm_writev(self, &local, 1, &remote,
+						      1, 0) :
+				    process_vm_readv(self, &local, 1, &remote,
+						     1, 0);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == ENOMEM ? -EFAULT : -errno;
+		if (n == 0)
+			return -EFAULT;
+		buf = (uint8_t *)buf + n;
+		win = (uint8_t *)win + n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
 
 /* ---- message-based DMA: DMA_READ/DMA_WRITE to the client ---- */
 
@@ -285,6 +350,9 @@ static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
 			if (!sg[i].vaddr)
 				r = dma_by_message(dev, sg[i].iova, b,
 						   sg[i].len, write);
+			else if (sg[i].win->guarded)
+				r = dma_guarded_copy(sg[i].vaddr, b,
+						 (size_t)sg[i].len, write);
 			else if (write)
 				memcpy(sg[i].vaddr, b, sg[i].len);
 			else
@@ -439,8 +507,10 @@ VGPU_EXPORT int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova,
 		       -EFAULT;
 	if (n > 0 && (size_t)n > max)
 		n = -ENOSPC;
+	/* no host pointer to a window without an fd or with one the
+	 * client can truncate (guarded): those are copied, never pinned */
 	for (int i = 0; i > -1 && i < n; i++)
-		if (!sg[i].vaddr)
+		if (!sg[i].vaddr || sg[i].win->guarded)
 			n = -EREMOTE;
 	if (n > 0) {
 		n = vgpu_dma_table_pin(dev->dma, iova, len, prot, sg, max);
@@ -499,7 +569,8 @@ int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
 	};
 	int r;
 
-	if (vgpu_dma_table_count(dev->dma) >= dev->client_caps.max_dma_maps &&
+	/* the limit VERSION answered: the lower of the client's and ours */
+	if (vgpu_dma_table_count(dev->dma) >= dev->client_caps.max_dma_maps ||
 	    vgpu_dma_table_count(dev->dma) >= VFU_MAX_DMA_MAPS)
 		return -ENOSPC;
 	if (req->nfds) {
@@ -508,6 +579,9 @@ int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
 
 		if ((size_t)m->size != m->size || m->offset > INT64_MAX)
 			return -EINVAL;
+		r = dma_fd_policy(fds[0], m->offset, m->size, &w.guarded);
+		if (r < 0)
+			return r;
 		w.vaddr = mmap(NULL, (size_t)m->size, prot ? prot : PROT_NONE,
 			       MAP_SHARED, fds[0], (off_t)m->offset);
 		if (w.vaddr == MAP_FAILED)
@@ -585,8 +659,10 @@ int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req,
 		bitmap = calloc(1, bsize ? bsize : 8);
 		if (!bitmap)
 			return -ENOMEM;
+		/* not cleared here: the bits go with the window when the
+		 * unmap succeeds, and stay for the next report when it fails */
 		r = vgpu_dma_table_log_report(dev->dma, u->addr, u->size,
-					      b->pgsize, bitmap, bsize, true);
+					      b->pgsize, bitmap, bsize, false);
 		if (r < 0) {
 			free(bitmap);
 			return r;

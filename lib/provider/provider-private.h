@@ -64,6 +64,8 @@ struct region {
 	void *data;
 	int memfd;
 	void *mem;
+	bool split;  /* sparse: trapped parts in memory of our own */
+	bool sealed; /* the memfd was handed out: no more set-up */
 	unsigned int n_sparse;
 	struct vfu_sparse_area sparse[MAX_SPARSE];
 	bool has_type;
@@ -308,6 +310,9 @@ int answer_send(struct vgpu_device *dev, struct prov_answer *ans);
 int dma_send_request(struct vgpu_device *dev, struct vfu_hdr *h,
 		     uint64_t addr, void *buf, uint64_t count, bool write);
 int dma_send_probe(struct vgpu_device *dev, struct vfu_hdr *h, uint64_t addr);
+/* copy to or from a guarded window's mapping (an fd the client could
+ * shrink): EFAULT where the file no longer has the page, never SIGBUS */
+int dma_guarded_copy(void *win, void *buf, size_t len, bool write);
 /* a reply for the transfer in flight: 1 taken, 0 not ours, -EPROTO bad */
 int dma_async_reply(struct vgpu_device *dev, struct vfu_msg *m);
 /* call back the finished transfers (device lock held) */
@@ -340,5 +345,6 @@ struct ptype *find_type(struct vgpu_provider *p, const char *id);
 
 /* region.c */
 uint32_t num_regions(const struct vgpu_device *dev);
+int region_client_fd(struct region *r);
 
 #endif

@@ -26,6 +26,10 @@
 
 #include "provider-private.h"
 
+#ifndef F_SEAL_FUTURE_WRITE
+#define F_SEAL_FUTURE_WRITE 0x0010 /* Linux 5.1 */
+#endif
+
 VGPU_EXPORT int vgpu_device_setup_region(struct vgpu_device *dev,
 					 unsigned int index, uint64_t size,
 					 uint32_t flags,
@@ -65,10 +69,13 @@ VGPU_EXPORT int vgpu_device_setup_region(struct vgpu_device *dev,
 		return -EINVAL; /* upper half of a 64-bit BAR */
 	if (flags & VGPU_REGION_F_MEM) {
 		snprintf(name, sizeof(name), "vgpu-%s-r%u", dev->uuid, index);
-		r->memfd = memfd_create(name, MFD_CLOEXEC);
+		r->memfd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 		if (r->memfd < 0)
 			return -errno;
-		if (ftruncate(r->memfd, (off_t)size) < 0) {
+		/* the client gets this fd: it must not shrink under us */
+		if (ftruncate(r->memfd, (off_t)size) < 0 ||
+		    fcntl(r->memfd, F_ADD_SEALS,
+			  F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
 			int e = -errno;
 
 			close(r->memfd);
@@ -120,12 +127,58 @@ VGPU_EXPORT int vgpu_device_region_set_type(struct vgpu_device *dev,
 	return 0;
 }
 
+/*
+ * A sparse region's fd must give the client only its mmap-able areas. One
+ * memfd cannot refuse writes to a part of itself, so the trapped parts do
+ * not live in it: the first area moves the provider's view of the region to
+ * shared anonymous memory of its own (the data copied, extent by extent),
+ * and each area is then mapped from the memfd over that view. What the
+ * client writes to the memfd outside the areas reaches nothing; the
+ * trapped ranges of the memfd are emptied when it is handed out.
+ */
+static int split_region(struct region *r)
+{
+	void *anon;
+	off_t at = 0;
+
+	if (r->split)
+		return 0;
+	anon = mmap(NULL, r->size, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (anon == MAP_FAILED)
+		return -errno;
+	for (;;) {
+		off_t data = lseek(r->memfd, at, SEEK_DATA), hole;
+
+		if (data < 0)
+			break; /* ENXIO: no data after @at */
+		hole = lseek(r->memfd, data, SEEK_HOLE);
+		if (hole < 0 ||
+		    pread(r->memfd, (uint8_t *)anon + data, (size_t)(hole - data),
+			  data) != hole - data) {
+			munmap(anon, r->size);
+			return -EIO;
+		}
+		at = hole;
+	}
+	if (mremap(anon, r->size, r->size, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   r->mem) == MAP_FAILED) {
+		int e = -errno;
+
+		munmap(anon, r->size);
+		return e;
+	}
+	r->split = true;
+	return 0;
+}
+
 VGPU_EXPORT int vgpu_device_region_add_sparse(struct vgpu_device *dev,
 					      unsigned int index,
 					      uint64_t offset, uint64_t size)
 {
 	long pg = sysconf(_SC_PAGESIZE);
 	struct region *r;
+	int e;
 
 	if (!dev || index >= VFU_MAX_REGIONS)
 		return -EINVAL;
@@ -133,16 +186,74 @@ VGPU_EXPORT int vgpu_device_region_add_sparse(struct vgpu_device *dev,
 	if (!r->mem || !size || ((offset | size) & ((uint64_t)pg - 1)) ||
 	    offset + size < offset || offset + size > r->size)
 		return -EINVAL;
+	if (r->sealed)
+		return -EBUSY; /* a client has the fd already */
 	for (unsigned int i = 0; i < r->n_sparse; i++)
 		if (offset < r->sparse[i].offset + r->sparse[i].size &&
 		    r->sparse[i].offset < offset + size)
 			return -EEXIST;
 	if (r->n_sparse == MAX_SPARSE)
 		return -ENOMEM;
+	e = split_region(r);
+	if (e < 0)
+		return e;
+	if (mmap((uint8_t *)r->mem + offset, size, PROT_READ | PROT_WRITE,
+		 MAP_SHARED | MAP_FIXED, r->memfd, (off_t)offset) == MAP_FAILED)
+		return -errno;
 	r->sparse[r->n_sparse].offset = offset;
 	r->sparse[r->n_sparse].size = size;
 	r->n_sparse++;
 	return 0;
+}
+
+/* empty [from, to) of the memfd: not the provider's memory any more */
+static int punch(int fd, uint64_t from, uint64_t to)
+{
+	if (from >= to)
+		return 0;
+	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			 (off_t)from, (off_t)(to - from)) < 0 ? -errno : 0;
+}
+
+/*
+ * The fd a client may have for region @r, or -1 when it gets none (the
+ * region is then served by REGION_READ/WRITE only). The first time: the
+ * trapped ranges of a sparse region's memfd emptied, F_SEAL_FUTURE_WRITE
+ * when the client may only read (a seal, unlike a read-only reopen through
+ * /proc, holds for any fd of the file), and F_SEAL_SEAL so that no client
+ * adds seals of its own. Shrinking and growing were sealed at creation.
+ */
+int region_client_fd(struct region *r)
+{
+	uint64_t at = 0;
+	int seals = F_SEAL_SEAL;
+
+	if (r->memfd < 0)
+		return -1;
+	if (r->sealed)
+		return r->memfd;
+	if (r->split) {
+		/* the areas in offset order */
+		for (unsigned int done = 0; done < r->n_sparse; done++) {
+			const struct vfu_sparse_area *next = NULL;
+
+			for (unsigned int i = 0; i < r->n_sparse; i++)
+				if (r->sparse[i].offset >= at &&
+				    (!next || r->sparse[i].offset < next->offset))
+					next = &r->sparse[i];
+			if (punch(r->memfd, at, next->offset) < 0)
+				return -1;
+			at = next->offset + next->size;
+		}
+		if (punch(r->memfd, at, r->size) < 0)
+			return -1;
+	}
+	if (!(r->flags & VGPU_REGION_F_WRITE))
+		seals |= F_SEAL_FUTURE_WRITE;
+	if (fcntl(r->memfd, F_ADD_SEALS, seals) < 0)
+		return -1; /* a kernel without F_SEAL_FUTURE_WRITE: trapped */
+	r->sealed = true;
+	return r->memfd;
 }
 
 /* the PCI regions and the device-specific ones set up after them */
@@ -178,10 +289,9 @@ int handle_region_info(struct vgpu_device *dev, const struct vfu_req *req,
 		ri.size = r->size;
 		ri.flags = VFU_REGION_READ |
 			   (r->flags & VGPU_REGION_F_WRITE ? VFU_REGION_WRITE : 0);
-		if (r->memfd >= 0) {
+		fd = region_client_fd(r);
+		if (fd >= 0)
 			ri.flags |= VFU_REGION_MMAP;
-			fd = r->memfd;
-		}
 	}
 	if (r->n_sparse) {
 		struct vfu_cap_sparse sp = {

@@ -241,6 +241,73 @@ START_TEST(test_dirty)
 }
 END_TEST
 
+/*
+ * Dirty bitmaps cost what was written, not what was mapped, and at most the
+ * budget: a 4 TiB window logged in 4 KiB pages would need 128 MiB of bits.
+ */
+START_TEST(test_dirty_bounded)
+{
+	const uint64_t big = 1ULL << 42, at = 1ULL << 44;
+	static uint64_t bm[4096];
+	uint64_t chunk = 32768ULL * 4096; /* what one 4 KiB bitmap covers */
+
+	ck_assert_int_eq(map(at, big, RW), 0);
+	ck_assert_int_eq(vgpu_dma_table_log_start(t, 512), -EINVAL);
+	ck_assert_int_eq(vgpu_dma_table_log_start(t, 1ULL << 31), -EINVAL);
+	ck_assert_int_eq(vgpu_dma_table_log_start(t, 4096), 0);
+	ck_assert_uint_eq(vgpu_dma_table_log_bytes(t), 0);
+	/* two pages far apart: two chunks */
+	vgpu_dma_table_mark_dirty(t, at + 0x1000, 1);
+	vgpu_dma_table_mark_dirty(t, at + big - 0x1000, 0x1000);
+	ck_assert_uint_eq(vgpu_dma_table_log_bytes(t), 8192);
+	/* a report over the whole window touches those two only */
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, at, big, 1ULL << 30, bm,
+						   sizeof(bm), false),
+			 0);
+	ck_assert_uint_eq(bm[0], 1);
+	ck_assert_uint_eq(bm[63], 1ULL << 63); /* 4096 pages of 1 GiB */
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, at, 0x10000, 0x1000, bm,
+						   sizeof(bm), true),
+			 0);
+	ck_assert_uint_eq(bm[0], 2);
+	ck_assert_uint_eq(vgpu_dma_table_log_bytes(t), 4096); /* one freed */
+	/* one page in each of more chunks than the budget holds: the window
+	 * becomes wholly dirty and its chunks go back */
+	for (uint64_t i = 0; i <= VGPU_DMA_LOG_BUDGET / 4096; i++) {
+		vgpu_dma_table_mark_dirty(t, at + i * chunk, 1);
+		ck_assert_uint_le(vgpu_dma_table_log_bytes(t),
+				  VGPU_DMA_LOG_BUDGET);
+	}
+	ck_assert_uint_eq(vgpu_dma_table_log_bytes(t), 0);
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, at + 0x100000, 0x40000,
+						   0x1000, bm, sizeof(bm),
+						   true),
+			 0);
+	ck_assert_uint_eq(bm[0], 0xffffffffffffffffULL);
+	/* marking all of it at once costs nothing either */
+	vgpu_dma_table_log_stop(t);
+	ck_assert_int_eq(vgpu_dma_table_log_start(t, 4096), 0);
+	vgpu_dma_table_mark_dirty(t, at, big);
+	ck_assert_uint_eq(vgpu_dma_table_log_bytes(t), 0);
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, at + big - 0x2000, 0x2000,
+						   0x1000, bm, sizeof(bm),
+						   false),
+			 0);
+	ck_assert_uint_eq(bm[0], 3);
+	/* a removed window takes its bits along */
+	ck_assert_int_eq(map(0x10000, 0x10000, RW), 0);
+	vgpu_dma_table_mark_dirty(t, 0x10000, 0x10000);
+	ck_assert_uint_eq(vgpu_dma_table_log_bytes(t), 4096);
+	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x10000, 0x10000, NULL), 0);
+	ck_assert_uint_eq(vgpu_dma_table_log_bytes(t), 0);
+	ck_assert_int_eq(map(0x10000, 0x10000, RW), 0);
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0x10000, 0x10000, 0x1000,
+						   bm, sizeof(bm), false),
+			 0);
+	ck_assert_uint_eq(bm[0], 0);
+}
+END_TEST
+
 /* random operations against a brute-force model */
 #define SPACE 8192
 START_TEST(test_random_model)
@@ -367,6 +434,7 @@ static Suite *dma_suite(void)
 	tcase_add_test(tc, test_remove);
 	tcase_add_test(tc, test_translate_pin);
 	tcase_add_test(tc, test_dirty);
+	tcase_add_test(tc, test_dirty_bounded);
 	tcase_add_loop_test(tc, test_random_model, 0, 3);
 	tcase_add_test(tc, test_large);
 	tcase_add_test(tc, test_free_release);

@@ -10,6 +10,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -62,9 +63,12 @@ static int map_window(int sock, uint8_t **mem, int *mfd)
 	struct vfu_hdr h;
 	uint8_t p[64];
 
-	*mfd = memfd_create("guest", MFD_CLOEXEC);
+	/* sealed against shrinking, like QEMU's memory-backend-memfd: the
+	 * provider may pin and touch it directly */
+	*mfd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	ck_assert_int_ge(*mfd, 0);
 	ck_assert_int_eq(ftruncate(*mfd, WLEN), 0);
+	ck_assert_int_eq(fcntl(*mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
 	*mem = mmap(NULL, WLEN, PROT_READ | PROT_WRITE, MAP_SHARED, *mfd, 0);
 	ck_assert_ptr_ne(*mem, MAP_FAILED);
 	h_send(sock, 1, VFU_CMD_DMA_MAP, &m, sizeof(m), mfd, 1);

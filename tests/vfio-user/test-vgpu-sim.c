@@ -238,6 +238,18 @@ START_TEST(test_dma_blit)
 	ck_assert_uint_eq(fb[64 + (1u << 20) + 123], 0);
 	ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_BLITS), 1);
 
+	/* the guest memfd is not sealed: the client truncates it under the
+	 * provider. The blit fails with EFAULT (no SIGBUS), vgpu-sim lives */
+	ck_assert_int_eq(ftruncate(guest, 0), 0);
+	reg_write(c, VGPU_SIM_REG_STATUS, VGPU_SIM_STATUS_DONE);
+	reg_write(c, VGPU_SIM_REG_DOORBELL, 1);
+	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
+	ck_assert_int_eq(read(efd, &cnt, 8), 8);
+	ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_STATUS),
+			  VGPU_SIM_STATUS_ERROR);
+	ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_ERROR), EFAULT);
+	ck_assert_int_eq(ftruncate(guest, GUEST_SIZE), 0);
+
 	/* a blit from unmapped guest memory: error status, still an irq */
 	reg_write(c, VGPU_SIM_REG_STATUS, VGPU_SIM_STATUS_DONE);
 	reg_write(c, VGPU_SIM_REG_SRC_HI, 0x7);

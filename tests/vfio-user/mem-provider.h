@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * A small provider for the tests of memory shared with a hostile client,
+ * written on the public provider API only and served from a forked child.
+ * Two devices, "a.sock" and "b.sock" in a directory, each with:
+ *  BAR0 (4 KiB, trapped 8-byte registers): 0x08 DMA address, 0x10 DMA
+ *       length (up to 4 KiB), 0x00 scratch; a write to
+ *       0x18 reads [addr, +len) with vgpu_device_dma_read() and writes it
+ *          back inverted at addr + len with vgpu_device_dma_write();
+ *       0x20 copies [addr, +len) the way vgpu-sim's blit does: pinned,
+ *          vgpu_device_dma_read() where pinning gives -EREMOTE;
+ *       0x28 marks [addr, +len) dirty (len unbounded here);
+ *       0x30 pins [addr, +len) and keeps the pin, 0x38 releases it;
+ *       reading 0x40 gives the errno of the last of these (0: fine).
+ *  BAR2 (64 KiB of memory, read-write): mmap-able only in its first 32 KiB
+ *       (a sparse area), the rest trapped (served from the memory).
+ *  BAR4 (16 KiB of memory, read-only to the client), filled with 0xa5.
+ */
+#ifndef MEM_PROVIDER_H
+#define MEM_PROVIDER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MEMP_ADDR 0x08
+#define MEMP_LEN 0x10
+#define MEMP_COPY 0x18
+#define MEMP_BLIT 0x20
+#define MEMP_DIRTY 0x28
+#define MEMP_PIN 0x30
+#define MEMP_UNPIN 0x38
+#define MEMP_ERR 0x40
+#define MEMP_BAR2_SIZE 0x10000
+#define MEMP_BAR2_AREA 0x8000
+#define MEMP_BAR4_SIZE 0x4000
+
+/* fork the provider serving @dir/a.sock and @dir/b.sock; its pid */
+pid_t memp_start(const char *dir);
+/* SIGTERM and reap; its exit status (0 = clean, 128 + n = signal n) */
+int memp_stop(pid_t pid);
+/* open fds and resident bytes of process @pid */
+int memp_fds(pid_t pid);
+uint64_t memp_rss(pid_t pid);
+
+struct vgpu_ctx;
+struct vfu_client;
+/* connect to device @name ("a" or "b") of the provider in @dir */
+struct vfu_client *memp_connect(struct vgpu_ctx *ctx, const char *dir,
+				const char *name);
+uint64_t memp_reg(struct vfu_client *c, uint64_t off);
+void memp_set(struct vfu_client *c, uint64_t off, uint64_t v);
+/*
+ * After an attack: the provider @pid is alive, serves a fresh client on
+ * both devices, and is back to @fds open fds (waiting for it to notice the
+ * clients that went away) and within a generous bound of @rss.
+ */
+void memp_check_healthy(pid_t pid, struct vgpu_ctx *ctx, const char *dir,
+			int fds, uint64_t rss);
+
+#endif
