@@ -1335,7 +1335,9 @@ int vgpu_handle_get_service_fd(struct vgpu_handle *handle);
  * handle, when vgpu_handle_get_service_fd() polls readable.
  * Returns: the number of requests served (0 for kernel devices), or a
  *          negative errno when the connection broke (-ENOTCONN: the
- *          server went away; -EPROTO: it sent a reply nobody waits for).
+ *          server went away; -EPROTO: it sent a reply nobody waits for;
+ *          -ETIMEDOUT: a vfio-user provider stopped reading our answer
+ *          for VGPU_PROVIDER_TIMEOUT_MS, or an earlier call timed out).
  * @since: 0.2
  */
 int vgpu_handle_service(struct vgpu_handle *handle);
