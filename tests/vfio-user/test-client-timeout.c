@@ -6,7 +6,8 @@
  * -ETIMEDOUT; the handle is then broken (every later call fails at once
  * with the same error), keeps its fds and unrefs cleanly. A server that is
  * slow but keeps sending (a reply trickled over more than the timeout)
- * still works: the bound is on an exchange that makes no progress.
+ * still works, and so does a 1 MiB reply that takes more than twice the
+ * bound to arrive: the bound is on an exchange that makes no progress.
  * VGPU_PROVIDER_TIMEOUT_MS is 1000 ms here. No test measures time.
  */
 #include <check.h>
@@ -21,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "client.h"
 #include "libvgpu.h"
 #include "proto.h"
 #include "sim-device.h"
@@ -125,6 +127,41 @@ static void reply_slowly(int c, const struct vfu_hdr *req, size_t piece,
 	}
 }
 
+/* a REGION_READ of up to 1 MiB answered in 64 KiB pieces 150 ms apart:
+ * 2.4 s for 1 MiB, more than twice the bound, never silent for long */
+static void read_slowly(int c, const struct vfu_msg *m)
+{
+	struct vfu_region_access a;
+	struct vfu_hdr h = { .msg_id = m->hdr.msg_id, .cmd = m->hdr.cmd,
+			     .flags = VFU_F_TYPE_REPLY };
+	uint8_t *buf;
+	size_t len, piece = 64 << 10;
+
+	memcpy(&a, m->payload, sizeof(a));
+	if (a.count > VFU_MAX_DATA_XFER)
+		_exit(4);
+	len = sizeof(h) + sizeof(a) + a.count;
+	buf = malloc(len);
+	if (!buf)
+		_exit(4);
+	h.size = (uint32_t)len;
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), &a, sizeof(a));
+	for (uint32_t i = 0; i < a.count; i++)
+		buf[sizeof(h) + sizeof(a) + i] = (uint8_t)(a.offset + i);
+	for (size_t done = 0; done < len;) {
+		size_t n = len - done < piece ? len - done : piece;
+		ssize_t w;
+
+		sleep_ms(150);
+		w = write(c, buf + done, n);
+		if (w <= 0)
+			_exit(3);
+		done += (size_t)w;
+	}
+	free(buf);
+}
+
 static void serve(int lfd, enum mode mode)
 {
 	static const char json[] = "{\"capabilities\":{\"max_msg_fds\":8,"
@@ -172,6 +209,13 @@ static void serve(int lfd, enum mode mode)
 			 * 1000 ms bound in all, never silent for long */
 			reply_slowly(c, &m.hdr, 2, 150);
 			break;
+		case VFU_CMD_REGION_READ:
+			if (mode == SLOW &&
+			    m.len == sizeof(struct vfu_region_access)) {
+				read_slowly(c, &m);
+				break;
+			}
+			/* fall through */
 		default:
 			vfu_send_error(c, &m.hdr, -EINVAL);
 		}
@@ -256,6 +300,32 @@ START_TEST(test_slow_server)
 }
 END_TEST
 
+/* the bound is per exchange without progress, not per call: 1 MiB that
+ * keeps coming over more than twice the bound is read whole */
+START_TEST(test_slow_large_transfer)
+{
+	struct vfu_client *c = NULL;
+	char path[108];
+	int before = count_fds();
+	pid_t pid = start_server(SLOW, path, sizeof(path));
+	uint8_t *buf = malloc(VFU_MAX_DATA_XFER);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(vfu_client_connect(ctx, path, &c), 0);
+	ck_assert_int_eq(vfu_client_region_read(c, 0, 7, buf,
+						VFU_MAX_DATA_XFER),
+			 0);
+	for (uint32_t i = 0; i < VFU_MAX_DATA_XFER; i++)
+		if (buf[i] != (uint8_t)(7 + i))
+			ck_abort_msg("byte %u differs", i);
+	ck_assert_int_eq(vfu_client_reset(c), 0);
+	vfu_client_close(c);
+	free(buf);
+	ck_assert_int_eq(count_fds(), before);
+	stop_server(pid);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vfio-user-client-timeout");
@@ -270,6 +340,7 @@ int main(void)
 	tcase_add_test(tc, test_silent_server);
 	tcase_add_test(tc, test_half_reply);
 	tcase_add_test(tc, test_slow_server);
+	tcase_add_test(tc, test_slow_large_transfer);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
