@@ -62,8 +62,9 @@ static int set_timeouts(int fd, int ms)
 static int timed_out(struct vfu_client *c, int r)
 {
 	if (r == -EAGAIN || r == -ETIMEDOUT) {
+		/* the handle logs the error, naming the device */
 		if (!c->broken)
-			err(c->ctx, "vfio-user: the provider did not answer within %d ms",
+			dbg(c->ctx, "vfio-user: no progress for %d ms",
 			    c->timeout_ms);
 		c->broken = -ETIMEDOUT;
 		return -ETIMEDOUT;

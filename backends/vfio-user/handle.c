@@ -39,8 +39,8 @@ static int check(struct vgpu_handle *h, int r)
 
 	if (r == -ETIMEDOUT) {
 		if (!v->dead)
-			err(h->ctx, "%s: the vfio-user provider does not answer (%s)",
-			    h->id, strerror(-r));
+			err(h->ctx, "%s: the vfio-user provider made no progress for %d ms (VGPU_PROVIDER_TIMEOUT_MS); the handle is unusable",
+			    h->id, vfu_provider_timeout_ms());
 		v->dead = -ETIMEDOUT;
 		return -ETIMEDOUT;
 	}
