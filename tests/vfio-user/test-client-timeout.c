@@ -3,7 +3,7 @@
  * The bounded wait of the vfio-user device handle: a provider process
  * that is stopped (SIGSTOP), a scripted server that accepts and never
  * answers, and one that answers half a reply make the call fail with
- * -ETIMEDOUT; the handle is then broken (every later call fails at once
+ * -ETIMEDOUT, as does one that stops reading our request; the handle is then broken (every later call fails at once
  * with the same error), keeps its fds and unrefs cleanly. A server that is
  * slow but keeps sending (a reply trickled over more than the timeout)
  * still works, and so does a 1 MiB reply that takes more than twice the
@@ -93,7 +93,7 @@ START_TEST(test_stopped_provider)
 }
 END_TEST
 
-enum mode { SILENT, HALF, SLOW };
+enum mode { SILENT, HALF, SLOW, DEAF };
 
 static void sleep_ms(long ms)
 {
@@ -199,6 +199,9 @@ static void serve(int lfd, enum mode mode)
 			};
 
 			reply(c, &m.hdr, &di, sizeof(di), NULL, 0);
+			if (mode == DEAF) /* reads nothing more */
+				for (;;)
+					pause();
 			break;
 		}
 		case VFU_CMD_DEVICE_RESET:
@@ -330,6 +333,33 @@ START_TEST(test_slow_large_transfer)
 }
 END_TEST
 
+/* a provider that stops reading: our 1 MiB request cannot be sent whole */
+START_TEST(test_deaf_server)
+{
+	struct vfu_client *c = NULL;
+	struct vfu_device_info di;
+	char path[108];
+	int before = count_fds(), fds;
+	pid_t pid = start_server(DEAF, path, sizeof(path));
+	uint8_t *buf = calloc(1, VFU_MAX_DATA_XFER);
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_int_eq(vfu_client_connect(ctx, path, &c), 0);
+	ck_assert_int_eq(vfu_client_get_info(c, &di), 0);
+	fds = count_fds();
+	ck_assert_int_eq(vfu_client_region_write(c, 0, 0, buf,
+						 VFU_MAX_DATA_XFER),
+			 -ETIMEDOUT);
+	ck_assert_int_eq(vfu_client_reset(c), -ETIMEDOUT);
+	ck_assert_int_eq(vfu_client_service(c), -ETIMEDOUT);
+	ck_assert_int_eq(count_fds(), fds);
+	vfu_client_close(c);
+	free(buf);
+	ck_assert_int_eq(count_fds(), before);
+	stop_server(pid);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("vfio-user-client-timeout");
@@ -345,6 +375,7 @@ int main(void)
 	tcase_add_test(tc, test_half_reply);
 	tcase_add_test(tc, test_slow_server);
 	tcase_add_test(tc, test_slow_large_transfer);
+	tcase_add_test(tc, test_deaf_server);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
