@@ -1284,7 +1284,9 @@ struct vgpu_plane_info {
  * process can open the device's group.
  * Returns: 0, -EINVAL (malformed id, unknown flags), -ENODEV (no such
  *          device, or it is not a VFIO device), -EBUSY (in use elsewhere),
- *          -EACCES/-EPERM (no permission), or the errno of the failed call.
+ *          -EACCES/-EPERM (no permission), -ETIMEDOUT (a vfio-user
+ *          provider that does not answer, as for vgpu_handle_open_socket()),
+ *          or the errno of the failed call.
  * @since: 0.1
  */
 int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id, unsigned int flags,
@@ -1302,8 +1304,13 @@ int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id, unsigned int flags,
  * for a socket no provider control socket lists: libvgpu as a vfio-user
  * client library. Regions are those the server's DEVICE_GET_INFO counts.
  * A server that refuses a second client gives -EBUSY at once.
+ * Every message exchange of a vfio-user handle (this open included) fails
+ * with -ETIMEDOUT when the server makes no progress for
+ * $VGPU_PROVIDER_TIMEOUT_MS (default 5000 ms); the handle then returns
+ * -ETIMEDOUT from every later call (see docs/device-api.md).
  * Returns: 0, -ENODEV when nothing listens at @path, -EACCES, -EBUSY,
- *          -EPROTO for a server that breaks the protocol, -EINVAL, -ENOMEM.
+ *          -EPROTO for a server that breaks the protocol, -ETIMEDOUT for
+ *          one that does not answer, -EINVAL, -ENOMEM.
  * @since: 0.2
  */
 int vgpu_handle_open_socket(struct vgpu_ctx *ctx, const char *path,
@@ -1335,7 +1342,9 @@ int vgpu_handle_get_service_fd(struct vgpu_handle *handle);
  * handle, when vgpu_handle_get_service_fd() polls readable.
  * Returns: the number of requests served (0 for kernel devices), or a
  *          negative errno when the connection broke (-ENOTCONN: the
- *          server went away; -EPROTO: it sent a reply nobody waits for).
+ *          server went away; -EPROTO: it sent a reply nobody waits for;
+ *          -ETIMEDOUT: a vfio-user provider stopped reading our answer
+ *          for VGPU_PROVIDER_TIMEOUT_MS, or an earlier call timed out).
  * @since: 0.2
  */
 int vgpu_handle_service(struct vgpu_handle *handle);

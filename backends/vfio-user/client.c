@@ -4,12 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "client.h"
 #include "dma-table.h"
 #include "libvgpu-private.h"
+#include "util-sysfs.h"
 
 struct vfu_client {
 	struct vgpu_ctx *ctx;
@@ -20,7 +22,55 @@ struct vfu_client {
 	struct vfu_reader rx;
 	uint8_t *rcopy; /* a reply's payload, when requests came behind it */
 	size_t rcopy_cap;
+	int timeout_ms; /* no progress for that long: -ETIMEDOUT */
+	int broken; /* the error every call returns after a timeout, or 0 */
 };
+
+int vfu_provider_timeout_ms(void)
+{
+	const char *env = secure_getenv("VGPU_PROVIDER_TIMEOUT_MS");
+	long v;
+
+	if (env && vgpu_parse_long(env, 10, 1, 600000, &v) == 0)
+		return (int)v;
+	return 5000;
+}
+
+/*
+ * The bound on every exchange: the socket's own send and receive timeouts,
+ * so a blocking sendmsg()/recvmsg() (and connect()) that makes no progress
+ * for that long fails with EAGAIN, which call() turns into -ETIMEDOUT.
+ * Each system call that moves bytes starts the clock again: a large
+ * message that keeps flowing is never cut.
+ */
+static int set_timeouts(int fd, int ms)
+{
+	struct timeval tv = { .tv_sec = ms / 1000,
+			      .tv_usec = (ms % 1000) * 1000 };
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * A blocking send or receive that failed with -EAGAIN hit the timeout:
+ * the provider stopped answering somewhere inside an exchange, so the
+ * stream's state is unknown. Every later call fails at once.
+ */
+static int timed_out(struct vfu_client *c, int r)
+{
+	if (r == -EAGAIN || r == -ETIMEDOUT) {
+		/* the handle logs the error, naming the device */
+		if (!c->broken)
+			dbg(c->ctx, "vfio-user: no progress for %d ms",
+			    c->timeout_ms);
+		c->broken = -ETIMEDOUT;
+		return -ETIMEDOUT;
+	}
+	return r;
+}
 
 int vfu_client_get_fd(struct vfu_client *c)
 {
@@ -102,19 +152,22 @@ static int call(struct vfu_client *c, uint16_t cmd, const void *req,
 	struct iovec iov = { .iov_base = (void *)req, .iov_len = req_len };
 	int r;
 
+	m->nfds = 0;
+	if (c->broken)
+		return c->broken;
 	h.msg_id = c->next_id++;
 	r = vfu_send(c->fd, &h, &iov, 1, fds, nfds);
 	if (r < 0)
-		return r;
+		return timed_out(c, r);
 	for (;;) {
 		r = vfu_reader_next(&c->rx, c->fd, m, 0);
 		if (r < 0)
-			return r;
+			return timed_out(c, r);
 		if ((m->hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND) {
 			r = serve_dma(c, m);
 			vfu_msg_close_fds(m, 0);
 			if (r < 0)
-				return r;
+				return timed_out(c, r);
 			continue;
 		}
 		break;
@@ -155,7 +208,7 @@ static int call(struct vfu_client *c, uint16_t cmd, const void *req,
 			vfu_msg_close_fds(&q, 0);
 			if (r < 0) {
 				vfu_msg_close_fds(m, 0);
-				return r;
+				return timed_out(c, r);
 			}
 		}
 	}
@@ -173,6 +226,8 @@ int vfu_client_service(struct vfu_client *c)
 
 	if (!c)
 		return -EINVAL;
+	if (c->broken)
+		return c->broken;
 	for (;;) {
 		r = vfu_reader_next(&c->rx, c->fd, &m, MSG_DONTWAIT);
 		if (r == -EAGAIN)
@@ -187,7 +242,7 @@ int vfu_client_service(struct vfu_client *c)
 		r = serve_dma(c, &m);
 		vfu_msg_close_fds(&m, 0);
 		if (r < 0)
-			return r;
+			return timed_out(c, r); /* our answer blocked */
 		served++;
 	}
 }
@@ -293,13 +348,18 @@ int vfu_client_connect(struct vgpu_ctx *ctx, const char *path,
 	if (!c)
 		return -ENOMEM;
 	c->ctx = vgpu_ctx_ref(ctx);
+	c->timeout_ms = vfu_provider_timeout_ms();
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
 		r = -errno;
 		goto fail;
 	}
+	r = set_timeouts(c->fd, c->timeout_ms);
+	if (r < 0)
+		goto fail;
 	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
+		/* a full backlog for the whole timeout: EAGAIN */
+		r = errno == EAGAIN ? -ETIMEDOUT : -errno;
 		goto fail;
 	}
 	r = vgpu_dma_table_new(&c->dma);

@@ -17,7 +17,22 @@
 
 struct vfu_client;
 
-/* connect and negotiate VERSION; -EPROTO when the server answers badly */
+/*
+ * How long a provider may stay silent: $VGPU_PROVIDER_TIMEOUT_MS
+ * (1..600000), 5000 by default. Management requests use it as the
+ * deadline of a whole request; the client as the bound on each send or
+ * receive that makes no progress.
+ */
+int vfu_provider_timeout_ms(void);
+
+/*
+ * Connect and negotiate VERSION; -EPROTO when the server answers badly.
+ * Every exchange of the client is bounded by vfu_provider_timeout_ms():
+ * a send or receive that makes no progress for that long fails the call
+ * with -ETIMEDOUT, and every later call of the client fails at once with
+ * -ETIMEDOUT (the stream is out of step). A reply that keeps coming,
+ * however large, is never cut.
+ */
 int vfu_client_connect(struct vgpu_ctx *ctx, const char *path,
 		       struct vfu_client **ret);
 void vfu_client_close(struct vfu_client *c);

@@ -9,7 +9,9 @@
  * A provider that goes away (EOF, a reset connection, a broken pipe, a
  * reply that does not belong to the request) makes the handle dead: that
  * call and every later one return -ENODEV, as the kernel backend does for
- * a vanished device. Nothing is retried.
+ * a vanished device. A provider that stops answering (no progress for
+ * VGPU_PROVIDER_TIMEOUT_MS within one message exchange, see client.h)
+ * makes it dead the same way, with -ETIMEDOUT instead. Nothing is retried.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,33 +24,41 @@
 
 struct vfu_handle {
 	struct vfu_client *c;
-	bool dead;
+	int dead; /* what every call returns once the provider is gone, or 0 */
 	uint32_t max_xfer;
 	int region_fd[VGPU_REGION_PROBE_MAX]; /* mmap fds, -1: none */
 };
 
 #define V(h) ((struct vfu_handle *)(h)->priv)
 
-/* errors that mean the connection is gone; -ENODEV from then on */
+/* errors that mean the connection is gone: -ENODEV from then on, or
+ * -ETIMEDOUT from then on when the provider stopped answering */
 static int check(struct vgpu_handle *h, int r)
 {
 	struct vfu_handle *v = V(h);
 
+	if (r == -ETIMEDOUT) {
+		if (!v->dead)
+			err(h->ctx, "%s: the vfio-user provider made no progress for %d ms (VGPU_PROVIDER_TIMEOUT_MS); the handle is unusable",
+			    h->id, vfu_provider_timeout_ms());
+		v->dead = -ETIMEDOUT;
+		return -ETIMEDOUT;
+	}
 	if (r == -ENOTCONN || r == -ECONNRESET || r == -EPIPE ||
 	    r == -EMSGSIZE || r == -EPROTO || r == -EBADF) {
 		if (!v->dead)
 			err(h->ctx, "%s: the vfio-user provider is gone (%s)",
 			    h->id, strerror(-r));
-		v->dead = true;
+		v->dead = -ENODEV;
 		return -ENODEV;
 	}
 	return r;
 }
 
-#define ALIVE(h)                    \
-	do {                        \
-		if (V(h)->dead)     \
-			return -ENODEV; \
+#define ALIVE(h)                         \
+	do {                             \
+		if (V(h)->dead)          \
+			return V(h)->dead; \
 	} while (0)
 
 static void u_close(struct vgpu_handle *h)
@@ -595,7 +605,11 @@ static int u_service_fd(struct vgpu_handle *h)
 
 static int u_service(struct vgpu_handle *h)
 {
-	return vfu_client_service(V(h)->c);
+	int r = vfu_client_service(V(h)->c);
+
+	/* the client fails at once after a timeout; other errors as they
+	 * were documented (-ENOTCONN, -EPROTO) */
+	return r == -ETIMEDOUT ? check(h, r) : r;
 }
 
 static const struct vgpu_handle_ops u_ops = {

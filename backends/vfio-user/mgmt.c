@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "client.h"
 #include "ctl.h"
 #include "vfio-user-qos.h"
 #include "device-private.h"
@@ -30,18 +31,6 @@ static char *ctl_path(struct vgpu_ctx *ctx, const char *id)
 	if (asprintf(&path, "%s/vfio-user/%s.ctl", ctx->runtime_dir, id) < 0)
 		return NULL;
 	return path;
-}
-
-/* how long a provider may take to answer: $VGPU_PROVIDER_TIMEOUT_MS
- * (1..600000), 5 s by default */
-static int provider_timeout_ms(void)
-{
-	const char *env = secure_getenv("VGPU_PROVIDER_TIMEOUT_MS");
-	long v;
-
-	if (env && vgpu_parse_long(env, 10, 1, 600000, &v) == 0)
-		return (int)v;
-	return 5000;
 }
 
 /*
@@ -61,7 +50,7 @@ static int ask(struct vgpu_ctx *ctx, const char *id, const char *request,
 
 	if (!path)
 		return -ENOMEM;
-	r = vfu_ctl_call(path, request, n_fields, provider_timeout_ms(), ret);
+	r = vfu_ctl_call(path, request, n_fields, vfu_provider_timeout_ms(), ret);
 	/* a provider serves root and its own user only, and closes on
 	 * anyone else without a word */
 	if (r == -ECONNRESET && geteuid() != 0 && stat(path, &st) == 0 &&
@@ -81,7 +70,7 @@ static int ask(struct vgpu_ctx *ctx, const char *id, const char *request,
 		break;
 	case ETIMEDOUT:
 		err(ctx, "provider %s is not responding (no answer in %d ms on %s)",
-		    id, provider_timeout_ms(), path);
+		    id, vfu_provider_timeout_ms(), path);
 		break;
 	case EBADMSG:
 		err(ctx, "provider %s: malformed reply to \"%s\"", id, request);
