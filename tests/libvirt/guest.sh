@@ -27,7 +27,8 @@ note() { echo "# $(cut -d' ' -f1 /proc/uptime)s: $*"; }
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
+# /tmp stays the overlay's (writes go to its tmpfs upper layer): a tmpfs
+# mounted over it would hide a build tree under /tmp, VGPUCTL among it
 mkdir -p /var/log/libvirt /var/lib/libvirt /var/cache/libvirt /run/libvirt
 mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
 # a bare devtmpfs has no /dev/fd, /dev/stdin, ...; libvirt passes
