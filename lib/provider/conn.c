@@ -456,35 +456,193 @@ bool peer_gone(int fd)
 
 /*
  * One client at a time: another one is refused at once, not left waiting
- * in the backlog until it times out. Its VERSION, when it is already
- * there, gets an error reply with EBUSY (any other first message, or none
- * yet: an EBUSY error reply to a VERSION with id 0); then the socket is
- * closed. Never blocks.
+ * in the backlog until it times out. It is kept (a "pending refusal", in
+ * the provider's epoll set in both modes: connections are accepted by the
+ * dispatching thread) until its first message is whole, which gets an
+ * error reply with EBUSY under its own id, or until the VERSION deadline;
+ * then the socket is closed. At most REFUSE_MAX per device wait; beyond,
+ * one is answered at once (an EBUSY error reply to a VERSION with id 0)
+ * and closed. Nothing here waits, and the device's client is not touched.
  */
-static void refuse_client(struct vgpu_device *dev, int fd)
+void refusals_init(struct vgpu_device *dev)
 {
-	struct vfu_hdr h = { .cmd = VFU_CMD_VERSION,
-			     .size = sizeof(struct vfu_hdr) };
-	struct vfu_hdr got;
+	for (unsigned int i = 0; i < REFUSE_MAX; i++) {
+		struct refusal *f = &dev->refusals[i];
 
-	if (recv(fd, &got, sizeof(got), MSG_DONTWAIT | MSG_PEEK) ==
-		    (ssize_t)sizeof(got) &&
-	    got.cmd == VFU_CMD_VERSION)
-		h.msg_id = got.msg_id;
-	vfu_send_error(fd, &h, -EBUSY);
-	shutdown(fd, SHUT_WR);
-	/* what it sent so far is read, so the close does not turn into a
-	 * reset that could overtake our answer */
-	for (int i = 0; i < 16; i++) {
-		uint8_t junk[4096];
+		f->ws.kind = WATCH_REFUSE;
+		f->wt.kind = WATCH_REFUSE_TIMER;
+		f->ws.dev = f->wt.dev = dev;
+		f->fd = f->timer_fd = -1;
+	}
+}
 
-		if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
-			break;
+/* answer @h (the whole first message, or a header of our own) with EBUSY
+ * if @answer, then close; what the client sent meanwhile is read first, so
+ * the close does not turn into a reset that could overtake the answer */
+static void refuse_close(int fd, const struct vfu_hdr *h, bool answer)
+{
+	if (answer) {
+		struct vfu_hdr e = {
+			.msg_id = h->msg_id,
+			.cmd = h->cmd,
+			.flags = VFU_F_TYPE_REPLY | VFU_F_ERROR,
+			.error = EBUSY,
+		};
+
+		/* a fresh socket we never wrote to: 16 bytes fit; if they
+		 * do not, the client gets EOF, nothing waits */
+		vfu_send_some(fd, &e, NULL, 0, NULL, 0);
+		shutdown(fd, SHUT_WR);
+		for (int i = 0; i < 16; i++) {
+			uint8_t junk[4096];
+
+			if (recv(fd, junk, sizeof(junk), MSG_DONTWAIT) <= 0)
+				break;
+		}
 	}
 	close(fd);
-	info(dev->provider->ctx,
-	     "device %s: refused a second client (it has one already)",
+}
+
+static void refusal_end(struct vgpu_device *dev, struct refusal *f,
+			bool answer)
+{
+	struct vgpu_provider *p = dev->provider;
+
+	if (f->fd < 0)
+		return;
+	if (p) {
+		epoll_ctl(p->epfd, EPOLL_CTL_DEL, f->fd, NULL);
+		if (f->timer_fd >= 0)
+			epoll_ctl(p->epfd, EPOLL_CTL_DEL, f->timer_fd, NULL);
+	}
+	if (f->timer_fd >= 0)
+		close(f->timer_fd);
+	refuse_close(f->fd, &f->hdr, answer);
+	f->fd = f->timer_fd = -1;
+	f->got = 0;
+}
+
+void refusals_drop(struct vgpu_device *dev)
+{
+	pthread_mutex_lock(&dev->lock);
+	for (unsigned int i = 0; i < REFUSE_MAX; i++)
+		refusal_end(dev, &dev->refusals[i], false);
+	pthread_mutex_unlock(&dev->lock);
+}
+
+/*
+ * Read on in the first message: the header, then the rest of hdr.size
+ * (thrown away; fds that come with it are closed by the kernel, as recv()
+ * takes no ancillary data). 1: whole, 0: not yet, <0: drop without answer.
+ */
+static int refusal_read(struct refusal *f)
+{
+	for (;;) {
+		uint8_t junk[4096];
+		size_t want;
+		ssize_t n;
+
+		if (f->got < sizeof(f->hdr))
+			n = recv(f->fd, (uint8_t *)&f->hdr + f->got,
+				 sizeof(f->hdr) - f->got, MSG_DONTWAIT);
+		else if (f->hdr.size < sizeof(f->hdr) ||
+			 f->hdr.size > VFU_MAX_MSG_SIZE)
+			return -EMSGSIZE;
+		else if (f->got == f->hdr.size)
+			return 1;
+		else {
+			want = f->hdr.size - f->got;
+			n = recv(f->fd, junk,
+				 want < sizeof(junk) ? want : sizeof(junk),
+				 MSG_DONTWAIT);
+		}
+		if (n == 0)
+			return -ENOTCONN; /* half a message counts as none */
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		f->got += (size_t)n;
+	}
+}
+
+/* an event of a pending refusal; after an earlier event of the same batch
+ * ended it (the slot may even hold a new one) it finds nothing to do */
+void refusal_event(struct watch *w)
+{
+	struct vgpu_device *dev = w->dev;
+	struct refusal *f = w->kind == WATCH_REFUSE ?
+		(struct refusal *)((char *)w - offsetof(struct refusal, ws)) :
+		(struct refusal *)((char *)w - offsetof(struct refusal, wt));
+	int r;
+
+	pthread_mutex_lock(&dev->lock);
+	if (f->fd < 0)
+		goto out;
+	if (w->kind == WATCH_REFUSE_TIMER) {
+		uint64_t n;
+
+		if (read(f->timer_fd, &n, sizeof(n)) == (ssize_t)sizeof(n)) {
+			dbg(dev->provider->ctx,
+			    "device %s: a refused client sent no VERSION in time",
+			    dev->uuid);
+			refusal_end(dev, f, false);
+		}
+		goto out;
+	}
+	r = refusal_read(f);
+	if (r != 0)
+		refusal_end(dev, f, r > 0);
+out:
+	pthread_mutex_unlock(&dev->lock);
+}
+
+static void refuse_client(struct vgpu_device *dev, int fd)
+{
+	struct vgpu_provider *p = dev->provider;
+	int ms = __atomic_load_n(&p->version_timeout_ms, __ATOMIC_RELAXED);
+	struct itimerspec its = {
+		.it_value = { .tv_sec = ms / 1000,
+			      .tv_nsec = (long)(ms % 1000) * 1000000 },
+	};
+	struct refusal *f = NULL;
+
+	info(p->ctx, "device %s: refusing a second client (it has one already)",
 	     dev->uuid);
+	pthread_mutex_lock(&dev->lock);
+	for (unsigned int i = 0; i < REFUSE_MAX && !f; i++)
+		if (dev->refusals[i].fd < 0)
+			f = &dev->refusals[i];
+	if (f) {
+		struct epoll_event es = { .events = EPOLLIN,
+					  .data.ptr = &f->ws };
+		struct epoll_event et = { .events = EPOLLIN,
+					  .data.ptr = &f->wt };
+
+		f->got = 0;
+		f->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+					     TFD_CLOEXEC | TFD_NONBLOCK);
+		if (f->timer_fd >= 0 &&
+		    timerfd_settime(f->timer_fd, 0, &its, NULL) == 0 &&
+		    epoll_ctl(p->epfd, EPOLL_CTL_ADD, f->timer_fd, &et) == 0) {
+			if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &es) == 0) {
+				f->fd = fd;
+				/* what came with the connection already */
+				refusal_event(&f->ws);
+				pthread_mutex_unlock(&dev->lock);
+				return;
+			}
+			epoll_ctl(p->epfd, EPOLL_CTL_DEL, f->timer_fd, NULL);
+		}
+		if (f->timer_fd >= 0)
+			close(f->timer_fd);
+		f->timer_fd = -1;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	/* too many waiting (or no fds left): the answer it can get now */
+	{
+		struct vfu_hdr h = { .cmd = VFU_CMD_VERSION };
+
+		refuse_close(fd, &h, true);
+	}
 }
 
 int accept_client(struct vgpu_device *dev)
@@ -533,7 +691,7 @@ int accept_client(struct vgpu_device *dev)
 	vfu_caps_default(&dev->client_caps);
 	dev->conn_fd = fd;
 	/* one client at a time: the listening socket stays watched, and
-	 * another client is refused at once (refuse_client()) */
+	 * another client is refused (refuse_client()) */
 	if (p->threaded) {
 		dev->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 		r = dev->kick_fd < 0 ? -errno :

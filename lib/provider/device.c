@@ -38,6 +38,7 @@ VGPU_EXPORT struct vgpu_device *vgpu_device_ref(struct vgpu_device *dev)
 
 static void device_free(struct vgpu_device *dev)
 {
+	refusals_drop(dev);
 	for (unsigned int i = 0; i < VFU_MAX_REGIONS; i++) {
 		struct region *r = &dev->regions[i];
 
@@ -212,6 +213,7 @@ int device_create(struct vgpu_provider *p, const char *type_id,
 	dev->wt.dev = dev;
 	dev->timer_fd = -1;
 	dev->kick_fd = -1;
+	refusals_init(dev);
 	config_init(dev);
 	dev->provider = p;
 
@@ -276,6 +278,7 @@ VGPU_EXPORT int vgpu_device_destroy(struct vgpu_device *dev)
 	display_gone(dev);
 	join_conn_thread(dev);
 	disconnect(dev);
+	refusals_drop(dev);
 	if (dev->listen_fd >= 0) {
 		epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);
 		close(dev->listen_fd);

@@ -87,11 +87,28 @@ enum watch_kind {
 	WATCH_TIMER,
 	WATCH_WAKE,
 	WATCH_DISPLAY,
+	WATCH_REFUSE,       /* a refused client's socket */
+	WATCH_REFUSE_TIMER, /* its VERSION deadline */
 };
 
 struct watch {
 	enum watch_kind kind;
 	struct vgpu_device *dev;
+};
+
+/*
+ * A second client of a device in use, kept until its first message is
+ * whole (then answered with EBUSY and closed) or its VERSION deadline
+ * (then closed). At most REFUSE_MAX per device; beyond, closed at once.
+ * Only the dispatching thread touches them, under the device lock.
+ */
+#define REFUSE_MAX 4
+
+struct refusal {
+	struct watch ws, wt;
+	int fd, timer_fd; /* -1: a free slot */
+	struct vfu_hdr hdr;
+	size_t got; /* bytes of its first message read */
 };
 
 struct vgpu_device {
@@ -108,6 +125,7 @@ struct vgpu_device {
 	uint32_t conn_ev;   /* the events it is watched for */
 	int timer_fd;       /* the VERSION deadline (dispatch mode), or -1 */
 	int kick_fd;        /* runner mode: output queued by another thread */
+	struct refusal refusals[REFUSE_MAX];
 	struct outbuf *out_head, *out_tail;
 	size_t out_bytes;
 	bool versioned;
@@ -275,6 +293,9 @@ void disconnect(struct vgpu_device *dev);
 void conn_lost(struct vgpu_device *dev, int r);
 void join_conn_thread(struct vgpu_device *dev);
 int accept_client(struct vgpu_device *dev);
+void refusals_init(struct vgpu_device *dev);
+void refusal_event(struct watch *w);
+void refusals_drop(struct vgpu_device *dev);
 int serve_one(struct vgpu_device *dev, int flags);
 
 /* ctl-server.c */

@@ -291,6 +291,10 @@ static int handle_event(struct vgpu_provider *p, struct watch *w,
 	case WATCH_DISPLAY:
 		display_event(p, w);
 		return 0;
+	case WATCH_REFUSE:
+	case WATCH_REFUSE_TIMER:
+		refusal_event(w);
+		return 0;
 	case WATCH_CONN:
 		/* a client gone while its message waits for quiesce */
 		if (dev->deferred && (events & (EPOLLHUP | EPOLLERR))) {

@@ -439,7 +439,8 @@ def main():
                    p.returncode == 4, f"exit {p.returncode}: {p.stdout.strip()}")
             guest(tap, q, "the device still works after the refused removal", "t regs")
             # a third QEMU on the same device: refused at once (no time
-            # limit expires: QEMU's own is 5 s per message)
+            # limit expires: QEMU's own is 5 s per message), with the
+            # EBUSY error reply to its VERSION, not a broken pipe
             c = run([qemu, "-nodefaults", "-no-user-config", "-display", "none",
                      "-S", "-machine", "q35,memory-backend=mem", "-m", "64M",
                      "-object", "memory-backend-memfd,id=mem,size=64M,share=on",
@@ -447,11 +448,15 @@ def main():
                      "-monitor", "none", "-device",
                      json.dumps({"driver": "vfio-user-pci",
                                  "socket": {"type": "unix", "path": sock}})],
-                    timeout=CMD_LIMIT)
+                    timeout=CMD_LIMIT, env=dict(os.environ, LC_ALL="C"))
             log("  qemu-c: " + c.stdout.strip().replace("\n", "\n#   qemu-c: "))
             tap.ok("a QEMU on a device in use is refused, not timed out",
                    c.returncode != 0 and "timed out" not in c.stdout.lower()
                    and "timeout" not in c.stdout.lower(), f"exit {c.returncode}")
+            tap.ok("the refused QEMU reports the device busy",
+                   "version reply" in c.stdout
+                   and "Device or resource busy" in c.stdout
+                   and "Broken pipe" not in c.stdout, c.stdout.strip())
             guest(tap, q, "the device still works for the first QEMU", "t blit")
             rc, _ = q.cmd("poweroff")
             tap.ok("qemu-b: the guest powers off", q.wait() == 0, f"rc {rc}")

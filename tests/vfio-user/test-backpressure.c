@@ -2,7 +2,7 @@
 /*
  * Clients that do not play along with the flow of messages: one that
  * floods requests and never reads a reply, one that connects and never
- * negotiates. Each may only hurt itself: it is dropped, the other devices
+ * negotiates, second clients of a device in use. Each may only hurt itself: it is dropped, the other devices
  * serve on, and remove and provider stop complete.
  */
 #include <check.h>
@@ -140,6 +140,145 @@ START_TEST(test_version_runner)
 }
 END_TEST
 
+/* the provider's bound on refused clients kept per device (REFUSE_MAX) */
+#define PENDING_MAX 4
+#define FLOOD 32
+
+/* a VERSION request with @id, sent whole or in two parts */
+static void send_version(int fd, uint16_t id, bool halves)
+{
+	struct {
+		struct vfu_hdr h;
+		struct vfu_version v;
+	} __attribute__((packed)) m = {
+		.h = { .msg_id = id, .cmd = VFU_CMD_VERSION, .size = sizeof(m) },
+		.v = { .major = VFU_VERSION_MAJOR, .minor = VFU_VERSION_MINOR },
+	};
+
+	if (halves) {
+		ck_assert_int_eq(send(fd, &m, 8, MSG_NOSIGNAL), 8);
+		ck_assert_int_eq(send(fd, (char *)&m + 8, sizeof(m) - 8,
+				      MSG_NOSIGNAL), sizeof(m) - 8);
+	} else {
+		ck_assert_int_eq(send(fd, &m, sizeof(m), MSG_NOSIGNAL),
+				 sizeof(m));
+	}
+}
+
+/* an EBUSY error reply to VERSION @id, then EOF */
+static void expect_refusal(int fd, uint16_t id)
+{
+	struct timeval tv = { .tv_sec = 30 };
+	struct vfu_hdr rh;
+	uint8_t p[64];
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert(h_recv(fd, &rh, p, sizeof(p)));
+	ck_assert_uint_eq(rh.msg_id, id);
+	ck_assert_uint_eq(rh.cmd, VFU_CMD_VERSION);
+	ck_assert_uint_eq(rh.flags, VFU_F_TYPE_REPLY | VFU_F_ERROR);
+	ck_assert_uint_eq(rh.error, EBUSY);
+	ck_assert_uint_eq(rh.size, sizeof(rh));
+	ck_assert(!h_recv(fd, &rh, p, sizeof(p)));
+}
+
+/* the device's client reads its scratch register */
+static void first_works(int fd, uint16_t id)
+{
+	struct vfu_region_access a = { .offset = 0, .region = 0, .count = 8 };
+	struct vfu_hdr rh;
+	uint8_t p[64];
+
+	h_send(fd, id, VFU_CMD_REGION_READ, &a, sizeof(a), NULL, 0);
+	ck_assert(h_recv(fd, &rh, p, sizeof(p)));
+	ck_assert_uint_eq(rh.msg_id, id);
+	ck_assert_uint_eq(rh.flags, VFU_F_TYPE_REPLY);
+}
+
+/*
+ * Second clients of a device in use: the VERSION of one gets an EBUSY
+ * error reply under its own id (also when it comes in two parts), one
+ * that sends nothing is dropped at the VERSION deadline without an
+ * answer, and a flood keeps at most PENDING_MAX of them (the others are
+ * answered at once, to id 0) while the first client keeps working.
+ */
+static void second_mode(enum h_mode mode)
+{
+	struct timeval tv = { .tv_sec = 30 };
+	struct harness h;
+	struct h_usage before, during;
+	int first, fd, flood[FLOOD];
+	uint8_t buf[64];
+
+	h_start(&h, mode, NULL);
+	ck_assert_int_eq(vgpu_provider_set_version_timeout(h.p, 60000), 0);
+	h_usage(&before);
+	first = h_raw_client(h.sock[0], NULL);
+
+	fd = h_connect(h.sock[0]);
+	send_version(fd, 7, false);
+	expect_refusal(fd, 7);
+	close(fd);
+	fd = h_connect(h.sock[0]);
+	send_version(fd, 9, true);
+	expect_refusal(fd, 9);
+	close(fd);
+	first_works(first, 1);
+
+	/* a flood of silent ones: the first PENDING_MAX wait (the backlog
+	 * is accepted in order), the others are refused at once */
+	for (unsigned int i = 0; i < FLOOD; i++)
+		flood[i] = h_connect(h.sock[0]);
+	for (unsigned int i = PENDING_MAX; i < FLOOD; i++) {
+		expect_refusal(flood[i], 0);
+		close(flood[i]);
+	}
+	first_works(first, 2);
+	h_usage(&during);
+	/* ours: the first client and PENDING_MAX; the provider's: a socket
+	 * and a timer for each waiting one; slack for the sanitizers */
+	ck_assert_msg(during.fds <= before.fds + 1 + 3 * PENDING_MAX + 2,
+		      "fds %u -> %u with %u refused clients waiting",
+		      before.fds, during.fds, PENDING_MAX);
+	for (unsigned int i = 0; i < PENDING_MAX; i++) {
+		send_version(flood[i], (uint16_t)(100 + i), false);
+		expect_refusal(flood[i], (uint16_t)(100 + i));
+		close(flood[i]);
+	}
+
+	/* silent: dropped at the deadline, no answer */
+	ck_assert_int_eq(vgpu_provider_set_version_timeout(h.p, 200), 0);
+	fd = h_connect(h.sock[0]);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ck_assert_int_eq(recv(fd, buf, sizeof(buf), 0), 0);
+	close(fd);
+	/* and half a VERSION is none */
+	fd = h_connect(h.sock[0]);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	memset(buf, 0, sizeof(buf));
+	ck_assert_int_eq(send(fd, buf, 8, MSG_NOSIGNAL), 8);
+	ck_assert_int_eq(recv(fd, buf, sizeof(buf), 0), 0);
+	close(fd);
+	ck_assert_int_eq(vgpu_provider_set_version_timeout(h.p, 60000), 0);
+
+	first_works(first, 3);
+	close(first);
+	h_check_after(&h, &before, H_DEVS);
+	h_stop(&h);
+}
+
+START_TEST(test_second_loop)
+{
+	second_mode(H_LOOP);
+}
+END_TEST
+
+START_TEST(test_second_runner)
+{
+	second_mode(H_RUNNER);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("backpressure");
@@ -152,6 +291,8 @@ int main(void)
 	tcase_add_test(tc, test_flood_runner);
 	tcase_add_test(tc, test_version_loop);
 	tcase_add_test(tc, test_version_runner);
+	tcase_add_test(tc, test_second_loop);
+	tcase_add_test(tc, test_second_runner);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
