@@ -74,32 +74,32 @@ static inline void node_sync(struct node *nd)
 		nd->sum[j] = nd->key[8 * j];
 }
 
+/* how many of v[1..7] are <= @addr: seven independent compares */
+static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
+{
+	/* spelled out: compilers keep a loop here at -O2 */
+	return (unsigned int)(v[1] <= addr) + (v[2] <= addr) +
+	       (v[3] <= addr) + (v[4] <= addr) + (v[5] <= addr) +
+	       (v[6] <= addr) + (v[7] <= addr);
+}
+
 /*
  * Index of the last key <= @addr among the n keys of @nd (n >= 1), or 0
  * when even key[0] is above it (the caller checks). Keys past n hold
- * UINT64_MAX (see node_pad()), so the search has a fixed width: three
- * branch-free steps over the summary line pick a line of keys, three more
- * inside it pick the key. sum[0] and key[0] themselves are never compared,
- * which is what an inner node (whose key[0] is never maintained) needs. A
- * hit in the padding can only mean addr == UINT64_MAX: the last real key
- * then. Arithmetic rather than conditionals, which compilers may turn into
- * unpredictable branches.
+ * UINT64_MAX (see node_pad()) and the keys are sorted, so counting the
+ * summaries <= @addr picks the line of keys, and counting the keys of that
+ * line <= @addr picks the key: two dependent loads per node, each followed
+ * by compares that run side by side, where a binary search chains six
+ * load-compare steps. No branch depends on the keys. sum[0] and key[0] are
+ * never compared, which is what an inner node (whose key[0] is never
+ * maintained) needs. A hit in the padding can only mean addr ==
+ * UINT64_MAX: the last real key then.
  */
 static inline unsigned int node_search(const struct node *nd, uint64_t addr)
 {
-	const uint64_t *s = nd->sum, *k;
-	unsigned int i;
+	unsigned int i = line_rank(nd->sum, addr) * 8;
 
-#define STEP(p, half) p += (size_t)(p[half] <= addr) * (half)
-	STEP(s, 4);
-	STEP(s, 2);
-	STEP(s, 1);
-	k = &nd->key[(size_t)(s - nd->sum) * 8];
-	STEP(k, 4);
-	STEP(k, 2);
-	STEP(k, 1);
-#undef STEP
-	i = (unsigned int)(k - nd->key);
+	i += line_rank(&nd->key[i], addr);
 	return i < nd->n ? i : nd->n - 1;
 }
 
