@@ -518,30 +518,17 @@ static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
 	sg->vaddr = va ? (char *)va + (addr - leaf->key[pos]) : NULL;
 }
 
-int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
-			     uint64_t len, uint32_t prot,
-			     struct vgpu_dma_sg *sg, size_t max)
+/*
+ * The pieces of [addr, end] from leaf entry @pos on, which holds addr:
+ * the range crosses windows. Kept out of line so that the one-window path
+ * of translate stays small (no callee-saved registers to spill).
+ */
+static __attribute__((noinline)) int
+translate_span(const struct node *leaf, int pos, uint64_t addr, uint64_t end,
+	       uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
 {
-	const struct node *leaf;
-	uint64_t addr = iova, end;
 	size_t n = 0;
-	int pos;
 
-	if (!t || (!sg && max))
-		return -EINVAL;
-	if (!len || iova + (len - 1) < iova)
-		return -EINVAL;
-	end = iova + (len - 1);
-	if (!locate(t, iova, &leaf, &pos))
-		return -EFAULT;
-	/* the common case, one window: no loop */
-	if (leaf->e[pos].last >= end && leaf->key[pos] <= iova) {
-		if ((leaf->e[pos].prot & prot) != prot)
-			return -EACCES;
-		if (max)
-			sg_fill(sg, leaf, pos, iova, end);
-		return 1;
-	}
 	for (;;) {
 		uint64_t piece_last;
 
@@ -567,6 +554,35 @@ int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 		pos++;
 	}
 	return (int)n;
+}
+
+int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
+			     uint64_t len, uint32_t prot,
+			     struct vgpu_dma_sg *sg, size_t max)
+{
+	const struct node *leaf;
+	uint64_t end;
+	int pos;
+
+	if (!t || (!sg && max))
+		return -EINVAL;
+	if (!len || iova + (len - 1) < iova)
+		return -EINVAL;
+	end = iova + (len - 1);
+	if (!locate(t, iova, &leaf, &pos))
+		return -EFAULT;
+	/*
+	 * The common case, one window. locate() found the last window
+	 * starting at or before iova, so only its end needs checking.
+	 */
+	if (__builtin_expect(leaf->e[pos].last >= end, 1)) {
+		if ((leaf->e[pos].prot & prot) != prot)
+			return -EACCES;
+		if (max)
+			sg_fill(sg, leaf, pos, iova, end);
+		return 1;
+	}
+	return translate_span(leaf, pos, iova, end, prot, sg, max);
 }
 
 int vgpu_dma_table_pin(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
