@@ -174,13 +174,16 @@ static void inner_put(struct node *nd, unsigned int pos, uint64_t key,
 	node_sync(nd);
 }
 
-/* move @n leaf entries (keys and entries) from @src[@spos] to @dst[@dpos] */
+/*
+ * move @n leaf entries (keys and entries) from @src[@spos] to @dst[@dpos];
+ * the caller refreshes @dst's summary
+ */
 static void leaf_move(struct node *dst, unsigned int dpos,
 		      const struct node *src, unsigned int spos, unsigned int n)
 {
 	memmove(&dst->key[dpos], &src->key[spos], n * sizeof(src->key[0]));
 	memmove(&dst->e[dpos], &src->e[spos], n * sizeof(src->e[0]));
-	node_sync(dst);
+	/* no node_sync(): every caller syncs once it is done with the keys */
 }
 
 static void leaf_put(struct node *nd, unsigned int pos,
