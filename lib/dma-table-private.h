@@ -19,11 +19,17 @@
 #define MAX_DEPTH 16 /* 32^16 windows: more than memory can hold */
 
 /*
- * The key array comes first and the node is cache-line aligned, so that
- * the 64 keys are exactly 8 lines, searched on their own. A leaf keeps
- * what translate needs of each window (end, host address, protection, the
- * record) in one 32-byte entry next to them: a translation reads its
- * key lines and one more line, and never the window record.
+ * A node's first cache line is a summary of its keys: sum[j] = key[8 * j],
+ * the first key of each line of the key array (UINT64_MAX past the end, as
+ * the keys are). A search reads the summary line, then the one line of keys
+ * it points to: two lines per node whatever the fan-out, so a lookup moves
+ * two lines per level instead of the eight a 64-key array spans. A leaf
+ * keeps what translate needs of each window (end, host address,
+ * protection, the record) in one 32-byte entry next to its keys: a
+ * translation reads the summary and one line of keys per level, one
+ * entry line, and never the window record. node_sync() refreshes the
+ * summary after every change of the keys; vgpu_dma_table_check() verifies
+ * it.
  */
 struct leaf_entry {
 	uint64_t last;
@@ -33,6 +39,7 @@ struct leaf_entry {
 };
 
 struct node {
+	uint64_t sum[NODE_MAX / 8];
 	uint64_t key[NODE_MAX];
 	union {
 		struct node *child[NODE_MAX];
@@ -59,92 +66,58 @@ struct vgpu_dma_table {
 	_Alignas(64) _Atomic(struct vgpu_dma_window *) cache;
 };
 
-/*
- * Searching a node: prefetch every cache line of its key array, then binary
- * search it. The prefetches go out together, so a node costs about one
- * memory latency instead of one per probe; that is what lets a 64-way node
- * beat a plain binary search (one dependent miss per probe) at a million
- * windows.
- */
-static inline void prefetch_keys(const uint64_t *keys)
+/* refresh the summary line of @nd from its keys */
+static inline void node_sync(struct node *nd)
 {
-	_Static_assert(NODE_MAX == 64, "eight lines of keys");
-	__builtin_prefetch(&keys[0]);
-	__builtin_prefetch(&keys[8]);
-	__builtin_prefetch(&keys[16]);
-	__builtin_prefetch(&keys[24]);
-	__builtin_prefetch(&keys[32]);
-	__builtin_prefetch(&keys[40]);
-	__builtin_prefetch(&keys[48]);
-	__builtin_prefetch(&keys[56]);
+	_Static_assert(NODE_MAX == 64, "eight lines of keys, eight summaries");
+	for (unsigned int j = 0; j < NODE_MAX / 8; j++)
+		nd->sum[j] = nd->key[8 * j];
+}
+
+/* how many of v[1..7] are <= @addr: seven independent compares */
+static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
+{
+	/* spelled out: compilers keep a loop here at -O2 */
+	return (unsigned int)(v[1] <= addr) + (v[2] <= addr) +
+	       (v[3] <= addr) + (v[4] <= addr) + (v[5] <= addr) +
+	       (v[6] <= addr) + (v[7] <= addr);
 }
 
 /*
- * Index of the last key <= @addr among keys[0..n) (n >= 1), or 0 when even
- * keys[0] is above it (the caller checks). keys[n..NODE_MAX) hold
- * UINT64_MAX (see node_pad()), so the search has a fixed width: six
- * branch-free steps the compiler unrolls, and keys[0] itself is never
- * compared, which is what an inner node (whose key[0] is never maintained)
- * needs. A hit in the padding can only mean addr == UINT64_MAX: the last
- * real key then.
+ * Index of the last key <= @addr among the n keys of @nd (n >= 1), or 0
+ * when even key[0] is above it (the caller checks). Keys past n hold
+ * UINT64_MAX (see node_pad()) and the keys are sorted, so counting the
+ * summaries <= @addr picks the line of keys, and counting the keys of that
+ * line <= @addr picks the key: two dependent loads per node, each followed
+ * by compares that run side by side, where a binary search chains six
+ * load-compare steps. No branch depends on the keys. sum[0] and key[0] are
+ * never compared, which is what an inner node (whose key[0] is never
+ * maintained) needs. A hit in the padding can only mean addr ==
+ * UINT64_MAX: the last real key then.
  */
-static inline unsigned int node_search(const uint64_t *keys, unsigned int n,
-				       uint64_t addr)
+static inline unsigned int node_search(const struct node *nd, uint64_t addr)
 {
-	const uint64_t *base = keys;
-	unsigned int i;
+	unsigned int i = line_rank(nd->sum, addr) * 8;
 
-	/*
-	 * Unrolled (compilers keep the loop at -O2), as many steps as n
-	 * needs (the padding makes a search over the next power of two
-	 * exact; the jump is predicted well, a level's nodes being mostly
-	 * full), and arithmetic rather than a conditional, which compilers
-	 * turn into unpredictable branches.
-	 */
-#define STEP(half) base += (size_t)(base[half] <= addr) * (half)
-	switch (n > 1 ? 32 - __builtin_clz(n - 1) : 0) {
-	default:
-		STEP(32);
-		/* fall through */
-	case 5:
-		STEP(16);
-		/* fall through */
-	case 4:
-		STEP(8);
-		/* fall through */
-	case 3:
-		STEP(4);
-		/* fall through */
-	case 2:
-		STEP(2);
-		/* fall through */
-	case 1:
-		STEP(1);
-		/* fall through */
-	case 0:
-		break;
-	}
-#undef STEP
-	i = (unsigned int)(base - keys);
-	return i < n ? i : n - 1;
+	i += line_rank(&nd->key[i], addr);
+	return i < nd->n ? i : nd->n - 1;
 }
 
 /* index of the last key <= addr among keys[0..n), or -1 */
-static inline int node_floor(const uint64_t *keys, unsigned int n,
-			     uint64_t addr)
+static inline int node_floor(const struct node *nd, uint64_t addr)
 {
 	unsigned int i;
 
-	if (!n)
+	if (!nd->n)
 		return -1;
-	i = node_search(keys, n, addr);
-	return keys[i] <= addr ? (int)i : -1;
+	i = node_search(nd, addr);
+	return nd->key[i] <= addr ? (int)i : -1;
 }
 
 /* the child of inner node @nd to descend into for @addr */
 static inline unsigned int inner_pick(const struct node *nd, uint64_t addr)
 {
-	return node_search(nd->key, nd->n, addr);
+	return node_search(nd, addr);
 }
 
 static inline const struct node *find_leaf(const struct vgpu_dma_table *t,
@@ -154,7 +127,6 @@ static inline const struct node *find_leaf(const struct vgpu_dma_table *t,
 
 	while (!nd->leaf) {
 		nd = nd->child[inner_pick(nd, addr)];
-		prefetch_keys(nd->key);
 	}
 	return nd;
 }
@@ -168,7 +140,7 @@ static inline bool locate(const struct vgpu_dma_table *t, uint64_t addr,
 		   const struct node **leaf_ret, int *pos_ret)
 {
 	const struct node *leaf = find_leaf(t, addr);
-	int pos = node_floor(leaf->key, leaf->n, addr);
+	int pos = node_floor(leaf, addr);
 
 	if (pos < 0) {
 		if (!leaf->prev)

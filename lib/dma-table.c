@@ -27,6 +27,7 @@ static void node_pad(struct node *nd)
 {
 	for (unsigned int i = nd->n; i < NODE_MAX; i++)
 		nd->key[i] = UINT64_MAX;
+	node_sync(nd);
 }
 
 static struct node *node_new(bool leaf)
@@ -170,14 +171,19 @@ static void inner_put(struct node *nd, unsigned int pos, uint64_t key,
 	nd->key[pos] = key;
 	nd->child[pos] = child;
 	nd->n++;
+	node_sync(nd);
 }
 
-/* move @n leaf entries (keys and entries) from @src[@spos] to @dst[@dpos] */
+/*
+ * move @n leaf entries (keys and entries) from @src[@spos] to @dst[@dpos];
+ * the caller refreshes @dst's summary
+ */
 static void leaf_move(struct node *dst, unsigned int dpos,
 		      const struct node *src, unsigned int spos, unsigned int n)
 {
 	memmove(&dst->key[dpos], &src->key[spos], n * sizeof(src->key[0]));
 	memmove(&dst->e[dpos], &src->e[spos], n * sizeof(src->e[0]));
+	/* no node_sync(): every caller syncs once it is done with the keys */
 }
 
 static void leaf_put(struct node *nd, unsigned int pos,
@@ -190,6 +196,7 @@ static void leaf_put(struct node *nd, unsigned int pos,
 	nd->e[pos].win = w;
 	nd->e[pos].prot = w->prot;
 	nd->n++;
+	node_sync(nd);
 }
 
 /*
@@ -261,7 +268,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	last = tmpl->iova + (tmpl->len - 1);
 
 	leaf = descend(t, tmpl->iova, &p);
-	pos = node_floor(leaf->key, leaf->n, tmpl->iova);
+	pos = node_floor(leaf, tmpl->iova);
 	/* predecessor: the window starting at or before iova */
 	if (pos >= 0) {
 		if (leaf->e[pos].last >= tmpl->iova)
@@ -328,6 +335,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 				root->child[0] = t->root;
 				root->key[1] = sep;
 				root->child[1] = nd;
+				node_sync(root);
 				t->root = root;
 				t->depth++;
 				break;
@@ -373,6 +381,7 @@ static void node_del(struct node *nd, unsigned int pos)
 	}
 	nd->n--;
 	nd->key[nd->n] = UINT64_MAX; /* padding again */
+	node_sync(nd);
 }
 
 /* the first key below inner/leaf node @nd */
@@ -400,6 +409,7 @@ static void move_entry(struct node *to, unsigned int to_pos, struct node *from,
 		/* key[0] is never maintained: give the shifted one a real key */
 		if (to_pos + 1 < to->n)
 			to->key[to_pos + 1] = min_key(to->child[to_pos + 1]);
+		node_sync(to);
 	}
 }
 
@@ -418,6 +428,7 @@ static void merge(struct node *l, struct node *r)
 		l->key[l->n] = min_key(r->child[0]);
 	}
 	l->n += r->n;
+	node_sync(l);
 	free(r);
 }
 
@@ -438,11 +449,13 @@ static void rebalance(struct vgpu_dma_table *t, struct path *p,
 		if (l && l->n > NODE_MIN) {
 			move_entry(nd, 0, l, l->n - 1);
 			parent->key[idx] = min_key(nd);
+			node_sync(parent);
 			return;
 		}
 		if (r && r->n > NODE_MIN) {
 			move_entry(nd, nd->n, r, 0);
 			parent->key[idx + 1] = min_key(r);
+			node_sync(parent);
 			return;
 		}
 		if (l) {
@@ -477,7 +490,7 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova,
 	if (!t)
 		return -EINVAL;
 	leaf = descend(t, iova, &p);
-	pos = node_floor(leaf->key, leaf->n, iova);
+	pos = node_floor(leaf, iova);
 	if (pos < 0 || leaf->key[pos] != iova || leaf->e[pos].win->len != len)
 		return -ENOENT;
 	w = leaf->e[pos].win;
@@ -508,30 +521,17 @@ static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
 	sg->vaddr = va ? (char *)va + (addr - leaf->key[pos]) : NULL;
 }
 
-int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
-			     uint64_t len, uint32_t prot,
-			     struct vgpu_dma_sg *sg, size_t max)
+/*
+ * The pieces of [addr, end] from leaf entry @pos on, which holds addr:
+ * the range crosses windows. Kept out of line so that the one-window path
+ * of translate stays small (no callee-saved registers to spill).
+ */
+static __attribute__((noinline)) int
+translate_span(const struct node *leaf, int pos, uint64_t addr, uint64_t end,
+	       uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
 {
-	const struct node *leaf;
-	uint64_t addr = iova, end;
 	size_t n = 0;
-	int pos;
 
-	if (!t || (!sg && max))
-		return -EINVAL;
-	if (!len || iova + (len - 1) < iova)
-		return -EINVAL;
-	end = iova + (len - 1);
-	if (!locate(t, iova, &leaf, &pos))
-		return -EFAULT;
-	/* the common case, one window: no loop */
-	if (leaf->e[pos].last >= end && leaf->key[pos] <= iova) {
-		if ((leaf->e[pos].prot & prot) != prot)
-			return -EACCES;
-		if (max)
-			sg_fill(sg, leaf, pos, iova, end);
-		return 1;
-	}
 	for (;;) {
 		uint64_t piece_last;
 
@@ -557,6 +557,35 @@ int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 		pos++;
 	}
 	return (int)n;
+}
+
+int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
+			     uint64_t len, uint32_t prot,
+			     struct vgpu_dma_sg *sg, size_t max)
+{
+	const struct node *leaf;
+	uint64_t end;
+	int pos;
+
+	if (!t || (!sg && max))
+		return -EINVAL;
+	if (!len || iova + (len - 1) < iova)
+		return -EINVAL;
+	end = iova + (len - 1);
+	if (!locate(t, iova, &leaf, &pos))
+		return -EFAULT;
+	/*
+	 * The common case, one window. locate() found the last window
+	 * starting at or before iova, so only its end needs checking.
+	 */
+	if (__builtin_expect(leaf->e[pos].last >= end, 1)) {
+		if ((leaf->e[pos].prot & prot) != prot)
+			return -EACCES;
+		if (max)
+			sg_fill(sg, leaf, pos, iova, end);
+		return 1;
+	}
+	return translate_span(leaf, pos, iova, end, prot, sg, max);
 }
 
 int vgpu_dma_table_pin(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
@@ -594,6 +623,12 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 		return -EUCLEAN;
 	if (nd->leaf != (depth == 0))
 		return -EUCLEAN;
+	for (unsigned int i = nd->n; i < NODE_MAX; i++)
+		if (nd->key[i] != UINT64_MAX)
+			return -EUCLEAN;
+	for (unsigned int j = 0; j < NODE_MAX / 8; j++)
+		if (nd->sum[j] != nd->key[8 * j])
+			return -EUCLEAN;
 	if (nd->leaf) {
 		if (nd->prev != *prev_leaf ||
 		    (*prev_leaf && (*prev_leaf)->next != nd))
