@@ -126,7 +126,7 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 	while (r >= 0 && (pe = readdir(top))) {
 		DIR *pd;
 		struct dirent *de;
-		int pfd;
+		int pfd, qfd = -EAGAIN; /* the parent's QoS directory, once */
 
 		if (!valid_parent_id(pe->d_name))
 			continue;
@@ -152,8 +152,10 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 			if (uuid && strcmp(uuid, norm))
 				continue;
 			r = vgpu_config_load_file(ctx, pfd, de->d_name, &c);
+			if (r >= 0 && qfd == -EAGAIN)
+				qfd = vgpu_qos_def_dir_open(ctx, pe->d_name);
 			if (r >= 0 &&
-			    vgpu_qos_def_load(ctx, pe->d_name, norm, c) < 0) {
+			    vgpu_qos_def_load_at(ctx, qfd, pe->d_name, norm, c) < 0) {
 				vgpu_config_unref(c);
 				r = -EBADMSG;
 			}
@@ -174,6 +176,8 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 			r = fn(ctx, loc, pe->d_name, norm, c, data);
 			vgpu_config_unref(c);
 		}
+		if (qfd >= 0)
+			close(qfd);
 		closedir(pd);
 	}
 	closedir(top);
