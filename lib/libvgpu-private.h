@@ -272,6 +272,8 @@ int vgpu_qos_def_load(struct vgpu_ctx *ctx, const char *parent,
  * @parent opened once (-ENOENT: there is none, every load gives 0), and
  * each definition's file read through it */
 int vgpu_qos_def_dir_open(struct vgpu_ctx *ctx, const char *parent);
+/* false when the QoS directory does not exist: no definition has QoS */
+bool vgpu_qos_def_dir_exists(struct vgpu_ctx *ctx);
 int vgpu_qos_def_load_at(struct vgpu_ctx *ctx, int dirfd, const char *parent,
 			 const char *uuid, struct vgpu_config *config);
 /* store @config's QoS for <parent>/<uuid>; none set: the file goes */

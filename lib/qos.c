@@ -13,6 +13,7 @@
  * keeps identical to mdevctl's. See docs/qos.md.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -290,6 +291,17 @@ static int read_small(int dirfd, const char *name, char *buf, size_t size)
 	close(fd);
 	buf[len] = '\0';
 	return (int)len;
+}
+
+bool vgpu_qos_def_dir_exists(struct vgpu_ctx *ctx)
+{
+	char *top = qos_dir(ctx);
+	struct stat st;
+	/* without memory, say yes: each parent's directory is then asked */
+	bool yes = !top || stat(top, &st) == 0 || errno != ENOENT;
+
+	free(top);
+	return yes;
 }
 
 int vgpu_qos_def_dir_open(struct vgpu_ctx *ctx, const char *parent)
