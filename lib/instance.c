@@ -118,15 +118,18 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 {
 	DIR *top;
 	struct dirent *pe;
+	bool qos = true;
 	int r = 0;
 
 	top = opendir(loc->dir);
 	if (!top)
 		return errno == ENOENT ? 0 : -errno;
+	/* asked once: most hosts have no QoS directory at all */
+	qos = vgpu_qos_def_dir_exists(ctx);
 	while (r >= 0 && (pe = readdir(top))) {
 		DIR *pd;
 		struct dirent *de;
-		int pfd;
+		int pfd, qfd = -EAGAIN; /* the parent's QoS directory, once */
 
 		if (!valid_parent_id(pe->d_name))
 			continue;
@@ -152,8 +155,11 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 			if (uuid && strcmp(uuid, norm))
 				continue;
 			r = vgpu_config_load_file(ctx, pfd, de->d_name, &c);
+			if (r >= 0 && qfd == -EAGAIN)
+				qfd = qos ? vgpu_qos_def_dir_open(ctx, pe->d_name) :
+					    -ENOENT;
 			if (r >= 0 &&
-			    vgpu_qos_def_load(ctx, pe->d_name, norm, c) < 0) {
+			    vgpu_qos_def_load_at(ctx, qfd, pe->d_name, norm, c) < 0) {
 				vgpu_config_unref(c);
 				r = -EBADMSG;
 			}
@@ -174,6 +180,8 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 			r = fn(ctx, loc, pe->d_name, norm, c, data);
 			vgpu_config_unref(c);
 		}
+		if (qfd >= 0)
+			close(qfd);
 		closedir(pd);
 	}
 	closedir(top);

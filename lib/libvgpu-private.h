@@ -46,6 +46,9 @@ struct vgpu_parent {
 	int numa_node;
 	bool is_pci;
 	bool names_looked_up;
+	/* bus, driver, numa_node and PCI identity not read yet: they are
+	 * read from syspath by the first getter that needs them */
+	bool details_pending;
 	uint16_t vendor, device, subsystem_vendor, subsystem_device;
 	uint32_t class_code;
 	char *vendor_name;
@@ -68,6 +71,9 @@ struct vgpu_type {
 	int max; /* the total the backend reports, or -ENODATA */
 	struct vgpu_kv *attrs;
 	size_t n_attrs;
+	/* attrs not parsed from description yet: the first attribute
+	 * getter does it (a listing of types never asks) */
+	bool attrs_pending;
 };
 
 /* the knobs of enum vgpu_qos_knob and counters of enum vgpu_usage_counter */
@@ -234,6 +240,8 @@ struct vgpu_parent *vgpu_parent_alloc(struct vgpu_ctx *ctx,
 /* read vendor, device, subsystem ids and class from a PCI device's
  * directory into @p (is_pci set); logs and returns the error otherwise */
 int vgpu_parent_read_pci_identity(struct vgpu_parent *p, int devfd);
+/* read what details_pending stands for, once */
+void vgpu_parent_load_details(struct vgpu_parent *p);
 struct vgpu_type *vgpu_type_alloc(struct vgpu_parent *parent, const char *id);
 struct vgpu_instance *vgpu_instance_alloc(struct vgpu_ctx *ctx,
 					  const struct vgpu_backend *backend,
@@ -260,6 +268,14 @@ int vgpu_qos_unsupported(struct vgpu_instance *instance,
  * there is none), -EBADMSG for a malformed file */
 int vgpu_qos_def_load(struct vgpu_ctx *ctx, const char *parent,
 		      const char *uuid, struct vgpu_config *config);
+/* the same for many definitions of one parent: the QoS directory of
+ * @parent opened once (-ENOENT: there is none, every load gives 0), and
+ * each definition's file read through it */
+int vgpu_qos_def_dir_open(struct vgpu_ctx *ctx, const char *parent);
+/* false when the QoS directory does not exist: no definition has QoS */
+bool vgpu_qos_def_dir_exists(struct vgpu_ctx *ctx);
+int vgpu_qos_def_load_at(struct vgpu_ctx *ctx, int dirfd, const char *parent,
+			 const char *uuid, struct vgpu_config *config);
 /* store @config's QoS for <parent>/<uuid>; none set: the file goes */
 int vgpu_qos_def_store(struct vgpu_ctx *ctx, const char *parent,
 		       const char *uuid, struct vgpu_config *config);

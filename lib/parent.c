@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <pci/pci.h>
 
 #include "libvgpu-private.h"
@@ -66,6 +69,32 @@ int vgpu_parent_read_pci_identity(struct vgpu_parent *p, int devfd)
 	p->class_code = (uint32_t)cls;
 	p->is_pci = true;
 	return 0;
+}
+
+void vgpu_parent_load_details(struct vgpu_parent *p)
+{
+	char buf[NAME_MAX + 1];
+	long node;
+	int fd;
+
+	if (!p->details_pending)
+		return;
+	p->details_pending = false;
+	fd = open(p->syspath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		warn(p->ctx, "parent %s: %s: %s", p->id, p->syspath,
+		     strerror(errno));
+		return;
+	}
+	if (vgpu_readlink_base(fd, "subsystem", buf, sizeof(buf)) > 0)
+		p->bus = strdup(buf);
+	if (vgpu_readlink_base(fd, "driver", buf, sizeof(buf)) > 0)
+		p->driver = strdup(buf);
+	if (vgpu_read_attr_long(fd, "numa_node", 10, -1, 65535, &node) == 0)
+		p->numa_node = (int)node;
+	if (p->bus && !strcmp(p->bus, "pci"))
+		vgpu_parent_read_pci_identity(p, fd);
+	close(fd);
 }
 
 static int cmp_parent(const void *a, const void *b)
@@ -171,7 +200,10 @@ VGPU_EXPORT const char *vgpu_parent_get_backend(struct vgpu_parent *parent)
 
 VGPU_EXPORT const char *vgpu_parent_get_bus(struct vgpu_parent *parent)
 {
-	return parent ? parent->bus : NULL;
+	if (!parent)
+		return NULL;
+	vgpu_parent_load_details(parent);
+	return parent->bus;
 }
 
 VGPU_EXPORT const char *vgpu_parent_get_syspath(struct vgpu_parent *parent)
@@ -181,12 +213,18 @@ VGPU_EXPORT const char *vgpu_parent_get_syspath(struct vgpu_parent *parent)
 
 VGPU_EXPORT const char *vgpu_parent_get_driver(struct vgpu_parent *parent)
 {
-	return parent ? parent->driver : NULL;
+	if (!parent)
+		return NULL;
+	vgpu_parent_load_details(parent);
+	return parent->driver;
 }
 
 VGPU_EXPORT int vgpu_parent_get_numa_node(struct vgpu_parent *parent)
 {
-	return parent ? parent->numa_node : -1;
+	if (!parent)
+		return -1;
+	vgpu_parent_load_details(parent);
+	return parent->numa_node;
 }
 
 VGPU_EXPORT int vgpu_parent_get_pci_ids(struct vgpu_parent *parent,
@@ -197,6 +235,7 @@ VGPU_EXPORT int vgpu_parent_get_pci_ids(struct vgpu_parent *parent,
 {
 	if (!parent)
 		return -EINVAL;
+	vgpu_parent_load_details(parent);
 	if (!parent->is_pci)
 		return -ENODATA;
 	if (vendor)
@@ -228,6 +267,7 @@ static void lookup_pci_names(struct vgpu_parent *p)
 	const char *name;
 
 	p->names_looked_up = true;
+	vgpu_parent_load_details(p);
 	if (!p->is_pci)
 		return;
 	if (!ctx->pacc) {

@@ -13,6 +13,7 @@
  * keeps identical to mdevctl's. See docs/qos.md.
  */
 #include <errno.h>
+#include <sys/stat.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -292,30 +293,56 @@ static int read_small(int dirfd, const char *name, char *buf, size_t size)
 	return (int)len;
 }
 
+bool vgpu_qos_def_dir_exists(struct vgpu_ctx *ctx)
+{
+	char *top = qos_dir(ctx);
+	struct stat st;
+	/* without memory, say yes: each parent's directory is then asked */
+	bool yes = !top || stat(top, &st) == 0 || errno != ENOENT;
+
+	free(top);
+	return yes;
+}
+
+int vgpu_qos_def_dir_open(struct vgpu_ctx *ctx, const char *parent)
+{
+	int fd = open_parent_dir(ctx, parent, false, NULL);
+
+	return fd == -ENOTDIR ? -ENOENT : fd;
+}
+
+int vgpu_qos_def_load_at(struct vgpu_ctx *ctx, int dirfd, const char *parent,
+			 const char *uuid, struct vgpu_config *config)
+{
+	char buf[QOS_FILE_MAX], *top;
+	int r;
+
+	if (dirfd == -ENOENT)
+		return 0;
+	r = dirfd < 0 ? dirfd : read_small(dirfd, uuid, buf, sizeof(buf));
+	if (r == -ENOENT)
+		return 0;
+	if (r >= 0)
+		r = qos_parse(buf, (size_t)r, config);
+	if (r < 0) {
+		top = qos_dir(ctx);
+		err(ctx, "%s/%s/%s: QoS of the definition unusable: %s",
+		    top ? top : "", parent, uuid,
+		    strerror(r == -EFBIG ? EBADMSG : -r));
+		free(top);
+	}
+	return r == -EFBIG ? -EBADMSG : r;
+}
+
 int vgpu_qos_def_load(struct vgpu_ctx *ctx, const char *parent,
 		      const char *uuid, struct vgpu_config *config)
 {
-	char buf[QOS_FILE_MAX], *path = NULL;
-	int fd, r;
+	int fd = vgpu_qos_def_dir_open(ctx, parent), r;
 
-	fd = open_parent_dir(ctx, parent, false, &path);
-	if (fd < 0) {
-		free(path);
-		return fd == -ENOENT || fd == -ENOTDIR ? 0 : fd;
-	}
-	r = read_small(fd, uuid, buf, sizeof(buf));
-	close(fd);
-	if (r == -ENOENT) {
-		free(path);
-		return 0;
-	}
-	if (r >= 0)
-		r = qos_parse(buf, (size_t)r, config);
-	if (r < 0)
-		err(ctx, "%s/%s: QoS of the definition unusable: %s", path,
-		    uuid, strerror(r == -EFBIG ? EBADMSG : -r));
-	free(path);
-	return r == -EFBIG ? -EBADMSG : r;
+	r = vgpu_qos_def_load_at(ctx, fd, parent, uuid, config);
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 void vgpu_qos_def_delete(struct vgpu_ctx *ctx, const char *parent,

@@ -256,9 +256,23 @@ VGPU_EXPORT int vgpu_type_get_max_instances(struct vgpu_type *type)
 	return -ENODATA;
 }
 
+/* parse the description into attributes, when still to do; without
+ * memory the type has none this time, and the next call tries again */
+static void type_attrs(struct vgpu_type *type)
+{
+	if (!type->attrs_pending)
+		return;
+	if (vgpu_parse_description(type->description, &type->attrs,
+				   &type->n_attrs) == 0)
+		type->attrs_pending = false;
+}
+
 VGPU_EXPORT size_t vgpu_type_get_attr_count(struct vgpu_type *type)
 {
-	return type ? type->n_attrs : 0;
+	if (!type)
+		return 0;
+	type_attrs(type);
+	return type->n_attrs;
 }
 
 VGPU_EXPORT int vgpu_type_get_attr(struct vgpu_type *type, size_t index,
@@ -266,6 +280,7 @@ VGPU_EXPORT int vgpu_type_get_attr(struct vgpu_type *type, size_t index,
 {
 	if (!type)
 		return -EINVAL;
+	type_attrs(type);
 	if (index >= type->n_attrs)
 		return -ERANGE;
 	if (key)
@@ -280,6 +295,7 @@ VGPU_EXPORT const char *vgpu_type_get_attr_value(struct vgpu_type *type,
 {
 	if (!type || !key)
 		return NULL;
+	type_attrs(type);
 	for (size_t i = 0; i < type->n_attrs; i++)
 		if (!strcmp(type->attrs[i].key, key))
 			return type->attrs[i].value;

@@ -229,6 +229,47 @@ START_TEST(active_instances_with_group_and_type)
 }
 END_TEST
 
+/*
+ * A listing finds active instances in their parents' directories; what
+ * no listed parent holds still comes through the bus link, and a UUID
+ * directory the bus does not list is no instance.
+ */
+START_TEST(active_instances_found_through_parents_and_bus)
+{
+	struct vgpu_instance **list;
+	size_t n;
+
+	fixture_standard_host();
+	ck_assert_int_eq(fake_tree_add_instance(fx.tree, NV, "nvidia-256", U2), 0);
+	ck_assert_int_eq(fake_tree_add_instance(fx.tree, GVT, "i915-GVTg_V5_8", U1), 0);
+	/* a stray UUID directory in a parent, not on the bus */
+	ck_assert_int_eq(fake_tree_mkdir(fx.tree, "sys/devices/pci0000:00/" GVT
+					 "/8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b03"), 0);
+	/* NV no longer in the class directory: its instance via the bus */
+	ck_assert_int_eq(fake_tree_remove(fx.tree, "sys/class/mdev_bus/" NV), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(vgpu_instance_get_uuid(list[0]), U1);
+	ck_assert_str_eq(vgpu_instance_get_parent_id(list[0]), GVT);
+	ck_assert_str_eq(vgpu_instance_get_type_id(list[0]), "i915-GVTg_V5_8");
+	ck_assert_ptr_nonnull(strstr(vgpu_instance_get_syspath(list[0]), "/" GVT "/" U1));
+	ck_assert_str_eq(vgpu_instance_get_uuid(list[1]), U2);
+	ck_assert_str_eq(vgpu_instance_get_parent_id(list[1]), NV);
+	ck_assert_str_eq(vgpu_instance_get_type_id(list[1]), "nvidia-256");
+	ck_assert_int_ge(vgpu_instance_get_iommu_group(list[1]), 0);
+	vgpu_instance_list_free(list, n);
+	/* the parent filter on both paths */
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NV, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(vgpu_instance_get_uuid(list[0]), U2);
+	vgpu_instance_list_free(list, n);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, GVT, NULL, &list, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_str_eq(vgpu_instance_get_uuid(list[0]), U1);
+	vgpu_instance_list_free(list, n);
+}
+END_TEST
+
 START_TEST(no_mdev_at_all)
 {
 	struct vgpu_parent **parents;
@@ -471,6 +512,7 @@ int main(void)
 	tcase_add_test(tc, types_and_vendor_descriptions);
 	tcase_add_test(tc, unrecognised_description_keeps_raw_text_only);
 	tcase_add_test(tc, active_instances_with_group_and_type);
+	tcase_add_test(tc, active_instances_found_through_parents_and_bus);
 	tcase_add_test(tc, no_mdev_at_all);
 	tcase_add_test(tc, malformed_trees_give_clean_errors);
 	tcase_add_test(tc, type_files_read_without_the_type_dir);

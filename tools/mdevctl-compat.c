@@ -1281,14 +1281,24 @@ static int mdev_parents(struct vgpu_ctx *ctx, struct vgpu_parent ***ret,
 	return 0;
 }
 
-/* trimmed copy; with @join, inner newlines become ", " like mdevctl */
-static char *clean_text(const char *s, bool join)
+/*
+ * @s trimmed; with @join, inner newlines become ", " like mdevctl.  NULL
+ * when nothing is left.  Most texts need nothing done: they come back as
+ * they are; a changed one is a copy that *@copy keeps for the caller to free.
+ */
+static const char *clean_text(const char *s, bool join, char **copy)
 {
 	struct buf b = { 0 };
 	const char *end;
+	size_t len;
 
+	*copy = NULL;
 	if (!s)
 		return NULL;
+	len = strlen(s);
+	if (len && !isspace((unsigned char)s[0]) &&
+	    !isspace((unsigned char)s[len - 1]) && (!join || !memchr(s, '\n', len)))
+		return s;
 	while (isspace((unsigned char)*s))
 		s++;
 	end = s + strlen(s);
@@ -1308,6 +1318,7 @@ static char *clean_text(const char *s, bool join)
 		free(b.s);
 		return NULL;
 	}
+	*copy = b.s;
 	return b.s;
 }
 
@@ -1401,19 +1412,21 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		for (size_t t = 0; t < n_types; t++) {
 			const char *api = vgpu_type_get_device_api(types[t]);
 			int avail = vgpu_type_get_available_instances(types[t]);
-			char *name = clean_text(vgpu_type_get_name(types[t]), false);
-			char *desc = clean_text(vgpu_type_get_description(types[t]), true);
+			char *name_copy, *desc_copy;
+			const char *name = clean_text(vgpu_type_get_name(types[t]),
+						      false, &name_copy);
+			const char *desc = clean_text(vgpu_type_get_description(types[t]),
+						      true, &desc_copy);
 
+			if (avail >= 0)
+				type_out(&j, &text, js, vgpu_type_get_id(types[t]),
+					 avail, api ? api : "", name, desc);
+			free(name_copy);
+			free(desc_copy);
 			if (avail < 0) {
-				free(name);
-				free(desc);
 				ret = fail_os(avail);
 				break;
 			}
-			type_out(&j, &text, js, vgpu_type_get_id(types[t]), avail,
-				 api ? api : "", name, desc);
-			free(name);
-			free(desc);
 		}
 		json_close(&j, "]");
 		vgpu_type_list_free(types, n_types);

@@ -98,15 +98,20 @@ static int resolve_link(int dirfd, const char *dir, const char *name,
 	return *ret ? 0 : -ENOMEM;
 }
 
+/*
+ * A parent as the class directory links it.  Only whether it has a types
+ * directory is asked here (one fstatat): its bus, driver, NUMA node and PCI
+ * identity are read by the first getter that wants them, which a listing
+ * of instances or types never calls.
+ */
 static int parent_from_class(struct vgpu_ctx *ctx, int classfd,
 			     const char *classdir, const char *id,
 			     struct vgpu_parent **ret)
 {
-	char buf[NAME_MAX + 1];
 	struct vgpu_parent *p;
 	struct stat st;
-	long node;
-	int fd, r;
+	char *types;
+	int r;
 
 	p = vgpu_parent_alloc(ctx, &vgpu_backend_mdev, id);
 	if (!p)
@@ -119,28 +124,24 @@ static int parent_from_class(struct vgpu_ctx *ctx, int classfd,
 	}
 	if (r < 0)
 		goto fail;
-	fd = open(p->syspath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		warn(ctx, "mdev parent %s: %s: %s", id, p->syspath,
-		     strerror(-r));
+	types = vgpu_path_join(p->syspath, TYPES_DIR);
+	if (!types) {
+		r = -ENOMEM;
 		goto fail;
 	}
-	if (fstatat(fd, TYPES_DIR, &st, 0) < 0 || !S_ISDIR(st.st_mode)) {
-		warn(ctx, "mdev parent %s has no %s", id, TYPES_DIR);
-		close(fd);
-		r = -ENODEV;
+	if (stat(types, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		/* which is missing: the parent, or its types? */
+		r = stat(p->syspath, &st) < 0 ? -errno : -ENODEV;
+		if (r == -ENODEV)
+			warn(ctx, "mdev parent %s has no %s", id, TYPES_DIR);
+		else
+			warn(ctx, "mdev parent %s: %s: %s", id, p->syspath,
+			     strerror(-r));
+		free(types);
 		goto fail;
 	}
-	if (vgpu_readlink_base(fd, "subsystem", buf, sizeof(buf)) > 0)
-		p->bus = strdup(buf);
-	if (vgpu_readlink_base(fd, "driver", buf, sizeof(buf)) > 0)
-		p->driver = strdup(buf);
-	if (vgpu_read_attr_long(fd, "numa_node", 10, -1, 65535, &node) == 0)
-		p->numa_node = (int)node;
-	if (p->bus && !strcmp(p->bus, "pci"))
-		vgpu_parent_read_pci_identity(p, fd);
-	close(fd);
+	free(types);
+	p->details_pending = true;
 	*ret = p;
 	return 0;
 fail:
@@ -296,11 +297,7 @@ static int type_from_dir(struct vgpu_parent *parent, int typesfd,
 	} else {
 		t->available = (int)avail;
 	}
-	r = vgpu_parse_description(t->description, &t->attrs, &t->n_attrs);
-	if (r < 0) {
-		vgpu_type_unref(t);
-		return r;
-	}
+	t->attrs_pending = true;
 	*ret = t;
 	return 0;
 }
@@ -405,13 +402,29 @@ static int pdir_cache_get(struct pdir_cache *c, const char *path)
 	return c->slot[i].fd;
 }
 
+/* the type of the active instance @in: the link @dirfd/@name/mdev_type */
+static void read_type(struct vgpu_ctx *ctx, struct vgpu_instance *in,
+		      int dirfd, const char *name)
+{
+	char buf[NAME_MAX + 1], link[NAME_MAX + 64];
+	int r;
+
+	snprintf(link, sizeof(link), "%s/mdev_type", name);
+	r = vgpu_readlink_base(dirfd, link, buf, sizeof(buf));
+	if (r > 0)
+		in->type_id = strdup(buf);
+	else
+		warn(ctx, "%s: no mdev_type link: %s", in->uuid,
+		     strerror(r < 0 ? -r : EINVAL));
+}
+
 /* an active instance from its entry in bus/mdev/devices */
 static int instance_from_bus(struct vgpu_ctx *ctx, int busfd,
 			     const char *busdir, const char *name,
 			     const char *parent_filter, struct pdir_cache *pc,
 			     struct vgpu_instance **ret)
 {
-	char uuid[VGPU_UUID_LEN + 1], buf[NAME_MAX + 1], link[NAME_MAX + 64];
+	char uuid[VGPU_UUID_LEN + 1];
 	char *syspath = NULL, *slash;
 	struct vgpu_instance *in;
 	const char *parent;
@@ -446,26 +459,114 @@ static int instance_from_bus(struct vgpu_ctx *ctx, int busfd,
 	in->active = true;
 	/* read when asked: one link less per instance in every listing */
 	in->iommu_group = VGPU_IOMMU_GROUP_UNREAD;
-	if (pfd >= 0) {
-		snprintf(link, sizeof(link), "%s/mdev_type", slash + 1);
-		r = vgpu_readlink_base(pfd, link, buf, sizeof(buf));
-	} else {
-		snprintf(link, sizeof(link), "%s/mdev_type", name);
-		r = vgpu_readlink_base(busfd, link, buf, sizeof(buf));
-	}
-	if (r > 0)
-		in->type_id = strdup(buf);
+	if (pfd >= 0)
+		read_type(ctx, in, pfd, slash + 1);
 	else
-		warn(ctx, "%s: no mdev_type link: %s", uuid,
-		     strerror(r < 0 ? -r : EINVAL));
+		read_type(ctx, in, busfd, name);
 	*ret = in;
 	return 0;
+}
+
+/* the names in bus/mdev/devices, sorted, and which a parent holds */
+struct bus_names {
+	char **name;
+	bool *found;
+	size_t n;
+};
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The active instances found in their parents' directories: each parent of
+ * class/mdev_bus is read once, and each of its entries that the bus lists
+ * is an instance of it.  This tells the parent of every instance without
+ * reading the bus link of each: one link (mdev_type) per instance instead
+ * of two.  What no parent holds is left to the bus links.
+ */
+static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
+			struct bus_names *bn, struct vgpu_vec *out)
+{
+	char *cdir = class_dir(ctx);
+	struct dirent *de;
+	DIR *d = cdir ? opendir(cdir) : NULL;
+	int r = cdir ? 0 : -ENOMEM;
+
+	while (d && r >= 0 && (de = readdir(d))) {
+		const char *pname;
+		char *psys = NULL;
+		struct dirent *e;
+		DIR *pd;
+		int pfd;
+
+		if (de->d_name[0] == '.')
+			continue;
+		r = resolve_link(dirfd(d), cdir, de->d_name, &psys);
+		if (r == -EINVAL)
+			psys = vgpu_path_join(cdir, de->d_name);
+		if (r == -ENOMEM || !psys) {
+			r = -ENOMEM;
+			break;
+		}
+		r = 0;
+		pname = strrchr(psys, '/');
+		pname = pname ? pname + 1 : psys;
+		pfd = !*pname || (parent_id && strcmp(pname, parent_id)) ? -1 :
+			open(psys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		pd = pfd >= 0 ? fdopendir(pfd) : NULL;
+		if (!pd && pfd >= 0)
+			close(pfd);
+		while (pd && r >= 0 && (e = readdir(pd))) {
+			char *name = e->d_name, **hit, *path;
+			char uuid[VGPU_UUID_LEN + 1];
+			struct vgpu_instance *in;
+			size_t k;
+
+			if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) ||
+			    strlen(name) != VGPU_UUID_LEN ||
+			    vgpu_uuid_normalize(name, uuid) < 0)
+				continue;
+			hit = bsearch(&name, bn->name, bn->n, sizeof(*bn->name),
+				      cmp_name);
+			k = hit ? (size_t)(hit - bn->name) : 0;
+			if (!hit || bn->found[k])
+				continue;
+			path = vgpu_path_join(psys, name);
+			in = path ? vgpu_instance_alloc(ctx, &vgpu_backend_mdev,
+							uuid, pname) : NULL;
+			if (!in) {
+				free(path);
+				r = -ENOMEM;
+				break;
+			}
+			bn->found[k] = true;
+			in->syspath = path;
+			in->active = true;
+			/* read when asked: one link less per instance */
+			in->iommu_group = VGPU_IOMMU_GROUP_UNREAD;
+			read_type(ctx, in, dirfd(pd), name);
+			r = vgpu_vec_push(out, in);
+			if (r < 0)
+				vgpu_instance_unref(in);
+		}
+		if (pd)
+			closedir(pd);
+		free(psys);
+	}
+	if (d)
+		closedir(d);
+	free(cdir);
+	return r;
 }
 
 static int mdev_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 			    struct vgpu_vec *out)
 {
 	char *bdir = vgpu_path_join(ctx->sysfs_root, BUS_DIR);
+	struct bus_names bn = { 0 };
+	struct vgpu_vec names = { 0 };
 	struct pdir_cache *pc;
 	struct dirent *de;
 	DIR *d;
@@ -481,14 +582,32 @@ static int mdev_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 		free(bdir);
 		return r;
 	}
-	/* without memory for the cache, links are read the long way */
-	pc = calloc(1, sizeof(*pc));
-	while ((de = readdir(d))) {
-		struct vgpu_instance *in;
+	while (r >= 0 && (de = readdir(d))) {
+		char *name;
 
 		if (de->d_name[0] == '.')
 			continue;
-		r = instance_from_bus(ctx, dirfd(d), bdir, de->d_name,
+		name = strdup(de->d_name);
+		r = name ? vgpu_vec_push(&names, name) : -ENOMEM;
+		if (r < 0)
+			free(name);
+	}
+	bn.name = (char **)vgpu_vec_steal(&names, &bn.n);
+	bn.found = calloc(bn.n ? bn.n : 1, sizeof(*bn.found));
+	if (r >= 0 && (!bn.found || (bn.n && !bn.name)))
+		r = -ENOMEM;
+	if (r >= 0 && bn.n) {
+		qsort(bn.name, bn.n, sizeof(*bn.name), cmp_name);
+		r = scan_parents(ctx, parent_id, &bn, out);
+	}
+	/* without memory for the cache, links are read the long way */
+	pc = r >= 0 ? calloc(1, sizeof(*pc)) : NULL;
+	for (size_t i = 0; r >= 0 && i < bn.n; i++) {
+		struct vgpu_instance *in;
+
+		if (bn.found[i])
+			continue;
+		r = instance_from_bus(ctx, dirfd(d), bdir, bn.name[i],
 				      parent_id, pc, &in);
 		if (r == -ENOMEM)
 			break;
@@ -504,6 +623,10 @@ static int mdev_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 	}
 	pdir_cache_clear(pc);
 	free(pc);
+	for (size_t i = 0; i < bn.n; i++)
+		free(bn.name[i]);
+	free(bn.name);
+	free(bn.found);
 	closedir(d);
 	free(bdir);
 	return r;
