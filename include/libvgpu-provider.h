@@ -53,15 +53,8 @@ struct vgpu_device;
 
 /* enum vgpu_region_index and enum vgpu_irq_index: in libvgpu.h */
 
-/** Migration states, as VFIO migration v2 numbers them. */
-enum vgpu_migration_state {
-	VGPU_MIG_ERROR = 0,
-	VGPU_MIG_STOP = 1,
-	VGPU_MIG_RUNNING = 2,
-	VGPU_MIG_STOP_COPY = 3,
-	VGPU_MIG_RESUMING = 4,
-	VGPU_MIG_PRE_COPY = 6,
-};
+/* enum vgpu_migration_state (VFIO migration v2's numbers): in libvgpu.h,
+ * shared with the device handle's migration API */
 
 /* region flags for vgpu_device_setup_region() */
 #define VGPU_REGION_F_READ (1u << 0)

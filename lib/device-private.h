@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/types.h>
 
 #include "libvgpu-private.h"
@@ -32,6 +33,9 @@ struct vgpu_vfio_sys {
 			  off_t off);
 	void *(*mmap)(void *data, size_t len, int prot, int fd, off_t off);
 	void *data;
+	/* the migration data fd's stream */
+	ssize_t (*read)(void *data, int fd, void *buf, size_t len);
+	ssize_t (*write)(void *data, int fd, const void *buf, size_t len);
 };
 
 /* the real system calls */
@@ -55,6 +59,10 @@ struct vgpu_region {
 	bool has_sparse; /* a sparse capability, possibly with 0 areas */
 	unsigned int n_sparse;
 	struct vgpu_sparse_area *sparse;
+};
+
+struct vgpu_iova_range {
+	uint64_t start, last;
 };
 
 /* what vgpu_handle_ops.set_irqs does */
@@ -100,11 +108,35 @@ struct vgpu_handle_ops {
 			   bool dmabuf, bool probe,
 			   struct vgpu_plane_info *info);
 	int (*get_dmabuf)(struct vgpu_handle *h, uint32_t id);
+
+	/* migration (optional, all or none; the core checks states and
+	 * walks the arcs): */
+	/* the device's state */
+	int (*mig_get_state)(struct vgpu_handle *h);
+	/* take one arc of VFIO migration v2 (never a path) */
+	int (*mig_set_state)(struct vgpu_handle *h,
+			     enum vgpu_migration_state state);
+	/* one read of the data stream: bytes, 0 at its end (or nothing for
+	 * now in PRE_COPY), or -errno */
+	ssize_t (*mig_read)(struct vgpu_handle *h, void *buf, size_t len);
+	/* write all @len bytes */
+	int (*mig_write)(struct vgpu_handle *h, const void *buf, size_t len);
+	/* optional: -EOPNOTSUPP when NULL */
+	int (*mig_precopy_info)(struct vgpu_handle *h, uint64_t *initial,
+				uint64_t *dirty);
+
+	/* dirty page tracking of DMA windows (optional: -EOPNOTSUPP) */
+	int (*dirty_start)(struct vgpu_handle *h, uint64_t page_size,
+			   const struct vgpu_iova_range *windows, size_t n);
+	int (*dirty_report)(struct vgpu_handle *h, uint64_t iova,
+			    uint64_t len, uint64_t page_size,
+			    uint64_t *bitmap);
+	int (*dirty_stop)(struct vgpu_handle *h);
+
+	/* optional: set the VF token of a PF (-ENOTSUP when NULL) */
+	int (*set_vf_token)(struct vgpu_handle *h, const uint8_t uuid[16]);
 };
 
-struct vgpu_iova_range {
-	uint64_t start, last;
-};
 
 struct vgpu_handle {
 	int refcount;
@@ -125,21 +157,68 @@ struct vgpu_handle {
 	struct vgpu_region *regions;
 	size_t n_regions;
 	struct vgpu_dma_table *dma;
+	/* migration: the offered VGPU_MIGRATION_* (probed on first use) */
+	bool mig_probed;
+	uint64_t mig_flags;
+	/* dirty tracking: its page size, 0 when not tracking */
+	uint64_t dirty_pgsize;
 };
 
 /* regions probed beyond num_regions for device-specific ones */
 #define VGPU_REGION_PROBE_MAX 64
 
-/* the kernel VFIO backend (backends/vfio/vfio.c): open the device whose
- * sysfs directory is @devdir and whose VFIO name is h->id */
-int vgpu_vfio_kernel_open(struct vgpu_handle *h, const char *devdir,
-			  unsigned int flags);
-/* the vfio-user backend (backends/vfio-user/handle.c): connect to the
- * instance's socket */
-int vgpu_vfu_handle_open(struct vgpu_handle *h, const char *socket_path);
-/* 1 when the group is open elsewhere, 0 when free, or -errno */
-int vgpu_vfio_kernel_group_busy(struct vgpu_ctx *ctx, int group);
+/* what vgpu_handle_open() resolved an id to, for an access method */
+struct vgpu_access_target {
+	const char *id;      /* normalised: a UUID or a PCI address */
+	const char *vf_token; /* a normalised UUID, or NULL */
+	/* the device's sysfs directory (kernel VFIO), or the instance's
+	 * syspath in its backend's terms (a vfio-user socket) */
+	const char *path;
+	int iommu_group;     /* -1: none */
+	struct vgpu_instance *instance; /* NULL for a bare PCI device */
+};
 
-void vgpu_region_clear(struct vgpu_region *r);
+/*
+ * A way to reach a device: kernel VFIO (the group/container API or the
+ * iommufd character device) or a vfio-user socket. Each fills the handle's
+ * struct vgpu_handle_ops when it opens a device. Management backends name
+ * theirs (struct vgpu_backend.access); a PCI address given to
+ * vgpu_handle_open() is a kernel VFIO device.
+ */
+struct vgpu_access {
+	const char *name;
+	/* open @t into @h (h->id, h->ctx, h->iommu_group are set); fills
+	 * h->ops, h->priv and the device counts. On failure h->ops->close
+	 * (if h->ops is set) releases what was taken. */
+	int (*open)(struct vgpu_handle *h, const struct vgpu_access_target *t,
+		    unsigned int flags);
+	/* optional: 1 when the device is open elsewhere, 0 when free, or
+	 * -errno; NULL: -EOPNOTSUPP (nothing to probe) */
+	int (*in_use)(struct vgpu_ctx *ctx, const struct vgpu_access_target *t);
+};
+
+extern const struct vgpu_access vgpu_access_vfio_kernel;
+extern const struct vgpu_access vgpu_access_vfio_user;
+
+/* all access methods, NULL-terminated */
+extern const struct vgpu_access *const vgpu_access_methods[];
+
+/* open @t with @access: what vgpu_handle_open() does once it has resolved
+ * the id (tests reach scripted peers through it) */
+int vgpu_handle_open_target(struct vgpu_ctx *ctx,
+			    const struct vgpu_access *access,
+			    const struct vgpu_access_target *t,
+			    unsigned int flags, struct vgpu_handle **ret);
+
+/* the access method called @name, or NULL */
+const struct vgpu_access *vgpu_access_find(const char *name);
+
+static inline void vgpu_region_clear(struct vgpu_region *r)
+{
+	free(r->sparse);
+	r->sparse = NULL;
+	r->n_sparse = 0;
+	r->has_sparse = false;
+}
 
 #endif

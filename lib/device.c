@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <uuid/uuid.h>
 
 #include "device-private.h"
 #include "dma-table.h"
@@ -30,12 +31,18 @@ void vgpu_ctx_set_vfio_sys(struct vgpu_ctx *ctx,
 		ctx->vfio_sys = sys;
 }
 
-void vgpu_region_clear(struct vgpu_region *r)
+const struct vgpu_access *const vgpu_access_methods[] = {
+	&vgpu_access_vfio_kernel,
+	&vgpu_access_vfio_user,
+	NULL,
+};
+
+const struct vgpu_access *vgpu_access_find(const char *name)
 {
-	free(r->sparse);
-	r->sparse = NULL;
-	r->n_sparse = 0;
-	r->has_sparse = false;
+	for (size_t i = 0; name && vgpu_access_methods[i]; i++)
+		if (!strcmp(vgpu_access_methods[i]->name, name))
+			return vgpu_access_methods[i];
+	return NULL;
 }
 
 /* "0000:01:00.1" or "01:00.1" -> the full form in @out */
@@ -105,33 +112,61 @@ static int find_active(struct vgpu_ctx *ctx, const char *name,
 	return 0;
 }
 
+/* what resolve() found; release with resolved_clear() */
+struct resolved {
+	struct vgpu_access_target t;
+	const struct vgpu_access *access;
+	char *path;
+	char name[37];
+};
+
+static void resolved_clear(struct resolved *r)
+{
+	vgpu_instance_unref(r->t.instance);
+	free(r->path);
+	memset(r, 0, sizeof(*r));
+}
+
 /*
- * What @id names: an instance (UUID) whose backend opens it itself (*inst),
- * or a kernel VFIO device — a PCI device, or an mdev or VF instance — at
- * the sysfs directory *devdir (malloc'd). The id, normalised, goes to @name.
+ * What @id names: a PCI device (kernel VFIO), or an active instance of any
+ * backend, opened by the access method its backend names.
  */
-static int resolve(struct vgpu_ctx *ctx, const char *id, char name[37],
-		   struct vgpu_instance **inst, char **devdir)
+static int resolve(struct vgpu_ctx *ctx, const char *id, struct resolved *out)
 {
 	struct vgpu_instance *in;
 	int r;
 
-	*inst = NULL;
-	*devdir = NULL;
-	if (parse_bdf(id, name) == 0)
-		return locate_pci(ctx, id, name, devdir);
-	if (vgpu_uuid_normalize(id, name) < 0)
-		return -EINVAL;
-	r = find_active(ctx, name, &in);
-	if (r < 0)
-		return r;
-	if (in->backend->open_handle) {
-		*inst = in;
-		return 0;
+	memset(out, 0, sizeof(*out));
+	out->t.iommu_group = -1;
+	if (parse_bdf(id, out->name) == 0) {
+		r = locate_pci(ctx, id, out->name, &out->path);
+		if (r < 0)
+			return r;
+		out->access = &vgpu_access_vfio_kernel;
+	} else {
+		if (vgpu_uuid_normalize(id, out->name) < 0)
+			return -EINVAL;
+		r = find_active(ctx, out->name, &in);
+		if (r < 0)
+			return r;
+		out->t.instance = in;
+		out->access = vgpu_access_find(in->backend->access);
+		if (!out->access) {
+			err(ctx, "%s: the %s backend names no known access method",
+			    out->name, in->backend->name);
+			resolved_clear(out);
+			return -EOPNOTSUPP;
+		}
+		out->path = strdup(in->syspath);
+		if (!out->path) {
+			resolved_clear(out);
+			return -ENOMEM;
+		}
 	}
-	*devdir = strdup(in->syspath);
-	vgpu_instance_unref(in);
-	return *devdir ? 0 : -ENOMEM;
+	out->t.id = out->name;
+	out->t.path = out->path;
+	out->t.iommu_group = read_group(out->path);
+	return 0;
 }
 
 static int region_cmp(const void *a, const void *b)
@@ -207,6 +242,8 @@ static void release_window(struct vgpu_dma_window *w, void *data)
 
 static void handle_free(struct vgpu_handle *h)
 {
+	if (h->dirty_pgsize && h->ops->dirty_stop)
+		h->ops->dirty_stop(h);
 	if (h->dma)
 		vgpu_dma_table_free(h->dma, release_window, h);
 	if (h->ops && h->ops->close)
@@ -220,20 +257,51 @@ static void handle_free(struct vgpu_handle *h)
 	free(h);
 }
 
+/* options the caller compiled with a larger struct must be zero there */
+static int check_opts_tail(const void *opts, size_t size, size_t known)
+{
+	for (size_t i = known; i < size; i++)
+		if (((const uint8_t *)opts)[i])
+			return -E2BIG;
+	return 0;
+}
+
 VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 				 unsigned int flags, struct vgpu_handle **ret)
 {
-	struct vgpu_instance *in = NULL;
-	struct vgpu_handle *h;
-	char name[37];
-	char *devdir = NULL;
+	struct vgpu_open_opts o = { .size = sizeof(o), .flags = flags };
+
+	return vgpu_handle_open_opts(ctx, id, &o, ret);
+}
+
+VGPU_EXPORT int vgpu_handle_open_opts(struct vgpu_ctx *ctx, const char *id,
+				      const struct vgpu_open_opts *opts,
+				      struct vgpu_handle **ret)
+{
+	struct vgpu_open_opts o = { .size = sizeof(o) };
+	char token[VGPU_UUID_LEN + 1];
+	struct resolved res;
+	unsigned int flags;
 	int r;
 
+	if (opts) {
+		if (opts->size < offsetof(struct vgpu_open_opts, flags) + sizeof(o.flags))
+			return -EINVAL;
+		r = check_opts_tail(opts, opts->size, sizeof(o));
+		if (r < 0)
+			return r;
+		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+	}
+	flags = o.flags;
 	if (!ctx || !id || !ret ||
 	    (flags & ~(unsigned int)(VGPU_OPEN_NO_IOMMUFD | VGPU_OPEN_IOMMUFD)) ||
 	    (flags & VGPU_OPEN_NO_IOMMUFD && flags & VGPU_OPEN_IOMMUFD))
 		return -EINVAL;
-	r = resolve(ctx, id, name, &in, &devdir);
+	if (o.vf_token && vgpu_uuid_normalize(o.vf_token, token) < 0) {
+		err(ctx, "%s: the VF token '%s' is not a UUID", id, o.vf_token);
+		return -EINVAL;
+	}
+	r = resolve(ctx, id, &res);
 	if (r < 0) {
 		if (r == -EINVAL)
 			err(ctx, "%s: neither a UUID nor a PCI address", id);
@@ -241,27 +309,32 @@ VGPU_EXPORT int vgpu_handle_open(struct vgpu_ctx *ctx, const char *id,
 			err(ctx, "%s: no such device", id);
 		return r;
 	}
+	res.t.vf_token = o.vf_token ? token : NULL;
+	r = vgpu_handle_open_target(ctx, res.access, &res.t, flags, ret);
+	resolved_clear(&res);
+	return r;
+}
+
+int vgpu_handle_open_target(struct vgpu_ctx *ctx,
+			    const struct vgpu_access *access,
+			    const struct vgpu_access_target *t,
+			    unsigned int flags, struct vgpu_handle **ret)
+{
+	struct vgpu_handle *h;
+	int r;
+
 	h = calloc(1, sizeof(*h));
-	if (!h || !(h->id = strdup(name)) || vgpu_dma_table_new(&h->dma) < 0) {
+	if (!h || !(h->id = strdup(t->id)) || vgpu_dma_table_new(&h->dma) < 0) {
 		if (h)
 			free(h->id);
 		free(h);
-		free(devdir);
-		vgpu_instance_unref(in);
 		return -ENOMEM;
 	}
 	h->refcount = 1;
 	h->ctx = vgpu_ctx_ref(ctx);
 	h->pgsizes = 4096;
-	h->iommu_group = -1;
-	if (in) {
-		r = in->backend->open_handle(in, flags, h);
-	} else {
-		h->iommu_group = read_group(devdir);
-		r = vgpu_vfio_kernel_open(h, devdir, flags);
-	}
-	vgpu_instance_unref(in);
-	free(devdir);
+	h->iommu_group = t->iommu_group;
+	r = access->open(h, t, flags);
 	if (r >= 0)
 		r = build_region_table(h);
 	if (r >= 0 && !h->n_iova) {
@@ -790,6 +863,11 @@ static int dma_map(struct vgpu_handle *h, void *vaddr, int fd,
 			    (unsigned long long)iova);
 		return -EINVAL;
 	}
+	if (h->dirty_pgsize) {
+		err(h->ctx, "%s: DMA map while dirty tracking runs; stop it first",
+		    h->id);
+		return -EBUSY;
+	}
 	if (!in_valid_ranges(h, iova, len)) {
 		err(h->ctx, "%s: IOVA 0x%llx+0x%llx is outside the IOMMU's valid ranges",
 		    h->id, (unsigned long long)iova, (unsigned long long)len);
@@ -867,6 +945,11 @@ VGPU_EXPORT int vgpu_handle_dma_unmap(struct vgpu_handle *h, uint64_t iova,
 
 	if (!h || !len)
 		return -EINVAL;
+	if (h->dirty_pgsize) {
+		err(h->ctx, "%s: DMA unmap while dirty tracking runs; stop it first",
+		    h->id);
+		return -EBUSY;
+	}
 	w = vgpu_dma_table_find(h->dma, iova);
 	if (!w || w->iova != iova || w->len != len) {
 		if (w)
@@ -927,11 +1010,22 @@ VGPU_EXPORT uint64_t vgpu_handle_get_iommu_pgsizes(struct vgpu_handle *h)
 
 VGPU_EXPORT int vgpu_handle_reset(struct vgpu_handle *h)
 {
+	int r;
+
 	if (!h)
 		return -EINVAL;
 	if (!h->can_reset)
 		return -ENOTSUP;
-	return h->ops->reset(h);
+	r = h->ops->reset(h);
+	if (r == 0 && h->mig_probed && h->mig_flags) {
+		/* VFIO: a reset device is RUNNING, its data stream is gone */
+		int s = h->ops->mig_get_state(h);
+
+		if (s >= 0 && s != VGPU_MIG_RUNNING)
+			warn(h->ctx, "%s: in migration state %s after a reset",
+			     h->id, vgpu_migration_state_name((unsigned int)s));
+	}
+	return r;
 }
 
 VGPU_EXPORT int vgpu_handle_probe_feature(struct vgpu_handle *h,
@@ -949,6 +1043,18 @@ VGPU_EXPORT int vgpu_handle_probe_feature(struct vgpu_handle *h,
 	else if (data)
 		*data = 0;
 	return r;
+}
+
+VGPU_EXPORT int vgpu_handle_set_vf_token(struct vgpu_handle *h,
+					 const char *uuid)
+{
+	uuid_t u;
+
+	if (!h || !uuid || uuid_parse(uuid, u) < 0)
+		return -EINVAL;
+	if (!h->ops->set_vf_token)
+		return -ENOTSUP;
+	return h->ops->set_vf_token(h, u);
 }
 
 VGPU_EXPORT int vgpu_handle_query_plane(struct vgpu_handle *h,
@@ -992,28 +1098,24 @@ VGPU_EXPORT int vgpu_handle_get_plane_dmabuf(struct vgpu_handle *h,
 VGPU_EXPORT int vgpu_handle_probe_in_use(struct vgpu_ctx *ctx, const char *id,
 					 int *group)
 {
-	struct vgpu_instance *in;
-	char name[37];
-	char *devdir;
-	int g, r;
+	struct resolved res;
+	int r;
 
 	if (group)
 		*group = -1;
 	if (!ctx || !id)
 		return -EINVAL;
-	r = resolve(ctx, id, name, &in, &devdir);
+	r = resolve(ctx, id, &res);
 	if (r < 0)
 		return r;
-	if (in) {
-		/* served by a user-space provider: no VFIO group to probe */
-		vgpu_instance_unref(in);
+	/* a user-space provider's device has no VFIO group to probe */
+	if (!res.access->in_use) {
+		resolved_clear(&res);
 		return -EOPNOTSUPP;
 	}
-	g = read_group(devdir);
-	free(devdir);
 	if (group)
-		*group = g;
-	if (g < 0)
-		return -ENODEV;
-	return vgpu_vfio_kernel_group_busy(ctx, g);
+		*group = res.t.iommu_group;
+	r = res.access->in_use(ctx, &res.t);
+	resolved_clear(&res);
+	return r;
 }

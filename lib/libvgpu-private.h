@@ -125,10 +125,10 @@ struct vgpu_backend {
 	 * whose definitions must stay out of mdevctl's config_dir; NULL
 	 * means ctx->config_dir */
 	char *(*config_dir)(struct vgpu_ctx *ctx);
-	/* optional: open an active instance as a device handle; NULL means
-	 * the instance is a kernel VFIO device at its syspath (mdev, a VF) */
-	int (*open_handle)(struct vgpu_instance *instance, unsigned int flags,
-			   struct vgpu_handle *handle);
+	/* how its active instances are opened as device handles: the name
+	 * of an access method (lib/device-private.h), "vfio" for kernel VFIO
+	 * devices at their syspath (mdev, a VF), "vfio-user" for sockets */
+	const char *access;
 	/* optional: a malloc'd directory whose entries change when the
 	 * backend's parents or instances do, for backends whose changes raise
 	 * no uevent; the monitor watches it (the backend creates it if it

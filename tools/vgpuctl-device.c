@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vgpuctl verbs that open a device through the device API: regions, irqs,
- * screenshot.
+ * screenshot, migration.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -247,6 +247,85 @@ int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	}
 	if (o.json)
 		json_end(&j);
+	vgpu_handle_unref(h);
+	return 0;
+}
+
+/* ---- migration ---- */
+
+int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
+		  char **argv)
+{
+	static const char *const flag_names[] = { "STOP_COPY", "P2P", "PRE_COPY" };
+	static const unsigned int states[] = {
+		VGPU_MIG_RUNNING, VGPU_MIG_STOP, VGPU_MIG_STOP_COPY,
+		VGPU_MIG_RESUMING, VGPU_MIG_RUNNING_P2P, VGPU_MIG_PRE_COPY,
+		VGPU_MIG_PRE_COPY_P2P,
+	};
+	static const uint64_t needs[] = { 0, 0, 0, 0, VGPU_MIGRATION_P2P,
+					  VGPU_MIGRATION_PRE_COPY,
+					  VGPU_MIGRATION_P2P | VGPU_MIGRATION_PRE_COPY };
+	struct vgpu_handle *h;
+	struct opts o;
+	struct jw j;
+	uint64_t flags = 0;
+	char fl[80] = "";
+	int r, mig, logging, state = -ENOTSUP;
+
+	r = one_device(ctx, go, argc, argv, &o, &h);
+	if (r)
+		return r;
+	mig = vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, &flags);
+	logging = vgpu_handle_probe_feature(h, VGPU_FEATURE_DMA_LOGGING, NULL);
+	if (mig < 0 || logging < 0) {
+		fail_msg("%s: %s", argv[optind], strerror(-(mig < 0 ? mig : logging)));
+		vgpu_handle_unref(h);
+		return exit_for(mig < 0 ? mig : logging);
+	}
+	if (mig > 0) {
+		state = vgpu_handle_migration_get_state(h);
+		flag_text(fl, sizeof(fl), (uint32_t)flags, flag_names, 3);
+	}
+	if (o.json) {
+		jw_init(&j, true);
+		jw_begin_object(&j);
+		jw_member_string(&j, "device", vgpu_handle_get_id(h));
+		jw_member_string(&j, "access", vgpu_handle_get_access(h));
+		jw_key(&j, "migration");
+		jw_bool(&j, mig > 0);
+		json_flags(&j, (uint32_t)flags, flag_names, 3);
+		jw_key(&j, "states");
+		jw_begin_array(&j);
+		for (size_t i = 0; mig > 0 && i < sizeof(states) / sizeof(states[0]); i++)
+			if ((flags & needs[i]) == needs[i])
+				jw_string(&j, vgpu_migration_state_name(states[i]));
+		jw_end_array(&j);
+		jw_key(&j, "state");
+		if (state >= 0)
+			jw_string(&j, vgpu_migration_state_name((unsigned int)state));
+		else
+			jw_null(&j);
+		jw_key(&j, "dma_logging");
+		jw_bool(&j, logging > 0);
+		jw_end_object(&j);
+		print_json(&j);
+	} else {
+		printf("Device:       %s\n", vgpu_handle_get_id(h));
+		printf("Access:       %s\n", vgpu_handle_get_access(h));
+		printf("Migration:    %s%s%s%s\n", mig > 0 ? "yes" : "no",
+		       mig > 0 ? " (" : "", fl, mig > 0 ? ")" : "");
+		if (mig > 0) {
+			printf("States:      ");
+			for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+				if ((flags & needs[i]) == needs[i])
+					printf(" %s", vgpu_migration_state_name(states[i]));
+			printf("\nState:        %s\n",
+			       state >= 0 ? vgpu_migration_state_name((unsigned int)state)
+					  : strerror(-state));
+		}
+		printf("DMA logging:  %s\n", logging > 0 ? "yes (the device tracks its writes)"
+						       : "no (the IOMMU's tracking, where it has one)");
+	}
 	vgpu_handle_unref(h);
 	return 0;
 }

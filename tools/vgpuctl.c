@@ -1348,6 +1348,8 @@ static const struct verb verbs[] = {
 	  "save what the device's display shows as PNG" },
 	{ "vnc", cmd_vnc, "UUID|PCI-ADDRESS [--listen ADDR:PORT] [--rate HZ] [--max-fps N] [--source provider|device]",
 	  "serve the live display to VNC clients (view only)" },
+	{ "migration", cmd_migration, "UUID|PCI-ADDRESS",
+	  "what the device offers for live migration, and its state" },
 	{ "help", cmd_help, "", "show this help" },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -42,6 +42,8 @@ int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	     char **argv);
 int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		   char **argv);
+int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
+		  char **argv);
 
 /* vgpuctl-vnc.c */
 int cmd_vnc(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv);

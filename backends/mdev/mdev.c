@@ -459,6 +459,7 @@ static int mdev_remove(struct vgpu_instance *instance)
 
 const struct vgpu_backend vgpu_backend_mdev = {
 	.name = "mdev",
+	.access = "vfio",
 	.list_parents = mdev_list_parents,
 	.get_parent = mdev_get_parent,
 	.list_types = mdev_list_types,

@@ -1790,6 +1790,7 @@ static char *sriov_config_dir(struct vgpu_ctx *ctx)
 
 const struct vgpu_backend vgpu_backend_sriov = {
 	.name = "sriov",
+	.access = "vfio",
 	.list_parents = sriov_list_parents,
 	.get_parent = sriov_get_parent,
 	.list_types = sriov_list_types,

@@ -365,6 +365,229 @@ static int u_get_dmabuf(struct vgpu_handle *h, uint32_t id)
 	return -ENOTSUP;
 }
 
+/* ---- migration: DEVICE_FEATURE and MIG_DATA_READ/WRITE ---- */
+
+/*
+ * A DEVICE_FEATURE call: @flags, @len bytes of @data after the header. A
+ * GET's answer (@out_len bytes) replaces @data; its header must echo ours.
+ */
+static int u_feature(struct vgpu_handle *h, uint32_t flags, const void *data,
+		     size_t len, void *out, size_t out_len)
+{
+	struct vfu_feature f = { .flags = flags };
+	uint8_t *req;
+	void *rep = NULL;
+	size_t rlen = 0;
+	int r;
+
+	f.argsz = (uint32_t)(sizeof(f) + (out_len > len ? out_len : len));
+	req = malloc(sizeof(f) + len);
+	if (!req)
+		return -ENOMEM;
+	memcpy(req, &f, sizeof(f));
+	if (len)
+		memcpy(req + sizeof(f), data, len);
+	r = vfu_client_call(V(h)->c, VFU_CMD_DEVICE_FEATURE, req,
+			    sizeof(f) + len, NULL, 0, &rep, &rlen, NULL, 0,
+			    NULL);
+	free(req);
+	if (r < 0)
+		return check(h, r);
+	if (out_len) {
+		struct vfu_feature rf;
+
+		if (rlen != sizeof(f) + out_len) {
+			err(h->ctx, "%s: DEVICE_FEATURE 0x%x: %zu bytes of answer, not %zu",
+			    h->id, flags, rlen, sizeof(f) + out_len);
+			free(rep);
+			return -EBADMSG;
+		}
+		memcpy(&rf, rep, sizeof(rf));
+		if (rf.flags != flags) {
+			err(h->ctx, "%s: DEVICE_FEATURE answered for flags 0x%x, asked 0x%x",
+			    h->id, rf.flags, flags);
+			free(rep);
+			return -EBADMSG;
+		}
+		memcpy(out, (uint8_t *)rep + sizeof(f), out_len);
+	}
+	free(rep);
+	return 0;
+}
+
+static int u_mig_get_state(struct vgpu_handle *h)
+{
+	struct vfu_mig_state st;
+	int r;
+
+	ALIVE(h);
+	r = u_feature(h, VFU_FEATURE_GET | VFU_FEATURE_MIG_DEVICE_STATE, NULL,
+		      0, &st, sizeof(st));
+	if (r < 0)
+		return r;
+	if (st.device_state > VGPU_MIG_PRE_COPY_P2P) {
+		err(h->ctx, "%s: unknown migration state %u", h->id,
+		    st.device_state);
+		return -EBADMSG;
+	}
+	return (int)st.device_state;
+}
+
+static int u_mig_set_state(struct vgpu_handle *h,
+			   enum vgpu_migration_state state)
+{
+	/* data_fd is unused in vfio-user: the data moves in messages */
+	struct vfu_mig_state st = { .device_state = state,
+				    .data_fd = UINT32_MAX };
+
+	ALIVE(h);
+	return u_feature(h, VFU_FEATURE_SET | VFU_FEATURE_MIG_DEVICE_STATE,
+			 &st, sizeof(st), NULL, 0);
+}
+
+static ssize_t u_mig_read(struct vgpu_handle *h, void *buf, size_t len)
+{
+	struct vfu_handle *v = V(h);
+	uint32_t want = len > v->max_xfer ? v->max_xfer : (uint32_t)len;
+	struct vfu_mig_data m = { .argsz = (uint32_t)sizeof(m) + want,
+				  .size = want };
+	void *rep = NULL;
+	size_t rlen = 0;
+	int r;
+
+	ALIVE(h);
+	r = vfu_client_call(v->c, VFU_CMD_MIG_DATA_READ, &m, sizeof(m), NULL,
+			    0, &rep, &rlen, NULL, 0, NULL);
+	if (r < 0)
+		return check(h, r);
+	if (rlen < sizeof(m)) {
+		free(rep);
+		err(h->ctx, "%s: MIG_DATA_READ: a %zu-byte answer", h->id, rlen);
+		return -EBADMSG;
+	}
+	memcpy(&m, rep, sizeof(m));
+	if (m.size > want || rlen != sizeof(m) + m.size) {
+		err(h->ctx, "%s: MIG_DATA_READ: %u bytes announced, %zu sent, %u asked",
+		    h->id, m.size, rlen - sizeof(m), want);
+		free(rep);
+		return -EBADMSG;
+	}
+	memcpy(buf, (uint8_t *)rep + sizeof(m), m.size);
+	free(rep);
+	return (ssize_t)m.size;
+}
+
+static int u_mig_write(struct vgpu_handle *h, const void *buf, size_t len)
+{
+	struct vfu_handle *v = V(h);
+	size_t done = 0;
+	uint8_t *req;
+	int r = 0;
+
+	ALIVE(h);
+	req = malloc(sizeof(struct vfu_mig_data) +
+		     (len > v->max_xfer ? v->max_xfer : len));
+	if (!req)
+		return -ENOMEM;
+	while (done < len && r == 0) {
+		uint32_t n = len - done > v->max_xfer ? v->max_xfer
+						      : (uint32_t)(len - done);
+		struct vfu_mig_data m = { .argsz = (uint32_t)sizeof(m) + n,
+					  .size = n };
+
+		memcpy(req, &m, sizeof(m));
+		memcpy(req + sizeof(m), (const uint8_t *)buf + done, n);
+		r = check(h, vfu_client_call(v->c, VFU_CMD_MIG_DATA_WRITE, req,
+					     sizeof(m) + n, NULL, 0, NULL, NULL,
+					     NULL, 0, NULL));
+		done += n;
+	}
+	free(req);
+	return r;
+}
+
+/* ---- dirty page tracking: vfio-user's DMA logging ---- */
+
+static int u_dirty_start(struct vgpu_handle *h, uint64_t pgsize,
+			 const struct vgpu_iova_range *w, size_t n)
+{
+	struct vfu_log_start st = { .page_size = pgsize,
+				    .num_ranges = (uint32_t)n };
+	size_t len = sizeof(st) + n * sizeof(struct vfu_log_range);
+	uint8_t *data;
+	int r;
+
+	ALIVE(h);
+	if (n > VFU_MAX_LOG_RANGES) {
+		err(h->ctx, "%s: %zu DMA windows, vfio-user logs at most %u",
+		    h->id, n, VFU_MAX_LOG_RANGES);
+		return -E2BIG;
+	}
+	data = malloc(len);
+	if (!data)
+		return -ENOMEM;
+	memcpy(data, &st, sizeof(st));
+	for (size_t i = 0; i < n; i++) {
+		struct vfu_log_range rg = { .iova = w[i].start,
+					    .length = w[i].last - w[i].start + 1 };
+
+		memcpy(data + sizeof(st) + i * sizeof(rg), &rg, sizeof(rg));
+	}
+	r = u_feature(h, VFU_FEATURE_SET | VFU_FEATURE_DMA_LOGGING_START, data,
+		      len, NULL, 0);
+	free(data);
+	if (r == -EINVAL || r == -ENOSYS || r == -ENOTSUP) {
+		err(h->ctx, "%s: the provider has no DMA logging (%s)", h->id,
+		    strerror(-r));
+		return -EOPNOTSUPP;
+	}
+	return r;
+}
+
+static int u_dirty_report(struct vgpu_handle *h, uint64_t iova, uint64_t len,
+			  uint64_t pgsize, uint64_t *bitmap)
+{
+	struct vfu_log_report rep = { .iova = iova, .length = len,
+				      .page_size = pgsize };
+	size_t bytes = (size_t)((len / pgsize + 63) / 64 * 8);
+	uint8_t *out;
+	int r;
+
+	ALIVE(h);
+	if (bytes > VFU_MAX_DATA_XFER) {
+		err(h->ctx, "%s: a dirty report of %llu pages is more than one message; report smaller ranges",
+		    h->id, (unsigned long long)(len / pgsize));
+		return -E2BIG;
+	}
+	out = malloc(sizeof(rep) + bytes);
+	if (!out)
+		return -ENOMEM;
+	r = u_feature(h, VFU_FEATURE_GET | VFU_FEATURE_DMA_LOGGING_REPORT, &rep,
+		      sizeof(rep), out, sizeof(rep) + bytes);
+	if (r == 0) {
+		struct vfu_log_report back;
+
+		memcpy(&back, out, sizeof(back));
+		if (back.iova != iova || back.length != len ||
+		    back.page_size != pgsize) {
+			err(h->ctx, "%s: DMA logging report for another range",
+			    h->id);
+			r = -EBADMSG;
+		} else {
+			memcpy(bitmap, out + sizeof(rep), bytes);
+		}
+	}
+	free(out);
+	return r;
+}
+
+static int u_dirty_stop(struct vgpu_handle *h)
+{
+	ALIVE(h);
+	return u_feature(h, VFU_FEATURE_SET | VFU_FEATURE_DMA_LOGGING_STOP,
+			 NULL, 0, NULL, 0);
+}
+
 static const struct vgpu_handle_ops u_ops = {
 	.access = "vfio-user",
 	.close = u_close,
@@ -380,15 +603,32 @@ static const struct vgpu_handle_ops u_ops = {
 	.probe_feature = u_probe_feature,
 	.query_plane = u_query_plane,
 	.get_dmabuf = u_get_dmabuf,
+	.mig_get_state = u_mig_get_state,
+	.mig_set_state = u_mig_set_state,
+	.mig_read = u_mig_read,
+	.mig_write = u_mig_write,
+	.dirty_start = u_dirty_start,
+	.dirty_report = u_dirty_report,
+	.dirty_stop = u_dirty_stop,
 };
 
-int vgpu_vfu_handle_open(struct vgpu_handle *h, const char *socket_path)
+/* connect to the instance's socket, t->path */
+static int u_open(struct vgpu_handle *h, const struct vgpu_access_target *t,
+		  unsigned int flags)
 {
+	const char *socket_path = t->path;
 	struct vfu_device_info di;
 	struct vfu_handle *v;
 	uint64_t max;
 	int r;
 
+	/* no IOMMU in between: the iommufd flags do not apply */
+	if (flags & VGPU_OPEN_IOMMUFD)
+		return -EOPNOTSUPP;
+	if (t->vf_token) {
+		err(h->ctx, "%s: a vfio-user device takes no VF token", h->id);
+		return -EINVAL;
+	}
 	v = calloc(1, sizeof(*v));
 	if (!v)
 		return -ENOMEM;
@@ -422,3 +662,8 @@ int vgpu_vfu_handle_open(struct vgpu_handle *h, const char *socket_path)
 	h->iommu_group = -1;
 	return 0;
 }
+
+const struct vgpu_access vgpu_access_vfio_user = {
+	.name = "vfio-user",
+	.open = u_open,
+};

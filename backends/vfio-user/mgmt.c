@@ -386,16 +386,6 @@ static char *vu_config_dir(struct vgpu_ctx *ctx)
 				       "vgpu-vfio-user.d");
 }
 
-/* an instance's syspath is its vfio-user socket */
-static int vu_open_handle(struct vgpu_instance *instance, unsigned int flags,
-			  struct vgpu_handle *handle)
-{
-	/* no IOMMU in between: the iommufd flags do not apply */
-	if (flags & VGPU_OPEN_IOMMUFD)
-		return -EOPNOTSUPP;
-	return vgpu_vfu_handle_open(handle, instance->syspath);
-}
-
 /* providers raise no uevents; their control sockets and their instances'
  * sockets come and go in <runtime>/vfio-user (created here if we may) */
 static char *vu_watch_dir(struct vgpu_ctx *ctx)
@@ -427,7 +417,8 @@ const struct vgpu_backend vgpu_backend_vfio_user = {
 	.write_attr = vu_write_attr,
 	.remove = vu_remove,
 	.config_dir = vu_config_dir,
-	.open_handle = vu_open_handle,
+	/* an instance's syspath is its vfio-user socket */
+	.access = "vfio-user",
 	.watch_dir = vu_watch_dir,
 	.open_display = vu_open_display,
 	.create_attrs = vu_create_attrs,

@@ -45,7 +45,21 @@ static void *sys_mmap(void *data, size_t len, int prot, int fd, off_t off)
 	return mmap(NULL, len, prot, MAP_SHARED, fd, off);
 }
 
+static ssize_t sys_read(void *data, int fd, void *buf, size_t len)
+{
+	(void)data;
+	return read(fd, buf, len);
+}
+
+static ssize_t sys_write(void *data, int fd, const void *buf, size_t len)
+{
+	(void)data;
+	return write(fd, buf, len);
+}
+
 const struct vgpu_vfio_sys vgpu_vfio_sys_default = {
+	.read = sys_read,
+	.write = sys_write,
 	.open = sys_open,
 	.close = sys_close,
 	.ioctl = sys_ioctl,

@@ -30,9 +30,18 @@ struct kvfio {
 	int device;
 	int iommufd;
 	uint32_t ioas;
+	uint32_t devid;    /* iommufd's id of the bound device */
+	uint32_t hwpt;     /* a dirty-tracking page table attached, or 0 */
+	int data_fd;       /* the migration data stream, -1: none */
+	enum { DIRTY_NONE, DIRTY_DEVICE, DIRTY_TYPE1, DIRTY_HWPT } dirty;
+	/* device logging: the page read by the trial report at start, and
+	 * whether it was dirty (given to the next report that covers it) */
+	uint64_t carry_iova;
+	bool carry, carry_dirty;
 	/* the device's name in its VFIO group: its sysfs directory's name
 	 * (an mdev's UUID, a PCI device's address) */
 	char name[NAME_MAX + 1];
+	char vf_token[37]; /* "": none */
 };
 
 /* the largest info answer we accept (argsz); real ones are < 4 KiB */
@@ -469,7 +478,425 @@ static int k_reset(struct vgpu_handle *h)
 {
 	int r = kioctl(K(h)->sys, K(h)->device, VFIO_DEVICE_RESET, NULL);
 
+	if (r < 0)
+		return r;
+	/* a reset device is RUNNING: its migration stream is over */
+	kclose(K(h)->sys, &K(h)->data_fd);
+	return 0;
+}
+
+/* ---- migration v2 ---- */
+
+/* a VFIO_DEVICE_FEATURE call with @len bytes of @data after the header */
+static int feature(struct vgpu_handle *h, uint32_t flags, void *data,
+		   size_t len)
+{
+	struct {
+		struct vfio_device_feature f;
+		uint8_t data[64];
+	} q;
+	int r;
+
+	if (len > sizeof(q.data))
+		return -EINVAL;
+	memset(&q, 0, sizeof(q));
+	q.f.argsz = (uint32_t)(sizeof(q.f) + len);
+	q.f.flags = flags;
+	if (len)
+		memcpy(q.data, data, len);
+	r = kioctl(K(h)->sys, K(h)->device, VFIO_DEVICE_FEATURE, &q);
+	if (r < 0)
+		return r;
+	if (len)
+		memcpy(data, q.data, len);
+	return 0;
+}
+
+static int k_mig_get_state(struct vgpu_handle *h)
+{
+	struct vfio_device_feature_mig_state s = { .data_fd = -1 };
+	int r = feature(h, VFIO_DEVICE_FEATURE_GET |
+				   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+			&s, sizeof(s));
+
+	if (r < 0)
+		return r;
+	if (s.device_state > VGPU_MIG_PRE_COPY_P2P) {
+		err(h->ctx, "%s: unknown migration state %u", h->id,
+		    s.device_state);
+		return -EBADMSG;
+	}
+	return (int)s.device_state;
+}
+
+static bool has_stream(enum vgpu_migration_state s)
+{
+	return s == VGPU_MIG_STOP_COPY || s == VGPU_MIG_PRE_COPY ||
+	       s == VGPU_MIG_PRE_COPY_P2P || s == VGPU_MIG_RESUMING;
+}
+
+/*
+ * One arc. The kernel hands out a new data fd when an arc starts a stream
+ * (into STOP_COPY from STOP, into PRE_COPY, into RESUMING) and keeps the
+ * old one for arcs inside one (PRE_COPY -> PRE_COPY_P2P -> STOP_COPY).
+ */
+static int k_mig_set_state(struct vgpu_handle *h,
+			   enum vgpu_migration_state state)
+{
+	struct kvfio *k = K(h);
+	struct vfio_device_feature_mig_state s = {
+		.device_state = state, .data_fd = -1,
+	};
+	int r = feature(h, VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+			&s, sizeof(s));
+
+	if (r < 0)
+		return r;
+	if (s.data_fd >= 0) {
+		if (!has_stream(state)) {
+			err(h->ctx, "%s: the kernel gave a data fd for state %s",
+			    h->id, vgpu_migration_state_name(state));
+			k->sys->close(k->sys->data, s.data_fd);
+			return -EBADMSG;
+		}
+		kclose(k->sys, &k->data_fd);
+		k->data_fd = s.data_fd;
+	}
+	if (!has_stream(state))
+		kclose(k->sys, &k->data_fd);
+	else if (k->data_fd < 0) {
+		err(h->ctx, "%s: no data fd for migration state %s", h->id,
+		    vgpu_migration_state_name(state));
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static ssize_t k_mig_read(struct vgpu_handle *h, void *buf, size_t len)
+{
+	struct kvfio *k = K(h);
+
+	if (k->data_fd < 0)
+		return -EINVAL;
+	for (int i = 0; i < VGPU_VFIO_EINTR_MAX; i++) {
+		ssize_t n;
+
+		errno = 0;
+		n = k->sys->read(k->sys->data, k->data_fd, buf, len);
+		if (n >= 0)
+			return (size_t)n > len ? -EIO : n;
+		if (errno == ENOMSG)
+			return 0; /* PRE_COPY: nothing more for now */
+		if (errno != EINTR)
+			return errno ? -errno : -EIO;
+	}
+	return -EINTR;
+}
+
+static int k_mig_write(struct vgpu_handle *h, const void *buf, size_t len)
+{
+	struct kvfio *k = K(h);
+	size_t done = 0;
+	int intr = 0, stalls = 0;
+
+	if (k->data_fd < 0)
+		return -EINVAL;
+	while (done < len) {
+		ssize_t n;
+
+		errno = 0;
+		n = k->sys->write(k->sys->data, k->data_fd,
+				  (const uint8_t *)buf + done, len - done);
+		if (n < 0 && errno == EINTR && ++intr < VGPU_VFIO_EINTR_MAX)
+			continue;
+		if (n < 0)
+			return errno ? -errno : -EIO;
+		if ((size_t)n > len - done)
+			return -EIO;
+		if (n == 0 && ++stalls >= 3) {
+			err(h->ctx, "%s: the device takes no more migration data",
+			    h->id);
+			return -EIO;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+static int k_mig_precopy_info(struct vgpu_handle *h, uint64_t *initial,
+			      uint64_t *dirty)
+{
+	struct vfio_precopy_info pi = { .argsz = sizeof(pi) };
+	int r;
+
+	if (K(h)->data_fd < 0)
+		return -EINVAL;
+	r = kioctl(K(h)->sys, K(h)->data_fd, VFIO_MIG_GET_PRECOPY_INFO, &pi);
+	if (r < 0)
+		return r;
+	*initial = pi.initial_bytes;
+	*dirty = pi.dirty_bytes;
+	return 0;
+}
+
+/* ---- dirty page tracking: the device's DMA logging, else type1's ---- */
+
+static int dev_logging_start(struct vgpu_handle *h, uint64_t pgsize,
+			     const struct vgpu_iova_range *w, size_t n)
+{
+	struct vfio_device_feature_dma_logging_range *rg;
+	struct vfio_device_feature_dma_logging_control c = {
+		.page_size = pgsize, .num_ranges = (uint32_t)n,
+	};
+	int r;
+
+	rg = calloc(n, sizeof(*rg));
+	if (!rg)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		rg[i].iova = w[i].start;
+		rg[i].length = w[i].last - w[i].start + 1;
+	}
+	c.ranges = (uintptr_t)rg;
+	r = feature(h, VFIO_DEVICE_FEATURE_SET |
+			       VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+		    &c, sizeof(c));
+	free(rg);
+	return r;
+}
+
+static int dev_logging_report(struct vgpu_handle *h, uint64_t iova,
+			      uint64_t len, uint64_t pgsize, uint64_t *bitmap)
+{
+	struct vfio_device_feature_dma_logging_report rep = {
+		.iova = iova, .length = len, .page_size = pgsize,
+		.bitmap = (uintptr_t)bitmap,
+	};
+
+	return feature(h, VFIO_DEVICE_FEATURE_GET |
+				  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+		       &rep, sizeof(rep));
+}
+
+static void hwpt_drop(struct vgpu_handle *h)
+{
+	struct kvfio *k = K(h);
+	struct vgpu_iommu_destroy d = { .size = sizeof(d), .id = k->hwpt };
+
+	if (!k->hwpt)
+		return;
+	if (k->device >= 0) {
+		/* back to the IOAS's own page table */
+		struct vfio_device_attach_iommufd_pt at = {
+			.argsz = sizeof(at), .pt_id = k->ioas,
+		};
+
+		kioctl(k->sys, k->device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+	}
+	kioctl(k->sys, k->iommufd, VGPU_IOMMU_DESTROY, &d);
+	k->hwpt = 0;
+}
+
+/*
+ * The IOMMU's dirty tracking through iommufd: a hardware page table over
+ * the same IOAS, allocated with dirty tracking, takes the device's place;
+ * the IOMMU driver refuses it where the hardware (or an emulated IOMMU)
+ * cannot track.
+ */
+static int hwpt_dirty_start(struct vgpu_handle *h)
+{
+	struct kvfio *k = K(h);
+	struct vgpu_iommu_hwpt_alloc a = {
+		.size = sizeof(a), .flags = VGPU_HWPT_ALLOC_DIRTY_TRACKING,
+		.dev_id = k->devid, .pt_id = k->ioas,
+	};
+	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
+	struct vgpu_iommu_hwpt_set_dirty_tracking on = {
+		.size = sizeof(on), .flags = VGPU_HWPT_DIRTY_TRACKING_ENABLE,
+	};
+	int r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_HWPT_ALLOC, &a);
+
+	if (r < 0) {
+		/* ENOENT: the bound object is no physical device (an mdev
+		 * binds as an emulated access, with no IOMMU behind it);
+		 * EOPNOTSUPP: an IOMMU without dirty bits (QEMU's intel-iommu) */
+		bool no = r == -ENOENT || r == -EOPNOTSUPP || r == -EINVAL ||
+			  r == -ENOTTY;
+
+		err(h->ctx, "%s: no dirty tracking: the device has no DMA logging, and %s (%s)",
+		    h->id,
+		    r == -ENOENT ? "an emulated device has no IOMMU page table to track"
+				 : "its IOMMU refuses a dirty-tracking page table",
+		    strerror(-r));
+		return no ? -EOPNOTSUPP : r;
+	}
+	k->hwpt = a.out_hwpt_id;
+	at.pt_id = k->hwpt;
+	r = kioctl(k->sys, k->device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
+	if (r < 0) {
+		struct vgpu_iommu_destroy d = { .size = sizeof(d), .id = k->hwpt };
+
+		err(h->ctx, "%s: cannot attach the dirty-tracking page table: %s",
+		    h->id, strerror(-r));
+		kioctl(k->sys, k->iommufd, VGPU_IOMMU_DESTROY, &d);
+		k->hwpt = 0;
+		return r;
+	}
+	on.hwpt_id = k->hwpt;
+	r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_HWPT_SET_DIRTY_TRACKING, &on);
+	if (r < 0) {
+		err(h->ctx, "%s: the IOMMU does not start tracking: %s", h->id,
+		    strerror(-r));
+		hwpt_drop(h);
+		return r;
+	}
+	k->dirty = DIRTY_HWPT;
+	return 0;
+}
+
+static int k_dirty_start(struct vgpu_handle *h, uint64_t pgsize,
+			 const struct vgpu_iova_range *w, size_t n)
+{
+	struct kvfio *k = K(h);
+	struct vfio_iommu_type1_dirty_bitmap d = {
+		.argsz = sizeof(d), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+	};
+	int r = dev_logging_start(h, pgsize, w, n);
+
+	if (r == 0) {
+		/* a device can log while the kernel cannot hand the log out
+		 * (a kernel without CONFIG_IOMMUFD_DRIVER has no iova_bitmap:
+		 * EOPNOTSUPP); read one page now, keep its bit for later */
+		uint64_t word = 0;
+
+		r = dev_logging_report(h, w[0].start, pgsize, pgsize, &word);
+		if (r == 0) {
+			k->dirty = DIRTY_DEVICE;
+			k->carry = true;
+			k->carry_iova = w[0].start;
+			k->carry_dirty = word & 1;
+			return 0;
+		}
+		feature(h, VFIO_DEVICE_FEATURE_SET |
+				   VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+			NULL, 0);
+		if (r != -EOPNOTSUPP)
+			return r;
+		info(h->ctx, "%s: the device logs DMA but the kernel cannot report the log (EOPNOTSUPP)",
+		     h->id);
+	}
+	if (r != -ENOTTY && r != -EINVAL && r != -EOPNOTSUPP)
+		return r;
+	info(h->ctx, "%s: the device has no DMA logging (%s); trying the IOMMU's",
+	     h->id, strerror(-r));
+	if (k->iommufd >= 0)
+		return hwpt_dirty_start(h);
+	if (pgsize != (h->pgsizes & -h->pgsizes)) {
+		err(h->ctx, "%s: the type1 IOMMU tracks in its smallest page, %llu bytes, not %llu",
+		    h->id, (unsigned long long)(h->pgsizes & -h->pgsizes),
+		    (unsigned long long)pgsize);
+		return -EINVAL;
+	}
+	r = kioctl(k->sys, k->container, VFIO_IOMMU_DIRTY_PAGES, &d);
+	if (r < 0) {
+		err(h->ctx, "%s: no dirty tracking: the device has no DMA logging and the type1 IOMMU refuses to track (%s)",
+		    h->id, strerror(-r));
+		return r == -ENOTTY || r == -EINVAL ? -EOPNOTSUPP : r;
+	}
+	k->dirty = DIRTY_TYPE1;
+	return 0;
+}
+
+static int k_dirty_report(struct vgpu_handle *h, uint64_t iova, uint64_t len,
+			  uint64_t pgsize, uint64_t *bitmap)
+{
+	struct kvfio *k = K(h);
+	uint64_t bytes = (len / pgsize + 63) / 64 * 8;
+
+	if (k->dirty == DIRTY_DEVICE) {
+		int r = dev_logging_report(h, iova, len, pgsize, bitmap);
+
+		if (r == 0 && k->carry && k->carry_iova >= iova &&
+		    k->carry_iova - iova < len) {
+			uint64_t p = (k->carry_iova - iova) / pgsize;
+
+			if (k->carry_dirty)
+				bitmap[p / 64] |= 1ull << (p % 64);
+			k->carry = false;
+		}
+		return r;
+	}
+	if (k->dirty == DIRTY_HWPT) {
+		struct vgpu_iommu_hwpt_get_dirty_bitmap g = {
+			.size = sizeof(g), .hwpt_id = k->hwpt, .iova = iova,
+			.length = len, .page_size = pgsize,
+			.data = (uintptr_t)bitmap,
+		};
+		int r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_HWPT_GET_DIRTY_BITMAP, &g);
+
+		return r < 0 ? r : 0;
+	}
+	struct {
+		struct vfio_iommu_type1_dirty_bitmap d;
+		struct vfio_iommu_type1_dirty_bitmap_get g;
+	} q;
+	int r;
+
+	memset(&q, 0, sizeof(q));
+	q.d.argsz = sizeof(q);
+	q.d.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP;
+	q.g.iova = iova;
+	q.g.size = len;
+	q.g.bitmap.pgsize = pgsize;
+	q.g.bitmap.size = bytes;
+	q.g.bitmap.data = (__u64 *)bitmap;
+	r = kioctl(k->sys, k->container, VFIO_IOMMU_DIRTY_PAGES, &q);
+	if (r == -EINVAL)
+		err(h->ctx, "%s: the type1 IOMMU reports whole DMA windows only (0x%llx+0x%llx refused)",
+		    h->id, (unsigned long long)iova, (unsigned long long)len);
 	return r < 0 ? r : 0;
+}
+
+static int k_dirty_stop(struct vgpu_handle *h)
+{
+	struct kvfio *k = K(h);
+	int r;
+
+	if (k->dirty == DIRTY_DEVICE) {
+		r = feature(h, VFIO_DEVICE_FEATURE_SET |
+				       VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+			    NULL, 0);
+	} else if (k->dirty == DIRTY_HWPT) {
+		struct vgpu_iommu_hwpt_set_dirty_tracking off = {
+			.size = sizeof(off), .hwpt_id = k->hwpt,
+		};
+
+		r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_HWPT_SET_DIRTY_TRACKING, &off);
+		hwpt_drop(h);
+	} else {
+		struct vfio_iommu_type1_dirty_bitmap d = {
+			.argsz = sizeof(d),
+			.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP,
+		};
+
+		r = kioctl(k->sys, k->container, VFIO_IOMMU_DIRTY_PAGES, &d);
+	}
+	k->dirty = DIRTY_NONE;
+	return r < 0 ? r : 0;
+}
+
+static int k_set_vf_token(struct vgpu_handle *h, const uint8_t uuid[16])
+{
+	uint8_t u[16];
+	int r;
+
+	memcpy(u, uuid, sizeof(u));
+	r = feature(h, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN,
+		    u, sizeof(u));
+	if (r == -ENOTTY || r == -EINVAL)
+		return -ENOTSUP;
+	return r;
 }
 
 static int k_probe_feature(struct vgpu_handle *h, unsigned int feature,
@@ -552,7 +979,9 @@ static void k_close(struct vgpu_handle *h)
 
 	if (!k)
 		return;
+	kclose(k->sys, &k->data_fd);
 	kclose(k->sys, &k->device);
+	hwpt_drop(h);
 	if (k->iommufd >= 0 && k->ioas) {
 		struct vgpu_iommu_destroy d = { .size = sizeof(d), .id = k->ioas };
 
@@ -574,6 +1003,12 @@ static void k_close(struct vgpu_handle *h)
 		.dma_unmap = k_dma_unmap, .reset = k_reset,                   \
 		.probe_feature = k_probe_feature,                             \
 		.query_plane = k_query_plane, .get_dmabuf = k_get_dmabuf,     \
+		.mig_get_state = k_mig_get_state,                             \
+		.mig_set_state = k_mig_set_state, .mig_read = k_mig_read,     \
+		.mig_write = k_mig_write,                                     \
+		.mig_precopy_info = k_mig_precopy_info,                       \
+		.dirty_start = k_dirty_start, .dirty_report = k_dirty_report, \
+		.dirty_stop = k_dirty_stop, .set_vf_token = k_set_vf_token,   \
 	}
 static const struct vgpu_handle_ops k_group_ops = K_OPS("vfio-group");
 static const struct vgpu_handle_ops k_iommufd_ops = K_OPS("iommufd");
@@ -702,7 +1137,20 @@ static int open_group(struct vgpu_handle *h)
 	r = kioctl(k->sys, k->container, VFIO_SET_IOMMU, (void *)(uintptr_t)type);
 	if (r < 0)
 		return r;
-	r = kioctl(k->sys, k->group, VFIO_GROUP_GET_DEVICE_FD, k->name);
+	if (k->vf_token[0]) {
+		/* "<name> vf_token=<uuid>": the kernel's syntax */
+		char arg[sizeof(k->name) + 48];
+
+		snprintf(arg, sizeof(arg), "%s vf_token=%s", k->name,
+			 k->vf_token);
+		r = kioctl(k->sys, k->group, VFIO_GROUP_GET_DEVICE_FD, arg);
+	} else {
+		r = kioctl(k->sys, k->group, VFIO_GROUP_GET_DEVICE_FD, k->name);
+	}
+	if (r == -EACCES)
+		err(h->ctx, "%s: the kernel refuses the device%s", h->id,
+		    k->vf_token[0] ? ": wrong VF token?"
+				   : " (a VF of a PF on vfio-pci needs its VF token)");
 	if (r < 0) {
 		err(h->ctx, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", h->id, strerror(-r));
 		return r;
@@ -769,6 +1217,7 @@ static int open_iommufd(struct vgpu_handle *h, int cdev)
 	r = kioctl(k->sys, k->device, VFIO_DEVICE_BIND_IOMMUFD, &bind);
 	if (r < 0)
 		return r;
+	k->devid = bind.out_devid;
 	r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_IOAS_ALLOC, &alloc);
 	if (r < 0)
 		return r;
@@ -822,17 +1271,22 @@ static void k_reset_fds(struct kvfio *k)
 	k->ioas = 0;
 }
 
-int vgpu_vfio_kernel_open(struct vgpu_handle *h, const char *devdir,
-			  unsigned int flags)
+/* open the device whose sysfs directory is t->path and whose VFIO name is
+ * that directory's name */
+static int k_open(struct vgpu_handle *h, const struct vgpu_access_target *t,
+		  unsigned int flags)
 {
 	struct vfio_device_info di = { .argsz = sizeof(di) };
+	const char *devdir = t->path;
 	struct kvfio *k = calloc(1, sizeof(*k));
 	int r = -ENOENT, cdev;
 
 	if (!k)
 		return -ENOMEM;
 	k->sys = sys_of(h->ctx);
-	k->container = k->group = k->device = k->iommufd = -1;
+	k->container = k->group = k->device = k->iommufd = k->data_fd = -1;
+	if (t->vf_token)
+		snprintf(k->vf_token, sizeof(k->vf_token), "%s", t->vf_token);
 	{
 		const char *base = strrchr(devdir, '/');
 
@@ -841,7 +1295,10 @@ int vgpu_vfio_kernel_open(struct vgpu_handle *h, const char *devdir,
 	h->priv = k;
 	h->ops = &k_group_ops; /* for k_close until one succeeds */
 
-	cdev = (flags & VGPU_OPEN_NO_IOMMUFD) ? -ENOENT : cdev_number(devdir);
+	/* binding a VF with a token through iommufd needs a newer uAPI than
+	 * this code speaks: tokens go the group's way */
+	cdev = (flags & VGPU_OPEN_NO_IOMMUFD) || t->vf_token ? -ENOENT
+							       : cdev_number(devdir);
 	if (cdev >= 0) {
 		r = open_iommufd(h, cdev);
 		if (r < 0) {
@@ -880,13 +1337,16 @@ int vgpu_vfio_kernel_open(struct vgpu_handle *h, const char *devdir,
 	return 0;
 }
 
-int vgpu_vfio_kernel_group_busy(struct vgpu_ctx *ctx, int group)
+/* 1 when the device's group is open elsewhere, 0 when free, or -errno */
+static int k_in_use(struct vgpu_ctx *ctx, const struct vgpu_access_target *t)
 {
 	const struct vgpu_vfio_sys *sys = sys_of(ctx);
 	char path[64];
 	int fd;
 
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	if (t->iommu_group < 0)
+		return -ENODEV;
+	snprintf(path, sizeof(path), "/dev/vfio/%d", t->iommu_group);
 	fd = kopen(sys, path);
 	if (fd == -EBUSY)
 		return 1;
@@ -895,3 +1355,9 @@ int vgpu_vfio_kernel_group_busy(struct vgpu_ctx *ctx, int group)
 	kclose(sys, &fd);
 	return 0;
 }
+
+const struct vgpu_access vgpu_access_vfio_kernel = {
+	.name = "vfio",
+	.open = k_open,
+	.in_use = k_in_use,
+};

@@ -63,9 +63,121 @@ static int f_close(void *data, int fd)
 {
 	struct fake_vfio *f = data;
 
-	(void)fd;
+	if (fd == FD_DATA)
+		f->data_fds--;
 	f->open_fds--;
 	return 0;
+}
+
+/* ---- migration v2: a strict device that takes only direct arcs ---- */
+
+static uint8_t pattern(size_t i)
+{
+	return (uint8_t)(i * 7 + 3);
+}
+
+static bool direct_arc(struct fake_vfio *f, uint32_t from, uint32_t to)
+{
+	bool p2p = f->mig_flags & 2, pre = f->mig_flags & 4;
+	/* the arcs VFIO defines, {from, to, needs p2p, needs pre-copy} */
+	static const uint8_t arcs[][4] = {
+		{ 2, 1, 0, 0 }, { 1, 2, 0, 0 }, { 1, 3, 0, 0 }, { 3, 1, 0, 0 },
+		{ 1, 4, 0, 0 }, { 4, 1, 0, 0 }, { 2, 5, 1, 0 }, { 5, 2, 1, 0 },
+		{ 5, 1, 1, 0 }, { 1, 5, 1, 0 }, { 2, 6, 0, 1 }, { 6, 2, 0, 1 },
+		{ 6, 7, 1, 1 }, { 7, 6, 1, 1 }, { 7, 5, 1, 1 }, { 5, 7, 1, 1 },
+		{ 7, 3, 1, 1 },
+	};
+
+	/* without P2P, PRE_COPY goes straight to STOP_COPY; with P2P, RUNNING
+	 * and STOP are not adjacent */
+	if (from == 6 && to == 3)
+		return pre && !p2p;
+	if ((from == 2 && to == 1) || (from == 1 && to == 2))
+		return !p2p;
+	for (size_t i = 0; i < sizeof(arcs) / sizeof(arcs[0]); i++)
+		if (arcs[i][0] == from && arcs[i][1] == to &&
+		    (!arcs[i][2] || p2p) && (!arcs[i][3] || pre))
+			return true;
+	return false;
+}
+
+static int mig_feature(struct fake_vfio *f, struct vfio_device_feature *q)
+{
+	struct vfio_device_feature_mig_state *s = (void *)q->data;
+	uint32_t to;
+
+	if (q->flags & VFIO_DEVICE_FEATURE_GET) {
+		s->device_state = f->mig_state;
+		s->data_fd = -1;
+		return 0;
+	}
+	to = s->device_state;
+	if (!direct_arc(f, f->mig_state, to))
+		return fail(EINVAL);
+	if (f->n_arcs < 32)
+		f->arcs[f->n_arcs++] = to;
+	s->data_fd = -1;
+	if (f->mig_state == 4 && to == 1 &&
+	    (f->mig_fail_resume || f->mig_pos != FAKE_MIG_BYTES)) {
+		f->mig_state = 0; /* ERROR */
+		return fail(EINVAL);
+	}
+	if (f->mig_state == 4 && to == 1) {
+		for (size_t i = 0; i < FAKE_MIG_BYTES; i++)
+			if (f->loaded[i] != pattern(i)) {
+				f->mig_state = 0;
+				return fail(EINVAL);
+			}
+	}
+	/* a new stream: into STOP_COPY from STOP, PRE_COPY from RUNNING,
+	 * RESUMING */
+	if ((to == 3 && f->mig_state == 1) || (to == 6 && f->mig_state == 2) ||
+	    to == 4) {
+		f->mig_pos = 0;
+		f->data_fds++;
+		f->open_fds++;
+		s->data_fd = FD_DATA;
+	}
+	f->mig_state = to;
+	return 0;
+}
+
+static ssize_t f_read(void *data, int fd, void *buf, size_t len)
+{
+	struct fake_vfio *f = data;
+	size_t n = FAKE_MIG_BYTES - f->mig_pos;
+
+	if (fd != FD_DATA || f->data_fds <= 0)
+		return fail(EBADF);
+	if (f->mig_state != 3 && f->mig_state != 6 && f->mig_state != 7)
+		return fail(EINVAL);
+	if (f->mig_read_too_much)
+		return (ssize_t)len + 1;
+	if (n > len)
+		n = len;
+	if (n > 4000)
+		n = 4000; /* short reads, like a real driver's */
+	if (!n && f->mig_state != 3)
+		return fail(ENOMSG);
+	for (size_t i = 0; i < n; i++)
+		((uint8_t *)buf)[i] = pattern(f->mig_pos + i);
+	f->mig_pos += n;
+	return (ssize_t)n;
+}
+
+static ssize_t f_write(void *data, int fd, const void *buf, size_t len)
+{
+	struct fake_vfio *f = data;
+
+	if (fd != FD_DATA || f->data_fds <= 0)
+		return fail(EBADF);
+	if (f->mig_state != 4)
+		return fail(EINVAL);
+	if (len > sizeof(f->loaded) - f->mig_pos)
+		return fail(EFBIG);
+	memcpy(f->loaded + f->mig_pos, buf, len);
+	f->mig_pos += len;
+	return (ssize_t)len;
 }
 
 /* a region info answer with the misbehaviour asked for */
@@ -219,6 +331,42 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 		f->dma_unmaps++;
 		return 0;
 	}
+	if (fd == FD_DATA && req == VFIO_MIG_GET_PRECOPY_INFO) {
+		struct vfio_precopy_info *pi = arg;
+
+		if (f->mig_state != 6 && f->mig_state != 7)
+			return fail(EINVAL);
+		pi->initial_bytes = FAKE_MIG_BYTES - f->mig_pos;
+		pi->dirty_bytes = 123;
+		return 0;
+	}
+	if (fd == FD_CONTAINER && req == VFIO_IOMMU_DIRTY_PAGES) {
+		struct vfio_iommu_type1_dirty_bitmap *d = arg;
+
+		if (!f->type1_dirty)
+			return fail(EINVAL);
+		if (d->flags == VFIO_IOMMU_DIRTY_PAGES_FLAG_START) {
+			f->dirty_on = true;
+			return 0;
+		}
+		if (d->flags == VFIO_IOMMU_DIRTY_PAGES_FLAG_STOP) {
+			f->dirty_on = false;
+			return 0;
+		}
+		if (d->flags != VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP ||
+		    !f->dirty_on ||
+		    d->argsz < sizeof(*d) + sizeof(struct vfio_iommu_type1_dirty_bitmap_get))
+			return fail(EINVAL);
+		struct vfio_iommu_type1_dirty_bitmap_get *g = (void *)d->data;
+
+		if (g->bitmap.pgsize != 4096 ||
+		    g->bitmap.size < (g->size / 4096 + 63) / 64 * 8)
+			return fail(EINVAL);
+		/* every third page written */
+		for (uint64_t p = 0; p < g->size / 4096; p += 3)
+			g->bitmap.data[p / 64] |= 1ull << (p % 64);
+		return 0;
+	}
 	switch (req) {
 	case VFIO_GET_API_VERSION:
 		return VFIO_API_VERSION;
@@ -230,9 +378,17 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 	case VFIO_GROUP_SET_CONTAINER:
 	case VFIO_SET_IOMMU:
 		return 0;
-	case VFIO_GROUP_GET_DEVICE_FD:
-		if (strcmp(arg, FAKE_UUID) && strcmp(arg, FAKE_BDF))
+	case VFIO_GROUP_GET_DEVICE_FD: {
+		const char *tok = strstr(arg, " vf_token=");
+		size_t n = tok ? (size_t)(tok - (const char *)arg) : strlen(arg);
+
+		if (!(n == strlen(FAKE_UUID) && !strncmp(arg, FAKE_UUID, n)) &&
+		    !(n == strlen(FAKE_BDF) && !strncmp(arg, FAKE_BDF, n)))
 			return fail(ENODEV);
+		if (f->need_token[0] &&
+		    (!tok || strcmp(tok + strlen(" vf_token="), f->need_token)))
+			return fail(EACCES);
+	}
 		f->open_fds++;
 		return FD_DEVICE;
 	case VFIO_IOMMU_GET_INFO:
@@ -264,16 +420,51 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 		f->dma_maps++;
 		return 0;
 	case VFIO_DEVICE_RESET:
+		f->mig_state = 2; /* RUNNING */
 		return 0;
 	case VFIO_DEVICE_FEATURE: {
 		struct vfio_device_feature *q = arg;
 
-		if ((q->flags & VFIO_DEVICE_FEATURE_MASK) == VFIO_DEVICE_FEATURE_MIGRATION &&
-		    f->migration) {
-			uint64_t flags = VFIO_MIGRATION_STOP_COPY;
+		uint32_t feat = q->flags & VFIO_DEVICE_FEATURE_MASK;
+
+		if (feat == VFIO_DEVICE_FEATURE_MIGRATION && f->migration) {
+			uint64_t flags = VFIO_MIGRATION_STOP_COPY | f->mig_flags;
 
 			memcpy(q->data, &flags, sizeof(flags));
 			return 0;
+		}
+		if (feat == VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE && f->migration)
+			return mig_feature(f, q);
+		if (feat == VFIO_DEVICE_FEATURE_PCI_VF_TOKEN &&
+		    q->flags & VFIO_DEVICE_FEATURE_SET &&
+		    q->argsz >= sizeof(*q) + 16) {
+			memcpy(f->pf_token, q->data, 16);
+			return 0;
+		}
+		if (f->dma_logging && !(q->flags & VFIO_DEVICE_FEATURE_PROBE)) {
+			if (feat == VFIO_DEVICE_FEATURE_DMA_LOGGING_START) {
+				struct vfio_device_feature_dma_logging_control *c = (void *)q->data;
+
+				if (!c->num_ranges || c->page_size != 4096)
+					return fail(EINVAL);
+				f->dirty_on = true;
+				f->dirty_pgsize = c->page_size;
+				return 0;
+			}
+			if (feat == VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP) {
+				f->dirty_on = false;
+				return 0;
+			}
+			if (feat == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT && f->dma_log_no_report)
+				return fail(EOPNOTSUPP);
+			if (feat == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT && f->dirty_on) {
+				struct vfio_device_feature_dma_logging_report *r = (void *)q->data;
+				uint64_t *bm = (uint64_t *)(uintptr_t)r->bitmap;
+
+				/* the first page of the range */
+				bm[0] |= 1;
+				return 0;
+			}
 		}
 		return fail(ENOTTY);
 	}
@@ -297,9 +488,54 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 		return 0;
 	}
 	case VFIO_DEVICE_BIND_IOMMUFD:
-	case VFIO_DEVICE_ATTACH_IOMMUFD_PT:
-	case VGPU_IOMMU_DESTROY:
+		((struct vfio_device_bind_iommufd *)arg)->out_devid = 4;
 		return 0;
+	case VFIO_DEVICE_ATTACH_IOMMUFD_PT: {
+		uint32_t pt = ((struct vfio_device_attach_iommufd_pt *)arg)->pt_id;
+
+		if (pt != 5 && !(pt == 9 && f->hwpts))
+			return fail(ENOENT);
+		f->attached_pt = pt;
+		return 0;
+	}
+	case VGPU_IOMMU_DESTROY:
+		if (((struct vgpu_iommu_destroy *)arg)->id == 9) {
+			if (!f->hwpts || f->attached_pt == 9)
+				return fail(EBUSY);
+			f->hwpts--;
+		}
+		return 0;
+	case VGPU_IOMMU_HWPT_ALLOC: {
+		struct vgpu_iommu_hwpt_alloc *a = arg;
+
+		if (a->dev_id == 4 && !f->hwpt_dirty)
+			return fail(EOPNOTSUPP);
+		if (a->dev_id != 4 || a->pt_id != 5 ||
+		    a->flags != VGPU_HWPT_ALLOC_DIRTY_TRACKING)
+			return fail(EINVAL);
+		a->out_hwpt_id = 9;
+		f->hwpts++;
+		return 0;
+	}
+	case VGPU_IOMMU_HWPT_SET_DIRTY_TRACKING: {
+		struct vgpu_iommu_hwpt_set_dirty_tracking *d = arg;
+
+		if (d->hwpt_id != 9 || !f->hwpts)
+			return fail(ENOENT);
+		f->dirty_on = d->flags & VGPU_HWPT_DIRTY_TRACKING_ENABLE;
+		return 0;
+	}
+	case VGPU_IOMMU_HWPT_GET_DIRTY_BITMAP: {
+		struct vgpu_iommu_hwpt_get_dirty_bitmap *g = arg;
+		uint64_t *bm = (uint64_t *)(uintptr_t)g->data;
+
+		if (g->hwpt_id != 9 || !f->dirty_on || g->page_size != 4096)
+			return fail(EINVAL);
+		/* every other page written */
+		for (uint64_t p = 0; p < g->length / 4096; p += 2)
+			bm[p / 64] |= 1ull << (p % 64);
+		return 0;
+	}
 	case VGPU_IOMMU_IOAS_ALLOC:
 		((struct vgpu_iommu_ioas_alloc *)arg)->out_ioas_id = 5;
 		return 0;
@@ -435,8 +671,12 @@ void fake_vfio_init(struct fake_vfio *f)
 	mkdirs(f->root, "bus/pci/devices/" FAKE_BDF "/vfio-dev/vfio3");
 	link_group(f->root, "devices/virtual/mtty/mtty/" FAKE_UUID);
 	link_group(f->root, "bus/pci/devices/" FAKE_BDF);
-	f->sys = (struct vgpu_vfio_sys){ f_open, f_close, f_ioctl, f_pread,
-					 f_pwrite, f_mmap, f };
+	f->sys = (struct vgpu_vfio_sys){ .open = f_open, .close = f_close,
+					 .ioctl = f_ioctl, .pread = f_pread,
+					 .pwrite = f_pwrite, .mmap = f_mmap,
+					 .read = f_read, .write = f_write,
+					 .data = f };
+	f->mig_state = 2; /* RUNNING */
 	f->fail_region = -1;
 	/* config space: vendor 0x1af4, capability list at 0x40 (MSI) ->
 	 * 0x50 (PCIe), a 64-bit prefetchable BAR0 at 0x1_0000_000c */

@@ -18,7 +18,11 @@
 #define FAKE_GROUP 7
 #define FAKE_CDEV 3
 
-enum fake_fd { FD_CONTAINER = 100, FD_GROUP, FD_DEVICE, FD_IOMMUFD, FD_CDEV };
+enum fake_fd { FD_CONTAINER = 100, FD_GROUP, FD_DEVICE, FD_IOMMUFD, FD_CDEV,
+	       FD_DATA };
+
+/* the saved state of the fake device: FAKE_MIG_BYTES of a pattern */
+#define FAKE_MIG_BYTES 10000
 
 struct fake_vfio {
 	struct vgpu_vfio_sys sys;
@@ -38,6 +42,30 @@ struct fake_vfio {
 	int zero_reads;          /* the next N preads return 0 */
 	int plane_enomem;        /* the next N plane queries fail ENOMEM */
 	bool migration;          /* offers the migration feature */
+	/* migration v2: the flags offered (0: STOP_COPY only when
+	 * .migration), the state, every arc taken (a strict device: one
+	 * direct arc per call), the stream */
+	uint64_t mig_flags;
+	uint32_t mig_state;
+	uint32_t arcs[32];
+	int n_arcs;
+	int data_fds;            /* data fds handed out */
+	size_t mig_pos;          /* read position, or bytes loaded */
+	uint8_t loaded[FAKE_MIG_BYTES + 16];
+	bool mig_fail_resume;    /* RESUMING -> STOP refuses (to ERROR) */
+	bool mig_read_too_much;  /* read() claims more than asked */
+	/* dirty tracking */
+	bool dma_logging;        /* the device has DMA logging */
+	bool dma_log_no_report;  /* ... the kernel cannot report it */
+	bool hwpt_dirty;         /* iommufd: dirty-tracking HWPTs exist */
+	uint32_t attached_pt;    /* the device's iommufd page table */
+	int hwpts;               /* HWPTs alive */
+	bool type1_dirty;        /* the type1 IOMMU tracks */
+	bool dirty_on;
+	uint64_t dirty_pgsize;
+	/* VF tokens: the device needs this one when set (else EACCES) */
+	char need_token[40];
+	uint8_t pf_token[16];    /* what VFIO_DEVICE_FEATURE_PCI_VF_TOKEN set */
 	/* records */
 	int open_fds;
 	int dma_maps, dma_unmaps, ioas_maps;

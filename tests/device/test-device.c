@@ -437,6 +437,276 @@ START_TEST(iommufd_cdev)
 }
 END_TEST
 
+/* ---- migration v2 over the fake kernel ---- */
+
+/* read the whole STOP_COPY stream into @buf; its length */
+static size_t read_stream(struct vgpu_handle *hd, uint8_t *buf, size_t cap)
+{
+	size_t got = 0;
+
+	for (;;) {
+		ssize_t n = vgpu_handle_migration_read(hd, buf + got, cap - got);
+
+		ck_assert_int_ge(n, 0);
+		if (n == 0)
+			return got;
+		got += (size_t)n;
+	}
+}
+
+static void arcs_are(const uint32_t *want, int n)
+{
+	ck_assert_int_eq(f.n_arcs, n);
+	for (int i = 0; i < n; i++)
+		ck_assert_uint_eq(f.arcs[i], want[i]);
+	f.n_arcs = 0;
+}
+
+START_TEST(migration_arcs_p2p)
+{
+	static uint8_t buf[FAKE_MIG_BYTES + 100];
+	uint64_t flags;
+
+	f.migration = true;
+	f.mig_flags = VGPU_MIGRATION_P2P | VGPU_MIGRATION_PRE_COPY;
+	open_ok(FAKE_UUID);
+	ck_assert_int_eq(vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, &flags), 1);
+	ck_assert_uint_eq(flags, 7);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(h), VGPU_MIG_RUNNING);
+	/* RUNNING -> RUNNING_P2P -> STOP -> STOP_COPY */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	arcs_are((const uint32_t[]){ 5, 1, 3 }, 3);
+	ck_assert_uint_eq(read_stream(h, buf, sizeof(buf)), FAKE_MIG_BYTES);
+	/* STOP_COPY -> STOP -> RESUMING: a new stream */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RESUMING), 0);
+	arcs_are((const uint32_t[]){ 1, 4 }, 2);
+	ck_assert_int_eq(f.data_fds, 1);
+	ck_assert_int_eq(vgpu_handle_migration_write(h, buf, 3000), 0);
+	ck_assert_int_eq(vgpu_handle_migration_write(h, buf + 3000, FAKE_MIG_BYTES - 3000), 0);
+	/* RESUMING -> STOP (the device checks) -> RUNNING_P2P -> RUNNING */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING), 0);
+	arcs_are((const uint32_t[]){ 1, 5, 2 }, 3);
+	ck_assert_int_eq(f.data_fds, 0); /* the stream's fd is closed */
+	/* PRE_COPY -> PRE_COPY_P2P -> STOP_COPY keeps one stream */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	arcs_are((const uint32_t[]){ 6, 7, 3 }, 3);
+	ck_assert_int_eq(f.data_fds, 1);
+	/* STOP_COPY -> PRE_COPY is forbidden; nothing is tried */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY), -EINVAL);
+	ck_assert_int_eq(f.n_arcs, 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_ERROR), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, 8), -EINVAL);
+}
+END_TEST
+
+START_TEST(migration_arcs_plain_and_precopy)
+{
+	static uint8_t buf[FAKE_MIG_BYTES];
+	uint64_t initial = 0, dirty = 0;
+	uint64_t moved = 0;
+
+	f.migration = true;
+	open_ok(FAKE_UUID);
+	/* STOP_COPY only: no P2P states, no PRE_COPY */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING_P2P), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	arcs_are((const uint32_t[]){ 1, 3 }, 2);
+	ck_assert_int_eq(vgpu_handle_migration_precopy_info(h, &initial, &dirty), -EINVAL);
+	/* the stream into the same device, through copy() between two
+	 * handles is tested over vfio-user; here read it all */
+	ck_assert_uint_eq(read_stream(h, buf, sizeof(buf)), FAKE_MIG_BYTES);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING), 0);
+	arcs_are((const uint32_t[]){ 1, 2 }, 2);
+	vgpu_handle_unref(h);
+	h = NULL;
+
+	/* PRE_COPY without P2P: estimates, then straight to STOP_COPY */
+	f.mig_flags = VGPU_MIGRATION_PRE_COPY;
+	open_ok(FAKE_UUID);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_precopy_info(h, &initial, &dirty), 0);
+	ck_assert_uint_eq(initial, FAKE_MIG_BYTES);
+	ck_assert_uint_eq(dirty, 123);
+	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 1000), 1000);
+	ck_assert_int_eq(vgpu_handle_migration_precopy_info(h, &initial, NULL), 0);
+	ck_assert_uint_eq(initial, FAKE_MIG_BYTES - 1000);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	arcs_are((const uint32_t[]){ 6, 3 }, 2);
+	ck_assert_uint_eq(read_stream(h, buf, sizeof(buf)), FAKE_MIG_BYTES - 1000);
+	/* copy() refuses one handle as both ends */
+	ck_assert_int_eq(vgpu_handle_migration_copy(h, h, &moved), -EINVAL);
+}
+END_TEST
+
+START_TEST(migration_wrong_state_and_refusals)
+{
+	static uint8_t buf[FAKE_MIG_BYTES];
+
+	/* no migration at all */
+	open_ok(FAKE_UUID);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(h), -ENOTSUP);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP), -ENOTSUP);
+	vgpu_handle_unref(h);
+	h = NULL;
+
+	f.migration = true;
+	open_ok(FAKE_UUID);
+	/* data in the wrong state is refused before the device sees it */
+	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 16), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_write(h, buf, 16), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_read(NULL, buf, 16), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_write(h, buf, 16), -EINVAL);
+	/* a truncated stream: the destination refuses it on RESUMING -> STOP
+	 * and lands in ERROR; only a reset leads out */
+	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 4000), 4000);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_write(h, buf, 4000), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(h), VGPU_MIG_ERROR);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING), -EIO);
+	ck_assert_int_eq(vgpu_handle_reset(h), 0);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(h), VGPU_MIG_RUNNING);
+	ck_assert_int_eq(f.data_fds, 0);
+	/* a kernel whose read() claims more than it was asked */
+	f.mig_read_too_much = true;
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 64), -EIO);
+	/* a vanished device */
+	f.vanished = true;
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING), -ENODEV);
+	f.vanished = false;
+}
+END_TEST
+
+START_TEST(dirty_tracking)
+{
+	void *mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t bm[4];
+
+	ck_assert_ptr_ne(mem, MAP_FAILED);
+	open_ok(FAKE_UUID);
+	/* nothing mapped, nothing to track */
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), -ENOENT);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x100000, 64 * 4096,
+					     VGPU_DMA_READ | VGPU_DMA_WRITE), 0);
+	/* neither the device nor the IOMMU tracks */
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), -EOPNOTSUPP);
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 3000), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 4096, bm, sizeof(bm)), -EINVAL);
+	/* the type1 IOMMU's tracking, in its smallest page only */
+	f.type1_dirty = true;
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 8192), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), -EBUSY);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, (uint8_t *)mem + (512 << 10), 0x400000, 4096,
+					     VGPU_DMA_READ), -EBUSY);
+	ck_assert_int_eq(vgpu_handle_dma_unmap(h, 0x100000, 64 * 4096), -EBUSY);
+	memset(bm, 0xff, sizeof(bm));
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 64 * 4096, bm, 8), 0);
+	ck_assert_uint_eq(bm[0], 0x9249249249249249ull); /* every third page */
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 64 * 4096, bm, 4), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x0, 4096, bm, 8), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 65 * 4096, bm, 16), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_dirty_stop(h), 0);
+	ck_assert_int_eq(vgpu_handle_dirty_stop(h), -EINVAL);
+	/* the device's own DMA logging comes first */
+	f.dma_logging = true;
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 4 * 4096, bm, 8), 0);
+	ck_assert_uint_eq(bm[0], 1);
+	ck_assert_int_eq(vgpu_handle_dirty_stop(h), 0);
+	/* a device that logs while the kernel cannot report its log (6.12
+	 * without CONFIG_IOMMUFD_DRIVER): the IOMMU's tracking instead */
+	f.dma_log_no_report = true;
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
+	ck_assert(!f.dirty_on || f.type1_dirty);
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 64 * 4096, bm, 8), 0);
+	ck_assert_uint_eq(bm[0], 0x9249249249249249ull);
+	/* left running: closing the handle stops it */
+	vgpu_handle_unref(h);
+	h = NULL;
+	ck_assert(!f.dirty_on);
+	munmap(mem, 1 << 20);
+}
+END_TEST
+
+START_TEST(dirty_tracking_iommufd)
+{
+	void *mem = mmap(NULL, 1 << 16, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	uint64_t bm[1];
+
+	f.iommufd = true;
+	f.type1_dirty = true;
+	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_IOMMUFD, &h), 0);
+	ck_assert_uint_eq(f.attached_pt, 5);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x100000, 1 << 16, VGPU_DMA_READ), 0);
+	/* an IOMMU without dirty bits refuses the page table */
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), -EOPNOTSUPP);
+	ck_assert_int_eq(f.hwpts, 0);
+	/* one with: the device moves to a dirty-tracking page table and back */
+	f.hwpt_dirty = true;
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
+	ck_assert_uint_eq(f.attached_pt, 9);
+	ck_assert(f.dirty_on);
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 1 << 16, bm, sizeof(bm)), 0);
+	ck_assert_uint_eq(bm[0], 0x5555);
+	ck_assert_int_eq(vgpu_handle_dirty_stop(h), 0);
+	ck_assert(!f.dirty_on);
+	ck_assert_uint_eq(f.attached_pt, 5);
+	ck_assert_int_eq(f.hwpts, 0);
+	/* left running: closing the handle destroys the page table */
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
+	ck_assert_int_eq(f.hwpts, 1);
+	vgpu_handle_unref(h);
+	h = NULL;
+	ck_assert_int_eq(f.hwpts, 0);
+	munmap(mem, 1 << 16);
+}
+END_TEST
+
+START_TEST(vf_token)
+{
+	struct vgpu_open_opts o = { .size = sizeof(o) };
+	struct {
+		struct vgpu_open_opts o;
+		uint64_t future;
+	} big = { .o = { .size = sizeof(big) }, .future = 1 };
+	static const uint8_t want[16] = { 0x5b, 0x8e, 0x2c, 0x1a, 0x90, 0x3d,
+					  0x4f, 0x6e, 0xa1, 0xb2, 0xc3, 0xd4,
+					  0xe5, 0xf6, 0x07, 0x18 };
+	const char *tok = "5b8e2c1a-903d-4f6e-a1b2-c3d4e5f60718";
+
+	strcpy(f.need_token, tok);
+	/* without the token the kernel refuses */
+	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, 0, &h), -EACCES);
+	o.vf_token = "not-a-uuid";
+	ck_assert_int_eq(vgpu_handle_open_opts(ctx, FAKE_BDF, &o, &h), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_open_opts(ctx, FAKE_BDF, &big.o, &h), -E2BIG);
+	o.vf_token = "5B8E2C1A-903D-4F6E-A1B2-C3D4E5F60718"; /* normalised */
+	ck_assert_int_eq(vgpu_handle_open_opts(ctx, FAKE_BDF, &o, &h), 0);
+	/* as a PF: set a token for its VFs */
+	ck_assert_int_eq(vgpu_handle_set_vf_token(h, "nope"), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_set_vf_token(h, tok), 0);
+	ck_assert_mem_eq(f.pf_token, want, 16);
+}
+END_TEST
+
+START_TEST(migration_state_names)
+{
+	ck_assert_str_eq(vgpu_migration_state_name(VGPU_MIG_RUNNING), "RUNNING");
+	ck_assert_str_eq(vgpu_migration_state_name(VGPU_MIG_PRE_COPY_P2P), "PRE_COPY_P2P");
+	ck_assert_str_eq(vgpu_migration_state_name(VGPU_MIG_ERROR), "ERROR");
+	ck_assert_ptr_null(vgpu_migration_state_name(8));
+}
+END_TEST
+
+
 int main(void)
 {
 	Suite *s = suite_create("device");
@@ -457,6 +727,13 @@ int main(void)
 	tcase_add_test(tc, irqs);
 	tcase_add_test(tc, reset_features_plane);
 	tcase_add_test(tc, iommufd_cdev);
+	tcase_add_test(tc, migration_arcs_p2p);
+	tcase_add_test(tc, migration_arcs_plain_and_precopy);
+	tcase_add_test(tc, migration_wrong_state_and_refusals);
+	tcase_add_test(tc, dirty_tracking);
+	tcase_add_test(tc, dirty_tracking_iommufd);
+	tcase_add_test(tc, vf_token);
+	tcase_add_test(tc, migration_state_names);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

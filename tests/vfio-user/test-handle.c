@@ -5,6 +5,9 @@
  * by UUID with vgpu_handle_open() like any VMM would, and checks regions,
  * sparse mmap, config space, IRQ eventfds, DMA (fd-backed and by message),
  * reset, feature probing, and a provider that vanishes mid-request.
+ * Migration: a device moved from one provider process to another through
+ * two handles, truncated streams, a destination that refuses, dirty
+ * tracking, and scripted hostile peers that answer migration wrongly.
  */
 #include <check.h>
 #include <errno.h>
@@ -19,7 +22,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "device-private.h"
 #include "libvgpu.h"
+#include "proto.h"
 #include "sim-device.h"
 
 #define IOVA 0x100000ull
@@ -374,6 +382,343 @@ START_TEST(test_killed)
 }
 END_TEST
 
+static uint64_t reg_read(struct vgpu_handle *h, unsigned int off)
+{
+	uint64_t v = 0;
+
+	ck_assert_int_eq(vgpu_handle_region_read(h, VGPU_REGION_BAR0, off, &v,
+						 8),
+			 0);
+	return v;
+}
+
+/* a second provider, in its own runtime directory and context */
+static pid_t sim2;
+static struct vgpu_ctx *ctx2;
+
+static struct vgpu_handle *open_second(void)
+{
+	char run2[128];
+	struct vgpu_handle *h = NULL;
+
+	snprintf(run2, sizeof(run2), "%s/run2", tmp);
+	sim2 = sim_start_managed(run2);
+	ck_assert_int_gt(sim2, 0);
+	ck_assert_int_eq(vgpu_ctx_new(&ctx2), 0);
+	vgpu_ctx_set_log_fn(ctx2, NULL, NULL);
+	ck_assert_int_eq(vgpu_ctx_set_sysfs_root(ctx2, tmp), 0);
+	ck_assert_int_eq(vgpu_ctx_set_runtime_dir(ctx2, run2), 0);
+	ck_assert_int_eq(vgpu_handle_open(ctx2, SIM_UUID, 0, &h), 0);
+	return h;
+}
+
+static void close_second(struct vgpu_handle *h)
+{
+	vgpu_handle_unref(h);
+	vgpu_ctx_unref(ctx2);
+	ck_assert_int_eq(sim_stop(sim2), 0);
+}
+
+START_TEST(test_migrate_between_providers)
+{
+	struct vgpu_handle *src = open_sim(), *dst = open_second();
+	uint64_t moved = 0, arcs0 = reg_read(src, 0x18);
+	uint8_t buf[64];
+
+	reg_write(src, 0, 0xfeedface12345678ull);
+	reg_write(dst, 0, 1);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(src), VGPU_MIG_RUNNING);
+	/* no P2P on this device: RUNNING -> STOP -> STOP_COPY */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_uint_eq(reg_read(src, 0x18) - arcs0, 2);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_copy(src, dst, &moved), 0);
+	ck_assert_uint_eq(moved, 16);
+	/* RESUMING -> STOP (the provider checks) -> RUNNING */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING), 0);
+	ck_assert_uint_eq(reg_read(dst, 0), 0xfeedface12345678ull);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_RUNNING), 0);
+	/* pre-copy: data while running; vfio-user has no estimate */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_PRE_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_precopy_info(src, NULL, NULL), -EOPNOTSUPP);
+	ck_assert_int_eq(vgpu_handle_migration_read(src, buf, sizeof(buf)), 16);
+	ck_assert_int_eq(vgpu_handle_migration_read(src, buf, sizeof(buf)), 0);
+	/* PRE_COPY -> STOP_COPY directly; STOP_COPY -> PRE_COPY never */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_PRE_COPY), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(src), VGPU_MIG_STOP_COPY);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_RUNNING), 0);
+	vgpu_handle_unref(src);
+	close_second(dst);
+}
+END_TEST
+
+START_TEST(test_migrate_refusals)
+{
+	struct vgpu_handle *src = open_sim(), *dst = open_second();
+	uint8_t buf[64] = { 0 };
+
+	/* data in the wrong state never reaches the provider */
+	ck_assert_int_eq(vgpu_handle_migration_write(dst, buf, 8), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_read(src, buf, 8), -EINVAL);
+	/* a truncated stream: the destination refuses it when RESUMING ends,
+	 * and stays in ERROR until reset */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_read(src, buf, 8), 8);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_write(dst, buf, 8), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(dst), VGPU_MIG_ERROR);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING), -EIO);
+	ck_assert_int_eq(vgpu_handle_reset(dst), 0);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(dst), VGPU_MIG_RUNNING);
+	/* a destination that refuses more than its state's size */
+	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_write(dst, buf, 17), -EFBIG);
+	ck_assert_int_eq(vgpu_handle_reset(dst), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_RUNNING), 0);
+	/* a handle whose provider died */
+	ck_assert_int_eq(sim_stop(sim), 0);
+	sim = -1;
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_STOP), -ENODEV);
+	vgpu_handle_unref(src);
+	close_second(dst);
+}
+END_TEST
+
+START_TEST(test_dirty_logging)
+{
+	struct vgpu_handle *h = open_sim();
+	int mfd = memfd_create("guest", MFD_CLOEXEC);
+	uint64_t bm[1];
+	uint8_t *g;
+
+	ck_assert_int_eq(ftruncate(mfd, GUEST), 0);
+	g = mmap(NULL, GUEST, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ck_assert_ptr_ne(g, MAP_FAILED);
+	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, mfd, 0, IOVA, GUEST,
+						VGPU_DMA_READ | VGPU_DMA_WRITE),
+			 0);
+	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
+	memset(bm, 0xff, sizeof(bm));
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, IOVA, GUEST, bm, sizeof(bm)), 0);
+	ck_assert_uint_eq(bm[0], 0);
+	/* the device copies 4 KiB at IOVA to IOVA + 4 KiB: page 1 written */
+	ck_assert_int_eq(sim_dma(h, 4096), 0);
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, IOVA, GUEST, bm, sizeof(bm)), 0);
+	ck_assert_uint_eq(bm[0], 2);
+	/* a report clears what it reported */
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, IOVA, GUEST, bm, sizeof(bm)), 0);
+	ck_assert_uint_eq(bm[0], 0);
+	ck_assert_int_eq(vgpu_handle_dirty_stop(h), 0);
+	ck_assert_int_eq(vgpu_handle_dma_unmap(h, IOVA, GUEST), 0);
+	vgpu_handle_unref(h);
+	munmap(g, GUEST);
+	close(mfd);
+}
+END_TEST
+
+/* ---- scripted hostile peers ---- */
+
+enum peer_mode {
+	PEER_READ_TOO_MUCH,  /* MIG_DATA_READ: more bytes than asked */
+	PEER_READ_SHORT,     /* MIG_DATA_READ: size says more than sent */
+	PEER_BAD_STATE,      /* MIG_DEVICE_STATE GET: state 9 */
+	PEER_REFUSE_WRITE,   /* MIG_DATA_WRITE: an error reply */
+	PEER_WRONG_FLAGS,    /* GET answers with another feature's flags */
+	PEER_HANG_UP,        /* closes the socket on MIG_DATA_READ */
+};
+
+static void peer_reply(int c, const struct vfu_hdr *req, const void *a,
+		       size_t alen, const void *b, size_t blen)
+{
+	struct vfu_hdr h = { .msg_id = req->msg_id, .cmd = req->cmd,
+			     .flags = VFU_F_TYPE_REPLY };
+	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
+
+	if (vfu_send(c, &h, iov, 2, NULL, 0) < 0)
+		_exit(3);
+}
+
+static void peer_feature(int c, struct vfu_msg *m, enum peer_mode mode,
+			 uint32_t *state)
+{
+	struct vfu_feature f;
+	struct vfu_mig_state st = { 0 };
+	uint64_t flags = 1; /* STOP_COPY */
+
+	if (m->len < sizeof(f)) {
+		vfu_send_error(c, &m->hdr, -EINVAL);
+		return;
+	}
+	memcpy(&f, m->payload, sizeof(f));
+	switch (f.flags & VFU_FEATURE_MASK) {
+	case VFU_FEATURE_MIGRATION:
+		f.argsz = sizeof(f) + sizeof(flags);
+		peer_reply(c, &m->hdr, &f, sizeof(f), &flags, sizeof(flags));
+		return;
+	case VFU_FEATURE_MIG_DEVICE_STATE:
+		if (f.flags & VFU_FEATURE_SET) {
+			if (m->len >= sizeof(f) + sizeof(st))
+				memcpy(&st, m->payload + sizeof(f), sizeof(st));
+			*state = st.device_state;
+			peer_reply(c, &m->hdr, m->payload, m->len, NULL, 0);
+			return;
+		}
+		st.device_state = mode == PEER_BAD_STATE ? 9 : *state;
+		f.argsz = sizeof(f) + sizeof(st);
+		if (mode == PEER_WRONG_FLAGS)
+			f.flags = VFU_FEATURE_GET | VFU_FEATURE_MIGRATION;
+		peer_reply(c, &m->hdr, &f, sizeof(f), &st, sizeof(st));
+		return;
+	default:
+		vfu_send_error(c, &m->hdr, -EINVAL);
+	}
+}
+
+static void peer_serve(int lfd, enum peer_mode mode)
+{
+	static const char json[] = "{\"capabilities\":{\"max_msg_fds\":8,"
+				   "\"max_data_xfer_size\":1048576}}";
+	static uint8_t data[4096];
+	struct vfu_reader rx;
+	uint32_t state = VGPU_MIG_RUNNING;
+	int c = accept(lfd, NULL, NULL);
+
+	if (c < 0)
+		_exit(2);
+	vfu_reader_init(&rx);
+	for (;;) {
+		struct vfu_msg m;
+
+		if (vfu_reader_next(&rx, c, &m, 0) < 0)
+			_exit(0);
+		vfu_msg_close_fds(&m, 0);
+		switch (m.hdr.cmd) {
+		case VFU_CMD_VERSION: {
+			struct vfu_version v = { 0, 0 };
+
+			peer_reply(c, &m.hdr, &v, sizeof(v), json, sizeof(json));
+			break;
+		}
+		case VFU_CMD_DEVICE_GET_INFO: {
+			struct vfu_device_info di = {
+				.argsz = sizeof(di), .flags = VFU_DEV_FLAG_PCI,
+				.num_regions = 9, .num_irqs = 5,
+			};
+
+			peer_reply(c, &m.hdr, &di, sizeof(di), NULL, 0);
+			break;
+		}
+		case VFU_CMD_DEVICE_FEATURE:
+			peer_feature(c, &m, mode, &state);
+			break;
+		case VFU_CMD_MIG_DATA_READ: {
+			struct vfu_mig_data d;
+
+			if (mode == PEER_HANG_UP)
+				_exit(0);
+			memcpy(&d, m.payload, sizeof(d));
+			if (d.size > sizeof(data) - 64)
+				d.size = sizeof(data) - 64;
+			if (mode == PEER_READ_TOO_MUCH) {
+				d.size += 10;
+				peer_reply(c, &m.hdr, &d, sizeof(d), data, d.size);
+			} else {
+				peer_reply(c, &m.hdr, &d, sizeof(d), data, d.size / 2);
+			}
+			break;
+		}
+		case VFU_CMD_MIG_DATA_WRITE:
+			if (mode == PEER_REFUSE_WRITE)
+				vfu_send_error(c, &m.hdr, -EIO);
+			else
+				peer_reply(c, &m.hdr, NULL, 0, NULL, 0);
+			break;
+		default: /* regions, IRQs: none */
+			vfu_send_error(c, &m.hdr, -EINVAL);
+		}
+	}
+}
+
+/* a handle on a scripted peer behaving as @mode */
+static struct vgpu_handle *open_peer(enum peer_mode mode, pid_t *pid)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vgpu_access_target t = { .id = "peer", .iommu_group = -1 };
+	struct vgpu_handle *h = NULL;
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/peer.sock", tmp);
+	unlink(sa.sun_path);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(lfd, 1), 0);
+	*pid = fork();
+	ck_assert_int_ge(*pid, 0);
+	if (*pid == 0) {
+		/* not the test runner's handler, which signals its group */
+		signal(SIGTERM, SIG_DFL);
+		peer_serve(lfd, mode);
+	}
+	close(lfd);
+	t.path = sa.sun_path;
+	ck_assert_int_eq(vgpu_handle_open_target(ctx, &vgpu_access_vfio_user,
+						 &t, 0, &h),
+			 0);
+	return h;
+}
+
+static void close_peer(struct vgpu_handle *h, pid_t pid)
+{
+	int st;
+
+	vgpu_handle_unref(h);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+}
+
+START_TEST(test_hostile_migration_peers)
+{
+	static uint8_t buf[4096];
+	struct vgpu_handle *h;
+	pid_t pid;
+	int fds = count_fds();
+
+	/* more data than asked for, and less than announced */
+	h = open_peer(PEER_READ_TOO_MUCH, &pid);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 100), -EBADMSG);
+	close_peer(h, pid);
+	h = open_peer(PEER_READ_SHORT, &pid);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 100), -EBADMSG);
+	close_peer(h, pid);
+	/* a state that does not exist */
+	h = open_peer(PEER_BAD_STATE, &pid);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(h), -EBADMSG);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP), -EBADMSG);
+	close_peer(h, pid);
+	/* an answer for another feature */
+	h = open_peer(PEER_WRONG_FLAGS, &pid);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(h), -EBADMSG);
+	close_peer(h, pid);
+	/* a destination that refuses the data */
+	h = open_peer(PEER_REFUSE_WRITE, &pid);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_write(h, buf, sizeof(buf)), -EIO);
+	close_peer(h, pid);
+	/* a source that hangs up in the middle of the stream */
+	h = open_peer(PEER_HANG_UP, &pid);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 100), -ENODEV);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(h), -ENODEV);
+	close_peer(h, pid);
+	/* nothing leaked */
+	ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
+
 int main(void)
 {
 	Suite *s = suite_create("vfio-user-handle");
@@ -392,6 +737,10 @@ int main(void)
 	tcase_add_test(tc, test_open_errors);
 	tcase_add_test(tc, test_vanish_mid_request);
 	tcase_add_test(tc, test_killed);
+	tcase_add_test(tc, test_migrate_between_providers);
+	tcase_add_test(tc, test_migrate_refusals);
+	tcase_add_test(tc, test_dirty_logging);
+	tcase_add_test(tc, test_hostile_migration_peers);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

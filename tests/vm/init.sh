@@ -21,7 +21,7 @@ mkdir -p /dev/pts /dev/shm && mount -t devpts devpts /dev/pts
 
 . /etc/vgpu-vm.conf
 [ -n "$VGPU_LD_LIBRARY_PATH" ] && export LD_LIBRARY_PATH="$VGPU_LD_LIBRARY_PATH"
-export VGPU_VM=1 SRIOV SRIOV_VFS KVER
+export VGPU_VM=1 SRIOV SRIOV_VFS KVER KFLAVOUR
 
 # exit QEMU with status 2*v+1 through isa-debug-exit at port 0xf4
 debug_exit() {
@@ -44,6 +44,8 @@ note() { echo "# init: $*"; }
     for m in vfio vfio_iommu_type1 vfio-pci mdev; do
         modprobe "$m" 2>&1 && note "modprobe $m: ok" || note "modprobe $m: FAILED"
     done
+    # the iommufd character device path, where the kernel has it as a module
+    modprobe iommufd 2>/dev/null && note "modprobe iommufd: ok"
     if [ "$SRIOV" = 1 ]; then
         modprobe nvme 2>&1 && note "modprobe nvme: ok" || note "modprobe nvme: FAILED"
     fi

@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/vm/run-vm-test.sh [run-vm.sh options...]
+# tests/vm/run-vm-test.sh [--kernel stable|backports] [run-vm.sh options...]
 # Entry point for `meson test --suite vm`: prepare the cache (setup.sh), then
 # boot the VM with the harness' own guest tests (guest.d) plus whatever
 # options meson passes (--bin for project programs, --tests for more guest
@@ -14,9 +14,11 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 [ "${VGPU_VM_DISABLE:-0}" = 1 ] && { echo "VM test disabled by VGPU_VM_DISABLE=1"; exit 77; }
 CACHE=${VGPU_VM_CACHE:-${HOME:-/root}/.cache/libvgpu-vm}
+FLAVOUR=stable
+if [ "${1:-}" = --kernel ]; then FLAVOUR=$2; shift 2; fi
 
 start=$(date +%s)
-"$HERE/setup.sh" "$CACHE"
+"$HERE/setup.sh" --kernel "$FLAVOUR" "$CACHE"
 rc=$?
 case $rc in
     0) ;;
@@ -24,7 +26,7 @@ case $rc in
     *) echo "setup.sh failed (exit $rc)"; exit 1 ;;
 esac
 mid=$(date +%s)
-"$HERE/run-vm.sh" --cache "$CACHE" --tests "$HERE/guest.d" "$@"
+"$HERE/run-vm.sh" --cache "$CACHE" --kernel "$FLAVOUR" --tests "$HERE/guest.d" "$@"
 rc=$?
-echo "[vm] setup $((mid - start))s, VM run $(( $(date +%s) - mid ))s, exit $rc"
+echo "[vm $FLAVOUR] setup $((mid - start))s, VM run $(( $(date +%s) - mid ))s, exit $rc"
 exit $rc

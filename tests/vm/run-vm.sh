@@ -6,6 +6,9 @@
 # usage: run-vm.sh [options]
 #   --cache DIR          cache prepared by setup.sh (default: $VGPU_VM_CACHE or
 #                        ~/.cache/libvgpu-vm)
+#   --kernel NAME        stable (default: Debian's own kernel) or backports
+#                        (the newest from <codename>-backports), as prepared
+#                        by setup.sh --kernel NAME
 #   --bin PATH           program or directory of programs to put on the guest's
 #                        PATH (/opt/vgpu/bin); their shared libraries come along.
 #                        Repeatable.
@@ -18,6 +21,9 @@
 #   --sriov-vfs N        let /init enable N VFs on the NVMe PF before the
 #                        tests (default 0: guest-tests.sh does it itself)
 #   --no-mdevctl         do not put Debian's mdevctl into the guest
+#   --vfio-stack NAME    kernel (default: the kernel's own VFIO modules) or
+#                        iommufd (the VFIO stack setup.sh rebuilt with
+#                        iommufd, where it did: backports kernels)
 #   --no-sriov           no NVMe SR-IOV device / virtual IOMMU
 #   --timeout SEC        wall-clock limit for QEMU (default 240)
 #   --append ARGS        extra kernel command line
@@ -39,6 +45,8 @@ skip() { echo "[run-vm] SKIP: $*" >&2; exit $SKIP; }
 die()  { echo "[run-vm] ERROR: $*" >&2; exit 1; }
 
 CACHE=${VGPU_VM_CACHE:-${HOME:-/root}/.cache/libvgpu-vm}
+FLAVOUR=stable
+VFIO_STACK=kernel
 BINS=()
 TESTDIRS=()
 GUEST_SCRIPT=$HERE/guest-tests.sh
@@ -54,11 +62,13 @@ VERBOSE=${VGPU_VM_VERBOSE:-0}
 while [ $# -gt 0 ]; do
     case $1 in
         --cache) CACHE=$2; shift 2 ;;
+        --kernel) FLAVOUR=$2; shift 2 ;;
         --bin) BINS+=("$2"); shift 2 ;;
         --tests) TESTDIRS+=("$2"); shift 2 ;;
         --guest-script) GUEST_SCRIPT=$2; shift 2 ;;
         --sriov-vfs) SRIOV_VFS=$2; shift 2 ;;
         --no-mdevctl) MDEVCTL_WANTED=0; shift ;;
+        --vfio-stack) VFIO_STACK=$2; shift 2 ;;
         --no-sriov) SRIOV=0; shift ;;
         --timeout) TIMEOUT=$2; shift 2 ;;
         --append) APPEND=$2; shift 2 ;;
@@ -72,9 +82,16 @@ done
 
 QEMU=$(command -v qemu-system-x86_64 || true)
 [ -n "$QEMU" ] || skip "qemu-system-x86_64 not found (run tests/vm/setup.sh, or install qemu-system-x86)"
-[ -f "$CACHE/current" ] || skip "cache $CACHE not prepared (run tests/vm/setup.sh $CACHE)"
-# shellcheck disable=SC1091
-. "$CACHE/current"
+CURRENT=$CACHE/current
+[ "$FLAVOUR" = stable ] || CURRENT=$CACHE/current-$FLAVOUR
+[ -f "$CURRENT" ] || skip "cache $CACHE not prepared for the $FLAVOUR kernel (run tests/vm/setup.sh --kernel $FLAVOUR $CACHE)"
+# shellcheck disable=SC1090
+. "$CURRENT"
+if [ "$VFIO_STACK" = iommufd ]; then
+    [ -n "${VFIO_IOMMUFD:-}" ] && [ -d "$VFIO_IOMMUFD/samples" ] ||
+        skip "no VFIO stack rebuilt with iommufd in the cache (setup.sh builds one for backports kernels without CONFIG_IOMMUFD)"
+    SAMPLES=$VFIO_IOMMUFD/samples
+fi
 for f in "$VMLINUZ" "$BUSYBOX" "$MODULES/modules.dep" "$SAMPLES/mtty.ko"; do
     [ -e "$f" ] || skip "cache incomplete: $f missing (rerun setup.sh)"
 done
@@ -92,7 +109,10 @@ cp "$BUSYBOX" "$R/bin/busybox"
 # ------------------------------------------------------------ kernel modules
 # Wanted modules (by name, '-' and '_' are equivalent); their dependencies are
 # taken from the modules.dep setup.sh generated. intel-iommu is built in.
-WANT_MODS="vfio vfio_iommu_type1 vfio_virqfd vfio-pci-core vfio-pci mdev irqbypass nvme nvme-core"
+WANT_MODS="vfio vfio_iommu_type1 vfio-pci-core vfio-pci mdev irqbypass nvme nvme-core"
+# modules only some kernels have as modules (vfio_virqfd is part of vfio
+# from 6.2; iommufd exists where CONFIG_IOMMUFD=m)
+OPT_MODS="vfio_virqfd iommufd"
 MD=/lib/modules/$KVER
 mkdir -p "$R$MD/extra"
 declare -A depline=()
@@ -118,12 +138,32 @@ add_mod() {  # module name, with its dependencies
     for d in $deps; do copy_mod_path "$d"; done
 }
 for m in $WANT_MODS; do add_mod "$m"; done
+for m in $OPT_MODS; do [ -n "${depline[${m//-/_}]:-}" ] && add_mod "$m"; done
 # sample drivers: copy, and pull in what their modinfo 'depends=' names
 for s in mtty mdpy mdpy-fb mbochs; do
     cp "$SAMPLES/$s.ko" "$R$MD/extra/"
     deps=$(tr '\0' '\n' < "$SAMPLES/$s.ko" | sed -n 's/^depends=//p' | tr , ' ')
     for d in $deps; do add_mod "$d"; done
 done
+# the VFIO stack rebuilt with iommufd (setup.sh, for kernels built without
+# it): in place of the kernel's own modules, iommufd.ko beside them
+if [ "$VFIO_STACK" = iommufd ] && [ -n "${VFIO_IOMMUFD:-}" ] && [ -d "$VFIO_IOMMUFD" ]; then
+    while IFS= read -r ko; do
+        case $ko in */samples/*) continue ;; esac
+        b=${ko##*/}
+        # the kernel's own may be compressed (6.12: .ko.xz): drop it
+        dest=$(find "$R$MD/kernel" \( -name "$b" -o -name "$b.xz" -o -name "$b.zst" -o -name "$b.gz" \) -print -quit)
+        if [ -n "$dest" ]; then
+            rm -f "$dest"
+            dest=${dest%.xz}; dest=${dest%.zst}; dest=${dest%.gz}
+        else
+            dest=$R$MD/kernel/${ko#"$VFIO_IOMMUFD"/}
+        fi
+        mkdir -p "$(dirname "$dest")"
+        cp "$ko" "$dest"
+    done < <(find "$VFIO_IOMMUFD" -name '*.ko')
+    msg "the VFIO stack rebuilt with iommufd in place of the kernel's"
+fi
 cp "$MODULES/modules.builtin" "$MODULES/modules.order" "$R$MD/" 2>/dev/null || true
 [ -f "$MODULES/modules.builtin.modinfo" ] && cp "$MODULES/modules.builtin.modinfo" "$R$MD/"
 "$BUSYBOX" depmod -b "$R" "$KVER"
@@ -170,9 +210,14 @@ for d in ${TESTDIRS[@]+"${TESTDIRS[@]}"}; do
     fi
 done
 cp "$GUEST_SCRIPT" "$R/opt/vgpu/guest-tests.sh"
+# the kernel's configuration, for guest tests that depend on what it has
+# (caches written by an older setup.sh do not record KCONFIG)
+KCONFIG=${KCONFIG:-${ROOT:-}/boot/config-$KVER}
+if [ -f "$KCONFIG" ]; then cp "$KCONFIG" "$R/etc/kernel-config"; fi
 
 cat > "$R/etc/vgpu-vm.conf" <<EOF
 KVER='$KVER'
+KFLAVOUR='$FLAVOUR'
 SRIOV='$SRIOV'
 SRIOV_VFS='$SRIOV_VFS'
 VGPU_LD_LIBRARY_PATH='/opt/vgpu/lib'

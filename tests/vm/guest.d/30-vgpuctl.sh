@@ -92,7 +92,8 @@ if [ "${SRIOV:-0}" = 1 ]; then
 	[ -e "/dev/vfio/$g" ] || fail "/dev/vfio/$g missing"
 	# the instance opens by its UUID like an mdev, through VFIO
 	vgpuctl regions "$v" | tee /tmp/vf-regions
-	grep -q "vfio-group, IOMMU group $g" /tmp/vf-regions || fail "$v does not open by UUID"
+	# (through iommufd where the kernel has it)
+	grep -Eq "(vfio-group|iommufd), IOMMU group $g" /tmp/vf-regions || fail "$v does not open by UUID"
 	vgpuctl remove "$v"
 	[ ! -e "/sys/bus/pci/devices/$vf/driver" ] || [ "$(basename "$(readlink "/sys/bus/pci/devices/$vf/driver")")" != vfio-pci ] || fail "$vf still on vfio-pci"
 
