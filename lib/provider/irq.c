@@ -86,6 +86,11 @@ VGPU_EXPORT int vgpu_device_irq_trigger(struct vgpu_device *dev,
 		r = -EAGAIN;
 	} else if (q->efd[vector] < 0) {
 		r = -ENOTCONN;
+	} else if (!mig_live(dev)) {
+		/* stopped for migration: latched, signalled when the device
+		 * runs again (migration.c) or carried to the destination */
+		q->pending[vector] = true;
+		r = -EAGAIN;
 	} else {
 		r = irq_signal(q->efd[vector]);
 	}
