@@ -50,6 +50,7 @@ static const struct sim_type types[] = {
 
 struct sim {
 	unsigned int pool_mb, used_mb;
+	unsigned int fps; /* --frame-rate-limit: new devices start with it */
 	struct engine *engine;
 };
 
@@ -495,6 +496,8 @@ static int sim_create_attrs(struct vgpu_device *dev, const char *type_id,
 		free(d);
 		return -ENOMEM;
 	}
+	if (s->fps)
+		engine_set(d->ec, ENGINE_FRAME_RATE_LIMIT, s->fps);
 	pthread_mutex_init(&d->lock, NULL);
 	pthread_cond_init(&d->popped, NULL);
 	d->sim = s;
@@ -1277,6 +1280,8 @@ static void usage(FILE *f)
 		"(default 512)\n"
 		"  --runtime-dir DIR  where the sockets go (default /run/vgpu, "
 		"or $VGPU_RUNTIME_DIR)\n"
+		"  --frame-rate-limit N  new devices start with this QoS "
+		"frame-rate limit\n"
 		"  -h, --help         this text\n\n"
 		"Runs until SIGTERM or SIGINT. Prints \"ready\" once management "
 		"can reach it.\n\n"
@@ -1284,7 +1289,10 @@ static void usage(FILE *f)
 		"slice,\npreemption timeout, priority, weight, frame-rate limit), and "
 		"report their\nusage; their displays can be watched with vgpuctl vnc. "
 		"One attribute at\ncreation: resolution=WxH, the display's first "
-		"mode (XR24).\n");
+		"mode (XR24).\n"
+		"Devices migrate (VFIO migration v2 over vfio-user): registers, "
+		"display mode,\nframebuffer (pre-copied), blits not run yet, "
+		"interrupt state, QoS; see\nvgpu-sim-migrate(1).\n");
 }
 
 int main(int argc, char **argv)
@@ -1293,6 +1301,7 @@ int main(int argc, char **argv)
 		{ "parent", required_argument, NULL, 'p' },
 		{ "pool", required_argument, NULL, 'm' },
 		{ "runtime-dir", required_argument, NULL, 'R' },
+		{ "frame-rate-limit", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -1333,6 +1342,15 @@ int main(int argc, char **argv)
 			break;
 		case 'R':
 			runtime = optarg;
+			break;
+		case 'f':
+			errno = 0;
+			s.fps = (unsigned int)strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || s.fps > 1000) {
+				fprintf(stderr, "vgpu-sim: bad --frame-rate-limit %s "
+					"(0..1000)\n", optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
