@@ -18,6 +18,11 @@
  * (engine time, jobs, DMA bytes, interrupts, framebuffer, frames). The
  * display is offered to management as a display source: `vgpuctl vnc`
  * and `vgpuctl screenshot` show it while a VMM drives the device.
+ *
+ * Devices migrate (VFIO migration v2): registers, display mode,
+ * framebuffer (pre-copied while running, changed tiles resent), the blits
+ * not run yet, interrupt masks and pending bits, QoS — the stream format is
+ * in vgpu-sim.h, the scheme in docs/vfio-user.md ("What a provider saves").
  */
 #include <endian.h>
 #include <errno.h>
