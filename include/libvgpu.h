@@ -37,6 +37,7 @@ struct vgpu_config;
 struct vgpu_monitor;
 struct vgpu_event;
 struct vgpu_handle;
+struct vgpu_usage;
 
 /* ------------------------------------------------------------------------ */
 /* Context                                                                   */
@@ -781,7 +782,8 @@ enum vgpu_lifecycle_flags {
  * @ret: receives the new instance (one reference), or NULL
  *
  * The UUID is written to the type's create file, then every attribute in
- * order; if one fails the instance is removed again and the error returned.
+ * order, then the QoS knobs of @config (vgpu_config_set_qos()); if one
+ * fails the instance is removed again and the error returned.
  * Lifecycle calls on the same parent are serialized across processes with a
  * lock in the runtime directory.
  * Returns: 0, -EINVAL (bad UUID, no type in @config), -ENODEV (no such
@@ -876,7 +878,9 @@ int vgpu_instance_start(struct vgpu_ctx *ctx, const char *uuid,
  * @parent_id: the parent, or NULL when the UUID is defined only once
  * @config: the new definition
  *
- * The active instance, if any, is not changed.
+ * The active instance, if any, is not changed. The definition's QoS knobs
+ * stay as they are unless @config speaks of QoS: it was obtained with the
+ * definition (vgpu_instance_get_config()) or had knobs set or unset.
  * Returns: 0, -ENOENT (no definition), -ENOTUNIQ, -EINVAL, or the errno of
  *          the failed write.
  * @since: 0.1
@@ -1944,6 +1948,267 @@ int vgpu_handle_dirty_report(struct vgpu_handle *handle, uint64_t iova,
  * @since: 0.2
  */
 int vgpu_handle_dirty_stop(struct vgpu_handle *handle);
+
+/* ------------------------------------------------------------------------ */
+/* Quality of service and usage                                              */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * enum vgpu_qos_knob - the QoS knobs of an instance, one model over every
+ * backend
+ *
+ * Each backend maps a knob to its vendor's interface where there is one
+ * (docs/qos.md has the table); a knob the backend lacks is refused with
+ * -EOPNOTSUPP and a message that names the backend, never ignored.
+ */
+enum vgpu_qos_knob {
+	/** scheduling time slice (execution quantum), microseconds;
+	 * 0 = the scheduler's default/unlimited */
+	VGPU_QOS_TIME_SLICE_US = 0,
+	/** how long a running slice may take to yield before it is
+	 * preempted (reset), microseconds; 0 = unlimited */
+	VGPU_QOS_PREEMPT_TIMEOUT_US = 1,
+	/** scheduling priority, an enum vgpu_qos_priority */
+	VGPU_QOS_PRIORITY = 2,
+	/** relative weight (share) against the parent's other instances,
+	 * 1 and up */
+	VGPU_QOS_WEIGHT = 3,
+	/** display frame-rate limit, frames per second; 0 = no limit */
+	VGPU_QOS_FRAME_RATE_LIMIT = 4,
+};
+
+/** Values of VGPU_QOS_PRIORITY. */
+enum vgpu_qos_priority {
+	VGPU_QOS_PRIORITY_LOW = 0,
+	VGPU_QOS_PRIORITY_NORMAL = 1,
+	VGPU_QOS_PRIORITY_HIGH = 2,
+};
+
+/** What vgpu_instance_get_qos() says about a value (a mask). */
+enum vgpu_qos_state {
+	/** fixed by the instance's type; vgpu_instance_set_qos() refuses it */
+	VGPU_QOS_STATE_FIXED = 1 << 0,
+	/** the value the device takes when the VM starts next; the running
+	 * VM may still use an older one (NVIDIA's vgpu_params) */
+	VGPU_QOS_STATE_PENDING = 1 << 1,
+	/** the value comes from the persistent definition (the instance is
+	 * not active, or VGPU_QOS_CONFIG was asked for) */
+	VGPU_QOS_STATE_DEFINED = 1 << 2,
+};
+
+/** Flags of vgpu_instance_set_qos() and vgpu_instance_get_qos(). */
+enum vgpu_qos_flags {
+	/** the running instance only */
+	VGPU_QOS_LIVE = 1 << 0,
+	/** the persistent definition only (applied at every start) */
+	VGPU_QOS_CONFIG = 1 << 1,
+};
+
+/** Positive result of vgpu_instance_set_qos(). */
+#define VGPU_QOS_APPLIED_AT_NEXT_START 1
+
+/**
+ * vgpu_qos_knob_name - the knob's stable name
+ * @knob: the knob
+ *
+ * The names are used by vgpuctl, in the persistent definitions and in the
+ * metrics: "time_slice_us", "preempt_timeout_us", "priority", "weight",
+ * "frame_rate_limit".
+ * Returns: the name, or NULL for an unknown knob.
+ * @since: 0.2
+ */
+const char *vgpu_qos_knob_name(enum vgpu_qos_knob knob);
+
+/**
+ * vgpu_qos_knob_from_name - the knob with this name
+ * @name: a name from vgpu_qos_knob_name()
+ * Returns: the knob (>= 0), or -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_qos_knob_from_name(const char *name);
+
+/**
+ * vgpu_qos_check_value - whether a value is in a knob's range
+ * @knob: the knob
+ * @value: the value
+ *
+ * Ranges: time slice and preemption timeout up to 4294967295 µs; priority
+ * an enum vgpu_qos_priority; weight 1 to 1000000; frame-rate limit up to
+ * 1000 frames per second. A backend may refuse more (see docs/qos.md).
+ * Returns: 0, -EINVAL (unknown knob), -ERANGE (value out of range).
+ * @since: 0.2
+ */
+int vgpu_qos_check_value(enum vgpu_qos_knob knob, uint64_t value);
+
+/**
+ * vgpu_config_set_qos - set a QoS knob in a definition
+ * @config: the definition
+ * @knob: the knob
+ * @value: its value (vgpu_qos_check_value())
+ *
+ * The knobs of a definition are applied, in knob order, when the instance
+ * is created from it (vgpu_instance_create(), vgpu_instance_start(),
+ * autostart), after its attributes; a knob the backend refuses fails the
+ * creation and the instance is removed again, as for attributes.
+ * Returns: 0, -EINVAL, -ERANGE.
+ * @since: 0.2
+ */
+int vgpu_config_set_qos(struct vgpu_config *config, enum vgpu_qos_knob knob,
+			uint64_t value);
+
+/**
+ * vgpu_config_unset_qos - remove a QoS knob from a definition
+ * @config: the definition
+ * @knob: the knob
+ *
+ * The backend's own setting then stays as it is at creation.
+ * Returns: 0, -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_config_unset_qos(struct vgpu_config *config, enum vgpu_qos_knob knob);
+
+/**
+ * vgpu_config_get_qos - a QoS knob of a definition
+ * @config: the definition
+ * @knob: the knob
+ * @value: receives the value
+ * Returns: 0, -ENODATA when the definition does not set the knob, -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_config_get_qos(struct vgpu_config *config, enum vgpu_qos_knob knob,
+			uint64_t *value);
+
+/**
+ * vgpu_instance_set_qos - change a QoS knob of an instance
+ * @instance: the instance
+ * @knob: the knob
+ * @value: the new value
+ * @flags: VGPU_QOS_LIVE, VGPU_QOS_CONFIG, both, or 0 for "the running
+ *         instance when it is active and the definition when it is defined"
+ *
+ * A live change goes to the backend now. The definition keeps the knob for
+ * every later start, and vgpu_instance_modify() keeps it unless the new
+ * definition says otherwise. Where the device takes the value only when
+ * the VM starts again (NVIDIA's vgpu_params), the call says so by its
+ * result and in the log.
+ * Returns: 0 (applied), VGPU_QOS_APPLIED_AT_NEXT_START (live, but in
+ *          effect from the next VM start), -EINVAL, -ERANGE (out of the
+ *          knob's range), -EOPNOTSUPP (the backend has no such knob or
+ *          the type fixes it; logged with the backend's name), -ENOENT
+ *          (VGPU_QOS_LIVE and the instance is not active, or
+ *          VGPU_QOS_CONFIG and it is not defined), or the errno of the
+ *          failed write.
+ * @since: 0.2
+ */
+int vgpu_instance_set_qos(struct vgpu_instance *instance,
+			  enum vgpu_qos_knob knob, uint64_t value,
+			  unsigned int flags);
+
+/**
+ * vgpu_instance_get_qos - a QoS knob of an instance
+ * @instance: the instance
+ * @knob: the knob
+ * @flags: VGPU_QOS_LIVE (the device's value), VGPU_QOS_CONFIG (the
+ *         definition's), or 0: the device's when active, else the
+ *         definition's
+ * @value: receives the value
+ * @state: receives a mask of enum vgpu_qos_state, or NULL
+ * Returns: 0, -ENODATA (the backend has the knob but reports no value, or
+ *          the definition does not set it), -EOPNOTSUPP (the backend has
+ *          no such knob), -ENOENT (neither active nor defined as asked),
+ *          -EINVAL, or the errno of the failed read.
+ * @since: 0.2
+ */
+int vgpu_instance_get_qos(struct vgpu_instance *instance,
+			  enum vgpu_qos_knob knob, unsigned int flags,
+			  uint64_t *value, unsigned int *state);
+
+/**
+ * enum vgpu_usage_counter - what an instance has used
+ *
+ * Counters only grow while the instance lives (they may restart when it
+ * is created again); VGPU_USAGE_FB_BYTES is a gauge. A counter the backend
+ * cannot read is "not reported" (vgpu_usage_get() returns -ENODATA),
+ * which is never shown as 0.
+ */
+enum vgpu_usage_counter {
+	/** time an engine ran the instance's work, nanoseconds */
+	VGPU_USAGE_ENGINE_BUSY_NS = 0,
+	/** work items (command buffers, jobs) completed */
+	VGPU_USAGE_WORK_ITEMS = 1,
+	/** bytes the device moved to and from guest memory */
+	VGPU_USAGE_DMA_BYTES = 2,
+	/** interrupts raised to the guest */
+	VGPU_USAGE_INTERRUPTS = 3,
+	/** framebuffer (device-local) memory the instance holds, bytes */
+	VGPU_USAGE_FB_BYTES = 4,
+	/** frames presented on the instance's display */
+	VGPU_USAGE_FRAMES = 5,
+};
+
+/**
+ * vgpu_usage_counter_name - the counter's stable name
+ * @counter: the counter
+ *
+ * "engine_busy_ns", "work_items", "dma_bytes", "interrupts", "fb_bytes",
+ * "frames"; vgpuctl and the metrics use them.
+ * Returns: the name, or NULL for an unknown counter.
+ * @since: 0.2
+ */
+const char *vgpu_usage_counter_name(enum vgpu_usage_counter counter);
+
+/**
+ * vgpu_instance_get_usage - read an active instance's usage
+ * @instance: the instance (active when it was obtained)
+ * @ret: receives a snapshot (one reference); drop it with
+ *       vgpu_usage_unref()
+ *
+ * Every counter is read once, at the same moment. An instance whose
+ * backend reports nothing still gets a snapshot, with every counter "not
+ * reported".
+ * Returns: 0, -EINVAL, -ENOENT (not active), -ENOMEM, or the errno of the
+ *          backend's failed read.
+ * @since: 0.2
+ */
+int vgpu_instance_get_usage(struct vgpu_instance *instance,
+			    struct vgpu_usage **ret);
+
+/**
+ * vgpu_usage_ref - take a reference
+ * @usage: the snapshot, or NULL
+ * Returns: @usage.
+ * @since: 0.2
+ */
+struct vgpu_usage *vgpu_usage_ref(struct vgpu_usage *usage);
+
+/**
+ * vgpu_usage_unref - drop a reference
+ * @usage: the snapshot, or NULL
+ * Returns: NULL when it was freed, @usage otherwise.
+ * @since: 0.2
+ */
+struct vgpu_usage *vgpu_usage_unref(struct vgpu_usage *usage);
+
+/**
+ * vgpu_usage_get - one counter of a snapshot
+ * @usage: the snapshot
+ * @counter: the counter
+ * @value: receives the value
+ * Returns: 0, -ENODATA when the backend does not report the counter,
+ *          -EINVAL (unknown counter).
+ * @since: 0.2
+ */
+int vgpu_usage_get(struct vgpu_usage *usage, enum vgpu_usage_counter counter,
+		   uint64_t *value);
+
+/**
+ * vgpu_usage_get_timestamp - when the snapshot was taken
+ * @usage: the snapshot
+ * Returns: CLOCK_MONOTONIC time in nanoseconds, 0 for NULL. Two snapshots
+ *          of one instance give rates (utilisation = busy time / elapsed).
+ * @since: 0.2
+ */
+uint64_t vgpu_usage_get_timestamp(struct vgpu_usage *usage);
 
 #ifdef __cplusplus
 }

@@ -150,6 +150,11 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 			if (uuid && strcmp(uuid, norm))
 				continue;
 			r = vgpu_config_load_file(ctx, pfd, de->d_name, &c);
+			if (r >= 0 &&
+			    vgpu_qos_def_load(ctx, pe->d_name, norm, c) < 0) {
+				vgpu_config_unref(c);
+				r = -EBADMSG;
+			}
 			if (r >= 0 && strict && c->incomplete) {
 				vgpu_config_unref(c);
 				r = -EBADMSG;
@@ -617,6 +622,8 @@ static int create_locked(struct vgpu_ctx *ctx, struct vgpu_parent *p,
 	}
 	/* a backend that took them at creation has them already */
 	r = p->backend->create_attrs ? 0 : apply_attrs(ctx, in, config);
+	if (r == 0)
+		r = vgpu_qos_apply(ctx, in, config);
 	if (r < 0) {
 		vgpu_instance_unref(in);
 		return r;
@@ -803,6 +810,8 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 	r = write_definition(ctx, top, parent_id, norm, config,
 			     flags & VGPU_DEFINE_FORCE);
 	free(top);
+	if (r >= 0)
+		r = vgpu_qos_def_store(ctx, parent_id, norm, config);
 	if (r == -EEXIST)
 		err(ctx, "%s is already defined for parent %s", norm, parent_id);
 	if (r >= 0 && ret)
@@ -831,6 +840,7 @@ static int unlink_definition(struct vgpu_ctx *ctx, const struct def_loc *loc,
 		err(ctx, "cannot delete %s: %s", path, strerror(errno));
 	} else {
 		u->count++;
+		vgpu_qos_def_delete(ctx, parent, uuid);
 	}
 	free(path);
 	return 0;
@@ -910,6 +920,9 @@ VGPU_EXPORT int vgpu_instance_modify(struct vgpu_ctx *ctx, const char *uuid,
 	if (r < 0)
 		return r;
 	r = write_definition(ctx, f.dir, f.parent, norm, config, true);
+	/* QoS stays unless the new definition speaks of it */
+	if (r >= 0 && config->qos_touched)
+		r = vgpu_qos_def_store(ctx, f.parent, norm, config);
 	free(f.parent);
 	free(f.dir);
 	vgpu_config_unref(f.config);

@@ -66,6 +66,10 @@ struct vgpu_type {
 	size_t n_attrs;
 };
 
+/* the knobs of enum vgpu_qos_knob and counters of enum vgpu_usage_counter */
+#define VGPU_QOS_KNOBS 5
+#define VGPU_USAGE_COUNTERS 6
+
 struct vgpu_config {
 	int refcount;
 	char *type;
@@ -73,6 +77,18 @@ struct vgpu_config {
 	bool incomplete; /* parsed from JSON without "start" */
 	struct vgpu_kv *attrs;
 	size_t n_attrs;
+	/* QoS (qos.c): kept beside mdevctl's file, never in it */
+	uint64_t qos[VGPU_QOS_KNOBS];
+	unsigned int qos_set; /* bit (1 << knob): the knob is set */
+	bool qos_touched;     /* QoS was loaded or changed: modify writes it */
+};
+
+/* a snapshot of enum vgpu_usage_counter values */
+struct vgpu_usage {
+	int refcount;
+	uint64_t timestamp;    /* CLOCK_MONOTONIC ns */
+	unsigned int reported; /* bit (1 << counter): the backend reported it */
+	uint64_t value[VGPU_USAGE_COUNTERS];
 };
 
 struct vgpu_instance {
@@ -144,6 +160,22 @@ struct vgpu_backend {
 	int (*create_attrs)(struct vgpu_parent *parent, const char *type_id,
 			    const char *uuid, const struct vgpu_kv *attrs,
 			    size_t n_attrs);
+	/* optional: a QoS knob of an active instance into *value, with
+	 * enum vgpu_qos_state bits in *state. A knob the backend lacks is
+	 * -EOPNOTSUPP, logged with the backend's name; one it has without a
+	 * readable value -ENODATA. NULL: the backend has no knob */
+	int (*qos_get)(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
+		       uint64_t *value, unsigned int *state);
+	/* optional: set a knob of an active instance (@value is in the
+	 * knob's range); 0 when in effect, VGPU_QOS_APPLIED_AT_NEXT_START
+	 * when the device takes it at the next VM start, -EOPNOTSUPP
+	 * (logged, naming the backend) for a knob it lacks or cannot set */
+	int (*qos_set)(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
+		       uint64_t value);
+	/* optional: the counters the backend can read, with
+	 * vgpu_usage_set(); the others stay "not reported". NULL: none */
+	int (*get_usage)(struct vgpu_instance *instance,
+			 struct vgpu_usage *usage);
 };
 
 extern const struct vgpu_backend vgpu_backend_mdev;
@@ -200,6 +232,29 @@ void vgpu_kv_free(struct vgpu_kv *kv, size_t n);
 int vgpu_config_load_file(struct vgpu_ctx *ctx, int dirfd, const char *name,
 			  struct vgpu_config **ret);
 int vgpu_config_valid_key(const char *key);
+
+/* QoS and usage (qos.c) */
+void vgpu_usage_set(struct vgpu_usage *usage, enum vgpu_usage_counter counter,
+		    uint64_t value);
+/* log and return -EOPNOTSUPP for a knob @instance's backend lacks */
+int vgpu_qos_unsupported(struct vgpu_instance *instance,
+			 enum vgpu_qos_knob knob, const char *why);
+/* the QoS of the definition <parent>/<uuid> into @config: 0 (also when
+ * there is none), -EBADMSG for a malformed file */
+int vgpu_qos_def_load(struct vgpu_ctx *ctx, const char *parent,
+		      const char *uuid, struct vgpu_config *config);
+/* store @config's QoS for <parent>/<uuid>; none set: the file goes */
+int vgpu_qos_def_store(struct vgpu_ctx *ctx, const char *parent,
+		       const char *uuid, struct vgpu_config *config);
+void vgpu_qos_def_delete(struct vgpu_ctx *ctx, const char *parent,
+			 const char *uuid);
+/* "1024M", "512MB", "18G", "4096": bytes (binary units); -EINVAL */
+int vgpu_parse_size(const char *s, uint64_t *bytes);
+/* the value of @key in @kv, or NULL */
+const char *vgpu_kv_get(const struct vgpu_kv *kv, size_t n, const char *key);
+/* set every knob of @config on the new instance @in */
+int vgpu_qos_apply(struct vgpu_ctx *ctx, struct vgpu_instance *in,
+		   struct vgpu_config *config);
 
 /* locking (lock.c): an exclusive cross-process lock named @name */
 int vgpu_lock_take(struct vgpu_ctx *ctx, const char *name);

@@ -19,6 +19,7 @@
 
 #include "mdevctl-compat.h"
 #include "vgpuctl.h"
+#include "vgpuctl-usage.h"
 #include "util-json.h"
 
 
@@ -1350,6 +1351,10 @@ static const struct verb verbs[] = {
 	  "serve the live display to VNC clients (view only)" },
 	{ "migration", cmd_migration, "UUID|PCI-ADDRESS",
 	  "what the device offers for live migration, and its state" },
+	{ "stats", cmd_stats, "[UUID]", "usage of every active instance, or of one" },
+	{ "qos", cmd_qos, "UUID [-p PARENT] [--set KNOB=VALUE]... [--live|--config]", "show or set an instance's QoS" },
+	{ "top", cmd_top, "[--interval MS] [--iterations N] [--batch]", "live view of every instance's use and QoS ('q' quits)" },
+	{ "metrics", cmd_metrics, "[--output FILE]", "usage and QoS in the Prometheus text format" },
 	{ "help", cmd_help, "", "show this help" },
 	{ NULL, NULL, NULL, NULL },
 };

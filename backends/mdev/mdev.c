@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "libvgpu-private.h"
+#include "mdev-qos.h"
 #include "util-sysfs.h"
 #include "util-uuid.h"
 
@@ -469,4 +470,7 @@ const struct vgpu_backend vgpu_backend_mdev = {
 	.create = mdev_create,
 	.write_attr = mdev_write_attr,
 	.remove = mdev_remove,
+	.qos_get = mdev_qos_get,
+	.qos_set = mdev_qos_set,
+	.get_usage = mdev_get_usage,
 };

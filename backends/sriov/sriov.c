@@ -4,7 +4,9 @@
  * sriov_totalvfs > 0 under <root>/bus/pci/devices, types the VF profiles of
  * the PF's model (generic, NVIDIA vendor-specific VFIO, Intel xe, AMD GIM),
  * instances the VFs handed out, each named by a UUID that is recorded in
- * <runtime>/sriov/instances/<uuid>. See docs/sriov.md.
+ * <runtime>/sriov/instances/<uuid>. This file holds what the models share;
+ * each model is a row of operations in sriov-<model>.c (sriov-private.h).
+ * See docs/sriov.md.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -18,73 +20,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "libvgpu-private.h"
+#include "sriov-private.h"
 #include "util-file.h"
 #include "util-sysfs.h"
 #include "util-uuid.h"
 
 #define PCI_DEVICES "bus/pci/devices"
 #define PCI_DRIVERS "bus/pci/drivers"
-#define VFIO_DRIVER "vfio-pci"
+#define VFIO_DRIVER SRIOV_VFIO_DRIVER
 #define ALIAS_PREFIX "sriov:"
 #define RECORD_MAX 4096
-#define FIELD_MAX 256
-
-enum model {
-	MODEL_GENERIC,
-	MODEL_NVIDIA, /* vendor-specific VFIO: nvidia/current_vgpu_type */
-	MODEL_XE,     /* Intel xe: sriov_admin profiles */
-	MODEL_GIM,    /* AMD MxGPU: VF count fixed by the gim module */
-};
-
-static const char *const model_names[] = {
-	[MODEL_GENERIC] = "generic",
-	[MODEL_NVIDIA] = "nvidia",
-	[MODEL_XE] = "xe",
-	[MODEL_GIM] = "gim",
-};
-
-struct vf {
-	unsigned int index;   /* N of the PF's virtfnN link */
-	char bdf[FIELD_MAX];
-	char driver[FIELD_MAX];   /* "" when unbound */
-	char override[FIELD_MAX]; /* "" when unset ("(null)") */
-	bool mdev_parent;         /* handed to the mdev backend, never ours */
-	bool claimed;             /* an active libvgpu instance */
-	long nv_current;          /* nvidia/current_vgpu_type, -errno if none */
-	char *nv_creatable;       /* nvidia/creatable_vgpu_types text */
-};
-
-/* a PF as read now */
-struct pf {
-	struct vgpu_ctx *ctx;
-	char bdf[FIELD_MAX];
-	char *syspath;
-	int fd;
-	char driver[FIELD_MAX];
-	long totalvfs, numvfs, offset, stride, vf_device, autoprobe;
-	enum model model;
-	struct vf *vfs;
-	size_t n_vfs;
-};
-
-/* what <runtime>/sriov/instances/<uuid> holds */
-struct record {
-	char uuid[VGPU_UUID_LEN + 1];
-	char parent[FIELD_MAX];
-	char vf[FIELD_MAX];
-	char type[FIELD_MAX];
-	char model[FIELD_MAX];
-	char prev_driver[FIELD_MAX]; /* the VF's driver before we took it */
-	char prev_setting[FIELD_MAX]; /* xe: the sched_priority before */
-};
+#define FIELD_MAX SRIOV_FIELD_MAX
 
 /* ---- small helpers ---------------------------------------------------- */
 
-static int fmt_path(char *buf, size_t size, const char *format, ...)
+int sriov_fmt_path(char *buf, size_t size, const char *format, ...)
 	__attribute__((format(printf, 3, 4)));
 
-static int fmt_path(char *buf, size_t size, const char *format, ...)
+/* the vendor models, asked in this order; generic takes every PF */
+static const struct sriov_model *const models[] = {
+	&sriov_model_nvidia,
+	&sriov_model_gim,
+	&sriov_model_xe,
+	&sriov_model_generic,
+};
+
+const struct sriov_model *sriov_model_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+		if (!strcmp(models[i]->name, name))
+			return models[i];
+	return NULL;
+}
+
+int sriov_fmt_path(char *buf, size_t size, const char *format, ...)
 {
 	va_list ap;
 	int n;
@@ -114,12 +83,12 @@ static bool valid_bdf(const char *s)
 	return true;
 }
 
-static int open_rel(struct vgpu_ctx *ctx, const char *rel, const char *name)
+int sriov_open_rel(struct vgpu_ctx *ctx, const char *rel, const char *name)
 {
 	char path[PATH_MAX];
 	int fd, r;
 
-	r = fmt_path(path, sizeof(path), "%s/%s/%s", ctx->sysfs_root, rel,
+	r = sriov_fmt_path(path, sizeof(path), "%s/%s/%s", ctx->sysfs_root, rel,
 		     name);
 	if (r < 0)
 		return r;
@@ -131,7 +100,7 @@ static int open_rel(struct vgpu_ctx *ctx, const char *rel, const char *name)
 static int driver_write(struct vgpu_ctx *ctx, const char *driver,
 			const char *file, const char *value)
 {
-	int fd = open_rel(ctx, PCI_DRIVERS, driver), r;
+	int fd = sriov_open_rel(ctx, PCI_DRIVERS, driver), r;
 
 	if (fd < 0)
 		return fd == -ENOENT ? -ENODEV : fd;
@@ -159,7 +128,7 @@ static bool is_vfio_driver(const char *driver)
 	return strstr(driver, "vfio") != NULL;
 }
 
-static void kv_append(struct vgpu_type *t, const char *key, const char *value)
+void sriov_kv_append(struct vgpu_type *t, const char *key, const char *value)
 {
 	struct vgpu_kv *grown;
 	char *k, *v;
@@ -188,7 +157,7 @@ static void kv_append_long(struct vgpu_type *t, const char *key, long value,
 	if (value < 0)
 		return;
 	snprintf(buf, sizeof(buf), hex ? "%lx" : "%ld", value);
-	kv_append(t, key, buf);
+	sriov_kv_append(t, key, buf);
 }
 
 /* ---- physical functions ----------------------------------------------- */
@@ -196,11 +165,11 @@ static void kv_append_long(struct vgpu_type *t, const char *key, long value,
 static void vfs_free(struct vf *vfs, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		free(vfs[i].nv_creatable);
+		free(vfs[i].vendor_creatable);
 	free(vfs);
 }
 
-static void pf_clear(struct pf *pf)
+void sriov_pf_clear(struct pf *pf)
 {
 	if (pf->fd >= 0)
 		close(pf->fd);
@@ -209,17 +178,13 @@ static void pf_clear(struct pf *pf)
 	*pf = (struct pf){ .fd = -1 };
 }
 
-static enum model pick_model(struct pf *pf)
+static const struct sriov_model *pick_model(const struct pf *pf)
 {
-	struct stat st;
+	size_t i = 0;
 
-	if (!strcmp(pf->driver, "nvidia"))
-		return MODEL_NVIDIA;
-	if (!strcmp(pf->driver, "gim"))
-		return MODEL_GIM;
-	if (fstatat(pf->fd, "sriov_admin", &st, 0) == 0 && S_ISDIR(st.st_mode))
-		return MODEL_XE;
-	return MODEL_GENERIC;
+	while (!models[i]->probe(pf))
+		i++;
+	return models[i];
 }
 
 static long read_fact(struct pf *pf, const char *name, int base)
@@ -239,7 +204,7 @@ static long read_fact(struct pf *pf, const char *name, int base)
  * Read the PF @bdf. -ENODEV when it is not an SR-IOV PF (no such device,
  * no sriov_totalvfs, or 0), -EBADMSG when sriov_totalvfs is garbage.
  */
-static int pf_open(struct vgpu_ctx *ctx, const char *bdf, struct pf *pf)
+int sriov_pf_open(struct vgpu_ctx *ctx, const char *bdf, struct pf *pf)
 {
 	char path[PATH_MAX], buf[PATH_MAX];
 	long total;
@@ -249,7 +214,7 @@ static int pf_open(struct vgpu_ctx *ctx, const char *bdf, struct pf *pf)
 	if (!valid_bdf(bdf))
 		return -ENODEV;
 	snprintf(pf->bdf, sizeof(pf->bdf), "%s", bdf);
-	r = fmt_path(path, sizeof(path), "%s/" PCI_DEVICES "/%s",
+	r = sriov_fmt_path(path, sizeof(path), "%s/" PCI_DEVICES "/%s",
 		     ctx->sysfs_root, bdf);
 	if (r < 0)
 		return -ENODEV;
@@ -291,7 +256,7 @@ static int pf_open(struct vgpu_ctx *ctx, const char *bdf, struct pf *pf)
 	pf->model = pick_model(pf);
 	return 0;
 fail:
-	pf_clear(pf);
+	sriov_pf_clear(pf);
 	return r;
 }
 
@@ -305,7 +270,7 @@ static int cmp_vf(const void *a, const void *b)
 static int records_claims(struct pf *pf);
 
 /* read the PF's VFs (its virtfnN links) and which of them we hold */
-static int pf_load_vfs(struct pf *pf)
+int sriov_pf_load_vfs(struct pf *pf)
 {
 	struct vgpu_ctx *ctx = pf->ctx;
 	struct dirent *de;
@@ -325,7 +290,7 @@ static int pf_load_vfs(struct pf *pf)
 	}
 	rewinddir(d);
 	while ((de = readdir(d))) {
-		struct vf vf = { .nv_current = -ENOENT };
+		struct vf vf = { .vendor_current = -ENOENT };
 		struct vf *grown;
 		char rel[PATH_MAX];
 		long idx;
@@ -351,31 +316,16 @@ static int pf_load_vfs(struct pf *pf)
 		}
 		read_link_name(vfd, "driver", vf.driver, sizeof(vf.driver));
 		read_override(vfd, vf.override, sizeof(vf.override));
-		if (pf->model == MODEL_NVIDIA) {
-			long cur;
-			int rr = vgpu_read_attr_long(vfd,
-						     "nvidia/current_vgpu_type",
-						     10, 0, INT_MAX, &cur);
-
-			vf.nv_current = rr < 0 ? rr : cur;
-			if (rr < 0 && rr != -ENOENT)
-				warn(ctx, "%s: nvidia/current_vgpu_type: %s",
-				     vf.bdf, strerror(-rr));
-			rr = vgpu_read_attr_alloc(vfd,
-						  "nvidia/creatable_vgpu_types",
-						  &vf.nv_creatable);
-			if (rr < 0 && rr != -ENOENT)
-				warn(ctx, "%s: nvidia/creatable_vgpu_types: %s",
-				     vf.bdf, strerror(-rr));
-		}
+		if (pf->model->read_vf)
+			pf->model->read_vf(pf, &vf, vfd);
 		close(vfd);
-		if (fmt_path(rel, sizeof(rel), "%s/class/mdev_bus/%s",
+		if (sriov_fmt_path(rel, sizeof(rel), "%s/class/mdev_bus/%s",
 			     ctx->sysfs_root, vf.bdf) == 0 &&
 		    faccessat(AT_FDCWD, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			vf.mdev_parent = true;
 		grown = reallocarray(pf->vfs, pf->n_vfs + 1, sizeof(*grown));
 		if (!grown) {
-			free(vf.nv_creatable);
+			free(vf.vendor_creatable);
 			r = -ENOMEM;
 			break;
 		}
@@ -390,7 +340,7 @@ static int pf_load_vfs(struct pf *pf)
 	return records_claims(pf);
 }
 
-static struct vf *find_vf(struct pf *pf, const char *bdf)
+struct vf *sriov_find_vf(struct pf *pf, const char *bdf)
 {
 	for (size_t i = 0; i < pf->n_vfs; i++)
 		if (!strcmp(pf->vfs[i].bdf, bdf))
@@ -401,12 +351,12 @@ static struct vf *find_vf(struct pf *pf, const char *bdf)
 /* a VF nobody holds: not ours, not mdev's, not bound to or reserved for
  * another VFIO user; a host driver bound to it is taken away, like
  * libvirt's managed hostdevs do */
-static bool vf_is_free(struct pf *pf, const struct vf *vf)
+bool sriov_vf_is_free(const struct pf *pf, const struct vf *vf)
 {
 	if (vf->claimed || vf->mdev_parent)
 		return false;
-	if (pf->model == MODEL_NVIDIA)
-		return vf->nv_current == 0;
+	if (pf->model->vf_free)
+		return pf->model->vf_free(pf, vf);
 	return !is_vfio_driver(vf->driver) && !vf->override[0];
 }
 
@@ -423,150 +373,6 @@ static bool vfs_all_idle(struct pf *pf)
 	return true;
 }
 
-/* ---- NVIDIA creatable_vgpu_types ---------------------------------------- */
-
-/*
- * One entry of nvidia/creatable_vgpu_types: "1414 : NVIDIA H200X-1-18C".
- * The first line is a header ("ID    : vGPU Name"); lines that do not
- * start with a number are skipped. Returns the next line or NULL.
- */
-static const char *nv_next(const char *p, long *id, const char **name,
-			   size_t *name_len)
-{
-	while (p && *p) {
-		const char *eol = strchr(p, '\n');
-		const char *end = eol ? eol : p + strlen(p);
-		const char *q = p;
-		char *num_end;
-		long v;
-
-		while (q < end && isblank((unsigned char)*q))
-			q++;
-		p = eol ? eol + 1 : NULL;
-		if (q == end || !isdigit((unsigned char)*q))
-			continue;
-		errno = 0;
-		v = strtol(q, &num_end, 10);
-		if (errno || v <= 0 || v > INT_MAX || num_end > end)
-			continue;
-		q = num_end;
-		while (q < end && isblank((unsigned char)*q))
-			q++;
-		if (q == end || *q != ':')
-			continue;
-		q++;
-		while (q < end && isblank((unsigned char)*q))
-			q++;
-		while (end > q && isspace((unsigned char)end[-1]))
-			end--;
-		*id = v;
-		*name = q;
-		*name_len = (size_t)(end - q);
-		return p ? p : "";
-	}
-	return NULL;
-}
-
-static bool nv_creatable_has(const char *text, long want, char **name_ret)
-{
-	const char *p = text, *name;
-	size_t len;
-	long id;
-
-	while ((p = nv_next(p, &id, &name, &len))) {
-		if (id == want) {
-			if (name_ret && len)
-				*name_ret = strndup(name, len);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* "nvidia-1414" -> 1414 */
-static long nv_type_number(const char *type_id)
-{
-	long v;
-
-	if (strncmp(type_id, "nvidia-", 7) ||
-	    vgpu_parse_long(type_id + 7, 10, 1, INT_MAX, &v) < 0 ||
-	    type_id[7] == '0' || type_id[7] == ' ')
-		return -ENOENT;
-	return v;
-}
-
-/* ---- xe sriov_admin ------------------------------------------------------ */
-
-#define XE_PRIO "sched_priority"
-
-/* the choices of sriov_admin/vf1/profile/sched_priority ("[low] normal
- * high"), or NULL when the kernel has no such file */
-static char *xe_priorities(struct pf *pf)
-{
-	char *text = NULL;
-
-	if (vgpu_read_attr_alloc(pf->fd, "sriov_admin/vf1/profile/" XE_PRIO,
-				 &text) < 0)
-		return NULL;
-	return text;
-}
-
-/* does the choice list @text offer @level? writes the current choice
- * to @current when non-NULL */
-static bool xe_has_level(const char *text, const char *level, char *current,
-			 size_t size)
-{
-	bool found = false;
-	const char *p = text;
-
-	if (current)
-		current[0] = '\0';
-	while (*p) {
-		size_t n;
-		bool sel = false;
-
-		p += strspn(p, " \t\n");
-		n = strcspn(p, " \t\n");
-		if (!n)
-			break;
-		const char *w = p;
-		size_t wn = n;
-
-		if (wn > 2 && w[0] == '[' && w[wn - 1] == ']') {
-			w++;
-			wn -= 2;
-			sel = true;
-		}
-		if (sel && current && wn < size) {
-			memcpy(current, w, wn);
-			current[wn] = '\0';
-		}
-		if (level && strlen(level) == wn && !strncmp(w, level, wn))
-			found = true;
-		p += n;
-	}
-	return found;
-}
-
-static bool xe_level_ok(const char *s)
-{
-	if (!*s || strlen(s) > 32)
-		return false;
-	for (; *s; s++)
-		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
-		    *s != '_')
-			return false;
-	return true;
-}
-
-/* sriov_admin/vf<index + 1>/profile/<file> */
-static int xe_profile_path(const struct vf *vf, const char *file, char *buf,
-			   size_t size)
-{
-	return fmt_path(buf, size, "sriov_admin/vf%u/profile/%s",
-			vf->index + 1, file);
-}
-
 /* ---- records in the runtime directory ------------------------------------ */
 
 static int runtime_subdir(struct vgpu_ctx *ctx, const char *name, bool create)
@@ -574,7 +380,7 @@ static int runtime_subdir(struct vgpu_ctx *ctx, const char *name, bool create)
 	char path[PATH_MAX];
 	int fd, r;
 
-	r = fmt_path(path, sizeof(path), "%s/sriov/%s", ctx->runtime_dir, name);
+	r = sriov_fmt_path(path, sizeof(path), "%s/sriov/%s", ctx->runtime_dir, name);
 	if (r < 0)
 		return r;
 	if (create) {
@@ -600,6 +406,11 @@ static int record_parse(const char *text, struct record *rec)
 		{ "model", offsetof(struct record, model) },
 		{ "prev_driver", offsetof(struct record, prev_driver) },
 		{ "prev_setting", offsetof(struct record, prev_setting) },
+		{ "type_name", offsetof(struct record, type_name) },
+		{ "prev_exec_quantum_ms",
+		  offsetof(struct record, prev_exec_quantum_ms) },
+		{ "prev_preempt_timeout_us",
+		  offsetof(struct record, prev_preempt_timeout_us) },
 	};
 	const char *p = text;
 
@@ -658,7 +469,7 @@ static int record_load(struct vgpu_ctx *ctx, int dirfd, const char *uuid,
 }
 
 /* the record of @uuid: -ENOENT when there is none (or it is unreadable) */
-static int record_find(struct vgpu_ctx *ctx, const char *uuid,
+int sriov_record_find(struct vgpu_ctx *ctx, const char *uuid,
 		       struct record *rec)
 {
 	int fd = runtime_subdir(ctx, "instances", false), r;
@@ -670,15 +481,17 @@ static int record_find(struct vgpu_ctx *ctx, const char *uuid,
 	return r < 0 && r != -ENOMEM ? -ENOENT : r;
 }
 
-static int record_store(struct vgpu_ctx *ctx, const struct record *rec)
+int sriov_record_store(struct vgpu_ctx *ctx, const struct record *rec)
 {
 	char buf[RECORD_MAX];
 	int fd, r, n;
 
 	n = snprintf(buf, sizeof(buf),
-		     "parent=%s\nvf=%s\ntype=%s\nmodel=%s\nprev_driver=%s\nprev_setting=%s\n",
+		     "parent=%s\nvf=%s\ntype=%s\nmodel=%s\nprev_driver=%s\nprev_setting=%s\n"
+		     "type_name=%s\nprev_exec_quantum_ms=%s\nprev_preempt_timeout_us=%s\n",
 		     rec->parent, rec->vf, rec->type, rec->model,
-		     rec->prev_driver, rec->prev_setting);
+		     rec->prev_driver, rec->prev_setting, rec->type_name,
+		     rec->prev_exec_quantum_ms, rec->prev_preempt_timeout_us);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -ENAMETOOLONG;
 	fd = runtime_subdir(ctx, "instances", true);
@@ -714,11 +527,12 @@ static bool record_is_active(struct vgpu_ctx *ctx, const struct record *rec,
 			     char **syspath, int *group)
 {
 	char path[PATH_MAX], buf[PATH_MAX], name[FIELD_MAX];
+	const struct sriov_model *model;
 	bool ok = false;
 	long v;
 	int fd;
 
-	if (fmt_path(path, sizeof(path), "%s/" PCI_DEVICES "/%s",
+	if (sriov_fmt_path(path, sizeof(path), "%s/" PCI_DEVICES "/%s",
 		     ctx->sysfs_root, rec->vf) < 0)
 		return false;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -727,10 +541,11 @@ static bool record_is_active(struct vgpu_ctx *ctx, const struct record *rec,
 	read_link_name(fd, "physfn", name, sizeof(name));
 	if (strcmp(name, rec->parent))
 		goto out;
-	if (!strcmp(rec->model, model_names[MODEL_NVIDIA])) {
-		ok = vgpu_read_attr_long(fd, "nvidia/current_vgpu_type", 10, 0,
-					 INT_MAX, &v) == 0 &&
-		     v == nv_type_number(rec->type);
+	model = sriov_model_find(rec->model);
+	if (!model)
+		goto out;
+	if (model->vf_active) {
+		ok = model->vf_active(fd, rec);
 	} else {
 		read_link_name(fd, "driver", name, sizeof(name));
 		ok = !strcmp(name, VFIO_DRIVER);
@@ -791,7 +606,7 @@ static int claim_one(struct vgpu_ctx *ctx, const struct record *rec,
 
 	if (strcmp(rec->parent, pf->bdf))
 		return 0;
-	vf = find_vf(pf, rec->vf);
+	vf = sriov_find_vf(pf, rec->vf);
 	if (vf && record_is_active(ctx, rec, NULL, NULL))
 		vf->claimed = true;
 	return 0;
@@ -895,7 +710,7 @@ static int pf_enable_vfs(struct pf *pf)
 	}
 	info(ctx, "%s: enabled %ld VFs", pf->bdf, pf->totalvfs);
 	pf->numvfs = pf->totalvfs;
-	return pf_load_vfs(pf);
+	return sriov_pf_load_vfs(pf);
 }
 
 /* if we enabled the VFs and none is in use any more, disable them again */
@@ -907,7 +722,7 @@ static void pf_maybe_disable_vfs(struct pf *pf)
 
 	if (marker_read(ctx, pf->bdf, &autoprobe) < 0)
 		return;
-	if (pf_load_vfs(pf) < 0 || !vfs_all_idle(pf)) {
+	if (sriov_pf_load_vfs(pf) < 0 || !vfs_all_idle(pf)) {
 		dbg(ctx, "%s: VFs still in use; they stay enabled", pf->bdf);
 		return;
 	}
@@ -948,7 +763,7 @@ static int parent_from_pf(struct pf *pf, struct vgpu_parent **ret)
 		p->numa_node = (int)v;
 	vgpu_parent_read_pci_identity(p, pf->fd);
 	dbg(pf->ctx, "%s: SR-IOV PF, %ld of %ld VFs, model %s", pf->bdf,
-	    pf->numvfs, pf->totalvfs, model_names[pf->model]);
+	    pf->numvfs, pf->totalvfs, pf->model->name);
 	*ret = p;
 	return 0;
 }
@@ -959,7 +774,7 @@ static int sriov_list_parents(struct vgpu_ctx *ctx, struct vgpu_vec *out)
 	DIR *d;
 	int fd, r = 0;
 
-	fd = open_rel(ctx, PCI_DEVICES, ".");
+	fd = sriov_open_rel(ctx, PCI_DEVICES, ".");
 	if (fd < 0) {
 		if (fd != -ENOENT)
 			err(ctx, "cannot read %s/" PCI_DEVICES ": %s",
@@ -977,7 +792,7 @@ static int sriov_list_parents(struct vgpu_ctx *ctx, struct vgpu_vec *out)
 
 		if (de->d_name[0] == '.')
 			continue;
-		r = pf_open(ctx, de->d_name, &pf);
+		r = sriov_pf_open(ctx, de->d_name, &pf);
 		if (r == -ENOMEM)
 			break;
 		if (r < 0) {
@@ -985,7 +800,7 @@ static int sriov_list_parents(struct vgpu_ctx *ctx, struct vgpu_vec *out)
 			continue;
 		}
 		r = parent_from_pf(&pf, &p);
-		pf_clear(&pf);
+		sriov_pf_clear(&pf);
 		if (r < 0)
 			break;
 		r = vgpu_vec_push(out, p);
@@ -1012,11 +827,11 @@ static int sriov_get_parent(struct vgpu_ctx *ctx, const char *id,
 	struct pf pf;
 	int r;
 
-	r = pf_open(ctx, strip_alias(id), &pf);
+	r = sriov_pf_open(ctx, strip_alias(id), &pf);
 	if (r < 0)
 		return r == -ENOMEM ? r : -ENODEV;
 	r = parent_from_pf(&pf, ret);
-	pf_clear(&pf);
+	sriov_pf_clear(&pf);
 	return r;
 }
 
@@ -1027,12 +842,12 @@ static void add_facts(struct pf *pf, struct vgpu_type *t)
 	size_t nfree = 0, nused = 0;
 
 	for (size_t i = 0; i < pf->n_vfs; i++) {
-		if (vf_is_free(pf, &pf->vfs[i]))
+		if (sriov_vf_is_free(pf, &pf->vfs[i]))
 			nfree++;
 		else
 			nused++;
 	}
-	kv_append(t, "model", model_names[pf->model]);
+	sriov_kv_append(t, "model", pf->model->name);
 	kv_append_long(t, "sriov_totalvfs", pf->totalvfs, false);
 	kv_append_long(t, "sriov_numvfs", pf->numvfs, false);
 	kv_append_long(t, "sriov_offset", pf->offset, false);
@@ -1043,25 +858,25 @@ static void add_facts(struct pf *pf, struct vgpu_type *t)
 	kv_append_long(t, "vfs_in_use", (long)nused, false);
 }
 
-static size_t count_free(struct pf *pf)
+size_t sriov_count_free(const struct pf *pf)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < pf->n_vfs; i++)
-		n += vf_is_free(pf, &pf->vfs[i]);
+		n += sriov_vf_is_free(pf, &pf->vfs[i]);
 	return n;
 }
 
 /* VFs we could still bring up: all of them, when none is enabled yet and
  * the model lets us enable them */
-static long enableable(struct pf *pf)
+long sriov_enableable(const struct pf *pf)
 {
-	if (pf->model == MODEL_NVIDIA || pf->model == MODEL_GIM)
+	if (!pf->model->enables_vfs)
 		return 0;
 	return pf->numvfs == 0 && pf->n_vfs == 0 ? pf->totalvfs : 0;
 }
 
-static struct vgpu_type *new_type(struct pf *pf, struct vgpu_parent *parent,
+struct vgpu_type *sriov_new_type(struct pf *pf, struct vgpu_parent *parent,
 				  const char *id, const char *name, long avail)
 {
 	struct vgpu_type *t = vgpu_type_alloc(parent, id);
@@ -1077,7 +892,7 @@ static struct vgpu_type *new_type(struct pf *pf, struct vgpu_parent *parent,
 	return t;
 }
 
-static int push_type(struct vgpu_vec *out, struct vgpu_type *t)
+int sriov_push_type(struct vgpu_vec *out, struct vgpu_type *t)
 {
 	int r;
 
@@ -1089,7 +904,7 @@ static int push_type(struct vgpu_vec *out, struct vgpu_type *t)
 	return r;
 }
 
-static bool vec_has_type(struct vgpu_vec *out, const char *id)
+bool sriov_vec_has_type(struct vgpu_vec *out, const char *id)
 {
 	for (size_t i = 0; i < out->n; i++)
 		if (!strcmp(((struct vgpu_type *)out->items[i])->id, id))
@@ -1097,181 +912,20 @@ static bool vec_has_type(struct vgpu_vec *out, const char *id)
 	return false;
 }
 
-static int nvidia_types(struct pf *pf, struct vgpu_parent *parent,
-			struct vgpu_vec *out)
-{
-	bool any_vendor = false;
-	int r = 0;
-
-	for (size_t i = 0; i < pf->n_vfs && r >= 0; i++) {
-		const struct vf *vf = &pf->vfs[i];
-		const char *p, *name;
-		size_t len;
-		long id;
-
-		any_vendor |= vf->nv_current >= 0;
-		/* the types in use show up too, with their capacity */
-		if (vf->nv_current > 0) {
-			char tid[32];
-
-			snprintf(tid, sizeof(tid), "nvidia-%ld", vf->nv_current);
-			if (!vec_has_type(out, tid))
-				r = push_type(out, new_type(pf, parent, tid,
-							    NULL, 0));
-		}
-		if (!vf_is_free(pf, vf) || !vf->nv_creatable)
-			continue;
-		p = vf->nv_creatable;
-		while (r >= 0 && (p = nv_next(p, &id, &name, &len))) {
-			char tid[32];
-			char *tname;
-
-			snprintf(tid, sizeof(tid), "nvidia-%ld", id);
-			if (vec_has_type(out, tid))
-				continue;
-			tname = strndup(name, len);
-			if (!tname)
-				return -ENOMEM;
-			r = push_type(out, new_type(pf, parent, tid, tname, 0));
-			free(tname);
-		}
-	}
-	if (!any_vendor)
-		info(pf->ctx, "%s: NVIDIA PF without vendor-specific VFIO VFs; enable them with /usr/lib/nvidia/sriov-manage -e %s",
-		     pf->bdf, pf->bdf);
-	/* capacity: the free VFs whose creatable list still has the type;
-	 * the driver shrinks the lists as the card fills */
-	for (size_t i = 0; i < out->n; i++) {
-		struct vgpu_type *t = out->items[i];
-		long num = nv_type_number(t->id);
-		int avail = 0;
-
-		if (t->parent != parent)
-			continue;
-		for (size_t j = 0; j < pf->n_vfs; j++) {
-			const struct vf *vf = &pf->vfs[j];
-			char *tname = NULL;
-
-			if (!vf_is_free(pf, vf) || !vf->nv_creatable ||
-			    !nv_creatable_has(vf->nv_creatable, num,
-					      t->name ? NULL : &tname))
-				continue;
-			avail++;
-			if (tname && !t->name)
-				t->name = tname;
-			else
-				free(tname);
-		}
-		t->available = avail;
-	}
-	return r;
-}
-
-static int xe_types(struct pf *pf, struct vgpu_parent *parent,
-		    struct vgpu_vec *out)
-{
-	long avail = (long)count_free(pf) + enableable(pf);
-	char *levels = xe_priorities(pf);
-	const char *p = levels;
-	int r = 0;
-
-	r = push_type(out, new_type(pf, parent, "xe-default",
-				    "Intel xe VF, profile as provisioned",
-				    avail));
-	while (r >= 0 && p && *p) {
-		char level[40], tid[48], name[96];
-		size_t n;
-
-		p += strspn(p, " \t\n");
-		n = strcspn(p, " \t\n");
-		if (!n)
-			break;
-		if (n >= sizeof(level)) {
-			p += n;
-			continue;
-		}
-		memcpy(level, p, n);
-		level[n] = '\0';
-		p += n;
-		if (level[0] == '[' && n > 2 && level[n - 1] == ']') {
-			memmove(level, level + 1, n - 2);
-			level[n - 2] = '\0';
-		}
-		if (!xe_level_ok(level))
-			continue;
-		snprintf(tid, sizeof(tid), "xe-%s", level);
-		snprintf(name, sizeof(name), "Intel xe VF, %s scheduling priority",
-			 level);
-		if (!vec_has_type(out, tid))
-			r = push_type(out, new_type(pf, parent, tid, name,
-						    avail));
-		if (r >= 0)
-			kv_append((struct vgpu_type *)out->items[out->n - 1],
-				  XE_PRIO, level);
-	}
-	free(levels);
-	return r;
-}
-
-static void gim_params(struct pf *pf, struct vgpu_type *t)
-{
-	static const char *const params[] = {
-		"vf_num", "sch_policy", "fb_sharing_mode", "pf_fb_size",
-		"accelerator_partition_mode", "memory_partition_mode",
-	};
-	int fd = open_rel(pf->ctx, "module/gim", "parameters");
-
-	if (fd < 0)
-		return;
-	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
-		char buf[256], key[64];
-
-		if (vgpu_read_attr(fd, params[i], buf, sizeof(buf)) < 0)
-			continue;
-		snprintf(key, sizeof(key), "gim.%s", params[i]);
-		kv_append(t, key, buf);
-	}
-	close(fd);
-}
-
 static int sriov_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 {
-	struct vgpu_type *t;
 	struct pf pf;
 	int r;
 
-	r = pf_open(parent->ctx, parent->id, &pf);
+	r = sriov_pf_open(parent->ctx, parent->id, &pf);
 	if (r < 0)
 		return r == -ENOMEM ? r : -ENODEV;
-	r = pf_load_vfs(&pf);
+	r = sriov_pf_load_vfs(&pf);
 	if (r < 0)
 		goto out;
-	switch (pf.model) {
-	case MODEL_NVIDIA:
-		r = nvidia_types(&pf, parent, out);
-		break;
-	case MODEL_XE:
-		r = xe_types(&pf, parent, out);
-		break;
-	case MODEL_GIM:
-		t = new_type(&pf, parent, "gim-vf", "AMD MxGPU VF",
-			     (long)count_free(&pf));
-		if (t) {
-			t->description = strdup(
-				"VF count and partitioning are fixed when the gim module loads");
-			gim_params(&pf, t);
-		}
-		r = push_type(out, t);
-		break;
-	default:
-		r = push_type(out, new_type(&pf, parent, "VF",
-					    "SR-IOV virtual function",
-					    (long)count_free(&pf) +
-						    enableable(&pf)));
-		break;
-	}
+	r = pf.model->list_types(&pf, parent, out);
 out:
-	pf_clear(&pf);
+	sriov_pf_clear(&pf);
 	return r;
 }
 
@@ -1366,7 +1020,7 @@ static int sriov_get_active(struct vgpu_ctx *ctx, const char *uuid,
 	struct record rec;
 	int r;
 
-	r = record_find(ctx, uuid, &rec);
+	r = sriov_record_find(ctx, uuid, &rec);
 	if (r < 0)
 		return r;
 	return instance_from_record(ctx, &rec, ret);
@@ -1413,9 +1067,9 @@ static int vf_bind(struct vgpu_ctx *ctx, const char *bdf, const char *current,
 	return 0;
 }
 
-static int vf_open(struct vgpu_ctx *ctx, const char *bdf)
+int sriov_vf_open(struct vgpu_ctx *ctx, const char *bdf)
 {
-	return open_rel(ctx, PCI_DEVICES, bdf);
+	return sriov_open_rel(ctx, PCI_DEVICES, bdf);
 }
 
 /* hand @rec's VF back: off vfio-pci, override cleared, back to
@@ -1425,7 +1079,7 @@ static int vf_release(struct vgpu_ctx *ctx, const struct record *rec)
 	char cur[FIELD_MAX];
 	int fd, r = 0, rr;
 
-	fd = vf_open(ctx, rec->vf);
+	fd = sriov_vf_open(ctx, rec->vf);
 	if (fd < 0)
 		return fd == -ENOENT ? 0 : fd;
 	read_link_name(fd, "driver", cur, sizeof(cur));
@@ -1461,94 +1115,25 @@ static int vf_release(struct vgpu_ctx *ctx, const struct record *rec)
 static int vf_unconfigure(struct vgpu_ctx *ctx, struct pf *pf,
 			  const struct record *rec)
 {
-	struct vf *vf = find_vf(pf, rec->vf);
-	char path[PATH_MAX];
-	int fd, r = 0;
+	const struct sriov_model *model = sriov_model_find(rec->model);
 
-	if (!strcmp(rec->model, model_names[MODEL_NVIDIA])) {
-		fd = vf_open(ctx, rec->vf);
-		if (fd < 0)
-			return fd == -ENOENT ? 0 : fd;
-		r = vgpu_write_attr(fd, "nvidia/current_vgpu_type", "0");
-		close(fd);
-		if (r < 0)
-			err(ctx, "%s: resetting nvidia/current_vgpu_type of %s failed: %s",
-			    rec->uuid, rec->vf, strerror(-r));
-	} else if (!strcmp(rec->model, model_names[MODEL_XE]) &&
-		   rec->prev_setting[0] && vf) {
-		r = xe_profile_path(vf, XE_PRIO, path, sizeof(path));
-		if (r == 0)
-			r = vgpu_write_attr(pf->fd, path, rec->prev_setting);
-		if (r < 0)
-			warn(ctx, "%s: restoring %s of %s failed: %s", rec->uuid,
-			     XE_PRIO, rec->vf, strerror(-r));
-	}
-	return r;
+	return model && model->unconfigure ? model->unconfigure(ctx, pf, rec) :
+					     0;
 }
 
 /* which VF: the lowest free one that can take @type_id */
 static struct vf *pick_vf(struct pf *pf, const char *type_id)
 {
-	long num = pf->model == MODEL_NVIDIA ? nv_type_number(type_id) : 0;
-
 	for (size_t i = 0; i < pf->n_vfs; i++) {
 		struct vf *vf = &pf->vfs[i];
 
-		if (!vf_is_free(pf, vf))
+		if (!sriov_vf_is_free(pf, vf))
 			continue;
-		if (pf->model == MODEL_NVIDIA &&
-		    (!vf->nv_creatable ||
-		     !nv_creatable_has(vf->nv_creatable, num, NULL)))
+		if (pf->model->vf_fits && !pf->model->vf_fits(pf, vf, type_id))
 			continue;
 		return vf;
 	}
 	return NULL;
-}
-
-/* write the VF's profile for @type_id (before the VF is handed out) */
-static int vf_configure(struct pf *pf, struct vf *vf, struct record *rec)
-{
-	struct vgpu_ctx *ctx = pf->ctx;
-	char path[PATH_MAX], buf[64], *levels = NULL;
-	int fd, r = 0;
-
-	if (pf->model == MODEL_NVIDIA) {
-		snprintf(buf, sizeof(buf), "%ld", nv_type_number(rec->type));
-		fd = vf_open(ctx, vf->bdf);
-		if (fd < 0)
-			return fd;
-		r = vgpu_write_attr(fd, "nvidia/current_vgpu_type", buf);
-		close(fd);
-		if (r < 0)
-			err(ctx, "%s: writing %s to nvidia/current_vgpu_type of %s failed: %s",
-			    rec->uuid, buf, vf->bdf, strerror(-r));
-		return r;
-	}
-	if (pf->model != MODEL_XE || !strcmp(rec->type, "xe-default"))
-		return 0;
-	r = xe_profile_path(vf, XE_PRIO, path, sizeof(path));
-	if (r == 0)
-		r = vgpu_read_attr_alloc(pf->fd, path, &levels);
-	if (r < 0) {
-		err(ctx, "%s: %s/%s: %s", rec->uuid, pf->bdf, path,
-		    strerror(-r));
-		return r;
-	}
-	if (!xe_has_level(levels, rec->type + 3, rec->prev_setting,
-			  sizeof(rec->prev_setting))) {
-		err(ctx, "%s: %s does not offer %s \"%s\"", rec->uuid, vf->bdf,
-		    XE_PRIO, rec->type + 3);
-		free(levels);
-		return -ENOENT;
-	}
-	free(levels);
-	r = vgpu_write_attr(pf->fd, path, rec->type + 3);
-	if (r < 0) {
-		err(ctx, "%s: writing %s to %s/%s failed: %s", rec->uuid,
-		    rec->type + 3, pf->bdf, path, strerror(-r));
-		rec->prev_setting[0] = '\0';
-	}
-	return r;
 }
 
 /* is the VF's VFIO group open? Only knowable on the real /sys */
@@ -1559,32 +1144,18 @@ static int vf_check_idle(struct vgpu_ctx *ctx, const struct record *rec)
 
 	if (strcmp(ctx->sysfs_root, "/sys"))
 		return 0;
-	fd = vf_open(ctx, rec->vf);
+	fd = sriov_vf_open(ctx, rec->vf);
 	if (fd < 0)
 		return 0;
 	read_link_name(fd, "iommu_group", name, sizeof(name));
 	close(fd);
-	if (!name[0] || fmt_path(path, sizeof(path), "/dev/vfio/%s", name) < 0)
+	if (!name[0] || sriov_fmt_path(path, sizeof(path), "/dev/vfio/%s", name) < 0)
 		return 0;
 	gfd = open(path, O_RDWR | O_CLOEXEC);
 	if (gfd < 0)
 		return errno == EBUSY ? -EBUSY : 0;
 	close(gfd);
 	return 0;
-}
-
-static bool type_fits_model(enum model m, const char *type_id)
-{
-	switch (m) {
-	case MODEL_NVIDIA:
-		return nv_type_number(type_id) > 0;
-	case MODEL_XE:
-		return !strncmp(type_id, "xe-", 3) && xe_level_ok(type_id + 3);
-	case MODEL_GIM:
-		return !strcmp(type_id, "gim-vf");
-	default:
-		return !strcmp(type_id, "VF");
-	}
 }
 
 static int sriov_create(struct vgpu_parent *parent, const char *type_id,
@@ -1597,29 +1168,22 @@ static int sriov_create(struct vgpu_parent *parent, const char *type_id,
 	struct vf *vf;
 	int fd, r;
 
-	r = pf_open(ctx, parent->id, &pf);
+	r = sriov_pf_open(ctx, parent->id, &pf);
 	if (r < 0)
 		return r == -ENOMEM ? r : -ENODEV;
-	if (!type_fits_model(pf.model, type_id)) {
+	if (!pf.model->type_fits(type_id)) {
 		r = -ENOENT;
 		goto out;
 	}
 	r = records_each(ctx, prune_one, &pf);
 	if (r >= 0)
-		r = pf_load_vfs(&pf);
+		r = sriov_pf_load_vfs(&pf);
 	if (r < 0)
 		goto out;
 	vf = pick_vf(&pf, type_id);
-	if (!vf && pf.model == MODEL_GIM) {
-		err(ctx, "%s: no free VF, and AMD GIM fixes the VF count and partitioning when it loads: change vf_num (and the partition modes) in /etc/gim_config or the gim module parameters, then reload gim",
-		    pf.bdf);
-		r = -EOPNOTSUPP;
-		goto out;
-	}
-	if (!vf && pf.model == MODEL_NVIDIA) {
-		err(ctx, "%s: no free VF can create %s; VFs are enabled by NVIDIA's sriov-manage, not by libvgpu",
-		    pf.bdf, type_id);
-		r = -ENOSPC;
+	if (!vf && !pf.model->enables_vfs) {
+		r = pf.model->no_free_vf ? pf.model->no_free_vf(&pf, type_id) :
+					   -ENOSPC;
 		goto out;
 	}
 	if (!vf && pf.n_vfs > 0) {
@@ -1645,20 +1209,20 @@ static int sriov_create(struct vgpu_parent *parent, const char *type_id,
 	snprintf(rec.parent, sizeof(rec.parent), "%s", pf.bdf);
 	snprintf(rec.vf, sizeof(rec.vf), "%s", vf->bdf);
 	snprintf(rec.type, sizeof(rec.type), "%s", type_id);
-	snprintf(rec.model, sizeof(rec.model), "%s", model_names[pf.model]);
+	snprintf(rec.model, sizeof(rec.model), "%s", pf.model->name);
 	snprintf(rec.prev_driver, sizeof(rec.prev_driver), "%s", vf->driver);
 	/* recorded first: a crash from here on leaves a stale record, which
 	 * the next create on this PF prunes */
-	r = record_store(ctx, &rec);
+	r = sriov_record_store(ctx, &rec);
 	if (r < 0)
 		goto rollback;
-	r = vf_configure(&pf, vf, &rec);
+	r = pf.model->configure ? pf.model->configure(&pf, vf, &rec) : 0;
 	if (r < 0)
 		goto rollback;
-	if (rec.prev_setting[0])
-		record_store(ctx, &rec);
-	if (pf.model != MODEL_NVIDIA) {
-		fd = vf_open(ctx, vf->bdf);
+	if (rec.prev_setting[0] || rec.type_name[0])
+		sriov_record_store(ctx, &rec);
+	if (!pf.model->vendor_vfio) {
+		fd = sriov_vf_open(ctx, vf->bdf);
 		if (fd < 0) {
 			r = fd;
 			goto rollback;
@@ -1676,7 +1240,7 @@ static int sriov_create(struct vgpu_parent *parent, const char *type_id,
 	}
 	if (!record_is_active(ctx, &rec, NULL, NULL)) {
 		err(ctx, "%s: VF %s did not end up %s", uuid, vf->bdf,
-		    pf.model == MODEL_NVIDIA ? "with its vGPU type" :
+		    pf.model->vendor_vfio ? "with its vGPU type" :
 					       "bound to vfio-pci");
 		r = -EIO;
 		goto rollback;
@@ -1687,7 +1251,7 @@ static int sriov_create(struct vgpu_parent *parent, const char *type_id,
 	goto out;
 rollback:
 	if (rec.uuid[0]) {
-		if (pf.model != MODEL_NVIDIA)
+		if (!pf.model->vendor_vfio)
 			vf_release(ctx, &rec);
 		vf_unconfigure(ctx, &pf, &rec);
 		record_delete(ctx, rec.uuid);
@@ -1695,89 +1259,284 @@ rollback:
 	if (enabled_here)
 		pf_maybe_disable_vfs(&pf);
 out:
-	pf_clear(&pf);
+	sriov_pf_clear(&pf);
 	return r;
 }
 
-/* attributes: relative to the VF's device directory, except that on xe
- * "profile/<knob>" goes to the PF's sriov_admin/vfN/profile/<knob> */
+/* attributes: relative to the VF's device directory, unless the model
+ * redirects the key (xe: "profile/<knob>" to the PF's sriov_admin) */
 static int sriov_write_attr(struct vgpu_instance *instance, const char *key,
 			    const char *value)
 {
 	struct vgpu_ctx *ctx = instance->ctx;
+	const struct sriov_model *model;
 	struct record rec;
-	struct pf pf;
-	struct vf *vf;
-	char path[PATH_MAX];
 	int fd, r;
 
-	r = record_find(ctx, instance->uuid, &rec);
+	r = sriov_record_find(ctx, instance->uuid, &rec);
 	if (r < 0)
 		return r;
-	if (strncmp(key, "profile/", 8) ||
-	    strcmp(rec.model, model_names[MODEL_XE])) {
-		fd = vf_open(ctx, rec.vf);
-		if (fd < 0)
-			return fd;
-		r = vgpu_write_attr(fd, key, value);
-		close(fd);
-		return r;
+	model = sriov_model_find(rec.model);
+	if (model && model->write_attr) {
+		r = model->write_attr(ctx, &rec, key, value);
+		if (r <= 0)
+			return r;
 	}
-	r = pf_open(ctx, rec.parent, &pf);
-	if (r < 0)
-		return r;
-	r = pf_load_vfs(&pf);
-	vf = r < 0 ? NULL : find_vf(&pf, rec.vf);
-	if (!vf)
-		r = r < 0 ? r : -ENOENT;
-	else
-		r = xe_profile_path(vf, key + 8, path, sizeof(path));
-	if (r == 0)
-		r = vgpu_write_attr(pf.fd, path, value);
-	pf_clear(&pf);
+	fd = sriov_vf_open(ctx, rec.vf);
+	if (fd < 0)
+		return fd;
+	r = vgpu_write_attr(fd, key, value);
+	close(fd);
 	return r;
 }
 
 static int sriov_remove(struct vgpu_instance *instance)
 {
 	struct vgpu_ctx *ctx = instance->ctx;
+	const struct sriov_model *model;
+	bool vendor_vfio;
 	struct record rec;
 	struct pf pf;
 	int r;
 
-	r = record_find(ctx, instance->uuid, &rec);
+	r = sriov_record_find(ctx, instance->uuid, &rec);
 	if (r < 0)
 		return r;
+	model = sriov_model_find(rec.model);
+	vendor_vfio = model && model->vendor_vfio;
 	r = vf_check_idle(ctx, &rec);
 	if (r < 0) {
 		err(ctx, "%s: VF %s is open through VFIO", rec.uuid, rec.vf);
 		return r;
 	}
-	r = pf_open(ctx, rec.parent, &pf);
+	r = sriov_pf_open(ctx, rec.parent, &pf);
 	if (r < 0)
 		pf = (struct pf){ .fd = -1 };
-	if (strcmp(rec.model, model_names[MODEL_NVIDIA])) {
+	if (!vendor_vfio) {
 		r = vf_release(ctx, &rec);
 		if (r < 0) {
-			pf_clear(&pf);
+			sriov_pf_clear(&pf);
 			return r;
 		}
 	}
-	if (pf.fd >= 0 && pf_load_vfs(&pf) < 0)
+	if (pf.fd >= 0 && sriov_pf_load_vfs(&pf) < 0)
 		warn(ctx, "%s: cannot read the VFs of %s", rec.uuid, rec.parent);
-	r = pf.fd >= 0 || !strcmp(rec.model, model_names[MODEL_NVIDIA]) ?
+	r = pf.fd >= 0 || vendor_vfio ?
 		    vf_unconfigure(ctx, &pf, &rec) :
 		    0;
-	if (r < 0 && !strcmp(rec.model, model_names[MODEL_NVIDIA])) {
+	if (r < 0 && vendor_vfio) {
 		/* the vGPU is still there: keep the instance */
-		pf_clear(&pf);
+		sriov_pf_clear(&pf);
 		return r;
 	}
 	record_delete(ctx, rec.uuid);
 	if (pf.fd >= 0)
 		pf_maybe_disable_vfs(&pf);
-	pf_clear(&pf);
+	sriov_pf_clear(&pf);
 	return 0;
+}
+
+/* ---- QoS and usage ------------------------------------------------------ */
+
+/* the VF @bdf of @pf, found by its virtfnN link alone: the QoS and usage
+ * calls need its index, not the state of every VF */
+static int pf_find_vf_link(struct pf *pf, const char *bdf, struct vf *out)
+{
+	struct dirent *de;
+	int dfd, r = -ENOENT;
+	DIR *d;
+
+	dfd = openat(pf->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	while (r == -ENOENT && (de = readdir(d))) {
+		char name[SRIOV_FIELD_MAX];
+		long idx;
+
+		if (strncmp(de->d_name, "virtfn", 6) ||
+		    vgpu_parse_long(de->d_name + 6, 10, 0, 0xffff, &idx) < 0 ||
+		    vgpu_readlink_base(pf->fd, de->d_name, name, sizeof(name)) <= 0 ||
+		    strcmp(name, bdf))
+			continue;
+		*out = (struct vf){ .index = (unsigned int)idx,
+				    .vendor_current = -ENOENT };
+		snprintf(out->bdf, sizeof(out->bdf), "%s", bdf);
+		r = 0;
+	}
+	closedir(d);
+	return r;
+}
+
+/* the instance's record, its PF and VF; -ENOENT when gone */
+static int instance_open(struct vgpu_instance *in, struct record *rec,
+			 struct pf *pf, struct vf *vf,
+			 const struct sriov_model **model)
+{
+	int r = sriov_record_find(in->ctx, in->uuid, rec);
+
+	if (r < 0)
+		return r;
+	r = sriov_pf_open(in->ctx, rec->parent, pf);
+	if (r < 0)
+		return r == -ENOMEM ? r : -ENOENT;
+	r = pf_find_vf_link(pf, rec->vf, vf);
+	if (r < 0) {
+		sriov_pf_clear(pf);
+		return r == -ENOMEM ? r : -ENOENT;
+	}
+	*model = sriov_model_find(rec->model);
+	if (!*model)
+		*model = pf->model;
+	return 0;
+}
+
+static int sriov_qos_get(struct vgpu_instance *in, enum vgpu_qos_knob knob,
+			 uint64_t *value, unsigned int *state)
+{
+	const struct sriov_model *model;
+	struct record rec;
+	struct pf pf;
+	struct vf vf;
+	int r = instance_open(in, &rec, &pf, &vf, &model);
+
+	if (r < 0)
+		return r;
+	r = model->qos_get ?
+		    model->qos_get(&pf, &vf, &rec, in, knob, value, state) :
+		    -EOPNOTSUPP;
+	sriov_pf_clear(&pf);
+	return r;
+}
+
+static int sriov_qos_set(struct vgpu_instance *in, enum vgpu_qos_knob knob,
+			 uint64_t value)
+{
+	const struct sriov_model *model;
+	struct record rec;
+	struct pf pf;
+	struct vf vf;
+	char why[96];
+	int r = instance_open(in, &rec, &pf, &vf, &model);
+
+	if (r < 0)
+		return r;
+	if (model->qos_set) {
+		r = model->qos_set(&pf, &vf, &rec, in, knob, value);
+		if (r >= 0)
+			sriov_record_store(in->ctx, &rec);
+	} else {
+		snprintf(why, sizeof(why), "its %s model has no QoS knob",
+			 model->name);
+		r = vgpu_qos_unsupported(in, knob, why);
+	}
+	sriov_pf_clear(&pf);
+	return r;
+}
+
+/* <sysfs root>/../proc/interrupts ("/proc/interrupts" for "/sys") */
+static FILE *open_interrupts(struct vgpu_ctx *ctx)
+{
+	const char *slash = strrchr(ctx->sysfs_root, '/');
+	char path[PATH_MAX];
+
+	if (sriov_fmt_path(path, sizeof(path), "%.*s/proc/interrupts",
+			   (int)(slash ? slash - ctx->sysfs_root : 0),
+			   ctx->sysfs_root) < 0)
+		return NULL;
+	return fopen(path, "re");
+}
+
+/*
+ * The interrupts the host took for @bdf's vfio-pci vectors ("vfio-msix[0]
+ * (0000:05:01.0)" lines of /proc/interrupts), summed over the CPUs; -ENODATA
+ * when the device has no such line (no vector enabled, or the interrupts
+ * are posted straight to the guest and never counted by the host).
+ */
+static int vfio_interrupts(struct vgpu_ctx *ctx, const char *bdf,
+			   uint64_t *total)
+{
+	char *line = NULL, *save, want[SRIOV_FIELD_MAX + 4];
+	size_t cap = 0, ncpu = 0;
+	bool found = false;
+	FILE *f = open_interrupts(ctx);
+	int r = 0;
+
+	if (!f)
+		return -ENODATA;
+	snprintf(want, sizeof(want), "(%s)", bdf);
+	*total = 0;
+	if (getline(&line, &cap, f) > 0) {
+		for (char *t = strtok_r(line, " \t\n", &save); t;
+		     t = strtok_r(NULL, " \t\n", &save))
+			ncpu += !strncmp(t, "CPU", 3);
+	}
+	while (r == 0 && ncpu && getline(&line, &cap, f) > 0) {
+		size_t len = strcspn(line, "\n"), wl = strlen(want);
+		uint64_t sum = 0;
+		char *p, *end;
+
+		line[len] = '\0';
+		while (len && (line[len - 1] == ' ' || line[len - 1] == '\t'))
+			line[--len] = '\0';
+		if (len < wl || strcmp(line + len - wl, want) ||
+		    !strstr(line, " vfio-"))
+			continue;
+		p = strchr(line, ':');
+		if (!p) {
+			r = -EBADMSG;
+			break;
+		}
+		p++;
+		for (size_t i = 0; i < ncpu; i++) {
+			unsigned long long v;
+
+			while (*p == ' ' || *p == '\t')
+				p++;
+			errno = 0;
+			v = strtoull(p, &end, 10);
+			if (end == p || errno || (*end != ' ' && *end != '\t')) {
+				r = -EBADMSG;
+				break;
+			}
+			sum += v;
+			p = end;
+		}
+		*total += sum;
+		found = true;
+	}
+	free(line);
+	fclose(f);
+	if (r < 0) {
+		warn(ctx, "%s: a malformed line for it in /proc/interrupts; interrupts not reported",
+		     bdf);
+		return r;
+	}
+	return found ? 0 : -ENODATA;
+}
+
+static int sriov_get_usage(struct vgpu_instance *in, struct vgpu_usage *usage)
+{
+	const struct sriov_model *model;
+	struct record rec;
+	struct pf pf;
+	struct vf vf;
+	uint64_t n;
+	int r = instance_open(in, &rec, &pf, &vf, &model);
+
+	if (r < 0)
+		return r;
+	if (model->get_usage)
+		r = model->get_usage(&pf, &vf, &rec, usage);
+	if (r >= 0 && !model->vendor_vfio &&
+	    vfio_interrupts(in->ctx, vf.bdf, &n) == 0)
+		vgpu_usage_set(usage, VGPU_USAGE_INTERRUPTS, n);
+	sriov_pf_clear(&pf);
+	return r;
 }
 
 /* persistent definitions of SR-IOV instances: not in mdevctl's directory,
@@ -1801,4 +1560,7 @@ const struct vgpu_backend vgpu_backend_sriov = {
 	.write_attr = sriov_write_attr,
 	.remove = sriov_remove,
 	.config_dir = sriov_config_dir,
+	.qos_get = sriov_qos_get,
+	.qos_set = sriov_qos_set,
+	.get_usage = sriov_get_usage,
 };

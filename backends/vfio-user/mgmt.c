@@ -8,12 +8,14 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "ctl.h"
+#include "vfio-user-qos.h"
 #include "device-private.h"
 #include "libvgpu-private.h"
 #include "util-uuid.h"
@@ -405,6 +407,50 @@ static char *vu_watch_dir(struct vgpu_ctx *ctx)
 /* display.c */
 int vu_open_display(struct vgpu_instance *in, struct vgpu_display *d);
 
+/*
+ * QoS and usage of a provider's device: the provider's vendor answers
+ * through its qos_set/qos_get/usage callbacks (qos.c, over the control
+ * socket). A knob the vendor lacks, or a provider without the callbacks,
+ * is refused with the backend's name.
+ */
+static int vu_qos_set(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
+		      uint64_t value)
+{
+	int r = vu_provider_qos_set(instance, (unsigned int)knob, value);
+
+	if (r == -EOPNOTSUPP)
+		return vgpu_qos_unsupported(instance, knob,
+					    "the provider has no such knob (or no QoS callback)");
+	if (r == -ERANGE)
+		err(instance->ctx, "%s: provider %s cannot honour %s=%" PRIu64, instance->uuid,
+		    instance->parent_id, vgpu_qos_knob_name(knob), value);
+	return r;
+}
+
+static int vu_qos_get(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
+		      uint64_t *value, unsigned int *state)
+{
+	int r = vu_provider_qos_get(instance, (unsigned int)knob, value);
+
+	if (r == 0 && state)
+		*state = 0;
+	return r;
+}
+
+static int vu_get_usage(struct vgpu_instance *instance, struct vgpu_usage *usage)
+{
+	uint64_t v[VFU_CTL_COUNTERS];
+	unsigned int mask = 0;
+	int r = vu_provider_usage(instance, v, &mask);
+
+	if (r == -EOPNOTSUPP)
+		return 0; /* the provider reports nothing: all "not reported" */
+	for (unsigned int i = 0; r == 0 && i < VFU_CTL_COUNTERS; i++)
+		if (mask & (1u << i))
+			vgpu_usage_set(usage, (enum vgpu_usage_counter)i, v[i]);
+	return r;
+}
+
 const struct vgpu_backend vgpu_backend_vfio_user = {
 	.name = "vfio-user",
 	.list_parents = vu_list_parents,
@@ -422,4 +468,7 @@ const struct vgpu_backend vgpu_backend_vfio_user = {
 	.watch_dir = vu_watch_dir,
 	.open_display = vu_open_display,
 	.create_attrs = vu_create_attrs,
+	.qos_get = vu_qos_get,
+	.qos_set = vu_qos_set,
+	.get_usage = vu_get_usage,
 };

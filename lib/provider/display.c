@@ -29,10 +29,17 @@
 #define DISPLAY_MAX_WATCHERS 8
 #define REC_MAX 160
 
+/*
+ * A watcher is closed under its device's lock from any thread, but an
+ * epoll batch being handled may still name it: closed watchers go to the
+ * provider's list of dead ones, and the dispatching thread frees them (and
+ * drops their device reference) before its next epoll_wait().
+ */
 struct display_watcher {
 	struct watch w; /* first: events come back as this */
 	struct display_watcher *next;
-	int fd;
+	struct vgpu_provider *p;
+	int fd;             /* -1 once closed */
 	bool armed; /* EPOLLOUT asked for */
 	/* the unsent rest of a line begun, then the latest whole line not
 	 * begun (a newer one replaces it) */
@@ -66,10 +73,28 @@ static void watcher_close(struct vgpu_device *dev, struct display_watcher *w)
 	if (*pp)
 		*pp = w->next;
 	dev->display->n_watchers--;
-	if (dev->provider)
-		epoll_ctl(dev->provider->epfd, EPOLL_CTL_DEL, w->fd, NULL);
+	epoll_ctl(w->p->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	close(w->fd);
-	free(w);
+	w->fd = -1;
+	/* onto the dead list: freed between epoll batches */
+	w->next = __atomic_load_n(&w->p->display_dead, __ATOMIC_RELAXED);
+	while (!__atomic_compare_exchange_n(&w->p->display_dead, &w->next, w, false,
+					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+		;
+}
+
+void display_reap(struct vgpu_provider *p)
+{
+	struct display_watcher *w = __atomic_exchange_n(&p->display_dead, NULL,
+							 __ATOMIC_ACQUIRE);
+
+	while (w) {
+		struct display_watcher *next = w->next;
+
+		vgpu_device_unref(w->w.dev);
+		free(w);
+		w = next;
+	}
 }
 
 static void watcher_arm(struct vgpu_device *dev, struct display_watcher *w,
@@ -78,9 +103,9 @@ static void watcher_arm(struct vgpu_device *dev, struct display_watcher *w,
 	struct epoll_event ev = { .events = EPOLLIN | (out ? EPOLLOUT : 0),
 				  .data.ptr = &w->w };
 
-	if (w->armed == out || !dev->provider)
+	if (w->armed == out)
 		return;
-	if (epoll_ctl(dev->provider->epfd, EPOLL_CTL_MOD, w->fd, &ev) == 0)
+	if (epoll_ctl(w->p->epfd, EPOLL_CTL_MOD, w->fd, &ev) == 0)
 		w->armed = out;
 }
 
@@ -296,6 +321,7 @@ int display_attach(struct vgpu_provider *p, struct vgpu_device *dev, int fd)
 	close(rofd);
 	w->w.kind = WATCH_DISPLAY;
 	w->w.dev = dev;
+	w->p = p;
 	w->fd = fd;
 	ev.data.ptr = &w->w;
 	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -303,6 +329,7 @@ int display_attach(struct vgpu_provider *p, struct vgpu_device *dev, int fd)
 		r = -EPIPE; /* nothing more can be said on it */
 		goto out;
 	}
+	vgpu_device_ref(dev); /* until the watcher is freed */
 	w->next = dev->display->watchers;
 	dev->display->watchers = w;
 	dev->display->n_watchers++;
@@ -318,12 +345,17 @@ out:
 void display_event(struct vgpu_provider *p, struct watch *ww)
 {
 	struct display_watcher *w = (struct display_watcher *)ww;
-	struct vgpu_device *dev = ww->dev;
+	struct vgpu_device *dev = ww->dev; /* referenced by the watcher */
 	char junk[64];
 	ssize_t n;
 
 	(void)p;
 	pthread_mutex_lock(&dev->lock);
+	if (w->fd < 0) {
+		/* closed since this epoll batch began */
+		pthread_mutex_unlock(&dev->lock);
+		return;
+	}
 	n = recv(w->fd, junk, sizeof(junk), MSG_DONTWAIT);
 	if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
 		/* EOF, an error, or talk: watchers only listen */
@@ -346,12 +378,9 @@ void display_gone(struct vgpu_device *dev)
 	pthread_mutex_unlock(&dev->lock);
 }
 
+/* the last reference is gone, so no watcher is left (each holds one) */
 void display_free(struct vgpu_device *dev)
 {
-	if (!dev->display)
-		return;
-	while (dev->display->watchers)
-		watcher_close(dev, dev->display->watchers);
 	free(dev->display);
 	dev->display = NULL;
 }

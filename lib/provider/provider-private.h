@@ -133,6 +133,9 @@ struct vgpu_provider {
 	bool thread_running;
 	bool threaded; /* connections get threads; set before the runner starts */
 	int dma_timeout_ms;
+	/* display watchers closed, freed by the dispatching thread between
+	 * two epoll batches (display.c); pushed from any thread */
+	struct display_watcher *display_dead;
 };
 
 static inline bool valid_id(const char *id)
@@ -217,6 +220,7 @@ int display_attach(struct vgpu_provider *p, struct vgpu_device *dev, int fd);
 void display_event(struct vgpu_provider *p, struct watch *w);
 void display_gone(struct vgpu_device *dev);
 void display_free(struct vgpu_device *dev);
+void display_reap(struct vgpu_provider *p);
 
 /* dispatch.c: parse, run and answer one message; <0 disconnects */
 int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg);

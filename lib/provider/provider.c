@@ -94,6 +94,7 @@ VGPU_EXPORT struct vgpu_provider *vgpu_provider_unref(struct vgpu_provider *p)
 		vgpu_provider_stop_thread(p);
 	while (p->devices.n)
 		vgpu_device_destroy(p->devices.items[p->devices.n - 1]);
+	display_reap(p);
 	free(p->devices.items);
 	for (size_t i = 0; i < p->n_types; i++) {
 		free(p->types[i].id);
@@ -252,6 +253,7 @@ VGPU_EXPORT int vgpu_provider_dispatch(struct vgpu_provider *p, int timeout_ms)
 
 	if (!p)
 		return -EINVAL;
+	display_reap(p);
 	n = epoll_wait(p->epfd, ev, 16, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "libvgpu-provider.h"
 #include "libvgpu-private.h"
 #include "vfio-user-qos.h"
 
@@ -364,6 +365,80 @@ START_TEST(test_hostile_qos)
 }
 END_TEST
 
+/* ---- the provider's side, dispatched by hand ---- */
+
+static int disp_create(struct vgpu_device *dev, const char *type_id, void *userdata)
+{
+	struct vgpu_display_plane pl = { .size = sizeof(pl), .drm_format = 0x34325258,
+					 .width = 16, .height = 16, .stride = 64, .region = 2 };
+	int r = vgpu_device_setup_region(dev, 2, 1 << 20,
+					 VGPU_REGION_F_READ | VGPU_REGION_F_MEM, NULL, NULL);
+
+	return r < 0 ? r : vgpu_device_set_display(dev, &pl);
+}
+
+static int raw_request(const char *path, const char *line)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(send(fd, line, strlen(line), 0), (ssize_t)strlen(line));
+	return fd;
+}
+
+/*
+ * A watcher that speaks in the same epoll batch as the removal of its
+ * device: the removal closes the watcher, and the batch's next event still
+ * names it. It must not be freed under the batch (found by valgrind and
+ * ASan when it was).
+ */
+START_TEST(test_watcher_removed_in_batch)
+{
+	struct vgpu_provider_ops ops = { .size = sizeof(ops), .create = disp_create };
+	struct vgpu_provider *p;
+	struct vgpu_device *dev;
+	struct vgpu_ctx *ctx;
+	char path[128], buf[256];
+	ssize_t n;
+	int a, b;
+
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
+	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	ck_assert_int_eq(vgpu_ctx_set_runtime_dir(ctx, run), 0);
+	ck_assert_int_eq(vgpu_provider_new(ctx, "byhand", &ops, NULL, &p), 0);
+	ck_assert_int_eq(vgpu_provider_add_type(p, "t", "t", "", 2), 0);
+	snprintf(path, sizeof(path), "%.80s/byhand.ctl", tmp);
+	ck_assert_int_eq(vgpu_provider_listen_control(p, path), 0);
+	ck_assert_int_eq(vgpu_provider_create_device(p, "t", U, NULL, &dev), 0);
+	vgpu_device_unref(dev);
+
+	a = raw_request(path, "display " U "\n");
+	ck_assert_int_eq(vgpu_provider_dispatch(p, 5000), 1);
+	n = recv(a, buf, sizeof(buf) - 1, 0);
+	ck_assert_int_gt(n, 5);
+	ck_assert(!strncmp(buf, "ok 1\n", 5));
+	/* the removal first, then the watcher's junk: one batch */
+	b = raw_request(path, "remove " U "\n");
+	ck_assert_int_eq(send(a, "x", 1, 0), 1);
+	usleep(100000);
+	ck_assert_int_ge(vgpu_provider_dispatch(p, 5000), 1);
+	vgpu_provider_dispatch(p, 0);
+	n = recv(b, buf, sizeof(buf) - 1, 0);
+	ck_assert_int_eq(n, 5);
+	ck_assert(!strncmp(buf, "ok 0\n", 5));
+	/* the watcher was told, then let go */
+	n = recv(a, buf, sizeof(buf) - 1, 0);
+	buf[n > 0 ? n : 0] = '\0';
+	ck_assert_ptr_nonnull(strstr(buf, "gone\n"));
+	close(a);
+	close(b);
+	vgpu_provider_unref(p);
+	vgpu_ctx_unref(ctx);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ctl-display");
@@ -380,6 +455,7 @@ int main(void)
 	tcase_set_timeout(th_, 60);
 	tcase_add_test(th_, test_hostile_provider);
 	tcase_add_test(th_, test_hostile_qos);
+	tcase_add_test(th_, test_watcher_removed_in_batch);
 	suite_add_tcase(s, th_);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

@@ -443,6 +443,43 @@ START_TEST(test_create_attrs)
 }
 END_TEST
 
+/* QoS and usage through the library (vgpu_instance_set_qos(),
+ * vgpu_instance_get_usage()), answered by vgpu-sim's callbacks */
+START_TEST(test_qos_api)
+{
+	struct vgpu_instance *in;
+	struct vgpu_usage *u;
+	struct drawer d;
+	uint64_t v = 0;
+
+	ck_assert_int_eq(vgpu_instance_get(hs.ctx, hs.uuid, NULL, &in), 0);
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_WEIGHT, 5, VGPU_QOS_LIVE), 0);
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, VGPU_QOS_LIVE, &v, NULL), 0);
+	ck_assert_uint_eq(v, 5);
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 1000,
+					       VGPU_QOS_LIVE), 0);
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PRIORITY, VGPU_QOS_PRIORITY_HIGH,
+					       VGPU_QOS_LIVE), 0);
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_PRIORITY, VGPU_QOS_LIVE, &v, NULL), 0);
+	ck_assert_uint_eq(v, VGPU_QOS_PRIORITY_HIGH);
+	ck_assert_int_eq(drawer_open(&hs, &d), 0);
+	ck_assert_int_eq(drawer_mode(&d, 64, 64), 0);
+	ck_assert_int_eq(drawer_blit(&d, 0, 64), 0);
+	ck_assert_int_eq(vgpu_instance_get_usage(in, &u), 0);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_WORK_ITEMS, &v), 0);
+	ck_assert_uint_eq(v, 1);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_DMA_BYTES, &v), 0);
+	ck_assert_uint_eq(v, 64 * 64 * 4);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_FRAMES, &v), 0);
+	ck_assert_uint_eq(v, 1);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_FB_BYTES, &v), 0);
+	ck_assert_uint_eq(v, 16u << 20);
+	vgpu_usage_unref(u);
+	drawer_close(&d);
+	vgpu_instance_unref(in);
+}
+END_TEST
+
 /* a provider written against 0.1: a create callback only, no display, no
  * QoS, no usage; in this process, on its runner thread */
 static int plain_create(struct vgpu_device *dev, const char *type_id, void *userdata)
@@ -483,6 +520,19 @@ START_TEST(test_plain_provider)
 	vgpu_instance_unref(in);
 	vgpu_config_unref(cfg);
 	ck_assert_int_eq(vgpu_display_open(hs.ctx, u, &disp), -EOPNOTSUPP);
+	/* QoS refused, usage "not reported", through the library */
+	{
+		struct vgpu_usage *us;
+		uint64_t v;
+
+		ck_assert_int_eq(vgpu_instance_get(hs.ctx, u, NULL, &in), 0);
+		ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_WEIGHT, 2, VGPU_QOS_LIVE),
+				 -EOPNOTSUPP);
+		ck_assert_int_eq(vgpu_instance_get_usage(in, &us), 0);
+		ck_assert_int_eq(vgpu_usage_get(us, VGPU_USAGE_ENGINE_BUSY_NS, &v), -ENODATA);
+		vgpu_usage_unref(us);
+		vgpu_instance_unref(in);
+	}
 	/* no QoS, no usage: the control socket says so */
 	snprintf(req, sizeof(req), "usage %s\n", u);
 	{
@@ -547,6 +597,7 @@ static Suite *display_suite(void)
 	tcase_add_test(tc, test_qos_usage);
 	tcase_add_test(tc, test_create_attrs);
 	tcase_add_test(tc, test_plain_provider);
+	tcase_add_test(tc, test_qos_api);
 	tcase_add_test(tc, test_vnc_bad_args);
 	suite_add_tcase(s, tc);
 	return s;

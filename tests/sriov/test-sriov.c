@@ -766,6 +766,315 @@ START_TEST(test_gim)
 }
 END_TEST
 
+/* ---- QoS and usage ------------------------------------------------------- */
+
+/* an active instance as libvgpu leaves one: its record, and the VF bound
+ * to vfio-pci */
+static void active_record(const char *uuid, const char *vf, const char *type,
+			  const char *model)
+{
+	char p[PATH_MAX];
+	FILE *f;
+
+	add_vfio_driver();
+	snprintf(p, sizeof(p), "%s/run/sriov/instances", base);
+	ck_assert_int_eq(vgpu_mkdir_p(p, 0755), 0);
+	snprintf(p, sizeof(p), "%s/run/sriov/instances/%s", base, uuid);
+	f = fopen(p, "w");
+	ck_assert_ptr_nonnull(f);
+	fprintf(f, "parent=" PF "\nvf=%s\ntype=%s\nmodel=%s\n", vf, type, model);
+	fclose(f);
+	ck_assert_int_eq(fake_tree_bind(tree, "pci", "vfio-pci", vf), 0);
+}
+
+/* an active xe-default instance on VF0 */
+static void xe_active_instance(void)
+{
+	xe_tree(true);
+	active_record(UUID1, VF0, "xe-default", "xe");
+}
+
+static struct vgpu_instance *get_instance(const char *uuid)
+{
+	struct vgpu_instance *in = NULL;
+
+	ck_assert_int_eq(vgpu_instance_get(ctx, uuid, NULL, &in), 0);
+	return in;
+}
+
+#define XE_PROFILE(file) PF_DIR "/sriov_admin/vf1/profile/" file
+
+START_TEST(test_xe_qos)
+{
+	struct vgpu_instance *in;
+	unsigned int state;
+	uint64_t v;
+
+	xe_active_instance();
+	in = get_instance(UUID1);
+
+	/* the time slice is exec_quantum_ms, in whole milliseconds */
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_TIME_SLICE_US, 0, &v,
+					       &state), 0);
+	ck_assert_uint_eq(v, 0);
+	ck_assert_uint_eq(state, 0);
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 25000,
+					       0), 0);
+	ck_prefix(XE_PROFILE("exec_quantum_ms"), "25");
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 25500,
+					       0), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(logbuf, "whole milliseconds"));
+	w(XE_PROFILE("exec_quantum_ms"), "40\n");
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_TIME_SLICE_US, 0, &v,
+					       NULL), 0);
+	ck_assert_uint_eq(v, 40000);
+
+	/* this kernel has no preempt_timeout_us yet: refused, naming it */
+	logbuf[0] = '\0';
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PREEMPT_TIMEOUT_US,
+					       1000, 0), -EOPNOTSUPP);
+	ck_assert_ptr_nonnull(strstr(logbuf, "sriov backend"));
+	ck_assert_ptr_nonnull(strstr(logbuf, "preempt_timeout_us"));
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_PREEMPT_TIMEOUT_US, 0,
+					       &v, NULL), -EOPNOTSUPP);
+	w(XE_PROFILE("preempt_timeout_us"), "640000\n");
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PREEMPT_TIMEOUT_US,
+					       100000, 0), 0);
+	ck_prefix(XE_PROFILE("preempt_timeout_us"), "100000");
+
+	/* priority is sched_priority's selected level */
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_PRIORITY, 0, &v,
+					       NULL), 0);
+	ck_assert_uint_eq(v, VGPU_QOS_PRIORITY_LOW);
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PRIORITY,
+					       VGPU_QOS_PRIORITY_HIGH, 0), 0);
+	ck_prefix(XE_PROFILE("sched_priority"), "high");
+	w(XE_PROFILE("sched_priority"), "low normal [high]\n");
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_PRIORITY, 0, &v,
+					       NULL), 0);
+	ck_assert_uint_eq(v, VGPU_QOS_PRIORITY_HIGH);
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PRIORITY, 3, 0),
+			 -ERANGE);
+	/* a kernel that offers fewer levels */
+	w(XE_PROFILE("sched_priority"), "[low] normal\n");
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PRIORITY,
+					       VGPU_QOS_PRIORITY_HIGH, 0),
+			 -EOPNOTSUPP);
+
+	/* knobs xe does not have */
+	logbuf[0] = '\0';
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_WEIGHT, 2, 0),
+			 -EOPNOTSUPP);
+	ck_assert_ptr_nonnull(strstr(logbuf, "sriov backend cannot set weight"));
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 30,
+					       0), -EOPNOTSUPP);
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, 0, &v, NULL),
+			 -EOPNOTSUPP);
+	/* not defined: VGPU_QOS_CONFIG has nowhere to go */
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 1000,
+					       VGPU_QOS_CONFIG), -ENOENT);
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 1000,
+					       0x80), -EINVAL);
+
+	/* removal gives the VF its profile back (static files are not
+	 * truncated by a write: what was written is the prefix) */
+	w(XE_PROFILE("exec_quantum_ms"), "99999\n");
+	w(XE_PROFILE("preempt_timeout_us"), "9999999\n");
+	w(XE_PROFILE("sched_priority"), "xxxxxxxxxxxxxxx\n");
+	ck_assert_int_eq(vgpu_instance_remove(ctx, UUID1), 0);
+	ck_prefix(XE_PROFILE("exec_quantum_ms"), "09999");
+	ck_prefix(XE_PROFILE("preempt_timeout_us"), "6400009");
+	ck_prefix(XE_PROFILE("sched_priority"), "lowxx");
+	vgpu_instance_unref(in);
+}
+END_TEST
+
+/* malformed profile files are errors, never values */
+START_TEST(test_xe_qos_malformed)
+{
+	static const struct {
+		const char *file, *content;
+		enum vgpu_qos_knob knob;
+	} bad[] = {
+		{ "exec_quantum_ms", "abc\n", VGPU_QOS_TIME_SLICE_US },
+		{ "exec_quantum_ms", "-5\n", VGPU_QOS_TIME_SLICE_US },
+		{ "exec_quantum_ms", "99999999999\n", VGPU_QOS_TIME_SLICE_US },
+		{ "exec_quantum_ms", "\n", VGPU_QOS_TIME_SLICE_US },
+		{ "preempt_timeout_us", "12 34\n", VGPU_QOS_PREEMPT_TIMEOUT_US },
+		{ "sched_priority", "low normal high\n", VGPU_QOS_PRIORITY },
+		{ "sched_priority", "[urgent] low\n", VGPU_QOS_PRIORITY },
+		{ "sched_priority", "\n", VGPU_QOS_PRIORITY },
+	};
+	struct vgpu_instance *in;
+
+	xe_active_instance();
+	in = get_instance(UUID1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char rel[PATH_MAX];
+		uint64_t v = 77;
+
+		snprintf(rel, sizeof(rel), XE_PROFILE("%s"), bad[i].file);
+		ck_assert_int_eq(fake_tree_remove(tree, rel), 0);
+		w(rel, bad[i].content);
+		ck_assert_msg(vgpu_instance_get_qos(in, bad[i].knob, 0, &v, NULL) ==
+				      -EBADMSG,
+			      "%s = \"%s\" was read", bad[i].file,
+			      bad[i].content);
+		ck_assert_uint_eq(v, 77);
+		/* a write needs the old value first (it is restored later) */
+		if (bad[i].knob != VGPU_QOS_PRIORITY)
+			ck_assert_int_eq(vgpu_instance_set_qos(in, bad[i].knob,
+							       1000, 0),
+					 -EBADMSG);
+	}
+	vgpu_instance_unref(in);
+}
+END_TEST
+
+START_TEST(test_sriov_usage)
+{
+	struct vgpu_instance *in;
+	struct vgpu_usage *u;
+	uint64_t v;
+
+	xe_active_instance();
+	in = get_instance(UUID1);
+	/* nothing exposed: every counter "not reported", none 0 */
+	ck_assert_int_eq(vgpu_instance_get_usage(in, &u), 0);
+	for (int c = 0; c < 6; c++)
+		ck_assert_int_eq(vgpu_usage_get(u, c, &v), -ENODATA);
+	ck_assert_int_eq(vgpu_usage_get(u, 6, &v), -EINVAL);
+	ck_assert_uint_gt(vgpu_usage_get_timestamp(u), 0);
+	vgpu_usage_unref(u);
+
+	/* vram_quota and the host's vfio-msix counts of the VF */
+	w(XE_PROFILE("vram_quota"), "1073741824\n");
+	w("proc/interrupts",
+	  "           CPU0       CPU1       \n"
+	  "  16:         10          0   IO-APIC   16-fasteoi   i801_smbus\n"
+	  " 150:          3          4   IR-PCI-MSIX-" VF0 "    0-edge      vfio-msix[0](" VF0 ")\n"
+	  " 151:          0        100   IR-PCI-MSIX-" VF0 "    1-edge      vfio-msix[1](" VF0 ")\n"
+	  " 152:          9          9   IR-PCI-MSIX-" VF1 "    0-edge      vfio-msix[0](" VF1 ")\n"
+	  " 153:          1          1   IR-PCI-MSIX-" VF0 "    2-edge      xe(" VF0 ")\n"
+	  " NMI:          0          0   Non-maskable interrupts\n");
+	ck_assert_int_eq(vgpu_instance_get_usage(in, &u), 0);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_FB_BYTES, &v), 0);
+	ck_assert_uint_eq(v, 1073741824);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_INTERRUPTS, &v), 0);
+	ck_assert_uint_eq(v, 107);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_ENGINE_BUSY_NS, &v),
+			 -ENODATA);
+	vgpu_usage_unref(u);
+
+	/* a malformed line for the VF: not reported, not a wrong number;
+	 * auto-provisioned VRAM (0): not reported */
+	ck_assert_int_eq(fake_tree_remove(tree, "proc/interrupts"), 0);
+	w("proc/interrupts", "           CPU0       CPU1\n"
+			     " 150:          3   x   vfio-msix[0](" VF0 ")\n");
+	ck_assert_int_eq(fake_tree_remove(tree, XE_PROFILE("vram_quota")), 0);
+	w(XE_PROFILE("vram_quota"), "0\n");
+	ck_assert_int_eq(vgpu_instance_get_usage(in, &u), 0);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_INTERRUPTS, &v), -ENODATA);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_FB_BYTES, &v), -ENODATA);
+	vgpu_usage_unref(u);
+	vgpu_instance_unref(in);
+}
+END_TEST
+
+#define NV_PARAMS VF_DIR(VF0) "/nvidia/vgpu_params"
+
+START_TEST(test_nvidia_qos)
+{
+	struct vgpu_instance *in;
+	struct vgpu_usage *u;
+	uint64_t v;
+
+	nvidia_tree();
+	ck_assert_int_eq(create(UUID1, "nvidia-1415"), 0);
+	in = get_instance(UUID1);
+
+	/* a driver without vgpu_params */
+	logbuf[0] = '\0';
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
+					       0), -EOPNOTSUPP);
+	ck_assert_ptr_nonnull(strstr(logbuf, "nvidia/vgpu_params"));
+
+	/* off: frame_rate_limiter=0, in effect from the next VM start */
+	w(NV_PARAMS, "\n");
+	logbuf[0] = '\0';
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
+					       0), VGPU_QOS_APPLIED_AT_NEXT_START);
+	ck_content(NV_PARAMS, "frame_rate_limiter=0");
+	ck_assert_ptr_nonnull(strstr(logbuf, "next VM start"));
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
+					       &v, NULL), 0);
+	ck_assert_uint_eq(v, 0);
+	/* other parameters are kept */
+	ck_assert_int_eq(fake_tree_remove(tree, NV_PARAMS), 0);
+	w(NV_PARAMS, "enable_uvm=1, frame_rate_limiter=1\n");
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
+					       0), VGPU_QOS_APPLIED_AT_NEXT_START);
+	ck_prefix(NV_PARAMS, "enable_uvm=1,frame_rate_limiter=0");
+	/* these VFs publish no frl_config: a number cannot be set or read */
+	logbuf[0] = '\0';
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 30,
+					       0), -EOPNOTSUPP);
+	ck_assert_ptr_nonnull(strstr(logbuf, "sriov backend"));
+	ck_assert_int_eq(fake_tree_remove(tree, NV_PARAMS), 0);
+	w(NV_PARAMS, "enable_uvm=1\n");
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
+					       &v, NULL), -ENODATA);
+	/* malformed parameter files */
+	{
+		static const char *const bad[] = {
+			"frame_rate_limiter=abc\n", "frame_rate_limiter\n",
+			"=1\n", "a b=1\n", "frame_rate_limiter=99999\n",
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			ck_assert_int_eq(fake_tree_remove(tree, NV_PARAMS), 0);
+			w(NV_PARAMS, bad[i]);
+			ck_assert_msg(vgpu_instance_get_qos(in,
+							    VGPU_QOS_FRAME_RATE_LIMIT,
+							    0, &v, NULL) == -EBADMSG,
+				      "\"%s\" accepted", bad[i]);
+		}
+	}
+	/* the scheduler is NVIDIA's per GPU */
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 1000,
+					       0), -EOPNOTSUPP);
+
+	/* usage: the profile's framebuffer; the vendor driver's VFIO counts
+	 * no interrupts we can see */
+	ck_assert_int_eq(vgpu_instance_get_usage(in, &u), 0);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_FB_BYTES, &v), 0);
+	ck_assert_uint_eq(v, 35ull << 30);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_INTERRUPTS, &v), -ENODATA);
+	vgpu_usage_unref(u);
+	vgpu_instance_unref(in);
+}
+END_TEST
+
+START_TEST(test_generic_qos)
+{
+	struct vgpu_instance *in;
+	uint64_t v;
+
+	add_pf("i40e", 0x8086, 0x1572, 4);
+	enable_vfs_unbound(2);
+	active_record(UUID1, VF0, "VF", "generic");
+	in = get_instance(UUID1);
+	for (int k = 0; k < 5; k++) {
+		logbuf[0] = '\0';
+		ck_assert_int_eq(vgpu_instance_set_qos(in, k, 1, 0), -EOPNOTSUPP);
+		ck_assert_ptr_nonnull(strstr(logbuf, "generic model"));
+		ck_assert_int_eq(vgpu_instance_get_qos(in, k, 0, &v, NULL),
+				 -EOPNOTSUPP);
+	}
+	vgpu_instance_unref(in);
+}
+END_TEST
+
 /* ---- definitions -------------------------------------------------------- */
 
 START_TEST(test_definitions)
@@ -995,6 +1304,39 @@ START_TEST(test_fuse_xe)
 }
 END_TEST
 
+/* QoS of a definition is applied when it starts */
+START_TEST(test_fuse_xe_qos_definition)
+{
+	struct vgpu_instance *in;
+	struct vgpu_config *c;
+
+	xe_tree(false);
+	w(PF_DIR "/sriov_admin/vf1/profile/preempt_timeout_us", "0\n");
+	add_vfio_driver();
+	mount_up();
+	ck_assert_int_eq(vgpu_config_new(&c), 0);
+	ck_assert_int_eq(vgpu_config_set_type(c, "xe-default"), 0);
+	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_TIME_SLICE_US, 20000), 0);
+	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_PREEMPT_TIMEOUT_US,
+					     50000), 0);
+	ck_assert_int_eq(vgpu_instance_define(ctx, PF, UUID1, c, 0, NULL), 0);
+	ck_assert_int_eq(vgpu_instance_start(ctx, UUID1, NULL, &in), 0);
+	ck_content(PF_DIR "/sriov_admin/vf1/profile/exec_quantum_ms", "20");
+	ck_content(PF_DIR "/sriov_admin/vf1/profile/preempt_timeout_us", "50000");
+	vgpu_instance_unref(in);
+	ck_assert_int_eq(vgpu_instance_remove(ctx, UUID1), 0);
+	/* restored: "0" written over "20" */
+	ck_content(PF_DIR "/sriov_admin/vf1/profile/exec_quantum_ms", "00");
+	/* a knob the backend refuses fails the start and removes it again */
+	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_WEIGHT, 3), 0);
+	ck_assert_int_eq(vgpu_instance_modify(ctx, UUID1, NULL, c), 0);
+	ck_assert_int_eq(vgpu_instance_start(ctx, UUID1, NULL, NULL), -EOPNOTSUPP);
+	ck_assert_uint_eq(count_active(), 0);
+	ck_content(PF_DIR "/sriov_numvfs", "0\n");
+	vgpu_config_unref(c);
+}
+END_TEST
+
 START_TEST(test_fuse_gim)
 {
 	add_pf("gim", 0x1002, 0x74a1, 4);
@@ -1096,6 +1438,11 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_xe_rollback);
 	tcase_add_test(tc, test_gim);
 	tcase_add_test(tc, test_definitions);
+	tcase_add_test(tc, test_xe_qos);
+	tcase_add_test(tc, test_xe_qos_malformed);
+	tcase_add_test(tc, test_sriov_usage);
+	tcase_add_test(tc, test_nvidia_qos);
+	tcase_add_test(tc, test_generic_qos);
 	suite_add_tcase(s, tc);
 
 	if (probe_fuse() == 0) {
@@ -1107,6 +1454,7 @@ int main(int argc, char **argv)
 		tcase_add_test(tc, test_fuse_rollback);
 		tcase_add_test(tc, test_fuse_no_pf_driver);
 		tcase_add_test(tc, test_fuse_xe);
+		tcase_add_test(tc, test_fuse_xe_qos_definition);
 		tcase_add_test(tc, test_fuse_gim);
 		tcase_add_test(tc, test_fuse_dual_parent);
 		suite_add_tcase(s, tc);
