@@ -7,8 +7,9 @@
  *
  *  - on the source: a display mode, guest memory mapped for DMA, an eventfd
  *    on MSI-X vector 0, one blit done while the vector was masked (its
- *    interrupt pending), four more blits rung (still queued when the
- *    provider holds them back by a frame-rate limit);
+ *    interrupt pending), a QoS frame-rate limit of 2 set through
+ *    management, four more blits rung (held back by it, so still queued
+ *    when the source stops);
  *  - the move: the destination in RESUMING, the source in PRE_COPY for a
  *    few passes (the CPU writes into the framebuffer through the BAR after
  *    the first one, so a later pass must resend that), then STOP_COPY, the
@@ -16,7 +17,8 @@
  *  - the checks: the destination's registers and whole framebuffer equal
  *    the source's as it stopped, byte for byte; then, unmasked, the
  *    pending interrupt arrives, the queued blits finish there and the
- *    display shows the whole test picture, pixel by pixel.
+ *    display shows the whole test picture, pixel by pixel; the QoS limit
+ *    came along.
  *
  * See vgpu-sim-migrate(1).
  */
@@ -223,6 +225,32 @@ struct opts {
 	bool fill, keep, bench;
 };
 
+/* QoS through management: the instance's frame-rate limit */
+static int fps_set(struct vgpu_ctx *ctx, const char *uuid, uint64_t fps)
+{
+	struct vgpu_instance *in;
+	int r = vgpu_instance_get(ctx, uuid, NULL, &in);
+
+	if (r < 0)
+		return r;
+	r = vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, fps, VGPU_QOS_LIVE);
+	vgpu_instance_unref(in);
+	return r < 0 ? r : 0;
+}
+
+static int fps_get(struct vgpu_ctx *ctx, const char *uuid, uint64_t *fps)
+{
+	struct vgpu_instance *in;
+	int r = vgpu_instance_get(ctx, uuid, NULL, &in);
+
+	if (r < 0)
+		return r;
+	r = vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, VGPU_QOS_LIVE, fps,
+				  NULL);
+	vgpu_instance_unref(in);
+	return r;
+}
+
 static int mode_set(struct vgpu_handle *h)
 {
 	int r = reg_write(h, VGPU_SIM_REG_FORMAT, VGPU_SIM_XR24);
@@ -268,6 +296,9 @@ static int move(struct vgpu_ctx *ctx, struct side *src, struct side *dst,
 	STEP("source: blit 1 of 5 rung", ring(src->h, 0));
 	STEP("source: blit 1 done (its interrupt pending, masked)",
 	     wait_blits(src, 1, &irqs));
+	if (!o->bench)
+		STEP("source: QoS frame-rate limit 2 (vgpu_instance_set_qos)",
+		     fps_set(ctx, src->uuid, 2));
 	for (unsigned int b = 1; b <= 4; b++)
 		STEP(b == 4 ? "source: blits 2..5 rung" : NULL, ring(src->h, b));
 
@@ -357,6 +388,12 @@ static int move(struct vgpu_ctx *ctx, struct side *src, struct side *dst,
 			irqs += (unsigned int)n;
 	}
 	STEP("destination: interrupt delivered", irqs ? 0 : -ETIMEDOUT);
+	if (!o->bench) {
+		uint64_t fps = 0;
+
+		STEP("destination: QoS read back", fps_get(ctx, dst->uuid, &fps));
+		STEP("destination: frame-rate limit 2 came along", fps == 2 ? 0 : -EPROTO);
+	}
 	if (read(src->efd, &n, sizeof(n)) == sizeof(n))
 		STEP("source: no interrupt while masked", -EPROTO);
 	bad = 0;

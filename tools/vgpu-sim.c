@@ -1106,13 +1106,10 @@ static int load_record(struct simdev *d, struct mig_load *l)
 			return -EINVAL;
 		for (unsigned int k = 0; k < ENGINE_KNOBS; k++)
 			l->qos[k] = get64(p + 8 * k);
-		/* what the engine accepts, and no overflow in its arithmetic */
-		if (l->qos[ENGINE_PRIORITY] > 2 || !l->qos[ENGINE_WEIGHT] ||
-		    l->qos[ENGINE_TIME_SLICE_US] > UINT32_MAX ||
-		    l->qos[ENGINE_PREEMPT_TIMEOUT_US] > UINT32_MAX ||
-		    l->qos[ENGINE_WEIGHT] > UINT32_MAX ||
-		    l->qos[ENGINE_FRAME_RATE_LIMIT] > UINT32_MAX)
-			return -EINVAL;
+		/* the engine's knobs are libvgpu's, in its order: its ranges */
+		for (unsigned int k = 0; k < ENGINE_KNOBS; k++)
+			if (vgpu_qos_check_value((enum vgpu_qos_knob)k, l->qos[k]) < 0)
+				return -EINVAL;
 		l->got_qos = true;
 		return 0;
 	case VGPU_SIM_MIG_END:
