@@ -374,6 +374,33 @@ START_TEST(test_hostile_streams)
 		ck_assert_int_eq(load(b, m, len + sizeof(rec)), 0);
 		ck_assert_int_eq(vgpu_handle_migration_set_state(b, VGPU_MIG_RUNNING), 0);
 	}
+	/* random bytes of the records around the tiles broken, with a fixed
+	 * seed: taken or refused, never more (the provider's exit status is
+	 * checked in the teardown) */
+	{
+		unsigned int seed = 12345;
+		size_t meta = 32 + 8 + 4096 + 8 + 26 + 8 + 8 + 8 + 40;
+
+		memcpy(m, s, len);
+		for (int i = 0; i < 16; i++) {
+			size_t at = (size_t)rand_r(&seed) % meta;
+			uint8_t was = m[at];
+			int r;
+
+			if (i % 4 == 3)
+				at = end_off + (size_t)rand_r(&seed) % 8;
+			was = m[at];
+			m[at] ^= (uint8_t)(1u << (rand_r(&seed) % 8));
+			r = load(b, m, len);
+			if (r == 0)
+				ck_assert_int_eq(vgpu_handle_migration_set_state(
+							 b, VGPU_MIG_RUNNING), 0);
+			else
+				refused_then_reset(b, r);
+			ck_assert_uint_eq(reg(b, VGPU_SIM_REG_ID), VGPU_SIM_ID);
+			m[at] = was;
+		}
+	}
 	free(m);
 	free(s);
 	vgpu_handle_unref(a);
