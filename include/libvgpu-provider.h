@@ -146,6 +146,12 @@ struct vgpu_device_attr {
  *             through a saving state in the middle; an error puts the
  *             device in VGPU_MIG_ERROR until the client resets it. Leaving
  *             RESUMING for STOP is where the loaded data is to be checked.
+ *             Entering STOP or STOP_COPY, the device must stop its DMA and
+ *             its writes to guest memory before returning; interrupts it
+ *             raises while stopped are held by the library (see
+ *             vgpu_device_irq_trigger()). It runs with the device's lock
+ *             held: never wait here for a thread that may be waiting to
+ *             call vgpu_device_dma_*() or vgpu_device_irq_trigger().
  * @migration_read: the next bytes of the device state (PRE_COPY and
  *             STOP_COPY): fill up to @len bytes of @buf, return how many,
  *             0 at the end of the stream (for now), or a negative errno
