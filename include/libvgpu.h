@@ -1913,9 +1913,11 @@ int vgpu_handle_migration_precopy_info(struct vgpu_handle *handle,
  *
  * Tracks every DMA window mapped now (vgpu_handle_dma_map()): with the
  * device's own DMA logging where it has it (VFIO_DEVICE_FEATURE_DMA_LOGGING,
- * vfio-user's DMA_LOGGING), else with the kernel IOMMU's (type1
- * VFIO_IOMMU_DIRTY_PAGES on the group path). Windows cannot be mapped or
- * unmapped while tracking.
+ * vfio-user's DMA_LOGGING), else with the kernel IOMMU's (through iommufd a
+ * dirty-tracking hardware page table, IOMMU_HWPT_GET_DIRTY_BITMAP; on the
+ * group path type1's VFIO_IOMMU_DIRTY_PAGES, in the IOMMU's smallest page,
+ * reporting whole windows). Windows cannot be mapped or unmapped while
+ * tracking.
  * Returns: 0, -EBUSY (already tracking), -ENOENT (no window mapped),
  *          -EOPNOTSUPP (neither the device nor the IOMMU can track; the
  *          log says why), or the errno of the device.

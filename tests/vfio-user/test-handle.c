@@ -527,6 +527,8 @@ enum peer_mode {
 	PEER_REFUSE_WRITE,   /* MIG_DATA_WRITE: an error reply */
 	PEER_WRONG_FLAGS,    /* GET answers with another feature's flags */
 	PEER_HANG_UP,        /* closes the socket on MIG_DATA_READ */
+	PEER_LOG_SHORT,      /* DMA_LOGGING_REPORT: half the bitmap */
+	PEER_LOG_OTHER,      /* DMA_LOGGING_REPORT: for another range */
 };
 
 static void peer_reply(int c, const struct vfu_hdr *req, const void *a,
@@ -571,9 +573,36 @@ static void peer_feature(int c, struct vfu_msg *m, enum peer_mode mode,
 			f.flags = VFU_FEATURE_GET | VFU_FEATURE_MIGRATION;
 		peer_reply(c, &m->hdr, &f, sizeof(f), &st, sizeof(st));
 		return;
-	default:
-		vfu_send_error(c, &m->hdr, -EINVAL);
+	case VFU_FEATURE_DMA_LOGGING_START:
+	case VFU_FEATURE_DMA_LOGGING_STOP:
+		if (mode != PEER_LOG_SHORT && mode != PEER_LOG_OTHER)
+			break;
+		peer_reply(c, &m->hdr, m->payload, m->len, NULL, 0);
+		return;
+	case VFU_FEATURE_DMA_LOGGING_REPORT: {
+		struct vfu_log_report rep;
+		uint8_t out[sizeof(rep) + 64] = { 0 };
+		size_t bytes;
+
+		if (m->len < sizeof(f) + sizeof(rep))
+			break;
+		memcpy(&rep, m->payload + sizeof(f), sizeof(rep));
+		bytes = (size_t)((rep.length / rep.page_size + 63) / 64 * 8);
+		if (bytes > 64)
+			break;
+		if (mode == PEER_LOG_OTHER)
+			rep.iova += rep.page_size; /* a full bitmap, another range */
+		else
+			bytes /= 2;                /* half the bitmap */
+		memcpy(out, &rep, sizeof(rep));
+		memset(out + sizeof(rep), 0xff, bytes);
+		peer_reply(c, &m->hdr, &f, sizeof(f), out, sizeof(rep) + bytes);
+		return;
 	}
+	default:
+		break;
+	}
+	vfu_send_error(c, &m->hdr, -EINVAL);
 }
 
 static void peer_serve(int lfd, enum peer_mode mode)
@@ -612,6 +641,10 @@ static void peer_serve(int lfd, enum peer_mode mode)
 		}
 		case VFU_CMD_DEVICE_FEATURE:
 			peer_feature(c, &m, mode, &state);
+			break;
+		case VFU_CMD_DMA_MAP:
+		case VFU_CMD_DMA_UNMAP:
+			peer_reply(c, &m.hdr, NULL, 0, NULL, 0);
 			break;
 		case VFU_CMD_MIG_DATA_READ: {
 			struct vfu_mig_data d;
@@ -713,6 +746,31 @@ START_TEST(test_hostile_migration_peers)
 	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 100), -ENODEV);
 	ck_assert_int_eq(vgpu_handle_migration_get_state(h), -ENODEV);
 	close_peer(h, pid);
+	/* DMA logging: half a bitmap, a bitmap for another range */
+	{
+		uint8_t *g = mmap(NULL, GUEST, PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		uint64_t bm[1];
+
+		for (int mode = PEER_LOG_SHORT; mode <= PEER_LOG_OTHER; mode++) {
+			h = open_peer((enum peer_mode)mode, &pid);
+			ck_assert_int_eq(vgpu_handle_dma_map(h, g, IOVA, GUEST,
+							     VGPU_DMA_READ | VGPU_DMA_WRITE),
+					 0);
+			ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
+			bm[0] = 7;
+			ck_assert_int_eq(vgpu_handle_dirty_report(h, IOVA, GUEST, bm, sizeof(bm)),
+					 -EBADMSG);
+			ck_assert_uint_eq(bm[0], 0); /* nothing of the bad answer */
+			close_peer(h, pid);
+		}
+		/* a peer without DMA logging */
+		h = open_peer(PEER_BAD_STATE, &pid);
+		ck_assert_int_eq(vgpu_handle_dma_map(h, g, IOVA, GUEST, VGPU_DMA_READ), 0);
+		ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), -EOPNOTSUPP);
+		close_peer(h, pid);
+		munmap(g, GUEST);
+	}
 	/* nothing leaked */
 	ck_assert_int_eq(count_fds(), fds);
 }
