@@ -213,6 +213,8 @@ static void *engine_main(void *data)
 			else
 				c->hold_until = 0;
 			c->in_done = true;
+			/* a drain waiting for this slice may go on now */
+			pthread_cond_broadcast(&e->idle);
 			pthread_mutex_unlock(&e->lock);
 			c->done(c, r, c->data);
 			pthread_mutex_lock(&e->lock);

@@ -471,6 +471,49 @@ START_TEST(test_source_resumes)
 }
 END_TEST
 
+/* stops that land while the engine copies, again and again: a stop must
+ * never wait for a completion that waits for the device (a deadlock once:
+ * the engine went from copying into its done call without a word to the
+ * stop waiting for it) */
+START_TEST(test_stop_while_copying)
+{
+	struct vgpu_handle *a = instance("simA", UUID_A, "sim-64m");
+	const uint32_t blit = 4u << 20;
+	uint32_t want = 0;
+	uint8_t *guest;
+	int mfd;
+
+	mfd = memfd_create("guest", MFD_CLOEXEC);
+	ck_assert_int_ge(mfd, 0);
+	ck_assert_int_eq(ftruncate(mfd, 4 * blit), 0);
+	guest = mmap(NULL, 4 * blit, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	ck_assert_ptr_ne(guest, MAP_FAILED);
+	memset(guest, 0x3c, 4 * blit);
+	ck_assert_int_eq(vgpu_handle_dma_map_fd(a, guest, mfd, 0, GUEST_IOVA,
+						4 * blit, VGPU_DMA_READ), 0);
+	for (int round = 0; round < 40; round++) {
+		for (uint32_t i = 0; i < 4; i++) {
+			reg_set(a, VGPU_SIM_REG_SRC_LO, (uint32_t)GUEST_IOVA + i * blit);
+			reg_set(a, VGPU_SIM_REG_SRC_HI, 0);
+			reg_set(a, VGPU_SIM_REG_DST, i * blit);
+			reg_set(a, VGPU_SIM_REG_LEN, blit);
+			reg_set(a, VGPU_SIM_REG_DOORBELL, 1);
+		}
+		want += 4;
+		ck_assert_int_eq(vgpu_handle_migration_set_state(a, VGPU_MIG_STOP), 0);
+		ck_assert_int_eq(vgpu_handle_migration_set_state(a, VGPU_MIG_RUNNING), 0);
+		while (reg(a, VGPU_SIM_REG_BLITS) < want)
+			usleep(1000);
+	}
+	ck_assert_uint_eq(reg(a, VGPU_SIM_REG_STATUS) & VGPU_SIM_STATUS_ERROR, 0);
+	ck_assert_int_eq(vgpu_handle_dma_unmap(a, GUEST_IOVA, 4 * blit), 0);
+	munmap(guest, 4 * blit);
+	close(mfd);
+	vgpu_handle_unref(a);
+	ck_assert_int_eq(vgpu_instance_remove(ctx, UUID_A), 0);
+}
+END_TEST
+
 static bool fired(int efd)
 {
 	uint64_t n = 0;
@@ -535,6 +578,7 @@ int main(void)
 	tcase_add_test(tc, test_hostile_streams);
 	tcase_add_test(tc, test_source_resumes);
 	tcase_add_test(tc, test_irq_held_while_stopped);
+	tcase_add_test(tc, test_stop_while_copying);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
