@@ -8,7 +8,9 @@
  * device's PCI identity, regions and interrupts; libvgpu then listens on one
  * vfio-user socket for the device. One client at a time; when it goes away
  * its DMA windows are unmapped, its eventfds closed and the device stays,
- * ready for the next connection.
+ * ready for the next connection (windows the vendor still pins stay mapped
+ * until unpinned). A client may be hostile: see docs/vfio-user.md, "Hostile
+ * clients", for what is checked.
  *
  * Threads: the provider's callbacks run on the thread that calls
  * vgpu_provider_dispatch(). With vgpu_provider_start_thread() the runner
@@ -176,6 +178,13 @@ struct vgpu_device_attr {
  *             (-EINVAL). Without it, a creation with attributes is refused
  *             with -EOPNOTSUPP.
  *
+ * Pinned windows (vgpu_device_dma_pin()) are never unmapped under the
+ * provider: when the client disconnects, windows still pinned (or, after
+ * -EBUSY from the quiesce callback, see vgpu_provider_set_quiesce(), all
+ * windows until vgpu_device_quiesced()) stay mapped in this process, out
+ * of reach of any new client, until the last vgpu_device_dma_unpin();
+ * @dma_unmap is called then.
+ *
  * Every callback receives the userdata given to vgpu_provider_new().
  */
 struct vgpu_provider_ops {
@@ -307,7 +316,10 @@ int vgpu_provider_create_device(struct vgpu_provider *provider,
  * (vgpu_provider_dispatch() or the runner thread); only root and the
  * provider's effective user are answered (SO_PEERCRED), others are
  * disconnected. A connection carries one request and has one second to
- * send it. Devices created through it listen at their default path.
+ * send the whole request line (however slowly it arrives: the limit is per
+ * request, not per read), then one second to take the reply; a peer that
+ * misses either is dropped. Devices created through it listen at their
+ * default path.
  * Returns: 0, -EINVAL, -EALREADY, -ENAMETOOLONG, -ENOMEM, or the error of
  *          socket()/bind()/chmod()/listen().
  * @since: 0.1
@@ -342,8 +354,9 @@ int vgpu_provider_dispatch(struct vgpu_provider *provider, int timeout_ms);
  * The runner accepts clients and serves each on a thread of its own, which
  * blocks in recvmsg(): one system call in and one out per message, no
  * epoll_wait() (see the threads note at the top). While it runs, only
- * vgpu_provider_stop_thread(), vgpu_device_irq_trigger() and the
- * vgpu_device_dma_*() functions may be called from other threads.
+ * vgpu_provider_stop_thread(), vgpu_device_irq_trigger(), the
+ * vgpu_device_dma_*() functions, vgpu_device_quiesced() and the
+ * vgpu_provider_set_*_timeout() functions may be called from other threads.
  * Returns: 0, -EALREADY, or the error of pthread_create().
  * @since: 0.1
  */
@@ -362,6 +375,58 @@ int vgpu_provider_start_thread(struct vgpu_provider *provider);
  */
 int vgpu_provider_set_dma_timeout(struct vgpu_provider *provider,
 				  unsigned int ms);
+
+/**
+ * vgpu_quiesce_fn - stop DMA to guest memory
+ * @dev: the device
+ * @userdata: the userdata given to vgpu_provider_new()
+ *
+ * See vgpu_provider_set_quiesce().
+ * Returns: 0 when quiesced, -EBUSY when vgpu_device_quiesced() will follow,
+ *          or another negative errno to refuse the operation.
+ */
+typedef int (*vgpu_quiesce_fn)(struct vgpu_device *dev, void *userdata);
+
+/**
+ * vgpu_provider_set_quiesce - be asked to quiesce before DMA goes away
+ * @provider: the provider
+ * @fn: the callback, or NULL (the default: operations go on at once, and
+ *      an unmap of a pinned window is refused with EBUSY)
+ *
+ * @fn is called before a client's DMA_UNMAP or DEVICE_RESET is carried out
+ * and before a disconnect releases the client's DMA windows. It returns 0
+ * when the device has no DMA in flight any more (and has unpinned what the
+ * operation touches), or -EBUSY to say "I will call vgpu_device_quiesced()
+ * when done": the operation then waits, and the client's later messages
+ * wait behind it (other devices are not affected; a disconnect completes
+ * for the client at once, only the release of its windows waits). Any
+ * other negative errno refuses an unmap or reset with that error.
+ *
+ * @fn runs with the device lock held, on the device's dispatching thread:
+ * it must not wait there for a thread that calls vgpu_device_*() functions
+ * (that thread would wait for the lock); it returns -EBUSY instead and that
+ * thread calls vgpu_device_quiesced(). Set it before devices serve clients.
+ * Returns: 0, -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_provider_set_quiesce(struct vgpu_provider *provider,
+			      vgpu_quiesce_fn fn);
+
+/**
+ * vgpu_provider_set_version_timeout - how long a new client may take to
+ *                                     negotiate
+ * @provider: the provider
+ * @ms: milliseconds, 1..3600000 (default 5000)
+ *
+ * A client that has not completed VERSION within @ms of connecting is
+ * dropped, so that a peer which connects and stays silent (or sends half a
+ * message) does not hold the device's one connection for ever. Applies to
+ * connections accepted afterwards. Any thread may call this.
+ * Returns: 0, -EINVAL.
+ * @since: 0.2
+ */
+int vgpu_provider_set_version_timeout(struct vgpu_provider *provider,
+				      unsigned int ms);
 
 /**
  * vgpu_provider_stop_thread - stop and join the runner thread
@@ -669,11 +734,14 @@ int vgpu_device_irq_set_state(struct vgpu_device *dev, unsigned int index,
  * @index: the interrupt type
  * @vector: the vector
  *
- * Writes the client's eventfd. A masked vector is marked pending and raised
- * when the client unmasks it; so is any vector while the device is stopped
- * for migration (STOP, STOP_COPY, RESUMING: raised when it runs again, or
- * carried to the destination with vgpu_device_irq_get_state()). Any thread
- * may call this.
+ * Writes the client's eventfd, without ever blocking: the library takes
+ * only eventfds from the client (SET_IRQS with any other fd gets EINVAL)
+ * and keeps them non-blocking; a counter the client let fill up means the
+ * interrupt is pending already (0 is returned). A masked vector is marked
+ * pending and raised when the client unmasks it; so is any vector while the
+ * device is stopped for migration (STOP, STOP_COPY, RESUMING: raised when it
+ * runs again, or carried to the destination with vgpu_device_irq_get_state()).
+ * Any thread may call this.
  * Returns: 0, -EINVAL for a vector out of range, -ENOTCONN when the client
  *          gave no eventfd for the vector (the interrupt is dropped),
  *          -EAGAIN when it was left pending because masked or stopped.
@@ -733,7 +801,10 @@ int vgpu_device_dma_write(struct vgpu_device *dev, uint64_t iova,
  * @max: entries in @iov
  *
  * While pinned, the client's DMA_UNMAP of a window in the range is refused
- * with EBUSY (the client sees an error reply; QEMU reports it). Unpin with
+ * with EBUSY (the client sees an error reply; QEMU reports it; a provider
+ * with a quiesce callback, vgpu_provider_set_quiesce(), can unpin first),
+ * and a disconnect leaves the window mapped until it is unpinned (see
+ * struct vgpu_provider_ops). Unpin with
  * vgpu_device_dma_unpin() and the same range. Writes through the segments
  * are not dirty-tracked; call vgpu_device_dma_mark_dirty().
  * Returns: the number of segments, -ENOSPC when @max is too small,
@@ -755,6 +826,20 @@ int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova, uint64_t len,
  */
 int vgpu_device_dma_unpin(struct vgpu_device *dev, uint64_t iova,
 			  uint64_t len);
+
+/**
+ * vgpu_device_quiesced - the provider has quiesced, after -EBUSY
+ * @dev: the device
+ *
+ * Completes what the quiesce callback (vgpu_provider_set_quiesce())
+ * answered -EBUSY for: the waiting
+ * DMA_UNMAP or reset runs, and the windows of a client that disconnected
+ * meanwhile are released (those still pinned at their last unpin). Any
+ * thread may call this.
+ * Returns: 0, -EINVAL when nothing waits for it.
+ * @since: 0.2
+ */
+int vgpu_device_quiesced(struct vgpu_device *dev);
 
 /**
  * vgpu_device_dma_mark_dirty - record device writes done through a pin

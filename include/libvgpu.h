@@ -189,6 +189,21 @@ int vgpu_ctx_set_runtime_dir(struct vgpu_ctx *ctx, const char *path);
  */
 const char *vgpu_ctx_get_runtime_dir(struct vgpu_ctx *ctx);
 
+/**
+ * vgpu_ctx_set_backends - use only some backends
+ * @ctx: the context
+ * @names: backend names separated by commas ("mdev", "sriov",
+ *         "vfio-user"), e.g. "mdev" for a tool that knows only mdev; NULL
+ *         for all of them (the default)
+ *
+ * Listings, look-ups, definitions and the monitor of @ctx then see only
+ * these backends: a tool that manages mdev devices alone is neither slowed
+ * down nor failed by a user-space provider that does not answer.
+ * Returns: 0, -EINVAL for an empty list or an unknown name.
+ * @since: 0.2
+ */
+int vgpu_ctx_set_backends(struct vgpu_ctx *ctx, const char *names);
+
 /* ------------------------------------------------------------------------ */
 /* Parents: devices that can host instances (an mdev parent, an SR-IOV PF,   */
 /* a vfio-user provider).                                                    */
@@ -437,6 +452,19 @@ const char *vgpu_type_get_device_api(struct vgpu_type *type);
  * @since: 0.1
  */
 int vgpu_type_get_available_instances(struct vgpu_type *type);
+
+/**
+ * vgpu_type_get_max_instances - how many instances of the type fit in all
+ * @type: the type
+ *
+ * The total capacity, created instances included: what a vfio-user
+ * provider reports, or the "max_instance" of an mdev type's description
+ * (NVIDIA's drivers give it). Kernel mdev has no such count in general.
+ * Returns: the count (>= 0), -ENODATA when the backend does not say,
+ *          -EINVAL without a type.
+ * @since: 0.2
+ */
+int vgpu_type_get_max_instances(struct vgpu_type *type);
 
 /**
  * vgpu_type_get_attr_count - how many key/value attributes were parsed
@@ -924,7 +952,9 @@ enum vgpu_event_type {
  * directory (creating <runtime>/vfio-user when it may), and, in addition,
  * rescans on a timer when an interval is set with
  * vgpu_monitor_set_rescan_interval() — needed for fake or bind-mounted sysfs
- * trees.
+ * trees. A user-space provider that does not answer, or shuts the caller
+ * out, is logged at every rescan and keeps its last known state (no
+ * removal is reported for it) while the others are reported as usual.
  * Returns: 0, or a negative errno.
  * @since: 0.1
  */
@@ -1776,180 +1806,6 @@ int vgpu_display_get_fd(struct vgpu_display *display);
  */
 int vgpu_display_get_frame(struct vgpu_display *display,
 			   struct vgpu_display_frame *frame);
-/**
- * vgpu_handle_open_opts - open a device, with options
- * @ctx: the context
- * @id: as for vgpu_handle_open()
- * @opts: the options (@opts->size set; unknown non-zero trailing bytes
- *        give -E2BIG), or NULL for none
- * @ret: receives the handle (one reference)
- *
- * Like vgpu_handle_open(), and with @opts->vf_token the VF token a kernel
- * VFIO device needs when it is an SR-IOV VF whose PF is bound to vfio-pci
- * with a token set (without it the kernel refuses the open with EACCES).
- * A vfio-user device takes no token (-EINVAL).
- * Returns: as vgpu_handle_open(); -EINVAL for a token that is not a UUID.
- * @since: 0.2
- */
-int vgpu_handle_open_opts(struct vgpu_ctx *ctx, const char *id,
-			  const struct vgpu_open_opts *opts,
-			  struct vgpu_handle **ret);
-
-/**
- * vgpu_handle_set_vf_token - set the VF token of a PF opened through VFIO
- * @handle: a handle on an SR-IOV PF bound to vfio-pci
- * @uuid: the token, a UUID
- *
- * Users of the PF's VFs must then give the same token
- * (struct vgpu_open_opts.vf_token). vfio-pci needs its enable_sriov
- * parameter set for VFs of a PF it drives.
- * Returns: 0, -EINVAL (not a UUID), -ENOTSUP (no such feature: not a
- *          vfio-pci PF), or the errno of the kernel.
- * @since: 0.2
- */
-int vgpu_handle_set_vf_token(struct vgpu_handle *handle, const char *uuid);
-
-/**
- * vgpu_migration_state_name - the name of a migration state
- * @state: an enum vgpu_migration_state value
- * Returns: "RUNNING", "STOP", "STOP_COPY", "RESUMING", "RUNNING_P2P",
- *          "PRE_COPY", "PRE_COPY_P2P", "ERROR", or NULL for other values.
- * @since: 0.2
- */
-const char *vgpu_migration_state_name(unsigned int state);
-
-/**
- * vgpu_handle_migration_get_state - the device's migration state
- * @handle: the handle
- * Returns: an enum vgpu_migration_state value, -ENOTSUP when the device
- *          does not offer migration, or the errno of the device.
- * @since: 0.2
- */
-int vgpu_handle_migration_get_state(struct vgpu_handle *handle);
-
-/**
- * vgpu_handle_migration_set_state - move the device to a migration state
- * @handle: the handle
- * @state: the enum vgpu_migration_state to reach
- *
- * Walks the arcs of VFIO migration v2 one at a time, through the
- * intermediate states the device offers (RUNNING to STOP_COPY is
- * RUNNING -> [RUNNING_P2P ->] STOP -> STOP_COPY), never through a state that
- * saves or loads data on the way. Entering STOP_COPY, PRE_COPY(_P2P) or
- * RESUMING starts a data stream (vgpu_handle_migration_read(),
- * vgpu_handle_migration_write()); leaving them ends it. Leaving RESUMING for
- * STOP is where the device checks what was written.
- *
- * When an arc fails the device stays where that arc left it, or in ERROR;
- * vgpu_handle_migration_get_state() tells. From ERROR only
- * vgpu_handle_reset() leads back (to RUNNING).
- * Returns: 0, -ENOTSUP (no migration), -EINVAL (a state the device does
- *          not offer, ERROR, or STOP_COPY -> PRE_COPY, which VFIO forbids),
- *          -EIO (the device is in ERROR: reset it), or the errno of the
- *          failing arc.
- * @since: 0.2
- */
-int vgpu_handle_migration_set_state(struct vgpu_handle *handle,
-				    unsigned int state);
-
-/**
- * vgpu_handle_migration_read - read the device's saved state
- * @handle: the handle, in STOP_COPY, PRE_COPY or PRE_COPY_P2P
- * @buf: where to put it
- * @len: at most this many bytes
- *
- * The stream is opaque and device-specific; give it unchanged, in order,
- * to vgpu_handle_migration_write() of the destination.
- * Returns: the number of bytes read (at most @len); 0 at the end of the
- *          stream in STOP_COPY, or when PRE_COPY has nothing more for now;
- *          -EINVAL in another state; or the errno of the device.
- * @since: 0.2
- */
-ssize_t vgpu_handle_migration_read(struct vgpu_handle *handle, void *buf,
-				   size_t len);
-
-/**
- * vgpu_handle_migration_write - load saved state into the device
- * @handle: the handle, in RESUMING
- * @buf: the next bytes of a stream read from the source
- * @len: how many
- * Returns: 0 when all @len bytes were taken, -EINVAL in another state, or
- *          the errno of the device (which may refuse the data).
- * @since: 0.2
- */
-int vgpu_handle_migration_write(struct vgpu_handle *handle, const void *buf,
-				size_t len);
-
-/**
- * vgpu_handle_migration_copy - move the saved state from one device to another
- * @src: the source, in STOP_COPY (or PRE_COPY, for what is there now)
- * @dst: the destination, in RESUMING
- * @bytes: receives how many bytes were moved, or NULL
- *
- * Reads @src until its stream ends (or PRE_COPY has no more for now) and
- * writes everything to @dst, in chunks.
- * Returns: 0, or the errno of the read or the write.
- * @since: 0.2
- */
-int vgpu_handle_migration_copy(struct vgpu_handle *src,
-			       struct vgpu_handle *dst, uint64_t *bytes);
-
-/**
- * vgpu_handle_migration_precopy_info - how much PRE_COPY data is left
- * @handle: the handle, in PRE_COPY or PRE_COPY_P2P
- * @initial: receives the bytes of the initial state not read yet, or NULL
- * @dirty: receives the estimate of state changed since, or NULL
- * Returns: 0, -EINVAL in another state, -EOPNOTSUPP where the access
- *          method has no such query (vfio-user), or the errno of the device.
- * @since: 0.2
- */
-int vgpu_handle_migration_precopy_info(struct vgpu_handle *handle,
-				       uint64_t *initial, uint64_t *dirty);
-
-/**
- * vgpu_handle_dirty_start - start tracking the pages written by DMA
- * @handle: the handle
- * @page_size: the granularity, a power of two >= 4096
- *
- * Tracks every DMA window mapped now (vgpu_handle_dma_map()): with the
- * device's own DMA logging where it has it (VFIO_DEVICE_FEATURE_DMA_LOGGING,
- * vfio-user's DMA_LOGGING), else with the kernel IOMMU's (through iommufd a
- * dirty-tracking hardware page table, IOMMU_HWPT_GET_DIRTY_BITMAP; on the
- * group path type1's VFIO_IOMMU_DIRTY_PAGES, in the IOMMU's smallest page,
- * reporting whole windows). Windows cannot be mapped or unmapped while
- * tracking.
- * Returns: 0, -EBUSY (already tracking), -ENOENT (no window mapped),
- *          -EOPNOTSUPP (neither the device nor the IOMMU can track; the
- *          log says why), or the errno of the device.
- * @since: 0.2
- */
-int vgpu_handle_dirty_start(struct vgpu_handle *handle, uint64_t page_size);
-
-/**
- * vgpu_handle_dirty_report - the pages written since the last report
- * @handle: the handle, tracking
- * @iova: start of the range, inside one mapped window, page aligned
- * @len: length of the range, page aligned
- * @bitmap: receives one bit per page of the range (bit k of word k / 64:
- *          the page at @iova + k * page size), cleared first
- * @bitmap_size: bytes at @bitmap, at least (pages + 63) / 64 * 8
- *
- * Reading clears the device's (or IOMMU's) record for the range.
- * Returns: 0, -EINVAL (not tracking, a range outside one window, a short
- *          bitmap), or the errno of the device.
- * @since: 0.2
- */
-int vgpu_handle_dirty_report(struct vgpu_handle *handle, uint64_t iova,
-			     uint64_t len, uint64_t *bitmap,
-			     size_t bitmap_size);
-
-/**
- * vgpu_handle_dirty_stop - stop tracking
- * @handle: the handle
- * Returns: 0, -EINVAL when not tracking, or the errno of the device.
- * @since: 0.2
- */
-int vgpu_handle_dirty_stop(struct vgpu_handle *handle);
 
 /* ------------------------------------------------------------------------ */
 /* Quality of service and usage                                              */
@@ -2211,6 +2067,180 @@ int vgpu_usage_get(struct vgpu_usage *usage, enum vgpu_usage_counter counter,
  * @since: 0.2
  */
 uint64_t vgpu_usage_get_timestamp(struct vgpu_usage *usage);
+/**
+ * vgpu_handle_open_opts - open a device, with options
+ * @ctx: the context
+ * @id: as for vgpu_handle_open()
+ * @opts: the options (@opts->size set; unknown non-zero trailing bytes
+ *        give -E2BIG), or NULL for none
+ * @ret: receives the handle (one reference)
+ *
+ * Like vgpu_handle_open(), and with @opts->vf_token the VF token a kernel
+ * VFIO device needs when it is an SR-IOV VF whose PF is bound to vfio-pci
+ * with a token set (without it the kernel refuses the open with EACCES).
+ * A vfio-user device takes no token (-EINVAL).
+ * Returns: as vgpu_handle_open(); -EINVAL for a token that is not a UUID.
+ * @since: 0.2
+ */
+int vgpu_handle_open_opts(struct vgpu_ctx *ctx, const char *id,
+			  const struct vgpu_open_opts *opts,
+			  struct vgpu_handle **ret);
+
+/**
+ * vgpu_handle_set_vf_token - set the VF token of a PF opened through VFIO
+ * @handle: a handle on an SR-IOV PF bound to vfio-pci
+ * @uuid: the token, a UUID
+ *
+ * Users of the PF's VFs must then give the same token
+ * (struct vgpu_open_opts.vf_token). vfio-pci needs its enable_sriov
+ * parameter set for VFs of a PF it drives.
+ * Returns: 0, -EINVAL (not a UUID), -ENOTSUP (no such feature: not a
+ *          vfio-pci PF), or the errno of the kernel.
+ * @since: 0.2
+ */
+int vgpu_handle_set_vf_token(struct vgpu_handle *handle, const char *uuid);
+
+/**
+ * vgpu_migration_state_name - the name of a migration state
+ * @state: an enum vgpu_migration_state value
+ * Returns: "RUNNING", "STOP", "STOP_COPY", "RESUMING", "RUNNING_P2P",
+ *          "PRE_COPY", "PRE_COPY_P2P", "ERROR", or NULL for other values.
+ * @since: 0.2
+ */
+const char *vgpu_migration_state_name(unsigned int state);
+
+/**
+ * vgpu_handle_migration_get_state - the device's migration state
+ * @handle: the handle
+ * Returns: an enum vgpu_migration_state value, -ENOTSUP when the device
+ *          does not offer migration, or the errno of the device.
+ * @since: 0.2
+ */
+int vgpu_handle_migration_get_state(struct vgpu_handle *handle);
+
+/**
+ * vgpu_handle_migration_set_state - move the device to a migration state
+ * @handle: the handle
+ * @state: the enum vgpu_migration_state to reach
+ *
+ * Walks the arcs of VFIO migration v2 one at a time, through the
+ * intermediate states the device offers (RUNNING to STOP_COPY is
+ * RUNNING -> [RUNNING_P2P ->] STOP -> STOP_COPY), never through a state that
+ * saves or loads data on the way. Entering STOP_COPY, PRE_COPY(_P2P) or
+ * RESUMING starts a data stream (vgpu_handle_migration_read(),
+ * vgpu_handle_migration_write()); leaving them ends it. Leaving RESUMING for
+ * STOP is where the device checks what was written.
+ *
+ * When an arc fails the device stays where that arc left it, or in ERROR;
+ * vgpu_handle_migration_get_state() tells. From ERROR only
+ * vgpu_handle_reset() leads back (to RUNNING).
+ * Returns: 0, -ENOTSUP (no migration), -EINVAL (a state the device does
+ *          not offer, ERROR, or STOP_COPY -> PRE_COPY, which VFIO forbids),
+ *          -EIO (the device is in ERROR: reset it), or the errno of the
+ *          failing arc.
+ * @since: 0.2
+ */
+int vgpu_handle_migration_set_state(struct vgpu_handle *handle,
+				    unsigned int state);
+
+/**
+ * vgpu_handle_migration_read - read the device's saved state
+ * @handle: the handle, in STOP_COPY, PRE_COPY or PRE_COPY_P2P
+ * @buf: where to put it
+ * @len: at most this many bytes
+ *
+ * The stream is opaque and device-specific; give it unchanged, in order,
+ * to vgpu_handle_migration_write() of the destination.
+ * Returns: the number of bytes read (at most @len); 0 at the end of the
+ *          stream in STOP_COPY, or when PRE_COPY has nothing more for now;
+ *          -EINVAL in another state; or the errno of the device.
+ * @since: 0.2
+ */
+ssize_t vgpu_handle_migration_read(struct vgpu_handle *handle, void *buf,
+				   size_t len);
+
+/**
+ * vgpu_handle_migration_write - load saved state into the device
+ * @handle: the handle, in RESUMING
+ * @buf: the next bytes of a stream read from the source
+ * @len: how many
+ * Returns: 0 when all @len bytes were taken, -EINVAL in another state, or
+ *          the errno of the device (which may refuse the data).
+ * @since: 0.2
+ */
+int vgpu_handle_migration_write(struct vgpu_handle *handle, const void *buf,
+				size_t len);
+
+/**
+ * vgpu_handle_migration_copy - move the saved state from one device to another
+ * @src: the source, in STOP_COPY (or PRE_COPY, for what is there now)
+ * @dst: the destination, in RESUMING
+ * @bytes: receives how many bytes were moved, or NULL
+ *
+ * Reads @src until its stream ends (or PRE_COPY has no more for now) and
+ * writes everything to @dst, in chunks.
+ * Returns: 0, or the errno of the read or the write.
+ * @since: 0.2
+ */
+int vgpu_handle_migration_copy(struct vgpu_handle *src,
+			       struct vgpu_handle *dst, uint64_t *bytes);
+
+/**
+ * vgpu_handle_migration_precopy_info - how much PRE_COPY data is left
+ * @handle: the handle, in PRE_COPY or PRE_COPY_P2P
+ * @initial: receives the bytes of the initial state not read yet, or NULL
+ * @dirty: receives the estimate of state changed since, or NULL
+ * Returns: 0, -EINVAL in another state, -EOPNOTSUPP where the access
+ *          method has no such query (vfio-user), or the errno of the device.
+ * @since: 0.2
+ */
+int vgpu_handle_migration_precopy_info(struct vgpu_handle *handle,
+				       uint64_t *initial, uint64_t *dirty);
+
+/**
+ * vgpu_handle_dirty_start - start tracking the pages written by DMA
+ * @handle: the handle
+ * @page_size: the granularity, a power of two >= 4096
+ *
+ * Tracks every DMA window mapped now (vgpu_handle_dma_map()): with the
+ * device's own DMA logging where it has it (VFIO_DEVICE_FEATURE_DMA_LOGGING,
+ * vfio-user's DMA_LOGGING), else with the kernel IOMMU's (through iommufd a
+ * dirty-tracking hardware page table, IOMMU_HWPT_GET_DIRTY_BITMAP; on the
+ * group path type1's VFIO_IOMMU_DIRTY_PAGES, in the IOMMU's smallest page,
+ * reporting whole windows). Windows cannot be mapped or unmapped while
+ * tracking.
+ * Returns: 0, -EBUSY (already tracking), -ENOENT (no window mapped),
+ *          -EOPNOTSUPP (neither the device nor the IOMMU can track; the
+ *          log says why), or the errno of the device.
+ * @since: 0.2
+ */
+int vgpu_handle_dirty_start(struct vgpu_handle *handle, uint64_t page_size);
+
+/**
+ * vgpu_handle_dirty_report - the pages written since the last report
+ * @handle: the handle, tracking
+ * @iova: start of the range, inside one mapped window, page aligned
+ * @len: length of the range, page aligned
+ * @bitmap: receives one bit per page of the range (bit k of word k / 64:
+ *          the page at @iova + k * page size), cleared first
+ * @bitmap_size: bytes at @bitmap, at least (pages + 63) / 64 * 8
+ *
+ * Reading clears the device's (or IOMMU's) record for the range.
+ * Returns: 0, -EINVAL (not tracking, a range outside one window, a short
+ *          bitmap), or the errno of the device.
+ * @since: 0.2
+ */
+int vgpu_handle_dirty_report(struct vgpu_handle *handle, uint64_t iova,
+			     uint64_t len, uint64_t *bitmap,
+			     size_t bitmap_size);
+
+/**
+ * vgpu_handle_dirty_stop - stop tracking
+ * @handle: the handle
+ * Returns: 0, -EINVAL when not tracking, or the errno of the device.
+ * @since: 0.2
+ */
+int vgpu_handle_dirty_stop(struct vgpu_handle *handle);
 
 #ifdef __cplusplus
 }

@@ -14,11 +14,14 @@ static void log_stderr(struct vgpu_ctx *ctx, int priority, const char *file,
 		       va_list args, void *userdata)
 {
 	(void)ctx;
-	(void)priority;
 	(void)file;
 	(void)line;
+	(void)fn; /* a user reads what failed, not where in the library */
 	(void)userdata;
-	fprintf(stderr, "libvgpu: %s: ", fn);
+	fprintf(stderr, "libvgpu: %s",
+		priority <= LOG_ERR ? "" :
+		priority == LOG_WARNING ? "warning: " :
+		priority >= LOG_DEBUG ? "debug: " : "");
 	vfprintf(stderr, format, args);
 	fputc('\n', stderr);
 }
@@ -201,6 +204,41 @@ VGPU_EXPORT int vgpu_ctx_set_runtime_dir(struct vgpu_ctx *ctx, const char *path)
 VGPU_EXPORT const char *vgpu_ctx_get_runtime_dir(struct vgpu_ctx *ctx)
 {
 	return ctx ? ctx->runtime_dir : NULL;
+}
+
+VGPU_EXPORT int vgpu_ctx_set_backends(struct vgpu_ctx *ctx, const char *names)
+{
+	unsigned int on = 0;
+	const char *p = names;
+
+	if (!ctx)
+		return -EINVAL;
+	if (!names) {
+		ctx->backends_off = 0;
+		return 0;
+	}
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		size_t i;
+
+		for (i = 0; vgpu_backends[i]; i++)
+			if (strlen(vgpu_backends[i]->name) == len &&
+			    !strncmp(vgpu_backends[i]->name, p, len))
+				break;
+		if (!vgpu_backends[i]) {
+			err(ctx, "no backend \"%.*s\" (backends: mdev, sriov, vfio-user)",
+			    (int)(len > 64 ? 64 : len), p);
+			return -EINVAL;
+		}
+		on |= 1u << i;
+		p += len;
+		if (*p == ',' && *++p == '\0')
+			return -EINVAL;
+	}
+	if (!on)
+		return -EINVAL;
+	ctx->backends_off = ~on;
+	return 0;
 }
 
 char *vgpu_backend_config_dir(struct vgpu_ctx *ctx, const char *env_name,

@@ -191,7 +191,7 @@ static int for_each_definition(struct vgpu_ctx *ctx, const char *parent_id,
 	for (size_t i = 0; r >= 0 && vgpu_backends[i]; i++) {
 		char *dir;
 
-		if (!vgpu_backends[i]->config_dir)
+		if (!vgpu_backends[i]->config_dir || !vgpu_backend_on(ctx, i))
 			continue;
 		dir = vgpu_backends[i]->config_dir(ctx);
 		if (!dir)
@@ -306,7 +306,8 @@ static int list_active_uuid(struct vgpu_ctx *ctx, const char *uuid,
 {
 	for (size_t i = 0; vgpu_backends[i]; i++) {
 		struct vgpu_instance *in;
-		int r = vgpu_backends[i]->get_active(ctx, uuid, &in);
+		int r = vgpu_backend_on(ctx, i) ?
+				vgpu_backends[i]->get_active(ctx, uuid, &in) : -ENOENT;
 
 		if (r == -ENOENT)
 			continue;
@@ -347,7 +348,8 @@ VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
 	if (uuid)
 		r = list_active_uuid(ctx, norm, parent_id, &vec);
 	for (size_t i = 0; !uuid && vgpu_backends[i] && r >= 0; i++)
-		r = vgpu_backends[i]->list_active(ctx, parent_id, &vec);
+		if (vgpu_backend_on(ctx, i))
+			r = vgpu_backends[i]->list_active(ctx, parent_id, &vec);
 	vgpu_vec_sort(&vec, cmp_instance);
 	m.n_sorted = vec.n;
 	/* with a UUID, only that UUID's definition files are opened, so a
@@ -433,7 +435,8 @@ static int get_active(struct vgpu_ctx *ctx, const char *uuid,
 		      struct vgpu_instance **ret)
 {
 	for (size_t i = 0; vgpu_backends[i]; i++) {
-		int r = vgpu_backends[i]->get_active(ctx, uuid, ret);
+		int r = vgpu_backend_on(ctx, i) ?
+				vgpu_backends[i]->get_active(ctx, uuid, ret) : -ENOENT;
 
 		if (r != -ENOENT)
 			return r;
@@ -587,13 +590,12 @@ static int create_locked(struct vgpu_ctx *ctx, struct vgpu_parent *p,
 	}
 	r = vgpu_type_get(p, config->type, &t);
 	if (r < 0) {
-		err(ctx, "%s: parent %s has no type %s", uuid, p->id,
-		    config->type);
+		err(ctx, "parent %s has no type %s", p->id, config->type);
 		return r == -EINVAL ? -EINVAL : -ENOENT;
 	}
 	if (t->available == 0) {
-		err(ctx, "%s: type %s of %s has no capacity left", uuid,
-		    config->type, p->id);
+		err(ctx, "parent %s: type %s has no capacity left", p->id,
+		    config->type);
 		vgpu_type_unref(t);
 		return -ENOSPC;
 	}
@@ -608,10 +610,10 @@ static int create_locked(struct vgpu_ctx *ctx, struct vgpu_parent *p,
 		if (r == -EUSERS || r == -EDQUOT)
 			r = -ENOSPC;
 		if (r == -EOPNOTSUPP && config->n_attrs)
-			err(ctx, "%s: parent %s takes no attributes at creation", uuid,
-			    p->id);
-		err(ctx, "%s: creating a %s instance on %s failed: %s", uuid,
-		    config->type, p->id, strerror(-r));
+			err(ctx, "parent %s takes no attributes at creation", p->id);
+		/* no UUID: it may be one the caller never gave */
+		err(ctx, "parent %s: creating a %s instance failed: %s", p->id,
+		    config->type, strerror(-r));
 		return r;
 	}
 	r = p->backend->get_active(ctx, uuid, &in);

@@ -30,6 +30,9 @@ struct vgpu_ctx {
 	struct pci_access *pacc; /* opened on the first PCI name look-up */
 	/* system calls of opened kernel VFIO devices; NULL: the real ones */
 	const struct vgpu_vfio_sys *vfio_sys;
+	/* backends left out by vgpu_ctx_set_backends(), bit i for
+	 * vgpu_backends[i] */
+	unsigned int backends_off;
 };
 
 struct vgpu_parent {
@@ -62,6 +65,7 @@ struct vgpu_type {
 	char *description;
 	char *device_api;
 	int available;
+	int max; /* the total the backend reports, or -ENODATA */
 	struct vgpu_kv *attrs;
 	size_t n_attrs;
 };
@@ -184,6 +188,12 @@ extern const struct vgpu_backend vgpu_backend_vfio_user;
 
 /* all built-in backends, NULL-terminated */
 extern const struct vgpu_backend *const vgpu_backends[];
+
+/* whether @ctx uses backend vgpu_backends[@i] (vgpu_ctx_set_backends()) */
+static inline bool vgpu_backend_on(const struct vgpu_ctx *ctx, size_t i)
+{
+	return !(ctx->backends_off & (1u << i));
+}
 
 /*
  * A backend's own definitions directory: $@env_name when it is absolute,

@@ -102,33 +102,84 @@ static int snap_add(struct snapshot *s, const char *backend,
 	return 0;
 }
 
-static int take_snapshot(struct vgpu_ctx *ctx, struct snapshot *s)
+/* one backend's parents and active instances into @s: all it answered,
+ * and the first error */
+static int snap_backend(struct vgpu_ctx *ctx, const struct vgpu_backend *b,
+			struct snapshot *s)
 {
-	struct vgpu_parent **parents = NULL;
-	struct vgpu_instance **insts = NULL;
-	size_t np = 0, ni = 0;
-	int r;
+	struct vgpu_vec parents = { 0 }, insts = { 0 };
+	int r = b->list_parents(ctx, &parents);
+	int ri = r == -ENOMEM ? r : b->list_active(ctx, NULL, &insts);
+	int ra = 0;
+
+	for (size_t i = 0; i < parents.n && ra >= 0; i++) {
+		struct vgpu_parent *p = parents.items[i];
+
+		ra = snap_add(s, b->name, p->id, NULL, NULL);
+	}
+	for (size_t i = 0; i < insts.n && ra >= 0; i++) {
+		struct vgpu_instance *in = insts.items[i];
+
+		ra = snap_add(s, b->name, in->parent_id, in->uuid, in->type_id);
+	}
+	vgpu_vec_clear(&parents, (void *(*)(void *))vgpu_parent_unref);
+	vgpu_vec_clear(&insts, (void *(*)(void *))vgpu_instance_unref);
+	if (ra < 0)
+		return ra;
+	return r < 0 ? r : ri;
+}
+
+/*
+ * The parents and active instances of every backend, sorted. A backend that
+ * could not answer in full (a provider that does not answer, or shuts us
+ * out: it logged why) keeps what @prev knew of it besides what it did
+ * answer, so its silence is no removal while a provider that registers
+ * meanwhile is still an addition.
+ */
+static int take_snapshot(struct vgpu_ctx *ctx, const struct snapshot *prev,
+			 struct snapshot *s)
+{
+	size_t kept = 0;
+	int r = 0;
 
 	*s = (struct snapshot){ 0 };
-	r = vgpu_parent_list(ctx, &parents, &np);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < np && r >= 0; i++)
-		r = snap_add(s, parents[i]->backend->name, parents[i]->id, NULL,
-			     NULL);
-	vgpu_parent_list_free(parents, np);
-	if (r >= 0)
-		r = vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, NULL, &insts, &ni);
-	for (size_t i = 0; i < ni && r >= 0; i++)
-		r = snap_add(s, insts[i]->backend->name, insts[i]->parent_id,
-			     insts[i]->uuid, insts[i]->type_id);
-	vgpu_instance_list_free(insts, ni);
-	if (r < 0) {
+	for (size_t i = 0; vgpu_backends[i] && r != -ENOMEM; i++) {
+		const char *name = vgpu_backends[i]->name;
+
+		if (!vgpu_backend_on(ctx, i))
+			continue;
+		r = snap_backend(ctx, vgpu_backends[i], s);
+		if (r >= 0 || r == -ENOMEM)
+			continue;
+		dbg(ctx, "monitor: %s answered in part (%s); keeping what it had",
+		    name, strerror(-r));
+		for (size_t k = 0; prev && k < prev->n && r != -ENOMEM; k++) {
+			const struct snap_item *it = &prev->items[k];
+
+			if (!strcmp(it->backend, name)) {
+				r = snap_add(s, it->backend, it->parent, it->uuid,
+					     it->type);
+				kept++;
+			}
+		}
+	}
+	if (r == -ENOMEM) {
 		snapshot_free(s);
 		return r;
 	}
 	if (s->n > 1)
 		qsort(s->items, s->n, sizeof(*s->items), cmp_item);
+	/* what was kept and answered again is there twice */
+	for (size_t i = 1; kept && i < s->n;) {
+		if (cmp_item(&s->items[i - 1], &s->items[i])) {
+			i++;
+			continue;
+		}
+		item_free(&s->items[i]);
+		memmove(&s->items[i], &s->items[i + 1],
+			(s->n - i - 1) * sizeof(*s->items));
+		s->n--;
+	}
 	return 0;
 }
 
@@ -181,7 +232,7 @@ static int rescan(struct vgpu_monitor *m)
 	size_t i = 0, j = 0;
 	int r;
 
-	r = take_snapshot(m->ctx, &now);
+	r = take_snapshot(m->ctx, &m->snap, &now);
 	if (r < 0)
 		return r;
 	/* both sorted: a merge walk; parents sort before their instances */
@@ -253,7 +304,7 @@ static void watch_backends(struct vgpu_monitor *m)
 	for (size_t i = 0; vgpu_backends[i]; i++) {
 		char *dir;
 
-		if (!vgpu_backends[i]->watch_dir)
+		if (!vgpu_backends[i]->watch_dir || !vgpu_backend_on(m->ctx, i))
 			continue;
 		dir = vgpu_backends[i]->watch_dir(m->ctx);
 		if (!dir)
@@ -324,7 +375,7 @@ VGPU_EXPORT int vgpu_monitor_new(struct vgpu_ctx *ctx,
 			warn(ctx, "no uevents can be received; rescanning instead");
 	}
 	watch_backends(m);
-	r = take_snapshot(ctx, &m->snap);
+	r = take_snapshot(ctx, NULL, &m->snap);
 	if (r < 0)
 		goto fail;
 	if (!m->umon) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "libvgpu-private.h"
+#include "util-sysfs.h"
 
 struct vgpu_type *vgpu_type_alloc(struct vgpu_parent *parent, const char *id)
 {
@@ -20,6 +21,7 @@ struct vgpu_type *vgpu_type_alloc(struct vgpu_parent *parent, const char *id)
 	t->refcount = 1;
 	t->parent = vgpu_parent_ref(parent);
 	t->available = -ENODATA;
+	t->max = -ENODATA;
 	return t;
 }
 
@@ -236,6 +238,22 @@ VGPU_EXPORT const char *vgpu_type_get_device_api(struct vgpu_type *type)
 VGPU_EXPORT int vgpu_type_get_available_instances(struct vgpu_type *type)
 {
 	return type ? type->available : -EINVAL;
+}
+
+VGPU_EXPORT int vgpu_type_get_max_instances(struct vgpu_type *type)
+{
+	const char *v;
+	long n;
+
+	if (!type)
+		return -EINVAL;
+	if (type->max >= 0)
+		return type->max;
+	/* NVIDIA's mdev types say it in their description */
+	v = vgpu_type_get_attr_value(type, "max_instance");
+	if (v && vgpu_parse_long(v, 10, 0, 0x7fffffff, &n) == 0)
+		return (int)n;
+	return -ENODATA;
 }
 
 VGPU_EXPORT size_t vgpu_type_get_attr_count(struct vgpu_type *type)

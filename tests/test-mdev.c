@@ -132,6 +132,8 @@ START_TEST(types_and_vendor_descriptions)
 	ck_assert_str_eq(vgpu_type_get_attr_value(t, "max_instance"), "24");
 	ck_assert_int_eq(vgpu_type_get_attr(t, 4, &k, NULL), 0);
 	ck_assert_str_eq(k, "max_instance");
+	/* the total capacity, from NVIDIA's description */
+	ck_assert_int_eq(vgpu_type_get_max_instances(t), 24);
 	vgpu_type_unref(t);
 	ck_assert_int_eq(vgpu_type_get(p, "nvidia-999", &t), -ENOENT);
 	ck_assert_int_eq(vgpu_type_get(p, "../x", &t), -EINVAL);
@@ -142,6 +144,9 @@ START_TEST(types_and_vendor_descriptions)
 	ck_assert_int_eq(vgpu_type_get(p, "mtty-2", &t), 0);
 	ck_assert_ptr_null(vgpu_type_get_description(t));
 	ck_assert_uint_eq(vgpu_type_get_attr_count(t), 0);
+	/* kernel mdev has no total in general */
+	ck_assert_int_eq(vgpu_type_get_max_instances(t), -ENODATA);
+	ck_assert_int_eq(vgpu_type_get_max_instances(NULL), -EINVAL);
 	vgpu_type_unref(t);
 	vgpu_parent_unref(p);
 }

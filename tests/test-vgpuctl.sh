@@ -28,26 +28,9 @@ done
 
 P=0000:01:00.0 Q=0000:01:01.0 T=i915-GVTg_V5_0
 U=11111111-2222-4333-8444-555555555555
-v() { "$vgpuctl" --sysfs-root "$tmp/live/sys" --config-dir "$tmp/conf" \
+v() { "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/live/sys" --config-dir "$tmp/conf" \
 	--runtime-dir "$tmp/run" "$@"; }
-passed=0 failed=0
-# expect STATUS CMD...: run CMD, compare its exit status
-expect() {
-	local want=$1; shift
-	"$@" > "$tmp/out" 2> "$tmp/err"
-	local got=$?
-	if [ "$got" = "$want" ]; then
-		passed=$((passed + 1))
-	else
-		failed=$((failed + 1))
-		echo "FAIL: '$*' exited $got, wanted $want"
-		sed 's/^/  stdout: /' "$tmp/out"; sed 's/^/  stderr: /' "$tmp/err"
-	fi
-}
-check() { # check DESCRIPTION COMMAND...: a shell condition
-	local what=$1; shift
-	if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $what"; fi
-}
+. "$(dirname "$0")/lib-cli.sh"
 json_ok() { python3 -m json.tool "$tmp/out" > /dev/null; }
 
 # listings, text and JSON
@@ -92,12 +75,41 @@ expect 3 v start $U
 expect 3 v undefine $U
 expect 3 v modify $U --auto
 
+# one message per failure, naming the object; the same cause gives the same
+# exit status in every verb
+X=0000:99:00.0
+for cmd in "show $X" "types $X" "list -p $X" "autostart $X" "create -p $X -t $T"; do
+	# shellcheck disable=SC2086
+	expect 3 v $cmd
+	check "'$cmd' says no such parent" grep -qx "vgpuctl: parent $X: no such parent" "$tmp/err"
+done
+for cmd in "show $U" "stop $U" "remove $U"; do
+	# shellcheck disable=SC2086
+	expect 3 v $cmd
+	check "'$cmd' says no such instance" grep -qx "vgpuctl: instance $U: no such instance" "$tmp/err"
+done
+for cmd in "start $U" "undefine $U" "modify $U --auto"; do
+	# shellcheck disable=SC2086
+	expect 3 v $cmd
+	check "'$cmd' says not defined" grep -qx "vgpuctl: instance $U: not defined" "$tmp/err"
+done
+expect 3 v create -p $P -t nvidia-999
+check "unknown type: the parent's types" \
+	grep -qx "vgpuctl: parent $P has no type nvidia-999 (types: $T, i915-GVTg_V5_1)" "$tmp/err"
+check "unknown type: one message" one_line
+check "unknown type: nothing on stdout (no invented UUID)" [ ! -s "$tmp/out" ]
+expect 0 v define -p $P -t nvidia-999 -u $U
+check "define of a type the parent lacks warns" \
+	grep -q "warning: parent $P has no type nvidia-999" "$tmp/err"
+expect 0 v undefine $U
+expect 3 v list -d -p $X   # nothing known of it: an error, like types and show
+
 # lifecycle
 expect 0 v create -p $P -t $T -u $U
 check "create prints the UUID" grep -qx $U "$tmp/out"
 expect 4 v create -p $Q -t $T -u $U          # UUID in use
 expect 4 v create -p $P -t $T                # type full
-check "full type explained" grep -q "no capacity left" "$tmp/err"
+check "full type explained" grep -qx "vgpuctl: parent $P: type $T has no capacity left" "$tmp/err"
 expect 0 v show $U
 check "show gives the IOMMU group" grep -q "^IOMMU group: [0-9]" "$tmp/out"
 expect 0 v stop $U
@@ -107,7 +119,7 @@ expect 0 v define -p $Q -t $T -u $U --force
 expect 0 v modify $U --add-attr x=1 --index 0
 expect 0 v modify $U --manual
 expect 0 v --json show $U
-check "modify kept its changes" grep -q '"x": "1"' "$tmp/out"
+check "modify kept its changes" grep -q '"key": "x"' "$tmp/out"
 check "modify set manual" grep -q '"autostart": false' "$tmp/out"
 expect 0 v modify $U --del-attr --index 0
 expect 1 v modify $U --del-attr --index 5
@@ -143,5 +155,4 @@ expect 0 v create -p $P -t $T -u $U
 wait $mon
 check "monitor reported the instance" grep -q "^instance-added mdev $P $U $T" "$tmp/events"
 
-echo "$passed passed, $failed failed"
-[ $failed = 0 ]
+summary

@@ -4,8 +4,8 @@
 set -eu
 pkgs="meson ninja-build gcc g++ pkg-config bc uuid-dev libudev-dev libpci-dev pci.ids
 libjson-c-dev libpng-dev check libfuse3-dev fuse3 mdevctl valgrind util-linux
-clang libclang-rt-14-dev abigail-tools tmux prometheus
-libvncserver-dev vncsnapshot libjpeg-dev"
+clang libclang-rt-14-dev abigail-tools tmux prometheus python3-jsonschema
+bash-completion libvncserver-dev vncsnapshot libjpeg-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f '${Status}' "$p" 2> /dev/null | grep -q 'install ok installed' ||

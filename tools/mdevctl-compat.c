@@ -31,9 +31,8 @@
 
 #include <libvgpu.h>
 
+#include "cli.h"
 #include "mdevctl-compat.h"
-
-#define EXIT_USAGE 2
 
 /* ------------------------------------------------------------------------ */
 /* Dynamic strings                                                           */
@@ -1122,19 +1121,15 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 /* read and parse a --jsonfile */
 static int load_jsonfile(const char *path, struct vgpu_config **ret)
 {
-	FILE *f = fopen(path, "re");
-	struct buf b = { 0 };
-	char chunk[4096];
-	size_t n;
+	char *text;
+	size_t len;
 	int r;
 
-	if (!f)
-		return fail_errno(-errno, "Unable to read jsonfile %s", quote_path(path));
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_add(&b, chunk, n);
-	fclose(f);
-	r = vgpu_config_new_from_json(b.s ? b.s : "", b.len, ret);
-	free(b.s);
+	r = cli_read_file(path, false, 16u << 20, &text, &len);
+	if (r < 0)
+		return fail_errno(r, "Unable to read jsonfile %s", quote_path(path));
+	r = vgpu_config_new_from_json(text, len, ret);
+	free(text);
 	if (r < 0)
 		return fail("invalid json");
 	return 0;
@@ -1592,20 +1587,6 @@ static int cmd_start_parent(struct vgpu_ctx *ctx, const struct cmd *cmd,
 /* Entry points                                                              */
 /* ------------------------------------------------------------------------ */
 
-int mdevctl_compat_personality(const char *argv0)
-{
-	const char *base = strrchr(argv0, '/');
-	size_t n;
-
-	base = base ? base + 1 : argv0;
-	n = strlen(argv0);
-	if (n >= 6 && strcmp(argv0 + n - 6, "lsmdev") == 0)
-		return 2;
-	if (strcmp(base, "mdevctl") == 0)
-		return 1;
-	return 0;
-}
-
 static void print_help(FILE *f, const char *prog)
 {
 	fprintf(f, "%s 1.2.0 (vgpuctl mdevctl compatibility)\n\n"
@@ -1614,17 +1595,6 @@ static void print_help(FILE *f, const char *prog)
 		if (strcmp(commands[i].name, "start-parent-mdevs") != 0)
 			fprintf(f, "    %s\n", commands[i].usage);
 	fputs("\nSee docs/mdevctl-compat.md; options follow mdevctl 1.2.\n", f);
-}
-
-static bool wants_help(int argc, char **argv)
-{
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			return false;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			return true;
-	}
-	return false;
 }
 
 static int check_environment(struct vgpu_ctx *ctx)
@@ -1653,7 +1623,8 @@ static int check_environment(struct vgpu_ctx *ctx)
 	return 0;
 }
 
-int mdevctl_compat_main(int argc, char **argv, bool as_lsmdev)
+int mdevctl_compat_main(const struct opts *o, int argc, char **argv,
+			bool as_lsmdev)
 {
 	const struct cmd *cmd = NULL;
 	struct vgpu_ctx *ctx = NULL;
@@ -1684,7 +1655,7 @@ int mdevctl_compat_main(int argc, char **argv, bool as_lsmdev)
 	}
 	argc -= as_lsmdev ? 1 : 2;
 	argv += as_lsmdev ? 1 : 2;
-	if (wants_help(argc, argv)) {
+	if (cli_want_help(argc, argv)) {
 		printf("USAGE:\n    %s\n", cmd->usage);
 		return 0;
 	}
@@ -1692,12 +1663,12 @@ int mdevctl_compat_main(int argc, char **argv, bool as_lsmdev)
 	if (r)
 		return r;
 
-	r = vgpu_ctx_new(&ctx);
-	if (r < 0)
-		return fail_os(r);
-	/* library messages would not be mdevctl's; it reports through us */
 	/* mdevctl prints its own messages, not the library's */
+	if (cli_ctx_new(o, false, &ctx))
+		return 1;
 	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	/* mdevctl knows mdev alone: no other backend may slow or fail it */
+	vgpu_ctx_set_backends(ctx, "mdev");
 	r = check_environment(ctx);
 	if (!r)
 		r = cmd->run(ctx, cmd, &a);

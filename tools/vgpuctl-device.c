@@ -484,3 +484,31 @@ int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	dsrc_close(src);
 	return r < 0 ? (r == -ENOTSUP || r == -ENODATA ? EXIT_FAILURE : exit_for(r)) : 0;
 }
+
+const struct verb verb_regions = {
+	.name = "regions",
+	.run = cmd_regions,
+	.args = "UUID|PCI-ADDRESS",
+	.summary = "open a device and list its regions (VFIO)",
+};
+
+const struct verb verb_irqs = {
+	.name = "irqs",
+	.run = cmd_irqs,
+	.args = "UUID|PCI-ADDRESS",
+	.summary = "open a device and list its interrupts (VFIO)",
+};
+
+const struct verb verb_screenshot = {
+	.name = "screenshot",
+	.run = cmd_screenshot,
+	.args = "UUID|PCI-ADDRESS OUT.png",
+	.summary = "save what the device's display shows as PNG",
+};
+
+const struct verb verb_migration = {
+	.name = "migration",
+	.run = cmd_migration,
+	.args = "UUID|PCI-ADDRESS",
+	.summary = "what the device offers for live migration, and its state",
+};

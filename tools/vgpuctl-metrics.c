@@ -218,3 +218,12 @@ int cmd_metrics(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	usage_rows_free(rows, n);
 	return r < 0 ? 1 : 0;
 }
+
+const struct verb verb_metrics = {
+	.name = "metrics",
+	.run = cmd_metrics,
+	.args = "[--output FILE]",
+	.summary = "usage and QoS in the Prometheus text format",
+	.options = "  -o, --output FILE  write FILE atomically (for node_exporter's\n"
+		   "                     textfile collector) instead of stdout\n",
+};

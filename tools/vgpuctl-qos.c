@@ -218,9 +218,11 @@ int cmd_qos(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 			fail_msg("qos %s: %s", uuid,
 				 a.flags & VGPU_QOS_LIVE ? "not active" :
 							   "not defined");
-		else if (r != -EOPNOTSUPP) /* the library said why */
-			fail_msg("qos %s: setting %s=%" PRIu64 " failed: %s",
-				 uuid, name, a.value[i], strerror(-r));
+		else if (r != -EOPNOTSUPP) /* the library's reason, or ours */
+			fail_errno(r, "qos %s: setting %s=%" PRIu64, uuid, name,
+				   a.value[i]);
+		else
+			cli_flush_cause(); /* the library said why */
 		if (i)
 			fail_msg("qos %s: the %zu setting(s) before %s were applied",
 				 uuid, i, name);
@@ -232,3 +234,17 @@ int cmd_qos(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	vgpu_instance_unref(in);
 	return 0;
 }
+
+const struct verb verb_qos = {
+	.name = "qos",
+	.run = cmd_qos,
+	.args = "UUID [-p PARENT] [--set KNOB=VALUE]... [--live|--config]",
+	.summary = "show or set an instance's QoS (docs/qos.md)",
+	.options = "  -p, --parent P     the parent of the definition, when the UUID is\n"
+		   "                     defined under several parents\n"
+		   "  -s, --set K=V      set knob K: time_slice_us, preempt_timeout_us,\n"
+		   "                     priority (low|normal|high), weight,\n"
+		   "                     frame_rate_limit; repeat for several\n"
+		   "      --live         only the running instance (not its definition)\n"
+		   "      --config       only the definition (from the next start)\n",
+};

@@ -122,3 +122,10 @@ int cmd_stats(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	usage_rows_free(rows, n);
 	return status;
 }
+
+const struct verb verb_stats = {
+	.name = "stats",
+	.run = cmd_stats,
+	.args = "[UUID]",
+	.summary = "usage of every active instance, or of one (docs/qos.md)",
+};

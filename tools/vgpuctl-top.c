@@ -365,3 +365,13 @@ int cmd_top(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	term_restore();
 	return status;
 }
+
+const struct verb verb_top = {
+	.name = "top",
+	.run = cmd_top,
+	.args = "[--interval MS] [--iterations N] [--batch]",
+	.summary = "live view of every instance's use and QoS ('q' quits)",
+	.options = "  -i, --interval MS  refresh every MS milliseconds\n"
+		   "  -n, --iterations N exit after N refreshes\n"
+		   "  -b, --batch        plain output, no terminal control\n",
+};

@@ -409,7 +409,8 @@ static int serve(struct vnc *v)
 	return r;
 }
 
-int cmd_vnc(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv)
+static int cmd_vnc(struct vgpu_ctx *ctx, const struct opts *go, int argc,
+		   char **argv)
 {
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, 'l' },
@@ -492,3 +493,11 @@ out:
 	close(v.listen_fd);
 	return r < 0 ? exit_for(r) : 0;
 }
+
+const struct verb verb_vnc = {
+	.name = "vnc",
+	.run = cmd_vnc,
+	.args = "UUID|PCI-ADDRESS [--listen ADDR:PORT] [--rate HZ] [--max-fps N] "
+		"[--source provider|device]",
+	.summary = "serve the live display to VNC clients (view only)",
+};

@@ -200,12 +200,18 @@ static int mdev_get_parent(struct vgpu_ctx *ctx, const char *id,
 		return -ENOMEM;
 	cfd = open(cdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cfd < 0) {
+		/* a permission problem says so, never "no such parent" */
+		r = errno == EACCES || errno == EPERM ? -errno : -ENODEV;
+		if (r != -ENODEV)
+			err(ctx, "cannot read %s: %s", cdir, strerror(-r));
 		free(cdir);
-		return -ENODEV;
+		return r;
 	}
-	if (fstatat(cfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		r = -ENODEV;
-	else
+	if (fstatat(cfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = errno == EACCES || errno == EPERM ? -errno : -ENODEV;
+		if (r != -ENODEV)
+			err(ctx, "cannot read %s/%s: %s", cdir, id, strerror(-r));
+	} else
 		r = parent_from_class(ctx, cfd, cdir, id, ret);
 	close(cfd);
 	free(cdir);

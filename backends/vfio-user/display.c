@@ -41,6 +41,31 @@ struct vu_display {
 
 #define V(d) ((struct vu_display *)(d)->priv)
 
+/* connect to @path (5 s for each send and receive) and send @req's line */
+static int display_send(const char *path, const char *req)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 5 };
+	size_t len = strlen(req);
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
 /* connect, ask, and read "ok 1\n" plus the record, with the memory fd */
 static int vu_display_connect(struct vgpu_display *d, struct vu_display *v,
 			      int *memfd)
@@ -50,8 +75,8 @@ static int vu_display_connect(struct vgpu_display *d, struct vu_display *v,
 	int fd, r;
 
 	*memfd = -1;
-	snprintf(req, sizeof(req), "display %s", d->uuid);
-	fd = vfu_ctl_send(v->path, req, 5);
+	snprintf(req, sizeof(req), "display %s\n", d->uuid);
+	fd = display_send(v->path, req);
 	if (fd < 0)
 		return fd == -ENOENT || fd == -ECONNREFUSED ? -ENODEV : fd;
 	/* up to the end of the record (two lines), or of an "err" line */

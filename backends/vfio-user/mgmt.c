@@ -13,11 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "vfio-user-qos.h"
 #include "device-private.h"
 #include "libvgpu-private.h"
+#include "util-sysfs.h"
 #include "util-uuid.h"
 
 static char *ctl_path(struct vgpu_ctx *ctx, const char *id)
@@ -29,22 +31,77 @@ static char *ctl_path(struct vgpu_ctx *ctx, const char *id)
 	return path;
 }
 
-/* one request to provider @id */
+/* how long a provider may take to answer: $VGPU_PROVIDER_TIMEOUT_MS
+ * (1..600000), 5 s by default */
+static int provider_timeout_ms(void)
+{
+	const char *env = secure_getenv("VGPU_PROVIDER_TIMEOUT_MS");
+	long v;
+
+	if (env && vgpu_parse_long(env, 10, 1, 600000, &v) == 0)
+		return (int)v;
+	return 5000;
+}
+
+/*
+ * One request to provider @id. The errors that mean "no such provider" (no
+ * socket, or a stale one nobody listens on: -ENOENT, -ECONNREFUSED) are
+ * returned quietly; every other failure is logged once, naming the
+ * provider: -EACCES (its socket or its peer check shuts us out),
+ * -ETIMEDOUT (it does not answer in time), -EBADMSG/-EIO (a broken
+ * answer).
+ */
 static int ask(struct vgpu_ctx *ctx, const char *id, const char *request,
 	       unsigned int n_fields, struct vfu_ctl_reply *ret)
 {
 	char *path = ctl_path(ctx, id);
+	struct stat st;
 	int r;
 
 	if (!path)
 		return -ENOMEM;
-	r = vfu_ctl_call(path, request, n_fields, ret);
-	if (r == -EBADMSG)
-		warn(ctx, "%s: malformed reply to \"%s\"", path, request);
-	else if (r < 0 && r != -ENOENT && r != -ECONNREFUSED)
-		dbg(ctx, "%s: %s: %s", path, request, strerror(-r));
+	r = vfu_ctl_call(path, request, n_fields, provider_timeout_ms(), ret);
+	/* a provider serves root and its own user only, and closes on
+	 * anyone else without a word */
+	if (r == -ECONNRESET && geteuid() != 0 && stat(path, &st) == 0 &&
+	    st.st_uid != geteuid())
+		r = -EACCES;
+	switch (-r) {
+	case 0:
+	case ENOENT:
+	case ECONNREFUSED:
+	case ENOMEM:
+		break;
+	case EACCES:
+	case EPERM:
+		r = -EACCES;
+		err(ctx, "provider %s: permission denied (%s serves root and the provider's user)",
+		    id, path);
+		break;
+	case ETIMEDOUT:
+		err(ctx, "provider %s is not responding (no answer in %d ms on %s)",
+		    id, provider_timeout_ms(), path);
+		break;
+	case EBADMSG:
+		err(ctx, "provider %s: malformed reply to \"%s\"", id, request);
+		break;
+	case ECONNRESET:
+		r = -EIO;
+		err(ctx, "provider %s closed the connection without answering \"%s\"",
+		    id, request);
+		break;
+	default:
+		/* the provider's own answer ("err N") to a request */
+		dbg(ctx, "provider %s: %s: %s", id, request, strerror(-r));
+	}
 	free(path);
 	return r;
+}
+
+/* no such provider: no socket, or a stale one (see docs/vfio-user.md) */
+static bool absent(int r)
+{
+	return r == -ENOENT || r == -ECONNREFUSED;
 }
 
 static int new_parent(struct vgpu_ctx *ctx, const char *id,
@@ -76,12 +133,13 @@ static int vu_get_parent(struct vgpu_ctx *ctx, const char *id,
 		return -ENODEV;
 	r = ask(ctx, id, "types", 5, &rep);
 	if (r < 0)
-		return r == -ENOMEM ? r : -ENODEV;
+		return absent(r) ? -ENODEV : r;
 	vfu_ctl_reply_free(&rep);
 	return new_parent(ctx, id, ret);
 }
 
-/* call @fn for every provider with a control socket that answers */
+/* call @fn for every provider with a control socket; all of them are
+ * visited, the first failure is returned */
 static int for_each_provider(struct vgpu_ctx *ctx,
 			     int (*fn)(struct vgpu_ctx *, const char *, void *),
 			     void *data)
@@ -89,15 +147,20 @@ static int for_each_provider(struct vgpu_ctx *ctx,
 	char *dir;
 	DIR *d;
 	struct dirent *de;
-	int r = 0;
+	int r = 0, first = 0;
 
 	if (asprintf(&dir, "%s/vfio-user", ctx->runtime_dir) < 0)
 		return -ENOMEM;
 	d = opendir(dir);
+	if (!d) {
+		r = errno == ENOENT ? 0 : -errno;
+		if (r < 0)
+			err(ctx, "cannot read %s: %s", dir, strerror(-r));
+		free(dir);
+		return r;
+	}
 	free(dir);
-	if (!d)
-		return 0;
-	while (r >= 0 && (de = readdir(d))) {
+	while (first != -ENOMEM && (de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		char id[65];
 
@@ -110,9 +173,11 @@ static int for_each_provider(struct vgpu_ctx *ctx,
 		if (!vfu_ctl_valid_id(id))
 			continue;
 		r = fn(ctx, id, data);
+		if (r < 0 && !first)
+			first = r;
 	}
 	closedir(d);
-	return r;
+	return first;
 }
 
 static int add_parent(struct vgpu_ctx *ctx, const char *id, void *data)
@@ -121,7 +186,7 @@ static int add_parent(struct vgpu_ctx *ctx, const char *id, void *data)
 	int r = vu_get_parent(ctx, id, &p);
 
 	if (r == -ENODEV)
-		return 0; /* a stale socket */
+		return 0; /* gone, or a stale socket */
 	if (r < 0)
 		return r;
 	r = vgpu_vec_push(data, p);
@@ -164,6 +229,7 @@ static int make_type(struct vgpu_parent *parent, char **f,
 	if (!t)
 		return -ENOMEM;
 	t->available = avail;
+	t->max = max;
 	t->device_api = strdup("vfio-pci");
 	t->name = strcmp(f[3], "-") ? strdup(f[3]) : NULL;
 	t->description = strcmp(f[4], "-") ? strdup(f[4]) : NULL;
@@ -197,7 +263,7 @@ static int vu_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 	}
 	vfu_ctl_reply_free(&rep);
 	/* a provider that went away has no types */
-	return r == -ENOENT || r == -ECONNREFUSED ? 0 : r;
+	return absent(r) ? 0 : r;
 }
 
 static int vu_get_type(struct vgpu_parent *parent, const char *id,
@@ -255,8 +321,8 @@ static int collect_devices(struct vgpu_ctx *ctx, const char *id, void *data)
 	struct vfu_ctl_reply rep;
 	int r = ask(ctx, id, "list", 3, &rep);
 
-	if (r < 0) /* gone, or not answering: it has no instances */
-		return r == -ENOMEM ? r : 0;
+	if (r < 0) /* gone: it has no instances; not answering: an error */
+		return absent(r) ? 0 : r;
 	for (size_t i = 0; r >= 0 && i < rep.n_records; i++) {
 		struct vgpu_instance *in;
 
@@ -292,6 +358,9 @@ static int vu_get_active(struct vgpu_ctx *ctx, const char *uuid,
 	struct collect c = { &v, uuid };
 	int r = for_each_provider(ctx, collect_devices, &c);
 
+	/* found: another provider's failure does not matter */
+	if (v.n && r != -ENOMEM)
+		r = 0;
 	for (size_t i = 1; i < v.n; i++)
 		vgpu_instance_unref(v.items[i]);
 	if (r == 0 && v.n)

@@ -17,6 +17,9 @@
 #include "libvgpu-private.h"
 #include "vfio-user-qos.h"
 
+/* as long as management waits for any control request */
+#define VU_QOS_TIMEOUT_MS 5000
+
 static int ask_provider(struct vgpu_instance *in, const char *request,
 			unsigned int n_fields, struct vfu_ctl_reply *rep)
 {
@@ -26,7 +29,7 @@ static int ask_provider(struct vgpu_instance *in, const char *request,
 	if (asprintf(&path, "%s/vfio-user/%s.ctl", in->ctx->runtime_dir,
 		     in->parent_id) < 0)
 		return -ENOMEM;
-	r = vfu_ctl_call(path, request, n_fields, rep);
+	r = vfu_ctl_call(path, request, n_fields, VU_QOS_TIMEOUT_MS, rep);
 	if (r == -EBADMSG)
 		err(in->ctx, "%s: malformed reply from provider %s to \"%s\"", in->uuid,
 		    in->parent_id, request);

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,15 +30,209 @@
 /* ------------------------------------------------------------------------ */
 /* connection handling                                                       */
 
-static void release_window(struct vgpu_dma_window *w, void *data)
+int64_t now_ms(void)
 {
-	struct vgpu_device *dev = data;
-	struct vgpu_provider *p = dev->provider;
+	struct timespec ts;
 
-	if (p && p->ops.dma_unmap)
-		p->ops.dma_unmap(dev, w->iova, w->len, p->userdata);
-	if (w->vaddr)
-		munmap(w->vaddr, w->len);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the output queue: a client that does not read hurts only itself ---- */
+
+/* dispatch mode: read while no message waits for the provider to quiesce,
+ * and watch for EPOLLOUT while the output queue holds something */
+void conn_events(struct vgpu_device *dev)
+{
+	struct epoll_event ev = {
+		.events = (dev->deferred ? 0 : EPOLLIN) |
+			  (dev->out_head ? EPOLLOUT : 0),
+		.data.ptr = &dev->wc,
+	};
+
+	if (!dev->conn_in_epoll || !dev->provider || ev.events == dev->conn_ev)
+		return;
+	if (epoll_ctl(dev->provider->epfd, EPOLL_CTL_MOD, dev->conn_fd, &ev) == 0)
+		dev->conn_ev = ev.events;
+}
+
+static void out_free(struct vgpu_device *dev)
+{
+	while (dev->out_head) {
+		struct outbuf *o = dev->out_head;
+
+		dev->out_head = o->next;
+		if (o->fd >= 0)
+			close(o->fd);
+		free(o);
+	}
+	dev->out_tail = NULL;
+	dev->out_bytes = 0;
+}
+
+/* queue bytes [from, total) of the message; its fd when none went yet */
+static int out_push(struct vgpu_device *dev, const struct vfu_hdr *hdr,
+		    const struct iovec *iov, unsigned int n, const int *fds,
+		    unsigned int nfds, size_t from)
+{
+	size_t total = hdr->size, at = 0;
+	struct outbuf *o;
+
+	if (nfds > 1)
+		return -EINVAL;
+	if (dev->out_bytes + (total - from) > CONN_OUTQ_MAX)
+		return -ENOBUFS;
+	o = malloc(sizeof(*o) + total);
+	if (!o)
+		return -ENOMEM;
+	o->next = NULL;
+	o->len = total;
+	o->off = from;
+	o->fd = -1;
+	memcpy(o->data, hdr, sizeof(*hdr));
+	at = sizeof(*hdr);
+	for (unsigned int i = 0; i < n; i++) {
+		if (iov[i].iov_len)
+			memcpy(o->data + at, iov[i].iov_base, iov[i].iov_len);
+		at += iov[i].iov_len;
+	}
+	if (nfds && !from) {
+		o->fd = fcntl(fds[0], F_DUPFD_CLOEXEC, 3);
+		if (o->fd < 0) {
+			int r = -errno;
+
+			free(o);
+			return r;
+		}
+	}
+	if (dev->out_tail)
+		dev->out_tail->next = o;
+	else
+		dev->out_head = o;
+	dev->out_tail = o;
+	dev->out_bytes += total - from;
+	conn_events(dev);
+	return 0;
+}
+
+int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
+	      const struct iovec *iov, unsigned int n, const int *fds,
+	      unsigned int nfds)
+{
+	ssize_t sent = 0;
+
+	if (dev->conn_fd < 0)
+		return -ENOTCONN;
+	if (!dev->out_head) {
+		sent = vfu_send_some(dev->conn_fd, hdr, iov, n, fds, nfds);
+		if (sent < 0)
+			return (int)sent;
+		if ((size_t)sent == hdr->size)
+			return 0;
+	} else {
+		size_t total = sizeof(*hdr);
+
+		for (unsigned int i = 0; i < n; i++)
+			total += iov[i].iov_len;
+		if (total > UINT32_MAX)
+			return -EMSGSIZE;
+		hdr->size = (uint32_t)total;
+	}
+	return out_push(dev, hdr, iov, n, fds, nfds, (size_t)sent);
+}
+
+int conn_flush(struct vgpu_device *dev)
+{
+	while (dev->out_head) {
+		struct outbuf *o = dev->out_head;
+		union {
+			char b[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} ctrl;
+		struct iovec iov = { .iov_base = o->data + o->off,
+				     .iov_len = o->len - o->off };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t k;
+
+		if (o->fd >= 0) {
+			struct cmsghdr *c;
+
+			memset(&ctrl, 0, sizeof(ctrl));
+			mh.msg_control = ctrl.b;
+			mh.msg_controllen = sizeof(ctrl.b);
+			c = CMSG_FIRSTHDR(&mh);
+			c->cmsg_level = SOL_SOCKET;
+			c->cmsg_type = SCM_RIGHTS;
+			c->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(c), &o->fd, sizeof(int));
+		}
+		k = sendmsg(dev->conn_fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return errno == EAGAIN ? -EAGAIN : -errno;
+		if (o->fd >= 0) {
+			close(o->fd);
+			o->fd = -1;
+		}
+		o->off += (size_t)k;
+		dev->out_bytes -= (size_t)k;
+		if (o->off < o->len)
+			continue;
+		dev->out_head = o->next;
+		if (!dev->out_head)
+			dev->out_tail = NULL;
+		free(o);
+	}
+	conn_events(dev);
+	return 0;
+}
+
+/* ---- the VERSION deadline ---- */
+
+static void version_timer_stop(struct vgpu_device *dev)
+{
+	if (dev->timer_fd < 0)
+		return;
+	if (dev->provider)
+		epoll_ctl(dev->provider->epfd, EPOLL_CTL_DEL, dev->timer_fd,
+			  NULL);
+	close(dev->timer_fd);
+	dev->timer_fd = -1;
+}
+
+/* dispatch mode: a timerfd in the provider's epoll set */
+static int version_timer_start(struct vgpu_device *dev)
+{
+	int ms = __atomic_load_n(&dev->provider->version_timeout_ms,
+				 __ATOMIC_RELAXED);
+	struct itimerspec its = {
+		.it_value = { .tv_sec = ms / 1000,
+			      .tv_nsec = (long)(ms % 1000) * 1000000 },
+	};
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wt };
+
+	dev->timer_fd = timerfd_create(CLOCK_MONOTONIC,
+				       TFD_CLOEXEC | TFD_NONBLOCK);
+	if (dev->timer_fd < 0)
+		return -errno;
+	if (timerfd_settime(dev->timer_fd, 0, &its, NULL) < 0 ||
+	    epoll_ctl(dev->provider->epfd, EPOLL_CTL_ADD, dev->timer_fd,
+		      &ev) < 0) {
+		int r = -errno;
+
+		close(dev->timer_fd);
+		dev->timer_fd = -1;
+		return r;
+	}
+	return 0;
+}
+
+void version_timer_fired(struct vgpu_device *dev)
+{
+	version_timer_stop(dev);
+	if (dev->conn_fd >= 0 && !dev->versioned)
+		conn_lost(dev, -ETIMEDOUT);
 }
 
 /* drop the client: its windows, its eventfds; keep the device state */
@@ -47,14 +242,22 @@ void disconnect(struct vgpu_device *dev)
 
 	pthread_mutex_lock(&dev->lock);
 	if (dev->conn_fd >= 0) {
-		if (p)
+		if (p && dev->conn_in_epoll)
 			epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->conn_fd, NULL);
 		close(dev->conn_fd);
 		dev->conn_fd = -1;
 	}
-	/* pins die with the connection: the mappings go away */
-	vgpu_dma_table_free(dev->dma, release_window, dev);
-	dev->dma = NULL;
+	dev->conn_in_epoll = false;
+	version_timer_stop(dev);
+	out_free(dev);
+	/* the provider quiesces first; what it pins stays mapped */
+	if (dev->dma && vgpu_dma_table_count(dev->dma) &&
+	    quiesce_begin(dev) == -EINPROGRESS)
+		dev->orphan_wait = true;
+	dma_retire(dev);
+	free(dev->deferred);
+	dev->deferred = NULL;
+	dev->quiesce_done = false;
 	for (unsigned int i = 0; i < VFU_PCI_NUM_IRQS; i++) {
 		struct irq *q = &dev->irqs[i];
 
@@ -91,15 +294,85 @@ void conn_lost(struct vgpu_device *dev, int r)
 }
 
 
-/* the blocking loop of one connection (runner mode) */
+/* runner mode: wait for vgpu_device_quiesced(), the thread's stop, or the
+ * client hanging up (looked at every 200 ms) */
+static int wait_quiesced(struct vgpu_device *dev)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&dev->lock);
+	while (!dev->quiesce_done && !dev->conn_stopping && r == 0) {
+		struct pollfd pfd = { .fd = dev->conn_fd, .events = POLLRDHUP };
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&dev->quiesce_cond, &dev->lock, &ts);
+		if (poll(&pfd, 1, 0) > 0 &&
+		    (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+			r = -ECONNRESET;
+	}
+	if (dev->conn_stopping)
+		r = -ECONNRESET;
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+/*
+ * The loop of one connection (runner mode): a blocking read per message
+ * while nothing is queued for the client and VERSION is done; else poll()
+ * for both directions, until the VERSION deadline.
+ */
 static void *conn_main(void *data)
 {
 	struct vgpu_device *dev = data;
+	int64_t deadline = now_ms() +
+			   __atomic_load_n(&dev->provider->version_timeout_ms,
+					   __ATOMIC_RELAXED);
 	int r;
 
-	do
-		r = serve_one(dev, 0);
-	while (r >= 0);
+	for (;;) {
+		struct pollfd pfd = { .fd = dev->conn_fd, .events = POLLIN };
+		int64_t left = dev->versioned ? -1 : deadline - now_ms();
+
+		if (dev->deferred) {
+			r = wait_quiesced(dev);
+			if (r == 0)
+				r = serve_deferred(dev);
+			if (r < 0)
+				break;
+			continue;
+		}
+
+		if (dev->versioned && !dev->out_head) {
+			r = serve_one(dev, 0);
+			if (r < 0)
+				break;
+			continue;
+		}
+		if (!dev->versioned && left <= 0) {
+			r = -ETIMEDOUT;
+			break;
+		}
+		if (dev->out_head)
+			pfd.events |= POLLOUT;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+		r = 0;
+		if (pfd.revents & POLLOUT)
+			r = conn_flush(dev);
+		if ((r == 0 || r == -EAGAIN) &&
+		    (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			r = serve_one(dev, MSG_DONTWAIT);
+		if (r < 0 && r != -EAGAIN)
+			break;
+	}
 	conn_lost(dev, r);
 	return NULL;
 }
@@ -112,8 +385,11 @@ void join_conn_thread(struct vgpu_device *dev)
 	pthread_mutex_lock(&dev->lock);
 	if (dev->conn_fd >= 0)
 		shutdown(dev->conn_fd, SHUT_RDWR);
+	dev->conn_stopping = true;
+	pthread_cond_broadcast(&dev->quiesce_cond);
 	pthread_mutex_unlock(&dev->lock);
 	pthread_join(dev->conn_thread, NULL);
+	dev->conn_stopping = false;
 	dev->has_conn_thread = false;
 }
 
@@ -147,10 +423,15 @@ int accept_client(struct vgpu_device *dev)
 	dev->conn_fd = fd;
 	/* one client at a time: others wait in the backlog */
 	epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->listen_fd, NULL);
-	r = p->threaded ? -pthread_create(&dev->conn_thread, NULL, conn_main,
-					  dev) :
-			  epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno :
-									  0;
+	if (p->threaded) {
+		r = -pthread_create(&dev->conn_thread, NULL, conn_main, dev);
+	} else {
+		r = epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+		dev->conn_in_epoll = r == 0;
+		dev->conn_ev = EPOLLIN;
+		if (r == 0)
+			r = version_timer_start(dev);
+	}
 	if (r < 0) {
 		disconnect(dev);
 		return r;
@@ -205,21 +486,51 @@ int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
 	return 0;
 }
 
-int serve_one(struct vgpu_device *dev, int flags)
+/* keep @msg (no fds: DMA_UNMAP and DEVICE_RESET carry none) until the
+ * provider has quiesced */
+static int defer(struct vgpu_device *dev, const struct vfu_msg *msg)
 {
-	struct vfu_msg msg;
-	int r;
+	struct qmsg *q = malloc(sizeof(*q) + msg->len);
 
-	r = vfu_reader_next(&dev->rx, dev->conn_fd, &msg, flags);
-	if (r < 0)
-		return r;
+	if (!q)
+		return -ENOMEM;
+	q->next = NULL;
+	q->hdr = msg->hdr;
+	q->nfds = 0;
+	q->len = msg->len;
+	if (msg->len)
+		memcpy(q->payload, msg->payload, msg->len);
+	dev->deferred = q;
+	conn_events(dev);
+	return 0;
+}
+
+/* handle one message (@msg) and send its answer, the lock dropped first */
+static int serve_msg(struct vgpu_device *dev, struct vfu_msg *msg)
+{
+	struct prov_answer ans;
+	int r, s;
+
 	pthread_mutex_lock(&dev->lock);
 	dev->serving = true;
 	dev->serving_thread = pthread_self();
-	r = handle_msg(dev, &msg);
+	r = handle_msg(dev, msg, &ans);
 	unstash(dev);
-	while (r >= 0 && dev->q_head) {
+	if (r == -EINPROGRESS)
+		r = defer(dev, msg);
+	dev->serving = false;
+	pthread_mutex_unlock(&dev->lock);
+	s = answer_send(dev, &ans);
+	return r < 0 ? r : s;
+}
+
+/* the commands that came during DMA exchanges, in order, unless one has
+ * to wait for the provider to quiesce */
+static int serve_queued(struct vgpu_device *dev, int r)
+{
+	while (r >= 0 && dev->q_head && !dev->deferred) {
 		struct qmsg *q = dev->q_head;
+		struct vfu_msg msg;
 
 		dev->q_head = q->next;
 		if (!dev->q_head)
@@ -231,11 +542,75 @@ int serve_one(struct vgpu_device *dev, int flags)
 		msg.len = q->len;
 		memcpy(msg.fds, q->fds, q->nfds * sizeof(int));
 		msg.nfds = q->nfds;
-		r = handle_msg(dev, &msg);
+		r = serve_msg(dev, &msg);
 		free(q);
-		unstash(dev);
 	}
-	dev->serving = false;
-	pthread_mutex_unlock(&dev->lock);
 	return r < 0 ? r : 0;
+}
+
+int serve_one(struct vgpu_device *dev, int flags)
+{
+	struct vfu_msg msg;
+	int r;
+
+	if (dev->deferred)
+		return -EAGAIN; /* nothing is read while a message waits */
+	r = vfu_reader_next(&dev->rx, dev->conn_fd, &msg, flags);
+	if (r < 0)
+		return r;
+	return serve_queued(dev, serve_msg(dev, &msg));
+}
+
+int serve_deferred(struct vgpu_device *dev)
+{
+	struct qmsg *q;
+	struct vfu_msg msg = { .nfds = 0 };
+	int r;
+
+	pthread_mutex_lock(&dev->lock);
+	q = dev->quiesce_done ? dev->deferred : NULL;
+	if (q)
+		dev->deferred = NULL;
+	pthread_mutex_unlock(&dev->lock);
+	if (!q)
+		return 0;
+	msg.hdr = q->hdr;
+	msg.payload = q->payload;
+	msg.len = q->len;
+	r = serve_msg(dev, &msg);
+	free(q);
+	r = serve_queued(dev, r);
+	conn_events(dev);
+	return r;
+}
+
+VGPU_EXPORT int vgpu_device_quiesced(struct vgpu_device *dev)
+{
+	struct vgpu_provider *p;
+	uint64_t one = 1;
+	int r = 0;
+
+	if (!dev)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	p = dev->provider;
+	if (!dev->quiescing) {
+		r = -EINVAL;
+	} else {
+		dev->quiescing = false;
+		if (dev->orphan_wait) {
+			dev->orphan_wait = false;
+			dma_reap(dev, false);
+		}
+		if (dev->deferred) {
+			dev->quiesce_done = true;
+			pthread_cond_broadcast(&dev->quiesce_cond);
+			/* dispatch mode: the loop runs it */
+			if (p && dev->conn_in_epoll &&
+			    write(p->wake_fd, &one, sizeof(one)) < 0)
+				r = -errno;
+		}
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return r;
 }

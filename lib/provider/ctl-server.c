@@ -184,21 +184,94 @@ static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 	return -EINVAL;
 }
 
+/* wait for @events on @fd until @deadline: 0, or -ETIMEDOUT */
+static int ctl_wait(int fd, short events, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		int n;
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		n = poll(&pfd, 1, (int)left);
+		if (n > 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+/* the request line, read until @deadline: 0 with @q filled, or -errno */
+static int ctl_read_request(int fd, int64_t deadline, struct vfu_ctl_req *q)
+{
+	char line[VFU_CTL_MAX_REQ];
+	size_t len = 0;
+
+	while (len < sizeof(line)) {
+		ssize_t n = recv(fd, line + len, sizeof(line) - len,
+				 MSG_DONTWAIT);
+		char *nl;
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			r = ctl_wait(fd, POLLIN, deadline);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (n <= 0)
+			return -EINVAL;
+		nl = memchr(line + len, '\n', (size_t)n);
+		len += (size_t)n;
+		/* exactly one line */
+		if (nl)
+			return nl == line + len - 1 ?
+				       vfu_ctl_parse_request(line, len - 1, q) :
+				       -EINVAL;
+	}
+	return -EINVAL;
+}
+
+/* the whole reply, or as much as the peer takes before @deadline */
+static void ctl_write_reply(int fd, const char *out, size_t olen,
+			    int64_t deadline)
+{
+	for (size_t done = 0; done < olen;) {
+		ssize_t n = send(fd, out + done, olen - done,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			if (ctl_wait(fd, POLLOUT, deadline) < 0)
+				return;
+			continue;
+		}
+		if (n <= 0)
+			return;
+		done += (size_t)n;
+	}
+}
+
 /*
  * One control connection, served synchronously: the peer must be root or
- * our user, and has one second to send its line.
+ * our user, and has CTL_DEADLINE_MS for its whole request line (however it
+ * dribbles it in) and as long again to take the reply; then it is dropped.
  */
 void serve_control(struct vgpu_provider *p)
 {
-	struct timeval tv = { .tv_sec = 1 };
 	struct ucred cred;
 	socklen_t cl = sizeof(cred);
-	char line[VFU_CTL_MAX_REQ], *out = NULL;
-	size_t len = 0, olen = 0;
+	char *out = NULL;
+	size_t olen = 0;
 	struct vfu_ctl_req q;
 	int fd, r;
 
-	fd = accept4(p->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(p->ctl_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0)
 		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
@@ -208,26 +281,7 @@ void serve_control(struct vgpu_provider *p)
 		close(fd);
 		return;
 	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	r = -EINVAL;
-	while (len < sizeof(line)) {
-		ssize_t n = recv(fd, line + len, sizeof(line) - len, 0);
-		char *nl;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		nl = memchr(line + len, '\n', (size_t)n);
-		len += (size_t)n;
-		if (nl) {
-			/* exactly one line */
-			if (nl == line + len - 1)
-				r = vfu_ctl_parse_request(line, len - 1, &q);
-			break;
-		}
-	}
+	r = ctl_read_request(fd, now_ms() + CTL_DEADLINE_MS, &q);
 	if (r == 0 && q.op == VFU_CTL_DISPLAY) {
 		struct vgpu_device *dev = find_device(p, q.uuid);
 
@@ -245,17 +299,12 @@ void serve_control(struct vgpu_provider *p)
 		if (ctl_printf(&out, &olen, "err %d\n", -r) < 0)
 			olen = 0;
 	}
+	if (r == -ETIMEDOUT)
+		info(p->ctx, "provider %s: control request not sent within %d ms, dropped",
+		     p->id, CTL_DEADLINE_MS);
 	dbg(p->ctx, "provider %s: control request: %s", p->id,
 	    r < 0 ? strerror(-r) : "ok");
-	for (size_t done = 0; done < olen;) {
-		ssize_t n = send(fd, out + done, olen - done, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		done += (size_t)n;
-	}
+	ctl_write_reply(fd, out, olen, now_ms() + CTL_DEADLINE_MS);
 	free(out);
 	close(fd);
 }

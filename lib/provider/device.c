@@ -58,6 +58,11 @@ static void device_free(struct vgpu_device *dev)
 	}
 	vgpu_dma_table_free(dev->dma, NULL, NULL);
 	display_free(dev);
+	dev->provider = NULL; /* no callbacks: the provider is done with it */
+	dma_reap(dev, true);
+	free(dev->orphans.items);
+	free(dev->deferred);
+	pthread_cond_destroy(&dev->quiesce_cond);
 	pthread_mutex_destroy(&dev->lock);
 	vfu_reader_free(&dev->rx);
 	vfu_reader_free(&dev->rx_wait);
@@ -198,10 +203,14 @@ int device_create(struct vgpu_provider *p, const char *type_id,
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&dev->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
+	pthread_cond_init(&dev->quiesce_cond, NULL);
 	dev->wl.kind = WATCH_LISTEN;
 	dev->wl.dev = dev;
 	dev->wc.kind = WATCH_CONN;
 	dev->wc.dev = dev;
+	dev->wt.kind = WATCH_TIMER;
+	dev->wt.dev = dev;
+	dev->timer_fd = -1;
 	config_init(dev);
 	dev->provider = p;
 

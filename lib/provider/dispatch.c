@@ -26,23 +26,6 @@
 
 #include "provider-private.h"
 
-static int send_reply(struct vgpu_device *dev, const struct vfu_req *req,
-		      const struct prov_reply *rep)
-{
-	struct vfu_hdr h = {
-		.msg_id = req->msg_id,
-		.cmd = req->cmd,
-		.flags = VFU_F_TYPE_REPLY,
-	};
-	struct iovec iov[2] = {
-		{ .iov_base = (void *)rep->head, .iov_len = rep->head_len },
-		{ .iov_base = (void *)rep->body, .iov_len = rep->body_len },
-	};
-
-	return vfu_send(dev->conn_fd, &h, iov, 2,
-			rep->fd >= 0 ? &rep->fd : NULL, rep->fd >= 0 ? 1 : 0);
-}
-
 /* ---- the commands without a concern of their own ---- */
 
 static int handle_device_info(struct vgpu_device *dev,
@@ -122,6 +105,13 @@ static int run(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
 {
 	if (!dev->versioned && req->cmd != VFU_CMD_VERSION)
 		return -EINVAL;
+	/* the provider stops its DMA first (or says it will) */
+	if (req->cmd == VFU_CMD_DMA_UNMAP || req->cmd == VFU_CMD_DEVICE_RESET) {
+		int r = quiesce_begin(dev);
+
+		if (r < 0)
+			return r;
+	}
 	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (handlers[i].cmd == req->cmd)
 			return handlers[i].run(dev, req, fds, rep);
@@ -129,47 +119,67 @@ static int run(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
 }
 
 /*
- * Parse and run one message, with dev->lock held, and send exactly one
- * reply or error reply (none for VFU_F_NO_REPLY, except to VERSION's error);
- * <0 disconnects.
+ * Parse and run one message, with dev->lock held: @ans receives exactly one
+ * reply or error reply (none for VFU_F_NO_REPLY, except to VERSION's
+ * error), sent by answer_send() once the lock is dropped; <0 disconnects,
+ * except -EINPROGRESS: the provider is quiescing, the message waits.
  */
-int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg)
+int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
+	       struct prov_answer *ans)
 {
 	struct vgpu_provider *p = dev->provider;
-	struct prov_reply rep = { .fd = -1 };
 	struct vfu_req req;
 	int r;
 
+	memset(ans, 0, sizeof(*ans));
+	ans->rep.fd = -1;
+	ans->hdr.msg_id = msg->hdr.msg_id;
+	ans->hdr.cmd = msg->hdr.cmd;
+	ans->hdr.flags = VFU_F_TYPE_REPLY;
 	r = vfu_parse_command(&msg->hdr, msg->payload, msg->len, msg->nfds,
 			      VFU_MAX_DATA_XFER, &req);
 	if (r == 0)
-		r = run(dev, &req, msg->fds, &rep);
+		r = run(dev, &req, msg->fds, &ans->rep);
 	/* fds a handler did not take, or that the command did not use */
 	vfu_msg_close_fds(msg, 0);
-	if (dev->conn_err) {
-		r = dev->conn_err; /* a DMA exchange lost the client */
-	} else if (r < 0) {
+	if (dev->conn_err)
+		return dev->conn_err; /* a DMA exchange lost the client */
+	if (r == -EINPROGRESS)
+		return r; /* waits for vgpu_device_quiesced(), unanswered */
+	if (r < 0) {
 		const struct vfu_command *c = vfu_command_find(msg->hdr.cmd);
 
 		dbg(p->ctx, "device %s: command %u (%s) failed: %s", dev->uuid,
 		    msg->hdr.cmd, c ? c->name : "unknown", strerror(-r));
-		if (!(msg->hdr.flags & VFU_F_NO_REPLY) ||
-		    msg->hdr.cmd == VFU_CMD_VERSION)
-			r = vfu_send_error(dev->conn_fd, &msg->hdr, r);
-		else
-			r = 0;
+		free(ans->rep.body_owned);
+		memset(&ans->rep, 0, sizeof(ans->rep));
+		ans->rep.fd = -1;
+		ans->hdr.flags |= VFU_F_ERROR;
+		ans->hdr.error = (uint32_t)-r;
+		ans->send = !(msg->hdr.flags & VFU_F_NO_REPLY) ||
+			    msg->hdr.cmd == VFU_CMD_VERSION;
 		/* a failed negotiation ends the connection */
-		if (!dev->versioned)
-			r = -EPROTO;
-	} else if (!req.no_reply) {
-		r = send_reply(dev, &req, &rep);
+		return dev->versioned ? 0 : -EPROTO;
 	}
-	free(rep.body_owned);
-	return r;
+	ans->send = !req.no_reply;
+	return 0;
 }
 
-/*
- * Read and handle one message, then the commands that arrived while it
- * made DMA exchanges, in order; <0 disconnects, except -EAGAIN: a
- * MSG_DONTWAIT read found no whole message (the part stays buffered).
- */
+int answer_send(struct vgpu_device *dev, struct prov_answer *ans)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = ans->rep.head, .iov_len = ans->rep.head_len },
+		{ .iov_base = (void *)ans->rep.body,
+		  .iov_len = ans->rep.body_len },
+	};
+	int r = 0;
+
+	if (ans->send && dev->conn_fd >= 0)
+		r = conn_send(dev, &ans->hdr, iov, 2,
+			      ans->rep.fd >= 0 ? &ans->rep.fd : NULL,
+			      ans->rep.fd >= 0 ? 1 : 0);
+	free(ans->rep.body_owned);
+	ans->rep.body_owned = NULL;
+	ans->send = false;
+	return r;
+}

@@ -310,9 +310,9 @@ int display_attach(struct vgpu_provider *p, struct vgpu_device *dev, int fd)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &rofd, sizeof(int));
-	/* the connection has a send timeout: a peer that reads nothing
-	 * cannot hold us here */
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) != (ssize_t)io.iov_len) {
+	/* never blocks: the first record fits a fresh connection's buffer,
+	 * and a peer that cannot take it is dropped */
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)io.iov_len) {
 		close(rofd);
 		free(w);
 		r = -EPIPE;

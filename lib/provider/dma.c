@@ -122,14 +122,6 @@ void unstash(struct vgpu_device *dev)
 	dev->stashed = false;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * Check the client's reply to our request @h for [a.addr, a.count).
  * Returns 0 (data copied into @buf for reads), the client's errno from an
@@ -193,20 +185,25 @@ static int dma_exchange(struct vgpu_device *dev, uint64_t addr, void *buf,
 	r = stash(dev);
 	if (r < 0)
 		return r;
-	r = vfu_send(dev->conn_fd, &h, iov, 2, NULL, 0);
+	r = conn_send(dev, &h, iov, 2, NULL, 0);
 	if (r < 0)
-		return conn_broken(dev, -ECONNRESET);
+		return conn_broken(dev, r == -ENOBUFS ? r : -ECONNRESET);
 	for (;;) {
 		r = vfu_reader_next(&dev->rx_wait, dev->conn_fd, &m,
 				    MSG_DONTWAIT);
 		if (r == -EAGAIN) {
-			struct pollfd pfd = { .fd = dev->conn_fd,
-					      .events = POLLIN };
+			/* and send on what the client has not taken yet */
+			struct pollfd pfd = {
+				.fd = dev->conn_fd,
+				.events = POLLIN | (dev->out_head ? POLLOUT : 0),
+			};
 			int64_t left = deadline - now_ms();
 
 			if (left <= 0)
 				return conn_broken(dev, -ETIMEDOUT);
 			if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+				return conn_broken(dev, -ECONNRESET);
+			if ((pfd.revents & POLLOUT) && conn_flush(dev) < -EAGAIN)
 				return conn_broken(dev, -ECONNRESET);
 			continue;
 		}
@@ -317,6 +314,110 @@ VGPU_EXPORT int vgpu_device_dma_write(struct vgpu_device *dev, uint64_t iova,
 	return dma_copy(dev, iova, (void *)buf, len, true);
 }
 
+/* ---- quiesce, and windows the provider holds past their client ---- */
+
+int quiesce_begin(struct vgpu_device *dev)
+{
+	struct vgpu_provider *p = dev->provider;
+	int r;
+
+	if (dev->quiesce_done) {
+		dev->quiesce_done = false; /* the deferred operation's turn */
+		return 0;
+	}
+	if (!p || !p->quiesce)
+		return 0;
+	if (dev->quiescing)
+		return -EINPROGRESS; /* asked already, no answer yet */
+	r = p->quiesce(dev, p->userdata);
+	if (r == -EBUSY) {
+		dev->quiescing = true;
+		return -EINPROGRESS;
+	}
+	return r < 0 ? r : 0;
+}
+
+static void release_window(struct vgpu_dma_window *w, void *data)
+{
+	struct vgpu_device *dev = data;
+	struct vgpu_provider *p = dev->provider;
+
+	if (p && p->ops.dma_unmap)
+		p->ops.dma_unmap(dev, w->iova, w->len, p->userdata);
+	if (w->vaddr)
+		munmap(w->vaddr, w->len);
+}
+
+static int add_pins(struct vgpu_dma_window *w, void *data)
+{
+	*(uint64_t *)data += w->pins;
+	return 0;
+}
+
+static uint64_t table_pins(const struct vgpu_dma_table *t)
+{
+	uint64_t n = 0;
+
+	vgpu_dma_table_foreach(t, add_pins, &n);
+	return n;
+}
+
+void dma_retire(struct vgpu_device *dev)
+{
+	struct vgpu_dma_table *t = dev->dma;
+
+	dev->dma = NULL;
+	if (!t)
+		return;
+	if ((dev->orphan_wait || table_pins(t)) &&
+	    vgpu_vec_push(&dev->orphans, t) == 0)
+		return;
+	vgpu_dma_table_free(t, release_window, dev);
+}
+
+void dma_reap(struct vgpu_device *dev, bool all)
+{
+	for (size_t i = 0; i < dev->orphans.n;) {
+		struct vgpu_dma_table *t = dev->orphans.items[i];
+
+		if (!all && (dev->orphan_wait || table_pins(t))) {
+			i++;
+			continue;
+		}
+		vgpu_dma_table_free(t, release_window, dev);
+		dev->orphans.items[i] = dev->orphans.items[--dev->orphans.n];
+	}
+}
+
+/* unpin [iova, iova + len) in @t when all of it is mapped there (and,
+ * with @pinned, pinned) */
+static bool unpin_in(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
+		     bool pinned)
+{
+	struct vgpu_dma_sg sg[16];
+
+	/* a check pass, then the unpin pass */
+	for (int pass = 0; pass < 2; pass++) {
+		for (uint64_t done = 0; done < len;) {
+			int n = vgpu_dma_table_translate(t, iova + done,
+							 len - done, 0, sg, 16);
+
+			if (n < 0)
+				return false;
+			if (n > 16)
+				n = 16;
+			for (int i = 0; i < n; i++) {
+				if (!pass && pinned && !sg[i].win->pins)
+					return false;
+				done += sg[i].len;
+			}
+			if (pass)
+				vgpu_dma_table_unpin(t, sg, (size_t)n);
+		}
+	}
+	return true;
+}
+
 VGPU_EXPORT int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova,
 				    uint64_t len, uint32_t prot,
 				    struct iovec *iov, size_t max)
@@ -354,29 +455,22 @@ VGPU_EXPORT int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova,
 VGPU_EXPORT int vgpu_device_dma_unpin(struct vgpu_device *dev, uint64_t iova,
 				      uint64_t len)
 {
-	struct vgpu_dma_sg sg[16];
-	uint64_t done = 0;
-	int r = 0;
+	int r = -EINVAL;
 
 	if (!dev)
 		return -EINVAL;
 	pthread_mutex_lock(&dev->lock);
-	while (dev->dma && done < len) {
-		int n = vgpu_dma_table_translate(dev->dma, iova + done,
-						 len - done, 0, sg, 16);
-
-		if (n < 0) {
-			r = -EINVAL;
-			break;
+	/* a former client's windows first: pins older than the current
+	 * client's; the last unpin releases them */
+	for (size_t i = 0; i < dev->orphans.n && r < 0; i++)
+		if (unpin_in(dev->orphans.items[i], iova, len, true)) {
+			r = 0;
+			dma_reap(dev, false);
 		}
-		if (n > 16)
-			n = 16;
-		vgpu_dma_table_unpin(dev->dma, sg, (size_t)n);
-		for (int i = 0; i < n; i++)
-			done += sg[i].len;
-	}
+	if (r < 0 && (!len || (dev->dma && unpin_in(dev->dma, iova, len, false))))
+		r = 0;
 	pthread_mutex_unlock(&dev->lock);
-	return dev->dma || !len ? r : -EINVAL;
+	return r;
 }
 
 VGPU_EXPORT void vgpu_device_dma_mark_dirty(struct vgpu_device *dev,

@@ -62,11 +62,57 @@ VGPU_EXPORT int vgpu_device_setup_irq(struct vgpu_device *dev,
 /* ------------------------------------------------------------------------ */
 /* interrupts and DMA, callable from any thread                              */
 
-static int irq_signal(int fd)
+/*
+ * Interrupt fds come from the client, which may be hostile: only eventfds
+ * are taken (a pipe could block us or raise SIGPIPE), made non-blocking,
+ * and written without ever waiting. The file description is shared with
+ * the client, which could clear O_NONBLOCK again: irq_signal() checks the
+ * flag before each write.
+ */
+static bool is_eventfd(int fd)
+{
+	char path[64], target[32];
+	struct stat st;
+	ssize_t n;
+
+	if (fstat(fd, &st) < 0 || (st.st_mode & S_IFMT))
+		return false; /* anonymous inodes have no file type */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return false;
+	target[n] = '\0';
+	return !strcmp(target, "anon_inode:[eventfd]");
+}
+
+/* a client's fd for an interrupt: an eventfd, now non-blocking */
+static int irq_fd_check(int fd)
+{
+	int fl;
+
+	if (!is_eventfd(fd))
+		return -EINVAL;
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (!(fl & O_NONBLOCK) &&
+		       fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+		return -errno;
+	return 0;
+}
+
+/* raise: add 1 to the counter; a full counter (EAGAIN) means the client
+ * has not consumed what is pending, so the interrupt is pending already */
+int irq_signal(int fd)
 {
 	uint64_t one = 1;
+	int fl = fcntl(fd, F_GETFL);
 
-	return write(fd, &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
+	if (fl < 0)
+		return -errno;
+	if (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	if (write(fd, &one, sizeof(one)) == sizeof(one) || errno == EAGAIN)
+		return 0;
+	return -errno;
 }
 
 VGPU_EXPORT int vgpu_device_irq_trigger(struct vgpu_device *dev,
@@ -139,6 +185,13 @@ int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
 	}
 	if (!count)
 		return 0;
+	/* every fd is checked before any is taken: all or nothing */
+	for (uint32_t i = 0; data == VFU_IRQ_DATA_EVENTFD && i < req->nfds; i++) {
+		int r = irq_fd_check(fds[i]);
+
+		if (r < 0)
+			return r;
+	}
 	if (action == VFU_IRQ_ACTION_TRIGGER) {
 		for (uint32_t i = 0; i < count; i++) {
 			unsigned int v = start + i;

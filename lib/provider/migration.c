@@ -87,13 +87,6 @@ bool mig_live(const struct vgpu_device *dev)
 	return dev->mig == VGPU_MIG_RUNNING || dev->mig == VGPU_MIG_PRE_COPY;
 }
 
-static int irq_signal_one(int fd)
-{
-	uint64_t one = 1;
-
-	return write(fd, &one, sizeof(one)) == sizeof(one) ? 0 : -errno;
-}
-
 /* running again: what was latched while stopped, and is not masked, goes
  * out now (dev->lock held) */
 static void mig_deliver_pending(struct vgpu_device *dev)
@@ -105,7 +98,7 @@ static void mig_deliver_pending(struct vgpu_device *dev)
 			if (!q->pending[v] || q->masked[v] || q->efd[v] < 0)
 				continue;
 			q->pending[v] = false;
-			irq_signal_one(q->efd[v]);
+			irq_signal(q->efd[v]);
 		}
 	}
 }

@@ -26,6 +26,21 @@
 #define DMA_QUEUE_MAX 64
 #define DMA_QUEUE_BYTES (4u << 20)
 #define DMA_TIMEOUT_MS 5000
+/* a control connection: its whole request line, then its whole reply */
+#define CTL_DEADLINE_MS 1000
+/* replies and requests a client has not taken yet, per connection; more
+ * drops the client (a reply is at most 1 MiB and a header or two) */
+#define CONN_OUTQ_MAX (4u << 20)
+/* from accept to a negotiated VERSION, by default */
+#define VERSION_TIMEOUT_MS 5000
+
+/* bytes the client's socket has not taken yet, in order */
+struct outbuf {
+	struct outbuf *next;
+	size_t len, off;
+	int fd; /* -1, or one fd that goes with the first byte (a dup) */
+	uint8_t data[];
+};
 
 /* a client command that arrived during a DMA exchange: handled later */
 struct qmsg {
@@ -62,7 +77,15 @@ struct irq {
 	bool *pending;
 };
 
-enum watch_kind { WATCH_LISTEN, WATCH_CONN, WATCH_STOP, WATCH_CTL, WATCH_DISPLAY };
+enum watch_kind {
+	WATCH_LISTEN,
+	WATCH_CONN,
+	WATCH_STOP,
+	WATCH_CTL,
+	WATCH_TIMER,
+	WATCH_WAKE,
+	WATCH_DISPLAY,
+};
 
 struct watch {
 	enum watch_kind kind;
@@ -78,7 +101,12 @@ struct vgpu_device {
 	void *userdata;
 	pthread_mutex_t lock; /* recursive; see the header */
 	int listen_fd, conn_fd;
-	struct watch wl, wc;
+	struct watch wl, wc, wt;
+	bool conn_in_epoll; /* conn_fd is watched by the provider's epoll */
+	uint32_t conn_ev;   /* the events it is watched for */
+	int timer_fd;       /* the VERSION deadline (dispatch mode), or -1 */
+	struct outbuf *out_head, *out_tail;
+	size_t out_bytes;
 	bool versioned;
 	struct vfu_caps client_caps;
 	struct vfu_reader rx;
@@ -103,6 +131,17 @@ struct vgpu_device {
 	pthread_t conn_thread;
 	bool has_conn_thread;
 	bool dying; /* being destroyed: do not listen again */
+	/*
+	 * Quiesce (see vgpu_provider_set_quiesce()): a DMA_UNMAP or a reset
+	 * waits in @deferred while the provider finishes (quiescing), and
+	 * runs when it called vgpu_device_quiesced() (quiesce_done). DMA
+	 * tables of former clients that the provider still pins, or has not
+	 * quiesced for (orphan_wait), stay mapped in @orphans until it lets go.
+	 */
+	bool quiescing, quiesce_done, orphan_wait, conn_stopping;
+	struct qmsg *deferred;
+	pthread_cond_t quiesce_cond;
+	struct vgpu_vec orphans;
 	enum vgpu_migration_state mig;
 	struct vgpu_dma_table *dma;
 	struct region regions[VFU_MAX_REGIONS];
@@ -127,6 +166,8 @@ struct vgpu_provider {
 	int epfd, stop_fd;
 	struct watch wstop;
 	int ctl_fd; /* the control socket, or -1 */
+	int wake_fd; /* vgpu_device_quiesced() from another thread */
+	struct watch wwake;
 	char *ctl_path;
 	struct watch wctl;
 	pthread_t thread;
@@ -136,6 +177,8 @@ struct vgpu_provider {
 	/* display watchers closed, freed by the dispatching thread between
 	 * two epoll batches (display.c); pushed from any thread */
 	struct display_watcher *display_dead;
+	int version_timeout_ms;
+	vgpu_quiesce_fn quiesce;
 };
 
 static inline bool valid_id(const char *id)
@@ -194,12 +237,27 @@ int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
 int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
 		   int *fds, struct prov_reply *rep);
+/* irq.c: one event on a client's eventfd, never blocking */
+int irq_signal(int fd);
 /* migration.c: whether the device runs (RUNNING, PRE_COPY); dev->lock held */
 bool mig_live(const struct vgpu_device *dev);
 int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
 
 /* conn.c */
+/* send without waiting; what the socket does not take is queued, bounded by
+ * CONN_OUTQ_MAX (-ENOBUFS: drop the client); at most one fd */
+int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
+	      const struct iovec *iov, unsigned int n, const int *fds,
+	      unsigned int nfds);
+/* send what is queued: 0 when all went, -EAGAIN when some is left */
+int conn_flush(struct vgpu_device *dev);
+int64_t now_ms(void);
+void version_timer_fired(struct vgpu_device *dev);
+/* the epoll events of the connection, from its state */
+void conn_events(struct vgpu_device *dev);
+/* run the message that waited for the provider to quiesce, then the rest */
+int serve_deferred(struct vgpu_device *dev);
 void disconnect(struct vgpu_device *dev);
 void conn_lost(struct vgpu_device *dev, int r);
 void join_conn_thread(struct vgpu_device *dev);
@@ -222,10 +280,27 @@ void display_gone(struct vgpu_device *dev);
 void display_free(struct vgpu_device *dev);
 void display_reap(struct vgpu_provider *p);
 
-/* dispatch.c: parse, run and answer one message; <0 disconnects */
-int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg);
+/* dispatch.c: parse and run one message (dev->lock held), the answer in
+ * @ans; <0 disconnects (after the answer is sent), except -EINPROGRESS:
+ * the message waits for the provider to quiesce (dev->deferred) */
+struct prov_answer {
+	struct vfu_hdr hdr;
+	struct prov_reply rep;
+	bool send;
+};
+int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
+	       struct prov_answer *ans);
+/* send @ans (without dev->lock) and free what it owns */
+int answer_send(struct vgpu_device *dev, struct prov_answer *ans);
 
 /* dma.c */
+/* the client's DMA table goes: released now, or kept while pinned */
+void dma_retire(struct vgpu_device *dev);
+/* release the kept tables the provider let go of */
+void dma_reap(struct vgpu_device *dev, bool all);
+/* ask the provider to quiesce before an unmap, reset or disconnect: 0,
+ * -EINPROGRESS (it will call vgpu_device_quiesced()), or its error */
+int quiesce_begin(struct vgpu_device *dev);
 void queue_free(struct vgpu_device *dev);
 void unstash(struct vgpu_device *dev);
 

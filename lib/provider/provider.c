@@ -46,8 +46,9 @@ VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
 	if (!p)
 		return -ENOMEM;
 	p->refcount = 1;
-	p->epfd = p->stop_fd = p->ctl_fd = -1;
+	p->epfd = p->stop_fd = p->ctl_fd = p->wake_fd = -1;
 	p->dma_timeout_ms = DMA_TIMEOUT_MS;
+	p->version_timeout_ms = VERSION_TIMEOUT_MS;
 	memcpy(&p->ops, ops,
 	       ops->size < sizeof(p->ops) ? ops->size : sizeof(p->ops));
 	p->ops.size = sizeof(p->ops);
@@ -58,7 +59,8 @@ VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
 	p->userdata = userdata;
 	p->epfd = epoll_create1(EPOLL_CLOEXEC);
 	p->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!p->id || p->epfd < 0 || p->stop_fd < 0) {
+	p->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!p->id || p->epfd < 0 || p->stop_fd < 0 || p->wake_fd < 0) {
 		int r = !p->id ? -ENOMEM : -errno;
 
 		vgpu_provider_unref(p);
@@ -66,7 +68,10 @@ VGPU_EXPORT int vgpu_provider_new(struct vgpu_ctx *ctx, const char *id,
 	}
 	p->wstop.kind = WATCH_STOP;
 	ev.data.ptr = &p->wstop;
-	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->stop_fd, &ev) < 0) {
+	p->wwake.kind = WATCH_WAKE;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->stop_fd, &ev) < 0 ||
+	    (ev.data.ptr = &p->wwake,
+	     epoll_ctl(p->epfd, EPOLL_CTL_ADD, p->wake_fd, &ev) < 0)) {
 		int r = -errno;
 
 		vgpu_provider_unref(p);
@@ -111,6 +116,8 @@ VGPU_EXPORT struct vgpu_provider *vgpu_provider_unref(struct vgpu_provider *p)
 		close(p->epfd);
 	if (p->stop_fd >= 0)
 		close(p->stop_fd);
+	if (p->wake_fd >= 0)
+		close(p->wake_fd);
 	vgpu_ctx_unref(p->ctx);
 	free(p->id);
 	free(p);
@@ -217,11 +224,55 @@ VGPU_EXPORT int vgpu_provider_set_dma_timeout(struct vgpu_provider *p,
 	return 0;
 }
 
-static int handle_event(struct vgpu_provider *p, struct watch *w)
+VGPU_EXPORT int vgpu_provider_set_quiesce(struct vgpu_provider *p,
+					  vgpu_quiesce_fn fn)
+{
+	if (!p)
+		return -EINVAL;
+	p->quiesce = fn;
+	return 0;
+}
+
+VGPU_EXPORT int vgpu_provider_set_version_timeout(struct vgpu_provider *p,
+						  unsigned int ms)
+{
+	if (!p || !ms || ms > 3600000)
+		return -EINVAL;
+	__atomic_store_n(&p->version_timeout_ms, (int)ms, __ATOMIC_RELAXED);
+	return 0;
+}
+
+/* vgpu_device_quiesced() was called: run the messages that waited */
+static void wake_devices(struct vgpu_provider *p)
+{
+	uint64_t n;
+
+	if (read(p->wake_fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		return;
+	for (size_t i = 0; i < p->devices.n; i++) {
+		struct vgpu_device *dev = p->devices.items[i];
+		int r;
+
+		if (!dev->deferred || !dev->quiesce_done || dev->conn_fd < 0)
+			continue;
+		r = serve_deferred(dev);
+		/* and what came behind it, read already */
+		while (r >= 0 && !dev->deferred && vfu_reader_has_msg(&dev->rx))
+			r = serve_one(dev, MSG_DONTWAIT);
+		if (r < 0 && r != -EAGAIN && dev->conn_fd >= 0)
+			conn_lost(dev, r);
+	}
+}
+
+static int handle_event(struct vgpu_provider *p, struct watch *w,
+			uint32_t events)
 {
 	struct vgpu_device *dev = w->dev;
 	int r;
 
+	/* destroyed by an earlier event of the same batch: nothing to do */
+	if (dev && !dev->provider)
+		return 0;
 	switch (w->kind) {
 	case WATCH_STOP:
 		return -ECANCELED;
@@ -231,14 +282,28 @@ static int handle_event(struct vgpu_provider *p, struct watch *w)
 	case WATCH_CTL:
 		serve_control(p);
 		return 0;
+	case WATCH_TIMER:
+		version_timer_fired(dev);
+		return 0;
+	case WATCH_WAKE:
+		wake_devices(p);
+		return 0;
 	case WATCH_DISPLAY:
 		display_event(p, w);
 		return 0;
 	case WATCH_CONN:
-		/* one read, then whatever it brought that is complete */
-		do
-			r = serve_one(dev, MSG_DONTWAIT);
-		while (r >= 0 && vfu_reader_has_msg(&dev->rx));
+		/* a client gone while its message waits for quiesce */
+		if (dev->deferred && (events & (EPOLLHUP | EPOLLERR))) {
+			conn_lost(dev, -ECONNRESET);
+			return 0;
+		}
+		/* what the client can take now, then one read and whatever
+		 * it brought that is complete */
+		r = events & EPOLLOUT ? conn_flush(dev) : 0;
+		if ((r == 0 || r == -EAGAIN) && (events & ~EPOLLOUT))
+			do
+				r = serve_one(dev, MSG_DONTWAIT);
+			while (r >= 0 && vfu_reader_has_msg(&dev->rx));
 		if (r < 0 && r != -EAGAIN && dev->conn_fd >= 0)
 			conn_lost(dev, r);
 		return 0;
@@ -246,27 +311,37 @@ static int handle_event(struct vgpu_provider *p, struct watch *w)
 	return 0;
 }
 
+#define DISPATCH_BATCH 16
+
+/*
+ * One batch of events. An event may destroy a device (a control-socket
+ * remove) whose events come later in the same batch: every device named
+ * in the batch is referenced before the first event is handled and
+ * released after the last, so a destroyed device stays in memory (and is
+ * skipped: handle_event() sees it has no provider) until the batch is
+ * done.
+ */
 VGPU_EXPORT int vgpu_provider_dispatch(struct vgpu_provider *p, int timeout_ms)
 {
-	struct epoll_event ev[16];
-	int n, handled = 0;
+	struct epoll_event ev[DISPATCH_BATCH];
+	int n, r = 0, handled = 0;
 
 	if (!p)
 		return -EINVAL;
 	display_reap(p);
-	n = epoll_wait(p->epfd, ev, 16, timeout_ms);
+	n = epoll_wait(p->epfd, ev, DISPATCH_BATCH, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
-	for (int i = 0; i < n; i++) {
-		int r = handle_event(p, ev[i].data.ptr);
-
-		if (r == -ECANCELED)
-			return r;
-		if (r < 0)
-			return r;
-		handled++;
+	for (int i = 0; i < n; i++)
+		vgpu_device_ref(((struct watch *)ev[i].data.ptr)->dev);
+	for (int i = 0; i < n && r >= 0; i++) {
+		r = handle_event(p, ev[i].data.ptr, ev[i].events);
+		if (r >= 0)
+			handled++;
 	}
-	return handled;
+	for (int i = 0; i < n; i++)
+		vgpu_device_unref(((struct watch *)ev[i].data.ptr)->dev);
+	return r < 0 ? r : handled;
 }
 
 static void *runner(void *data)

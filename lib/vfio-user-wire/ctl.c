@@ -5,8 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
+#include <time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -352,49 +353,79 @@ bad:
 	return -EBADMSG;
 }
 
-int vfu_ctl_send(const char *path, const char *request, int timeout_s)
+/* milliseconds left until @deadline (CLOCK_MONOTONIC, ms), at least 0 */
+static int ms_left(long long deadline)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = timeout_s };
-	size_t rlen = strlen(request);
-	char line[VFU_CTL_MAX_REQ];
-	int fd, r;
+	struct timespec ts;
+	long long now;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	if (rlen + 1 >= VFU_CTL_MAX_REQ)
-		return -EINVAL;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
-		close(fd);
-		return r;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	return now >= deadline ? 0 : (int)(deadline - now);
+}
+
+/* wait for @events on @fd until @deadline: 0, -ETIMEDOUT, -errno */
+static int wait_for(int fd, short events, long long deadline)
+{
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = events };
+		int r = poll(&pfd, 1, ms_left(deadline));
+
+		if (r > 0)
+			return 0;
+		if (r == 0)
+			return -ETIMEDOUT;
+		if (errno != EINTR)
+			return -errno;
 	}
-	memcpy(line, request, rlen);
-	line[rlen] = '\n';
-	if (send(fd, line, rlen + 1, MSG_NOSIGNAL) != (ssize_t)rlen + 1) {
-		close(fd);
-		return -EIO;
-	}
-	return fd;
 }
 
 int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
-		 struct vfu_ctl_reply *ret)
+		 int timeout_ms, struct vfu_ctl_reply *ret)
 {
-	size_t len = 0, cap = 4096;
-	char *buf = NULL;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	size_t len = 0, cap = 4096, rlen = strlen(request), sent = 0;
+	char line[VFU_CTL_MAX_REQ], *buf = NULL;
+	struct timespec ts;
+	long long deadline;
 	int fd, r;
 
 	memset(ret, 0, sizeof(*ret));
-	fd = vfu_ctl_send(path, request, 10);
+	if (strlen(path) >= sizeof(sa.sun_path) || rlen + 1 >= VFU_CTL_MAX_REQ ||
+	    timeout_ms <= 0)
+		return -EINVAL;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	deadline = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 + timeout_ms;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return fd;
+		return -errno;
+	/* a provider that stopped accepting fills its backlog: EAGAIN */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+		goto out;
+	}
+	memcpy(line, request, rlen);
+	line[rlen++] = '\n';
+	while (sent < rlen) {
+		ssize_t n = send(fd, line + sent, rlen - sent, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EAGAIN) {
+			r = wait_for(fd, POLLOUT, deadline);
+			if (r < 0)
+				goto out;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			/* closed before reading the request: like a close
+			 * without a reply (a peer it refuses) */
+			r = n < 0 ? (errno == EPIPE ? -ECONNRESET : -errno) : -EIO;
+			goto out;
+		}
+		sent += (size_t)n;
+	}
 	buf = malloc(cap);
 	if (!buf) {
 		r = -ENOMEM;
@@ -419,15 +450,26 @@ int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
 			cap *= 2;
 		}
 		n = recv(fd, buf + len, cap - len, 0);
+		if (n < 0 && errno == EAGAIN) {
+			r = wait_for(fd, POLLIN, deadline);
+			if (r < 0)
+				goto out;
+			continue;
+		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			r = errno == EAGAIN ? -ETIMEDOUT : -errno;
+			r = -errno; /* ECONNRESET: closed, request unread */
 			goto out;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
+	}
+	if (len == 0) {
+		/* closed without a word: refused, or it died answering */
+		r = -ECONNRESET;
+		goto out;
 	}
 	r = vfu_ctl_parse_reply(buf, len, n_fields, ret);
 	buf = NULL; /* taken over */

@@ -111,13 +111,15 @@ struct vfu_ctl_reply {
  */
 int vfu_ctl_parse_reply(char *buf, size_t len, unsigned int n_fields,
 			struct vfu_ctl_reply *ret);
-/* connect to the socket at @path (send and receive time out after
- * @timeout_s seconds) and send @request and its \n: the connection, or
- * -ENAMETOOLONG (the path), -EINVAL (the request too long), -errno */
-int vfu_ctl_send(const char *path, const char *request, int timeout_s);
-/* send @request to the socket at @path and parse the reply */
+/*
+ * Send @request to the socket at @path and parse the reply, all within
+ * @timeout_ms: -ETIMEDOUT when the provider does not answer in time (or
+ * accepts no connection), -ECONNRESET when it closes without a reply (it
+ * refused the peer, or died), -ENOENT/-ECONNREFUSED when nobody listens,
+ * -EACCES when the socket's mode shuts us out.
+ */
 int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
-		 struct vfu_ctl_reply *ret);
+		 int timeout_ms, struct vfu_ctl_reply *ret);
 void vfu_ctl_reply_free(struct vfu_ctl_reply *r);
 
 #endif

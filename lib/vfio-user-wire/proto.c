@@ -849,8 +849,11 @@ int vfu_reader_next(struct vfu_reader *r, int sock, struct vfu_msg *msg,
 	}
 }
 
-int vfu_send(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
-	     unsigned int n, const int *fds, unsigned int nfds)
+/* the sendmsg() loop of vfu_send() and vfu_send_some(): bytes sent, or
+ * -errno when nothing could be sent for a reason other than EAGAIN */
+static ssize_t send_msg(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
+			unsigned int n, const int *fds, unsigned int nfds,
+			int flags)
 {
 	union {
 		char b[CMSG_SPACE(sizeof(int) * VFU_MAX_MSG_FDS)];
@@ -858,7 +861,7 @@ int vfu_send(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
 	} ctrl;
 	struct iovec v[8];
 	struct msghdr mh = { .msg_iov = v };
-	size_t total = sizeof(*hdr);
+	size_t total = sizeof(*hdr), done = 0;
 	unsigned int cnt = 1;
 
 	if (n > 7 || nfds > VFU_MAX_MSG_FDS)
@@ -887,14 +890,16 @@ int vfu_send(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
 		c->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
 		memcpy(CMSG_DATA(c), fds, sizeof(int) * nfds);
 	}
-	while (total) {
-		ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (done < total) {
+		ssize_t r = sendmsg(sock, &mh, MSG_NOSIGNAL | flags);
 
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == EAGAIN && (flags & MSG_DONTWAIT))
+			break;
 		if (r < 0)
 			return -errno;
-		total -= (size_t)r;
+		done += (size_t)r;
 		mh.msg_control = NULL;
 		mh.msg_controllen = 0;
 		/* skip what went out */
@@ -911,7 +916,21 @@ int vfu_send(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
 			}
 		}
 	}
-	return 0;
+	return (ssize_t)done;
+}
+
+int vfu_send(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
+	     unsigned int n, const int *fds, unsigned int nfds)
+{
+	ssize_t r = send_msg(sock, hdr, iov, n, fds, nfds, 0);
+
+	return r < 0 ? (int)r : 0;
+}
+
+ssize_t vfu_send_some(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
+		      unsigned int n, const int *fds, unsigned int nfds)
+{
+	return send_msg(sock, hdr, iov, n, fds, nfds, MSG_DONTWAIT);
 }
 
 int vfu_send_error(int sock, const struct vfu_hdr *req_hdr, int err)

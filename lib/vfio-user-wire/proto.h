@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 enum vfu_cmd {
@@ -453,6 +454,13 @@ void vfu_msg_close_fds(struct vfu_msg *msg, unsigned int from);
  */
 int vfu_send(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
 	     unsigned int n, const int *fds, unsigned int nfds);
+/*
+ * The same without waiting (MSG_DONTWAIT): the bytes that went out, from 0
+ * to hdr->size (set here), the fds with the first of them; or -errno. The
+ * caller keeps the rest.
+ */
+ssize_t vfu_send_some(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
+		      unsigned int n, const int *fds, unsigned int nfds);
 /* header-only error reply to @req_hdr */
 int vfu_send_error(int sock, const struct vfu_hdr *req_hdr, int err);
 

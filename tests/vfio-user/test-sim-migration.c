@@ -447,9 +447,14 @@ START_TEST(test_source_resumes)
 	buf = save(a, &len);
 	free(buf);
 	ck_assert_int_eq(vgpu_handle_migration_set_state(a, VGPU_MIG_RUNNING), 0);
-	while (reg(a, VGPU_SIM_REG_BLITS) < 4) {
-		ck_assert_int_eq(read(efd, &n, sizeof(n)), sizeof(n));
-		irqs += n;
+	/* the provider keeps the eventfd non-blocking (and the file
+	 * description is shared): wait with poll() */
+	while (reg(a, VGPU_SIM_REG_BLITS) < 4 || !irqs) {
+		struct pollfd p = { .fd = efd, .events = POLLIN };
+
+		ck_assert_int_eq(poll(&p, 1, 30000), 1);
+		if (read(efd, &n, sizeof(n)) == sizeof(n))
+			irqs += n;
 	}
 	ck_assert_uint_eq(reg(a, VGPU_SIM_REG_STATUS) & VGPU_SIM_STATUS_ERROR, 0);
 	ck_assert_uint_ge(irqs, 1);

@@ -401,10 +401,10 @@ START_TEST(test_control_hostile)
 	ck_assert_str_eq(rep, "err 22\n");
 	/* a line that never ends: the provider gives up after a second */
 	ctl_raw(RAW("list"), rep, sizeof(rep));
-	ck_assert_str_eq(rep, "err 22\n");
+	ck_assert_str_eq(rep, "err 110\n");
 	/* nothing at all */
 	ctl_raw(NULL, 0, rep, sizeof(rep));
-	ck_assert_str_eq(rep, "err 22\n");
+	ck_assert_str_eq(rep, "err 110\n");
 	/* and it still serves */
 	ck_assert_int_eq(available("sim-64m"), 8);
 }

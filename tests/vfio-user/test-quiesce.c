@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Pinned windows and the quiesce callback: a provider engine thread that
+ * holds a pin keeps its mapping across the client's DMA_UNMAP attempts and
+ * its disconnect, and the window goes (dma_unmap called, memory unmapped)
+ * only after the provider lets go: unpin, and vgpu_device_quiesced() when
+ * its quiesce callback answered -EBUSY.
+ */
+#include <check.h>
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proto.h"
+#include "prov-harness.h"
+
+#define IOVA 0x100000ull
+#define WLEN 0x10000ull
+
+static int quiesce_answer;   /* what the callback returns */
+static int quiesce_calls;    /* atomic */
+static int unmap_calls;      /* atomic */
+
+static int on_quiesce(struct vgpu_device *dev, void *userdata)
+{
+	__atomic_add_fetch(&quiesce_calls, 1, __ATOMIC_SEQ_CST);
+	return quiesce_answer;
+}
+
+static void on_dma_unmap(struct vgpu_device *dev, uint64_t iova, uint64_t len,
+			 void *userdata)
+{
+	__atomic_add_fetch(&unmap_calls, 1, __ATOMIC_SEQ_CST);
+}
+
+/* wait (no time limit but the test's) until *@v reaches @want */
+static void wait_for(int *v, int want)
+{
+	while (__atomic_load_n(v, __ATOMIC_SEQ_CST) < want)
+		usleep(1000);
+}
+
+static void wait_disconnected(struct vgpu_device *dev)
+{
+	while (vgpu_device_is_connected(dev))
+		usleep(1000);
+}
+
+/* the client: a 64 KiB window of a memfd at IOVA; the memfd's mapping */
+static int map_window(int sock, uint8_t **mem, int *mfd)
+{
+	struct vfu_dma_map m = { .argsz = sizeof(m), .flags = 3,
+				 .addr = IOVA, .size = WLEN };
+	struct vfu_hdr h;
+	uint8_t p[64];
+
+	*mfd = memfd_create("guest", MFD_CLOEXEC);
+	ck_assert_int_ge(*mfd, 0);
+	ck_assert_int_eq(ftruncate(*mfd, WLEN), 0);
+	*mem = mmap(NULL, WLEN, PROT_READ | PROT_WRITE, MAP_SHARED, *mfd, 0);
+	ck_assert_ptr_ne(*mem, MAP_FAILED);
+	h_send(sock, 1, VFU_CMD_DMA_MAP, &m, sizeof(m), mfd, 1);
+	ck_assert(h_recv(sock, &h, p, sizeof(p)));
+	return (int)h.error;
+}
+
+/* the provider's engine: pins the window, writes through it when told,
+ * unpins when told */
+struct engine {
+	struct vgpu_device *dev;
+	pthread_t t;
+	int step; /* atomic: 1 pinned, 2 write, 3 written, 4 unpin, 5 done */
+	bool call_quiesced;
+};
+
+static void engine_wait(struct engine *e, int step)
+{
+	while (__atomic_load_n(&e->step, __ATOMIC_SEQ_CST) < step)
+		usleep(1000);
+}
+
+static void engine_go(struct engine *e, int step)
+{
+	__atomic_store_n(&e->step, step, __ATOMIC_SEQ_CST);
+}
+
+static void *engine_main(void *data)
+{
+	struct engine *e = data;
+	struct iovec iov[2];
+
+	ck_assert_int_eq(vgpu_device_dma_pin(e->dev, IOVA, WLEN,
+					     VGPU_DMA_READ | VGPU_DMA_WRITE,
+					     iov, 2),
+			 1);
+	engine_go(e, 1);
+	engine_wait(e, 2);
+	/* the client may be gone: the mapping is still ours */
+	memset(iov[0].iov_base, 0xa5, (size_t)iov[0].iov_len);
+	engine_go(e, 3);
+	engine_wait(e, 4);
+	ck_assert_int_eq(vgpu_device_dma_unpin(e->dev, IOVA, WLEN), 0);
+	if (e->call_quiesced)
+		ck_assert_int_eq(vgpu_device_quiesced(e->dev), 0);
+	engine_go(e, 5);
+	return NULL;
+}
+
+static void engine_start(struct engine *e, struct vgpu_device *dev,
+			 bool call_quiesced)
+{
+	memset(e, 0, sizeof(*e));
+	e->dev = dev;
+	e->call_quiesced = call_quiesced;
+	ck_assert_int_eq(pthread_create(&e->t, NULL, engine_main, e), 0);
+	engine_wait(e, 1);
+}
+
+static void reset_counters(int answer)
+{
+	quiesce_answer = answer;
+	__atomic_store_n(&quiesce_calls, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&unmap_calls, 0, __ATOMIC_SEQ_CST);
+}
+
+/* a pin held across a disconnect, with or without a quiesce callback that
+ * answers -EBUSY */
+static void disconnect_case(enum h_mode mode, bool with_quiesce)
+{
+	struct vgpu_provider_ops ops = { .dma_unmap = on_dma_unmap };
+	struct harness h;
+	struct h_usage before;
+	struct engine e;
+	uint8_t *mem;
+	int sock, mfd;
+
+	reset_counters(-EBUSY);
+	h_start_quiesce(&h, mode, &ops, with_quiesce ? on_quiesce : NULL);
+	h_usage(&before);
+	sock = h_raw_client(h.sock[0], NULL);
+	ck_assert_int_eq(map_window(sock, &mem, &mfd), 0);
+	engine_start(&e, h.dev[0], with_quiesce);
+	close(sock);
+	wait_disconnected(h.dev[0]);
+	ck_assert_int_eq(__atomic_load_n(&quiesce_calls, __ATOMIC_SEQ_CST),
+			 with_quiesce ? 1 : 0);
+	/* the window is still mapped for the engine, unknown to the library's
+	 * translation (a new client starts empty) */
+	engine_go(&e, 2);
+	engine_wait(&e, 3);
+	ck_assert_uint_eq(mem[0], 0xa5);
+	ck_assert_uint_eq(mem[WLEN - 1], 0xa5);
+	ck_assert_int_eq(__atomic_load_n(&unmap_calls, __ATOMIC_SEQ_CST), 0);
+	ck_assert(h_fresh_ok(&h, 0));
+	/* let go: released now */
+	engine_go(&e, 4);
+	engine_wait(&e, 5);
+	pthread_join(e.t, NULL);
+	ck_assert_int_eq(__atomic_load_n(&unmap_calls, __ATOMIC_SEQ_CST), 1);
+	munmap(mem, WLEN);
+	close(mfd);
+	h_check_after(&h, &before, H_DEVS);
+	h_stop(&h);
+}
+
+START_TEST(test_pin_disconnect_loop)
+{
+	disconnect_case(H_LOOP, false);
+	disconnect_case(H_LOOP, true);
+}
+END_TEST
+
+START_TEST(test_pin_disconnect_runner)
+{
+	disconnect_case(H_RUNNER, false);
+	disconnect_case(H_RUNNER, true);
+}
+END_TEST
+
+/* DMA_UNMAP waits while the provider quiesces, the messages behind it too */
+static void unmap_case(enum h_mode mode)
+{
+	struct vgpu_provider_ops ops = { .dma_unmap = on_dma_unmap };
+	struct vfu_dma_unmap u = { .argsz = sizeof(u), .addr = IOVA,
+				   .size = WLEN };
+	struct vfu_device_info di = { .argsz = sizeof(di) };
+	struct harness h;
+	struct h_usage before;
+	struct engine e;
+	struct vfu_hdr rh;
+	uint8_t *mem, p[64];
+	int sock, mfd;
+
+	reset_counters(-EBUSY);
+	h_start_quiesce(&h, mode, &ops, on_quiesce);
+	ck_assert_int_eq(vgpu_provider_set_quiesce(NULL, on_quiesce), -EINVAL);
+	h_usage(&before);
+	sock = h_raw_client(h.sock[0], NULL);
+	ck_assert_int_eq(map_window(sock, &mem, &mfd), 0);
+	engine_start(&e, h.dev[0], true);
+	h_send(sock, 2, VFU_CMD_DMA_UNMAP, &u, sizeof(u), NULL, 0);
+	h_send(sock, 3, VFU_CMD_DEVICE_GET_INFO, &di, sizeof(di), NULL, 0);
+	wait_for(&quiesce_calls, 1);
+	/* nothing answered while the provider quiesces; other devices serve */
+	ck_assert_int_eq(recv(sock, p, sizeof(p), MSG_DONTWAIT), -1);
+	ck_assert(h_fresh_ok(&h, 1));
+	engine_go(&e, 2);
+	engine_wait(&e, 3);
+	engine_go(&e, 4); /* unpin, then vgpu_device_quiesced() */
+	engine_wait(&e, 5);
+	pthread_join(e.t, NULL);
+	ck_assert(h_recv(sock, &rh, p, sizeof(p)));
+	ck_assert_uint_eq(rh.msg_id, 2);
+	ck_assert_uint_eq(rh.error, 0);
+	ck_assert(h_recv(sock, &rh, p, sizeof(p)));
+	ck_assert_uint_eq(rh.msg_id, 3);
+	ck_assert_uint_eq(rh.error, 0);
+	ck_assert_int_eq(__atomic_load_n(&unmap_calls, __ATOMIC_SEQ_CST), 1);
+	/* quiesce answered at once: the unmap goes on; nothing to call */
+	reset_counters(0);
+	ck_assert_int_eq(vgpu_device_quiesced(h.dev[0]), -EINVAL);
+	h_send(sock, 4, VFU_CMD_DEVICE_RESET, NULL, 0, NULL, 0);
+	ck_assert(h_recv(sock, &rh, p, sizeof(p)));
+	ck_assert_uint_eq(rh.error, 0);
+	ck_assert_int_eq(quiesce_calls, 1);
+	/* a client that leaves while its unmap waits */
+	reset_counters(-EBUSY);
+	ck_assert_int_eq(vgpu_device_quiesced(h.dev[0]), -EINVAL);
+	h_send(sock, 5, VFU_CMD_DEVICE_RESET, NULL, 0, NULL, 0);
+	wait_for(&quiesce_calls, 1);
+	close(sock);
+	wait_disconnected(h.dev[0]);
+	ck_assert_int_eq(vgpu_device_quiesced(h.dev[0]), 0);
+	munmap(mem, WLEN);
+	close(mfd);
+	h_check_after(&h, &before, H_DEVS);
+	h_stop(&h);
+}
+
+START_TEST(test_unmap_quiesce_loop)
+{
+	unmap_case(H_LOOP);
+}
+END_TEST
+
+START_TEST(test_unmap_quiesce_runner)
+{
+	unmap_case(H_RUNNER);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("quiesce");
+	TCase *tc = tcase_create("pins");
+	SRunner *sr;
+	int failed;
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_pin_disconnect_loop);
+	tcase_add_test(tc, test_pin_disconnect_runner);
+	tcase_add_test(tc, test_unmap_quiesce_loop);
+	tcase_add_test(tc, test_unmap_quiesce_runner);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vgpuctl's JSON documents (vgpuctl-json.c, docs/json-schema.md). */
+#ifndef VGPUCTL_JSON_H
+#define VGPUCTL_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <libvgpu.h>
+
+#include "util-json.h"
+#include "vgpuctl.h"
+
+/* the "version" of every document; raised when a member changes meaning
+ * or goes away (new members do not raise it) */
+#define VGPUCTL_JSON_VERSION 1
+
+/* "{ "version": N" ... "}" and print it */
+void json_doc_begin(struct jw *j, bool pretty);
+void json_doc_end(struct jw *j);
+/* now, as RFC 3339 UTC with milliseconds: 2026-12-01T14:49:34.123Z */
+void json_time_now(char *buf, size_t size);
+
+void json_parent(struct jw *j, struct vgpu_parent *p);
+void json_type(struct jw *j, struct vgpu_type *t);
+/* @in_use: 1/0 when known, < 0 for null */
+void json_instance(struct jw *j, struct vgpu_instance *in, int in_use);
+/* "parents"/"types"/"instances": [ ... ] members of a document */
+void json_member_parents(struct jw *j, struct vgpu_parent **list, size_t n);
+void json_member_types(struct jw *j, struct vgpu_type **list, size_t n);
+void json_member_instances(struct jw *j, struct vgpu_instance **list,
+			   size_t n);
+/* a whole document with one instance */
+void json_print_instance(struct vgpu_instance *in, int in_use);
+const char *json_event_name(enum vgpu_event_type t);
+void json_event(struct jw *j, struct vgpu_event *e, const char *time);
+
+#endif
