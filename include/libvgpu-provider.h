@@ -148,6 +148,12 @@ struct vgpu_device_attr {
  *             through a saving state in the middle; an error puts the
  *             device in VGPU_MIG_ERROR until the client resets it. Leaving
  *             RESUMING for STOP is where the loaded data is to be checked.
+ *             Entering STOP or STOP_COPY, the device must stop its DMA and
+ *             its writes to guest memory before returning; interrupts it
+ *             raises while stopped are held by the library (see
+ *             vgpu_device_irq_trigger()). It runs with the device's lock
+ *             held: never wait here for a thread that may be waiting to
+ *             call vgpu_device_dma_*() or vgpu_device_irq_trigger().
  * @migration_read: the next bytes of the device state (PRE_COPY and
  *             STOP_COPY): fill up to @len bytes of @buf, return how many,
  *             0 at the end of the stream (for now), or a negative errno
@@ -691,6 +697,38 @@ int vgpu_device_setup_irq(struct vgpu_device *dev, unsigned int index,
 			  unsigned int count);
 
 /**
+ * vgpu_device_irq_get_state - an interrupt vector's mask and pending bits
+ * @dev: the device
+ * @index: an enum vgpu_irq_index value
+ * @vector: the vector
+ * @masked: receives whether the client masked it
+ * @pending: receives whether it was raised while masked, or while the
+ *           device was stopped for migration, and not delivered yet
+ *
+ * For a vendor's migration stream: what the client set up and what the
+ * device owes it travels with the device. Callable from any thread.
+ * Returns: 0, -EINVAL, -ERANGE (no such vector).
+ * @since: 0.2
+ */
+int vgpu_device_irq_get_state(struct vgpu_device *dev, unsigned int index,
+			      unsigned int vector, bool *masked, bool *pending);
+
+/**
+ * vgpu_device_irq_set_state - restore a vector's mask and pending bits
+ * @dev: the device, stopped for migration (RESUMING, STOP, ...)
+ * @index: an enum vgpu_irq_index value
+ * @vector: the vector
+ * @masked: masked by the client
+ * @pending: owed to the client: signalled when the device runs again
+ *           (if not masked and an eventfd is attached), else on unmask
+ * Returns: 0, -EINVAL, -ERANGE (no such vector), -EBUSY (the device is
+ *          running: restore state while it is stopped).
+ * @since: 0.2
+ */
+int vgpu_device_irq_set_state(struct vgpu_device *dev, unsigned int index,
+			      unsigned int vector, bool masked, bool pending);
+
+/**
  * vgpu_device_irq_trigger - raise an interrupt
  * @dev: the device
  * @index: the interrupt type
@@ -700,10 +738,13 @@ int vgpu_device_setup_irq(struct vgpu_device *dev, unsigned int index,
  * only eventfds from the client (SET_IRQS with any other fd gets EINVAL)
  * and keeps them non-blocking; a counter the client let fill up means the
  * interrupt is pending already (0 is returned). A masked vector is marked
- * pending and raised when the client unmasks it. Any thread may call this.
+ * pending and raised when the client unmasks it; so is any vector while the
+ * device is stopped for migration (STOP, STOP_COPY, RESUMING: raised when it
+ * runs again, or carried to the destination with vgpu_device_irq_get_state()).
+ * Any thread may call this.
  * Returns: 0, -EINVAL for a vector out of range, -ENOTCONN when the client
  *          gave no eventfd for the vector (the interrupt is dropped),
- *          -EAGAIN when it was left pending because masked.
+ *          -EAGAIN when it was left pending because masked or stopped.
  * @since: 0.1
  */
 int vgpu_device_irq_trigger(struct vgpu_device *dev, unsigned int index,

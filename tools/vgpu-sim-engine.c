@@ -21,6 +21,7 @@ struct engine_ctx {
 	struct engine_job q[ENGINE_QUEUE];
 	unsigned int q_head, q_len;
 	bool has_job; /* q_len > 0 */
+	bool in_done; /* the engine thread is in done() for a job off the queue */
 	struct engine_job job; /* the head job, being run */
 	int seg_i;
 	size_t seg_off, dst_off;
@@ -211,9 +212,13 @@ static void *engine_main(void *data)
 				start_head(c);
 			else
 				c->hold_until = 0;
+			c->in_done = true;
+			/* a drain waiting for this slice may go on now */
+			pthread_cond_broadcast(&e->idle);
 			pthread_mutex_unlock(&e->lock);
 			c->done(c, r, c->data);
 			pthread_mutex_lock(&e->lock);
+			c->in_done = false;
 		}
 		e->running = NULL;
 		pthread_cond_broadcast(&e->idle);
@@ -302,6 +307,26 @@ void engine_ctx_free(struct engine_ctx *c)
 		*pp = c->next;
 	pthread_mutex_unlock(&e->lock);
 	free(c);
+}
+
+unsigned int engine_ctx_drain(struct engine_ctx *c, size_t *head_done)
+{
+	struct engine *e = c->e;
+	unsigned int n;
+
+	pthread_mutex_lock(&e->lock);
+	/* a slice in progress ends first; a done call in progress is not
+	 * waited for (it may wait for the device's lock, which our caller may
+	 * hold): its job is off the queue already */
+	while (e->running == c && !c->in_done)
+		pthread_cond_wait(&e->idle, &e->lock);
+	n = c->q_len;
+	*head_done = n ? c->dst_off : 0;
+	c->q_len = 0;
+	c->has_job = false;
+	c->hold_until = 0;
+	pthread_mutex_unlock(&e->lock);
+	return n;
 }
 
 int engine_submit(struct engine_ctx *c, const struct engine_job *job)

@@ -58,6 +58,12 @@ struct engine_ctx *engine_ctx_new(struct engine *e, engine_done_fn done,
  * without their done calls */
 void engine_ctx_free(struct engine_ctx *c);
 
+/* migration: wait until the engine no longer copies for @c, then take
+ * every queued job off it without their done calls; returns how many there
+ * were, and in *head_done how many bytes of the first were already copied.
+ * A done call in progress (its job already off the queue) may still run. */
+unsigned int engine_ctx_drain(struct engine_ctx *c, size_t *head_done);
+
 /* queue @job (copied); -EBUSY when ENGINE_QUEUE are queued */
 int engine_submit(struct engine_ctx *c, const struct engine_job *job);
 /* account work done outside the engine (a job copied inline) */

@@ -71,6 +71,48 @@ static inline unsigned int vgpu_sim_test_pixel(unsigned int x, unsigned int y,
 	return r << 16 | g << 8 | b;
 }
 
+/*
+ * Migration stream, version 1 (docs/vfio-user.md, "What a provider saves").
+ * A sequence of records, little-endian:
+ *
+ *   u32 type, u32 len, then len bytes of payload
+ *
+ * HEADER first: u32 magic (VGPU_SIM_MIG_MAGIC), u32 version, u64 framebuffer
+ *   size, u32 tile size, u32 register file size. The destination refuses
+ *   another version, size or tile size.
+ * TILES (any number, PRE_COPY and STOP_COPY): u64 first tile, u32 count
+ *   (1..VGPU_SIM_MIG_TILES_MAX), u32 0, then count tiles of framebuffer.
+ * REGS: the register file (BAR0 with the MSI-X table and PBA), 4 KiB.
+ * IRQS: for each interrupt index (INTx, MSI, MSI-X, ERR, REQ): u32 count,
+ *   then one byte per vector: bit 0 masked, bit 1 pending.
+ * JOBS: u32 n (0..4), u32 0, then n blits not run yet, in order:
+ *   u64 guest source IOVA, u32 framebuffer offset, u32 length.
+ * QOS: the five QoS knobs (time slice, preemption timeout, priority,
+ *   weight, frame-rate limit), u64 each.
+ * END: no payload, last. REGS, IRQS, JOBS and QOS come once each, in
+ *   STOP_COPY, before END.
+ *
+ * A type with bit 31 set is optional: a reader that does not know it skips
+ * it. Any other unknown type, a length that does not fit the type, a record
+ * out of place or past END, a value out of range: the stream is refused.
+ */
+#define VGPU_SIM_MIG_MAGIC 0x4d495356u /* 'V' 'S' 'I' 'M' */
+#define VGPU_SIM_MIG_VERSION 1
+#define VGPU_SIM_MIG_TILE 4096u
+#define VGPU_SIM_MIG_TILES_MAX 16u
+#define VGPU_SIM_MIG_OPTIONAL 0x80000000u
+/* the largest payload: a TILES record */
+#define VGPU_SIM_MIG_REC_MAX (16u + VGPU_SIM_MIG_TILES_MAX * VGPU_SIM_MIG_TILE)
+enum {
+	VGPU_SIM_MIG_HEADER = 1,
+	VGPU_SIM_MIG_TILES = 2,
+	VGPU_SIM_MIG_REGS = 3,
+	VGPU_SIM_MIG_IRQS = 4,
+	VGPU_SIM_MIG_JOBS = 5,
+	VGPU_SIM_MIG_QOS = 6,
+	VGPU_SIM_MIG_END = 7,
+};
+
 #define VGPU_SIM_DEMO_WIDTH 640
 #define VGPU_SIM_DEMO_HEIGHT 480
 

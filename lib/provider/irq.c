@@ -101,7 +101,7 @@ static int irq_fd_check(int fd)
 
 /* raise: add 1 to the counter; a full counter (EAGAIN) means the client
  * has not consumed what is pending, so the interrupt is pending already */
-static int irq_signal(int fd)
+int irq_signal(int fd)
 {
 	uint64_t one = 1;
 	int fl = fcntl(fd, F_GETFL);
@@ -132,6 +132,11 @@ VGPU_EXPORT int vgpu_device_irq_trigger(struct vgpu_device *dev,
 		r = -EAGAIN;
 	} else if (q->efd[vector] < 0) {
 		r = -ENOTCONN;
+	} else if (!mig_live(dev)) {
+		/* stopped for migration: latched, signalled when the device
+		 * runs again (migration.c) or carried to the destination */
+		q->pending[vector] = true;
+		r = -EAGAIN;
 	} else {
 		r = irq_signal(q->efd[vector]);
 	}

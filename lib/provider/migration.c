@@ -82,6 +82,27 @@ static enum vgpu_migration_state mig_next(enum vgpu_migration_state cur,
 	return (enum vgpu_migration_state)mig_arcs[cur][want];
 }
 
+bool mig_live(const struct vgpu_device *dev)
+{
+	return dev->mig == VGPU_MIG_RUNNING || dev->mig == VGPU_MIG_PRE_COPY;
+}
+
+/* running again: what was latched while stopped, and is not masked, goes
+ * out now (dev->lock held) */
+static void mig_deliver_pending(struct vgpu_device *dev)
+{
+	for (unsigned int i = 0; i < VFU_PCI_NUM_IRQS; i++) {
+		struct irq *q = &dev->irqs[i];
+
+		for (unsigned int v = 0; v < q->count; v++) {
+			if (!q->pending[v] || q->masked[v] || q->efd[v] < 0)
+				continue;
+			q->pending[v] = false;
+			irq_signal(q->efd[v]);
+		}
+	}
+}
+
 static int mig_set(struct vgpu_device *dev, uint32_t want)
 {
 	struct vgpu_provider *p = dev->provider;
@@ -100,8 +121,52 @@ static int mig_set(struct vgpu_device *dev, uint32_t want)
 			return r;
 		}
 		dev->mig = next;
+		if (mig_live(dev))
+			mig_deliver_pending(dev);
 	}
 	return 0;
+}
+
+VGPU_EXPORT int vgpu_device_irq_get_state(struct vgpu_device *dev,
+					  unsigned int index,
+					  unsigned int vector, bool *masked,
+					  bool *pending)
+{
+	int r = 0;
+
+	if (!dev || index >= VFU_PCI_NUM_IRQS || !masked || !pending)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	if (vector >= dev->irqs[index].count) {
+		r = -ERANGE;
+	} else {
+		*masked = dev->irqs[index].masked[vector];
+		*pending = dev->irqs[index].pending[vector];
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return r;
+}
+
+VGPU_EXPORT int vgpu_device_irq_set_state(struct vgpu_device *dev,
+					  unsigned int index,
+					  unsigned int vector, bool masked,
+					  bool pending)
+{
+	int r = 0;
+
+	if (!dev || index >= VFU_PCI_NUM_IRQS)
+		return -EINVAL;
+	pthread_mutex_lock(&dev->lock);
+	if (vector >= dev->irqs[index].count) {
+		r = -ERANGE;
+	} else if (mig_live(dev)) {
+		r = -EBUSY; /* only while stopped: nothing is signalled here */
+	} else {
+		dev->irqs[index].masked[vector] = masked;
+		dev->irqs[index].pending[vector] = pending;
+	}
+	pthread_mutex_unlock(&dev->lock);
+	return r;
 }
 
 int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,

@@ -269,6 +269,10 @@ int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
 int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
 		   int *fds, struct prov_reply *rep);
+/* irq.c: one event on a client's eventfd, never blocking */
+int irq_signal(int fd);
+/* migration.c: whether the device runs (RUNNING, PRE_COPY); dev->lock held */
+bool mig_live(const struct vgpu_device *dev);
 int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
 
