@@ -59,14 +59,14 @@ struct vgpu_device;
  * shared with the device handle's migration API */
 
 /* region flags for vgpu_device_setup_region() */
-#define VGPU_REGION_F_READ (1u << 0)
+#define VGPU_REGION_F_READ  (1u << 0)
 #define VGPU_REGION_F_WRITE (1u << 1)
 /* backed by shared memory (a memfd) the client may mmap */
 #define VGPU_REGION_F_MEM (1u << 2)
 /* BAR flags, reflected in config space */
-#define VGPU_REGION_F_64BIT (1u << 3)
+#define VGPU_REGION_F_64BIT    (1u << 3)
 #define VGPU_REGION_F_PREFETCH (1u << 4)
-#define VGPU_REGION_F_IO (1u << 5)
+#define VGPU_REGION_F_IO       (1u << 5)
 
 /* DMA protection (VGPU_DMA_READ, VGPU_DMA_WRITE): in libvgpu.h */
 
@@ -198,14 +198,14 @@ struct vgpu_provider_ops {
 			 void *userdata);
 	void (*dma_map)(struct vgpu_device *dev, uint64_t iova, uint64_t len,
 			uint32_t prot, void *userdata);
-	void (*dma_unmap)(struct vgpu_device *dev, uint64_t iova,
-			  uint64_t len, void *userdata);
+	void (*dma_unmap)(struct vgpu_device *dev, uint64_t iova, uint64_t len,
+			  void *userdata);
 	int (*available)(struct vgpu_provider *provider, const char *type_id,
 			 void *userdata);
 	int (*migration_state)(struct vgpu_device *dev,
 			       enum vgpu_migration_state state, void *userdata);
-	ssize_t (*migration_read)(struct vgpu_device *dev, void *buf, size_t len,
-				  void *userdata);
+	ssize_t (*migration_read)(struct vgpu_device *dev, void *buf,
+				  size_t len, void *userdata);
 	int (*migration_write)(struct vgpu_device *dev, const void *buf,
 			       size_t len, void *userdata);
 	int (*qos_set)(struct vgpu_device *dev, unsigned int knob,
@@ -580,15 +580,15 @@ int vgpu_device_region_set_type(struct vgpu_device *dev, unsigned int index,
 				uint32_t type, uint32_t subtype);
 
 /* the display plane region (see vgpu_device_region_set_type()) */
-#define VGPU_REGION_TYPE_GFX 1u               /* VFIO_REGION_TYPE_GFX */
+#define VGPU_REGION_TYPE_GFX	      1u	  /* VFIO_REGION_TYPE_GFX */
 #define VGPU_REGION_SUBTYPE_GFX_PLANE 0x6c760001u /* libvgpu's own */
-#define VGPU_PLANE_DESC_VERSION 0x00 /* reads 1 */
-#define VGPU_PLANE_DESC_FORMAT 0x04  /* DRM fourcc, 0: nothing shown */
-#define VGPU_PLANE_DESC_WIDTH 0x08   /* pixels */
-#define VGPU_PLANE_DESC_HEIGHT 0x0c  /* pixels */
-#define VGPU_PLANE_DESC_STRIDE 0x10  /* bytes per line */
-#define VGPU_PLANE_DESC_REGION 0x14  /* the region holding the pixels at 0 */
-#define VGPU_PLANE_DESC_SIZE 0x18
+#define VGPU_PLANE_DESC_VERSION	      0x00	  /* reads 1 */
+#define VGPU_PLANE_DESC_FORMAT	      0x04 /* DRM fourcc, 0: nothing shown */
+#define VGPU_PLANE_DESC_WIDTH	      0x08 /* pixels */
+#define VGPU_PLANE_DESC_HEIGHT	      0x0c /* pixels */
+#define VGPU_PLANE_DESC_STRIDE	      0x10 /* bytes per line */
+#define VGPU_PLANE_DESC_REGION	      0x14 /* the region holding the pixels at 0 */
+#define VGPU_PLANE_DESC_SIZE	      0x18
 
 /**
  * vgpu_device_region_add_sparse - allow the client to mmap part of a region
@@ -615,8 +615,7 @@ int vgpu_device_region_add_sparse(struct vgpu_device *dev, unsigned int index,
  * @since: 0.1
  */
 int vgpu_device_set_config_access(struct vgpu_device *dev,
-				  vgpu_region_access_fn access,
-				  void *userdata);
+				  vgpu_region_access_fn access, void *userdata);
 
 /**
  * vgpu_device_get_config - the emulated config space
@@ -900,8 +899,7 @@ int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova, uint64_t len,
  * Returns: 0, -EINVAL when the range is not (fully) mapped.
  * @since: 0.1
  */
-int vgpu_device_dma_unpin(struct vgpu_device *dev, uint64_t iova,
-			  uint64_t len);
+int vgpu_device_dma_unpin(struct vgpu_device *dev, uint64_t iova, uint64_t len);
 
 /**
  * vgpu_device_quiesced - the provider has quiesced, after -EBUSY

@@ -1049,8 +1049,7 @@ int vgpu_monitor_get_fd(struct vgpu_monitor *monitor);
  * Returns: 0 (with *@ret possibly NULL), or a negative errno.
  * @since: 0.1
  */
-int vgpu_monitor_receive(struct vgpu_monitor *monitor,
-			 struct vgpu_event **ret);
+int vgpu_monitor_receive(struct vgpu_monitor *monitor, struct vgpu_event **ret);
 
 /**
  * vgpu_event_ref - take a reference
@@ -1108,7 +1107,6 @@ const char *vgpu_event_get_backend(struct vgpu_event *event);
  */
 const char *vgpu_event_get_type_id(struct vgpu_event *event);
 
-
 /* ------------------------------------------------------------------------ */
 /* Opened devices: regions, interrupts, DMA and display of an instance as   */
 /* its user (a VMM, a test harness) sees it. Kernel mdev instances and PCI  */
@@ -1164,7 +1162,7 @@ enum vgpu_irq_flags {
 };
 
 /* DMA protection, for vgpu_handle_dma_map() (and the provider API) */
-#define VGPU_DMA_READ (1u << 0)  /* the device may read the memory */
+#define VGPU_DMA_READ  (1u << 0) /* the device may read the memory */
 #define VGPU_DMA_WRITE (1u << 1) /* the device may write the memory */
 
 /** Flags of a BAR, from vgpu_handle_config_get_bar(). */
@@ -1202,7 +1200,7 @@ enum vgpu_migration_state {
  * vgpu_handle_probe_feature(VGPU_FEATURE_MIGRATION). */
 enum vgpu_migration_flags {
 	VGPU_MIGRATION_STOP_COPY = 1 << 0, /**< always set when offered */
-	VGPU_MIGRATION_P2P = 1 << 1,       /**< RUNNING_P2P, PRE_COPY_P2P */
+	VGPU_MIGRATION_P2P = 1 << 1,	   /**< RUNNING_P2P, PRE_COPY_P2P */
 	VGPU_MIGRATION_PRE_COPY = 1 << 2,  /**< PRE_COPY, PRE_COPY_P2P */
 };
 
@@ -1553,9 +1551,8 @@ int vgpu_handle_config_write(struct vgpu_handle *handle, unsigned int offset,
  *          for a malformed list, or the errors of vgpu_handle_config_read().
  * @since: 0.1
  */
-int vgpu_handle_config_find_cap(struct vgpu_handle *handle,
-				unsigned int cap_id, bool extended,
-				unsigned int after);
+int vgpu_handle_config_find_cap(struct vgpu_handle *handle, unsigned int cap_id,
+				bool extended, unsigned int after);
 
 /**
  * vgpu_handle_config_get_bar - decode a base address register
@@ -1570,8 +1567,7 @@ int vgpu_handle_config_find_cap(struct vgpu_handle *handle,
  * @since: 0.1
  */
 int vgpu_handle_config_get_bar(struct vgpu_handle *handle, unsigned int bar,
-			       uint64_t *addr, uint64_t *size,
-			       uint32_t *flags);
+			       uint64_t *addr, uint64_t *size, uint32_t *flags);
 
 /**
  * vgpu_handle_get_irq_count - number of IRQ indexes
@@ -1676,8 +1672,8 @@ int vgpu_handle_irq_trigger(struct vgpu_handle *handle, unsigned int index,
  *          ranges), or the errno of the kernel.
  * @since: 0.1
  */
-int vgpu_handle_dma_map(struct vgpu_handle *handle, void *vaddr,
-			uint64_t iova, uint64_t len, uint32_t prot);
+int vgpu_handle_dma_map(struct vgpu_handle *handle, void *vaddr, uint64_t iova,
+			uint64_t len, uint32_t prot);
 
 /**
  * vgpu_handle_dma_map_fd - vgpu_handle_dma_map() of memory backed by a file
@@ -1815,8 +1811,7 @@ int vgpu_handle_get_plane_dmabuf(struct vgpu_handle *handle,
  *          -EACCES (no permission to probe), or another negative errno.
  * @since: 0.1
  */
-int vgpu_handle_probe_in_use(struct vgpu_ctx *ctx, const char *id,
-			      int *group);
+int vgpu_handle_probe_in_use(struct vgpu_ctx *ctx, const char *id, int *group);
 
 /* ------------------------------------------------------------------------ */
 /* Display of a running instance (since 0.2)                                 */
@@ -2286,8 +2281,8 @@ int vgpu_handle_migration_write(struct vgpu_handle *handle, const void *buf,
  * Returns: 0, or the errno of the read or the write.
  * @since: 0.2
  */
-int vgpu_handle_migration_copy(struct vgpu_handle *src,
-			       struct vgpu_handle *dst, uint64_t *bytes);
+int vgpu_handle_migration_copy(struct vgpu_handle *src, struct vgpu_handle *dst,
+			       uint64_t *bytes);
 
 /**
  * vgpu_handle_migration_precopy_info - how much PRE_COPY data is left

@@ -124,8 +124,8 @@ VGPU_EXPORT int vgpu_config_add_attr(struct vgpu_config *config,
 
 	if (!config || !value || vgpu_config_valid_key(key) < 0)
 		return -EINVAL;
-	at = (index < 0 || (size_t)index > config->n_attrs) ? config->n_attrs :
-							      (size_t)index;
+	at = (index < 0 || (size_t)index > config->n_attrs) ? config->n_attrs
+							    : (size_t)index;
 	kv.key = strdup(key);
 	kv.value = strdup(value);
 	grown = reallocarray(config->attrs, config->n_attrs + 1, sizeof(kv));
@@ -231,7 +231,8 @@ static int config_from_object(json_object *root, struct vgpu_config *c)
 		val = json_object_iter_peek_value(&it);
 		if (!json_object_is_type(val, json_type_string))
 			return -EBADMSG;
-		r = vgpu_config_add_attr(c, key, json_object_get_string(val), -1);
+		r = vgpu_config_add_attr(c, key, json_object_get_string(val),
+					 -1);
 		if (r < 0)
 			return r == -EINVAL ? -EBADMSG : r;
 	}
@@ -261,7 +262,8 @@ VGPU_EXPORT int vgpu_config_new_from_json(const char *json, size_t len,
 		/* allow trailing white space only */
 		size_t end = json_tokener_get_parse_end(tok);
 
-		if (!root || json_tokener_get_error(tok) != json_tokener_success ||
+		if (!root ||
+		    json_tokener_get_error(tok) != json_tokener_success ||
 		    strspn(json + end, " \t\r\n") != len - end) {
 			json_object_put(root);
 			json_tokener_free(tok);
@@ -305,7 +307,7 @@ VGPU_EXPORT int vgpu_config_to_json(struct vgpu_config *config,
 	for (size_t i = 0; i < config->n_attrs; i++) {
 		jw_begin_object(&j);
 		jw_member_string(&j, config->attrs[i].key,
-				   config->attrs[i].value);
+				 config->attrs[i].value);
 		jw_end_object(&j);
 	}
 	jw_end_array(&j);
@@ -320,7 +322,8 @@ int vgpu_config_load_file(struct vgpu_ctx *ctx, int dirfd, const char *name,
 	size_t len = 0, cap = 0;
 	int fd, r = 0;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return -errno;
 	for (;;) {

@@ -19,9 +19,10 @@ static void log_stderr(struct vgpu_ctx *ctx, int priority, const char *file,
 	(void)fn; /* a user reads what failed, not where in the library */
 	(void)userdata;
 	fprintf(stderr, "libvgpu: %s",
-		priority <= LOG_ERR ? "" :
-		priority == LOG_WARNING ? "warning: " :
-		priority >= LOG_DEBUG ? "debug: " : "");
+		priority <= LOG_ERR	  ? ""
+		: priority == LOG_WARNING ? "warning: "
+		: priority >= LOG_DEBUG	  ? "debug: "
+					  : "");
 	vfprintf(stderr, format, args);
 	fputc('\n', stderr);
 }
@@ -85,9 +86,12 @@ VGPU_EXPORT int vgpu_ctx_new(struct vgpu_ctx **ret)
 		size_t offset;
 		const char *def;
 	} dirs[] = {
-		{ "VGPU_SYSFS_ROOT", offsetof(struct vgpu_ctx, sysfs_root), "/sys" },
-		{ "VGPU_CONFIG_DIR", offsetof(struct vgpu_ctx, config_dir), "/etc/mdevctl.d" },
-		{ "VGPU_RUNTIME_DIR", offsetof(struct vgpu_ctx, runtime_dir), "/run/vgpu" },
+		{ "VGPU_SYSFS_ROOT", offsetof(struct vgpu_ctx, sysfs_root),
+		  "/sys" },
+		{ "VGPU_CONFIG_DIR", offsetof(struct vgpu_ctx, config_dir),
+		  "/etc/mdevctl.d" },
+		{ "VGPU_RUNTIME_DIR", offsetof(struct vgpu_ctx, runtime_dir),
+		  "/run/vgpu" },
 	};
 	struct vgpu_ctx *ctx;
 	const char *env;
@@ -226,7 +230,8 @@ VGPU_EXPORT int vgpu_ctx_set_backends(struct vgpu_ctx *ctx, const char *names)
 			    !strncmp(vgpu_backends[i]->name, p, len))
 				break;
 		if (!vgpu_backends[i]) {
-			err(ctx, "no backend \"%.*s\" (backends: mdev, sriov, vfio-user)",
+			err(ctx,
+			    "no backend \"%.*s\" (backends: mdev, sriov, vfio-user)",
 			    (int)(len > 64 ? 64 : len), p);
 			return -EINVAL;
 		}

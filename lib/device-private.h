@@ -53,7 +53,7 @@ struct vgpu_region {
 	unsigned int index;
 	uint64_t size;
 	uint64_t offset; /* backend-specific: the kernel's file offset */
-	uint32_t flags;  /* VGPU_REGION_* */
+	uint32_t flags;	 /* VGPU_REGION_* */
 	bool has_type;
 	uint32_t type, subtype;
 	bool has_sparse; /* a sparse capability, possibly with 0 areas */
@@ -128,9 +128,8 @@ struct vgpu_handle_ops {
 	/* dirty page tracking of DMA windows (optional: -EOPNOTSUPP) */
 	int (*dirty_start)(struct vgpu_handle *h, uint64_t page_size,
 			   const struct vgpu_iova_range *windows, size_t n);
-	int (*dirty_report)(struct vgpu_handle *h, uint64_t iova,
-			    uint64_t len, uint64_t page_size,
-			    uint64_t *bitmap);
+	int (*dirty_report)(struct vgpu_handle *h, uint64_t iova, uint64_t len,
+			    uint64_t page_size, uint64_t *bitmap);
 	int (*dirty_stop)(struct vgpu_handle *h);
 
 	/* optional: set the VF token of a PF (-ENOTSUP when NULL) */
@@ -141,7 +140,6 @@ struct vgpu_handle_ops {
 	int (*service_fd)(struct vgpu_handle *h);
 	int (*service)(struct vgpu_handle *h);
 };
-
 
 struct vgpu_handle {
 	int refcount;
@@ -175,12 +173,12 @@ struct vgpu_handle {
 
 /* what vgpu_handle_open() resolved an id to, for an access method */
 struct vgpu_access_target {
-	const char *id;      /* normalised: a UUID or a PCI address */
+	const char *id;	      /* normalised: a UUID or a PCI address */
 	const char *vf_token; /* a normalised UUID, or NULL */
 	/* the device's sysfs directory (kernel VFIO), or the instance's
 	 * syspath in its backend's terms (a vfio-user socket) */
 	const char *path;
-	int iommu_group;     /* -1: none */
+	int iommu_group;		/* -1: none */
 	struct vgpu_instance *instance; /* NULL for a bare PCI device */
 };
 

@@ -21,7 +21,7 @@
 #include "util-sysfs.h"
 #include "util-uuid.h"
 
-#define PCI_CFG_SPACE 256u
+#define PCI_CFG_SPACE	  256u
 #define PCI_CFG_SPACE_EXP 4096u
 
 void vgpu_ctx_set_vfio_sys(struct vgpu_ctx *ctx,
@@ -51,7 +51,8 @@ static int parse_bdf(const char *id, char out[13])
 	unsigned int dom = 0, bus, dev, fn;
 	char tail;
 
-	if (sscanf(id, "%4x:%2x:%2x.%1u%c", &dom, &bus, &dev, &fn, &tail) == 4 &&
+	if (sscanf(id, "%4x:%2x:%2x.%1u%c", &dom, &bus, &dev, &fn, &tail) ==
+		    4 &&
 	    strlen(id) == 12)
 		;
 	else if (sscanf(id, "%2x:%2x.%1u%c", &bus, &dev, &fn, &tail) == 3 &&
@@ -84,7 +85,8 @@ static int read_group(const char *devdir)
 static int locate_pci(struct vgpu_ctx *ctx, const char *bdf, char name[37],
 		      char **devdir)
 {
-	if (asprintf(devdir, "%s/bus/pci/devices/%s", ctx->sysfs_root, name) < 0)
+	if (asprintf(devdir, "%s/bus/pci/devices/%s", ctx->sysfs_root, name) <
+	    0)
 		return -ENOMEM;
 	if (access(*devdir, F_OK) < 0) {
 		dbg(ctx, "%s: no %s", bdf, *devdir);
@@ -152,7 +154,8 @@ static int resolve(struct vgpu_ctx *ctx, const char *id, struct resolved *out)
 		out->t.instance = in;
 		out->access = vgpu_access_find(in->backend->access);
 		if (!out->access) {
-			err(ctx, "%s: the %s backend names no known access method",
+			err(ctx,
+			    "%s: the %s backend names no known access method",
 			    out->name, in->backend->name);
 			resolved_clear(out);
 			return -EOPNOTSUPP;
@@ -203,10 +206,10 @@ static int table_add(struct vgpu_handle *h, unsigned int index,
 
 static int build_region_table(struct vgpu_handle *h)
 {
-	unsigned int last = h->num_regions > VGPU_REGION_PROBE_MAX ||
-					    h->regions_counted
-				    ? h->num_regions
-				    : VGPU_REGION_PROBE_MAX;
+	unsigned int last =
+		h->num_regions > VGPU_REGION_PROBE_MAX || h->regions_counted
+			? h->num_regions
+			: VGPU_REGION_PROBE_MAX;
 
 	for (unsigned int i = 0; i < last; i++) {
 		int r = table_add(h, i, NULL);
@@ -286,16 +289,19 @@ VGPU_EXPORT int vgpu_handle_open_opts(struct vgpu_ctx *ctx, const char *id,
 	int r;
 
 	if (opts) {
-		if (opts->size < offsetof(struct vgpu_open_opts, flags) + sizeof(o.flags))
+		if (opts->size <
+		    offsetof(struct vgpu_open_opts, flags) + sizeof(o.flags))
 			return -EINVAL;
 		r = check_opts_tail(opts, opts->size, sizeof(o));
 		if (r < 0)
 			return r;
-		memcpy(&o, opts, opts->size < sizeof(o) ? opts->size : sizeof(o));
+		memcpy(&o, opts,
+		       opts->size < sizeof(o) ? opts->size : sizeof(o));
 	}
 	flags = o.flags;
 	if (!ctx || !id || !ret ||
-	    (flags & ~(unsigned int)(VGPU_OPEN_NO_IOMMUFD | VGPU_OPEN_IOMMUFD)) ||
+	    (flags &
+	     ~(unsigned int)(VGPU_OPEN_NO_IOMMUFD | VGPU_OPEN_IOMMUFD)) ||
 	    (flags & VGPU_OPEN_NO_IOMMUFD && flags & VGPU_OPEN_IOMMUFD))
 		return -EINVAL;
 	if (o.vf_token && vgpu_uuid_normalize(o.vf_token, token) < 0) {
@@ -358,11 +364,12 @@ int vgpu_handle_open_target(struct vgpu_ctx *ctx,
 	return 0;
 }
 
-VGPU_EXPORT int vgpu_handle_open_socket(struct vgpu_ctx *ctx,
-					const char *path, unsigned int flags,
+VGPU_EXPORT int vgpu_handle_open_socket(struct vgpu_ctx *ctx, const char *path,
+					unsigned int flags,
 					struct vgpu_handle **ret)
 {
-	struct vgpu_access_target t = { .id = path, .path = path,
+	struct vgpu_access_target t = { .id = path,
+					.path = path,
 					.iommu_group = -1 };
 
 	if (!ctx || !path || !*path || flags || !ret)
@@ -504,8 +511,8 @@ VGPU_EXPORT int vgpu_handle_region_get_sparse(struct vgpu_handle *h,
 #define RW_STALL_MAX 3
 #define RW_EINTR_MAX 1000
 
-static int region_rw(struct vgpu_handle *h, unsigned int index,
-		     uint64_t offset, void *buf, size_t len, bool write)
+static int region_rw(struct vgpu_handle *h, unsigned int index, uint64_t offset,
+		     void *buf, size_t len, bool write)
 {
 	struct vgpu_region *r;
 	size_t done = 0;
@@ -532,15 +539,19 @@ static int region_rw(struct vgpu_handle *h, unsigned int index,
 			continue;
 		}
 		if (n < 0) {
-			dbg(h->ctx, "%s: region %u: %s of %zu bytes at 0x%llx: %s",
+			dbg(h->ctx,
+			    "%s: region %u: %s of %zu bytes at 0x%llx: %s",
 			    h->id, index, write ? "write" : "read", len - done,
-			    (unsigned long long)(offset + done), strerror((int)-n));
+			    (unsigned long long)(offset + done),
+			    strerror((int)-n));
 			return (int)n;
 		}
 		if (n == 0) {
 			if (++stalls >= RW_STALL_MAX) {
-				err(h->ctx, "%s: region %u: the device transfers nothing at 0x%llx",
-				    h->id, index, (unsigned long long)(offset + done));
+				err(h->ctx,
+				    "%s: region %u: the device transfers nothing at 0x%llx",
+				    h->id, index,
+				    (unsigned long long)(offset + done));
 				return -EIO;
 			}
 			continue;
@@ -602,8 +613,8 @@ VGPU_EXPORT int vgpu_handle_region_mmap(struct vgpu_handle *h,
 /* ---- PCI config space ---- */
 
 VGPU_EXPORT int vgpu_handle_config_read(struct vgpu_handle *h,
-					unsigned int offset,
-					unsigned int width, uint32_t *val)
+					unsigned int offset, unsigned int width,
+					uint32_t *val)
 {
 	uint8_t b[4] = { 0 };
 	int e;
@@ -632,7 +643,8 @@ VGPU_EXPORT int vgpu_handle_config_write(struct vgpu_handle *h,
 		return -EINVAL;
 	if (!h->is_pci)
 		return -ENOTSUP;
-	return vgpu_handle_region_write(h, VGPU_REGION_CONFIG, offset, b, width);
+	return vgpu_handle_region_write(h, VGPU_REGION_CONFIG, offset, b,
+					width);
 }
 
 VGPU_EXPORT int vgpu_handle_config_find_cap(struct vgpu_handle *h,
@@ -660,7 +672,8 @@ VGPU_EXPORT int vgpu_handle_config_find_cap(struct vgpu_handle *h,
 			uint32_t hdr;
 
 			if (pos < 0x40 || hops >= 48) {
-				err(h->ctx, "%s: malformed capability list (entry at 0x%x)",
+				err(h->ctx,
+				    "%s: malformed capability list (entry at 0x%x)",
 				    h->id, pos);
 				return -EBADMSG;
 			}
@@ -683,7 +696,8 @@ VGPU_EXPORT int vgpu_handle_config_find_cap(struct vgpu_handle *h,
 			return -ENOENT;
 		if (pos < 0x100 || pos > PCI_CFG_SPACE_EXP - 4 ||
 		    hops >= (int)((PCI_CFG_SPACE_EXP - 0x100) / 4)) {
-			err(h->ctx, "%s: malformed extended capability list (entry at 0x%x)",
+			err(h->ctx,
+			    "%s: malformed extended capability list (entry at 0x%x)",
 			    h->id, pos);
 			return -EBADMSG;
 		}
@@ -733,7 +747,8 @@ VGPU_EXPORT int vgpu_handle_config_get_bar(struct vgpu_handle *h,
 	} else {
 		if (((lo >> 1) & 3) == 2 && bar < 5) {
 			f |= VGPU_BAR_MEM64;
-			e = vgpu_handle_config_read(h, 0x10 + 4 * (bar + 1), 4, &hi);
+			e = vgpu_handle_config_read(h, 0x10 + 4 * (bar + 1), 4,
+						    &hi);
 			if (e < 0)
 				return e;
 		}
@@ -790,8 +805,8 @@ static int irq_check(struct vgpu_handle *h, unsigned int index,
 	if (e < 0)
 		return e;
 	if (start > c || count > c - start) {
-		err(h->ctx, "%s: IRQ index %u has %u vectors, not %u..%u", h->id,
-		    index, c, start, start + count);
+		err(h->ctx, "%s: IRQ index %u has %u vectors, not %u..%u",
+		    h->id, index, c, start, start + count);
 		return -ERANGE;
 	}
 	return 0;
@@ -808,7 +823,8 @@ VGPU_EXPORT int vgpu_handle_irq_attach(struct vgpu_handle *h,
 	e = irq_check(h, index, start, count, false, NULL);
 	if (e < 0)
 		return e;
-	return h->ops->set_irqs(h, index, VGPU_IRQ_ACT_EVENTFDS, start, count, fds);
+	return h->ops->set_irqs(h, index, VGPU_IRQ_ACT_EVENTFDS, start, count,
+				fds);
 }
 
 VGPU_EXPORT int vgpu_handle_irq_detach(struct vgpu_handle *h,
@@ -819,7 +835,8 @@ VGPU_EXPORT int vgpu_handle_irq_detach(struct vgpu_handle *h,
 
 	if (e < 0)
 		return e;
-	return h->ops->set_irqs(h, index, VGPU_IRQ_ACT_DISABLE, start, count, NULL);
+	return h->ops->set_irqs(h, index, VGPU_IRQ_ACT_DISABLE, start, count,
+				NULL);
 }
 
 static int irq_mask_op(struct vgpu_handle *h, unsigned int index,
@@ -857,7 +874,8 @@ VGPU_EXPORT int vgpu_handle_irq_trigger(struct vgpu_handle *h,
 
 	if (e < 0)
 		return e;
-	return h->ops->set_irqs(h, index, VGPU_IRQ_ACT_TRIGGER, start, count, NULL);
+	return h->ops->set_irqs(h, index, VGPU_IRQ_ACT_TRIGGER, start, count,
+				NULL);
 }
 
 /* ---- DMA ---- */
@@ -872,8 +890,8 @@ static bool in_valid_ranges(struct vgpu_handle *h, uint64_t iova, uint64_t len)
 	return false;
 }
 
-static int dma_map(struct vgpu_handle *h, void *vaddr, int fd,
-		   uint64_t offset, uint64_t iova, uint64_t len, uint32_t prot)
+static int dma_map(struct vgpu_handle *h, void *vaddr, int fd, uint64_t offset,
+		   uint64_t iova, uint64_t len, uint32_t prot)
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	struct vgpu_dma_window tmpl = { 0 }, *w;
@@ -885,18 +903,21 @@ static int dma_map(struct vgpu_handle *h, void *vaddr, int fd,
 	    (uintptr_t)vaddr % page || iova % page || len % page ||
 	    iova + len - 1 < iova) {
 		if (h)
-			err(h->ctx, "%s: DMA map of %llu bytes at IOVA 0x%llx: unaligned, empty, wrapping or bad protection",
+			err(h->ctx,
+			    "%s: DMA map of %llu bytes at IOVA 0x%llx: unaligned, empty, wrapping or bad protection",
 			    h->id, (unsigned long long)len,
 			    (unsigned long long)iova);
 		return -EINVAL;
 	}
 	if (h->dirty_pgsize) {
-		err(h->ctx, "%s: DMA map while dirty tracking runs; stop it first",
+		err(h->ctx,
+		    "%s: DMA map while dirty tracking runs; stop it first",
 		    h->id);
 		return -EBUSY;
 	}
 	if (!in_valid_ranges(h, iova, len)) {
-		err(h->ctx, "%s: IOVA 0x%llx+0x%llx is outside the IOMMU's valid ranges",
+		err(h->ctx,
+		    "%s: IOVA 0x%llx+0x%llx is outside the IOMMU's valid ranges",
 		    h->id, (unsigned long long)iova, (unsigned long long)len);
 		return -ERANGE;
 	}
@@ -919,7 +940,8 @@ static int dma_map(struct vgpu_handle *h, void *vaddr, int fd,
 				o = vgpu_dma_table_find(h->dma, a);
 		}
 		if (o)
-			err(h->ctx, "%s: DMA window 0x%llx+0x%llx overlaps the mapped window 0x%llx+0x%llx",
+			err(h->ctx,
+			    "%s: DMA window 0x%llx+0x%llx overlaps the mapped window 0x%llx+0x%llx",
 			    h->id, (unsigned long long)iova,
 			    (unsigned long long)len,
 			    (unsigned long long)o->iova,
@@ -973,20 +995,23 @@ VGPU_EXPORT int vgpu_handle_dma_unmap(struct vgpu_handle *h, uint64_t iova,
 	if (!h || !len)
 		return -EINVAL;
 	if (h->dirty_pgsize) {
-		err(h->ctx, "%s: DMA unmap while dirty tracking runs; stop it first",
+		err(h->ctx,
+		    "%s: DMA unmap while dirty tracking runs; stop it first",
 		    h->id);
 		return -EBUSY;
 	}
 	w = vgpu_dma_table_find(h->dma, iova);
 	if (!w || w->iova != iova || w->len != len) {
 		if (w)
-			err(h->ctx, "%s: DMA unmap of 0x%llx+0x%llx does not match the window 0x%llx+0x%llx; partial unmaps are refused",
+			err(h->ctx,
+			    "%s: DMA unmap of 0x%llx+0x%llx does not match the window 0x%llx+0x%llx; partial unmaps are refused",
 			    h->id, (unsigned long long)iova,
 			    (unsigned long long)len,
 			    (unsigned long long)w->iova,
 			    (unsigned long long)w->len);
 		else
-			err(h->ctx, "%s: DMA unmap of 0x%llx+0x%llx: nothing is mapped there (unmapped twice?)",
+			err(h->ctx,
+			    "%s: DMA unmap of 0x%llx+0x%llx: nothing is mapped there (unmapped twice?)",
 			    h->id, (unsigned long long)iova,
 			    (unsigned long long)len);
 		return -ENOENT;
@@ -1092,7 +1117,9 @@ VGPU_EXPORT int vgpu_handle_query_plane(struct vgpu_handle *h,
 	bool dmabuf;
 	int r;
 
-	if (!h || !info || info->size < offsetof(struct vgpu_plane_info, kind) + sizeof(uint32_t) ||
+	if (!h || !info ||
+	    info->size <
+		    offsetof(struct vgpu_plane_info, kind) + sizeof(uint32_t) ||
 	    (type != VGPU_PLANE_PRIMARY && type != VGPU_PLANE_CURSOR))
 		return -EINVAL;
 	if (h->ops->query_plane(h, type, false, true, NULL) == 0)
@@ -1104,7 +1131,8 @@ VGPU_EXPORT int vgpu_handle_query_plane(struct vgpu_handle *h,
 	memset(&p, 0, sizeof(p));
 	r = h->ops->query_plane(h, type, dmabuf, false, &p);
 	if (r == -ENOMEM) {
-		dbg(h->ctx, "%s: plane query failed with ENOMEM, retrying", h->id);
+		dbg(h->ctx, "%s: plane query failed with ENOMEM, retrying",
+		    h->id);
 		r = h->ops->query_plane(h, type, dmabuf, false, &p);
 	}
 	if (r < 0)

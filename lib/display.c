@@ -87,12 +87,15 @@ VGPU_EXPORT int vgpu_display_get_frame(struct vgpu_display *d,
 	struct vgpu_display_frame f = { .size = sizeof(f) };
 	int r;
 
-	if (!d || !frame || frame->size < offsetof(struct vgpu_display_frame, seq))
+	if (!d || !frame ||
+	    frame->size < offsetof(struct vgpu_display_frame, seq))
 		return -EINVAL;
 	r = d->ops->get_frame(d, &f);
 	if (r < 0)
 		return r;
-	memcpy((uint8_t *)frame + sizeof(frame->size), (uint8_t *)&f + sizeof(f.size),
-	       (frame->size < sizeof(f) ? frame->size : sizeof(f)) - sizeof(f.size));
+	memcpy((uint8_t *)frame + sizeof(frame->size),
+	       (uint8_t *)&f + sizeof(f.size),
+	       (frame->size < sizeof(f) ? frame->size : sizeof(f)) -
+		       sizeof(f.size));
 	return 0;
 }

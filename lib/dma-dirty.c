@@ -10,9 +10,9 @@
 #include "dma-table-private.h"
 
 #define CHUNK_PAGES_SHIFT 15
-#define CHUNK_PAGES (1ULL << CHUNK_PAGES_SHIFT)
-#define CHUNK_BYTES (CHUNK_PAGES / 8)
-#define MAX_CHUNKS (VGPU_DMA_LOG_BUDGET / CHUNK_BYTES)
+#define CHUNK_PAGES	  (1ULL << CHUNK_PAGES_SHIFT)
+#define CHUNK_BYTES	  (CHUNK_PAGES / 8)
+#define MAX_CHUNKS	  (VGPU_DMA_LOG_BUDGET / CHUNK_BYTES)
 
 static bool pgsize_ok(uint64_t pgsize)
 {
@@ -68,7 +68,8 @@ static bool chunk_empty(const uint64_t *bits)
 static uint64_t *chunk_get(struct vgpu_dma_table *t, uint64_t c)
 {
 	unsigned int cs = t->log_shift + CHUNK_PAGES_SHIFT;
-	struct vgpu_dma_window tmpl = { .iova = c << cs, .len = 1ULL << cs,
+	struct vgpu_dma_window tmpl = { .iova = c << cs,
+					.len = 1ULL << cs,
 					.fd = -1 };
 	struct vgpu_dma_window *w = vgpu_dma_table_find(t->chunks, c << cs);
 
@@ -99,8 +100,10 @@ static void chunks_clear(struct vgpu_dma_table *t, uint64_t p0, uint64_t p1)
 		uint64_t *bits = c->userdata;
 
 		uint64_t first = (p0 > cp ? p0 : cp) - cp;
-		uint64_t lastb = (p1 < cp + CHUNK_PAGES - 1 ? p1 :
-					cp + CHUNK_PAGES - 1) - cp;
+		uint64_t lastb =
+			(p1 < cp + CHUNK_PAGES - 1 ? p1
+						   : cp + CHUNK_PAGES - 1) -
+			cp;
 
 		for (uint64_t b = first; b <= lastb;) {
 			if (!(b & 63) && lastb - b >= 63) {
@@ -120,8 +123,7 @@ static void chunks_clear(struct vgpu_dma_table *t, uint64_t p0, uint64_t p1)
 }
 
 /* a window leaves the table: its pages (those wholly inside it) with it */
-void dma_log_forget(struct vgpu_dma_table *t, uint64_t first,
-		    uint64_t last)
+void dma_log_forget(struct vgpu_dma_table *t, uint64_t first, uint64_t last)
 {
 	unsigned int s = t->log_shift;
 	uint64_t p0, p1;
@@ -214,8 +216,9 @@ static void mark_window(struct vgpu_dma_table *t, struct vgpu_dma_window *w,
 		if (!bits)
 			break;
 		bits_set(bits, (p0 > base ? p0 : base) - base,
-			 (p1 < base + CHUNK_PAGES - 1 ? p1 :
-							base + CHUNK_PAGES - 1) -
+			 (p1 < base + CHUNK_PAGES - 1
+				  ? p1
+				  : base + CHUNK_PAGES - 1) -
 				 base);
 		if (c == c1)
 			return;
@@ -261,8 +264,10 @@ static void report_chunks(struct vgpu_dma_table *t, uint64_t p0, uint64_t p1,
 	     (c = window_from(t->chunks, at)) && (c->iova >> s) <= p1;) {
 		uint64_t cp = c->iova >> s, last = c->iova + (c->len - 1);
 		uint64_t first = (p0 > cp ? p0 : cp) - cp;
-		uint64_t lastb = (p1 < cp + CHUNK_PAGES - 1 ? p1 :
-					cp + CHUNK_PAGES - 1) - cp;
+		uint64_t lastb =
+			(p1 < cp + CHUNK_PAGES - 1 ? p1
+						   : cp + CHUNK_PAGES - 1) -
+			cp;
 		uint64_t *map = c->userdata;
 
 		for (uint64_t wd = first / 64; wd <= lastb / 64; wd++) {
@@ -275,7 +280,8 @@ static void report_chunks(struct vgpu_dma_table *t, uint64_t p0, uint64_t p1,
 			if (clear)
 				map[wd] &= ~bits;
 			while (bits) {
-				unsigned int b = (unsigned int)__builtin_ctzll(bits);
+				unsigned int b =
+					(unsigned int)__builtin_ctzll(bits);
 				uint64_t addr = (cp + wd * 64 + b) << s;
 				uint64_t k = (addr - iova) >> rshift;
 

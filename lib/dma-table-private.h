@@ -14,8 +14,8 @@
 
 #include "dma-table.h"
 
-#define NODE_MAX 64
-#define NODE_MIN (NODE_MAX / 2)
+#define NODE_MAX  64
+#define NODE_MIN  (NODE_MAX / 2)
 #define MAX_DEPTH 16 /* 32^16 windows: more than memory can hold */
 
 /*
@@ -55,7 +55,7 @@ struct node {
 struct vgpu_dma_table {
 	struct node *root;
 	size_t count;
-	unsigned int depth; /* inner levels above the leaves */
+	unsigned int depth;	/* inner levels above the leaves */
 	unsigned int log_shift; /* 0: dirty logging off */
 	/* while logging: the bitmap chunks, as windows of CHUNK_PAGES pages
 	 * whose userdata is the bitmap (see dma-table.h) */
@@ -78,9 +78,9 @@ static inline void node_sync(struct node *nd)
 static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
 {
 	/* spelled out: compilers keep a loop here at -O2 */
-	return (unsigned int)(v[1] <= addr) + (v[2] <= addr) +
-	       (v[3] <= addr) + (v[4] <= addr) + (v[5] <= addr) +
-	       (v[6] <= addr) + (v[7] <= addr);
+	return (unsigned int)(v[1] <= addr) + (v[2] <= addr) + (v[3] <= addr) +
+	       (v[4] <= addr) + (v[5] <= addr) + (v[6] <= addr) +
+	       (v[7] <= addr);
 }
 
 /*
@@ -121,7 +121,7 @@ static inline unsigned int inner_pick(const struct node *nd, uint64_t addr)
 }
 
 static inline const struct node *find_leaf(const struct vgpu_dma_table *t,
-				    uint64_t addr)
+					   uint64_t addr)
 {
 	const struct node *nd = t->root;
 
@@ -137,7 +137,7 @@ static inline const struct node *find_leaf(const struct vgpu_dma_table *t,
  * leaf.
  */
 static inline bool locate(const struct vgpu_dma_table *t, uint64_t addr,
-		   const struct node **leaf_ret, int *pos_ret)
+			  const struct node **leaf_ret, int *pos_ret)
 {
 	const struct node *leaf = find_leaf(t, addr);
 	int pos = node_floor(leaf, addr);

@@ -273,8 +273,8 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	if (pos >= 0) {
 		if (leaf->e[pos].last >= tmpl->iova)
 			return -EEXIST;
-	} else if (leaf->prev && leaf->prev->e[leaf->prev->n - 1].last >=
-					 tmpl->iova) {
+	} else if (leaf->prev &&
+		   leaf->prev->e[leaf->prev->n - 1].last >= tmpl->iova) {
 		return -EEXIST;
 	}
 	/* successor: the first window starting after iova */
@@ -441,8 +441,8 @@ static void rebalance(struct vgpu_dma_table *t, struct path *p,
 		struct node *parent = p->node[level - 1];
 		unsigned int idx = p->idx[level - 1];
 		struct node *l = idx > 0 ? parent->child[idx - 1] : NULL;
-		struct node *r = idx + 1 < parent->n ? parent->child[idx + 1] :
-						       NULL;
+		struct node *r =
+			idx + 1 < parent->n ? parent->child[idx + 1] : NULL;
 
 		if (nd->n >= NODE_MIN)
 			return;
@@ -479,8 +479,8 @@ static void rebalance(struct vgpu_dma_table *t, struct path *p,
 	}
 }
 
-int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova,
-			  uint64_t len, struct vgpu_dma_window *out)
+int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
+			  struct vgpu_dma_window *out)
 {
 	struct vgpu_dma_window *w;
 	struct node *leaf;
@@ -638,7 +638,8 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 
 			if (nd->key[i] != w->iova ||
 			    nd->e[i].last != w->iova + w->len - 1 ||
-			    nd->e[i].vaddr != w->vaddr || nd->e[i].prot != w->prot ||
+			    nd->e[i].vaddr != w->vaddr ||
+			    nd->e[i].prot != w->prot ||
 			    (has_lo && nd->key[i] < lo) ||
 			    (has_hi && nd->key[i] >= hi))
 				return -EUCLEAN;
@@ -680,8 +681,8 @@ int vgpu_dma_table_check(const struct vgpu_dma_table *t)
 
 	if (!t)
 		return -EINVAL;
-	r = check_node(t->root, t->depth, true, true, 0, false, 0, false,
-		       &prev, &count);
+	r = check_node(t->root, t->depth, true, true, 0, false, 0, false, &prev,
+		       &count);
 	if (r)
 		return r;
 	if (prev && prev->next)

@@ -40,7 +40,7 @@
  * VGPU_DMA_PROT_* are the old internal names, kept only until the last user
  * (lib/device.c, backends/vfio-user/client.c) is converted.
  */
-#define VGPU_DMA_PROT_READ VGPU_DMA_READ
+#define VGPU_DMA_PROT_READ  VGPU_DMA_READ
 #define VGPU_DMA_PROT_WRITE VGPU_DMA_WRITE
 
 struct vgpu_dma_table;
@@ -50,10 +50,10 @@ struct vgpu_dma_window {
 	uint64_t iova;
 	uint64_t len;
 	uint64_t offset; /* of the window inside fd */
-	void *vaddr;     /* host mapping of iova, or NULL (message access) */
+	void *vaddr;	 /* host mapping of iova, or NULL (message access) */
 	void *userdata;
-	int fd;          /* -1 when none */
-	uint32_t prot;   /* VGPU_DMA_READ | VGPU_DMA_WRITE */
+	int fd;	       /* -1 when none */
+	uint32_t prot; /* VGPU_DMA_READ | VGPU_DMA_WRITE */
 	/* vaddr may fault (SIGBUS): the file behind it can shrink. Copy
 	 * with a call that fails instead (process_vm_readv), never pin */
 	bool guarded;
@@ -94,8 +94,8 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
  * Returns 0, -ENOENT when no window matches exactly (including a second
  * remove of the same window), -EBUSY while the window is pinned.
  */
-int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova,
-			  uint64_t len, struct vgpu_dma_window *out);
+int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
+			  struct vgpu_dma_window *out);
 
 /* the window containing @addr, or NULL */
 struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,

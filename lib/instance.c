@@ -37,14 +37,16 @@ struct vgpu_instance *vgpu_instance_alloc(struct vgpu_ctx *ctx,
 	return i;
 }
 
-VGPU_EXPORT struct vgpu_instance *vgpu_instance_ref(struct vgpu_instance *instance)
+VGPU_EXPORT struct vgpu_instance *
+vgpu_instance_ref(struct vgpu_instance *instance)
 {
 	if (instance)
 		instance->refcount++;
 	return instance;
 }
 
-VGPU_EXPORT struct vgpu_instance *vgpu_instance_unref(struct vgpu_instance *instance)
+VGPU_EXPORT struct vgpu_instance *
+vgpu_instance_unref(struct vgpu_instance *instance)
 {
 	if (!instance)
 		return NULL;
@@ -156,10 +158,11 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 				continue;
 			r = vgpu_config_load_file(ctx, pfd, de->d_name, &c);
 			if (r >= 0 && qfd == -EAGAIN)
-				qfd = qos ? vgpu_qos_def_dir_open(ctx, pe->d_name) :
-					    -ENOENT;
-			if (r >= 0 &&
-			    vgpu_qos_def_load_at(ctx, qfd, pe->d_name, norm, c) < 0) {
+				qfd = qos ? vgpu_qos_def_dir_open(ctx,
+								  pe->d_name)
+					  : -ENOENT;
+			if (r >= 0 && vgpu_qos_def_load_at(ctx, qfd, pe->d_name,
+							   norm, c) < 0) {
 				vgpu_config_unref(c);
 				r = -EBADMSG;
 			}
@@ -169,7 +172,8 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 			}
 			if (r < 0) {
 				if (strict) {
-					err(ctx, "%s/%s/%s: malformed definition",
+					err(ctx,
+					    "%s/%s/%s: malformed definition",
 					    loc->dir, pe->d_name, de->d_name);
 					r = r == -ENOMEM ? r : -EBADMSG;
 					break;
@@ -288,10 +292,9 @@ static int merge_definition(struct vgpu_ctx *ctx, const struct def_loc *loc,
 		in->config = vgpu_config_ref(config);
 		return 0;
 	}
-	in = vgpu_instance_alloc(ctx,
-				 loc->backend ? loc->backend :
-						backend_of(ctx, parent),
-				 uuid, parent);
+	in = vgpu_instance_alloc(
+		ctx, loc->backend ? loc->backend : backend_of(ctx, parent),
+		uuid, parent);
 	if (!in)
 		return -ENOMEM;
 	in->config = vgpu_config_ref(config);
@@ -316,8 +319,9 @@ static int list_active_uuid(struct vgpu_ctx *ctx, const char *uuid,
 {
 	for (size_t i = 0; vgpu_backends[i]; i++) {
 		struct vgpu_instance *in;
-		int r = vgpu_backend_on(ctx, i) ?
-				vgpu_backends[i]->get_active(ctx, uuid, &in) : -ENOENT;
+		int r = vgpu_backend_on(ctx, i)
+				? vgpu_backends[i]->get_active(ctx, uuid, &in)
+				: -ENOENT;
 
 		if (r == -ENOENT)
 			continue;
@@ -346,7 +350,8 @@ VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
 	int r = 0;
 
 	if (!ctx || !ret || !n_ret ||
-	    (flags & ~(VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED | VGPU_LIST_STRICT)))
+	    (flags &
+	     ~(VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED | VGPU_LIST_STRICT)))
 		return -EINVAL;
 	if (parent_id && !valid_parent_id(parent_id))
 		return -EINVAL;
@@ -426,8 +431,8 @@ static int find_definition(struct vgpu_ctx *ctx, const char *uuid,
 	int r;
 
 	*f = (struct find_def){ 0 };
-	r = for_each_definition(ctx, parent_id, uuid, false,
-				collect_definition, f);
+	r = for_each_definition(ctx, parent_id, uuid, false, collect_definition,
+				f);
 	if (r >= 0 && f->count == 0)
 		r = -ENOENT;
 	if (r >= 0 && f->count > 1)
@@ -445,8 +450,9 @@ static int get_active(struct vgpu_ctx *ctx, const char *uuid,
 		      struct vgpu_instance **ret)
 {
 	for (size_t i = 0; vgpu_backends[i]; i++) {
-		int r = vgpu_backend_on(ctx, i) ?
-				vgpu_backends[i]->get_active(ctx, uuid, ret) : -ENOENT;
+		int r = vgpu_backend_on(ctx, i)
+				? vgpu_backends[i]->get_active(ctx, uuid, ret)
+				: -ENOENT;
 
 		if (r != -ENOENT)
 			return r;
@@ -480,10 +486,9 @@ VGPU_EXPORT int vgpu_instance_get(struct vgpu_ctx *ctx, const char *uuid,
 		return r;
 	}
 	if (!in) {
-		in = vgpu_instance_alloc(ctx,
-					 f.backend ? f.backend :
-						     backend_of(ctx, f.parent),
-					 norm, f.parent);
+		in = vgpu_instance_alloc(
+			ctx, f.backend ? f.backend : backend_of(ctx, f.parent),
+			norm, f.parent);
 		if (!in) {
 			free(f.parent);
 			free(f.dir);
@@ -503,12 +508,14 @@ VGPU_EXPORT const char *vgpu_instance_get_uuid(struct vgpu_instance *instance)
 	return instance ? instance->uuid : NULL;
 }
 
-VGPU_EXPORT const char *vgpu_instance_get_parent_id(struct vgpu_instance *instance)
+VGPU_EXPORT const char *
+vgpu_instance_get_parent_id(struct vgpu_instance *instance)
 {
 	return instance ? instance->parent_id : NULL;
 }
 
-VGPU_EXPORT const char *vgpu_instance_get_type_id(struct vgpu_instance *instance)
+VGPU_EXPORT const char *
+vgpu_instance_get_type_id(struct vgpu_instance *instance)
 {
 	if (!instance)
 		return NULL;
@@ -517,7 +524,8 @@ VGPU_EXPORT const char *vgpu_instance_get_type_id(struct vgpu_instance *instance
 	return instance->config ? instance->config->type : NULL;
 }
 
-VGPU_EXPORT const char *vgpu_instance_get_backend(struct vgpu_instance *instance)
+VGPU_EXPORT const char *
+vgpu_instance_get_backend(struct vgpu_instance *instance)
 {
 	return instance ? instance->backend->name : NULL;
 }
@@ -532,12 +540,14 @@ VGPU_EXPORT bool vgpu_instance_is_defined(struct vgpu_instance *instance)
 	return instance && instance->config;
 }
 
-VGPU_EXPORT struct vgpu_config *vgpu_instance_get_config(struct vgpu_instance *instance)
+VGPU_EXPORT struct vgpu_config *
+vgpu_instance_get_config(struct vgpu_instance *instance)
 {
 	return instance ? instance->config : NULL;
 }
 
-VGPU_EXPORT const char *vgpu_instance_get_syspath(struct vgpu_instance *instance)
+VGPU_EXPORT const char *
+vgpu_instance_get_syspath(struct vgpu_instance *instance)
 {
 	return instance ? instance->syspath : NULL;
 }
@@ -590,7 +600,8 @@ static int apply_attrs(struct vgpu_ctx *ctx, struct vgpu_instance *in,
 		if (r < 0) {
 			int rr;
 
-			err(ctx, "%s: writing attribute %s=\"%s\" failed: %s; removing the instance again",
+			err(ctx,
+			    "%s: writing attribute %s=\"%s\" failed: %s; removing the instance again",
 			    in->uuid, a->key, a->value, strerror(-r));
 			rr = in->backend->remove(in);
 			if (rr < 0)
@@ -612,7 +623,8 @@ static int create_locked(struct vgpu_ctx *ctx, struct vgpu_parent *p,
 
 	r = get_active(ctx, uuid, &in);
 	if (r == 0) {
-		err(ctx, "%s: an instance with this UUID exists already (parent %s)",
+		err(ctx,
+		    "%s: an instance with this UUID exists already (parent %s)",
 		    uuid, in->parent_id);
 		vgpu_instance_unref(in);
 		return -EEXIST;
@@ -630,8 +642,8 @@ static int create_locked(struct vgpu_ctx *ctx, struct vgpu_parent *p,
 	}
 	vgpu_type_unref(t);
 	if (p->backend->create_attrs)
-		r = p->backend->create_attrs(p, config->type, uuid, config->attrs,
-					     config->n_attrs);
+		r = p->backend->create_attrs(p, config->type, uuid,
+					     config->attrs, config->n_attrs);
 	else
 		r = p->backend->create(p, config->type, uuid);
 	if (r < 0) {
@@ -639,7 +651,8 @@ static int create_locked(struct vgpu_ctx *ctx, struct vgpu_parent *p,
 		if (r == -EUSERS || r == -EDQUOT)
 			r = -ENOSPC;
 		if (r == -EOPNOTSUPP && config->n_attrs)
-			err(ctx, "parent %s takes no attributes at creation", p->id);
+			err(ctx, "parent %s takes no attributes at creation",
+			    p->id);
 		/* no UUID: it may be one the caller never gave */
 		err(ctx, "parent %s: creating a %s instance failed: %s", p->id,
 		    config->type, strerror(-r));
@@ -729,8 +742,7 @@ VGPU_EXPORT int vgpu_instance_write_attr(struct vgpu_instance *instance,
 	return r;
 }
 
-static int instance_remove(struct vgpu_ctx *ctx, const char *uuid,
-			   bool force);
+static int instance_remove(struct vgpu_ctx *ctx, const char *uuid, bool force);
 
 VGPU_EXPORT int vgpu_instance_remove(struct vgpu_ctx *ctx, const char *uuid)
 {
@@ -743,8 +755,7 @@ VGPU_EXPORT int vgpu_instance_remove_force(struct vgpu_ctx *ctx,
 	return instance_remove(ctx, uuid, true);
 }
 
-static int instance_remove(struct vgpu_ctx *ctx, const char *uuid,
-			   bool force)
+static int instance_remove(struct vgpu_ctx *ctx, const char *uuid, bool force)
 {
 	char norm[VGPU_UUID_LEN + 1];
 	struct vgpu_instance *in;
@@ -765,9 +776,9 @@ static int instance_remove(struct vgpu_ctx *ctx, const char *uuid,
 	if (lock < 0) {
 		r = lock;
 	} else {
-		r = force && in->backend->remove_force ?
-			    in->backend->remove_force(in) :
-			    in->backend->remove(in);
+		r = force && in->backend->remove_force
+			    ? in->backend->remove_force(in)
+			    : in->backend->remove(in);
 		vgpu_lock_release(lock);
 	}
 	if (r < 0)
@@ -791,8 +802,8 @@ static int instance_remove(struct vgpu_ctx *ctx, const char *uuid,
  * Where that is impossible (@top is a mount point, the parent is not
  * writable) it is written next to its final name.
  */
-static int write_definition_file(struct vgpu_ctx *ctx, const char *top,
-				 int dfd, const char *uuid, const char *json,
+static int write_definition_file(struct vgpu_ctx *ctx, const char *top, int dfd,
+				 const char *uuid, const char *json,
 				 bool replace)
 {
 	char *stage = strdup(top), *slash, *prefix = NULL;
@@ -806,7 +817,8 @@ static int write_definition_file(struct vgpu_ctx *ctx, const char *top,
 	if (slash && slash[1] &&
 	    asprintf(&prefix, ".%s.%s", slash + 1, uuid) >= 0) {
 		*slash = '\0';
-		sfd = open(*stage ? stage : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		sfd = open(*stage ? stage : "/",
+			   O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	}
 	if (sfd >= 0) {
 		char *mine = NULL;
@@ -823,7 +835,8 @@ static int write_definition_file(struct vgpu_ctx *ctx, const char *top,
 	free(stage);
 	if (r == -EXDEV) {
 		dbg(ctx, "%s/%s: not staged, written in place", top, uuid);
-		r = vgpu_write_file_atomic(dfd, uuid, json, strlen(json), replace);
+		r = vgpu_write_file_atomic(dfd, uuid, json, strlen(json),
+					   replace);
 	}
 	return r;
 }
@@ -854,7 +867,9 @@ static int write_definition(struct vgpu_ctx *ctx, const char *top,
 	/* what a writer that crashed before its rename left behind (mdevctl
 	 * warns about such files); younger ones may be another writer's */
 	if (vgpu_clean_stale_tmp(dfd, NULL, STALE_TMP_AGE) > 0)
-		info(ctx, "%s: removed temporary files left by an interrupted write", dir);
+		info(ctx,
+		     "%s: removed temporary files left by an interrupted write",
+		     dir);
 	/* exactly what mdevctl writes: no final newline */
 	r = write_definition_file(ctx, top, dfd, uuid, json, replace);
 	if (r < 0 && r != -EEXIST)
@@ -919,7 +934,8 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 	if (r >= 0)
 		r = vgpu_qos_def_store(ctx, parent_id, norm, config);
 	if (r == -EEXIST)
-		err(ctx, "%s is already defined for parent %s", norm, parent_id);
+		err(ctx, "%s is already defined for parent %s", norm,
+		    parent_id);
 	if (r >= 0 && ret)
 		r = vgpu_instance_get(ctx, norm, parent_id, ret);
 	vgpu_parent_unref(p);
@@ -970,8 +986,8 @@ VGPU_EXPORT int vgpu_instance_undefine(struct vgpu_ctx *ctx, const char *uuid,
 		return -EINVAL;
 	if (parent_id && !valid_parent_id(parent_id))
 		return -EINVAL;
-	r = for_each_definition(ctx, parent_id, norm, false,
-				unlink_definition, &u);
+	r = for_each_definition(ctx, parent_id, norm, false, unlink_definition,
+				&u);
 	if (r < 0)
 		return r;
 	if (u.error)
@@ -997,9 +1013,9 @@ VGPU_EXPORT int vgpu_instance_start(struct vgpu_ctx *ctx, const char *uuid,
 	r = find_definition(ctx, norm, parent_id, &f);
 	if (r < 0) {
 		err(ctx, "%s: %s", norm,
-		    r == -ENOENT   ? "no such definition" :
-		    r == -ENOTUNIQ ? "defined under several parents; name one" :
-				     strerror(-r));
+		    r == -ENOENT     ? "no such definition"
+		    : r == -ENOTUNIQ ? "defined under several parents; name one"
+				     : strerror(-r));
 		return r;
 	}
 	r = create_instance(ctx, f.parent, norm, f.config, &in);
@@ -1030,10 +1046,10 @@ static int no_edit(struct vgpu_config *config, void *userdata)
  * change it, write it back.  @replacement, when given, is written instead
  * of the edited copy.
  */
-static int edit_definition(struct vgpu_ctx *ctx, const char *uuid,
-			   const char *parent_id,
-			   int (*edit)(struct vgpu_config *config, void *userdata),
-			   void *userdata, struct vgpu_config *replacement)
+static int
+edit_definition(struct vgpu_ctx *ctx, const char *uuid, const char *parent_id,
+		int (*edit)(struct vgpu_config *config, void *userdata),
+		void *userdata, struct vgpu_config *replacement)
 {
 	char norm[VGPU_UUID_LEN + 1];
 	struct find_def f;
@@ -1090,11 +1106,9 @@ VGPU_EXPORT int vgpu_instance_modify(struct vgpu_ctx *ctx, const char *uuid,
 	return edit_definition(ctx, uuid, parent_id, no_edit, NULL, config);
 }
 
-VGPU_EXPORT int vgpu_instance_edit(struct vgpu_ctx *ctx, const char *uuid,
-				   const char *parent_id,
-				   int (*edit)(struct vgpu_config *config,
-					       void *userdata),
-				   void *userdata)
+VGPU_EXPORT int vgpu_instance_edit(
+	struct vgpu_ctx *ctx, const char *uuid, const char *parent_id,
+	int (*edit)(struct vgpu_config *config, void *userdata), void *userdata)
 {
 	if (!ctx || !uuid || !edit)
 		return -EINVAL;
@@ -1146,8 +1160,7 @@ VGPU_EXPORT int vgpu_parent_autostart(struct vgpu_ctx *ctx,
 
 	if (!ctx || !valid_parent_id(parent_id))
 		return -EINVAL;
-	r = for_each_definition(ctx, parent_id, NULL, false,
-				collect_auto, &a);
+	r = for_each_definition(ctx, parent_id, NULL, false, collect_auto, &a);
 	if (r < 0) {
 		vgpu_vec_clear(&a.uuids, free_str);
 		return r;
@@ -1157,7 +1170,8 @@ VGPU_EXPORT int vgpu_parent_autostart(struct vgpu_ctx *ctx,
 		struct vgpu_instance *in;
 
 		if (get_active(ctx, a.uuids.items[i], &in) == 0) {
-			dbg(ctx, "%s: active already", (char *)a.uuids.items[i]);
+			dbg(ctx, "%s: active already",
+			    (char *)a.uuids.items[i]);
 			vgpu_instance_unref(in);
 			continue;
 		}

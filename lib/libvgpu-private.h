@@ -77,7 +77,7 @@ struct vgpu_type {
 };
 
 /* the knobs of enum vgpu_qos_knob and counters of enum vgpu_usage_counter */
-#define VGPU_QOS_KNOBS 5
+#define VGPU_QOS_KNOBS	    5
 #define VGPU_USAGE_COUNTERS 6
 
 struct vgpu_config {
@@ -111,9 +111,9 @@ struct vgpu_instance {
 	const struct vgpu_backend *backend;
 	char uuid[VGPU_UUID_LEN + 1];
 	char *parent_id;
-	char *type_id;       /* of the active instance */
+	char *type_id; /* of the active instance */
 	char *syspath;
-	int iommu_group;     /* VGPU_IOMMU_GROUP_UNREAD: read on demand */
+	int iommu_group; /* VGPU_IOMMU_GROUP_UNREAD: read on demand */
 	bool active;
 	struct vgpu_config *config; /* non-NULL when defined */
 };
@@ -221,17 +221,17 @@ void vgpu_log(struct vgpu_ctx *ctx, int priority, const char *file, int line,
 	      const char *fn, const char *format, ...)
 	__attribute__((format(printf, 6, 7)));
 
-#define vgpu_log_cond(ctx, prio, ...)                                          \
-	do {                                                                   \
-		if ((ctx) && (ctx)->log_priority >= (prio))                    \
-			vgpu_log(ctx, prio, __FILE__, __LINE__, __func__,      \
-				 __VA_ARGS__);                                 \
+#define vgpu_log_cond(ctx, prio, ...)                                     \
+	do {                                                              \
+		if ((ctx) && (ctx)->log_priority >= (prio))               \
+			vgpu_log(ctx, prio, __FILE__, __LINE__, __func__, \
+				 __VA_ARGS__);                            \
 	} while (0)
 
-#define dbg(ctx, ...) vgpu_log_cond(ctx, LOG_DEBUG, __VA_ARGS__)
+#define dbg(ctx, ...)  vgpu_log_cond(ctx, LOG_DEBUG, __VA_ARGS__)
 #define info(ctx, ...) vgpu_log_cond(ctx, LOG_INFO, __VA_ARGS__)
 #define warn(ctx, ...) vgpu_log_cond(ctx, LOG_WARNING, __VA_ARGS__)
-#define err(ctx, ...) vgpu_log_cond(ctx, LOG_ERR, __VA_ARGS__)
+#define err(ctx, ...)  vgpu_log_cond(ctx, LOG_ERR, __VA_ARGS__)
 
 /* object constructors used by backends */
 struct vgpu_parent *vgpu_parent_alloc(struct vgpu_ctx *ctx,

@@ -12,7 +12,7 @@
 #include "device-private.h"
 #include "dma-table.h"
 
-#define S(x) VGPU_MIG_##x
+#define S(x)	 VGPU_MIG_##x
 #define N_STATES 8
 
 /* what a state needs the device to offer */
@@ -29,14 +29,10 @@ static const uint64_t state_needs[N_STATES] = {
 };
 
 static const char *const state_names[N_STATES] = {
-	[S(ERROR)] = "ERROR",
-	[S(STOP)] = "STOP",
-	[S(RUNNING)] = "RUNNING",
-	[S(STOP_COPY)] = "STOP_COPY",
-	[S(RESUMING)] = "RESUMING",
-	[S(RUNNING_P2P)] = "RUNNING_P2P",
-	[S(PRE_COPY)] = "PRE_COPY",
-	[S(PRE_COPY_P2P)] = "PRE_COPY_P2P",
+	[S(ERROR)] = "ERROR",	    [S(STOP)] = "STOP",
+	[S(RUNNING)] = "RUNNING",   [S(STOP_COPY)] = "STOP_COPY",
+	[S(RESUMING)] = "RESUMING", [S(RUNNING_P2P)] = "RUNNING_P2P",
+	[S(PRE_COPY)] = "PRE_COPY", [S(PRE_COPY_P2P)] = "PRE_COPY_P2P",
 };
 
 /*
@@ -122,8 +118,7 @@ static bool offers(uint64_t flags, unsigned int state)
 
 /* the next arc from @from towards @to on a device offering @flags;
  * ERROR when there is no way */
-static unsigned int next_arc(uint64_t flags, unsigned int from,
-			     unsigned int to)
+static unsigned int next_arc(uint64_t flags, unsigned int from, unsigned int to)
 {
 	unsigned int n = next[from][to];
 
@@ -160,7 +155,8 @@ static int mig_check(struct vgpu_handle *h)
 		h->mig_flags = r > 0 ? f : 0;
 		h->mig_probed = true;
 		if (r > 0 && !(f & VGPU_MIGRATION_STOP_COPY)) {
-			err(h->ctx, "%s: migration flags 0x%llx lack STOP_COPY, which VFIO makes mandatory",
+			err(h->ctx,
+			    "%s: migration flags 0x%llx lack STOP_COPY, which VFIO makes mandatory",
 			    h->id, (unsigned long long)f);
 			h->mig_flags = 0;
 		}
@@ -176,7 +172,8 @@ static int get_state(struct vgpu_handle *h)
 	if (s < 0)
 		return s;
 	if (s != S(ERROR) && !offers(h->mig_flags, (unsigned int)s)) {
-		err(h->ctx, "%s: the device reports migration state %d, which it does not offer",
+		err(h->ctx,
+		    "%s: the device reports migration state %d, which it does not offer",
 		    h->id, s);
 		return -EBADMSG;
 	}
@@ -198,7 +195,8 @@ VGPU_EXPORT int vgpu_handle_migration_set_state(struct vgpu_handle *h,
 	if (r < 0)
 		return r;
 	if (!offers(h->mig_flags, state)) {
-		err(h->ctx, "%s: migration state %s (%u) is not offered by the device",
+		err(h->ctx,
+		    "%s: migration state %s (%u) is not offered by the device",
 		    h->id, vgpu_migration_state_name(state) ?: "?", state);
 		return -EINVAL;
 	}
@@ -211,18 +209,21 @@ VGPU_EXPORT int vgpu_handle_migration_set_state(struct vgpu_handle *h,
 		unsigned int n;
 
 		if (cur == S(ERROR)) {
-			err(h->ctx, "%s: the device is in migration state ERROR; only a reset leads back",
+			err(h->ctx,
+			    "%s: the device is in migration state ERROR; only a reset leads back",
 			    h->id);
 			return -EIO;
 		}
 		n = next_arc(h->mig_flags, (unsigned int)cur, state);
 		if (n == S(ERROR)) {
-			err(h->ctx, "%s: VFIO migration has no way from %s to %s",
+			err(h->ctx,
+			    "%s: VFIO migration has no way from %s to %s",
 			    h->id, state_names[cur], state_names[state]);
 			return -EINVAL;
 		}
 		if (arcs >= N_STATES) {
-			err(h->ctx, "%s: migration state does not converge on %s",
+			err(h->ctx,
+			    "%s: migration state does not converge on %s",
 			    h->id, state_names[state]);
 			return -EIO;
 		}
@@ -232,7 +233,8 @@ VGPU_EXPORT int vgpu_handle_migration_set_state(struct vgpu_handle *h,
 		if (r < 0) {
 			int now = h->ops->mig_get_state(h);
 
-			err(h->ctx, "%s: migration arc %s -> %s failed: %s; the device is in %s",
+			err(h->ctx,
+			    "%s: migration arc %s -> %s failed: %s; the device is in %s",
 			    h->id, state_names[cur], state_names[n],
 			    strerror(-r),
 			    now >= 0 && now < N_STATES ? state_names[now]
@@ -244,8 +246,8 @@ VGPU_EXPORT int vgpu_handle_migration_set_state(struct vgpu_handle *h,
 	return 0;
 }
 
-VGPU_EXPORT ssize_t vgpu_handle_migration_read(struct vgpu_handle *h,
-					       void *buf, size_t len)
+VGPU_EXPORT ssize_t vgpu_handle_migration_read(struct vgpu_handle *h, void *buf,
+					       size_t len)
 {
 	int s, r = mig_check(h);
 
@@ -404,7 +406,8 @@ VGPU_EXPORT int vgpu_handle_dirty_start(struct vgpu_handle *h,
 	}
 	for (size_t i = 0; r >= 0 && i < ws.n; i++) {
 		if ((ws.v[i].start | (ws.v[i].last + 1)) & (page_size - 1)) {
-			err(h->ctx, "%s: DMA window 0x%llx..0x%llx is not aligned to the %llu-byte tracking page",
+			err(h->ctx,
+			    "%s: DMA window 0x%llx..0x%llx is not aligned to the %llu-byte tracking page",
 			    h->id, (unsigned long long)ws.v[i].start,
 			    (unsigned long long)ws.v[i].last,
 			    (unsigned long long)page_size);
@@ -437,7 +440,8 @@ VGPU_EXPORT int vgpu_handle_dirty_report(struct vgpu_handle *h, uint64_t iova,
 		return -EINVAL;
 	w = vgpu_dma_table_find(h->dma, iova);
 	if (!w || iova + len - 1 > w->iova + w->len - 1) {
-		err(h->ctx, "%s: dirty report of 0x%llx+0x%llx is not inside one DMA window",
+		err(h->ctx,
+		    "%s: dirty report of 0x%llx+0x%llx is not inside one DMA window",
 		    h->id, (unsigned long long)iova, (unsigned long long)len);
 		return -EINVAL;
 	}

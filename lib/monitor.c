@@ -77,10 +77,11 @@ static int cmp_item(const void *a, const void *b)
 	return r;
 }
 
-static int snap_add(struct snapshot *s, const char *backend,
-		    const char *parent, const char *uuid, const char *type)
+static int snap_add(struct snapshot *s, const char *backend, const char *parent,
+		    const char *uuid, const char *type)
 {
-	struct snap_item *grown = reallocarray(s->items, s->n + 1, sizeof(*grown));
+	struct snap_item *grown =
+		reallocarray(s->items, s->n + 1, sizeof(*grown));
 	struct snap_item *it;
 
 	if (!grown)
@@ -151,14 +152,15 @@ static int take_snapshot(struct vgpu_ctx *ctx, const struct snapshot *prev,
 		r = snap_backend(ctx, vgpu_backends[i], s);
 		if (r >= 0 || r == -ENOMEM)
 			continue;
-		dbg(ctx, "monitor: %s answered in part (%s); keeping what it had",
+		dbg(ctx,
+		    "monitor: %s answered in part (%s); keeping what it had",
 		    name, strerror(-r));
 		for (size_t k = 0; prev && k < prev->n && r != -ENOMEM; k++) {
 			const struct snap_item *it = &prev->items[k];
 
 			if (!strcmp(it->backend, name)) {
-				r = snap_add(s, it->backend, it->parent, it->uuid,
-					     it->type);
+				r = snap_add(s, it->backend, it->parent,
+					     it->uuid, it->type);
 				kept++;
 			}
 		}
@@ -258,8 +260,9 @@ static int rescan(struct vgpu_monitor *m)
 		} else if (c > 0) {
 			const struct snap_item *it = &now.items[j++];
 
-			r = queue_event(m, it->uuid ? VGPU_EVENT_INSTANCE_ADDED :
-						      VGPU_EVENT_PARENT_ADDED,
+			r = queue_event(m,
+					it->uuid ? VGPU_EVENT_INSTANCE_ADDED
+						 : VGPU_EVENT_PARENT_ADDED,
 					it);
 		} else {
 			i++;
@@ -270,8 +273,9 @@ static int rescan(struct vgpu_monitor *m)
 	while (r >= 0 && n_gone) {
 		const struct snap_item *it = gone[--n_gone];
 
-		r = queue_event(m, it->uuid ? VGPU_EVENT_INSTANCE_REMOVED :
-					      VGPU_EVENT_PARENT_REMOVED,
+		r = queue_event(m,
+				it->uuid ? VGPU_EVENT_INSTANCE_REMOVED
+					 : VGPU_EVENT_PARENT_REMOVED,
 				it);
 	}
 	free(gone);
@@ -309,9 +313,11 @@ static void watch_backends(struct vgpu_monitor *m)
 		dir = vgpu_backends[i]->watch_dir(m->ctx);
 		if (!dir)
 			continue;
-		if (inotify_add_watch(fd, dir, IN_CREATE | IN_DELETE |
-					       IN_MOVED_FROM | IN_MOVED_TO) < 0)
-			dbg(m->ctx, "cannot watch %s: %s", dir, strerror(errno));
+		if (inotify_add_watch(fd, dir,
+				      IN_CREATE | IN_DELETE | IN_MOVED_FROM |
+					      IN_MOVED_TO) < 0)
+			dbg(m->ctx, "cannot watch %s: %s", dir,
+			    strerror(errno));
 		else
 			watches++;
 		free(dir);
@@ -345,7 +351,8 @@ VGPU_EXPORT int vgpu_monitor_new(struct vgpu_ctx *ctx,
 		r = -errno;
 		goto fail;
 	}
-	m->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	m->timerfd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (m->timerfd < 0) {
 		r = -errno;
 		goto fail;
@@ -359,20 +366,24 @@ VGPU_EXPORT int vgpu_monitor_new(struct vgpu_ctx *ctx,
 		/* udevd's events when it runs, else the kernel's own */
 		m->udev = udev_new();
 		if (m->udev) {
-			const char *src = access("/run/udev/control", F_OK) == 0 ?
-						  "udev" : "kernel";
+			const char *src = access("/run/udev/control", F_OK) == 0
+						  ? "udev"
+						  : "kernel";
 
 			m->umon = udev_monitor_new_from_netlink(m->udev, src);
-			if (m->umon && udev_monitor_enable_receiving(m->umon) < 0)
+			if (m->umon &&
+			    udev_monitor_enable_receiving(m->umon) < 0)
 				m->umon = udev_monitor_unref(m->umon);
 		}
 		if (m->umon) {
 			ev.data.fd = udev_monitor_get_fd(m->umon);
-			if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+			if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, ev.data.fd, &ev) <
+			    0)
 				m->umon = udev_monitor_unref(m->umon);
 		}
 		if (!m->umon)
-			warn(ctx, "no uevents can be received; rescanning instead");
+			warn(ctx,
+			     "no uevents can be received; rescanning instead");
 	}
 	watch_backends(m);
 	r = take_snapshot(ctx, NULL, &m->snap);
@@ -397,7 +408,8 @@ VGPU_EXPORT struct vgpu_monitor *vgpu_monitor_ref(struct vgpu_monitor *monitor)
 	return monitor;
 }
 
-VGPU_EXPORT struct vgpu_monitor *vgpu_monitor_unref(struct vgpu_monitor *monitor)
+VGPU_EXPORT struct vgpu_monitor *
+vgpu_monitor_unref(struct vgpu_monitor *monitor)
 {
 	if (!monitor)
 		return NULL;
@@ -449,7 +461,8 @@ static bool drain_triggers(struct vgpu_monitor *m)
 	while (read(m->timerfd, &ticks, sizeof(ticks)) == sizeof(ticks))
 		due = true;
 	if (m->inotifyfd >= 0) {
-		char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+		char buf[4096] __attribute__((
+			aligned(__alignof__(struct inotify_event))));
 
 		while (read(m->inotifyfd, buf, sizeof(buf)) > 0)
 			due = true;
@@ -459,7 +472,9 @@ static bool drain_triggers(struct vgpu_monitor *m)
 
 		while ((d = udev_monitor_receive_device(m->umon))) {
 			dbg(m->ctx, "uevent %s %s",
-			    udev_device_get_action(d) ? udev_device_get_action(d) : "?",
+			    udev_device_get_action(d)
+				    ? udev_device_get_action(d)
+				    : "?",
 			    udev_device_get_syspath(d));
 			due = true;
 			udev_device_unref(d);

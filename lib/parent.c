@@ -114,11 +114,13 @@ VGPU_EXPORT int vgpu_parent_list(struct vgpu_ctx *ctx,
 	if (!ctx || !ret || !n_ret)
 		return -EINVAL;
 	for (size_t i = 0; vgpu_backends[i]; i++) {
-		int r = vgpu_backend_on(ctx, i) ?
-				vgpu_backends[i]->list_parents(ctx, &vec) : 0;
+		int r = vgpu_backend_on(ctx, i)
+				? vgpu_backends[i]->list_parents(ctx, &vec)
+				: 0;
 
 		if (r < 0) {
-			vgpu_vec_clear(&vec, (void *(*)(void *))vgpu_parent_unref);
+			vgpu_vec_clear(&vec,
+				       (void *(*)(void *))vgpu_parent_unref);
 			return r;
 		}
 	}
@@ -150,8 +152,9 @@ VGPU_EXPORT int vgpu_parent_get(struct vgpu_ctx *ctx, const char *id,
 	if (!valid_id(id))
 		return -EINVAL;
 	for (size_t i = 0; vgpu_backends[i]; i++) {
-		int r = vgpu_backend_on(ctx, i) ?
-				vgpu_backends[i]->get_parent(ctx, id, ret) : -ENODEV;
+		int r = vgpu_backend_on(ctx, i)
+				? vgpu_backends[i]->get_parent(ctx, id, ret)
+				: -ENODEV;
 
 		if (r != -ENODEV)
 			return r;

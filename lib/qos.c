@@ -101,15 +101,18 @@ int vgpu_parse_size(const char *s, uint64_t *bytes)
 	if (errno)
 		return -EINVAL;
 	switch (*end) {
-	case 'K': case 'k':
+	case 'K':
+	case 'k':
 		shift = 10;
 		end++;
 		break;
-	case 'M': case 'm':
+	case 'M':
+	case 'm':
 		shift = 20;
 		end++;
 		break;
-	case 'G': case 'g':
+	case 'G':
+	case 'g':
 		shift = 30;
 		end++;
 		break;
@@ -172,7 +175,8 @@ VGPU_EXPORT int vgpu_config_get_qos(struct vgpu_config *config,
 
 static char *qos_dir(struct vgpu_ctx *ctx)
 {
-	return vgpu_backend_config_dir(ctx, "VGPU_QOS_CONFIG_DIR", "vgpu-qos.d");
+	return vgpu_backend_config_dir(ctx, "VGPU_QOS_CONFIG_DIR",
+				       "vgpu-qos.d");
 }
 
 /* the file's text: {"knob": number, ...}; unknown knobs (from a newer
@@ -411,7 +415,8 @@ static int set_live(struct vgpu_instance *in, enum vgpu_qos_knob knob,
 		return vgpu_qos_unsupported(in, knob, "it has no QoS knobs");
 	r = in->backend->qos_set(in, knob, value);
 	if (r == VGPU_QOS_APPLIED_AT_NEXT_START)
-		info(in->ctx, "%s: %s=%llu stored; the %s device applies it at the next VM start",
+		info(in->ctx,
+		     "%s: %s=%llu stored; the %s device applies it at the next VM start",
 		     in->uuid, knobs[knob].name, (unsigned long long)value,
 		     in->backend->name);
 	else if (r < 0 && r != -EOPNOTSUPP)
@@ -431,8 +436,10 @@ int vgpu_qos_apply(struct vgpu_ctx *ctx, struct vgpu_instance *in,
 		r = set_live(in, k, config->qos[k]);
 		if (r >= 0)
 			continue;
-		err(ctx, "%s: QoS %s=%llu of its definition refused; removing the instance again",
-		    in->uuid, knobs[k].name, (unsigned long long)config->qos[k]);
+		err(ctx,
+		    "%s: QoS %s=%llu of its definition refused; removing the instance again",
+		    in->uuid, knobs[k].name,
+		    (unsigned long long)config->qos[k]);
 		rr = in->backend->remove(in);
 		if (rr < 0)
 			err(ctx, "%s: removing it failed too: %s", in->uuid,
@@ -454,7 +461,8 @@ VGPU_EXPORT int vgpu_instance_set_qos(struct vgpu_instance *instance,
 	r = vgpu_qos_check_value(knob, value);
 	if (r < 0) {
 		if (r == -ERANGE)
-			err(instance->ctx, "%s: %s=%llu is out of range (%llu to %llu)",
+			err(instance->ctx,
+			    "%s: %s=%llu is out of range (%llu to %llu)",
 			    instance->uuid, knobs[knob].name,
 			    (unsigned long long)value,
 			    (unsigned long long)knobs[knob].min,
@@ -526,8 +534,8 @@ VGPU_EXPORT int vgpu_instance_get_qos(struct vgpu_instance *instance,
 
 VGPU_EXPORT const char *vgpu_usage_counter_name(enum vgpu_usage_counter counter)
 {
-	return (unsigned int)counter < VGPU_USAGE_COUNTERS ? counters[counter] :
-							      NULL;
+	return (unsigned int)counter < VGPU_USAGE_COUNTERS ? counters[counter]
+							   : NULL;
 }
 
 void vgpu_usage_set(struct vgpu_usage *usage, enum vgpu_usage_counter counter,

@@ -49,8 +49,8 @@ static void trim(const char **s, const char **e)
 		(*e)--;
 }
 
-static int kv_add(struct vgpu_kv **kv, size_t *n, const char *k,
-		  const char *ke, const char *v, const char *ve)
+static int kv_add(struct vgpu_kv **kv, size_t *n, const char *k, const char *ke,
+		  const char *v, const char *ve)
 {
 	struct vgpu_kv *grown = reallocarray(*kv, *n + 1, sizeof(**kv));
 

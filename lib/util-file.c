@@ -37,7 +37,8 @@ static int open_named_tmp(int dirfd, const char *name, char tmp[300])
 
 	for (int tries = 0; tries < 100; tries++) {
 		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
-			rnd = (unsigned int)getpid() * 2654435761u + (unsigned int)tries;
+			rnd = (unsigned int)getpid() * 2654435761u +
+			      (unsigned int)tries;
 		snprintf(tmp, 300, ".%s.%08x.tmp", name, rnd);
 		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 			    0644);
@@ -58,7 +59,9 @@ static int link_tmpfile(int fd, int dirfd, const char *name)
 	if (errno != ENOENT && errno != EPERM && errno != EINVAL)
 		return -errno;
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) < 0 ? -errno : 0;
+	return linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) < 0
+		       ? -errno
+		       : 0;
 }
 
 /* the data in a file without a name (O_TMPFILE), or -EOPNOTSUPP */
@@ -70,7 +73,9 @@ static int write_unnamed(int dirfd, const void *data, size_t len)
 	if (fd < 0)
 		/* file systems without O_TMPFILE say so in several ways */
 		return errno == EISDIR || errno == EOPNOTSUPP ||
-		       errno == EINVAL || errno == ENOENT ? -EOPNOTSUPP : -errno;
+				       errno == EINVAL || errno == ENOENT
+			       ? -EOPNOTSUPP
+			       : -errno;
 	r = write_all(fd, data, len);
 	if (!r && fsync(fd) < 0)
 		r = -errno;
@@ -97,13 +102,17 @@ int vgpu_write_file_atomic(int dirfd, const char *name, const void *data,
 			/* replacing needs a name to rename from; it appears
 			 * with its data already written */
 			r = -EEXIST;
-			for (int tries = 0; r == -EEXIST && tries < 100; tries++) {
+			for (int tries = 0; r == -EEXIST && tries < 100;
+			     tries++) {
 				unsigned int rnd = 0;
 
-				if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
-					rnd = (unsigned int)getpid() * 2654435761u +
+				if (getrandom(&rnd, sizeof(rnd),
+					      GRND_NONBLOCK) < 0)
+					rnd = (unsigned int)getpid() *
+						      2654435761u +
 					      (unsigned int)tries;
-				snprintf(tmp, sizeof(tmp), ".%s.%08x.tmp", name, rnd);
+				snprintf(tmp, sizeof(tmp), ".%s.%08x.tmp", name,
+					 rnd);
 				r = link_tmpfile(fd, dirfd, tmp);
 			}
 			if (!r && renameat(dirfd, tmp, dirfd, name) < 0) {
@@ -134,11 +143,14 @@ int vgpu_write_file_atomic(int dirfd, const char *name, const void *data,
 		if (replace) {
 			if (renameat(dirfd, tmp, dirfd, name) < 0)
 				r = -errno;
-		} else if (renameat2(dirfd, tmp, dirfd, name, RENAME_NOREPLACE) < 0) {
+		} else if (renameat2(dirfd, tmp, dirfd, name,
+				     RENAME_NOREPLACE) < 0) {
 			/* a rename in is one event for a watcher, a link two */
 			r = -errno;
 			if (r == -EINVAL)
-				r = linkat(dirfd, tmp, dirfd, name, 0) < 0 ? -errno : 1;
+				r = linkat(dirfd, tmp, dirfd, name, 0) < 0
+					    ? -errno
+					    : 1;
 		}
 	}
 	if (r != 0)
@@ -159,7 +171,8 @@ static bool same_mount(int a, int b)
 	if (statx(a, "", AT_EMPTY_PATH, STATX_MNT_ID, &sa) < 0 ||
 	    statx(b, "", AT_EMPTY_PATH, STATX_MNT_ID, &sb) < 0)
 		return true; /* cannot tell: the rename will */
-	if (sa.stx_dev_major != sb.stx_dev_major || sa.stx_dev_minor != sb.stx_dev_minor)
+	if (sa.stx_dev_major != sb.stx_dev_major ||
+	    sa.stx_dev_minor != sb.stx_dev_minor)
 		return false;
 	return !(sa.stx_mask & sb.stx_mask & STATX_MNT_ID) ||
 	       sa.stx_mnt_id == sb.stx_mnt_id;
@@ -182,7 +195,8 @@ int vgpu_write_file_staged(int stagefd, const char *prefix, int dirfd,
 			unsigned int rnd = 0;
 
 			if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
-				rnd = (unsigned int)getpid() * 2654435761u + (unsigned int)tries;
+				rnd = (unsigned int)getpid() * 2654435761u +
+				      (unsigned int)tries;
 			snprintf(tmp, sizeof(tmp), "%s.%08x.tmp", prefix, rnd);
 			r = link_tmpfile(fd, stagefd, tmp);
 		}
@@ -195,9 +209,12 @@ int vgpu_write_file_staged(int stagefd, const char *prefix, int dirfd,
 			unsigned int rnd = 0;
 
 			if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) < 0)
-				rnd = (unsigned int)getpid() * 2654435761u + (unsigned int)tries;
+				rnd = (unsigned int)getpid() * 2654435761u +
+				      (unsigned int)tries;
 			snprintf(tmp, sizeof(tmp), "%s.%08x.tmp", prefix, rnd);
-			fd = openat(stagefd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			fd = openat(stagefd, tmp,
+				    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+				    0644);
 			r = fd < 0 ? -errno : 0;
 		}
 		if (!r) {
@@ -210,14 +227,17 @@ int vgpu_write_file_staged(int stagefd, const char *prefix, int dirfd,
 				unlinkat(stagefd, tmp, 0);
 		}
 	} else {
-		return fd == -EPERM || fd == -EACCES || fd == -EROFS ? -EXDEV : fd;
+		return fd == -EPERM || fd == -EACCES || fd == -EROFS ? -EXDEV
+								     : fd;
 	}
 	if (r < 0)
 		return r == -EPERM || r == -EACCES || r == -EROFS ? -EXDEV : r;
 	if (replace)
 		r = renameat(stagefd, tmp, dirfd, name) < 0 ? -errno : 0;
 	else
-		r = renameat2(stagefd, tmp, dirfd, name, RENAME_NOREPLACE) < 0 ? -errno : 0;
+		r = renameat2(stagefd, tmp, dirfd, name, RENAME_NOREPLACE) < 0
+			    ? -errno
+			    : 0;
 	if (r == -EINVAL && !replace)
 		/* no RENAME_NOREPLACE here: a link does not replace either */
 		r = linkat(stagefd, tmp, dirfd, name, 0) < 0 ? -errno : 1;
@@ -282,7 +302,7 @@ int vgpu_mkdir_p(const char *path, unsigned int mode)
 
 	if (!copy)
 		return -ENOMEM;
-	for (char *p = copy + 1; ; p++) {
+	for (char *p = copy + 1;; p++) {
 		if (*p != '/' && *p)
 			continue;
 		char c = *p;

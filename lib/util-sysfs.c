@@ -85,8 +85,8 @@ int vgpu_parse_long(const char *s, int base, long min, long max, long *ret)
 	if (base == 16 && p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
 		p += 2;
 	if (!((*p >= '0' && *p <= '9') || *p == '-' ||
-	      (base == 16 && ((*p >= 'a' && *p <= 'f') ||
-			      (*p >= 'A' && *p <= 'F')))))
+	      (base == 16 &&
+	       ((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')))))
 		return -EINVAL;
 	errno = 0;
 	v = strtol(p, &end, base);

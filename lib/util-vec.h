@@ -17,6 +17,7 @@ int vgpu_vec_push(struct vgpu_vec *vec, void *item);
 void **vgpu_vec_steal(struct vgpu_vec *vec, size_t *n_ret);
 /* call @unref on every item, then free the array */
 void vgpu_vec_clear(struct vgpu_vec *vec, void *(*unref)(void *));
-void vgpu_vec_sort(struct vgpu_vec *vec, int (*cmp)(const void *, const void *));
+void vgpu_vec_sort(struct vgpu_vec *vec,
+		   int (*cmp)(const void *, const void *));
 
 #endif

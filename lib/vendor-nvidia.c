@@ -18,8 +18,8 @@
 #include "util-sysfs.h"
 #include "vendor-nvidia.h"
 
-#define PARAMS "nvidia/vgpu_params"
-#define FRL_KEY "frame_rate_limiter"
+#define PARAMS	   "nvidia/vgpu_params"
+#define FRL_KEY	   "frame_rate_limiter"
 #define PARAMS_MAX 1024
 
 /* one "key=value" item of @text, trimmed; false at the end */
@@ -77,7 +77,9 @@ static int read_params(struct vgpu_ctx *ctx, const char *who, int devfd,
 	p = buf;
 	while (next_item(&p, &k, &kn, &v, &vn)) {
 		if (!item_ok(k, kn, v, vn)) {
-			err(ctx, "%s: " PARAMS " reads \"%s\", which is not key=value[,key=value...]",
+			err(ctx,
+			    "%s: " PARAMS
+			    " reads \"%s\", which is not key=value[,key=value...]",
 			    who, buf);
 			return -EBADMSG;
 		}
@@ -106,7 +108,8 @@ int vgpu_nvidia_frl_get(struct vgpu_ctx *ctx, const char *who, int devfd,
 		memcpy(num, v, vn);
 		num[vn] = '\0';
 		if (vgpu_parse_long(num, 10, 0, 1000, &n) < 0) {
-			err(ctx, "%s: " PARAMS ": " FRL_KEY "=%s is not a number",
+			err(ctx,
+			    "%s: " PARAMS ": " FRL_KEY "=%s is not a number",
 			    who, num);
 			return -EBADMSG;
 		}
@@ -134,12 +137,14 @@ int vgpu_nvidia_frl_set(struct vgpu_instance *in, int devfd, long frl_config,
 		char why[160];
 
 		if (frl_config > 0)
-			snprintf(why, sizeof(why),
-				 "NVIDIA's limiter is off (0) or at the type's frl_config (%ld fps)",
-				 frl_config);
+			snprintf(
+				why, sizeof(why),
+				"NVIDIA's limiter is off (0) or at the type's frl_config (%ld fps)",
+				frl_config);
 		else
-			snprintf(why, sizeof(why),
-				 "NVIDIA's limiter can only be turned off (0) here; the type publishes no frl_config");
+			snprintf(
+				why, sizeof(why),
+				"NVIDIA's limiter can only be turned off (0) here; the type publishes no frl_config");
 		return vgpu_qos_unsupported(in, VGPU_QOS_FRAME_RATE_LIMIT, why);
 	}
 	r = read_params(in->ctx, in->uuid, devfd, buf, sizeof(buf));

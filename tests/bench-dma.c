@@ -107,8 +107,8 @@ static int time_translate(struct vgpu_dma_table *t, const struct span *spans,
 				struct vgpu_dma_sg sg;
 
 				if (vgpu_dma_table_translate(t, addrs[i], 1,
-							     VGPU_DMA_READ,
-							     &sg, 1) != 1)
+							     VGPU_DMA_READ, &sg,
+							     1) != 1)
 					return 1;
 				sum_t += sg.win->iova;
 			}
@@ -186,7 +186,8 @@ static int run(size_t n, size_t lookups)
 
 		t0 = now_ns();
 		for (size_t i = 0; i < lookups; i++)
-			sum_t += vgpu_dma_table_find(t, s->start + (i * 64) % span_len)
+			sum_t += vgpu_dma_table_find(
+					 t, s->start + (i * 64) % span_len)
 					 ->iova;
 		rep_t = now_ns() - t0;
 		t0 = now_ns();
@@ -209,8 +210,11 @@ static int run(size_t n, size_t lookups)
 		t0 = now_ns();
 		for (size_t i = 0; i < ops; i++) {
 			struct vgpu_dma_window w = {
-				.iova = iova + 0x1000 + (rnd(&seed) % 1000000) * 0x2000,
-				.len = 0x1000, .fd = -1, .prot = 3,
+				.iova = iova + 0x1000 +
+					(rnd(&seed) % 1000000) * 0x2000,
+				.len = 0x1000,
+				.fd = -1,
+				.prot = 3,
 			};
 
 			if (vgpu_dma_table_insert(t, &w, NULL) < 0 ||

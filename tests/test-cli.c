@@ -40,19 +40,24 @@ START_TEST(exit_codes)
 		int err, code;
 	} table[] = {
 		{ 0, 0 },
-		{ ENOENT, EXIT_NOTFOUND },	{ ENODEV, EXIT_NOTFOUND },
-		{ EEXIST, EXIT_CONFLICT },	{ ENOSPC, EXIT_CONFLICT },
-		{ EBUSY, EXIT_CONFLICT },	{ ENOTUNIQ, EXIT_CONFLICT },
+		{ ENOENT, EXIT_NOTFOUND },
+		{ ENODEV, EXIT_NOTFOUND },
+		{ EEXIST, EXIT_CONFLICT },
+		{ ENOSPC, EXIT_CONFLICT },
+		{ EBUSY, EXIT_CONFLICT },
+		{ ENOTUNIQ, EXIT_CONFLICT },
 		{ EINVAL, EXIT_USAGE },
-		{ EACCES, EXIT_PERMISSION },	{ EPERM, EXIT_PERMISSION },
+		{ EACCES, EXIT_PERMISSION },
+		{ EPERM, EXIT_PERMISSION },
 		{ ETIMEDOUT, EXIT_UNRESPONSIVE },
-		{ EIO, EXIT_FAILURE },		{ EBADMSG, EXIT_FAILURE },
+		{ EIO, EXIT_FAILURE },
+		{ EBADMSG, EXIT_FAILURE },
 		{ ENOMEM, EXIT_FAILURE },
 	};
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		ck_assert_msg(exit_for(-table[i].err) == table[i].code,
-			      "%s", strerror(table[i].err));
+		ck_assert_msg(exit_for(-table[i].err) == table[i].code, "%s",
+			      strerror(table[i].err));
 	ck_assert_int_eq(EXIT_USAGE, 2);
 	ck_assert_int_eq(EXIT_NOTFOUND, 3);
 	ck_assert_int_eq(EXIT_CONFLICT, 4);
@@ -71,7 +76,8 @@ static void fail_after_library_error(void *data)
 	/* the library logs why (a bad UUID), the verb reports the failure */
 	ck_assert_int_eq(vgpu_config_new(&c), 0);
 	ck_assert_int_eq(vgpu_config_set_type(c, "t"), 0);
-	ck_assert_int_eq(vgpu_instance_create(ctx, "p", "not-a-uuid", c, NULL), -EINVAL);
+	ck_assert_int_eq(vgpu_instance_create(ctx, "p", "not-a-uuid", c, NULL),
+			 -EINVAL);
 	vgpu_config_unref(c);
 	code[0] = fail_errno(-EIO, "instance %s", "x");
 	code[1] = fail_parent(-ENODEV, "0000:99:00.0");
@@ -91,11 +97,12 @@ START_TEST(one_message_per_failure)
 	vgpu_ctx_unref(ctx);
 	/* the library's message is the cause, printed once, in our name;
 	 * the causes we know better are ours */
-	ck_assert_str_eq(err,
-			 "vgpuctl: \"not-a-uuid\" is not a UUID\n"
-			 "vgpuctl: parent 0000:99:00.0: no such parent\n"
-			 "vgpuctl: instance 11111111-2222-4333-8444-555555555555: not defined\n"
-			 "vgpuctl: parent p: permission denied\n");
+	ck_assert_str_eq(
+		err,
+		"vgpuctl: \"not-a-uuid\" is not a UUID\n"
+		"vgpuctl: parent 0000:99:00.0: no such parent\n"
+		"vgpuctl: instance 11111111-2222-4333-8444-555555555555: not defined\n"
+		"vgpuctl: parent p: permission denied\n");
 	ck_assert_int_eq(code[0], EXIT_FAILURE);
 	ck_assert_int_eq(code[1], EXIT_NOTFOUND);
 	ck_assert_int_eq(code[2], EXIT_NOTFOUND);
@@ -114,7 +121,9 @@ static void bad_dirs(void *data)
 
 START_TEST(context_directories)
 {
-	struct opts o = { .sysfs_root = "/s", .config_dir = "/c", .runtime_dir = "/r" };
+	struct opts o = { .sysfs_root = "/s",
+			  .config_dir = "/c",
+			  .runtime_dir = "/r" };
 	char err[256];
 	int code;
 
@@ -160,11 +169,14 @@ START_TEST(read_file)
 	ck_assert_int_eq(cli_read_file(path, false, 2, &text, &len), -EFBIG);
 	memset(big, 'x', sizeof(big));
 	write_file(path, big, sizeof(big));
-	ck_assert_int_eq(cli_read_file(path, false, sizeof(big), &text, &len), 0);
+	ck_assert_int_eq(cli_read_file(path, false, sizeof(big), &text, &len),
+			 0);
 	ck_assert_uint_eq(len, sizeof(big));
 	ck_assert_uint_eq(strlen(text), sizeof(big));
 	free(text);
-	ck_assert_int_eq(cli_read_file(path, false, sizeof(big) - 1, &text, &len), -EFBIG);
+	ck_assert_int_eq(
+		cli_read_file(path, false, sizeof(big) - 1, &text, &len),
+		-EFBIG);
 	/* "-" is a file name unless stdin is allowed */
 	ck_assert_int_eq(chdir(dir), 0);
 	ck_assert_int_eq(cli_read_file("-", false, 100, &text, &len), -ENOENT);
@@ -200,8 +212,9 @@ START_TEST(arguments)
 	ck_assert_int_eq(cli_parse_count("--count", " 1", &v), EXIT_USAGE);
 	ck_assert_int_eq(cli_parse_count("--count", "+1", &v), EXIT_USAGE);
 	ck_assert_int_eq(v, 7);
-	ck_assert_int_eq(cli_parse_count("--count", "99999999999999999999999", &v),
-			 EXIT_USAGE);
+	ck_assert_int_eq(
+		cli_parse_count("--count", "99999999999999999999999", &v),
+		EXIT_USAGE);
 	ck_assert(looks_like_uuid("11111111-2222-4333-8444-555555555555"));
 	ck_assert(!looks_like_uuid("0000:00:02.0"));
 	ck_assert(!looks_like_uuid(""));

@@ -45,7 +45,8 @@ void fixture_setup(void)
 	const char *tmp = getenv("TMPDIR");
 
 	memset(&fx, 0, sizeof(fx));
-	snprintf(fx.dir, sizeof(fx.dir), "%s/vgpu-test.XXXXXX", tmp ? tmp : "/tmp");
+	snprintf(fx.dir, sizeof(fx.dir), "%s/vgpu-test.XXXXXX",
+		 tmp ? tmp : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(fx.dir));
 	snprintf(fx.backing, sizeof(fx.backing), "%s/host", fx.dir);
 	snprintf(fx.sysroot, sizeof(fx.sysroot), "%s/host/sys", fx.dir);
@@ -112,42 +113,56 @@ void fixture_standard_host(void)
 {
 	struct fake_tree *t = fx.tree;
 
-	ck_assert_int_eq(fake_tree_add_pci_parent(t, "0000:00:02.0", 0x8086, 0x3e92,
-						  0x1028, 0x0869, 0x030000,
-						  "i915", 0), 0);
-	ck_assert_int_eq(fake_tree_add_type(t, "0000:00:02.0", "i915-GVTg_V5_4",
-					    "GVTg_V5_4",
-					    "low_gm_size: 128MB\nhigh_gm_size: 512MB\n"
-					    "fence: 4\nresolution: 1920x1200\nweight: 4\n",
-					    "vfio-pci", 1), 0);
-	ck_assert_int_eq(fake_tree_add_type(t, "0000:00:02.0", "i915-GVTg_V5_8",
-					    "GVTg_V5_8",
-					    "low_gm_size: 64MB\nhigh_gm_size: 384MB\n"
-					    "fence: 4\nresolution: 1024x768\nweight: 2\n",
-					    "vfio-pci", 2), 0);
-	ck_assert_int_eq(fake_tree_add_pci_parent(t, "0000:3b:00.0", 0x10de, 0x1e30,
-						  0x10de, 0x12ba, 0x030000,
-						  "nvidia", 1), 0);
-	ck_assert_int_eq(fake_tree_add_type(t, "0000:3b:00.0", "nvidia-256",
-					    "GRID RTX6000-1Q",
-					    "num_heads=4, frl_config=60, framebuffer=1024M, "
-					    "max_resolution=5120x2880, max_instance=24",
-					    "vfio-pci", 24), 0);
-	ck_assert_int_eq(fake_tree_add_instance_attr(t, "0000:3b:00.0", "nvidia-256",
-						     "nvidia/vgpu_params", "bad",
-						     EINVAL), 0);
-	ck_assert_int_eq(fake_tree_add_pci_parent(t, "0000:00:05.0", 0x1b36, 0x0001,
-						  0x1af4, 0x1100, 0x078000,
-						  "mtty", -1), 0);
-	ck_assert_int_eq(fake_tree_add_type(t, "0000:00:05.0", "mtty-2", "Dual port",
-					    NULL, "vfio-pci", 2), 0);
+	ck_assert_int_eq(fake_tree_add_pci_parent(t, "0000:00:02.0", 0x8086,
+						  0x3e92, 0x1028, 0x0869,
+						  0x030000, "i915", 0),
+			 0);
+	ck_assert_int_eq(fake_tree_add_type(
+				 t, "0000:00:02.0", "i915-GVTg_V5_4",
+				 "GVTg_V5_4",
+				 "low_gm_size: 128MB\nhigh_gm_size: 512MB\n"
+				 "fence: 4\nresolution: 1920x1200\nweight: 4\n",
+				 "vfio-pci", 1),
+			 0);
+	ck_assert_int_eq(fake_tree_add_type(
+				 t, "0000:00:02.0", "i915-GVTg_V5_8",
+				 "GVTg_V5_8",
+				 "low_gm_size: 64MB\nhigh_gm_size: 384MB\n"
+				 "fence: 4\nresolution: 1024x768\nweight: 2\n",
+				 "vfio-pci", 2),
+			 0);
+	ck_assert_int_eq(fake_tree_add_pci_parent(t, "0000:3b:00.0", 0x10de,
+						  0x1e30, 0x10de, 0x12ba,
+						  0x030000, "nvidia", 1),
+			 0);
+	ck_assert_int_eq(
+		fake_tree_add_type(
+			t, "0000:3b:00.0", "nvidia-256", "GRID RTX6000-1Q",
+			"num_heads=4, frl_config=60, framebuffer=1024M, "
+			"max_resolution=5120x2880, max_instance=24",
+			"vfio-pci", 24),
+		0);
+	ck_assert_int_eq(fake_tree_add_instance_attr(
+				 t, "0000:3b:00.0", "nvidia-256",
+				 "nvidia/vgpu_params", "bad", EINVAL),
+			 0);
+	ck_assert_int_eq(fake_tree_add_pci_parent(t, "0000:00:05.0", 0x1b36,
+						  0x0001, 0x1af4, 0x1100,
+						  0x078000, "mtty", -1),
+			 0);
+	ck_assert_int_eq(fake_tree_add_type(t, "0000:00:05.0", "mtty-2",
+					    "Dual port", NULL, "vfio-pci", 2),
+			 0);
 	ck_assert_int_eq(fake_tree_add_css_parent(t, "0.0.0023"), 0);
-	ck_assert_int_eq(fake_tree_add_type(t, "0.0.0023", "vfio_ccw-io", "I/O subchannel (Non-QDIO)",
-					    NULL, "vfio-ccw", 1), 0);
+	ck_assert_int_eq(fake_tree_add_type(t, "0.0.0023", "vfio_ccw-io",
+					    "I/O subchannel (Non-QDIO)", NULL,
+					    "vfio-ccw", 1),
+			 0);
 	ck_assert_int_eq(fake_tree_add_ap_matrix(t), 0);
 	ck_assert_int_eq(fake_tree_add_type(t, "matrix", "vfio_ap-passthrough",
 					    "VFIO AP Passthrough Device", NULL,
-					    "vfio-ap", 65535), 0);
+					    "vfio-ap", 65535),
+			 0);
 }
 
 int run_suite(Suite *s)

@@ -14,16 +14,16 @@
 #define EXIT_SKIP 77
 
 struct fixture {
-	char dir[PATH_MAX];      /* private temporary directory */
-	char backing[PATH_MAX];  /* where the tree is built */
-	char sysroot[PATH_MAX];  /* what the context reads as sysfs */
+	char dir[PATH_MAX];	/* private temporary directory */
+	char backing[PATH_MAX]; /* where the tree is built */
+	char sysroot[PATH_MAX]; /* what the context reads as sysfs */
 	char config[PATH_MAX];
 	char runtime[PATH_MAX];
 	struct fake_tree *tree;
 	pid_t daemon;
 	bool live;
 	struct vgpu_ctx *ctx;
-	char log[8192];          /* the context's log, for assertions */
+	char log[8192]; /* the context's log, for assertions */
 	size_t log_len;
 };
 

@@ -35,16 +35,20 @@ START_TEST(round_trip_exact_bytes)
 	ck_assert_str_eq(out, text);
 	free(out);
 	ck_assert_int_eq(vgpu_config_to_json(c, 0, &out), 0);
-	ck_assert_str_eq(out, "{\"mdev_type\":\"nvidia-256\",\"start\":\"auto\",\"attrs\":["
-			      "{\"nvidia/vgpu_params\":\"frame_rate_limiter=0\"},"
-			      "{\"x\":\"quote \\\" back\\\\slash \\n tab\\t\"}]}");
+	ck_assert_str_eq(
+		out,
+		"{\"mdev_type\":\"nvidia-256\",\"start\":\"auto\",\"attrs\":["
+		"{\"nvidia/vgpu_params\":\"frame_rate_limiter=0\"},"
+		"{\"x\":\"quote \\\" back\\\\slash \\n tab\\t\"}]}");
 	free(out);
 	ck_assert_int_eq(vgpu_config_to_json(c, 0x80, &out), -EINVAL);
 	vgpu_config_unref(c);
 
 	c = parse("{\"mdev_type\":\"t\",\"start\":\"manual\",\"attrs\":[]}");
 	ck_assert_int_eq(vgpu_config_to_json(c, VGPU_JSON_PRETTY, &out), 0);
-	ck_assert_str_eq(out, "{\n  \"mdev_type\": \"t\",\n  \"start\": \"manual\",\n  \"attrs\": []\n}");
+	ck_assert_str_eq(
+		out,
+		"{\n  \"mdev_type\": \"t\",\n  \"start\": \"manual\",\n  \"attrs\": []\n}");
 	free(out);
 	vgpu_config_unref(c);
 }
@@ -54,7 +58,8 @@ START_TEST(lenient_like_mdevctl)
 {
 	struct vgpu_config *c;
 
-	c = parse("{\"mdev_type\": \"t\", \"start\": \"sometimes\", \"new\": [1, {}]}  \n");
+	c = parse(
+		"{\"mdev_type\": \"t\", \"start\": \"sometimes\", \"new\": [1, {}]}  \n");
 	ck_assert(!vgpu_config_get_autostart(c));
 	ck_assert_uint_eq(vgpu_config_get_attr_count(c), 0);
 	vgpu_config_unref(c);
@@ -66,9 +71,18 @@ END_TEST
 START_TEST(hostile_json)
 {
 	static const char *const bad[] = {
-		"", " ", "null", "[]", "\"str\"", "{", "{}",
-		"{\"mdev_type\": null}", "{\"mdev_type\": 1}", "{\"mdev_type\": \"\"}",
-		"{\"mdev_type\": \"a/b\"}", "{\"mdev_type\": \"..\"}",
+		"",
+		" ",
+		"null",
+		"[]",
+		"\"str\"",
+		"{",
+		"{}",
+		"{\"mdev_type\": null}",
+		"{\"mdev_type\": 1}",
+		"{\"mdev_type\": \"\"}",
+		"{\"mdev_type\": \"a/b\"}",
+		"{\"mdev_type\": \"..\"}",
 		"{\"mdev_type\": \"t\", \"start\": 1}",
 		"{\"mdev_type\": \"t\", \"attrs\": {}}",
 		"{\"mdev_type\": \"t\", \"attrs\": [1]}",
@@ -86,9 +100,11 @@ START_TEST(hostile_json)
 	char nul[] = "{\"mdev_type\": \"t\"}\0junk";
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		ck_assert_msg(vgpu_config_new_from_json(bad[i], strlen(bad[i]), &c) == -EBADMSG,
+		ck_assert_msg(vgpu_config_new_from_json(bad[i], strlen(bad[i]),
+							&c) == -EBADMSG,
 			      "accepted: %s", bad[i]);
-	ck_assert_int_eq(vgpu_config_new_from_json(nul, sizeof(nul) - 1, &c), -EBADMSG);
+	ck_assert_int_eq(vgpu_config_new_from_json(nul, sizeof(nul) - 1, &c),
+			 -EBADMSG);
 	ck_assert_int_eq(vgpu_config_new_from_json(NULL, 0, &c), -EINVAL);
 	ck_assert_int_eq(vgpu_config_new_from_json("{}", 2, NULL), -EINVAL);
 	ck_assert_ptr_null(c);
@@ -102,7 +118,8 @@ START_TEST(attributes)
 	char *out;
 
 	ck_assert_int_eq(vgpu_config_new(&c), 0);
-	ck_assert_int_eq(vgpu_config_to_json(c, 0, &out), -EINVAL); /* no type */
+	ck_assert_int_eq(vgpu_config_to_json(c, 0, &out),
+			 -EINVAL); /* no type */
 	ck_assert_int_eq(vgpu_config_add_attr(c, "b", "2", -1), 0);
 	ck_assert_int_eq(vgpu_config_add_attr(c, "a", "1", 0), 0);
 	ck_assert_int_eq(vgpu_config_add_attr(c, "d", "4", 99), 0);
@@ -126,7 +143,8 @@ START_TEST(attributes)
 	ck_assert_int_eq(vgpu_config_add_attr(c, "x/./y", "1", -1), -EINVAL);
 	ck_assert_int_eq(vgpu_config_add_attr(c, "", "1", -1), -EINVAL);
 	ck_assert_int_eq(vgpu_config_add_attr(c, "x", NULL, -1), -EINVAL);
-	ck_assert_int_eq(vgpu_config_add_attr(c, "nvidia/vgpu_params", "", -1), 0);
+	ck_assert_int_eq(vgpu_config_add_attr(c, "nvidia/vgpu_params", "", -1),
+			 0);
 	ck_assert_int_eq(vgpu_config_del_attr(c, -1), 0);
 	ck_assert_int_eq(vgpu_config_del_attr(c, -1), 0);
 	ck_assert_int_eq(vgpu_config_del_attr(c, -1), 0);

@@ -116,7 +116,9 @@ START_TEST(log_function_and_priority)
 	ck_assert_int_eq(vgpu_parent_get(ctx, "0000:00:02.0", &p), -ENODEV);
 	ck_assert_int_eq(logged, 0);
 	vgpu_ctx_set_log_priority(ctx, LOG_DEBUG);
-	ck_assert_int_eq(vgpu_instance_remove(ctx, "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01"), -ENOENT);
+	ck_assert_int_eq(vgpu_instance_remove(
+				 ctx, "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01"),
+			 -ENOENT);
 	vgpu_ctx_unref(ctx);
 	(void)last_prio;
 }
@@ -142,7 +144,9 @@ START_TEST(default_log_names_no_function)
 	close(saved);
 	n = pread(fd, buf, sizeof(buf) - 1, 0);
 	ck_assert_int_gt(n, 0);
-	ck_assert_str_eq(buf, "libvgpu: ignoring VGPU_SYSFS_ROOT=relative: not an absolute path\n");
+	ck_assert_str_eq(
+		buf,
+		"libvgpu: ignoring VGPU_SYSFS_ROOT=relative: not an absolute path\n");
 	ck_assert_ptr_null(strstr(buf, "vgpu_ctx_new"));
 	close(fd);
 	unlink(path);
@@ -204,12 +208,14 @@ START_TEST(backends_and_a_hung_provider)
 	ck_assert_int_eq(last_prio, LOG_ERR);
 	ck_assert_int_eq(vgpu_parent_get(ctx, "hung0", &p), -ETIMEDOUT);
 	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, NULL,
-					    &insts, &n), -ETIMEDOUT);
+					    &insts, &n),
+			 -ETIMEDOUT);
 	/* the monitor goes on without it (logged), instead of failing */
 	logged = 0;
 	ck_assert_int_eq(vgpu_monitor_new(ctx, &m), 0);
 	ck_assert_int_ge(logged, 1);
-	ck_assert_ptr_nonnull(strstr(last_msg, "provider hung0 is not responding"));
+	ck_assert_ptr_nonnull(
+		strstr(last_msg, "provider hung0 is not responding"));
 	vgpu_monitor_unref(m);
 
 	/* mdev alone: the provider is not asked */
@@ -220,7 +226,8 @@ START_TEST(backends_and_a_hung_provider)
 	vgpu_parent_list_free(list, n);
 	ck_assert_int_eq(vgpu_parent_get(ctx, "hung0", &p), -ENODEV);
 	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, NULL,
-					    &insts, &n), 0);
+					    &insts, &n),
+			 0);
 	vgpu_instance_list_free(insts, n);
 	ck_assert_int_eq(logged, 0);
 	ck_assert_int_eq(vgpu_ctx_set_backends(ctx, "sriov,vfio-user"), 0);
@@ -271,9 +278,10 @@ START_TEST(provider_timeout_setting)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		setenv("VGPU_PROVIDER_TIMEOUT_MS", cases[i].env, 1);
 		ck_assert_int_eq(vgpu_parent_get(ctx, "hung0", &p), -ETIMEDOUT);
-		ck_assert_msg(strstr(last_msg, "provider hung0 is not responding") &&
-			      strstr(last_msg, cases[i].says),
-			      "%s: %s", cases[i].env, last_msg);
+		ck_assert_msg(
+			strstr(last_msg, "provider hung0 is not responding") &&
+				strstr(last_msg, cases[i].says),
+			"%s: %s", cases[i].env, last_msg);
 	}
 	unsetenv("VGPU_PROVIDER_TIMEOUT_MS");
 	vgpu_ctx_unref(ctx);
@@ -312,7 +320,8 @@ START_TEST(provider_closes_without_answer)
 	logged = 0;
 	ck_assert_int_eq(vgpu_parent_get(ctx, "hung0", &p), -EIO);
 	ck_assert_int_eq(logged, 1);
-	ck_assert_ptr_nonnull(strstr(last_msg, "provider hung0 closed the connection"));
+	ck_assert_ptr_nonnull(
+		strstr(last_msg, "provider hung0 closed the connection"));
 	ck_assert_int_eq(waitpid(child, &status, 0), child);
 	ck_assert_int_eq(status, 0);
 	vgpu_ctx_unref(ctx);

@@ -22,7 +22,7 @@
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-#define P "0000:00:02.0"
+#define P  "0000:00:02.0"
 #define U1 "5f3a7c9e-2b1d-4e8f-9a6c-0d1e2f3a4b01"
 #define U2 "5f3a7c9e-2b1d-4e8f-9a6c-0d1e2f3a4b02"
 
@@ -39,7 +39,8 @@ static void define(const char *uuid, unsigned int flags)
 {
 	struct vgpu_config *c = config_of("i915-GVTg_V5_4");
 
-	ck_assert_int_eq(vgpu_instance_define(fx.ctx, P, uuid, c, flags, NULL), 0);
+	ck_assert_int_eq(vgpu_instance_define(fx.ctx, P, uuid, c, flags, NULL),
+			 0);
 	vgpu_config_unref(c);
 }
 
@@ -54,16 +55,17 @@ static void define(const char *uuid, unsigned int flags)
  * one re-read, and so must ours.
  */
 struct seen {
-	int events;    /* every event */
-	int final;     /* events naming the definition */
-	int rereads;   /* what libvirt would make of it */
+	int events;	     /* every event */
+	int final;	     /* events naming the definition */
+	int rereads;	     /* what libvirt would make of it */
 	char created[8][64]; /* appeared, not closed after writing yet */
 	char what[512];
 };
 
 static void drain(int fd, const char *name, struct seen *s)
 {
-	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	char buf[16384]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	bool timer = false;
 
@@ -94,7 +96,9 @@ static void drain(int fd, const char *name, struct seen *s)
 			if ((ev->mask & IN_CREATE) && !(ev->mask & IN_ISDIR))
 				for (int i = 0; i < 8; i++)
 					if (!s->created[i][0]) {
-						snprintf(s->created[i], sizeof(s->created[i]), "%s", nm);
+						snprintf(s->created[i],
+							 sizeof(s->created[i]),
+							 "%s", nm);
 						break;
 					}
 		}
@@ -117,12 +121,17 @@ START_TEST(a_watcher_sees_one_event_per_written_definition)
 	fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
 	/* the mask GLib's inotify monitor asks for */
-	wd = inotify_add_watch(fd, dir, IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM |
-				IN_MOVED_TO | IN_DELETE | IN_CREATE | IN_DELETE_SELF |
-				IN_UNMOUNT | IN_MOVE_SELF | IN_CLOSE_WRITE);
+	wd = inotify_add_watch(fd, dir,
+			       IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM |
+				       IN_MOVED_TO | IN_DELETE | IN_CREATE |
+				       IN_DELETE_SELF | IN_UNMOUNT |
+				       IN_MOVE_SELF | IN_CLOSE_WRITE);
 	ck_assert_int_ge(wd, 0);
-	ck_assert_int_ge(inotify_add_watch(fd, fx.config, IN_ALL_EVENTS &
-		~(IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE)), 0);
+	ck_assert_int_ge(
+		inotify_add_watch(fd, fx.config,
+				  IN_ALL_EVENTS & ~(IN_OPEN | IN_ACCESS |
+						    IN_CLOSE_NOWRITE)),
+		0);
 
 	/* a new definition moves in finished: one event, one re-read */
 	define(U1, 0);
@@ -158,7 +167,8 @@ START_TEST(a_watcher_sees_one_event_per_written_definition)
 
 		ck_assert_ptr_nonnull(d);
 		while ((de = readdir(d)))
-			ck_assert_msg(!strstr(de->d_name, ".tmp"), "left: %s", de->d_name);
+			ck_assert_msg(!strstr(de->d_name, ".tmp"), "left: %s",
+				      de->d_name);
 		closedir(d);
 	}
 	close(fd);
@@ -236,18 +246,28 @@ START_TEST(edit_errors)
 	struct vgpu_instance *in;
 
 	fixture_standard_host();
-	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, U1, NULL, add_one, NULL), -ENOENT);
+	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, U1, NULL, add_one, NULL),
+			 -ENOENT);
 	define(U1, 0);
-	ck_assert_int_eq(vgpu_instance_edit(NULL, U1, NULL, add_one, NULL), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, NULL, NULL, add_one, NULL), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, U1, NULL, NULL, NULL), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, "not-a-uuid", NULL, add_one, NULL), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, U1, "../x", add_one, NULL), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, U1, "other", add_one, NULL), -ENOENT);
+	ck_assert_int_eq(vgpu_instance_edit(NULL, U1, NULL, add_one, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, NULL, NULL, add_one, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, U1, NULL, NULL, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(
+		vgpu_instance_edit(fx.ctx, "not-a-uuid", NULL, add_one, NULL),
+		-EINVAL);
+	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, U1, "../x", add_one, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, U1, "other", add_one, NULL),
+			 -ENOENT);
 	/* the callback's error leaves the file as it was */
-	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, U1, NULL, fail_edit, NULL), -EPERM);
+	ck_assert_int_eq(vgpu_instance_edit(fx.ctx, U1, NULL, fail_edit, NULL),
+			 -EPERM);
 	ck_assert_int_eq(vgpu_instance_get(fx.ctx, U1, NULL, &in), 0);
-	ck_assert_str_eq(vgpu_config_get_type(vgpu_instance_get_config(in)), "i915-GVTg_V5_4");
+	ck_assert_str_eq(vgpu_config_get_type(vgpu_instance_get_config(in)),
+			 "i915-GVTg_V5_4");
 	vgpu_instance_unref(in);
 }
 END_TEST
@@ -283,7 +303,10 @@ START_TEST(temporary_files_of_a_crashed_writer_are_removed)
 	static const char *const young = "." U1 ".12345678.tmp";
 	/* names that only look alike are never touched */
 	static const char *const keep[] = {
-		"." U1 ".0badc0dx.tmp", ".tmp", "." U1 ".tmp", U1 ".0badc0de.tmp",
+		"." U1 ".0badc0dx.tmp",
+		".tmp",
+		"." U1 ".tmp",
+		U1 ".0badc0de.tmp",
 	};
 
 	char staged[PATH_MAX + 128], other[PATH_MAX + 128];
@@ -292,12 +315,14 @@ START_TEST(temporary_files_of_a_crashed_writer_are_removed)
 	fixture_standard_host();
 	define(U2, 0);
 	/* staged next to the definitions directory, by a writer that died */
-	snprintf(staged, sizeof(staged), "%s/.mdevctl.d." U1 ".0badc0de.tmp", fx.dir);
+	snprintf(staged, sizeof(staged), "%s/.mdevctl.d." U1 ".0badc0de.tmp",
+		 fx.dir);
 	snprintf(other, sizeof(other), "%s/.other.0badc0de.tmp", fx.dir);
 	for (int i = 0; i < 2; i++) {
 		struct timespec t[2];
 
-		fd = open(i ? other : staged, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		fd = open(i ? other : staged, O_WRONLY | O_CREAT | O_CLOEXEC,
+			  0644);
 		ck_assert_int_ge(fd, 0);
 		clock_gettime(CLOCK_REALTIME, &t[0]);
 		t[0].tv_sec -= 3600;

@@ -19,10 +19,10 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #define GVT "0000:00:02.0"
-#define NV "0000:3b:00.0"
-#define U1 "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01"
-#define U2 "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b02"
-#define U3 "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b03"
+#define NV  "0000:3b:00.0"
+#define U1  "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01"
+#define U2  "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b02"
+#define U3  "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b03"
 
 static void live_host(void)
 {
@@ -85,10 +85,12 @@ START_TEST(create_and_remove)
 		struct vgpu_instance **l;
 		size_t n;
 
-		ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, U1, &l, &n), 0);
+		ck_assert_int_eq(
+			vgpu_instance_list(fx.ctx, 0, NULL, U1, &l, &n), 0);
 		ck_assert_uint_eq(n, 1);
 		vgpu_instance_list_free(l, n);
-		ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NV, U1, &l, &n), 0);
+		ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NV, U1, &l, &n),
+				 0);
 		ck_assert_uint_eq(n, 0);
 	}
 
@@ -96,7 +98,8 @@ START_TEST(create_and_remove)
 	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, NULL, c, &in), 0);
 	ck_assert_uint_eq(strlen(vgpu_instance_get_uuid(in)), 36);
 	ck_assert_int_eq(available(GVT, "i915-GVTg_V5_8"), 0);
-	ck_assert_int_eq(vgpu_instance_remove(fx.ctx, vgpu_instance_get_uuid(in)), 0);
+	ck_assert_int_eq(
+		vgpu_instance_remove(fx.ctx, vgpu_instance_get_uuid(in)), 0);
 	vgpu_instance_unref(in);
 
 	ck_assert_int_eq(vgpu_instance_remove(fx.ctx, U1), 0);
@@ -117,19 +120,27 @@ START_TEST(create_errors_are_the_kernels)
 	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, U1, c, &in), 0);
 	vgpu_instance_unref(in);
 	/* the only slot is taken */
-	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, U2, c, &in), -ENOSPC);
+	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, U2, c, &in),
+			 -ENOSPC);
 	ck_assert_ptr_null(in);
 	/* the UUID is taken, even on another parent */
 	bad = config_of("mtty-2");
-	ck_assert_int_eq(vgpu_instance_create(fx.ctx, "0000:00:05.0", U1, bad, &in), -EEXIST);
-	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, "xyz", c, &in), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_create(fx.ctx, "0000:99:00.0", U2, c, &in), -ENODEV);
+	ck_assert_int_eq(
+		vgpu_instance_create(fx.ctx, "0000:00:05.0", U1, bad, &in),
+		-EEXIST);
+	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, "xyz", c, &in),
+			 -EINVAL);
+	ck_assert_int_eq(
+		vgpu_instance_create(fx.ctx, "0000:99:00.0", U2, c, &in),
+		-ENODEV);
 	vgpu_config_unref(bad);
 	bad = config_of("i915-nope");
-	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, U2, bad, &in), -ENOENT);
+	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, U2, bad, &in),
+			 -ENOENT);
 	vgpu_config_unref(bad);
 	ck_assert_int_eq(vgpu_config_new(&bad), 0);
-	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, U2, bad, &in), -EINVAL);
+	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, U2, bad, &in),
+			 -EINVAL);
 	vgpu_config_unref(bad);
 	ck_assert_uint_eq(count_active(), 1);
 	vgpu_config_unref(c);
@@ -144,12 +155,19 @@ START_TEST(kernel_refusal_after_our_check)
 	struct vgpu_instance *in;
 
 	fixture_standard_host();
-	ck_assert_int_eq(fake_tree_set_full_errno(fx.tree, GVT, "i915-GVTg_V5_8", EUSERS), 0);
-	ck_assert_int_eq(fake_tree_write(fx.tree,
-		"sys/devices/pci0000:00/" GVT "/mdev_supported_types/i915-GVTg_V5_8/available_instances",
-		"0\n"), 0);
+	ck_assert_int_eq(fake_tree_set_full_errno(fx.tree, GVT,
+						  "i915-GVTg_V5_8", EUSERS),
+			 0);
+	ck_assert_int_eq(
+		fake_tree_write(
+			fx.tree,
+			"sys/devices/pci0000:00/" GVT
+			"/mdev_supported_types/i915-GVTg_V5_8/available_instances",
+			"0\n"),
+		0);
 	fixture_go_live();
-	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, U1, c, &in), -ENOSPC);
+	ck_assert_int_eq(vgpu_instance_create(fx.ctx, GVT, U1, c, &in),
+			 -ENOSPC);
 	vgpu_config_unref(c);
 }
 END_TEST
@@ -162,21 +180,27 @@ START_TEST(attributes_in_order_and_rollback)
 	int fd;
 
 	live_host();
-	ck_assert_int_eq(vgpu_config_add_attr(c, "nvidia/vgpu_params", "frame_rate_limiter=0", -1), 0);
+	ck_assert_int_eq(vgpu_config_add_attr(c, "nvidia/vgpu_params",
+					      "frame_rate_limiter=0", -1),
+			 0);
 	ck_assert_int_eq(vgpu_instance_create(fx.ctx, NV, U1, c, &in), 0);
-	snprintf(path, sizeof(path), "%s/nvidia/vgpu_params", vgpu_instance_get_syspath(in));
+	snprintf(path, sizeof(path), "%s/nvidia/vgpu_params",
+		 vgpu_instance_get_syspath(in));
 	fd = open(path, O_RDONLY);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_gt(read(fd, buf, sizeof(buf) - 1), 0);
 	close(fd);
 	ck_assert_ptr_nonnull(strstr(buf, "frame_rate_limiter=0"));
 	/* live write through the public call */
-	ck_assert_int_eq(vgpu_instance_write_attr(in, "nvidia/vgpu_params", "bad"), -EINVAL);
+	ck_assert_int_eq(
+		vgpu_instance_write_attr(in, "nvidia/vgpu_params", "bad"),
+		-EINVAL);
 	ck_assert_int_eq(vgpu_instance_write_attr(in, "../../x", "1"), -EINVAL);
 	vgpu_instance_unref(in);
 
 	/* the second attribute fails: the instance is removed again */
-	ck_assert_int_eq(vgpu_config_add_attr(c, "nvidia/vgpu_params", "bad", -1), 0);
+	ck_assert_int_eq(
+		vgpu_config_add_attr(c, "nvidia/vgpu_params", "bad", -1), 0);
 	ck_assert_int_eq(available(NV, "nvidia-256"), 23);
 	ck_assert_int_eq(vgpu_instance_create(fx.ctx, NV, U2, c, &in), -EINVAL);
 	ck_assert_int_eq(available(NV, "nvidia-256"), 23);
@@ -223,12 +247,16 @@ START_TEST(define_start_stop_undefine)
 	vgpu_instance_unref(in);
 	/* mdevctl's exact bytes */
 	snprintf(path, sizeof(path), "%s/" GVT "/" U1, fx.config);
-	ck_assert_str_eq(read_file(path),
-			 "{\n  \"mdev_type\": \"i915-GVTg_V5_8\",\n  \"start\": \"auto\",\n"
-			 "  \"attrs\": [\n    {\n      \"a\": \"1\"\n    }\n  ]\n}");
-	ck_assert_int_eq(vgpu_instance_define(fx.ctx, GVT, U1, c, 0, NULL), -EEXIST);
+	ck_assert_str_eq(
+		read_file(path),
+		"{\n  \"mdev_type\": \"i915-GVTg_V5_8\",\n  \"start\": \"auto\",\n"
+		"  \"attrs\": [\n    {\n      \"a\": \"1\"\n    }\n  ]\n}");
+	ck_assert_int_eq(vgpu_instance_define(fx.ctx, GVT, U1, c, 0, NULL),
+			 -EEXIST);
 	ck_assert_int_eq(vgpu_config_del_attr(c, 0), 0);
-	ck_assert_int_eq(vgpu_instance_define(fx.ctx, GVT, U1, c, VGPU_DEFINE_FORCE, NULL), 0);
+	ck_assert_int_eq(vgpu_instance_define(fx.ctx, GVT, U1, c,
+					      VGPU_DEFINE_FORCE, NULL),
+			 0);
 
 	ck_assert_int_eq(vgpu_instance_start(fx.ctx, U1, NULL, &in), 0);
 	ck_assert(vgpu_instance_is_active(in));
@@ -236,9 +264,12 @@ START_TEST(define_start_stop_undefine)
 	vgpu_instance_unref(in);
 	ck_assert_int_eq(vgpu_instance_start(fx.ctx, U1, NULL, NULL), -EEXIST);
 
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL, NULL, &l, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL,
+					    NULL, &l, &n),
+			 0);
 	ck_assert_uint_eq(n, 1);
-	ck_assert(vgpu_instance_is_active(l[0]) && vgpu_instance_is_defined(l[0]));
+	ck_assert(vgpu_instance_is_active(l[0]) &&
+		  vgpu_instance_is_defined(l[0]));
 	ck_assert(vgpu_config_get_autostart(vgpu_instance_get_config(l[0])));
 	vgpu_instance_list_free(l, n);
 
@@ -270,8 +301,11 @@ START_TEST(same_uuid_under_two_parents)
 
 	live_host();
 	ck_assert_int_eq(vgpu_instance_define(fx.ctx, GVT, U1, c, 0, NULL), 0);
-	ck_assert_int_eq(vgpu_instance_define(fx.ctx, "0000:00:05.0", U1, c, 0, NULL), 0);
-	ck_assert_int_eq(vgpu_instance_start(fx.ctx, U1, NULL, NULL), -ENOTUNIQ);
+	ck_assert_int_eq(
+		vgpu_instance_define(fx.ctx, "0000:00:05.0", U1, c, 0, NULL),
+		0);
+	ck_assert_int_eq(vgpu_instance_start(fx.ctx, U1, NULL, NULL),
+			 -ENOTUNIQ);
 	ck_assert_int_eq(vgpu_instance_get(fx.ctx, U1, NULL, &in), -ENOTUNIQ);
 	ck_assert_int_eq(vgpu_instance_start(fx.ctx, U1, GVT, NULL), 0);
 	/* once active, the active one decides */
@@ -287,7 +321,11 @@ END_TEST
 START_TEST(malformed_definitions)
 {
 	static const char *const bad[] = {
-		"", "{", "[]", "{\"mdev_type\": 5}", "{\"start\": \"auto\"}",
+		"",
+		"{",
+		"[]",
+		"{\"mdev_type\": 5}",
+		"{\"start\": \"auto\"}",
 		"{\"mdev_type\": \"x\", \"attrs\": [{\"a\": 1}]}",
 		"{\"mdev_type\": \"x\", \"attrs\": [{\"a\": \"1\", \"b\": \"2\"}]}",
 		"{\"mdev_type\": \"x\", \"attrs\": [{\"../a\": \"1\"}]}",
@@ -305,7 +343,8 @@ START_TEST(malformed_definitions)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		FILE *f;
 
-		snprintf(path, sizeof(path), "%s/8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2c%02zu", dir, i);
+		snprintf(path, sizeof(path),
+			 "%s/8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2c%02zu", dir, i);
 		f = fopen(path, "w");
 		ck_assert_ptr_nonnull(f);
 		fputs(bad[i], f);
@@ -321,28 +360,43 @@ START_TEST(malformed_definitions)
 	}
 	snprintf(path, sizeof(path), "%s/not-a-uuid", dir);
 	fclose(fopen(path, "w"));
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL, NULL, &l, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL,
+					    NULL, &l, &n),
+			 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(vgpu_instance_get_uuid(l[0]), U3);
 	ck_assert(!vgpu_config_get_autostart(vgpu_instance_get_config(l[0])));
 	vgpu_instance_list_free(l, n);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
-					    NULL, NULL, &l, &n), -EBADMSG);
+	ck_assert_int_eq(
+		vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+				   NULL, NULL, &l, &n),
+		-EBADMSG);
 	/* narrowed to one UUID, only its definition counts: strict passes
 	 * for the good one and fails for a malformed one */
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
-					    NULL, U3, &l, &n), -EBADMSG); /* no "start" */
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL,
-					    "8A1F6A8C-0F0B-4C1E-9D6A-3C8C2F6F2B03", &l, &n), 0);
+	ck_assert_int_eq(
+		vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+				   NULL, U3, &l, &n),
+		-EBADMSG); /* no "start" */
+	ck_assert_int_eq(
+		vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL,
+				   "8A1F6A8C-0F0B-4C1E-9D6A-3C8C2F6F2B03", &l,
+				   &n),
+		0);
 	ck_assert_uint_eq(n, 1);
 	vgpu_instance_list_free(l, n);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
-					    NULL, "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2c01", &l, &n),
-			 -EBADMSG);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
-					    NULL, U1, &l, &n), 0);
+	ck_assert_int_eq(
+		vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+				   NULL, "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2c01",
+				   &l, &n),
+		-EBADMSG);
+	ck_assert_int_eq(
+		vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+				   NULL, U1, &l, &n),
+		0);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, "not-a-uuid", &l, &n), -EINVAL);
+	ck_assert_int_eq(
+		vgpu_instance_list(fx.ctx, 0, NULL, "not-a-uuid", &l, &n),
+		-EINVAL);
 }
 END_TEST
 
@@ -369,7 +423,9 @@ START_TEST(race_for_the_last_slot)
 {
 	/* many processes, each with its own context, race for one slot:
 	 * exactly one wins, the others get ENOSPC, nothing is half made */
-	enum { N = 6 };
+	enum {
+		N = 6
+	};
 	pid_t pids[N];
 	int wins = 0, full = 0;
 
@@ -385,7 +441,8 @@ START_TEST(race_for_the_last_slot)
 			char uuid[37];
 			int r;
 
-			snprintf(uuid, sizeof(uuid), "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2c%02d", i);
+			snprintf(uuid, sizeof(uuid),
+				 "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2c%02d", i);
 			vgpu_ctx_new(&ctx);
 			vgpu_ctx_set_log_fn(ctx, NULL, NULL);
 			vgpu_ctx_set_sysfs_root(ctx, fx.sysroot);
@@ -415,7 +472,9 @@ END_TEST
 START_TEST(concurrent_defines_never_tear)
 {
 	/* two writers of the same definition: one EEXIST, the file whole */
-	enum { N = 4 };
+	enum {
+		N = 4
+	};
 	pid_t pids[N];
 	int ok = 0, exists = 0;
 	char path[PATH_MAX];
@@ -430,7 +489,8 @@ START_TEST(concurrent_defines_never_tear)
 			int r;
 
 			vgpu_config_new(&c);
-			vgpu_config_set_type(c, i % 2 ? "i915-GVTg_V5_4" : "i915-GVTg_V5_8");
+			vgpu_config_set_type(c, i % 2 ? "i915-GVTg_V5_4"
+						      : "i915-GVTg_V5_8");
 			vgpu_ctx_set_log_fn(fx.ctx, NULL, NULL);
 			r = vgpu_instance_define(fx.ctx, GVT, U1, c, 0, NULL);
 			_exit(r == 0 ? 0 : r == -EEXIST ? 1 : 2);
@@ -449,8 +509,10 @@ START_TEST(concurrent_defines_never_tear)
 	d = opendir(path);
 	ck_assert_ptr_nonnull(d);
 	while ((de = readdir(d)))
-		ck_assert_msg(de->d_name[0] != '.' || !strcmp(de->d_name, ".") ||
-			      !strcmp(de->d_name, ".."), "left over %s", de->d_name);
+		ck_assert_msg(de->d_name[0] != '.' ||
+				      !strcmp(de->d_name, ".") ||
+				      !strcmp(de->d_name, ".."),
+			      "left over %s", de->d_name);
 	closedir(d);
 }
 END_TEST
@@ -460,7 +522,8 @@ static struct vgpu_event *next_event(struct vgpu_monitor *m)
 	struct vgpu_event *e = NULL;
 
 	for (int i = 0; i < 100 && !e; i++) {
-		struct pollfd pfd = { .fd = vgpu_monitor_get_fd(m), .events = POLLIN };
+		struct pollfd pfd = { .fd = vgpu_monitor_get_fd(m),
+				      .events = POLLIN };
 
 		poll(&pfd, 1, 50);
 		ck_assert_int_eq(vgpu_monitor_receive(m, &e), 0);
@@ -491,7 +554,8 @@ START_TEST(monitor_reports_changes)
 	vgpu_event_unref(e);
 
 	/* a parent goes away with its instance: instance first, then parent */
-	ck_assert_int_eq(fake_tree_remove(fx.tree, "sys/class/mdev_bus/" GVT), 0);
+	ck_assert_int_eq(fake_tree_remove(fx.tree, "sys/class/mdev_bus/" GVT),
+			 0);
 	e = next_event(m);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_int_eq(vgpu_event_get_type(e), VGPU_EVENT_PARENT_REMOVED);
@@ -499,7 +563,8 @@ START_TEST(monitor_reports_changes)
 	ck_assert_ptr_null(vgpu_event_get_uuid(e));
 	vgpu_event_unref(e);
 	ck_assert_int_eq(fake_tree_symlink(fx.tree, "sys/class/mdev_bus/" GVT,
-					   "../../devices/pci0000:00/" GVT), 0);
+					   "../../devices/pci0000:00/" GVT),
+			 0);
 	e = next_event(m);
 	ck_assert_ptr_nonnull(e);
 	ck_assert_int_eq(vgpu_event_get_type(e), VGPU_EVENT_PARENT_ADDED);

@@ -13,9 +13,9 @@
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
 #define GVT "0000:00:02.0"
-#define NV "0000:3b:00.0"
-#define U1 "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01"
-#define U2 "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b02"
+#define NV  "0000:3b:00.0"
+#define U1  "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01"
+#define U2  "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b02"
 
 static struct vgpu_parent *get_parent(const char *id)
 {
@@ -47,7 +47,9 @@ START_TEST(parents_listed_sorted_with_identity)
 	ck_assert_str_eq(vgpu_parent_get_driver(list[1]), "i915");
 	ck_assert_int_eq(vgpu_parent_get_numa_node(list[1]), 0);
 	ck_assert_int_eq(vgpu_parent_get_numa_node(list[2]), -1);
-	ck_assert_int_eq(vgpu_parent_get_pci_ids(list[1], &ven, &dev, &sven, &sdev, &cls), 0);
+	ck_assert_int_eq(vgpu_parent_get_pci_ids(list[1], &ven, &dev, &sven,
+						 &sdev, &cls),
+			 0);
 	ck_assert_uint_eq(ven, 0x8086);
 	ck_assert_uint_eq(dev, 0x3e92);
 	ck_assert_uint_eq(sven, 0x1028);
@@ -59,8 +61,9 @@ START_TEST(parents_listed_sorted_with_identity)
 
 	/* non-PCI parents list correctly, without PCI identity */
 	ck_assert_str_eq(vgpu_parent_get_bus(list[0]), "css");
-	ck_assert_int_eq(vgpu_parent_get_pci_ids(list[0], &ven, NULL, NULL, NULL, NULL),
-			 -ENODATA);
+	ck_assert_int_eq(
+		vgpu_parent_get_pci_ids(list[0], &ven, NULL, NULL, NULL, NULL),
+		-ENODATA);
 	ck_assert_ptr_null(vgpu_parent_get_vendor_name(list[0]));
 	ck_assert_str_eq(vgpu_parent_get_driver(list[4]), "vfio_ap");
 	vgpu_parent_list_free(list, n);
@@ -75,7 +78,8 @@ START_TEST(pci_names_from_the_id_database)
 	p = get_parent(GVT);
 	/* pci.ids ships with libpci's package; names only when it is there */
 	if (vgpu_parent_get_vendor_name(p))
-		ck_assert_str_eq(vgpu_parent_get_vendor_name(p), "Intel Corporation");
+		ck_assert_str_eq(vgpu_parent_get_vendor_name(p),
+				 "Intel Corporation");
 	vgpu_parent_unref(p);
 }
 END_TEST
@@ -114,7 +118,8 @@ START_TEST(types_and_vendor_descriptions)
 	ck_assert_int_eq(vgpu_type_get_attr(t, 0, &k, &v), 0);
 	ck_assert_str_eq(k, "low_gm_size");
 	ck_assert_str_eq(v, "128MB");
-	ck_assert_str_eq(vgpu_type_get_attr_value(t, "resolution"), "1920x1200");
+	ck_assert_str_eq(vgpu_type_get_attr_value(t, "resolution"),
+			 "1920x1200");
 	ck_assert_ptr_null(vgpu_type_get_attr_value(t, "nope"));
 	ck_assert_int_eq(vgpu_type_get_attr(t, 5, &k, &v), -ERANGE);
 	/* the raw text is kept, without its final newline */
@@ -165,14 +170,16 @@ START_TEST(unrecognised_description_keeps_raw_text_only)
 	struct vgpu_parent *p;
 	struct vgpu_type *t;
 
-	ck_assert_int_eq(fake_tree_add_pci_parent(fx.tree, GVT, 0x8086, 0x1234, 0, 0,
-						  0x030000, "i915", 0), 0);
+	ck_assert_int_eq(fake_tree_add_pci_parent(fx.tree, GVT, 0x8086, 0x1234,
+						  0, 0, 0x030000, "i915", 0),
+			 0);
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		char id[32];
 
 		snprintf(id, sizeof(id), "t-%zu", i);
-		ck_assert_int_eq(fake_tree_add_type(fx.tree, GVT, id, NULL, texts[i],
-						    "vfio-pci", 1), 0);
+		ck_assert_int_eq(fake_tree_add_type(fx.tree, GVT, id, NULL,
+						    texts[i], "vfio-pci", 1),
+				 0);
 	}
 	p = get_parent(GVT);
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
@@ -180,7 +187,8 @@ START_TEST(unrecognised_description_keeps_raw_text_only)
 
 		snprintf(id, sizeof(id), "t-%zu", i);
 		ck_assert_int_eq(vgpu_type_get(p, id, &t), 0);
-		ck_assert_msg(vgpu_type_get_attr_count(t) == 0, "%s parsed", texts[i]);
+		ck_assert_msg(vgpu_type_get_attr_count(t) == 0, "%s parsed",
+			      texts[i]);
 		ck_assert_ptr_nonnull(vgpu_type_get_description(t));
 		vgpu_type_unref(t);
 	}
@@ -194,9 +202,12 @@ START_TEST(active_instances_with_group_and_type)
 	size_t n;
 
 	fixture_standard_host();
-	ck_assert_int_eq(fake_tree_add_instance(fx.tree, NV, "nvidia-256", U2), 0);
-	ck_assert_int_eq(fake_tree_add_instance(fx.tree, GVT, "i915-GVTg_V5_8", U1), 0);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, NULL, &list, &n), 0);
+	ck_assert_int_eq(fake_tree_add_instance(fx.tree, NV, "nvidia-256", U2),
+			 0);
+	ck_assert_int_eq(
+		fake_tree_add_instance(fx.tree, GVT, "i915-GVTg_V5_8", U1), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, NULL, &list, &n),
+			 0);
 	ck_assert_uint_eq(n, 2);
 	/* sorted by parent, then UUID */
 	ck_assert_str_eq(vgpu_instance_get_uuid(list[0]), U1);
@@ -208,7 +219,8 @@ START_TEST(active_instances_with_group_and_type)
 	ck_assert_int_ne(vgpu_instance_get_iommu_group(list[0]),
 			 vgpu_instance_get_iommu_group(list[1]));
 	ck_assert_str_eq(vgpu_instance_get_backend(list[1]), "mdev");
-	ck_assert_ptr_nonnull(strstr(vgpu_instance_get_syspath(list[1]), "/" NV "/" U2));
+	ck_assert_ptr_nonnull(
+		strstr(vgpu_instance_get_syspath(list[1]), "/" NV "/" U2));
 	vgpu_instance_list_free(list, n);
 
 	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NV, NULL, &list, &n), 0);
@@ -216,16 +228,23 @@ START_TEST(active_instances_with_group_and_type)
 	vgpu_instance_list_free(list, n);
 
 	/* any case in, lower case out */
-	ck_assert_int_eq(vgpu_instance_get(fx.ctx, "8A1F6A8C-0F0B-4C1E-9D6A-3C8C2F6F2B01",
-					   NULL, &in), 0);
+	ck_assert_int_eq(vgpu_instance_get(
+				 fx.ctx, "8A1F6A8C-0F0B-4C1E-9D6A-3C8C2F6F2B01",
+				 NULL, &in),
+			 0);
 	ck_assert_str_eq(vgpu_instance_get_uuid(in), U1);
 	vgpu_instance_unref(in);
-	ck_assert_int_eq(vgpu_instance_get(fx.ctx, "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b0f",
-					   NULL, &in), -ENOENT);
-	ck_assert_int_eq(vgpu_instance_get(fx.ctx, "not-a-uuid", NULL, &in), -EINVAL);
+	ck_assert_int_eq(vgpu_instance_get(
+				 fx.ctx, "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b0f",
+				 NULL, &in),
+			 -ENOENT);
+	ck_assert_int_eq(vgpu_instance_get(fx.ctx, "not-a-uuid", NULL, &in),
+			 -EINVAL);
 	ck_assert_int_eq(vgpu_instance_get(fx.ctx, U1 "0", NULL, &in), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_get(fx.ctx, "8a1f6a8c+0f0b-4c1e-9d6a-3c8c2f6f2b01",
-					   NULL, &in), -EINVAL);
+	ck_assert_int_eq(vgpu_instance_get(
+				 fx.ctx, "8a1f6a8c+0f0b-4c1e-9d6a-3c8c2f6f2b01",
+				 NULL, &in),
+			 -EINVAL);
 }
 END_TEST
 
@@ -240,19 +259,27 @@ START_TEST(active_instances_found_through_parents_and_bus)
 	size_t n;
 
 	fixture_standard_host();
-	ck_assert_int_eq(fake_tree_add_instance(fx.tree, NV, "nvidia-256", U2), 0);
-	ck_assert_int_eq(fake_tree_add_instance(fx.tree, GVT, "i915-GVTg_V5_8", U1), 0);
+	ck_assert_int_eq(fake_tree_add_instance(fx.tree, NV, "nvidia-256", U2),
+			 0);
+	ck_assert_int_eq(
+		fake_tree_add_instance(fx.tree, GVT, "i915-GVTg_V5_8", U1), 0);
 	/* a stray UUID directory in a parent, not on the bus */
-	ck_assert_int_eq(fake_tree_mkdir(fx.tree, "sys/devices/pci0000:00/" GVT
-					 "/8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b03"), 0);
+	ck_assert_int_eq(
+		fake_tree_mkdir(fx.tree,
+				"sys/devices/pci0000:00/" GVT
+				"/8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b03"),
+		0);
 	/* NV no longer in the class directory: its instance via the bus */
-	ck_assert_int_eq(fake_tree_remove(fx.tree, "sys/class/mdev_bus/" NV), 0);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, NULL, &list, &n), 0);
+	ck_assert_int_eq(fake_tree_remove(fx.tree, "sys/class/mdev_bus/" NV),
+			 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, NULL, &list, &n),
+			 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(vgpu_instance_get_uuid(list[0]), U1);
 	ck_assert_str_eq(vgpu_instance_get_parent_id(list[0]), GVT);
 	ck_assert_str_eq(vgpu_instance_get_type_id(list[0]), "i915-GVTg_V5_8");
-	ck_assert_ptr_nonnull(strstr(vgpu_instance_get_syspath(list[0]), "/" GVT "/" U1));
+	ck_assert_ptr_nonnull(
+		strstr(vgpu_instance_get_syspath(list[0]), "/" GVT "/" U1));
 	ck_assert_str_eq(vgpu_instance_get_uuid(list[1]), U2);
 	ck_assert_str_eq(vgpu_instance_get_parent_id(list[1]), NV);
 	ck_assert_str_eq(vgpu_instance_get_type_id(list[1]), "nvidia-256");
@@ -263,7 +290,8 @@ START_TEST(active_instances_found_through_parents_and_bus)
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(vgpu_instance_get_uuid(list[0]), U2);
 	vgpu_instance_list_free(list, n);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, GVT, NULL, &list, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, GVT, NULL, &list, &n),
+			 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_str_eq(vgpu_instance_get_uuid(list[0]), U1);
 	vgpu_instance_list_free(list, n);
@@ -280,11 +308,14 @@ START_TEST(no_mdev_at_all)
 	ck_assert_int_eq(vgpu_parent_list(fx.ctx, &parents, &n), 0);
 	ck_assert_uint_eq(n, 0);
 	ck_assert_ptr_null(parents);
-	ck_assert_int_eq(vgpu_ctx_set_sysfs_root(fx.ctx, "/nonexistent-sysfs"), 0);
+	ck_assert_int_eq(vgpu_ctx_set_sysfs_root(fx.ctx, "/nonexistent-sysfs"),
+			 0);
 	ck_assert_int_eq(vgpu_parent_list(fx.ctx, &parents, &n), 0);
 	ck_assert_uint_eq(n, 0);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED,
-					    NULL, NULL, &insts, &n), 0);
+	ck_assert_int_eq(
+		vgpu_instance_list(fx.ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED,
+				   NULL, NULL, &insts, &n),
+		0);
 	ck_assert_uint_eq(n, 0);
 }
 END_TEST
@@ -299,45 +330,71 @@ START_TEST(malformed_trees_give_clean_errors)
 
 	fixture_standard_host();
 	/* garbage numbers */
+	ck_assert_int_eq(
+		fake_tree_write(
+			fx.tree,
+			"sys/devices/pci0000:00/" GVT
+			"/mdev_supported_types/i915-GVTg_V5_4/available_instances",
+			"lots\n"),
+		0);
+	ck_assert_int_eq(
+		fake_tree_write(
+			fx.tree,
+			"sys/devices/pci0000:00/" GVT
+			"/mdev_supported_types/i915-GVTg_V5_8/available_instances",
+			"99999999999999999999999\n"),
+		0);
 	ck_assert_int_eq(fake_tree_write(fx.tree,
-		"sys/devices/pci0000:00/" GVT "/mdev_supported_types/i915-GVTg_V5_4/available_instances",
-		"lots\n"), 0);
-	ck_assert_int_eq(fake_tree_write(fx.tree,
-		"sys/devices/pci0000:00/" GVT "/mdev_supported_types/i915-GVTg_V5_8/available_instances",
-		"99999999999999999999999\n"), 0);
-	ck_assert_int_eq(fake_tree_write(fx.tree, "sys/devices/pci0000:00/" GVT "/vendor",
-					 "0xzz\n"), 0);
+					 "sys/devices/pci0000:00/" GVT
+					 "/vendor",
+					 "0xzz\n"),
+			 0);
 	/* a huge description */
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	{
 		char path[4096];
 
-		ck_assert_int_eq(fake_tree_parent_path(fx.tree, NV, path, 3900), 0);
+		ck_assert_int_eq(fake_tree_parent_path(fx.tree, NV, path, 3900),
+				 0);
 		strcat(path, "/mdev_supported_types/nvidia-256/description");
 		ck_assert_int_eq(fake_tree_write(fx.tree, path, big), 0);
 	}
 	/* a missing device_api */
-	ck_assert_int_eq(fake_tree_remove(fx.tree,
-		"sys/devices/pci0000:00/0000:00:05.0/mdev_supported_types/mtty-2/device_api"), 0);
+	ck_assert_int_eq(
+		fake_tree_remove(
+			fx.tree,
+			"sys/devices/pci0000:00/0000:00:05.0/mdev_supported_types/mtty-2/device_api"),
+		0);
 	/* dangling parent link, a parent without types, a stray regular file */
-	ck_assert_int_eq(fake_tree_symlink(fx.tree, "sys/class/mdev_bus/0000:77:00.0",
-					   "../../devices/pci0000:77/0000:77:00.0"), 0);
-	ck_assert_int_eq(fake_tree_mkdir(fx.tree, "sys/devices/platform/nothing"), 0);
-	ck_assert_int_eq(fake_tree_symlink(fx.tree, "sys/class/mdev_bus/nothing",
-					   "../../devices/platform/nothing"), 0);
-	ck_assert_int_eq(fake_tree_write(fx.tree, "sys/class/mdev_bus/stray", "x"), 0);
+	ck_assert_int_eq(
+		fake_tree_symlink(fx.tree, "sys/class/mdev_bus/0000:77:00.0",
+				  "../../devices/pci0000:77/0000:77:00.0"),
+		0);
+	ck_assert_int_eq(
+		fake_tree_mkdir(fx.tree, "sys/devices/platform/nothing"), 0);
+	ck_assert_int_eq(fake_tree_symlink(fx.tree,
+					   "sys/class/mdev_bus/nothing",
+					   "../../devices/platform/nothing"),
+			 0);
+	ck_assert_int_eq(
+		fake_tree_write(fx.tree, "sys/class/mdev_bus/stray", "x"), 0);
 	/* junk in bus/mdev/devices */
-	ck_assert_int_eq(fake_tree_write(fx.tree, "sys/bus/mdev/devices/not-a-uuid", ""), 0);
+	ck_assert_int_eq(
+		fake_tree_write(fx.tree, "sys/bus/mdev/devices/not-a-uuid", ""),
+		0);
 	ck_assert_int_eq(fake_tree_symlink(fx.tree, "sys/bus/mdev/devices/" U1,
-					   "../../../devices/gone/" U1), 0);
+					   "../../../devices/gone/" U1),
+			 0);
 
 	ck_assert_int_eq(vgpu_parent_list(fx.ctx, &list, &n), 0);
 	ck_assert_uint_eq(n, 5); /* the five good ones */
 	vgpu_parent_list_free(list, n);
 
 	p = get_parent(GVT);
-	ck_assert_int_eq(vgpu_parent_get_pci_ids(p, NULL, NULL, NULL, NULL, NULL), -ENODATA);
+	ck_assert_int_eq(
+		vgpu_parent_get_pci_ids(p, NULL, NULL, NULL, NULL, NULL),
+		-ENODATA);
 	ck_assert_int_eq(vgpu_type_get(p, "i915-GVTg_V5_4", &t), 0);
 	ck_assert_int_eq(vgpu_type_get_available_instances(t), -EINVAL);
 	vgpu_type_unref(t);
@@ -359,7 +416,8 @@ START_TEST(malformed_trees_give_clean_errors)
 	vgpu_type_unref(t);
 	vgpu_parent_unref(p);
 
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, NULL, &insts, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, NULL, &insts, &n),
+			 0);
 	/* the dangling link still names a parent ("gone"); the junk is skipped */
 	for (size_t i = 0; i < n; i++)
 		ck_assert_str_eq(vgpu_instance_get_uuid(insts[i]), U1);
@@ -382,10 +440,17 @@ START_TEST(type_files_read_without_the_type_dir)
 	ck_assert_int_eq(vgpu_type_list(p, &types, &n), 0);
 	vgpu_type_list_free(types, n);
 	before = n;
-	ck_assert_int_eq(fake_tree_remove(fx.tree,
-		"sys/devices/pci0000:00/0000:00:05.0/mdev_supported_types/mtty-2/name"), 0);
-	ck_assert_int_eq(fake_tree_write(fx.tree,
-		"sys/devices/pci0000:00/0000:00:05.0/mdev_supported_types/stray", "x"), 0);
+	ck_assert_int_eq(
+		fake_tree_remove(
+			fx.tree,
+			"sys/devices/pci0000:00/0000:00:05.0/mdev_supported_types/mtty-2/name"),
+		0);
+	ck_assert_int_eq(
+		fake_tree_write(
+			fx.tree,
+			"sys/devices/pci0000:00/0000:00:05.0/mdev_supported_types/stray",
+			"x"),
+		0);
 	ck_assert_int_eq(vgpu_type_get(p, "mtty-2", &t), 0);
 	ck_assert_ptr_null(vgpu_type_get_name(t));
 	ck_assert_int_ge(vgpu_type_get_available_instances(t), 0);
@@ -404,7 +469,8 @@ START_TEST(empty_and_binary_attributes)
 	static const char nul_text[] = "GVT\0g";
 	struct vgpu_parent *p;
 	struct vgpu_type *t;
-	const char *dir = "sys/devices/pci0000:00/" GVT "/mdev_supported_types/i915-GVTg_V5_4";
+	const char *dir = "sys/devices/pci0000:00/" GVT
+			  "/mdev_supported_types/i915-GVTg_V5_4";
 	char path[512];
 
 	fixture_standard_host();
@@ -412,7 +478,8 @@ START_TEST(empty_and_binary_attributes)
 	ck_assert_int_eq(fake_tree_write(fx.tree, path, ""), 0);
 	snprintf(path, sizeof(path), "%s/name", dir);
 	ck_assert_int_eq(fake_tree_write_mode(fx.tree, path, nul_text,
-					      sizeof(nul_text), 0644), 0);
+					      sizeof(nul_text), 0644),
+			 0);
 	snprintf(path, sizeof(path), "%s/device_api", dir);
 	ck_assert_int_eq(fake_tree_write(fx.tree, path, "-5\n"), 0);
 	p = get_parent(GVT);
@@ -434,19 +501,27 @@ START_TEST(define_for_absent_parents)
 	ck_assert_int_eq(vgpu_config_new(&c), 0);
 	ck_assert_int_eq(vgpu_config_set_type(c, "VF"), 0);
 	/* named by its backend: that backend's directory, not mdevctl's */
-	ck_assert_int_eq(vgpu_instance_define(fx.ctx, "sriov:0000:3b:00.0", U1, c, 0, &in), 0);
+	ck_assert_int_eq(vgpu_instance_define(fx.ctx, "sriov:0000:3b:00.0", U1,
+					      c, 0, &in),
+			 0);
 	ck_assert_str_eq(vgpu_instance_get_parent_id(in), "0000:3b:00.0");
 	vgpu_instance_unref(in);
-	snprintf(path, sizeof(path), "%s/vgpu-sriov.d/0000:3b:00.0/" U1, fx.dir);
+	snprintf(path, sizeof(path), "%s/vgpu-sriov.d/0000:3b:00.0/" U1,
+		 fx.dir);
 	ck_assert_int_eq(access(path, F_OK), 0);
 	snprintf(path, sizeof(path), "%s/0000:3b:00.0/" U1, fx.config);
 	ck_assert_int_eq(access(path, F_OK), -1);
 	/* unqualified: mdevctl's directory, as mdevctl does */
-	ck_assert_int_eq(vgpu_instance_define(fx.ctx, "0000:3c:00.0", U2, c, 0, NULL), 0);
+	ck_assert_int_eq(
+		vgpu_instance_define(fx.ctx, "0000:3c:00.0", U2, c, 0, NULL),
+		0);
 	snprintf(path, sizeof(path), "%s/0000:3c:00.0/" U2, fx.config);
 	ck_assert_int_eq(access(path, F_OK), 0);
-	ck_assert_int_eq(vgpu_instance_define(fx.ctx, "sriov:", U2, c, 0, NULL), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_define(fx.ctx, "sriov:..", U2, c, 0, NULL), -EINVAL);
+	ck_assert_int_eq(vgpu_instance_define(fx.ctx, "sriov:", U2, c, 0, NULL),
+			 -EINVAL);
+	ck_assert_int_eq(
+		vgpu_instance_define(fx.ctx, "sriov:..", U2, c, 0, NULL),
+		-EINVAL);
 	vgpu_config_unref(c);
 }
 END_TEST
@@ -483,8 +558,10 @@ START_TEST(misuse_returns_einval)
 	ck_assert_int_eq(vgpu_parent_list(NULL, &pl, &n), -EINVAL);
 	ck_assert_int_eq(vgpu_parent_list(fx.ctx, NULL, &n), -EINVAL);
 	ck_assert_int_eq(vgpu_type_list(NULL, &tl, &n), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0x100, NULL, NULL, &il, &n), -EINVAL);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, "../x", NULL, &il, &n), -EINVAL);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0x100, NULL, NULL, &il, &n),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, "../x", NULL, &il, &n),
+			 -EINVAL);
 	ck_assert_ptr_null(vgpu_parent_get_id(NULL));
 	ck_assert_ptr_null(vgpu_type_get_id(NULL));
 	ck_assert_ptr_null(vgpu_instance_get_uuid(NULL));

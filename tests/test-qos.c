@@ -19,12 +19,12 @@
 
 #pragma GCC diagnostic ignored "-Wformat-truncation"
 
-#define GVT "0000:00:02.0"
-#define NV "0000:3b:00.0"
+#define GVT  "0000:00:02.0"
+#define NV   "0000:3b:00.0"
 #define MTTY "0000:00:05.0"
-#define U1 "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01"
-#define U2 "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b02"
-#define U3 "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b03"
+#define U1   "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01"
+#define U2   "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b02"
+#define U3   "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b03"
 
 static struct vgpu_instance *get_instance(const char *uuid)
 {
@@ -71,12 +71,12 @@ static const char *instance_file(const char *parent, const char *uuid,
 START_TEST(names_and_ranges)
 {
 	static const char *const names[] = {
-		"time_slice_us", "preempt_timeout_us", "priority", "weight",
-		"frame_rate_limit",
+		"time_slice_us", "preempt_timeout_us", "priority",
+		"weight",	 "frame_rate_limit",
 	};
 	static const char *const counters[] = {
-		"engine_busy_ns", "work_items", "dma_bytes", "interrupts",
-		"fb_bytes", "frames",
+		"engine_busy_ns", "work_items", "dma_bytes",
+		"interrupts",	  "fb_bytes",	"frames",
 	};
 
 	for (int k = 0; k < 5; k++) {
@@ -94,13 +94,15 @@ START_TEST(names_and_ranges)
 
 	ck_assert_int_eq(vgpu_qos_check_value(VGPU_QOS_WEIGHT, 0), -ERANGE);
 	ck_assert_int_eq(vgpu_qos_check_value(VGPU_QOS_WEIGHT, 1), 0);
-	ck_assert_int_eq(vgpu_qos_check_value(VGPU_QOS_WEIGHT, 1000001), -ERANGE);
+	ck_assert_int_eq(vgpu_qos_check_value(VGPU_QOS_WEIGHT, 1000001),
+			 -ERANGE);
 	ck_assert_int_eq(vgpu_qos_check_value(VGPU_QOS_PRIORITY, 2), 0);
 	ck_assert_int_eq(vgpu_qos_check_value(VGPU_QOS_PRIORITY, 3), -ERANGE);
-	ck_assert_int_eq(vgpu_qos_check_value(VGPU_QOS_TIME_SLICE_US,
-					      4294967295ull), 0);
-	ck_assert_int_eq(vgpu_qos_check_value(VGPU_QOS_TIME_SLICE_US,
-					      4294967296ull), -ERANGE);
+	ck_assert_int_eq(
+		vgpu_qos_check_value(VGPU_QOS_TIME_SLICE_US, 4294967295ull), 0);
+	ck_assert_int_eq(
+		vgpu_qos_check_value(VGPU_QOS_TIME_SLICE_US, 4294967296ull),
+		-ERANGE);
 	ck_assert_int_eq(vgpu_qos_check_value(VGPU_QOS_FRAME_RATE_LIMIT, 1001),
 			 -ERANGE);
 	ck_assert_int_eq(vgpu_qos_check_value(9, 1), -EINVAL);
@@ -121,17 +123,20 @@ START_TEST(config_knobs)
 	ck_assert_uint_eq(v, 3);
 	ck_assert_int_eq(vgpu_config_unset_qos(c, VGPU_QOS_WEIGHT), 0);
 	ck_assert_int_eq(vgpu_config_get_qos(c, VGPU_QOS_WEIGHT, &v), -ENODATA);
-	ck_assert_int_eq(vgpu_config_set_qos(NULL, VGPU_QOS_WEIGHT, 3), -EINVAL);
+	ck_assert_int_eq(vgpu_config_set_qos(NULL, VGPU_QOS_WEIGHT, 3),
+			 -EINVAL);
 	ck_assert_int_eq(vgpu_config_set_qos(c, 7, 3), -EINVAL);
 	ck_assert_int_eq(vgpu_config_unset_qos(c, 7), -EINVAL);
-	ck_assert_int_eq(vgpu_config_get_qos(c, VGPU_QOS_WEIGHT, NULL), -EINVAL);
+	ck_assert_int_eq(vgpu_config_get_qos(c, VGPU_QOS_WEIGHT, NULL),
+			 -EINVAL);
 	vgpu_config_unref(c);
 
 	/* misuse of the instance and usage calls */
 	ck_assert_int_eq(vgpu_instance_set_qos(NULL, VGPU_QOS_WEIGHT, 1, 0),
 			 -EINVAL);
-	ck_assert_int_eq(vgpu_instance_get_qos(NULL, VGPU_QOS_WEIGHT, 0, &v,
-					       NULL), -EINVAL);
+	ck_assert_int_eq(
+		vgpu_instance_get_qos(NULL, VGPU_QOS_WEIGHT, 0, &v, NULL),
+		-EINVAL);
 	ck_assert_int_eq(vgpu_instance_get_usage(NULL, NULL), -EINVAL);
 	ck_assert_int_eq(vgpu_usage_get(NULL, 0, &v), -EINVAL);
 	ck_assert_uint_eq(vgpu_usage_get_timestamp(NULL), 0);
@@ -149,11 +154,11 @@ START_TEST(gvtg_weight_fixed)
 	uint64_t v;
 
 	fixture_standard_host();
-	ck_assert_int_eq(fake_tree_add_instance(fx.tree, GVT, "i915-GVTg_V5_4",
-						U1), 0);
+	ck_assert_int_eq(
+		fake_tree_add_instance(fx.tree, GVT, "i915-GVTg_V5_4", U1), 0);
 	in = get_instance(U1);
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, 0, &v,
-					       &state), 0);
+	ck_assert_int_eq(
+		vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, 0, &v, &state), 0);
 	ck_assert_uint_eq(v, 4);
 	ck_assert_uint_eq(state, VGPU_QOS_STATE_FIXED);
 	fx.log_len = 0;
@@ -161,10 +166,12 @@ START_TEST(gvtg_weight_fixed)
 			 -EOPNOTSUPP);
 	ck_assert_ptr_nonnull(strstr(fx.log, "mdev backend"));
 	ck_assert_ptr_nonnull(strstr(fx.log, "i915-GVTg_V5_4"));
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 1000,
-					       0), -EOPNOTSUPP);
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_PRIORITY, 0, &v,
-					       NULL), -EOPNOTSUPP);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 1000, 0),
+		-EOPNOTSUPP);
+	ck_assert_int_eq(
+		vgpu_instance_get_qos(in, VGPU_QOS_PRIORITY, 0, &v, NULL),
+		-EOPNOTSUPP);
 	/* usage: the type's graphics memory; nothing else is exposed */
 	ck_assert_int_eq(vgpu_instance_get_usage(in, &u), 0);
 	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_FB_BYTES, &v), 0);
@@ -191,7 +198,8 @@ START_TEST(gvtg_weight_malformed)
 
 	ck_assert_int_eq(fake_tree_add_pci_parent(fx.tree, GVT, 0x8086, 0x3e92,
 						  0x1028, 0x0869, 0x030000,
-						  "i915", 0), 0);
+						  "i915", 0),
+			 0);
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
 		char id[32], uuid[40];
 		struct vgpu_instance *in;
@@ -199,18 +207,22 @@ START_TEST(gvtg_weight_malformed)
 		uint64_t v;
 
 		snprintf(id, sizeof(id), "i915-GVTg_V5_%zu", i + 1);
-		ck_assert_int_eq(fake_tree_add_type(fx.tree, GVT, id, id, texts[i],
-						    "vfio-pci", 1), 0);
-		snprintf(uuid, sizeof(uuid), "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2c%02zu",
-			 i);
-		ck_assert_int_eq(fake_tree_add_instance(fx.tree, GVT, id, uuid), 0);
+		ck_assert_int_eq(fake_tree_add_type(fx.tree, GVT, id, id,
+						    texts[i], "vfio-pci", 1),
+				 0);
+		snprintf(uuid, sizeof(uuid),
+			 "8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2c%02zu", i);
+		ck_assert_int_eq(fake_tree_add_instance(fx.tree, GVT, id, uuid),
+				 0);
 		in = get_instance(uuid);
-		ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, 0,
-						       &v, NULL), -ENODATA);
+		ck_assert_int_eq(
+			vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, 0, &v, NULL),
+			-ENODATA);
 		ck_assert_int_eq(vgpu_instance_get_usage(in, &u), 0);
 		if (i >= 2)
-			ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_FB_BYTES,
-							&v), -ENODATA);
+			ck_assert_int_eq(
+				vgpu_usage_get(u, VGPU_USAGE_FB_BYTES, &v),
+				-ENODATA);
 		vgpu_usage_unref(u);
 		vgpu_instance_unref(in);
 	}
@@ -227,35 +239,43 @@ START_TEST(nvidia_frame_rate_limiter)
 	int fd;
 
 	fixture_standard_host();
-	ck_assert_int_eq(fake_tree_add_instance(fx.tree, NV, "nvidia-256", U2), 0);
+	ck_assert_int_eq(fake_tree_add_instance(fx.tree, NV, "nvidia-256", U2),
+			 0);
 	in = get_instance(U2);
 	/* no frame_rate_limiter key: the type's frl_config, from the next
 	 * VM start on */
 	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       &v, &state), 0);
+					       &v, &state),
+			 0);
 	ck_assert_uint_eq(v, 60);
 	ck_assert_uint_eq(state, VGPU_QOS_STATE_PENDING);
 	fx.log_len = 0;
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       0), VGPU_QOS_APPLIED_AT_NEXT_START);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0, 0),
+		VGPU_QOS_APPLIED_AT_NEXT_START);
 	ck_assert_ptr_nonnull(strstr(fx.log, "next VM start"));
 	ck_assert_str_eq(slurp(instance_file(NV, U2, "nvidia/vgpu_params")),
 			 "frame_rate_limiter=0");
 	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       &v, NULL), 0);
+					       &v, NULL),
+			 0);
 	ck_assert_uint_eq(v, 0);
 	/* back to the type's limit: the key goes, the others stay */
 	put(instance_file(NV, U2, "nvidia/vgpu_params"),
 	    "frame_rate_limiter=0,enable_uvm=1\n");
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 60,
-					       0), VGPU_QOS_APPLIED_AT_NEXT_START);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 60, 0),
+		VGPU_QOS_APPLIED_AT_NEXT_START);
 	/* (a static file: the write does not truncate it) */
-	ck_assert_int_eq(strncmp(slurp(instance_file(NV, U2, "nvidia/vgpu_params")),
-				 "enable_uvm=1imiter", 18), 0);
+	ck_assert_int_eq(
+		strncmp(slurp(instance_file(NV, U2, "nvidia/vgpu_params")),
+			"enable_uvm=1imiter", 18),
+		0);
 	/* NVIDIA has no other limits than off and frl_config */
 	fx.log_len = 0;
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 30,
-					       0), -EOPNOTSUPP);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 30, 0),
+		-EOPNOTSUPP);
 	ck_assert_ptr_nonnull(strstr(fx.log, "mdev backend"));
 	ck_assert_ptr_nonnull(strstr(fx.log, "frl_config (60 fps)"));
 	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PRIORITY, 1, 0),
@@ -265,42 +285,50 @@ START_TEST(nvidia_frame_rate_limiter)
 	/* malformed parameter files are not read as values */
 	{
 		static const char *const bad[] = {
-			"frame_rate_limiter=x\n", "=0\n", "frame_rate_limiter\n",
+			"frame_rate_limiter=x\n",
+			"=0\n",
+			"frame_rate_limiter\n",
 			"a\x01=1\n",
 		};
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-			put(instance_file(NV, U2, "nvidia/vgpu_params"), bad[i]);
-			ck_assert_int_eq(vgpu_instance_get_qos(in,
-							       VGPU_QOS_FRAME_RATE_LIMIT,
-							       0, &v, NULL),
+			put(instance_file(NV, U2, "nvidia/vgpu_params"),
+			    bad[i]);
+			ck_assert_int_eq(vgpu_instance_get_qos(
+						 in, VGPU_QOS_FRAME_RATE_LIMIT,
+						 0, &v, NULL),
 					 -EBADMSG);
 			/* a bad value of our own key is replaced; a file that
 			 * is not key=value is not rewritten */
-			ck_assert_int_eq(vgpu_instance_set_qos(in,
-							       VGPU_QOS_FRAME_RATE_LIMIT,
-							       0, 0),
-					 i == 0 ? VGPU_QOS_APPLIED_AT_NEXT_START :
-						  -EBADMSG);
+			ck_assert_int_eq(
+				vgpu_instance_set_qos(
+					in, VGPU_QOS_FRAME_RATE_LIMIT, 0, 0),
+				i == 0 ? VGPU_QOS_APPLIED_AT_NEXT_START
+				       : -EBADMSG);
 		}
 	}
 	/* a huge file is refused, not truncated */
-	fd = open(instance_file(NV, U2, "nvidia/vgpu_params"), O_WRONLY | O_TRUNC);
+	fd = open(instance_file(NV, U2, "nvidia/vgpu_params"),
+		  O_WRONLY | O_TRUNC);
 	ck_assert_int_ge(fd, 0);
 	for (int i = 0; i < 200; i++)
 		ck_assert_int_eq(write(fd, "abcdefghi=1,", 12), 12);
 	close(fd);
 	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       &v, NULL), -EBADMSG);
+					       &v, NULL),
+			 -EBADMSG);
 	/* without vgpu_params at all */
-	ck_assert_int_eq(unlink(instance_file(NV, U2, "nvidia/vgpu_params")), 0);
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       0), -EOPNOTSUPP);
+	ck_assert_int_eq(unlink(instance_file(NV, U2, "nvidia/vgpu_params")),
+			 0);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0, 0),
+		-EOPNOTSUPP);
 
 	ck_assert_int_eq(vgpu_instance_get_usage(in, &u), 0);
 	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_FB_BYTES, &v), 0);
 	ck_assert_uint_eq(v, 1ull << 30);
-	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_INTERRUPTS, &v), -ENODATA);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_INTERRUPTS, &v),
+			 -ENODATA);
 	vgpu_usage_unref(u);
 	vgpu_instance_unref(in);
 }
@@ -315,11 +343,13 @@ START_TEST(no_knobs_and_inactive)
 	uint64_t v;
 
 	fixture_standard_host();
-	ck_assert_int_eq(fake_tree_add_instance(fx.tree, MTTY, "mtty-2", U1), 0);
+	ck_assert_int_eq(fake_tree_add_instance(fx.tree, MTTY, "mtty-2", U1),
+			 0);
 	in = get_instance(U1);
 	for (int k = 0; k < 5; k++) {
 		fx.log_len = 0;
-		ck_assert_int_eq(vgpu_instance_set_qos(in, k, 1, 0), -EOPNOTSUPP);
+		ck_assert_int_eq(vgpu_instance_set_qos(in, k, 1, 0),
+				 -EOPNOTSUPP);
 		ck_assert_ptr_nonnull(strstr(fx.log, "mdev backend"));
 		ck_assert_ptr_nonnull(strstr(fx.log, "mtty-2"));
 	}
@@ -337,14 +367,18 @@ START_TEST(no_knobs_and_inactive)
 	ck_assert_int_eq(vgpu_instance_get_usage(in, &u), -ENOENT);
 	ck_assert_ptr_null(u);
 	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       VGPU_QOS_LIVE), -ENOENT);
+					       VGPU_QOS_LIVE),
+			 -ENOENT);
 	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT,
-					       VGPU_QOS_LIVE, &v, NULL), -ENOENT);
+					       VGPU_QOS_LIVE, &v, NULL),
+			 -ENOENT);
 	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       &v, NULL), -ENODATA);
+					       &v, NULL),
+			 -ENODATA);
 	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT,
 					       VGPU_QOS_LIVE | VGPU_QOS_CONFIG,
-					       &v, NULL), -EINVAL);
+					       &v, NULL),
+			 -EINVAL);
 	vgpu_instance_unref(in);
 }
 END_TEST
@@ -378,56 +412,67 @@ START_TEST(definition_keeps_qos_beside_mdevctl)
 	fixture_standard_host();
 	ck_assert_int_eq(vgpu_config_new(&c), 0);
 	ck_assert_int_eq(vgpu_config_set_type(c, "nvidia-256"), 0);
-	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_FRAME_RATE_LIMIT, 0), 0);
-	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_TIME_SLICE_US, 2000), 0);
+	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_FRAME_RATE_LIMIT, 0),
+			 0);
+	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_TIME_SLICE_US, 2000),
+			 0);
 	ck_assert_int_eq(vgpu_instance_define(fx.ctx, NV, U1, c, 0, NULL), 0);
 	/* mdevctl's file is exactly what mdevctl writes */
-	ck_assert_str_eq(slurp(def_file(NV, U1)),
-			 "{\n  \"mdev_type\": \"nvidia-256\",\n  \"start\": \"manual\",\n  \"attrs\": []\n}");
-	ck_assert_str_eq(slurp(qos_file(NV, U1)),
-			 "{\n  \"time_slice_us\": 2000,\n  \"frame_rate_limit\": 0\n}");
+	ck_assert_str_eq(
+		slurp(def_file(NV, U1)),
+		"{\n  \"mdev_type\": \"nvidia-256\",\n  \"start\": \"manual\",\n  \"attrs\": []\n}");
+	ck_assert_str_eq(
+		slurp(qos_file(NV, U1)),
+		"{\n  \"time_slice_us\": 2000,\n  \"frame_rate_limit\": 0\n}");
 	in = get_instance(U1);
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_TIME_SLICE_US, 0, &v,
-					       &state), 0);
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_TIME_SLICE_US, 0,
+					       &v, &state),
+			 0);
 	ck_assert_uint_eq(v, 2000);
 	ck_assert_uint_eq(state, VGPU_QOS_STATE_DEFINED);
 	ck_assert_int_eq(vgpu_config_get_qos(vgpu_instance_get_config(in),
-					     VGPU_QOS_FRAME_RATE_LIMIT, &v), 0);
+					     VGPU_QOS_FRAME_RATE_LIMIT, &v),
+			 0);
 	ck_assert_uint_eq(v, 0);
 
 	/* setting a knob of a defined, inactive instance stores it */
 	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_WEIGHT, 7, 0), 0);
 	vgpu_instance_unref(in);
 	in = get_instance(U1);
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, 0, &v, NULL),
-			 0);
+	ck_assert_int_eq(
+		vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, 0, &v, NULL), 0);
 	ck_assert_uint_eq(v, 7);
 	vgpu_instance_unref(in);
 
 	/* a modify that does not speak of QoS (mdevctl's JSON) keeps it */
 	{
-		const char *j = "{\"mdev_type\": \"nvidia-256\", \"start\": \"auto\", \"attrs\": []}";
+		const char *j =
+			"{\"mdev_type\": \"nvidia-256\", \"start\": \"auto\", \"attrs\": []}";
 
-		ck_assert_int_eq(vgpu_config_new_from_json(j, strlen(j), &c2), 0);
+		ck_assert_int_eq(vgpu_config_new_from_json(j, strlen(j), &c2),
+				 0);
 	}
 	strcpy(before, slurp(qos_file(NV, U1)));
 	ck_assert_int_eq(vgpu_instance_modify(fx.ctx, U1, NULL, c2), 0);
 	ck_assert_str_eq(slurp(qos_file(NV, U1)), before);
 	vgpu_config_unref(c2);
 	/* mdevctl rewriting its own file leaves QoS alone too */
-	put(def_file(NV, U1), "{\"mdev_type\": \"nvidia-256\", \"start\": \"manual\"}");
+	put(def_file(NV, U1),
+	    "{\"mdev_type\": \"nvidia-256\", \"start\": \"manual\"}");
 	in = get_instance(U1);
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, 0, &v, NULL),
-			 0);
+	ck_assert_int_eq(
+		vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, 0, &v, NULL), 0);
 	/* a modify from the loaded definition carries its QoS */
 	c2 = vgpu_config_ref(vgpu_instance_get_config(in));
 	vgpu_instance_unref(in);
 	ck_assert_int_eq(vgpu_config_unset_qos(c2, VGPU_QOS_WEIGHT), 0);
 	ck_assert_int_eq(vgpu_instance_modify(fx.ctx, U1, NULL, c2), 0);
-	ck_assert_str_eq(slurp(qos_file(NV, U1)),
-			 "{\n  \"time_slice_us\": 2000,\n  \"frame_rate_limit\": 0\n}");
+	ck_assert_str_eq(
+		slurp(qos_file(NV, U1)),
+		"{\n  \"time_slice_us\": 2000,\n  \"frame_rate_limit\": 0\n}");
 	ck_assert_int_eq(vgpu_config_unset_qos(c2, VGPU_QOS_TIME_SLICE_US), 0);
-	ck_assert_int_eq(vgpu_config_unset_qos(c2, VGPU_QOS_FRAME_RATE_LIMIT), 0);
+	ck_assert_int_eq(vgpu_config_unset_qos(c2, VGPU_QOS_FRAME_RATE_LIMIT),
+			 0);
 	ck_assert_int_eq(vgpu_instance_modify(fx.ctx, U1, NULL, c2), 0);
 	ck_assert_int_eq(access(qos_file(NV, U1), F_OK), -1);
 	vgpu_config_unref(c2);
@@ -439,7 +484,8 @@ START_TEST(definition_keeps_qos_beside_mdevctl)
 	ck_assert_int_eq(access(qos_file(NV, U2), F_OK), -1);
 	put(qos_file(NV, U3), "{\"weight\": 3}");
 	ck_assert_int_eq(vgpu_config_unset_qos(c, VGPU_QOS_TIME_SLICE_US), 0);
-	ck_assert_int_eq(vgpu_config_unset_qos(c, VGPU_QOS_FRAME_RATE_LIMIT), 0);
+	ck_assert_int_eq(vgpu_config_unset_qos(c, VGPU_QOS_FRAME_RATE_LIMIT),
+			 0);
 	ck_assert_int_eq(vgpu_instance_define(fx.ctx, NV, U3, c, 0, NULL), 0);
 	ck_assert_int_eq(access(qos_file(NV, U3), F_OK), -1);
 	vgpu_config_unref(c);
@@ -450,9 +496,17 @@ END_TEST
 START_TEST(malformed_qos_files)
 {
 	static const char *const bad[] = {
-		"", "{", "[]", "{\"weight\": 0}", "{\"weight\": \"4\"}",
-		"{\"bogus\": 1}", "{\"priority\": 3}", "{\"time_slice_us\": -1}",
-		"{\"weight\": 1.5}", "{\"weight\": 4} x", "{\"weight\": true}",
+		"",
+		"{",
+		"[]",
+		"{\"weight\": 0}",
+		"{\"weight\": \"4\"}",
+		"{\"bogus\": 1}",
+		"{\"priority\": 3}",
+		"{\"time_slice_us\": -1}",
+		"{\"weight\": 1.5}",
+		"{\"weight\": 4} x",
+		"{\"weight\": true}",
 		"{\"time_slice_us\": 18446744073709551615}",
 		"{\"weight\": null}",
 	};
@@ -463,19 +517,23 @@ START_TEST(malformed_qos_files)
 	fixture_standard_host();
 	ck_assert_int_eq(vgpu_config_new(&c), 0);
 	ck_assert_int_eq(vgpu_config_set_type(c, "nvidia-256"), 0);
-	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_FRAME_RATE_LIMIT, 0), 0);
+	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_FRAME_RATE_LIMIT, 0),
+			 0);
 	ck_assert_int_eq(vgpu_instance_define(fx.ctx, NV, U1, c, 0, NULL), 0);
 	vgpu_config_unref(c);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		put(qos_file(NV, U1), bad[i]);
 		fx.log_len = 0;
-		ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL,
-						    NULL, &l, &n), 0);
+		ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED,
+						    NULL, NULL, &l, &n),
+				 0);
 		ck_assert_msg(n == 0, "QoS \"%s\" accepted", bad[i]);
 		ck_assert_ptr_nonnull(strstr(fx.log, "QoS of the definition"));
-		ck_assert_int_eq(vgpu_instance_list(fx.ctx,
-						    VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
-						    NULL, NULL, &l, &n), -EBADMSG);
+		ck_assert_int_eq(
+			vgpu_instance_list(fx.ctx,
+					   VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+					   NULL, NULL, &l, &n),
+			-EBADMSG);
 		ck_assert_int_eq(vgpu_instance_start(fx.ctx, U1, NULL, NULL),
 				 -ENOENT);
 	}
@@ -483,8 +541,10 @@ START_TEST(malformed_qos_files)
 	 * larger than any QoS file is refused */
 	unlink(qos_file(NV, U1));
 	ck_assert_int_eq(symlink("/etc/hostname", qos_file(NV, U1)), 0);
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
-					    NULL, NULL, &l, &n), -EBADMSG);
+	ck_assert_int_eq(
+		vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+				   NULL, NULL, &l, &n),
+		-EBADMSG);
 	unlink(qos_file(NV, U1));
 	{
 		FILE *f = fopen(qos_file(NV, U1), "w");
@@ -496,12 +556,15 @@ START_TEST(malformed_qos_files)
 		fputs("}", f);
 		fclose(f);
 	}
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
-					    NULL, NULL, &l, &n), -EBADMSG);
+	ck_assert_int_eq(
+		vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED | VGPU_LIST_STRICT,
+				   NULL, NULL, &l, &n),
+		-EBADMSG);
 	/* trailing whitespace is fine */
 	put(qos_file(NV, U1), "{\"weight\": 4}\n\n");
-	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL, NULL,
-					    &l, &n), 0);
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, VGPU_LIST_DEFINED, NULL,
+					    NULL, &l, &n),
+			 0);
 	ck_assert_uint_eq(n, 1);
 	vgpu_instance_list_free(l, n);
 }
@@ -517,7 +580,8 @@ START_TEST(start_applies_qos)
 	fixture_go_live();
 	ck_assert_int_eq(vgpu_config_new(&c), 0);
 	ck_assert_int_eq(vgpu_config_set_type(c, "nvidia-256"), 0);
-	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_FRAME_RATE_LIMIT, 0), 0);
+	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_FRAME_RATE_LIMIT, 0),
+			 0);
 	ck_assert_int_eq(vgpu_instance_define(fx.ctx, NV, U1, c, 0, NULL), 0);
 	ck_assert_int_eq(vgpu_instance_start(fx.ctx, U1, NULL, &in), 0);
 	ck_assert_str_eq(slurp(instance_file(NV, U1, "nvidia/vgpu_params")),
@@ -538,7 +602,8 @@ START_TEST(start_applies_qos)
 	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_WEIGHT, 2), 0);
 	ck_assert_int_eq(vgpu_instance_define(fx.ctx, GVT, U3, c, 0, NULL), 0);
 	fx.log_len = 0;
-	ck_assert_int_eq(vgpu_instance_start(fx.ctx, U3, NULL, NULL), -EOPNOTSUPP);
+	ck_assert_int_eq(vgpu_instance_start(fx.ctx, U3, NULL, NULL),
+			 -EOPNOTSUPP);
 	ck_assert_ptr_nonnull(strstr(fx.log, "removing the instance again"));
 	ck_assert_int_eq(vgpu_instance_get(fx.ctx, U3, NULL, &in), 0);
 	ck_assert(!vgpu_instance_is_active(in));
@@ -569,7 +634,8 @@ int main(void)
 		tcase_add_test(tc, start_applies_qos);
 		suite_add_tcase(s, tc);
 	} else {
-		fprintf(stderr, "no FUSE or no vgpu-fakesysfs: live test skipped\n");
+		fprintf(stderr,
+			"no FUSE or no vgpu-fakesysfs: live test skipped\n");
 	}
 	return run_suite(s);
 }

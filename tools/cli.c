@@ -159,11 +159,13 @@ int fail_instance(int r, const char *uuid, const char *absent)
 		fail_msg("%s: not a UUID", uuid);
 		return EXIT_USAGE;
 	case ENOENT:
-		fail_msg("instance %s: %s", uuid, absent ? absent : "no such instance");
+		fail_msg("instance %s: %s", uuid,
+			 absent ? absent : "no such instance");
 		return EXIT_NOTFOUND;
 	case ENOTUNIQ:
-		fail_msg("instance %s: defined under several parents; name one with --parent",
-			 uuid);
+		fail_msg(
+			"instance %s: defined under several parents; name one with --parent",
+			uuid);
 		return EXIT_CONFLICT;
 	}
 	return fail_errno(r, "instance %s", uuid);
@@ -302,10 +304,14 @@ int cli_ctx_new(const struct opts *o, bool log_fn, struct vgpu_ctx **ret)
 	if (log_fn)
 		vgpu_ctx_set_log_fn(ctx, log_to_stderr, &verbose);
 	if (verbose)
-		vgpu_ctx_set_log_priority(ctx, verbose > 1 ? LOG_DEBUG : LOG_INFO);
-	if (o && ((o->sysfs_root && vgpu_ctx_set_sysfs_root(ctx, o->sysfs_root) < 0) ||
-		  (o->config_dir && vgpu_ctx_set_config_dir(ctx, o->config_dir) < 0) ||
-		  (o->runtime_dir && vgpu_ctx_set_runtime_dir(ctx, o->runtime_dir) < 0))) {
+		vgpu_ctx_set_log_priority(ctx,
+					  verbose > 1 ? LOG_DEBUG : LOG_INFO);
+	if (o && ((o->sysfs_root &&
+		   vgpu_ctx_set_sysfs_root(ctx, o->sysfs_root) < 0) ||
+		  (o->config_dir &&
+		   vgpu_ctx_set_config_dir(ctx, o->config_dir) < 0) ||
+		  (o->runtime_dir &&
+		   vgpu_ctx_set_runtime_dir(ctx, o->runtime_dir) < 0))) {
 		fprintf(stderr, "%s: directories must be absolute paths\n",
 			cli_prog);
 		vgpu_ctx_unref(ctx);

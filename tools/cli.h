@@ -17,11 +17,11 @@
  * "EXIT STATUS"). exit_for() maps a library error to one of them.
  */
 enum {
-	EXIT_USAGE = 2,		/* bad command line, malformed input */
-	EXIT_NOTFOUND = 3,	/* no such parent, type or instance */
-	EXIT_CONFLICT = 4,	/* exists, in use, no capacity left */
-	EXIT_PERMISSION = 5,	/* permission denied (EACCES, EPERM) */
-	EXIT_UNRESPONSIVE = 6,	/* a provider does not answer in time */
+	EXIT_USAGE = 2,	       /* bad command line, malformed input */
+	EXIT_NOTFOUND = 3,     /* no such parent, type or instance */
+	EXIT_CONFLICT = 4,     /* exists, in use, no capacity left */
+	EXIT_PERMISSION = 5,   /* permission denied (EACCES, EPERM) */
+	EXIT_UNRESPONSIVE = 6, /* a provider does not answer in time */
 };
 
 /* the global options, handed to every verb */
@@ -40,8 +40,8 @@ bool cli_want_help(int argc, char **argv);
  * Read a whole file (or stdin for "-" when @allow_stdin) of at most @max
  * bytes into a malloc'd, NUL-terminated buffer. -errno; -EFBIG when larger.
  */
-int cli_read_file(const char *path, bool allow_stdin, size_t max,
-		  char **ret, size_t *len_ret);
+int cli_read_file(const char *path, bool allow_stdin, size_t max, char **ret,
+		  size_t *len_ret);
 
 /*
  * A context with the directories of @o (NULL: the library's defaults and

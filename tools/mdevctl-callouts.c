@@ -29,15 +29,16 @@
 #include "mdevctl-callouts.h"
 
 /* what mdevctl 1.4 tells a script it understands (-e get -a capabilities) */
-#define PROVIDES "{\"provides\":{\"version\":2,\"actions\":[\"start\",\"stop\"," \
-		 "\"define\",\"undefine\",\"modify\",\"attributes\",\"capabilities\"]," \
-		 "\"events\":[\"pre\",\"post\",\"notify\",\"get\",\"live\"]}}"
+#define PROVIDES                                                               \
+	"{\"provides\":{\"version\":2,\"actions\":[\"start\",\"stop\","        \
+	"\"define\",\"undefine\",\"modify\",\"attributes\",\"capabilities\"]," \
+	"\"events\":[\"pre\",\"post\",\"notify\",\"get\",\"live\"]}}"
 
 /* the answer of a script that understood */
 struct versioned {
 	char *parent, *type;
-	char *path;		/* NULL: looked, none */
-	json_object *supports;	/* {"actions": [...], "events": [...]} */
+	char *path;	       /* NULL: looked, none */
+	json_object *supports; /* {"actions": [...], "events": [...]} */
 	struct versioned *next;
 };
 
@@ -75,8 +76,9 @@ static int run_script(const char *path, const struct callout_dev *dev,
 		      const char *event, const char *action, const char *state,
 		      const char *in, struct run *res)
 {
-	const char *argv[] = { path, "-t", dev->type, "-e", event, "-a", action,
-			       "-s", state, "-u", dev->uuid, "-p", dev->parent, NULL };
+	const char *argv[] = { path,	  "-t",	  dev->type,   "-e",  event,
+			       "-a",	  action, "-s",	       state, "-u",
+			       dev->uuid, "-p",	  dev->parent, NULL };
 	int pin[2], pout[2], perr[2], pexec[2], e = 0, st;
 	size_t in_len = in ? strlen(in) : 0, in_off = 0;
 	struct sigaction ign = { .sa_handler = SIG_IGN }, old;
@@ -153,9 +155,11 @@ static int run_script(const char *path, const struct callout_dev *dev,
 			n = read(p[i].fd, buf, sizeof(buf));
 			if (n > 0) {
 				if (i == 1)
-					append(&res->out, &res->out_len, buf, (size_t)n);
+					append(&res->out, &res->out_len, buf,
+					       (size_t)n);
 				else
-					append(&res->err, &res->err_len, buf, (size_t)n);
+					append(&res->err, &res->err_len, buf,
+					       (size_t)n);
 			} else if (n == 0 || errno != EINTR) {
 				close(p[i].fd);
 				if (i == 1)
@@ -265,7 +269,8 @@ static bool supports(json_object *sup, const char *key, const char *what)
 	    !json_object_is_type(a, json_type_array))
 		return false;
 	for (size_t i = 0; i < json_object_array_length(a); i++) {
-		const char *s = json_object_get_string(json_object_array_get_idx(a, i));
+		const char *s =
+			json_object_get_string(json_object_array_get_idx(a, i));
 
 		if (s && !strcmp(s, what))
 			return true;
@@ -280,7 +285,8 @@ static struct versioned *find_versioned(const struct callout_env *env,
 	struct versioned *v;
 
 	for (v = cache; v; v = v->next)
-		if (!strcmp(v->parent, dev->parent) && !strcmp(v->type, dev->type))
+		if (!strcmp(v->parent, dev->parent) &&
+		    !strcmp(v->type, dev->type))
 			return v;
 	v = calloc(1, sizeof(*v));
 	if (!v)
@@ -290,7 +296,8 @@ static struct versioned *find_versioned(const struct callout_env *env,
 	for (size_t d = 0; d < 2 && !v->path; d++) {
 		char **e;
 
-		if (!dirs[d] || !is_dir(dirs[d]) || !(e = entries(dirs[d], true)))
+		if (!dirs[d] || !is_dir(dirs[d]) ||
+		    !(e = entries(dirs[d], true)))
 			continue;
 		for (size_t i = 0; e[i] && !v->path; i++) {
 			struct run r;
@@ -315,7 +322,8 @@ static struct versioned *find_versioned(const struct callout_env *env,
 /* the failure of a script, as mdevctl words it */
 static int failed(char **why, const char *path, int status)
 {
-	if (asprintf(why, "Script '\"%s\"' failed with status '%d'", path, status) < 0)
+	if (asprintf(why, "Script '\"%s\"' failed with status '%d'", path,
+		     status) < 0)
 		*why = NULL;
 	return -EIO;
 }
@@ -344,8 +352,8 @@ int callout_call(struct callout *c, const char *event, const char *action,
 		if (!c->versioned ||
 		    (supports(c->supports, "actions", action) &&
 		     supports(c->supports, "events", event))) {
-			if (run_script(c->script, &c->dev, event, action, c->state,
-				       in, &r) < 0)
+			if (run_script(c->script, &c->dev, event, action,
+				       c->state, in, &r) < 0)
 				return failed(why, c->script, -1);
 			relay_stderr(c->script, &r);
 			if (r.status > 0)
@@ -355,10 +363,15 @@ int callout_call(struct callout *c, const char *event, const char *action,
 			run_free(&r);
 			return ret;
 		}
-		char *v = variant(supports(c->supports, "actions", action) ? event : action);
+		char *v = variant(supports(c->supports, "actions", action)
+					  ? event
+					  : action);
 
-		if (asprintf(why, "Script \"%s\" does not support %s '%s'", c->script,
-			     supports(c->supports, "actions", action) ? "event" : "action",
+		if (asprintf(why, "Script \"%s\" does not support %s '%s'",
+			     c->script,
+			     supports(c->supports, "actions", action)
+				     ? "event"
+				     : "action",
 			     v ? v : "") < 0)
 			*why = NULL;
 		free(v);
@@ -367,10 +380,12 @@ int callout_call(struct callout *c, const char *event, const char *action,
 	for (size_t d = 0; d < 2; d++) {
 		char **e;
 
-		if (!dirs[d] || !is_dir(dirs[d]) || !(e = entries(dirs[d], true)))
+		if (!dirs[d] || !is_dir(dirs[d]) ||
+		    !(e = entries(dirs[d], true)))
 			continue;
 		for (size_t i = 0; e[i]; i++) {
-			if (run_script(e[i], &c->dev, event, action, c->state, in, &r) < 0)
+			if (run_script(e[i], &c->dev, event, action, c->state,
+				       in, &r) < 0)
 				continue;
 			if (r.status == 2 || r.status < 0) {
 				run_free(&r);
@@ -423,13 +438,14 @@ void callout_notify(struct callout *c, const char *action)
 	for (size_t d = 0; d < 2; d++) {
 		char **e;
 
-		if (!dirs[d] || !is_dir(dirs[d]) || !(e = entries(dirs[d], false)))
+		if (!dirs[d] || !is_dir(dirs[d]) ||
+		    !(e = entries(dirs[d], false)))
 			continue;
 		for (size_t i = 0; e[i]; i++) {
 			struct run r;
 
-			if (run_script(e[i], &c->dev, "notify", action, c->state,
-				       NULL, &r) == 0)
+			if (run_script(e[i], &c->dev, "notify", action,
+				       c->state, NULL, &r) == 0)
 				run_free(&r);
 		}
 		entries_free(e);

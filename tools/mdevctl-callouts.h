@@ -12,7 +12,7 @@
 
 /* where the scripts are (NULL: none) */
 struct callout_env {
-	const char *lib_callouts, *callouts;   /* asked in this order */
+	const char *lib_callouts, *callouts; /* asked in this order */
 	const char *lib_notifiers, *notifiers;
 };
 
@@ -24,10 +24,10 @@ struct callout_dev {
 struct callout {
 	const struct callout_env *env;
 	struct callout_dev dev;
-	const char *state;	/* "none", "success", "failure" */
-	char *script;		/* the device's script, once known */
-	bool versioned;		/* it answered "-e get -a capabilities" */
-	json_object *supports;	/* then what it supports (cached) */
+	const char *state;     /* "none", "success", "failure" */
+	char *script;	       /* the device's script, once known */
+	bool versioned;	       /* it answered "-e get -a capabilities" */
+	json_object *supports; /* then what it supports (cached) */
 };
 
 /* find the device's versioned script, if any (asked once per process) */

@@ -129,7 +129,8 @@ static int fail_errno(int neg_errno, const char *fmt, ...)
 		}
 		va_end(ap);
 		if (neg_errno)
-			warn("%s (os error %d)", strerror(-neg_errno), -neg_errno);
+			warn("%s (os error %d)", strerror(-neg_errno),
+			     -neg_errno);
 		return 1;
 	}
 	fputs("Error: ", stderr);
@@ -155,7 +156,8 @@ static bool warnings_enabled(void)
 {
 	const char *l = getenv("MDEVCTL_LOG");
 
-	return !l || !(strcasecmp(l, "off") == 0 || strcasecmp(l, "error") == 0);
+	return !l ||
+	       !(strcasecmp(l, "off") == 0 || strcasecmp(l, "error") == 0);
 }
 
 /* env_logger's default line: "[<UTC time>Z WARN  <module>] <msg>" */
@@ -216,8 +218,10 @@ static bool uuid_parse(const char *s, char out[37], struct buf *err)
 		for (i = 0; i < 36; i++) {
 			char c = s[i];
 
-			if (i == 8 || i == 13 || i == 18 || i == 23 ? c != '-' :
-			    !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			if (i == 8 || i == 13 || i == 18 || i == 23
+				    ? c != '-'
+				    : !((c >= '0' && c <= '9') ||
+					(c >= 'a' && c <= 'f')))
 				break;
 		}
 		if (i == 36) {
@@ -242,29 +246,38 @@ static bool uuid_parse(const char *s, char out[37], struct buf *err)
 			continue;
 		}
 		if (!isxdigit(c)) {
-			buf_printf(err, "invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-zA-Z], found `%c` at %zu",
-				   c, off + i + 1);
+			buf_printf(
+				err,
+				"invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-zA-Z], found `%c` at %zu",
+				c, off + i + 1);
 			return false;
 		}
 		if (groups <= 8)
 			glen[groups - 1]++;
 		if (hex < 32)
-			out[hex + (hex >= 8) + (hex >= 12) + (hex >= 16) + (hex >= 20)] = (char)tolower(c);
+			out[hex + (hex >= 8) + (hex >= 12) + (hex >= 16) +
+			    (hex >= 20)] = (char)tolower(c);
 		hex++;
 	}
 	if (groups == 1) {
 		if (len != 32) {
-			buf_printf(err, "invalid length: expected length 32 for simple format, found %zu", len);
+			buf_printf(
+				err,
+				"invalid length: expected length 32 for simple format, found %zu",
+				len);
 			return false;
 		}
 	} else if (groups != 5) {
-		buf_printf(err, "invalid group count: expected 5, found %d", groups);
+		buf_printf(err, "invalid group count: expected 5, found %d",
+			   groups);
 		return false;
 	} else {
 		for (int g = 0; g < 5; g++)
 			if (glen[g] != group_len[g]) {
-				buf_printf(err, "invalid group length in group %d: expected %d, found %d",
-					   g, group_len[g], glen[g]);
+				buf_printf(
+					err,
+					"invalid group length in group %d: expected %d, found %d",
+					g, group_len[g], glen[g]);
 				return false;
 			}
 	}
@@ -321,13 +334,27 @@ static void json_string_raw(struct json *j, const char *s)
 			continue;
 		}
 		switch (*p) {
-		case '"': buf_puts(&j->out, "\\\""); break;
-		case '\\': buf_puts(&j->out, "\\\\"); break;
-		case '\n': buf_puts(&j->out, "\\n"); break;
-		case '\r': buf_puts(&j->out, "\\r"); break;
-		case '\t': buf_puts(&j->out, "\\t"); break;
-		case '\b': buf_puts(&j->out, "\\b"); break;
-		case '\f': buf_puts(&j->out, "\\f"); break;
+		case '"':
+			buf_puts(&j->out, "\\\"");
+			break;
+		case '\\':
+			buf_puts(&j->out, "\\\\");
+			break;
+		case '\n':
+			buf_puts(&j->out, "\\n");
+			break;
+		case '\r':
+			buf_puts(&j->out, "\\r");
+			break;
+		case '\t':
+			buf_puts(&j->out, "\\t");
+			break;
+		case '\b':
+			buf_puts(&j->out, "\\b");
+			break;
+		case '\f':
+			buf_puts(&j->out, "\\f");
+			break;
 		default:
 			if (*p < 0x20)
 				buf_printf(&j->out, "\\u%04x", *p);
@@ -381,9 +408,23 @@ static void json_int(struct json *j, long v)
 /* ------------------------------------------------------------------------ */
 
 enum opt_id {
-	O_UUID, O_PARENT, O_TYPE, O_AUTO, O_MANUAL, O_JSONFILE, O_DEFINED,
-	O_DUMPJSON, O_VERBOSE, O_ADDATTR, O_DELATTR, O_INDEX, O_VALUE,
-	O_FORCE, O_LIVE, O_POSITIONAL, O_COUNT
+	O_UUID,
+	O_PARENT,
+	O_TYPE,
+	O_AUTO,
+	O_MANUAL,
+	O_JSONFILE,
+	O_DEFINED,
+	O_DUMPJSON,
+	O_VERBOSE,
+	O_ADDATTR,
+	O_DELATTR,
+	O_INDEX,
+	O_VALUE,
+	O_FORCE,
+	O_LIVE,
+	O_POSITIONAL,
+	O_COUNT
 };
 
 #define BIT(o) (1u << (o))
@@ -428,12 +469,12 @@ typedef int (*cmd_fn)(struct vgpu_ctx *ctx, const struct cmd *cmd,
 
 struct cmd {
 	const char *name;
-	unsigned int opts;        /* accepted options */
+	unsigned int opts;	  /* accepted options */
 	unsigned int need_one_of; /* at least one of these (clap required) */
 	unsigned int conflicts[2][2];
-	unsigned int requires[2]; /* opt a requires opt b */
-	const char *usage;        /* after "USAGE:\n    " */
-	const char *missing_usage;/* usage line shown for a missing option */
+	unsigned int requires[2];  /* opt a requires opt b */
+	const char *usage;	   /* after "USAGE:\n    " */
+	const char *missing_usage; /* usage line shown for a missing option */
 	cmd_fn run;
 };
 
@@ -444,50 +485,88 @@ static int cmd_undefine(struct vgpu_ctx *, const struct cmd *, struct args *);
 static int cmd_modify(struct vgpu_ctx *, const struct cmd *, struct args *);
 static int cmd_start(struct vgpu_ctx *, const struct cmd *, struct args *);
 static int cmd_stop(struct vgpu_ctx *, const struct cmd *, struct args *);
-static int cmd_start_parent(struct vgpu_ctx *, const struct cmd *, struct args *);
+static int cmd_start_parent(struct vgpu_ctx *, const struct cmd *,
+			    struct args *);
 
-#define LIST_OPTS (BIT(O_DEFINED) | BIT(O_DUMPJSON) | BIT(O_VERBOSE) | \
-		   BIT(O_UUID) | BIT(O_PARENT))
+#define LIST_OPTS                                                          \
+	(BIT(O_DEFINED) | BIT(O_DUMPJSON) | BIT(O_VERBOSE) | BIT(O_UUID) | \
+	 BIT(O_PARENT))
 
 static const struct cmd lsmdev_cmd = {
-	"lsmdev", LIST_OPTS, 0, { { 0 } }, { 0 },
-	"lsmdev [OPTIONS]", NULL, cmd_list,
+	"lsmdev", LIST_OPTS,	      0,    { { 0 } },
+	{ 0 },	  "lsmdev [OPTIONS]", NULL, cmd_list,
 };
 
 static const struct cmd commands[] = {
 	{ "define",
-	  BIT(O_UUID) | BIT(O_AUTO) | BIT(O_PARENT) | BIT(O_TYPE) | BIT(O_JSONFILE),
+	  BIT(O_UUID) | BIT(O_AUTO) | BIT(O_PARENT) | BIT(O_TYPE) |
+		  BIT(O_JSONFILE),
 	  BIT(O_UUID) | BIT(O_PARENT),
-	  { { BIT(O_TYPE), BIT(O_JSONFILE) }, { BIT(O_AUTO), BIT(O_JSONFILE) } },
+	  { { BIT(O_TYPE), BIT(O_JSONFILE) },
+	    { BIT(O_AUTO), BIT(O_JSONFILE) } },
 	  { 0 },
 	  "mdevctl define [OPTIONS]",
-	  "mdevctl define --uuid <UUID> --parent <PARENT>", cmd_define },
-	{ "list", LIST_OPTS, 0, { { 0 } }, { 0 },
-	  "mdevctl list [OPTIONS]", NULL, cmd_list },
+	  "mdevctl define --uuid <UUID> --parent <PARENT>",
+	  cmd_define },
+	{ "list",
+	  LIST_OPTS,
+	  0,
+	  { { 0 } },
+	  { 0 },
+	  "mdevctl list [OPTIONS]",
+	  NULL,
+	  cmd_list },
 	{ "modify",
 	  BIT(O_UUID) | BIT(O_PARENT) | BIT(O_TYPE) | BIT(O_ADDATTR) |
 		  BIT(O_DELATTR) | BIT(O_INDEX) | BIT(O_VALUE) | BIT(O_AUTO) |
 		  BIT(O_MANUAL),
 	  BIT(O_UUID),
-	  { { BIT(O_ADDATTR), BIT(O_DELATTR) }, { BIT(O_AUTO), BIT(O_MANUAL) } },
+	  { { BIT(O_ADDATTR), BIT(O_DELATTR) },
+	    { BIT(O_AUTO), BIT(O_MANUAL) } },
 	  { BIT(O_ADDATTR), BIT(O_VALUE) },
-	  "mdevctl modify [OPTIONS] --uuid <UUID>", NULL, cmd_modify },
+	  "mdevctl modify [OPTIONS] --uuid <UUID>",
+	  NULL,
+	  cmd_modify },
 	{ "start",
 	  BIT(O_UUID) | BIT(O_PARENT) | BIT(O_TYPE) | BIT(O_JSONFILE),
 	  BIT(O_UUID) | BIT(O_PARENT),
 	  { { BIT(O_TYPE), BIT(O_JSONFILE) } },
 	  { 0 },
 	  "mdevctl start [OPTIONS]",
-	  "mdevctl start --uuid <UUID> --parent <PARENT>", cmd_start },
-	{ "start-parent-mdevs", BIT(O_POSITIONAL), BIT(O_POSITIONAL),
-	  { { 0 } }, { 0 },
-	  "mdevctl start-parent-mdevs <PARENT>", NULL, cmd_start_parent },
-	{ "stop", BIT(O_UUID), BIT(O_UUID), { { 0 } }, { 0 },
-	  "mdevctl stop --uuid <UUID>", NULL, cmd_stop },
-	{ "types", BIT(O_PARENT) | BIT(O_DUMPJSON), 0, { { 0 } }, { 0 },
-	  "mdevctl types [OPTIONS]", NULL, cmd_types },
-	{ "undefine", BIT(O_UUID) | BIT(O_PARENT), BIT(O_UUID), { { 0 } }, { 0 },
-	  "mdevctl undefine [OPTIONS] --uuid <UUID>", NULL, cmd_undefine },
+	  "mdevctl start --uuid <UUID> --parent <PARENT>",
+	  cmd_start },
+	{ "start-parent-mdevs",
+	  BIT(O_POSITIONAL),
+	  BIT(O_POSITIONAL),
+	  { { 0 } },
+	  { 0 },
+	  "mdevctl start-parent-mdevs <PARENT>",
+	  NULL,
+	  cmd_start_parent },
+	{ "stop",
+	  BIT(O_UUID),
+	  BIT(O_UUID),
+	  { { 0 } },
+	  { 0 },
+	  "mdevctl stop --uuid <UUID>",
+	  NULL,
+	  cmd_stop },
+	{ "types",
+	  BIT(O_PARENT) | BIT(O_DUMPJSON),
+	  0,
+	  { { 0 } },
+	  { 0 },
+	  "mdevctl types [OPTIONS]",
+	  NULL,
+	  cmd_types },
+	{ "undefine",
+	  BIT(O_UUID) | BIT(O_PARENT),
+	  BIT(O_UUID),
+	  { { 0 } },
+	  { 0 },
+	  "mdevctl undefine [OPTIONS] --uuid <UUID>",
+	  NULL,
+	  cmd_undefine },
 };
 
 static const char *opt_display(enum opt_id o)
@@ -498,7 +577,8 @@ static const char *opt_display(enum opt_id o)
 	if (o == O_POSITIONAL)
 		snprintf(r, 64, "<%s>", opt_defs[o].value_name);
 	else if (opt_defs[o].value_name)
-		snprintf(r, 64, "--%s <%s>", opt_defs[o].lng, opt_defs[o].value_name);
+		snprintf(r, 64, "--%s <%s>", opt_defs[o].lng,
+			 opt_defs[o].value_name);
 	else
 		snprintf(r, 64, "--%s", opt_defs[o].lng);
 	return r;
@@ -547,8 +627,9 @@ static void clap4_wording(struct buf *m, bool top)
 		struct buf n = { 0 };
 
 		if (q) {
-			buf_printf(&n, top ? "unrecognized subcommand '%.*s'" :
-					     "unexpected argument '%.*s' found",
+			buf_printf(&n,
+				   top ? "unrecognized subcommand '%.*s'"
+				       : "unexpected argument '%.*s' found",
 				   (int)(q - m->s - 16), m->s + 16);
 			free(m->s);
 			*m = n;
@@ -561,13 +642,19 @@ static void clap4_wording(struct buf *m, bool top)
 		struct buf n = { 0 };
 
 		if (why) {
-			buf_printf(&n, "invalid value '%.*s'%.*s", (int)(q - m->s - 15),
-				   m->s + 15, (int)(why + 3 - q - 1), q + 1);
+			buf_printf(&n, "invalid value '%.*s'%.*s",
+				   (int)(q - m->s - 15), m->s + 15,
+				   (int)(why + 3 - q - 1), q + 1);
 			/* the uuid crate's newer wording, with a 0-based index */
 			bad = strstr(why, "found `");
 			if (!strncmp(why + 3, "invalid character: ", 19) && bad)
-				buf_printf(&n, "invalid character: found `%c` at %ld",
-					   bad[7], strtol(strstr(bad, " at ") + 4, NULL, 10) - 1);
+				buf_printf(
+					&n,
+					"invalid character: found `%c` at %ld",
+					bad[7],
+					strtol(strstr(bad, " at ") + 4, NULL,
+					       10) -
+						1);
 			else
 				buf_puts(&n, why + 3);
 			free(m->s);
@@ -597,11 +684,14 @@ static int usage_error(const char *usage, const char *fmt, ...)
 			fprintf(stderr, "\n\nUSAGE:\n    %s", usage);
 		fputs("\n\nFor more information try --help\n", stderr);
 	} else {
-		clap4_wording(&m, usage && !strcmp(usage, "mdevctl <SUBCOMMAND>"));
+		clap4_wording(&m,
+			      usage && !strcmp(usage, "mdevctl <SUBCOMMAND>"));
 		fprintf(stderr, "error: %s", m.s);
 		if (usage)
 			fprintf(stderr, "\n\nUsage: %s",
-				!strcmp(usage, "mdevctl <SUBCOMMAND>") ? "mdevctl <COMMAND>" : usage);
+				!strcmp(usage, "mdevctl <SUBCOMMAND>")
+					? "mdevctl <COMMAND>"
+					: usage);
 		fputs("\n\nFor more information, try '--help'.\n", stderr);
 	}
 	free(m.s);
@@ -611,13 +701,15 @@ static int usage_error(const char *usage, const char *fmt, ...)
 static int unexpected_arg(const struct cmd *cmd, const char *arg)
 {
 	if (arg[0] == '-')
-		return usage_error(cmd->usage,
-				   "Found argument '%s' which wasn't expected, or isn't valid in this context\n\n"
-				   "\tIf you tried to supply `%s` as a value rather than a flag, use `-- %s`",
-				   arg, arg, arg);
-	return usage_error(cmd->usage,
-			   "Found argument '%s' which wasn't expected, or isn't valid in this context",
-			   arg);
+		return usage_error(
+			cmd->usage,
+			"Found argument '%s' which wasn't expected, or isn't valid in this context\n\n"
+			"\tIf you tried to supply `%s` as a value rather than a flag, use `-- %s`",
+			arg, arg, arg);
+	return usage_error(
+		cmd->usage,
+		"Found argument '%s' which wasn't expected, or isn't valid in this context",
+		arg);
 }
 
 /* 1.4 added --force to the commands that run callout scripts, and
@@ -632,7 +724,8 @@ static bool takes(const struct cmd *cmd, int o)
 		return true;
 	if (o != O_FORCE)
 		return cmd->opts & BIT(o);
-	for (size_t i = 0; !compat_12 && i < sizeof(forced) / sizeof(*forced); i++)
+	for (size_t i = 0; !compat_12 && i < sizeof(forced) / sizeof(*forced);
+	     i++)
 		if (!strcmp(cmd->name, forced[i]))
 			return true;
 	return false;
@@ -645,9 +738,10 @@ static int set_opt(const struct cmd *cmd, struct args *a, enum opt_id o,
 	struct buf err = { 0 };
 
 	if (a->set[o])
-		return usage_error(cmd->usage,
-				   "The argument '%s' was provided more than once, but cannot be used multiple times",
-				   opt_display(o));
+		return usage_error(
+			cmd->usage,
+			"The argument '%s' was provided more than once, but cannot be used multiple times",
+			opt_display(o));
 	a->set[o] = true;
 	a->val[o] = value;
 	a->order[o] = pos;
@@ -674,7 +768,8 @@ static int set_opt(const struct cmd *cmd, struct args *a, enum opt_id o,
 				why = "number too large to fit in target type";
 		}
 		if (why)
-			return usage_error(NULL, "Invalid value \"%s\" for '%s': %s",
+			return usage_error(NULL,
+					   "Invalid value \"%s\" for '%s': %s",
 					   value, opt_display(o), why);
 	}
 	return 0;
@@ -695,9 +790,11 @@ static const char *conflict_usage(const struct cmd *cmd, const struct args *a,
 }
 
 /* 1.4's modify needs one of these (a clap group), shown as one item */
-#define MODIFY14_GROUP (BIT(O_AUTO) | BIT(O_MANUAL) | BIT(O_ADDATTR) | BIT(O_DELATTR) | \
-			BIT(O_JSONFILE))
-#define MODIFY14_GROUP_TEXT "<--auto|--manual|--addattr <attr_name>|--delattr|--jsonfile <JSONFILE>>"
+#define MODIFY14_GROUP                                                   \
+	(BIT(O_AUTO) | BIT(O_MANUAL) | BIT(O_ADDATTR) | BIT(O_DELATTR) | \
+	 BIT(O_JSONFILE))
+#define MODIFY14_GROUP_TEXT \
+	"<--auto|--manual|--addattr <attr_name>|--delattr|--jsonfile <JSONFILE>>"
 
 static bool is_modify14(const struct cmd *cmd)
 {
@@ -741,7 +838,8 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 			only_positional = true;
 		} else if (!only_positional && arg[0] == '-' && arg[1] == '-') {
 			const char *eq = strchr(arg + 2, '=');
-			size_t n = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+			size_t n =
+				eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
 			int o;
 
 			for (o = 0; o < O_POSITIONAL; o++)
@@ -764,12 +862,15 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 				else if (i + 1 < argc)
 					value = argv[++i];
 				else
-					return usage_error(NULL,
-							   "The argument '%s' requires a value but none was supplied",
-							   opt_display(o));
+					return usage_error(
+						NULL,
+						"The argument '%s' requires a value but none was supplied",
+						opt_display(o));
 			} else if (eq) {
-				return usage_error(NULL, "The argument '%s' takes no value",
-						   opt_display(o));
+				return usage_error(
+					NULL,
+					"The argument '%s' takes no value",
+					opt_display(o));
 			}
 			r = set_opt(cmd, a, (enum opt_id)o, value, pos);
 			if (r)
@@ -779,7 +880,8 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 				int o;
 
 				for (o = 0; o < O_POSITIONAL; o++)
-					if (takes(cmd, o) && opt_defs[o].shrt == *c)
+					if (takes(cmd, o) &&
+					    opt_defs[o].shrt == *c)
 						break;
 				if (o == O_POSITIONAL) {
 					char bad[3] = { '-', *c, 0 };
@@ -790,13 +892,15 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 
 				if (opt_defs[o].value_name) {
 					if (c[1])
-						value = c[1] == '=' ? c + 2 : c + 1;
+						value = c[1] == '=' ? c + 2
+								    : c + 1;
 					else if (i + 1 < argc)
 						value = argv[++i];
 					else
-						return usage_error(NULL,
-								   "The argument '%s' requires a value but none was supplied",
-								   opt_display(o));
+						return usage_error(
+							NULL,
+							"The argument '%s' requires a value but none was supplied",
+							opt_display(o));
 				}
 				r = set_opt(cmd, a, (enum opt_id)o, value, pos);
 				if (r)
@@ -804,7 +908,8 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 				if (value)
 					break;
 			}
-		} else if ((cmd->opts & BIT(O_POSITIONAL)) && !a->set[O_POSITIONAL]) {
+		} else if ((cmd->opts & BIT(O_POSITIONAL)) &&
+			   !a->set[O_POSITIONAL]) {
 			a->set[O_POSITIONAL] = true;
 			a->val[O_POSITIONAL] = arg;
 		} else {
@@ -825,8 +930,9 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 			first = second;
 			second = t;
 		}
-		return usage_error(is_modify14(cmd) ? modify14_usage(a, -1) :
-						      conflict_usage(cmd, a, second),
+		return usage_error(is_modify14(cmd)
+					   ? modify14_usage(a, -1)
+					   : conflict_usage(cmd, a, second),
 				   "The argument '%s' cannot be used with '%s'",
 				   opt_display(first), opt_display(second));
 	}
@@ -844,9 +950,10 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 		for (int o = 0; o < O_COUNT; o++)
 			if (a->set[o] && !(cmd->need_one_of & BIT(o)))
 				buf_printf(&u, " %s", opt_display(o));
-		return usage_error(is_modify14(cmd) ? modify14_usage(a, need) : u.s,
-				   "The following required arguments were not provided:\n    %s",
-				   opt_display(need));
+		return usage_error(
+			is_modify14(cmd) ? modify14_usage(a, need) : u.s,
+			"The following required arguments were not provided:\n    %s",
+			opt_display(need));
 	}
 	if (cmd->need_one_of) {
 		bool any = false;
@@ -855,21 +962,27 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 		for (int o = 0; o < O_COUNT; o++)
 			if (cmd->need_one_of & BIT(o)) {
 				any |= a->set[o];
-				buf_printf(&missing, "%s    %s", missing.len ? "\n" : "",
+				buf_printf(&missing, "%s    %s",
+					   missing.len ? "\n" : "",
 					   opt_display(o));
 			}
 		if (!any) {
-			const char *usage = cmd->missing_usage ? cmd->missing_usage : cmd->usage;
+			const char *usage = cmd->missing_usage
+						    ? cmd->missing_usage
+						    : cmd->usage;
 			char *u14 = NULL;
 
 			/* clap 4 leaves "[OPTIONS]" out of this usage line */
-			if (!compat_12 && !strncmp(usage + 8 + strlen(cmd->name), " [OPTIONS]", 10) &&
+			if (!compat_12 &&
+			    !strncmp(usage + 8 + strlen(cmd->name),
+				     " [OPTIONS]", 10) &&
 			    asprintf(&u14, "mdevctl %s%s", cmd->name,
 				     usage + 18 + strlen(cmd->name)) >= 0)
 				usage = u14;
-			r = usage_error(usage,
-					"The following required arguments were not provided:\n%s",
-					missing.s);
+			r = usage_error(
+				usage,
+				"The following required arguments were not provided:\n%s",
+				missing.s);
 			free(missing.s);
 			free(u14);
 			return r;
@@ -877,7 +990,8 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 		free(missing.s);
 	}
 	if (is_modify14(cmd) && a->set[O_JSONFILE]) {
-		static const enum opt_id clash[] = { O_AUTO, O_MANUAL, O_TYPE, O_INDEX, O_VALUE };
+		static const enum opt_id clash[] = { O_AUTO, O_MANUAL, O_TYPE,
+						     O_INDEX, O_VALUE };
 
 		for (size_t i = 0; i < sizeof(clash) / sizeof(*clash); i++) {
 			enum opt_id first = clash[i], second = O_JSONFILE;
@@ -888,9 +1002,10 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 				first = O_JSONFILE;
 				second = clash[i];
 			}
-			return usage_error(modify14_usage(a, -1),
-					   "The argument '%s' cannot be used with '%s'",
-					   opt_display(first), opt_display(second));
+			return usage_error(
+				modify14_usage(a, -1),
+				"The argument '%s' cannot be used with '%s'",
+				opt_display(first), opt_display(second));
 		}
 	}
 	if (is_modify14(cmd)) {
@@ -899,9 +1014,10 @@ static int parse_args(const struct cmd *cmd, int argc, char **argv,
 		for (int o = 0; o < O_COUNT; o++)
 			any |= a->set[o] && (MODIFY14_GROUP & BIT(o));
 		if (!any)
-			return usage_error(modify14_usage(a, -1),
-					   "The following required arguments were not provided:\n    %s",
-					   MODIFY14_GROUP_TEXT);
+			return usage_error(
+				modify14_usage(a, -1),
+				"The following required arguments were not provided:\n    %s",
+				MODIFY14_GROUP_TEXT);
 	}
 	return 0;
 }
@@ -914,12 +1030,12 @@ struct dev {
 	struct vgpu_instance *inst; /* reference held by the list array */
 	const char *uuid;
 	const char *parent;
-	const char *type;           /* definition's type when defined */
+	const char *type;	    /* definition's type when defined */
 	struct vgpu_config *config; /* NULL when not defined */
-	bool active;                /* active with this parent and type */
+	bool active;		    /* active with this parent and type */
 	bool defined;
-	bool live_attrs;            /* attributes of the running device */
-	struct vgpu_config *live;   /* those, from a get-attributes callout */
+	bool live_attrs;	  /* attributes of the running device */
+	struct vgpu_config *live; /* those, from a get-attributes callout */
 };
 
 struct devlist {
@@ -963,12 +1079,15 @@ static void scan_dir(const char *dir, bool warn_bad,
 	char u[37];
 
 	while (d && (de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
 			continue;
 		if (!uuid_parse(de->d_name, u, &why)) {
 			if (warn_bad)
-				warn_in(compat_12 ? "mdevctl" : "mdevctl::environment",
-					"Can't determine uuid for file '%s'", de->d_name);
+				warn_in(compat_12 ? "mdevctl"
+						  : "mdevctl::environment",
+					"Can't determine uuid for file '%s'",
+					de->d_name);
 		} else if (fn) {
 			fn(u, data);
 		}
@@ -978,10 +1097,11 @@ static void scan_dir(const char *dir, bool warn_bad,
 		closedir(d);
 }
 
-static void warn_non_uuid(struct vgpu_ctx *ctx, bool defined, const char *parent)
+static void warn_non_uuid(struct vgpu_ctx *ctx, bool defined,
+			  const char *parent)
 {
-	const char *top = defined ? vgpu_ctx_get_config_dir(ctx) :
-				    vgpu_ctx_get_sysfs_root(ctx);
+	const char *top = defined ? vgpu_ctx_get_config_dir(ctx)
+				  : vgpu_ctx_get_sysfs_root(ctx);
 	struct dirent *de;
 	DIR *d;
 
@@ -999,7 +1119,8 @@ static void warn_non_uuid(struct vgpu_ctx *ctx, bool defined, const char *parent
 		struct stat st;
 		char *path;
 
-		if (de->d_name[0] == '.' || strcmp(de->d_name, "scripts.d") == 0 ||
+		if (de->d_name[0] == '.' ||
+		    strcmp(de->d_name, "scripts.d") == 0 ||
 		    (parent && strcmp(parent, de->d_name) != 0) ||
 		    asprintf(&path, "%s/%s", top, de->d_name) < 0)
 			continue;
@@ -1011,9 +1132,8 @@ static void warn_non_uuid(struct vgpu_ctx *ctx, bool defined, const char *parent
 		closedir(d);
 }
 
-static struct vgpu_config *callout_attributes(const char *uuid,
-					      const char *parent,
-					      const char *type);
+static struct vgpu_config *
+callout_attributes(const char *uuid, const char *parent, const char *type);
 
 /* a listed active device's attributes from its get-attributes callout */
 static void ask_live_attrs(const char *uuid, void *data)
@@ -1024,17 +1144,18 @@ static void ask_live_attrs(const char *uuid, void *data)
 		struct dev *d = &l->d[i];
 
 		if (d->live_attrs && !d->live && !strcmp(d->uuid, uuid))
-			d->live = callout_attributes(d->uuid, d->parent,
-						     vgpu_instance_get_type_id(d->inst));
+			d->live = callout_attributes(
+				d->uuid, d->parent,
+				vgpu_instance_get_type_id(d->inst));
 	}
 }
 
 /* what collect() lists and how, besides the @uuid and @parent filters */
 enum collect_flags {
-	C_DEFINED = 1 << 0,	/* definitions, else active instances */
-	C_STRICT = 1 << 1,	/* a malformed definition fails (-EBADMSG) */
-	C_WARN = 1 << 2,	/* warn about non-UUID names like mdevctl */
-	C_LIVE = 1 << 3,	/* 1.4: active devices' attributes from callouts */
+	C_DEFINED = 1 << 0, /* definitions, else active instances */
+	C_STRICT = 1 << 1,  /* a malformed definition fails (-EBADMSG) */
+	C_WARN = 1 << 2,    /* warn about non-UUID names like mdevctl */
+	C_LIVE = 1 << 3,    /* 1.4: active devices' attributes from callouts */
 };
 /* how mdevctl scans definitions for list -d, undefine, modify, start */
 #define C_SCAN (C_DEFINED | C_STRICT | C_WARN)
@@ -1054,7 +1175,8 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 	memset(l, 0, sizeof(*l));
 	if (flags & C_WARN)
 		warn_non_uuid(ctx, defined, parent);
-	r = vgpu_instance_list(ctx, lf | (flags & C_STRICT ? VGPU_LIST_STRICT : 0),
+	r = vgpu_instance_list(ctx,
+			       lf | (flags & C_STRICT ? VGPU_LIST_STRICT : 0),
 			       parent, uuid, &l->raw, &l->n_raw);
 	if (r < 0)
 		return r;
@@ -1074,7 +1196,8 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		d->defined = vgpu_instance_is_defined(in);
 		d->config = d->defined ? vgpu_instance_get_config(in) : NULL;
 		active_type = vgpu_instance_get_type_id(in);
-		d->type = d->config ? vgpu_config_get_type(d->config) : active_type;
+		d->type = d->config ? vgpu_config_get_type(d->config)
+				    : active_type;
 		/* 1.4 lists a running device with the type it runs with */
 		if (!defined && !compat_12 && active_type)
 			d->type = active_type;
@@ -1093,7 +1216,8 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		/* mdevctl lets the definition's type win, and says so */
 		if (!defined && d->config && active_type &&
 		    strcmp(active_type, d->type) != 0)
-			warn_in("mdevctl::mdev", "Overwriting mdev type for mdev %s: %s => %s",
+			warn_in("mdevctl::mdev",
+				"Overwriting mdev type for mdev %s: %s => %s",
 				d->uuid, active_type, d->type);
 		l->n++;
 	}
@@ -1102,7 +1226,8 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 	if ((flags & C_LIVE) && callouts_present) {
 		char *bus;
 
-		if (asprintf(&bus, "%s/bus/mdev/devices", vgpu_ctx_get_sysfs_root(ctx)) >= 0) {
+		if (asprintf(&bus, "%s/bus/mdev/devices",
+			     vgpu_ctx_get_sysfs_root(ctx)) >= 0) {
 			scan_dir(bus, false, ask_live_attrs, l);
 			free(bus);
 		}
@@ -1179,8 +1304,7 @@ static void dev_json(struct json *j, const struct dev *d)
 /* list                                                                      */
 /* ------------------------------------------------------------------------ */
 
-static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
-		    struct args *a)
+static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd, struct args *a)
 {
 	bool defined = a->set[O_DEFINED];
 	const char *uuid = a->set[O_UUID] ? a->uuid : NULL;
@@ -1189,7 +1313,8 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	int r;
 
 	(void)cmd;
-	r = collect(ctx, defined ? C_SCAN : C_WARN | C_LIVE, uuid, a->val[O_PARENT], &l);
+	r = collect(ctx, defined ? C_SCAN : C_WARN | C_LIVE, uuid,
+		    a->val[O_PARENT], &l);
 	if (r < 0)
 		return fail_collect(r);
 
@@ -1200,7 +1325,8 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		if (l.n) {
 			json_open(&j, "{");
 			for (size_t i = 0; i < l.n; i++) {
-				if (i == 0 || strcmp(l.d[i].parent, l.d[i - 1].parent)) {
+				if (i == 0 ||
+				    strcmp(l.d[i].parent, l.d[i - 1].parent)) {
 					if (i)
 						json_close(&j, "]");
 					json_key(&j, l.d[i].parent);
@@ -1230,7 +1356,8 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			buf_puts(&j.out, d->parent);
 			buf_puts(&j.out, " ");
 			buf_puts(&j.out, d->type);
-			buf_puts(&j.out, dev_autostart(d) ? " auto" : " manual");
+			buf_puts(&j.out,
+				 dev_autostart(d) ? " auto" : " manual");
 			buf_puts(&j.out, mark);
 			buf_puts(&j.out, "\n");
 			if (!a->set[O_VERBOSE] || !dev_attr_count(d))
@@ -1297,7 +1424,8 @@ static const char *clean_text(const char *s, bool join, char **copy)
 		return NULL;
 	len = strlen(s);
 	if (len && !isspace((unsigned char)s[0]) &&
-	    !isspace((unsigned char)s[len - 1]) && (!join || !memchr(s, '\n', len)))
+	    !isspace((unsigned char)s[len - 1]) &&
+	    (!join || !memchr(s, '\n', len)))
 		return s;
 	while (isspace((unsigned char)*s))
 		s++;
@@ -1306,7 +1434,8 @@ static const char *clean_text(const char *s, bool join, char **copy)
 		end--;
 	buf_add(&b, "", 0);
 	for (const char *p = s; p < end;) {
-		const char *nl = join ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+		const char *nl =
+			join ? memchr(p, '\n', (size_t)(end - p)) : NULL;
 
 		buf_add(&b, p, (size_t)((nl ? nl : end) - p));
 		if (!nl)
@@ -1413,14 +1542,17 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			const char *api = vgpu_type_get_device_api(types[t]);
 			int avail = vgpu_type_get_available_instances(types[t]);
 			char *name_copy, *desc_copy;
-			const char *name = clean_text(vgpu_type_get_name(types[t]),
-						      false, &name_copy);
-			const char *desc = clean_text(vgpu_type_get_description(types[t]),
-						      true, &desc_copy);
+			const char *name =
+				clean_text(vgpu_type_get_name(types[t]), false,
+					   &name_copy);
+			const char *desc =
+				clean_text(vgpu_type_get_description(types[t]),
+					   true, &desc_copy);
 
 			if (avail >= 0)
-				type_out(&j, &text, js, vgpu_type_get_id(types[t]),
-					 avail, api ? api : "", name, desc);
+				type_out(&j, &text, js,
+					 vgpu_type_get_id(types[t]), avail,
+					 api ? api : "", name, desc);
 			free(name_copy);
 			free(desc_copy);
 			if (avail < 0) {
@@ -1551,9 +1683,8 @@ static int with_callouts(const char *action, bool force, const char *uuid,
 
 /* the attributes a running device's get-attributes callout reports, as a
  * definition (NULL: none, or no script answers) */
-static struct vgpu_config *callout_attributes(const char *uuid,
-					      const char *parent,
-					      const char *type)
+static struct vgpu_config *
+callout_attributes(const char *uuid, const char *parent, const char *type)
 {
 	struct callout_dev dev = { uuid, parent, type };
 	struct vgpu_config *cfg = NULL;
@@ -1568,8 +1699,10 @@ static struct vgpu_config *callout_attributes(const char *uuid,
 		size_t len = strlen(out);
 
 		/* "[{}]" means none; the attributes are JSON like a definition's */
-		if (asprintf(&doc, "{\"mdev_type\":\"x\",\"start\":\"manual\",\"attrs\":%s}",
-			     strcmp(out, "[{}]") ? out : "[]") >= 0 &&
+		if (asprintf(
+			    &doc,
+			    "{\"mdev_type\":\"x\",\"start\":\"manual\",\"attrs\":%s}",
+			    strcmp(out, "[{}]") ? out : "[]") >= 0 &&
 		    vgpu_config_new_from_json(doc, strlen(doc), &cfg) < 0)
 			cfg = NULL;
 		(void)len;
@@ -1595,8 +1728,10 @@ static int load_jsonfile_as(const char *path, bool define,
 
 	r = cli_read_file(path, false, 16u << 20, &text, &len);
 	if (r < 0)
-		return fail_errno(r, compat_12 || !define ? "Unable to read jsonfile %s" :
-							   "Unable to read file %s",
+		return fail_errno(r,
+				  compat_12 || !define
+					  ? "Unable to read jsonfile %s"
+					  : "Unable to read file %s",
 				  quote_path(path));
 	r = vgpu_config_new_from_json(text, len, ret);
 	free(text);
@@ -1676,7 +1811,8 @@ static int write_attrs(struct vgpu_ctx *ctx, struct vgpu_instance *in,
 		/* mdevctl checks that the file exists before writing it */
 		if (r == -ENOENT)
 			return fail("Invalid attribute '%s'", k);
-		return fail_errno(r, "Failed to write %s to attribute %s", v, k);
+		return fail_errno(r, "Failed to write %s to attribute %s", v,
+				  k);
 	}
 	return 0;
 }
@@ -1715,7 +1851,8 @@ static int create_device(struct vgpu_ctx *ctx, const char *uuid,
 
 		if (mdev_parents(ctx, &all, &n_all) == 0) {
 			for (size_t i = 0; i < n_all && !hint; i++)
-				if (strcasecmp(vgpu_parent_get_id(all[i]), parent) == 0)
+				if (strcasecmp(vgpu_parent_get_id(all[i]),
+					       parent) == 0)
 					hint = vgpu_parent_get_id(all[i]);
 			if (hint)
 				fail("Unable to find parent device '%s'. Did you mean '%s'?",
@@ -1727,7 +1864,8 @@ static int create_device(struct vgpu_ctx *ctx, const char *uuid,
 		return 1;
 	}
 	if (vgpu_type_list(p, &types, &n_types) < 0) {
-		fail("Parent %s is not currently registered for mdev support", parent);
+		fail("Parent %s is not currently registered for mdev support",
+		     parent);
 		goto out;
 	}
 	if (vgpu_type_get(p, type, &t) < 0) {
@@ -1781,11 +1919,13 @@ static int define_now(void *data)
 {
 	struct define_call *d = data;
 	struct vgpu_instance *in = NULL;
-	int r = vgpu_instance_define(d->ctx, d->parent, d->uuid, d->config, 0, &in);
+	int r = vgpu_instance_define(d->ctx, d->parent, d->uuid, d->config, 0,
+				     &in);
 
 	if (r < 0) {
 		if (r == -EEXIST)
-			return fail("Device %s on %s already defined", d->uuid, d->parent);
+			return fail("Device %s on %s already defined", d->uuid,
+				    d->parent);
 		return fail_os(r);
 	}
 	if (!d->uuid)
@@ -1802,7 +1942,8 @@ static int define_op(struct vgpu_ctx *ctx, const struct args *a,
 	struct define_call d = { ctx, parent, uuid, config };
 
 	return with_callouts("define", a->set[O_FORCE], uuid, parent,
-			     vgpu_config_get_type(config), config, define_now, &d);
+			     vgpu_config_get_type(config), config, define_now,
+			     &d);
 }
 
 static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
@@ -1824,8 +1965,9 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			return 1;
 		if (!parent) {
 			vgpu_config_unref(config);
-			return fail("Parent device required to define device via %s",
-				    quote_path(path));
+			return fail(
+				"Parent device required to define device via %s",
+				quote_path(path));
 		}
 		if (uuid) {
 			r = collect(ctx, C_DEFINED, uuid, parent, &l);
@@ -1834,8 +1976,9 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			if (l.n) {
 				devlist_free(&l);
 				vgpu_config_unref(config);
-				return fail("Cowardly refusing to overwrite existing config for %s/%s",
-					    parent, uuid);
+				return fail(
+					"Cowardly refusing to overwrite existing config for %s/%s",
+					parent, uuid);
 			}
 			devlist_free(&l);
 		}
@@ -1855,13 +1998,15 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			type = vgpu_instance_get_type_id(act);
 		if (!parent || !type) {
 			vgpu_instance_unref(act);
-			return fail(!parent ? "No parent specified" : "No type specified");
+			return fail(!parent ? "No parent specified"
+					    : "No type specified");
 		}
 		if (uuid) {
 			r = collect(ctx, C_DEFINED, uuid, parent, &l);
 			if (r == 0 && l.n) {
 				devlist_free(&l);
-				fail("Device %s on %s already defined", uuid, parent);
+				fail("Device %s on %s already defined", uuid,
+				     parent);
 				vgpu_instance_unref(act);
 				return 1;
 			}
@@ -1916,8 +2061,9 @@ static int cmd_undefine(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	for (size_t i = 0; i < l.n; i++) {
 		struct undefine_call u = { ctx, a->uuid, l.d[i].parent };
 
-		(void)with_callouts("undefine", a->set[O_FORCE], a->uuid, l.d[i].parent,
-				    l.d[i].type, l.d[i].config, undefine_now, &u);
+		(void)with_callouts("undefine", a->set[O_FORCE], a->uuid,
+				    l.d[i].parent, l.d[i].type, l.d[i].config,
+				    undefine_now, &u);
 	}
 	devlist_free(&l);
 	return 0;
@@ -1940,7 +2086,8 @@ static int get_defined(struct vgpu_ctx *ctx, const char *uuid,
 	else if (parent)
 		r = fail("Multiple definitions found for %s/%s", parent, uuid);
 	else
-		r = fail("Multiple definitions found for %s, specify a parent", uuid);
+		r = fail("Multiple definitions found for %s, specify a parent",
+			 uuid);
 	devlist_free(l);
 	return r;
 }
@@ -1977,7 +2124,8 @@ struct modify_call {
 static int modify_now(void *data)
 {
 	struct modify_call *m = data;
-	int r = vgpu_instance_edit(m->ctx, m->a->uuid, m->parent, modify_edit, m->a);
+	int r = vgpu_instance_edit(m->ctx, m->a->uuid, m->parent, modify_edit,
+				   m->a);
 
 	if (r == -ERANGE) {
 		struct buf b = { 0 };
@@ -1987,7 +2135,8 @@ static int modify_now(void *data)
 		r = fail("%s", b.s);
 		free(b.s);
 	} else if (r < 0) {
-		r = fail_errno(r, "Failed to write config for device %s", m->a->uuid);
+		r = fail_errno(r, "Failed to write config for device %s",
+			       m->a->uuid);
 	}
 	return r;
 }
@@ -2007,7 +2156,9 @@ static int replace_now(void *data)
 	int r = vgpu_instance_define(rc->ctx, rc->parent, rc->uuid, rc->config,
 				     VGPU_DEFINE_FORCE, NULL);
 
-	return r < 0 ? fail_errno(r, "Failed to write config for device %s", rc->uuid) : 0;
+	return r < 0 ? fail_errno(r, "Failed to write config for device %s",
+				  rc->uuid)
+		     : 0;
 }
 
 /* modify of 1.4 with --jsonfile, --live (and --defined): the file replaces
@@ -2026,43 +2177,53 @@ static int modify14_json(struct vgpu_ctx *ctx, struct args *a)
 		if (a->set[O_AUTO])
 			return fail("'auto' cannot be changed on active mdev");
 		if (a->set[O_MANUAL])
-			return fail("'manual' cannot be changed on active mdev");
+			return fail(
+				"'manual' cannot be changed on active mdev");
 		act = find_active(ctx, a->uuid);
-		if (act && parent && strcmp(parent, vgpu_instance_get_parent_id(act))) {
+		if (act && parent &&
+		    strcmp(parent, vgpu_instance_get_parent_id(act))) {
 			vgpu_instance_unref(act);
 			act = NULL;
 		}
 		if (!act)
-			return parent ? fail("Mediated device %s/%s is not active", parent, a->uuid) :
-					fail("Mediated device %s is not active", a->uuid);
+			return parent ? fail("Mediated device %s/%s is not active",
+					     parent, a->uuid)
+				      : fail("Mediated device %s is not active",
+					     a->uuid);
 		parent = vgpu_instance_get_parent_id(act);
 		/* looking the running device up asks for its attributes */
-		vgpu_config_unref(callout_attributes(a->uuid, parent,
-						     vgpu_instance_get_type_id(act)));
+		vgpu_config_unref(callout_attributes(
+			a->uuid, parent, vgpu_instance_get_type_id(act)));
 		if (!path) {
 			vgpu_instance_unref(act);
-			return fail("'live' option must be used with 'jsonfile' option");
+			return fail(
+				"'live' option must be used with 'jsonfile' option");
 		}
 	} else if (!parent) {
-		return fail("Parent device required to modify device via json file");
+		return fail(
+			"Parent device required to modify device via json file");
 	}
 	if (load_jsonfile_as(path, true, &c)) {
 		vgpu_instance_unref(act);
 		return 1;
 	}
-	if (act && strcmp(vgpu_config_get_type(c), vgpu_instance_get_type_id(act))) {
+	if (act &&
+	    strcmp(vgpu_config_get_type(c), vgpu_instance_get_type_id(act))) {
 		r = fail("'type' cannot be changed on active mdev");
 	} else if (act) {
-		struct callout_dev dev = { a->uuid, parent, vgpu_config_get_type(c) };
+		struct callout_dev dev = { a->uuid, parent,
+					   vgpu_config_get_type(c) };
 		struct callout co;
 		char *json = callout_json(dev.type, c), *why = NULL;
 
 		callout_init(&co, &callout_env, &dev);
 		if (!co.versioned) {
-			r = fail("Live modification is not supported for this device type. "
-				 "Changing the device configuration requires stopping and restarting the device.");
+			r = fail(
+				"Live modification is not supported for this device type. "
+				"Changing the device configuration requires stopping and restarting the device.");
 		} else {
-			r = callout_call(&co, "live", "modify", json, NULL, &why);
+			r = callout_call(&co, "live", "modify", json, NULL,
+					 &why);
 			/* a script that does not support it is not run: no notification */
 			if (r != -EOPNOTSUPP)
 				callout_notify(&co, "modify");
@@ -2071,8 +2232,9 @@ static int modify14_json(struct vgpu_ctx *ctx, struct args *a)
 		if (!r && a->set[O_DEFINED]) {
 			struct replace_call rc = { ctx, a->uuid, parent, c };
 
-			r = with_callouts("modify", a->set[O_FORCE], a->uuid, parent,
-					  dev.type, c, replace_now, &rc);
+			r = with_callouts("modify", a->set[O_FORCE], a->uuid,
+					  parent, dev.type, c, replace_now,
+					  &rc);
 		}
 		free(why);
 		free(json);
@@ -2105,8 +2267,10 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		struct modify_call m = { ctx, a, l.d[0].parent, l.d[0].config };
 
 		if (after && modify_edit(after, a) == 0) {
-			r = with_callouts("modify", a->set[O_FORCE], a->uuid, l.d[0].parent,
-					  vgpu_config_get_type(after), after, modify_now, &m);
+			r = with_callouts("modify", a->set[O_FORCE], a->uuid,
+					  l.d[0].parent,
+					  vgpu_config_get_type(after), after,
+					  modify_now, &m);
 			vgpu_config_unref(after);
 			devlist_free(&l);
 			return r;
@@ -2125,7 +2289,8 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		r = fail("%s", b.s);
 		free(b.s);
 	} else if (r < 0) {
-		r = fail_errno(r, "Failed to write config for device %s", a->uuid);
+		r = fail_errno(r, "Failed to write config for device %s",
+			       a->uuid);
 	}
 	devlist_free(&l);
 	return r;
@@ -2166,7 +2331,8 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		if (load_jsonfile_as(a->val[O_JSONFILE], false, &config))
 			return 1;
 		if (!parent) {
-			r = fail("Parent device required to start device via json file");
+			r = fail(
+				"Parent device required to start device via json file");
 			goto out;
 		}
 	} else {
@@ -2177,14 +2343,17 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 				goto out;
 			}
 			if (l.n > 1) {
-				r = fail("Multiple definitions found for device %s. Please specify a parent.",
-					 uuid);
+				r = fail(
+					"Multiple definitions found for device %s. Please specify a parent.",
+					uuid);
 				goto out;
 			}
 			if (l.n == 1) {
 				if (type && strcmp(type, l.d[0].type) != 0) {
-					r = fail("Device %s already exists on parent %s with type %s",
-						 uuid, l.d[0].parent, l.d[0].type);
+					r = fail(
+						"Device %s already exists on parent %s with type %s",
+						uuid, l.d[0].parent,
+						l.d[0].type);
 					goto out;
 				}
 				parent = l.d[0].parent;
@@ -2211,7 +2380,8 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		struct start_call sc = { ctx, uuid, parent, config, &made };
 
 		r = with_callouts("start", a->set[O_FORCE], uuid, parent,
-				  vgpu_config_get_type(config), config, start_now, &sc);
+				  vgpu_config_get_type(config), config,
+				  start_now, &sc);
 	}
 	if (!r && !uuid)
 		printf("%s\n", made);
@@ -2234,8 +2404,7 @@ static int stop_now(void *data)
 	return remove_device(s->ctx, s->uuid);
 }
 
-static int cmd_stop(struct vgpu_ctx *ctx, const struct cmd *cmd,
-		    struct args *a)
+static int cmd_stop(struct vgpu_ctx *ctx, const struct cmd *cmd, struct args *a)
 {
 	struct vgpu_instance *in;
 
@@ -2278,7 +2447,8 @@ static void autostart_one(const char *uuid, void *data)
 			continue;
 		/* errors are reported as warnings; the exit status stays 0 */
 		errors_as_warnings = true;
-		(void)create_device(as->ctx, d->uuid, d->parent, d->config, NULL);
+		(void)create_device(as->ctx, d->uuid, d->parent, d->config,
+				    NULL);
 		errors_as_warnings = false;
 	}
 }
@@ -2296,7 +2466,8 @@ static int cmd_start_parent(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	if (r < 0)
 		return fail_collect(r);
 	/* in the order mdevctl reads the parent's definitions */
-	if (asprintf(&dir, "%s/%s", vgpu_ctx_get_config_dir(ctx), parent) >= 0) {
+	if (asprintf(&dir, "%s/%s", vgpu_ctx_get_config_dir(ctx), parent) >=
+	    0) {
 		scan_dir(dir, false, autostart_one, &as);
 		free(dir);
 	}
@@ -2310,14 +2481,16 @@ static int cmd_start_parent(struct vgpu_ctx *ctx, const struct cmd *cmd,
 
 static void print_help(FILE *f, const char *prog)
 {
-	fprintf(f, "%s %s (vgpuctl mdevctl compatibility)\n\n"
-		   "USAGE:\n    %s <SUBCOMMAND>\n\nSUBCOMMANDS:\n", prog,
-		compat_12 ? "1.2.0" : "1.4.0", prog);
+	fprintf(f,
+		"%s %s (vgpuctl mdevctl compatibility)\n\n"
+		"USAGE:\n    %s <SUBCOMMAND>\n\nSUBCOMMANDS:\n",
+		prog, compat_12 ? "1.2.0" : "1.4.0", prog);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(commands[i].name, "start-parent-mdevs") != 0)
 			fprintf(f, "    %s\n", commands[i].usage);
-	fprintf(f, "\nSee docs/mdevctl-compat.md; options follow mdevctl %s\n"
-		   "(VGPU_MDEVCTL_COMPAT=1.2|1.4, or mdevctl-compat = 1.2|1.4 in %s).\n",
+	fprintf(f,
+		"\nSee docs/mdevctl-compat.md; options follow mdevctl %s\n"
+		"(VGPU_MDEVCTL_COMPAT=1.2|1.4, or mdevctl-compat = 1.2|1.4 in %s).\n",
 		compat_12 ? "1.2" : "1.4", COMPAT_CONFIG_FILE);
 }
 
@@ -2362,10 +2535,12 @@ static int set_compat(const char *value, const char *source, unsigned int line)
 		compat_12 = true;
 	} else {
 		if (line)
-			fprintf(stderr, "Error: %s:%u: mdevctl-compat must be 1.2 or 1.4, not \"%s\"\n",
+			fprintf(stderr,
+				"Error: %s:%u: mdevctl-compat must be 1.2 or 1.4, not \"%s\"\n",
 				source, line, value);
 		else
-			fprintf(stderr, "Error: %s must be 1.2 or 1.4, not \"%s\"\n",
+			fprintf(stderr,
+				"Error: %s must be 1.2 or 1.4, not \"%s\"\n",
 				source, value);
 		return 1;
 	}
@@ -2379,7 +2554,8 @@ static char *trim(char *s)
 	while (*s == ' ' || *s == '\t')
 		s++;
 	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' ||
+			 e[-1] == '\r'))
 		*--e = '\0';
 	return s;
 }
@@ -2433,7 +2609,8 @@ int mdevctl_compat_main(const struct opts *o, int argc, char **argv,
 	} else if (argc < 2) {
 		print_help(stderr, "mdevctl");
 		return EXIT_USAGE;
-	} else if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+	} else if (strcmp(argv[1], "-V") == 0 ||
+		   strcmp(argv[1], "--version") == 0) {
 		puts(compat_12 ? "mdevctl 1.2.0" : "mdevctl 1.4.0");
 		return 0;
 	} else if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "-h") == 0 ||
@@ -2441,11 +2618,14 @@ int mdevctl_compat_main(const struct opts *o, int argc, char **argv,
 		print_help(stdout, "mdevctl");
 		return 0;
 	} else {
-		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]);
+		     i++)
 			if (strcmp(argv[1], commands[i].name) == 0)
 				cmd = &commands[i];
 		if (!cmd) {
-			static const struct cmd top = { .usage = "mdevctl <SUBCOMMAND>" };
+			static const struct cmd top = {
+				.usage = "mdevctl <SUBCOMMAND>"
+			};
 
 			return unexpected_arg(&top, argv[1]);
 		}

@@ -53,7 +53,8 @@ static int blit(struct vgpu_handle *h, int efd, uint32_t len)
 
 	r = reg_write(h, VGPU_SIM_REG_SRC_LO, (uint32_t)GUEST_IOVA);
 	if (!r)
-		r = reg_write(h, VGPU_SIM_REG_SRC_HI, (uint32_t)(GUEST_IOVA >> 32));
+		r = reg_write(h, VGPU_SIM_REG_SRC_HI,
+			      (uint32_t)(GUEST_IOVA >> 32));
 	if (!r)
 		r = reg_write(h, VGPU_SIM_REG_DST, 0);
 	if (!r)
@@ -75,7 +76,8 @@ static int blit(struct vgpu_handle *h, int efd, uint32_t len)
 		reg_read(h, VGPU_SIM_REG_ERROR, &e);
 		return step("blit status", -(int)(e ? e : EIO));
 	}
-	return step("STATUS says done", reg_write(h, VGPU_SIM_REG_STATUS, status));
+	return step("STATUS says done",
+		    reg_write(h, VGPU_SIM_REG_STATUS, status));
 }
 
 static int demo(struct vgpu_handle *h)
@@ -112,7 +114,8 @@ static int demo(struct vgpu_handle *h)
 		goto out;
 	mapped = 1;
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	r = efd < 0 ? -errno : vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 0, 1, &efd);
+	r = efd < 0 ? -errno
+		    : vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 0, 1, &efd);
 	if (step("eventfd attached to MSI-X vector 0", r) < 0)
 		goto out;
 	r = reg_write(h, VGPU_SIM_REG_FORMAT, VGPU_SIM_XR24);
@@ -149,9 +152,10 @@ out:
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: vgpu-sim-demo [--runtime-dir DIR] [--sysfs-root DIR] UUID\n"
-		   "Open a vgpu-sim device, DMA a test picture into its framebuffer, wait\n"
-		   "for the interrupt and check the result.\n");
+	fprintf(f,
+		"Usage: vgpu-sim-demo [--runtime-dir DIR] [--sysfs-root DIR] UUID\n"
+		"Open a vgpu-sim device, DMA a test picture into its framebuffer, wait\n"
+		"for the interrupt and check the result.\n");
 }
 
 int main(int argc, char **argv)

@@ -8,9 +8,9 @@
 
 #include "vgpu-sim-engine.h"
 
-#define CHUNK (64u << 10)
+#define CHUNK		 (64u << 10)
 #define DEFAULT_SLICE_US 1000
-#define PRIORITIES 3
+#define PRIORITIES	 3
 
 struct engine_ctx {
 	struct engine *e;
@@ -84,7 +84,8 @@ static struct engine_ctx *pick(struct engine *e, uint64_t now, uint64_t *wake)
 			*wake = c->hold_until;
 		if (!runnable(c, now))
 			continue;
-		if (!best || c->knob[ENGINE_PRIORITY] > best->knob[ENGINE_PRIORITY] ||
+		if (!best ||
+		    c->knob[ENGINE_PRIORITY] > best->knob[ENGINE_PRIORITY] ||
 		    (c->knob[ENGINE_PRIORITY] == best->knob[ENGINE_PRIORITY] &&
 		     c->vtime < best->vtime))
 			best = c;
@@ -109,7 +110,8 @@ static uint64_t min_vtime(struct engine *e, const struct engine_ctx *c)
 
 	for (struct engine_ctx *o = e->ctxs; o; o = o->next)
 		if (o != c && o->has_job &&
-		    o->knob[ENGINE_PRIORITY] == c->knob[ENGINE_PRIORITY] && o->vtime < m)
+		    o->knob[ENGINE_PRIORITY] == c->knob[ENGINE_PRIORITY] &&
+		    o->vtime < m)
 			m = o->vtime;
 	return m;
 }
@@ -129,7 +131,8 @@ static int run_slice(struct engine_ctx *c, uint64_t start, uint64_t budget,
 
 		if (n > CHUNK)
 			n = CHUNK;
-		memcpy(j->dst + c->dst_off, (uint8_t *)s->iov_base + c->seg_off, n);
+		memcpy(j->dst + c->dst_off, (uint8_t *)s->iov_base + c->seg_off,
+		       n);
 		c->seg_off += n;
 		c->dst_off += n;
 		*copied += n;
@@ -160,8 +163,10 @@ static void *engine_main(void *data)
 		if (!c) {
 			t_end = 0; /* idle is not overhead */
 			if (wake) {
-				struct timespec ts = { .tv_sec = (time_t)(wake / 1000000000u),
-						       .tv_nsec = (long)(wake % 1000000000u) };
+				struct timespec ts = {
+					.tv_sec = (time_t)(wake / 1000000000u),
+					.tv_nsec = (long)(wake % 1000000000u)
+				};
 
 				pthread_cond_timedwait(&e->work, &e->lock, &ts);
 			} else {
@@ -172,7 +177,8 @@ static void *engine_main(void *data)
 		e->running = c;
 		pthread_mutex_unlock(&e->lock);
 		t0 = engine_now_ns();
-		r = run_slice(c, t0, slice_ns(c), c->knob[ENGINE_PREEMPT_TIMEOUT_US] * 1000u,
+		r = run_slice(c, t0, slice_ns(c),
+			      c->knob[ENGINE_PREEMPT_TIMEOUT_US] * 1000u,
 			      &copied);
 		t1 = engine_now_ns();
 		pthread_mutex_lock(&e->lock);
@@ -187,7 +193,8 @@ static void *engine_main(void *data)
 			c->status = r < 0 ? r : 0;
 			fl = c->knob[ENGINE_FRAME_RATE_LIMIT];
 			if (r > 0 && c->job.presents && fl) {
-				uint64_t due = c->last_present + 1000000000u / fl;
+				uint64_t due =
+					c->last_present + 1000000000u / fl;
 
 				if (due > t1 && !c->hold_until) {
 					/* done, but held back: the guest waits */
@@ -200,7 +207,8 @@ static void *engine_main(void *data)
 				}
 			}
 			if (r > 0 && c->job.presents) {
-				c->last_present = t1 > c->hold_until ? t1 : c->hold_until;
+				c->last_present =
+					t1 > c->hold_until ? t1 : c->hold_until;
 				c->frames++;
 			}
 			c->jobs += r > 0;

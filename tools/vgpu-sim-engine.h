@@ -42,9 +42,9 @@ struct engine_job {
 typedef void (*engine_done_fn)(struct engine_ctx *c, int status, void *data);
 
 struct engine_stats {
-	uint64_t slices;     /* time slices run */
-	uint64_t sched_ns;   /* time spent choosing and switching */
-	uint64_t busy_ns;    /* time spent copying */
+	uint64_t slices;   /* time slices run */
+	uint64_t sched_ns; /* time spent choosing and switching */
+	uint64_t busy_ns;  /* time spent copying */
 };
 
 int engine_new(struct engine **ret);

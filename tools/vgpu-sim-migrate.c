@@ -38,12 +38,12 @@
 #include "vgpu-sim.h"
 
 #define GUEST_IOVA 0x10000000ull
-#define W VGPU_SIM_DEMO_WIDTH
-#define H VGPU_SIM_DEMO_HEIGHT
-#define BANDS 6 /* band 0 before, 1..4 queued, 5 drawn by the CPU */
+#define W	   VGPU_SIM_DEMO_WIDTH
+#define H	   VGPU_SIM_DEMO_HEIGHT
+#define BANDS	   6 /* band 0 before, 1..4 queued, 5 drawn by the CPU */
 #define BAND_BYTES ((uint32_t)(W * 4 * (H / BANDS)))
-#define PIC_BYTES ((size_t)W * 4 * H)
-#define N_REGS 16 /* 0x00..0x3c */
+#define PIC_BYTES  ((size_t)W * 4 * H)
+#define N_REGS	   16 /* 0x00..0x3c */
 
 static bool quiet;
 
@@ -56,12 +56,12 @@ static void say(const char *what, int r)
 		printf("  ok  %s\n", what);
 }
 
-#define STEP(what, expr)                                   \
-	do {                                               \
-		int r_ = (expr);                           \
-		say(what, r_);               \
-		if (r_ < 0)                                \
-			return r_;                         \
+#define STEP(what, expr)           \
+	do {                       \
+		int r_ = (expr);   \
+		say(what, r_);     \
+		if (r_ < 0)        \
+			return r_; \
 	} while (0)
 
 static uint64_t now_ns(void)
@@ -181,7 +181,8 @@ static int ring(struct vgpu_handle *h, unsigned int band)
 	int r = reg_write(h, VGPU_SIM_REG_SRC_LO, (uint32_t)(GUEST_IOVA + off));
 
 	if (!r)
-		r = reg_write(h, VGPU_SIM_REG_SRC_HI, (uint32_t)((GUEST_IOVA + off) >> 32));
+		r = reg_write(h, VGPU_SIM_REG_SRC_HI,
+			      (uint32_t)((GUEST_IOVA + off) >> 32));
 	if (!r)
 		r = reg_write(h, VGPU_SIM_REG_DST, off);
 	if (!r)
@@ -213,7 +214,8 @@ static int wait_blits(struct side *s, uint32_t want, unsigned int *irqs)
 		}
 		if (blits >= want)
 			return 0;
-		if (poll(&p, 1, 10) == 1 && read(s->efd, &n, sizeof(n)) == sizeof(n))
+		if (poll(&p, 1, 10) == 1 &&
+		    read(s->efd, &n, sizeof(n)) == sizeof(n))
 			*irqs += (unsigned int)n;
 	}
 	return -ETIMEDOUT;
@@ -233,7 +235,8 @@ static int fps_set(struct vgpu_ctx *ctx, const char *uuid, uint64_t fps)
 
 	if (r < 0)
 		return r;
-	r = vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, fps, VGPU_QOS_LIVE);
+	r = vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, fps,
+				  VGPU_QOS_LIVE);
 	vgpu_instance_unref(in);
 	return r < 0 ? r : 0;
 }
@@ -245,8 +248,8 @@ static int fps_get(struct vgpu_ctx *ctx, const char *uuid, uint64_t *fps)
 
 	if (r < 0)
 		return r;
-	r = vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, VGPU_QOS_LIVE, fps,
-				  NULL);
+	r = vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, VGPU_QOS_LIVE,
+				  fps, NULL);
 	vgpu_instance_unref(in);
 	return r;
 }
@@ -288,7 +291,8 @@ static int move(struct vgpu_ctx *ctx, struct side *src, struct side *dst,
 	if (o->fill) {
 		/* the whole framebuffer through the BAR: every byte moves */
 		for (size_t i = 0; i < src->fb_len; i += 4)
-			*(uint32_t *)(void *)(src->fb + i) = (uint32_t)(i * 2654435761u);
+			*(uint32_t *)(void *)(src->fb + i) =
+				(uint32_t)(i * 2654435761u);
 		say("source: whole framebuffer written through the BAR", 0);
 	}
 	STEP("source: MSI-X vector 0 masked",
@@ -300,7 +304,8 @@ static int move(struct vgpu_ctx *ctx, struct side *src, struct side *dst,
 		STEP("source: QoS frame-rate limit 2 (vgpu_instance_set_qos)",
 		     fps_set(ctx, src->uuid, 2));
 	for (unsigned int b = 1; b <= 4; b++)
-		STEP(b == 4 ? "source: blits 2..5 rung" : NULL, ring(src->h, b));
+		STEP(b == 4 ? "source: blits 2..5 rung" : NULL,
+		     ring(src->h, b));
 
 	t0 = now_ns();
 	STEP("destination: instance created, opened, guest memory and MSI-X 0 attached",
@@ -312,19 +317,22 @@ static int move(struct vgpu_ctx *ctx, struct side *src, struct side *dst,
 	for (unsigned int i = 0; i < o->precopy; i++) {
 		if (i == 0)
 			STEP("source: PRE_COPY",
-			     vgpu_handle_migration_set_state(src->h, VGPU_MIG_PRE_COPY));
-		STEP(i ? "pre-copy pass (what changed)" : "pre-copy pass (everything)",
+			     vgpu_handle_migration_set_state(
+				     src->h, VGPU_MIG_PRE_COPY));
+		STEP(i ? "pre-copy pass (what changed)"
+		       : "pre-copy pass (everything)",
 		     copy(src, dst, &bytes));
 		if (i == 0) {
 			/* band 5 drawn by the CPU, straight into the BAR */
 			memcpy(src->fb + 5 * BAND_BYTES,
-			       (const uint8_t *)pic + 5 * BAND_BYTES, BAND_BYTES);
+			       (const uint8_t *)pic + 5 * BAND_BYTES,
+			       BAND_BYTES);
 			say("CPU: last band drawn through the BAR mapping", 0);
 		}
 	}
 	if (!o->precopy) {
-		memcpy(src->fb + 5 * BAND_BYTES, (const uint8_t *)pic + 5 * BAND_BYTES,
-		       BAND_BYTES);
+		memcpy(src->fb + 5 * BAND_BYTES,
+		       (const uint8_t *)pic + 5 * BAND_BYTES, BAND_BYTES);
 		say("CPU: last band drawn through the BAR mapping", 0);
 	}
 	t_stop = now_ns();
@@ -343,7 +351,8 @@ static int move(struct vgpu_ctx *ctx, struct side *src, struct side *dst,
 	if (memcmp(regs_src, regs_dst, sizeof(regs_src))) {
 		for (unsigned int i = 0; i < N_REGS; i++)
 			if (regs_src[i] != regs_dst[i])
-				fprintf(stderr, "vgpu-sim-migrate: register 0x%02x: "
+				fprintf(stderr,
+					"vgpu-sim-migrate: register 0x%02x: "
 					"source 0x%08x, destination 0x%08x\n",
 					i * 4, regs_src[i], regs_dst[i]);
 		return -EIO;
@@ -357,7 +366,8 @@ static int move(struct vgpu_ctx *ctx, struct side *src, struct side *dst,
 		memcpy(&a, snap + i, 4);
 		memcpy(&b, dst->fb + i, 4);
 		if (a != b && !bad++)
-			fprintf(stderr, "vgpu-sim-migrate: framebuffer offset 0x%zx "
+			fprintf(stderr,
+				"vgpu-sim-migrate: framebuffer offset 0x%zx "
 				"(pixel %zu,%zu): source 0x%08x, destination 0x%08x\n",
 				i, (i / 4) % W, (i / 4) / W, a, b);
 	}
@@ -384,15 +394,18 @@ static int move(struct vgpu_ctx *ctx, struct side *src, struct side *dst,
 	if (!irqs) {
 		struct pollfd p = { .fd = dst->efd, .events = POLLIN };
 
-		if (poll(&p, 1, 10000) == 1 && read(dst->efd, &n, sizeof(n)) == sizeof(n))
+		if (poll(&p, 1, 10000) == 1 &&
+		    read(dst->efd, &n, sizeof(n)) == sizeof(n))
 			irqs += (unsigned int)n;
 	}
 	STEP("destination: interrupt delivered", irqs ? 0 : -ETIMEDOUT);
 	if (!o->bench) {
 		uint64_t fps = 0;
 
-		STEP("destination: QoS read back", fps_get(ctx, dst->uuid, &fps));
-		STEP("destination: frame-rate limit 2 came along", fps == 2 ? 0 : -EPROTO);
+		STEP("destination: QoS read back",
+		     fps_get(ctx, dst->uuid, &fps));
+		STEP("destination: frame-rate limit 2 came along",
+		     fps == 2 ? 0 : -EPROTO);
 	}
 	if (read(src->efd, &n, sizeof(n)) == sizeof(n))
 		STEP("source: no interrupt while masked", -EPROTO);
@@ -403,8 +416,10 @@ static int move(struct vgpu_ctx *ctx, struct side *src, struct side *dst,
 
 			memcpy(&v, dst->fb + ((size_t)y * W + x) * 4, 4);
 			if (v != want && !bad++)
-				fprintf(stderr, "vgpu-sim-migrate: pixel %u,%u is 0x%08x, "
-					"not 0x%08x\n", x, y, v, want);
+				fprintf(stderr,
+					"vgpu-sim-migrate: pixel %u,%u is 0x%08x, "
+					"not 0x%08x\n",
+					x, y, v, want);
 		}
 	if (bad) {
 		fprintf(stderr, "vgpu-sim-migrate: %u pixels wrong\n", bad);
@@ -414,8 +429,10 @@ static int move(struct vgpu_ctx *ctx, struct side *src, struct side *dst,
 	if (o->bench)
 		printf("bytes=%llu downtime_ns=%llu total_ns=%llu\n",
 		       (unsigned long long)bytes,
-		       (unsigned long long)((t_loaded - t_stop) + (t_run - t_run0)),
-		       (unsigned long long)((t_loaded - t0) + (t_run - t_run0)));
+		       (unsigned long long)((t_loaded - t_stop) +
+					    (t_run - t_run0)),
+		       (unsigned long long)((t_loaded - t0) +
+					    (t_run - t_run0)));
 	else
 		printf("moved %s (%s) to %s (%s): %llu bytes, downtime %.1f ms, "
 		       "total %.1f ms\n",
@@ -474,7 +491,8 @@ int main(int argc, char **argv)
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
 			if (errno || *end || !*optarg || v > 100) {
-				fprintf(stderr, "vgpu-sim-migrate: bad --precopy %s (0..100)\n",
+				fprintf(stderr,
+					"vgpu-sim-migrate: bad --precopy %s (0..100)\n",
 					optarg);
 				return 2;
 			}
@@ -522,14 +540,17 @@ int main(int argc, char **argv)
 	/* the guest's memory: the test picture */
 	mfd = memfd_create("vgpu-sim-migrate-guest", MFD_CLOEXEC);
 	if (mfd >= 0 && ftruncate(mfd, (off_t)guest_len) == 0)
-		pic = mmap(NULL, guest_len, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+		pic = mmap(NULL, guest_len, PROT_READ | PROT_WRITE, MAP_SHARED,
+			   mfd, 0);
 	if (pic == MAP_FAILED) {
 		r = -errno;
-		fprintf(stderr, "vgpu-sim-migrate: guest memory: %s\n", strerror(errno));
+		fprintf(stderr, "vgpu-sim-migrate: guest memory: %s\n",
+			strerror(errno));
 	} else {
 		for (unsigned int y = 0; y < H; y++)
 			for (unsigned int x = 0; x < W; x++)
-				pic[y * W + x] = vgpu_sim_test_pixel(x, y, W, H);
+				pic[y * W + x] =
+					vgpu_sim_test_pixel(x, y, W, H);
 		r = move(ctx, &src, &dst, &o, pic, mfd, guest_len);
 	}
 	side_close(ctx, &src, true);

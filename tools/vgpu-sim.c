@@ -101,8 +101,8 @@ struct simdev {
 static void mark_engine_dirty(struct simdev *d, uint32_t dst, uint32_t len);
 static void save_free(struct simdev *d);
 static void load_free(struct simdev *d);
-static int sim_mig_state(struct vgpu_device *dev, enum vgpu_migration_state next,
-			 void *userdata);
+static int sim_mig_state(struct vgpu_device *dev,
+			 enum vgpu_migration_state next, void *userdata);
 static ssize_t sim_mig_read(struct vgpu_device *dev, void *buf, size_t len,
 			    void *userdata);
 static int sim_mig_write(struct vgpu_device *dev, const void *buf, size_t len,
@@ -233,7 +233,8 @@ static void blit_msg_done(struct vgpu_device *dev, int status, void *userdata)
 	shown = status == 0 && on_screen(d, d->msg_dst, d->msg_len);
 	if (status == 0) {
 		mark_engine_dirty(d, d->msg_dst, d->msg_len);
-		engine_account(d->ec, engine_now_ns() - d->msg_t0, d->msg_len, shown);
+		engine_account(d->ec, engine_now_ns() - d->msg_t0, d->msg_len,
+			       shown);
 	}
 	pthread_mutex_unlock(&d->lock);
 	if (shown)
@@ -417,8 +418,10 @@ static int regs_access(struct vgpu_device *dev, unsigned int region,
 	r = regs_write(dev, d, offset, v, &mode);
 	if (mode)
 		current_plane(d, &pl);
-	shown = r == 2 && !(d->regs[VGPU_SIM_REG_STATUS / 4] & VGPU_SIM_STATUS_ERROR) &&
-		on_screen(d, d->regs[VGPU_SIM_REG_DST / 4], d->regs[VGPU_SIM_REG_LEN / 4]);
+	shown = r == 2 &&
+		!(d->regs[VGPU_SIM_REG_STATUS / 4] & VGPU_SIM_STATUS_ERROR) &&
+		on_screen(d, d->regs[VGPU_SIM_REG_DST / 4],
+			  d->regs[VGPU_SIM_REG_LEN / 4]);
 	pthread_mutex_unlock(&d->lock);
 	/* the provider is called with no lock of ours held */
 	if (shown)
@@ -549,9 +552,10 @@ static int sim_create_attrs(struct vgpu_device *dev, const char *type_id,
 		if (strcmp(attrs[i].key, "resolution") ||
 		    parse_resolution(attrs[i].value, &w, &h) < 0 ||
 		    (uint64_t)w * 4 * h > (uint64_t)t->fb_mb << 20) {
-			fprintf(stderr, "vgpu-sim: attribute %s=%s refused (vgpu-sim knows "
-				"resolution=WxH, within the framebuffer)\n", attrs[i].key,
-				attrs[i].value);
+			fprintf(stderr,
+				"vgpu-sim: attribute %s=%s refused (vgpu-sim knows "
+				"resolution=WxH, within the framebuffer)\n",
+				attrs[i].key, attrs[i].value);
 			return -EINVAL;
 		}
 	}
@@ -625,7 +629,8 @@ static int sim_reset(struct vgpu_device *dev, void *userdata)
 		/* parked blits are forgotten: the device starts over */
 		d->n_parked = 0;
 		if (!d->j_len)
-			d->regs[VGPU_SIM_REG_STATUS / 4] &= ~VGPU_SIM_STATUS_BUSY;
+			d->regs[VGPU_SIM_REG_STATUS / 4] &=
+				~VGPU_SIM_STATUS_BUSY;
 		d->regs[VGPU_SIM_REG_STATUS / 4] &= VGPU_SIM_STATUS_BUSY;
 		d->regs[VGPU_SIM_REG_ERROR / 4] = 0;
 		pthread_mutex_unlock(&d->lock);
@@ -701,7 +706,7 @@ static int sim_usage(struct vgpu_device *dev, struct vgpu_device_usage *u,
  * picture could be wrong.
  */
 
-#define TILE VGPU_SIM_MIG_TILE
+#define TILE	   VGPU_SIM_MIG_TILE
 #define N_TILES(d) ((size_t)((d)->fb_size / TILE))
 
 struct mig_save {
@@ -715,7 +720,15 @@ struct mig_save {
 	size_t o_len, o_pos;
 };
 
-enum { PH_REGS, PH_IRQS, PH_JOBS, PH_QOS, PH_TILES, PH_END, PH_DONE };
+enum {
+	PH_REGS,
+	PH_IRQS,
+	PH_JOBS,
+	PH_QOS,
+	PH_TILES,
+	PH_END,
+	PH_DONE
+};
 
 struct mig_load {
 	uint8_t hdr[8];
@@ -743,7 +756,8 @@ static void mark_engine_dirty(struct simdev *d, uint32_t dst, uint32_t len)
 {
 	if (!d->eng_dirty || !len)
 		return;
-	for (uint64_t t = dst / TILE; t <= ((uint64_t)dst + len - 1) / TILE; t++)
+	for (uint64_t t = dst / TILE; t <= ((uint64_t)dst + len - 1) / TILE;
+	     t++)
 		__atomic_fetch_or(&d->eng_dirty[t / 64], 1ull << (t % 64),
 				  __ATOMIC_RELAXED);
 }
@@ -751,7 +765,8 @@ static void mark_engine_dirty(struct simdev *d, uint32_t dst, uint32_t len)
 static uint64_t tile_hash(const uint8_t *p, uint64_t seed)
 {
 	uint64_t h[4] = { seed, seed ^ 0x9e3779b97f4a7c15ull,
-			  seed ^ 0xc2b2ae3d27d4eb4full, seed ^ 0x165667b19e3779f9ull };
+			  seed ^ 0xc2b2ae3d27d4eb4full,
+			  seed ^ 0x165667b19e3779f9ull };
 
 	for (size_t i = 0; i < TILE; i += 32) {
 		for (int k = 0; k < 4; k++) {
@@ -863,7 +878,8 @@ static void park_jobs(struct simdev *d)
 	pthread_mutex_unlock(&d->lock);
 	for (unsigned int i = 0; i < n; i++)
 		if (unpin[i].len)
-			vgpu_device_dma_unpin(d->dev, unpin[i].src, unpin[i].len);
+			vgpu_device_dma_unpin(d->dev, unpin[i].src,
+					      unpin[i].len);
 }
 
 /* running again (here, or on the destination): the parked blits go to the
@@ -880,7 +896,8 @@ static void resume_jobs(struct vgpu_device *dev, struct simdev *d)
 				  d->parked[i].len, false);
 
 		if (r < 0) {
-			d->regs[VGPU_SIM_REG_STATUS / 4] |= VGPU_SIM_STATUS_ERROR;
+			d->regs[VGPU_SIM_REG_STATUS / 4] |=
+				VGPU_SIM_STATUS_ERROR;
 			d->regs[VGPU_SIM_REG_ERROR / 4] = (uint32_t)-r;
 			failed++;
 		}
@@ -942,7 +959,8 @@ static int emit_tiles(struct simdev *d, struct mig_save *s)
 		uint64_t bit = 1ull << (t % 64);
 		bool need = !s->sent[t] ||
 			    (__atomic_fetch_and(&d->eng_dirty[t / 64], ~bit,
-						__ATOMIC_RELAXED) & bit) ||
+						__ATOMIC_RELAXED) &
+			     bit) ||
 			    tile_hash(d->fb + t * TILE, s->seed) != s->hash[t];
 
 		if (need)
@@ -961,7 +979,8 @@ static int emit_tiles(struct simdev *d, struct mig_save *s)
 
 		if (count && s->sent[t] &&
 		    !(__atomic_fetch_and(&d->eng_dirty[t / 64], ~bit,
-					 __ATOMIC_RELAXED) & bit) &&
+					 __ATOMIC_RELAXED) &
+		      bit) &&
 		    tile_hash(d->fb + t * TILE, s->seed) == s->hash[t])
 			break;
 		memcpy(tp, d->fb + t * TILE, TILE);
@@ -1016,7 +1035,8 @@ static int produce(struct simdev *d, struct mig_save *s)
 			for (unsigned int v = 0; v < irq_counts[i]; v++) {
 				bool m = false, pe = false;
 
-				vgpu_device_irq_get_state(d->dev, i, v, &m, &pe);
+				vgpu_device_irq_get_state(d->dev, i, v, &m,
+							  &pe);
 				p[o++] = (uint8_t)(m | pe << 1);
 			}
 		}
@@ -1037,7 +1057,8 @@ static int produce(struct simdev *d, struct mig_save *s)
 	case PH_QOS:
 		p = rec_start(s, VGPU_SIM_MIG_QOS, 8 * ENGINE_KNOBS);
 		for (unsigned int k = 0; k < ENGINE_KNOBS; k++)
-			put64(p + 8 * k, engine_get(d->ec, (enum engine_knob)k));
+			put64(p + 8 * k,
+			      engine_get(d->ec, (enum engine_knob)k));
 		break;
 	case PH_TILES:
 		if (emit_tiles(d, s))
@@ -1073,7 +1094,8 @@ static ssize_t sim_mig_read(struct vgpu_device *dev, void *buf, size_t len,
 
 		if (s->o_pos == s->o_len && !produce(d, s))
 			break;
-		n = s->o_len - s->o_pos < len - out ? s->o_len - s->o_pos : len - out;
+		n = s->o_len - s->o_pos < len - out ? s->o_len - s->o_pos
+						    : len - out;
 		memcpy((uint8_t *)buf + out, s->out + s->o_pos, n);
 		s->o_pos += n;
 		out += n;
@@ -1095,7 +1117,8 @@ static int load_record(struct simdev *d, struct mig_load *l)
 		return -EINVAL;
 	switch (l->type) {
 	case VGPU_SIM_MIG_HEADER:
-		if (l->got_header || len != 24 || get32(p) != VGPU_SIM_MIG_MAGIC ||
+		if (l->got_header || len != 24 ||
+		    get32(p) != VGPU_SIM_MIG_MAGIC ||
 		    get32(p + 4) != VGPU_SIM_MIG_VERSION ||
 		    get64(p + 8) != d->fb_size || get32(p + 16) != TILE ||
 		    get32(p + 20) != sizeof(d->regs))
@@ -1177,7 +1200,8 @@ static int load_record(struct simdev *d, struct mig_load *l)
 			l->qos[k] = get64(p + 8 * k);
 		/* the engine's knobs are libvgpu's, in its order: its ranges */
 		for (unsigned int k = 0; k < ENGINE_KNOBS; k++)
-			if (vgpu_qos_check_value((enum vgpu_qos_knob)k, l->qos[k]) < 0)
+			if (vgpu_qos_check_value((enum vgpu_qos_knob)k,
+						 l->qos[k]) < 0)
 				return -EINVAL;
 		l->got_qos = true;
 		return 0;
@@ -1249,8 +1273,8 @@ static int load_finish(struct vgpu_device *dev, struct simdev *d)
 		return -EINVAL;
 	for (unsigned int i = 0; i < 5 && !r; i++)
 		for (unsigned int v = 0; v < irq_counts[i] && !r; v++)
-			r = vgpu_device_irq_set_state(dev, i, v, l->irq[i][v] & 1,
-						      l->irq[i][v] & 2);
+			r = vgpu_device_irq_set_state(
+				dev, i, v, l->irq[i][v] & 1, l->irq[i][v] & 2);
 	for (unsigned int k = 0; k < ENGINE_KNOBS && !r; k++)
 		r = engine_set(d->ec, (enum engine_knob)k, l->qos[k]);
 	if (r < 0)
@@ -1274,8 +1298,8 @@ static int load_finish(struct vgpu_device *dev, struct simdev *d)
 	return 0;
 }
 
-static int sim_mig_state(struct vgpu_device *dev, enum vgpu_migration_state next,
-			 void *userdata)
+static int sim_mig_state(struct vgpu_device *dev,
+			 enum vgpu_migration_state next, void *userdata)
 {
 	struct simdev *d = vgpu_device_get_userdata(dev);
 	enum vgpu_migration_state cur;
@@ -1406,8 +1430,10 @@ int main(int argc, char **argv)
 		case 'm':
 			errno = 0;
 			s.pool_mb = (unsigned int)strtoul(optarg, &end, 10);
-			if (errno || *end || !s.pool_mb || s.pool_mb > 1u << 20) {
-				fprintf(stderr, "vgpu-sim: bad --pool %s\n", optarg);
+			if (errno || *end || !s.pool_mb ||
+			    s.pool_mb > 1u << 20) {
+				fprintf(stderr, "vgpu-sim: bad --pool %s\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -1418,8 +1444,10 @@ int main(int argc, char **argv)
 			errno = 0;
 			s.fps = (unsigned int)strtoul(optarg, &end, 10);
 			if (errno || *end || !*optarg || s.fps > 1000) {
-				fprintf(stderr, "vgpu-sim: bad --frame-rate-limit %s "
-					"(0..1000)\n", optarg);
+				fprintf(stderr,
+					"vgpu-sim: bad --frame-rate-limit %s "
+					"(0..1000)\n",
+					optarg);
 				return 2;
 			}
 			break;
@@ -1473,7 +1501,8 @@ int main(int argc, char **argv)
 	vgpu_ctx_unref(ctx);
 	engine_get_stats(s.engine, &st);
 	/* for the scheduler's benchmark */
-	fprintf(stderr, "vgpu-sim: engine: %llu slices, %llu ns busy, %llu ns scheduling\n",
+	fprintf(stderr,
+		"vgpu-sim: engine: %llu slices, %llu ns busy, %llu ns scheduling\n",
 		(unsigned long long)st.slices, (unsigned long long)st.busy_ns,
 		(unsigned long long)st.sched_ns);
 	engine_free(s.engine);

@@ -24,37 +24,38 @@
 
 #define VGPU_SIM_VENDOR 0x1234
 #define VGPU_SIM_DEVICE 0x5347
-#define VGPU_SIM_CLASS 0x038000 /* display controller */
+#define VGPU_SIM_CLASS	0x038000 /* display controller */
 
-#define VGPU_SIM_REG_ID 0x00      /* RO: VGPU_SIM_ID */
-#define VGPU_SIM_REG_FB_MB 0x04   /* RO: framebuffer size in MiB */
-#define VGPU_SIM_REG_SRC_LO 0x10
-#define VGPU_SIM_REG_SRC_HI 0x14
-#define VGPU_SIM_REG_DST 0x18
-#define VGPU_SIM_REG_LEN 0x1c
+#define VGPU_SIM_REG_ID	      0x00 /* RO: VGPU_SIM_ID */
+#define VGPU_SIM_REG_FB_MB    0x04 /* RO: framebuffer size in MiB */
+#define VGPU_SIM_REG_SRC_LO   0x10
+#define VGPU_SIM_REG_SRC_HI   0x14
+#define VGPU_SIM_REG_DST      0x18
+#define VGPU_SIM_REG_LEN      0x1c
 #define VGPU_SIM_REG_DOORBELL 0x20
-#define VGPU_SIM_REG_STATUS 0x24
-#define VGPU_SIM_REG_ERROR 0x28   /* RO: errno of the last failed blit */
-#define VGPU_SIM_REG_BLITS 0x2c   /* RO: blits done */
+#define VGPU_SIM_REG_STATUS   0x24
+#define VGPU_SIM_REG_ERROR    0x28 /* RO: errno of the last failed blit */
+#define VGPU_SIM_REG_BLITS    0x2c /* RO: blits done */
 /* the display mode: what the framebuffer shows from its offset 0 */
-#define VGPU_SIM_REG_FORMAT 0x30  /* DRM fourcc (XR24), 0: display off */
-#define VGPU_SIM_REG_WIDTH 0x34   /* pixels */
-#define VGPU_SIM_REG_HEIGHT 0x38  /* pixels */
-#define VGPU_SIM_REG_STRIDE 0x3c  /* bytes per line */
+#define VGPU_SIM_REG_FORMAT 0x30 /* DRM fourcc (XR24), 0: display off */
+#define VGPU_SIM_REG_WIDTH  0x34 /* pixels */
+#define VGPU_SIM_REG_HEIGHT 0x38 /* pixels */
+#define VGPU_SIM_REG_STRIDE 0x3c /* bytes per line */
 
-#define VGPU_SIM_ID 0x5347504bu
-#define VGPU_SIM_STATUS_DONE 0x1u
+#define VGPU_SIM_ID	      0x5347504bu
+#define VGPU_SIM_STATUS_DONE  0x1u
 #define VGPU_SIM_STATUS_ERROR 0x2u
-#define VGPU_SIM_STATUS_BUSY 0x4u  /* blits are queued on the engine (read-only) */
+#define VGPU_SIM_STATUS_BUSY \
+	0x4u /* blits are queued on the engine (read-only) */
 
-#define VGPU_SIM_BAR_REGS 0     /* BAR0: registers, MSI-X table at 0x800 */
-#define VGPU_SIM_BAR_FB 2       /* BAR2: framebuffer, mmap-able */
+#define VGPU_SIM_BAR_REGS 0 /* BAR0: registers, MSI-X table at 0x800 */
+#define VGPU_SIM_BAR_FB	  2 /* BAR2: framebuffer, mmap-able */
 /* device-specific region 9: libvgpu's display plane descriptor (type
  * VGPU_REGION_TYPE_GFX, subtype VGPU_REGION_SUBTYPE_GFX_PLANE, read-only),
  * the mode registers above as VGPU_PLANE_DESC_* fields; a mode that does
  * not fit the framebuffer reads as display off */
 #define VGPU_SIM_REGION_PLANE 9
-#define VGPU_SIM_XR24 0x34325258u /* 'X' 'R' '2' '4' */
+#define VGPU_SIM_XR24	      0x34325258u /* 'X' 'R' '2' '4' */
 
 /*
  * The demo's test picture (tools/vgpu-sim-demo.c), in XR24 (0x00RRGGBB):
@@ -96,11 +97,11 @@ static inline unsigned int vgpu_sim_test_pixel(unsigned int x, unsigned int y,
  * it. Any other unknown type, a length that does not fit the type, a record
  * out of place or past END, a value out of range: the stream is refused.
  */
-#define VGPU_SIM_MIG_MAGIC 0x4d495356u /* 'V' 'S' 'I' 'M' */
-#define VGPU_SIM_MIG_VERSION 1
-#define VGPU_SIM_MIG_TILE 4096u
+#define VGPU_SIM_MIG_MAGIC     0x4d495356u /* 'V' 'S' 'I' 'M' */
+#define VGPU_SIM_MIG_VERSION   1
+#define VGPU_SIM_MIG_TILE      4096u
 #define VGPU_SIM_MIG_TILES_MAX 16u
-#define VGPU_SIM_MIG_OPTIONAL 0x80000000u
+#define VGPU_SIM_MIG_OPTIONAL  0x80000000u
 /* the largest payload: a TILES record */
 #define VGPU_SIM_MIG_REC_MAX (16u + VGPU_SIM_MIG_TILES_MAX * VGPU_SIM_MIG_TILE)
 enum {
@@ -113,7 +114,7 @@ enum {
 	VGPU_SIM_MIG_END = 7,
 };
 
-#define VGPU_SIM_DEMO_WIDTH 640
+#define VGPU_SIM_DEMO_WIDTH  640
 #define VGPU_SIM_DEMO_HEIGHT 480
 
 #endif

@@ -29,7 +29,9 @@ static int open_device(struct vgpu_ctx *ctx, const char *id,
 			fail_msg("%s: no such VFIO device", id);
 			break;
 		case EBUSY:
-			fail_msg("%s: in use (its VFIO group is open elsewhere)", id);
+			fail_msg(
+				"%s: in use (its VFIO group is open elsewhere)",
+				id);
 			break;
 		default:
 			fail_msg("%s: cannot open: %s", id, strerror(-r));
@@ -49,15 +51,17 @@ static int one_device(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (r)
 		return r;
 	if (argc - optind != 1)
-		return usage_error(argv[0], "%s", "expects one UUID or PCI address");
+		return usage_error(argv[0], "%s",
+				   "expects one UUID or PCI address");
 	r = open_device(ctx, argv[optind], h);
 	return r < 0 ? exit_for(r) : 0;
 }
 
 static const char *region_name(struct vgpu_handle *h, unsigned int index)
 {
-	static const char *const pci[] = { "BAR0", "BAR1", "BAR2", "BAR3", "BAR4",
-					   "BAR5", "ROM",  "CONFIG", "VGA" };
+	static const char *const pci[] = { "BAR0", "BAR1",   "BAR2",
+					   "BAR3", "BAR4",   "BAR5",
+					   "ROM",  "CONFIG", "VGA" };
 
 	if (vgpu_handle_is_pci(h) && index < sizeof(pci) / sizeof(pci[0]))
 		return pci[index];
@@ -129,8 +133,9 @@ int cmd_regions(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (o.json) {
 		json_start(&j, h, "regions");
 	} else {
-		printf("%s: %s, IOMMU group %d, %d regions\n", vgpu_handle_get_id(h),
-		       vgpu_handle_get_access(h), vgpu_handle_get_iommu_group(h), n);
+		printf("%s: %s, IOMMU group %d, %d regions\n",
+		       vgpu_handle_get_id(h), vgpu_handle_get_access(h),
+		       vgpu_handle_get_iommu_group(h), n);
 		printf("INDEX  NAME             SIZE        FLAGS            DETAILS\n");
 	}
 	for (int i = 0; i < n; i++) {
@@ -141,11 +146,13 @@ int cmd_regions(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		size_t dl = 0;
 		int ns, has_type;
 
-		vgpu_handle_get_region(h, (unsigned int)i, &index, &size, &flags);
+		vgpu_handle_get_region(h, (unsigned int)i, &index, &size,
+				       &flags);
 		if (!size && !o.json)
 			continue;
 		ns = vgpu_handle_region_get_sparse_count(h, index);
-		has_type = vgpu_handle_region_get_type(h, index, &type, &subtype) == 0;
+		has_type = vgpu_handle_region_get_type(h, index, &type,
+						       &subtype) == 0;
 		flag_text(fl, sizeof(fl), flags, region_flag_names, 3);
 		if (o.json) {
 			jw_begin_object(&j);
@@ -167,7 +174,9 @@ int cmd_regions(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 				for (int a = 0; a < ns; a++) {
 					uint64_t off, len;
 
-					vgpu_handle_region_get_sparse(h, index, (unsigned int)a, &off, &len);
+					vgpu_handle_region_get_sparse(
+						h, index, (unsigned int)a, &off,
+						&len);
 					jw_begin_object(&j);
 					jw_key(&j, "offset");
 					jw_int(&j, (long long)off);
@@ -183,15 +192,18 @@ int cmd_regions(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 			continue;
 		}
 		if (has_type)
-			dl += (size_t)snprintf(details + dl, sizeof(details) - dl,
-					       "type 0x%x/0x%x ", type, subtype);
+			dl += (size_t)snprintf(
+				details + dl, sizeof(details) - dl,
+				"type 0x%x/0x%x ", type, subtype);
 		for (int a = 0; a < ns && dl < sizeof(details) - 40; a++) {
 			uint64_t off, len;
 
-			vgpu_handle_region_get_sparse(h, index, (unsigned int)a, &off, &len);
-			dl += (size_t)snprintf(details + dl, sizeof(details) - dl,
-					       "%smmap 0x%" PRIx64 "+0x%" PRIx64 " ",
-					       a ? "" : "sparse: ", off, len);
+			vgpu_handle_region_get_sparse(h, index, (unsigned int)a,
+						      &off, &len);
+			dl += (size_t)snprintf(
+				details + dl, sizeof(details) - dl,
+				"%smmap 0x%" PRIx64 "+0x%" PRIx64 " ",
+				a ? "" : "sparse: ", off, len);
 		}
 		printf("%-5u  %-15s  0x%-8" PRIx64 "  %-15s  %s\n", index,
 		       region_name(h, index), size, fl, details);
@@ -202,10 +214,10 @@ int cmd_regions(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	return 0;
 }
 
-int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc,
-	     char **argv)
+int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv)
 {
-	static const char *const names[] = { "INTx", "MSI", "MSI-X", "ERR", "REQ" };
+	static const char *const names[] = { "INTx", "MSI", "MSI-X", "ERR",
+					     "REQ" };
 	struct vgpu_handle *h;
 	struct opts o;
 	struct jw j;
@@ -221,7 +233,8 @@ int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		printf("INDEX  NAME    COUNT  FLAGS\n");
 	}
 	for (int i = 0; i < n; i++) {
-		const char *name = vgpu_handle_is_pci(h) && i < 5 ? names[i] : "-";
+		const char *name =
+			vgpu_handle_is_pci(h) && i < 5 ? names[i] : "-";
 		uint32_t count = 0, flags = 0;
 		char fl[80];
 
@@ -240,7 +253,8 @@ int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 			jw_end_object(&j);
 		} else if (r < 0) {
 			printf("%-5d  %-6s  -      %s\n", i, name,
-			       r == -ENOENT ? "(absent: the device has none)" : strerror(-r));
+			       r == -ENOENT ? "(absent: the device has none)"
+					    : strerror(-r));
 		} else {
 			printf("%-5d  %-6s  %-5u  %s\n", i, name, count, fl);
 		}
@@ -256,15 +270,21 @@ int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		  char **argv)
 {
-	static const char *const flag_names[] = { "STOP_COPY", "P2P", "PRE_COPY" };
+	static const char *const flag_names[] = { "STOP_COPY", "P2P",
+						  "PRE_COPY" };
 	static const unsigned int states[] = {
-		VGPU_MIG_RUNNING, VGPU_MIG_STOP, VGPU_MIG_STOP_COPY,
-		VGPU_MIG_RESUMING, VGPU_MIG_RUNNING_P2P, VGPU_MIG_PRE_COPY,
+		VGPU_MIG_RUNNING,      VGPU_MIG_STOP,	     VGPU_MIG_STOP_COPY,
+		VGPU_MIG_RESUMING,     VGPU_MIG_RUNNING_P2P, VGPU_MIG_PRE_COPY,
 		VGPU_MIG_PRE_COPY_P2P,
 	};
-	static const uint64_t needs[] = { 0, 0, 0, 0, VGPU_MIGRATION_P2P,
+	static const uint64_t needs[] = { 0,
+					  0,
+					  0,
+					  0,
+					  VGPU_MIGRATION_P2P,
 					  VGPU_MIGRATION_PRE_COPY,
-					  VGPU_MIGRATION_P2P | VGPU_MIGRATION_PRE_COPY };
+					  VGPU_MIGRATION_P2P |
+						  VGPU_MIGRATION_PRE_COPY };
 	struct vgpu_handle *h;
 	struct opts o;
 	struct jw j;
@@ -278,7 +298,8 @@ int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	mig = vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, &flags);
 	logging = vgpu_handle_probe_feature(h, VGPU_FEATURE_DMA_LOGGING, NULL);
 	if (mig < 0 || logging < 0) {
-		fail_msg("%s: %s", argv[optind], strerror(-(mig < 0 ? mig : logging)));
+		fail_msg("%s: %s", argv[optind],
+			 strerror(-(mig < 0 ? mig : logging)));
 		vgpu_handle_unref(h);
 		return exit_for(mig < 0 ? mig : logging);
 	}
@@ -296,13 +317,16 @@ int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		json_flags(&j, (uint32_t)flags, flag_names, 3);
 		jw_key(&j, "states");
 		jw_begin_array(&j);
-		for (size_t i = 0; mig > 0 && i < sizeof(states) / sizeof(states[0]); i++)
+		for (size_t i = 0;
+		     mig > 0 && i < sizeof(states) / sizeof(states[0]); i++)
 			if ((flags & needs[i]) == needs[i])
-				jw_string(&j, vgpu_migration_state_name(states[i]));
+				jw_string(&j,
+					  vgpu_migration_state_name(states[i]));
 		jw_end_array(&j);
 		jw_key(&j, "state");
 		if (state >= 0)
-			jw_string(&j, vgpu_migration_state_name((unsigned int)state));
+			jw_string(&j, vgpu_migration_state_name(
+					      (unsigned int)state));
 		else
 			jw_null(&j);
 		jw_key(&j, "dma_logging");
@@ -316,15 +340,20 @@ int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		       mig > 0 ? " (" : "", fl, mig > 0 ? ")" : "");
 		if (mig > 0) {
 			printf("States:      ");
-			for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+			for (size_t i = 0;
+			     i < sizeof(states) / sizeof(states[0]); i++)
 				if ((flags & needs[i]) == needs[i])
-					printf(" %s", vgpu_migration_state_name(states[i]));
+					printf(" %s", vgpu_migration_state_name(
+							      states[i]));
 			printf("\nState:        %s\n",
-			       state >= 0 ? vgpu_migration_state_name((unsigned int)state)
+			       state >= 0 ? vgpu_migration_state_name(
+						    (unsigned int)state)
 					  : strerror(-state));
 		}
-		printf("DMA logging:  %s\n", logging > 0 ? "yes (the device tracks its writes)"
-						       : "no (the IOMMU's tracking, where it has one)");
+		printf("DMA logging:  %s\n",
+		       logging > 0
+			       ? "yes (the device tracks its writes)"
+			       : "no (the IOMMU's tracking, where it has one)");
 	}
 	vgpu_handle_unref(h);
 	return 0;
@@ -332,8 +361,9 @@ int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 
 /* ---- screenshot ---- */
 
-#define FOURCC(a, b, c, d) \
-	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define FOURCC(a, b, c, d)                                          \
+	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | \
+	 (uint32_t)(d) << 24)
 
 /* bytes per pixel and where R, G, B sit in a little-endian pixel */
 static int pixel_layout(uint32_t fourcc, int *bpp, int *ri, int *gi, int *bi)
@@ -421,11 +451,13 @@ static int write_png(const char *path, const uint8_t *pix,
 	int r;
 
 	if (pixel_layout(p->drm_format, &L.bpp, &L.ri, &L.gi, &L.bi) < 0) {
-		fail_msg("pixel format %.4s is not supported", (const char *)&p->drm_format);
+		fail_msg("pixel format %.4s is not supported",
+			 (const char *)&p->drm_format);
 		return -ENOTSUP;
 	}
 	if ((uint64_t)p->stride < (uint64_t)p->width * (unsigned)L.bpp) {
-		fail_msg("stride %u is shorter than a line of %u pixels", p->stride, p->width);
+		fail_msg("stride %u is shorter than a line of %u pixels",
+			 p->stride, p->width);
 		return -EBADMSG;
 	}
 	row = malloc((size_t)p->width * 3);
@@ -459,13 +491,15 @@ int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (r)
 		return r;
 	if (argc - optind != 2)
-		return usage_error(argv[0], "%s", "expects a device and an output file");
+		return usage_error(argv[0], "%s",
+				   "expects a device and an output file");
 	r = dsrc_open(ctx, argv[optind], NULL, &src);
 	if (r < 0)
 		return exit_for(r);
 	r = dsrc_frame(src, &f);
 	if (r == -ENODATA)
-		fail_msg("%s: the display shows nothing (no mode set)", argv[optind]);
+		fail_msg("%s: the display shows nothing (no mode set)",
+			 argv[optind]);
 	else if (r == -ENODEV)
 		fail_msg("%s: the instance went away", argv[optind]);
 	if (r == 0) {
@@ -478,11 +512,13 @@ int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		r = write_png(argv[optind + 1], f.pixels, &p);
 	}
 	if (r == 0)
-		printf("%s: %ux%u %.4s through the %s -> %s\n", argv[optind], f.width,
-		       f.height, (const char *)&f.drm_format, dsrc_kind(src),
-		       argv[optind + 1]);
+		printf("%s: %ux%u %.4s through the %s -> %s\n", argv[optind],
+		       f.width, f.height, (const char *)&f.drm_format,
+		       dsrc_kind(src), argv[optind + 1]);
 	dsrc_close(src);
-	return r < 0 ? (r == -ENOTSUP || r == -ENODATA ? EXIT_FAILURE : exit_for(r)) : 0;
+	return r < 0 ? (r == -ENOTSUP || r == -ENODATA ? EXIT_FAILURE
+						       : exit_for(r))
+		     : 0;
 }
 
 const struct verb verb_regions = {

@@ -33,11 +33,11 @@ struct dsrc {
 	char *id;
 	/* device */
 	struct vgpu_handle *h;
-	void *map;       /* mapped pixels, or NULL */
+	void *map; /* mapped pixels, or NULL */
 	size_t map_len;
-	int map_region;  /* the region mapped, -1: a dma-buf */
+	int map_region; /* the region mapped, -1: a dma-buf */
 	uint32_t map_dmabuf;
-	uint8_t *copy;   /* read pixels, where nothing can be mapped */
+	uint8_t *copy; /* read pixels, where nothing can be mapped */
 	size_t copy_len;
 	/* provider */
 	struct vgpu_display *d;
@@ -73,8 +73,8 @@ static int check_geometry(const char *id, uint32_t fmt, uint32_t w, uint32_t h,
 		return -ENOTSUP;
 	}
 	if ((uint64_t)stride < (uint64_t)w * bpp) {
-		fail_msg("%s: stride %u is shorter than a line of %u pixels", id,
-			 stride, w);
+		fail_msg("%s: stride %u is shorter than a line of %u pixels",
+			 id, stride, w);
 		return -EBADMSG;
 	}
 	(void)h;
@@ -111,7 +111,8 @@ static int dev_region(struct dsrc *s, unsigned int region, size_t len,
 		return 0;
 	}
 	dev_unmap(s);
-	if (vgpu_handle_region_mmap(s->h, region, 0, mlen, PROT_READ, &map) == 0) {
+	if (vgpu_handle_region_mmap(s->h, region, 0, mlen, PROT_READ, &map) ==
+	    0) {
 		s->map = map;
 		s->map_len = mlen;
 		s->map_region = (int)region;
@@ -154,7 +155,8 @@ static int dev_dmabuf(struct dsrc *s, const struct vgpu_plane_info *p,
 	if (fd < 0) {
 		fd = dev_gone(fd);
 		if (fd != -ENODEV)
-			fail_msg("%s: GET_GFX_DMABUF: %s", s->id, strerror(-fd));
+			fail_msg("%s: GET_GFX_DMABUF: %s", s->id,
+				 strerror(-fd));
 		return fd;
 	}
 	map = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
@@ -166,7 +168,8 @@ static int dev_dmabuf(struct dsrc *s, const struct vgpu_plane_info *p,
 		static bool told;
 
 		if (!told)
-			fprintf(stderr, "vgpuctl: warning: the dma-buf cannot be mapped (%s); "
+			fprintf(stderr,
+				"vgpuctl: warning: the dma-buf cannot be mapped (%s); "
 				"reading the framebuffer from BAR0 instead\n",
 				strerror(errno));
 		told = true;
@@ -202,8 +205,9 @@ static int dev_frame(struct dsrc *s, struct dsrc_frame *f)
 	if (r < 0)
 		return r;
 	len = (size_t)p.stride * p.height;
-	r = p.kind == VGPU_PLANE_REGION ? dev_region(s, p.region_index, len, &pix) :
-					  dev_dmabuf(s, &p, len, &pix);
+	r = p.kind == VGPU_PLANE_REGION
+		    ? dev_region(s, p.region_index, len, &pix)
+		    : dev_dmabuf(s, &p, len, &pix);
 	if (r < 0)
 		return r;
 	*f = (struct dsrc_frame){ .drm_format = p.drm_format,
@@ -251,9 +255,11 @@ static int dev_open(struct vgpu_ctx *ctx, struct dsrc *s)
 		fail_msg("%s: no such device", s->id);
 		break;
 	case EBUSY:
-		fail_msg("%s: in use (a VMM holds the device, and its backend offers "
-			 "no display source beside it): its display can be read only "
-			 "while the device is free", s->id);
+		fail_msg(
+			"%s: in use (a VMM holds the device, and its backend offers "
+			"no display source beside it): its display can be read only "
+			"while the device is free",
+			s->id);
 		break;
 	case EACCES:
 	case EPERM:
@@ -278,12 +284,14 @@ static int prov_frame(struct dsrc *s, struct dsrc_frame *f)
 	int r = vgpu_display_get_frame(s->d, &df);
 
 	if (r == -EBADMSG)
-		fail_msg("%s: the provider sent a malformed display record", s->id);
+		fail_msg("%s: the provider sent a malformed display record",
+			 s->id);
 	if (r < 0)
 		return r;
 	if (!df.drm_format || !df.pixels)
 		return -ENODATA;
-	r = check_geometry(s->id, df.drm_format, df.width, df.height, df.stride);
+	r = check_geometry(s->id, df.drm_format, df.width, df.height,
+			   df.stride);
 	if (r < 0)
 		return r;
 	*f = (struct dsrc_frame){ .drm_format = df.drm_format,
@@ -319,18 +327,24 @@ static int prov_open(struct vgpu_ctx *ctx, struct dsrc *s, bool must)
 	case EOPNOTSUPP:
 	case EINVAL: /* a PCI address */
 		if (must)
-			fail_msg("%s: no display source beside the VMM (its provider offers "
-				 "none, or it is a kernel instance)", s->id);
+			fail_msg(
+				"%s: no display source beside the VMM (its provider offers "
+				"none, or it is a kernel instance)",
+				s->id);
 		return -EOPNOTSUPP;
 	case ENODEV:
 		fail_msg("%s: no such active instance", s->id);
 		return r;
 	case EACCES:
-		fail_msg("%s: permission denied: the provider serves its display only "
-			 "to root and its own user", s->id);
+		fail_msg(
+			"%s: permission denied: the provider serves its display only "
+			"to root and its own user",
+			s->id);
 		return r;
 	case EBUSY:
-		fail_msg("%s: the provider has as many display watchers as it takes", s->id);
+		fail_msg(
+			"%s: the provider has as many display watchers as it takes",
+			s->id);
 		return r;
 	default:
 		fail_msg("%s: display source: %s", s->id, strerror(-r));
@@ -363,9 +377,11 @@ int dsrc_open(struct vgpu_ctx *ctx, const char *id, const char *kind,
 		 * client at a time, and a second one waits its turn */
 		if (vgpu_instance_get(ctx, id, NULL, &in) == 0) {
 			if (!strcmp(vgpu_instance_get_backend(in), "vfio-user"))
-				fprintf(stderr, "vgpuctl: warning: %s: its provider offers no display "
+				fprintf(stderr,
+					"vgpuctl: warning: %s: its provider offers no display "
 					"source; opening the device, which waits while a VMM uses "
-					"it\n", id);
+					"it\n",
+					id);
 			vgpu_instance_unref(in);
 		}
 	}

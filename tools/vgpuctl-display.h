@@ -44,7 +44,8 @@ void dsrc_close(struct dsrc *s);
 /* bytes per pixel of a DRM fourcc, 0 when unknown */
 unsigned int dsrc_format_bpp(uint32_t fourcc);
 
-#define DSRC_FOURCC(a, b, c, d) \
-	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | (uint32_t)(d) << 24)
+#define DSRC_FOURCC(a, b, c, d)                                     \
+	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | \
+	 (uint32_t)(d) << 24)
 
 #endif

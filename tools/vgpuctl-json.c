@@ -83,8 +83,10 @@ void json_parent(struct jw *j, struct vgpu_parent *p)
 		jw_member_string(j, "subsystem_device_id", buf);
 		snprintf(buf, sizeof(buf), "%06x", cls);
 		jw_member_string(j, "class", buf);
-		jw_member_string(j, "vendor_name", vgpu_parent_get_vendor_name(p));
-		jw_member_string(j, "device_name", vgpu_parent_get_device_name(p));
+		jw_member_string(j, "vendor_name",
+				 vgpu_parent_get_vendor_name(p));
+		jw_member_string(j, "device_name",
+				 vgpu_parent_get_device_name(p));
 		jw_end_object(j);
 	} else {
 		jw_null(j);
@@ -103,7 +105,8 @@ void json_type(struct jw *j, struct vgpu_type *t)
 	jw_member_string(j, "name", vgpu_type_get_name(t));
 	jw_member_string(j, "description", vgpu_type_get_description(t));
 	jw_member_string(j, "device_api", vgpu_type_get_device_api(t));
-	member_int_or_null(j, "available", vgpu_type_get_available_instances(t));
+	member_int_or_null(j, "available",
+			   vgpu_type_get_available_instances(t));
 	member_int_or_null(j, "max", vgpu_type_get_max_instances(t));
 	jw_key(j, "attributes");
 	jw_begin_array(j);
@@ -196,8 +199,7 @@ void json_member_types(struct jw *j, struct vgpu_type **list, size_t n)
 	jw_end_array(j);
 }
 
-void json_member_instances(struct jw *j, struct vgpu_instance **list,
-			   size_t n)
+void json_member_instances(struct jw *j, struct vgpu_instance **list, size_t n)
 {
 	jw_key(j, "instances");
 	jw_begin_array(j);

@@ -28,8 +28,7 @@ void json_instance(struct jw *j, struct vgpu_instance *in, int in_use);
 /* "parents"/"types"/"instances": [ ... ] members of a document */
 void json_member_parents(struct jw *j, struct vgpu_parent **list, size_t n);
 void json_member_types(struct jw *j, struct vgpu_type **list, size_t n);
-void json_member_instances(struct jw *j, struct vgpu_instance **list,
-			   size_t n);
+void json_member_instances(struct jw *j, struct vgpu_instance **list, size_t n);
 /* a whole document with one instance */
 void json_print_instance(struct vgpu_instance *in, int in_use);
 const char *json_event_name(enum vgpu_event_type t);

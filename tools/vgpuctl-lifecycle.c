@@ -34,7 +34,8 @@ static int add_attr_arg(struct spec *s, const char *kv)
 	int r;
 
 	if (!eq || eq == kv) {
-		fprintf(stderr, "%s: attribute '%s' is not KEY=VALUE\n", cli_prog, kv);
+		fprintf(stderr, "%s: attribute '%s' is not KEY=VALUE\n",
+			cli_prog, kv);
 		return EXIT_USAGE;
 	}
 	key = strndup(kv, (size_t)(eq - kv));
@@ -43,7 +44,8 @@ static int add_attr_arg(struct spec *s, const char *kv)
 	r = vgpu_config_add_attr(s->config, key, eq + 1, -1);
 	if (r < 0)
 		fprintf(stderr, "%s: attribute '%s': %s\n", cli_prog, key,
-			r == -EINVAL ? "not a path inside the instance" : strerror(-r));
+			r == -EINVAL ? "not a path inside the instance"
+				     : strerror(-r));
 	free(key);
 	return r < 0 ? EXIT_USAGE : 0;
 }
@@ -88,7 +90,8 @@ static int spec_opt(int c, const char *arg, void *data)
 		errno = 0;
 		v = strtol(arg, &end, 10);
 		if (errno || *end || end == arg || v < 0) {
-			fprintf(stderr, "%s: --index '%s' is not a position\n", cli_prog, arg);
+			fprintf(stderr, "%s: --index '%s' is not a position\n",
+				cli_prog, arg);
 			return EXIT_USAGE;
 		}
 		s->index = v;
@@ -122,8 +125,8 @@ static int read_jsonfile(const char *path, struct vgpu_config **ret)
 
 	r = cli_read_file(path, true, 1u << 20, &text, &len);
 	if (r < 0) {
-		fail_msg("%s: %s", path, r == -EFBIG ? "larger than 1 MiB" :
-						     cli_strerror(r));
+		fail_msg("%s: %s", path,
+			 r == -EFBIG ? "larger than 1 MiB" : cli_strerror(r));
 		return r;
 	}
 	r = vgpu_config_new_from_json(text, len, ret);
@@ -147,11 +150,13 @@ static int parse_spec(int argc, char **argv, struct spec *s, struct opts *o)
 	r = parse_common(argc, argv, spec_options, "p:u:t:A:amfJ:j", spec_opt,
 			 s, o);
 	if (!r && optind < argc)
-		r = usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+		r = usage_error(argv[0], "unexpected argument '%s'",
+				argv[optind]);
 	if (!r)
 		r = spec_to_config(argv[0], s);
 	if (!r && (!s->parent || !vgpu_config_get_type(s->config)))
-		r = usage_error(argv[0], "%s", "needs --parent and --type (or --jsonfile)");
+		r = usage_error(argv[0], "%s",
+				"needs --parent and --type (or --jsonfile)");
 	if (r)
 		s->config = vgpu_config_unref(s->config);
 	return r;
@@ -166,8 +171,9 @@ static int spec_to_config(const char *verb, struct spec *s)
 		struct vgpu_config *c;
 
 		if (s->type || vgpu_config_get_attr_count(s->config))
-			return usage_error(verb, "%s",
-					   "--jsonfile excludes --type and --attr");
+			return usage_error(
+				verb, "%s",
+				"--jsonfile excludes --type and --attr");
 		r = read_jsonfile(s->jsonfile, &c);
 		if (r < 0)
 			return exit_for(r);
@@ -222,8 +228,8 @@ static int spec_failed(struct vgpu_ctx *ctx, const struct spec *s, int r)
 		if (vgpu_parent_get(ctx, s->parent, &p) == 0) {
 			char *types = type_names(p);
 
-			fail_msg("parent %s has no type %s (types: %s)", s->parent,
-				 type, types ? types : "none");
+			fail_msg("parent %s has no type %s (types: %s)",
+				 s->parent, type, types ? types : "none");
 			free(types);
 			vgpu_parent_unref(p);
 			return exit_for(r);
@@ -280,8 +286,9 @@ static void warn_missing_type(struct vgpu_ctx *ctx, const char *parent,
 		vgpu_type_unref(t);
 	} else {
 		types = type_names(p);
-		warn_msg("parent %s has no type %s (types: %s); it cannot start until it has",
-			 parent, type, types ? types : "none");
+		warn_msg(
+			"parent %s has no type %s (types: %s); it cannot start until it has",
+			parent, type, types ? types : "none");
 		free(types);
 	}
 	cli_clear_cause();
@@ -308,7 +315,8 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	} else if (r < 0) {
 		r = fail_errno(r, "parent %s: define", s.parent);
 	} else {
-		warn_missing_type(ctx, s.parent, vgpu_config_get_type(s.config));
+		warn_missing_type(ctx, s.parent,
+				  vgpu_config_get_type(s.config));
 	}
 	vgpu_config_unref(s.config);
 	if (r)
@@ -440,8 +448,8 @@ static int cmd_remove(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	/* in use: refused (EBUSY, exit 4), unless forced: then the user is
 	 * asked to let go first (the REQ interrupt) */
 	if (vgpu_instance_is_active(in))
-		r = a.force ? vgpu_instance_remove_force(ctx, uuid) :
-			      vgpu_instance_remove(ctx, uuid);
+		r = a.force ? vgpu_instance_remove_force(ctx, uuid)
+			    : vgpu_instance_remove(ctx, uuid);
 	if (r == 0 && vgpu_instance_is_defined(in))
 		r = vgpu_instance_undefine(ctx, uuid,
 					   vgpu_instance_get_parent_id(in));
@@ -462,13 +470,14 @@ static int modify_edit(struct vgpu_config *c, void *userdata)
 		vgpu_config_set_autostart(c, s->autostart);
 	if (!r && s->add_attr) {
 		const char *eq = strchr(s->add_attr, '=');
-		char *key = eq && eq != s->add_attr ?
-				    strndup(s->add_attr, (size_t)(eq - s->add_attr)) :
-				    NULL;
+		char *key = eq && eq != s->add_attr
+				    ? strndup(s->add_attr,
+					      (size_t)(eq - s->add_attr))
+				    : NULL;
 
 		r = key ? vgpu_config_add_attr(c, key, eq + 1,
-					       s->has_index ? s->index : -1) :
-			  -EINVAL;
+					       s->has_index ? s->index : -1)
+			: -EINVAL;
 		free(key);
 	}
 	if (!r && s->del_attr)
@@ -493,9 +502,11 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (!r && argc - optind != 1)
 		r = usage_error(argv[0], "%s", "expects one UUID");
 	if (!r && s.add_attr && s.del_attr)
-		r = usage_error(argv[0], "%s", "--add-attr and --del-attr exclude each other");
+		r = usage_error(argv[0], "%s",
+				"--add-attr and --del-attr exclude each other");
 	if (!r && s.has_index && !s.add_attr && !s.del_attr)
-		r = usage_error(argv[0], "%s", "--index goes with --add-attr or --del-attr");
+		r = usage_error(argv[0], "%s",
+				"--index goes with --add-attr or --del-attr");
 	vgpu_config_unref(s.config);
 	if (r)
 		return r;
@@ -520,20 +531,21 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		}
 		/* read, change and write under the definition's lock:
 		 * concurrent modifications all survive */
-		r = vgpu_instance_edit(ctx, uuid, vgpu_instance_get_parent_id(in),
+		r = vgpu_instance_edit(ctx, uuid,
+				       vgpu_instance_get_parent_id(in),
 				       modify_edit, &s);
 		vgpu_instance_unref(in);
 	}
 	if (r == -ERANGE) {
-		fail_msg("instance %s: --index %ld: no such attribute position", uuid,
-			 s.index);
+		fail_msg("instance %s: --index %ld: no such attribute position",
+			 uuid, s.index);
 		return EXIT_FAILURE;
 	}
 	return r < 0 ? fail_instance(r, uuid, "not defined") : 0;
 }
 
-static int cmd_autostart(struct vgpu_ctx *ctx, const struct opts *go,
-			 int argc, char **argv)
+static int cmd_autostart(struct vgpu_ctx *ctx, const struct opts *go, int argc,
+			 char **argv)
 {
 	struct vgpu_parent *p;
 	struct opts o = *go;
@@ -552,25 +564,25 @@ static int cmd_autostart(struct vgpu_ctx *ctx, const struct opts *go,
 	return r < 0 ? fail_errno(r, "parent %s: autostart", argv[optind]) : 0;
 }
 
-
 #define PARENT_OPTION                                                           \
-	"  -p, --parent P     the parent of the definition, when the UUID is\n"  \
+	"  -p, --parent P     the parent of the definition, when the UUID is\n" \
 	"                     defined under several parents\n"
 
-#define SPEC_OPTIONS                                                            \
-	"  -p, --parent P     the parent device (see 'vgpuctl parents')\n"       \
-	"  -t, --type T       the instance's type (see 'vgpuctl types P')\n"     \
-	"  -u, --uuid U       the instance's UUID (default: a new random one)\n" \
-	"  -A, --attr K=V     a vendor attribute written into the instance's\n"  \
+#define SPEC_OPTIONS                                                              \
+	"  -p, --parent P     the parent device (see 'vgpuctl parents')\n"        \
+	"  -t, --type T       the instance's type (see 'vgpuctl types P')\n"      \
+	"  -u, --uuid U       the instance's UUID (default: a new random one)\n"  \
+	"  -A, --attr K=V     a vendor attribute written into the instance's\n"   \
 	"                     sysfs directory after creation, in order; repeat\n" \
-	"      --jsonfile F   type, attributes and start policy from F, a\n"     \
+	"      --jsonfile F   type, attributes and start policy from F, a\n"      \
 	"                     definition in mdevctl's JSON format ('-': stdin)\n"
 
 const struct verb verb_create = {
 	.name = "create",
 	.run = cmd_create,
 	.args = "-p PARENT (-t TYPE [--attr KEY=VALUE]... | --jsonfile FILE) [-u UUID]",
-	.summary = "create a transient instance (gone at reboot); prints its UUID",
+	.summary =
+		"create a transient instance (gone at reboot); prints its UUID",
 	.options = SPEC_OPTIONS,
 };
 
@@ -578,7 +590,8 @@ const struct verb verb_define = {
 	.name = "define",
 	.run = cmd_define,
 	.args = "-p PARENT (-t TYPE [--attr KEY=VALUE]... | --jsonfile FILE) [-u UUID] [--auto|--manual] [--force]",
-	.summary = "store a persistent definition (not started); prints its UUID",
+	.summary =
+		"store a persistent definition (not started); prints its UUID",
 	.options = SPEC_OPTIONS
 	"  -a, --auto         start it whenever its parent appears (at boot, or\n"
 	"                     when a provider registers)\n"
@@ -590,7 +603,8 @@ const struct verb verb_remove = {
 	.name = "remove",
 	.run = cmd_remove,
 	.args = "UUID [-p PARENT] [--force]",
-	.summary = "stop an instance if it is active and delete its definition if it has one",
+	.summary =
+		"stop an instance if it is active and delete its definition if it has one",
 	.options = PARENT_OPTION
 	"  -f, --force        an instance in use (a VMM holds it) is refused (exit 4)\n"
 	"                     unless forced: its user is then asked to let go (the\n"
@@ -602,7 +616,8 @@ const struct verb verb_undefine = {
 	.name = "undefine",
 	.run = cmd_undefine,
 	.args = "UUID [-p PARENT]",
-	.summary = "delete a persistent definition (an active instance keeps running)",
+	.summary =
+		"delete a persistent definition (an active instance keeps running)",
 	.options = PARENT_OPTION,
 };
 
@@ -626,20 +641,22 @@ const struct verb verb_modify = {
 	.name = "modify",
 	.run = cmd_modify,
 	.args = "UUID [-p PARENT] ([-t TYPE] [--auto|--manual] [--add-attr KEY=VALUE|--del-attr] [--index N] | --jsonfile FILE)",
-	.summary = "change a persistent definition (the active instance is not changed)",
+	.summary =
+		"change a persistent definition (the active instance is not changed)",
 	.options = PARENT_OPTION
-		   "  -t, --type T       a new type\n"
-		   "  -a, --auto         start it whenever its parent appears\n"
-		   "  -m, --manual       start it only with 'vgpuctl start'\n"
-		   "      --add-attr K=V add an attribute (at the end, or at --index)\n"
-		   "      --del-attr     delete an attribute (the last, or at --index)\n"
-		   "  -i, --index N      the position (from 0) for --add-attr/--del-attr\n"
-		   "      --jsonfile F   replace type, attributes and start policy by F\n",
+	"  -t, --type T       a new type\n"
+	"  -a, --auto         start it whenever its parent appears\n"
+	"  -m, --manual       start it only with 'vgpuctl start'\n"
+	"      --add-attr K=V add an attribute (at the end, or at --index)\n"
+	"      --del-attr     delete an attribute (the last, or at --index)\n"
+	"  -i, --index N      the position (from 0) for --add-attr/--del-attr\n"
+	"      --jsonfile F   replace type, attributes and start policy by F\n",
 };
 
 const struct verb verb_autostart = {
 	.name = "autostart",
 	.run = cmd_autostart,
 	.args = "PARENT",
-	.summary = "start the parent's \"auto\" definitions (run by udev, and by the monitor for providers)",
+	.summary =
+		"start the parent's \"auto\" definitions (run by udev, and by the monitor for providers)",
 };

@@ -19,15 +19,18 @@
 
 #include "vgpuctl-usage.h"
 
-enum kind { COUNTER, GAUGE };
+enum kind {
+	COUNTER,
+	GAUGE
+};
 
 struct family {
 	const char *name;
 	enum kind kind;
 	const char *help;
-	bool qos;      /* a knob; otherwise a usage counter */
-	int index;     /* enum vgpu_usage_counter or vgpu_qos_knob */
-	double scale;  /* value * scale is printed */
+	bool qos;     /* a knob; otherwise a usage counter */
+	int index;    /* enum vgpu_usage_counter or vgpu_qos_knob */
+	double scale; /* value * scale is printed */
 };
 
 static const struct family families[] = {
@@ -40,8 +43,8 @@ static const struct family families[] = {
 	{ "vgpu_dma_bytes_total", COUNTER,
 	  "Bytes the device moved to and from the guest's memory.", false,
 	  VGPU_USAGE_DMA_BYTES, 1 },
-	{ "vgpu_interrupts_total", COUNTER,
-	  "Interrupts raised to the guest.", false, VGPU_USAGE_INTERRUPTS, 1 },
+	{ "vgpu_interrupts_total", COUNTER, "Interrupts raised to the guest.",
+	  false, VGPU_USAGE_INTERRUPTS, 1 },
 	{ "vgpu_framebuffer_bytes", GAUGE,
 	  "Framebuffer (device-local) memory the instance holds.", false,
 	  VGPU_USAGE_FB_BYTES, 1 },
@@ -102,8 +105,9 @@ static bool sample(const struct usage_row *row, const struct family *fam,
 
 static void write_metrics(FILE *f, struct usage_row *rows, size_t n)
 {
-	fprintf(f, "# HELP vgpu_instance_info An active vGPU instance (always 1).\n"
-		   "# TYPE vgpu_instance_info gauge\n");
+	fprintf(f,
+		"# HELP vgpu_instance_info An active vGPU instance (always 1).\n"
+		"# TYPE vgpu_instance_info gauge\n");
 	for (size_t i = 0; i < n; i++) {
 		fputs("vgpu_instance_info", f);
 		labels(f, rows[i].in);
@@ -121,8 +125,8 @@ static void write_metrics(FILE *f, struct usage_row *rows, size_t n)
 			if (!header)
 				fprintf(f, "# HELP %s %s\n# TYPE %s %s\n",
 					fam->name, fam->help, fam->name,
-					fam->kind == COUNTER ? "counter" :
-							       "gauge");
+					fam->kind == COUNTER ? "counter"
+							     : "gauge");
 			header = true;
 			fputs(fam->name, f);
 			labels(f, rows[i].in);
@@ -195,8 +199,9 @@ int cmd_metrics(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (argc != optind)
 		return usage_error(argv[0], "%s", "takes no arguments");
 	if (o.json)
-		return usage_error(argv[0], "%s",
-				   "writes the Prometheus text format, not JSON");
+		return usage_error(
+			argv[0], "%s",
+			"writes the Prometheus text format, not JSON");
 	r = usage_collect(ctx, NULL, true, &rows, &n);
 	if (r < 0) {
 		fail_msg("metrics: %s", strerror(-r));
@@ -224,6 +229,7 @@ const struct verb verb_metrics = {
 	.run = cmd_metrics,
 	.args = "[--output FILE]",
 	.summary = "usage and QoS in the Prometheus text format",
-	.options = "  -o, --output FILE  write FILE atomically (for node_exporter's\n"
-		   "                     textfile collector) instead of stdout\n",
+	.options =
+		"  -o, --output FILE  write FILE atomically (for node_exporter's\n"
+		"                     textfile collector) instead of stdout\n",
 };

@@ -65,7 +65,8 @@ static void print_event(struct vgpu_event *e, bool json)
 	} else if (vgpu_event_get_uuid(e)) {
 		printf("%s %s %s %s %s\n", name, vgpu_event_get_backend(e),
 		       vgpu_event_get_parent_id(e), vgpu_event_get_uuid(e),
-		       vgpu_event_get_type_id(e) ? vgpu_event_get_type_id(e) : "-");
+		       vgpu_event_get_type_id(e) ? vgpu_event_get_type_id(e)
+						 : "-");
 	} else {
 		printf("%s %s %s\n", name, vgpu_event_get_backend(e),
 		       vgpu_event_get_parent_id(e));
@@ -82,8 +83,8 @@ static void autostart(struct vgpu_ctx *ctx, const char *parent)
 	if (r < 0)
 		fail_errno(r, "parent %s: autostart", parent);
 	else if (r > 0)
-		fprintf(stderr, "%s: parent %s: started %d instance%s\n", cli_prog,
-			parent, r, r == 1 ? "" : "s");
+		fprintf(stderr, "%s: parent %s: started %d instance%s\n",
+			cli_prog, parent, r, r == 1 ? "" : "s");
 }
 
 static void autostart_present(struct vgpu_ctx *ctx)
@@ -130,7 +131,8 @@ static int cmd_monitor(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (r)
 		return r;
 	if (optind < argc)
-		return usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+		return usage_error(argv[0], "unexpected argument '%s'",
+				   argv[optind]);
 	r = vgpu_monitor_new(ctx, &m);
 	if (r < 0)
 		return fail_errno(r, "monitor");
@@ -146,7 +148,8 @@ static int cmd_monitor(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	 * of the JSON stream) */
 	fprintf(stderr, "%s: monitoring\n", cli_prog);
 	while (!stop_requested && (!a.count || seen < a.count)) {
-		struct pollfd pfd = { .fd = vgpu_monitor_get_fd(m), .events = POLLIN };
+		struct pollfd pfd = { .fd = vgpu_monitor_get_fd(m),
+				      .events = POLLIN };
 		int wait = -1;
 		struct vgpu_event *e;
 
@@ -182,18 +185,18 @@ static int cmd_monitor(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	return r < 0 ? fail_errno(r, "monitor") : 0;
 }
 
-
 const struct verb verb_monitor = {
 	.name = "monitor",
 	.run = cmd_monitor,
 	.args = "[--interval MS] [--count N] [--timeout MS] [--autostart]",
 	.summary = "print parents and instances as they come and go",
-	.options = "  -i, --interval MS  also rescan every MS milliseconds (for trees that\n"
-		   "                     raise no uevents); 0 turns rescans off\n"
-		   "  -n, --count N      exit after N events\n"
-		   "  -T, --timeout MS   exit after MS milliseconds\n"
-		   "  -a, --autostart    start the \"auto\" definitions of every parent\n"
-		   "                     present, and of each parent that appears: how\n"
-		   "                     definitions on user-space providers start when\n"
-		   "                     the provider registers (vgpu-autostart.service)\n",
+	.options =
+		"  -i, --interval MS  also rescan every MS milliseconds (for trees that\n"
+		"                     raise no uevents); 0 turns rescans off\n"
+		"  -n, --count N      exit after N events\n"
+		"  -T, --timeout MS   exit after MS milliseconds\n"
+		"  -a, --autostart    start the \"auto\" definitions of every parent\n"
+		"                     present, and of each parent that appears: how\n"
+		"                     definitions on user-space providers start when\n"
+		"                     the provider registers (vgpu-autostart.service)\n",
 };

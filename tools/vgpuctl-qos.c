@@ -74,23 +74,26 @@ static int qos_opt(int c, const char *arg, void *data)
 		return usage_error(a->verb, "at most %d --set", MAX_SETS);
 	eq = strchr(arg, '=');
 	if (!eq || (size_t)(eq - arg) >= sizeof(name))
-		return usage_error(a->verb, "--set takes KNOB=VALUE, not '%s'", arg);
+		return usage_error(a->verb, "--set takes KNOB=VALUE, not '%s'",
+				   arg);
 	memcpy(name, arg, (size_t)(eq - arg));
 	name[eq - arg] = '\0';
 	k = vgpu_qos_knob_from_name(name);
 	if (k < 0)
-		return usage_error(a->verb,
-				   "unknown knob '%s' (time_slice_us, preempt_timeout_us, priority, weight, frame_rate_limit)",
-				   name);
+		return usage_error(
+			a->verb,
+			"unknown knob '%s' (time_slice_us, preempt_timeout_us, priority, weight, frame_rate_limit)",
+			name);
 	r = parse_value(k, eq + 1, &a->value[a->n_sets]);
 	if (r == 0)
 		r = vgpu_qos_check_value(k, a->value[a->n_sets]);
 	if (r < 0)
 		return usage_error(a->verb, "%s: '%s' is not a valid value%s",
 				   name, eq + 1,
-				   k == VGPU_QOS_PRIORITY ?
-					   " (low, normal, high)" :
-					   r == -ERANGE ? " (out of range)" : "");
+				   k == VGPU_QOS_PRIORITY
+					   ? " (low, normal, high)"
+				   : r == -ERANGE ? " (out of range)"
+						  : "");
 	a->knob[a->n_sets++] = k;
 	return 0;
 }
@@ -105,9 +108,9 @@ static const char *note_of(struct vgpu_instance *in, const struct qos_value *q,
 	}
 	if (q->r == -ENODATA)
 		return q->state & VGPU_QOS_STATE_DEFINED ||
-				       !vgpu_instance_is_active(in) ?
-			       "not set" :
-			       "not reported";
+				       !vgpu_instance_is_active(in)
+			       ? "not set"
+			       : "not reported";
 	if (q->r < 0)
 		return strerror(-q->r);
 	if (q->state & VGPU_QOS_STATE_FIXED)
@@ -158,9 +161,11 @@ static void show(struct vgpu_instance *in, unsigned int flags, bool json)
 		jw_key(&j, "fixed");
 		jw_bool(&j, q[k].r == 0 && (q[k].state & VGPU_QOS_STATE_FIXED));
 		jw_key(&j, "next_vm_start");
-		jw_bool(&j, q[k].r == 0 && (q[k].state & VGPU_QOS_STATE_PENDING));
+		jw_bool(&j,
+			q[k].r == 0 && (q[k].state & VGPU_QOS_STATE_PENDING));
 		jw_key(&j, "from_definition");
-		jw_bool(&j, q[k].r == 0 && (q[k].state & VGPU_QOS_STATE_DEFINED));
+		jw_bool(&j,
+			q[k].r == 0 && (q[k].state & VGPU_QOS_STATE_DEFINED));
 		jw_end_object(&j);
 	}
 	jw_end_object(&j);
@@ -168,8 +173,7 @@ static void show(struct vgpu_instance *in, unsigned int flags, bool json)
 	print_json(&j);
 }
 
-int cmd_qos(struct vgpu_ctx *ctx, const struct opts *go, int argc,
-	    char **argv)
+int cmd_qos(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "parent", required_argument, NULL, 'p' },
@@ -197,10 +201,13 @@ int cmd_qos(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 				   "shows either --live or --config values");
 	r = vgpu_instance_get(ctx, uuid, a.parent, &in);
 	if (r < 0) {
-		fail_msg("qos %s: %s", uuid,
-			 r == -ENOENT ? "no such instance (neither active nor defined)" :
-			 r == -ENOTUNIQ ? "defined under several parents; name one with --parent" :
-					  strerror(-r));
+		fail_msg(
+			"qos %s: %s", uuid,
+			r == -ENOENT
+				? "no such instance (neither active nor defined)"
+			: r == -ENOTUNIQ
+				? "defined under several parents; name one with --parent"
+				: strerror(-r));
 		return exit_for(r);
 	}
 	for (size_t i = 0; i < a.n_sets; i++) {
@@ -208,7 +215,8 @@ int cmd_qos(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 
 		r = vgpu_instance_set_qos(in, a.knob[i], a.value[i], a.flags);
 		if (r == VGPU_QOS_APPLIED_AT_NEXT_START) {
-			printf("%s=%" PRIu64 ": stored; the device applies it when the VM starts next\n",
+			printf("%s=%" PRIu64
+			       ": stored; the device applies it when the VM starts next\n",
 			       name, a.value[i]);
 			continue;
 		}
@@ -216,16 +224,17 @@ int cmd_qos(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 			continue;
 		if (r == -ENOENT)
 			fail_msg("qos %s: %s", uuid,
-				 a.flags & VGPU_QOS_LIVE ? "not active" :
-							   "not defined");
+				 a.flags & VGPU_QOS_LIVE ? "not active"
+							 : "not defined");
 		else if (r != -EOPNOTSUPP) /* the library's reason, or ours */
 			fail_errno(r, "qos %s: setting %s=%" PRIu64, uuid, name,
 				   a.value[i]);
 		else
 			cli_flush_cause(); /* the library said why */
 		if (i)
-			fail_msg("qos %s: the %zu setting(s) before %s were applied",
-				 uuid, i, name);
+			fail_msg(
+				"qos %s: the %zu setting(s) before %s were applied",
+				uuid, i, name);
 		vgpu_instance_unref(in);
 		return exit_for(r);
 	}
@@ -240,11 +249,12 @@ const struct verb verb_qos = {
 	.run = cmd_qos,
 	.args = "UUID [-p PARENT] [--set KNOB=VALUE]... [--live|--config]",
 	.summary = "show or set an instance's QoS (docs/qos.md)",
-	.options = "  -p, --parent P     the parent of the definition, when the UUID is\n"
-		   "                     defined under several parents\n"
-		   "  -s, --set K=V      set knob K: time_slice_us, preempt_timeout_us,\n"
-		   "                     priority (low|normal|high), weight,\n"
-		   "                     frame_rate_limit; repeat for several\n"
-		   "      --live         only the running instance (not its definition)\n"
-		   "      --config       only the definition (from the next start)\n",
+	.options =
+		"  -p, --parent P     the parent of the definition, when the UUID is\n"
+		"                     defined under several parents\n"
+		"  -s, --set K=V      set knob K: time_slice_us, preempt_timeout_us,\n"
+		"                     priority (low|normal|high), weight,\n"
+		"                     frame_rate_limit; repeat for several\n"
+		"      --live         only the running instance (not its definition)\n"
+		"      --config       only the definition (from the next start)\n",
 };

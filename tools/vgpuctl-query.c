@@ -25,7 +25,8 @@ static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (r)
 		return r;
 	if (optind < argc)
-		return usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+		return usage_error(argv[0], "unexpected argument '%s'",
+				   argv[optind]);
 	r = vgpu_parent_list(ctx, &list, &n);
 	if (r < 0)
 		return fail_errno(r, "parents");
@@ -44,16 +45,19 @@ static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 			uint16_t ven, dev;
 			char desc[512] = "-";
 
-			if (vgpu_parent_get_pci_ids(p, &ven, &dev, NULL, NULL, NULL) == 0) {
+			if (vgpu_parent_get_pci_ids(p, &ven, &dev, NULL, NULL,
+						    NULL) == 0) {
 				const char *vn = vgpu_parent_get_vendor_name(p);
 				const char *dn = vgpu_parent_get_device_name(p);
 
-				snprintf(desc, sizeof(desc), "%04x:%04x%s%s%s%s", ven, dev,
-					 vn ? " " : "", vn ? vn : "", dn ? " " : "",
-					 dn ? dn : "");
+				snprintf(desc, sizeof(desc),
+					 "%04x:%04x%s%s%s%s", ven, dev,
+					 vn ? " " : "", vn ? vn : "",
+					 dn ? " " : "", dn ? dn : "");
 			}
 			table_add(&t, vgpu_parent_get_id(p),
-				  vgpu_parent_get_backend(p), vgpu_parent_get_bus(p),
+				  vgpu_parent_get_backend(p),
+				  vgpu_parent_get_bus(p),
 				  vgpu_parent_get_driver(p), desc);
 		}
 		table_print(&t);
@@ -135,12 +139,13 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (r)
 		return r;
 	if (argc - optind > 1)
-		return usage_error(argv[0], "unexpected argument '%s'", argv[optind + 1]);
+		return usage_error(argv[0], "unexpected argument '%s'",
+				   argv[optind + 1]);
 	r = list_parents_or_one(ctx, optind < argc ? argv[optind] : NULL,
 				&parents, &np);
 	if (r < 0)
-		return optind < argc ? fail_parent(r, argv[optind]) :
-				       fail_errno(r, "parents");
+		return optind < argc ? fail_parent(r, argv[optind])
+				     : fail_errno(r, "parents");
 	r = collect_types(parents, np, &types, &nt);
 	vgpu_parent_list_free(parents, np);
 	if (r)
@@ -154,7 +159,8 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	} else {
 		struct table t = { .ncols = 6 };
 
-		table_add(&t, "PARENT", "TYPE", "AVAILABLE", "MAX", "API", "NAME");
+		table_add(&t, "PARENT", "TYPE", "AVAILABLE", "MAX", "API",
+			  "NAME");
 		for (size_t k = 0; k < nt; k++) {
 			char avail[16], max[16];
 
@@ -162,7 +168,9 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 				   vgpu_type_get_available_instances(types[k]));
 			count_text(max, sizeof(max),
 				   vgpu_type_get_max_instances(types[k]));
-			table_add(&t, vgpu_parent_get_id(vgpu_type_get_parent(types[k])),
+			table_add(&t,
+				  vgpu_parent_get_id(
+					  vgpu_type_get_parent(types[k])),
 				  vgpu_type_get_id(types[k]), avail, max,
 				  vgpu_type_get_device_api(types[k]),
 				  vgpu_type_get_name(types[k]));
@@ -227,7 +235,8 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (r)
 		return r;
 	if (optind < argc)
-		return usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+		return usage_error(argv[0], "unexpected argument '%s'",
+				   argv[optind]);
 	r = vgpu_instance_list(ctx, a.flags, a.parent, NULL, &list, &n);
 	if (r < 0)
 		return fail_errno(r, "instances");
@@ -280,8 +289,8 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 	/* whether someone holds the device open (active instances only;
 	 * -EACCES etc. leave it unknown) */
 	if (vgpu_instance_is_active(in))
-		in_use = vgpu_handle_probe_in_use(ctx, vgpu_instance_get_uuid(in),
-						  NULL);
+		in_use = vgpu_handle_probe_in_use(
+			ctx, vgpu_instance_get_uuid(in), NULL);
 	cli_clear_cause();
 	if (o->json) {
 		json_print_instance(in, in_use);
@@ -291,17 +300,20 @@ static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
 	c = vgpu_instance_get_config(in);
 	printf("UUID:        %s\n", vgpu_instance_get_uuid(in));
 	printf("Parent:      %s\n", vgpu_instance_get_parent_id(in));
-	printf("Type:        %s\n", vgpu_instance_get_type_id(in) ?
-					   vgpu_instance_get_type_id(in) : "-");
+	printf("Type:        %s\n", vgpu_instance_get_type_id(in)
+					    ? vgpu_instance_get_type_id(in)
+					    : "-");
 	printf("Backend:     %s\n", vgpu_instance_get_backend(in));
 	printf("Active:      %s\n", vgpu_instance_is_active(in) ? "yes" : "no");
 	printf("Defined:     %s\n", c ? "yes" : "no");
 	if (c)
-		printf("Autostart:   %s\n", vgpu_config_get_autostart(c) ? "yes" : "no");
+		printf("Autostart:   %s\n",
+		       vgpu_config_get_autostart(c) ? "yes" : "no");
 	if (vgpu_instance_get_iommu_group(in) >= 0)
 		printf("IOMMU group: %d\n", vgpu_instance_get_iommu_group(in));
 	if (in_use >= 0)
-		printf("In use:      %s\n", in_use ? "yes (its VFIO group is open)" : "no");
+		printf("In use:      %s\n",
+		       in_use ? "yes (its VFIO group is open)" : "no");
 	if (vgpu_instance_get_syspath(in) &&
 	    !strcmp(vgpu_instance_get_backend(in), "vfio-user")) {
 		/* a provider's device: its syspath is its vfio-user socket */
@@ -351,7 +363,8 @@ static int show_parent(const struct opts *o, struct vgpu_parent *p)
 	}
 	printf("Parent:      %s\n", vgpu_parent_get_id(p));
 	printf("Backend:     %s\n", vgpu_parent_get_backend(p));
-	printf("Bus:         %s\n", vgpu_parent_get_bus(p) ? vgpu_parent_get_bus(p) : "-");
+	printf("Bus:         %s\n",
+	       vgpu_parent_get_bus(p) ? vgpu_parent_get_bus(p) : "-");
 	printf("Driver:      %s\n",
 	       vgpu_parent_get_driver(p) ? vgpu_parent_get_driver(p) : "-");
 	if (vgpu_parent_get_syspath(p))
@@ -362,9 +375,11 @@ static int show_parent(const struct opts *o, struct vgpu_parent *p)
 		printf("PCI ids:     %04x:%04x (subsystem %04x:%04x, class %06x)\n",
 		       ven, dev, sven, sdev, cls);
 		if (vgpu_parent_get_vendor_name(p))
-			printf("Vendor:      %s\n", vgpu_parent_get_vendor_name(p));
+			printf("Vendor:      %s\n",
+			       vgpu_parent_get_vendor_name(p));
 		if (vgpu_parent_get_device_name(p))
-			printf("Device:      %s\n", vgpu_parent_get_device_name(p));
+			printf("Device:      %s\n",
+			       vgpu_parent_get_device_name(p));
 	}
 	for (size_t i = 0; i < nt; i++) {
 		struct vgpu_type *t = types[i];
@@ -373,22 +388,27 @@ static int show_parent(const struct opts *o, struct vgpu_parent *p)
 		printf("Type %s\n", vgpu_type_get_id(t));
 		if (vgpu_type_get_name(t))
 			printf("  Name:        %s\n", vgpu_type_get_name(t));
-		printf("  Device API:  %s\n", vgpu_type_get_device_api(t) ?
-						      vgpu_type_get_device_api(t) : "-");
+		printf("  Device API:  %s\n",
+		       vgpu_type_get_device_api(t) ? vgpu_type_get_device_api(t)
+						   : "-");
 		if (avail >= 0)
 			printf("  Available:   %d\n", avail);
 		else
-			printf("  Available:   unknown (%s)\n", strerror(-avail));
+			printf("  Available:   unknown (%s)\n",
+			       strerror(-avail));
 		if (vgpu_type_get_max_instances(t) >= 0)
-			printf("  Max:         %d\n", vgpu_type_get_max_instances(t));
+			printf("  Max:         %d\n",
+			       vgpu_type_get_max_instances(t));
 		for (size_t k = 0; k < vgpu_type_get_attr_count(t); k++) {
 			const char *key, *val;
 
 			vgpu_type_get_attr(t, k, &key, &val);
 			printf("  %-12s %s\n", key, val);
 		}
-		if (!vgpu_type_get_attr_count(t) && vgpu_type_get_description(t))
-			printf("  Description: %s\n", vgpu_type_get_description(t));
+		if (!vgpu_type_get_attr_count(t) &&
+		    vgpu_type_get_description(t))
+			printf("  Description: %s\n",
+			       vgpu_type_get_description(t));
 	}
 	vgpu_type_list_free(types, nt);
 	return 0;
@@ -402,11 +422,13 @@ static int cmd_show(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	struct vgpu_parent *p;
 	int r;
 
-	r = parse_common(argc, argv, parent_only, "p:j", parent_opt, &parent, &o);
+	r = parse_common(argc, argv, parent_only, "p:j", parent_opt, &parent,
+			 &o);
 	if (r)
 		return r;
 	if (argc - optind != 1)
-		return usage_error(argv[0], "%s", "expects one UUID or parent id");
+		return usage_error(argv[0], "%s",
+				   "expects one UUID or parent id");
 	if (looks_like_uuid(argv[optind]))
 		return show_instance(ctx, &o, argv[optind], parent);
 	r = vgpu_parent_get(ctx, argv[optind], &p);
@@ -420,8 +442,8 @@ static int cmd_show(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 /* ---- inventory -------------------------------------------------------- */
 
 /* the whole host in one document: what a scheduler consumes */
-static int cmd_inventory(struct vgpu_ctx *ctx, const struct opts *go,
-			 int argc, char **argv)
+static int cmd_inventory(struct vgpu_ctx *ctx, const struct opts *go, int argc,
+			 char **argv)
 {
 	struct vgpu_parent **parents = NULL;
 	struct vgpu_type **types = NULL;
@@ -436,9 +458,11 @@ static int cmd_inventory(struct vgpu_ctx *ctx, const struct opts *go,
 	if (r)
 		return r;
 	if (optind < argc)
-		return usage_error(argv[0], "unexpected argument '%s'", argv[optind]);
+		return usage_error(argv[0], "unexpected argument '%s'",
+				   argv[optind]);
 	if (!o.json)
-		return usage_error(argv[0], "%s", "is JSON only: vgpuctl inventory --json");
+		return usage_error(argv[0], "%s",
+				   "is JSON only: vgpuctl inventory --json");
 	json_time_now(now, sizeof(now));
 	r = vgpu_parent_list(ctx, &parents, &np);
 	if (r < 0)
@@ -471,14 +495,16 @@ const struct verb verb_parents = {
 	.name = "parents",
 	.run = cmd_parents,
 	.args = "",
-	.summary = "list the parents (devices that host instances) of every backend",
+	.summary =
+		"list the parents (devices that host instances) of every backend",
 };
 
 const struct verb verb_types = {
 	.name = "types",
 	.run = cmd_types,
 	.args = "[PARENT]",
-	.summary = "list the types of every parent, or of PARENT, with their free capacity",
+	.summary =
+		"list the types of every parent, or of PARENT, with their free capacity",
 };
 
 const struct verb verb_list = {
@@ -486,9 +512,10 @@ const struct verb verb_list = {
 	.run = cmd_list,
 	.args = "[-d|--defined] [-a|--all] [-p PARENT]",
 	.summary = "list instances (the active ones unless -d or -a)",
-	.options = "  -d, --defined      the instances with a persistent definition\n"
-		   "  -a, --all          active and defined instances\n"
-		   "  -p, --parent P     only the instances of parent P\n",
+	.options =
+		"  -d, --defined      the instances with a persistent definition\n"
+		"  -a, --all          active and defined instances\n"
+		"  -p, --parent P     only the instances of parent P\n",
 };
 
 const struct verb verb_show = {
@@ -496,13 +523,15 @@ const struct verb verb_show = {
 	.run = cmd_show,
 	.args = "UUID|PARENT [-p PARENT]",
 	.summary = "show one instance (by UUID) or one parent with its types",
-	.options = "  -p, --parent P     the parent of the definition to show when the\n"
-		   "                     UUID is defined under several parents\n",
+	.options =
+		"  -p, --parent P     the parent of the definition to show when the\n"
+		"                     UUID is defined under several parents\n",
 };
 
 const struct verb verb_inventory = {
 	.name = "inventory",
 	.run = cmd_inventory,
 	.args = "--json",
-	.summary = "the whole host in one JSON document: parents, types with their capacity, instances",
+	.summary =
+		"the whole host in one JSON document: parents, types with their capacity, instances",
 };

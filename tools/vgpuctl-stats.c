@@ -14,8 +14,8 @@
 static void print_text(struct usage_row *rows, size_t n)
 {
 	printf("%-36s  %-14s  %-16s  %-9s  %12s  %10s  %10s  %10s  %8s  %10s\n",
-	       "UUID", "PARENT", "TYPE", "BACKEND", "BUSY_MS", "WORK",
-	       "DMA", "IRQS", "FB", "FRAMES");
+	       "UUID", "PARENT", "TYPE", "BACKEND", "BUSY_MS", "WORK", "DMA",
+	       "IRQS", "FB", "FRAMES");
 	for (size_t i = 0; i < n; i++) {
 		char cell[USAGE_COUNTERS][32];
 		uint64_t v;
@@ -30,17 +30,20 @@ static void print_text(struct usage_row *rows, size_t n)
 				 c == VGPU_USAGE_DMA_BYTES)
 				format_bytes(cell[c], sizeof(cell[c]), v);
 			else
-				snprintf(cell[c], sizeof(cell[c]), "%" PRIu64, v);
+				snprintf(cell[c], sizeof(cell[c]), "%" PRIu64,
+					 v);
 		}
 		printf("%-36s  %-14s  %-16s  %-9s  %12s  %10s  %10s  %10s  %8s  %10s\n",
 		       vgpu_instance_get_uuid(rows[i].in),
 		       vgpu_instance_get_parent_id(rows[i].in),
-		       vgpu_instance_get_type_id(rows[i].in) ?
-			       vgpu_instance_get_type_id(rows[i].in) : "-",
+		       vgpu_instance_get_type_id(rows[i].in)
+			       ? vgpu_instance_get_type_id(rows[i].in)
+			       : "-",
 		       vgpu_instance_get_backend(rows[i].in),
-		       cell[VGPU_USAGE_ENGINE_BUSY_NS], cell[VGPU_USAGE_WORK_ITEMS],
-		       cell[VGPU_USAGE_DMA_BYTES], cell[VGPU_USAGE_INTERRUPTS],
-		       cell[VGPU_USAGE_FB_BYTES], cell[VGPU_USAGE_FRAMES]);
+		       cell[VGPU_USAGE_ENGINE_BUSY_NS],
+		       cell[VGPU_USAGE_WORK_ITEMS], cell[VGPU_USAGE_DMA_BYTES],
+		       cell[VGPU_USAGE_INTERRUPTS], cell[VGPU_USAGE_FB_BYTES],
+		       cell[VGPU_USAGE_FRAMES]);
 	}
 }
 
@@ -53,15 +56,18 @@ static void print_json_rows(struct usage_row *rows, size_t n)
 	jw_begin_array(&j);
 	for (size_t i = 0; i < n; i++) {
 		jw_begin_object(&j);
-		jw_member_string(&j, "uuid", vgpu_instance_get_uuid(rows[i].in));
+		jw_member_string(&j, "uuid",
+				 vgpu_instance_get_uuid(rows[i].in));
 		jw_member_string(&j, "parent",
 				 vgpu_instance_get_parent_id(rows[i].in));
-		jw_member_string(&j, "type", vgpu_instance_get_type_id(rows[i].in));
+		jw_member_string(&j, "type",
+				 vgpu_instance_get_type_id(rows[i].in));
 		jw_member_string(&j, "backend",
 				 vgpu_instance_get_backend(rows[i].in));
 		jw_key(&j, "timestamp_ns");
 		if (rows[i].usage)
-			jw_int(&j, (long long)vgpu_usage_get_timestamp(rows[i].usage));
+			jw_int(&j, (long long)vgpu_usage_get_timestamp(
+					   rows[i].usage));
 		else
 			jw_null(&j);
 		jw_key(&j, "usage");

@@ -66,12 +66,14 @@ static int top_opt(int c, const char *arg, void *data)
 	case 'n':
 		errno = 0;
 		v = strtol(arg, &end, 10);
-		if (errno || *end || !*arg ||
-		    v < (c == 'i' ? 50 : 1) || v > 86400000)
-			return usage_error(a->verb, "%s '%s'",
-					   c == 'i' ? "--interval takes milliseconds (50 or more), not" :
-						      "--iterations takes a positive count, not",
-					   arg);
+		if (errno || *end || !*arg || v < (c == 'i' ? 50 : 1) ||
+		    v > 86400000)
+			return usage_error(
+				a->verb, "%s '%s'",
+				c == 'i'
+					? "--interval takes milliseconds (50 or more), not"
+					: "--iterations takes a positive count, not",
+				arg);
 		if (c == 'i')
 			a->interval_ms = v;
 		else
@@ -146,13 +148,15 @@ static void render(struct usage_row *rows, size_t n, const struct prev *prev,
 
 		parent_of[i] = i;
 		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(pid, vgpu_instance_get_parent_id(rows[j].in))) {
+			if (!strcmp(pid,
+				    vgpu_instance_get_parent_id(rows[j].in))) {
 				parent_of[i] = parent_of[j];
 				break;
 			}
 		}
 		if (delta(&rows[i],
-			  find_prev(prev, n_prev, vgpu_instance_get_uuid(rows[i].in)),
+			  find_prev(prev, n_prev,
+				    vgpu_instance_get_uuid(rows[i].in)),
 			  VGPU_USAGE_ENGINE_BUSY_NS, &rate, &d))
 			parent_busy[parent_of[i]] += (double)d;
 	}
@@ -164,16 +168,18 @@ static void render(struct usage_row *rows, size_t n, const struct prev *prev,
 	localtime_r(&now, &tm);
 	if (tty)
 		fputs("\033[H", stdout);
-	snprintf(buf, sizeof(buf),
-		 "vgpuctl top - %02d:%02d:%02d  %zu active instance%s  every %.1fs%s",
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, n, n == 1 ? "" : "s",
-		 (double)a->interval_ms / 1000, tty ? "  (q quits)" : "");
+	snprintf(
+		buf, sizeof(buf),
+		"vgpuctl top - %02d:%02d:%02d  %zu active instance%s  every %.1fs%s",
+		tm.tm_hour, tm.tm_min, tm.tm_sec, n, n == 1 ? "" : "s",
+		(double)a->interval_ms / 1000, tty ? "  (q quits)" : "");
 	line(buf, width, tty);
 	line(strcpy(buf, ""), width, tty);
-	snprintf(buf, sizeof(buf),
-		 "%-12s  %-16s  %-9s  %5s  %5s  %7s  %6s  %5s  %9s  %6s  %6s  %4s  %s",
-		 "PARENT", "TYPE", "BACKEND", "BUSY%", "SHARE", "IRQ/s", "FB",
-		 "FPS", "SLICE_US", "PRIO", "WEIGHT", "FRL", "UUID");
+	snprintf(
+		buf, sizeof(buf),
+		"%-12s  %-16s  %-9s  %5s  %5s  %7s  %6s  %5s  %9s  %6s  %6s  %4s  %s",
+		"PARENT", "TYPE", "BACKEND", "BUSY%", "SHARE", "IRQ/s", "FB",
+		"FPS", "SLICE_US", "PRIO", "WEIGHT", "FRL", "UUID");
 	line(buf, width, tty);
 	for (size_t i = 0; i < n; i++) {
 		const struct usage_row *r = &rows[i];
@@ -205,13 +211,15 @@ static void render(struct usage_row *rows, size_t n, const struct prev *prev,
 			format_bytes(fb, sizeof(fb), v);
 		for (int k = 0; k < QOS_KNOBS; k++)
 			format_qos(q[k], sizeof(q[k]), k, &r->qos[k]);
-		snprintf(buf, sizeof(buf),
-			 "%-12.12s  %-16.16s  %-9.9s  %5s  %5s  %7s  %6s  %5s  %9s  %6s  %6s  %4s  %s",
-			 vgpu_instance_get_parent_id(r->in), type ? type : "-",
-			 vgpu_instance_get_backend(r->in), busy_busy, share, irq,
-			 fb, fps, q[VGPU_QOS_TIME_SLICE_US], q[VGPU_QOS_PRIORITY],
-			 q[VGPU_QOS_WEIGHT], q[VGPU_QOS_FRAME_RATE_LIMIT],
-			 vgpu_instance_get_uuid(r->in));
+		snprintf(
+			buf, sizeof(buf),
+			"%-12.12s  %-16.16s  %-9.9s  %5s  %5s  %7s  %6s  %5s  %9s  %6s  %6s  %4s  %s",
+			vgpu_instance_get_parent_id(r->in), type ? type : "-",
+			vgpu_instance_get_backend(r->in), busy_busy, share, irq,
+			fb, fps, q[VGPU_QOS_TIME_SLICE_US],
+			q[VGPU_QOS_PRIORITY], q[VGPU_QOS_WEIGHT],
+			q[VGPU_QOS_FRAME_RATE_LIMIT],
+			vgpu_instance_get_uuid(r->in));
 		line(buf, width, tty);
 	}
 	if (tty)
@@ -306,8 +314,7 @@ static bool wait_key(long ms, bool tty)
 	}
 }
 
-int cmd_top(struct vgpu_ctx *ctx, const struct opts *go, int argc,
-	    char **argv)
+int cmd_top(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "interval", required_argument, NULL, 'i' },
@@ -330,8 +337,9 @@ int cmd_top(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (argc != optind)
 		return usage_error(argv[0], "%s", "takes no arguments");
 	if (o.json)
-		return usage_error(argv[0], "%s",
-				   "is a terminal view; use 'stats --json' or 'metrics'");
+		return usage_error(
+			argv[0], "%s",
+			"is a terminal view; use 'stats --json' or 'metrics'");
 	tty = !a.batch && isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);

@@ -14,7 +14,8 @@ static void read_row(struct usage_row *row, bool with_qos)
 	for (int k = 0; with_qos && k < QOS_KNOBS; k++) {
 		struct qos_value *q = &row->qos[k];
 
-		q->r = vgpu_instance_get_qos(row->in, k, 0, &q->value, &q->state);
+		q->r = vgpu_instance_get_qos(row->in, k, 0, &q->value,
+					     &q->state);
 	}
 }
 
@@ -27,7 +28,8 @@ int usage_collect(struct vgpu_ctx *ctx, const char *uuid, bool with_qos,
 
 	*rows = NULL;
 	*n = 0;
-	r = vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, uuid, &list, &count);
+	r = vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, uuid, &list,
+			       &count);
 	if (r < 0)
 		return r;
 	if (uuid && count == 0) {

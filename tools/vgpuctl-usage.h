@@ -11,7 +11,7 @@
 
 #include "vgpuctl.h"
 
-#define QOS_KNOBS 5
+#define QOS_KNOBS      5
 #define USAGE_COUNTERS 6
 
 struct qos_value {
@@ -44,10 +44,8 @@ void format_qos(char *buf, size_t size, enum vgpu_qos_knob knob,
 
 int cmd_stats(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	      char **argv);
-int cmd_qos(struct vgpu_ctx *ctx, const struct opts *go, int argc,
-	    char **argv);
-int cmd_top(struct vgpu_ctx *ctx, const struct opts *go, int argc,
-	    char **argv);
+int cmd_qos(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv);
+int cmd_top(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv);
 int cmd_metrics(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		char **argv);
 

@@ -36,7 +36,7 @@
 #include "vgpuctl.h"
 #include "vgpuctl-display.h"
 
-#define TILE 64
+#define TILE	    64
 #define MAX_CLIENTS 16
 
 struct vnc {
@@ -104,7 +104,8 @@ static void set_format(rfbScreenInfoPtr scr, uint32_t fmt)
 	}
 	pf->bitsPerPixel = 32, pf->depth = 24;
 	pf->redMax = pf->greenMax = pf->blueMax = 255;
-	if (fmt == DSRC_FOURCC('X', 'B', '2', '4') || fmt == DSRC_FOURCC('A', 'B', '2', '4'))
+	if (fmt == DSRC_FOURCC('X', 'B', '2', '4') ||
+	    fmt == DSRC_FOURCC('A', 'B', '2', '4'))
 		pf->redShift = 0, pf->greenShift = 8, pf->blueShift = 16;
 	else
 		pf->redShift = 16, pf->greenShift = 8, pf->blueShift = 0;
@@ -120,8 +121,8 @@ static int new_mode(struct vnc *v, const struct dsrc_frame *f)
 	uint8_t *shadow, *old = v->shadow;
 
 	if (bpp != 4 && bpp != 2) {
-		fail_msg("%s: pixel format %.4s cannot be served over VNC", v->name,
-			 (const char *)&fmt);
+		fail_msg("%s: pixel format %.4s cannot be served over VNC",
+			 v->name, (const char *)&fmt);
 		return -ENOTSUP;
 	}
 	shadow = calloc((size_t)w * h, bpp);
@@ -130,20 +131,22 @@ static int new_mode(struct vnc *v, const struct dsrc_frame *f)
 	if (f)
 		for (uint32_t y = 0; y < h; y++)
 			memcpy(shadow + (size_t)y * w * bpp,
-			       f->pixels + (size_t)y * f->stride, (size_t)w * bpp);
+			       f->pixels + (size_t)y * f->stride,
+			       (size_t)w * bpp);
 	if (!v->screen) {
 		int argc = 1;
 		char *argv[] = { (char *)"vgpuctl", NULL };
 
-		v->screen = rfbGetScreen(&argc, argv, (int)w, (int)h, 8, 3, (int)bpp);
+		v->screen = rfbGetScreen(&argc, argv, (int)w, (int)h, 8, 3,
+					 (int)bpp);
 		if (!v->screen) {
 			free(shadow);
 			return -ENOMEM;
 		}
 		v->screen->frameBuffer = (char *)shadow;
 	} else {
-		rfbNewFramebuffer(v->screen, (char *)shadow, (int)w, (int)h, 8, 3,
-				  (int)bpp);
+		rfbNewFramebuffer(v->screen, (char *)shadow, (int)w, (int)h, 8,
+				  3, (int)bpp);
 	}
 	set_format(v->screen, fmt);
 	/* clients keep their own pixel format; their translation follows
@@ -174,7 +177,8 @@ static bool sync_tile(struct vnc *v, const struct dsrc_frame *f, uint32_t tx,
 	uint32_t tw = v->width - tx < TILE ? v->width - tx : TILE;
 	uint32_t th = v->height - ty < TILE ? v->height - ty : TILE;
 	size_t row = (size_t)tw * v->bpp, sstride = (size_t)v->width * v->bpp;
-	const uint8_t *src = f->pixels + (size_t)ty * f->stride + (size_t)tx * v->bpp;
+	const uint8_t *src =
+		f->pixels + (size_t)ty * f->stride + (size_t)tx * v->bpp;
 	uint8_t *dst = v->shadow + (size_t)ty * sstride + (size_t)tx * v->bpp;
 	uint32_t y = 0;
 
@@ -204,7 +208,8 @@ static int sync_display(struct vnc *v)
 	}
 	if (r < 0)
 		return r;
-	if (f.drm_format != v->fmt || f.width != v->width || f.height != v->height) {
+	if (f.drm_format != v->fmt || f.width != v->width ||
+	    f.height != v->height) {
 		v->have_seq = f.seq != 0;
 		v->seq = f.seq;
 		return new_mode(v, &f);
@@ -256,12 +261,14 @@ static int listen_on(const char *spec, char *shown, size_t shown_len)
 		/* strict numeric forms only (getaddrinfo takes "1.2.3") */
 		unsigned char a[16];
 
-		if (inet_pton(AF_INET, host, a) != 1 && inet_pton(AF_INET6, host, a) != 1)
+		if (inet_pton(AF_INET, host, a) != 1 &&
+		    inet_pton(AF_INET6, host, a) != 1)
 			return -EINVAL;
 	}
 	if (getaddrinfo(host, port, &hints, &ai) != 0)
 		return -EINVAL;
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
 	if (fd < 0) {
 		r = -errno;
 		freeaddrinfo(ai);
@@ -278,10 +285,11 @@ static int listen_on(const char *spec, char *shown, size_t shown_len)
 		return r;
 	}
 	freeaddrinfo(ai);
-	snprintf(shown, shown_len, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
-		 host,
-		 ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-						  ((struct sockaddr_in *)&ss)->sin_port));
+	snprintf(shown, shown_len,
+		 ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host,
+		 ntohs(ss.ss_family == AF_INET6
+			       ? ((struct sockaddr_in6 *)&ss)->sin6_port
+			       : ((struct sockaddr_in *)&ss)->sin_port));
 	return fd;
 }
 
@@ -303,7 +311,9 @@ static int vnc_opt(int c, const char *arg, void *data)
 		return 0;
 	case 's':
 		if (strcmp(arg, "provider") && strcmp(arg, "device"))
-			return usage_error("vnc", "bad --source '%s' (provider or device)", arg);
+			return usage_error(
+				"vnc", "bad --source '%s' (provider or device)",
+				arg);
 		a->source = arg;
 		return 0;
 	case 'r':
@@ -311,8 +321,9 @@ static int vnc_opt(int c, const char *arg, void *data)
 		errno = 0;
 		n = strtoul(arg, &end, 10);
 		if (errno || *end || n < 1 || n > 1000)
-			return usage_error("vnc", "bad --%s '%s' (1 to 1000 per second)",
-					   c == 'r' ? "rate" : "max-fps", arg);
+			return usage_error(
+				"vnc", "bad --%s '%s' (1 to 1000 per second)",
+				c == 'r' ? "rate" : "max-fps", arg);
 		*(c == 'r' ? &a->rate : &a->max_fps) = (unsigned int)n;
 		return 0;
 	}
@@ -370,12 +381,15 @@ static int serve(struct vnc *v)
 		uint64_t now = now_us(), gap, period, wait;
 		bool due;
 
-		pfd[n++] = (struct pollfd){ .fd = v->listen_fd, .events = POLLIN };
+		pfd[n++] =
+			(struct pollfd){ .fd = v->listen_fd, .events = POLLIN };
 		it = rfbGetClientIterator(v->screen);
-		while ((cl = rfbClientIteratorNext(it)) && n < sizeof(pfd) / sizeof(pfd[0]) - 1) {
+		while ((cl = rfbClientIteratorNext(it)) &&
+		       n < sizeof(pfd) / sizeof(pfd[0]) - 1) {
 			if (cl->sock < 0)
 				continue;
-			pfd[n++] = (struct pollfd){ .fd = cl->sock, .events = POLLIN };
+			pfd[n++] = (struct pollfd){ .fd = cl->sock,
+						    .events = POLLIN };
 			nclients++;
 		}
 		rfbReleaseClientIterator(it);
@@ -383,12 +397,16 @@ static int serve(struct vnc *v)
 		period = sfd < 0 && nclients ? gap : 1000000;
 		if (sfd >= 0 && now - last >= gap) {
 			sidx = (int)n;
-			pfd[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+			pfd[n++] =
+				(struct pollfd){ .fd = sfd, .events = POLLIN };
 		}
 		wait = now - last >= period ? 0 : period - (now - last);
 		if (sfd >= 0 && sidx < 0 && gap - (now - last) < wait)
-			wait = gap - (now - last); /* then the source is listened to */
-		if (poll(pfd, n, (int)((wait + 999) / 1000)) < 0 && errno != EINTR) {
+			wait = gap -
+			       (now -
+				last); /* then the source is listened to */
+		if (poll(pfd, n, (int)((wait + 999) / 1000)) < 0 &&
+		    errno != EINTR) {
 			r = -errno;
 			break;
 		}
@@ -397,7 +415,8 @@ static int serve(struct vnc *v)
 			last = 0; /* a new viewer gets a fresh picture */
 		}
 		now = now_us();
-		due = now - last >= period || (sidx >= 0 && (pfd[sidx].revents & POLLIN));
+		due = now - last >= period ||
+		      (sidx >= 0 && (pfd[sidx].revents & POLLIN));
 		if (due) {
 			last = now;
 			r = sync_display(v);
@@ -430,7 +449,8 @@ static int cmd_vnc(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (r)
 		return r;
 	if (argc - optind != 1)
-		return usage_error(argv[0], "%s", "expects one UUID or PCI address");
+		return usage_error(argv[0], "%s",
+				   "expects one UUID or PCI address");
 	v.rate = a.rate;
 	v.max_fps = a.max_fps;
 	v.verbose = vnc_verbose = go->verbose > 0;
@@ -438,9 +458,13 @@ static int cmd_vnc(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	v.listen_fd = listen_on(a.listen, where, sizeof(where));
 	if (v.listen_fd < 0) {
 		if (v.listen_fd == -EINVAL)
-			return usage_error(argv[0], "bad --listen '%s' (ADDR:PORT, [ADDR]:PORT "
-					   "or PORT, numeric)", a.listen);
-		fail_msg("cannot listen on %s: %s", a.listen, strerror(-v.listen_fd));
+			return usage_error(
+				argv[0],
+				"bad --listen '%s' (ADDR:PORT, [ADDR]:PORT "
+				"or PORT, numeric)",
+				a.listen);
+		fail_msg("cannot listen on %s: %s", a.listen,
+			 strerror(-v.listen_fd));
 		return exit_for(v.listen_fd);
 	}
 	r = dsrc_open(ctx, argv[optind], a.source, &v.src);
@@ -458,7 +482,8 @@ static int cmd_vnc(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 			fail_msg("%s: the instance went away", v.name);
 		goto out;
 	}
-	snprintf(v.screen->thisHost, sizeof(v.screen->thisHost), "%s", "localhost");
+	snprintf(v.screen->thisHost, sizeof(v.screen->thisHost), "%s",
+		 "localhost");
 	v.screen->desktopName = v.name;
 	v.screen->alwaysShared = TRUE;
 	v.screen->deferUpdateTime = 0;

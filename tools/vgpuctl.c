@@ -78,9 +78,10 @@ static void usage(FILE *f)
 		cli_prog);
 	for (size_t i = 0; verbs[i]; i++)
 		fprintf(f, "  %-10s %s\n", verbs[i]->name, verbs[i]->summary);
-	fprintf(f, "\nExit status: 0 success, 1 failure, 2 usage error, 3 not found,\n"
-		   "4 conflict (exists, in use, no capacity left), 5 permission denied,\n"
-		   "6 a provider is not responding. See vgpuctl(8).\n");
+	fprintf(f,
+		"\nExit status: 0 success, 1 failure, 2 usage error, 3 not found,\n"
+		"4 conflict (exists, in use, no capacity left), 5 permission denied,\n"
+		"6 a provider is not responding. See vgpuctl(8).\n");
 }
 
 static int cmd_help(struct vgpu_ctx *ctx, const struct opts *o, int argc,
@@ -112,7 +113,8 @@ static const struct verb *find_verb(const char *name)
 
 static void print_verb_help(const struct verb *v)
 {
-	printf("Usage: %s %s %s\n\n%s\n", cli_prog, v->name, v->args, v->summary);
+	printf("Usage: %s %s %s\n\n%s\n", cli_prog, v->name, v->args,
+	       v->summary);
 	if (v->options)
 		printf("\nOptions:\n%s", v->options);
 	printf("  -j, --json         JSON output\n"
@@ -170,7 +172,8 @@ static int run_vgpuctl(int argc, char **argv)
 	}
 	v = find_verb(argv[optind]);
 	if (!v) {
-		fprintf(stderr, "%s: unknown verb '%s'\n", cli_prog, argv[optind]);
+		fprintf(stderr, "%s: unknown verb '%s'\n", cli_prog,
+			argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
@@ -199,12 +202,13 @@ int main(int argc, char **argv)
 	const char *name = program_invocation_short_name;
 	size_t n = strlen(name);
 
-	for (size_t i = 0; i < sizeof(personalities) / sizeof(personalities[0]); i++) {
+	for (size_t i = 0; i < sizeof(personalities) / sizeof(personalities[0]);
+	     i++) {
 		const struct personality *p = &personalities[i];
 		size_t k = strlen(p->name);
 
-		if (p->suffix ? n >= k && !strcmp(name + n - k, p->name) :
-				!strcmp(name, p->name))
+		if (p->suffix ? n >= k && !strcmp(name + n - k, p->name)
+			      : !strcmp(name, p->name))
 			return p->run(argc, argv);
 	}
 	/* any other name (a copy, a test's wrapper) is vgpuctl */

@@ -29,9 +29,9 @@ struct verb {
 	const char *name;
 	int (*run)(struct vgpu_ctx *ctx, const struct opts *o, int argc,
 		   char **argv);
-	const char *args;	/* the synopsis after the verb's name */
-	const char *summary;	/* one line */
-	const char *options;	/* the verb's options, one per line, or NULL */
+	const char *args;    /* the synopsis after the verb's name */
+	const char *summary; /* one line */
+	const char *options; /* the verb's options, one per line, or NULL */
 	unsigned int flags;
 };
 
@@ -107,6 +107,5 @@ int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		   char **argv);
 int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		  char **argv);
-
 
 #endif

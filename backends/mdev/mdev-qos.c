@@ -125,16 +125,19 @@ int mdev_qos_set(struct vgpu_instance *in, enum vgpu_qos_knob knob,
 	}
 	if (v == VENDOR_GVTG) {
 		if (knob != VGPU_QOS_WEIGHT)
-			return vgpu_qos_unsupported(in, knob,
-						    "Intel GVT-g exposes only the weight, which its type fixes");
-		snprintf(why, sizeof(why),
-			 "Intel GVT-g fixes the weight by the type (%s); create the instance with another type",
-			 in->type_id);
+			return vgpu_qos_unsupported(
+				in, knob,
+				"Intel GVT-g exposes only the weight, which its type fixes");
+		snprintf(
+			why, sizeof(why),
+			"Intel GVT-g fixes the weight by the type (%s); create the instance with another type",
+			in->type_id);
 		return vgpu_qos_unsupported(in, knob, why);
 	}
 	if (knob != VGPU_QOS_FRAME_RATE_LIMIT)
-		return vgpu_qos_unsupported(in, knob,
-					    "NVIDIA's mdev vGPU exposes only the frame-rate limiter (nvidia/vgpu_params); its scheduler is set per GPU with nvidia-smi");
+		return vgpu_qos_unsupported(
+			in, knob,
+			"NVIDIA's mdev vGPU exposes only the frame-rate limiter (nvidia/vgpu_params); its scheduler is set per GPU with nvidia-smi");
 	fd = open_instance(in);
 	if (fd < 0)
 		return fd;

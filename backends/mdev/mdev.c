@@ -22,14 +22,15 @@
 #include "util-uuid.h"
 
 #define CLASS_DIR "class/mdev_bus"
-#define BUS_DIR "bus/mdev/devices"
+#define BUS_DIR	  "bus/mdev/devices"
 #define TYPES_DIR "mdev_supported_types"
 
 static int open_dir(const char *root, const char *rel)
 {
 	char path[PATH_MAX];
 
-	if (snprintf(path, sizeof(path), "%s/%s", root, rel) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s", root, rel) >=
+	    (int)sizeof(path))
 		return -ENAMETOOLONG;
 	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
@@ -212,7 +213,8 @@ static int mdev_get_parent(struct vgpu_ctx *ctx, const char *id,
 	if (fstatat(cfd, id, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		r = errno == EACCES || errno == EPERM ? -errno : -ENODEV;
 		if (r != -ENODEV)
-			err(ctx, "cannot read %s/%s: %s", cdir, id, strerror(-r));
+			err(ctx, "cannot read %s/%s: %s", cdir, id,
+			    strerror(-r));
 	} else
 		r = parent_from_class(ctx, cfd, cdir, id, ret);
 	close(cfd);
@@ -222,8 +224,8 @@ static int mdev_get_parent(struct vgpu_ctx *ctx, const char *id,
 
 /* read the attribute @attr of type @id through the types directory: no
  * descriptor for the type's own directory is needed */
-static int type_attr(int typesfd, const char *id, const char *attr,
-		     char *buf, size_t size)
+static int type_attr(int typesfd, const char *id, const char *attr, char *buf,
+		     size_t size)
 {
 	size_t il = strlen(id), al = strlen(attr);
 	char rel[NAME_MAX + 32];
@@ -403,8 +405,8 @@ static int pdir_cache_get(struct pdir_cache *c, const char *path)
 }
 
 /* the type of the active instance @in: the link @dirfd/@name/mdev_type */
-static void read_type(struct vgpu_ctx *ctx, struct vgpu_instance *in,
-		      int dirfd, const char *name)
+static void read_type(struct vgpu_ctx *ctx, struct vgpu_instance *in, int dirfd,
+		      const char *name)
 {
 	char buf[NAME_MAX + 1], link[NAME_MAX + 64];
 	int r;
@@ -513,8 +515,9 @@ static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
 		r = 0;
 		pname = strrchr(psys, '/');
 		pname = pname ? pname + 1 : psys;
-		pfd = !*pname || (parent_id && strcmp(pname, parent_id)) ? -1 :
-			open(psys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		pfd = !*pname || (parent_id && strcmp(pname, parent_id))
+			      ? -1
+			      : open(psys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		pd = pfd >= 0 ? fdopendir(pfd) : NULL;
 		if (!pd && pfd >= 0)
 			close(pfd);
@@ -535,7 +538,8 @@ static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
 				continue;
 			path = vgpu_path_join(psys, name);
 			in = path ? vgpu_instance_alloc(ctx, &vgpu_backend_mdev,
-							uuid, pname) : NULL;
+							uuid, pname)
+				  : NULL;
 			if (!in) {
 				free(path);
 				r = -ENOMEM;

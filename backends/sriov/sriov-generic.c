@@ -16,10 +16,10 @@ static bool generic_probe(const struct pf *pf)
 static int generic_list_types(struct pf *pf, struct vgpu_parent *parent,
 			      struct vgpu_vec *out)
 {
-	return sriov_push_type(out, sriov_new_type(pf, parent, "VF",
-						   "SR-IOV virtual function",
-						   (long)sriov_count_free(pf) +
-							   sriov_enableable(pf)));
+	return sriov_push_type(
+		out, sriov_new_type(pf, parent, "VF", "SR-IOV virtual function",
+				    (long)sriov_count_free(pf) +
+					    sriov_enableable(pf)));
 }
 
 static bool generic_type_fits(const char *type_id)

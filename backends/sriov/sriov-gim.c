@@ -21,8 +21,12 @@ static bool gim_probe(const struct pf *pf)
 static void gim_params(struct pf *pf, struct vgpu_type *t)
 {
 	static const char *const params[] = {
-		"vf_num", "sch_policy", "fb_sharing_mode", "pf_fb_size",
-		"accelerator_partition_mode", "memory_partition_mode",
+		"vf_num",
+		"sch_policy",
+		"fb_sharing_mode",
+		"pf_fb_size",
+		"accelerator_partition_mode",
+		"memory_partition_mode",
 	};
 	int fd = sriov_open_rel(pf->ctx, "module/gim", "parameters");
 
@@ -61,7 +65,8 @@ static bool gim_type_fits(const char *type_id)
 
 static int gim_no_free_vf(const struct pf *pf, const char *type_id)
 {
-	err(pf->ctx, "%s: no free VF, and AMD GIM fixes the VF count and partitioning when it loads: change vf_num (and the partition modes) in /etc/gim_config or the gim module parameters, then reload gim",
+	err(pf->ctx,
+	    "%s: no free VF, and AMD GIM fixes the VF count and partitioning when it loads: change vf_num (and the partition modes) in /etc/gim_config or the gim module parameters, then reload gim",
 	    pf->bdf);
 	return -EOPNOTSUPP;
 }

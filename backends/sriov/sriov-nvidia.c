@@ -17,7 +17,7 @@
 #include "util-sysfs.h"
 #include "vendor-nvidia.h"
 
-#define CURRENT "nvidia/current_vgpu_type"
+#define CURRENT	  "nvidia/current_vgpu_type"
 #define CREATABLE "nvidia/creatable_vgpu_types"
 
 /*
@@ -133,8 +133,9 @@ static int nv_list_types(struct pf *pf, struct vgpu_parent *parent,
 			snprintf(tid, sizeof(tid), "nvidia-%ld",
 				 vf->vendor_current);
 			if (!sriov_vec_has_type(out, tid))
-				r = sriov_push_type(out, sriov_new_type(pf, parent,
-									tid, NULL, 0));
+				r = sriov_push_type(
+					out, sriov_new_type(pf, parent, tid,
+							    NULL, 0));
 		}
 		if (!sriov_vf_is_free(pf, vf) || !vf->vendor_creatable)
 			continue;
@@ -149,13 +150,14 @@ static int nv_list_types(struct pf *pf, struct vgpu_parent *parent,
 			tname = strndup(name, len);
 			if (!tname)
 				return -ENOMEM;
-			r = sriov_push_type(out, sriov_new_type(pf, parent, tid,
-								tname, 0));
+			r = sriov_push_type(
+				out, sriov_new_type(pf, parent, tid, tname, 0));
 			free(tname);
 		}
 	}
 	if (!any_vendor)
-		info(pf->ctx, "%s: NVIDIA PF without vendor-specific VFIO VFs; enable them with /usr/lib/nvidia/sriov-manage -e %s",
+		info(pf->ctx,
+		     "%s: NVIDIA PF without vendor-specific VFIO VFs; enable them with /usr/lib/nvidia/sriov-manage -e %s",
 		     pf->bdf, pf->bdf);
 	/* capacity: the free VFs whose creatable list still has the type;
 	 * the driver shrinks the lists as the card fills */
@@ -170,7 +172,8 @@ static int nv_list_types(struct pf *pf, struct vgpu_parent *parent,
 			const struct vf *vf = &pf->vfs[j];
 			char *tname = NULL;
 
-			if (!sriov_vf_is_free(pf, vf) || !vf->vendor_creatable ||
+			if (!sriov_vf_is_free(pf, vf) ||
+			    !vf->vendor_creatable ||
 			    !nv_creatable_has(vf->vendor_creatable, num,
 					      t->name ? NULL : &tname))
 				continue;
@@ -200,7 +203,8 @@ static bool nv_vf_fits(const struct pf *pf, const struct vf *vf,
 
 static int nv_no_free_vf(const struct pf *pf, const char *type_id)
 {
-	err(pf->ctx, "%s: no free VF can create %s; VFs are enabled by NVIDIA's sriov-manage, not by libvgpu",
+	err(pf->ctx,
+	    "%s: no free VF can create %s; VFs are enabled by NVIDIA's sriov-manage, not by libvgpu",
 	    pf->bdf, type_id);
 	return -ENOSPC;
 }
@@ -286,8 +290,9 @@ static int nv_qos_set(struct pf *pf, struct vf *vf, struct record *rec,
 	int fd, r;
 
 	if (knob != VGPU_QOS_FRAME_RATE_LIMIT)
-		return vgpu_qos_unsupported(in, knob,
-					    "NVIDIA's vGPU exposes only the frame-rate limiter (nvidia/vgpu_params); its scheduler is set per GPU with nvidia-smi");
+		return vgpu_qos_unsupported(
+			in, knob,
+			"NVIDIA's vGPU exposes only the frame-rate limiter (nvidia/vgpu_params); its scheduler is set per GPU with nvidia-smi");
 	fd = sriov_vf_open(pf->ctx, vf->bdf);
 	if (fd < 0)
 		return fd;

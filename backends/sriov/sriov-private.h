@@ -14,7 +14,7 @@
 
 #include "libvgpu-private.h"
 
-#define SRIOV_FIELD_MAX 256
+#define SRIOV_FIELD_MAX	  256
 #define SRIOV_VFIO_DRIVER "vfio-pci"
 
 struct sriov_model;
@@ -22,10 +22,10 @@ struct sriov_model;
 struct vf {
 	unsigned int index; /* N of the PF's virtfnN link */
 	char bdf[SRIOV_FIELD_MAX];
-	char driver[SRIOV_FIELD_MAX];   /* "" when unbound */
+	char driver[SRIOV_FIELD_MAX];	/* "" when unbound */
 	char override[SRIOV_FIELD_MAX]; /* "" when unset ("(null)") */
-	bool mdev_parent;               /* handed to the mdev backend */
-	bool claimed;                   /* an active libvgpu instance */
+	bool mdev_parent;		/* handed to the mdev backend */
+	bool claimed;			/* an active libvgpu instance */
 	/* the vendor's per-VF type (NVIDIA: nvidia/current_vgpu_type),
 	 * -errno when the model has none */
 	long vendor_current;

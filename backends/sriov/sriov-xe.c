@@ -18,8 +18,8 @@
 #include "util-sysfs.h"
 
 #define XE_PRIO "sched_priority"
-#define XE_EQ "exec_quantum_ms"
-#define XE_PT "preempt_timeout_us"
+#define XE_EQ	"exec_quantum_ms"
+#define XE_PT	"preempt_timeout_us"
 
 static int xe_restore_uint(struct vgpu_ctx *ctx, struct pf *pf, struct vf *vf,
 			   const struct record *rec, const char *file,
@@ -79,8 +79,8 @@ static bool xe_level_ok(const char *s)
 	if (!*s || strlen(s) > 32)
 		return false;
 	for (; *s; s++)
-		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s) &&
-		    *s != '_')
+		if (!islower((unsigned char)*s) &&
+		    !isdigit((unsigned char)*s) && *s != '_')
 			return false;
 	return true;
 }
@@ -109,9 +109,10 @@ static int xe_list_types(struct pf *pf, struct vgpu_parent *parent,
 	const char *p = levels;
 	int r = 0;
 
-	r = sriov_push_type(out, sriov_new_type(pf, parent, "xe-default",
-						"Intel xe VF, profile as provisioned",
-						avail));
+	r = sriov_push_type(
+		out,
+		sriov_new_type(pf, parent, "xe-default",
+			       "Intel xe VF, profile as provisioned", avail));
 	while (r >= 0 && p && *p) {
 		char level[40], tid[48], name[96];
 		size_t n;
@@ -134,14 +135,15 @@ static int xe_list_types(struct pf *pf, struct vgpu_parent *parent,
 		if (!xe_level_ok(level))
 			continue;
 		snprintf(tid, sizeof(tid), "xe-%s", level);
-		snprintf(name, sizeof(name), "Intel xe VF, %s scheduling priority",
-			 level);
+		snprintf(name, sizeof(name),
+			 "Intel xe VF, %s scheduling priority", level);
 		if (!sriov_vec_has_type(out, tid))
 			r = sriov_push_type(out, sriov_new_type(pf, parent, tid,
 								name, avail));
 		if (r >= 0)
-			sriov_kv_append((struct vgpu_type *)out->items[out->n - 1],
-					XE_PRIO, level);
+			sriov_kv_append(
+				(struct vgpu_type *)out->items[out->n - 1],
+				XE_PRIO, level);
 	}
 	free(levels);
 	return r;
@@ -210,7 +212,6 @@ static int xe_unconfigure(struct vgpu_ctx *ctx, struct pf *pf,
 
 /* ---- QoS: sriov_admin/vfN/profile/{exec_quantum_ms,preempt_timeout_us,
  * sched_priority} -------------------------------------------------------- */
-
 
 static const char *const xe_levels[] = {
 	[VGPU_QOS_PRIORITY_LOW] = "low",
@@ -293,12 +294,14 @@ static int xe_write_uint(struct pf *pf, struct vf *vf, struct vgpu_instance *in,
 	if (r == -ENOENT) {
 		char why[128];
 
-		snprintf(why, sizeof(why), "this xe kernel has no sriov_admin/vfN/profile/%s",
+		snprintf(why, sizeof(why),
+			 "this xe kernel has no sriov_admin/vfN/profile/%s",
 			 file);
-		return vgpu_qos_unsupported(in, !strcmp(file, XE_EQ) ?
-							VGPU_QOS_TIME_SLICE_US :
-							VGPU_QOS_PREEMPT_TIMEOUT_US,
-					    why);
+		return vgpu_qos_unsupported(
+			in,
+			!strcmp(file, XE_EQ) ? VGPU_QOS_TIME_SLICE_US
+					     : VGPU_QOS_PREEMPT_TIMEOUT_US,
+			why);
 	}
 	if (r < 0)
 		return r;
@@ -308,7 +311,8 @@ static int xe_write_uint(struct pf *pf, struct vf *vf, struct vgpu_instance *in,
 	if (r < 0) {
 		err(pf->ctx, "%s: writing %s to %s/%s failed: %s%s", in->uuid,
 		    buf, pf->bdf, path, strerror(-r),
-		    r == -EPERM || r == -EACCES ? " (the PF refuses it now)" : "");
+		    r == -EPERM || r == -EACCES ? " (the PF refuses it now)"
+						: "");
 		return r;
 	}
 	if (!prev[0])
@@ -327,7 +331,8 @@ static int xe_qos_set(struct pf *pf, struct vf *vf, struct record *rec,
 	switch (knob) {
 	case VGPU_QOS_TIME_SLICE_US:
 		if (value % 1000) {
-			err(pf->ctx, "%s: xe sets the execution quantum in whole milliseconds; %llu µs is not",
+			err(pf->ctx,
+			    "%s: xe sets the execution quantum in whole milliseconds; %llu µs is not",
 			    in->uuid, (unsigned long long)value);
 			return -EINVAL;
 		}
@@ -344,16 +349,18 @@ static int xe_qos_set(struct pf *pf, struct vf *vf, struct record *rec,
 		if (r == 0)
 			r = vgpu_read_attr_alloc(pf->fd, path, &levels);
 		if (r == -ENOENT)
-			return vgpu_qos_unsupported(in, knob,
-						    "this xe kernel has no sriov_admin/vfN/profile/sched_priority");
+			return vgpu_qos_unsupported(
+				in, knob,
+				"this xe kernel has no sriov_admin/vfN/profile/sched_priority");
 		if (r < 0)
 			return r;
 		if (!xe_has_level(levels, level, cur, sizeof(cur))) {
 			char why[SRIOV_FIELD_MAX + 512];
 
-			snprintf(why, sizeof(why),
-				 "xe offers the levels \"%.256s\" for %s, not \"%s\"",
-				 levels, vf->bdf, level);
+			snprintf(
+				why, sizeof(why),
+				"xe offers the levels \"%.256s\" for %s, not \"%s\"",
+				levels, vf->bdf, level);
 			free(levels);
 			return vgpu_qos_unsupported(in, knob, why);
 		}
@@ -369,11 +376,12 @@ static int xe_qos_set(struct pf *pf, struct vf *vf, struct record *rec,
 				 "%s", cur);
 		return 0;
 	case VGPU_QOS_WEIGHT:
-		return vgpu_qos_unsupported(in, knob,
-					    "xe SR-IOV schedules VFs by execution quantum and priority, without weights");
+		return vgpu_qos_unsupported(
+			in, knob,
+			"xe SR-IOV schedules VFs by execution quantum and priority, without weights");
 	default:
-		return vgpu_qos_unsupported(in, knob,
-					    "xe SR-IOV has no frame-rate limiter");
+		return vgpu_qos_unsupported(
+			in, knob, "xe SR-IOV has no frame-rate limiter");
 	}
 }
 

@@ -25,12 +25,12 @@
 #include "util-sysfs.h"
 #include "util-uuid.h"
 
-#define PCI_DEVICES "bus/pci/devices"
-#define PCI_DRIVERS "bus/pci/drivers"
-#define VFIO_DRIVER SRIOV_VFIO_DRIVER
+#define PCI_DEVICES  "bus/pci/devices"
+#define PCI_DRIVERS  "bus/pci/drivers"
+#define VFIO_DRIVER  SRIOV_VFIO_DRIVER
 #define ALIAS_PREFIX "sriov:"
-#define RECORD_MAX 4096
-#define FIELD_MAX SRIOV_FIELD_MAX
+#define RECORD_MAX   4096
+#define FIELD_MAX    SRIOV_FIELD_MAX
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -89,7 +89,7 @@ int sriov_open_rel(struct vgpu_ctx *ctx, const char *rel, const char *name)
 	int fd, r;
 
 	r = sriov_fmt_path(path, sizeof(path), "%s/%s/%s", ctx->sysfs_root, rel,
-		     name);
+			   name);
 	if (r < 0)
 		return r;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -135,8 +135,8 @@ void sriov_kv_append(struct vgpu_type *t, const char *key, const char *value)
 
 	k = strdup(key);
 	v = strdup(value);
-	grown = k && v ? reallocarray(t->attrs, t->n_attrs + 1, sizeof(*grown)) :
-			 NULL;
+	grown = k && v ? reallocarray(t->attrs, t->n_attrs + 1, sizeof(*grown))
+		       : NULL;
 	if (!grown) {
 		/* attributes are informative; a failed one is left out */
 		free(k);
@@ -194,7 +194,8 @@ static long read_fact(struct pf *pf, const char *name, int base)
 
 	if (r < 0) {
 		if (r != -ENOENT)
-			warn(pf->ctx, "%s: %s: %s", pf->bdf, name, strerror(-r));
+			warn(pf->ctx, "%s: %s: %s", pf->bdf, name,
+			     strerror(-r));
 		return r;
 	}
 	return v;
@@ -215,7 +216,7 @@ int sriov_pf_open(struct vgpu_ctx *ctx, const char *bdf, struct pf *pf)
 		return -ENODEV;
 	snprintf(pf->bdf, sizeof(pf->bdf), "%s", bdf);
 	r = sriov_fmt_path(path, sizeof(path), "%s/" PCI_DEVICES "/%s",
-		     ctx->sysfs_root, bdf);
+			   ctx->sysfs_root, bdf);
 	if (r < 0)
 		return -ENODEV;
 	pf->fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -232,7 +233,8 @@ int sriov_pf_open(struct vgpu_ctx *ctx, const char *bdf, struct pf *pf)
 		goto fail;
 	}
 	if (r < 0) {
-		warn(ctx, "%s: sriov_totalvfs: %s; not listed as an SR-IOV parent",
+		warn(ctx,
+		     "%s: sriov_totalvfs: %s; not listed as an SR-IOV parent",
 		     bdf, strerror(-r));
 		r = r == -ERANGE || r == -EINVAL ? -EBADMSG : r;
 		goto fail;
@@ -320,7 +322,7 @@ int sriov_pf_load_vfs(struct pf *pf)
 			pf->model->read_vf(pf, &vf, vfd);
 		close(vfd);
 		if (sriov_fmt_path(rel, sizeof(rel), "%s/class/mdev_bus/%s",
-			     ctx->sysfs_root, vf.bdf) == 0 &&
+				   ctx->sysfs_root, vf.bdf) == 0 &&
 		    faccessat(AT_FDCWD, rel, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			vf.mdev_parent = true;
 		grown = reallocarray(pf->vfs, pf->n_vfs + 1, sizeof(*grown));
@@ -380,7 +382,8 @@ static int runtime_subdir(struct vgpu_ctx *ctx, const char *name, bool create)
 	char path[PATH_MAX];
 	int fd, r;
 
-	r = sriov_fmt_path(path, sizeof(path), "%s/sriov/%s", ctx->runtime_dir, name);
+	r = sriov_fmt_path(path, sizeof(path), "%s/sriov/%s", ctx->runtime_dir,
+			   name);
 	if (r < 0)
 		return r;
 	if (create) {
@@ -424,8 +427,8 @@ static int record_parse(const char *text, struct record *rec)
 			return -EBADMSG;
 		if (eq) {
 			klen = (size_t)(eq - p);
-			for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]);
-			     i++) {
+			for (size_t i = 0;
+			     i < sizeof(fields) / sizeof(fields[0]); i++) {
 				char *slot = (char *)rec + fields[i].offset;
 				size_t vlen = (size_t)(eol - eq - 1);
 
@@ -470,7 +473,7 @@ static int record_load(struct vgpu_ctx *ctx, int dirfd, const char *uuid,
 
 /* the record of @uuid: -ENOENT when there is none (or it is unreadable) */
 int sriov_record_find(struct vgpu_ctx *ctx, const char *uuid,
-		       struct record *rec)
+		      struct record *rec)
 {
 	int fd = runtime_subdir(ctx, "instances", false), r;
 
@@ -486,12 +489,13 @@ int sriov_record_store(struct vgpu_ctx *ctx, const struct record *rec)
 	char buf[RECORD_MAX];
 	int fd, r, n;
 
-	n = snprintf(buf, sizeof(buf),
-		     "parent=%s\nvf=%s\ntype=%s\nmodel=%s\nprev_driver=%s\nprev_setting=%s\n"
-		     "type_name=%s\nprev_exec_quantum_ms=%s\nprev_preempt_timeout_us=%s\n",
-		     rec->parent, rec->vf, rec->type, rec->model,
-		     rec->prev_driver, rec->prev_setting, rec->type_name,
-		     rec->prev_exec_quantum_ms, rec->prev_preempt_timeout_us);
+	n = snprintf(
+		buf, sizeof(buf),
+		"parent=%s\nvf=%s\ntype=%s\nmodel=%s\nprev_driver=%s\nprev_setting=%s\n"
+		"type_name=%s\nprev_exec_quantum_ms=%s\nprev_preempt_timeout_us=%s\n",
+		rec->parent, rec->vf, rec->type, rec->model, rec->prev_driver,
+		rec->prev_setting, rec->type_name, rec->prev_exec_quantum_ms,
+		rec->prev_preempt_timeout_us);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return -ENAMETOOLONG;
 	fd = runtime_subdir(ctx, "instances", true);
@@ -500,7 +504,8 @@ int sriov_record_store(struct vgpu_ctx *ctx, const struct record *rec)
 	r = vgpu_write_file_atomic(fd, rec->uuid, buf, (size_t)n, true);
 	close(fd);
 	if (r < 0)
-		err(ctx, "%s: cannot record the instance in %s/sriov/instances: %s",
+		err(ctx,
+		    "%s: cannot record the instance in %s/sriov/instances: %s",
 		    rec->uuid, ctx->runtime_dir, strerror(-r));
 	return r;
 }
@@ -533,7 +538,7 @@ static bool record_is_active(struct vgpu_ctx *ctx, const struct record *rec,
 	int fd;
 
 	if (sriov_fmt_path(path, sizeof(path), "%s/" PCI_DEVICES "/%s",
-		     ctx->sysfs_root, rec->vf) < 0)
+			   ctx->sysfs_root, rec->vf) < 0)
 		return false;
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -569,8 +574,8 @@ out:
 
 /* visit every well-formed record; @fn returns < 0 to stop */
 static int records_each(struct vgpu_ctx *ctx,
-			int (*fn)(struct vgpu_ctx *ctx, const struct record *rec,
-				  void *data),
+			int (*fn)(struct vgpu_ctx *ctx,
+				  const struct record *rec, void *data),
 			void *data)
 {
 	struct dirent *de;
@@ -598,8 +603,7 @@ static int records_each(struct vgpu_ctx *ctx,
 	return r;
 }
 
-static int claim_one(struct vgpu_ctx *ctx, const struct record *rec,
-		     void *data)
+static int claim_one(struct vgpu_ctx *ctx, const struct record *rec, void *data)
 {
 	struct pf *pf = data;
 	struct vf *vf;
@@ -645,7 +649,8 @@ static int marker_write(struct vgpu_ctx *ctx, const char *bdf, long autoprobe)
 
 	if (fd < 0)
 		return fd;
-	snprintf(buf, sizeof(buf), "autoprobe=%ld\n", autoprobe < 0 ? -1 : autoprobe);
+	snprintf(buf, sizeof(buf), "autoprobe=%ld\n",
+		 autoprobe < 0 ? -1 : autoprobe);
 	r = vgpu_write_file_atomic(fd, bdf, buf, strlen(buf), true);
 	close(fd);
 	return r;
@@ -688,7 +693,8 @@ static int pf_enable_vfs(struct pf *pf)
 	if (pf->autoprobe > 0) {
 		r = vgpu_write_attr(pf->fd, "sriov_drivers_autoprobe", "0");
 		if (r < 0) {
-			err(ctx, "%s: cannot turn sriov_drivers_autoprobe off: %s",
+			err(ctx,
+			    "%s: cannot turn sriov_drivers_autoprobe off: %s",
 			    pf->bdf, strerror(-r));
 			marker_delete(ctx, pf->bdf);
 			return r;
@@ -699,11 +705,12 @@ static int pf_enable_vfs(struct pf *pf)
 	if (r < 0) {
 		err(ctx, "%s: enabling %ld VFs (sriov_numvfs) failed: %s%s",
 		    pf->bdf, pf->totalvfs, strerror(-r),
-		    r == -ENOENT ? " (no PF driver, or it cannot do SR-IOV)" :
-				   "");
+		    r == -ENOENT ? " (no PF driver, or it cannot do SR-IOV)"
+				 : "");
 		if (pf->autoprobe > 0 &&
 		    vgpu_write_attr(pf->fd, "sriov_drivers_autoprobe", "1") < 0)
-			warn(ctx, "%s: could not restore sriov_drivers_autoprobe",
+			warn(ctx,
+			     "%s: could not restore sriov_drivers_autoprobe",
 			     pf->bdf);
 		marker_delete(ctx, pf->bdf);
 		return r;
@@ -816,9 +823,9 @@ static int sriov_list_parents(struct vgpu_ctx *ctx, struct vgpu_vec *out)
 /* "sriov:<bdf>" names the SR-IOV side of a PF that is an mdev parent too */
 static const char *strip_alias(const char *id)
 {
-	return strncmp(id, ALIAS_PREFIX, strlen(ALIAS_PREFIX)) ?
-		       id :
-		       id + strlen(ALIAS_PREFIX);
+	return strncmp(id, ALIAS_PREFIX, strlen(ALIAS_PREFIX))
+		       ? id
+		       : id + strlen(ALIAS_PREFIX);
 }
 
 static int sriov_get_parent(struct vgpu_ctx *ctx, const char *id,
@@ -877,7 +884,7 @@ long sriov_enableable(const struct pf *pf)
 }
 
 struct vgpu_type *sriov_new_type(struct pf *pf, struct vgpu_parent *parent,
-				  const char *id, const char *name, long avail)
+				 const char *id, const char *name, long avail)
 {
 	struct vgpu_type *t = vgpu_type_alloc(parent, id);
 
@@ -1027,8 +1034,7 @@ static int sriov_get_active(struct vgpu_ctx *ctx, const char *uuid,
 }
 
 /* drop the records of @pf whose VF is no longer ours (see record_is_active) */
-static int prune_one(struct vgpu_ctx *ctx, const struct record *rec,
-		     void *data)
+static int prune_one(struct vgpu_ctx *ctx, const struct record *rec, void *data)
 {
 	struct pf *pf = data;
 
@@ -1117,8 +1123,8 @@ static int vf_unconfigure(struct vgpu_ctx *ctx, struct pf *pf,
 {
 	const struct sriov_model *model = sriov_model_find(rec->model);
 
-	return model && model->unconfigure ? model->unconfigure(ctx, pf, rec) :
-					     0;
+	return model && model->unconfigure ? model->unconfigure(ctx, pf, rec)
+					   : 0;
 }
 
 /* which VF: the lowest free one that can take @type_id */
@@ -1149,7 +1155,8 @@ static int vf_check_idle(struct vgpu_ctx *ctx, const struct record *rec)
 		return 0;
 	read_link_name(fd, "iommu_group", name, sizeof(name));
 	close(fd);
-	if (!name[0] || sriov_fmt_path(path, sizeof(path), "/dev/vfio/%s", name) < 0)
+	if (!name[0] ||
+	    sriov_fmt_path(path, sizeof(path), "/dev/vfio/%s", name) < 0)
 		return 0;
 	gfd = open(path, O_RDWR | O_CLOEXEC);
 	if (gfd < 0)
@@ -1182,12 +1189,13 @@ static int sriov_create(struct vgpu_parent *parent, const char *type_id,
 		goto out;
 	vf = pick_vf(&pf, type_id);
 	if (!vf && !pf.model->enables_vfs) {
-		r = pf.model->no_free_vf ? pf.model->no_free_vf(&pf, type_id) :
-					   -ENOSPC;
+		r = pf.model->no_free_vf ? pf.model->no_free_vf(&pf, type_id)
+					 : -ENOSPC;
 		goto out;
 	}
 	if (!vf && pf.n_vfs > 0) {
-		err(ctx, "%s: all %zu VFs are in use; sriov_numvfs cannot change while a VF is in use",
+		err(ctx,
+		    "%s: all %zu VFs are in use; sriov_numvfs cannot change while a VF is in use",
 		    pf.bdf, pf.n_vfs);
 		r = -ENOSPC;
 		goto out;
@@ -1240,8 +1248,8 @@ static int sriov_create(struct vgpu_parent *parent, const char *type_id,
 	}
 	if (!record_is_active(ctx, &rec, NULL, NULL)) {
 		err(ctx, "%s: VF %s did not end up %s", uuid, vf->bdf,
-		    pf.model->vendor_vfio ? "with its vGPU type" :
-					       "bound to vfio-pci");
+		    pf.model->vendor_vfio ? "with its vGPU type"
+					  : "bound to vfio-pci");
 		r = -EIO;
 		goto rollback;
 	}
@@ -1320,10 +1328,9 @@ static int sriov_remove(struct vgpu_instance *instance)
 		}
 	}
 	if (pf.fd >= 0 && sriov_pf_load_vfs(&pf) < 0)
-		warn(ctx, "%s: cannot read the VFs of %s", rec.uuid, rec.parent);
-	r = pf.fd >= 0 || vendor_vfio ?
-		    vf_unconfigure(ctx, &pf, &rec) :
-		    0;
+		warn(ctx, "%s: cannot read the VFs of %s", rec.uuid,
+		     rec.parent);
+	r = pf.fd >= 0 || vendor_vfio ? vf_unconfigure(ctx, &pf, &rec) : 0;
 	if (r < 0 && vendor_vfio) {
 		/* the vGPU is still there: keep the instance */
 		sriov_pf_clear(&pf);
@@ -1360,7 +1367,8 @@ static int pf_find_vf_link(struct pf *pf, const char *bdf, struct vf *out)
 
 		if (strncmp(de->d_name, "virtfn", 6) ||
 		    vgpu_parse_long(de->d_name + 6, 10, 0, 0xffff, &idx) < 0 ||
-		    vgpu_readlink_base(pf->fd, de->d_name, name, sizeof(name)) <= 0 ||
+		    vgpu_readlink_base(pf->fd, de->d_name, name,
+				       sizeof(name)) <= 0 ||
 		    strcmp(name, bdf))
 			continue;
 		*out = (struct vf){ .index = (unsigned int)idx,
@@ -1406,9 +1414,9 @@ static int sriov_qos_get(struct vgpu_instance *in, enum vgpu_qos_knob knob,
 
 	if (r < 0)
 		return r;
-	r = model->qos_get ?
-		    model->qos_get(&pf, &vf, &rec, in, knob, value, state) :
-		    -EOPNOTSUPP;
+	r = model->qos_get
+		    ? model->qos_get(&pf, &vf, &rec, in, knob, value, state)
+		    : -EOPNOTSUPP;
 	sriov_pf_clear(&pf);
 	return r;
 }
@@ -1499,7 +1507,8 @@ static int vfio_interrupts(struct vgpu_ctx *ctx, const char *bdf,
 				p++;
 			errno = 0;
 			v = strtoull(p, &end, 10);
-			if (end == p || errno || (*end != ' ' && *end != '\t')) {
+			if (end == p || errno ||
+			    (*end != ' ' && *end != '\t')) {
 				r = -EBADMSG;
 				break;
 			}
@@ -1512,7 +1521,8 @@ static int vfio_interrupts(struct vgpu_ctx *ctx, const char *bdf,
 	free(line);
 	fclose(f);
 	if (r < 0) {
-		warn(ctx, "%s: a malformed line for it in /proc/interrupts; interrupts not reported",
+		warn(ctx,
+		     "%s: a malformed line for it in /proc/interrupts; interrupts not reported",
 		     bdf);
 		return r;
 	}

@@ -23,7 +23,7 @@ struct vfu_client {
 	uint8_t *rcopy; /* a reply's payload, when requests came behind it */
 	size_t rcopy_cap;
 	int timeout_ms; /* no progress for that long: -ETIMEDOUT */
-	int broken; /* the error every call returns after a timeout, or 0 */
+	int broken;	/* the error every call returns after a timeout, or 0 */
 };
 
 int vfu_provider_timeout_ms(void)
@@ -87,7 +87,8 @@ static int serve_dma(struct vfu_client *c, struct vfu_msg *m)
 {
 	struct vfu_dma_access a;
 	const void *data = NULL;
-	struct vfu_hdr h = { .msg_id = m->hdr.msg_id, .cmd = m->hdr.cmd,
+	struct vfu_hdr h = { .msg_id = m->hdr.msg_id,
+			     .cmd = m->hdr.cmd,
 			     .flags = VFU_F_TYPE_REPLY };
 	struct vgpu_dma_sg sg[8];
 	uint8_t *buf = NULL;
@@ -104,12 +105,11 @@ static int serve_dma(struct vfu_client *c, struct vfu_msg *m)
 			return vfu_send_error(c->fd, &m->hdr, -ENOMEM);
 	}
 	while (done < a.count) {
-		n = vgpu_dma_table_translate(c->dma, a.addr + done,
-					     a.count - done,
-					     m->hdr.cmd == VFU_CMD_DMA_READ ?
-						     VGPU_DMA_PROT_READ :
-						     VGPU_DMA_PROT_WRITE,
-					     sg, 8);
+		n = vgpu_dma_table_translate(
+			c->dma, a.addr + done, a.count - done,
+			m->hdr.cmd == VFU_CMD_DMA_READ ? VGPU_DMA_PROT_READ
+						       : VGPU_DMA_PROT_WRITE,
+			sg, 8);
 		if (n < 0) {
 			free(buf);
 			return vfu_send_error(c->fd, &m->hdr, n);
@@ -203,8 +203,10 @@ static int call(struct vfu_client *c, uint16_t cmd, const void *req,
 			r = vfu_reader_next(&c->rx, c->fd, &q, MSG_DONTWAIT);
 			if (r < 0)
 				break;
-			r = (q.hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_COMMAND ?
-				    serve_dma(c, &q) : -EPROTO;
+			r = (q.hdr.flags & VFU_F_TYPE_MASK) ==
+					    VFU_F_TYPE_COMMAND
+				    ? serve_dma(c, &q)
+				    : -EPROTO;
 			vfu_msg_close_fds(&q, 0);
 			if (r < 0) {
 				vfu_msg_close_fds(m, 0);
@@ -301,8 +303,8 @@ static int negotiate(struct vfu_client *c)
 
 	memcpy(req, &v, sizeof(v));
 	memcpy(req + sizeof(v), json, sizeof(json));
-	r = vfu_client_call(c, VFU_CMD_VERSION, req, sizeof(req), NULL, 0,
-			    &rep, &len, NULL, 0, NULL);
+	r = vfu_client_call(c, VFU_CMD_VERSION, req, sizeof(req), NULL, 0, &rep,
+			    &len, NULL, 0, NULL);
 	if (r == -EPIPE || r == -ECONNRESET || r == -EPROTO) {
 		/* a server that refuses us may answer before our VERSION
 		 * arrives (id 0) and hang up: take its reason */
@@ -478,7 +480,8 @@ int vfu_client_region_info(struct vfu_client *c, unsigned int index,
 					       p + off + sizeof(sp) +
 						       i * sizeof(areas[i]),
 					       sizeof(areas[i]));
-				*n_areas = sp.nr_areas < max ? sp.nr_areas : max;
+				*n_areas =
+					sp.nr_areas < max ? sp.nr_areas : max;
 				if (rt)
 					rt->sparse = true;
 			} else if (ch.id == VFU_CAP_TYPE && rt) {
@@ -520,7 +523,9 @@ int vfu_client_set_irq_eventfds(struct vfu_client *c, unsigned int index,
 	struct vfu_irq_set s = {
 		.argsz = sizeof(s),
 		.flags = VFU_IRQ_DATA_EVENTFD | VFU_IRQ_ACTION_TRIGGER,
-		.index = index, .start = start, .count = count,
+		.index = index,
+		.start = start,
+		.count = count,
 	};
 	unsigned int max, done = 0;
 	int r;
@@ -549,8 +554,11 @@ int vfu_client_set_irqs(struct vfu_client *c, unsigned int index,
 			uint32_t flags, unsigned int start, unsigned int count)
 {
 	struct vfu_irq_set s = {
-		.argsz = sizeof(s), .flags = flags | VFU_IRQ_DATA_NONE,
-		.index = index, .start = start, .count = count,
+		.argsz = sizeof(s),
+		.flags = flags | VFU_IRQ_DATA_NONE,
+		.index = index,
+		.start = start,
+		.count = count,
 	};
 
 	return vfu_client_call(c, VFU_CMD_DEVICE_SET_IRQS, &s, sizeof(s), NULL,
@@ -560,7 +568,8 @@ int vfu_client_set_irqs(struct vfu_client *c, unsigned int index,
 int vfu_client_region_read(struct vfu_client *c, unsigned int index,
 			   uint64_t offset, void *buf, uint32_t count)
 {
-	struct vfu_region_access a = { .offset = offset, .region = index,
+	struct vfu_region_access a = { .offset = offset,
+				       .region = index,
 				       .count = count };
 	struct vfu_msg m;
 	int r;
@@ -580,7 +589,8 @@ int vfu_client_region_read(struct vfu_client *c, unsigned int index,
 int vfu_client_region_write(struct vfu_client *c, unsigned int index,
 			    uint64_t offset, const void *buf, uint32_t count)
 {
-	struct vfu_region_access a = { .offset = offset, .region = index,
+	struct vfu_region_access a = { .offset = offset,
+				       .region = index,
 				       .count = count };
 	uint8_t small[sizeof(a) + 64], *req = small;
 	int r;
@@ -604,11 +614,16 @@ int vfu_client_region_write(struct vfu_client *c, unsigned int index,
 int vfu_client_dma_map(struct vfu_client *c, uint64_t iova, uint64_t size,
 		       uint32_t prot, int fd, uint64_t offset, void *vaddr)
 {
-	struct vfu_dma_map m = { .argsz = sizeof(m), .flags = prot,
+	struct vfu_dma_map m = { .argsz = sizeof(m),
+				 .flags = prot,
 				 .offset = fd >= 0 ? offset : 0,
-				 .addr = iova, .size = size };
-	struct vgpu_dma_window w = { .iova = iova, .len = size, .fd = -1,
-				     .vaddr = vaddr, .prot = prot & 3 };
+				 .addr = iova,
+				 .size = size };
+	struct vgpu_dma_window w = { .iova = iova,
+				     .len = size,
+				     .fd = -1,
+				     .vaddr = vaddr,
+				     .prot = prot & 3 };
 	int r;
 
 	if (!c)
@@ -626,7 +641,8 @@ int vfu_client_dma_map(struct vfu_client *c, uint64_t iova, uint64_t size,
 
 int vfu_client_dma_unmap(struct vfu_client *c, uint64_t iova, uint64_t size)
 {
-	struct vfu_dma_unmap u = { .argsz = sizeof(u), .addr = iova,
+	struct vfu_dma_unmap u = { .argsz = sizeof(u),
+				   .addr = iova,
 				   .size = size };
 	int r;
 

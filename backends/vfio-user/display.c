@@ -29,9 +29,9 @@
 #define REC_MAX VFU_CTL_PLANE_MAX
 
 struct vu_display {
-	char *path;    /* the provider's control socket */
-	int fd;        /* the watch connection, non-blocking */
-	void *mem;     /* the plane's memory, read-only */
+	char *path; /* the provider's control socket */
+	int fd;	    /* the watch connection, non-blocking */
+	void *mem;  /* the plane's memory, read-only */
 	size_t mem_len;
 	struct vfu_ctl_plane cur;
 	char buf[4 * REC_MAX];
@@ -86,7 +86,8 @@ static int vu_display_connect(struct vgpu_display *d, struct vu_display *v,
 			char b[CMSG_SPACE(sizeof(int))];
 		} cm;
 		struct iovec io = { line + got, sizeof(line) - 1 - got };
-		struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1,
+		struct msghdr mh = { .msg_iov = &io,
+				     .msg_iovlen = 1,
 				     .msg_control = cm.b,
 				     .msg_controllen = sizeof(cm.b) };
 		struct cmsghdr *c;
@@ -97,16 +98,22 @@ static int vu_display_connect(struct vgpu_display *d, struct vu_display *v,
 		if (n <= 0) {
 			/* a provider closes on peers it refuses, saying
 			 * nothing; closing after a partial reply is malformed */
-			r = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? -ETIMEDOUT :
-			    got ? -EBADMSG : -EACCES;
+			r = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+				    ? -ETIMEDOUT
+			    : got ? -EBADMSG
+				  : -EACCES;
 			goto fail;
 		}
 		for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
-			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-				int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			if (c->cmsg_level == SOL_SOCKET &&
+			    c->cmsg_type == SCM_RIGHTS) {
+				int nfd = (int)((c->cmsg_len - CMSG_LEN(0)) /
+						sizeof(int));
 				int fds[4];
 
-				memcpy(fds, CMSG_DATA(c), (size_t)(nfd < 4 ? nfd : 4) * sizeof(int));
+				memcpy(fds, CMSG_DATA(c),
+				       (size_t)(nfd < 4 ? nfd : 4) *
+					       sizeof(int));
 				for (int i = 0; i < nfd && i < 4; i++) {
 					if (*memfd < 0 && i == 0)
 						*memfd = fds[i];
@@ -170,8 +177,8 @@ static int vu_display_map(struct vu_display *v, int memfd)
 
 	if (fstat(memfd, &st) < 0)
 		return -errno;
-	if (st.st_size < 0 || (uint64_t)st.st_size < v->cur.size || !v->cur.size ||
-	    v->cur.size > SIZE_MAX)
+	if (st.st_size < 0 || (uint64_t)st.st_size < v->cur.size ||
+	    !v->cur.size || v->cur.size > SIZE_MAX)
 		return -EBADMSG;
 	m = mmap(NULL, (size_t)v->cur.size, PROT_READ, MAP_SHARED, memfd, 0);
 	if (m == MAP_FAILED)
@@ -202,8 +209,8 @@ static int vu_display_attach(struct vgpu_display *d, struct vu_display *v)
 static int vu_display_drain(struct vgpu_display *d, struct vu_display *v)
 {
 	for (;;) {
-		ssize_t n = recv(v->fd, v->buf + v->len, sizeof(v->buf) - v->len,
-				 MSG_DONTWAIT);
+		ssize_t n = recv(v->fd, v->buf + v->len,
+				 sizeof(v->buf) - v->len, MSG_DONTWAIT);
 		char *line = v->buf, *nl;
 
 		if (n < 0 && errno == EINTR)
@@ -215,7 +222,8 @@ static int vu_display_drain(struct vgpu_display *d, struct vu_display *v)
 			return -ENODEV;
 		}
 		v->len += (size_t)n;
-		while ((nl = memchr(line, '\n', v->len - (size_t)(line - v->buf)))) {
+		while ((nl = memchr(line, '\n',
+				    v->len - (size_t)(line - v->buf)))) {
 			struct vfu_ctl_plane rec;
 
 			*nl = '\0';
@@ -263,7 +271,8 @@ static int vu_display_get_frame(struct vgpu_display *d,
 	r = vu_display_drain(d, v);
 	if (r < 0) {
 		if (r == -EBADMSG)
-			err(d->ctx, "%s: malformed display announcement from %s",
+			err(d->ctx,
+			    "%s: malformed display announcement from %s",
 			    d->uuid, v->path);
 		return r;
 	}

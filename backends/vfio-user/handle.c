@@ -39,7 +39,8 @@ static int check(struct vgpu_handle *h, int r)
 
 	if (r == -ETIMEDOUT) {
 		if (!v->dead)
-			err(h->ctx, "%s: the vfio-user provider made no progress for %d ms (VGPU_PROVIDER_TIMEOUT_MS); the handle is unusable",
+			err(h->ctx,
+			    "%s: the vfio-user provider made no progress for %d ms (VGPU_PROVIDER_TIMEOUT_MS); the handle is unusable",
 			    h->id, vfu_provider_timeout_ms());
 		v->dead = -ETIMEDOUT;
 		return -ETIMEDOUT;
@@ -55,9 +56,9 @@ static int check(struct vgpu_handle *h, int r)
 	return r;
 }
 
-#define ALIVE(h)                         \
-	do {                             \
-		if (V(h)->dead)          \
+#define ALIVE(h)                           \
+	do {                               \
+		if (V(h)->dead)            \
 			return V(h)->dead; \
 	} while (0)
 
@@ -99,8 +100,8 @@ static int u_region_info(struct vgpu_handle *h, unsigned int index,
 	out->index = index;
 	out->size = ri.size;
 	out->offset = ri.offset;
-	out->flags = ri.flags & (VGPU_REGION_READ | VGPU_REGION_WRITE |
-				 VGPU_REGION_MMAP);
+	out->flags = ri.flags &
+		     (VGPU_REGION_READ | VGPU_REGION_WRITE | VGPU_REGION_MMAP);
 	out->has_type = rt.present;
 	out->type = rt.type;
 	out->subtype = rt.subtype;
@@ -192,7 +193,8 @@ static int attach_runs(struct vgpu_handle *h, unsigned int index,
 		unsigned int j = i + 1;
 		int r;
 
-		while (j < count && (fds[j] < 0) == none && j - i < VFU_MAX_MSG_FDS)
+		while (j < count && (fds[j] < 0) == none &&
+		       j - i < VFU_MAX_MSG_FDS)
 			j++;
 		r = vfu_client_set_irq_eventfds(V(h)->c, index, start + i,
 						j - i, none ? NULL : fds + i);
@@ -319,8 +321,8 @@ static int u_probe_feature(struct vgpu_handle *h, unsigned int feature,
  * plane there (the layout is struct vgpu_vfu_plane, docs/vfio-user.md).
  * Region planes only.
  */
-static int u_query_plane(struct vgpu_handle *h, unsigned int type,
-			 bool dmabuf, bool probe, struct vgpu_plane_info *info)
+static int u_query_plane(struct vgpu_handle *h, unsigned int type, bool dmabuf,
+			 bool probe, struct vgpu_plane_info *info)
 {
 	struct vgpu_vfu_plane d;
 	const struct vgpu_region *reg = NULL;
@@ -407,14 +409,16 @@ static int u_feature(struct vgpu_handle *h, uint32_t flags, const void *data,
 		struct vfu_feature rf;
 
 		if (rlen != sizeof(f) + out_len) {
-			err(h->ctx, "%s: DEVICE_FEATURE 0x%x: %zu bytes of answer, not %zu",
+			err(h->ctx,
+			    "%s: DEVICE_FEATURE 0x%x: %zu bytes of answer, not %zu",
 			    h->id, flags, rlen, sizeof(f) + out_len);
 			free(rep);
 			return -EBADMSG;
 		}
 		memcpy(&rf, rep, sizeof(rf));
 		if (rf.flags != flags) {
-			err(h->ctx, "%s: DEVICE_FEATURE answered for flags 0x%x, asked 0x%x",
+			err(h->ctx,
+			    "%s: DEVICE_FEATURE answered for flags 0x%x, asked 0x%x",
 			    h->id, rf.flags, flags);
 			free(rep);
 			return -EBADMSG;
@@ -451,8 +455,8 @@ static int u_mig_set_state(struct vgpu_handle *h,
 				    .data_fd = UINT32_MAX };
 
 	ALIVE(h);
-	return u_feature(h, VFU_FEATURE_SET | VFU_FEATURE_MIG_DEVICE_STATE,
-			 &st, sizeof(st), NULL, 0);
+	return u_feature(h, VFU_FEATURE_SET | VFU_FEATURE_MIG_DEVICE_STATE, &st,
+			 sizeof(st), NULL, 0);
 }
 
 static ssize_t u_mig_read(struct vgpu_handle *h, void *buf, size_t len)
@@ -466,18 +470,20 @@ static ssize_t u_mig_read(struct vgpu_handle *h, void *buf, size_t len)
 	int r;
 
 	ALIVE(h);
-	r = vfu_client_call(v->c, VFU_CMD_MIG_DATA_READ, &m, sizeof(m), NULL,
-			    0, &rep, &rlen, NULL, 0, NULL);
+	r = vfu_client_call(v->c, VFU_CMD_MIG_DATA_READ, &m, sizeof(m), NULL, 0,
+			    &rep, &rlen, NULL, 0, NULL);
 	if (r < 0)
 		return check(h, r);
 	if (rlen < sizeof(m)) {
 		free(rep);
-		err(h->ctx, "%s: MIG_DATA_READ: a %zu-byte answer", h->id, rlen);
+		err(h->ctx, "%s: MIG_DATA_READ: a %zu-byte answer", h->id,
+		    rlen);
 		return -EBADMSG;
 	}
 	memcpy(&m, rep, sizeof(m));
 	if (m.size > want || rlen != sizeof(m) + m.size) {
-		err(h->ctx, "%s: MIG_DATA_READ: %u bytes announced, %zu sent, %u asked",
+		err(h->ctx,
+		    "%s: MIG_DATA_READ: %u bytes announced, %zu sent, %u asked",
 		    h->id, m.size, rlen - sizeof(m), want);
 		free(rep);
 		return -EBADMSG;
@@ -538,8 +544,9 @@ static int u_dirty_start(struct vgpu_handle *h, uint64_t pgsize,
 		return -ENOMEM;
 	memcpy(data, &st, sizeof(st));
 	for (size_t i = 0; i < n; i++) {
-		struct vfu_log_range rg = { .iova = w[i].start,
-					    .length = w[i].last - w[i].start + 1 };
+		struct vfu_log_range rg = {
+			.iova = w[i].start, .length = w[i].last - w[i].start + 1
+		};
 
 		memcpy(data + sizeof(st) + i * sizeof(rg), &rg, sizeof(rg));
 	}
@@ -557,7 +564,8 @@ static int u_dirty_start(struct vgpu_handle *h, uint64_t pgsize,
 static int u_dirty_report(struct vgpu_handle *h, uint64_t iova, uint64_t len,
 			  uint64_t pgsize, uint64_t *bitmap)
 {
-	struct vfu_log_report rep = { .iova = iova, .length = len,
+	struct vfu_log_report rep = { .iova = iova,
+				      .length = len,
 				      .page_size = pgsize };
 	size_t bytes = (size_t)((len / pgsize + 63) / 64 * 8);
 	uint8_t *out;
@@ -565,7 +573,8 @@ static int u_dirty_report(struct vgpu_handle *h, uint64_t iova, uint64_t len,
 
 	ALIVE(h);
 	if (bytes > VFU_MAX_DATA_XFER) {
-		err(h->ctx, "%s: a dirty report of %llu pages is more than one message; report smaller ranges",
+		err(h->ctx,
+		    "%s: a dirty report of %llu pages is more than one message; report smaller ranges",
 		    h->id, (unsigned long long)(len / pgsize));
 		return -E2BIG;
 	}
@@ -679,8 +688,8 @@ static int u_open(struct vgpu_handle *h, const struct vgpu_access_target *t,
 		return -EBADMSG;
 	}
 	max = vfu_client_server_caps(v->c)->max_data_xfer_size;
-	v->max_xfer = max < VFU_MAX_DATA_XFER ? (uint32_t)max
-					      : VFU_MAX_DATA_XFER;
+	v->max_xfer =
+		max < VFU_MAX_DATA_XFER ? (uint32_t)max : VFU_MAX_DATA_XFER;
 	h->is_pci = di.flags & VFU_DEV_FLAG_PCI;
 	h->can_reset = di.flags & VFU_DEV_FLAG_RESET;
 	h->num_regions = di.num_regions;

@@ -50,7 +50,8 @@ static int ask(struct vgpu_ctx *ctx, const char *id, const char *request,
 
 	if (!path)
 		return -ENOMEM;
-	r = vfu_ctl_call(path, request, n_fields, vfu_provider_timeout_ms(), ret);
+	r = vfu_ctl_call(path, request, n_fields, vfu_provider_timeout_ms(),
+			 ret);
 	/* a provider serves root and its own user only, and closes on
 	 * anyone else without a word */
 	if (r == -ECONNRESET && geteuid() != 0 && stat(path, &st) == 0 &&
@@ -65,11 +66,13 @@ static int ask(struct vgpu_ctx *ctx, const char *id, const char *request,
 	case EACCES:
 	case EPERM:
 		r = -EACCES;
-		err(ctx, "provider %s: permission denied (%s serves root and the provider's user)",
+		err(ctx,
+		    "provider %s: permission denied (%s serves root and the provider's user)",
 		    id, path);
 		break;
 	case ETIMEDOUT:
-		err(ctx, "provider %s is not responding (no answer in %d ms on %s)",
+		err(ctx,
+		    "provider %s is not responding (no answer in %d ms on %s)",
 		    id, vfu_provider_timeout_ms(), path);
 		break;
 	case EBADMSG:
@@ -77,7 +80,8 @@ static int ask(struct vgpu_ctx *ctx, const char *id, const char *request,
 		break;
 	case ECONNRESET:
 		r = -EIO;
-		err(ctx, "provider %s closed the connection without answering \"%s\"",
+		err(ctx,
+		    "provider %s closed the connection without answering \"%s\"",
 		    id, request);
 		break;
 	default:
@@ -97,8 +101,8 @@ static bool absent(int r)
 static int new_parent(struct vgpu_ctx *ctx, const char *id,
 		      struct vgpu_parent **ret)
 {
-	struct vgpu_parent *p = vgpu_parent_alloc(ctx, &vgpu_backend_vfio_user,
-						  id);
+	struct vgpu_parent *p =
+		vgpu_parent_alloc(ctx, &vgpu_backend_vfio_user, id);
 
 	if (!p)
 		return -ENOMEM;
@@ -335,9 +339,9 @@ static int vu_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 	struct collect c = { out, NULL };
 
 	if (parent_id)
-		return vfu_ctl_valid_id(parent_id) ?
-			       collect_devices(ctx, parent_id, &c) :
-			       0;
+		return vfu_ctl_valid_id(parent_id)
+			       ? collect_devices(ctx, parent_id, &c)
+			       : 0;
 	return for_each_provider(ctx, collect_devices, &c);
 }
 
@@ -394,26 +398,31 @@ static int vu_create_attrs(struct vgpu_parent *parent, const char *type_id,
 	if (!vfu_ctl_valid_id(type_id))
 		return -ENOENT;
 	if (n_attrs > VFU_CTL_MAX_ATTRS) {
-		err(parent->ctx, "%s: at most %d attributes reach a provider", uuid,
-		    VFU_CTL_MAX_ATTRS);
+		err(parent->ctx, "%s: at most %d attributes reach a provider",
+		    uuid, VFU_CTL_MAX_ATTRS);
 		return -E2BIG;
 	}
 	snprintf(req, sizeof(req), "create %s %s", type_id, uuid);
 	for (size_t i = 0; i < n_attrs; i++) {
-		r = vfu_ctl_append_attr(req, sizeof(req), attrs[i].key, attrs[i].value);
+		r = vfu_ctl_append_attr(req, sizeof(req), attrs[i].key,
+					attrs[i].value);
 		if (r < 0) {
-			err(parent->ctx, "%s: attribute %s cannot be sent to provider %s: %s",
+			err(parent->ctx,
+			    "%s: attribute %s cannot be sent to provider %s: %s",
 			    uuid, attrs[i].key, parent->id,
-			    r == -ENOSPC ? "the request is too long" :
-					   "bad key, control characters or a value over 255 bytes");
+			    r == -ENOSPC
+				    ? "the request is too long"
+				    : "bad key, control characters or a value over 255 bytes");
 			return r == -ENOSPC ? -E2BIG : -EINVAL;
 		}
 	}
 	r = ask(parent->ctx, parent->id, req, 3, &rep);
 	if (r == -EOPNOTSUPP && n_attrs)
-		err(parent->ctx, "%s: provider %s takes no attributes", uuid, parent->id);
+		err(parent->ctx, "%s: provider %s takes no attributes", uuid,
+		    parent->id);
 	else if (r == -EINVAL && n_attrs)
-		err(parent->ctx, "%s: provider %s refused the attributes", uuid, parent->id);
+		err(parent->ctx, "%s: provider %s refused the attributes", uuid,
+		    parent->id);
 	if (r < 0)
 		return r;
 	r = rep.n_records == 1 && !strcmp(rep.fields[0], uuid) ? 0 : -EBADMSG;
@@ -508,11 +517,13 @@ static int vu_qos_set(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
 	int r = vu_provider_qos_set(instance, (unsigned int)knob, value);
 
 	if (r == -EOPNOTSUPP)
-		return vgpu_qos_unsupported(instance, knob,
-					    "the provider has no such knob (or no QoS callback)");
+		return vgpu_qos_unsupported(
+			instance, knob,
+			"the provider has no such knob (or no QoS callback)");
 	if (r == -ERANGE)
-		err(instance->ctx, "%s: provider %s cannot honour %s=%" PRIu64, instance->uuid,
-		    instance->parent_id, vgpu_qos_knob_name(knob), value);
+		err(instance->ctx, "%s: provider %s cannot honour %s=%" PRIu64,
+		    instance->uuid, instance->parent_id,
+		    vgpu_qos_knob_name(knob), value);
 	return r;
 }
 
@@ -526,7 +537,8 @@ static int vu_qos_get(struct vgpu_instance *instance, enum vgpu_qos_knob knob,
 	return r;
 }
 
-static int vu_get_usage(struct vgpu_instance *instance, struct vgpu_usage *usage)
+static int vu_get_usage(struct vgpu_instance *instance,
+			struct vgpu_usage *usage)
 {
 	uint64_t v[VFU_CTL_COUNTERS];
 	unsigned int mask = 0;

@@ -31,8 +31,8 @@ static int ask_provider(struct vgpu_instance *in, const char *request,
 		return -ENOMEM;
 	r = vfu_ctl_call(path, request, n_fields, VU_QOS_TIMEOUT_MS, rep);
 	if (r == -EBADMSG)
-		err(in->ctx, "%s: malformed reply from provider %s to \"%s\"", in->uuid,
-		    in->parent_id, request);
+		err(in->ctx, "%s: malformed reply from provider %s to \"%s\"",
+		    in->uuid, in->parent_id, request);
 	free(path);
 	return r;
 }
@@ -76,7 +76,8 @@ int vu_provider_qos_get(struct vgpu_instance *in, unsigned int knob,
 
 	if (knob >= VFU_CTL_KNOBS)
 		return -EOPNOTSUPP;
-	snprintf(req, sizeof(req), "qos-get %s %s", in->uuid, vfu_ctl_knob_names[knob]);
+	snprintf(req, sizeof(req), "qos-get %s %s", in->uuid,
+		 vfu_ctl_knob_names[knob]);
 	r = ask_provider(in, req, 1, &rep);
 	if (r < 0)
 		return r == -EINVAL ? -EOPNOTSUPP : r;
@@ -104,7 +105,8 @@ int vu_provider_usage(struct vgpu_instance *in,
 		r = -EBADMSG;
 	vfu_ctl_reply_free(&rep);
 	if (r == -EBADMSG)
-		err(in->ctx, "%s: malformed usage from provider %s", in->uuid, in->parent_id);
+		err(in->ctx, "%s: malformed usage from provider %s", in->uuid,
+		    in->parent_id);
 	if (r == 0)
 		*reported = (unsigned int)mask;
 	return r;

@@ -30,10 +30,15 @@ struct kvfio {
 	int device;
 	int iommufd;
 	uint32_t ioas;
-	uint32_t devid;    /* iommufd's id of the bound device */
-	uint32_t hwpt;     /* a dirty-tracking page table attached, or 0 */
-	int data_fd;       /* the migration data stream, -1: none */
-	enum { DIRTY_NONE, DIRTY_DEVICE, DIRTY_TYPE1, DIRTY_HWPT } dirty;
+	uint32_t devid; /* iommufd's id of the bound device */
+	uint32_t hwpt;	/* a dirty-tracking page table attached, or 0 */
+	int data_fd;	/* the migration data stream, -1: none */
+	enum {
+		DIRTY_NONE,
+		DIRTY_DEVICE,
+		DIRTY_TYPE1,
+		DIRTY_HWPT
+	} dirty;
 	/* device logging: the page read by the trial report at start, and
 	 * whether it was dirty (given to the next report that covers it) */
 	uint64_t carry_iova;
@@ -120,7 +125,8 @@ static int info_call(struct vgpu_handle *h, int fd, unsigned long req,
 		void *big;
 
 		if (want > VGPU_VFIO_INFO_MAX) {
-			err(h->ctx, "%s: the kernel asks for %u bytes of info, more than %u",
+			err(h->ctx,
+			    "%s: the kernel asks for %u bytes of info, more than %u",
 			    h->id, want, VGPU_VFIO_INFO_MAX);
 			r = -EBADMSG;
 			goto fail;
@@ -138,7 +144,8 @@ static int info_call(struct vgpu_handle *h, int fd, unsigned long req,
 		if (r < 0)
 			goto fail;
 		if (*(uint32_t *)buf > want) {
-			err(h->ctx, "%s: info grew from %u to %u bytes between two calls",
+			err(h->ctx,
+			    "%s: info grew from %u to %u bytes between two calls",
 			    h->id, want, *(uint32_t *)buf);
 			r = -EBADMSG;
 			goto fail;
@@ -179,7 +186,8 @@ static int walk_caps(struct vgpu_handle *h, const uint8_t *buf, size_t len,
 		if (off < fixed || off > len ||
 		    len - off < sizeof(struct vfio_info_cap_header) ||
 		    off % 4) {
-			err(h->ctx, "%s: capability at %u outside the %zu-byte answer",
+			err(h->ctx,
+			    "%s: capability at %u outside the %zu-byte answer",
 			    h->id, off, len);
 			return -EBADMSG;
 		}
@@ -206,12 +214,14 @@ static int region_cap(struct vgpu_handle *h, const uint8_t *cap, size_t room,
 	struct vgpu_region *r = data;
 
 	if (hdr->id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
-		const struct vfio_region_info_cap_sparse_mmap *sp = (const void *)cap;
+		const struct vfio_region_info_cap_sparse_mmap *sp =
+			(const void *)cap;
 		size_t need;
 
 		if (room < sizeof(*sp))
 			goto short_cap;
-		need = sizeof(*sp) + (size_t)sp->nr_areas * sizeof(sp->areas[0]);
+		need = sizeof(*sp) +
+		       (size_t)sp->nr_areas * sizeof(sp->areas[0]);
 		if (sp->nr_areas > room / sizeof(sp->areas[0]) || need > room)
 			goto short_cap;
 		if (r->has_sparse) {
@@ -228,9 +238,11 @@ static int region_cap(struct vgpu_handle *h, const uint8_t *cap, size_t room,
 		for (uint32_t i = 0; i < sp->nr_areas; i++) {
 			struct vfio_region_sparse_mmap_area a;
 
-			memcpy(&a, cap + sizeof(*sp) + i * sizeof(a), sizeof(a));
+			memcpy(&a, cap + sizeof(*sp) + i * sizeof(a),
+			       sizeof(a));
 			if (a.size > r->size || a.offset > r->size - a.size) {
-				err(h->ctx, "%s: region %u: sparse area %u (+%llu, %llu bytes) outside the region",
+				err(h->ctx,
+				    "%s: region %u: sparse area %u (+%llu, %llu bytes) outside the region",
 				    h->id, r->index, i,
 				    (unsigned long long)a.offset,
 				    (unsigned long long)a.size);
@@ -264,8 +276,8 @@ static int k_region_info(struct vgpu_handle *h, unsigned int index,
 	size_t len;
 	int r;
 
-	r = info_call(h, K(h)->device, VFIO_DEVICE_GET_REGION_INFO,
-		      sizeof(*ri), region_init, &index, &buf, &len);
+	r = info_call(h, K(h)->device, VFIO_DEVICE_GET_REGION_INFO, sizeof(*ri),
+		      region_init, &index, &buf, &len);
 	if (r < 0)
 		return r == -EINVAL ? -ENOENT : r;
 	ri = buf;
@@ -352,7 +364,8 @@ static int k_set_irqs(struct vgpu_handle *h, unsigned int index,
 		      enum vgpu_irq_action action, unsigned int start,
 		      unsigned int count, const int *fds)
 {
-	size_t data = action == VGPU_IRQ_ACT_EVENTFDS ? count * sizeof(int32_t) : 0;
+	size_t data =
+		action == VGPU_IRQ_ACT_EVENTFDS ? count * sizeof(int32_t) : 0;
 	struct vfio_irq_set *s = calloc(1, sizeof(*s) + data);
 	int r;
 
@@ -364,7 +377,8 @@ static int k_set_irqs(struct vgpu_handle *h, unsigned int index,
 	s->count = count;
 	switch (action) {
 	case VGPU_IRQ_ACT_EVENTFDS:
-		s->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+		s->flags =
+			VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
 		for (unsigned int i = 0; i < count; i++) {
 			int32_t fd = fds[i];
 
@@ -449,15 +463,19 @@ static int k_dma_unmap(struct vgpu_handle *h, uint64_t iova, uint64_t len)
 
 	if (k->iommufd >= 0) {
 		struct vgpu_iommu_ioas_unmap u = {
-			.size = sizeof(u), .ioas_id = k->ioas,
-			.iova = iova, .length = len,
+			.size = sizeof(u),
+			.ioas_id = k->ioas,
+			.iova = iova,
+			.length = len,
 		};
 
 		r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_IOAS_UNMAP, &u);
 		done = u.length;
 	} else {
 		struct vfio_iommu_type1_dma_unmap u = {
-			.argsz = sizeof(u), .iova = iova, .size = len,
+			.argsz = sizeof(u),
+			.iova = iova,
+			.size = len,
 		};
 
 		r = kioctl(k->sys, k->container, VFIO_IOMMU_UNMAP_DMA, &u);
@@ -466,7 +484,8 @@ static int k_dma_unmap(struct vgpu_handle *h, uint64_t iova, uint64_t len)
 	if (r < 0)
 		return r;
 	if (done != len) {
-		err(h->ctx, "%s: the kernel unmapped %llu of %llu bytes at 0x%llx",
+		err(h->ctx,
+		    "%s: the kernel unmapped %llu of %llu bytes at 0x%llx",
 		    h->id, (unsigned long long)done, (unsigned long long)len,
 		    (unsigned long long)iova);
 		return -EIO;
@@ -515,8 +534,9 @@ static int feature(struct vgpu_handle *h, uint32_t flags, void *data,
 static int k_mig_get_state(struct vgpu_handle *h)
 {
 	struct vfio_device_feature_mig_state s = { .data_fd = -1 };
-	int r = feature(h, VFIO_DEVICE_FEATURE_GET |
-				   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+	int r = feature(h,
+			VFIO_DEVICE_FEATURE_GET |
+				VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
 			&s, sizeof(s));
 
 	if (r < 0)
@@ -545,18 +565,21 @@ static int k_mig_set_state(struct vgpu_handle *h,
 {
 	struct kvfio *k = K(h);
 	struct vfio_device_feature_mig_state s = {
-		.device_state = state, .data_fd = -1,
+		.device_state = state,
+		.data_fd = -1,
 	};
-	int r = feature(h, VFIO_DEVICE_FEATURE_SET |
-				   VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
+	int r = feature(h,
+			VFIO_DEVICE_FEATURE_SET |
+				VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE,
 			&s, sizeof(s));
 
 	if (r < 0)
 		return r;
 	if (s.data_fd >= 0) {
 		if (!has_stream(state)) {
-			err(h->ctx, "%s: the kernel gave a data fd for state %s",
-			    h->id, vgpu_migration_state_name(state));
+			err(h->ctx,
+			    "%s: the kernel gave a data fd for state %s", h->id,
+			    vgpu_migration_state_name(state));
 			k->sys->close(k->sys->data, s.data_fd);
 			return -EBADMSG;
 		}
@@ -615,7 +638,8 @@ static int k_mig_write(struct vgpu_handle *h, const void *buf, size_t len)
 		if ((size_t)n > len - done)
 			return -EIO;
 		if (n == 0 && ++stalls >= 3) {
-			err(h->ctx, "%s: the device takes no more migration data",
+			err(h->ctx,
+			    "%s: the device takes no more migration data",
 			    h->id);
 			return -EIO;
 		}
@@ -647,7 +671,8 @@ static int dev_logging_start(struct vgpu_handle *h, uint64_t pgsize,
 {
 	struct vfio_device_feature_dma_logging_range *rg;
 	struct vfio_device_feature_dma_logging_control c = {
-		.page_size = pgsize, .num_ranges = (uint32_t)n,
+		.page_size = pgsize,
+		.num_ranges = (uint32_t)n,
 	};
 	int r;
 
@@ -659,8 +684,9 @@ static int dev_logging_start(struct vgpu_handle *h, uint64_t pgsize,
 		rg[i].length = w[i].last - w[i].start + 1;
 	}
 	c.ranges = (uintptr_t)rg;
-	r = feature(h, VFIO_DEVICE_FEATURE_SET |
-			       VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+	r = feature(h,
+		    VFIO_DEVICE_FEATURE_SET |
+			    VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
 		    &c, sizeof(c));
 	free(rg);
 	return r;
@@ -670,12 +696,15 @@ static int dev_logging_report(struct vgpu_handle *h, uint64_t iova,
 			      uint64_t len, uint64_t pgsize, uint64_t *bitmap)
 {
 	struct vfio_device_feature_dma_logging_report rep = {
-		.iova = iova, .length = len, .page_size = pgsize,
+		.iova = iova,
+		.length = len,
+		.page_size = pgsize,
 		.bitmap = (uintptr_t)bitmap,
 	};
 
-	return feature(h, VFIO_DEVICE_FEATURE_GET |
-				  VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+	return feature(h,
+		       VFIO_DEVICE_FEATURE_GET |
+			       VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
 		       &rep, sizeof(rep));
 }
 
@@ -689,7 +718,8 @@ static void hwpt_drop(struct vgpu_handle *h)
 	if (k->device >= 0) {
 		/* back to the IOAS's own page table */
 		struct vfio_device_attach_iommufd_pt at = {
-			.argsz = sizeof(at), .pt_id = k->ioas,
+			.argsz = sizeof(at),
+			.pt_id = k->ioas,
 		};
 
 		kioctl(k->sys, k->device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
@@ -708,12 +738,15 @@ static int hwpt_dirty_start(struct vgpu_handle *h)
 {
 	struct kvfio *k = K(h);
 	struct vgpu_iommu_hwpt_alloc a = {
-		.size = sizeof(a), .flags = VGPU_HWPT_ALLOC_DIRTY_TRACKING,
-		.dev_id = k->devid, .pt_id = k->ioas,
+		.size = sizeof(a),
+		.flags = VGPU_HWPT_ALLOC_DIRTY_TRACKING,
+		.dev_id = k->devid,
+		.pt_id = k->ioas,
 	};
 	struct vfio_device_attach_iommufd_pt at = { .argsz = sizeof(at) };
 	struct vgpu_iommu_hwpt_set_dirty_tracking on = {
-		.size = sizeof(on), .flags = VGPU_HWPT_DIRTY_TRACKING_ENABLE,
+		.size = sizeof(on),
+		.flags = VGPU_HWPT_DIRTY_TRACKING_ENABLE,
 	};
 	int r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_HWPT_ALLOC, &a);
 
@@ -724,10 +757,12 @@ static int hwpt_dirty_start(struct vgpu_handle *h)
 		bool no = r == -ENOENT || r == -EOPNOTSUPP || r == -EINVAL ||
 			  r == -ENOTTY;
 
-		err(h->ctx, "%s: no dirty tracking: the device has no DMA logging, and %s (%s)",
+		err(h->ctx,
+		    "%s: no dirty tracking: the device has no DMA logging, and %s (%s)",
 		    h->id,
-		    r == -ENOENT ? "an emulated device has no IOMMU page table to track"
-				 : "its IOMMU refuses a dirty-tracking page table",
+		    r == -ENOENT
+			    ? "an emulated device has no IOMMU page table to track"
+			    : "its IOMMU refuses a dirty-tracking page table",
 		    strerror(-r));
 		return no ? -EOPNOTSUPP : r;
 	}
@@ -735,9 +770,11 @@ static int hwpt_dirty_start(struct vgpu_handle *h)
 	at.pt_id = k->hwpt;
 	r = kioctl(k->sys, k->device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
 	if (r < 0) {
-		struct vgpu_iommu_destroy d = { .size = sizeof(d), .id = k->hwpt };
+		struct vgpu_iommu_destroy d = { .size = sizeof(d),
+						.id = k->hwpt };
 
-		err(h->ctx, "%s: cannot attach the dirty-tracking page table: %s",
+		err(h->ctx,
+		    "%s: cannot attach the dirty-tracking page table: %s",
 		    h->id, strerror(-r));
 		kioctl(k->sys, k->iommufd, VGPU_IOMMU_DESTROY, &d);
 		k->hwpt = 0;
@@ -760,7 +797,8 @@ static int k_dirty_start(struct vgpu_handle *h, uint64_t pgsize,
 {
 	struct kvfio *k = K(h);
 	struct vfio_iommu_type1_dirty_bitmap d = {
-		.argsz = sizeof(d), .flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
+		.argsz = sizeof(d),
+		.flags = VFIO_IOMMU_DIRTY_PAGES_FLAG_START,
 	};
 	int r = dev_logging_start(h, pgsize, w, n);
 
@@ -778,29 +816,34 @@ static int k_dirty_start(struct vgpu_handle *h, uint64_t pgsize,
 			k->carry_dirty = word & 1;
 			return 0;
 		}
-		feature(h, VFIO_DEVICE_FEATURE_SET |
-				   VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+		feature(h,
+			VFIO_DEVICE_FEATURE_SET |
+				VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
 			NULL, 0);
 		if (r != -EOPNOTSUPP)
 			return r;
-		info(h->ctx, "%s: the device logs DMA but the kernel cannot report the log (EOPNOTSUPP)",
+		info(h->ctx,
+		     "%s: the device logs DMA but the kernel cannot report the log (EOPNOTSUPP)",
 		     h->id);
 	}
 	if (r != -ENOTTY && r != -EINVAL && r != -EOPNOTSUPP)
 		return r;
-	info(h->ctx, "%s: the device has no DMA logging (%s); trying the IOMMU's",
+	info(h->ctx,
+	     "%s: the device has no DMA logging (%s); trying the IOMMU's",
 	     h->id, strerror(-r));
 	if (k->iommufd >= 0)
 		return hwpt_dirty_start(h);
 	if (pgsize != (h->pgsizes & -h->pgsizes)) {
-		err(h->ctx, "%s: the type1 IOMMU tracks in its smallest page, %llu bytes, not %llu",
+		err(h->ctx,
+		    "%s: the type1 IOMMU tracks in its smallest page, %llu bytes, not %llu",
 		    h->id, (unsigned long long)(h->pgsizes & -h->pgsizes),
 		    (unsigned long long)pgsize);
 		return -EINVAL;
 	}
 	r = kioctl(k->sys, k->container, VFIO_IOMMU_DIRTY_PAGES, &d);
 	if (r < 0) {
-		err(h->ctx, "%s: no dirty tracking: the device has no DMA logging and the type1 IOMMU refuses to track (%s)",
+		err(h->ctx,
+		    "%s: no dirty tracking: the device has no DMA logging and the type1 IOMMU refuses to track (%s)",
 		    h->id, strerror(-r));
 		return r == -ENOTTY || r == -EINVAL ? -EOPNOTSUPP : r;
 	}
@@ -829,11 +872,15 @@ static int k_dirty_report(struct vgpu_handle *h, uint64_t iova, uint64_t len,
 	}
 	if (k->dirty == DIRTY_HWPT) {
 		struct vgpu_iommu_hwpt_get_dirty_bitmap g = {
-			.size = sizeof(g), .hwpt_id = k->hwpt, .iova = iova,
-			.length = len, .page_size = pgsize,
+			.size = sizeof(g),
+			.hwpt_id = k->hwpt,
+			.iova = iova,
+			.length = len,
+			.page_size = pgsize,
 			.data = (uintptr_t)bitmap,
 		};
-		int r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_HWPT_GET_DIRTY_BITMAP, &g);
+		int r = kioctl(k->sys, k->iommufd,
+			       VGPU_IOMMU_HWPT_GET_DIRTY_BITMAP, &g);
 
 		return r < 0 ? r : 0;
 	}
@@ -853,7 +900,8 @@ static int k_dirty_report(struct vgpu_handle *h, uint64_t iova, uint64_t len,
 	q.g.bitmap.data = (__u64 *)bitmap;
 	r = kioctl(k->sys, k->container, VFIO_IOMMU_DIRTY_PAGES, &q);
 	if (r == -EINVAL)
-		err(h->ctx, "%s: the type1 IOMMU reports whole DMA windows only (0x%llx+0x%llx refused)",
+		err(h->ctx,
+		    "%s: the type1 IOMMU reports whole DMA windows only (0x%llx+0x%llx refused)",
 		    h->id, (unsigned long long)iova, (unsigned long long)len);
 	return r < 0 ? r : 0;
 }
@@ -864,15 +912,18 @@ static int k_dirty_stop(struct vgpu_handle *h)
 	int r;
 
 	if (k->dirty == DIRTY_DEVICE) {
-		r = feature(h, VFIO_DEVICE_FEATURE_SET |
-				       VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
+		r = feature(h,
+			    VFIO_DEVICE_FEATURE_SET |
+				    VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP,
 			    NULL, 0);
 	} else if (k->dirty == DIRTY_HWPT) {
 		struct vgpu_iommu_hwpt_set_dirty_tracking off = {
-			.size = sizeof(off), .hwpt_id = k->hwpt,
+			.size = sizeof(off),
+			.hwpt_id = k->hwpt,
 		};
 
-		r = kioctl(k->sys, k->iommufd, VGPU_IOMMU_HWPT_SET_DIRTY_TRACKING, &off);
+		r = kioctl(k->sys, k->iommufd,
+			   VGPU_IOMMU_HWPT_SET_DIRTY_TRACKING, &off);
 		hwpt_drop(h);
 	} else {
 		struct vfio_iommu_type1_dirty_bitmap d = {
@@ -892,7 +943,8 @@ static int k_set_vf_token(struct vgpu_handle *h, const uint8_t uuid[16])
 	int r;
 
 	memcpy(u, uuid, sizeof(u));
-	r = feature(h, VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN,
+	r = feature(h,
+		    VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN,
 		    u, sizeof(u));
 	if (r == -ENOTTY || r == -EINVAL)
 		return -ENOTSUP;
@@ -912,11 +964,14 @@ static int k_probe_feature(struct vgpu_handle *h, unsigned int feature,
 	q.f.argsz = sizeof(q.f);
 	switch (feature) {
 	case VGPU_FEATURE_MIGRATION:
-		q.f.argsz = sizeof(q.f) + sizeof(struct vfio_device_feature_migration);
-		q.f.flags = VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION;
+		q.f.argsz = sizeof(q.f) +
+			    sizeof(struct vfio_device_feature_migration);
+		q.f.flags =
+			VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION;
 		break;
 	case VGPU_FEATURE_DMA_LOGGING:
-		q.f.flags = VFIO_DEVICE_FEATURE_PROBE | VFIO_DEVICE_FEATURE_SET |
+		q.f.flags = VFIO_DEVICE_FEATURE_PROBE |
+			    VFIO_DEVICE_FEATURE_SET |
 			    VFIO_DEVICE_FEATURE_DMA_LOGGING_START;
 		break;
 	default:
@@ -944,7 +999,8 @@ static int k_query_plane(struct vgpu_handle *h, unsigned int type, bool dmabuf,
 			 (probe ? VFIO_GFX_PLANE_TYPE_PROBE : 0),
 		.drm_plane_type = type,
 	};
-	int r = kioctl(K(h)->sys, K(h)->device, VFIO_DEVICE_QUERY_GFX_PLANE, &p);
+	int r = kioctl(K(h)->sys, K(h)->device, VFIO_DEVICE_QUERY_GFX_PLANE,
+		       &p);
 
 	if (r < 0 || probe)
 		return r < 0 ? r : 0;
@@ -970,7 +1026,8 @@ static int k_get_dmabuf(struct vgpu_handle *h, uint32_t id)
 {
 	__u32 arg = id;
 
-	return kioctl(K(h)->sys, K(h)->device, VFIO_DEVICE_GET_GFX_DMABUF, &arg);
+	return kioctl(K(h)->sys, K(h)->device, VFIO_DEVICE_GET_GFX_DMABUF,
+		      &arg);
 }
 
 static void k_close(struct vgpu_handle *h)
@@ -983,7 +1040,8 @@ static void k_close(struct vgpu_handle *h)
 	kclose(k->sys, &k->device);
 	hwpt_drop(h);
 	if (k->iommufd >= 0 && k->ioas) {
-		struct vgpu_iommu_destroy d = { .size = sizeof(d), .id = k->ioas };
+		struct vgpu_iommu_destroy d = { .size = sizeof(d),
+						.id = k->ioas };
 
 		kioctl(k->sys, k->iommufd, VGPU_IOMMU_DESTROY, &d);
 	}
@@ -994,21 +1052,20 @@ static void k_close(struct vgpu_handle *h)
 	h->priv = NULL;
 }
 
-#define K_OPS(acc)                                                            \
-	{                                                                     \
-		.access = acc, .close = k_close,                              \
-		.region_info = k_region_info, .region_rw = k_region_rw,       \
-		.region_mmap = k_region_mmap, .irq_info = k_irq_info,         \
-		.set_irqs = k_set_irqs, .dma_map = k_dma_map,                 \
-		.dma_unmap = k_dma_unmap, .reset = k_reset,                   \
-		.probe_feature = k_probe_feature,                             \
-		.query_plane = k_query_plane, .get_dmabuf = k_get_dmabuf,     \
-		.mig_get_state = k_mig_get_state,                             \
-		.mig_set_state = k_mig_set_state, .mig_read = k_mig_read,     \
-		.mig_write = k_mig_write,                                     \
-		.mig_precopy_info = k_mig_precopy_info,                       \
-		.dirty_start = k_dirty_start, .dirty_report = k_dirty_report, \
-		.dirty_stop = k_dirty_stop, .set_vf_token = k_set_vf_token,   \
+#define K_OPS(acc)                                                             \
+	{                                                                      \
+		.access = acc, .close = k_close, .region_info = k_region_info, \
+		.region_rw = k_region_rw, .region_mmap = k_region_mmap,        \
+		.irq_info = k_irq_info, .set_irqs = k_set_irqs,                \
+		.dma_map = k_dma_map, .dma_unmap = k_dma_unmap,                \
+		.reset = k_reset, .probe_feature = k_probe_feature,            \
+		.query_plane = k_query_plane, .get_dmabuf = k_get_dmabuf,      \
+		.mig_get_state = k_mig_get_state,                              \
+		.mig_set_state = k_mig_set_state, .mig_read = k_mig_read,      \
+		.mig_write = k_mig_write,                                      \
+		.mig_precopy_info = k_mig_precopy_info,                        \
+		.dirty_start = k_dirty_start, .dirty_report = k_dirty_report,  \
+		.dirty_stop = k_dirty_stop, .set_vf_token = k_set_vf_token,    \
 	}
 static const struct vgpu_handle_ops k_group_ops = K_OPS("vfio-group");
 static const struct vgpu_handle_ops k_iommufd_ops = K_OPS("iommufd");
@@ -1033,7 +1090,8 @@ static int iommu_cap(struct vgpu_handle *h, const uint8_t *cap, size_t room,
 		     void *data)
 {
 	const struct vfio_info_cap_header *hdr = (const void *)cap;
-	const struct vfio_iommu_type1_info_cap_iova_range *c = (const void *)cap;
+	const struct vfio_iommu_type1_info_cap_iova_range *c =
+		(const void *)cap;
 
 	(void)data;
 	if (hdr->id != VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE)
@@ -1098,12 +1156,14 @@ static int open_group(struct vgpu_handle *h)
 
 	k->container = r = kopen(k->sys, "/dev/vfio/vfio");
 	if (r < 0) {
-		err(h->ctx, "%s: cannot open /dev/vfio/vfio: %s", h->id, strerror(-r));
+		err(h->ctx, "%s: cannot open /dev/vfio/vfio: %s", h->id,
+		    strerror(-r));
 		return r == -ENOENT ? -ENODEV : r;
 	}
 	r = kioctl(k->sys, k->container, VFIO_GET_API_VERSION, NULL);
 	if (r != VFIO_API_VERSION) {
-		err(h->ctx, "%s: VFIO API version %d, not %d", h->id, r, VFIO_API_VERSION);
+		err(h->ctx, "%s: VFIO API version %d, not %d", h->id, r,
+		    VFIO_API_VERSION);
 		return r < 0 ? r : -ENOTSUP;
 	}
 	type = VFIO_TYPE1v2_IOMMU;
@@ -1119,22 +1179,24 @@ static int open_group(struct vgpu_handle *h)
 	snprintf(path, sizeof(path), "/dev/vfio/%d", h->iommu_group);
 	k->group = r = kopen(k->sys, path);
 	if (r < 0) {
-		err(h->ctx, "%s: cannot open %s: %s%s", h->id, path, strerror(-r),
-		    r == -EBUSY ? " (the device is in use)" : "");
+		err(h->ctx, "%s: cannot open %s: %s%s", h->id, path,
+		    strerror(-r), r == -EBUSY ? " (the device is in use)" : "");
 		return r == -ENOENT ? -ENODEV : r;
 	}
 	r = kioctl(k->sys, k->group, VFIO_GROUP_GET_STATUS, &st);
 	if (r < 0)
 		return r;
 	if (!(st.flags & VFIO_GROUP_FLAGS_VIABLE)) {
-		err(h->ctx, "%s: IOMMU group %d is not viable: another device in it is bound to a host driver",
+		err(h->ctx,
+		    "%s: IOMMU group %d is not viable: another device in it is bound to a host driver",
 		    h->id, h->iommu_group);
 		return -EBUSY;
 	}
 	r = kioctl(k->sys, k->group, VFIO_GROUP_SET_CONTAINER, &k->container);
 	if (r < 0)
 		return r;
-	r = kioctl(k->sys, k->container, VFIO_SET_IOMMU, (void *)(uintptr_t)type);
+	r = kioctl(k->sys, k->container, VFIO_SET_IOMMU,
+		   (void *)(uintptr_t)type);
 	if (r < 0)
 		return r;
 	if (k->vf_token[0]) {
@@ -1149,10 +1211,12 @@ static int open_group(struct vgpu_handle *h)
 	}
 	if (r == -EACCES)
 		err(h->ctx, "%s: the kernel refuses the device%s", h->id,
-		    k->vf_token[0] ? ": wrong VF token?"
-				   : " (a VF of a PF on vfio-pci needs its VF token)");
+		    k->vf_token[0]
+			    ? ": wrong VF token?"
+			    : " (a VF of a PF on vfio-pci needs its VF token)");
 	if (r < 0) {
-		err(h->ctx, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", h->id, strerror(-r));
+		err(h->ctx, "%s: VFIO_GROUP_GET_DEVICE_FD: %s", h->id,
+		    strerror(-r));
 		return r;
 	}
 	k->device = r;
@@ -1171,7 +1235,8 @@ static int cdev_number(const char *devdir)
 	DIR *d;
 	int n = -ENOENT;
 
-	if (snprintf(path, sizeof(path), "%s/vfio-dev", devdir) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/vfio-dev", devdir) >=
+	    (int)sizeof(path))
 		return -ENAMETOOLONG;
 	d = opendir(path);
 	if (!d)
@@ -1212,7 +1277,8 @@ static int open_iommufd(struct vgpu_handle *h, int cdev)
 	if (r < 0)
 		return r;
 	struct vfio_device_bind_iommufd bind = {
-		.argsz = sizeof(bind), .iommufd = k->iommufd,
+		.argsz = sizeof(bind),
+		.iommufd = k->iommufd,
 	};
 	r = kioctl(k->sys, k->device, VFIO_DEVICE_BIND_IOMMUFD, &bind);
 	if (r < 0)
@@ -1223,7 +1289,8 @@ static int open_iommufd(struct vgpu_handle *h, int cdev)
 		return r;
 	k->ioas = alloc.out_ioas_id;
 	struct vfio_device_attach_iommufd_pt at = {
-		.argsz = sizeof(at), .pt_id = k->ioas,
+		.argsz = sizeof(at),
+		.pt_id = k->ioas,
 	};
 	r = kioctl(k->sys, k->device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &at);
 	if (r < 0)
@@ -1290,21 +1357,25 @@ static int k_open(struct vgpu_handle *h, const struct vgpu_access_target *t,
 	{
 		const char *base = strrchr(devdir, '/');
 
-		snprintf(k->name, sizeof(k->name), "%s", base ? base + 1 : devdir);
+		snprintf(k->name, sizeof(k->name), "%s",
+			 base ? base + 1 : devdir);
 	}
 	h->priv = k;
 	h->ops = &k_group_ops; /* for k_close until one succeeds */
 
 	/* binding a VF with a token through iommufd needs a newer uAPI than
 	 * this code speaks: tokens go the group's way */
-	cdev = (flags & VGPU_OPEN_NO_IOMMUFD) || t->vf_token ? -ENOENT
-							       : cdev_number(devdir);
+	cdev = (flags & VGPU_OPEN_NO_IOMMUFD) || t->vf_token
+		       ? -ENOENT
+		       : cdev_number(devdir);
 	if (cdev >= 0) {
 		r = open_iommufd(h, cdev);
 		if (r < 0) {
 			info(h->ctx, "%s: iommufd unusable (%s)%s", h->id,
 			     strerror(-r),
-			     flags & VGPU_OPEN_IOMMUFD ? "" : ", using the VFIO group");
+			     flags & VGPU_OPEN_IOMMUFD
+				     ? ""
+				     : ", using the VFIO group");
 			k_reset_fds(k);
 			free(h->iova);
 			h->iova = NULL;

@@ -52,7 +52,8 @@ void conn_events(struct vgpu_device *dev)
 
 	if (!dev->conn_in_epoll || !dev->provider || ev.events == dev->conn_ev)
 		return;
-	if (epoll_ctl(dev->provider->epfd, EPOLL_CTL_MOD, dev->conn_fd, &ev) == 0)
+	if (epoll_ctl(dev->provider->epfd, EPOLL_CTL_MOD, dev->conn_fd, &ev) ==
+	    0)
 		dev->conn_ev = ev.events;
 }
 
@@ -243,13 +244,13 @@ static int version_timer_start(struct vgpu_device *dev)
 	};
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &dev->wt };
 
-	dev->timer_fd = timerfd_create(CLOCK_MONOTONIC,
-				       TFD_CLOEXEC | TFD_NONBLOCK);
+	dev->timer_fd =
+		timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (dev->timer_fd < 0)
 		return -errno;
 	if (timerfd_settime(dev->timer_fd, 0, &its, NULL) < 0 ||
-	    epoll_ctl(dev->provider->epfd, EPOLL_CTL_ADD, dev->timer_fd,
-		      &ev) < 0) {
+	    epoll_ctl(dev->provider->epfd, EPOLL_CTL_ADD, dev->timer_fd, &ev) <
+		    0) {
 		int r = -errno;
 
 		close(dev->timer_fd);
@@ -327,7 +328,6 @@ void conn_lost(struct vgpu_device *dev, int r)
 	disconnect(dev);
 }
 
-
 /* runner mode: wait for vgpu_device_quiesced(), the thread's stop, or the
  * client hanging up (looked at every 200 ms) */
 static int wait_quiesced(struct vgpu_device *dev)
@@ -366,8 +366,8 @@ static int wait_quiesced(struct vgpu_device *dev)
 static void *conn_main(void *data)
 {
 	struct vgpu_device *dev = data;
-	int64_t deadline = now_ms() +
-			   __atomic_load_n(&dev->provider->version_timeout_ms,
+	int64_t deadline =
+		now_ms() + __atomic_load_n(&dev->provider->version_timeout_ms,
 					   __ATOMIC_RELAXED);
 	int r;
 
@@ -503,8 +503,7 @@ static void refuse_close(int fd, const struct vfu_hdr *h, bool answer)
 	close(fd);
 }
 
-static void refusal_end(struct vgpu_device *dev, struct refusal *f,
-			bool answer)
+static void refusal_end(struct vgpu_device *dev, struct refusal *f, bool answer)
 {
 	struct vgpu_provider *p = dev->provider;
 
@@ -569,9 +568,12 @@ static int refusal_read(struct refusal *f)
 void refusal_event(struct watch *w)
 {
 	struct vgpu_device *dev = w->dev;
-	struct refusal *f = w->kind == WATCH_REFUSE ?
-		(struct refusal *)((char *)w - offsetof(struct refusal, ws)) :
-		(struct refusal *)((char *)w - offsetof(struct refusal, wt));
+	struct refusal *f =
+		w->kind == WATCH_REFUSE
+			? (struct refusal *)((char *)w -
+					     offsetof(struct refusal, ws))
+			: (struct refusal *)((char *)w -
+					     offsetof(struct refusal, wt));
 	int r;
 
 	pthread_mutex_lock(&dev->lock);
@@ -694,8 +696,8 @@ int accept_client(struct vgpu_device *dev)
 	 * another client is refused (refuse_client()) */
 	if (p->threaded) {
 		dev->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		r = dev->kick_fd < 0 ? -errno :
-				       -pthread_create(&dev->conn_thread, NULL,
+		r = dev->kick_fd < 0 ? -errno
+				     : -pthread_create(&dev->conn_thread, NULL,
 						       conn_main, dev);
 	} else {
 		r = epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
@@ -713,8 +715,8 @@ int accept_client(struct vgpu_device *dev)
 	return 1;
 }
 
-int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
-		   int *fds, struct prov_reply *rep)
+int handle_version(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
+		   struct prov_reply *rep)
 {
 	struct vfu_caps ours;
 	struct vfu_version v = { .major = VFU_VERSION_MAJOR,
@@ -732,9 +734,9 @@ int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
 	vfu_caps_default(&ours);
 	ours.max_msg_fds = VFU_MAX_MSG_FDS;
 	ours.max_data_xfer_size = VFU_MAX_DATA_XFER;
-	ours.max_dma_maps = dev->client_caps.max_dma_maps < VFU_MAX_DMA_MAPS ?
-				    dev->client_caps.max_dma_maps :
-				    VFU_MAX_DMA_MAPS;
+	ours.max_dma_maps = dev->client_caps.max_dma_maps < VFU_MAX_DMA_MAPS
+				    ? dev->client_caps.max_dma_maps
+				    : VFU_MAX_DMA_MAPS;
 	ours.write_multiple = dev->client_caps.write_multiple;
 	/* a subset of the offer: only the keys the client named */
 	ours.present = dev->client_caps.present;
@@ -746,9 +748,9 @@ int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
 	if (dev->provider->ops.migration_state && dev->client_caps.mig_pgsize) {
 		ours.mig_pgsize = dev->client_caps.mig_pgsize;
 		ours.mig_max_bitmap =
-			dev->client_caps.mig_max_bitmap < VFU_MAX_DATA_XFER ?
-				dev->client_caps.mig_max_bitmap :
-				VFU_MAX_DATA_XFER;
+			dev->client_caps.mig_max_bitmap < VFU_MAX_DATA_XFER
+				? dev->client_caps.mig_max_bitmap
+				: VFU_MAX_DATA_XFER;
 	}
 	r = vfu_caps_format(&ours, &json);
 	if (r < 0)

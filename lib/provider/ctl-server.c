@@ -79,8 +79,8 @@ static int ctl_device_line(char **out, size_t *len, struct vgpu_device *d)
 {
 	char *path = ctl_text(d->socket_path);
 	int r = path ? ctl_printf(out, len, "%s\t%s\t%s\n", d->uuid,
-				  d->type->id, path) :
-		       -ENOMEM;
+				  d->type->id, path)
+		     : -ENOMEM;
 
 	free(path);
 	return r;
@@ -104,7 +104,9 @@ static int ctl_qos_usage(struct vgpu_provider *p, struct vgpu_device *dev,
 		if (!p->ops.qos_get)
 			return -EOPNOTSUPP;
 		r = p->ops.qos_get(dev, q->knob, &v, p->userdata);
-		return r < 0 ? r : ctl_printf(out, len, "ok 1\n%llu\n", (unsigned long long)v);
+		return r < 0 ? r
+			     : ctl_printf(out, len, "ok 1\n%llu\n",
+					  (unsigned long long)v);
 	case VFU_CTL_USAGE:
 		if (!p->ops.usage)
 			return -EOPNOTSUPP;
@@ -113,12 +115,15 @@ static int ctl_qos_usage(struct vgpu_provider *p, struct vgpu_device *dev,
 			return r;
 		/* only the bits of counters that exist */
 		u.reported &= (1u << VFU_CTL_COUNTERS) - 1;
-		return ctl_printf(out, len, "ok 1\n%u\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n",
-				  u.reported, (unsigned long long)u.engine_busy_ns,
-				  (unsigned long long)u.work_items,
-				  (unsigned long long)u.dma_bytes,
-				  (unsigned long long)u.interrupts,
-				  (unsigned long long)u.fb_bytes, (unsigned long long)u.frames);
+		return ctl_printf(
+			out, len,
+			"ok 1\n%u\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu\n",
+			u.reported, (unsigned long long)u.engine_busy_ns,
+			(unsigned long long)u.work_items,
+			(unsigned long long)u.dma_bytes,
+			(unsigned long long)u.interrupts,
+			(unsigned long long)u.fb_bytes,
+			(unsigned long long)u.frames);
 	default:
 		return -EINVAL;
 	}
@@ -136,14 +141,16 @@ static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 		r = ctl_printf(out, len, "ok %zu\n", p->n_types);
 		for (size_t i = 0; r == 0 && i < p->n_types; i++) {
 			struct ptype *t = &p->types[i];
-			char *name = ctl_text(t->name), *desc = ctl_text(t->description);
+			char *name = ctl_text(t->name),
+			     *desc = ctl_text(t->description);
 
-			r = name && desc ?
-				    ctl_printf(out, len, "%s\t%d\t%u\t%s\t%s\n",
-					       t->id,
-					       vgpu_provider_get_available(p, t->id),
-					       t->max, name, desc) :
-				    -ENOMEM;
+			r = name && desc
+				    ? ctl_printf(out, len,
+						 "%s\t%d\t%u\t%s\t%s\n", t->id,
+						 vgpu_provider_get_available(
+							 p, t->id),
+						 t->max, name, desc)
+				    : -ENOMEM;
 			free(name);
 			free(desc);
 		}
@@ -157,8 +164,11 @@ static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 		struct vgpu_device_attr attrs[VFU_CTL_MAX_ATTRS];
 
 		for (size_t i = 0; i < q->n_attrs; i++)
-			attrs[i] = (struct vgpu_device_attr){ q->attr_key[i], q->attr_value[i] };
-		r = device_create(p, q->type, q->uuid, NULL, attrs, q->n_attrs, &dev);
+			attrs[i] =
+				(struct vgpu_device_attr){ q->attr_key[i],
+							   q->attr_value[i] };
+		r = device_create(p, q->type, q->uuid, NULL, attrs, q->n_attrs,
+				  &dev);
 		if (r < 0)
 			return r;
 		r = ctl_printf(out, len, "ok 1\n");
@@ -178,20 +188,25 @@ static int ctl_handle(struct vgpu_provider *p, const struct vfu_ctl_req *q,
 		pthread_mutex_lock(&dev->lock);
 		r = dev->conn_fd >= 0 && !peer_gone(dev->conn_fd) ? -EBUSY : 0;
 		if (r < 0 && q->op == VFU_CTL_REMOVE_FORCE)
-			r = vgpu_device_irq_trigger(dev, VGPU_IRQ_REQ, 0) < 0 ?
-				    -EBUSY :
-				    -EINPROGRESS;
+			r = vgpu_device_irq_trigger(dev, VGPU_IRQ_REQ, 0) < 0
+				    ? -EBUSY
+				    : -EINPROGRESS;
 		pthread_mutex_unlock(&dev->lock);
 		if (r == -EINPROGRESS) {
-			info(p->ctx, "device %s: in use, asked the client to "
-				     "release it (REQ interrupt)", dev->uuid);
+			info(p->ctx,
+			     "device %s: in use, asked the client to "
+			     "release it (REQ interrupt)",
+			     dev->uuid);
 			return r;
 		}
 		if (r < 0) {
-			info(p->ctx, "device %s: not removed, a client uses it%s",
-			     dev->uuid, q->op == VFU_CTL_REMOVE_FORCE ?
-					 " and registered no REQ interrupt to "
-					 "ask it to let go with" : "");
+			info(p->ctx,
+			     "device %s: not removed, a client uses it%s",
+			     dev->uuid,
+			     q->op == VFU_CTL_REMOVE_FORCE
+				     ? " and registered no REQ interrupt to "
+				       "ask it to let go with"
+				     : "");
 			return r;
 		}
 		r = vgpu_device_destroy(dev);
@@ -233,8 +248,8 @@ static int ctl_read_request(int fd, int64_t deadline, struct vfu_ctl_req *q)
 	size_t len = 0;
 
 	while (len < sizeof(line)) {
-		ssize_t n = recv(fd, line + len, sizeof(line) - len,
-				 MSG_DONTWAIT);
+		ssize_t n =
+			recv(fd, line + len, sizeof(line) - len, MSG_DONTWAIT);
 		char *nl;
 		int r;
 
@@ -252,9 +267,9 @@ static int ctl_read_request(int fd, int64_t deadline, struct vfu_ctl_req *q)
 		len += (size_t)n;
 		/* exactly one line */
 		if (nl)
-			return nl == line + len - 1 ?
-				       vfu_ctl_parse_request(line, len - 1, q) :
-				       -EINVAL;
+			return nl == line + len - 1
+				       ? vfu_ctl_parse_request(line, len - 1, q)
+				       : -EINVAL;
 	}
 	return -EINVAL;
 }
@@ -299,7 +314,8 @@ void serve_control(struct vgpu_provider *p)
 		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
-		info(p->ctx, "provider %s: control connection from uid %u refused",
+		info(p->ctx,
+		     "provider %s: control connection from uid %u refused",
 		     p->id, (unsigned int)cred.uid);
 		close(fd);
 		return;
@@ -323,7 +339,8 @@ void serve_control(struct vgpu_provider *p)
 			olen = 0;
 	}
 	if (r == -ETIMEDOUT)
-		info(p->ctx, "provider %s: control request not sent within %d ms, dropped",
+		info(p->ctx,
+		     "provider %s: control request not sent within %d ms, dropped",
 		     p->id, CTL_DEADLINE_MS);
 	dbg(p->ctx, "provider %s: control request: %s", p->id,
 	    r < 0 ? strerror(-r) : "ok");
@@ -352,9 +369,9 @@ VGPU_EXPORT int vgpu_provider_listen_control(struct vgpu_provider *p,
 		if (r == 0) {
 			char *full;
 
-			r = asprintf(&full, "%s/%s.ctl", where, p->id) < 0 ?
-				    -ENOMEM :
-				    0;
+			r = asprintf(&full, "%s/%s.ctl", where, p->id) < 0
+				    ? -ENOMEM
+				    : 0;
 			free(where);
 			where = r == 0 ? full : NULL;
 		}

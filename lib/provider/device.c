@@ -218,22 +218,24 @@ int device_create(struct vgpu_provider *p, const char *type_id,
 	dev->provider = p;
 
 	if (p->ops.create_attrs)
-		r = p->ops.create_attrs(dev, type_id, attrs, n_attrs, p->userdata);
+		r = p->ops.create_attrs(dev, type_id, attrs, n_attrs,
+					p->userdata);
 	else if (n_attrs)
 		r = -EOPNOTSUPP;
 	else
 		r = p->ops.create(dev, type_id, p->userdata);
 	if (r < 0) {
 		if (r == -EOPNOTSUPP && n_attrs && !p->ops.create_attrs)
-			info(p->ctx, "provider %s: device %s: the vendor takes no attributes",
+			info(p->ctx,
+			     "provider %s: device %s: the vendor takes no attributes",
 			     p->id, norm);
 		dev->provider = NULL;
 		device_free(dev);
 		return r;
 	}
-	r = socket_path ? ((dev->socket_path = strdup(socket_path)) ? 0 :
-								       -ENOMEM) :
-			  default_socket_path(p, norm, &dev->socket_path);
+	r = socket_path
+		    ? ((dev->socket_path = strdup(socket_path)) ? 0 : -ENOMEM)
+		    : default_socket_path(p, norm, &dev->socket_path);
 	if (r == 0)
 		r = listen_on(dev, dev->socket_path);
 	if (r == 0) {

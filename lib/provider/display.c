@@ -27,7 +27,7 @@
 #include "provider-private.h"
 
 #define DISPLAY_MAX_WATCHERS 8
-#define REC_MAX 160
+#define REC_MAX		     160
 
 /*
  * A watcher is closed under its device's lock from any thread, but an
@@ -39,7 +39,7 @@ struct display_watcher {
 	struct watch w; /* first: events come back as this */
 	struct display_watcher *next;
 	struct vgpu_provider *p;
-	int fd;             /* -1 once closed */
+	int fd;	    /* -1 once closed */
 	bool armed; /* EPOLLOUT asked for */
 	/* the unsent rest of a line begun, then the latest whole line not
 	 * begun (a newer one replaces it) */
@@ -59,9 +59,11 @@ static int record(const struct vgpu_device *dev, char *buf, size_t size)
 	const struct display_state *s = dev->display;
 	const struct vgpu_display_plane *pl = &s->plane;
 
-	return snprintf(buf, size, "%" PRIu64 "\t%u\t%u\t%u\t%u\t%" PRIu64 "\t%" PRIu64 "\n",
-			s->seq, pl->drm_format, pl->width, pl->height, pl->stride,
-			pl->offset, dev->regions[pl->region].size);
+	return snprintf(buf, size,
+			"%" PRIu64 "\t%u\t%u\t%u\t%u\t%" PRIu64 "\t%" PRIu64
+			"\n",
+			s->seq, pl->drm_format, pl->width, pl->height,
+			pl->stride, pl->offset, dev->regions[pl->region].size);
 }
 
 static void watcher_close(struct vgpu_device *dev, struct display_watcher *w)
@@ -78,15 +80,16 @@ static void watcher_close(struct vgpu_device *dev, struct display_watcher *w)
 	w->fd = -1;
 	/* onto the dead list: freed between epoll batches */
 	w->next = __atomic_load_n(&w->p->display_dead, __ATOMIC_RELAXED);
-	while (!__atomic_compare_exchange_n(&w->p->display_dead, &w->next, w, false,
-					    __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+	while (!__atomic_compare_exchange_n(&w->p->display_dead, &w->next, w,
+					    false, __ATOMIC_RELEASE,
+					    __ATOMIC_RELAXED))
 		;
 }
 
 void display_reap(struct vgpu_provider *p)
 {
-	struct display_watcher *w = __atomic_exchange_n(&p->display_dead, NULL,
-							 __ATOMIC_ACQUIRE);
+	struct display_watcher *w =
+		__atomic_exchange_n(&p->display_dead, NULL, __ATOMIC_ACQUIRE);
 
 	while (w) {
 		struct display_watcher *next = w->next;
@@ -191,8 +194,9 @@ VGPU_EXPORT int vgpu_device_set_display(struct vgpu_device *dev,
 	const struct region *rg;
 	bool moved;
 
-	if (!dev || !plane || plane->size < offsetof(struct vgpu_display_plane, offset) +
-						     sizeof(plane->offset))
+	if (!dev || !plane ||
+	    plane->size < offsetof(struct vgpu_display_plane, offset) +
+				  sizeof(plane->offset))
 		return -EINVAL;
 	memcpy(&pl, plane, sizeof(pl) < plane->size ? sizeof(pl) : plane->size);
 	pl.size = sizeof(pl);
@@ -277,8 +281,10 @@ int display_attach(struct vgpu_provider *p, struct vgpu_device *dev, int fd)
 		char b[CMSG_SPACE(sizeof(int))];
 	} cm;
 	struct iovec io;
-	struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1,
-			     .msg_control = cm.b, .msg_controllen = sizeof(cm.b) };
+	struct msghdr mh = { .msg_iov = &io,
+			     .msg_iovlen = 1,
+			     .msg_control = cm.b,
+			     .msg_controllen = sizeof(cm.b) };
 	struct cmsghdr *c;
 
 	memset(&cm, 0, sizeof(cm));
@@ -312,7 +318,8 @@ int display_attach(struct vgpu_provider *p, struct vgpu_device *dev, int fd)
 	memcpy(CMSG_DATA(c), &rofd, sizeof(int));
 	/* never blocks: the first record fits a fresh connection's buffer,
 	 * and a peer that cannot take it is dropped */
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) != (ssize_t)io.iov_len) {
+	if (sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)io.iov_len) {
 		close(rofd);
 		free(w);
 		r = -EPIPE;
@@ -357,7 +364,8 @@ void display_event(struct vgpu_provider *p, struct watch *ww)
 		return;
 	}
 	n = recv(w->fd, junk, sizeof(junk), MSG_DONTWAIT);
-	if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+	if (n >= 0 ||
+	    (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
 		/* EOF, an error, or talk: watchers only listen */
 		watcher_close(dev, w);
 	} else if (watcher_flush(dev, w) < 0) {

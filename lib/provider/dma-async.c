@@ -41,8 +41,8 @@ struct dma_op {
 	void *userdata;
 };
 
-int dma_send_request(struct vgpu_device *dev, struct vfu_hdr *h,
-		     uint64_t addr, void *buf, uint64_t count, bool write)
+int dma_send_request(struct vgpu_device *dev, struct vfu_hdr *h, uint64_t addr,
+		     void *buf, uint64_t count, bool write)
 {
 	static const uint8_t zeros[4];
 	uint8_t head[16];
@@ -52,7 +52,8 @@ int dma_send_request(struct vgpu_device *dev, struct vfu_hdr *h,
 	{
 		struct iovec iov[3] = {
 			{ .iov_base = head, .iov_len = hl },
-			{ .iov_base = buf, .iov_len = write ? (size_t)count : 0 },
+			{ .iov_base = buf,
+			  .iov_len = write ? (size_t)count : 0 },
 			{ .iov_base = (void *)zeros, .iov_len = tail },
 		};
 
@@ -169,11 +170,10 @@ int dma_async_reply(struct vgpu_device *dev, struct vfu_msg *m)
 		async_kick(dev);
 		return 1;
 	}
-	r = vfu_dma_check_reply(dev->dma_layout, &dev->aq_hdr, dev->aq_addr,
-				dev->aq_count, &m->hdr, m->payload, m->len,
-				m->nfds,
-				op->buf + op->pieces[op->cur].off +
-					op->done_in_cur);
+	r = vfu_dma_check_reply(
+		dev->dma_layout, &dev->aq_hdr, dev->aq_addr, dev->aq_count,
+		&m->hdr, m->payload, m->len, m->nfds,
+		op->buf + op->pieces[op->cur].off + op->done_in_cur);
 	if (r == -EPROTO)
 		return r;
 	if (r < 0) {
@@ -244,8 +244,10 @@ static int split_range(struct vgpu_device *dev, uint64_t iova, uint8_t *buf,
 
 			if (!sg[i].vaddr)
 				op->pieces[op->n++] = (struct dma_piece){
-					.iova = sg[i].iova, .len = sg[i].len,
-					.off = (size_t)done };
+					.iova = sg[i].iova,
+					.len = sg[i].len,
+					.off = (size_t)done
+				};
 			else if (sg[i].win->guarded)
 				/* an fd the client can shrink: no SIGBUS */
 				r = dma_guarded_copy(sg[i].vaddr, b,
@@ -288,8 +290,8 @@ static int dma_async(struct vgpu_device *dev, uint64_t iova, void *buf,
 	else if (dev->quiescing)
 		r = -EBUSY;
 	else
-		r = dev->dma ? split_range(dev, iova, buf, len, write, op) :
-			       -EFAULT;
+		r = dev->dma ? split_range(dev, iova, buf, len, write, op)
+			     : -EFAULT;
 	if (r == 0 && op->n && (dev->conn_fd < 0 || dev->conn_err))
 		r = dev->conn_err ? dev->conn_err : -ENOTCONN;
 	if (r < 0) {
@@ -315,8 +317,8 @@ static int dma_async(struct vgpu_device *dev, uint64_t iova, void *buf,
 }
 
 VGPU_EXPORT int vgpu_device_dma_read_async(struct vgpu_device *dev,
-					   uint64_t iova, void *buf,
-					   size_t len, vgpu_dma_done_fn done,
+					   uint64_t iova, void *buf, size_t len,
+					   vgpu_dma_done_fn done,
 					   void *userdata)
 {
 	return dma_async(dev, iova, buf, len, false, done, userdata);

@@ -41,8 +41,7 @@
  * such a window is mapped but @guarded, copied only by dma_guarded_copy() and
  * never pinned. A sealed memfd shorter than the window is refused.
  */
-static int dma_fd_policy(int fd, uint64_t offset, uint64_t size,
-			 bool *guarded)
+static int dma_fd_policy(int fd, uint64_t offset, uint64_t size, bool *guarded)
 {
 	int seals = fcntl(fd, F_GET_SEALS);
 	struct statfs sfs;
@@ -55,7 +54,8 @@ static int dma_fd_policy(int fd, uint64_t offset, uint64_t size,
 		*guarded = true;
 		return 0;
 	}
-	if ((uint64_t)st.st_size < offset || (uint64_t)st.st_size - offset < size)
+	if ((uint64_t)st.st_size < offset ||
+	    (uint64_t)st.st_size - offset < size)
 		return -EINVAL;
 	*guarded = false;
 	return 0;
@@ -74,8 +74,8 @@ int dma_guarded_copy(void *win, void *buf, size_t len, bool write)
 		struct iovec local = { .iov_base = buf, .iov_len = len };
 		struct iovec remote = { .iov_base = win, .iov_len = len };
 		ssize_t n = write ? process_vm_writev(self, &local, 1, &remote,
-						      1, 0) :
-				    process_vm_readv(self, &local, 1, &remote,
+						      1, 0)
+				  : process_vm_readv(self, &local, 1, &remote,
 						     1, 0);
 
 		if (n < 0 && errno == EINTR)
@@ -102,7 +102,8 @@ int dma_guarded_copy(void *win, void *buf, size_t len, bool write)
  */
 static bool on_conn_thread(const struct vgpu_device *dev)
 {
-	return dev->serving && pthread_equal(dev->serving_thread, pthread_self());
+	return dev->serving &&
+	       pthread_equal(dev->serving_thread, pthread_self());
 }
 
 /* the exchange failed in a way that loses the connection: drop the client
@@ -137,7 +138,8 @@ static int enqueue(struct vgpu_device *dev, struct vfu_msg *m)
 {
 	struct qmsg *q;
 
-	if (dev->q_len >= DMA_QUEUE_MAX || dev->q_bytes + m->len > DMA_QUEUE_BYTES)
+	if (dev->q_len >= DMA_QUEUE_MAX ||
+	    dev->q_bytes + m->len > DMA_QUEUE_BYTES)
 		return -ENOBUFS;
 	q = malloc(sizeof(*q) + m->len);
 	if (!q)
@@ -207,8 +209,8 @@ static int wait_reply(struct vgpu_device *dev, struct vfu_hdr *h, bool probe,
 	r = stash(dev);
 	if (r < 0)
 		return r;
-	r = probe ? dma_send_probe(dev, h, addr) :
-		    dma_send_request(dev, h, addr, buf, count, write);
+	r = probe ? dma_send_probe(dev, h, addr)
+		  : dma_send_request(dev, h, addr, buf, count, write);
 	if (r < 0)
 		return conn_broken(dev, r == -ENOBUFS ? r : -ECONNRESET);
 	for (;;) {
@@ -218,7 +220,8 @@ static int wait_reply(struct vgpu_device *dev, struct vfu_hdr *h, bool probe,
 			/* and send on what the client has not taken yet */
 			struct pollfd pfd = {
 				.fd = dev->conn_fd,
-				.events = POLLIN | (dev->out_head ? POLLOUT : 0),
+				.events =
+					POLLIN | (dev->out_head ? POLLOUT : 0),
 			};
 			int64_t left = deadline - now_ms();
 
@@ -226,7 +229,8 @@ static int wait_reply(struct vgpu_device *dev, struct vfu_hdr *h, bool probe,
 				return conn_broken(dev, -ETIMEDOUT);
 			if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
 				return conn_broken(dev, -ECONNRESET);
-			if ((pfd.revents & POLLOUT) && conn_flush(dev) < -EAGAIN)
+			if ((pfd.revents & POLLOUT) &&
+			    conn_flush(dev) < -EAGAIN)
 				return conn_broken(dev, -ECONNRESET);
 			continue;
 		}
@@ -335,8 +339,8 @@ static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
 	 * partial copy for a hole or a missing permission */
 	for (bool check = true; done < len; check = false) {
 		n = vgpu_dma_table_translate(dev->dma, iova + done, len - done,
-					     write ? VGPU_DMA_WRITE :
-						     VGPU_DMA_READ,
+					     write ? VGPU_DMA_WRITE
+						   : VGPU_DMA_READ,
 					     sg, check ? 0 : 16);
 		if (n < 0) {
 			r = n;
@@ -352,7 +356,7 @@ static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
 						   sg[i].len, write);
 			else if (sg[i].win->guarded)
 				r = dma_guarded_copy(sg[i].vaddr, b,
-						 (size_t)sg[i].len, write);
+						     (size_t)sg[i].len, write);
 			else if (write)
 				memcpy(sg[i].vaddr, b, sg[i].len);
 			else
@@ -503,8 +507,8 @@ VGPU_EXPORT int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova,
 		return -ENOMEM;
 	pthread_mutex_lock(&dev->lock);
 	n = dev->dma ? vgpu_dma_table_translate(dev->dma, iova, len, prot, sg,
-						max) :
-		       -EFAULT;
+						max)
+		     : -EFAULT;
 	if (n > 0 && (size_t)n > max)
 		n = -ENOSPC;
 	/* no host pointer to a window without an fd or with one the
@@ -539,7 +543,8 @@ VGPU_EXPORT int vgpu_device_dma_unpin(struct vgpu_device *dev, uint64_t iova,
 			r = 0;
 			dma_reap(dev, false);
 		}
-	if (r < 0 && (!len || (dev->dma && unpin_in(dev->dma, iova, len, false))))
+	if (r < 0 &&
+	    (!len || (dev->dma && unpin_in(dev->dma, iova, len, false))))
 		r = 0;
 	pthread_mutex_unlock(&dev->lock);
 	return r;
@@ -556,13 +561,15 @@ VGPU_EXPORT void vgpu_device_dma_mark_dirty(struct vgpu_device *dev,
 	pthread_mutex_unlock(&dev->lock);
 }
 
-int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
-		   int *fds, struct prov_reply *rep)
+int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
+		   struct prov_reply *rep)
 {
 	struct vgpu_provider *p = dev->provider;
 	const struct vfu_dma_map *m = &req->u.dma_map;
 	struct vgpu_dma_window w = {
-		.iova = m->addr, .len = m->size, .offset = m->offset,
+		.iova = m->addr,
+		.len = m->size,
+		.offset = m->offset,
 		.fd = -1,
 		.prot = (m->flags & VFU_DMA_MAP_READ ? VGPU_DMA_READ : 0) |
 			(m->flags & VFU_DMA_MAP_WRITE ? VGPU_DMA_WRITE : 0),
@@ -670,12 +677,13 @@ int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req,
 	}
 	r = unmap_one(dev, u->addr, u->size);
 	if (r == 0) {
-		echo.argsz = (uint32_t)(sizeof(echo) +
-					(bitmap ? sizeof(struct vfu_bitmap) +
-							  bsize :
-						  0));
+		echo.argsz =
+			(uint32_t)(sizeof(echo) +
+				   (bitmap ? sizeof(struct vfu_bitmap) + bsize
+					   : 0));
 		if (bitmap) {
-			uint8_t *buf = malloc(sizeof(struct vfu_bitmap) + bsize);
+			uint8_t *buf =
+				malloc(sizeof(struct vfu_bitmap) + bsize);
 
 			if (!buf) {
 				r = -ENOMEM;

@@ -93,8 +93,8 @@ static int irq_fd_check(int fd)
 	if (!is_eventfd(fd))
 		return -EINVAL;
 	fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || (!(fl & O_NONBLOCK) &&
-		       fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
+	if (fl < 0 ||
+	    (!(fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0))
 		return -errno;
 	return 0;
 }
@@ -186,7 +186,8 @@ int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
 	if (!count)
 		return 0;
 	/* every fd is checked before any is taken: all or nothing */
-	for (uint32_t i = 0; data == VFU_IRQ_DATA_EVENTFD && i < req->nfds; i++) {
+	for (uint32_t i = 0; data == VFU_IRQ_DATA_EVENTFD && i < req->nfds;
+	     i++) {
 		int r = irq_fd_check(fds[i]);
 
 		if (r < 0)
@@ -202,8 +203,7 @@ int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
 				q->efd[v] = req->nfds ? fds[i] : -1;
 				if (req->nfds)
 					fds[i] = -1; /* taken */
-			} else if (data == VFU_IRQ_DATA_NONE &&
-				   !s->count) {
+			} else if (data == VFU_IRQ_DATA_NONE && !s->count) {
 				if (q->efd[v] >= 0)
 					close(q->efd[v]);
 				q->efd[v] = -1;
@@ -219,7 +219,8 @@ int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
 		return -EINVAL; /* mask-state eventfds are not offered */
 	for (uint32_t i = 0; i < count; i++) {
 		unsigned int v = start + i;
-		bool set = data == VFU_IRQ_DATA_NONE || req->u.set_irqs.bools[i];
+		bool set =
+			data == VFU_IRQ_DATA_NONE || req->u.set_irqs.bools[i];
 
 		if (!set)
 			continue;

@@ -207,8 +207,7 @@ int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
 
 /* DMA_LOGGING_REPORT GET: the dirty bitmap of a range, cleared as read */
 static int feature_log_report(struct vgpu_device *dev,
-			      const struct vfu_req *req,
-			      struct prov_reply *rep)
+			      const struct vfu_req *req, struct prov_reply *rep)
 {
 	const struct vfu_feature *f = &req->u.feature.f;
 	struct vfu_log_report lr;
@@ -218,8 +217,7 @@ static int feature_log_report(struct vgpu_device *dev,
 	int r;
 
 	memcpy(&lr, req->u.feature.data, sizeof(lr));
-	pages = lr.length / lr.page_size +
-		!!(lr.length % lr.page_size);
+	pages = lr.length / lr.page_size + !!(lr.length % lr.page_size);
 	words = pages / 64 + !!(pages % 64);
 	if (words > VFU_MAX_DATA_XFER / 8 ||
 	    f->argsz < sizeof(*f) + sizeof(lr) + words * 8)
@@ -245,8 +243,8 @@ static int feature_log_report(struct vgpu_device *dev,
 	return r;
 }
 
-int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
-		   int *fds, struct prov_reply *rep)
+int handle_feature(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
+		   struct prov_reply *rep)
 {
 	const struct vfu_feature *f = &req->u.feature.f;
 	unsigned int feature = f->flags & VFU_FEATURE_MASK;
@@ -284,8 +282,8 @@ int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
 	case VFU_FEATURE_MIG_DEVICE_STATE: {
 		struct vgpu_provider *p = dev->provider;
 		struct vfu_feature hf = *f;
-		uint64_t mflags = VFU_MIGRATION_STOP_COPY |
-				  VFU_MIGRATION_PRE_COPY;
+		uint64_t mflags =
+			VFU_MIGRATION_STOP_COPY | VFU_MIGRATION_PRE_COPY;
 		struct vfu_mig_state st = { .device_state = dev->mig,
 					    .data_fd = UINT32_MAX };
 
@@ -303,9 +301,9 @@ int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
 		}
 		/* GET: the data follows the echoed header */
 		hf.argsz = (uint32_t)(sizeof(hf) +
-				      (feature == VFU_FEATURE_MIGRATION ?
-					       sizeof(mflags) :
-					       sizeof(st)));
+				      (feature == VFU_FEATURE_MIGRATION
+					       ? sizeof(mflags)
+					       : sizeof(st)));
 		if (f->argsz < hf.argsz)
 			return -EINVAL;
 		reply_head(rep, &hf, sizeof(hf));

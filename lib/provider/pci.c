@@ -89,7 +89,8 @@ void bars_fixup(struct vgpu_device *dev)
 
 		if (!r->size) {
 			/* unused, or the upper half of a 64-bit BAR */
-			if (i && (dev->regions[i - 1].flags & VGPU_REGION_F_64BIT))
+			if (i &&
+			    (dev->regions[i - 1].flags & VGPU_REGION_F_64BIT))
 				continue;
 			put32(reg, 0);
 			continue;
@@ -112,7 +113,7 @@ void bars_fixup(struct vgpu_device *dev)
 	if (dev->regions[VGPU_REGION_ROM].size) {
 		uint32_t rom = get32(&dev->config[0x30]);
 
-		rom &= (uint32_t)~(dev->regions[VGPU_REGION_ROM].size - 1) |
+		rom &= (uint32_t) ~(dev->regions[VGPU_REGION_ROM].size - 1) |
 		       1u;
 		put32(&dev->config[0x30], rom & ~0x7feu);
 	} else {
@@ -176,7 +177,7 @@ VGPU_EXPORT int vgpu_device_add_cap_msi(struct vgpu_device *dev,
 	if (r < 0)
 		return r;
 	put16(&dev->config[off + 2], (uint16_t)(0x80 | (mmc << 1)));
-	dev->wmask[off + 2] = 0x71;            /* enable, MME */
+	dev->wmask[off + 2] = 0x71;	       /* enable, MME */
 	memset(&dev->wmask[off + 4], 0xff, 8); /* address */
 	dev->wmask[off + 4] = 0xfc;
 	memset(&dev->wmask[off + 12], 0xff, 2); /* data */
@@ -221,7 +222,7 @@ VGPU_EXPORT int vgpu_device_add_cap_pcie(struct vgpu_device *dev,
 	r = vgpu_device_add_cap(dev, 0x10, 0x3c, &off);
 	if (r < 0)
 		return r;
-	put16(&dev->config[off + 2], 0x0002); /* version 2, endpoint */
+	put16(&dev->config[off + 2], 0x0002);  /* version 2, endpoint */
 	memset(&dev->wmask[off + 8], 0xff, 2); /* device control */
 	dev->cfg_size = CFG_SPACE;
 	if (ret)

@@ -18,14 +18,14 @@
 #include "proto.h"
 #include "util-uuid.h"
 
-#define CFG_SPACE 4096
-#define CFG_LEGACY 256
+#define CFG_SPACE	4096
+#define CFG_LEGACY	256
 #define MAX_IRQ_VECTORS 2048
-#define MAX_SPARSE 16
+#define MAX_SPARSE	16
 /* client commands kept while a DMA_READ/DMA_WRITE waits for its reply */
-#define DMA_QUEUE_MAX 64
+#define DMA_QUEUE_MAX	64
 #define DMA_QUEUE_BYTES (4u << 20)
-#define DMA_TIMEOUT_MS 5000
+#define DMA_TIMEOUT_MS	5000
 /* a control connection: its whole request line, then its whole reply */
 #define CTL_DEADLINE_MS 1000
 /* replies and requests a client has not taken yet, per connection; more
@@ -74,7 +74,7 @@ struct region {
 
 struct irq {
 	unsigned int count;
-	int *efd;      /* per vector, -1 when none */
+	int *efd; /* per vector, -1 when none */
 	bool *masked;
 	bool *pending;
 };
@@ -87,7 +87,7 @@ enum watch_kind {
 	WATCH_TIMER,
 	WATCH_WAKE,
 	WATCH_DISPLAY,
-	WATCH_REFUSE,       /* a refused client's socket */
+	WATCH_REFUSE,	    /* a refused client's socket */
 	WATCH_REFUSE_TIMER, /* its VERSION deadline */
 };
 
@@ -123,8 +123,8 @@ struct vgpu_device {
 	struct watch wl, wc, wt;
 	bool conn_in_epoll; /* conn_fd is watched by the provider's epoll */
 	uint32_t conn_ev;   /* the events it is watched for */
-	int timer_fd;       /* the VERSION deadline (dispatch mode), or -1 */
-	int kick_fd;        /* runner mode: output queued by another thread */
+	int timer_fd;	    /* the VERSION deadline (dispatch mode), or -1 */
+	int kick_fd;	    /* runner mode: output queued by another thread */
 	struct refusal refusals[REFUSE_MAX];
 	struct outbuf *out_head, *out_tail;
 	size_t out_bytes;
@@ -143,9 +143,9 @@ struct vgpu_device {
 	struct qmsg *q_head, *q_tail;
 	unsigned int q_len;
 	size_t q_bytes;
-	uint16_t dma_id;     /* our own message ids */
-	int conn_err;        /* a DMA exchange broke the connection */
-	bool serving;        /* a thread is handling this device's messages: */
+	uint16_t dma_id; /* our own message ids */
+	int conn_err;	 /* a DMA exchange broke the connection */
+	bool serving;	 /* a thread is handling this device's messages: */
 	pthread_t serving_thread;
 	/* with the runner thread, each connection has a thread of its own
 	 * that waits in poll() for the client and for kick_fd */
@@ -197,7 +197,7 @@ struct vgpu_provider {
 	struct vgpu_vec devices;
 	int epfd, stop_fd;
 	struct watch wstop;
-	int ctl_fd; /* the control socket, or -1 */
+	int ctl_fd;  /* the control socket, or -1 */
 	int wake_fd; /* vgpu_device_quiesced() from another thread */
 	struct watch wwake;
 	char *ctl_path;
@@ -217,7 +217,6 @@ static inline bool valid_id(const char *id)
 {
 	return vfu_ctl_valid_id(id);
 }
-
 
 /*
  * What a command answers: a handler fills it in, the dispatcher
@@ -251,10 +250,10 @@ typedef int (*prov_handler_fn)(struct vgpu_device *dev,
 			       struct prov_reply *rep);
 
 /* the handlers, in the file of their concern */
-int handle_version(struct vgpu_device *dev, const struct vfu_req *req,
-		   int *fds, struct prov_reply *rep);
-int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req,
-		   int *fds, struct prov_reply *rep);
+int handle_version(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
+		   struct prov_reply *rep);
+int handle_dma_map(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
+		   struct prov_reply *rep);
 int handle_dma_unmap(struct vgpu_device *dev, const struct vfu_req *req,
 		     int *fds, struct prov_reply *rep);
 int handle_region_info(struct vgpu_device *dev, const struct vfu_req *req,
@@ -267,8 +266,8 @@ int handle_irq_info(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
 int handle_set_irqs(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
-int handle_feature(struct vgpu_device *dev, const struct vfu_req *req,
-		   int *fds, struct prov_reply *rep);
+int handle_feature(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
+		   struct prov_reply *rep);
 /* irq.c: one event on a client's eventfd, never blocking */
 int irq_signal(int fd);
 /* migration.c: whether the device runs (RUNNING, PRE_COPY); dev->lock held */
@@ -332,8 +331,8 @@ int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 int answer_send(struct vgpu_device *dev, struct prov_answer *ans);
 
 /* dma-async.c; every request goes out through conn_send() */
-int dma_send_request(struct vgpu_device *dev, struct vfu_hdr *h,
-		     uint64_t addr, void *buf, uint64_t count, bool write);
+int dma_send_request(struct vgpu_device *dev, struct vfu_hdr *h, uint64_t addr,
+		     void *buf, uint64_t count, bool write);
 int dma_send_probe(struct vgpu_device *dev, struct vfu_hdr *h, uint64_t addr);
 /* copy to or from a guarded window's mapping (an fd the client could
  * shrink): EFAULT where the file no longer has the page, never SIGBUS */

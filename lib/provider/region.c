@@ -40,14 +40,13 @@ VGPU_EXPORT int vgpu_device_setup_region(struct vgpu_device *dev,
 	bool is_bar;
 	char name[64];
 
-	if (!dev || index >= VFU_MAX_REGIONS ||
-	    index == VGPU_REGION_CONFIG || !size || (size >> 63) ||
-	    (flags & ~0x3fu))
+	if (!dev || index >= VFU_MAX_REGIONS || index == VGPU_REGION_CONFIG ||
+	    !size || (size >> 63) || (flags & ~0x3fu))
 		return -EINVAL;
 	/* device-specific regions: no BAR attributes */
 	if (index >= VFU_PCI_NUM_REGIONS &&
-	    (flags & (VGPU_REGION_F_64BIT | VGPU_REGION_F_PREFETCH |
-		      VGPU_REGION_F_IO)))
+	    (flags &
+	     (VGPU_REGION_F_64BIT | VGPU_REGION_F_PREFETCH | VGPU_REGION_F_IO)))
 		return -EINVAL;
 	is_bar = index <= VGPU_REGION_BAR5;
 	r = &dev->regions[index];
@@ -74,8 +73,8 @@ VGPU_EXPORT int vgpu_device_setup_region(struct vgpu_device *dev,
 			return -errno;
 		/* the client gets this fd: it must not shrink under us */
 		if (ftruncate(r->memfd, (off_t)size) < 0 ||
-		    fcntl(r->memfd, F_ADD_SEALS,
-			  F_SEAL_SHRINK | F_SEAL_GROW) < 0) {
+		    fcntl(r->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) <
+			    0) {
 			int e = -errno;
 
 			close(r->memfd);
@@ -94,8 +93,7 @@ VGPU_EXPORT int vgpu_device_setup_region(struct vgpu_device *dev,
 		}
 	}
 	r->size = size;
-	r->flags = flags | VGPU_REGION_F_READ |
-		   (flags & VGPU_REGION_F_WRITE);
+	r->flags = flags | VGPU_REGION_F_READ | (flags & VGPU_REGION_F_WRITE);
 	r->access = access;
 	r->data = userdata;
 	bars_fixup(dev);
@@ -114,8 +112,8 @@ VGPU_EXPORT int vgpu_device_region_get_mem(struct vgpu_device *dev,
 }
 
 VGPU_EXPORT int vgpu_device_region_set_type(struct vgpu_device *dev,
-					   unsigned int index, uint32_t type,
-					   uint32_t subtype)
+					    unsigned int index, uint32_t type,
+					    uint32_t subtype)
 {
 	if (!dev || index < VFU_PCI_NUM_REGIONS || index >= VFU_MAX_REGIONS)
 		return -EINVAL;
@@ -154,8 +152,8 @@ static int split_region(struct region *r)
 			break; /* ENXIO: no data after @at */
 		hole = lseek(r->memfd, data, SEEK_HOLE);
 		if (hole < 0 ||
-		    pread(r->memfd, (uint8_t *)anon + data, (size_t)(hole - data),
-			  data) != hole - data) {
+		    pread(r->memfd, (uint8_t *)anon + data,
+			  (size_t)(hole - data), data) != hole - data) {
 			munmap(anon, r->size);
 			return -EIO;
 		}
@@ -212,7 +210,9 @@ static int punch(int fd, uint64_t from, uint64_t to)
 	if (from >= to)
 		return 0;
 	return fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			 (off_t)from, (off_t)(to - from)) < 0 ? -errno : 0;
+			 (off_t)from, (off_t)(to - from)) < 0
+		       ? -errno
+		       : 0;
 }
 
 /*
@@ -239,7 +239,8 @@ int region_client_fd(struct region *r)
 
 			for (unsigned int i = 0; i < r->n_sparse; i++)
 				if (r->sparse[i].offset >= at &&
-				    (!next || r->sparse[i].offset < next->offset))
+				    (!next ||
+				     r->sparse[i].offset < next->offset))
 					next = &r->sparse[i];
 			if (punch(r->memfd, at, next->offset) < 0)
 				return -1;
@@ -287,8 +288,9 @@ int handle_region_info(struct vgpu_device *dev, const struct vfu_req *req,
 		ri.flags = VFU_REGION_READ | VFU_REGION_WRITE;
 	} else if (r->size) {
 		ri.size = r->size;
-		ri.flags = VFU_REGION_READ |
-			   (r->flags & VGPU_REGION_F_WRITE ? VFU_REGION_WRITE : 0);
+		ri.flags =
+			VFU_REGION_READ |
+			(r->flags & VGPU_REGION_F_WRITE ? VFU_REGION_WRITE : 0);
 		fd = region_client_fd(r);
 		if (fd >= 0)
 			ri.flags |= VFU_REGION_MMAP;
@@ -307,7 +309,8 @@ int handle_region_info(struct vgpu_device *dev, const struct vfu_req *req,
 	if (r->has_type) {
 		struct vfu_cap_type ct = {
 			.hdr = { .id = VFU_CAP_TYPE, .version = 1 },
-			.type = r->type, .subtype = r->subtype,
+			.type = r->type,
+			.subtype = r->subtype,
 		};
 
 		if (caps_len) /* chain it behind the sparse cap */

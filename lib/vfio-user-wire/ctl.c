@@ -34,8 +34,8 @@ static bool valid_uuid(const char *s)
 	for (int i = 0; i < 36; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-		if (dash ? s[i] != '-' :
-			   !((s[i] >= '0' && s[i] <= '9') ||
+		if (dash ? s[i] != '-'
+			 : !((s[i] >= '0' && s[i] <= '9') ||
 			     (s[i] >= 'a' && s[i] <= 'f')))
 			return false;
 	}
@@ -43,8 +43,8 @@ static bool valid_uuid(const char *s)
 }
 
 const char *const vfu_ctl_knob_names[VFU_CTL_KNOBS] = {
-	"time_slice_us", "preempt_timeout_us", "priority", "weight",
-	"frame_rate_limit",
+	"time_slice_us", "preempt_timeout_us", "priority",
+	"weight",	 "frame_rate_limit",
 };
 
 static bool valid_attr_key(const char *k)
@@ -112,7 +112,8 @@ int vfu_ctl_append_attr(char *buf, size_t size, const char *key,
 		if (len + 4 >= size)
 			return -ENOSPC;
 		if (c == '%' || c == ' ' || c > 0x7e)
-			len += (size_t)snprintf(buf + len, size - len, "%%%02X", c);
+			len += (size_t)snprintf(buf + len, size - len, "%%%02X",
+						c);
 		else
 			buf[len++] = (char)c;
 	}
@@ -136,7 +137,8 @@ static int parse_u64(const char *s, uint64_t *out)
 	if (!*s || (s[0] == '0' && s[1]) || strlen(s) > 20)
 		return -EINVAL;
 	for (; *s; s++) {
-		if (*s < '0' || *s > '9' || v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+		if (*s < '0' || *s > '9' ||
+		    v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
 			return -EINVAL;
 		v = v * 10 + (uint64_t)(*s - '0');
 	}
@@ -155,7 +157,8 @@ static int parse_attrs(char **word, unsigned int n, struct vfu_ctl_req *out)
 		if (!eq)
 			return -EINVAL;
 		*eq = '\0';
-		if (!valid_attr_key(word[i]) || decode_value(eq + 1, out->attr_value[i]) < 0)
+		if (!valid_attr_key(word[i]) ||
+		    decode_value(eq + 1, out->attr_value[i]) < 0)
 			return -EINVAL;
 		strcpy(out->attr_key[i], word[i]);
 	}
@@ -163,8 +166,7 @@ static int parse_attrs(char **word, unsigned int n, struct vfu_ctl_req *out)
 	return 0;
 }
 
-int vfu_ctl_parse_request(const char *line, size_t len,
-			  struct vfu_ctl_req *out)
+int vfu_ctl_parse_request(const char *line, size_t len, struct vfu_ctl_req *out)
 {
 	char buf[VFU_CTL_MAX_REQ], *word[3 + VFU_CTL_MAX_ATTRS], *save = NULL;
 	unsigned int n = 0;
@@ -198,24 +200,27 @@ int vfu_ctl_parse_request(const char *line, size_t len,
 		strcpy(out->uuid, word[2]);
 		if (parse_attrs(word + 3, n - 3, out) < 0)
 			return -EINVAL;
-	} else if (n == 2 && (!strcmp(word[0], "remove") ||
-			      !strcmp(word[0], "remove-force")) &&
+	} else if (n == 2 &&
+		   (!strcmp(word[0], "remove") ||
+		    !strcmp(word[0], "remove-force")) &&
 		   valid_uuid(word[1])) {
 		out->op = word[0][6] ? VFU_CTL_REMOVE_FORCE : VFU_CTL_REMOVE;
 		strcpy(out->uuid, word[1]);
-	} else if (n == 2 && !strcmp(word[0], "display") && valid_uuid(word[1])) {
+	} else if (n == 2 && !strcmp(word[0], "display") &&
+		   valid_uuid(word[1])) {
 		out->op = VFU_CTL_DISPLAY;
 		strcpy(out->uuid, word[1]);
 	} else if (n == 2 && !strcmp(word[0], "usage") && valid_uuid(word[1])) {
 		out->op = VFU_CTL_USAGE;
 		strcpy(out->uuid, word[1]);
-	} else if (n == 3 && !strcmp(word[0], "qos-get") && valid_uuid(word[1]) &&
-		   (k = parse_knob(word[2])) >= 0) {
+	} else if (n == 3 && !strcmp(word[0], "qos-get") &&
+		   valid_uuid(word[1]) && (k = parse_knob(word[2])) >= 0) {
 		out->op = VFU_CTL_QOS_GET;
 		strcpy(out->uuid, word[1]);
 		out->knob = (unsigned int)k;
-	} else if (n == 4 && !strcmp(word[0], "qos-set") && valid_uuid(word[1]) &&
-		   (k = parse_knob(word[2])) >= 0 && parse_u64(word[3], &out->value) == 0) {
+	} else if (n == 4 && !strcmp(word[0], "qos-set") &&
+		   valid_uuid(word[1]) && (k = parse_knob(word[2])) >= 0 &&
+		   parse_u64(word[3], &out->value) == 0) {
 		out->op = VFU_CTL_QOS_SET;
 		strcpy(out->uuid, word[1]);
 		out->knob = (unsigned int)k;
@@ -233,7 +238,8 @@ int vfu_ctl_parse_plane(const char *line, struct vfu_ctl_plane *out)
 	for (int i = 0; i < 7; i++) {
 		char *end;
 
-		if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+		if (*p < '0' || *p > '9' ||
+		    (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
 			return -EBADMSG;
 		errno = 0;
 		v[i] = strtoull(p, &end, 10);
@@ -246,14 +252,18 @@ int vfu_ctl_parse_plane(const char *line, struct vfu_ctl_plane *out)
 	if (v[1] > UINT32_MAX || v[2] > UINT32_MAX || v[3] > UINT32_MAX ||
 	    v[4] > UINT32_MAX)
 		return -EBADMSG;
-	*out = (struct vfu_ctl_plane){ .seq = v[0], .fmt = (uint32_t)v[1],
-				       .w = (uint32_t)v[2], .h = (uint32_t)v[3],
-				       .stride = (uint32_t)v[4], .offset = v[5],
+	*out = (struct vfu_ctl_plane){ .seq = v[0],
+				       .fmt = (uint32_t)v[1],
+				       .w = (uint32_t)v[2],
+				       .h = (uint32_t)v[3],
+				       .stride = (uint32_t)v[4],
+				       .offset = v[5],
 				       .size = v[6] };
 	/* a plane that is on must fit its memory, at a byte per pixel at
 	 * least; one that is off has no geometry */
 	if (!out->fmt)
-		return out->w || out->h || out->stride || out->offset ? -EBADMSG : 0;
+		return out->w || out->h || out->stride || out->offset ? -EBADMSG
+								      : 0;
 	if (!out->w || !out->h || out->stride < out->w ||
 	    (uint64_t)out->stride * out->h > out->size ||
 	    out->offset > out->size - (uint64_t)out->stride * out->h)
@@ -392,8 +402,8 @@ int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
 	int fd, r;
 
 	memset(ret, 0, sizeof(*ret));
-	if (strlen(path) >= sizeof(sa.sun_path) || rlen + 1 >= VFU_CTL_MAX_REQ ||
-	    timeout_ms <= 0)
+	if (strlen(path) >= sizeof(sa.sun_path) ||
+	    rlen + 1 >= VFU_CTL_MAX_REQ || timeout_ms <= 0)
 		return -EINVAL;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	deadline = ts.tv_sec * 1000LL + ts.tv_nsec / 1000000 + timeout_ms;
@@ -422,7 +432,8 @@ int vfu_ctl_call(const char *path, const char *request, unsigned int n_fields,
 		if (n <= 0) {
 			/* closed before reading the request: like a close
 			 * without a reply (a peer it refuses) */
-			r = n < 0 ? (errno == EPIPE ? -ECONNRESET : -errno) : -EIO;
+			r = n < 0 ? (errno == EPIPE ? -ECONNRESET : -errno)
+				  : -EIO;
 			goto out;
 		}
 		sent += (size_t)n;

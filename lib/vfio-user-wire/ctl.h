@@ -45,11 +45,11 @@
 
 #include <stdint.h>
 
-#define VFU_CTL_MAX_REQ 4096
-#define VFU_CTL_MAX_REPLY (256u * 1024u)
+#define VFU_CTL_MAX_REQ	   4096
+#define VFU_CTL_MAX_REPLY  (256u * 1024u)
 #define VFU_CTL_MAX_FIELDS 7
-#define VFU_CTL_MAX_ATTRS 16
-#define VFU_CTL_MAX_VALUE 255
+#define VFU_CTL_MAX_ATTRS  16
+#define VFU_CTL_MAX_VALUE  255
 
 enum vfu_ctl_op {
 	VFU_CTL_TYPES,
@@ -73,9 +73,9 @@ struct vfu_ctl_req {
 	enum vfu_ctl_op op;
 	char type[65];
 	char uuid[37];
-	unsigned int knob;   /* qos-set, qos-get */
-	uint64_t value;      /* qos-set */
-	size_t n_attrs;      /* create */
+	unsigned int knob; /* qos-set, qos-get */
+	uint64_t value;	   /* qos-set */
+	size_t n_attrs;	   /* create */
 	char attr_key[VFU_CTL_MAX_ATTRS][65];
 	char attr_value[VFU_CTL_MAX_ATTRS][VFU_CTL_MAX_VALUE + 1];
 };

@@ -135,11 +135,11 @@ int vfu_caps_format(const struct vfu_caps *caps, char **ret)
 	size_t o = 0;
 	int n;
 
-#define NUM(bit, fmt, val)                                                     \
-	if (caps->present & (bit)) {                                           \
-		o += (size_t)snprintf(nums + o, sizeof(nums) - o, "%s" fmt,    \
-				      sep, val);                               \
-		sep = ",";                                                     \
+#define NUM(bit, fmt, val)                                                  \
+	if (caps->present & (bit)) {                                        \
+		o += (size_t)snprintf(nums + o, sizeof(nums) - o, "%s" fmt, \
+				      sep, val);                            \
+		sep = ",";                                                  \
 	}
 	NUM(VFU_CAP_MAX_MSG_FDS, "\"max_msg_fds\":%u", caps->max_msg_fds)
 	NUM(VFU_CAP_MAX_DATA_XFER, "\"max_data_xfer_size\":%llu",
@@ -150,35 +150,35 @@ int vfu_caps_format(const struct vfu_caps *caps, char **ret)
 	    (unsigned long long)caps->pgsizes)
 #undef NUM
 	if (caps->mig_pgsize) {
-		snprintf(mig, sizeof(mig),
-			 "%s\"migration\":{\"pgsize\":%llu,\"max_bitmap_size\":%llu}",
-			 sep, (unsigned long long)caps->mig_pgsize,
-			 (unsigned long long)caps->mig_max_bitmap);
+		snprintf(
+			mig, sizeof(mig),
+			"%s\"migration\":{\"pgsize\":%llu,\"max_bitmap_size\":%llu}",
+			sep, (unsigned long long)caps->mig_pgsize,
+			(unsigned long long)caps->mig_max_bitmap);
 		sep = ",";
 	}
 	n = asprintf(ret, "{\"capabilities\":{%s%s%s}}", nums, mig,
-		     caps->write_multiple ?
-			     (*sep ? ",\"write_multiple\":true" :
-				     "\"write_multiple\":true") :
-			     "");
+		     caps->write_multiple ? (*sep ? ",\"write_multiple\":true"
+						  : "\"write_multiple\":true")
+					  : "");
 	return n < 0 ? -ENOMEM : 0;
 }
 
 /* exactly @n bytes of payload */
-#define NEED_EQ(n)                                                             \
-	do {                                                                   \
-		if (len != (n))                                                \
-			return -EINVAL;                                        \
+#define NEED_EQ(n)                      \
+	do {                            \
+		if (len != (n))         \
+			return -EINVAL; \
 	} while (0)
-#define NEED_GE(n)                                                             \
-	do {                                                                   \
-		if (len < (n))                                                 \
-			return -EINVAL;                                        \
+#define NEED_GE(n)                      \
+	do {                            \
+		if (len < (n))          \
+			return -EINVAL; \
 	} while (0)
-#define NO_FDS()                                                               \
-	do {                                                                   \
-		if (nfds)                                                      \
-			return -EINVAL;                                        \
+#define NO_FDS()                        \
+	do {                            \
+		if (nfds)               \
+			return -EINVAL; \
 	} while (0)
 
 static bool wraps(uint64_t addr, uint64_t size)
@@ -269,7 +269,7 @@ static int parse_feature(const struct vfu_hdr *hdr, const uint8_t *p,
 		memcpy(&st, out->u.feature.data, sizeof(st));
 		if (st.num_ranges > VFU_MAX_LOG_RANGES ||
 		    dl != sizeof(st) + (size_t)st.num_ranges *
-						sizeof(struct vfu_log_range))
+					       sizeof(struct vfu_log_range))
 			return -EINVAL;
 		for (uint32_t i = 0; i < st.num_ranges; i++) {
 			struct vfu_log_range r;
@@ -314,10 +314,9 @@ static int parse_version(const struct vfu_hdr *hdr, const uint8_t *p,
 	if (len > sizeof(v)) {
 		out->u.version.json = (const char *)p + sizeof(v);
 		out->u.version.json_len = len - sizeof(v);
-		if (p[len - 1] != '\0' ||
-		    memchr(out->u.version.json, '\0',
-			   out->u.version.json_len) !=
-			    (const void *)(p + len - 1))
+		if (p[len - 1] != '\0' || memchr(out->u.version.json, '\0',
+						 out->u.version.json_len) !=
+						  (const void *)(p + len - 1))
 			return -EINVAL;
 	}
 	return 0;
@@ -333,8 +332,8 @@ static int parse_dma_map(const struct vfu_hdr *hdr, const uint8_t *p,
 	memcpy(m, p, sizeof(*m));
 	if (m->argsz != sizeof(*m) || nfds > 1 || !m->size ||
 	    wraps(m->addr, m->size) ||
-	    (m->flags & ~(VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE |
-			  VFU_DMA_MAP_MMAP)))
+	    (m->flags &
+	     ~(VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE | VFU_DMA_MAP_MMAP)))
 		return -EINVAL;
 	if ((m->flags & VFU_DMA_MAP_MMAP) && !nfds)
 		return -EINVAL;
@@ -353,8 +352,7 @@ static int parse_dma_unmap(const struct vfu_hdr *hdr, const uint8_t *p,
 	NO_FDS();
 	NEED_GE(sizeof(*u));
 	memcpy(u, p, sizeof(*u));
-	if (u->flags & ~(VFU_DMA_UNMAP_ALL |
-			 VFU_DMA_UNMAP_GET_DIRTY_BITMAP))
+	if (u->flags & ~(VFU_DMA_UNMAP_ALL | VFU_DMA_UNMAP_GET_DIRTY_BITMAP))
 		return -EINVAL;
 	if (u->flags & VFU_DMA_UNMAP_ALL) {
 		if (u->addr || u->size ||
@@ -371,8 +369,7 @@ static int parse_dma_unmap(const struct vfu_hdr *hdr, const uint8_t *p,
 		NEED_EQ(sizeof(*u) + sizeof(*b));
 		memcpy(b, p + sizeof(*u), sizeof(*b));
 		if (!b->pgsize || (b->pgsize & (b->pgsize - 1)) ||
-		    b->size > VFU_MAX_DATA_XFER ||
-		    (b->size & 7) ||
+		    b->size > VFU_MAX_DATA_XFER || (b->size & 7) ||
 		    u->size / b->pgsize + !!(u->size % b->pgsize) >
 			    b->size * 8 ||
 		    u->argsz < sizeof(*u) + sizeof(*b) + b->size)
@@ -392,9 +389,7 @@ static int parse_device_info(const struct vfu_hdr *hdr, const uint8_t *p,
 	 * request is ignored (libvfio-user does the same) */
 	NEED_GE(sizeof(out->u.dev_info));
 	memcpy(&out->u.dev_info, p, sizeof(out->u.dev_info));
-	return out->u.dev_info.argsz < sizeof(out->u.dev_info) ?
-		       -EINVAL :
-		       0;
+	return out->u.dev_info.argsz < sizeof(out->u.dev_info) ? -EINVAL : 0;
 }
 
 static int parse_region_info(const struct vfu_hdr *hdr, const uint8_t *p,
@@ -406,9 +401,8 @@ static int parse_region_info(const struct vfu_hdr *hdr, const uint8_t *p,
 	 * request is ignored (libvfio-user does the same) */
 	NEED_GE(sizeof(out->u.region_info));
 	memcpy(&out->u.region_info, p, sizeof(out->u.region_info));
-	return out->u.region_info.argsz < sizeof(out->u.region_info) ?
-		       -EINVAL :
-		       0;
+	return out->u.region_info.argsz < sizeof(out->u.region_info) ? -EINVAL
+								     : 0;
 }
 
 static int parse_region_io_fds(const struct vfu_hdr *hdr, const uint8_t *p,
@@ -432,8 +426,7 @@ static int parse_irq_info(const struct vfu_hdr *hdr, const uint8_t *p,
 	 * request is ignored (libvfio-user does the same) */
 	NEED_GE(sizeof(out->u.irq_info));
 	memcpy(&out->u.irq_info, p, sizeof(out->u.irq_info));
-	return out->u.irq_info.argsz < sizeof(out->u.irq_info) ? -EINVAL :
-								 0;
+	return out->u.irq_info.argsz < sizeof(out->u.irq_info) ? -EINVAL : 0;
 }
 
 static int parse_region_rw(const struct vfu_hdr *hdr, const uint8_t *p,
@@ -458,8 +451,8 @@ static int parse_region_rw(const struct vfu_hdr *hdr, const uint8_t *p,
 	return 0;
 }
 
-static int parse_reset(const struct vfu_hdr *hdr, const uint8_t *p,
-		       size_t len, unsigned int nfds, uint64_t max_xfer,
+static int parse_reset(const struct vfu_hdr *hdr, const uint8_t *p, size_t len,
+		       unsigned int nfds, uint64_t max_xfer,
 		       struct vfu_req *out)
 {
 	NO_FDS();
@@ -701,11 +694,10 @@ int vfu_check_region_info(const void *payload, size_t len)
 	if (ri.argsz > len)
 		return -EPROTO;
 	min_next = sizeof(ri);
-	for (off = ri.cap_offset; off; ) {
+	for (off = ri.cap_offset; off;) {
 		struct vfu_cap_header ch;
 
-		if (off < min_next || off > len ||
-		    len - off < sizeof(ch))
+		if (off < min_next || off > len || len - off < sizeof(ch))
 			return -EPROTO;
 		memcpy(&ch, p + off, sizeof(ch));
 		if (ch.id == VFU_CAP_SPARSE_MMAP) {
@@ -714,8 +706,9 @@ int vfu_check_region_info(const void *payload, size_t len)
 			if (len - off < sizeof(sp))
 				return -EPROTO;
 			memcpy(&sp, p + off, sizeof(sp));
-			if (sp.nr_areas > (len - off - sizeof(sp)) /
-						  sizeof(struct vfu_sparse_area))
+			if (sp.nr_areas >
+			    (len - off - sizeof(sp)) /
+				    sizeof(struct vfu_sparse_area))
 				return -EPROTO;
 			for (uint32_t i = 0; i < sp.nr_areas; i++) {
 				struct vfu_sparse_area a;
@@ -846,8 +839,10 @@ static int fill(struct vfu_reader *r, int sock, int flags)
 	struct iovec iov = { .iov_base = r->buf + r->tail,
 			     .iov_len = r->cap - r->tail };
 	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = ctrl.b, .msg_controllen = sizeof(ctrl.b),
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctrl.b,
+		.msg_controllen = sizeof(ctrl.b),
 	};
 	struct vfu_rx_fds set = { 0 };
 	struct cmsghdr *c;
@@ -867,14 +862,16 @@ static int fill(struct vfu_reader *r, int sock, int flags)
 		for (size_t i = 0; i < k; i++) {
 			int fd;
 
-			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int),
+			       sizeof(int));
 			if (set.n < VFU_MAX_MSG_FDS)
 				set.fds[set.n++] = fd;
 			else
 				close(fd);
 		}
 	}
-	if ((mh.msg_flags & MSG_CTRUNC) || (set.n && r->nsets == VFU_RX_FDSETS)) {
+	if ((mh.msg_flags & MSG_CTRUNC) ||
+	    (set.n && r->nsets == VFU_RX_FDSETS)) {
 		for (unsigned int k = 0; k < set.n; k++)
 			close(set.fds[k]);
 		return -EMSGSIZE;

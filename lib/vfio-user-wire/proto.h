@@ -36,74 +36,74 @@ enum vfu_cmd {
 };
 
 /* header flags */
-#define VFU_F_TYPE_MASK 0xfu
+#define VFU_F_TYPE_MASK	   0xfu
 #define VFU_F_TYPE_COMMAND 0x0u
-#define VFU_F_TYPE_REPLY 0x1u
-#define VFU_F_NO_REPLY 0x10u
-#define VFU_F_ERROR 0x20u
+#define VFU_F_TYPE_REPLY   0x1u
+#define VFU_F_NO_REPLY	   0x10u
+#define VFU_F_ERROR	   0x20u
 
 /* limits we advertise and enforce */
-#define VFU_VERSION_MAJOR 0
-#define VFU_VERSION_MINOR 0
-#define VFU_MAX_DATA_XFER (1u << 20)
-#define VFU_MAX_MSG_FDS 16u
-#define VFU_MAX_MSG_SIZE (VFU_MAX_DATA_XFER + 64u)
-#define VFU_MAX_DMA_MAPS 1048576u
+#define VFU_VERSION_MAJOR   0
+#define VFU_VERSION_MINOR   0
+#define VFU_MAX_DATA_XFER   (1u << 20)
+#define VFU_MAX_MSG_FDS	    16u
+#define VFU_MAX_MSG_SIZE    (VFU_MAX_DATA_XFER + 64u)
+#define VFU_MAX_DMA_MAPS    1048576u
 #define VFU_MAX_WRITE_MULTI 1024u
-#define VFU_MAX_LOG_RANGES 4096u
+#define VFU_MAX_LOG_RANGES  4096u
 
 /* DMA_MAP / DMA_UNMAP flags */
-#define VFU_DMA_MAP_READ (1u << 0)
-#define VFU_DMA_MAP_WRITE (1u << 1)
-#define VFU_DMA_MAP_MMAP (1u << 2) /* libvfio-user extension */
+#define VFU_DMA_MAP_READ	       (1u << 0)
+#define VFU_DMA_MAP_WRITE	       (1u << 1)
+#define VFU_DMA_MAP_MMAP	       (1u << 2) /* libvfio-user extension */
 #define VFU_DMA_UNMAP_GET_DIRTY_BITMAP (1u << 0)
-#define VFU_DMA_UNMAP_ALL (1u << 1)
+#define VFU_DMA_UNMAP_ALL	       (1u << 1)
 
 /* DEVICE_GET_INFO flags */
 #define VFU_DEV_FLAG_RESET (1u << 0)
-#define VFU_DEV_FLAG_PCI (1u << 1)
+#define VFU_DEV_FLAG_PCI   (1u << 1)
 
 /* REGION_INFO flags and capabilities */
-#define VFU_REGION_READ (1u << 0)
-#define VFU_REGION_WRITE (1u << 1)
-#define VFU_REGION_MMAP (1u << 2)
-#define VFU_REGION_CAPS (1u << 3)
+#define VFU_REGION_READ	    (1u << 0)
+#define VFU_REGION_WRITE    (1u << 1)
+#define VFU_REGION_MMAP	    (1u << 2)
+#define VFU_REGION_CAPS	    (1u << 3)
 #define VFU_CAP_SPARSE_MMAP 1
-#define VFU_CAP_TYPE 2
+#define VFU_CAP_TYPE	    2
 #define VFU_PCI_NUM_REGIONS 9
 /* the PCI regions plus device-specific ones (index 9 up) */
-#define VFU_MAX_REGIONS 16
+#define VFU_MAX_REGIONS	      16
 #define VFU_PCI_CONFIG_REGION 7
 
 /* IRQ_INFO flags, SET_IRQS flags, PCI IRQ indexes */
-#define VFU_IRQ_INFO_EVENTFD (1u << 0)
-#define VFU_IRQ_INFO_MASKABLE (1u << 1)
+#define VFU_IRQ_INFO_EVENTFD	(1u << 0)
+#define VFU_IRQ_INFO_MASKABLE	(1u << 1)
 #define VFU_IRQ_INFO_AUTOMASKED (1u << 2)
-#define VFU_IRQ_INFO_NORESIZE (1u << 3)
-#define VFU_IRQ_DATA_NONE (1u << 0)
-#define VFU_IRQ_DATA_BOOL (1u << 1)
-#define VFU_IRQ_DATA_EVENTFD (1u << 2)
-#define VFU_IRQ_DATA_MASK 0x7u
-#define VFU_IRQ_ACTION_MASK (1u << 3)
-#define VFU_IRQ_ACTION_UNMASK (1u << 4)
-#define VFU_IRQ_ACTION_TRIGGER (1u << 5)
+#define VFU_IRQ_INFO_NORESIZE	(1u << 3)
+#define VFU_IRQ_DATA_NONE	(1u << 0)
+#define VFU_IRQ_DATA_BOOL	(1u << 1)
+#define VFU_IRQ_DATA_EVENTFD	(1u << 2)
+#define VFU_IRQ_DATA_MASK	0x7u
+#define VFU_IRQ_ACTION_MASK	(1u << 3)
+#define VFU_IRQ_ACTION_UNMASK	(1u << 4)
+#define VFU_IRQ_ACTION_TRIGGER	(1u << 5)
 #define VFU_IRQ_ACTION_MASKBITS 0x38u
-#define VFU_PCI_NUM_IRQS 5
+#define VFU_PCI_NUM_IRQS	5
 
 /* DEVICE_FEATURE */
-#define VFU_FEATURE_MASK 0xffffu
-#define VFU_FEATURE_GET (1u << 16)
-#define VFU_FEATURE_SET (1u << 17)
-#define VFU_FEATURE_PROBE (1u << 18)
-#define VFU_FEATURE_MIGRATION 1
+#define VFU_FEATURE_MASK	     0xffffu
+#define VFU_FEATURE_GET		     (1u << 16)
+#define VFU_FEATURE_SET		     (1u << 17)
+#define VFU_FEATURE_PROBE	     (1u << 18)
+#define VFU_FEATURE_MIGRATION	     1
 #define VFU_FEATURE_MIG_DEVICE_STATE 2
 /* the flags of the VFU_FEATURE_MIGRATION reply (the kernel's
  * VFIO_MIGRATION_*): which optional states the device supports */
-#define VFU_MIGRATION_STOP_COPY (1u << 0)
-#define VFU_MIGRATION_P2P (1u << 1)
-#define VFU_MIGRATION_PRE_COPY (1u << 2)
-#define VFU_FEATURE_DMA_LOGGING_START 6
-#define VFU_FEATURE_DMA_LOGGING_STOP 7
+#define VFU_MIGRATION_STOP_COPY	       (1u << 0)
+#define VFU_MIGRATION_P2P	       (1u << 1)
+#define VFU_MIGRATION_PRE_COPY	       (1u << 2)
+#define VFU_FEATURE_DMA_LOGGING_START  6
+#define VFU_FEATURE_DMA_LOGGING_STOP   7
 #define VFU_FEATURE_DMA_LOGGING_REPORT 8
 
 struct vfu_hdr {
@@ -189,7 +189,7 @@ struct vfu_cap_type {
  * VGPU_REGION_TYPE_GFX, VGPU_REGION_SUBTYPE_GFX_PLANE and
  * VGPU_PLANE_DESC_* in libvgpu-provider.h.
  */
-#define VGPU_VFU_TYPE_GFX 1u
+#define VGPU_VFU_TYPE_GFX      1u
 #define VGPU_VFU_SUBTYPE_PLANE 0x6c760001u
 #define VGPU_VFU_PLANE_VERSION 1u
 struct vgpu_vfu_plane {
@@ -279,7 +279,7 @@ struct vfu_caps {
 	uint64_t max_data_xfer_size;
 	uint64_t max_dma_maps;
 	uint64_t pgsizes;
-	uint64_t mig_pgsize;       /* 0: no migration object */
+	uint64_t mig_pgsize; /* 0: no migration object */
 	uint64_t mig_max_bitmap;
 	bool twin_socket;
 	bool write_multiple;
@@ -288,10 +288,10 @@ struct vfu_caps {
 
 /* the keys of a capabilities object; a reply names only those the offer
  * named (the spec: a subset) */
-#define VFU_CAP_MAX_MSG_FDS (1u << 0)
+#define VFU_CAP_MAX_MSG_FDS   (1u << 0)
 #define VFU_CAP_MAX_DATA_XFER (1u << 1)
-#define VFU_CAP_MAX_DMA_MAPS (1u << 2)
-#define VFU_CAP_PGSIZES (1u << 3)
+#define VFU_CAP_MAX_DMA_MAPS  (1u << 2)
+#define VFU_CAP_PGSIZES	      (1u << 3)
 
 /* the defaults the spec gives for absent keys */
 void vfu_caps_default(struct vfu_caps *caps);
@@ -452,8 +452,8 @@ struct vfu_msg {
 	unsigned int nfds;
 };
 
-#define VFU_RX_BUF 65536u /* grows to the largest message seen */
-#define VFU_RX_FDSETS 4u  /* fd-carrying reads buffered at once */
+#define VFU_RX_BUF    65536u /* grows to the largest message seen */
+#define VFU_RX_FDSETS 4u     /* fd-carrying reads buffered at once */
 
 /* fds one recvmsg() brought, and the stream bytes [begin, end) it read */
 struct vfu_rx_fds {
@@ -466,7 +466,7 @@ struct vfu_rx_fds {
 struct vfu_reader {
 	uint8_t *buf;
 	size_t cap, head, tail; /* unread bytes are buf[head..tail) */
-	uint64_t base;          /* stream offset of buf[0] */
+	uint64_t base;		/* stream offset of buf[0] */
 	struct vfu_rx_fds sets[VFU_RX_FDSETS];
 	unsigned int nsets;
 };

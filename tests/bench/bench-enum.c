@@ -56,15 +56,16 @@ static void floor_round(const char *sys, const char *conf)
 
 		if (pe->d_name[0] == '.')
 			continue;
-		snprintf(types, sizeof(types), "%s/%s/mdev_supported_types", path,
-			 pe->d_name);
+		snprintf(types, sizeof(types), "%s/%s/mdev_supported_types",
+			 path, pe->d_name);
 		td = opendir(types);
 		while (td && (te = readdir(td))) {
 			int fd;
 
 			if (te->d_name[0] == '.')
 				continue;
-			fd = openat(dirfd(td), te->d_name, O_RDONLY | O_DIRECTORY);
+			fd = openat(dirfd(td), te->d_name,
+				    O_RDONLY | O_DIRECTORY);
 			slurp(fd, "name");
 			slurp(fd, "description");
 			slurp(fd, "device_api");
@@ -83,11 +84,14 @@ static void floor_round(const char *sys, const char *conf)
 
 		if (ie->d_name[0] == '.')
 			continue;
-		sink += (size_t)readlinkat(dirfd(id), ie->d_name, target, sizeof(target));
+		sink += (size_t)readlinkat(dirfd(id), ie->d_name, target,
+					   sizeof(target));
 		snprintf(l, sizeof(l), "%s/mdev_type", ie->d_name);
-		sink += (size_t)readlinkat(dirfd(id), l, target, sizeof(target));
+		sink += (size_t)readlinkat(dirfd(id), l, target,
+					   sizeof(target));
 		snprintf(l, sizeof(l), "%s/iommu_group", ie->d_name);
-		sink += (size_t)readlinkat(dirfd(id), l, target, sizeof(target));
+		sink += (size_t)readlinkat(dirfd(id), l, target,
+					   sizeof(target));
 	}
 	if (id)
 		closedir(id);
@@ -127,8 +131,8 @@ static size_t lib_round(struct vgpu_ctx *ctx)
 		vgpu_type_list_free(types, nt);
 	}
 	vgpu_parent_list_free(parents, np);
-	if (vgpu_instance_list(ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, NULL, NULL,
-			       &insts, &ni) < 0)
+	if (vgpu_instance_list(ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, NULL,
+			       NULL, &insts, &ni) < 0)
 		exit(1);
 	vgpu_instance_list_free(insts, ni);
 	return count + ni;
@@ -162,7 +166,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < rounds; i++)
 		objects = lib_round(ctx);
 	t_lib = (now() - t0) / rounds;
-	printf("enumeration of %zu types+instances, %d rounds\n", objects, rounds);
+	printf("enumeration of %zu types+instances, %d rounds\n", objects,
+	       rounds);
 	printf("  floor (raw syscalls): %8.3f ms/round\n", t_floor * 1e3);
 	printf("  libvgpu             : %8.3f ms/round\n", t_lib * 1e3);
 	printf("  ratio libvgpu/floor : %8.2f\n", t_lib / t_floor);

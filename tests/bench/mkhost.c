@@ -19,7 +19,9 @@ int main(int argc, char **argv)
 	int r;
 
 	if (argc != 5 && argc != 6) {
-		fprintf(stderr, "usage: %s DIR PARENTS TYPES INSTANCES [DEFINED]\n", argv[0]);
+		fprintf(stderr,
+			"usage: %s DIR PARENTS TYPES INSTANCES [DEFINED]\n",
+			argv[0]);
 		return 2;
 	}
 	np = strtoul(argv[2], &end, 10);
@@ -40,20 +42,25 @@ int main(int argc, char **argv)
 	for (unsigned long p = 0; p < np; p++) {
 		char bdf[32];
 
-		snprintf(bdf, sizeof(bdf), "0000:%02lx:%02lx.0", (p >> 5) + 1, p & 31);
-		r = fake_tree_add_pci_parent(t, bdf, 0x8086, 0x3e92, 0x1028, 0x0869,
-					     0x030000, "i915", (int)(p & 1));
+		snprintf(bdf, sizeof(bdf), "0000:%02lx:%02lx.0", (p >> 5) + 1,
+			 p & 31);
+		r = fake_tree_add_pci_parent(t, bdf, 0x8086, 0x3e92, 0x1028,
+					     0x0869, 0x030000, "i915",
+					     (int)(p & 1));
 		for (unsigned long k = 0; k < nt && r >= 0; k++) {
 			char id[64], name[64], desc[256];
-			unsigned long per_type = (ni + np * nt - 1) / (np * nt) + 1;
+			unsigned long per_type =
+				(ni + np * nt - 1) / (np * nt) + 1;
 
 			snprintf(id, sizeof(id), "i915-GVTg_V5_%lu", k);
 			snprintf(name, sizeof(name), "GVTg_V5_%lu", k);
-			snprintf(desc, sizeof(desc),
-				 "low_gm_size: %luMB\nhigh_gm_size: %luMB\nfence: 4\n"
-				 "resolution: 1920x1200\nweight: %lu\n",
-				 64 * (k + 1), 384 * (k + 1), k + 1);
-			r = fake_tree_add_type(t, bdf, id, name, desc, "vfio-pci",
+			snprintf(
+				desc, sizeof(desc),
+				"low_gm_size: %luMB\nhigh_gm_size: %luMB\nfence: 4\n"
+				"resolution: 1920x1200\nweight: %lu\n",
+				64 * (k + 1), 384 * (k + 1), k + 1);
+			r = fake_tree_add_type(t, bdf, id, name, desc,
+					       "vfio-pci",
 					       (unsigned int)per_type);
 		}
 		if (r < 0)
@@ -63,23 +70,27 @@ int main(int argc, char **argv)
 		unsigned long p = i % np, k = (i / np) % nt;
 		char bdf[32], id[64], uuid[40], rel[256], json[256];
 
-		snprintf(bdf, sizeof(bdf), "0000:%02lx:%02lx.0", (p >> 5) + 1, p & 31);
+		snprintf(bdf, sizeof(bdf), "0000:%02lx:%02lx.0", (p >> 5) + 1,
+			 p & 31);
 		snprintf(id, sizeof(id), "i915-GVTg_V5_%lu", k);
-		snprintf(uuid, sizeof(uuid), "%08lx-0000-4000-8000-%012lx", i & 0xffffffffUL, i & 0xffffffffffffUL);
+		snprintf(uuid, sizeof(uuid), "%08lx-0000-4000-8000-%012lx",
+			 i & 0xffffffffUL, i & 0xffffffffffffUL);
 		r = fake_tree_add_instance(t, bdf, id, uuid);
 		if (r < 0)
 			break;
 		if (i >= nd)
 			continue;
 		snprintf(rel, sizeof(rel), "etc/mdevctl.d/%s/%s", bdf, uuid);
-		snprintf(json, sizeof(json),
-			 "{\n  \"mdev_type\": \"%s\",\n  \"start\": \"%s\",\n  \"attrs\": []\n}",
-			 id, i & 1 ? "auto" : "manual");
+		snprintf(
+			json, sizeof(json),
+			"{\n  \"mdev_type\": \"%s\",\n  \"start\": \"%s\",\n  \"attrs\": []\n}",
+			id, i & 1 ? "auto" : "manual");
 		r = fake_tree_write(t, rel, json);
 	}
 	fake_tree_free(t);
 	if (r < 0) {
-		fprintf(stderr, "%s: building the host failed: %s\n", argv[0], strerror(-r));
+		fprintf(stderr, "%s: building the host failed: %s\n", argv[0],
+			strerror(-r));
 		return 1;
 	}
 	return 0;

@@ -183,7 +183,8 @@ static ssize_t f_write(void *data, int fd, const void *buf, size_t len)
 /* a region info answer with the misbehaviour asked for */
 static int region_info(struct fake_vfio *f, struct vfio_region_info *ri)
 {
-	static const uint32_t rw = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
+	static const uint32_t rw =
+		VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE;
 	uint32_t argsz = ri->argsz;
 	uint32_t index = ri->index;
 	uint32_t need = sizeof(*ri);
@@ -197,13 +198,16 @@ static int region_info(struct fake_vfio *f, struct vfio_region_info *ri)
 	switch (index) {
 	case 0: { /* BAR0: 16 KiB, mmap-able in one sparse area */
 		struct vfio_region_info_cap_sparse_mmap sp = {
-			.header = { .id = VFIO_REGION_INFO_CAP_SPARSE_MMAP, .version = 1 },
+			.header = { .id = VFIO_REGION_INFO_CAP_SPARSE_MMAP,
+				    .version = 1 },
 			.nr_areas = 1,
 		};
-		struct vfio_region_sparse_mmap_area a = { .offset = 0x1000, .size = 0x2000 };
+		struct vfio_region_sparse_mmap_area a = { .offset = 0x1000,
+							  .size = 0x2000 };
 
 		ri->size = 0x4000;
-		ri->flags = rw | VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS;
+		ri->flags = rw | VFIO_REGION_INFO_FLAG_MMAP |
+			    VFIO_REGION_INFO_FLAG_CAPS;
 		if (f->fail_region == 0 && f->lie == LIE_SPARSE_OOB)
 			a.size = 0x4000;
 		if (f->fail_region == 0 && f->lie == LIE_SPARSE_COUNT)
@@ -215,8 +219,10 @@ static int region_info(struct fake_vfio *f, struct vfio_region_info *ri)
 	}
 	case 2: { /* BAR2: 4 KiB with a type capability */
 		struct vfio_region_info_cap_type t = {
-			.header = { .id = VFIO_REGION_INFO_CAP_TYPE, .version = 1 },
-			.type = 0x8086, .subtype = 3,
+			.header = { .id = VFIO_REGION_INFO_CAP_TYPE,
+				    .version = 1 },
+			.type = 0x8086,
+			.subtype = 3,
 		};
 
 		ri->size = 0x1000;
@@ -229,9 +235,14 @@ static int region_info(struct fake_vfio *f, struct vfio_region_info *ri)
 		ri->size = sizeof(f->config);
 		ri->flags = rw;
 		break;
-	case 1: case 3: case 4: case 5: case 6: case 8:
+	case 1:
+	case 3:
+	case 4:
+	case 5:
+	case 6:
+	case 8:
 		break; /* unimplemented: size 0 */
-	case 16: /* device specific, beyond num_regions (like mdpy's) */
+	case 16:       /* device specific, beyond num_regions (like mdpy's) */
 		ri->size = 0x1000;
 		ri->flags = rw | VFIO_REGION_INFO_FLAG_MMAP;
 		break;
@@ -274,11 +285,13 @@ static int region_info(struct fake_vfio *f, struct vfio_region_info *ri)
 static int iommu_info(struct vfio_iommu_type1_info *ii)
 {
 	struct vfio_iommu_type1_info_cap_iova_range c = {
-		.header = { .id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, .version = 1 },
+		.header = { .id = VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE,
+			    .version = 1 },
 		.nr_iovas = 2,
 	};
 	struct vfio_iova_range rg[2] = {
-		{ 0, 0xfedfffffULL }, { 0xfef00000ULL, (1ULL << 48) - 1 },
+		{ 0, 0xfedfffffULL },
+		{ 0xfef00000ULL, (1ULL << 48) - 1 },
 	};
 	uint32_t need = sizeof(*ii) + sizeof(c) + sizeof(rg);
 	uint32_t argsz = ii->argsz;
@@ -355,7 +368,10 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 		}
 		if (d->flags != VFIO_IOMMU_DIRTY_PAGES_FLAG_GET_BITMAP ||
 		    !f->dirty_on ||
-		    d->argsz < sizeof(*d) + sizeof(struct vfio_iommu_type1_dirty_bitmap_get))
+		    d->argsz <
+			    sizeof(*d) +
+				    sizeof(struct
+					   vfio_iommu_type1_dirty_bitmap_get))
 			return fail(EINVAL);
 		struct vfio_iommu_type1_dirty_bitmap_get *g = (void *)d->data;
 
@@ -373,14 +389,16 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 	case VFIO_CHECK_EXTENSION:
 		return 1;
 	case VFIO_GROUP_GET_STATUS:
-		((struct vfio_group_status *)arg)->flags = VFIO_GROUP_FLAGS_VIABLE;
+		((struct vfio_group_status *)arg)->flags =
+			VFIO_GROUP_FLAGS_VIABLE;
 		return 0;
 	case VFIO_GROUP_SET_CONTAINER:
 	case VFIO_SET_IOMMU:
 		return 0;
 	case VFIO_GROUP_GET_DEVICE_FD: {
 		const char *tok = strstr(arg, " vf_token=");
-		size_t n = tok ? (size_t)(tok - (const char *)arg) : strlen(arg);
+		size_t n =
+			tok ? (size_t)(tok - (const char *)arg) : strlen(arg);
 
 		if (!(n == strlen(FAKE_UUID) && !strncmp(arg, FAKE_UUID, n)) &&
 		    !(n == strlen(FAKE_BDF) && !strncmp(arg, FAKE_BDF, n)))
@@ -428,12 +446,14 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 		uint32_t feat = q->flags & VFIO_DEVICE_FEATURE_MASK;
 
 		if (feat == VFIO_DEVICE_FEATURE_MIGRATION && f->migration) {
-			uint64_t flags = VFIO_MIGRATION_STOP_COPY | f->mig_flags;
+			uint64_t flags =
+				VFIO_MIGRATION_STOP_COPY | f->mig_flags;
 
 			memcpy(q->data, &flags, sizeof(flags));
 			return 0;
 		}
-		if (feat == VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE && f->migration)
+		if (feat == VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE &&
+		    f->migration)
 			return mig_feature(f, q);
 		if (feat == VFIO_DEVICE_FEATURE_PCI_VF_TOKEN &&
 		    q->flags & VFIO_DEVICE_FEATURE_SET &&
@@ -443,7 +463,8 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 		}
 		if (f->dma_logging && !(q->flags & VFIO_DEVICE_FEATURE_PROBE)) {
 			if (feat == VFIO_DEVICE_FEATURE_DMA_LOGGING_START) {
-				struct vfio_device_feature_dma_logging_control *c = (void *)q->data;
+				struct vfio_device_feature_dma_logging_control
+					*c = (void *)q->data;
 
 				if (!c->num_ranges || c->page_size != 4096)
 					return fail(EINVAL);
@@ -455,10 +476,13 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 				f->dirty_on = false;
 				return 0;
 			}
-			if (feat == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT && f->dma_log_no_report)
+			if (feat == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT &&
+			    f->dma_log_no_report)
 				return fail(EOPNOTSUPP);
-			if (feat == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT && f->dirty_on) {
-				struct vfio_device_feature_dma_logging_report *r = (void *)q->data;
+			if (feat == VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT &&
+			    f->dirty_on) {
+				struct vfio_device_feature_dma_logging_report
+					*r = (void *)q->data;
 				uint64_t *bm = (uint64_t *)(uintptr_t)r->bitmap;
 
 				/* the first page of the range */
@@ -491,7 +515,8 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 		((struct vfio_device_bind_iommufd *)arg)->out_devid = 4;
 		return 0;
 	case VFIO_DEVICE_ATTACH_IOMMUFD_PT: {
-		uint32_t pt = ((struct vfio_device_attach_iommufd_pt *)arg)->pt_id;
+		uint32_t pt =
+			((struct vfio_device_attach_iommufd_pt *)arg)->pt_id;
 
 		if (pt != 5 && !(pt == 9 && f->hwpts))
 			return fail(ENOENT);
@@ -546,7 +571,9 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 			q->num_iovas = 1;
 			return fail(EMSGSIZE);
 		}
-		struct { uint64_t start, last; } rg = { 0x10000, (1ULL << 39) - 1 };
+		struct {
+			uint64_t start, last;
+		} rg = { 0x10000, (1ULL << 39) - 1 };
 		memcpy((void *)(uintptr_t)q->allowed_iovas, &rg, sizeof(rg));
 		q->num_iovas = 1;
 		q->out_iova_alignment = 4096;
@@ -566,7 +593,8 @@ static int f_ioctl(void *data, int fd, unsigned long req, void *arg)
 static ssize_t f_rw(struct fake_vfio *f, void *buf, size_t len, off_t off,
 		    bool write)
 {
-	uint64_t index = (uint64_t)off >> 40, o = (uint64_t)off & ((1ULL << 40) - 1);
+	uint64_t index = (uint64_t)off >> 40,
+		 o = (uint64_t)off & ((1ULL << 40) - 1);
 	int e;
 
 	if (misbehave(f, &e))
@@ -650,7 +678,8 @@ static void link_group(const char *root, const char *dev)
 	char rel[600], target[64];
 
 	snprintf(rel, sizeof(rel), "%s/iommu_group", dev);
-	snprintf(target, sizeof(target), "../../../kernel/iommu_groups/%d", FAKE_GROUP);
+	snprintf(target, sizeof(target), "../../../kernel/iommu_groups/%d",
+		 FAKE_GROUP);
 	fake_symlink(root, rel, target);
 }
 
@@ -666,15 +695,20 @@ void fake_vfio_init(struct fake_vfio *f)
 	mkdirs(f->root, "bus/mdev/devices");
 	fake_symlink(f->root, "bus/mdev/devices/" FAKE_UUID,
 		     "../../../devices/virtual/mtty/mtty/" FAKE_UUID);
-	fake_symlink(f->root, "devices/virtual/mtty/mtty/" FAKE_UUID "/mdev_type",
+	fake_symlink(f->root,
+		     "devices/virtual/mtty/mtty/" FAKE_UUID "/mdev_type",
 		     "../mdev_supported_types/mtty-1");
 	mkdirs(f->root, "bus/pci/devices/" FAKE_BDF "/vfio-dev/vfio3");
 	link_group(f->root, "devices/virtual/mtty/mtty/" FAKE_UUID);
 	link_group(f->root, "bus/pci/devices/" FAKE_BDF);
-	f->sys = (struct vgpu_vfio_sys){ .open = f_open, .close = f_close,
-					 .ioctl = f_ioctl, .pread = f_pread,
-					 .pwrite = f_pwrite, .mmap = f_mmap,
-					 .read = f_read, .write = f_write,
+	f->sys = (struct vgpu_vfio_sys){ .open = f_open,
+					 .close = f_close,
+					 .ioctl = f_ioctl,
+					 .pread = f_pread,
+					 .pwrite = f_pwrite,
+					 .mmap = f_mmap,
+					 .read = f_read,
+					 .write = f_write,
 					 .data = f };
 	f->mig_state = 2; /* RUNNING */
 	f->fail_region = -1;

@@ -58,7 +58,8 @@ START_TEST(open_by_uuid_and_bdf)
 	ck_assert_ptr_eq(vgpu_handle_unref(h), h);
 	ck_assert_ptr_null(vgpu_handle_unref(h));
 	/* the short PCI form, without iommufd */
-	ck_assert_int_eq(vgpu_handle_open(ctx, "01:00.0", VGPU_OPEN_NO_IOMMUFD, &h2), 0);
+	ck_assert_int_eq(
+		vgpu_handle_open(ctx, "01:00.0", VGPU_OPEN_NO_IOMMUFD, &h2), 0);
 	ck_assert_str_eq(vgpu_handle_get_id(h2), FAKE_BDF);
 	h = h2;
 }
@@ -69,13 +70,23 @@ START_TEST(open_bad_ids)
 	ck_assert_int_eq(vgpu_handle_open(ctx, "not-a-device", 0, &h), -EINVAL);
 	ck_assert_int_eq(vgpu_handle_open(ctx, "0000:01:00.9", 0, &h), -EINVAL);
 	ck_assert_int_eq(vgpu_handle_open(ctx, "0000:02:00.0", 0, &h), -ENODEV);
-	ck_assert_int_eq(vgpu_handle_open(ctx, "11111111-2222-3333-4444-555555555555", 0, &h), -ENODEV);
-	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_UUID, 1u << 7, &h), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_UUID, VGPU_OPEN_IOMMUFD | VGPU_OPEN_NO_IOMMUFD, &h), -EINVAL);
+	ck_assert_int_eq(
+		vgpu_handle_open(ctx, "11111111-2222-3333-4444-555555555555", 0,
+				 &h),
+		-ENODEV);
+	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_UUID, 1u << 7, &h),
+			 -EINVAL);
+	ck_assert_int_eq(
+		vgpu_handle_open(ctx, FAKE_UUID,
+				 VGPU_OPEN_IOMMUFD | VGPU_OPEN_NO_IOMMUFD, &h),
+		-EINVAL);
 	ck_assert_int_eq(vgpu_handle_open(NULL, FAKE_UUID, 0, &h), -EINVAL);
 	/* no iommufd: asking for it is refused, the group is not tried */
-	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_IOMMUFD, &h), -EOPNOTSUPP);
-	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_UUID, VGPU_OPEN_IOMMUFD, &h), -EOPNOTSUPP);
+	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_IOMMUFD, &h),
+			 -EOPNOTSUPP);
+	ck_assert_int_eq(
+		vgpu_handle_open(ctx, FAKE_UUID, VGPU_OPEN_IOMMUFD, &h),
+		-EOPNOTSUPP);
 	ck_assert_ptr_null(h);
 	/* NULL handles are misuse, not crashes */
 	ck_assert_int_eq(vgpu_handle_get_region_count(NULL), -EINVAL);
@@ -94,7 +105,8 @@ START_TEST(group_in_use)
 	f.group_busy = true;
 	ck_assert_int_eq(vgpu_handle_probe_in_use(ctx, FAKE_UUID, &group), 1);
 	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_UUID, 0, &h), -EBUSY);
-	ck_assert_int_eq(vgpu_handle_probe_in_use(ctx, "0000:09:00.0", &group), -ENODEV);
+	ck_assert_int_eq(vgpu_handle_probe_in_use(ctx, "0000:09:00.0", &group),
+			 -ENODEV);
 	ck_assert_int_eq(group, -1);
 }
 END_TEST
@@ -110,21 +122,28 @@ START_TEST(region_table)
 	n = vgpu_handle_get_region_count(h);
 	/* 0..8 and the device-specific 16 beyond num_regions */
 	ck_assert_int_eq(n, 10);
-	ck_assert_int_eq(vgpu_handle_get_region(h, 9, &index, &size, &flags), 0);
+	ck_assert_int_eq(vgpu_handle_get_region(h, 9, &index, &size, &flags),
+			 0);
 	ck_assert_uint_eq(index, 16);
 	ck_assert_uint_eq(size, 0x1000);
-	ck_assert_uint_eq(flags, VGPU_REGION_READ | VGPU_REGION_WRITE | VGPU_REGION_MMAP);
-	ck_assert_int_eq(vgpu_handle_get_region(h, 10, &index, &size, &flags), -ERANGE);
+	ck_assert_uint_eq(flags, VGPU_REGION_READ | VGPU_REGION_WRITE |
+					 VGPU_REGION_MMAP);
+	ck_assert_int_eq(vgpu_handle_get_region(h, 10, &index, &size, &flags),
+			 -ERANGE);
 	ck_assert_int_eq(vgpu_handle_region_get_sparse_count(h, 0), 1);
-	ck_assert_int_eq(vgpu_handle_region_get_sparse(h, 0, 0, &off, &size), 0);
+	ck_assert_int_eq(vgpu_handle_region_get_sparse(h, 0, 0, &off, &size),
+			 0);
 	ck_assert_uint_eq(off, 0x1000);
 	ck_assert_uint_eq(size, 0x2000);
-	ck_assert_int_eq(vgpu_handle_region_get_sparse(h, 0, 1, &off, &size), -ERANGE);
+	ck_assert_int_eq(vgpu_handle_region_get_sparse(h, 0, 1, &off, &size),
+			 -ERANGE);
 	ck_assert_int_eq(vgpu_handle_region_get_type(h, 2, &type, &sub), 0);
 	ck_assert_uint_eq(type, 0x8086);
 	ck_assert_uint_eq(sub, 3);
-	ck_assert_int_eq(vgpu_handle_region_get_type(h, 0, &type, &sub), -ENODATA);
-	ck_assert_int_eq(vgpu_handle_region_get_type(h, 40, &type, &sub), -ENOENT);
+	ck_assert_int_eq(vgpu_handle_region_get_type(h, 0, &type, &sub),
+			 -ENODATA);
+	ck_assert_int_eq(vgpu_handle_region_get_type(h, 40, &type, &sub),
+			 -ENOENT);
 }
 END_TEST
 
@@ -139,7 +158,8 @@ START_TEST(region_access)
 	ck_assert_uint_eq(buf[0], 0xf4);
 	ck_assert_int_eq(vgpu_handle_region_read(h, 7, 250, buf, 6), 0);
 	ck_assert_int_eq(vgpu_handle_region_read(h, 7, 251, buf, 6), -ERANGE);
-	ck_assert_int_eq(vgpu_handle_region_read(h, 7, UINT64_MAX, buf, 2), -ERANGE);
+	ck_assert_int_eq(vgpu_handle_region_read(h, 7, UINT64_MAX, buf, 2),
+			 -ERANGE);
 	ck_assert_int_eq(vgpu_handle_region_read(h, 1, 0, buf, 1), -EACCES);
 	ck_assert_int_eq(vgpu_handle_region_read(h, 40, 0, buf, 1), -ENOENT);
 	ck_assert_int_eq(vgpu_handle_config_write(h, 0x3c, 1, 0x0b), 0);
@@ -150,13 +170,25 @@ START_TEST(region_access)
 	ck_assert_int_eq(vgpu_handle_config_read(h, 1, 2, &v), -EINVAL);
 	ck_assert_int_eq(vgpu_handle_config_read(h, 0, 3, &v), -EINVAL);
 	/* mmap only inside the sparse area */
-	ck_assert_int_eq(vgpu_handle_region_mmap(h, 0, 0x1000, 0x2000, PROT_READ, &p), 0);
+	ck_assert_int_eq(
+		vgpu_handle_region_mmap(h, 0, 0x1000, 0x2000, PROT_READ, &p),
+		0);
 	munmap(p, 0x2000);
-	ck_assert_int_eq(vgpu_handle_region_mmap(h, 0, 0, 0x1000, PROT_READ, &p), -EACCES);
-	ck_assert_int_eq(vgpu_handle_region_mmap(h, 0, 0x2000, 0x2000, PROT_READ, &p), -EACCES);
-	ck_assert_int_eq(vgpu_handle_region_mmap(h, 0, 0x1001, 0x1000, PROT_READ, &p), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_region_mmap(h, 7, 0, 0x1000, PROT_READ, &p), -EACCES);
-	ck_assert_int_eq(vgpu_handle_region_mmap(h, 16, 0, 0x1000, PROT_READ | PROT_WRITE, &p), 0);
+	ck_assert_int_eq(
+		vgpu_handle_region_mmap(h, 0, 0, 0x1000, PROT_READ, &p),
+		-EACCES);
+	ck_assert_int_eq(
+		vgpu_handle_region_mmap(h, 0, 0x2000, 0x2000, PROT_READ, &p),
+		-EACCES);
+	ck_assert_int_eq(
+		vgpu_handle_region_mmap(h, 0, 0x1001, 0x1000, PROT_READ, &p),
+		-EINVAL);
+	ck_assert_int_eq(
+		vgpu_handle_region_mmap(h, 7, 0, 0x1000, PROT_READ, &p),
+		-EACCES);
+	ck_assert_int_eq(vgpu_handle_region_mmap(h, 16, 0, 0x1000,
+						 PROT_READ | PROT_WRITE, &p),
+			 0);
 	munmap(p, 0x1000);
 }
 END_TEST
@@ -169,22 +201,30 @@ START_TEST(config_caps_and_bars)
 	open_ok(FAKE_UUID);
 	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x05, false, 0), 0x40);
 	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x10, false, 0), 0x50);
-	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x05, false, 0x40), -ENOENT);
-	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x11, false, 0), -ENOENT);
+	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x05, false, 0x40),
+			 -ENOENT);
+	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x11, false, 0),
+			 -ENOENT);
 	/* config space is 256 bytes: no extended capabilities */
-	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x01, true, 0), -ENOENT);
-	ck_assert_int_eq(vgpu_handle_config_get_bar(h, 0, &addr, &size, &flags), 0);
+	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x01, true, 0),
+			 -ENOENT);
+	ck_assert_int_eq(vgpu_handle_config_get_bar(h, 0, &addr, &size, &flags),
+			 0);
 	ck_assert_uint_eq(addr, 0x10000000cULL & ~0xfULL);
 	ck_assert_uint_eq(size, 0x4000);
 	ck_assert_uint_eq(flags, VGPU_BAR_MEM64 | VGPU_BAR_PREFETCH);
-	ck_assert_int_eq(vgpu_handle_config_get_bar(h, 1, &addr, &size, &flags), -ENOENT);
-	ck_assert_int_eq(vgpu_handle_config_get_bar(h, 6, &addr, &size, &flags), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_config_get_bar(h, 1, &addr, &size, &flags),
+			 -ENOENT);
+	ck_assert_int_eq(vgpu_handle_config_get_bar(h, 6, &addr, &size, &flags),
+			 -EINVAL);
 	/* a list that loops is refused, not followed forever */
 	f.config[0x51] = 0x40;
-	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x11, false, 0), -EBADMSG);
+	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x11, false, 0),
+			 -EBADMSG);
 	/* one that points into the header */
 	f.config[0x51] = 0x20;
-	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x11, false, 0), -EBADMSG);
+	ck_assert_int_eq(vgpu_handle_config_find_cap(h, 0x11, false, 0),
+			 -EBADMSG);
 }
 END_TEST
 
@@ -194,8 +234,9 @@ START_TEST(malformed_region_info)
 		int lie;
 		int region;
 	} cases[] = {
-		{ LIE_ARGSZ_GROWS, 0 }, { LIE_ARGSZ_HUGE, 0 }, { LIE_CAP_LOOP, 2 },
-		{ LIE_CAP_OOB, 0 },	{ LIE_SPARSE_OOB, 0 }, { LIE_SPARSE_COUNT, 0 },
+		{ LIE_ARGSZ_GROWS, 0 }, { LIE_ARGSZ_HUGE, 0 },
+		{ LIE_CAP_LOOP, 2 },	{ LIE_CAP_OOB, 0 },
+		{ LIE_SPARSE_OOB, 0 },	{ LIE_SPARSE_COUNT, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -206,7 +247,9 @@ START_TEST(malformed_region_info)
 		/* the device still opens; the malformed region is left out */
 		open_ok(FAKE_UUID);
 		ck_assert_int_eq(vgpu_handle_get_region_count(h), 9);
-		ck_assert_int_eq(vgpu_handle_region_read(h, cases[i].region, 0, &b, 1), -EBADMSG);
+		ck_assert_int_eq(
+			vgpu_handle_region_read(h, cases[i].region, 0, &b, 1),
+			-EBADMSG);
 		ck_assert_int_eq(vgpu_handle_region_read(h, 7, 0, &b, 1), 0);
 		ck_assert_ptr_null(vgpu_handle_unref(h));
 		h = NULL;
@@ -258,20 +301,29 @@ START_TEST(device_vanishes)
 	void *p;
 
 	open_ok(FAKE_UUID);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x100000, 4096, VGPU_DMA_READ), 0);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map(h, mem, 0x100000, 4096, VGPU_DMA_READ), 0);
 	f.vanished = true;
 	ck_assert_int_eq(vgpu_handle_config_read(h, 0, 4, &v), -ENODEV);
 	ck_assert_int_eq(vgpu_handle_reset(h), -ENODEV);
 	ck_assert_int_eq(vgpu_handle_get_irq(h, 0, NULL, NULL), -ENODEV);
-	ck_assert_int_eq(vgpu_handle_region_mmap(h, 16, 0, 4096, PROT_READ, &p), -ENODEV);
-	ck_assert_int_eq(vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, NULL), -ENODEV);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem + 4096, 0x200000, 4096, VGPU_DMA_READ), -ENODEV);
+	ck_assert_int_eq(vgpu_handle_region_mmap(h, 16, 0, 4096, PROT_READ, &p),
+			 -ENODEV);
+	ck_assert_int_eq(
+		vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, NULL),
+		-ENODEV);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, mem + 4096, 0x200000, 4096,
+					     VGPU_DMA_READ),
+			 -ENODEV);
 	ck_assert_int_eq(vgpu_handle_get_dma_count(h), 1);
 	/* the mapping went with the device: the window is forgotten */
 	ck_assert_int_eq(vgpu_handle_dma_unmap(h, 0x100000, 4096), 0);
 	ck_assert_int_eq(vgpu_handle_get_dma_count(h), 0);
 	/* opening a vanished device */
-	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, 0, &p == NULL ? NULL : (struct vgpu_handle **)&p), -ENODEV);
+	ck_assert_int_eq(
+		vgpu_handle_open(ctx, FAKE_BDF, 0,
+				 &p == NULL ? NULL : (struct vgpu_handle **)&p),
+		-ENODEV);
 }
 END_TEST
 
@@ -288,28 +340,51 @@ START_TEST(dma_table)
 	ck_assert_int_eq(vgpu_handle_get_iova_range(h, 2, &s, &l), -ERANGE);
 	ck_assert_uint_eq(vgpu_handle_get_iommu_pgsizes(h), 4096 | (2u << 20));
 
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x10000, 4 * 4096, VGPU_DMA_READ | VGPU_DMA_WRITE), 0);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x10000, 4 * 4096,
+					     VGPU_DMA_READ | VGPU_DMA_WRITE),
+			 0);
 	/* overlaps, at the start, inside, and straddling the end */
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x10000, 4096, VGPU_DMA_READ), -EEXIST);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x12000, 4096, VGPU_DMA_READ), -EEXIST);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0xf000, 2 * 4096, VGPU_DMA_READ), -EEXIST);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map(h, mem, 0x10000, 4096, VGPU_DMA_READ),
+		-EEXIST);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map(h, mem, 0x12000, 4096, VGPU_DMA_READ),
+		-EEXIST);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map(h, mem, 0xf000, 2 * 4096, VGPU_DMA_READ),
+		-EEXIST);
 	/* bad arguments */
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem + 1, 0x40000, 4096, VGPU_DMA_READ), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x40001, 4096, VGPU_DMA_READ), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x40000, 0, VGPU_DMA_READ), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x40000, 4096, 0), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x40000, 4096, 8), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, UINT64_MAX & ~4095ULL, 8192, VGPU_DMA_READ), -EINVAL);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map(h, mem + 1, 0x40000, 4096, VGPU_DMA_READ),
+		-EINVAL);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map(h, mem, 0x40001, 4096, VGPU_DMA_READ),
+		-EINVAL);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x40000, 0, VGPU_DMA_READ),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x40000, 4096, 0),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x40000, 4096, 8),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, UINT64_MAX & ~4095ULL,
+					     8192, VGPU_DMA_READ),
+			 -EINVAL);
 	/* in the hole between the two valid ranges */
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0xfee00000ULL, 4096, VGPU_DMA_READ), -ERANGE);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map(h, mem, 0xfee00000ULL, 4096, VGPU_DMA_READ),
+		-ERANGE);
 	ck_assert_int_eq(f.dma_maps, 1);
 	/* the kernel refuses: the table does not keep the window */
 	f.fail_req = VFIO_IOMMU_MAP_DMA;
 	f.fail_errno = ENOMEM;
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem + 4 * 4096, 0x80000, 4096, VGPU_DMA_READ), -ENOMEM);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, mem + 4 * 4096, 0x80000, 4096,
+					     VGPU_DMA_READ),
+			 -ENOMEM);
 	ck_assert_int_eq(vgpu_handle_get_dma_count(h), 1);
 	f.fail_req = 0;
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem + 4 * 4096, 0x80000, 4096, VGPU_DMA_READ), 0);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, mem + 4 * 4096, 0x80000, 4096,
+					     VGPU_DMA_READ),
+			 0);
 	/* partial and double unmaps */
 	ck_assert_int_eq(vgpu_handle_dma_unmap(h, 0x10000, 4096), -ENOENT);
 	ck_assert_int_eq(vgpu_handle_dma_unmap(h, 0x11000, 4096), -ENOENT);
@@ -330,38 +405,53 @@ START_TEST(irqs)
 
 	open_ok(FAKE_UUID);
 	ck_assert_int_eq(vgpu_handle_get_irq_count(h), 5);
-	ck_assert_int_eq(vgpu_handle_get_irq(h, VGPU_IRQ_INTX, &count, &flags), 0);
+	ck_assert_int_eq(vgpu_handle_get_irq(h, VGPU_IRQ_INTX, &count, &flags),
+			 0);
 	ck_assert_uint_eq(count, 1);
-	ck_assert_uint_eq(flags, VGPU_IRQ_EVENTFD | VGPU_IRQ_MASKABLE | VGPU_IRQ_AUTOMASKED);
+	ck_assert_uint_eq(flags, VGPU_IRQ_EVENTFD | VGPU_IRQ_MASKABLE |
+					 VGPU_IRQ_AUTOMASKED);
 	/* a partial table: MSI-X and ERR are not implemented */
-	ck_assert_int_eq(vgpu_handle_get_irq(h, VGPU_IRQ_MSIX, &count, &flags), -ENOENT);
-	ck_assert_int_eq(vgpu_handle_get_irq(h, VGPU_IRQ_ERR, &count, &flags), -ENOENT);
+	ck_assert_int_eq(vgpu_handle_get_irq(h, VGPU_IRQ_MSIX, &count, &flags),
+			 -ENOENT);
+	ck_assert_int_eq(vgpu_handle_get_irq(h, VGPU_IRQ_ERR, &count, &flags),
+			 -ENOENT);
 	ck_assert_int_eq(vgpu_handle_get_irq(h, 5, &count, &flags), -ERANGE);
 
-	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_INTX, 0, 1, fds), 0);
-	ck_assert_uint_eq(f.last_irq_flags, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_INTX, 0, 1, fds),
+			 0);
+	ck_assert_uint_eq(f.last_irq_flags,
+			  VFIO_IRQ_SET_DATA_EVENTFD |
+				  VFIO_IRQ_SET_ACTION_TRIGGER);
 	ck_assert_int_eq(f.last_irq_fd, 42);
-	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_INTX, 0, 2, fds), -ERANGE);
-	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSI, 3, 2, fds), -ERANGE);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_INTX, 0, 2, fds),
+			 -ERANGE);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSI, 3, 2, fds),
+			 -ERANGE);
 	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSI, 2, 2, fds), 0);
 	ck_assert_uint_eq(f.last_irq_start, 2);
-	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 0, 1, fds), -ENOENT);
-	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSI, 0, 0, fds), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 0, 1, fds),
+			 -ENOENT);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSI, 0, 0, fds),
+			 -EINVAL);
 	ck_assert_int_eq(vgpu_handle_irq_unmask(h, VGPU_IRQ_INTX, 0, 1), 0);
-	ck_assert_uint_eq(f.last_irq_flags, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK);
+	ck_assert_uint_eq(f.last_irq_flags,
+			  VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_UNMASK);
 	ck_assert_int_eq(vgpu_handle_irq_mask(h, VGPU_IRQ_INTX, 0, 1), 0);
 	ck_assert_int_eq(vgpu_handle_irq_mask(h, VGPU_IRQ_MSI, 0, 1), -ENOTSUP);
 	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSI, 1, 1), 0);
-	ck_assert_uint_eq(f.last_irq_flags, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER);
+	ck_assert_uint_eq(f.last_irq_flags,
+			  VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER);
 	/* detach a range: eventfd -1 for each; detach all: count 0 */
 	ck_assert_int_eq(vgpu_handle_irq_detach(h, VGPU_IRQ_MSI, 2, 2), 0);
 	ck_assert_int_eq(f.last_irq_fd, -1);
 	ck_assert_int_eq(vgpu_handle_irq_detach(h, VGPU_IRQ_MSI, 0, 0), 0);
 	ck_assert_uint_eq(f.last_irq_count, 0);
-	ck_assert_uint_eq(f.last_irq_flags, VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER);
+	ck_assert_uint_eq(f.last_irq_flags,
+			  VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER);
 	f.fail_req = VFIO_DEVICE_SET_IRQS;
 	f.fail_errno = EINVAL;
-	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_INTX, 0, 1), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_INTX, 0, 1),
+			 -EINVAL);
 	f.fail_req = 0;
 }
 END_TEST
@@ -378,12 +468,16 @@ START_TEST(reset_features_plane)
 
 	open_ok(FAKE_UUID);
 	ck_assert_int_eq(vgpu_handle_reset(h), 0);
-	ck_assert_int_eq(vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, &data), 0);
+	ck_assert_int_eq(
+		vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, &data), 0);
 	ck_assert_uint_eq(data, 0);
-	ck_assert_int_eq(vgpu_handle_probe_feature(h, VGPU_FEATURE_DMA_LOGGING, &data), 0);
+	ck_assert_int_eq(
+		vgpu_handle_probe_feature(h, VGPU_FEATURE_DMA_LOGGING, &data),
+		0);
 	ck_assert_int_eq(vgpu_handle_probe_feature(h, 99, &data), -EINVAL);
 	f.migration = true;
-	ck_assert_int_eq(vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, &data), 1);
+	ck_assert_int_eq(
+		vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, &data), 1);
 	ck_assert_uint_eq(data, VFIO_MIGRATION_STOP_COPY);
 
 	f.plane_enomem = 1; /* mbochs' first query after a mode change */
@@ -394,12 +488,17 @@ START_TEST(reset_features_plane)
 	ck_assert_uint_eq(p.region_index, 16);
 	ck_assert_uint_eq(p.size, sizeof(p));
 	f.plane_enomem = 2;
-	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &p), -ENOMEM);
+	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &p),
+			 -ENOMEM);
 	/* an older, smaller struct gets only its fields */
-	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, (struct vgpu_plane_info *)&small), 0);
+	ck_assert_int_eq(
+		vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY,
+					(struct vgpu_plane_info *)&small),
+		0);
 	ck_assert_uint_eq(small.kind, VGPU_PLANE_REGION);
 	p.size = 4;
-	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &p), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &p),
+			 -EINVAL);
 	p.size = sizeof(p);
 	ck_assert_int_eq(vgpu_handle_query_plane(h, 3, &p), -EINVAL);
 	fd = vgpu_handle_get_plane_dmabuf(h, 1);
@@ -413,18 +512,23 @@ START_TEST(iommufd_cdev)
 	uint64_t s, l;
 
 	f.iommufd = true;
-	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_IOMMUFD, &h), 0);
+	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_IOMMUFD, &h),
+			 0);
 	ck_assert_str_eq(vgpu_handle_get_access(h), "iommufd");
 	ck_assert_int_eq(vgpu_handle_get_iova_range_count(h), 1);
 	ck_assert_int_eq(vgpu_handle_get_iova_range(h, 0, &s, &l), 0);
 	ck_assert_uint_eq(s, 0x10000);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x10000, 4096, VGPU_DMA_WRITE), 0);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map(h, mem, 0x10000, 4096, VGPU_DMA_WRITE), 0);
 	ck_assert_int_eq(f.ioas_maps, 1);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x1000, 4096, VGPU_DMA_WRITE), -ERANGE);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map(h, mem, 0x1000, 4096, VGPU_DMA_WRITE),
+		-ERANGE);
 	ck_assert_int_eq(vgpu_handle_dma_unmap(h, 0x10000, 4096), 0);
 	ck_assert_ptr_null(vgpu_handle_unref(h));
 	/* the group API when asked, and as a fallback when binding fails */
-	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_NO_IOMMUFD, &h), 0);
+	ck_assert_int_eq(
+		vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_NO_IOMMUFD, &h), 0);
 	ck_assert_str_eq(vgpu_handle_get_access(h), "vfio-group");
 	ck_assert_ptr_null(vgpu_handle_unref(h));
 	f.fail_req = VFIO_DEVICE_BIND_IOMMUFD;
@@ -432,7 +536,8 @@ START_TEST(iommufd_cdev)
 	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, 0, &h), 0);
 	ck_assert_str_eq(vgpu_handle_get_access(h), "vfio-group");
 	ck_assert_ptr_null(vgpu_handle_unref(h));
-	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_IOMMUFD, &h), -EPERM);
+	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_IOMMUFD, &h),
+			 -EPERM);
 	h = NULL;
 }
 END_TEST
@@ -445,7 +550,8 @@ static size_t read_stream(struct vgpu_handle *hd, uint8_t *buf, size_t cap)
 	size_t got = 0;
 
 	for (;;) {
-		ssize_t n = vgpu_handle_migration_read(hd, buf + got, cap - got);
+		ssize_t n =
+			vgpu_handle_migration_read(hd, buf + got, cap - got);
 
 		ck_assert_int_ge(n, 0);
 		if (n == 0)
@@ -470,32 +576,43 @@ START_TEST(migration_arcs_p2p)
 	f.migration = true;
 	f.mig_flags = VGPU_MIGRATION_P2P | VGPU_MIGRATION_PRE_COPY;
 	open_ok(FAKE_UUID);
-	ck_assert_int_eq(vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, &flags), 1);
+	ck_assert_int_eq(
+		vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, &flags),
+		1);
 	ck_assert_uint_eq(flags, 7);
 	ck_assert_int_eq(vgpu_handle_migration_get_state(h), VGPU_MIG_RUNNING);
 	/* RUNNING -> RUNNING_P2P -> STOP -> STOP_COPY */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY),
+			 0);
 	arcs_are((const uint32_t[]){ 5, 1, 3 }, 3);
 	ck_assert_uint_eq(read_stream(h, buf, sizeof(buf)), FAKE_MIG_BYTES);
 	/* STOP_COPY -> STOP -> RESUMING: a new stream */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RESUMING),
+			 0);
 	arcs_are((const uint32_t[]){ 1, 4 }, 2);
 	ck_assert_int_eq(f.data_fds, 1);
 	ck_assert_int_eq(vgpu_handle_migration_write(h, buf, 3000), 0);
-	ck_assert_int_eq(vgpu_handle_migration_write(h, buf + 3000, FAKE_MIG_BYTES - 3000), 0);
+	ck_assert_int_eq(vgpu_handle_migration_write(h, buf + 3000,
+						     FAKE_MIG_BYTES - 3000),
+			 0);
 	/* RESUMING -> STOP (the device checks) -> RUNNING_P2P -> RUNNING */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING),
+			 0);
 	arcs_are((const uint32_t[]){ 1, 5, 2 }, 3);
 	ck_assert_int_eq(f.data_fds, 0); /* the stream's fd is closed */
 	/* PRE_COPY -> PRE_COPY_P2P -> STOP_COPY keeps one stream */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY), 0);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY),
+			 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY),
+			 0);
 	arcs_are((const uint32_t[]){ 6, 7, 3 }, 3);
 	ck_assert_int_eq(f.data_fds, 1);
 	/* STOP_COPY -> PRE_COPY is forbidden; nothing is tried */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY),
+			 -EINVAL);
 	ck_assert_int_eq(f.n_arcs, 0);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_ERROR), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_ERROR),
+			 -EINVAL);
 	ck_assert_int_eq(vgpu_handle_migration_set_state(h, 8), -EINVAL);
 }
 END_TEST
@@ -509,15 +626,22 @@ START_TEST(migration_arcs_plain_and_precopy)
 	f.migration = true;
 	open_ok(FAKE_UUID);
 	/* STOP_COPY only: no P2P states, no PRE_COPY */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING_P2P), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(
+		vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING_P2P),
+		-EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY),
+			 -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY),
+			 0);
 	arcs_are((const uint32_t[]){ 1, 3 }, 2);
-	ck_assert_int_eq(vgpu_handle_migration_precopy_info(h, &initial, &dirty), -EINVAL);
+	ck_assert_int_eq(
+		vgpu_handle_migration_precopy_info(h, &initial, &dirty),
+		-EINVAL);
 	/* the stream into the same device, through copy() between two
 	 * handles is tested over vfio-user; here read it all */
 	ck_assert_uint_eq(read_stream(h, buf, sizeof(buf)), FAKE_MIG_BYTES);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING),
+			 0);
 	arcs_are((const uint32_t[]){ 1, 2 }, 2);
 	vgpu_handle_unref(h);
 	h = NULL;
@@ -525,16 +649,21 @@ START_TEST(migration_arcs_plain_and_precopy)
 	/* PRE_COPY without P2P: estimates, then straight to STOP_COPY */
 	f.mig_flags = VGPU_MIGRATION_PRE_COPY;
 	open_ok(FAKE_UUID);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY), 0);
-	ck_assert_int_eq(vgpu_handle_migration_precopy_info(h, &initial, &dirty), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_PRE_COPY),
+			 0);
+	ck_assert_int_eq(
+		vgpu_handle_migration_precopy_info(h, &initial, &dirty), 0);
 	ck_assert_uint_eq(initial, FAKE_MIG_BYTES);
 	ck_assert_uint_eq(dirty, 123);
 	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 1000), 1000);
-	ck_assert_int_eq(vgpu_handle_migration_precopy_info(h, &initial, NULL), 0);
+	ck_assert_int_eq(vgpu_handle_migration_precopy_info(h, &initial, NULL),
+			 0);
 	ck_assert_uint_eq(initial, FAKE_MIG_BYTES - 1000);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY),
+			 0);
 	arcs_are((const uint32_t[]){ 6, 3 }, 2);
-	ck_assert_uint_eq(read_stream(h, buf, sizeof(buf)), FAKE_MIG_BYTES - 1000);
+	ck_assert_uint_eq(read_stream(h, buf, sizeof(buf)),
+			  FAKE_MIG_BYTES - 1000);
 	/* copy() refuses one handle as both ends */
 	ck_assert_int_eq(vgpu_handle_migration_copy(h, h, &moved), -EINVAL);
 }
@@ -547,7 +676,8 @@ START_TEST(migration_wrong_state_and_refusals)
 	/* no migration at all */
 	open_ok(FAKE_UUID);
 	ck_assert_int_eq(vgpu_handle_migration_get_state(h), -ENOTSUP);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP), -ENOTSUP);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP),
+			 -ENOTSUP);
 	vgpu_handle_unref(h);
 	h = NULL;
 
@@ -557,26 +687,32 @@ START_TEST(migration_wrong_state_and_refusals)
 	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 16), -EINVAL);
 	ck_assert_int_eq(vgpu_handle_migration_write(h, buf, 16), -EINVAL);
 	ck_assert_int_eq(vgpu_handle_migration_read(NULL, buf, 16), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY),
+			 0);
 	ck_assert_int_eq(vgpu_handle_migration_write(h, buf, 16), -EINVAL);
 	/* a truncated stream: the destination refuses it on RESUMING -> STOP
 	 * and lands in ERROR; only a reset leads out */
 	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 4000), 4000);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RESUMING),
+			 0);
 	ck_assert_int_eq(vgpu_handle_migration_write(h, buf, 4000), 0);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING),
+			 -EINVAL);
 	ck_assert_int_eq(vgpu_handle_migration_get_state(h), VGPU_MIG_ERROR);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING), -EIO);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING),
+			 -EIO);
 	ck_assert_int_eq(vgpu_handle_reset(h), 0);
 	ck_assert_int_eq(vgpu_handle_migration_get_state(h), VGPU_MIG_RUNNING);
 	ck_assert_int_eq(f.data_fds, 0);
 	/* a kernel whose read() claims more than it was asked */
 	f.mig_read_too_much = true;
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY),
+			 0);
 	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 64), -EIO);
 	/* a vanished device */
 	f.vanished = true;
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING), -ENODEV);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RUNNING),
+			 -ENODEV);
 	f.vanished = false;
 }
 END_TEST
@@ -592,31 +728,42 @@ START_TEST(dirty_tracking)
 	/* nothing mapped, nothing to track */
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), -ENOENT);
 	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x100000, 64 * 4096,
-					     VGPU_DMA_READ | VGPU_DMA_WRITE), 0);
+					     VGPU_DMA_READ | VGPU_DMA_WRITE),
+			 0);
 	/* neither the device nor the IOMMU tracks */
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), -EOPNOTSUPP);
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 3000), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 4096, bm, sizeof(bm)), -EINVAL);
+	ck_assert_int_eq(
+		vgpu_handle_dirty_report(h, 0x100000, 4096, bm, sizeof(bm)),
+		-EINVAL);
 	/* the type1 IOMMU's tracking, in its smallest page only */
 	f.type1_dirty = true;
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 8192), -EINVAL);
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), -EBUSY);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, (uint8_t *)mem + (512 << 10), 0x400000, 4096,
-					     VGPU_DMA_READ), -EBUSY);
+	ck_assert_int_eq(vgpu_handle_dma_map(h, (uint8_t *)mem + (512 << 10),
+					     0x400000, 4096, VGPU_DMA_READ),
+			 -EBUSY);
 	ck_assert_int_eq(vgpu_handle_dma_unmap(h, 0x100000, 64 * 4096), -EBUSY);
 	memset(bm, 0xff, sizeof(bm));
-	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 64 * 4096, bm, 8), 0);
+	ck_assert_int_eq(
+		vgpu_handle_dirty_report(h, 0x100000, 64 * 4096, bm, 8), 0);
 	ck_assert_uint_eq(bm[0], 0x9249249249249249ull); /* every third page */
-	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 64 * 4096, bm, 4), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x0, 4096, bm, 8), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 65 * 4096, bm, 16), -EINVAL);
+	ck_assert_int_eq(
+		vgpu_handle_dirty_report(h, 0x100000, 64 * 4096, bm, 4),
+		-EINVAL);
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x0, 4096, bm, 8),
+			 -EINVAL);
+	ck_assert_int_eq(
+		vgpu_handle_dirty_report(h, 0x100000, 65 * 4096, bm, 16),
+		-EINVAL);
 	ck_assert_int_eq(vgpu_handle_dirty_stop(h), 0);
 	ck_assert_int_eq(vgpu_handle_dirty_stop(h), -EINVAL);
 	/* the device's own DMA logging comes first */
 	f.dma_logging = true;
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
-	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 4 * 4096, bm, 8), 0);
+	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 4 * 4096, bm, 8),
+			 0);
 	ck_assert_uint_eq(bm[0], 1);
 	ck_assert_int_eq(vgpu_handle_dirty_stop(h), 0);
 	/* a device that logs while the kernel cannot report its log (6.12
@@ -624,7 +771,8 @@ START_TEST(dirty_tracking)
 	f.dma_log_no_report = true;
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
 	ck_assert(!f.dirty_on || f.type1_dirty);
-	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 64 * 4096, bm, 8), 0);
+	ck_assert_int_eq(
+		vgpu_handle_dirty_report(h, 0x100000, 64 * 4096, bm, 8), 0);
 	ck_assert_uint_eq(bm[0], 0x9249249249249249ull);
 	/* left running: closing the handle stops it */
 	vgpu_handle_unref(h);
@@ -643,9 +791,12 @@ START_TEST(dirty_tracking_iommufd)
 
 	f.iommufd = true;
 	f.type1_dirty = true;
-	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_IOMMUFD, &h), 0);
+	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, VGPU_OPEN_IOMMUFD, &h),
+			 0);
 	ck_assert_uint_eq(f.attached_pt, 5);
-	ck_assert_int_eq(vgpu_handle_dma_map(h, mem, 0x100000, 1 << 16, VGPU_DMA_READ), 0);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map(h, mem, 0x100000, 1 << 16, VGPU_DMA_READ),
+		0);
 	/* an IOMMU without dirty bits refuses the page table */
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), -EOPNOTSUPP);
 	ck_assert_int_eq(f.hwpts, 0);
@@ -654,7 +805,9 @@ START_TEST(dirty_tracking_iommufd)
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
 	ck_assert_uint_eq(f.attached_pt, 9);
 	ck_assert(f.dirty_on);
-	ck_assert_int_eq(vgpu_handle_dirty_report(h, 0x100000, 1 << 16, bm, sizeof(bm)), 0);
+	ck_assert_int_eq(
+		vgpu_handle_dirty_report(h, 0x100000, 1 << 16, bm, sizeof(bm)),
+		0);
 	ck_assert_uint_eq(bm[0], 0x5555);
 	ck_assert_int_eq(vgpu_handle_dirty_stop(h), 0);
 	ck_assert(!f.dirty_on);
@@ -687,7 +840,8 @@ START_TEST(vf_token)
 	ck_assert_int_eq(vgpu_handle_open(ctx, FAKE_BDF, 0, &h), -EACCES);
 	o.vf_token = "not-a-uuid";
 	ck_assert_int_eq(vgpu_handle_open_opts(ctx, FAKE_BDF, &o, &h), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_open_opts(ctx, FAKE_BDF, &big.o, &h), -E2BIG);
+	ck_assert_int_eq(vgpu_handle_open_opts(ctx, FAKE_BDF, &big.o, &h),
+			 -E2BIG);
 	o.vf_token = "5B8E2C1A-903D-4F6E-A1B2-C3D4E5F60718"; /* normalised */
 	ck_assert_int_eq(vgpu_handle_open_opts(ctx, FAKE_BDF, &o, &h), 0);
 	/* as a PF: set a token for its VFs */
@@ -699,13 +853,14 @@ END_TEST
 
 START_TEST(migration_state_names)
 {
-	ck_assert_str_eq(vgpu_migration_state_name(VGPU_MIG_RUNNING), "RUNNING");
-	ck_assert_str_eq(vgpu_migration_state_name(VGPU_MIG_PRE_COPY_P2P), "PRE_COPY_P2P");
+	ck_assert_str_eq(vgpu_migration_state_name(VGPU_MIG_RUNNING),
+			 "RUNNING");
+	ck_assert_str_eq(vgpu_migration_state_name(VGPU_MIG_PRE_COPY_P2P),
+			 "PRE_COPY_P2P");
 	ck_assert_str_eq(vgpu_migration_state_name(VGPU_MIG_ERROR), "ERROR");
 	ck_assert_ptr_null(vgpu_migration_state_name(8));
 }
 END_TEST
-
 
 int main(void)
 {

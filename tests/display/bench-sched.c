@@ -96,7 +96,9 @@ static double floor_switch_ns(void)
 		clock_gettime(CLOCK_MONOTONIC, &x);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec)) / n;
+	return ((double)(t1.tv_sec - t0.tv_sec) * 1e9 +
+		(double)(t1.tv_nsec - t0.tv_nsec)) /
+	       n;
 }
 
 static int run(const unsigned int *weights, int n)
@@ -158,7 +160,9 @@ out:
 		for (int i = 0; i < n; i++)
 			total += b1[i] - b0[i];
 		for (int i = 0; i < n; i++) {
-			double got = total ? 100.0 * (double)(b1[i] - b0[i]) / (double)total : 0;
+			double got = total ? 100.0 * (double)(b1[i] - b0[i]) /
+						     (double)total
+					   : 0;
 			double want = 100.0 * weights[i] / wsum;
 
 			printf(" %.1f%% (weight %.1f%%)", got, want);
@@ -169,10 +173,12 @@ out:
 	}
 	if (hs.sim > 0 && harness_stop_sim(&hs, err, sizeof(err)) >= 0 &&
 	    (p = strstr(err, "engine: ")) &&
-	    sscanf(p, "engine: %llu slices, %llu ns busy, %llu ns scheduling", &slices, &busy,
-		   &sched) == 3 && slices)
+	    sscanf(p, "engine: %llu slices, %llu ns busy, %llu ns scheduling",
+		   &slices, &busy, &sched) == 3 &&
+	    slices)
 		printf("  %llu time slices, scheduling overhead %.0f ns per slice "
-		       "(%.2f%% of engine time)\n", slices, (double)sched / (double)slices,
+		       "(%.2f%% of engine time)\n",
+		       slices, (double)sched / (double)slices,
 		       busy ? 100.0 * (double)sched / (double)busy : 0);
 	harness_stop(&hs);
 	return r;
@@ -185,8 +191,9 @@ static int usage_frames(struct harness *hs, uint64_t *frames)
 
 	snprintf(req, sizeof(req), "usage %s\n", hs->uuid);
 	if (harness_ctl(hs, req, rep, sizeof(rep)) < 0 ||
-	    sscanf(rep, "ok 1\n%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu", &v[0], &v[1],
-		   &v[2], &v[3], &v[4], &v[5], &v[6]) != 7 || !(v[0] & 32))
+	    sscanf(rep, "ok 1\n%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu", &v[0],
+		   &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]) != 7 ||
+	    !(v[0] & 32))
 		return -EBADMSG;
 	*frames = v[6];
 	return 0;
@@ -209,7 +216,8 @@ static int run_frl(unsigned int limit)
 	if (!r)
 		r = drawer_mode(&d, 320, 240);
 	if (!r && limit) {
-		snprintf(req, sizeof(req), "qos-set %s frame_rate_limit %u\n", hs.uuid, limit);
+		snprintf(req, sizeof(req), "qos-set %s frame_rate_limit %u\n",
+			 hs.uuid, limit);
 		r = harness_ctl(&hs, req, rep, sizeof(rep));
 		if (!r && strcmp(rep, "ok 0\n"))
 			r = -EBADMSG;
@@ -221,13 +229,15 @@ static int run_frl(unsigned int limit)
 		if (!r)
 			r = drawer_blit(&d, 0, 240);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
-		el = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+		el = (double)(t1.tv_sec - t0.tv_sec) +
+		     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	} while (!r && el < 2.0);
 	if (!r)
 		r = usage_frames(&hs, &f1);
 	if (!r)
 		printf("frame-rate limit %-4s: %7.1f frames/s presented by a client drawing flat out\n",
-		       limit ? (snprintf(rep, sizeof(rep), "%u", limit), rep) : "none",
+		       limit ? (snprintf(rep, sizeof(rep), "%u", limit), rep)
+			     : "none",
 		       (double)(f1 - f0) / el);
 	if (d.h)
 		drawer_close(&d);

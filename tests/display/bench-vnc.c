@@ -25,8 +25,8 @@
 
 #include "harness.h"
 
-#define W 1920
-#define H 1080
+#define W     1920
+#define H     1080
 #define FRAME ((size_t)W * H * 4)
 
 static double now(void)
@@ -55,8 +55,9 @@ static double cpu_of(pid_t pid)
 	fclose(f);
 	p = strrchr(buf, ')');
 	/* fields after the name: state is 3rd, utime 14th, stime 15th */
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-			 &ut, &st) != 2)
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+		   &ut, &st) != 2)
 		return 0;
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -111,8 +112,8 @@ static double floor_socket(void)
 	double t0, t;
 	int n = 0;
 
-	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0 ||
-	    getsockname(l, (struct sockaddr *)&sa, &sl) < 0)
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(l, 1) < 0 || getsockname(l, (struct sockaddr *)&sa, &sl) < 0)
 		return 0;
 	c = socket(AF_INET, SOCK_STREAM, 0);
 	if (connect(c, (struct sockaddr *)&sa, sizeof(sa)) < 0)
@@ -170,7 +171,8 @@ static void *draw_loop(void *data)
 
 			for (uint32_t y = 0; y < 64; y++)
 				for (uint32_t x = 0; x < 64; x++)
-					d->guest[(size_t)y * W + x0 + x] = (v + x + y) & 0xffffff;
+					d->guest[(size_t)y * W + x0 + x] =
+						(v + x + y) & 0xffffff;
 			r = drawer_blit(d, 0, 64);
 		} else {
 			uint32_t v = (k * 2654435761u) & 0xffffff;
@@ -230,7 +232,9 @@ static int run_case(struct harness *hs, struct drawer *d, struct vncd *v,
 		px = viewer_pixels(vw, &w, &h);
 		if (px && w == W && h == H) {
 			/* a frame is new when its changing pixel is */
-			uint32_t k = small ? px[0] ^ px[(W - 1) / 2] ^ px[64 * 7] : px[0];
+			uint32_t k =
+				small ? px[0] ^ px[(W - 1) / 2] ^ px[64 * 7]
+				      : px[0];
 
 			if (r > 0 && k != last) {
 				distinct += r; /* updates that brought frames */
@@ -251,8 +255,9 @@ static int run_case(struct harness *hs, struct drawer *d, struct vncd *v,
 
 		printf("%-12s offered %6.1f fps, viewer received %6.1f fps (%d updates); "
 		       "CPU per frame: provider %5.2f ms, VNC server %5.2f ms\n",
-		       small ? "64x64 change" : "full screen", offered / el, got / el, got,
-		       offered ? c_sim * 1e3 / offered : 0, got ? c_vnc * 1e3 / got : 0);
+		       small ? "64x64 change" : "full screen", offered / el,
+		       got / el, got, offered ? c_sim * 1e3 / offered : 0,
+		       got ? c_vnc * 1e3 / got : 0);
 		(void)distinct;
 	}
 	return 0;
@@ -271,8 +276,9 @@ int main(void)
 	fm = floor_memcpy();
 	fs = floor_socket();
 	printf("floor: one 1920x1080 XR24 frame (%.1f MiB): memcpy %.2f ms (%.0f fps), "
-	       "loopback TCP %.2f ms (%.0f fps)\n", FRAME / 1048576.0, fm * 1e3, 1 / fm,
-	       fs * 1e3, fs > 0 ? 1 / fs : 0);
+	       "loopback TCP %.2f ms (%.0f fps)\n",
+	       FRAME / 1048576.0, fm * 1e3, 1 / fm, fs * 1e3,
+	       fs > 0 ? 1 / fs : 0);
 	r = harness_start(&hs, "sim-16m");
 	if (!r)
 		r = drawer_open(&hs, &d);

@@ -36,7 +36,8 @@ static pid_t spawn_err(char *const argv[], int *out, const char *err_path)
 	if (pid == 0) {
 		dup2(p[1], 1);
 		if (err_path) {
-			int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC,
+				     0600);
 
 			if (e >= 0)
 				dup2(e, 2);
@@ -97,8 +98,9 @@ int harness_start(struct harness *hs, const char *type)
 		return -errno;
 	snprintf(hs->run, sizeof(hs->run), "%s/run", hs->tmp);
 	{
-		char *argv[] = { (char *)prog, (char *)"--runtime-dir", hs->run,
-				 (char *)"--pool", (char *)"512", NULL };
+		char *argv[] = { (char *)prog,	(char *)"--runtime-dir",
+				 hs->run,	(char *)"--pool",
+				 (char *)"512", NULL };
 
 		char err[128];
 
@@ -125,7 +127,8 @@ int harness_start(struct harness *hs, const char *type)
 	if (!r)
 		r = vgpu_instance_create(hs->ctx, "vgpu-sim0", NULL, cfg, &in);
 	if (!r)
-		snprintf(hs->uuid, sizeof(hs->uuid), "%s", vgpu_instance_get_uuid(in));
+		snprintf(hs->uuid, sizeof(hs->uuid), "%s",
+			 vgpu_instance_get_uuid(in));
 	vgpu_instance_unref(in);
 	vgpu_config_unref(cfg);
 	return r;
@@ -158,7 +161,8 @@ void harness_stop(struct harness *hs)
 	char cmd[128], err[4096];
 
 	/* what vgpu-sim said, for the log */
-	if (hs->sim > 0 && harness_stop_sim(hs, err, sizeof(err)) >= 0 && err[0])
+	if (hs->sim > 0 && harness_stop_sim(hs, err, sizeof(err)) >= 0 &&
+	    err[0])
 		fputs(err, stderr);
 	vgpu_ctx_unref(hs->ctx);
 	if (hs->tmp[0]) {
@@ -195,7 +199,8 @@ int drawer_open(struct harness *hs, struct drawer *d)
 	if (d->guest == MAP_FAILED)
 		return -errno;
 	r = vgpu_handle_dma_map_fd(d->h, d->guest, d->mfd, 0, GUEST_IOVA,
-				   d->guest_len, VGPU_DMA_READ | VGPU_DMA_WRITE);
+				   d->guest_len,
+				   VGPU_DMA_READ | VGPU_DMA_WRITE);
 	if (r < 0)
 		return r;
 	d->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -231,7 +236,8 @@ int drawer_submit(struct drawer *d, uint32_t y0, uint32_t rows)
 
 	r = reg_write(d, VGPU_SIM_REG_SRC_LO, (uint32_t)(GUEST_IOVA + off));
 	if (!r)
-		r = reg_write(d, VGPU_SIM_REG_SRC_HI, (uint32_t)((GUEST_IOVA + off) >> 32));
+		r = reg_write(d, VGPU_SIM_REG_SRC_HI,
+			      (uint32_t)((GUEST_IOVA + off) >> 32));
 	if (!r)
 		r = reg_write(d, VGPU_SIM_REG_DST, (uint32_t)off);
 	if (!r)
@@ -261,8 +267,8 @@ int drawer_blit(struct drawer *d, uint32_t y0, uint32_t rows)
 	r = drawer_wait(d);
 	if (r < 0)
 		return r;
-	r = vgpu_handle_region_read(d->h, VGPU_SIM_BAR_REGS, VGPU_SIM_REG_STATUS,
-				    &status, 4);
+	r = vgpu_handle_region_read(d->h, VGPU_SIM_BAR_REGS,
+				    VGPU_SIM_REG_STATUS, &status, 4);
 	if (r < 0)
 		return r;
 	if (status != VGPU_SIM_STATUS_DONE)
@@ -313,10 +319,18 @@ int vncd_start(struct harness *hs, struct vncd *v, const char *source_kind)
 	if (!prog)
 		return -ENOENT;
 	{
-		char *argv[] = { (char *)prog, (char *)"--sysfs-root", hs->tmp,
-				 (char *)"--runtime-dir", hs->run, (char *)"vnc",
-				 hs->uuid, (char *)"--listen", (char *)"127.0.0.1:0",
-				 (char *)"--source", (char *)source_kind, NULL };
+		char *argv[] = { (char *)prog,
+				 (char *)"--sysfs-root",
+				 hs->tmp,
+				 (char *)"--runtime-dir",
+				 hs->run,
+				 (char *)"vnc",
+				 hs->uuid,
+				 (char *)"--listen",
+				 (char *)"127.0.0.1:0",
+				 (char *)"--source",
+				 (char *)source_kind,
+				 NULL };
 
 		v->pid = spawn(argv, &v->out);
 	}
@@ -440,7 +454,8 @@ int viewer_pump(struct viewer *v, int ms)
 		int n;
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		left = ms - ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		left = ms - ((t.tv_sec - t0.tv_sec) * 1000 +
+			     (t.tv_nsec - t0.tv_nsec) / 1000000);
 		if (left <= 0)
 			break;
 		n = WaitForMessage(v->c, (unsigned int)(left * 1000));
@@ -479,7 +494,8 @@ void picture_diff(const uint32_t *a, const uint32_t *b, size_t n, double *mean,
 	*worst = 0;
 	for (size_t i = 0; i < n; i++)
 		for (int s = 0; s < 24; s += 8) {
-			int d = (int)((a[i] >> s) & 0xff) - (int)((b[i] >> s) & 0xff);
+			int d = (int)((a[i] >> s) & 0xff) -
+				(int)((b[i] >> s) & 0xff);
 			unsigned int ad = (unsigned int)(d < 0 ? -d : d);
 
 			sum += ad;
@@ -534,8 +550,8 @@ int jpeg_load(const char *path, uint32_t **pix, uint32_t *w, uint32_t *h)
 		jpeg_read_scanlines(&c, &rp, 1);
 		for (uint32_t x = 0; x < c.output_width; x++)
 			out[(size_t)y * c.output_width + x] =
-				(uint32_t)row[x * 3] << 16 | (uint32_t)row[x * 3 + 1] << 8 |
-				row[x * 3 + 2];
+				(uint32_t)row[x * 3] << 16 |
+				(uint32_t)row[x * 3 + 1] << 8 | row[x * 3 + 2];
 	}
 	*w = c.output_width;
 	*h = c.output_height;
@@ -579,9 +595,11 @@ int harness_ctl(struct harness *hs, const char *req, char *reply, size_t size)
 	size_t got = 0;
 	int fd, r = 0;
 
-	if (strlen(hs->run) + sizeof("/vfio-user/vgpu-sim0.ctl") > sizeof(sa.sun_path))
+	if (strlen(hs->run) + sizeof("/vfio-user/vgpu-sim0.ctl") >
+	    sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.60s/vfio-user/vgpu-sim0.ctl", hs->run);
+	snprintf(sa.sun_path, sizeof(sa.sun_path),
+		 "%.60s/vfio-user/vgpu-sim0.ctl", hs->run);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;

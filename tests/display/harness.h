@@ -81,8 +81,8 @@ const uint32_t *viewer_pixels(struct viewer *v, uint32_t *w, uint32_t *h);
 void viewer_close(struct viewer *v);
 
 /* the mean and worst per-channel difference of two XR24 pictures */
-void picture_diff(const uint32_t *a, const uint32_t *b, size_t n,
-		  double *mean, unsigned int *worst);
+void picture_diff(const uint32_t *a, const uint32_t *b, size_t n, double *mean,
+		  unsigned int *worst);
 /* a JPEG file as XR24 (malloc'd) */
 int jpeg_load(const char *path, uint32_t **pix, uint32_t *w, uint32_t *h);
 /* a PNG file as XR24 (malloc'd) */

@@ -38,7 +38,8 @@ START_TEST(test_requests)
 		{ "qos-get " U " weight", 0, VFU_CTL_QOS_GET },
 		{ "qos-set " U " frame_rate_limit 60", 0, VFU_CTL_QOS_SET },
 		{ "qos-set " U " time_slice_us 0", 0, VFU_CTL_QOS_SET },
-		{ "qos-set " U " weight 18446744073709551615", 0, VFU_CTL_QOS_SET },
+		{ "qos-set " U " weight 18446744073709551615", 0,
+		  VFU_CTL_QOS_SET },
 		{ "create t " U " resolution=800x600", 0, VFU_CTL_CREATE },
 		{ "create t " U " a=1 b= c=x%20y%25", 0, VFU_CTL_CREATE },
 		{ "display", -EINVAL, 0 },
@@ -62,28 +63,36 @@ START_TEST(test_requests)
 		{ "create t " U " a=%", -EINVAL, 0 },
 		{ "create t " U " a=%4", -EINVAL, 0 },
 		{ "create t " U " a=%zz", -EINVAL, 0 },
-		{ "create t " U " a=%0a", -EINVAL, 0 },   /* a newline, decoded */
+		{ "create t " U " a=%0a", -EINVAL, 0 }, /* a newline, decoded */
 		{ "create t " U " a=%7F", -EINVAL, 0 },
 		{ "create t " U " a=1\tb", -EINVAL, 0 },
-		{ "create t " U " a=1 a=2 a=3 a=4 a=5 a=6 a=7 a=8 a=9 a=10 a=11 a=12 "
-		  "a=13 a=14 a=15 a=16 a=17", -EINVAL, 0 },  /* 17 attributes */
+		{ "create t " U
+		  " a=1 a=2 a=3 a=4 a=5 a=6 a=7 a=8 a=9 a=10 a=11 a=12 "
+		  "a=13 a=14 a=15 a=16 a=17",
+		  -EINVAL, 0 }, /* 17 attributes */
 	};
 	struct vfu_ctl_req q;
 
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		int r = vfu_ctl_parse_request(t[i].line, strlen(t[i].line), &q);
 
-		ck_assert_msg(r == t[i].r, "\"%s\": %d, want %d", t[i].line, r, t[i].r);
+		ck_assert_msg(r == t[i].r, "\"%s\": %d, want %d", t[i].line, r,
+			      t[i].r);
 		if (!r)
 			ck_assert_int_eq((int)q.op, t[i].op);
 	}
 	ck_assert_int_eq(vfu_ctl_parse_request("qos-set " U " weight 3",
-					       strlen("qos-set " U " weight 3"), &q), 0);
+					       strlen("qos-set " U " weight 3"),
+					       &q),
+			 0);
 	ck_assert_uint_eq(q.knob, 3);
 	ck_assert_uint_eq(q.value, 3);
 	ck_assert_str_eq(q.uuid, U);
-	ck_assert_int_eq(vfu_ctl_parse_request("create t " U " a=1 b= c=x%20y%25",
-					       strlen("create t " U " a=1 b= c=x%20y%25"), &q), 0);
+	ck_assert_int_eq(vfu_ctl_parse_request(
+				 "create t " U " a=1 b= c=x%20y%25",
+				 strlen("create t " U " a=1 b= c=x%20y%25"),
+				 &q),
+			 0);
 	ck_assert_uint_eq(q.n_attrs, 3);
 	ck_assert_str_eq(q.attr_key[2], "c");
 	ck_assert_str_eq(q.attr_value[2], "x y%");
@@ -94,26 +103,34 @@ END_TEST
 /* what vfu_ctl_append_attr() writes, the parser reads back the same */
 START_TEST(test_attr_roundtrip)
 {
-	static const char *const values[] = { "plain", "with space", "100%", "é ü",
-					      "a=b", "", "%41" };
+	static const char *const values[] = { "plain", "with space", "100%",
+					      "é ü",   "a=b",	     "",
+					      "%41" };
 	char long_value[300];
 	struct vfu_ctl_req q;
 	char buf[VFU_CTL_MAX_REQ];
 
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		snprintf(buf, sizeof(buf), "create t %s", U);
-		ck_assert_int_eq(vfu_ctl_append_attr(buf, sizeof(buf), "k", values[i]), 0);
+		ck_assert_int_eq(
+			vfu_ctl_append_attr(buf, sizeof(buf), "k", values[i]),
+			0);
 		ck_assert_ptr_null(strchr(buf + 9, '\n'));
-		ck_assert_int_eq(vfu_ctl_parse_request(buf, strlen(buf), &q), 0);
+		ck_assert_int_eq(vfu_ctl_parse_request(buf, strlen(buf), &q),
+				 0);
 		ck_assert_uint_eq(q.n_attrs, 1);
 		ck_assert_str_eq(q.attr_value[0], values[i]);
 	}
 	snprintf(buf, sizeof(buf), "create t %s", U);
-	ck_assert_int_eq(vfu_ctl_append_attr(buf, sizeof(buf), "bad key", "v"), -EINVAL);
-	ck_assert_int_eq(vfu_ctl_append_attr(buf, sizeof(buf), "k", "line\nbreak"), -EINVAL);
+	ck_assert_int_eq(vfu_ctl_append_attr(buf, sizeof(buf), "bad key", "v"),
+			 -EINVAL);
+	ck_assert_int_eq(
+		vfu_ctl_append_attr(buf, sizeof(buf), "k", "line\nbreak"),
+		-EINVAL);
 	memset(long_value, 'x', 256);
 	long_value[256] = '\0';
-	ck_assert_int_eq(vfu_ctl_append_attr(buf, sizeof(buf), "k", long_value), -EINVAL);
+	ck_assert_int_eq(vfu_ctl_append_attr(buf, sizeof(buf), "k", long_value),
+			 -EINVAL);
 	ck_assert_int_eq(vfu_ctl_append_attr(buf, 40, "k", "v"), -ENOSPC);
 }
 END_TEST
@@ -125,17 +142,24 @@ START_TEST(test_plane_records)
 		int r;
 	} t[] = {
 		{ "1\t875713112\t640\t480\t2560\t0\t16777216", 0 },
-		{ "0\t0\t0\t0\t0\t0\t16777216", 0 },          /* off */
-		{ "7\t875713112\t1\t1\t1\t16777215\t16777216", 0 }, /* last byte */
-		{ "1\t875713112\t640\t480\t2560\t0\t1228799", -EBADMSG }, /* too big */
-		{ "1\t875713112\t1\t1\t1\t16777216\t16777216", -EBADMSG }, /* offset */
-		{ "1\t875713112\t640\t480\t2560\t18446744073709551615\t16777216", -EBADMSG },
-		{ "1\t875713112\t4294967295\t2\t4294967295\t0\t8589934589", -EBADMSG },
-		{ "1\t875713112\t640\t480\t639\t0\t16777216", -EBADMSG }, /* stride */
+		{ "0\t0\t0\t0\t0\t0\t16777216", 0 }, /* off */
+		{ "7\t875713112\t1\t1\t1\t16777215\t16777216",
+		  0 }, /* last byte */
+		{ "1\t875713112\t640\t480\t2560\t0\t1228799",
+		  -EBADMSG }, /* too big */
+		{ "1\t875713112\t1\t1\t1\t16777216\t16777216",
+		  -EBADMSG }, /* offset */
+		{ "1\t875713112\t640\t480\t2560\t18446744073709551615\t16777216",
+		  -EBADMSG },
+		{ "1\t875713112\t4294967295\t2\t4294967295\t0\t8589934589",
+		  -EBADMSG },
+		{ "1\t875713112\t640\t480\t639\t0\t16777216",
+		  -EBADMSG }, /* stride */
 		{ "1\t875713112\t0\t480\t2560\t0\t16777216", -EBADMSG },
-		{ "1\t0\t640\t480\t2560\t0\t16777216", -EBADMSG },  /* off, with size */
+		{ "1\t0\t640\t480\t2560\t0\t16777216",
+		  -EBADMSG }, /* off, with size */
 		{ "1\t4294967296\t1\t1\t1\t0\t16", -EBADMSG },
-		{ "1\t875713112\t640\t480\t2560\t0", -EBADMSG },  /* short */
+		{ "1\t875713112\t640\t480\t2560\t0", -EBADMSG }, /* short */
 		{ "1\t875713112\t640\t480\t2560\t0\t16777216\t9", -EBADMSG },
 		{ "1 875713112 640 480 2560 0 16777216", -EBADMSG },
 		{ "-1\t875713112\t640\t480\t2560\t0\t16777216", -EBADMSG },
@@ -149,7 +173,8 @@ START_TEST(test_plane_records)
 	for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		int r = vfu_ctl_parse_plane(t[i].line, &p);
 
-		ck_assert_msg(r == t[i].r, "\"%s\": %d, want %d", t[i].line, r, t[i].r);
+		ck_assert_msg(r == t[i].r, "\"%s\": %d, want %d", t[i].line, r,
+			      t[i].r);
 	}
 }
 END_TEST
@@ -170,15 +195,18 @@ static const struct {
 	int fd; /* 0 none, 1 a memfd of 1 MiB, 2 a memfd of 4 KiB */
 	int want;
 } scen[] = {
-	{ "ok 1\n1\t875713112\t64\t64\t256\t0\t1048576\n", 0, -EBADMSG },  /* no fd */
-	{ "ok 1\n1\t875713112\t64\t64\t256\t0\t1048576\n", 2, -EBADMSG },  /* fd smaller */
-	{ "ok 1\n1\t875713112\t640\t480\t2560\t0\t1048576\n", 1, -EBADMSG }, /* too big */
+	{ "ok 1\n1\t875713112\t64\t64\t256\t0\t1048576\n", 0,
+	  -EBADMSG }, /* no fd */
+	{ "ok 1\n1\t875713112\t64\t64\t256\t0\t1048576\n", 2,
+	  -EBADMSG }, /* fd smaller */
+	{ "ok 1\n1\t875713112\t640\t480\t2560\t0\t1048576\n", 1,
+	  -EBADMSG }, /* too big */
 	{ "ok 1\ngarbage\n", 1, -EBADMSG },
 	{ "ok 2\n", 1, -EBADMSG },
 	{ "err 13\n", 0, -EACCES },
-	{ "err 22\n", 0, -EOPNOTSUPP },  /* a provider that knows no display */
-	{ "", 0, -EACCES },               /* closed on us */
-	{ "ok 1\n1\t875713112\t64\t64\t256\t0\t1048576\n", 1, 0 },        /* good */
+	{ "err 22\n", 0, -EOPNOTSUPP }, /* a provider that knows no display */
+	{ "", 0, -EACCES },		/* closed on us */
+	{ "ok 1\n1\t875713112\t64\t64\t256\t0\t1048576\n", 1, 0 }, /* good */
 };
 
 static void reply_display(int c, int s)
@@ -228,13 +256,16 @@ static void *serve(void *data)
 		n = recv(c, line, sizeof(line) - 1, 0);
 		line[n > 0 ? n : 0] = '\0';
 		if (!strncmp(line, "types", 5))
-			send(c, "ok 1\nt\t1\t1\tname\tdesc\n", 21, MSG_NOSIGNAL);
+			send(c, "ok 1\nt\t1\t1\tname\tdesc\n", 21,
+			     MSG_NOSIGNAL);
 		else if (!strncmp(line, "list", 4))
 			dprintf(c, "ok 1\n%s\tt\t%s/x.sock\n", U, run);
 		else if (!strncmp(line, "display ", 8))
 			reply_display(c, scenario);
-		else if (!strncmp(line, "qos-", 4) || !strncmp(line, "usage ", 6)) {
-			snprintf(last_request, sizeof(last_request), "%s", line);
+		else if (!strncmp(line, "qos-", 4) ||
+			 !strncmp(line, "usage ", 6)) {
+			snprintf(last_request, sizeof(last_request), "%s",
+				 line);
 			send(c, qos_reply, strlen(qos_reply), MSG_NOSIGNAL);
 		}
 		close(c);
@@ -272,7 +303,8 @@ static void hostile_teardown(void)
 	{
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/vfio-user/evil.ctl", run);
+		snprintf(sa.sun_path, sizeof(sa.sun_path),
+			 "%.80s/vfio-user/evil.ctl", run);
 		connect(c, (struct sockaddr *)&sa, sizeof(sa));
 	}
 	close(c);
@@ -296,8 +328,8 @@ START_TEST(test_hostile_provider)
 
 		scenario = (int)s;
 		r = vgpu_display_open(ctx, U, &d);
-		ck_assert_msg(r == scen[s].want, "scenario %zu: %d, want %d", s, r,
-			      scen[s].want);
+		ck_assert_msg(r == scen[s].want, "scenario %zu: %d, want %d", s,
+			      r, scen[s].want);
 		if (r == 0) {
 			struct vgpu_display_frame f = { .size = sizeof(f) };
 
@@ -325,11 +357,13 @@ START_TEST(test_hostile_qos)
 		{ "ok 1\n1\t2\t3\t4\t5\t6\t7\n", -EBADMSG, 0 },
 		{ "ok 1\n-7\n", -EBADMSG, -EBADMSG },
 		{ "ok 1\n99999999999999999999\n", -EBADMSG, -EBADMSG },
-		{ "ok 1\n128\t2\t3\t4\t5\t6\t7\n", -EBADMSG, -EBADMSG }, /* mask */
+		{ "ok 1\n128\t2\t3\t4\t5\t6\t7\n", -EBADMSG,
+		  -EBADMSG }, /* mask */
 		{ "ok 1\n1\t2\tx\t4\t5\t6\t7\n", -EBADMSG, -EBADMSG },
 		{ "ok 0\n", -EBADMSG, -EBADMSG },
 		{ "err 95\n", -EOPNOTSUPP, -EOPNOTSUPP },
-		{ "err 22\n", -EOPNOTSUPP, -EOPNOTSUPP }, /* a provider before QoS */
+		{ "err 22\n", -EOPNOTSUPP,
+		  -EOPNOTSUPP }, /* a provider before QoS */
 		{ "err 34\n", -ERANGE, -ERANGE },
 		{ "garbage", -EBADMSG, -EBADMSG },
 	};
@@ -346,11 +380,13 @@ START_TEST(test_hostile_qos)
 		unsigned int mask = 0;
 
 		qos_reply = t[i].reply;
-		ck_assert_msg(vu_provider_qos_get(in, 3, &v) == t[i].get, "%zu get", i);
+		ck_assert_msg(vu_provider_qos_get(in, 3, &v) == t[i].get,
+			      "%zu get", i);
 		ck_assert_str_eq(last_request, "qos-get " U " weight\n");
 		if (!t[i].get)
 			ck_assert_uint_eq(v, 7);
-		ck_assert_msg(vu_provider_usage(in, u, &mask) == t[i].usage, "%zu usage", i);
+		ck_assert_msg(vu_provider_usage(in, u, &mask) == t[i].usage,
+			      "%zu usage", i);
 		if (!t[i].usage) {
 			ck_assert_uint_eq(mask, 1);
 			ck_assert_uint_eq(u[5], 7);
@@ -367,12 +403,18 @@ END_TEST
 
 /* ---- the provider's side, dispatched by hand ---- */
 
-static int disp_create(struct vgpu_device *dev, const char *type_id, void *userdata)
+static int disp_create(struct vgpu_device *dev, const char *type_id,
+		       void *userdata)
 {
-	struct vgpu_display_plane pl = { .size = sizeof(pl), .drm_format = 0x34325258,
-					 .width = 16, .height = 16, .stride = 64, .region = 2 };
+	struct vgpu_display_plane pl = { .size = sizeof(pl),
+					 .drm_format = 0x34325258,
+					 .width = 16,
+					 .height = 16,
+					 .stride = 64,
+					 .region = 2 };
 	int r = vgpu_device_setup_region(dev, 2, 1 << 20,
-					 VGPU_REGION_F_READ | VGPU_REGION_F_MEM, NULL, NULL);
+					 VGPU_REGION_F_READ | VGPU_REGION_F_MEM,
+					 NULL, NULL);
 
 	return r < 0 ? r : vgpu_device_set_display(dev, &pl);
 }
@@ -384,7 +426,8 @@ static int raw_request(const char *path, const char *line)
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	ck_assert_int_eq(send(fd, line, strlen(line), 0), (ssize_t)strlen(line));
+	ck_assert_int_eq(send(fd, line, strlen(line), 0),
+			 (ssize_t)strlen(line));
 	return fd;
 }
 
@@ -396,7 +439,8 @@ static int raw_request(const char *path, const char *line)
  */
 START_TEST(test_watcher_removed_in_batch)
 {
-	struct vgpu_provider_ops ops = { .size = sizeof(ops), .create = disp_create };
+	struct vgpu_provider_ops ops = { .size = sizeof(ops),
+					 .create = disp_create };
 	struct vgpu_provider *p;
 	struct vgpu_device *dev;
 	struct vgpu_ctx *ctx;

@@ -46,7 +46,8 @@ static bool viewer_sees(struct viewer *v, const uint32_t *want, uint32_t w,
 		uint32_t vw, vh;
 		const uint32_t *px = viewer_pixels(v, &vw, &vh);
 
-		if (vw == w && vh == h && px && !memcmp(px, want, (size_t)w * h * 4))
+		if (vw == w && vh == h && px &&
+		    !memcmp(px, want, (size_t)w * h * 4))
 			return true;
 		if (viewer_pump(v, 100) < 0)
 			return false;
@@ -69,9 +70,11 @@ static void check_vncsnapshot(int port, const uint32_t *want, uint32_t w,
 	double mean;
 
 	snprintf(path, sizeof(path), "%s/snap.jpg", hs.tmp);
-	snprintf(cmd, sizeof(cmd),
-		 "vncsnapshot -quiet -nocursor -nojpeg -encodings raw -quality 100 "
-		 "127.0.0.1::%d %s > /dev/null 2>&1", port, path);
+	snprintf(
+		cmd, sizeof(cmd),
+		"vncsnapshot -quiet -nocursor -nojpeg -encodings raw -quality 100 "
+		"127.0.0.1::%d %s > /dev/null 2>&1",
+		port, path);
 	ck_assert_int_eq(system(cmd), 0);
 	ck_assert_int_eq(jpeg_load(path, &pix, &pw, &ph), 0);
 	ck_assert_uint_eq(pw, w);
@@ -79,8 +82,9 @@ static void check_vncsnapshot(int port, const uint32_t *want, uint32_t w,
 	picture_diff(pix, want, (size_t)w * h, &mean, &worst);
 	/* JPEG is lossy even at quality 100 (chroma subsampling at the
 	 * pattern's edges): the mean difference is what says "same picture" */
-	ck_assert_msg(mean < 3.0, "vncsnapshot's picture differs: mean %.2f worst %u",
-		      mean, worst);
+	ck_assert_msg(mean < 3.0,
+		      "vncsnapshot's picture differs: mean %.2f worst %u", mean,
+		      worst);
 	free(pix);
 }
 
@@ -122,7 +126,8 @@ START_TEST(test_vnc_device_source)
 	if (have_vncsnapshot())
 		check_vncsnapshot(v.port, truth, 640, 480);
 	else
-		fprintf(stderr, "vncsnapshot missing: checked with libvncclient only\n");
+		fprintf(stderr,
+			"vncsnapshot missing: checked with libvncclient only\n");
 	viewer_close(vw);
 	/* with the device source vgpuctl vnc is itself the device's client:
 	 * removing a device in use is refused until it lets go */
@@ -132,7 +137,6 @@ START_TEST(test_vnc_device_source)
 	free(truth);
 }
 END_TEST
-
 
 /* a device client that keeps redrawing one picture, on a thread */
 struct redraw {
@@ -175,8 +179,10 @@ static void check_screenshot(const uint32_t *want, uint32_t w, uint32_t h)
 	uint32_t *pix, pw, ph;
 
 	snprintf(path, sizeof(path), "%s/shot.png", hs.tmp);
-	snprintf(cmd, sizeof(cmd), "%s --sysfs-root %s --runtime-dir %s screenshot %s %s "
-		 "| grep -q 'through the provider'", prog, hs.tmp, hs.run, hs.uuid, path);
+	snprintf(cmd, sizeof(cmd),
+		 "%s --sysfs-root %s --runtime-dir %s screenshot %s %s "
+		 "| grep -q 'through the provider'",
+		 prog, hs.tmp, hs.run, hs.uuid, path);
 	ck_assert_int_eq(system(cmd), 0);
 	ck_assert_int_eq(png_load(path, &pix, &pw, &ph), 0);
 	ck_assert_uint_eq(pw, w);
@@ -238,7 +244,8 @@ START_TEST(test_vnc_live_provider)
 	ck_assert_int_eq(drawer_blit(&d, 100, 40), 0);
 	free(truth);
 	truth = copy_fb(&d);
-	ck_assert_msg(viewer_sees(vw, truth, 800, 600), "the small change never arrived");
+	ck_assert_msg(viewer_sees(vw, truth, 800, 600),
+		      "the small change never arrived");
 	free(truth);
 	viewer_close(vw);
 
@@ -275,7 +282,8 @@ START_TEST(test_display_api)
 	 * blit's (the deadline only ends a hang) */
 	for (int i = 0; i < 3000; i++) {
 		ck_assert_int_eq(vgpu_display_get_frame(disp, &f), 0);
-		if (f.drm_format && f.pixels && !memcmp(f.pixels, d.guest, 320 * 200 * 4))
+		if (f.drm_format && f.pixels &&
+		    !memcmp(f.pixels, d.guest, 320 * 200 * 4))
 			break;
 		usleep(10000);
 	}
@@ -292,8 +300,10 @@ START_TEST(test_display_api)
 	}
 	ck_assert_uint_gt(f.seq, seq);
 	/* read-only: the memory cannot be written through the mapping */
-	ck_assert_int_ne(mprotect((void *)((uintptr_t)f.pixels & ~(uintptr_t)4095), 4096,
-				  PROT_READ | PROT_WRITE), 0);
+	ck_assert_int_ne(
+		mprotect((void *)((uintptr_t)f.pixels & ~(uintptr_t)4095), 4096,
+			 PROT_READ | PROT_WRITE),
+		0);
 	/* a too small size is misuse */
 	f.size = 4;
 	ck_assert_int_eq(vgpu_display_get_frame(disp, &f), -EINVAL);
@@ -312,7 +322,8 @@ START_TEST(test_display_api)
 	vgpu_display_unref(disp);
 	/* and nothing to open now */
 	ck_assert_int_eq(vgpu_display_open(hs.ctx, hs.uuid, &disp), -ENODEV);
-	ck_assert_int_eq(vgpu_display_open(hs.ctx, "not-a-uuid", &disp), -EINVAL);
+	ck_assert_int_eq(vgpu_display_open(hs.ctx, "not-a-uuid", &disp),
+			 -EINVAL);
 }
 END_TEST
 
@@ -342,8 +353,10 @@ START_TEST(test_display_other_user)
 		struct sockaddr_un sa = { .sun_family = AF_UNIX };
 		char req[64], buf[64], cbuf[CMSG_SPACE(sizeof(int))];
 		struct iovec io = { buf, sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &io, .msg_iovlen = 1,
-				     .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+		struct msghdr mh = { .msg_iov = &io,
+				     .msg_iovlen = 1,
+				     .msg_control = cbuf,
+				     .msg_controllen = sizeof(cbuf) };
 		int fd;
 
 		if (setgid(65534) < 0 || setuid(65534) < 0)
@@ -360,14 +373,14 @@ START_TEST(test_display_other_user)
 		{
 			ssize_t n = recvmsg(fd, &mh, 0);
 
-			_exit(n < 0 || (n == 0 && mh.msg_controllen == 0) ? 0 : 3);
+			_exit(n < 0 || (n == 0 && mh.msg_controllen == 0) ? 0
+									  : 3);
 		}
 	}
 	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
 	ck_assert_int_eq(WEXITSTATUS(st), 0);
 }
 END_TEST
-
 
 /* QoS and usage through the provider's callbacks (control socket) */
 START_TEST(test_qos_usage)
@@ -392,8 +405,12 @@ START_TEST(test_qos_usage)
 	snprintf(req, sizeof(req), "qos-get %s loudness\n", hs.uuid);
 	ck_assert_int_eq(harness_ctl(&hs, req, rep, sizeof(rep)), 0);
 	ck_assert_str_eq(rep, "err 22\n");
-	ck_assert_int_eq(harness_ctl(&hs, "qos-get 11111111-2222-3333-4444-555555555555 weight\n",
-				     rep, sizeof(rep)), 0);
+	ck_assert_int_eq(
+		harness_ctl(
+			&hs,
+			"qos-get 11111111-2222-3333-4444-555555555555 weight\n",
+			rep, sizeof(rep)),
+		0);
 	ck_assert_str_eq(rep, "err 2\n");
 
 	/* three blits, two of them on the screen */
@@ -406,15 +423,17 @@ START_TEST(test_qos_usage)
 	ck_assert_int_eq(drawer_blit(&d, 100, 50), 0);
 	snprintf(req, sizeof(req), "usage %s\n", hs.uuid);
 	ck_assert_int_eq(harness_ctl(&hs, req, rep, sizeof(rep)), 0);
-	ck_assert_int_eq(sscanf(rep, "ok 1\n%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu", &v[0],
-				&v[1], &v[2], &v[3], &v[4], &v[5], &v[6]), 7);
-	ck_assert_uint_eq(v[0], 0x3f);                    /* all reported */
-	ck_assert_uint_gt(v[1], 0);                       /* engine time */
-	ck_assert_uint_eq(v[2], 3);                       /* blits */
+	ck_assert_int_eq(
+		sscanf(rep, "ok 1\n%llu\t%llu\t%llu\t%llu\t%llu\t%llu\t%llu",
+		       &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6]),
+		7);
+	ck_assert_uint_eq(v[0], 0x3f); /* all reported */
+	ck_assert_uint_gt(v[1], 0);    /* engine time */
+	ck_assert_uint_eq(v[2], 3);    /* blits */
 	ck_assert_uint_eq(v[3], 2 * 64 * 64 * 4 + 50 * 64 * 4); /* DMA bytes */
-	ck_assert_uint_eq(v[4], 3);                       /* interrupts */
-	ck_assert_uint_eq(v[5], 16u << 20);               /* framebuffer */
-	ck_assert_uint_eq(v[6], 2);                       /* frames */
+	ck_assert_uint_eq(v[4], 3);				/* interrupts */
+	ck_assert_uint_eq(v[5], 16u << 20); /* framebuffer */
+	ck_assert_uint_eq(v[6], 2);	    /* frames */
 	drawer_close(&d);
 }
 END_TEST
@@ -430,8 +449,10 @@ START_TEST(test_create_attrs)
 
 	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
 	ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-16m"), 0);
-	ck_assert_int_eq(vgpu_config_add_attr(cfg, "resolution", "1024x768", -1), 0);
-	ck_assert_int_eq(vgpu_instance_create(hs.ctx, "vgpu-sim0", u2, cfg, &in), 0);
+	ck_assert_int_eq(
+		vgpu_config_add_attr(cfg, "resolution", "1024x768", -1), 0);
+	ck_assert_int_eq(
+		vgpu_instance_create(hs.ctx, "vgpu-sim0", u2, cfg, &in), 0);
 	vgpu_instance_unref(in);
 	ck_assert_int_eq(vgpu_display_open(hs.ctx, u2, &disp), 0);
 	ck_assert_int_eq(vgpu_display_get_frame(disp, &f), 0);
@@ -445,17 +466,26 @@ START_TEST(test_create_attrs)
 	 * refused, and nothing is left behind */
 	{
 		static const char *const bad[][2] = {
-			{ "colour", "blue" }, { "resolution", "wide" },
-			{ "resolution", "8192x8192" }, { "resolution", "0x10" },
+			{ "colour", "blue" },
+			{ "resolution", "wide" },
+			{ "resolution", "8192x8192" },
+			{ "resolution", "0x10" },
 		};
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			ck_assert_int_eq(vgpu_config_new(&cfg), 0);
-			ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-16m"), 0);
-			ck_assert_int_eq(vgpu_config_add_attr(cfg, bad[i][0], bad[i][1], -1), 0);
-			ck_assert_int_eq(vgpu_instance_create(hs.ctx, "vgpu-sim0", u2, cfg, &in),
+			ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-16m"),
+					 0);
+			ck_assert_int_eq(vgpu_config_add_attr(cfg, bad[i][0],
+							      bad[i][1], -1),
+					 0);
+			ck_assert_int_eq(vgpu_instance_create(hs.ctx,
+							      "vgpu-sim0", u2,
+							      cfg, &in),
 					 -EINVAL);
-			ck_assert_int_eq(vgpu_instance_get(hs.ctx, u2, NULL, &in), -ENOENT);
+			ck_assert_int_eq(
+				vgpu_instance_get(hs.ctx, u2, NULL, &in),
+				-ENOENT);
 			vgpu_config_unref(cfg);
 		}
 	}
@@ -472,14 +502,23 @@ START_TEST(test_qos_api)
 	uint64_t v = 0;
 
 	ck_assert_int_eq(vgpu_instance_get(hs.ctx, hs.uuid, NULL, &in), 0);
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_WEIGHT, 5, VGPU_QOS_LIVE), 0);
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, VGPU_QOS_LIVE, &v, NULL), 0);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_WEIGHT, 5, VGPU_QOS_LIVE),
+		0);
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT,
+					       VGPU_QOS_LIVE, &v, NULL),
+			 0);
 	ck_assert_uint_eq(v, 5);
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 1000,
-					       VGPU_QOS_LIVE), 0);
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PRIORITY, VGPU_QOS_PRIORITY_HIGH,
-					       VGPU_QOS_LIVE), 0);
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_PRIORITY, VGPU_QOS_LIVE, &v, NULL), 0);
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT,
+					       1000, VGPU_QOS_LIVE),
+			 0);
+	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PRIORITY,
+					       VGPU_QOS_PRIORITY_HIGH,
+					       VGPU_QOS_LIVE),
+			 0);
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_PRIORITY,
+					       VGPU_QOS_LIVE, &v, NULL),
+			 0);
 	ck_assert_uint_eq(v, VGPU_QOS_PRIORITY_HIGH);
 	ck_assert_int_eq(drawer_open(&hs, &d), 0);
 	ck_assert_int_eq(drawer_mode(&d, 64, 64), 0);
@@ -501,18 +540,22 @@ END_TEST
 
 /* a provider written against 0.1: a create callback only, no display, no
  * QoS, no usage; in this process, on its runner thread */
-static int plain_create(struct vgpu_device *dev, const char *type_id, void *userdata)
+static int plain_create(struct vgpu_device *dev, const char *type_id,
+			void *userdata)
 {
 	(void)type_id;
 	(void)userdata;
 	return vgpu_device_setup_region(dev, 0, 4096,
-					VGPU_REGION_F_READ | VGPU_REGION_F_MEM, NULL, NULL);
+					VGPU_REGION_F_READ | VGPU_REGION_F_MEM,
+					NULL, NULL);
 }
 
 START_TEST(test_plain_provider)
 {
-	struct vgpu_provider_ops ops = { .size = offsetof(struct vgpu_provider_ops, qos_set),
-					 .create = plain_create };
+	struct vgpu_provider_ops ops = {
+		.size = offsetof(struct vgpu_provider_ops, qos_set),
+		.create = plain_create
+	};
 	struct vgpu_provider *p;
 	struct vgpu_config *cfg;
 	struct vgpu_instance *in;
@@ -520,7 +563,8 @@ START_TEST(test_plain_provider)
 	const char *u = "bbbbbbbb-2222-3333-4444-555555555555";
 	char req[160], rep[64];
 
-	ck_assert_int_eq(vgpu_provider_new(hs.ctx, "plain0", &ops, NULL, &p), 0);
+	ck_assert_int_eq(vgpu_provider_new(hs.ctx, "plain0", &ops, NULL, &p),
+			 0);
 	ck_assert_int_eq(vgpu_provider_add_type(p, "t", "plain", "", 4), 0);
 	ck_assert_int_eq(vgpu_provider_listen_control(p, NULL), 0);
 	ck_assert_int_eq(vgpu_provider_start_thread(p), 0);
@@ -529,13 +573,15 @@ START_TEST(test_plain_provider)
 	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
 	ck_assert_int_eq(vgpu_config_set_type(cfg, "t"), 0);
 	ck_assert_int_eq(vgpu_config_add_attr(cfg, "k", "v", -1), 0);
-	ck_assert_int_eq(vgpu_instance_create(hs.ctx, "plain0", u, cfg, &in), -EOPNOTSUPP);
+	ck_assert_int_eq(vgpu_instance_create(hs.ctx, "plain0", u, cfg, &in),
+			 -EOPNOTSUPP);
 	ck_assert_int_eq(vgpu_instance_get(hs.ctx, u, NULL, &in), -ENOENT);
 	vgpu_config_unref(cfg);
 	/* without attributes it works, with no display source */
 	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
 	ck_assert_int_eq(vgpu_config_set_type(cfg, "t"), 0);
-	ck_assert_int_eq(vgpu_instance_create(hs.ctx, "plain0", u, cfg, &in), 0);
+	ck_assert_int_eq(vgpu_instance_create(hs.ctx, "plain0", u, cfg, &in),
+			 0);
 	vgpu_instance_unref(in);
 	vgpu_config_unref(cfg);
 	ck_assert_int_eq(vgpu_display_open(hs.ctx, u, &disp), -EOPNOTSUPP);
@@ -545,10 +591,13 @@ START_TEST(test_plain_provider)
 		uint64_t v;
 
 		ck_assert_int_eq(vgpu_instance_get(hs.ctx, u, NULL, &in), 0);
-		ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_WEIGHT, 2, VGPU_QOS_LIVE),
+		ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_WEIGHT, 2,
+						       VGPU_QOS_LIVE),
 				 -EOPNOTSUPP);
 		ck_assert_int_eq(vgpu_instance_get_usage(in, &us), 0);
-		ck_assert_int_eq(vgpu_usage_get(us, VGPU_USAGE_ENGINE_BUSY_NS, &v), -ENODATA);
+		ck_assert_int_eq(
+			vgpu_usage_get(us, VGPU_USAGE_ENGINE_BUSY_NS, &v),
+			-ENODATA);
 		vgpu_usage_unref(us);
 		vgpu_instance_unref(in);
 	}
@@ -559,9 +608,12 @@ START_TEST(test_plain_provider)
 		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 		ssize_t n;
 
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%.80s/vfio-user/plain0.ctl", hs.run);
-		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-		ck_assert_int_eq(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+		snprintf(sa.sun_path, sizeof(sa.sun_path),
+			 "%.80s/vfio-user/plain0.ctl", hs.run);
+		ck_assert_int_eq(
+			connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		ck_assert_int_eq(send(fd, req, strlen(req), 0),
+				 (ssize_t)strlen(req));
 		n = recv(fd, rep, sizeof(rep) - 1, MSG_WAITALL);
 		ck_assert_int_gt(n, 0);
 		rep[n] = '\0';
@@ -577,9 +629,17 @@ END_TEST
 START_TEST(test_vnc_bad_args)
 {
 	static const char *const bad[] = {
-		"--listen 127.0.0.1:99999", "--listen 1.2.3:5900", "--listen [::1",
-		"--listen host.example:5900", "--listen ''", "--rate 0",
-		"--rate 5000", "--rate x", "--source x", "--source ''", "--max-fps 0",
+		"--listen 127.0.0.1:99999",
+		"--listen 1.2.3:5900",
+		"--listen [::1",
+		"--listen host.example:5900",
+		"--listen ''",
+		"--rate 0",
+		"--rate 5000",
+		"--rate x",
+		"--source x",
+		"--source ''",
+		"--max-fps 0",
 		"--max-fps 1001",
 	};
 	const char *prog = getenv("VGPUCTL");
@@ -588,16 +648,20 @@ START_TEST(test_vnc_bad_args)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		int st;
 
-		snprintf(cmd, sizeof(cmd), "%s --sysfs-root %s --runtime-dir %s vnc %s %s "
-			 "> /dev/null 2>&1", prog, hs.tmp, hs.run, hs.uuid, bad[i]);
+		snprintf(cmd, sizeof(cmd),
+			 "%s --sysfs-root %s --runtime-dir %s vnc %s %s "
+			 "> /dev/null 2>&1",
+			 prog, hs.tmp, hs.run, hs.uuid, bad[i]);
 		st = system(cmd);
-		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2, "%s: status %d",
-			      bad[i], st);
+		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 2,
+			      "%s: status %d", bad[i], st);
 	}
 	/* an instance that does not exist: not found, 3 */
-	snprintf(cmd, sizeof(cmd), "%s --sysfs-root %s --runtime-dir %s vnc "
+	snprintf(cmd, sizeof(cmd),
+		 "%s --sysfs-root %s --runtime-dir %s vnc "
 		 "11111111-2222-3333-4444-555555555555 --listen 127.0.0.1:0 "
-		 "> /dev/null 2>&1", prog, hs.tmp, hs.run);
+		 "> /dev/null 2>&1",
+		 prog, hs.tmp, hs.run);
 	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 3);
 }
 END_TEST
@@ -628,7 +692,8 @@ int main(void)
 	int failed;
 
 	if (!getenv("VGPU_SIM") || !getenv("VGPUCTL")) {
-		fprintf(stderr, "VGPU_SIM and VGPUCTL must name the programs\n");
+		fprintf(stderr,
+			"VGPU_SIM and VGPUCTL must name the programs\n");
 		return 77;
 	}
 	srunner_run_all(sr, CK_NORMAL);

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define WRAPPER_ENV	"VGPU_FAKESYSFS_WRAPPER"
+#define WRAPPER_ENV "VGPU_FAKESYSFS_WRAPPER"
 
 static void sleep_ms(unsigned int ms)
 {
@@ -121,11 +121,13 @@ int fake_mount_start_args(const char *backing, const char *mountpoint,
 		r = wait_ms(pid, 0, &status);
 		if (r == 1) {
 			/* exited before mounting: exec failure or refused */
-			r = WIFEXITED(status) && WEXITSTATUS(status) == 127 ?
-			    -ENOEXEC : -EOPNOTSUPP;
+			r = WIFEXITED(status) && WEXITSTATUS(status) == 127
+				    ? -ENOEXEC
+				    : -EOPNOTSUPP;
 			goto out;
 		}
-		if (stat(mountpoint, &now) == 0 && now.st_dev != before.st_dev) {
+		if (stat(mountpoint, &now) == 0 &&
+		    now.st_dev != before.st_dev) {
 			*ret = pid;
 			r = 0;
 			goto out;

@@ -23,9 +23,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FAKE_MAX_READ		(1024 * 1024)
-#define MDEV_DRIVER		"vfio_mdev"
-#define UUID_LEN		36
+#define FAKE_MAX_READ (1024 * 1024)
+#define MDEV_DRIVER   "vfio_mdev"
+#define UUID_LEN      36
 
 struct fake_tree {
 	char *root;
@@ -52,8 +52,8 @@ static int vfmt(char *buf, size_t len, const char *fmt, va_list ap)
 	return 0;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int fmt(char *buf, size_t len, const char *f, ...)
+__attribute__((format(printf, 3, 4))) static int fmt(char *buf, size_t len,
+						     const char *f, ...)
 {
 	va_list ap;
 	int r;
@@ -64,8 +64,8 @@ static int fmt(char *buf, size_t len, const char *f, ...)
 	return r;
 }
 
-static int abspath(const struct fake_tree *t, const char *rel,
-		   char *buf, size_t len)
+static int abspath(const struct fake_tree *t, const char *rel, char *buf,
+		   size_t len)
 {
 	rel = skip_slash(rel);
 	if (!*rel)
@@ -176,7 +176,7 @@ int fake_relpath(const char *from_dir, const char *to, char *buf, size_t len)
 			return -ENAMETOOLONG;
 		strcpy(buf + out, b);
 	} else if (out) {
-		buf[out - 1] = '\0';	/* drop the trailing '/' */
+		buf[out - 1] = '\0'; /* drop the trailing '/' */
 	} else {
 		if (len < 2)
 			return -ENAMETOOLONG;
@@ -185,8 +185,8 @@ int fake_relpath(const char *from_dir, const char *to, char *buf, size_t len)
 	return 0;
 }
 
-int fake_tree_resolve_link(struct fake_tree *t, const char *rel,
-			   char *buf, size_t len)
+int fake_tree_resolve_link(struct fake_tree *t, const char *rel, char *buf,
+			   size_t len)
 {
 	char p[PATH_MAX], target[PATH_MAX], dir[PATH_MAX], joined[PATH_MAX * 2];
 	ssize_t n;
@@ -260,8 +260,8 @@ static int mkdir_parent(struct fake_tree *t, const char *rel)
 	return fake_tree_mkdir(t, d);
 }
 
-int fake_tree_write_mode(struct fake_tree *t, const char *rel,
-			 const void *data, size_t len, unsigned int mode)
+int fake_tree_write_mode(struct fake_tree *t, const char *rel, const void *data,
+			 size_t len, unsigned int mode)
 {
 	const char *d = data;
 	char p[PATH_MAX];
@@ -305,9 +305,10 @@ int fake_tree_write(struct fake_tree *t, const char *rel, const char *content)
 	return fake_tree_write_mode(t, rel, content, strlen(content), 0644);
 }
 
-__attribute__((format(printf, 4, 5)))
-static int writef(struct fake_tree *t, const char *rel, unsigned int mode,
-		  const char *f, ...)
+__attribute__((format(printf, 4, 5))) static int writef(struct fake_tree *t,
+							const char *rel,
+							unsigned int mode,
+							const char *f, ...)
 {
 	char buf[4096];
 	va_list ap;
@@ -382,8 +383,8 @@ int fake_tree_remove(struct fake_tree *t, const char *rel)
 }
 
 /* Read up to LEN-1 bytes of REL into BUF, NUL-terminated; returns length. */
-static ssize_t read_small(struct fake_tree *t, const char *rel,
-			  char *buf, size_t len)
+static ssize_t read_small(struct fake_tree *t, const char *rel, char *buf,
+			  size_t len)
 {
 	char p[PATH_MAX];
 	size_t got = 0;
@@ -596,15 +597,29 @@ static const struct {
 	const char *name;
 	int err;
 } errno_names[] = {
-	{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "EIO", EIO },
-	{ "ENXIO", ENXIO }, { "E2BIG", E2BIG }, { "EAGAIN", EAGAIN },
-	{ "ENOMEM", ENOMEM }, { "EACCES", EACCES }, { "EFAULT", EFAULT },
-	{ "EBUSY", EBUSY }, { "EEXIST", EEXIST }, { "ENODEV", ENODEV },
-	{ "EINVAL", EINVAL }, { "ENOSPC", ENOSPC }, { "ERANGE", ERANGE },
-	{ "ENOTSUP", ENOTSUP }, { "EOPNOTSUPP", EOPNOTSUPP },
-	{ "EUSERS", EUSERS }, { "ETIMEDOUT", ETIMEDOUT },
-	{ "ECANCELED", ECANCELED }, { "EUCLEAN", EUCLEAN },
-	{ "EDQUOT", EDQUOT }, { "ENOTTY", ENOTTY },
+	{ "EPERM", EPERM },
+	{ "ENOENT", ENOENT },
+	{ "EIO", EIO },
+	{ "ENXIO", ENXIO },
+	{ "E2BIG", E2BIG },
+	{ "EAGAIN", EAGAIN },
+	{ "ENOMEM", ENOMEM },
+	{ "EACCES", EACCES },
+	{ "EFAULT", EFAULT },
+	{ "EBUSY", EBUSY },
+	{ "EEXIST", EEXIST },
+	{ "ENODEV", ENODEV },
+	{ "EINVAL", EINVAL },
+	{ "ENOSPC", ENOSPC },
+	{ "ERANGE", ERANGE },
+	{ "ENOTSUP", ENOTSUP },
+	{ "EOPNOTSUPP", EOPNOTSUPP },
+	{ "EUSERS", EUSERS },
+	{ "ETIMEDOUT", ETIMEDOUT },
+	{ "ECANCELED", ECANCELED },
+	{ "EUCLEAN", EUCLEAN },
+	{ "EDQUOT", EDQUOT },
+	{ "ENOTTY", ENOTTY },
 };
 
 int fake_errno_parse(const char *s)
@@ -683,9 +698,13 @@ int fake_tree_open(const char *dir, struct fake_tree **ret)
 int fake_tree_new(const char *dir, struct fake_tree **ret)
 {
 	static const char *const dirs[] = {
-		"sys/devices", "sys/class/mdev_bus", "sys/bus/mdev/devices",
-		"sys/bus/mdev/drivers", "sys/bus/pci/devices",
-		"sys/bus/pci/drivers", "sys/kernel/iommu_groups",
+		"sys/devices",
+		"sys/class/mdev_bus",
+		"sys/bus/mdev/devices",
+		"sys/bus/mdev/drivers",
+		"sys/bus/pci/devices",
+		"sys/bus/pci/drivers",
+		"sys/kernel/iommu_groups",
 		"etc/mdevctl.d/scripts.d/callouts",
 		"etc/mdevctl.d/scripts.d/notifiers",
 	};
@@ -731,7 +750,6 @@ void fake_tree_set_create_delay_ms(struct fake_tree *t, unsigned int ms)
 }
 
 /* ---- iommu groups, drivers, devices --------------------------------------- */
-
 
 /* Put DEVREL alone into a new iommu group (lowest unused number). */
 static int iommu_group_add(struct fake_tree *t, const char *devrel)
@@ -898,8 +916,8 @@ static int do_unbind(struct fake_tree *t, const char *devrel)
 }
 
 /* Generic device: dir, subsystem link, bus devices link, uevent, driver. */
-static int add_device(struct fake_tree *t, const char *devrel,
-		      const char *bus, const char *driver, const char *uevent)
+static int add_device(struct fake_tree *t, const char *devrel, const char *bus,
+		      const char *driver, const char *uevent)
 {
 	char p[PATH_MAX], b[PATH_MAX];
 	int r;
@@ -944,8 +962,8 @@ static int add_device(struct fake_tree *t, const char *devrel,
 }
 
 /* Look a device up on the buses that can hold mdev parents. */
-static int find_device(struct fake_tree *t, const char *id,
-		       char *buf, size_t len)
+static int find_device(struct fake_tree *t, const char *id, char *buf,
+		       size_t len)
 {
 	static const char *const buses[] = { "pci", "css", "matrix",
 					     "platform" };
@@ -996,13 +1014,14 @@ static int add_pci_at(struct fake_tree *t, const char *devrel,
 	r = add_device(t, devrel, "pci", info->driver, "");
 	if (r < 0)
 		return r;
-#define ATTR(file, ...) do {						\
-		r = fmt(p, sizeof(p), "%s/" file, devrel);		\
-		if (r < 0)						\
-			return r;					\
-		r = writef(t, p, 0444, __VA_ARGS__);			\
-		if (r < 0)						\
-			return r;					\
+#define ATTR(file, ...)                                    \
+	do {                                               \
+		r = fmt(p, sizeof(p), "%s/" file, devrel); \
+		if (r < 0)                                 \
+			return r;                          \
+		r = writef(t, p, 0444, __VA_ARGS__);       \
+		if (r < 0)                                 \
+			return r;                          \
 	} while (0)
 	ATTR("vendor", "0x%04x\n", info->vendor);
 	ATTR("device", "0x%04x\n", info->device);
@@ -1136,8 +1155,8 @@ int fake_tree_add_platform_parent(struct fake_tree *t, const char *name,
 	return fake_tree_register_mdev_parent(t, name);
 }
 
-int fake_tree_parent_path(struct fake_tree *t, const char *id,
-			  char *buf, size_t len)
+int fake_tree_parent_path(struct fake_tree *t, const char *id, char *buf,
+			  size_t len)
 {
 	char l[PATH_MAX];
 	int r;
@@ -1188,13 +1207,14 @@ int fake_tree_add_type(struct fake_tree *t, const char *parent_id,
 	r = fake_tree_mkdir(t, p);
 	if (r < 0)
 		return r;
-#define FILE_(file, mode, ...) do {					\
-		r = fmt(p, sizeof(p), "%s/" file, d);			\
-		if (r < 0)						\
-			return r;					\
-		r = writef(t, p, mode, __VA_ARGS__);			\
-		if (r < 0)						\
-			return r;					\
+#define FILE_(file, mode, ...)                        \
+	do {                                          \
+		r = fmt(p, sizeof(p), "%s/" file, d); \
+		if (r < 0)                            \
+			return r;                     \
+		r = writef(t, p, mode, __VA_ARGS__);  \
+		if (r < 0)                            \
+			return r;                     \
 	} while (0)
 	if (name)
 		FILE_("name", 0444, "%s\n", name);
@@ -1217,9 +1237,9 @@ int fake_tree_add_instance_attr(struct fake_tree *t, const char *parent_id,
 	int r;
 
 	if (!relpath || strpbrk(relpath, " \t\n") ||
-	    (reject_value && (!*reject_value ||
-			      strpbrk(reject_value, " \t\n") ||
-			      reject_errno <= 0)))
+	    (reject_value &&
+	     (!*reject_value || strpbrk(reject_value, " \t\n") ||
+	      reject_errno <= 0)))
 		return -EINVAL;
 	r = fake_path_normalize(relpath, norm, sizeof(norm));
 	if (r < 0)
@@ -1306,7 +1326,7 @@ static int instance_attrs(struct fake_tree *t, const char *typedir,
 		if (nf == 0 || f[0][0] == '#')
 			continue;
 		if (nf != 1 && nf != 3)
-			continue;	/* malformed line: ignored */
+			continue; /* malformed line: ignored */
 		if (!relpath) {
 			char ap[PATH_MAX], norm[PATH_MAX];
 
@@ -1566,7 +1586,7 @@ int fake_tree_mdev_remove(struct fake_tree *t, const char *instdir_rel)
 	if (r < 0)
 		return r;
 	if (read_ul(t, l, &avail) < 0)
-		return 0;	/* type vanished or garbage: nothing to count */
+		return 0; /* type vanished or garbage: nothing to count */
 	return writef(t, l, 0444, "%lu\n", avail + 1);
 }
 
@@ -1586,9 +1606,8 @@ int fake_vf_bdf(const char *pf_bdf, unsigned int offset, unsigned int stride,
 	rid += offset + (unsigned long long)stride * vf;
 	if (rid > 0xffff)
 		return -ERANGE;
-	return fmt(buf, len, "%04x:%02x:%02x.%x", dom,
-		   (unsigned int)(rid >> 8), (unsigned int)(rid >> 3) & 0x1f,
-		   (unsigned int)rid & 7);
+	return fmt(buf, len, "%04x:%02x:%02x.%x", dom, (unsigned int)(rid >> 8),
+		   (unsigned int)(rid >> 3) & 0x1f, (unsigned int)rid & 7);
 }
 
 int fake_tree_add_sriov_pf(struct fake_tree *t, const char *bdf,
@@ -1605,13 +1624,14 @@ int fake_tree_add_sriov_pf(struct fake_tree *t, const char *bdf,
 	r = pci_dir(bdf, d, sizeof(d));
 	if (r < 0)
 		return r;
-#define ATTR(file, mode, ...) do {					\
-		r = fmt(p, sizeof(p), "%s/" file, d);			\
-		if (r < 0)						\
-			return r;					\
-		r = writef(t, p, mode, __VA_ARGS__);			\
-		if (r < 0)						\
-			return r;					\
+#define ATTR(file, mode, ...)                         \
+	do {                                          \
+		r = fmt(p, sizeof(p), "%s/" file, d); \
+		if (r < 0)                            \
+			return r;                     \
+		r = writef(t, p, mode, __VA_ARGS__);  \
+		if (r < 0)                            \
+			return r;                     \
 	} while (0)
 	ATTR("sriov_totalvfs", 0444, "%u\n", totalvfs);
 	ATTR("sriov_numvfs", 0644, "%u\n", 0u);
@@ -1678,8 +1698,8 @@ static int vf_create(struct fake_tree *t, const char *pf, unsigned long k,
 	char dir[PATH_MAX], vf[PATH_MAX], bdf[32], p[PATH_MAX], buf[32];
 	int r;
 
-	r = fake_vf_bdf(base_name(pf), offset, stride, (unsigned int)k,
-			bdf, sizeof(bdf));
+	r = fake_vf_bdf(base_name(pf), offset, stride, (unsigned int)k, bdf,
+			sizeof(bdf));
 	if (r < 0)
 		return r;
 	r = dir_name(pf, dir, sizeof(dir));
@@ -1693,10 +1713,11 @@ static int vf_create(struct fake_tree *t, const char *pf, unsigned long k,
 		return r;
 	if (fake_tree_exists(t, vf) || fake_tree_exists(t, p))
 		return -EEXIST;
-#define HEX(file, field) do {						\
-		r = fmt(p, sizeof(p), "%s/" file, pf);			\
-		if (r < 0 || read_hex(t, p, &info.field) < 0)		\
-			info.field = 0xffff;				\
+#define HEX(file, field)                                      \
+	do {                                                  \
+		r = fmt(p, sizeof(p), "%s/" file, pf);        \
+		if (r < 0 || read_hex(t, p, &info.field) < 0) \
+			info.field = 0xffff;                  \
 	} while (0)
 	HEX("vendor", vendor);
 	HEX("subsystem_vendor", subsystem_vendor);
@@ -1772,7 +1793,7 @@ int fake_tree_sriov_set_numvfs(struct fake_tree *t, const char *pfdir_rel,
 	if (r < 0)
 		return r;
 	if (fake_tree_resolve_link(t, p, drv, sizeof(drv)) < 0)
-		return -ENOENT;	/* no PF driver: cannot configure SR-IOV */
+		return -ENOENT; /* no PF driver: cannot configure SR-IOV */
 	r = fmt(p, sizeof(p), "%s/sriov_numvfs", pf);
 	if (r < 0)
 		return r;
@@ -1907,22 +1928,30 @@ int fake_tree_unbind(struct fake_tree *t, const char *bus, const char *driver,
 const char *fake_attr_kind_name(enum fake_attr_kind kind)
 {
 	switch (kind) {
-	case FAKE_ATTR_PLAIN:		return "plain";
-	case FAKE_ATTR_MDEV_CREATE:	return "create";
-	case FAKE_ATTR_MDEV_REMOVE:	return "remove";
-	case FAKE_ATTR_SRIOV_NUMVFS:	return "sriov_numvfs";
-	case FAKE_ATTR_SRIOV_AUTOPROBE:	return "sriov_drivers_autoprobe";
-	case FAKE_ATTR_DRIVER_OVERRIDE:	return "driver_override";
-	case FAKE_ATTR_DRIVER_BIND:	return "bind";
-	case FAKE_ATTR_DRIVER_UNBIND:	return "unbind";
-	case FAKE_ATTR_INSTANCE_ATTR:	return "instance_attr";
+	case FAKE_ATTR_PLAIN:
+		return "plain";
+	case FAKE_ATTR_MDEV_CREATE:
+		return "create";
+	case FAKE_ATTR_MDEV_REMOVE:
+		return "remove";
+	case FAKE_ATTR_SRIOV_NUMVFS:
+		return "sriov_numvfs";
+	case FAKE_ATTR_SRIOV_AUTOPROBE:
+		return "sriov_drivers_autoprobe";
+	case FAKE_ATTR_DRIVER_OVERRIDE:
+		return "driver_override";
+	case FAKE_ATTR_DRIVER_BIND:
+		return "bind";
+	case FAKE_ATTR_DRIVER_UNBIND:
+		return "unbind";
+	case FAKE_ATTR_INSTANCE_ATTR:
+		return "instance_attr";
 	}
 	return "?";
 }
 
 /* Split "sys/bus/<bus>/drivers/<drv>/<file>"; false if REL is not that. */
-static bool split_driver_file(const char *rel, char *bus, char *drv,
-			      size_t len)
+static bool split_driver_file(const char *rel, char *bus, char *drv, size_t len)
 {
 	const char *c[7];
 	size_t n = 0;
@@ -1950,8 +1979,8 @@ static bool split_driver_file(const char *rel, char *bus, char *drv,
  * The mdev instance directory REL lies in (up to 4 levels up), with
  * *ATTR pointing at the rest of REL.  Returns false if none.
  */
-static bool find_instance(struct fake_tree *t, const char *rel,
-			  char *inst, size_t len, const char **attr)
+static bool find_instance(struct fake_tree *t, const char *rel, char *inst,
+			  size_t len, const char **attr)
 {
 	char cur[PATH_MAX], l[PATH_MAX];
 	int depth;
@@ -1989,7 +2018,7 @@ static int instance_attr_lookup(struct fake_tree *t, const char *rel,
 enum fake_attr_kind fake_tree_attr_kind(struct fake_tree *t, const char *in)
 {
 	char rel[PATH_MAX], dir[PATH_MAX], up[PATH_MAX], bus[NAME_MAX + 1],
-	     drv[NAME_MAX + 1], inst[PATH_MAX], reject[256];
+		drv[NAME_MAX + 1], inst[PATH_MAX], reject[256];
 	const char *base;
 	int err;
 
@@ -2030,13 +2059,18 @@ enum fake_attr_kind fake_tree_attr_kind(struct fake_tree *t, const char *in)
 static int parse_bool(const char *s, bool *v)
 {
 	switch (s[0]) {
-	case 'y': case 'Y': case '1':
+	case 'y':
+	case 'Y':
+	case '1':
 		*v = true;
 		return 0;
-	case 'n': case 'N': case '0':
+	case 'n':
+	case 'N':
+	case '0':
 		*v = false;
 		return 0;
-	case 'o': case 'O':
+	case 'o':
+	case 'O':
 		if (s[1] == 'n' || s[1] == 'N') {
 			*v = true;
 			return 0;
@@ -2078,11 +2112,11 @@ static int store_instance_attr(struct fake_tree *t, const char *rel,
 	return fake_tree_write_mode(t, rel, raw, len, st.st_mode & 07777);
 }
 
-int fake_tree_attr_store(struct fake_tree *t, const char *in,
-			 const char *buf, size_t len)
+int fake_tree_attr_store(struct fake_tree *t, const char *in, const char *buf,
+			 size_t len)
 {
 	char rel[PATH_MAX], dir[PATH_MAX], s[4097], bus[NAME_MAX + 1],
-	     drv[NAME_MAX + 1];
+		drv[NAME_MAX + 1];
 	unsigned long v;
 	bool b;
 	int r;
@@ -2121,7 +2155,7 @@ int fake_tree_attr_store(struct fake_tree *t, const char *in,
 			return -EINVAL;
 		return writef(t, rel, 0644, "%d\n", b ? 1 : 0);
 	case FAKE_ATTR_DRIVER_OVERRIDE:
-		if (len >= 4096 - 1)	/* driver_set_override() */
+		if (len >= 4096 - 1) /* driver_set_override() */
 			return -EINVAL;
 		s[strcspn(s, "\n")] = '\0';
 		return writef(t, rel, 0644, "%s\n", s[0] ? s : "(null)");

@@ -63,12 +63,13 @@ void fake_tree_set_create_delay_ms(struct fake_tree *t, unsigned int ms);
 
 /* Write CONTENT (mode 0644), creating parent directories. */
 int fake_tree_write(struct fake_tree *t, const char *rel, const char *content);
-int fake_tree_write_mode(struct fake_tree *t, const char *rel,
-			 const void *data, size_t len, unsigned int mode);
+int fake_tree_write_mode(struct fake_tree *t, const char *rel, const void *data,
+			 size_t len, unsigned int mode);
 /* Symlink REL -> TARGET, TARGET used verbatim (may dangle or be absolute). */
 int fake_tree_symlink(struct fake_tree *t, const char *rel, const char *target);
 /* Symlink REL -> relative path from REL's directory to TARGET_REL. */
-int fake_tree_link(struct fake_tree *t, const char *rel, const char *target_rel);
+int fake_tree_link(struct fake_tree *t, const char *rel,
+		   const char *target_rel);
 int fake_tree_mkdir(struct fake_tree *t, const char *rel);
 /* rm -rf; a missing path is not an error. */
 int fake_tree_remove(struct fake_tree *t, const char *rel);
@@ -86,19 +87,19 @@ int fake_relpath(const char *from_dir, const char *to, char *buf, size_t len);
 /* Lexically normalize ("a/./b/../c" -> "a/c"); -EINVAL if it escapes. */
 int fake_path_normalize(const char *in, char *buf, size_t len);
 /* Resolve symlink REL (one level) to a normalized root-relative path. */
-int fake_tree_resolve_link(struct fake_tree *t, const char *rel,
-			   char *buf, size_t len);
+int fake_tree_resolve_link(struct fake_tree *t, const char *rel, char *buf,
+			   size_t len);
 
 /* ---- devices ------------------------------------------------------------ */
 
 struct fake_pci_info {
-	unsigned int vendor;		/* "0x%04x\n" */
+	unsigned int vendor; /* "0x%04x\n" */
 	unsigned int device;
 	unsigned int subsystem_vendor;
 	unsigned int subsystem_device;
-	unsigned int class;		/* "0x%06x\n" */
-	const char *driver;		/* NULL: no driver bound */
-	int numa_node;			/* "%d\n" (-1 is fine) */
+	unsigned int class; /* "0x%06x\n" */
+	const char *driver; /* NULL: no driver bound */
+	int numa_node;	    /* "%d\n" (-1 is fine) */
 };
 
 /*
@@ -135,8 +136,8 @@ int fake_tree_add_platform_parent(struct fake_tree *t, const char *name,
  */
 int fake_tree_register_mdev_parent(struct fake_tree *t, const char *id);
 /* Root-relative directory of mdev parent ID (via sys/class/mdev_bus). */
-int fake_tree_parent_path(struct fake_tree *t, const char *id,
-			  char *buf, size_t len);
+int fake_tree_parent_path(struct fake_tree *t, const char *id, char *buf,
+			  size_t len);
 
 /* ---- mdev types and instances ------------------------------------------ */
 
@@ -186,15 +187,15 @@ int fake_vf_bdf(const char *pf_bdf, unsigned int offset, unsigned int stride,
 int fake_parse_ul(const char *s, unsigned long *ret);
 
 enum fake_attr_kind {
-	FAKE_ATTR_PLAIN = 0,		/* ordinary file */
-	FAKE_ATTR_MDEV_CREATE,		/* <type>/create */
-	FAKE_ATTR_MDEV_REMOVE,		/* <instance>/remove */
-	FAKE_ATTR_SRIOV_NUMVFS,		/* <pf>/sriov_numvfs */
-	FAKE_ATTR_SRIOV_AUTOPROBE,	/* <pf>/sriov_drivers_autoprobe */
-	FAKE_ATTR_DRIVER_OVERRIDE,	/* <dev>/driver_override */
-	FAKE_ATTR_DRIVER_BIND,		/* sys/bus/<b>/drivers/<d>/bind */
-	FAKE_ATTR_DRIVER_UNBIND,	/* sys/bus/<b>/drivers/<d>/unbind */
-	FAKE_ATTR_INSTANCE_ATTR,	/* declared vendor instance attribute */
+	FAKE_ATTR_PLAIN = 0,	   /* ordinary file */
+	FAKE_ATTR_MDEV_CREATE,	   /* <type>/create */
+	FAKE_ATTR_MDEV_REMOVE,	   /* <instance>/remove */
+	FAKE_ATTR_SRIOV_NUMVFS,	   /* <pf>/sriov_numvfs */
+	FAKE_ATTR_SRIOV_AUTOPROBE, /* <pf>/sriov_drivers_autoprobe */
+	FAKE_ATTR_DRIVER_OVERRIDE, /* <dev>/driver_override */
+	FAKE_ATTR_DRIVER_BIND,	   /* sys/bus/<b>/drivers/<d>/bind */
+	FAKE_ATTR_DRIVER_UNBIND,   /* sys/bus/<b>/drivers/<d>/unbind */
+	FAKE_ATTR_INSTANCE_ATTR,   /* declared vendor instance attribute */
 };
 
 /* Classify REL (a regular file).  Never fails: unknown -> FAKE_ATTR_PLAIN. */
@@ -208,8 +209,8 @@ const char *fake_attr_kind_name(enum fake_attr_kind kind);
  * negative errno exactly as the kernel's write(2) would.  REL must not be
  * FAKE_ATTR_PLAIN (-EINVAL).
  */
-int fake_tree_attr_store(struct fake_tree *t, const char *rel,
-			 const char *buf, size_t len);
+int fake_tree_attr_store(struct fake_tree *t, const char *rel, const char *buf,
+			 size_t len);
 
 /* The individual operations, with already parsed arguments. */
 int fake_tree_mdev_create(struct fake_tree *t, const char *typedir_rel,

@@ -41,14 +41,14 @@
 
 #include "fake-tree.h"
 
-#define STORE_MAX	4096	/* kernfs: one store per PAGE_SIZE */
+#define STORE_MAX 4096 /* kernfs: one store per PAGE_SIZE */
 
 struct fs {
 	char *backing;
 	struct fake_tree *tree;
-	pthread_mutex_t lock;		/* serializes every dynamic store */
+	pthread_mutex_t lock; /* serializes every dynamic store */
 	FILE *log;
-	bool ended;			/* the session was torn down (unmount) */
+	bool ended; /* the session was torn down (unmount) */
 };
 
 static struct fs *fs_get(void)
@@ -74,12 +74,12 @@ static int bpath(const char *path, char *buf, size_t len)
 	return 0;
 }
 
-#define BPATH(var, path)					\
-	char var[PATH_MAX];					\
-	do {							\
-		int _r = bpath(path, var, sizeof(var));		\
-		if (_r < 0)					\
-			return _r;				\
+#define BPATH(var, path)                                \
+	char var[PATH_MAX];                             \
+	do {                                            \
+		int _r = bpath(path, var, sizeof(var)); \
+		if (_r < 0)                             \
+			return _r;                      \
 	} while (0)
 
 static bool under_sys(const char *path)
@@ -105,8 +105,8 @@ static bool hidden(const char *name)
 	return !strncmp(name, ".fake-", 6) || !strcmp(name, ".in-use");
 }
 
-static void log_store(struct fs *fs, enum fake_attr_kind kind,
-		      const char *path, const char *buf, size_t len, int r)
+static void log_store(struct fs *fs, enum fake_attr_kind kind, const char *path,
+		      const char *buf, size_t len, int r)
 {
 	size_t i;
 
@@ -207,8 +207,8 @@ static int fs_rename(const char *from, const char *to, unsigned int flags)
 	BPATH(b, to);
 
 	if (flags)
-		return renameat2(AT_FDCWD, a, AT_FDCWD, b, flags) < 0 ?
-		       -errno : 0;
+		return renameat2(AT_FDCWD, a, AT_FDCWD, b, flags) < 0 ? -errno
+								      : 0;
 	return rename(a, b) < 0 ? -errno : 0;
 }
 
@@ -255,7 +255,7 @@ static int fs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	BPATH(p, path);
 
 	if (is_dynamic(path))
-		return 0;	/* sysfs ignores truncation */
+		return 0; /* sysfs ignores truncation */
 	if (fi)
 		return ftruncate((int)fi->fh, size) < 0 ? -errno : 0;
 	return truncate(p, size) < 0 ? -errno : 0;
@@ -439,30 +439,30 @@ static int fs_access(const char *path, int mask)
 }
 
 static const struct fuse_operations fs_ops = {
-	.init		= fs_init,
-	.destroy	= fs_destroy,
-	.getattr	= fs_getattr,
-	.readlink	= fs_readlink,
-	.mkdir		= fs_mkdir,
-	.unlink		= fs_unlink,
-	.rmdir		= fs_rmdir,
-	.symlink	= fs_symlink,
-	.rename		= fs_rename,
-	.link		= fs_link,
-	.chmod		= fs_chmod,
-	.chown		= fs_chown,
-	.truncate	= fs_truncate,
-	.open		= fs_open,
-	.read		= fs_read,
-	.write		= fs_write,
-	.statfs		= fs_statfs,
-	.flush		= fs_flush,
-	.release	= fs_release,
-	.fsync		= fs_fsync,
-	.readdir	= fs_readdir,
-	.access		= fs_access,
-	.create		= fs_create,
-	.utimens	= fs_utimens,
+	.init = fs_init,
+	.destroy = fs_destroy,
+	.getattr = fs_getattr,
+	.readlink = fs_readlink,
+	.mkdir = fs_mkdir,
+	.unlink = fs_unlink,
+	.rmdir = fs_rmdir,
+	.symlink = fs_symlink,
+	.rename = fs_rename,
+	.link = fs_link,
+	.chmod = fs_chmod,
+	.chown = fs_chown,
+	.truncate = fs_truncate,
+	.open = fs_open,
+	.read = fs_read,
+	.write = fs_write,
+	.statfs = fs_statfs,
+	.flush = fs_flush,
+	.release = fs_release,
+	.fsync = fs_fsync,
+	.readdir = fs_readdir,
+	.access = fs_access,
+	.create = fs_create,
+	.utimens = fs_utimens,
 };
 
 static void usage(FILE *f, const char *argv0)

@@ -27,24 +27,24 @@
 #include "fake-mount.h"
 #include "fake-tree.h"
 
-#define GPU		"0000:00:02.0"
-#define GVT_TYPE	"i915-GVTg_V5_4"
-#define NV_GPU		"0000:3b:00.0"
-#define NV_TYPE		"nvidia-256"
-#define PF		"0000:05:00.0"
-#define UUID1		"8a1b3a4e-0f4c-4d2c-9b1e-6f3d2a1b0c01"
-#define UUID2		"8a1b3a4e-0f4c-4d2c-9b1e-6f3d2a1b0c02"
-#define UUID3		"8a1b3a4e-0f4c-4d2c-9b1e-6f3d2a1b0c03"
+#define GPU	 "0000:00:02.0"
+#define GVT_TYPE "i915-GVTg_V5_4"
+#define NV_GPU	 "0000:3b:00.0"
+#define NV_TYPE	 "nvidia-256"
+#define PF	 "0000:05:00.0"
+#define UUID1	 "8a1b3a4e-0f4c-4d2c-9b1e-6f3d2a1b0c01"
+#define UUID2	 "8a1b3a4e-0f4c-4d2c-9b1e-6f3d2a1b0c02"
+#define UUID3	 "8a1b3a4e-0f4c-4d2c-9b1e-6f3d2a1b0c03"
 
-#define GVT_DIR		"sys/devices/pci0000:00/" GPU
-#define GVT_TYPE_DIR	GVT_DIR "/mdev_supported_types/" GVT_TYPE
-#define PF_DIR		"sys/devices/pci0000:05/" PF
+#define GVT_DIR	     "sys/devices/pci0000:00/" GPU
+#define GVT_TYPE_DIR GVT_DIR "/mdev_supported_types/" GVT_TYPE
+#define PF_DIR	     "sys/devices/pci0000:05/" PF
 
 /* test-program state (not library code) */
 static const char *daemon_path;
 static char base[PATH_MAX - 64], backing[PATH_MAX], mnt[PATH_MAX];
-static struct fake_tree *tree;	/* the backing directory */
-static struct fake_tree *view;	/* the same tree seen through the mount */
+static struct fake_tree *tree; /* the backing directory */
+static struct fake_tree *view; /* the same tree seen through the mount */
 static pid_t daemon_pid;
 
 /* ---- fixture ---------------------------------------------------------------- */
@@ -52,34 +52,44 @@ static pid_t daemon_pid;
 static void build_tree(void)
 {
 	struct fake_pci_info pf = {
-		.vendor = 0x8086, .device = 0x56c0,
-		.subsystem_vendor = 0x8086, .subsystem_device = 0x4905,
-		.class = 0x030000, .driver = "xe", .numa_node = 1,
+		.vendor = 0x8086,
+		.device = 0x56c0,
+		.subsystem_vendor = 0x8086,
+		.subsystem_device = 0x4905,
+		.class = 0x030000,
+		.driver = "xe",
+		.numa_node = 1,
 	};
 
 	ck_assert_int_eq(fake_tree_add_pci_parent(tree, GPU, 0x8086, 0x3e92,
 						  0x8086, 0x2212, 0x030000,
-						  "i915", 0), 0);
+						  "i915", 0),
+			 0);
 	ck_assert_int_eq(fake_tree_add_type(tree, GPU, GVT_TYPE, "GVTg_V5_4",
 					    "low_gm_size: 128MB\n", "vfio-pci",
-					    2), 0);
+					    2),
+			 0);
 	ck_assert_int_eq(fake_tree_add_type(tree, GPU, "i915-GVTg_V5_8", NULL,
-					    NULL, "vfio-pci", 4), 0);
+					    NULL, "vfio-pci", 4),
+			 0);
 	ck_assert_int_eq(fake_tree_add_pci_parent(tree, NV_GPU, 0x10de, 0x1e30,
 						  0x10de, 0x12ba, 0x030000,
-						  "nvidia", 0), 0);
+						  "nvidia", 0),
+			 0);
 	ck_assert_int_eq(fake_tree_add_type(tree, NV_GPU, NV_TYPE,
 					    "GRID RTX6000-1Q",
 					    "num_heads=4, max_instance=24\n",
-					    "vfio-pci", 24), 0);
+					    "vfio-pci", 24),
+			 0);
+	ck_assert_int_eq(fake_tree_add_instance_attr(
+				 tree, NV_GPU, NV_TYPE, "nvidia/vgpu_params",
+				 "frame_rate_limiter=9", EINVAL),
+			 0);
 	ck_assert_int_eq(fake_tree_add_instance_attr(tree, NV_GPU, NV_TYPE,
-						     "nvidia/vgpu_params",
-						     "frame_rate_limiter=9",
-						     EINVAL), 0);
-	ck_assert_int_eq(fake_tree_add_instance_attr(tree, NV_GPU, NV_TYPE,
-						     "vendor_knob", NULL, 0), 0);
-	ck_assert_int_eq(fake_tree_add_sriov_pf(tree, PF, &pf, 4, 8, 2,
-						0x56c1), 0);
+						     "vendor_knob", NULL, 0),
+			 0);
+	ck_assert_int_eq(fake_tree_add_sriov_pf(tree, PF, &pf, 4, 8, 2, 0x56c1),
+			 0);
 	ck_assert_int_eq(fake_tree_add_driver(tree, "pci", "vfio-pci"), 0);
 }
 
@@ -125,8 +135,7 @@ static void teardown(void)
 	rmdir(mnt);
 	rmdir(base);
 	/* the daemon must exit cleanly (valgrind/ASan wrappers included) */
-	ck_assert_msg(r == 0, "daemon did not exit cleanly: %s",
-		      strerror(-r));
+	ck_assert_msg(r == 0, "daemon did not exit cleanly: %s", strerror(-r));
 }
 
 /* ---- helpers ----------------------------------------------------------------- */
@@ -177,8 +186,8 @@ static void ck_content(const char *rel, const char *want)
 {
 	char *s = rd(rel);
 
-	ck_assert_msg(!strcmp(s, want), "%s: got \"%s\", want \"%s\"",
-		      rel, s, want);
+	ck_assert_msg(!strcmp(s, want), "%s: got \"%s\", want \"%s\"", rel, s,
+		      want);
 	free(s);
 }
 
@@ -191,8 +200,8 @@ static void ck_link(const char *rel, const char *want)
 	n = readlink(p, buf, sizeof(buf) - 1);
 	ck_assert_msg(n > 0, "readlink %s: %s", rel, strerror(errno));
 	buf[n] = '\0';
-	ck_assert_msg(!strcmp(buf, want), "%s -> \"%s\", want \"%s\"",
-		      rel, buf, want);
+	ck_assert_msg(!strcmp(buf, want), "%s -> \"%s\", want \"%s\"", rel, buf,
+		      want);
 }
 
 static bool mexists(const char *rel)
@@ -211,9 +220,9 @@ static void ck_resolves(const char *rel)
 		      strerror(errno));
 }
 
-#define GVT_CREATE "sys/class/mdev_bus/" GPU "/mdev_supported_types/" \
-		   GVT_TYPE "/create"
-#define GVT_AVAIL  GVT_TYPE_DIR "/available_instances"
+#define GVT_CREATE \
+	"sys/class/mdev_bus/" GPU "/mdev_supported_types/" GVT_TYPE "/create"
+#define GVT_AVAIL GVT_TYPE_DIR "/available_instances"
 
 /* ---- pure helpers ---------------------------------------------------------- */
 
@@ -224,11 +233,13 @@ START_TEST(test_helpers)
 
 	ck_assert_int_eq(fake_relpath("sys/devices/pci0000:00/" GPU,
 				      "sys/bus/pci/drivers/i915", buf,
-				      sizeof(buf)), 0);
+				      sizeof(buf)),
+			 0);
 	ck_assert_str_eq(buf, "../../../bus/pci/drivers/i915");
 	ck_assert_int_eq(fake_relpath("sys/class/mdev_bus",
 				      "sys/devices/pci0000:00/" GPU, buf,
-				      sizeof(buf)), 0);
+				      sizeof(buf)),
+			 0);
 	ck_assert_str_eq(buf, "../../devices/pci0000:00/" GPU);
 	ck_assert_int_eq(fake_relpath("a/b", "a/b/c", buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "c");
@@ -236,11 +247,10 @@ START_TEST(test_helpers)
 	ck_assert_str_eq(buf, ".");
 	ck_assert_int_eq(fake_relpath("a/b/c", "a", buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "../..");
-	ck_assert_int_eq(fake_relpath("a/b/c", "a/x", buf, 4),
-			 -ENAMETOOLONG);
+	ck_assert_int_eq(fake_relpath("a/b/c", "a/x", buf, 4), -ENAMETOOLONG);
 
-	ck_assert_int_eq(fake_path_normalize("/a/./b//../c/", buf,
-					     sizeof(buf)), 0);
+	ck_assert_int_eq(fake_path_normalize("/a/./b//../c/", buf, sizeof(buf)),
+			 0);
 	ck_assert_str_eq(buf, "a/c");
 	ck_assert_int_eq(fake_path_normalize("a/../..", buf, sizeof(buf)),
 			 -EINVAL);
@@ -258,18 +268,17 @@ START_TEST(test_helpers)
 	ck_assert_int_eq(fake_parse_ul("1\n\n", &v), -EINVAL);
 	ck_assert_int_eq(fake_parse_ul("1 ", &v), -EINVAL);
 	ck_assert_int_eq(fake_parse_ul("09", &v), -EINVAL);
-	ck_assert_int_eq(fake_parse_ul("99999999999999999999999", &v),
-			 -ERANGE);
+	ck_assert_int_eq(fake_parse_ul("99999999999999999999999", &v), -ERANGE);
 
 	ck_assert_int_eq(fake_vf_bdf(PF, 8, 2, 0, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "0000:05:01.0");
 	ck_assert_int_eq(fake_vf_bdf(PF, 8, 2, 3, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, "0000:05:01.6");
-	ck_assert_int_eq(fake_vf_bdf("0000:05:1f.7", 1, 1, 0, buf,
-				     sizeof(buf)), 0);
+	ck_assert_int_eq(fake_vf_bdf("0000:05:1f.7", 1, 1, 0, buf, sizeof(buf)),
+			 0);
 	ck_assert_str_eq(buf, "0000:06:00.0");
-	ck_assert_int_eq(fake_vf_bdf("0000:ff:1f.7", 1, 1, 0, buf,
-				     sizeof(buf)), -ERANGE);
+	ck_assert_int_eq(fake_vf_bdf("0000:ff:1f.7", 1, 1, 0, buf, sizeof(buf)),
+			 -ERANGE);
 	ck_assert_int_eq(fake_vf_bdf("junk", 1, 1, 0, buf, sizeof(buf)),
 			 -EINVAL);
 
@@ -286,16 +295,15 @@ START_TEST(test_static_layout)
 	const char *inst = GVT_DIR "/" UUID1;
 	char buf[PATH_MAX];
 
-	ck_assert_int_eq(fake_tree_add_instance(tree, GPU, GVT_TYPE, UUID1),
-			 0);
+	ck_assert_int_eq(fake_tree_add_instance(tree, GPU, GVT_TYPE, UUID1), 0);
 	ck_assert_int_eq(fake_tree_add_instance(tree, GPU, GVT_TYPE, UUID1),
 			 -EEXIST);
 	ck_assert_int_eq(fake_tree_add_instance(tree, GPU, "nope", UUID2),
 			 -ENODEV);
-	ck_assert_int_eq(fake_tree_add_instance(tree, "0000:99:00.0",
-						GVT_TYPE, UUID2), -ENODEV);
-	ck_assert_int_eq(fake_tree_parent_path(tree, GPU, buf, sizeof(buf)),
-			 0);
+	ck_assert_int_eq(
+		fake_tree_add_instance(tree, "0000:99:00.0", GVT_TYPE, UUID2),
+		-ENODEV);
+	ck_assert_int_eq(fake_tree_parent_path(tree, GPU, buf, sizeof(buf)), 0);
 	ck_assert_str_eq(buf, GVT_DIR);
 	mount_up(NULL);
 
@@ -307,8 +315,7 @@ START_TEST(test_static_layout)
 	ck_content(GVT_DIR "/numa_node", "0\n");
 	ck_link(GVT_DIR "/driver", "../../../bus/pci/drivers/i915");
 	ck_link(GVT_DIR "/subsystem", "../../../bus/pci");
-	ck_link("sys/bus/pci/devices/" GPU, "../../../devices/pci0000:00/"
-		GPU);
+	ck_link("sys/bus/pci/devices/" GPU, "../../../devices/pci0000:00/" GPU);
 	ck_link("sys/class/mdev_bus/" GPU, "../../devices/pci0000:00/" GPU);
 	ck_resolves("sys/bus/pci/drivers/i915/" GPU);
 
@@ -316,12 +323,15 @@ START_TEST(test_static_layout)
 	ck_content(GVT_TYPE_DIR "/description", "low_gm_size: 128MB\n");
 	ck_content(GVT_TYPE_DIR "/device_api", "vfio-pci\n");
 	ck_content(GVT_AVAIL, "1\n");
-	ck_assert(!mexists(GVT_DIR "/mdev_supported_types/i915-GVTg_V5_8/name"));
+	ck_assert(
+		!mexists(GVT_DIR "/mdev_supported_types/i915-GVTg_V5_8/name"));
 	ck_assert(!mexists(GVT_DIR
 			   "/mdev_supported_types/i915-GVTg_V5_8/description"));
 
-	ck_assert_int_eq(fake_tree_resolve_link(view, "sys/bus/mdev/devices/"
-						UUID1, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(fake_tree_resolve_link(view,
+						"sys/bus/mdev/devices/" UUID1,
+						buf, sizeof(buf)),
+			 0);
 	ck_assert_str_eq(buf, inst);
 	ck_link("sys/bus/mdev/devices/" UUID1,
 		"../../../devices/pci0000:00/" GPU "/" UUID1);
@@ -332,9 +342,10 @@ START_TEST(test_static_layout)
 	ck_link(GVT_DIR "/" UUID1 "/subsystem", "../../../../bus/mdev");
 	ck_link(GVT_TYPE_DIR "/devices/" UUID1, "../../../" UUID1);
 	ck_resolves(GVT_DIR "/" UUID1 "/iommu_group");
-	ck_assert_int_eq(fake_tree_resolve_link(view, GVT_DIR "/" UUID1
-						"/iommu_group", buf,
-						sizeof(buf)), 0);
+	ck_assert_int_eq(
+		fake_tree_resolve_link(view, GVT_DIR "/" UUID1 "/iommu_group",
+				       buf, sizeof(buf)),
+		0);
 	ck_assert(!strncmp(buf, "sys/kernel/iommu_groups/", 24));
 	strcat(buf, "/devices/" UUID1);
 	ck_link(buf, "../../../../devices/pci0000:00/" GPU "/" UUID1);
@@ -351,16 +362,19 @@ START_TEST(test_nonpci_parents)
 	ck_assert_int_eq(fake_tree_add_css_parent(tree, "0.0.0023"), 0);
 	ck_assert_int_eq(fake_tree_add_type(tree, "0.0.0023", "vfio_ccw-io",
 					    "I/O subchannel (Non-QDIO)", NULL,
-					    "vfio-ccw", 1), 0);
+					    "vfio-ccw", 1),
+			 0);
 	ck_assert_int_eq(fake_tree_add_ap_matrix(tree), 0);
 	ck_assert_int_eq(fake_tree_add_type(tree, "matrix",
 					    "vfio_ap-passthrough",
 					    "VFIO AP Passthrough Device", NULL,
-					    "vfio-ap", 65536), 0);
-	ck_assert_int_eq(fake_tree_add_platform_parent(tree, "fake-plat.0",
-						       "fakeplat"), 0);
-	ck_assert_int_eq(fake_tree_add_type(tree, "fake-plat.0", "plat-1",
-					    NULL, NULL, "vfio-platform", 1),
+					    "vfio-ap", 65536),
+			 0);
+	ck_assert_int_eq(
+		fake_tree_add_platform_parent(tree, "fake-plat.0", "fakeplat"),
+		0);
+	ck_assert_int_eq(fake_tree_add_type(tree, "fake-plat.0", "plat-1", NULL,
+					    NULL, "vfio-platform", 1),
 			 0);
 	ck_assert_int_eq(fake_tree_add_css_parent(tree, "0.0.0023"), -EEXIST);
 	ck_assert_int_eq(fake_tree_add_css_parent(tree, "../x"), -EINVAL);
@@ -377,7 +391,9 @@ START_TEST(test_nonpci_parents)
 		"../../../bus/platform");
 
 	ck_assert_int_eq(wr("sys/bus/css/devices/0.0.0023/mdev_supported_types"
-			    "/vfio_ccw-io/create", UUID1 "\n"), 0);
+			    "/vfio_ccw-io/create",
+			    UUID1 "\n"),
+			 0);
 	mpath("sys/devices/css0/0.0.0023/" UUID1 "/iommu_group", buf,
 	      sizeof(buf));
 	n = readlink(buf, grp, sizeof(grp) - 1);
@@ -385,18 +401,27 @@ START_TEST(test_nonpci_parents)
 	grp[n] = '\0';
 	ck_assert(!strncmp(grp, "../../../../kernel/iommu_groups/", 32));
 	ck_resolves("sys/bus/mdev/devices/" UUID1 "/iommu_group");
-	ck_assert_int_eq(fake_tree_resolve_link(view, "sys/bus/mdev/devices/"
-						UUID1 "/iommu_group", grp,
-						sizeof(grp)), 0);
+	ck_assert_int_eq(fake_tree_resolve_link(view,
+						"sys/bus/mdev/devices/" UUID1
+						"/iommu_group",
+						grp, sizeof(grp)),
+			 0);
 	ck_assert_int_eq(wr("sys/class/mdev_bus/matrix/mdev_supported_types"
-			    "/vfio_ap-passthrough/create", UUID2), 0);
+			    "/vfio_ap-passthrough/create",
+			    UUID2),
+			 0);
 	ck_content("sys/devices/vfio_ap/matrix/mdev_supported_types/"
-		   "vfio_ap-passthrough/available_instances", "65535\n");
-	ck_assert_int_eq(fake_tree_resolve_link(view, "sys/bus/mdev/devices/"
-						UUID2, buf, sizeof(buf)), 0);
+		   "vfio_ap-passthrough/available_instances",
+		   "65535\n");
+	ck_assert_int_eq(fake_tree_resolve_link(view,
+						"sys/bus/mdev/devices/" UUID2,
+						buf, sizeof(buf)),
+			 0);
 	ck_assert_str_eq(buf, "sys/devices/vfio_ap/matrix/" UUID2);
 	ck_assert_int_eq(wr("sys/class/mdev_bus/fake-plat.0/"
-			    "mdev_supported_types/plat-1/create", UUID3), 0);
+			    "mdev_supported_types/plat-1/create",
+			    UUID3),
+			 0);
 	ck_assert_int_eq(wr("sys/bus/mdev/devices/" UUID1 "/remove", "1"), 0);
 	ck_assert(!mexists("sys/devices/css0/0.0.0023/" UUID1));
 	ck_assert(!mexists(grp));
@@ -420,9 +445,10 @@ START_TEST(test_create_remove)
 	ck_resolves("sys/bus/mdev/devices/" UUID1 "/iommu_group");
 	ck_resolves("sys/bus/mdev/devices/" UUID1 "/driver");
 	ck_resolves("sys/bus/mdev/devices/" UUID1 "/subsystem");
-	ck_assert_int_eq(fake_tree_resolve_link(view, GVT_DIR "/" UUID1
-						"/iommu_group", grp,
-						sizeof(grp)), 0);
+	ck_assert_int_eq(
+		fake_tree_resolve_link(view, GVT_DIR "/" UUID1 "/iommu_group",
+				       grp, sizeof(grp)),
+		0);
 
 	/* no trailing newline is fine too; uppercase is normalized */
 	ck_assert_int_eq(wr(GVT_CREATE, "8A1B3A4E-0F4C-4D2C-9B1E-6F3D2A1B0C02"),
@@ -431,11 +457,9 @@ START_TEST(test_create_remove)
 	ck_content(GVT_AVAIL, "0\n");
 
 	/* remove through the bus link; "0" is a no-op */
-	ck_assert_int_eq(wr("sys/bus/mdev/devices/" UUID1 "/remove", "0\n"),
-			 0);
+	ck_assert_int_eq(wr("sys/bus/mdev/devices/" UUID1 "/remove", "0\n"), 0);
 	ck_assert(mexists("sys/bus/mdev/devices/" UUID1));
-	ck_assert_int_eq(wr("sys/bus/mdev/devices/" UUID1 "/remove", "1\n"),
-			 0);
+	ck_assert_int_eq(wr("sys/bus/mdev/devices/" UUID1 "/remove", "1\n"), 0);
 	ck_content(GVT_AVAIL, "1\n");
 	ck_assert(!mexists("sys/bus/mdev/devices/" UUID1));
 	ck_assert(!mexists(GVT_DIR "/" UUID1));
@@ -457,17 +481,17 @@ START_TEST(test_create_errors)
 	char big[5000];
 
 	mount_up(NULL);
-	ck_assert_int_eq(wr(GVT_CREATE, ""), 0);	/* empty: no store */
+	ck_assert_int_eq(wr(GVT_CREATE, ""), 0); /* empty: no store */
 	ck_assert_int_eq(wr(GVT_CREATE, "garbage"), -EINVAL);
 	ck_assert_int_eq(wr(GVT_CREATE, "8a1b3a4e-0f4c-4d2c-9b1e-6f3d2a1b0c0"),
-			 -EINVAL);		/* 35 chars */
+			 -EINVAL); /* 35 chars */
 	ck_assert_int_eq(wr(GVT_CREATE, UUID1 "x"), -EINVAL);
 	ck_assert_int_eq(wr(GVT_CREATE, UUID1 "\n\n"), -EINVAL);
 	ck_assert_int_eq(wr(GVT_CREATE, " " UUID1), -EINVAL);
 	ck_assert_int_eq(wr(GVT_CREATE, "8a1b3a4e-0f4c-4d2c-9b1e-6f3d2a1b0cxx"),
-			 -EINVAL);		/* not hex */
+			 -EINVAL); /* not hex */
 	ck_assert_int_eq(wr(GVT_CREATE, "8a1b3a4e00f4c-4d2c-9b1e-6f3d2a1b0c01"),
-			 -EINVAL);		/* dash misplaced */
+			 -EINVAL); /* dash misplaced */
 	ck_assert_int_eq(wr_raw(GVT_CREATE, UUID1 "\0", 37, 0), -EINVAL);
 	memset(big, 'a', sizeof(big));
 	/* sysfs caps one store at a page: that store fails */
@@ -478,7 +502,8 @@ START_TEST(test_create_errors)
 	ck_assert_int_eq(wr(GVT_CREATE, UUID1), -EEXIST);
 	/* a uuid is unique across all parents and types */
 	ck_assert_int_eq(wr("sys/class/mdev_bus/" NV_GPU
-			    "/mdev_supported_types/" NV_TYPE "/create", UUID1),
+			    "/mdev_supported_types/" NV_TYPE "/create",
+			    UUID1),
 			 -EEXIST);
 	ck_assert_int_eq(wr(GVT_CREATE, UUID2), 0);
 	ck_content(GVT_AVAIL, "0\n");
@@ -503,8 +528,7 @@ START_TEST(test_remove_errors)
 {
 	const char *rm = "sys/bus/mdev/devices/" UUID1 "/remove";
 
-	ck_assert_int_eq(fake_tree_add_instance(tree, GPU, GVT_TYPE, UUID1),
-			 0);
+	ck_assert_int_eq(fake_tree_add_instance(tree, GPU, GVT_TYPE, UUID1), 0);
 	mount_up(NULL);
 	ck_assert_int_eq(wr(rm, "x"), -EINVAL);
 	ck_assert_int_eq(wr(rm, "-1"), -EINVAL);
@@ -515,8 +539,8 @@ START_TEST(test_remove_errors)
 	ck_assert_int_eq(wr(rm, "0"), 0);
 	ck_assert(mexists("sys/bus/mdev/devices/" UUID1));
 
-	ck_assert_int_eq(fake_tree_write(tree, GVT_DIR "/" UUID1 "/.in-use",
-					 ""), 0);
+	ck_assert_int_eq(
+		fake_tree_write(tree, GVT_DIR "/" UUID1 "/.in-use", ""), 0);
 	ck_assert_int_eq(wr(rm, "1"), -EBUSY);
 	ck_assert(mexists("sys/bus/mdev/devices/" UUID1));
 	ck_content(GVT_AVAIL, "1\n");
@@ -549,8 +573,7 @@ START_TEST(test_permissions)
 	char p[PATH_MAX];
 	int fd;
 
-	ck_assert_int_eq(fake_tree_add_instance(tree, GPU, GVT_TYPE, UUID1),
-			 0);
+	ck_assert_int_eq(fake_tree_add_instance(tree, GPU, GVT_TYPE, UUID1), 0);
 	mount_up(NULL);
 	/* kernfs: no show() -> EACCES on read-open, even for root */
 	mpath(GVT_CREATE, p, sizeof(p));
@@ -573,12 +596,14 @@ END_TEST
 
 START_TEST(test_instance_attrs)
 {
-	const char *params = "sys/bus/mdev/devices/" UUID1 "/nvidia/vgpu_params";
+	const char *params =
+		"sys/bus/mdev/devices/" UUID1 "/nvidia/vgpu_params";
 	char *s;
 
 	mount_up(NULL);
 	ck_assert_int_eq(wr("sys/class/mdev_bus/" NV_GPU
-			    "/mdev_supported_types/" NV_TYPE "/create", UUID1),
+			    "/mdev_supported_types/" NV_TYPE "/create",
+			    UUID1),
 			 0);
 	ck_content(params, "");
 	ck_content("sys/bus/mdev/devices/" UUID1 "/vendor_knob", "");
@@ -590,23 +615,26 @@ START_TEST(test_instance_attrs)
 	/* a store replaces the content whatever the offset */
 	ck_assert_int_eq(wr_raw(params, "a=1", 3, 10), 0);
 	ck_content(params, "a=1");
-	ck_assert_int_eq(wr("sys/bus/mdev/devices/" UUID1 "/vendor_knob",
-			    "anything"), 0);
+	ck_assert_int_eq(
+		wr("sys/bus/mdev/devices/" UUID1 "/vendor_knob", "anything"),
+		0);
 	/* the metadata is hidden from readdir but readable by name */
-	s = rd("sys/devices/pci0000:3b/" NV_GPU "/mdev_supported_types/"
-	       NV_TYPE "/.fake-instance-attrs");
+	s = rd("sys/devices/pci0000:3b/" NV_GPU "/mdev_supported_types/" NV_TYPE
+	       "/.fake-instance-attrs");
 	ck_assert_ptr_nonnull(strstr(s, "nvidia/vgpu_params "
-				     "frame_rate_limiter=9 22"));
+					"frame_rate_limiter=9 22"));
 	free(s);
 	ck_assert_int_eq(wr("sys/bus/mdev/devices/" UUID1 "/remove", "1"), 0);
 	ck_assert(!mexists("sys/devices/pci0000:3b/" NV_GPU "/" UUID1));
-	ck_content("sys/devices/pci0000:3b/" NV_GPU "/mdev_supported_types/"
-		   NV_TYPE "/available_instances", "24\n");
+	ck_content("sys/devices/pci0000:3b/" NV_GPU
+		   "/mdev_supported_types/" NV_TYPE "/available_instances",
+		   "24\n");
 	ck_assert_int_eq(fake_tree_add_instance_attr(tree, NV_GPU, NV_TYPE,
 						     "../escape", NULL, 0),
 			 -EINVAL);
-	ck_assert_int_eq(fake_tree_add_instance_attr(tree, NV_GPU, NV_TYPE,
-						     "x", "v", 0), -EINVAL);
+	ck_assert_int_eq(
+		fake_tree_add_instance_attr(tree, NV_GPU, NV_TYPE, "x", "v", 0),
+		-EINVAL);
 }
 END_TEST
 
@@ -660,8 +688,7 @@ START_TEST(test_race_last_slot)
 	static const char *const args[] = { "--create-delay-ms", "300", NULL };
 	int r1, r2;
 
-	ck_assert_int_eq(fake_tree_add_instance(tree, GPU, GVT_TYPE, UUID3),
-			 0);
+	ck_assert_int_eq(fake_tree_add_instance(tree, GPU, GVT_TYPE, UUID3), 0);
 	mount_up(args);
 	ck_content(GVT_AVAIL, "1\n");
 	race(UUID1, UUID2, &r1, &r2);
@@ -673,8 +700,10 @@ START_TEST(test_race_last_slot)
 
 	/* same uuid from both sides with room for two: one EEXIST */
 	ck_assert_int_eq(wr("sys/bus/mdev/devices/" UUID3 "/remove", "1"), 0);
-	ck_assert_int_eq(wr(r1 == 0 ? "sys/bus/mdev/devices/" UUID1 "/remove" :
-			    "sys/bus/mdev/devices/" UUID2 "/remove", "1"), 0);
+	ck_assert_int_eq(wr(r1 == 0 ? "sys/bus/mdev/devices/" UUID1 "/remove"
+				    : "sys/bus/mdev/devices/" UUID2 "/remove",
+			    "1"),
+			 0);
 	ck_content(GVT_AVAIL, "2\n");
 	race(UUID1, UUID1, &r1, &r2);
 	ck_assert_msg((r1 == 0 && r2 == EEXIST) || (r1 == EEXIST && r2 == 0),
@@ -686,9 +715,9 @@ END_TEST
 /* ---- SR-IOV ----------------------------------------------------------------------- */
 
 #define NUMVFS PF_DIR "/sriov_numvfs"
-#define VF0 "0000:05:01.0"
-#define VF1 "0000:05:01.2"
-#define VF2 "0000:05:01.4"
+#define VF0    "0000:05:01.0"
+#define VF1    "0000:05:01.2"
+#define VF2    "0000:05:01.4"
 
 START_TEST(test_sriov_numvfs)
 {
@@ -704,9 +733,9 @@ START_TEST(test_sriov_numvfs)
 
 	ck_assert_int_eq(wr(NUMVFS, "abc"), -EINVAL);
 	ck_assert_int_eq(wr(NUMVFS, "-1"), -EINVAL);
-	ck_assert_int_eq(wr(NUMVFS, "70000"), -EINVAL);	/* kstrtou16 */
+	ck_assert_int_eq(wr(NUMVFS, "70000"), -EINVAL); /* kstrtou16 */
 	ck_assert_int_eq(wr(NUMVFS, "5"), -ERANGE);
-	ck_assert_int_eq(wr(NUMVFS, "0"), 0);		/* same: no-op */
+	ck_assert_int_eq(wr(NUMVFS, "0"), 0); /* same: no-op */
 
 	ck_assert_int_eq(wr("sys/bus/pci/devices/" PF "/sriov_numvfs", "3\n"),
 			 0);
@@ -716,30 +745,34 @@ START_TEST(test_sriov_numvfs)
 	ck_link(PF_DIR "/virtfn2", "../" VF2);
 	ck_assert(!mexists(PF_DIR "/virtfn3"));
 	ck_link("sys/devices/pci0000:05/" VF1 "/physfn", "../" PF);
-	ck_link("sys/bus/pci/devices/" VF2, "../../../devices/pci0000:05/"
-		VF2);
+	ck_link("sys/bus/pci/devices/" VF2, "../../../devices/pci0000:05/" VF2);
 	ck_content("sys/bus/pci/devices/" VF0 "/vendor", "0x8086\n");
 	ck_content("sys/bus/pci/devices/" VF0 "/device", "0x56c1\n");
 	ck_content("sys/bus/pci/devices/" VF0 "/numa_node", "1\n");
 	ck_content("sys/bus/pci/devices/" VF0 "/driver_override", "(null)\n");
 	ck_link("sys/devices/pci0000:05/" VF0 "/driver",
-		"../../../bus/pci/drivers/xe");	/* autoprobe */
+		"../../../bus/pci/drivers/xe"); /* autoprobe */
 	ck_resolves("sys/bus/pci/drivers/xe/" VF0);
 	ck_resolves("sys/bus/pci/devices/" VF0 "/iommu_group");
-	ck_assert_int_eq(fake_tree_resolve_link(view, "sys/bus/pci/devices/"
-						VF0 "/iommu_group", grp,
-						sizeof(grp)), 0);
+	ck_assert_int_eq(fake_tree_resolve_link(view,
+						"sys/bus/pci/devices/" VF0
+						"/iommu_group",
+						grp, sizeof(grp)),
+			 0);
 
 	ck_assert_int_eq(wr(NUMVFS, "2"), -EBUSY);
 	ck_assert_int_eq(wr(NUMVFS, "3"), 0);
 
-	ck_assert_int_eq(fake_tree_write(tree, "sys/devices/pci0000:05/" VF1
-					 "/.in-use", ""), 0);
+	ck_assert_int_eq(
+		fake_tree_write(tree, "sys/devices/pci0000:05/" VF1 "/.in-use",
+				""),
+		0);
 	ck_assert_int_eq(wr(NUMVFS, "0"), -EBUSY);
 	ck_content(NUMVFS, "3\n");
 	ck_assert(mexists("sys/bus/pci/devices/" VF0));
 	ck_assert_int_eq(fake_tree_remove(tree, "sys/devices/pci0000:05/" VF1
-					  "/.in-use"), 0);
+						"/.in-use"),
+			 0);
 
 	ck_assert_int_eq(wr(NUMVFS, "0"), 0);
 	ck_content(NUMVFS, "0\n");
@@ -777,15 +810,16 @@ START_TEST(test_bind_unbind)
 	ck_assert_int_eq(wr(PF_DIR "/sriov_drivers_autoprobe", "0"), 0);
 	ck_assert_int_eq(wr(NUMVFS, "2"), 0);
 
-	ck_assert_int_eq(wr("sys/bus/pci/drivers/vfio-pci/bind",
-			    "0000:05:09.0"), -ENODEV);	/* no such device */
+	ck_assert_int_eq(
+		wr("sys/bus/pci/drivers/vfio-pci/bind", "0000:05:09.0"),
+		-ENODEV); /* no such device */
 	ck_assert_int_eq(wr("sys/bus/pci/drivers/vfio-pci/bind", ""), 0);
 	ck_assert_int_eq(wr("sys/bus/pci/drivers/vfio-pci/bind", "\n"),
 			 -ENODEV);
 	ck_assert_int_eq(wr("sys/bus/pci/drivers/vfio-pci/bind", "../../x"),
 			 -ENODEV);
 	ck_assert_int_eq(wr("sys/bus/pci/drivers/vfio-pci/unbind", VF0),
-			 -ENODEV);			/* not bound */
+			 -ENODEV); /* not bound */
 
 	ck_assert_int_eq(wr(ovr, "vfio-pci\n"), 0);
 	ck_content(ovr, "vfio-pci\n");
@@ -897,23 +931,30 @@ START_TEST(test_malformed_and_odd)
 
 	/* garbage in the tree must give errors, not crashes */
 	ck_assert_int_eq(fake_tree_add_type(tree, GPU, "i915-bad", NULL, NULL,
-					    "vfio-pci", 1), 0);
-	ck_assert_int_eq(fake_tree_write(tree, GVT_DIR "/mdev_supported_types/"
-					 "i915-bad/available_instances",
-					 "lots\n"), 0);
-	ck_assert_int_eq(fake_tree_write(tree, PF_DIR "/sriov_totalvfs",
-					 "x"), 0);
-	ck_assert_int_eq(fake_tree_symlink(tree, "sys/bus/pci/devices/"
-					   "0000:07:00.0", "../../../nowhere"),
+					    "vfio-pci", 1),
+			 0);
+	ck_assert_int_eq(fake_tree_write(tree,
+					 GVT_DIR "/mdev_supported_types/"
+						 "i915-bad/available_instances",
+					 "lots\n"),
+			 0);
+	ck_assert_int_eq(fake_tree_write(tree, PF_DIR "/sriov_totalvfs", "x"),
+			 0);
+	ck_assert_int_eq(fake_tree_symlink(tree,
+					   "sys/bus/pci/devices/"
+					   "0000:07:00.0",
+					   "../../../nowhere"),
 			 0);
 	ck_assert_int_eq(fake_tree_write(tree, "sys/huge", ""), 0);
 	mount_up(NULL);
 
-	ck_assert_int_eq(wr(GVT_DIR "/mdev_supported_types/i915-bad/create",
-			    UUID1), -EIO);
+	ck_assert_int_eq(
+		wr(GVT_DIR "/mdev_supported_types/i915-bad/create", UUID1),
+		-EIO);
 	ck_assert_int_eq(wr(NUMVFS, "1"), -EIO);
-	ck_assert_int_eq(wr("sys/bus/pci/drivers/vfio-pci/bind",
-			    "0000:07:00.0"), -ENODEV);	/* dangling */
+	ck_assert_int_eq(
+		wr("sys/bus/pci/drivers/vfio-pci/bind", "0000:07:00.0"),
+		-ENODEV); /* dangling */
 
 	/* huge plain write goes through completely */
 	ck_assert_ptr_nonnull(big);
@@ -938,7 +979,7 @@ START_TEST(test_malformed_and_odd)
 	ck_assert_int_eq(errno, EINVAL);
 	close(fd);
 	n = (ssize_t)wr_raw("sys/bus/pci/drivers/vfio-pci/bind", big, 5000, 7);
-	ck_assert_int_eq(n, -ENODEV);	/* one page-sized bad name */
+	ck_assert_int_eq(n, -ENODEV); /* one page-sized bad name */
 	ck_assert_int_eq(wr(GVT_CREATE, "\xff\xfe"), -EINVAL);
 	free(big);
 	/* the daemon survived */
@@ -959,8 +1000,9 @@ START_TEST(test_log)
 	ck_assert_int_eq(fake_mount_stop(mnt, daemon_pid), 0);
 	daemon_pid = 0;
 	ck_assert_int_eq(fake_tree_read(tree, "../fake.log", &s), 0);
-	ck_assert_ptr_nonnull(strstr(s, "create /" GVT_TYPE_DIR "/create \""
-				     UUID1 "\\n\" len=37 -> 0\n"));
+	ck_assert_ptr_nonnull(strstr(s,
+				     "create /" GVT_TYPE_DIR "/create \"" UUID1
+				     "\\n\" len=37 -> 0\n"));
 	ck_assert_ptr_nonnull(strstr(s, "\"x\" len=1 -> -22"));
 	free(s);
 	unlink(logf);
@@ -975,14 +1017,14 @@ START_TEST(test_daemon_cli)
 	ck_assert_int_eq(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "'%s' onlyone 2>/dev/null", daemon_path);
 	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
-	snprintf(cmd, sizeof(cmd), "'%s' a b --bogus 2>/dev/null",
-		 daemon_path);
+	snprintf(cmd, sizeof(cmd), "'%s' a b --bogus 2>/dev/null", daemon_path);
 	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 2);
 	snprintf(cmd, sizeof(cmd), "'%s' /nonexistent '%s' -f 2>/dev/null",
 		 daemon_path, mnt);
 	ck_assert_int_eq(WEXITSTATUS(system(cmd)), 1);
-	ck_assert_int_eq(fake_mount_start(backing, mnt, "/nonexistent",
-					  &daemon_pid), -ENOENT);
+	ck_assert_int_eq(
+		fake_mount_start(backing, mnt, "/nonexistent", &daemon_pid),
+		-ENOENT);
 	daemon_pid = 0;
 }
 END_TEST
@@ -1047,8 +1089,9 @@ START_TEST(test_mdevctl)
 		  " --value=frame_rate_limiter=9 && ! mdevctl start -u " UUID2);
 	ck_assert_int_eq(r, 0);
 	ck_assert(!mexists("sys/bus/mdev/devices/" UUID2));
-	ck_content("sys/devices/pci0000:3b/" NV_GPU "/mdev_supported_types/"
-		   NV_TYPE "/available_instances", "24\n");
+	ck_content("sys/devices/pci0000:3b/" NV_GPU
+		   "/mdev_supported_types/" NV_TYPE "/available_instances",
+		   "24\n");
 
 	r = in_ns("exec >/dev/null 2>&1; mdevctl stop -u " UUID1 " && "
 		  "mdevctl undefine -u " UUID1);

@@ -79,7 +79,8 @@ static int bar0(struct vgpu_device *dev, unsigned int region, uint64_t off,
 		if (len > sizeof(d->buf))
 			return -EINVAL;
 		n = vgpu_device_dma_read(dev, addr, d->buf, len);
-		return n ? n : vgpu_device_dma_write(dev, addr + len, d->buf, len);
+		return n ? n
+			 : vgpu_device_dma_write(dev, addr + len, d->buf, len);
 	case 0x20:
 		n = vgpu_device_dma_pin(dev, addr, len, VGPU_DMA_READ, seg, 4);
 		if (n < 0)
@@ -135,8 +136,7 @@ static int mig_write(struct vgpu_device *dev, const void *buf, size_t len,
 	return 0;
 }
 
-static int create(struct vgpu_device *dev, const char *type_id,
-		  void *userdata)
+static int create(struct vgpu_device *dev, const char *type_id, void *userdata)
 {
 	struct fdev *d = calloc(1, sizeof(*d));
 	int r;
@@ -159,10 +159,9 @@ static int create(struct vgpu_device *dev, const char *type_id,
 		r = vgpu_device_region_add_sparse(dev, VGPU_REGION_BAR2, 0,
 						  0x8000);
 	if (!r)
-		r = vgpu_device_setup_region(dev, VGPU_REGION_BAR4, 0x4000,
-					     VGPU_REGION_F_READ |
-						     VGPU_REGION_F_MEM,
-					     NULL, NULL);
+		r = vgpu_device_setup_region(
+			dev, VGPU_REGION_BAR4, 0x4000,
+			VGPU_REGION_F_READ | VGPU_REGION_F_MEM, NULL, NULL);
 	if (!r)
 		r = vgpu_device_setup_irq(dev, VGPU_IRQ_INTX, 1);
 	if (!r)
@@ -187,8 +186,11 @@ static void destroy(struct vgpu_device *dev, void *userdata)
 static int init(void)
 {
 	static const struct vgpu_provider_ops ops = {
-		.size = sizeof(ops), .create = create, .destroy = destroy,
-		.migration_state = mig_state, .migration_read = mig_read,
+		.size = sizeof(ops),
+		.create = create,
+		.destroy = destroy,
+		.migration_state = mig_state,
+		.migration_read = mig_read,
 		.migration_write = mig_write,
 	};
 	static char dir[] = "/tmp/vgpu-fuzz-XXXXXX";
@@ -226,7 +228,8 @@ static void *drain(void *data)
 			struct cmsghdr align;
 		} u;
 		struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
 				     .msg_control = u.b,
 				     .msg_controllen = sizeof(u.b) };
 		ssize_t n;
@@ -280,7 +283,9 @@ static int make_fd(unsigned int kind, int *trunc)
 static void send_msg(int fd, uint16_t id, uint16_t cmd, uint32_t flags,
 		     const uint8_t *p, size_t len, unsigned int spec)
 {
-	struct vfu_hdr h = { .msg_id = id, .cmd = cmd, .flags = flags,
+	struct vfu_hdr h = { .msg_id = id,
+			     .cmd = cmd,
+			     .flags = flags,
 			     .size = (uint32_t)(sizeof(h) + len) };
 	struct iovec iov[2] = { { .iov_base = &h, .iov_len = sizeof(h) },
 				{ .iov_base = (void *)p, .iov_len = len } };
@@ -353,14 +358,15 @@ static void bar0_write(struct seed *sd, uint64_t off, uint64_t v)
 
 static void dma_map(struct seed *sd, unsigned int spec, uint64_t addr)
 {
-	struct vfu_dma_map m = { .argsz = sizeof(m), .flags = 3,
-				 .addr = addr, .size = WIN_SIZE };
+	struct vfu_dma_map m = {
+		.argsz = sizeof(m), .flags = 3, .addr = addr, .size = WIN_SIZE
+	};
 
 	rec(sd, spec, VFU_CMD_DMA_MAP, &m, sizeof(m));
 }
 
-static void feature(struct seed *sd, uint32_t flags, const void *p,
-		    size_t len, size_t extra)
+static void feature(struct seed *sd, uint32_t flags, const void *p, size_t len,
+		    size_t extra)
 {
 	uint8_t b[64];
 	struct vfu_feature f = { .argsz = (uint32_t)(sizeof(f) + len + extra),
@@ -436,11 +442,13 @@ static void write_seeds(const char *dir)
 	struct seed sd[6] = { 0 };
 	struct vfu_region_info ri = { .argsz = 256 };
 	struct vfu_irq_info ii = { .argsz = sizeof(ii), .index = 1 };
-	struct vfu_irq_set is = { .argsz = sizeof(is) + 0, .index = 1,
+	struct vfu_irq_set is = { .argsz = sizeof(is) + 0,
+				  .index = 1,
 				  .flags = VFU_IRQ_DATA_EVENTFD |
 					   VFU_IRQ_ACTION_TRIGGER,
 				  .count = 1 };
-	struct vfu_dma_unmap un = { .argsz = sizeof(un), .addr = 0x100000,
+	struct vfu_dma_unmap un = { .argsz = sizeof(un),
+				    .addr = 0x100000,
 				    .size = WIN_SIZE };
 	struct vfu_region_access ra = { 0x10000 - 8, 2, 8 };
 	struct vfu_device_info di = { .argsz = sizeof(di) };
@@ -461,9 +469,8 @@ static void write_seeds(const char *dir)
 		struct {
 			uint64_t n;
 			struct vfu_write_multi_entry e[2];
-		} __attribute__((packed)) wm = {
-			2, { { 0x08, 0, 8, { 0 } }, { 0x10, 0, 8, { 1 } } }
-		};
+		} __attribute__((packed))
+		wm = { 2, { { 0x08, 0, 8, { 0 } }, { 0x10, 0, 8, { 1 } } } };
 
 		rec(&sd[0], 0, VFU_CMD_REGION_WRITE_MULTI, &wm, sizeof(wm));
 	}
@@ -549,8 +556,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		at += 4;
 		if (len > size - at)
 			len = size - at;
-		send_msg(fd, id++, cmd & 0x7f,
-			 cmd & 0x80 ? VFU_F_NO_REPLY : 0, data + at, len, spec);
+		send_msg(fd, id++, cmd & 0x7f, cmd & 0x80 ? VFU_F_NO_REPLY : 0,
+			 data + at, len, spec);
 		at += len;
 		pump();
 	}

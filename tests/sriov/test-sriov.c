@@ -29,15 +29,15 @@
 #include "util-file.h"
 #include "util-sysfs.h"
 
-#define PF "0000:05:00.0"
-#define PF_DIR "sys/devices/pci0000:05/" PF
-#define VF0 "0000:05:01.0"
-#define VF1 "0000:05:01.2"
-#define VF2 "0000:05:01.4"
+#define PF	   "0000:05:00.0"
+#define PF_DIR	   "sys/devices/pci0000:05/" PF
+#define VF0	   "0000:05:01.0"
+#define VF1	   "0000:05:01.2"
+#define VF2	   "0000:05:01.4"
 #define VF_DIR(vf) "sys/devices/pci0000:05/" vf
-#define UUID1 "11111111-2222-4333-8444-555555555501"
-#define UUID2 "11111111-2222-4333-8444-555555555502"
-#define UUID3 "11111111-2222-4333-8444-555555555503"
+#define UUID1	   "11111111-2222-4333-8444-555555555501"
+#define UUID2	   "11111111-2222-4333-8444-555555555502"
+#define UUID3	   "11111111-2222-4333-8444-555555555503"
 
 /* test-program state */
 static const char *daemon_path;
@@ -171,8 +171,8 @@ static bool run_exists(const char *rel)
 	return access(p, F_OK) == 0;
 }
 
-static void add_pf(const char *driver, unsigned int vendor,
-		   unsigned int device, unsigned int total)
+static void add_pf(const char *driver, unsigned int vendor, unsigned int device,
+		   unsigned int total)
 {
 	struct fake_pci_info info = {
 		.vendor = vendor,
@@ -253,8 +253,8 @@ static size_t count_active(void)
 	struct vgpu_instance **list;
 	size_t n;
 
-	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, NULL, &list,
-					    &n),
+	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL, NULL,
+					    &list, &n),
 			 0);
 	vgpu_instance_list_free(list, n);
 	return n;
@@ -264,8 +264,10 @@ static size_t count_active(void)
 
 START_TEST(test_parents)
 {
-	struct fake_pci_info plain = { .vendor = 0x8086, .device = 0x10fb,
-				       .class = 0x020000, .driver = "ixgbe",
+	struct fake_pci_info plain = { .vendor = 0x8086,
+				       .device = 0x10fb,
+				       .class = 0x020000,
+				       .driver = "ixgbe",
 				       .numa_node = -1 };
 	struct vgpu_parent **list, *p;
 	uint16_t ven, dev;
@@ -274,15 +276,19 @@ START_TEST(test_parents)
 
 	add_pf("i40e", 0x8086, 0x1572, 4);
 	/* not SR-IOV, totalvfs 0, totalvfs garbage, dangling bus link */
-	ck_assert_int_eq(fake_tree_add_pci_device(tree, "0000:00:19.0",
-						  &plain), 0);
-	ck_assert_int_eq(fake_tree_add_sriov_pf(tree, "0000:06:00.0", &plain,
-						0, 1, 1, 0x10ed), 0);
-	ck_assert_int_eq(fake_tree_add_sriov_pf(tree, "0000:07:00.0", &plain,
-						8, 1, 1, 0x10ed), 0);
+	ck_assert_int_eq(fake_tree_add_pci_device(tree, "0000:00:19.0", &plain),
+			 0);
+	ck_assert_int_eq(fake_tree_add_sriov_pf(tree, "0000:06:00.0", &plain, 0,
+						1, 1, 0x10ed),
+			 0);
+	ck_assert_int_eq(fake_tree_add_sriov_pf(tree, "0000:07:00.0", &plain, 8,
+						1, 1, 0x10ed),
+			 0);
 	w("sys/devices/pci0000:07/0000:07:00.0/sriov_totalvfs", "lots\n");
-	ck_assert_int_eq(fake_tree_symlink(tree, "sys/bus/pci/devices/0000:08:00.0",
-					   "../../../devices/nowhere"), 0);
+	ck_assert_int_eq(fake_tree_symlink(tree,
+					   "sys/bus/pci/devices/0000:08:00.0",
+					   "../../../devices/nowhere"),
+			 0);
 
 	ck_assert_int_eq(vgpu_parent_list(ctx, &list, &n), 0);
 	ck_assert_uint_eq(n, 1);
@@ -293,8 +299,8 @@ START_TEST(test_parents)
 	ck_assert_str_eq(vgpu_parent_get_driver(p), "i40e");
 	ck_assert_int_eq(vgpu_parent_get_numa_node(p), 1);
 	ck_assert_ptr_nonnull(strstr(vgpu_parent_get_syspath(p), PF_DIR));
-	ck_assert_int_eq(vgpu_parent_get_pci_ids(p, &ven, &dev, NULL, NULL,
-						 &cls), 0);
+	ck_assert_int_eq(
+		vgpu_parent_get_pci_ids(p, &ven, &dev, NULL, NULL, &cls), 0);
 	ck_assert_uint_eq(ven, 0x8086);
 	ck_assert_uint_eq(dev, 0x1572);
 	ck_assert_uint_eq(cls, 0x020000);
@@ -320,7 +326,8 @@ START_TEST(test_pf_also_mdev_parent)
 	add_pf("i915", 0x8086, 0x3e92, 7);
 	ck_assert_int_eq(fake_tree_register_mdev_parent(tree, PF), 0);
 	ck_assert_int_eq(fake_tree_add_type(tree, PF, "i915-GVTg_V5_4", NULL,
-					    NULL, "vfio-pci", 2), 0);
+					    NULL, "vfio-pci", 2),
+			 0);
 	ck_assert_int_eq(vgpu_parent_list(ctx, &list, &n), 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(vgpu_parent_get_backend(list[0]), "mdev");
@@ -366,9 +373,9 @@ START_TEST(test_generic_type)
 			 "2");
 	ck_assert_str_eq(vgpu_type_get_attr_value(types[0], "sriov_vf_device"),
 			 "1573");
-	ck_assert_str_eq(vgpu_type_get_attr_value(types[0],
-						  "sriov_drivers_autoprobe"),
-			 "1");
+	ck_assert_str_eq(
+		vgpu_type_get_attr_value(types[0], "sriov_drivers_autoprobe"),
+		"1");
 	vgpu_type_list_free(types, n);
 	{
 		struct vgpu_type *t;
@@ -382,8 +389,9 @@ END_TEST
 START_TEST(test_generic_capacity)
 {
 	add_pf("i40e", 0x8086, 0x1572, 4);
-	ck_assert_int_eq(fake_tree_write(tree, PF_DIR "/sriov_drivers_autoprobe",
-					 "1\n"), 0);
+	ck_assert_int_eq(
+		fake_tree_write(tree, PF_DIR "/sriov_drivers_autoprobe", "1\n"),
+		0);
 	enable_vfs(3); /* autoprobe: all bound to i40e */
 	add_vfio_driver();
 	/* VF0 bound to the host driver: claimable; VF1 on vfio-pci
@@ -393,8 +401,9 @@ START_TEST(test_generic_capacity)
 	ck_assert_int_eq(fake_tree_unbind(tree, "pci", "i40e", VF2), 0);
 	w(VF_DIR(VF2) "/driver_override", "vfio-pci\n");
 	/* a dangling virtfn link is ignored */
-	ck_assert_int_eq(fake_tree_symlink(tree, PF_DIR "/virtfn3",
-					   "../0000:05:01.6"), 0);
+	ck_assert_int_eq(
+		fake_tree_symlink(tree, PF_DIR "/virtfn3", "../0000:05:01.6"),
+		0);
 	ck_assert_int_eq(avail("VF"), 1);
 	ck_assert_ptr_nonnull(strstr(logbuf, "dangling"));
 	/* a VF that is an mdev parent belongs to the mdev backend */
@@ -464,7 +473,8 @@ START_TEST(test_static_rollback_bind)
 	enable_vfs(2);
 	add_vfio_driver();
 	ck_assert_int_eq(create(UUID1, "VF"), -EIO);
-	ck_assert_ptr_nonnull(strstr(logbuf, "did not end up bound to vfio-pci"));
+	ck_assert_ptr_nonnull(
+		strstr(logbuf, "did not end up bound to vfio-pci"));
 	/* driver_override cleared again, record gone, VFs left as found */
 	ck_prefix(VF_DIR(VF0) "/driver_override", "\n");
 	ck_content(PF_DIR "/sriov_numvfs", "2\n");
@@ -523,7 +533,8 @@ START_TEST(test_records)
 	/* a good record whose VF is bound to vfio-pci: active */
 	snprintf(p, sizeof(p), "%s/run/sriov/instances/" UUID1, base);
 	f = fopen(p, "w");
-	fprintf(f, "parent=" PF "\nvf=" VF0 "\ntype=VF\nmodel=generic\nnew_key=1\n");
+	fprintf(f, "parent=" PF "\nvf=" VF0
+		   "\ntype=VF\nmodel=generic\nnew_key=1\n");
 	fclose(f);
 	ck_assert_int_eq(fake_tree_bind(tree, "pci", "vfio-pci", VF0), 0);
 	/* garbage, a bad VF name, a non-UUID name, a stale one */
@@ -575,16 +586,20 @@ static void nvidia_tree(void)
 	for (size_t i = 0; i < 3; i++) {
 		char p[PATH_MAX];
 
-		snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/nvidia/"
-			 "creatable_vgpu_types", vfs[i]);
+		snprintf(p, sizeof(p),
+			 "sys/bus/pci/devices/%s/nvidia/"
+			 "creatable_vgpu_types",
+			 vfs[i]);
 		w(p, NV_HDR "1414  : NVIDIA H200X-1-18C\n"
 			    "1415  : NVIDIA H200X-2-35C\n"
 			    "junk line\n"
 			    "0 : zero is not a type\n"
 			    "99999999999999999999 : too big\n"
 			    "12x : bad\n");
-		snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/nvidia/"
-			 "current_vgpu_type", vfs[i]);
+		snprintf(p, sizeof(p),
+			 "sys/bus/pci/devices/%s/nvidia/"
+			 "current_vgpu_type",
+			 vfs[i]);
 		w(p, "0\n");
 	}
 }
@@ -614,9 +629,10 @@ START_TEST(test_nvidia)
 	{
 		char buf[PATH_MAX];
 
-		ck_assert_int_eq(fake_tree_resolve_link(tree, VF_DIR(VF0)
-							"/driver", buf,
-							sizeof(buf)), 0);
+		ck_assert_int_eq(fake_tree_resolve_link(tree,
+							VF_DIR(VF0) "/driver",
+							buf, sizeof(buf)),
+				 0);
 		ck_assert_str_eq(buf, "sys/bus/pci/drivers/nvidia");
 	}
 	ck_content(VF_DIR(VF0) "/driver_override", "(null)\n");
@@ -676,11 +692,15 @@ static void xe_tree(bool vfs)
 	for (int i = 1; i <= 2; i++) {
 		char p[PATH_MAX];
 
-		snprintf(p, sizeof(p), PF_DIR "/sriov_admin/vf%d/profile/"
-			 "sched_priority", i);
+		snprintf(p, sizeof(p),
+			 PF_DIR "/sriov_admin/vf%d/profile/"
+				"sched_priority",
+			 i);
 		w(p, "[low] normal high\n");
-		snprintf(p, sizeof(p), PF_DIR "/sriov_admin/vf%d/profile/"
-			 "exec_quantum_ms", i);
+		snprintf(p, sizeof(p),
+			 PF_DIR "/sriov_admin/vf%d/profile/"
+				"exec_quantum_ms",
+			 i);
 		w(p, "0\n");
 	}
 	if (vfs) {
@@ -744,9 +764,9 @@ START_TEST(test_gim)
 	w("sys/module/gim/parameters/accelerator_partition_mode", "1\n");
 	t = get_type(PF, "gim-vf");
 	ck_assert_str_eq(vgpu_type_get_attr_value(t, "gim.vf_num"), "1");
-	ck_assert_str_eq(vgpu_type_get_attr_value(t,
-						  "gim.accelerator_partition_mode"),
-			 "1");
+	ck_assert_str_eq(
+		vgpu_type_get_attr_value(t, "gim.accelerator_partition_mode"),
+		"1");
 	ck_assert_ptr_nonnull(strstr(vgpu_type_get_description(t), "fixed"));
 	vgpu_type_unref(t);
 
@@ -782,7 +802,8 @@ static void active_record(const char *uuid, const char *vf, const char *type,
 	snprintf(p, sizeof(p), "%s/run/sriov/instances/%s", base, uuid);
 	f = fopen(p, "w");
 	ck_assert_ptr_nonnull(f);
-	fprintf(f, "parent=" PF "\nvf=%s\ntype=%s\nmodel=%s\n", vf, type, model);
+	fprintf(f, "parent=" PF "\nvf=%s\ntype=%s\nmodel=%s\n", vf, type,
+		model);
 	fclose(f);
 	ck_assert_int_eq(fake_tree_bind(tree, "pci", "vfio-pci", vf), 0);
 }
@@ -814,44 +835,51 @@ START_TEST(test_xe_qos)
 	in = get_instance(UUID1);
 
 	/* the time slice is exec_quantum_ms, in whole milliseconds */
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_TIME_SLICE_US, 0, &v,
-					       &state), 0);
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_TIME_SLICE_US, 0,
+					       &v, &state),
+			 0);
 	ck_assert_uint_eq(v, 0);
 	ck_assert_uint_eq(state, 0);
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 25000,
-					       0), 0);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 25000, 0), 0);
 	ck_prefix(XE_PROFILE("exec_quantum_ms"), "25");
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 25500,
-					       0), -EINVAL);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 25500, 0),
+		-EINVAL);
 	ck_assert_ptr_nonnull(strstr(logbuf, "whole milliseconds"));
 	w(XE_PROFILE("exec_quantum_ms"), "40\n");
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_TIME_SLICE_US, 0, &v,
-					       NULL), 0);
+	ck_assert_int_eq(
+		vgpu_instance_get_qos(in, VGPU_QOS_TIME_SLICE_US, 0, &v, NULL),
+		0);
 	ck_assert_uint_eq(v, 40000);
 
 	/* this kernel has no preempt_timeout_us yet: refused, naming it */
 	logbuf[0] = '\0';
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PREEMPT_TIMEOUT_US,
-					       1000, 0), -EOPNOTSUPP);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_PREEMPT_TIMEOUT_US, 1000, 0),
+		-EOPNOTSUPP);
 	ck_assert_ptr_nonnull(strstr(logbuf, "sriov backend"));
 	ck_assert_ptr_nonnull(strstr(logbuf, "preempt_timeout_us"));
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_PREEMPT_TIMEOUT_US, 0,
-					       &v, NULL), -EOPNOTSUPP);
+	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_PREEMPT_TIMEOUT_US,
+					       0, &v, NULL),
+			 -EOPNOTSUPP);
 	w(XE_PROFILE("preempt_timeout_us"), "640000\n");
 	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PREEMPT_TIMEOUT_US,
-					       100000, 0), 0);
+					       100000, 0),
+			 0);
 	ck_prefix(XE_PROFILE("preempt_timeout_us"), "100000");
 
 	/* priority is sched_priority's selected level */
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_PRIORITY, 0, &v,
-					       NULL), 0);
+	ck_assert_int_eq(
+		vgpu_instance_get_qos(in, VGPU_QOS_PRIORITY, 0, &v, NULL), 0);
 	ck_assert_uint_eq(v, VGPU_QOS_PRIORITY_LOW);
 	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PRIORITY,
-					       VGPU_QOS_PRIORITY_HIGH, 0), 0);
+					       VGPU_QOS_PRIORITY_HIGH, 0),
+			 0);
 	ck_prefix(XE_PROFILE("sched_priority"), "high");
 	w(XE_PROFILE("sched_priority"), "low normal [high]\n");
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_PRIORITY, 0, &v,
-					       NULL), 0);
+	ck_assert_int_eq(
+		vgpu_instance_get_qos(in, VGPU_QOS_PRIORITY, 0, &v, NULL), 0);
 	ck_assert_uint_eq(v, VGPU_QOS_PRIORITY_HIGH);
 	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_PRIORITY, 3, 0),
 			 -ERANGE);
@@ -865,16 +893,21 @@ START_TEST(test_xe_qos)
 	logbuf[0] = '\0';
 	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_WEIGHT, 2, 0),
 			 -EOPNOTSUPP);
-	ck_assert_ptr_nonnull(strstr(logbuf, "sriov backend cannot set weight"));
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 30,
-					       0), -EOPNOTSUPP);
-	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, 0, &v, NULL),
-			 -EOPNOTSUPP);
+	ck_assert_ptr_nonnull(
+		strstr(logbuf, "sriov backend cannot set weight"));
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 30, 0),
+		-EOPNOTSUPP);
+	ck_assert_int_eq(
+		vgpu_instance_get_qos(in, VGPU_QOS_WEIGHT, 0, &v, NULL),
+		-EOPNOTSUPP);
 	/* not defined: VGPU_QOS_CONFIG has nowhere to go */
 	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 1000,
-					       VGPU_QOS_CONFIG), -ENOENT);
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 1000,
-					       0x80), -EINVAL);
+					       VGPU_QOS_CONFIG),
+			 -ENOENT);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 1000, 0x80),
+		-EINVAL);
 
 	/* removal gives the VF its profile back (static files are not
 	 * truncated by a write: what was written is the prefix) */
@@ -900,7 +933,8 @@ START_TEST(test_xe_qos_malformed)
 		{ "exec_quantum_ms", "-5\n", VGPU_QOS_TIME_SLICE_US },
 		{ "exec_quantum_ms", "99999999999\n", VGPU_QOS_TIME_SLICE_US },
 		{ "exec_quantum_ms", "\n", VGPU_QOS_TIME_SLICE_US },
-		{ "preempt_timeout_us", "12 34\n", VGPU_QOS_PREEMPT_TIMEOUT_US },
+		{ "preempt_timeout_us", "12 34\n",
+		  VGPU_QOS_PREEMPT_TIMEOUT_US },
 		{ "sched_priority", "low normal high\n", VGPU_QOS_PRIORITY },
 		{ "sched_priority", "[urgent] low\n", VGPU_QOS_PRIORITY },
 		{ "sched_priority", "\n", VGPU_QOS_PRIORITY },
@@ -916,16 +950,16 @@ START_TEST(test_xe_qos_malformed)
 		snprintf(rel, sizeof(rel), XE_PROFILE("%s"), bad[i].file);
 		ck_assert_int_eq(fake_tree_remove(tree, rel), 0);
 		w(rel, bad[i].content);
-		ck_assert_msg(vgpu_instance_get_qos(in, bad[i].knob, 0, &v, NULL) ==
-				      -EBADMSG,
+		ck_assert_msg(vgpu_instance_get_qos(in, bad[i].knob, 0, &v,
+						    NULL) == -EBADMSG,
 			      "%s = \"%s\" was read", bad[i].file,
 			      bad[i].content);
 		ck_assert_uint_eq(v, 77);
 		/* a write needs the old value first (it is restored later) */
 		if (bad[i].knob != VGPU_QOS_PRIORITY)
-			ck_assert_int_eq(vgpu_instance_set_qos(in, bad[i].knob,
-							       1000, 0),
-					 -EBADMSG);
+			ck_assert_int_eq(
+				vgpu_instance_set_qos(in, bad[i].knob, 1000, 0),
+				-EBADMSG);
 	}
 	vgpu_instance_unref(in);
 }
@@ -952,10 +986,14 @@ START_TEST(test_sriov_usage)
 	w("proc/interrupts",
 	  "           CPU0       CPU1       \n"
 	  "  16:         10          0   IO-APIC   16-fasteoi   i801_smbus\n"
-	  " 150:          3          4   IR-PCI-MSIX-" VF0 "    0-edge      vfio-msix[0](" VF0 ")\n"
-	  " 151:          0        100   IR-PCI-MSIX-" VF0 "    1-edge      vfio-msix[1](" VF0 ")\n"
-	  " 152:          9          9   IR-PCI-MSIX-" VF1 "    0-edge      vfio-msix[0](" VF1 ")\n"
-	  " 153:          1          1   IR-PCI-MSIX-" VF0 "    2-edge      xe(" VF0 ")\n"
+	  " 150:          3          4   IR-PCI-MSIX-" VF0
+	  "    0-edge      vfio-msix[0](" VF0 ")\n"
+	  " 151:          0        100   IR-PCI-MSIX-" VF0
+	  "    1-edge      vfio-msix[1](" VF0 ")\n"
+	  " 152:          9          9   IR-PCI-MSIX-" VF1
+	  "    0-edge      vfio-msix[0](" VF1 ")\n"
+	  " 153:          1          1   IR-PCI-MSIX-" VF0
+	  "    2-edge      xe(" VF0 ")\n"
 	  " NMI:          0          0   Non-maskable interrupts\n");
 	ck_assert_int_eq(vgpu_instance_get_usage(in, &u), 0);
 	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_FB_BYTES, &v), 0);
@@ -974,7 +1012,8 @@ START_TEST(test_sriov_usage)
 	ck_assert_int_eq(fake_tree_remove(tree, XE_PROFILE("vram_quota")), 0);
 	w(XE_PROFILE("vram_quota"), "0\n");
 	ck_assert_int_eq(vgpu_instance_get_usage(in, &u), 0);
-	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_INTERRUPTS, &v), -ENODATA);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_INTERRUPTS, &v),
+			 -ENODATA);
 	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_FB_BYTES, &v), -ENODATA);
 	vgpu_usage_unref(u);
 	vgpu_instance_unref(in);
@@ -995,61 +1034,72 @@ START_TEST(test_nvidia_qos)
 
 	/* a driver without vgpu_params */
 	logbuf[0] = '\0';
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       0), -EOPNOTSUPP);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0, 0),
+		-EOPNOTSUPP);
 	ck_assert_ptr_nonnull(strstr(logbuf, "nvidia/vgpu_params"));
 
 	/* off: frame_rate_limiter=0, in effect from the next VM start */
 	w(NV_PARAMS, "\n");
 	logbuf[0] = '\0';
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       0), VGPU_QOS_APPLIED_AT_NEXT_START);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0, 0),
+		VGPU_QOS_APPLIED_AT_NEXT_START);
 	ck_content(NV_PARAMS, "frame_rate_limiter=0");
 	ck_assert_ptr_nonnull(strstr(logbuf, "next VM start"));
 	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       &v, NULL), 0);
+					       &v, NULL),
+			 0);
 	ck_assert_uint_eq(v, 0);
 	/* other parameters are kept */
 	ck_assert_int_eq(fake_tree_remove(tree, NV_PARAMS), 0);
 	w(NV_PARAMS, "enable_uvm=1, frame_rate_limiter=1\n");
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       0), VGPU_QOS_APPLIED_AT_NEXT_START);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0, 0),
+		VGPU_QOS_APPLIED_AT_NEXT_START);
 	ck_prefix(NV_PARAMS, "enable_uvm=1,frame_rate_limiter=0");
 	/* these VFs publish no frl_config: a number cannot be set or read */
 	logbuf[0] = '\0';
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 30,
-					       0), -EOPNOTSUPP);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 30, 0),
+		-EOPNOTSUPP);
 	ck_assert_ptr_nonnull(strstr(logbuf, "sriov backend"));
 	ck_assert_int_eq(fake_tree_remove(tree, NV_PARAMS), 0);
 	w(NV_PARAMS, "enable_uvm=1\n");
 	ck_assert_int_eq(vgpu_instance_get_qos(in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
-					       &v, NULL), -ENODATA);
+					       &v, NULL),
+			 -ENODATA);
 	/* malformed parameter files */
 	{
 		static const char *const bad[] = {
-			"frame_rate_limiter=abc\n", "frame_rate_limiter\n",
-			"=1\n", "a b=1\n", "frame_rate_limiter=99999\n",
+			"frame_rate_limiter=abc\n",
+			"frame_rate_limiter\n",
+			"=1\n",
+			"a b=1\n",
+			"frame_rate_limiter=99999\n",
 		};
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 			ck_assert_int_eq(fake_tree_remove(tree, NV_PARAMS), 0);
 			w(NV_PARAMS, bad[i]);
-			ck_assert_msg(vgpu_instance_get_qos(in,
-							    VGPU_QOS_FRAME_RATE_LIMIT,
-							    0, &v, NULL) == -EBADMSG,
+			ck_assert_msg(vgpu_instance_get_qos(
+					      in, VGPU_QOS_FRAME_RATE_LIMIT, 0,
+					      &v, NULL) == -EBADMSG,
 				      "\"%s\" accepted", bad[i]);
 		}
 	}
 	/* the scheduler is NVIDIA's per GPU */
-	ck_assert_int_eq(vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 1000,
-					       0), -EOPNOTSUPP);
+	ck_assert_int_eq(
+		vgpu_instance_set_qos(in, VGPU_QOS_TIME_SLICE_US, 1000, 0),
+		-EOPNOTSUPP);
 
 	/* usage: the profile's framebuffer; the vendor driver's VFIO counts
 	 * no interrupts we can see */
 	ck_assert_int_eq(vgpu_instance_get_usage(in, &u), 0);
 	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_FB_BYTES, &v), 0);
 	ck_assert_uint_eq(v, 35ull << 30);
-	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_INTERRUPTS, &v), -ENODATA);
+	ck_assert_int_eq(vgpu_usage_get(u, VGPU_USAGE_INTERRUPTS, &v),
+			 -ENODATA);
 	vgpu_usage_unref(u);
 	vgpu_instance_unref(in);
 }
@@ -1066,7 +1116,8 @@ START_TEST(test_generic_qos)
 	in = get_instance(UUID1);
 	for (int k = 0; k < 5; k++) {
 		logbuf[0] = '\0';
-		ck_assert_int_eq(vgpu_instance_set_qos(in, k, 1, 0), -EOPNOTSUPP);
+		ck_assert_int_eq(vgpu_instance_set_qos(in, k, 1, 0),
+				 -EOPNOTSUPP);
 		ck_assert_ptr_nonnull(strstr(logbuf, "generic model"));
 		ck_assert_int_eq(vgpu_instance_get_qos(in, k, 0, &v, NULL),
 				 -EOPNOTSUPP);
@@ -1099,15 +1150,16 @@ START_TEST(test_definitions)
 	snprintf(p, sizeof(p), "%s/etc/mdevctl.d/" PF, base);
 	ck_assert_int_ne(access(p, F_OK), 0);
 	/* through the alias too, stored under the canonical id */
-	ck_assert_int_eq(vgpu_instance_define(ctx, "sriov:" PF, UUID2, c, 0,
-					      NULL), 0);
+	ck_assert_int_eq(
+		vgpu_instance_define(ctx, "sriov:" PF, UUID2, c, 0, NULL), 0);
 	snprintf(p, sizeof(p), "%s/etc/vgpu-sriov.d/" PF "/" UUID2, base);
 	ck_assert_int_eq(access(p, F_OK), 0);
 	ck_assert_int_eq(vgpu_instance_define(ctx, PF, UUID1, c, 0, NULL),
 			 -EEXIST);
 
 	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_DEFINED, NULL, NULL,
-					    &list, &n), 0);
+					    &list, &n),
+			 0);
 	ck_assert_uint_eq(n, 2);
 	ck_assert_str_eq(vgpu_instance_get_backend(list[0]), "sriov");
 	ck_assert_str_eq(vgpu_instance_get_type_id(list[0]), "VF");
@@ -1132,7 +1184,8 @@ START_TEST(test_definitions)
 	snprintf(p, sizeof(p), "%s/elsewhere/" PF "/" UUID3, base);
 	ck_assert_int_eq(access(p, F_OK), 0);
 	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_DEFINED, NULL, NULL,
-					    &list, &n), 0);
+					    &list, &n),
+			 0);
 	ck_assert_uint_eq(n, 1);
 	vgpu_instance_list_free(list, n);
 	unsetenv("VGPU_SRIOV_CONFIG_DIR");
@@ -1178,11 +1231,14 @@ START_TEST(test_fuse_generic)
 
 		ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
 		vgpu_ctx_set_log_fn(ctx, log_capture, NULL);
-		ck_assert_int_eq(vgpu_ctx_set_sysfs_root(ctx, vgpu_ctx_get_sysfs_root(saved)), 0);
+		ck_assert_int_eq(vgpu_ctx_set_sysfs_root(
+					 ctx, vgpu_ctx_get_sysfs_root(saved)),
+				 0);
 		snprintf(p, sizeof(p), "%s/run", base);
 		ck_assert_int_eq(vgpu_ctx_set_runtime_dir(ctx, p), 0);
 		ck_assert_int_eq(vgpu_instance_get(ctx, UUID2, NULL, &in), 0);
-		ck_assert_ptr_nonnull(strstr(vgpu_instance_get_syspath(in), VF1));
+		ck_assert_ptr_nonnull(
+			strstr(vgpu_instance_get_syspath(in), VF1));
 		vgpu_instance_unref(in);
 		vgpu_ctx_unref(ctx);
 		ctx = saved;
@@ -1218,9 +1274,10 @@ START_TEST(test_fuse_host_driver)
 	{
 		char buf[PATH_MAX];
 
-		ck_assert_int_eq(fake_tree_resolve_link(tree, VF_DIR(VF0)
-							"/driver", buf,
-							sizeof(buf)), 0);
+		ck_assert_int_eq(fake_tree_resolve_link(tree,
+							VF_DIR(VF0) "/driver",
+							buf, sizeof(buf)),
+				 0);
 		ck_assert_str_eq(buf, "sys/bus/pci/drivers/vfio-pci");
 	}
 	ck_assert(!run_exists("sriov/enabled/" PF));
@@ -1228,9 +1285,10 @@ START_TEST(test_fuse_host_driver)
 	{
 		char buf[PATH_MAX];
 
-		ck_assert_int_eq(fake_tree_resolve_link(tree, VF_DIR(VF0)
-							"/driver", buf,
-							sizeof(buf)), 0);
+		ck_assert_int_eq(fake_tree_resolve_link(tree,
+							VF_DIR(VF0) "/driver",
+							buf, sizeof(buf)),
+				 0);
 		ck_assert_str_eq(buf, "sys/bus/pci/drivers/nvme");
 	}
 	ck_content(PF_DIR "/sriov_numvfs", "2\n");
@@ -1282,8 +1340,9 @@ START_TEST(test_fuse_xe)
 	mount_up();
 	ck_assert_int_eq(vgpu_config_new(&c), 0);
 	ck_assert_int_eq(vgpu_config_set_type(c, "xe-high"), 0);
-	ck_assert_int_eq(vgpu_config_add_attr(c, "profile/exec_quantum_ms",
-					      "25", -1), 0);
+	ck_assert_int_eq(
+		vgpu_config_add_attr(c, "profile/exec_quantum_ms", "25", -1),
+		0);
 	ck_assert_int_eq(vgpu_instance_create(ctx, PF, UUID1, c, &in), 0);
 	ck_prefix(PF_DIR "/sriov_admin/vf1/profile/sched_priority", "high");
 	ck_prefix(PF_DIR "/sriov_admin/vf1/profile/exec_quantum_ms", "25");
@@ -1291,8 +1350,8 @@ START_TEST(test_fuse_xe)
 	vgpu_instance_unref(in);
 	/* an attribute that fails removes the instance again */
 	ck_assert_int_eq(vgpu_config_set_type(c, "xe-default"), 0);
-	ck_assert_int_eq(vgpu_config_add_attr(c, "profile/no_such_knob", "1",
-					      -1), 0);
+	ck_assert_int_eq(
+		vgpu_config_add_attr(c, "profile/no_such_knob", "1", -1), 0);
 	w(PF_DIR "/sriov_admin/vf2/profile/no_such_knob/x", "");
 	ck_assert_int_lt(vgpu_instance_create(ctx, PF, UUID2, c, NULL), 0);
 	ck_assert_uint_eq(count_active(), 1);
@@ -1316,13 +1375,15 @@ START_TEST(test_fuse_xe_qos_definition)
 	mount_up();
 	ck_assert_int_eq(vgpu_config_new(&c), 0);
 	ck_assert_int_eq(vgpu_config_set_type(c, "xe-default"), 0);
-	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_TIME_SLICE_US, 20000), 0);
-	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_PREEMPT_TIMEOUT_US,
-					     50000), 0);
+	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_TIME_SLICE_US, 20000),
+			 0);
+	ck_assert_int_eq(
+		vgpu_config_set_qos(c, VGPU_QOS_PREEMPT_TIMEOUT_US, 50000), 0);
 	ck_assert_int_eq(vgpu_instance_define(ctx, PF, UUID1, c, 0, NULL), 0);
 	ck_assert_int_eq(vgpu_instance_start(ctx, UUID1, NULL, &in), 0);
 	ck_content(PF_DIR "/sriov_admin/vf1/profile/exec_quantum_ms", "20");
-	ck_content(PF_DIR "/sriov_admin/vf1/profile/preempt_timeout_us", "50000");
+	ck_content(PF_DIR "/sriov_admin/vf1/profile/preempt_timeout_us",
+		   "50000");
 	vgpu_instance_unref(in);
 	ck_assert_int_eq(vgpu_instance_remove(ctx, UUID1), 0);
 	/* restored: "0" written over "20" */
@@ -1330,7 +1391,8 @@ START_TEST(test_fuse_xe_qos_definition)
 	/* a knob the backend refuses fails the start and removes it again */
 	ck_assert_int_eq(vgpu_config_set_qos(c, VGPU_QOS_WEIGHT, 3), 0);
 	ck_assert_int_eq(vgpu_instance_modify(ctx, UUID1, NULL, c), 0);
-	ck_assert_int_eq(vgpu_instance_start(ctx, UUID1, NULL, NULL), -EOPNOTSUPP);
+	ck_assert_int_eq(vgpu_instance_start(ctx, UUID1, NULL, NULL),
+			 -EOPNOTSUPP);
 	ck_assert_uint_eq(count_active(), 0);
 	ck_content(PF_DIR "/sriov_numvfs", "0\n");
 	vgpu_config_unref(c);

@@ -20,9 +20,9 @@
 #include "device-private.h"
 #include "libvgpu-provider.h"
 
-#define STATE_MIB 64
+#define STATE_MIB   64
 #define STATE_BYTES ((size_t)STATE_MIB << 20)
-#define TRIALS 3
+#define TRIALS	    3
 
 struct dev {
 	size_t pos;
@@ -106,8 +106,10 @@ static pid_t provider(const char *path)
 	pid = fork();
 	if (pid == 0) {
 		struct vgpu_provider_ops ops = {
-			.size = sizeof(ops), .create = d_create,
-			.migration_state = d_state, .migration_read = d_read,
+			.size = sizeof(ops),
+			.create = d_create,
+			.migration_state = d_state,
+			.migration_read = d_read,
 			.migration_write = d_write,
 		};
 		struct dev d = { .state = VGPU_MIG_RUNNING,
@@ -121,9 +123,9 @@ static pid_t provider(const char *path)
 		if (!d.image || vgpu_ctx_new(&ctx) < 0 ||
 		    vgpu_provider_new(ctx, "bench", &ops, &d, &p) < 0 ||
 		    vgpu_provider_add_type(p, "t", "t", "", 1) < 0 ||
-		    vgpu_provider_create_device(p, "t",
-						"11111111-2222-3333-4444-555555555555",
-						path, NULL) < 0 ||
+		    vgpu_provider_create_device(
+			    p, "t", "11111111-2222-3333-4444-555555555555",
+			    path, NULL) < 0 ||
 		    write(pfd[1], &c, 1) != 1)
 			_exit(1);
 		while (!stop)
@@ -139,7 +141,8 @@ static pid_t provider(const char *path)
 
 static struct vgpu_handle *open_path(struct vgpu_ctx *ctx, const char *path)
 {
-	struct vgpu_access_target t = { .id = "bench", .path = path,
+	struct vgpu_access_target t = { .id = "bench",
+					.path = path,
 					.iommu_group = -1 };
 	struct vgpu_handle *h = NULL;
 
@@ -211,11 +214,13 @@ int main(void)
 		r = vgpu_handle_migration_set_state(dst, VGPU_MIG_RESUMING);
 		t1 = now_ns();
 		if (!r)
-			r = vgpu_handle_migration_set_state(src, VGPU_MIG_STOP_COPY);
+			r = vgpu_handle_migration_set_state(src,
+							    VGPU_MIG_STOP_COPY);
 		if (!r)
 			r = vgpu_handle_migration_copy(src, dst, &moved);
 		if (!r)
-			r = vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING);
+			r = vgpu_handle_migration_set_state(dst,
+							    VGPU_MIG_RUNNING);
 		t2 = now_ns();
 		if (r < 0 || moved != STATE_BYTES) {
 			fprintf(stderr, "migration failed: %s (%llu bytes)\n",

@@ -81,8 +81,8 @@ static int move(const char *prog, const char *type, const char *precopy,
 		unsigned long long d, t;
 
 		if (fgets(line, sizeof(line), f) &&
-		    sscanf(line, "bytes=%llu downtime_ns=%llu total_ns=%llu", bytes,
-			   &d, &t) == 3) {
+		    sscanf(line, "bytes=%llu downtime_ns=%llu total_ns=%llu",
+			   bytes, &d, &t) == 3) {
 			*down = (double)d;
 			*total = (double)t;
 			r = 0;
@@ -112,7 +112,8 @@ static double pipe_floor(unsigned long long bytes)
 		close(p[0]);
 		memset(buf, 0x5a, sizeof(buf));
 		while (left) {
-			size_t n = left < sizeof(buf) ? (size_t)left : sizeof(buf);
+			size_t n =
+				left < sizeof(buf) ? (size_t)left : sizeof(buf);
 			ssize_t w = write(p[1], buf, n);
 
 			if (w <= 0)
@@ -140,7 +141,8 @@ int main(void)
 	int fail = 0;
 
 	if (!sim || !mig) {
-		fprintf(stderr, "VGPU_SIM and VGPU_SIM_MIGRATE must name the programs\n");
+		fprintf(stderr,
+			"VGPU_SIM and VGPU_SIM_MIGRATE must name the programs\n");
 		return 1;
 	}
 	strcpy(tmp, "/tmp/vgpu-simmig-bench-XXXXXX");
@@ -155,7 +157,8 @@ int main(void)
 		goto out;
 	}
 	printf("vgpu-sim moved between two providers (best of %d; framebuffer "
-	       "written whole first)\n", TRIALS);
+	       "written whole first)\n",
+	       TRIALS);
 	printf("%-9s %-9s %12s %12s %12s %12s %9s\n", "type", "pre-copy",
 	       "bytes", "downtime ms", "total ms", "pipe ms", "total/pipe");
 	for (size_t i = 0; i < 2; i++) {
@@ -166,8 +169,10 @@ int main(void)
 			for (int t = 0; t < TRIALS; t++) {
 				double d, tt, p;
 
-				if (move(mig, types[i], passes[k], &bytes, &d, &tt) < 0) {
-					fprintf(stderr, "%s, %s passes: the move failed\n",
+				if (move(mig, types[i], passes[k], &bytes, &d,
+					 &tt) < 0) {
+					fprintf(stderr,
+						"%s, %s passes: the move failed\n",
 						types[i], passes[k]);
 					fail = 1;
 					goto out;
@@ -180,8 +185,9 @@ int main(void)
 				if (!t || p < best_p)
 					best_p = p;
 			}
-			printf("%-9s %-9s %12llu %12.1f %12.1f %12.1f %9.1f\n", types[i],
-			       passes[k], bytes, best_d / 1e6, best_t / 1e6, best_p / 1e6,
+			printf("%-9s %-9s %12llu %12.1f %12.1f %12.1f %9.1f\n",
+			       types[i], passes[k], bytes, best_d / 1e6,
+			       best_t / 1e6, best_p / 1e6,
 			       best_p > 0 ? best_t / best_p : 0);
 		}
 	}

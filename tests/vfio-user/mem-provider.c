@@ -50,7 +50,8 @@ static int memp_run(struct vgpu_device *dev, struct memp_dev *d, uint64_t off)
 		r = vgpu_device_dma_read(dev, addr, d->buf, len);
 		for (uint64_t i = 0; r == 0 && i < len; i++)
 			d->buf[i] = (uint8_t)~d->buf[i];
-		return r ? r : vgpu_device_dma_write(dev, addr + len, d->buf, len);
+		return r ? r
+			 : vgpu_device_dma_write(dev, addr + len, d->buf, len);
 	}
 	/* MEMP_BLIT: as vgpu-sim's engine does it */
 	n = vgpu_device_dma_pin(dev, addr, len, VGPU_DMA_READ, seg, 8);
@@ -98,21 +99,18 @@ static int memp_create(struct vgpu_device *dev, const char *type_id,
 				     VGPU_REGION_F_READ | VGPU_REGION_F_WRITE,
 				     bar0, NULL);
 	if (!r)
-		r = vgpu_device_setup_region(dev, VGPU_REGION_BAR2,
-					     MEMP_BAR2_SIZE,
-					     VGPU_REGION_F_READ |
-						     VGPU_REGION_F_WRITE |
-						     VGPU_REGION_F_MEM,
-					     NULL, NULL);
+		r = vgpu_device_setup_region(
+			dev, VGPU_REGION_BAR2, MEMP_BAR2_SIZE,
+			VGPU_REGION_F_READ | VGPU_REGION_F_WRITE |
+				VGPU_REGION_F_MEM,
+			NULL, NULL);
 	if (!r)
 		r = vgpu_device_region_add_sparse(dev, VGPU_REGION_BAR2, 0,
 						  MEMP_BAR2_AREA);
 	if (!r)
-		r = vgpu_device_setup_region(dev, VGPU_REGION_BAR4,
-					     MEMP_BAR4_SIZE,
-					     VGPU_REGION_F_READ |
-						     VGPU_REGION_F_MEM,
-					     NULL, NULL);
+		r = vgpu_device_setup_region(
+			dev, VGPU_REGION_BAR4, MEMP_BAR4_SIZE,
+			VGPU_REGION_F_READ | VGPU_REGION_F_MEM, NULL, NULL);
 	if (!r)
 		r = vgpu_device_region_get_mem(dev, VGPU_REGION_BAR4, &mem);
 	if (!r)
@@ -271,7 +269,8 @@ void memp_check_healthy(pid_t pid, struct vgpu_ctx *ctx, const char *dir,
 		struct vfu_client *c = memp_connect(ctx, dir, names[i]);
 
 		memp_set(c, 0, 0x5a5a0000u + (unsigned int)i);
-		ck_assert_uint_eq(memp_reg(c, 0), 0x5a5a0000u + (unsigned int)i);
+		ck_assert_uint_eq(memp_reg(c, 0),
+				  0x5a5a0000u + (unsigned int)i);
 		vfu_client_close(c);
 	}
 	/* the provider drops a connection when it reads its end: wait for

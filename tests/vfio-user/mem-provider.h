@@ -23,14 +23,14 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define MEMP_ADDR 0x08
-#define MEMP_LEN 0x10
-#define MEMP_COPY 0x18
-#define MEMP_BLIT 0x20
-#define MEMP_DIRTY 0x28
-#define MEMP_PIN 0x30
-#define MEMP_UNPIN 0x38
-#define MEMP_ERR 0x40
+#define MEMP_ADDR      0x08
+#define MEMP_LEN       0x10
+#define MEMP_COPY      0x18
+#define MEMP_BLIT      0x20
+#define MEMP_DIRTY     0x28
+#define MEMP_PIN       0x30
+#define MEMP_UNPIN     0x38
+#define MEMP_ERR       0x40
 #define MEMP_BAR2_SIZE 0x10000
 #define MEMP_BAR2_AREA 0x8000
 #define MEMP_BAR4_SIZE 0x4000

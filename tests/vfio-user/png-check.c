@@ -46,13 +46,15 @@ int main(int argc, char **argv)
 					   (unsigned int)p[1] << 8 | p[2];
 
 			if (got != want) {
-				fprintf(stderr, "png-check: pixel %u,%u is %06x, expected %06x\n",
+				fprintf(stderr,
+					"png-check: pixel %u,%u is %06x, expected %06x\n",
 					x, y, got, want);
 				bad = 1;
 			}
 		}
 	free(buf);
 	if (!bad)
-		printf("png-check: %s is the %ux%u test picture\n", argv[1], w, h);
+		printf("png-check: %s is the %ux%u test picture\n", argv[1], w,
+		       h);
 	return bad;
 }

@@ -113,9 +113,8 @@ void h_start_quiesce(struct harness *h, enum h_mode mode,
 	ck_assert_int_eq(vgpu_ctx_new(&h->ctx), 0);
 	if (!getenv("H_LOG"))
 		vgpu_ctx_set_log_fn(h->ctx, NULL, NULL);
-	ck_assert_int_eq(vgpu_provider_new(h->ctx, "harness0", &h->ops, h,
-					   &h->p),
-			 0);
+	ck_assert_int_eq(
+		vgpu_provider_new(h->ctx, "harness0", &h->ops, h, &h->p), 0);
 	ck_assert_int_eq(vgpu_provider_add_type(h->p, "t1", "test", NULL, 8),
 			 0);
 	ck_assert_int_eq(vgpu_provider_set_quiesce(h->p, fn), 0);
@@ -126,11 +125,10 @@ void h_start_quiesce(struct harness *h, enum h_mode mode,
 			 "6f0c8e5a-3c1e-4d2b-9a55-%012x", i + 1);
 		snprintf(h->sock[i], sizeof(h->sock[i]), "%s/%u.sock", h->dir,
 			 i);
-		ck_assert_int_eq(vgpu_provider_create_device(h->p, "t1",
-							     h->uuid[i],
-							     h->sock[i],
-							     &h->dev[i]),
-				 0);
+		ck_assert_int_eq(
+			vgpu_provider_create_device(h->p, "t1", h->uuid[i],
+						    h->sock[i], &h->dev[i]),
+			0);
 	}
 	if (mode == H_LOOP)
 		h_loop_start(h);
@@ -224,7 +222,8 @@ int h_connect(const char *path)
 void h_send(int fd, uint16_t id, uint16_t cmd, const void *p, size_t len,
 	    const int *fds, unsigned int nfds)
 {
-	struct vfu_hdr h = { .msg_id = id, .cmd = cmd,
+	struct vfu_hdr h = { .msg_id = id,
+			     .cmd = cmd,
 			     .size = (uint32_t)(sizeof(h) + len) };
 	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)p, len } };
 	union {

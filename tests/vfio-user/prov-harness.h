@@ -22,7 +22,7 @@
 
 enum h_mode {
 	H_MANUAL, /* the test calls vgpu_provider_dispatch() itself */
-	H_LOOP,   /* a thread of the harness calls vgpu_provider_dispatch() */
+	H_LOOP,	  /* a thread of the harness calls vgpu_provider_dispatch() */
 	H_RUNNER, /* vgpu_provider_start_thread() */
 };
 

@@ -20,8 +20,8 @@ struct sim {
 	enum vgpu_migration_state mig;
 	unsigned int arcs; /* state changes seen, readable at BAR0 0x18 */
 	struct vgpu_device *dev;
-	int thread_r;      /* BAR0 0x28: a DMA from another thread */
-	uint32_t dma_err;  /* BAR0 0x30: the last doorbell's DMA errno */
+	int thread_r;	  /* BAR0 0x28: a DMA from another thread */
+	uint32_t dma_err; /* BAR0 0x30: the last doorbell's DMA errno */
 };
 
 /* a DMA read from a thread that is not the dispatcher: -EREMOTE for
@@ -66,8 +66,8 @@ static int bar0_access(struct vgpu_device *dev, unsigned int region,
 		else if (off == 0x18)
 			v = s->arcs;
 		else if (off == 0x28)
-			v = (uint64_t)(int64_t)__atomic_load_n(&s->thread_r,
-							       __ATOMIC_ACQUIRE);
+			v = (uint64_t)(int64_t)__atomic_load_n(
+				&s->thread_r, __ATOMIC_ACQUIRE);
 		else if (off == 0x30)
 			v = s->dma_err;
 		memcpy(buf, &v, count);
@@ -194,13 +194,12 @@ static int sim_create(struct vgpu_device *dev, const char *type_id,
 						     VGPU_REGION_F_WRITE,
 					     bar0_access, s);
 	if (!r)
-		r = vgpu_device_setup_region(dev, VGPU_REGION_BAR2, 1 << 20,
-					     VGPU_REGION_F_READ |
-						     VGPU_REGION_F_WRITE |
-						     VGPU_REGION_F_MEM |
-						     VGPU_REGION_F_64BIT |
-						     VGPU_REGION_F_PREFETCH,
-					     NULL, NULL);
+		r = vgpu_device_setup_region(
+			dev, VGPU_REGION_BAR2, 1 << 20,
+			VGPU_REGION_F_READ | VGPU_REGION_F_WRITE |
+				VGPU_REGION_F_MEM | VGPU_REGION_F_64BIT |
+				VGPU_REGION_F_PREFETCH,
+			NULL, NULL);
 	if (!r)
 		r = vgpu_device_region_add_sparse(dev, VGPU_REGION_BAR2, 0,
 						  1 << 19);

@@ -20,7 +20,7 @@
 #include <sys/types.h>
 
 #define SIM_DMA_TIMEOUT_MS 1000
-#define SIM_UUID "6f0c8e5a-3c1e-4d2b-9a55-0123456789ab"
+#define SIM_UUID	   "6f0c8e5a-3c1e-4d2b-9a55-0123456789ab"
 
 /* fork a provider serving one device on @path; returns the child's pid */
 pid_t sim_start(const char *path);

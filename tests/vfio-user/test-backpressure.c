@@ -24,7 +24,8 @@ static int flood_one(int fd, uint16_t id)
 		struct vfu_hdr h;
 		struct vfu_region_access a;
 	} __attribute__((packed)) m = {
-		.h = { .msg_id = id, .cmd = VFU_CMD_REGION_READ,
+		.h = { .msg_id = id,
+		       .cmd = VFU_CMD_REGION_READ,
 		       .size = sizeof(m) },
 		.a = { .offset = 0, .region = 0, .count = 4096 },
 	};
@@ -142,7 +143,7 @@ END_TEST
 
 /* the provider's bound on refused clients kept per device (REFUSE_MAX) */
 #define PENDING_MAX 4
-#define FLOOD 32
+#define FLOOD	    32
 
 /* a VERSION request with @id, sent whole or in two parts */
 static void send_version(int fd, uint16_t id, bool halves)
@@ -151,14 +152,17 @@ static void send_version(int fd, uint16_t id, bool halves)
 		struct vfu_hdr h;
 		struct vfu_version v;
 	} __attribute__((packed)) m = {
-		.h = { .msg_id = id, .cmd = VFU_CMD_VERSION, .size = sizeof(m) },
+		.h = { .msg_id = id,
+		       .cmd = VFU_CMD_VERSION,
+		       .size = sizeof(m) },
 		.v = { .major = VFU_VERSION_MAJOR, .minor = VFU_VERSION_MINOR },
 	};
 
 	if (halves) {
 		ck_assert_int_eq(send(fd, &m, 8, MSG_NOSIGNAL), 8);
-		ck_assert_int_eq(send(fd, (char *)&m + 8, sizeof(m) - 8,
-				      MSG_NOSIGNAL), sizeof(m) - 8);
+		ck_assert_int_eq(
+			send(fd, (char *)&m + 8, sizeof(m) - 8, MSG_NOSIGNAL),
+			sizeof(m) - 8);
 	} else {
 		ck_assert_int_eq(send(fd, &m, sizeof(m), MSG_NOSIGNAL),
 				 sizeof(m));

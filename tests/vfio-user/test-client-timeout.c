@@ -93,7 +93,12 @@ START_TEST(test_stopped_provider)
 }
 END_TEST
 
-enum mode { SILENT, HALF, SLOW, DEAF };
+enum mode {
+	SILENT,
+	HALF,
+	SLOW,
+	DEAF
+};
 
 static void sleep_ms(long ms)
 {
@@ -103,10 +108,11 @@ static void sleep_ms(long ms)
 		;
 }
 
-static void reply(int c, const struct vfu_hdr *req, const void *a,
-		  size_t alen, const void *b, size_t blen)
+static void reply(int c, const struct vfu_hdr *req, const void *a, size_t alen,
+		  const void *b, size_t blen)
 {
-	struct vfu_hdr h = { .msg_id = req->msg_id, .cmd = req->cmd,
+	struct vfu_hdr h = { .msg_id = req->msg_id,
+			     .cmd = req->cmd,
 			     .flags = VFU_F_TYPE_REPLY };
 	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
 
@@ -118,8 +124,10 @@ static void reply(int c, const struct vfu_hdr *req, const void *a,
 static void reply_slowly(int c, const struct vfu_hdr *req, size_t piece,
 			 long gap)
 {
-	struct vfu_hdr h = { .msg_id = req->msg_id, .cmd = req->cmd,
-			     .flags = VFU_F_TYPE_REPLY, .size = sizeof(h) };
+	struct vfu_hdr h = { .msg_id = req->msg_id,
+			     .cmd = req->cmd,
+			     .flags = VFU_F_TYPE_REPLY,
+			     .size = sizeof(h) };
 	const uint8_t *p = (const uint8_t *)&h;
 
 	for (size_t done = 0; done < sizeof(h); done += piece) {
@@ -136,7 +144,8 @@ static void reply_slowly(int c, const struct vfu_hdr *req, size_t piece,
 static void read_slowly(int c, const struct vfu_msg *m)
 {
 	struct vfu_region_access a;
-	struct vfu_hdr h = { .msg_id = m->hdr.msg_id, .cmd = m->hdr.cmd,
+	struct vfu_hdr h = { .msg_id = m->hdr.msg_id,
+			     .cmd = m->hdr.cmd,
 			     .flags = VFU_F_TYPE_REPLY };
 	uint8_t *buf;
 	size_t len, piece = 32 << 10;
@@ -319,9 +328,8 @@ START_TEST(test_slow_large_transfer)
 
 	ck_assert_ptr_nonnull(buf);
 	ck_assert_int_eq(vfu_client_connect(ctx, path, &c), 0);
-	ck_assert_int_eq(vfu_client_region_read(c, 0, 7, buf,
-						VFU_MAX_DATA_XFER),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_read(c, 0, 7, buf, VFU_MAX_DATA_XFER), 0);
 	for (uint32_t i = 0; i < VFU_MAX_DATA_XFER; i++)
 		if (buf[i] != (uint8_t)(7 + i))
 			ck_abort_msg("byte %u differs", i);
@@ -347,9 +355,9 @@ START_TEST(test_deaf_server)
 	ck_assert_int_eq(vfu_client_connect(ctx, path, &c), 0);
 	ck_assert_int_eq(vfu_client_get_info(c, &di), 0);
 	fds = count_fds();
-	ck_assert_int_eq(vfu_client_region_write(c, 0, 0, buf,
-						 VFU_MAX_DATA_XFER),
-			 -ETIMEDOUT);
+	ck_assert_int_eq(
+		vfu_client_region_write(c, 0, 0, buf, VFU_MAX_DATA_XFER),
+		-ETIMEDOUT);
 	ck_assert_int_eq(vfu_client_reset(c), -ETIMEDOUT);
 	ck_assert_int_eq(vfu_client_service(c), -ETIMEDOUT);
 	ck_assert_int_eq(count_fds(), fds);

@@ -21,10 +21,10 @@
 
 static const struct row {
 	const char *what;
-	uint8_t fill;     /* payload byte */
-	size_t len;       /* payload bytes */
-	int extra_fds;    /* fds beyond what the command allows */
-	int expect;       /* errno for every known command, or ANY */
+	uint8_t fill;  /* payload byte */
+	size_t len;    /* payload bytes */
+	int extra_fds; /* fds beyond what the command allows */
+	int expect;    /* errno for every known command, or ANY */
 } rows[] = {
 	{ "one fd too many", 0, 0, 1, EINVAL },
 	{ "one fd too many, 64 bytes of 0xff", 0xff, 64, 1, EINVAL },
@@ -92,9 +92,9 @@ static void walk(enum h_mode mode)
 		if (!c) {
 			struct row r = { "unknown command", 0, 8, 0, ENOSYS };
 
-			ck_assert_int_eq(send_row(sock, id++, (uint16_t)cmd, 0,
-						  &r),
-					 ENOSYS);
+			ck_assert_int_eq(
+				send_row(sock, id++, (uint16_t)cmd, 0, &r),
+				ENOSYS);
 			in_step(sock);
 			continue;
 		}
@@ -104,11 +104,13 @@ static void walk(enum h_mode mode)
 			unsigned int nfds = c->max_fds > 16 ? 16 : c->max_fds;
 			int e;
 
-			if (r->extra_fds && nfds + (unsigned int)r->extra_fds > 16)
+			if (r->extra_fds &&
+			    nfds + (unsigned int)r->extra_fds > 16)
 				continue;
 			e = send_row(sock, id++, (uint16_t)cmd,
-				     r->extra_fds ? nfds + (unsigned int)r->extra_fds :
-						    (r->len == 32 ? nfds : 0),
+				     r->extra_fds
+					     ? nfds + (unsigned int)r->extra_fds
+					     : (r->len == 32 ? nfds : 0),
 				     r);
 			if (r->expect != ANY)
 				ck_assert_msg(e == r->expect,

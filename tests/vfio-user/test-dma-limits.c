@@ -53,7 +53,8 @@ static void teardown(void)
 static void raw_send(int fd, uint16_t id, uint16_t cmd, const void *p,
 		     size_t len)
 {
-	struct vfu_hdr h = { .msg_id = id, .cmd = cmd,
+	struct vfu_hdr h = { .msg_id = id,
+			     .cmd = cmd,
 			     .size = (uint32_t)(sizeof(h) + len) };
 	uint8_t buf[1024];
 
@@ -109,7 +110,8 @@ static int raw_connect(uint64_t max_dma_maps, uint64_t *answered)
 /* a message-only window of 4 KiB number @i; the error */
 static uint32_t raw_map(int fd, uint16_t id, uint64_t i)
 {
-	struct vfu_dma_map m = { .argsz = sizeof(m), .flags = 3,
+	struct vfu_dma_map m = { .argsz = sizeof(m),
+				 .flags = 3,
 				 .addr = 0x100000 + i * 0x1000,
 				 .size = 0x1000 };
 	char rep[64];
@@ -146,7 +148,8 @@ static int log_start(struct vfu_client *c, uint64_t pgsize)
 		struct vfu_log_start st;
 	} __attribute__((packed)) m = {
 		.f = { .argsz = sizeof(m),
-		       .flags = VFU_FEATURE_SET | VFU_FEATURE_DMA_LOGGING_START },
+		       .flags = VFU_FEATURE_SET |
+				VFU_FEATURE_DMA_LOGGING_START },
 		.st = { .page_size = pgsize },
 	};
 
@@ -236,7 +239,8 @@ static int unmap_dirty(struct vfu_client *c, uint64_t iova, uint64_t size,
 	} __attribute__((packed)) m = {
 		.u = { .argsz = sizeof(m) + 8,
 		       .flags = VFU_DMA_UNMAP_GET_DIRTY_BITMAP,
-		       .addr = iova, .size = size },
+		       .addr = iova,
+		       .size = size },
 		.b = { .pgsize = 4096, .size = 8 },
 	};
 	uint8_t *rep = NULL;

@@ -25,7 +25,10 @@ static void teardown(void)
 static int map(uint64_t iova, uint64_t len, uint32_t prot)
 {
 	struct vgpu_dma_window w = {
-		.iova = iova, .len = len, .prot = prot, .fd = -1,
+		.iova = iova,
+		.len = len,
+		.prot = prot,
+		.fd = -1,
 	};
 
 	return vgpu_dma_table_insert(t, &w, NULL);
@@ -46,9 +49,8 @@ START_TEST(test_malformed)
 	ck_assert_int_eq(map(UINT64_MAX - 0xfff, 0x1000, RW), 0);
 	ck_assert_ptr_nonnull(vgpu_dma_table_find(t, UINT64_MAX));
 	ck_assert_ptr_null(vgpu_dma_table_find(t, UINT64_MAX - 0x1000));
-	ck_assert_int_eq(vgpu_dma_table_remove(t, UINT64_MAX - 0xfff, 0x1000,
-					       NULL),
-			 0);
+	ck_assert_int_eq(
+		vgpu_dma_table_remove(t, UINT64_MAX - 0xfff, 0x1000, NULL), 0);
 	/* and so is all of it */
 	ck_assert_int_eq(map(0, UINT64_MAX, RW), 0);
 	ck_assert_int_eq(map(UINT64_MAX, 1, RW), 0);
@@ -56,14 +58,11 @@ START_TEST(test_malformed)
 	ck_assert_uint_eq(vgpu_dma_table_find(t, UINT64_MAX)->len, 1);
 	ck_assert_int_eq(vgpu_dma_table_translate(t, 0, 0, 0, NULL, 0),
 			 -EINVAL);
-	ck_assert_int_eq(vgpu_dma_table_translate(t, 2, UINT64_MAX, 0, NULL,
-						  0),
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 2, UINT64_MAX, 0, NULL, 0),
 			 -EINVAL);
-	ck_assert_int_eq(vgpu_dma_table_translate(t, 1, UINT64_MAX, 0, NULL,
-						  0),
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 1, UINT64_MAX, 0, NULL, 0),
 			 2);
-	ck_assert_int_eq(vgpu_dma_table_translate(t, 0, UINT64_MAX, 0, NULL,
-						  0),
+	ck_assert_int_eq(vgpu_dma_table_translate(t, 0, UINT64_MAX, 0, NULL, 0),
 			 1);
 }
 END_TEST
@@ -71,14 +70,14 @@ END_TEST
 START_TEST(test_overlap)
 {
 	ck_assert_int_eq(map(0x10000, 0x10000, RW), 0);
-	ck_assert_int_eq(map(0x10000, 0x10000, RW), -EEXIST);  /* same */
-	ck_assert_int_eq(map(0x8000, 0x9000, RW), -EEXIST);    /* left */
-	ck_assert_int_eq(map(0x1f000, 0x2000, RW), -EEXIST);   /* right */
-	ck_assert_int_eq(map(0x12000, 0x1000, RW), -EEXIST);   /* inside */
-	ck_assert_int_eq(map(0x0, 0x100000, RW), -EEXIST);     /* around */
-	ck_assert_int_eq(map(0x1ffff, 1, RW), -EEXIST);        /* last byte */
-	ck_assert_int_eq(map(0xf000, 0x1000, RW), 0);          /* adjacent */
-	ck_assert_int_eq(map(0x20000, 0x1000, RW), 0);         /* adjacent */
+	ck_assert_int_eq(map(0x10000, 0x10000, RW), -EEXIST); /* same */
+	ck_assert_int_eq(map(0x8000, 0x9000, RW), -EEXIST);   /* left */
+	ck_assert_int_eq(map(0x1f000, 0x2000, RW), -EEXIST);  /* right */
+	ck_assert_int_eq(map(0x12000, 0x1000, RW), -EEXIST);  /* inside */
+	ck_assert_int_eq(map(0x0, 0x100000, RW), -EEXIST);    /* around */
+	ck_assert_int_eq(map(0x1ffff, 1, RW), -EEXIST);	      /* last byte */
+	ck_assert_int_eq(map(0xf000, 0x1000, RW), 0);	      /* adjacent */
+	ck_assert_int_eq(map(0x20000, 0x1000, RW), 0);	      /* adjacent */
 	ck_assert_uint_eq(vgpu_dma_table_count(t), 3);
 	ck_assert_ptr_null(vgpu_dma_table_find(t, 0xefff));
 	ck_assert_uint_eq(vgpu_dma_table_find(t, 0xffff)->iova, 0xf000);
@@ -92,8 +91,13 @@ START_TEST(test_remove)
 {
 	struct vgpu_dma_window out;
 	struct vgpu_dma_window w = {
-		.iova = 0x10000, .len = 0x10000, .prot = RW, .fd = 42,
-		.offset = 0x5000, .vaddr = (void *)0x1234, .userdata = &w,
+		.iova = 0x10000,
+		.len = 0x10000,
+		.prot = RW,
+		.fd = 42,
+		.offset = 0x5000,
+		.vaddr = (void *)0x1234,
+		.userdata = &w,
 	};
 
 	ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
@@ -120,7 +124,10 @@ START_TEST(test_translate_pin)
 {
 	static char mem[0x3000];
 	struct vgpu_dma_window w = {
-		.iova = 0x1000, .len = 0x1000, .prot = RW, .fd = -1,
+		.iova = 0x1000,
+		.len = 0x1000,
+		.prot = RW,
+		.fd = -1,
 		.vaddr = mem,
 	};
 	struct vgpu_dma_sg sg[4];
@@ -157,19 +164,18 @@ START_TEST(test_translate_pin)
 	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x3000, 0x1001,
 						  VGPU_DMA_READ, sg, 4),
 			 -EFAULT);
-	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x0, 0x1001,
-						  VGPU_DMA_READ, sg, 4),
-			 -EFAULT);
-	ck_assert_int_eq(vgpu_dma_table_translate(t, 0x6000, 1,
-						  VGPU_DMA_READ, sg, 4),
-			 -EFAULT);
+	ck_assert_int_eq(
+		vgpu_dma_table_translate(t, 0x0, 0x1001, VGPU_DMA_READ, sg, 4),
+		-EFAULT);
+	ck_assert_int_eq(
+		vgpu_dma_table_translate(t, 0x6000, 1, VGPU_DMA_READ, sg, 4),
+		-EFAULT);
 
 	/* pin: unmap refused until the last unpin */
 	ck_assert_int_eq(vgpu_dma_table_pin(t, 0x1800, 0x1000, RW, sg, 1),
 			 -ENOSPC);
 	ck_assert_int_eq(vgpu_dma_table_pin(t, 0x1800, 0x1000, RW, sg, 4), 2);
-	ck_assert_int_eq(vgpu_dma_table_pin(t, 0x2000, 0x10, RW, sg + 2, 2),
-			 1);
+	ck_assert_int_eq(vgpu_dma_table_pin(t, 0x2000, 0x10, RW, sg + 2, 2), 1);
 	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x1000, 0x1000, NULL),
 			 -EBUSY);
 	ck_assert_int_eq(vgpu_dma_table_remove(t, 0x2000, 0x1000, NULL),
@@ -195,16 +201,16 @@ START_TEST(test_dirty)
 	ck_assert_int_eq(vgpu_dma_table_log_start(t, 0x1000), 0);
 	ck_assert_int_eq(vgpu_dma_table_log_start(t, 0x1000), -EALREADY);
 	ck_assert_int_eq(map(0x20000, 0x8000, RW), 0); /* logged too */
-	vgpu_dma_table_mark_dirty(t, 0x1fff, 2);  /* pages 1 and 2 */
-	vgpu_dma_table_mark_dirty(t, 0x21000, 1); /* page 0x21 */
+	vgpu_dma_table_mark_dirty(t, 0x1fff, 2);       /* pages 1 and 2 */
+	vgpu_dma_table_mark_dirty(t, 0x21000, 1);      /* page 0x21 */
 	vgpu_dma_table_mark_dirty(t, 0x18000, 0x1000); /* unmapped */
 	vgpu_dma_table_mark_dirty(t, UINT64_MAX, 2);   /* wraps: ignored */
 
-	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0, 0x50000, 0x1000, bm,
-						   8, false),
-			 -ENOSPC);
-	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0x800, 0x1000, 0x1000,
-						   bm, sizeof(bm), false),
+	ck_assert_int_eq(
+		vgpu_dma_table_log_report(t, 0, 0x50000, 0x1000, bm, 8, false),
+		-ENOSPC);
+	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0x800, 0x1000, 0x1000, bm,
+						   sizeof(bm), false),
 			 -EINVAL);
 	ck_assert_int_eq(vgpu_dma_table_log_report(t, 0, 0x1000, 0x800, bm,
 						   sizeof(bm), false),
@@ -405,31 +411,33 @@ START_TEST(test_search_lines)
 						 -EFAULT);
 				continue;
 			}
-			ck_assert_int_eq(vgpu_dma_table_translate(t, a, 1, RW,
-								  &sg, 1), 1);
+			ck_assert_int_eq(
+				vgpu_dma_table_translate(t, a, 1, RW, &sg, 1),
+				1);
 			ck_assert_uint_eq(sg.win->iova, a);
-			ck_assert_int_eq(vgpu_dma_table_translate(t, a + 0x1fff,
-								  1, RW, &sg, 1),
+			ck_assert_int_eq(vgpu_dma_table_translate(
+						 t, a + 0x1fff, 1, RW, &sg, 1),
 					 1);
 			ck_assert_uint_eq(sg.win->iova, a);
 			if (i + 1 < n)
-				ck_assert_int_eq(vgpu_dma_table_translate(
-							 t, a + 0x2000, 1, RW,
-							 &sg, 1),
-						 -EFAULT);
+				ck_assert_int_eq(
+					vgpu_dma_table_translate(t, a + 0x2000,
+								 1, RW, &sg, 1),
+					-EFAULT);
 		}
-		ck_assert_int_eq(vgpu_dma_table_translate(t, UINT64_MAX, 1, RW,
-							  &sg, 1),
-				 1);
+		ck_assert_int_eq(
+			vgpu_dma_table_translate(t, UINT64_MAX, 1, RW, &sg, 1),
+			1);
 		ck_assert_uint_eq(sg.win->iova, top + (n - 1) * step + 0x2000);
-		ck_assert_int_eq(vgpu_dma_table_translate(t, top - 1, 1, RW,
-							  &sg, 1),
-				 -EFAULT);
+		ck_assert_int_eq(
+			vgpu_dma_table_translate(t, top - 1, 1, RW, &sg, 1),
+			-EFAULT);
 		/* thin the tree out: merges and borrows at every level */
 		for (uint64_t i = (uint64_t)round; i < n - 1; i += 2 + round) {
 			if (!present[i])
 				continue;
-			ck_assert_int_eq(vgpu_dma_table_remove(t, top + i * step,
+			ck_assert_int_eq(vgpu_dma_table_remove(t,
+							       top + i * step,
 							       0x2000, NULL),
 					 0);
 			present[i] = false;
@@ -441,7 +449,9 @@ END_TEST
 
 START_TEST(test_large)
 {
-	enum { N = 200000 };
+	enum {
+		N = 200000
+	};
 	uint64_t *order = malloc(N * sizeof(*order));
 	unsigned int seed = 7;
 

@@ -32,7 +32,7 @@
 #include "proto.h"
 #include "sim-device.h"
 
-#define IOVA 0x100000ull
+#define IOVA  0x100000ull
 #define GUEST (64u << 10)
 
 static char tmp[64], run[96];
@@ -80,9 +80,8 @@ static struct vgpu_handle *open_sim(void)
 
 static void reg_write(struct vgpu_handle *h, unsigned int off, uint64_t v)
 {
-	ck_assert_int_eq(vgpu_handle_region_write(h, VGPU_REGION_BAR0, off, &v,
-						  8),
-			 0);
+	ck_assert_int_eq(
+		vgpu_handle_region_write(h, VGPU_REGION_BAR0, off, &v, 8), 0);
 }
 
 static bool fired(int efd, int timeout_ms)
@@ -109,7 +108,8 @@ START_TEST(test_regions)
 	ck_assert_int_eq(vgpu_handle_get_iommu_group(h), -1);
 	n = vgpu_handle_get_region_count(h);
 	ck_assert_int_ge(n, 9);
-	ck_assert_int_eq(vgpu_handle_get_region(h, 0, &index, &size, &flags), 0);
+	ck_assert_int_eq(vgpu_handle_get_region(h, 0, &index, &size, &flags),
+			 0);
 	ck_assert_uint_eq(index, 0);
 	ck_assert_uint_eq(size, 4096);
 	ck_assert_uint_eq(flags, VGPU_REGION_READ | VGPU_REGION_WRITE);
@@ -120,13 +120,15 @@ START_TEST(test_regions)
 	ck_assert_uint_eq(len, 1u << 19);
 	ck_assert_int_eq(vgpu_handle_region_get_sparse(h, 2, 1, &off, &len),
 			 -ERANGE);
-	ck_assert_int_eq(vgpu_handle_region_get_type(h, 2, NULL, NULL), -ENODATA);
+	ck_assert_int_eq(vgpu_handle_region_get_type(h, 2, NULL, NULL),
+			 -ENODATA);
 
 	/* trapped register: 8-byte access, then out of range */
 	reg_write(h, 0, v);
 	ck_assert_int_eq(vgpu_handle_region_read(h, 0, 0, &back, 8), 0);
 	ck_assert_uint_eq(back, v);
-	ck_assert_int_eq(vgpu_handle_region_read(h, 0, 4092, &back, 8), -ERANGE);
+	ck_assert_int_eq(vgpu_handle_region_read(h, 0, 4092, &back, 8),
+			 -ERANGE);
 	ck_assert_int_eq(vgpu_handle_region_read(h, 40, 0, &back, 8), -ENOENT);
 
 	/* mmap inside the sparse area; outside is refused */
@@ -138,13 +140,14 @@ START_TEST(test_regions)
 	{
 		char s[10];
 
-		ck_assert_int_eq(vgpu_handle_region_read(h, 2, 4096 + 16, s, 10), 0);
+		ck_assert_int_eq(
+			vgpu_handle_region_read(h, 2, 4096 + 16, s, 10), 0);
 		ck_assert_str_eq(s, "vfio-user");
 	}
 	munmap(p, 8192);
-	ck_assert_int_eq(vgpu_handle_region_mmap(h, 2, 1u << 19, 4096,
-						 PROT_READ, &p),
-			 -EACCES);
+	ck_assert_int_eq(
+		vgpu_handle_region_mmap(h, 2, 1u << 19, 4096, PROT_READ, &p),
+		-EACCES);
 	ck_assert_int_eq(vgpu_handle_region_mmap(h, 0, 0, 4096, PROT_READ, &p),
 			 -EACCES);
 
@@ -153,7 +156,8 @@ START_TEST(test_regions)
 	ck_assert_uint_eq(val, 0x1af4);
 	ck_assert_int_gt(vgpu_handle_config_find_cap(h, 0x05, false, 0), 0);
 	ck_assert_int_gt(vgpu_handle_config_find_cap(h, 0x11, false, 0), 0);
-	ck_assert_int_eq(vgpu_handle_config_get_bar(h, 2, &addr, &size, &flags), 0);
+	ck_assert_int_eq(vgpu_handle_config_get_bar(h, 2, &addr, &size, &flags),
+			 0);
 	ck_assert_uint_eq(size, 1u << 20);
 	ck_assert(flags & VGPU_BAR_MEM64);
 	ck_assert_int_eq(vgpu_handle_config_get_bar(h, 3, NULL, NULL, NULL),
@@ -169,12 +173,14 @@ START_TEST(test_irqs)
 	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), fds[2];
 
 	ck_assert_int_eq(vgpu_handle_get_irq_count(h), 5);
-	ck_assert_int_eq(vgpu_handle_get_irq(h, VGPU_IRQ_MSIX, &count, &flags), 0);
+	ck_assert_int_eq(vgpu_handle_get_irq(h, VGPU_IRQ_MSIX, &count, &flags),
+			 0);
 	ck_assert_uint_eq(count, 4);
 	ck_assert(flags & VGPU_IRQ_EVENTFD);
 	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 3, 2, &efd),
 			 -ERANGE);
-	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 1, 1, &efd), 0);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 1, 1, &efd),
+			 0);
 	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSIX, 1, 1), 0);
 	ck_assert(fired(efd, 2000));
 	/* masked: held pending, delivered on unmask */
@@ -188,7 +194,8 @@ START_TEST(test_irqs)
 	/* -1 entries de-assign: vector 0 gets none, vector 1 keeps efd */
 	fds[0] = -1;
 	fds[1] = efd;
-	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 0, 2, fds), 0);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 0, 2, fds),
+			 0);
 	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSIX, 0, 1), 0);
 	ck_assert(!fired(efd, 50));
 	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSIX, 1, 1), 0);
@@ -225,9 +232,9 @@ START_TEST(test_dma_fd)
 	ck_assert_ptr_ne(g, MAP_FAILED);
 	for (unsigned int i = 0; i < 256; i++)
 		g[i] = (uint8_t)i;
-	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, -1, 0, IOVA, GUEST,
-						VGPU_DMA_READ),
-			 -EBADF);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map_fd(h, g, -1, 0, IOVA, GUEST, VGPU_DMA_READ),
+		-EBADF);
 	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, mfd, 100, IOVA, GUEST,
 						VGPU_DMA_READ),
 			 -EINVAL);
@@ -235,10 +242,11 @@ START_TEST(test_dma_fd)
 						VGPU_DMA_READ | VGPU_DMA_WRITE),
 			 0);
 	ck_assert_int_eq(vgpu_handle_get_dma_count(h), 1);
-	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, mfd, 0, IOVA + 4096,
-						4096, VGPU_DMA_READ),
+	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, mfd, 0, IOVA + 4096, 4096,
+						VGPU_DMA_READ),
 			 -EEXIST);
-	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSI, 0, 1, &efd), 0);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSI, 0, 1, &efd),
+			 0);
 	ck_assert_int_eq(sim_dma(h, 256), 0);
 	ck_assert(fired(efd, 2000));
 	for (unsigned int i = 0; i < 256; i++)
@@ -275,11 +283,12 @@ START_TEST(test_dma_message)
 	ck_assert_int_eq(vgpu_handle_dma_map(h, g, IOVA, GUEST,
 					     VGPU_DMA_READ | VGPU_DMA_WRITE),
 			 0);
-	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSI, 0, 1, &efd), 0);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSI, 0, 1, &efd),
+			 0);
 	ck_assert_int_eq(sim_dma(h, 2048), 0);
 	ck_assert(fired(efd, 2000));
 	for (unsigned int i = 0; i < 2048; i++)
-		ck_assert_uint_eq(g[2048 + i], (uint8_t)~(uint8_t)(i * 3));
+		ck_assert_uint_eq(g[2048 + i], (uint8_t) ~(uint8_t)(i * 3));
 	/* a read-only window: the provider's write is refused before any
 	 * message, the error comes back through the doorbell write */
 	ck_assert_int_eq(vgpu_handle_dma_unmap(h, IOVA, GUEST), 0);
@@ -300,13 +309,12 @@ START_TEST(test_reset_features)
 	uint64_t data = 99;
 
 	ck_assert_int_eq(vgpu_handle_reset(h), 0);
-	ck_assert_int_eq(vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION,
-						   &data),
-			 1);
+	ck_assert_int_eq(
+		vgpu_handle_probe_feature(h, VGPU_FEATURE_MIGRATION, &data), 1);
 	ck_assert_uint_eq(data, 1 | 4); /* STOP_COPY, PRE_COPY */
-	ck_assert_int_eq(vgpu_handle_probe_feature(h, VGPU_FEATURE_DMA_LOGGING,
-						   &data),
-			 1);
+	ck_assert_int_eq(
+		vgpu_handle_probe_feature(h, VGPU_FEATURE_DMA_LOGGING, &data),
+		1);
 	ck_assert_int_eq(vgpu_handle_probe_feature(h, 77, &data), -EINVAL);
 	/* sim-device has no display region */
 	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &pi),
@@ -319,9 +327,10 @@ START_TEST(test_open_errors)
 {
 	struct vgpu_handle *h = NULL;
 
-	ck_assert_int_eq(vgpu_handle_open(ctx, "11111111-2222-3333-4444-555555555555",
-					  0, &h),
-			 -ENODEV);
+	ck_assert_int_eq(
+		vgpu_handle_open(ctx, "11111111-2222-3333-4444-555555555555", 0,
+				 &h),
+		-ENODEV);
 	ck_assert_int_eq(vgpu_handle_open(ctx, SIM_UUID, VGPU_OPEN_IOMMUFD, &h),
 			 -EOPNOTSUPP);
 	ck_assert_ptr_null(h);
@@ -353,7 +362,8 @@ START_TEST(test_vanish_mid_request)
 	/* dead from now on, without touching the socket again */
 	ck_assert_int_eq(vgpu_handle_region_read(h, 0, 0, &back, 8), -ENODEV);
 	ck_assert_int_eq(vgpu_handle_reset(h), -ENODEV);
-	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSI, 0, 1), -ENODEV);
+	ck_assert_int_eq(vgpu_handle_irq_trigger(h, VGPU_IRQ_MSI, 0, 1),
+			 -ENODEV);
 	/* the vanished device's window is forgotten anyway */
 	ck_assert_int_eq(vgpu_handle_dma_unmap(h, IOVA, GUEST), 0);
 	ck_assert_int_eq(vgpu_handle_dma_map_fd(h, g, mfd, 0, IOVA, GUEST,
@@ -377,7 +387,8 @@ END_TEST
 static int foreign_reply(int fd, const struct vfu_hdr *q, const void *p,
 			 size_t len)
 {
-	struct vfu_hdr h = { .msg_id = q->msg_id, .cmd = q->cmd,
+	struct vfu_hdr h = { .msg_id = q->msg_id,
+			     .cmd = q->cmd,
 			     .size = (uint32_t)(16 + len),
 			     .flags = VFU_F_TYPE_REPLY };
 	uint8_t buf[256];
@@ -385,7 +396,8 @@ static int foreign_reply(int fd, const struct vfu_hdr *q, const void *p,
 	memcpy(buf, &h, 16);
 	if (len)
 		memcpy(buf + 16, p, len);
-	return send(fd, buf, 16 + len, MSG_NOSIGNAL) == (ssize_t)(16 + len) ? 0 : 1;
+	return send(fd, buf, 16 + len, MSG_NOSIGNAL) == (ssize_t)(16 + len) ? 0
+									    : 1;
 }
 
 static int foreign_server(int lfd, int go)
@@ -401,7 +413,8 @@ static int foreign_server(int lfd, int go)
 		} ctrl;
 		struct vfu_hdr h;
 		struct iovec iov = { .iov_base = &h, .iov_len = 16 };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
 				     .msg_control = ctrl.b,
 				     .msg_controllen = sizeof(ctrl.b) };
 		struct cmsghdr *cm;
@@ -412,23 +425,28 @@ static int foreign_server(int lfd, int go)
 			break;
 		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
 			if (cm->cmsg_type == SCM_RIGHTS) {
-				nfds = (unsigned int)((cm->cmsg_len - CMSG_LEN(0)) /
+				nfds = (unsigned int)((cm->cmsg_len -
+						       CMSG_LEN(0)) /
 						      sizeof(int));
 				for (unsigned int i = 0; i < nfds; i++) {
 					int x;
 
-					memcpy(&x, CMSG_DATA(cm) + i * sizeof(int), sizeof(x));
+					memcpy(&x,
+					       CMSG_DATA(cm) + i * sizeof(int),
+					       sizeof(x));
 					close(x);
 				}
 			}
 		if (nfds > 2 || (mh.msg_flags & MSG_CTRUNC))
 			bad |= 2;
 		len = h.size - 16;
-		if (len > sizeof(p) || recv(fd, p, len, MSG_WAITALL) != (ssize_t)len)
+		if (len > sizeof(p) ||
+		    recv(fd, p, len, MSG_WAITALL) != (ssize_t)len)
 			return 10;
 		switch (h.cmd) {
 		case VFU_CMD_VERSION: {
-			static const char json[] = "{\"capabilities\":{\"max_msg_fds\":2}}";
+			static const char json[] =
+				"{\"capabilities\":{\"max_msg_fds\":2}}";
 			uint8_t r[4 + sizeof(json)] = { 0 };
 
 			memcpy(r + 4, json, sizeof(json));
@@ -436,9 +454,12 @@ static int foreign_server(int lfd, int go)
 			break;
 		}
 		case VFU_CMD_DEVICE_GET_INFO: {
-			struct vfu_device_info di = { .argsz = 16,
+			struct vfu_device_info di = {
+				.argsz = 16,
 				.flags = VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET,
-				.num_regions = 2, .num_irqs = 5 };
+				.num_regions = 2,
+				.num_irqs = 5
+			};
 
 			bad |= foreign_reply(fd, &h, &di, sizeof(di));
 			break;
@@ -449,9 +470,12 @@ static int foreign_server(int lfd, int go)
 			memcpy(&ri, p, sizeof(ri));
 			if (ri.index >= 2)
 				bad |= 4;
-			ri = (struct vfu_region_info){ .argsz = 32,
+			ri = (struct vfu_region_info){
+				.argsz = 32,
 				.flags = VFU_REGION_READ | VFU_REGION_WRITE,
-				.index = ri.index, .size = 4096 };
+				.index = ri.index,
+				.size = 4096
+			};
 			bad |= foreign_reply(fd, &h, &ri, sizeof(ri));
 			break;
 		}
@@ -466,10 +490,14 @@ static int foreign_server(int lfd, int go)
 			break;
 		}
 		case VFU_CMD_DMA_MAP: {
-			struct { struct vfu_hdr h; struct vfu_dma_access a; }
-				__attribute__((packed)) rd = {
-				.h = { .msg_id = 900, .cmd = VFU_CMD_DMA_READ,
-				       .size = 32, .flags = VFU_F_TYPE_COMMAND },
+			struct {
+				struct vfu_hdr h;
+				struct vfu_dma_access a;
+			} __attribute__((packed)) rd = {
+				.h = { .msg_id = 900,
+				       .cmd = VFU_CMD_DMA_READ,
+				       .size = 32,
+				       .flags = VFU_F_TYPE_COMMAND },
 				.a = { .addr = IOVA + 8, .count = 16 },
 			};
 			struct vfu_hdr rh;
@@ -525,15 +553,15 @@ START_TEST(test_open_socket_foreign)
 	/* 8 vectors, to a server that takes 2 fds a message */
 	for (int i = 0; i < 8; i++)
 		efd[i] = eventfd(0, EFD_CLOEXEC);
-	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 0, 8, efd), 0);
+	ck_assert_int_eq(vgpu_handle_irq_attach(h, VGPU_IRQ_MSIX, 0, 8, efd),
+			 0);
 	for (int i = 0; i < 8; i++)
 		close(efd[i]);
 	/* guest memory without an fd; the server reads it after answering */
 	for (int i = 0; i < 4096; i++)
 		guest[i] = (uint8_t)i;
-	ck_assert_int_eq(vgpu_handle_dma_map(h, guest, IOVA, 4096,
-					     VGPU_DMA_READ),
-			 0);
+	ck_assert_int_eq(
+		vgpu_handle_dma_map(h, guest, IOVA, 4096, VGPU_DMA_READ), 0);
 	ck_assert_int_ge(vgpu_handle_get_service_fd(h), 0);
 	ck_assert_int_eq(vgpu_handle_service(h), 0); /* nothing yet */
 	ck_assert_int_eq(write(go[1], "g", 1), 1);
@@ -580,9 +608,8 @@ static uint64_t reg_read(struct vgpu_handle *h, unsigned int off)
 {
 	uint64_t v = 0;
 
-	ck_assert_int_eq(vgpu_handle_region_read(h, VGPU_REGION_BAR0, off, &v,
-						 8),
-			 0);
+	ck_assert_int_eq(
+		vgpu_handle_region_read(h, VGPU_REGION_BAR0, off, &v, 8), 0);
 	return v;
 }
 
@@ -621,27 +648,39 @@ START_TEST(test_migrate_between_providers)
 
 	reg_write(src, 0, 0xfeedface12345678ull);
 	reg_write(dst, 0, 1);
-	ck_assert_int_eq(vgpu_handle_migration_get_state(src), VGPU_MIG_RUNNING);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(src),
+			 VGPU_MIG_RUNNING);
 	/* no P2P on this device: RUNNING -> STOP -> STOP_COPY */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(
+		vgpu_handle_migration_set_state(src, VGPU_MIG_STOP_COPY), 0);
 	ck_assert_uint_eq(reg_read(src, 0x18) - arcs0, 2);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(
+		vgpu_handle_migration_set_state(dst, VGPU_MIG_RESUMING), 0);
 	ck_assert_int_eq(vgpu_handle_migration_copy(src, dst, &moved), 0);
 	ck_assert_uint_eq(moved, 16);
 	/* RESUMING -> STOP (the provider checks) -> RUNNING */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING),
+			 0);
 	ck_assert_uint_eq(reg_read(dst, 0), 0xfeedface12345678ull);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_RUNNING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_RUNNING),
+			 0);
 	/* pre-copy: data while running; vfio-user has no estimate */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_PRE_COPY), 0);
-	ck_assert_int_eq(vgpu_handle_migration_precopy_info(src, NULL, NULL), -EOPNOTSUPP);
+	ck_assert_int_eq(
+		vgpu_handle_migration_set_state(src, VGPU_MIG_PRE_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_precopy_info(src, NULL, NULL),
+			 -EOPNOTSUPP);
 	ck_assert_int_eq(vgpu_handle_migration_read(src, buf, sizeof(buf)), 16);
 	ck_assert_int_eq(vgpu_handle_migration_read(src, buf, sizeof(buf)), 0);
 	/* PRE_COPY -> STOP_COPY directly; STOP_COPY -> PRE_COPY never */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_STOP_COPY), 0);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_PRE_COPY), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_migration_get_state(src), VGPU_MIG_STOP_COPY);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_RUNNING), 0);
+	ck_assert_int_eq(
+		vgpu_handle_migration_set_state(src, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(
+		vgpu_handle_migration_set_state(src, VGPU_MIG_PRE_COPY),
+		-EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(src),
+			 VGPU_MIG_STOP_COPY);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_RUNNING),
+			 0);
 	vgpu_handle_unref(src);
 	close_second(dst);
 }
@@ -657,24 +696,32 @@ START_TEST(test_migrate_refusals)
 	ck_assert_int_eq(vgpu_handle_migration_read(src, buf, 8), -EINVAL);
 	/* a truncated stream: the destination refuses it when RESUMING ends,
 	 * and stays in ERROR until reset */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(
+		vgpu_handle_migration_set_state(src, VGPU_MIG_STOP_COPY), 0);
 	ck_assert_int_eq(vgpu_handle_migration_read(src, buf, 8), 8);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(
+		vgpu_handle_migration_set_state(dst, VGPU_MIG_RESUMING), 0);
 	ck_assert_int_eq(vgpu_handle_migration_write(dst, buf, 8), 0);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING), -EINVAL);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING),
+			 -EINVAL);
 	ck_assert_int_eq(vgpu_handle_migration_get_state(dst), VGPU_MIG_ERROR);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING), -EIO);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING),
+			 -EIO);
 	ck_assert_int_eq(vgpu_handle_reset(dst), 0);
-	ck_assert_int_eq(vgpu_handle_migration_get_state(dst), VGPU_MIG_RUNNING);
+	ck_assert_int_eq(vgpu_handle_migration_get_state(dst),
+			 VGPU_MIG_RUNNING);
 	/* a destination that refuses more than its state's size */
-	ck_assert_int_eq(vgpu_handle_migration_set_state(dst, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(
+		vgpu_handle_migration_set_state(dst, VGPU_MIG_RESUMING), 0);
 	ck_assert_int_eq(vgpu_handle_migration_write(dst, buf, 17), -EFBIG);
 	ck_assert_int_eq(vgpu_handle_reset(dst), 0);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_RUNNING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_RUNNING),
+			 0);
 	/* a handle whose provider died */
 	ck_assert_int_eq(sim_stop(sim), 0);
 	sim = -1;
-	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_STOP), -ENODEV);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_STOP),
+			 -ENODEV);
 	vgpu_handle_unref(src);
 	close_second(dst);
 }
@@ -695,14 +742,17 @@ START_TEST(test_dirty_logging)
 			 0);
 	ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
 	memset(bm, 0xff, sizeof(bm));
-	ck_assert_int_eq(vgpu_handle_dirty_report(h, IOVA, GUEST, bm, sizeof(bm)), 0);
+	ck_assert_int_eq(
+		vgpu_handle_dirty_report(h, IOVA, GUEST, bm, sizeof(bm)), 0);
 	ck_assert_uint_eq(bm[0], 0);
 	/* the device copies 4 KiB at IOVA to IOVA + 4 KiB: page 1 written */
 	ck_assert_int_eq(sim_dma(h, 4096), 0);
-	ck_assert_int_eq(vgpu_handle_dirty_report(h, IOVA, GUEST, bm, sizeof(bm)), 0);
+	ck_assert_int_eq(
+		vgpu_handle_dirty_report(h, IOVA, GUEST, bm, sizeof(bm)), 0);
 	ck_assert_uint_eq(bm[0], 2);
 	/* a report clears what it reported */
-	ck_assert_int_eq(vgpu_handle_dirty_report(h, IOVA, GUEST, bm, sizeof(bm)), 0);
+	ck_assert_int_eq(
+		vgpu_handle_dirty_report(h, IOVA, GUEST, bm, sizeof(bm)), 0);
 	ck_assert_uint_eq(bm[0], 0);
 	ck_assert_int_eq(vgpu_handle_dirty_stop(h), 0);
 	ck_assert_int_eq(vgpu_handle_dma_unmap(h, IOVA, GUEST), 0);
@@ -715,20 +765,21 @@ END_TEST
 /* ---- scripted hostile peers ---- */
 
 enum peer_mode {
-	PEER_READ_TOO_MUCH,  /* MIG_DATA_READ: more bytes than asked */
-	PEER_READ_SHORT,     /* MIG_DATA_READ: size says more than sent */
-	PEER_BAD_STATE,      /* MIG_DEVICE_STATE GET: state 9 */
-	PEER_REFUSE_WRITE,   /* MIG_DATA_WRITE: an error reply */
-	PEER_WRONG_FLAGS,    /* GET answers with another feature's flags */
-	PEER_HANG_UP,        /* closes the socket on MIG_DATA_READ */
-	PEER_LOG_SHORT,      /* DMA_LOGGING_REPORT: half the bitmap */
-	PEER_LOG_OTHER,      /* DMA_LOGGING_REPORT: for another range */
+	PEER_READ_TOO_MUCH, /* MIG_DATA_READ: more bytes than asked */
+	PEER_READ_SHORT,    /* MIG_DATA_READ: size says more than sent */
+	PEER_BAD_STATE,	    /* MIG_DEVICE_STATE GET: state 9 */
+	PEER_REFUSE_WRITE,  /* MIG_DATA_WRITE: an error reply */
+	PEER_WRONG_FLAGS,   /* GET answers with another feature's flags */
+	PEER_HANG_UP,	    /* closes the socket on MIG_DATA_READ */
+	PEER_LOG_SHORT,	    /* DMA_LOGGING_REPORT: half the bitmap */
+	PEER_LOG_OTHER,	    /* DMA_LOGGING_REPORT: for another range */
 };
 
 static void peer_reply(int c, const struct vfu_hdr *req, const void *a,
 		       size_t alen, const void *b, size_t blen)
 {
-	struct vfu_hdr h = { .msg_id = req->msg_id, .cmd = req->cmd,
+	struct vfu_hdr h = { .msg_id = req->msg_id,
+			     .cmd = req->cmd,
 			     .flags = VFU_F_TYPE_REPLY };
 	struct iovec iov[2] = { { (void *)a, alen }, { (void *)b, blen } };
 
@@ -785,9 +836,10 @@ static void peer_feature(int c, struct vfu_msg *m, enum peer_mode mode,
 		if (bytes > 64)
 			break;
 		if (mode == PEER_LOG_OTHER)
-			rep.iova += rep.page_size; /* a full bitmap, another range */
+			rep.iova +=
+				rep.page_size; /* a full bitmap, another range */
 		else
-			bytes /= 2;                /* half the bitmap */
+			bytes /= 2; /* half the bitmap */
 		memcpy(out, &rep, sizeof(rep));
 		memset(out + sizeof(rep), 0xff, bytes);
 		peer_reply(c, &m->hdr, &f, sizeof(f), out, sizeof(rep) + bytes);
@@ -821,13 +873,16 @@ static void peer_serve(int lfd, enum peer_mode mode)
 		case VFU_CMD_VERSION: {
 			struct vfu_version v = { 0, 0 };
 
-			peer_reply(c, &m.hdr, &v, sizeof(v), json, sizeof(json));
+			peer_reply(c, &m.hdr, &v, sizeof(v), json,
+				   sizeof(json));
 			break;
 		}
 		case VFU_CMD_DEVICE_GET_INFO: {
 			struct vfu_device_info di = {
-				.argsz = sizeof(di), .flags = VFU_DEV_FLAG_PCI,
-				.num_regions = 9, .num_irqs = 5,
+				.argsz = sizeof(di),
+				.flags = VFU_DEV_FLAG_PCI,
+				.num_regions = 9,
+				.num_irqs = 5,
 			};
 
 			peer_reply(c, &m.hdr, &di, sizeof(di), NULL, 0);
@@ -850,9 +905,11 @@ static void peer_serve(int lfd, enum peer_mode mode)
 				d.size = sizeof(data) - 64;
 			if (mode == PEER_READ_TOO_MUCH) {
 				d.size += 10;
-				peer_reply(c, &m.hdr, &d, sizeof(d), data, d.size);
+				peer_reply(c, &m.hdr, &d, sizeof(d), data,
+					   d.size);
 			} else {
-				peer_reply(c, &m.hdr, &d, sizeof(d), data, d.size / 2);
+				peer_reply(c, &m.hdr, &d, sizeof(d), data,
+					   d.size / 2);
 			}
 			break;
 		}
@@ -889,9 +946,9 @@ static struct vgpu_handle *open_peer(enum peer_mode mode, pid_t *pid)
 	}
 	close(lfd);
 	t.path = sa.sun_path;
-	ck_assert_int_eq(vgpu_handle_open_target(ctx, &vgpu_access_vfio_user,
-						 &t, 0, &h),
-			 0);
+	ck_assert_int_eq(
+		vgpu_handle_open_target(ctx, &vgpu_access_vfio_user, &t, 0, &h),
+		0);
 	return h;
 }
 
@@ -913,17 +970,20 @@ START_TEST(test_hostile_migration_peers)
 
 	/* more data than asked for, and less than announced */
 	h = open_peer(PEER_READ_TOO_MUCH, &pid);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY),
+			 0);
 	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 100), -EBADMSG);
 	close_peer(h, pid);
 	h = open_peer(PEER_READ_SHORT, &pid);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY),
+			 0);
 	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 100), -EBADMSG);
 	close_peer(h, pid);
 	/* a state that does not exist */
 	h = open_peer(PEER_BAD_STATE, &pid);
 	ck_assert_int_eq(vgpu_handle_migration_get_state(h), -EBADMSG);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP), -EBADMSG);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP),
+			 -EBADMSG);
 	close_peer(h, pid);
 	/* an answer for another feature */
 	h = open_peer(PEER_WRONG_FLAGS, &pid);
@@ -931,12 +991,15 @@ START_TEST(test_hostile_migration_peers)
 	close_peer(h, pid);
 	/* a destination that refuses the data */
 	h = open_peer(PEER_REFUSE_WRITE, &pid);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RESUMING), 0);
-	ck_assert_int_eq(vgpu_handle_migration_write(h, buf, sizeof(buf)), -EIO);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RESUMING),
+			 0);
+	ck_assert_int_eq(vgpu_handle_migration_write(h, buf, sizeof(buf)),
+			 -EIO);
 	close_peer(h, pid);
 	/* a source that hangs up in the middle of the stream */
 	h = open_peer(PEER_HANG_UP, &pid);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY),
+			 0);
 	ck_assert_int_eq(vgpu_handle_migration_read(h, buf, 100), -ENODEV);
 	ck_assert_int_eq(vgpu_handle_migration_get_state(h), -ENODEV);
 	close_peer(h, pid);
@@ -946,21 +1009,29 @@ START_TEST(test_hostile_migration_peers)
 				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		uint64_t bm[1];
 
-		for (int mode = PEER_LOG_SHORT; mode <= PEER_LOG_OTHER; mode++) {
+		for (int mode = PEER_LOG_SHORT; mode <= PEER_LOG_OTHER;
+		     mode++) {
 			h = open_peer((enum peer_mode)mode, &pid);
-			ck_assert_int_eq(vgpu_handle_dma_map(h, g, IOVA, GUEST,
-							     VGPU_DMA_READ | VGPU_DMA_WRITE),
-					 0);
+			ck_assert_int_eq(
+				vgpu_handle_dma_map(h, g, IOVA, GUEST,
+						    VGPU_DMA_READ |
+							    VGPU_DMA_WRITE),
+				0);
 			ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), 0);
 			bm[0] = 7;
-			ck_assert_int_eq(vgpu_handle_dirty_report(h, IOVA, GUEST, bm, sizeof(bm)),
+			ck_assert_int_eq(vgpu_handle_dirty_report(h, IOVA,
+								  GUEST, bm,
+								  sizeof(bm)),
 					 -EBADMSG);
-			ck_assert_uint_eq(bm[0], 0); /* nothing of the bad answer */
+			ck_assert_uint_eq(bm[0],
+					  0); /* nothing of the bad answer */
 			close_peer(h, pid);
 		}
 		/* a peer without DMA logging */
 		h = open_peer(PEER_BAD_STATE, &pid);
-		ck_assert_int_eq(vgpu_handle_dma_map(h, g, IOVA, GUEST, VGPU_DMA_READ), 0);
+		ck_assert_int_eq(
+			vgpu_handle_dma_map(h, g, IOVA, GUEST, VGPU_DMA_READ),
+			0);
 		ck_assert_int_eq(vgpu_handle_dirty_start(h, 4096), -EOPNOTSUPP);
 		close_peer(h, pid);
 		munmap(g, GUEST);
@@ -969,7 +1040,6 @@ START_TEST(test_hostile_migration_peers)
 	ck_assert_int_eq(count_fds(), fds);
 }
 END_TEST
-
 
 int main(void)
 {

@@ -27,7 +27,9 @@ static uint32_t set_irq_fd(int sock, uint16_t id, int fd)
 	struct vfu_irq_set s = {
 		.argsz = sizeof(s),
 		.flags = VFU_IRQ_DATA_EVENTFD | VFU_IRQ_ACTION_TRIGGER,
-		.index = VGPU_IRQ_MSI, .start = 0, .count = 1,
+		.index = VGPU_IRQ_MSI,
+		.start = 0,
+		.count = 1,
 	};
 	struct vfu_hdr h;
 	uint8_t p[64];
@@ -45,7 +47,9 @@ static uint32_t client_trigger(int sock, uint16_t id)
 	struct vfu_irq_set s = {
 		.argsz = sizeof(s),
 		.flags = VFU_IRQ_DATA_NONE | VFU_IRQ_ACTION_TRIGGER,
-		.index = VGPU_IRQ_MSI, .start = 0, .count = 1,
+		.index = VGPU_IRQ_MSI,
+		.start = 0,
+		.count = 1,
 	};
 	struct vfu_hdr h;
 	uint8_t p[64];

@@ -26,9 +26,9 @@
 #define IOVA 0x100000ull
 #define WLEN 0x10000ull
 
-static int quiesce_answer;   /* what the callback returns */
-static int quiesce_calls;    /* atomic */
-static int unmap_calls;      /* atomic */
+static int quiesce_answer; /* what the callback returns */
+static int quiesce_calls;  /* atomic */
+static int unmap_calls;	   /* atomic */
 
 static int on_quiesce(struct vgpu_device *dev, void *userdata)
 {
@@ -58,8 +58,9 @@ static void wait_disconnected(struct vgpu_device *dev)
 /* the client: a 64 KiB window of a memfd at IOVA; the memfd's mapping */
 static int map_window(int sock, uint8_t **mem, int *mfd)
 {
-	struct vfu_dma_map m = { .argsz = sizeof(m), .flags = 3,
-				 .addr = IOVA, .size = WLEN };
+	struct vfu_dma_map m = {
+		.argsz = sizeof(m), .flags = 3, .addr = IOVA, .size = WLEN
+	};
 	struct vfu_hdr h;
 	uint8_t p[64];
 
@@ -68,7 +69,8 @@ static int map_window(int sock, uint8_t **mem, int *mfd)
 	*mfd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	ck_assert_int_ge(*mfd, 0);
 	ck_assert_int_eq(ftruncate(*mfd, WLEN), 0);
-	ck_assert_int_eq(fcntl(*mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
+	ck_assert_int_eq(fcntl(*mfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW),
+			 0);
 	*mem = mmap(NULL, WLEN, PROT_READ | PROT_WRITE, MAP_SHARED, *mfd, 0);
 	ck_assert_ptr_ne(*mem, MAP_FAILED);
 	h_send(sock, 1, VFU_CMD_DMA_MAP, &m, sizeof(m), mfd, 1);
@@ -193,7 +195,8 @@ END_TEST
 static void unmap_case(enum h_mode mode)
 {
 	struct vgpu_provider_ops ops = { .dma_unmap = on_dma_unmap };
-	struct vfu_dma_unmap u = { .argsz = sizeof(u), .addr = IOVA,
+	struct vfu_dma_unmap u = { .argsz = sizeof(u),
+				   .addr = IOVA,
 				   .size = WLEN };
 	struct vfu_device_info di = { .argsz = sizeof(di) };
 	struct harness h;
@@ -264,7 +267,7 @@ END_TEST
 /* ---- asynchronous transfers and quiesce ---- */
 
 struct xfer {
-	int calls;  /* atomic */
+	int calls; /* atomic */
 	int status;
 };
 
@@ -280,10 +283,12 @@ static void on_done(struct vgpu_device *dev, int status, void *userdata)
 static void send_reply(int fd, uint16_t id, uint16_t cmd, const void *p1,
 		       size_t l1, const void *p2, size_t l2)
 {
-	struct vfu_hdr h = { .msg_id = id, .cmd = cmd,
+	struct vfu_hdr h = { .msg_id = id,
+			     .cmd = cmd,
 			     .flags = VFU_F_TYPE_REPLY,
 			     .size = (uint32_t)(sizeof(h) + l1 + l2) };
-	struct iovec iov[3] = { { &h, sizeof(h) }, { (void *)p1, l1 },
+	struct iovec iov[3] = { { &h, sizeof(h) },
+				{ (void *)p1, l1 },
 				{ (void *)p2, l2 } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 3 };
 	ssize_t want = (ssize_t)h.size, done = 0;
@@ -300,7 +305,8 @@ static void send_reply(int fd, uint16_t id, uint16_t cmd, const void *p1,
 			mh.msg_iovlen--;
 		}
 		if (mh.msg_iovlen) {
-			mh.msg_iov->iov_base = (uint8_t *)mh.msg_iov->iov_base + k;
+			mh.msg_iov->iov_base =
+				(uint8_t *)mh.msg_iov->iov_base + k;
 			mh.msg_iov->iov_len -= (size_t)k;
 		}
 	}
@@ -309,8 +315,9 @@ static void send_reply(int fd, uint16_t id, uint16_t cmd, const void *p1,
 /* a window without fd at IOVA: every access to it is a message */
 static void map_message_window(int sock, uint16_t id)
 {
-	struct vfu_dma_map m = { .argsz = sizeof(m), .flags = 3,
-				 .addr = IOVA, .size = WLEN };
+	struct vfu_dma_map m = {
+		.argsz = sizeof(m), .flags = 3, .addr = IOVA, .size = WLEN
+	};
 	struct vfu_hdr h;
 	uint8_t p[64];
 
@@ -346,7 +353,8 @@ static uint16_t take_probe(int sock, bool answer)
 static void async_quiesce_case(enum h_mode mode)
 {
 	struct vgpu_provider_ops ops = { .dma_unmap = on_dma_unmap };
-	struct vfu_dma_unmap u = { .argsz = sizeof(u), .addr = IOVA,
+	struct vfu_dma_unmap u = { .argsz = sizeof(u),
+				   .addr = IOVA,
 				   .size = WLEN };
 	struct xfer x1 = { 0 }, x2 = { 0 };
 	struct harness h;
@@ -365,7 +373,8 @@ static void async_quiesce_case(enum h_mode mode)
 	map_message_window(sock, 1);
 	/* started by this thread (not the connection's) */
 	ck_assert_int_eq(vgpu_device_dma_read_async(h.dev[0], IOVA, buf, 8,
-						    on_done, &x1), 0);
+						    on_done, &x1),
+			 0);
 	probe = take_probe(sock, false);
 	h_send(sock, 2, VFU_CMD_DMA_UNMAP, &u, sizeof(u), NULL, 0);
 	wait_for(&quiesce_calls, 1);
@@ -386,7 +395,8 @@ static void async_quiesce_case(enum h_mode mode)
 	reset_counters(0);
 	map_message_window(sock, 3);
 	ck_assert_int_eq(vgpu_device_dma_read_async(h.dev[0], IOVA, buf, 8,
-						    on_done, &x2), 0);
+						    on_done, &x2),
+			 0);
 	take_probe(sock, true);
 	ck_assert(h_recv(sock, &rh, a, sizeof(a)));
 	ck_assert_uint_eq(rh.cmd, VFU_CMD_DMA_READ);
@@ -442,8 +452,10 @@ static void async_big_case(enum h_mode mode)
 	h_usage(&before);
 	sock = h_raw_client(h.sock[0], NULL);
 	{
-		struct vfu_dma_map m = { .argsz = sizeof(m), .flags = 3,
-					 .addr = IOVA, .size = 2 * big };
+		struct vfu_dma_map m = { .argsz = sizeof(m),
+					 .flags = 3,
+					 .addr = IOVA,
+					 .size = 2 * big };
 		uint8_t p[64];
 
 		h_send(sock, 1, VFU_CMD_DMA_MAP, &m, sizeof(m), NULL, 0);
@@ -452,7 +464,8 @@ static void async_big_case(enum h_mode mode)
 	}
 	/* learn the layout with a small transfer */
 	ck_assert_int_eq(vgpu_device_dma_write_async(h.dev[0], IOVA, src, 8,
-						     on_done, &x1), 0);
+						     on_done, &x1),
+			 0);
 	take_probe(sock, true);
 	ck_assert(h_recv(sock, &rh, got, 24));
 	ck_assert_uint_eq(rh.cmd, VFU_CMD_DMA_WRITE);
@@ -462,7 +475,8 @@ static void async_big_case(enum h_mode mode)
 	ck_assert_int_eq(x1.status, 0);
 	/* the big one: more than the socket takes; the client reads late */
 	ck_assert_int_eq(vgpu_device_dma_write_async(h.dev[0], IOVA, src, big,
-						     on_done, &x2), 0);
+						     on_done, &x2),
+			 0);
 	usleep(1000);
 	while (done < big) {
 		ck_assert(h_recv(sock, &rh, got, big + 16));

@@ -20,7 +20,7 @@
 #include "proto.h"
 
 #define IOVA 0x100000ULL
-#define WIN 0x10000ULL
+#define WIN  0x10000ULL
 
 static char dir[64];
 static pid_t prov;
@@ -54,7 +54,11 @@ static void teardown(void)
 
 /* guest memory of WIN bytes: a memfd, sealed against shrinking or not, or
  * a plain file (what QEMU's memory-backend-file shares) */
-enum kind { SEALED, UNSEALED, FILE_BACKED };
+enum kind {
+	SEALED,
+	UNSEALED,
+	FILE_BACKED
+};
 
 static int guest_fd(enum kind k, uint64_t size)
 {
@@ -71,9 +75,8 @@ static int guest_fd(enum kind k, uint64_t size)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(ftruncate(fd, (off_t)size), 0);
 	if (k == SEALED)
-		ck_assert_int_eq(fcntl(fd, F_ADD_SEALS,
-				       F_SEAL_SHRINK | F_SEAL_GROW),
-				 0);
+		ck_assert_int_eq(
+			fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW), 0);
 	return fd;
 }
 
@@ -111,9 +114,9 @@ START_TEST(test_dma_fd_sealed)
 	for (int i = 0; i < 0x100; i++)
 		g[i] = (uint8_t)i;
 	ck_assert_int_eq(vfu_client_dma_map(c, IOVA, WIN, 3, fd, 0, g), 0);
-	ck_assert_int_eq(vfu_client_dma_map(c, IOVA + WIN, WIN, 3, shortfd, 0,
-					    NULL),
-			 -EINVAL);
+	ck_assert_int_eq(
+		vfu_client_dma_map(c, IOVA + WIN, WIN, 3, shortfd, 0, NULL),
+		-EINVAL);
 	dma_all(c, err);
 	ck_assert_uint_eq(err[0], 0);
 	ck_assert_uint_eq(err[1], 0);
@@ -204,12 +207,10 @@ START_TEST(test_region_fd_sealed)
 	ck_assert_int_eq(ftruncate(fd, 2 * MEMP_BAR2_SIZE), -1);
 	ck_assert_int_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_FUTURE_WRITE), -1);
 	/* the provider still reads and writes all of it */
-	ck_assert_int_eq(vfu_client_region_write(c, VGPU_REGION_BAR2, 0x100,
-						 &v, 8),
-			 0);
-	ck_assert_int_eq(vfu_client_region_read(c, VGPU_REGION_BAR2, 0x100,
-						&r, 8),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_write(c, VGPU_REGION_BAR2, 0x100, &v, 8), 0);
+	ck_assert_int_eq(
+		vfu_client_region_read(c, VGPU_REGION_BAR2, 0x100, &r, 8), 0);
 	ck_assert_uint_eq(r, v);
 	close(fd);
 	vfu_client_close(c);
@@ -274,9 +275,9 @@ START_TEST(test_region_fd_sparse)
 	uint8_t *m;
 
 	/* provider data in the trapped part, unseen through the fd */
-	ck_assert_int_eq(vfu_client_region_write(c, VGPU_REGION_BAR2, trapped,
-						 &v, 8),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_write(c, VGPU_REGION_BAR2, trapped, &v, 8),
+		0);
 	ck_assert_int_eq(pread(fd, &r, 8, (off_t)trapped), 8);
 	ck_assert_uint_eq(r, 0);
 	/* writes there through the fd reach nothing of the provider's */
@@ -285,19 +286,16 @@ START_TEST(test_region_fd_sparse)
 		 0);
 	ck_assert_ptr_ne(m, MAP_FAILED);
 	memset(m + MEMP_BAR2_AREA, 0xee, MEMP_BAR2_SIZE - MEMP_BAR2_AREA);
-	ck_assert_int_eq(vfu_client_region_read(c, VGPU_REGION_BAR2, trapped,
-						&r, 8),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_read(c, VGPU_REGION_BAR2, trapped, &r, 8), 0);
 	ck_assert_uint_eq(r, v);
 	/* the area is shared both ways */
 	memcpy(m + 0x200, &junk, 8);
-	ck_assert_int_eq(vfu_client_region_read(c, VGPU_REGION_BAR2, 0x200, &r,
-						8),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_read(c, VGPU_REGION_BAR2, 0x200, &r, 8), 0);
 	ck_assert_uint_eq(r, junk);
-	ck_assert_int_eq(vfu_client_region_write(c, VGPU_REGION_BAR2, 0x300,
-						 &v, 8),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_write(c, VGPU_REGION_BAR2, 0x300, &v, 8), 0);
 	ck_assert_mem_eq(m + 0x300, &v, 8);
 	munmap(m, MEMP_BAR2_SIZE);
 	close(fd);

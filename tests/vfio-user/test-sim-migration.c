@@ -26,11 +26,11 @@
 #include "libvgpu.h"
 #include "vgpu-sim.h"
 
-#define UUID_A "6a0a7c52-8d0e-4b8e-9f1a-0c2d4e6f8a01"
-#define UUID_B "6a0a7c52-8d0e-4b8e-9f1a-0c2d4e6f8a02"
-#define UUID_C "6a0a7c52-8d0e-4b8e-9f1a-0c2d4e6f8a03"
+#define UUID_A	   "6a0a7c52-8d0e-4b8e-9f1a-0c2d4e6f8a01"
+#define UUID_B	   "6a0a7c52-8d0e-4b8e-9f1a-0c2d4e6f8a02"
+#define UUID_C	   "6a0a7c52-8d0e-4b8e-9f1a-0c2d4e6f8a03"
 #define GUEST_IOVA 0x10000000ull
-#define GUEST_LEN (2u << 20)
+#define GUEST_LEN  (2u << 20)
 
 static char tmp[64], run[96];
 static pid_t sims[2];
@@ -132,13 +132,15 @@ static uint32_t reg(struct vgpu_handle *h, uint32_t off)
 {
 	uint32_t v = 0;
 
-	ck_assert_int_eq(vgpu_handle_region_read(h, VGPU_SIM_BAR_REGS, off, &v, 4), 0);
+	ck_assert_int_eq(
+		vgpu_handle_region_read(h, VGPU_SIM_BAR_REGS, off, &v, 4), 0);
 	return v;
 }
 
 static void reg_set(struct vgpu_handle *h, uint32_t off, uint32_t v)
 {
-	ck_assert_int_eq(vgpu_handle_region_write(h, VGPU_SIM_BAR_REGS, off, &v, 4), 0);
+	ck_assert_int_eq(
+		vgpu_handle_region_write(h, VGPU_SIM_BAR_REGS, off, &v, 4), 0);
 }
 
 /* the whole STOP_COPY stream of a device */
@@ -147,7 +149,8 @@ static uint8_t *save(struct vgpu_handle *h, size_t *len)
 	size_t cap = 1 << 20, n = 0;
 	uint8_t *buf = malloc(cap);
 
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_STOP_COPY),
+			 0);
 	for (;;) {
 		ssize_t r;
 
@@ -173,7 +176,8 @@ static int load(struct vgpu_handle *h, const uint8_t *buf, size_t len)
 	size_t off = 0, piece = 1000;
 	int r = 0;
 
-	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(h, VGPU_MIG_RESUMING),
+			 0);
 	while (off < len && !r) {
 		size_t n = len - off < piece ? len - off : piece;
 
@@ -251,15 +255,19 @@ START_TEST(test_hostile_streams)
 	/* data in the wrong state: writes to a running device, reads from
 	 * one that is loading */
 	ck_assert_int_eq(vgpu_handle_migration_write(b, s, 64), -EINVAL);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(b, VGPU_MIG_RESUMING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(b, VGPU_MIG_RESUMING),
+			 0);
 	ck_assert_int_lt(vgpu_handle_migration_read(b, junk, sizeof(junk)), 0);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(b, VGPU_MIG_RUNNING) < 0 ||
-			 vgpu_handle_migration_get_state(b) != VGPU_MIG_RUNNING, 1);
+	ck_assert_int_eq(
+		vgpu_handle_migration_set_state(b, VGPU_MIG_RUNNING) < 0 ||
+			vgpu_handle_migration_get_state(b) != VGPU_MIG_RUNNING,
+		1);
 	refused_then_reset(b, -EINVAL);
 
 	/* the good stream loads, and the registers came along */
 	ck_assert_int_eq(load(b, s, len), 0);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(b, VGPU_MIG_RUNNING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(b, VGPU_MIG_RUNNING),
+			 0);
 	ck_assert_uint_eq(reg(b, VGPU_SIM_REG_SRC_LO), 0x12345678);
 	ck_assert_uint_eq(reg(b, VGPU_SIM_REG_WIDTH), 64);
 
@@ -291,27 +299,28 @@ START_TEST(test_hostile_streams)
 			int width; /* 1, 4 or 8; 0: the record's length */
 			uint64_t value;
 		} cases[] = {
-			{ VGPU_SIM_MIG_HEADER, 0, 4, 0xdeadbeef },     /* magic */
-			{ VGPU_SIM_MIG_HEADER, 4, 4, 2 },              /* version */
-			{ VGPU_SIM_MIG_HEADER, 8, 8, 32u << 20 },      /* fb size */
-			{ VGPU_SIM_MIG_HEADER, 16, 4, 8192 },          /* tile size */
-			{ VGPU_SIM_MIG_HEADER, 0, 0, 20 },             /* length */
-			{ VGPU_SIM_MIG_TILES, 0, 8, 4096 },            /* first tile: past the end */
+			{ VGPU_SIM_MIG_HEADER, 0, 4, 0xdeadbeef }, /* magic */
+			{ VGPU_SIM_MIG_HEADER, 4, 4, 2 },	   /* version */
+			{ VGPU_SIM_MIG_HEADER, 8, 8, 32u << 20 },  /* fb size */
+			{ VGPU_SIM_MIG_HEADER, 16, 4, 8192 }, /* tile size */
+			{ VGPU_SIM_MIG_HEADER, 0, 0, 20 },    /* length */
+			{ VGPU_SIM_MIG_TILES, 0, 8,
+			  4096 }, /* first tile: past the end */
 			{ VGPU_SIM_MIG_TILES, 0, 8, UINT64_MAX },
-			{ VGPU_SIM_MIG_TILES, 8, 4, 0 },               /* count */
+			{ VGPU_SIM_MIG_TILES, 8, 4, 0 }, /* count */
 			{ VGPU_SIM_MIG_TILES, 8, 4, 17 },
-			{ VGPU_SIM_MIG_TILES, 12, 4, 1 },              /* reserved */
-			{ VGPU_SIM_MIG_TILES, 0, 0, 0xffffffff },      /* length */
-			{ VGPU_SIM_MIG_REGS, 0, 4, 0 },                /* ID */
-			{ VGPU_SIM_MIG_REGS, 4, 4, 64 },               /* FB_MB */
+			{ VGPU_SIM_MIG_TILES, 12, 4, 1 },	  /* reserved */
+			{ VGPU_SIM_MIG_TILES, 0, 0, 0xffffffff }, /* length */
+			{ VGPU_SIM_MIG_REGS, 0, 4, 0 },		  /* ID */
+			{ VGPU_SIM_MIG_REGS, 4, 4, 64 },	  /* FB_MB */
 			{ VGPU_SIM_MIG_REGS, 0, 0, 4092 },
-			{ VGPU_SIM_MIG_IRQS, 5, 4, 2 },                /* MSI count */
-			{ VGPU_SIM_MIG_IRQS, 4, 1, 0x04 },             /* INTx flags */
-			{ VGPU_SIM_MIG_JOBS, 0, 4, 5 },                /* n */
+			{ VGPU_SIM_MIG_IRQS, 5, 4, 2 },	   /* MSI count */
+			{ VGPU_SIM_MIG_IRQS, 4, 1, 0x04 }, /* INTx flags */
+			{ VGPU_SIM_MIG_JOBS, 0, 4, 5 },	   /* n */
 			{ VGPU_SIM_MIG_JOBS, 4, 4, 1 },
-			{ VGPU_SIM_MIG_QOS, 16, 8, 3 },                /* priority */
-			{ VGPU_SIM_MIG_QOS, 24, 8, 0 },                /* weight */
-			{ VGPU_SIM_MIG_QOS, 0, 8, 1ull << 40 },        /* time slice */
+			{ VGPU_SIM_MIG_QOS, 16, 8, 3 },		/* priority */
+			{ VGPU_SIM_MIG_QOS, 24, 8, 0 },		/* weight */
+			{ VGPU_SIM_MIG_QOS, 0, 8, 1ull << 40 }, /* time slice */
 			{ VGPU_SIM_MIG_END, 0, 0, 4 },
 		};
 
@@ -323,14 +332,17 @@ START_TEST(test_hostile_streams)
 			o = find_rec(m, len, cases[i].type);
 			ck_assert_int_ge(o, 0);
 			/* the bytes broken, kept to mend them after */
-			at = cases[i].width ? (size_t)o + 8 + cases[i].at : (size_t)o + 4;
+			at = cases[i].width ? (size_t)o + 8 + cases[i].at
+					    : (size_t)o + 4;
 			memcpy(saved, m + at, 8);
 			if (!cases[i].width)
 				wr32(m + o + 4, (uint32_t)cases[i].value);
 			else if (cases[i].width == 1)
-				m[o + 8 + cases[i].at] = (uint8_t)cases[i].value;
+				m[o + 8 + cases[i].at] =
+					(uint8_t)cases[i].value;
 			else if (cases[i].width == 4)
-				wr32(m + o + 8 + cases[i].at, (uint32_t)cases[i].value);
+				wr32(m + o + 8 + cases[i].at,
+				     (uint32_t)cases[i].value);
 			else
 				wr64(m + o + 8 + cases[i].at, cases[i].value);
 			refused_then_reset(b, load(b, m, len));
@@ -372,7 +384,9 @@ START_TEST(test_hostile_streams)
 		refused_then_reset(b, load(b, m, len + sizeof(rec)));
 		wr32(m + end_off, 99 | VGPU_SIM_MIG_OPTIONAL);
 		ck_assert_int_eq(load(b, m, len + sizeof(rec)), 0);
-		ck_assert_int_eq(vgpu_handle_migration_set_state(b, VGPU_MIG_RUNNING), 0);
+		ck_assert_int_eq(
+			vgpu_handle_migration_set_state(b, VGPU_MIG_RUNNING),
+			0);
 	}
 	/* random bytes of the records around the tiles broken, with a fixed
 	 * seed: taken or refused, never more (the provider's exit status is
@@ -393,8 +407,10 @@ START_TEST(test_hostile_streams)
 			m[at] ^= (uint8_t)(1u << (rand_r(&seed) % 8));
 			r = load(b, m, len);
 			if (r == 0)
-				ck_assert_int_eq(vgpu_handle_migration_set_state(
-							 b, VGPU_MIG_RUNNING), 0);
+				ck_assert_int_eq(
+					vgpu_handle_migration_set_state(
+						b, VGPU_MIG_RUNNING),
+					0);
 			else
 				refused_then_reset(b, r);
 			ck_assert_uint_eq(reg(b, VGPU_SIM_REG_ID), VGPU_SIM_ID);
@@ -425,20 +441,24 @@ START_TEST(test_source_resumes)
 	mfd = memfd_create("guest", MFD_CLOEXEC);
 	ck_assert_int_ge(mfd, 0);
 	ck_assert_int_eq(ftruncate(mfd, GUEST_LEN), 0);
-	guest = mmap(NULL, GUEST_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	guest = mmap(NULL, GUEST_LEN, PROT_READ | PROT_WRITE, MAP_SHARED, mfd,
+		     0);
 	ck_assert_ptr_ne(guest, MAP_FAILED);
 	memset(guest, 0x5a, GUEST_LEN);
 	ck_assert_int_eq(vgpu_handle_dma_map_fd(a, guest, mfd, 0, GUEST_IOVA,
-						GUEST_LEN, VGPU_DMA_READ), 0);
+						GUEST_LEN, VGPU_DMA_READ),
+			 0);
 	efd = eventfd(0, EFD_CLOEXEC);
-	ck_assert_int_eq(vgpu_handle_irq_attach(a, VGPU_IRQ_MSIX, 0, 1, &efd), 0);
+	ck_assert_int_eq(vgpu_handle_irq_attach(a, VGPU_IRQ_MSIX, 0, 1, &efd),
+			 0);
 	/* a mode, so the blits present and the frame-rate limit holds them */
 	reg_set(a, VGPU_SIM_REG_FORMAT, VGPU_SIM_XR24);
 	reg_set(a, VGPU_SIM_REG_WIDTH, 256);
 	reg_set(a, VGPU_SIM_REG_HEIGHT, 256);
 	reg_set(a, VGPU_SIM_REG_STRIDE, 1024);
 	for (uint32_t i = 0; i < 4; i++) {
-		reg_set(a, VGPU_SIM_REG_SRC_LO, (uint32_t)GUEST_IOVA + i * 65536);
+		reg_set(a, VGPU_SIM_REG_SRC_LO,
+			(uint32_t)GUEST_IOVA + i * 65536);
 		reg_set(a, VGPU_SIM_REG_SRC_HI, 0);
 		reg_set(a, VGPU_SIM_REG_DST, i * 65536);
 		reg_set(a, VGPU_SIM_REG_LEN, 65536);
@@ -446,7 +466,8 @@ START_TEST(test_source_resumes)
 	}
 	buf = save(a, &len);
 	free(buf);
-	ck_assert_int_eq(vgpu_handle_migration_set_state(a, VGPU_MIG_RUNNING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(a, VGPU_MIG_RUNNING),
+			 0);
 	/* the provider keeps the eventfd non-blocking (and the file
 	 * description is shared): wait with poll() */
 	while (reg(a, VGPU_SIM_REG_BLITS) < 4 || !irqs) {
@@ -456,14 +477,16 @@ START_TEST(test_source_resumes)
 		if (read(efd, &n, sizeof(n)) == sizeof(n))
 			irqs += n;
 	}
-	ck_assert_uint_eq(reg(a, VGPU_SIM_REG_STATUS) & VGPU_SIM_STATUS_ERROR, 0);
+	ck_assert_uint_eq(reg(a, VGPU_SIM_REG_STATUS) & VGPU_SIM_STATUS_ERROR,
+			  0);
 	ck_assert_uint_ge(irqs, 1);
 	for (size_t i = 0; i < 4 * 65536; i += 4096) {
 		uint8_t page[4096], want[4096];
 
 		memset(want, 0x5a, sizeof(want));
-		ck_assert_int_eq(vgpu_handle_region_read(a, VGPU_SIM_BAR_FB, i, page,
-							 sizeof(page)), 0);
+		ck_assert_int_eq(vgpu_handle_region_read(a, VGPU_SIM_BAR_FB, i,
+							 page, sizeof(page)),
+				 0);
 		ck_assert_int_eq(memcmp(page, want, sizeof(page)), 0);
 	}
 	vgpu_handle_irq_detach(a, VGPU_IRQ_MSIX, 0, 0);
@@ -491,26 +514,33 @@ START_TEST(test_stop_while_copying)
 	mfd = memfd_create("guest", MFD_CLOEXEC);
 	ck_assert_int_ge(mfd, 0);
 	ck_assert_int_eq(ftruncate(mfd, 4 * blit), 0);
-	guest = mmap(NULL, 4 * blit, PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+	guest = mmap(NULL, 4 * blit, PROT_READ | PROT_WRITE, MAP_SHARED, mfd,
+		     0);
 	ck_assert_ptr_ne(guest, MAP_FAILED);
 	memset(guest, 0x3c, 4 * blit);
 	ck_assert_int_eq(vgpu_handle_dma_map_fd(a, guest, mfd, 0, GUEST_IOVA,
-						4 * blit, VGPU_DMA_READ), 0);
+						4 * blit, VGPU_DMA_READ),
+			 0);
 	for (int round = 0; round < 40; round++) {
 		for (uint32_t i = 0; i < 4; i++) {
-			reg_set(a, VGPU_SIM_REG_SRC_LO, (uint32_t)GUEST_IOVA + i * blit);
+			reg_set(a, VGPU_SIM_REG_SRC_LO,
+				(uint32_t)GUEST_IOVA + i * blit);
 			reg_set(a, VGPU_SIM_REG_SRC_HI, 0);
 			reg_set(a, VGPU_SIM_REG_DST, i * blit);
 			reg_set(a, VGPU_SIM_REG_LEN, blit);
 			reg_set(a, VGPU_SIM_REG_DOORBELL, 1);
 		}
 		want += 4;
-		ck_assert_int_eq(vgpu_handle_migration_set_state(a, VGPU_MIG_STOP), 0);
-		ck_assert_int_eq(vgpu_handle_migration_set_state(a, VGPU_MIG_RUNNING), 0);
+		ck_assert_int_eq(
+			vgpu_handle_migration_set_state(a, VGPU_MIG_STOP), 0);
+		ck_assert_int_eq(
+			vgpu_handle_migration_set_state(a, VGPU_MIG_RUNNING),
+			0);
 		while (reg(a, VGPU_SIM_REG_BLITS) < want)
 			usleep(1000);
 	}
-	ck_assert_uint_eq(reg(a, VGPU_SIM_REG_STATUS) & VGPU_SIM_STATUS_ERROR, 0);
+	ck_assert_uint_eq(reg(a, VGPU_SIM_REG_STATUS) & VGPU_SIM_STATUS_ERROR,
+			  0);
 	ck_assert_int_eq(vgpu_handle_dma_unmap(a, GUEST_IOVA, 4 * blit), 0);
 	munmap(guest, 4 * blit);
 	close(mfd);
@@ -537,8 +567,10 @@ START_TEST(test_irq_held_while_stopped)
 	uint8_t *st;
 	size_t len;
 
-	ck_assert_int_eq(vgpu_handle_irq_attach(a, VGPU_IRQ_MSIX, 0, 1, &ea), 0);
-	ck_assert_int_eq(vgpu_handle_irq_attach(b, VGPU_IRQ_MSIX, 0, 1, &eb), 0);
+	ck_assert_int_eq(vgpu_handle_irq_attach(a, VGPU_IRQ_MSIX, 0, 1, &ea),
+			 0);
+	ck_assert_int_eq(vgpu_handle_irq_attach(b, VGPU_IRQ_MSIX, 0, 1, &eb),
+			 0);
 	/* a blit of length 0 fails at once, with its interrupt */
 	reg_set(a, VGPU_SIM_REG_LEN, 0);
 	reg_set(a, VGPU_SIM_REG_DOORBELL, 1);
@@ -547,7 +579,8 @@ START_TEST(test_irq_held_while_stopped)
 	reg_set(a, VGPU_SIM_REG_DOORBELL, 1);
 	ck_assert(reg(a, VGPU_SIM_REG_STATUS) & VGPU_SIM_STATUS_ERROR);
 	ck_assert(!fired(ea));
-	ck_assert_int_eq(vgpu_handle_migration_set_state(a, VGPU_MIG_RUNNING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(a, VGPU_MIG_RUNNING),
+			 0);
 	ck_assert(fired(ea));
 	/* held, then moved: it arrives on the destination, not here */
 	ck_assert_int_eq(vgpu_handle_migration_set_state(a, VGPU_MIG_STOP), 0);
@@ -555,7 +588,8 @@ START_TEST(test_irq_held_while_stopped)
 	st = save(a, &len);
 	ck_assert_int_eq(load(b, st, len), 0);
 	ck_assert(!fired(eb));
-	ck_assert_int_eq(vgpu_handle_migration_set_state(b, VGPU_MIG_RUNNING), 0);
+	ck_assert_int_eq(vgpu_handle_migration_set_state(b, VGPU_MIG_RUNNING),
+			 0);
 	ck_assert(fired(eb));
 	ck_assert(!fired(ea));
 	free(st);

@@ -39,9 +39,9 @@ START_TEST(test_parse_table)
 {
 	static const struct {
 		const char *what;
-		size_t len;        /* payload bytes (all 0xff) */
-		int extra_fds;     /* fds beyond what the table allows */
-		int expect;        /* for every known command */
+		size_t len;    /* payload bytes (all 0xff) */
+		int extra_fds; /* fds beyond what the table allows */
+		int expect;    /* for every known command */
 	} rows[] = {
 		{ "one fd too many", 0, 1, -EINVAL },
 		{ "one fd too many, with payload", 64, 1, -EINVAL },
@@ -66,7 +66,8 @@ START_TEST(test_parse_table)
 		ck_assert_uint_le(c->max_fds, VFU_MAX_MSG_FDS);
 		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 			int r = parse((uint16_t)cmd, buf, rows[i].len,
-				      c->max_fds + (unsigned int)rows[i].extra_fds,
+				      c->max_fds +
+					      (unsigned int)rows[i].extra_fds,
 				      &req);
 
 			ck_assert_msg(r == rows[i].expect,
@@ -91,8 +92,9 @@ START_TEST(test_parse_hostile)
 {
 	struct vfu_req req;
 	struct vfu_hdr h = { .cmd = VFU_CMD_DEVICE_RESET, .size = 20 };
-	struct vfu_dma_map m = { .argsz = 32, .flags = 3, .addr = 0x1000,
-				 .size = 0x1000 };
+	struct vfu_dma_map m = {
+		.argsz = 32, .flags = 3, .addr = 0x1000, .size = 0x1000
+	};
 	struct vfu_region_access a = { .offset = 0, .region = 7, .count = 4 };
 	struct vfu_irq_set s = { .argsz = 20, .flags = 0x4 | 0x20, .count = 2 };
 	uint8_t buf[64] = { 0 };
@@ -143,19 +145,16 @@ START_TEST(test_parse_hostile)
 	ck_assert_int_eq(parse(VFU_CMD_DMA_MAP, &m, 32, 0, &req), -EINVAL);
 	/* REGION_READ/WRITE */
 	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 0, &req), 0);
-	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 1, &req),
-			 -EINVAL);
+	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 1, &req), -EINVAL);
 	ck_assert_int_eq(parse(VFU_CMD_REGION_WRITE, &a, 16, 0, &req),
 			 -EINVAL); /* no data */
 	a.count = 0;
-	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 0, &req),
-			 -EINVAL);
+	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 0, &req), -EINVAL);
 	a.count = (1 << 20) + 1;
 	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 0, &req), -E2BIG);
 	a.count = 8;
 	a.offset = UINT64_MAX - 3;
-	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 0, &req),
-			 -EINVAL);
+	ck_assert_int_eq(parse(VFU_CMD_REGION_READ, &a, 16, 0, &req), -EINVAL);
 	/* SET_IRQS: fds must match count, one DATA and one ACTION */
 	memcpy(buf, &s, sizeof(s));
 	ck_assert_int_eq(parse(VFU_CMD_DEVICE_SET_IRQS, buf, 20, 2, &req), 0);
@@ -179,8 +178,7 @@ START_TEST(test_parse_hostile)
 	ck_assert_int_eq(parse(VFU_CMD_DEVICE_SET_IRQS, buf, 21, 0, &req),
 			 -EINVAL);
 	/* DEVICE_RESET carries nothing */
-	ck_assert_int_eq(parse(VFU_CMD_DEVICE_RESET, buf, 4, 0, &req),
-			 -EINVAL);
+	ck_assert_int_eq(parse(VFU_CMD_DEVICE_RESET, buf, 4, 0, &req), -EINVAL);
 }
 END_TEST
 
@@ -191,7 +189,8 @@ START_TEST(test_parse_unmap_feature)
 	struct vfu_dma_unmap u = { .argsz = 24, .flags = 2 };
 	struct vfu_bitmap b = { .pgsize = 1, .size = 8 };
 	struct vfu_feature f = { .argsz = 8, .flags = 8 | (1u << 16) };
-	struct vfu_log_report rep = { .iova = 0, .length = 0x1000,
+	struct vfu_log_report rep = { .iova = 0,
+				      .length = 0x1000,
 				      .page_size = 4096 };
 
 	ck_assert_int_eq(parse(VFU_CMD_DMA_UNMAP, &u, 24, 0, &req), 0);
@@ -249,8 +248,9 @@ START_TEST(test_caps_json)
 			 -EINVAL);
 	ck_assert_int_eq(CAPS("{\"capabilities\":{\"max_msg_fds\":\"a\"}}"),
 			 -EINVAL);
-	ck_assert_int_eq(CAPS("{\"capabilities\":{\"migration\":{\"pgsize\":3}}}"),
-			 -EINVAL);
+	ck_assert_int_eq(
+		CAPS("{\"capabilities\":{\"migration\":{\"pgsize\":3}}}"),
+		-EINVAL);
 	ck_assert_int_eq(CAPS("{\"capabilities\":[]}"), -EINVAL);
 	ck_assert_int_eq(CAPS("{\"capabilities\":"), -EINVAL);
 	ck_assert_int_eq(CAPS("{}\0{}"), -EINVAL);
@@ -316,7 +316,8 @@ START_TEST(test_recv_too_many_fds)
 	vfu_reader_reset(&rx);
 	/* a truncated header, then EOF */
 	ck_assert_int_eq(write(sp[0], &h, 8), 8);
-	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, MSG_DONTWAIT), -EAGAIN);
+	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, MSG_DONTWAIT),
+			 -EAGAIN);
 	close(sp[0]);
 	ck_assert_int_eq(vfu_reader_next(&rx, sp[1], &m, 0), -ECONNRESET);
 	vfu_reader_reset(&rx);
@@ -331,13 +332,14 @@ END_TEST
 /* pipelined messages in one read, fds on the right message, partial ones */
 START_TEST(test_reader)
 {
-	struct vfu_hdr a = { .msg_id = 1, .cmd = VFU_CMD_DEVICE_RESET,
+	struct vfu_hdr a = { .msg_id = 1,
+			     .cmd = VFU_CMD_DEVICE_RESET,
 			     .size = 16 };
 	struct {
 		struct vfu_hdr h;
 		uint8_t data[40];
-	} __attribute__((packed)) b = { .h = { .msg_id = 2, .cmd = 8,
-					       .size = 56 } };
+	} __attribute__((packed))
+	b = { .h = { .msg_id = 2, .cmd = 8, .size = 56 } };
 	struct vfu_reader rx;
 	struct vfu_msg m;
 	unsigned int before = open_fds();
@@ -402,20 +404,25 @@ START_TEST(test_ctl_format)
 {
 	struct vfu_ctl_req q;
 	struct vfu_ctl_reply r;
-#define REQ(lit) vfu_ctl_parse_request(lit, sizeof(lit) - 1, &q)
+#define REQ(lit)     vfu_ctl_parse_request(lit, sizeof(lit) - 1, &q)
 #define REP(lit, nf) reply_of(lit, sizeof(lit) - 1, nf, &r)
 	ck_assert_int_eq(REQ("types"), 0);
 	ck_assert_int_eq(q.op, VFU_CTL_TYPES);
-	ck_assert_int_eq(REQ("create t-1 01234567-89ab-cdef-0123-456789abcdef"), 0);
+	ck_assert_int_eq(REQ("create t-1 01234567-89ab-cdef-0123-456789abcdef"),
+			 0);
 	ck_assert_str_eq(q.type, "t-1");
 	ck_assert_int_eq(REQ(""), -EINVAL);
 	ck_assert_int_eq(REQ(" types"), -EINVAL);
 	ck_assert_int_eq(REQ("types "), -EINVAL);
 	ck_assert_int_eq(REQ("list x"), -EINVAL);
 	ck_assert_int_eq(REQ("remove"), -EINVAL);
-	ck_assert_int_eq(REQ("remove 01234567-89ab-cdef-0123-456789abcdeg"), -EINVAL);
-	ck_assert_int_eq(REQ("create t\t1 01234567-89ab-cdef-0123-456789abcdef"), -EINVAL);
-	ck_assert_int_eq(REQ("create a/b 01234567-89ab-cdef-0123-456789abcdef"), -EINVAL);
+	ck_assert_int_eq(REQ("remove 01234567-89ab-cdef-0123-456789abcdeg"),
+			 -EINVAL);
+	ck_assert_int_eq(
+		REQ("create t\t1 01234567-89ab-cdef-0123-456789abcdef"),
+		-EINVAL);
+	ck_assert_int_eq(REQ("create a/b 01234567-89ab-cdef-0123-456789abcdef"),
+			 -EINVAL);
 	ck_assert_int_eq(REQ("list\0"), -EINVAL);
 	ck_assert_int_eq(REQ("a b c d e"), -EINVAL);
 
@@ -429,13 +436,13 @@ START_TEST(test_ctl_format)
 	ck_assert_int_eq(REP("err 0\n", 3), -EBADMSG);
 	ck_assert_int_eq(REP("err 99999\n", 3), -EBADMSG);
 	ck_assert_int_eq(REP("err 2\nx\n", 3), -EBADMSG);
-	ck_assert_int_eq(REP("ok 2\na\tb\tc\n", 3), -EBADMSG);   /* short */
+	ck_assert_int_eq(REP("ok 2\na\tb\tc\n", 3), -EBADMSG);	  /* short */
 	ck_assert_int_eq(REP("ok 1\na\tb\tc\nd\n", 3), -EBADMSG); /* extra */
-	ck_assert_int_eq(REP("ok 1\na\tb\n", 3), -EBADMSG);      /* fields */
+	ck_assert_int_eq(REP("ok 1\na\tb\n", 3), -EBADMSG);	  /* fields */
 	ck_assert_int_eq(REP("ok 1\na\tb\tc\td\n", 3), -EBADMSG);
-	ck_assert_int_eq(REP("ok 1\na\t\tc\n", 3), -EBADMSG);    /* empty */
+	ck_assert_int_eq(REP("ok 1\na\t\tc\n", 3), -EBADMSG); /* empty */
 	ck_assert_int_eq(REP("ok 1\na\tb\x01\tc\n", 3), -EBADMSG);
-	ck_assert_int_eq(REP("ok 1\na\tb\tc", 3), -EBADMSG);     /* no \n */
+	ck_assert_int_eq(REP("ok 1\na\tb\tc", 3), -EBADMSG); /* no \n */
 	ck_assert_int_eq(REP("ok 01\na\tb\tc\n", 3), -EBADMSG);
 	ck_assert_int_eq(REP("ok 99999999999999999999\n", 3), -EBADMSG);
 	ck_assert_int_eq(REP("ok 1\na\0\tb\tc\n", 3), -EBADMSG);
@@ -501,8 +508,8 @@ START_TEST(test_device_discovery)
 	ck_assert_uint_eq(di.flags, VFU_DEV_FLAG_PCI | VFU_DEV_FLAG_RESET);
 
 	/* config space: identity, capabilities, BAR sizing */
-	ck_assert_int_eq(vfu_client_region_info(c, 7, &ri, &fd, areas, 4, &n, NULL),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_info(c, 7, &ri, &fd, areas, 4, &n, NULL), 0);
 	ck_assert_uint_eq(ri.size, 4096); /* PCIe */
 	ck_assert_int_eq(fd, -1);
 	ck_assert_uint_eq(cfg32(c, 0), 0x10f01af4);
@@ -521,12 +528,13 @@ START_TEST(test_device_discovery)
 	ck_assert_int_eq(vfu_client_region_write(c, 7, 0x24, &v, 4), 0);
 	ck_assert_uint_eq(cfg32(c, 0x20), 0x00000004);
 	ck_assert_uint_eq(cfg32(c, 0x24), 0xfffffffe);
-	ck_assert_int_eq(vfu_client_region_info(c, 4, &ri, &fd, areas, 4, &n, NULL),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_info(c, 4, &ri, &fd, areas, 4, &n, NULL), 0);
 	ck_assert_uint_eq(ri.size, 8ULL << 30);
 	ck_assert_int_eq(fd, -1);
 	v = 0;
-	ck_assert_int_eq(vfu_client_region_read(c, 4, (6ULL << 30) + 0x40, &v, 4), 0);
+	ck_assert_int_eq(
+		vfu_client_region_read(c, 4, (6ULL << 30) + 0x40, &v, 4), 0);
 	ck_assert_uint_eq(v, 1u ^ 0x80000040u);
 	ck_assert_int_ne(vfu_client_region_read(c, 4, 8ULL << 30, &v, 4), 0);
 	v = 0xffffffff;
@@ -535,8 +543,8 @@ START_TEST(test_device_discovery)
 	ck_assert_uint_eq(cfg32(c, 0), 0x10f01af4);
 
 	/* trapped BAR0 */
-	ck_assert_int_eq(vfu_client_region_info(c, 0, &ri, &fd, areas, 4, &n, NULL),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_info(c, 0, &ri, &fd, areas, 4, &n, NULL), 0);
 	ck_assert_uint_eq(ri.size, 4096);
 	ck_assert_int_eq(fd, -1);
 	ck_assert(!(ri.flags & VFU_REGION_MMAP));
@@ -547,8 +555,8 @@ START_TEST(test_device_discovery)
 	ck_assert_uint_eq(v, 0x12345678);
 
 	/* memory BAR2 with a sparse area, through the fd and messages */
-	ck_assert_int_eq(vfu_client_region_info(c, 2, &ri, &fd, areas, 4, &n, NULL),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_info(c, 2, &ri, &fd, areas, 4, &n, NULL), 0);
 	ck_assert_uint_eq(ri.size, 1 << 20);
 	ck_assert(ri.flags & VFU_REGION_MMAP);
 	ck_assert(ri.flags & VFU_REGION_CAPS);
@@ -596,9 +604,8 @@ static uint8_t *guest_setup(struct vfu_client **c, int *mem, bool fd2)
 	guest = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED, *mem,
 		     0);
 	ck_assert_ptr_ne(guest, MAP_FAILED);
-	ck_assert_int_eq(vfu_client_dma_map(*c, 0x100000, 0x8000, 3, *mem, 0,
-					    guest),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_dma_map(*c, 0x100000, 0x8000, 3, *mem, 0, guest), 0);
 	ck_assert_int_eq(vfu_client_dma_map(*c, 0x108000, 0x8000, 3,
 					    fd2 ? *mem : -1, 0x8000,
 					    guest + 0x8000),
@@ -617,11 +624,12 @@ START_TEST(test_dma_and_irq)
 	/* guest RAM at iova 0x100000, fd-backed, in two windows */
 	guest = guest_setup(&c, &mem, true);
 	/* overlap and wrap are refused, the table is unchanged */
-	ck_assert_int_eq(vfu_client_dma_map(c, 0x104000, 0x1000, 3, mem, 0,
-					    NULL),
-			 -EEXIST);
+	ck_assert_int_eq(
+		vfu_client_dma_map(c, 0x104000, 0x1000, 3, mem, 0, NULL),
+		-EEXIST);
 	{
-		struct vfu_dma_map m = { .argsz = 32, .flags = 3,
+		struct vfu_dma_map m = { .argsz = 32,
+					 .flags = 3,
 					 .addr = UINT64_MAX - 0xfff,
 					 .size = 0x2000 };
 
@@ -760,7 +768,8 @@ START_TEST(test_hostile_client)
 			char b[CMSG_SPACE(sizeof(fds))];
 			struct cmsghdr a;
 		} ctrl;
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
 				     .msg_control = ctrl.b,
 				     .msg_controllen = sizeof(ctrl.b) };
 		struct cmsghdr *cm;
@@ -797,9 +806,8 @@ START_TEST(test_hostile_client)
 
 		strcpy(sa.sun_path, sock_path);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa,
-					 sizeof(sa)),
-				 0);
+		ck_assert_int_eq(
+			connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 		h.size = 16;
 		ck_assert_int_eq(write(fd, &h, 16), 16);
 		ck_assert_int_eq(read(fd, &rh, 16), 16);
@@ -855,12 +863,12 @@ START_TEST(test_dma_message)
 	ck_assert_int_eq(sim_copy(c, 0x107f00, 0x200), 0);
 	for (int i = 0; i < 0x200; i++)
 		ck_assert_uint_eq(guest[0x8100 + i],
-				  (uint8_t)~(uint8_t)((0x7f00 + i) * 7));
+				  (uint8_t) ~(uint8_t)((0x7f00 + i) * 7));
 	/* message only: 4 KiB read and written by DMA_READ/DMA_WRITE */
 	ck_assert_int_eq(sim_copy(c, 0x109000, 0x1000), 0);
 	for (int i = 0; i < 0x1000; i++)
 		ck_assert_uint_eq(guest[0xa000 + i],
-				  (uint8_t)~(uint8_t)((0x9000 + i) * 7));
+				  (uint8_t) ~(uint8_t)((0x9000 + i) * 7));
 	v = 0;
 	ck_assert_int_eq(vfu_client_region_read(c, 0, 0x30, &v, 4), 0);
 	ck_assert_uint_eq(v, 0);
@@ -925,9 +933,11 @@ static int raw_connect_json(const char *json, char *rjson, size_t rmax)
 static void raw_send(int fd, uint16_t id, uint16_t cmd, uint32_t flags,
 		     uint32_t error, const void *p, size_t len)
 {
-	struct vfu_hdr h = { .msg_id = id, .cmd = cmd,
+	struct vfu_hdr h = { .msg_id = id,
+			     .cmd = cmd,
 			     .size = (uint32_t)(sizeof(h) + len),
-			     .flags = flags, .error = error };
+			     .flags = flags,
+			     .error = error };
 	uint8_t buf[2048];
 
 	ck_assert_uint_le(len, sizeof(buf) - sizeof(h));
@@ -984,10 +994,11 @@ static void raw_expect_reply(int fd, uint16_t id, uint16_t cmd, uint32_t err)
  * 4 KiB at 0x100000, the DMA source and length set */
 static int raw_dma_client(uint64_t len)
 {
-	struct vfu_dma_map m = { .argsz = 32, .flags = 3, .addr = 0x100000,
-				 .size = 0x1000 };
-	int fd = raw_connect_json("{\"capabilities\":{\"max_data_xfer_size\":64}}",
-				  NULL, 0);
+	struct vfu_dma_map m = {
+		.argsz = 32, .flags = 3, .addr = 0x100000, .size = 0x1000
+	};
+	int fd = raw_connect_json(
+		"{\"capabilities\":{\"max_data_xfer_size\":64}}", NULL, 0);
 
 	raw_send(fd, 1, VFU_CMD_DMA_MAP, 0, 0, &m, sizeof(m));
 	raw_expect_reply(fd, 1, VFU_CMD_DMA_MAP, 0);
@@ -1027,7 +1038,8 @@ static void raw_dma_request(int fd, uint16_t cmd, struct vfu_hdr *h,
 	ck_assert_uint_eq(h->flags, VFU_F_TYPE_COMMAND);
 	memcpy(a, p, sizeof(*a));
 	ck_assert_uint_le(a->count, 64);
-	ck_assert_uint_eq(h->size, 32 + (cmd == VFU_CMD_DMA_WRITE ? a->count : 0));
+	ck_assert_uint_eq(h->size,
+			  32 + (cmd == VFU_CMD_DMA_WRITE ? a->count : 0));
 	if (data && cmd == VFU_CMD_DMA_WRITE)
 		memcpy(data, p + sizeof(*a), a->count);
 }
@@ -1045,7 +1057,8 @@ static void raw_dma_request_qemu(int fd, uint16_t cmd, struct vfu_hdr *h,
 	memcpy(addr, p, 8);
 	memcpy(count, p + 8, 4);
 	ck_assert_uint_le(*count, 64);
-	ck_assert_uint_eq(h->size, 32 + (cmd == VFU_CMD_DMA_WRITE ? *count : 0));
+	ck_assert_uint_eq(h->size,
+			  32 + (cmd == VFU_CMD_DMA_WRITE ? *count : 0));
 	if (data && cmd == VFU_CMD_DMA_WRITE)
 		memcpy(data, p + 12, *count);
 }
@@ -1148,7 +1161,8 @@ START_TEST(test_dma_hostile)
 		 NULL, 0);
 	raw_expect_reply(fd, 13, VFU_CMD_REGION_WRITE, EFAULT);
 	{
-		struct vfu_region_access ra = { .offset = 0, .region = 0,
+		struct vfu_region_access ra = { .offset = 0,
+						.region = 0,
 						.count = 8 };
 
 		raw_send(fd, 14, VFU_CMD_REGION_READ, 0, 0, &ra, sizeof(ra));
@@ -1181,15 +1195,15 @@ START_TEST(test_dma_hostile)
 		fd = raw_pending_dma(&h, &a);
 		cmd = h.cmd;
 		if (bad == 0)
-			a.count = 8;        /* count not echoed */
+			a.count = 8; /* count not echoed */
 		else if (bad == 1)
-			len = 24;           /* short data */
+			len = 24; /* short data */
 		else if (bad == 2)
-			len = 48;           /* too much data */
+			len = 48; /* too much data */
 		else if (bad == 3)
 			cmd = VFU_CMD_DMA_WRITE; /* another command */
 		else
-			flags |= 0x100;     /* reserved flag */
+			flags |= 0x100; /* reserved flag */
 		memcpy(rep, &a, sizeof(a));
 		raw_send(fd, h.msg_id, cmd, flags, 0, rep, len);
 		raw_dropped(fd, EPROTO);
@@ -1278,9 +1292,11 @@ START_TEST(test_dma_qemu_layout)
 		ck_assert(raw_recv(fd, &h, rep, sizeof(rep)));
 		ck_assert_uint_eq(h.cmd, VFU_CMD_DMA_WRITE);
 		if (bad == 0)
-			a.count = 16;   /* a count that was not asked for */
+			a.count = 16; /* a count that was not asked for */
 		raw_send(fd, h.msg_id, h.cmd, VFU_F_TYPE_REPLY, 0, &a,
-			 bad == 1 ? 12 : bad == 2 ? 8 : 16);
+			 bad == 1   ? 12
+			 : bad == 2 ? 8
+				    : 16);
 		raw_dropped(fd, EPROTO);
 	}
 }
@@ -1296,7 +1312,9 @@ START_TEST(test_second_client)
 		struct vfu_hdr h;
 		struct vfu_version v;
 	} __attribute__((packed)) msg = {
-		.h = { .msg_id = 7, .cmd = VFU_CMD_VERSION, .size = sizeof(msg) },
+		.h = { .msg_id = 7,
+		       .cmd = VFU_CMD_VERSION,
+		       .size = sizeof(msg) },
 	};
 	struct vfu_client *c, *c2;
 	struct vfu_hdr rh;
@@ -1335,14 +1353,16 @@ static size_t raw_region_info(int fd, uint32_t region, uint32_t argsz,
 {
 	uint8_t req[16 + 80] = { 0 }, rep[512];
 	struct vfu_region_info ri = { .argsz = argsz, .index = region };
-	struct vfu_hdr h = { .msg_id = 3, .cmd = VFU_CMD_DEVICE_GET_REGION_INFO,
+	struct vfu_hdr h = { .msg_id = 3,
+			     .cmd = VFU_CMD_DEVICE_GET_REGION_INFO,
 			     .size = (uint32_t)(16 + len) };
 	union {
 		char b[CMSG_SPACE(sizeof(int) * 4)];
 		struct cmsghdr a;
 	} ctrl;
 	struct iovec iov = { .iov_base = rep, .iov_len = sizeof(rep) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
 			     .msg_control = ctrl.b,
 			     .msg_controllen = sizeof(ctrl.b) };
 	struct cmsghdr *cm;
@@ -1350,7 +1370,8 @@ static size_t raw_region_info(int fd, uint32_t region, uint32_t argsz,
 
 	memcpy(req, &h, 16);
 	memcpy(req + 16, &ri, sizeof(ri));
-	ck_assert_int_eq(send(fd, req, 16 + len, MSG_NOSIGNAL), (ssize_t)(16 + len));
+	ck_assert_int_eq(send(fd, req, 16 + len, MSG_NOSIGNAL),
+			 (ssize_t)(16 + len));
 	n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	ck_assert_int_ge(n, 16);
 	memcpy(&h, rep, 16);
@@ -1401,8 +1422,10 @@ START_TEST(test_argsz_foreign)
 	/* longer GET_INFO and IRQ_INFO requests */
 	{
 		uint8_t req[16 + 40] = { 0 }, rep[64];
-		struct vfu_hdr h = { .msg_id = 5, .cmd = VFU_CMD_DEVICE_GET_INFO,
-				     .size = sizeof(req) }, rh;
+		struct vfu_hdr h = { .msg_id = 5,
+				     .cmd = VFU_CMD_DEVICE_GET_INFO,
+				     .size = sizeof(req) },
+			       rh;
 		uint32_t argsz = 16;
 
 		memcpy(req, &h, 16);
@@ -1512,10 +1535,10 @@ static uint32_t mig_get(struct vfu_client *c)
 {
 	struct vfu_mig_state st;
 
-	ck_assert_int_eq(mig_feature(c, VFU_FEATURE_GET |
-						VFU_FEATURE_MIG_DEVICE_STATE,
-				     NULL, 0, &st, sizeof(st)),
-			 0);
+	ck_assert_int_eq(
+		mig_feature(c, VFU_FEATURE_GET | VFU_FEATURE_MIG_DEVICE_STATE,
+			    NULL, 0, &st, sizeof(st)),
+		0);
 	return st.device_state;
 }
 
@@ -1571,8 +1594,9 @@ START_TEST(test_migration)
 				     NULL, 0, &flags, sizeof(flags)),
 			 0);
 	ck_assert_uint_eq(flags, 5); /* STOP_COPY | PRE_COPY */
-	ck_assert_int_eq(mig_feature(c, VFU_FEATURE_PROBE | VFU_FEATURE_SET |
-						VFU_FEATURE_MIG_DEVICE_STATE,
+	ck_assert_int_eq(mig_feature(c,
+				     VFU_FEATURE_PROBE | VFU_FEATURE_SET |
+					     VFU_FEATURE_MIG_DEVICE_STATE,
 				     NULL, 0, NULL, 0),
 			 0);
 	ck_assert_int_eq(mig_feature(c, VFU_FEATURE_SET | VFU_FEATURE_MIGRATION,

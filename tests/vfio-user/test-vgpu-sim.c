@@ -26,7 +26,7 @@
 #include "libvgpu-provider.h"
 #include "vgpu-sim.h"
 
-#define UUID1 "5a0a7c52-8d0e-4b8e-9f1a-0c2d4e6f8a10"
+#define UUID1	   "5a0a7c52-8d0e-4b8e-9f1a-0c2d4e6f8a10"
 #define GUEST_IOVA 0x40000000ull
 #define GUEST_SIZE (4u << 20)
 
@@ -95,18 +95,16 @@ static int available(const char *type_id)
 
 static void reg_write(struct vfu_client *c, uint32_t off, uint32_t v)
 {
-	ck_assert_int_eq(vfu_client_region_write(c, VGPU_SIM_BAR_REGS, off, &v,
-						 4),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_write(c, VGPU_SIM_BAR_REGS, off, &v, 4), 0);
 }
 
 static uint32_t reg_read(struct vfu_client *c, uint32_t off)
 {
 	uint32_t v = 0;
 
-	ck_assert_int_eq(vfu_client_region_read(c, VGPU_SIM_BAR_REGS, off, &v,
-						4),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_region_read(c, VGPU_SIM_BAR_REGS, off, &v, 4), 0);
 	return v;
 }
 
@@ -133,9 +131,8 @@ START_TEST(test_management)
 
 	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
 	ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-256m"), 0);
-	ck_assert_int_eq(vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg,
-					      &in),
-			 0);
+	ck_assert_int_eq(
+		vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg, &in), 0);
 	ck_assert_str_eq(vgpu_instance_get_backend(in), "vfio-user");
 	ck_assert_str_eq(vgpu_instance_get_type_id(in), "sim-256m");
 	ck_assert_ptr_nonnull(strstr(vgpu_instance_get_syspath(in),
@@ -145,14 +142,14 @@ START_TEST(test_management)
 	ck_assert_int_eq(available("sim-256m"), 1);
 	ck_assert_int_eq(available("sim-16m"), 16);
 	/* the same UUID twice, an unknown type, a full pool */
-	ck_assert_int_lt(vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg,
-					      NULL),
-			 0);
+	ck_assert_int_lt(
+		vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg, NULL), 0);
 	ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-1t"), 0);
-	ck_assert_int_lt(vgpu_instance_create(ctx, "vgpu-sim0",
-					      "00000000-0000-0000-0000-000000000001",
-					      cfg, NULL),
-			 0);
+	ck_assert_int_lt(
+		vgpu_instance_create(ctx, "vgpu-sim0",
+				     "00000000-0000-0000-0000-000000000001",
+				     cfg, NULL),
+		0);
 	vgpu_config_unref(cfg);
 	ck_assert_int_eq(vgpu_instance_list(ctx, 0, NULL, NULL, &is, &n), 0);
 	ck_assert_uint_eq(n, 1);
@@ -179,13 +176,11 @@ START_TEST(test_dma_blit)
 
 	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
 	ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-16m"), 0);
-	ck_assert_int_eq(vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg,
-					      &in),
-			 0);
+	ck_assert_int_eq(
+		vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg, &in), 0);
 	vgpu_config_unref(cfg);
-	ck_assert_int_eq(vfu_client_connect(ctx, vgpu_instance_get_syspath(in),
-					    &c),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_connect(ctx, vgpu_instance_get_syspath(in), &c), 0);
 	vgpu_instance_unref(in);
 	ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_ID), VGPU_SIM_ID);
 	ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_FB_MB), 16);
@@ -209,21 +204,21 @@ START_TEST(test_dma_blit)
 	ck_assert_ptr_ne(mem, MAP_FAILED);
 	for (size_t i = 0; i < GUEST_SIZE; i++)
 		mem[i] = (uint8_t)(i * 7 + (i >> 12));
-	ck_assert_int_eq(vfu_client_dma_map(c, GUEST_IOVA, GUEST_SIZE,
-					    VFU_DMA_MAP_READ |
-						    VFU_DMA_MAP_WRITE,
-					    guest, 0, mem),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_dma_map(c, GUEST_IOVA, GUEST_SIZE,
+				   VFU_DMA_MAP_READ | VFU_DMA_MAP_WRITE, guest,
+				   0, mem),
+		0);
 
 	/* the completion interrupt: MSI-X vector 0 */
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ck_assert_int_eq(vfu_client_set_irq_eventfds(c, 2 /* MSI-X */, 0,
-						     1, &efd),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_set_irq_eventfds(c, 2 /* MSI-X */, 0, 1, &efd), 0);
 
 	/* blit 1 MiB + 123 bytes from guest offset 4096 to fb offset 64 */
 	reg_write(c, VGPU_SIM_REG_SRC_LO, (uint32_t)(GUEST_IOVA + 4096));
-	reg_write(c, VGPU_SIM_REG_SRC_HI, (uint32_t)((GUEST_IOVA + 4096) >> 32));
+	reg_write(c, VGPU_SIM_REG_SRC_HI,
+		  (uint32_t)((GUEST_IOVA + 4096) >> 32));
 	reg_write(c, VGPU_SIM_REG_DST, 64);
 	reg_write(c, VGPU_SIM_REG_LEN, (1u << 20) + 123);
 	reg_write(c, VGPU_SIM_REG_DOORBELL, 1);
@@ -260,7 +255,8 @@ START_TEST(test_dma_blit)
 			  VGPU_SIM_STATUS_ERROR);
 	ck_assert_uint_eq(reg_read(c, VGPU_SIM_REG_ERROR), EFAULT);
 	/* past the framebuffer's end */
-	reg_write(c, VGPU_SIM_REG_SRC_HI, (uint32_t)((GUEST_IOVA + 4096) >> 32));
+	reg_write(c, VGPU_SIM_REG_SRC_HI,
+		  (uint32_t)((GUEST_IOVA + 4096) >> 32));
 	reg_write(c, VGPU_SIM_REG_DST, (16u << 20) - 8);
 	reg_write(c, VGPU_SIM_REG_DOORBELL, 1);
 	ck_assert_int_eq(poll(&pfd, 1, 10000), 1);
@@ -286,14 +282,16 @@ START_TEST(test_dma_blit)
 		reg_write(c, VGPU_SIM_REG_STATUS,
 			  VGPU_SIM_STATUS_DONE | VGPU_SIM_STATUS_ERROR);
 		reg_write(c, VGPU_SIM_REG_SRC_LO, (uint32_t)(iova2 + 77));
-		reg_write(c, VGPU_SIM_REG_SRC_HI, (uint32_t)((iova2 + 77) >> 32));
+		reg_write(c, VGPU_SIM_REG_SRC_HI,
+			  (uint32_t)((iova2 + 77) >> 32));
 		reg_write(c, VGPU_SIM_REG_DST, 0);
 		reg_write(c, VGPU_SIM_REG_LEN, (2u << 20) + 5);
 		reg_write(c, VGPU_SIM_REG_DOORBELL, 1);
 		for (;;) {
 			struct pollfd two[2] = {
 				{ .fd = efd, .events = POLLIN },
-				{ .fd = vfu_client_get_fd(c), .events = POLLIN },
+				{ .fd = vfu_client_get_fd(c),
+				  .events = POLLIN },
 			};
 
 			ck_assert_int_ge(poll(two, 2, 10000), 1);
@@ -326,9 +324,8 @@ END_TEST
 
 static void hreg_write(struct vgpu_handle *h, uint32_t off, uint32_t v)
 {
-	ck_assert_int_eq(vgpu_handle_region_write(h, VGPU_SIM_BAR_REGS, off,
-						  &v, 4),
-			 0);
+	ck_assert_int_eq(
+		vgpu_handle_region_write(h, VGPU_SIM_BAR_REGS, off, &v, 4), 0);
 }
 
 /* the display plane through the public handle: the descriptor region */
@@ -341,9 +338,8 @@ START_TEST(test_display)
 
 	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
 	ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-16m"), 0);
-	ck_assert_int_eq(vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg,
-					      NULL),
-			 0);
+	ck_assert_int_eq(
+		vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg, NULL), 0);
 	vgpu_config_unref(cfg);
 	ck_assert_int_eq(vgpu_handle_open(ctx, UUID1, 0, &h), 0);
 	ck_assert_int_eq(vgpu_handle_region_get_type(h, VGPU_SIM_REGION_PLANE,
@@ -351,11 +347,12 @@ START_TEST(test_display)
 			 0);
 	ck_assert_uint_eq(type, VGPU_REGION_TYPE_GFX);
 	ck_assert_uint_eq(subtype, VGPU_REGION_SUBTYPE_GFX_PLANE);
-	ck_assert_int_eq(vgpu_handle_region_write(h, VGPU_SIM_REGION_PLANE, 0,
-						  &v, 4),
-			 -EACCES);
+	ck_assert_int_eq(
+		vgpu_handle_region_write(h, VGPU_SIM_REGION_PLANE, 0, &v, 4),
+		-EACCES);
 	/* no mode set: a plane that shows nothing */
-	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &pi), 0);
+	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &pi),
+			 0);
 	ck_assert_uint_eq(pi.kind, VGPU_PLANE_REGION);
 	ck_assert_uint_eq(pi.drm_format, 0);
 	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_CURSOR, &pi),
@@ -364,7 +361,8 @@ START_TEST(test_display)
 	hreg_write(h, VGPU_SIM_REG_WIDTH, 640);
 	hreg_write(h, VGPU_SIM_REG_HEIGHT, 480);
 	hreg_write(h, VGPU_SIM_REG_STRIDE, 2560);
-	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &pi), 0);
+	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &pi),
+			 0);
 	ck_assert_uint_eq(pi.drm_format, VGPU_SIM_XR24);
 	ck_assert_uint_eq(pi.width, 640);
 	ck_assert_uint_eq(pi.height, 480);
@@ -373,7 +371,8 @@ START_TEST(test_display)
 	ck_assert_uint_eq(pi.plane_size, 2560 * 480);
 	/* a mode bigger than the 16 MiB framebuffer: display off */
 	hreg_write(h, VGPU_SIM_REG_HEIGHT, 8000);
-	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &pi), 0);
+	ck_assert_int_eq(vgpu_handle_query_plane(h, VGPU_PLANE_PRIMARY, &pi),
+			 0);
 	ck_assert_uint_eq(pi.drm_format, 0);
 	vgpu_handle_unref(h);
 	ck_assert_int_eq(vgpu_instance_remove(ctx, UUID1), 0);
@@ -418,9 +417,8 @@ START_TEST(test_remove_in_use)
 
 	ck_assert_int_eq(vgpu_config_new(&cfg), 0);
 	ck_assert_int_eq(vgpu_config_set_type(cfg, "sim-16m"), 0);
-	ck_assert_int_eq(vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg,
-					      NULL),
-			 0);
+	ck_assert_int_eq(
+		vgpu_instance_create(ctx, "vgpu-sim0", UUID1, cfg, NULL), 0);
 	vgpu_config_unref(cfg);
 	snprintf(path, sizeof(path), "%s/vfio-user/" UUID1 ".sock", run);
 	ck_assert_int_eq(vfu_client_connect(ctx, path, &c), 0);
@@ -429,9 +427,8 @@ START_TEST(test_remove_in_use)
 	/* no REQ eventfd: nobody to ask */
 	ctl_raw(RAW("remove-force " UUID1 "\n"), rep, sizeof(rep));
 	ck_assert_str_eq(rep, "err 16\n");
-	ck_assert_int_eq(vfu_client_set_irq_eventfds(c, VGPU_IRQ_REQ, 0, 1,
-						     &efd),
-			 0);
+	ck_assert_int_eq(
+		vfu_client_set_irq_eventfds(c, VGPU_IRQ_REQ, 0, 1, &efd), 0);
 	ctl_raw(RAW("remove-force " UUID1 "\n"), rep, sizeof(rep));
 	ck_assert_str_eq(rep, "err 115\n");
 	pfd = (struct pollfd){ .fd = efd, .events = POLLIN };

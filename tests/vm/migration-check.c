@@ -32,16 +32,16 @@
 
 static int failures;
 
-#define CHECK(cond, ...)                                                      \
-	do {                                                                  \
-		if (cond) {                                                   \
-			printf("  ok: " __VA_ARGS__);                         \
-		} else {                                                      \
-			printf("  FAIL (%s:%d): ", __FILE__, __LINE__);       \
-			printf(__VA_ARGS__);                                  \
-			failures++;                                           \
-		}                                                             \
-		putchar('\n');                                                \
+#define CHECK(cond, ...)                                                \
+	do {                                                            \
+		if (cond) {                                             \
+			printf("  ok: " __VA_ARGS__);                   \
+		} else {                                                \
+			printf("  FAIL (%s:%d): ", __FILE__, __LINE__); \
+			printf(__VA_ARGS__);                            \
+			failures++;                                     \
+		}                                                       \
+		putchar('\n');                                          \
 	} while (0)
 
 static struct vgpu_handle *open_or_die(struct vgpu_ctx *ctx, const char *id,
@@ -60,11 +60,19 @@ static struct vgpu_handle *open_or_die(struct vgpu_ctx *ctx, const char *id,
 
 static const char *st(int s)
 {
-	return s >= 0 ? vgpu_migration_state_name((unsigned int)s) : strerror(-s);
+	return s >= 0 ? vgpu_migration_state_name((unsigned int)s)
+		      : strerror(-s);
 }
 
 /* 16550 registers of mtty's port 0 (BAR0) */
-enum { RBR = 0, IER = 1, LCR = 3, MCR = 4, LSR = 5, SCR = 7 };
+enum {
+	RBR = 0,
+	IER = 1,
+	LCR = 3,
+	MCR = 4,
+	LSR = 5,
+	SCR = 7
+};
 
 static uint8_t rd(struct vgpu_handle *h, unsigned int reg)
 {
@@ -96,38 +104,45 @@ static int mtty(struct vgpu_ctx *ctx, const char *a, const char *b)
 	}
 	/* a UART with settings and three characters waiting in its FIFO */
 	CHECK(wr(src, LCR, 0x1b) == 0 && wr(src, MCR, 0x0b) == 0 &&
-	      wr(src, SCR, 0x5a) == 0 && wr(src, IER, 0x01) == 0,
+		      wr(src, SCR, 0x5a) == 0 && wr(src, IER, 0x01) == 0,
 	      "source: LCR 0x1b, MCR 0x0b, SCR 0x5a, IER 0x01");
 	for (size_t i = 0; i + 1 < sizeof(text); i++)
 		r = wr(src, RBR, (uint8_t)text[i]);
-	CHECK(r == 0 && (rd(src, LSR) & 1), "source: \"%s\" written, data ready", text);
+	CHECK(r == 0 && (rd(src, LSR) & 1),
+	      "source: \"%s\" written, data ready", text);
 	/* the destination differs before */
-	CHECK(wr(dst, SCR, 0x11) == 0 && rd(dst, SCR) == 0x11 && !(rd(dst, LSR) & 1),
+	CHECK(wr(dst, SCR, 0x11) == 0 && rd(dst, SCR) == 0x11 &&
+		      !(rd(dst, LSR) & 1),
 	      "destination: SCR 0x11, no data");
 
-	CHECK(vgpu_handle_migration_get_state(src) == VGPU_MIG_RUNNING, "source RUNNING");
+	CHECK(vgpu_handle_migration_get_state(src) == VGPU_MIG_RUNNING,
+	      "source RUNNING");
 	if (flags & VGPU_MIGRATION_PRE_COPY) {
 		r = vgpu_handle_migration_set_state(src, VGPU_MIG_PRE_COPY);
 		CHECK(r == 0, "source -> PRE_COPY: %s", strerror(-r));
 		r = vgpu_handle_migration_precopy_info(src, &initial, &dirty);
-		CHECK(r == 0 && initial > 0, "pre-copy estimate: %" PRIu64 " initial, %" PRIu64 " dirty bytes (%s)",
+		CHECK(r == 0 && initial > 0,
+		      "pre-copy estimate: %" PRIu64 " initial, %" PRIu64
+		      " dirty bytes (%s)",
 		      initial, dirty, strerror(-r));
 	}
 	r = vgpu_handle_migration_set_state(dst, VGPU_MIG_RESUMING);
 	CHECK(r == 0, "destination RUNNING -> RESUMING: %s", strerror(-r));
 	if (flags & VGPU_MIGRATION_PRE_COPY) {
 		r = vgpu_handle_migration_copy(src, dst, &pre);
-		CHECK(r == 0 && pre == initial, "pre-copy: %" PRIu64 " bytes moved while running (%s)",
+		CHECK(r == 0 && pre == initial,
+		      "pre-copy: %" PRIu64 " bytes moved while running (%s)",
 		      pre, strerror(-r));
 	}
 	r = vgpu_handle_migration_set_state(src, VGPU_MIG_STOP_COPY);
 	CHECK(r == 0, "source -> STOP_COPY: %s (now %s)", strerror(-r),
 	      st(vgpu_handle_migration_get_state(src)));
 	r = vgpu_handle_migration_copy(src, dst, &rest);
-	CHECK(r == 0 && rest > 0, "stop-and-copy: %" PRIu64 " bytes moved (%s)", rest, strerror(-r));
+	CHECK(r == 0 && rest > 0, "stop-and-copy: %" PRIu64 " bytes moved (%s)",
+	      rest, strerror(-r));
 	r = vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING);
-	CHECK(r == 0, "destination RESUMING -> RUNNING: %s (now %s)", strerror(-r),
-	      st(vgpu_handle_migration_get_state(dst)));
+	CHECK(r == 0, "destination RESUMING -> RUNNING: %s (now %s)",
+	      strerror(-r), st(vgpu_handle_migration_get_state(dst)));
 
 	/* the destination is the source's UART now */
 	CHECK(rd(dst, LCR) == 0x1b, "destination LCR 0x%02x", rd(dst, LCR));
@@ -153,14 +168,16 @@ static int mtty(struct vgpu_ctx *ctx, const char *a, const char *b)
 		uint8_t junk[8] = { 0 };
 
 		r = vgpu_handle_migration_write(dst, junk, sizeof(junk));
-		printf("  8 bytes that are no mtty stream: %s\n", r ? strerror(-r) : "taken");
+		printf("  8 bytes that are no mtty stream: %s\n",
+		       r ? strerror(-r) : "taken");
 	}
 	r = vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING);
-	CHECK(r < 0, "a truncated stream is refused: %s, device %s", strerror(-r),
-	      st(vgpu_handle_migration_get_state(dst)));
+	CHECK(r < 0, "a truncated stream is refused: %s, device %s",
+	      strerror(-r), st(vgpu_handle_migration_get_state(dst)));
 	r = vgpu_handle_migration_get_state(dst);
 	if (r == VGPU_MIG_ERROR) {
-		CHECK(vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING) == -EIO,
+		CHECK(vgpu_handle_migration_set_state(dst, VGPU_MIG_RUNNING) ==
+			      -EIO,
 		      "ERROR: only a reset leads out");
 		r = vgpu_handle_reset(dst);
 		CHECK(r == 0, "reset: %s", strerror(-r));
@@ -184,12 +201,16 @@ static void track(struct vgpu_handle *h, uint64_t want)
 	int r;
 
 	CHECK(vgpu_handle_dma_map(h, mem, 0x100000, 16 * 4096,
-				  VGPU_DMA_READ | VGPU_DMA_WRITE) == 0, "DMA map 64 KiB");
+				  VGPU_DMA_READ | VGPU_DMA_WRITE) == 0,
+	      "DMA map 64 KiB");
 	r = vgpu_handle_dirty_start(h, 4096);
 	CHECK(r == 0, "dirty tracking start: %s", strerror(-r));
 	if (r == 0) {
-		r = vgpu_handle_dirty_report(h, 0x100000, 16 * 4096, bm, sizeof(bm));
-		CHECK(r == 0 && bm[0] == want, "report: %s, bitmap 0x%04" PRIx64 " (want 0x%04" PRIx64 ")",
+		r = vgpu_handle_dirty_report(h, 0x100000, 16 * 4096, bm,
+					     sizeof(bm));
+		CHECK(r == 0 && bm[0] == want,
+		      "report: %s, bitmap 0x%04" PRIx64 " (want 0x%04" PRIx64
+		      ")",
 		      strerror(-r), bm[0], want);
 		CHECK(vgpu_handle_dma_unmap(h, 0x100000, 16 * 4096) == -EBUSY,
 		      "no unmap while tracking");
@@ -202,7 +223,8 @@ static void track(struct vgpu_handle *h, uint64_t want)
 static int dirty(struct vgpu_ctx *ctx, const char *id)
 {
 	/* the group path: type1's tracking (iommufd has none here) */
-	struct vgpu_open_opts o = { .size = sizeof(o), .flags = VGPU_OPEN_NO_IOMMUFD };
+	struct vgpu_open_opts o = { .size = sizeof(o),
+				    .flags = VGPU_OPEN_NO_IOMMUFD };
 	struct vgpu_handle *h = open_or_die(ctx, id, &o);
 
 	/* an mdev container tracks what the vendor driver pinned; mtty pins
@@ -265,7 +287,8 @@ static int vf_token(struct vgpu_ctx *ctx, const char *pf)
 	o.flags = VGPU_OPEN_IOMMUFD;
 	r = vgpu_handle_open_opts(ctx, vf, &o, &v);
 	printf("  through iommufd without a token: %s\n",
-	       r == 0 ? "opens (this kernel does not check it there)" : strerror(-r));
+	       r == 0 ? "opens (this kernel does not check it there)"
+		      : strerror(-r));
 	vgpu_handle_unref(v);
 	v = NULL;
 	o.flags = 0;
@@ -278,7 +301,8 @@ static int vf_token(struct vgpu_ctx *ctx, const char *pf)
 	r = vgpu_handle_open_opts(ctx, vf, &o, &v);
 	CHECK(r == 0, "with the PF's token: %s", strerror(-r));
 	if (v) {
-		CHECK(vgpu_handle_config_read(v, 0, 2, &vendor) == 0 && vendor == 0x1b36,
+		CHECK(vgpu_handle_config_read(v, 0, 2, &vendor) == 0 &&
+			      vendor == 0x1b36,
 		      "the VF's config space: vendor 0x%04x", vendor);
 		/* behind a real IOMMU domain type1 cannot see device writes:
 		 * every mapped page is reported */
@@ -295,7 +319,8 @@ static int vf_token(struct vgpu_ctx *ctx, const char *pf)
 
 static int iommufd(struct vgpu_ctx *ctx, const char *id, bool emulated)
 {
-	struct vgpu_open_opts o = { .size = sizeof(o), .flags = VGPU_OPEN_IOMMUFD };
+	struct vgpu_open_opts o = { .size = sizeof(o),
+				    .flags = VGPU_OPEN_IOMMUFD };
 	struct vgpu_handle *h = open_or_die(ctx, id, &o);
 	uint8_t *mem = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -307,8 +332,10 @@ static int iommufd(struct vgpu_ctx *ctx, const char *id, bool emulated)
 	      vgpu_handle_get_access(h));
 	CHECK(vgpu_handle_get_iova_range(h, 0, &start, &last) == 0,
 	      "IOVA range 0x%" PRIx64 "-0x%" PRIx64, start, last);
-	CHECK(vgpu_handle_config_read(h, 0, 2, &v) == 0, "config vendor 0x%04x", v);
-	CHECK(vgpu_handle_dma_map(h, mem, 0x100000, 4 * 4096, VGPU_DMA_READ) == 0,
+	CHECK(vgpu_handle_config_read(h, 0, 2, &v) == 0, "config vendor 0x%04x",
+	      v);
+	CHECK(vgpu_handle_dma_map(h, mem, 0x100000, 4 * 4096, VGPU_DMA_READ) ==
+		      0,
 	      "IOAS map");
 	r = vgpu_handle_dirty_start(h, 4096);
 	if (emulated) {
@@ -320,18 +347,21 @@ static int iommufd(struct vgpu_ctx *ctx, const char *id, bool emulated)
 		 * (here: emulated intel-iommu) IOMMU has dirty bits */
 		printf("  dirty-tracking page table: %s\n",
 		       r == 0 ? "allocated and attached" : strerror(-r));
-		CHECK(r == 0 || r == -EOPNOTSUPP, "dirty tracking through iommufd: %s",
+		CHECK(r == 0 || r == -EOPNOTSUPP,
+		      "dirty tracking through iommufd: %s",
 		      r ? strerror(-r) : "tracking");
 		if (r == 0) {
 			uint64_t bm[1] = { 0 };
 
-			CHECK(vgpu_handle_dirty_report(h, 0x100000, 4 * 4096, bm, sizeof(bm)) == 0,
+			CHECK(vgpu_handle_dirty_report(h, 0x100000, 4 * 4096,
+						       bm, sizeof(bm)) == 0,
 			      "report 0x%" PRIx64, bm[0]);
 			CHECK(vgpu_handle_dirty_stop(h) == 0, "stop");
 		}
 	}
 	CHECK(vgpu_handle_dma_unmap(h, 0x100000, 4 * 4096) == 0, "IOAS unmap");
-	CHECK(vgpu_handle_probe_in_use(ctx, id, NULL) == 1, "in use while open through iommufd");
+	CHECK(vgpu_handle_probe_in_use(ctx, id, NULL) == 1,
+	      "in use while open through iommufd");
 	vgpu_handle_unref(h);
 	munmap(mem, 4 * 4096);
 	return failures ? 1 : 0;
@@ -343,7 +373,8 @@ int main(int argc, char **argv)
 	int r = 2;
 
 	if (argc < 3 || vgpu_ctx_new(&ctx) < 0) {
-		fprintf(stderr, "usage: migration-check mtty SRC DST | dirty ID | vf-token PF | iommufd ID\n");
+		fprintf(stderr,
+			"usage: migration-check mtty SRC DST | dirty ID | vf-token PF | iommufd ID\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -30,7 +30,8 @@ int main(int argc, char **argv)
 		return fail("open /dev/vfio/vfio");
 	int api = ioctl(container, VFIO_GET_API_VERSION);
 	if (api != VFIO_API_VERSION) {
-		fprintf(stderr, "vfio-probe: API version %d, expected %d\n", api, VFIO_API_VERSION);
+		fprintf(stderr, "vfio-probe: API version %d, expected %d\n",
+			api, VFIO_API_VERSION);
 		return 1;
 	}
 	int type1 = ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU);
@@ -62,8 +63,8 @@ int main(int argc, char **argv)
 	struct vfio_device_info info = { .argsz = sizeof(info) };
 	if (ioctl(dev, VFIO_DEVICE_GET_INFO, &info) < 0)
 		return fail("VFIO_DEVICE_GET_INFO");
-	printf("device %s: flags 0x%x, %u regions, %u irqs%s\n", argv[2], info.flags,
-	       info.num_regions, info.num_irqs,
+	printf("device %s: flags 0x%x, %u regions, %u irqs%s\n", argv[2],
+	       info.flags, info.num_regions, info.num_irqs,
 	       (info.flags & VFIO_DEVICE_FLAGS_PCI) ? ", pci" : "");
 	close(dev);
 	close(group);

@@ -37,13 +37,13 @@
 #define PCI_IRQ_INTX PCI_IRQ_LEGACY
 #endif
 
-#define W VGPU_SIM_DEMO_WIDTH
-#define H VGPU_SIM_DEMO_HEIGHT
-#define STRIDE (W * 4)
-#define HALF (STRIDE * (H / 2))
+#define W	 VGPU_SIM_DEMO_WIDTH
+#define H	 VGPU_SIM_DEMO_HEIGHT
+#define STRIDE	 (W * 4)
+#define HALF	 (STRIDE * (H / 2))
 #define ROM_ADDR 0xffff0000ull
-#define ROM_LEN 0x10000u
-#define ROM_DST (8u << 20)
+#define ROM_LEN	 0x10000u
+#define ROM_DST	 (8u << 20)
 #define IRQ_WAIT (60 * HZ)
 
 struct sim {
@@ -84,12 +84,12 @@ static irqreturn_t sim_irq(int irq, void *data)
 	return IRQ_HANDLED;
 }
 
-#define CHECK(cond, ...)                                   \
-	do {                                               \
-		if (!(cond)) {                             \
+#define CHECK(cond, ...)                                     \
+	do {                                                 \
+		if (!(cond)) {                               \
 			dev_err(&s->pdev->dev, __VA_ARGS__); \
-			return -EIO;                       \
-		}                                          \
+			return -EIO;                         \
+		}                                            \
 	} while (0)
 
 static int check_enum(struct sim *s)
@@ -101,28 +101,41 @@ static int check_enum(struct sim *s)
 	pci_read_config_word(p, PCI_SUBSYSTEM_VENDOR_ID, &sv);
 	pci_read_config_word(p, PCI_SUBSYSTEM_ID, &sd);
 	pci_read_config_byte(p, PCI_REVISION_ID, &rev);
-	dev_info(&p->dev, "enum: %04x:%04x subsys %04x:%04x class %06x rev %u pin %u\n",
+	dev_info(&p->dev,
+		 "enum: %04x:%04x subsys %04x:%04x class %06x rev %u pin %u\n",
 		 p->vendor, p->device, sv, sd, p->class, rev, p->pin);
 	CHECK(p->vendor == VGPU_SIM_VENDOR && p->device == VGPU_SIM_DEVICE,
 	      "enum: wrong ids\n");
-	CHECK(sv == VGPU_SIM_VENDOR && sd == VGPU_SIM_DEVICE, "enum: wrong subsystem ids\n");
+	CHECK(sv == VGPU_SIM_VENDOR && sd == VGPU_SIM_DEVICE,
+	      "enum: wrong subsystem ids\n");
 	CHECK(p->class == VGPU_SIM_CLASS, "enum: wrong class\n");
 	CHECK(rev == 1, "enum: wrong revision\n");
 	CHECK(p->pin == 1, "enum: no INTA pin\n");
-	dev_info(&p->dev, "enum: BAR0 %pR BAR2 %pR\n", &p->resource[0], &p->resource[2]);
+	dev_info(&p->dev, "enum: BAR0 %pR BAR2 %pR\n", &p->resource[0],
+		 &p->resource[2]);
 	CHECK(pci_resource_len(p, 0) == 4096 &&
-	      (pci_resource_flags(p, 0) & IORESOURCE_MEM), "enum: BAR0 is not 4 KiB of memory\n");
-	CHECK(pci_resource_len(p, 2) == (resource_size_t)rd(s, VGPU_SIM_REG_FB_MB) << 20,
+		      (pci_resource_flags(p, 0) & IORESOURCE_MEM),
+	      "enum: BAR0 is not 4 KiB of memory\n");
+	CHECK(pci_resource_len(p, 2) ==
+		      (resource_size_t)rd(s, VGPU_SIM_REG_FB_MB) << 20,
 	      "enum: BAR2 size differs from the FB_MB register\n");
-	CHECK((pci_resource_flags(p, 2) & (IORESOURCE_MEM_64 | IORESOURCE_PREFETCH)) ==
-	      (IORESOURCE_MEM_64 | IORESOURCE_PREFETCH), "enum: BAR2 is not 64-bit prefetchable\n");
-	CHECK(!pci_resource_len(p, 1) && !pci_resource_len(p, 4), "enum: unexpected BARs\n");
-	CHECK(pci_find_capability(p, PCI_CAP_ID_MSI), "enum: no MSI capability\n");
-	CHECK(pci_find_capability(p, PCI_CAP_ID_MSIX), "enum: no MSI-X capability\n");
+	CHECK((pci_resource_flags(p, 2) &
+	       (IORESOURCE_MEM_64 | IORESOURCE_PREFETCH)) ==
+		      (IORESOURCE_MEM_64 | IORESOURCE_PREFETCH),
+	      "enum: BAR2 is not 64-bit prefetchable\n");
+	CHECK(!pci_resource_len(p, 1) && !pci_resource_len(p, 4),
+	      "enum: unexpected BARs\n");
+	CHECK(pci_find_capability(p, PCI_CAP_ID_MSI),
+	      "enum: no MSI capability\n");
+	CHECK(pci_find_capability(p, PCI_CAP_ID_MSIX),
+	      "enum: no MSI-X capability\n");
 	CHECK(pci_is_pcie(p), "enum: no PCI Express capability\n");
-	CHECK(pci_msi_vec_count(p) == 1, "enum: MSI vectors %d, want 1\n", pci_msi_vec_count(p));
-	CHECK(pci_msix_vec_count(p) == 4, "enum: MSI-X vectors %d, want 4\n", pci_msix_vec_count(p));
-	dev_info(&p->dev, "enum: MSI 1, MSI-X 4, PCIe type %d\n", pci_pcie_type(p));
+	CHECK(pci_msi_vec_count(p) == 1, "enum: MSI vectors %d, want 1\n",
+	      pci_msi_vec_count(p));
+	CHECK(pci_msix_vec_count(p) == 4, "enum: MSI-X vectors %d, want 4\n",
+	      pci_msix_vec_count(p));
+	dev_info(&p->dev, "enum: MSI 1, MSI-X 4, PCIe type %d\n",
+		 pci_pcie_type(p));
 	return 0;
 }
 
@@ -132,9 +145,11 @@ static int check_regs(struct sim *s)
 
 	dev_info(&s->pdev->dev, "regs: ID %#x FB_MB %u\n", id, mb);
 	CHECK(id == VGPU_SIM_ID, "regs: ID %#x, want %#x\n", id, VGPU_SIM_ID);
-	CHECK(mb && ((resource_size_t)mb << 20) == s->fb_len, "regs: FB_MB %u\n", mb);
+	CHECK(mb && ((resource_size_t)mb << 20) == s->fb_len,
+	      "regs: FB_MB %u\n", mb);
 	wr(s, VGPU_SIM_REG_SRC_LO, 0x12345678);
-	CHECK(rd(s, VGPU_SIM_REG_SRC_LO) == 0x12345678, "regs: SRC_LO does not keep a value\n");
+	CHECK(rd(s, VGPU_SIM_REG_SRC_LO) == 0x12345678,
+	      "regs: SRC_LO does not keep a value\n");
 	wr(s, VGPU_SIM_REG_SRC_LO, 0);
 	wr(s, VGPU_SIM_REG_ID, 0);
 	CHECK(rd(s, VGPU_SIM_REG_ID) == VGPU_SIM_ID, "regs: ID is writable\n");
@@ -171,18 +186,21 @@ static int set_irq(struct sim *s, const char *mode)
 	irq_off(s);
 	r = pci_alloc_irq_vectors(s->pdev, 1, 1, type);
 	if (r < 0) {
-		dev_err(&s->pdev->dev, "irq: cannot allocate a %s vector: %d\n", mode, r);
+		dev_err(&s->pdev->dev, "irq: cannot allocate a %s vector: %d\n",
+			mode, r);
 		return r;
 	}
 	r = request_irq(pci_irq_vector(s->pdev, 0), sim_irq,
-			type == PCI_IRQ_INTX ? IRQF_SHARED : 0, "vgpu_sim_test", s);
+			type == PCI_IRQ_INTX ? IRQF_SHARED : 0, "vgpu_sim_test",
+			s);
 	if (r < 0) {
 		pci_free_irq_vectors(s->pdev);
 		dev_err(&s->pdev->dev, "irq: request_irq: %d\n", r);
 		return r;
 	}
 	s->irq_mode = type;
-	dev_info(&s->pdev->dev, "irq: %s, vector %d\n", mode, pci_irq_vector(s->pdev, 0));
+	dev_info(&s->pdev->dev, "irq: %s, vector %d\n", mode,
+		 pci_irq_vector(s->pdev, 0));
 	return 0;
 }
 
@@ -224,7 +242,8 @@ static int draw(struct sim *s)
 		CHECK(ioread32(s->fb + 4 * i) == pixel(i),
 		      "draw: pixel %u reads %#x, wrote %#x\n", i,
 		      ioread32(s->fb + 4 * i), pixel(i));
-	dev_info(&s->pdev->dev, "draw: %ux%u XR24, top half written and read back\n", W, H);
+	dev_info(&s->pdev->dev,
+		 "draw: %ux%u XR24, top half written and read back\n", W, H);
 	return 0;
 }
 
@@ -246,15 +265,20 @@ static int run_blit(struct sim *s, u64 src, u32 dst, u32 len)
 	wr(s, VGPU_SIM_REG_DOORBELL, 1);
 	left = wait_for_completion_timeout(&s->done, IRQ_WAIT);
 	if (!left) {
-		dev_err(&s->pdev->dev, "blit: no completion interrupt (STATUS %#x)\n",
+		dev_err(&s->pdev->dev,
+			"blit: no completion interrupt (STATUS %#x)\n",
 			rd(s, VGPU_SIM_REG_STATUS));
 		return -ETIMEDOUT;
 	}
-	dev_info(&s->pdev->dev, "blit: %u bytes from %#llx, interrupt %d, STATUS %#x, ERROR %u\n",
-		 len, src, atomic_read(&s->irqs) - irqs, s->status, rd(s, VGPU_SIM_REG_ERROR));
+	dev_info(
+		&s->pdev->dev,
+		"blit: %u bytes from %#llx, interrupt %d, STATUS %#x, ERROR %u\n",
+		len, src, atomic_read(&s->irqs) - irqs, s->status,
+		rd(s, VGPU_SIM_REG_ERROR));
 	CHECK(s->status == VGPU_SIM_STATUS_DONE, "blit: failed, ERROR %u\n",
 	      rd(s, VGPU_SIM_REG_ERROR));
-	CHECK(rd(s, VGPU_SIM_REG_BLITS) == blits + 1, "blit: BLITS did not count it\n");
+	CHECK(rd(s, VGPU_SIM_REG_BLITS) == blits + 1,
+	      "blit: BLITS did not count it\n");
 	return 0;
 }
 
@@ -283,7 +307,8 @@ static int romblit(struct sim *s)
 	unsigned int i;
 	int r;
 
-	CHECK(s->fb_len >= ROM_DST + ROM_LEN, "romblit: framebuffer too small\n");
+	CHECK(s->fb_len >= ROM_DST + ROM_LEN,
+	      "romblit: framebuffer too small\n");
 	rom = ioremap(ROM_ADDR, ROM_LEN);
 	if (!rom)
 		return -ENOMEM;
@@ -291,8 +316,10 @@ static int romblit(struct sim *s)
 	r = run_blit(s, ROM_ADDR, ROM_DST, ROM_LEN);
 	for (i = 0; !r && i < ROM_LEN; i += 4)
 		if (ioread32(s->fb + ROM_DST + i) != ioread32(rom + i)) {
-			dev_err(&s->pdev->dev, "romblit: byte %#x reads %#x, ROM has %#x\n", i,
-				ioread32(s->fb + ROM_DST + i), ioread32(rom + i));
+			dev_err(&s->pdev->dev,
+				"romblit: byte %#x reads %#x, ROM has %#x\n", i,
+				ioread32(s->fb + ROM_DST + i),
+				ioread32(rom + i));
 			r = -EIO;
 		}
 	iounmap(rom);
@@ -359,7 +386,8 @@ static int sim_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	r = device_create_file(&pdev->dev, &dev_attr_test);
 	if (r)
 		return r;
-	dev_info(&pdev->dev, "vgpu-sim bound, %llu MiB framebuffer, DMA buffer at %pad\n",
+	dev_info(&pdev->dev,
+		 "vgpu-sim bound, %llu MiB framebuffer, DMA buffer at %pad\n",
 		 (unsigned long long)s->fb_len >> 20, &s->buf_dma);
 	return 0;
 }
@@ -372,12 +400,12 @@ static void sim_remove(struct pci_dev *pdev)
 	mutex_lock(&s->lock);
 	irq_off(s);
 	mutex_unlock(&s->lock);
-	dev_info(&pdev->dev, "vgpu-sim unbound (%d interrupts)\n", atomic_read(&s->irqs));
+	dev_info(&pdev->dev, "vgpu-sim unbound (%d interrupts)\n",
+		 atomic_read(&s->irqs));
 }
 
 static const struct pci_device_id sim_ids[] = {
-	{ PCI_DEVICE(VGPU_SIM_VENDOR, VGPU_SIM_DEVICE) },
-	{}
+	{ PCI_DEVICE(VGPU_SIM_VENDOR, VGPU_SIM_DEVICE) }, {}
 };
 MODULE_DEVICE_TABLE(pci, sim_ids);
 
