@@ -4,7 +4,7 @@
 set -eu
 pkgs="meson ninja-build gcc g++ pkg-config bc uuid-dev libudev-dev libpci-dev pci.ids
 libjson-c-dev libpng-dev check libfuse3-dev fuse3 mdevctl valgrind util-linux
-clang libclang-rt-14-dev abigail-tools tmux prometheus python3-jsonschema
+clang clang-format libclang-rt-14-dev abigail-tools tmux prometheus python3-jsonschema
 bash-completion libvirt-daemon libvirt-clients strace
 libglib2.0-dev libfdt-dev python3-venv seabios qemu-system-data dpkg-dev
 libvncserver-dev vncsnapshot libjpeg-dev"
