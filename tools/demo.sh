@@ -63,7 +63,7 @@ say "vgpuctl autostart 0000:01:01.0"; v autostart 0000:01:01.0
 say "vgpuctl list --all"; v list --all
 say "vgpuctl show $u"; v show "$u"
 say "vgpuctl --json list"; v --json list
-say "vgpuctl mdevctl list -d       (the mdevctl 1.2 personality)"; v mdevctl list -d
+say "vgpuctl mdevctl list -d       (the mdevctl personality)"; v mdevctl list -d
 say "vgpuctl stop $u"; v stop "$u"
 say "vgpuctl remove $d"; v remove "$d"
 say "vgpuctl list --all"; v list --all
