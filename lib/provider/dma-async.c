@@ -239,7 +239,6 @@ static int split_range(struct vgpu_device *dev, uint64_t iova, uint8_t *buf,
 			return n;
 		for (int i = 0; i < n && i < 16; i++) {
 			uint8_t *b = buf + done;
-
 			int r = 0;
 
 			if (!sg[i].vaddr)
@@ -248,14 +247,8 @@ static int split_range(struct vgpu_device *dev, uint64_t iova, uint8_t *buf,
 					.len = sg[i].len,
 					.off = (size_t)done
 				};
-			else if (sg[i].win->guarded)
-				/* an fd the client can shrink: no SIGBUS */
-				r = dma_guarded_copy(sg[i].vaddr, b,
-						     (size_t)sg[i].len, write);
-			else if (write)
-				memcpy(sg[i].vaddr, b, sg[i].len);
 			else
-				memcpy(b, sg[i].vaddr, sg[i].len);
+				r = dma_copy_piece(&sg[i], b, write);
 			if (r < 0)
 				return r;
 			done += sg[i].len;

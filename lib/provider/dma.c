@@ -319,6 +319,17 @@ static int dma_by_message(struct vgpu_device *dev, uint64_t iova, void *buf,
 	return 0;
 }
 
+int dma_copy_piece(const struct vgpu_dma_sg *sg, void *buf, bool write)
+{
+	if (sg->win->guarded)
+		return dma_guarded_copy(sg->vaddr, buf, (size_t)sg->len, write);
+	if (write)
+		memcpy(sg->vaddr, buf, sg->len);
+	else
+		memcpy(buf, sg->vaddr, sg->len);
+	return 0;
+}
+
 static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
 		    size_t len, bool write)
 {
@@ -354,13 +365,8 @@ static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
 			if (!sg[i].vaddr)
 				r = dma_by_message(dev, sg[i].iova, b,
 						   sg[i].len, write);
-			else if (sg[i].win->guarded)
-				r = dma_guarded_copy(sg[i].vaddr, b,
-						     (size_t)sg[i].len, write);
-			else if (write)
-				memcpy(sg[i].vaddr, b, sg[i].len);
 			else
-				memcpy(b, sg[i].vaddr, sg[i].len);
+				r = dma_copy_piece(&sg[i], b, write);
 			if (r < 0)
 				goto out;
 			done += sg[i].len;

@@ -337,6 +337,9 @@ int dma_send_probe(struct vgpu_device *dev, struct vfu_hdr *h, uint64_t addr);
 /* copy to or from a guarded window's mapping (an fd the client could
  * shrink): EFAULT where the file no longer has the page, never SIGBUS */
 int dma_guarded_copy(void *win, void *buf, size_t len, bool write);
+/* copy one translated piece that has a host address: directly, or guarded
+ * where the window's fd could shrink */
+int dma_copy_piece(const struct vgpu_dma_sg *sg, void *buf, bool write);
 /* a reply for the transfer in flight: 1 taken, 0 not ours, -EPROTO bad */
 int dma_async_reply(struct vgpu_device *dev, struct vfu_msg *m);
 /* call back the finished transfers (device lock held) */
