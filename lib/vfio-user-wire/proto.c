@@ -380,53 +380,54 @@ static int parse_dma_unmap(const struct vfu_hdr *hdr, const uint8_t *p,
 	return 0;
 }
 
+/*
+ * A request that is one structure starting with its argsz: at least the
+ * structure (longer is fine: argsz says how much reply fits, the rest of the
+ * request is ignored, as libvfio-user does), no fds, and an argsz that
+ * covers the structure.
+ */
+static int parse_argsz_struct(const uint8_t *p, size_t len, unsigned int nfds,
+			      void *dst, size_t size)
+{
+	uint32_t argsz;
+
+	NO_FDS();
+	NEED_GE(size);
+	memcpy(dst, p, size);
+	memcpy(&argsz, p, sizeof(argsz));
+	return argsz < size ? -EINVAL : 0;
+}
+
 static int parse_device_info(const struct vfu_hdr *hdr, const uint8_t *p,
 			     size_t len, unsigned int nfds, uint64_t max_xfer,
 			     struct vfu_req *out)
 {
-	NO_FDS();
-	/* longer is fine: argsz says how much reply fits, the rest of the
-	 * request is ignored (libvfio-user does the same) */
-	NEED_GE(sizeof(out->u.dev_info));
-	memcpy(&out->u.dev_info, p, sizeof(out->u.dev_info));
-	return out->u.dev_info.argsz < sizeof(out->u.dev_info) ? -EINVAL : 0;
+	return parse_argsz_struct(p, len, nfds, &out->u.dev_info,
+				  sizeof(out->u.dev_info));
 }
 
 static int parse_region_info(const struct vfu_hdr *hdr, const uint8_t *p,
 			     size_t len, unsigned int nfds, uint64_t max_xfer,
 			     struct vfu_req *out)
 {
-	NO_FDS();
-	/* longer is fine: argsz says how much reply fits, the rest of the
-	 * request is ignored (libvfio-user does the same) */
-	NEED_GE(sizeof(out->u.region_info));
-	memcpy(&out->u.region_info, p, sizeof(out->u.region_info));
-	return out->u.region_info.argsz < sizeof(out->u.region_info) ? -EINVAL
-								     : 0;
+	return parse_argsz_struct(p, len, nfds, &out->u.region_info,
+				  sizeof(out->u.region_info));
 }
 
 static int parse_region_io_fds(const struct vfu_hdr *hdr, const uint8_t *p,
 			       size_t len, unsigned int nfds, uint64_t max_xfer,
 			       struct vfu_req *out)
 {
-	NO_FDS();
-	/* longer is fine: argsz says how much reply fits, the rest of the
-	 * request is ignored (libvfio-user does the same) */
-	NEED_GE(sizeof(out->u.io_fds));
-	memcpy(&out->u.io_fds, p, sizeof(out->u.io_fds));
-	return out->u.io_fds.argsz < sizeof(out->u.io_fds) ? -EINVAL : 0;
+	return parse_argsz_struct(p, len, nfds, &out->u.io_fds,
+				  sizeof(out->u.io_fds));
 }
 
 static int parse_irq_info(const struct vfu_hdr *hdr, const uint8_t *p,
 			  size_t len, unsigned int nfds, uint64_t max_xfer,
 			  struct vfu_req *out)
 {
-	NO_FDS();
-	/* longer is fine: argsz says how much reply fits, the rest of the
-	 * request is ignored (libvfio-user does the same) */
-	NEED_GE(sizeof(out->u.irq_info));
-	memcpy(&out->u.irq_info, p, sizeof(out->u.irq_info));
-	return out->u.irq_info.argsz < sizeof(out->u.irq_info) ? -EINVAL : 0;
+	return parse_argsz_struct(p, len, nfds, &out->u.irq_info,
+				  sizeof(out->u.irq_info));
 }
 
 static int parse_region_rw(const struct vfu_hdr *hdr, const uint8_t *p,
