@@ -13,28 +13,9 @@ set -eu
 lib=$1 src=$2
 skip() { echo "skip: $*"; exit 77; }
 command -v abidiff > /dev/null || skip "abidiff not installed (Debian: abigail-tools)"
-command -v git > /dev/null || skip "git not installed"
-read -r version commit < "$src/lib/abi-baseline"
-git -C "$src" cat-file -e "$commit^{commit}" 2> /dev/null ||
-	skip "baseline commit $commit ($version) not in this checkout's history"
-
-cache=${VGPU_ABI_CACHE:-${HOME:-/root}/.cache/libvgpu-abi}/$commit
-if [ ! -f "$cache/done" ]; then
-	mkdir -p "$(dirname "$cache")"
-	work=$(mktemp -d "$cache.XXXXXX")
-	trap 'rm -rf "$work"' EXIT
-	git -C "$src" archive --format=tar "$commit" | tar -x -C "$work"
-	meson setup "$work/build" "$work" -Dtests=disabled -Dvm_tests=disabled \
-		-Dbuildtype=debugoptimized > "$work/setup.log" 2>&1 ||
-		{ cat "$work/setup.log"; exit 1; }
-	ninja -C "$work/build" > "$work/build.log" 2>&1 || { tail -30 "$work/build.log"; exit 1; }
-	mkdir -p "$work/out"
-	cp -L "$work/build/lib/libvgpu.so.0" "$work/out/"
-	cp -r "$work/include" "$work/out/include"
-	rm -rf "$cache"
-	mv "$work/out" "$cache"
-	touch "$cache/done"
-fi
+. "$(dirname "$0")/abi-baseline-build.sh"
+abi_baseline_build "$src"
+version=$baseline_version commit=$baseline_commit cache=$baseline_dir
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

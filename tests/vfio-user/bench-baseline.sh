@@ -1,0 +1,56 @@
+#!/bin/sh
+# The vfio-user round trip and DMA_MAP/DMA_UNMAP against libvgpu 0.1, in the
+# same run: bench-baseline (built against the 0.1 API only) runs in turns
+# with LD_LIBRARY_PATH on the 0.1 library (built once from the repository's
+# history, cached like the abi-baseline test's) and on this build's
+# library, SLICES times each, the order alternating; the medians of both
+# and their ratio are printed (ratio > 1: the current library is slower).
+# usage: bench-baseline.sh BENCH-BINARY BUILD-LIBDIR SOURCE-ROOT [SLICES]
+# exit: 0, 1 when a run fails, 77 when the 0.1 library cannot be built here
+set -eu
+bench=$1 libdir=$2 src=$3 slices=${4:-7}
+skip() { echo "skip: $*"; exit 77; }
+. "$(dirname "$0")/../abi-baseline-build.sh"
+abi_baseline_build "$src"
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+run() { # $1: label, $2: library directory
+	LD_LIBRARY_PATH=$2 "$bench" > "$out/run" ||
+		{ echo "FAIL: bench-baseline against $2"; cat "$out/run"; exit 1; }
+	grep -q "^lib $2/" "$out/run" ||
+		{ echo "FAIL: the dynamic linker did not take $2:"; head -1 "$out/run"; exit 1; }
+	sed "s/^/$1 /" "$out/run" >> "$out/all"
+}
+i=0
+while [ $i -lt "$slices" ]; do
+	if [ $((i % 2)) -eq 0 ]; then
+		run old "$baseline_dir"; run new "$libdir"
+	else
+		run new "$libdir"; run old "$baseline_dir"
+	fi
+	i=$((i + 1))
+done
+
+echo "libvgpu $baseline_version ($baseline_commit, $baseline_dir) against this build ($libdir),"
+echo "median of $slices runs each, alternating; ns per operation (lower is better)"
+printf '%-22s %12s %12s %8s\n' workload "$baseline_version" current ratio
+awk '
+	$2 == "lib" { next }
+	!($2 in seen) { seen[$2] = 1; order[++names] = $2 }
+	{ n = ++count[$1, $2]; val[$1, $2, n] = $3 }
+	function median(who, name,    n, i, j, t, a) {
+		n = count[who, name]
+		for (i = 1; i <= n; i++) a[i] = val[who, name, i]
+		for (i = 2; i <= n; i++)
+			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
+				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
+			}
+		return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	}
+	END {
+		for (k = 1; k <= names; k++) {
+			o = median("old", order[k]); c = median("new", order[k])
+			printf "%-22s %12.0f %12.0f %8.2f\n", order[k], o, c, c / o
+		}
+	}' "$out/all"
