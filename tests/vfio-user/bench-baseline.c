@@ -78,9 +78,10 @@ struct region_access {
 	uint32_t count;
 };
 
-#define WIN	 0x1000ULL
-#define IOVA(i)	 (0x100000000ULL + (uint64_t)(i) * 2 * WIN)
-#define PROBE_AT IOVA(0) - WIN /* below every window: inserted first */
+#define WIN	0x1000ULL
+#define IOVA(i) (0x100000000ULL + 2 * WIN * (i))
+/* below every window: inserted first */
+#define PROBE_AT (IOVA(0) - WIN)
 
 static double now_ns(void)
 {
@@ -113,10 +114,9 @@ static int dev_create(struct vgpu_device *dev, const char *type_id,
 
 	if (r < 0)
 		return r;
-	return vgpu_device_setup_region(dev, VGPU_REGION_BAR0, 4096,
-					VGPU_REGION_F_READ |
-						VGPU_REGION_F_WRITE,
-					bar0_access, NULL);
+	return vgpu_device_setup_region(
+		dev, VGPU_REGION_BAR0, 4096,
+		VGPU_REGION_F_READ | VGPU_REGION_F_WRITE, bar0_access, NULL);
 }
 
 static volatile sig_atomic_t stop;
@@ -192,8 +192,7 @@ static void provider_stop(pid_t pid)
 
 static uint16_t next_id;
 
-static int msg_send(int fd, uint16_t cmd, const void *p, size_t len,
-		    int sendfd)
+static int msg_send(int fd, uint16_t cmd, const void *p, size_t len, int sendfd)
 {
 	struct hdr h = { .msg_id = next_id++,
 			 .cmd = cmd,
@@ -385,8 +384,8 @@ int main(void)
 	snprintf(path, sizeof(path), "%s/dev.sock", dir);
 	if (dladdr((void *)vgpu_provider_new, &info) && info.dli_fname)
 		printf("lib %s\n", info.dli_fname);
-	r = bench_roundtrip(path, false) < 0 || bench_roundtrip(path, true) < 0 ||
-	    bench_dma(path) < 0;
+	r = bench_roundtrip(path, false) < 0 ||
+	    bench_roundtrip(path, true) < 0 || bench_dma(path) < 0;
 	unlink(path);
 	rmdir(dir);
 	if (r)
