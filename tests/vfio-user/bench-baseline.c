@@ -37,8 +37,8 @@
 #include "libvgpu.h"
 #include "libvgpu-provider.h"
 
-#define ROUNDS 5000 /* round trips per pass */
-#define MAPS   500  /* map + unmap pairs per pass */
+#define ROUNDS 10000 /* round trips per pass */
+#define MAPS   1000 /* map + unmap pairs per pass */
 #define REPEAT 3
 
 /* the wire format (vfio-user protocol), as the spec lays it out */

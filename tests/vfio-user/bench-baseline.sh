@@ -8,7 +8,7 @@
 # usage: bench-baseline.sh BENCH-BINARY BUILD-LIBDIR SOURCE-ROOT [SLICES]
 # exit: 0, 1 when a run fails, 77 when the 0.1 library cannot be built here
 set -eu
-bench=$1 libdir=$2 src=$3 slices=${4:-7}
+bench=$1 libdir=$2 src=$3 slices=${4:-9}
 skip() { echo "skip: $*"; exit 77; }
 . "$(dirname "$0")/../abi-baseline-build.sh"
 abi_baseline_build "$src"
