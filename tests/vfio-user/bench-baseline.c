@@ -38,7 +38,7 @@
 #include "libvgpu-provider.h"
 
 #define ROUNDS 10000 /* round trips per pass */
-#define MAPS   1000 /* map + unmap pairs per pass */
+#define MAPS   1000  /* map + unmap pairs per pass */
 #define REPEAT 3
 
 /* the wire format (vfio-user protocol), as the spec lays it out */
