@@ -235,14 +235,39 @@ uint64_t memp_rss(pid_t pid)
 	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-struct vfu_client *memp_connect(struct vgpu_ctx *ctx, const char *dir,
-				const char *name)
+struct memp_fixture memp;
+
+void memp_setup(void)
+{
+	strcpy(memp.dir, "/tmp/vgpu-memp-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(memp.dir));
+	memp.pid = memp_start(memp.dir);
+	ck_assert_int_gt(memp.pid, 0);
+	ck_assert_int_eq(vgpu_ctx_new(&memp.ctx), 0);
+	vgpu_ctx_set_log_fn(memp.ctx, NULL, NULL);
+	memp.fds = memp_fds(memp.pid);
+	memp.rss = memp_rss(memp.pid);
+}
+
+void memp_teardown(void)
+{
+	char p[128];
+
+	/* 0: no signal (SIGBUS would be 135) */
+	ck_assert_int_eq(memp_stop(memp.pid), 0);
+	vgpu_ctx_unref(memp.ctx);
+	snprintf(p, sizeof(p), "%s/mem", memp.dir);
+	unlink(p);
+	rmdir(memp.dir);
+}
+
+struct vfu_client *memp_connect(const char *name)
 {
 	struct vfu_client *c;
 	char path[256];
 
-	snprintf(path, sizeof(path), "%s/%s.sock", dir, name);
-	ck_assert_int_eq(vfu_client_connect(ctx, path, &c), 0);
+	snprintf(path, sizeof(path), "%s/%s.sock", memp.dir, name);
+	ck_assert_int_eq(vfu_client_connect(memp.ctx, path, &c), 0);
 	return c;
 }
 
@@ -259,14 +284,13 @@ void memp_set(struct vfu_client *c, uint64_t off, uint64_t v)
 	ck_assert_int_eq(vfu_client_region_write(c, 0, off, &v, 8), 0);
 }
 
-void memp_check_healthy(pid_t pid, struct vgpu_ctx *ctx, const char *dir,
-			int fds, uint64_t rss)
+void memp_check_healthy(void)
 {
 	const char *names[] = { "a", "b" };
 
-	ck_assert_int_eq(kill(pid, 0), 0);
+	ck_assert_int_eq(kill(memp.pid, 0), 0);
 	for (int i = 0; i < 2; i++) {
-		struct vfu_client *c = memp_connect(ctx, dir, names[i]);
+		struct vfu_client *c = memp_connect(names[i]);
 
 		memp_set(c, 0, 0x5a5a0000u + (unsigned int)i);
 		ck_assert_uint_eq(memp_reg(c, 0),
@@ -275,8 +299,8 @@ void memp_check_healthy(pid_t pid, struct vgpu_ctx *ctx, const char *dir,
 	}
 	/* the provider drops a connection when it reads its end: wait for
 	 * that (bounded), then compare */
-	for (int i = 0; i < 1000 && memp_fds(pid) != fds; i++)
+	for (int i = 0; i < 1000 && memp_fds(memp.pid) != memp.fds; i++)
 		usleep(10000);
-	ck_assert_int_eq(memp_fds(pid), fds);
-	ck_assert_uint_lt(memp_rss(pid), rss + (32u << 20));
+	ck_assert_int_eq(memp_fds(memp.pid), memp.fds);
+	ck_assert_uint_lt(memp_rss(memp.pid), memp.rss + (32u << 20));
 }

@@ -45,17 +45,34 @@ uint64_t memp_rss(pid_t pid);
 
 struct vgpu_ctx;
 struct vfu_client;
-/* connect to device @name ("a" or "b") of the provider in @dir */
-struct vfu_client *memp_connect(struct vgpu_ctx *ctx, const char *dir,
-				const char *name);
+
+/*
+ * The fixture of the tests against this provider (Check's checked fixture):
+ * memp_setup() starts it in a directory of its own, makes a context and
+ * notes the provider's open fds and resident bytes; memp_teardown() stops it
+ * (a clean exit: a SIGBUS would show) and removes the directory, with a
+ * file "mem" a test may have left there.
+ */
+struct memp_fixture {
+	char dir[64];
+	pid_t pid;
+	struct vgpu_ctx *ctx;
+	int fds;
+	uint64_t rss;
+};
+extern struct memp_fixture memp;
+void memp_setup(void);
+void memp_teardown(void);
+
+/* connect to device @name ("a" or "b") */
+struct vfu_client *memp_connect(const char *name);
 uint64_t memp_reg(struct vfu_client *c, uint64_t off);
 void memp_set(struct vfu_client *c, uint64_t off, uint64_t v);
 /*
- * After an attack: the provider @pid is alive, serves a fresh client on
- * both devices, and is back to @fds open fds (waiting for it to notice the
- * clients that went away) and within a generous bound of @rss.
+ * After an attack: the provider is alive, serves a fresh client on both
+ * devices, and is back to the fds noted at set-up (waiting for it to notice
+ * the clients that went away) and within a generous bound of its RSS then.
  */
-void memp_check_healthy(pid_t pid, struct vgpu_ctx *ctx, const char *dir,
-			int fds, uint64_t rss);
+void memp_check_healthy(void);
 
 #endif

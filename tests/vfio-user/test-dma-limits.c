@@ -23,31 +23,6 @@
 #include "mem-provider.h"
 #include "proto.h"
 
-static char dir[64];
-static pid_t prov;
-static struct vgpu_ctx *ctx;
-static int base_fds;
-static uint64_t base_rss;
-
-static void setup(void)
-{
-	strcpy(dir, "/tmp/vgpu-dmalim-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	prov = memp_start(dir);
-	ck_assert_int_gt(prov, 0);
-	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
-	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
-	base_fds = memp_fds(prov);
-	base_rss = memp_rss(prov);
-}
-
-static void teardown(void)
-{
-	ck_assert_int_eq(memp_stop(prov), 0);
-	vgpu_ctx_unref(ctx);
-	rmdir(dir);
-}
-
 /* ---- a raw client ---- */
 
 static void raw_send(int fd, uint16_t id, uint16_t cmd, const void *p,
@@ -92,7 +67,7 @@ static int raw_connect(uint64_t max_dma_maps, uint64_t *answered)
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	int jl;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/a.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/a.sock", memp.dir);
 	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	memcpy(msg, &v, sizeof(v));
@@ -135,7 +110,7 @@ START_TEST(test_dma_map_limit)
 	fd = raw_connect(UINT32_MAX, &lim);
 	ck_assert_uint_eq(lim, VFU_MAX_DMA_MAPS);
 	close(fd);
-	memp_check_healthy(prov, ctx, dir, base_fds, base_rss);
+	memp_check_healthy();
 }
 END_TEST
 
@@ -200,7 +175,7 @@ static int log_report(struct vfu_client *c, uint64_t iova, uint64_t len,
 START_TEST(test_dirty_log_bounded)
 {
 	const uint64_t iova = 1ULL << 44, big = 1ULL << 42;
-	struct vfu_client *c = memp_connect(ctx, dir, "a");
+	struct vfu_client *c = memp_connect("a");
 	uint64_t first;
 	bool all;
 
@@ -223,9 +198,9 @@ START_TEST(test_dirty_log_bounded)
 				    &first, &all),
 			 0);
 	ck_assert(all);
-	ck_assert_uint_lt(memp_rss(prov), base_rss + (32u << 20));
+	ck_assert_uint_lt(memp_rss(memp.pid), memp.rss + (32u << 20));
 	vfu_client_close(c);
-	memp_check_healthy(prov, ctx, dir, base_fds, base_rss);
+	memp_check_healthy();
 }
 END_TEST
 
@@ -260,7 +235,7 @@ static int unmap_dirty(struct vfu_client *c, uint64_t iova, uint64_t size,
 START_TEST(test_dirty_unmap_fails)
 {
 	const uint64_t iova = 0x100000, len = 0x10000;
-	struct vfu_client *c = memp_connect(ctx, dir, "a");
+	struct vfu_client *c = memp_connect("a");
 	int fd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	uint64_t bits = 0;
 
@@ -286,7 +261,7 @@ START_TEST(test_dirty_unmap_fails)
 	ck_assert_uint_eq(bits, 1u << 3);
 	vfu_client_close(c);
 	close(fd);
-	memp_check_healthy(prov, ctx, dir, base_fds, base_rss);
+	memp_check_healthy();
 }
 END_TEST
 
@@ -295,7 +270,7 @@ static Suite *limits_suite(void)
 	Suite *s = suite_create("dma-limits");
 	TCase *tc = tcase_create("dma-limits");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, memp_setup, memp_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_dma_map_limit);
 	tcase_add_test(tc, test_dirty_log_bounded);

@@ -22,36 +22,6 @@
 #define IOVA 0x100000ULL
 #define WIN  0x10000ULL
 
-static char dir[64];
-static pid_t prov;
-static struct vgpu_ctx *ctx;
-static int base_fds;
-static uint64_t base_rss;
-
-static void setup(void)
-{
-	strcpy(dir, "/tmp/vgpu-seal-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(dir));
-	prov = memp_start(dir);
-	ck_assert_int_gt(prov, 0);
-	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
-	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
-	base_fds = memp_fds(prov);
-	base_rss = memp_rss(prov);
-}
-
-static void teardown(void)
-{
-	char p[128];
-
-	/* 0: no signal (SIGBUS would be 135) */
-	ck_assert_int_eq(memp_stop(prov), 0);
-	vgpu_ctx_unref(ctx);
-	snprintf(p, sizeof(p), "%s/mem", dir);
-	unlink(p);
-	rmdir(dir);
-}
-
 /* guest memory of WIN bytes: a memfd, sealed against shrinking or not, or
  * a plain file (what QEMU's memory-backend-file shares) */
 enum kind {
@@ -67,7 +37,7 @@ static int guest_fd(enum kind k, uint64_t size)
 	if (k == FILE_BACKED) {
 		char p[128];
 
-		snprintf(p, sizeof(p), "%s/mem", dir);
+		snprintf(p, sizeof(p), "%s/mem", memp.dir);
 		fd = open(p, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	} else {
 		fd = memfd_create("guest", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -105,7 +75,7 @@ static void dma_all(struct vfu_client *c, uint64_t err[3])
  */
 START_TEST(test_dma_fd_sealed)
 {
-	struct vfu_client *c = memp_connect(ctx, dir, "a");
+	struct vfu_client *c = memp_connect("a");
 	int fd = guest_fd(SEALED, WIN), shortfd = guest_fd(SEALED, WIN / 2);
 	uint8_t *g = mmap(NULL, WIN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	uint64_t err[3];
@@ -132,7 +102,7 @@ START_TEST(test_dma_fd_sealed)
 	munmap(g, WIN);
 	close(fd);
 	close(shortfd);
-	memp_check_healthy(prov, ctx, dir, base_fds, base_rss);
+	memp_check_healthy();
 }
 END_TEST
 
@@ -145,7 +115,7 @@ END_TEST
 START_TEST(test_dma_fd_unsealed)
 {
 	enum kind k = _i ? FILE_BACKED : UNSEALED;
-	struct vfu_client *c = memp_connect(ctx, dir, "a");
+	struct vfu_client *c = memp_connect("a");
 	int fd = guest_fd(k, WIN);
 	uint8_t *g = mmap(NULL, WIN, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	uint64_t err[3];
@@ -174,7 +144,7 @@ START_TEST(test_dma_fd_unsealed)
 	ck_assert_int_eq(vfu_client_dma_unmap(c, IOVA, WIN), 0);
 	vfu_client_close(c);
 	close(fd);
-	memp_check_healthy(prov, ctx, dir, base_fds, base_rss);
+	memp_check_healthy();
 }
 END_TEST
 
@@ -196,7 +166,7 @@ static int region_fd(struct vfu_client *c, unsigned int index,
 /* a region's fd cannot be truncated, grown or given seals of the client's */
 START_TEST(test_region_fd_sealed)
 {
-	struct vfu_client *c = memp_connect(ctx, dir, "a");
+	struct vfu_client *c = memp_connect("a");
 	unsigned int n;
 	int fd = region_fd(c, VGPU_REGION_BAR2, &n);
 	uint64_t v = 0x0123456789abcdefULL, r = 0;
@@ -214,7 +184,7 @@ START_TEST(test_region_fd_sealed)
 	ck_assert_uint_eq(r, v);
 	close(fd);
 	vfu_client_close(c);
-	memp_check_healthy(prov, ctx, dir, base_fds, base_rss);
+	memp_check_healthy();
 }
 END_TEST
 
@@ -225,7 +195,7 @@ END_TEST
  */
 START_TEST(test_region_fd_readonly)
 {
-	struct vfu_client *c = memp_connect(ctx, dir, "a");
+	struct vfu_client *c = memp_connect("a");
 	unsigned int n;
 	int fd = region_fd(c, VGPU_REGION_BAR4, &n), rw;
 	uint8_t b = 0, *m;
@@ -256,7 +226,7 @@ START_TEST(test_region_fd_readonly)
 	ck_assert_uint_eq(b, 0xa5);
 	close(fd);
 	vfu_client_close(c);
-	memp_check_healthy(prov, ctx, dir, base_fds, base_rss);
+	memp_check_healthy();
 }
 END_TEST
 
@@ -267,7 +237,7 @@ END_TEST
  */
 START_TEST(test_region_fd_sparse)
 {
-	struct vfu_client *c = memp_connect(ctx, dir, "a");
+	struct vfu_client *c = memp_connect("a");
 	const uint64_t trapped = MEMP_BAR2_AREA + 0x1000;
 	uint64_t v = 0x1122334455667788ULL, r = 0, junk = ~0ULL;
 	unsigned int n;
@@ -300,7 +270,7 @@ START_TEST(test_region_fd_sparse)
 	munmap(m, MEMP_BAR2_SIZE);
 	close(fd);
 	vfu_client_close(c);
-	memp_check_healthy(prov, ctx, dir, base_fds, base_rss);
+	memp_check_healthy();
 }
 END_TEST
 
@@ -309,7 +279,7 @@ static Suite *seal_suite(void)
 	Suite *s = suite_create("sealing");
 	TCase *tc = tcase_create("shared-memory");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, memp_setup, memp_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_dma_fd_sealed);
 	tcase_add_loop_test(tc, test_dma_fd_unsealed, 0, 2);
