@@ -14,8 +14,11 @@
  *      and remove, through the wire;
  *  map-unmap-fd-N   the same with a window backed by a memfd sent with the
  *      DMA_MAP (the provider maps and unmaps it too).
- * Each line is "name nanoseconds-per-operation" (best of REPEAT passes),
- * plus "lib PATH" naming the library the dynamic linker chose.
+ * Each line is "name WALL CPU": nanoseconds per operation of wall-clock
+ * time and of processor time (the client's and the whole provider
+ * process's, which a loaded machine disturbs far less), each the best of
+ * REPEAT passes; plus "lib PATH" naming the library the dynamic linker
+ * chose.
  * Uses only functions, types and constants that libvgpu 0.1 (commit
  * 70c7fc4) declares.
  */
@@ -83,12 +86,45 @@ struct region_access {
 /* below every window: inserted first */
 #define PROBE_AT (IOVA(0) - WIN)
 
-static double now_ns(void)
+static double clock_ns(clockid_t clk)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* wall-clock and processor time of a pass, best of the passes so far */
+struct meter {
+	clockid_t provider; /* the provider process's CPU clock */
+	double wall0, cpu0;
+	double wall, cpu; /* best per operation */
+};
+
+static int meter_init(struct meter *m, pid_t provider)
+{
+	m->wall = m->cpu = 1e18;
+	return clock_getcpuclockid(provider, &m->provider) ? -1 : 0;
+}
+
+static double cpu_now(struct meter *m)
+{
+	return clock_ns(CLOCK_PROCESS_CPUTIME_ID) + clock_ns(m->provider);
+}
+
+static void meter_start(struct meter *m)
+{
+	m->cpu0 = cpu_now(m);
+	m->wall0 = clock_ns(CLOCK_MONOTONIC);
+}
+
+static void meter_stop(struct meter *m, unsigned int ops)
+{
+	double wall = (clock_ns(CLOCK_MONOTONIC) - m->wall0) / ops;
+	double cpu = (cpu_now(m) - m->cpu0) / ops;
+
+	m->wall = wall < m->wall ? wall : m->wall;
+	m->cpu = cpu < m->cpu ? cpu : m->cpu;
 }
 
 /* ---- the provider (child) ---- */
@@ -277,61 +313,56 @@ static int dma_unmap(int fd, uint64_t iova)
 
 /* ---- the workloads ---- */
 
-static double roundtrip(int fd)
+static int roundtrip(int fd, struct meter *m)
 {
 	struct region_access a = { .region = VGPU_REGION_BAR0, .count = 4 };
 	uint8_t rep[64];
-	double best = 1e18;
 
 	for (int pass = 0; pass < REPEAT; pass++) {
-		double t0 = now_ns();
-
+		meter_start(m);
 		for (int i = 0; i < ROUNDS; i++)
 			if (msg_send(fd, CMD_REGION_READ, &a, sizeof(a), -1) <
 				    0 ||
 			    msg_reply(fd, rep, sizeof(rep)) < 0)
 				return -1;
-		t0 = (now_ns() - t0) / ROUNDS;
-		best = t0 < best ? t0 : best;
+		meter_stop(m, ROUNDS);
 	}
-	return best;
+	return 0;
 }
 
-/* map + unmap of one window below @n mapped ones; @memfd < 0: message-only */
-static double map_unmap(int fd, int memfd)
+/* map + unmap of one window below the mapped ones; @memfd < 0: message
+ * only */
+static int map_unmap(int fd, int memfd, struct meter *m)
 {
-	double best = 1e18;
-
 	for (int pass = 0; pass < REPEAT; pass++) {
-		double t0 = now_ns();
-
+		meter_start(m);
 		for (int i = 0; i < MAPS; i++)
 			if (dma_map(fd, PROBE_AT, memfd) < 0 ||
 			    dma_unmap(fd, PROBE_AT) < 0)
 				return -1;
-		t0 = (now_ns() - t0) / (2 * MAPS);
-		best = t0 < best ? t0 : best;
+		meter_stop(m, 2 * MAPS);
 	}
-	return best;
+	return 0;
 }
 
 static int bench_roundtrip(const char *path, bool threaded)
 {
 	pid_t pid = provider_start(path, threaded);
-	double ns = -1;
-	int fd;
+	struct meter m;
+	int fd, r = -1;
 
 	if (pid < 0)
 		return -1;
 	fd = client(path);
 	if (fd >= 0) {
-		ns = roundtrip(fd);
+		r = meter_init(&m, pid) < 0 ? -1 : roundtrip(fd, &m);
 		close(fd);
 	}
 	provider_stop(pid);
-	if (ns < 0)
+	if (r < 0)
 		return -1;
-	printf("roundtrip-%s %.1f\n", threaded ? "thread" : "loop", ns);
+	printf("roundtrip-%s %.1f %.1f\n", threaded ? "thread" : "loop", m.wall,
+	       m.cpu);
 	return 0;
 }
 
@@ -351,17 +382,19 @@ static int bench_dma(const char *path)
 	if (fd < 0)
 		goto out;
 	for (unsigned int s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-		double msg, withfd;
+		struct meter msg, withfd;
 
 		for (; mapped < sizes[s]; mapped++)
 			if (dma_map(fd, IOVA(mapped), -1) < 0)
 				goto close;
-		msg = map_unmap(fd, -1);
-		withfd = map_unmap(fd, memfd);
-		if (msg < 0 || withfd < 0)
+		if (meter_init(&msg, pid) < 0 || meter_init(&withfd, pid) < 0 ||
+		    map_unmap(fd, -1, &msg) < 0 ||
+		    map_unmap(fd, memfd, &withfd) < 0)
 			goto close;
-		printf("map-unmap-msg-%u %.1f\n", sizes[s], msg);
-		printf("map-unmap-fd-%u %.1f\n", sizes[s], withfd);
+		printf("map-unmap-msg-%u %.1f %.1f\n", sizes[s], msg.wall,
+		       msg.cpu);
+		printf("map-unmap-fd-%u %.1f %.1f\n", sizes[s], withfd.wall,
+		       withfd.cpu);
 	}
 	r = 0;
 close:

@@ -32,16 +32,18 @@ while [ $i -lt "$slices" ]; do
 	i=$((i + 1))
 done
 
-echo "libvgpu $baseline_version ($baseline_commit, $baseline_dir) against this build ($libdir),"
-echo "median of $slices runs each, alternating; ns per operation (lower is better)"
-printf '%-22s %12s %12s %8s\n' workload "$baseline_version" current ratio
+echo "libvgpu $baseline_version ($baseline_commit, $baseline_dir) against this build ($libdir)"
+echo "ns per operation, median of $slices runs each (alternating); wall clock, and the"
+echo "processor time of client and provider (steadier on a loaded machine); ratio > 1: slower now"
+printf '%-20s %9s %9s %6s %9s %9s %6s\n' workload "wall $baseline_version" current ratio \
+	"cpu $baseline_version" current ratio
 awk '
 	$2 == "lib" { next }
 	!($2 in seen) { seen[$2] = 1; order[++names] = $2 }
-	{ n = ++count[$1, $2]; val[$1, $2, n] = $3 }
-	function median(who, name,    n, i, j, t, a) {
+	{ n = ++count[$1, $2]; wall[$1, $2, n] = $3; cpu[$1, $2, n] = $4 }
+	function median(v, who, name,    n, i, j, t, a) {
 		n = count[who, name]
-		for (i = 1; i <= n; i++) a[i] = val[who, name, i]
+		for (i = 1; i <= n; i++) a[i] = v == "wall" ? wall[who, name, i] : cpu[who, name, i]
 		for (i = 2; i <= n; i++)
 			for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
 				t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
@@ -50,7 +52,9 @@ awk '
 	}
 	END {
 		for (k = 1; k <= names; k++) {
-			o = median("old", order[k]); c = median("new", order[k])
-			printf "%-22s %12.0f %12.0f %8.2f\n", order[k], o, c, c / o
+			x = order[k]
+			ow = median("wall", "old", x); nw = median("wall", "new", x)
+			oc = median("cpu", "old", x); nc = median("cpu", "new", x)
+			printf "%-20s %9.0f %9.0f %6.2f %9.0f %9.0f %6.2f\n", x, ow, nw, nw / ow, oc, nc, nc / oc
 		}
 	}' "$out/all"
