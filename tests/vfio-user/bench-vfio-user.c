@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "client.h"
+#include "provider-child.h"
 #include "sim-device.h"
 
 #define ROUNDS 50000
@@ -103,7 +104,7 @@ close:
 	vfu_client_close(c);
 out:
 	vgpu_ctx_unref(ctx);
-	sim_stop(sim);
+	child_stop(sim);
 	return ns;
 }
 

@@ -13,6 +13,7 @@
 #include "client.h"
 #include "libvgpu-provider.h"
 #include "mem-provider.h"
+#include "provider-child.h"
 
 struct memp_dev {
 	uint64_t regs[0x48 / 8];
@@ -168,71 +169,14 @@ static int memp_main(const char *dir, int ready_fd)
 	return 0;
 }
 
+static int memp_child(void *arg, int ready_fd)
+{
+	return memp_main(arg, ready_fd);
+}
+
 pid_t memp_start(const char *dir)
 {
-	int pfd[2];
-	pid_t pid;
-	char c;
-
-	if (pipe(pfd) < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		close(pfd[0]);
-		_exit(memp_main(dir, pfd[1]));
-	}
-	close(pfd[1]);
-	/* ready, and (EOF) the child's end closed: its fds are settled */
-	if (pid < 0 || read(pfd[0], &c, 1) != 1 || read(pfd[0], &c, 1) != 0) {
-		close(pfd[0]);
-		return -1;
-	}
-	close(pfd[0]);
-	return pid;
-}
-
-int memp_stop(pid_t pid)
-{
-	int st;
-
-	kill(pid, SIGTERM);
-	if (waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-int memp_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
-uint64_t memp_rss(pid_t pid)
-{
-	char path[64];
-	unsigned long long size = 0, res = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	f = fopen(path, "re");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%llu %llu", &size, &res) != 2)
-		res = 0;
-	fclose(f);
-	return (uint64_t)res * (uint64_t)sysconf(_SC_PAGESIZE);
+	return child_start(memp_child, (void *)dir);
 }
 
 struct memp_fixture memp;
@@ -245,8 +189,8 @@ void memp_setup(void)
 	ck_assert_int_gt(memp.pid, 0);
 	ck_assert_int_eq(vgpu_ctx_new(&memp.ctx), 0);
 	vgpu_ctx_set_log_fn(memp.ctx, NULL, NULL);
-	memp.fds = memp_fds(memp.pid);
-	memp.rss = memp_rss(memp.pid);
+	memp.fds = child_fds(memp.pid);
+	memp.rss = child_rss(memp.pid);
 }
 
 void memp_teardown(void)
@@ -254,7 +198,7 @@ void memp_teardown(void)
 	char p[128];
 
 	/* 0: no signal (SIGBUS would be 135) */
-	ck_assert_int_eq(memp_stop(memp.pid), 0);
+	ck_assert_int_eq(child_stop(memp.pid), 0);
 	vgpu_ctx_unref(memp.ctx);
 	snprintf(p, sizeof(p), "%s/mem", memp.dir);
 	unlink(p);
@@ -299,8 +243,8 @@ void memp_check_healthy(void)
 	}
 	/* the provider drops a connection when it reads its end: wait for
 	 * that (bounded), then compare */
-	for (int i = 0; i < 1000 && memp_fds(memp.pid) != memp.fds; i++)
+	for (int i = 0; i < 1000 && child_fds(memp.pid) != memp.fds; i++)
 		usleep(10000);
-	ck_assert_int_eq(memp_fds(memp.pid), memp.fds);
-	ck_assert_uint_lt(memp_rss(memp.pid), memp.rss + (32u << 20));
+	ck_assert_int_eq(child_fds(memp.pid), memp.fds);
+	ck_assert_uint_lt(child_rss(memp.pid), memp.rss + (32u << 20));
 }

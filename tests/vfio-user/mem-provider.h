@@ -35,14 +35,9 @@
 #define MEMP_BAR2_AREA 0x8000
 #define MEMP_BAR4_SIZE 0x4000
 
-/* fork the provider serving @dir/a.sock and @dir/b.sock; its pid */
+/* fork the provider serving @dir/a.sock and @dir/b.sock; its pid (see
+ * provider-child.h for stopping it, its fds and RSS) */
 pid_t memp_start(const char *dir);
-/* SIGTERM and reap; its exit status (0 = clean, 128 + n = signal n) */
-int memp_stop(pid_t pid);
-/* open fds and resident bytes of process @pid */
-int memp_fds(pid_t pid);
-uint64_t memp_rss(pid_t pid);
-
 struct vgpu_ctx;
 struct vfu_client;
 

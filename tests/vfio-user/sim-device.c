@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "libvgpu-provider.h"
+#include "provider-child.h"
 #include "sim-device.h"
 
 struct sim {
@@ -285,26 +286,23 @@ static int sim_main(const char *path, const char *runtime, int ready_fd,
 	return 0;
 }
 
+struct sim_args {
+	const char *path, *runtime;
+	bool threaded;
+};
+
+static int sim_child(void *arg, int ready_fd)
+{
+	struct sim_args *a = arg;
+
+	return sim_main(a->path, a->runtime, ready_fd, a->threaded);
+}
+
 static pid_t start(const char *path, const char *runtime, bool threaded)
 {
-	int pfd[2];
-	pid_t pid;
-	char c;
+	struct sim_args a = { path, runtime, threaded };
 
-	if (pipe(pfd) < 0)
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		close(pfd[0]);
-		_exit(sim_main(path, runtime, pfd[1], threaded));
-	}
-	close(pfd[1]);
-	if (pid < 0 || read(pfd[0], &c, 1) != 1) {
-		close(pfd[0]);
-		return -1;
-	}
-	close(pfd[0]);
-	return pid;
+	return child_start(sim_child, &a);
 }
 
 pid_t sim_start_mode(const char *path, bool threaded)
@@ -320,32 +318,4 @@ pid_t sim_start_managed(const char *runtime_dir)
 pid_t sim_start(const char *path)
 {
 	return sim_start_mode(path, false);
-}
-
-int sim_stop(pid_t pid)
-{
-	int st;
-
-	kill(pid, SIGTERM);
-	if (waitpid(pid, &st, 0) < 0)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-int sim_count_fds(pid_t pid)
-{
-	char path[64];
-	struct dirent *de;
-	DIR *d;
-	int n = 0;
-
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }

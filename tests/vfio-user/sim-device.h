@@ -22,7 +22,8 @@
 #define SIM_DMA_TIMEOUT_MS 1000
 #define SIM_UUID	   "6f0c8e5a-3c1e-4d2b-9a55-0123456789ab"
 
-/* fork a provider serving one device on @path; returns the child's pid */
+/* fork a provider serving one device on @path; returns the child's pid
+ * (stopped with child_stop(), see provider-child.h) */
 pid_t sim_start(const char *path);
 /* the same; @threaded: vgpu_provider_start_thread() (a thread per client)
  * instead of a vgpu_provider_dispatch() loop */
@@ -30,9 +31,4 @@ pid_t sim_start_mode(const char *path, bool threaded);
 /* the same with a control socket in @runtime_dir (parent "sim0"), the
  * device at its default socket there: reachable by vgpu_handle_open() */
 pid_t sim_start_managed(const char *runtime_dir);
-/* SIGTERM and reap it; returns its exit status (0 = clean) */
-int sim_stop(pid_t pid);
-/* open descriptors of process @pid */
-int sim_count_fds(pid_t pid);
-
 #endif

@@ -11,6 +11,7 @@
 
 #include "libvgpu-private.h"
 #include "proto.h"
+#include "provider-child.h"
 #include "sim-device.h"
 #include "sim-fixture.h"
 
@@ -34,7 +35,7 @@ static void sim_setup(void)
 
 static void sim_teardown(void)
 {
-	ck_assert_int_eq(sim_stop(sim), 0);
+	ck_assert_int_eq(child_stop(sim), 0);
 	vgpu_ctx_unref(ctx);
 	rmdir(tmpdir);
 }

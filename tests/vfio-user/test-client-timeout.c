@@ -25,6 +25,7 @@
 #include "client.h"
 #include "libvgpu.h"
 #include "proto.h"
+#include "provider-child.h"
 #include "sim-device.h"
 
 static char tmp[64], run[96];
@@ -32,7 +33,7 @@ static struct vgpu_ctx *ctx;
 
 static int count_fds(void)
 {
-	return sim_count_fds(getpid());
+	return child_fds(getpid());
 }
 
 static void setup(void)
@@ -89,7 +90,7 @@ START_TEST(test_stopped_provider)
 	ck_assert_int_eq(vgpu_handle_reset(h), -ETIMEDOUT);
 	vgpu_handle_unref(h);
 	ck_assert_int_eq(count_fds(), before);
-	sim_stop(sim);
+	child_stop(sim);
 }
 END_TEST
 

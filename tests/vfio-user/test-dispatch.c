@@ -19,6 +19,7 @@
 #include "client.h"
 #include "libvgpu-private.h"
 #include "proto.h"
+#include "provider-child.h"
 #include "sim-device.h"
 #include "sim-fixture.h"
 
@@ -54,7 +55,7 @@ START_TEST(test_hostile_client)
 		expect(fd, &m, sizeof(m), EINVAL);
 	}
 	/* extra fds on a command that takes none are closed */
-	before = sim_count_fds(sim);
+	before = child_fds(sim);
 	{
 		struct {
 			struct vfu_hdr h;
@@ -87,7 +88,7 @@ START_TEST(test_hostile_client)
 		ck_assert_int_eq(rh.error, EINVAL);
 		close(efd);
 	}
-	ck_assert_int_eq(sim_count_fds(sim), before);
+	ck_assert_int_eq(child_fds(sim), before);
 	/* a size below the header breaks framing: disconnected */
 	h.cmd = VFU_CMD_DEVICE_RESET;
 	h.size = 8;

@@ -21,6 +21,7 @@
 #include "client.h"
 #include "libvgpu-private.h"
 #include "mem-provider.h"
+#include "provider-child.h"
 #include "proto.h"
 
 /* ---- a raw client ---- */
@@ -198,7 +199,7 @@ START_TEST(test_dirty_log_bounded)
 				    &first, &all),
 			 0);
 	ck_assert(all);
-	ck_assert_uint_lt(memp_rss(memp.pid), memp.rss + (32u << 20));
+	ck_assert_uint_lt(child_rss(memp.pid), memp.rss + (32u << 20));
 	vfu_client_close(c);
 	memp_check_healthy();
 }

@@ -30,6 +30,7 @@
 #include "device-private.h"
 #include "libvgpu.h"
 #include "proto.h"
+#include "provider-child.h"
 #include "sim-device.h"
 
 #define IOVA  0x100000ull
@@ -41,7 +42,7 @@ static struct vgpu_ctx *ctx;
 
 static int count_fds(void)
 {
-	return sim_count_fds(getpid());
+	return child_fds(getpid());
 }
 
 static void setup(void)
@@ -63,7 +64,7 @@ static void teardown(void)
 	char cmd[128];
 
 	if (sim > 0)
-		sim_stop(sim);
+		child_stop(sim);
 	vgpu_ctx_unref(ctx);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp);
 	ck_assert_int_eq(system(cmd), 0);
@@ -335,7 +336,7 @@ START_TEST(test_open_errors)
 			 -EOPNOTSUPP);
 	ck_assert_ptr_null(h);
 	/* no provider behind the control socket at all */
-	ck_assert_int_eq(sim_stop(sim), 0);
+	ck_assert_int_eq(child_stop(sim), 0);
 	sim = 0;
 	ck_assert_int_eq(vgpu_handle_open(ctx, SIM_UUID, 0, &h), -ENODEV);
 }
@@ -637,7 +638,7 @@ static void close_second(struct vgpu_handle *h)
 {
 	vgpu_handle_unref(h);
 	vgpu_ctx_unref(ctx2);
-	ck_assert_int_eq(sim_stop(sim2), 0);
+	ck_assert_int_eq(child_stop(sim2), 0);
 }
 
 START_TEST(test_migrate_between_providers)
@@ -718,7 +719,7 @@ START_TEST(test_migrate_refusals)
 	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_RUNNING),
 			 0);
 	/* a handle whose provider died */
-	ck_assert_int_eq(sim_stop(sim), 0);
+	ck_assert_int_eq(child_stop(sim), 0);
 	sim = -1;
 	ck_assert_int_eq(vgpu_handle_migration_set_state(src, VGPU_MIG_STOP),
 			 -ENODEV);
