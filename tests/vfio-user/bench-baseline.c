@@ -162,7 +162,11 @@ static void on_term(int sig)
 	stop = 1;
 }
 
-/* serve one device on @path until SIGTERM; writes a byte to @ready */
+/*
+ * Serve one device on @path until SIGTERM; writes a byte to @ready. SIGTERM
+ * is blocked while the runner thread starts, so that it is delivered to
+ * this thread, in sigsuspend(), not to the runner.
+ */
 static int provider(const char *path, bool threaded, int ready)
 {
 	struct vgpu_provider_ops ops = { .size = sizeof(ops),
@@ -171,8 +175,12 @@ static int provider(const char *path, bool threaded, int ready)
 	struct vgpu_provider *p;
 	struct vgpu_device *dev;
 	struct vgpu_ctx *ctx;
+	sigset_t term, old;
 
 	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
 	if (vgpu_ctx_new(&ctx) < 0 ||
 	    vgpu_provider_new(ctx, "bench0", &ops, NULL, &p) < 0 ||
 	    vgpu_provider_add_type(p, "t1", "bench", NULL, 1) < 0 ||
@@ -184,10 +192,13 @@ static int provider(const char *path, bool threaded, int ready)
 		return 1;
 	if (write(ready, "", 1) != 1)
 		return 1;
-	while (!stop) {
-		if (threaded)
-			pause();
-		else
+	close(ready);
+	if (threaded) {
+		while (!stop)
+			sigsuspend(&old);
+	} else {
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		while (!stop)
 			vgpu_provider_dispatch(p, 100);
 	}
 	vgpu_device_unref(dev);
