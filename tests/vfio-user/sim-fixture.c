@@ -61,7 +61,7 @@ int raw_connect(void)
 }
 
 /* send raw bytes, expect an error reply with @err, or EOF when err == 0 */
-void expect(int fd, const void *msg, size_t len, int err)
+void raw_expect(int fd, const void *msg, size_t len, int err)
 {
 	struct vfu_hdr h;
 	ssize_t n;

@@ -36,7 +36,7 @@ int raw_connect(void);
  * @rjson (may be NULL) */
 int raw_connect_json(const char *json, char *rjson, size_t rmax);
 /* send raw bytes, expect an error reply with @err, or EOF when err == 0 */
-void expect(int fd, const void *msg, size_t len, int err);
+void raw_expect(int fd, const void *msg, size_t len, int err);
 /* one whole message; false at EOF */
 bool raw_recv(int fd, struct vfu_hdr *h, uint8_t *p, size_t max);
 

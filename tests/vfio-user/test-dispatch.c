@@ -32,7 +32,7 @@ START_TEST(test_hostile_client)
 
 	/* unknown command: error reply, the connection stays */
 	fd = raw_connect();
-	expect(fd, &h, sizeof(h), ENOSYS);
+	raw_expect(fd, &h, sizeof(h), ENOSYS);
 	/* out-of-range region accesses */
 	{
 		struct {
@@ -43,16 +43,16 @@ START_TEST(test_hostile_client)
 			.a = { .offset = 4094, .region = 0, .count = 4 },
 		};
 
-		expect(fd, &m, sizeof(m), EINVAL);
+		raw_expect(fd, &m, sizeof(m), EINVAL);
 		m.a.offset = 0;
 		m.a.region = 9;
-		expect(fd, &m, sizeof(m), EINVAL);
+		raw_expect(fd, &m, sizeof(m), EINVAL);
 		m.a.region = 7;
 		m.a.offset = 4096;
-		expect(fd, &m, sizeof(m), EINVAL);
+		raw_expect(fd, &m, sizeof(m), EINVAL);
 		m.a.region = 3; /* not set up */
 		m.a.offset = 0;
-		expect(fd, &m, sizeof(m), EINVAL);
+		raw_expect(fd, &m, sizeof(m), EINVAL);
 	}
 	/* extra fds on a command that takes none are closed */
 	before = child_fds(sim);
@@ -92,13 +92,13 @@ START_TEST(test_hostile_client)
 	/* a size below the header breaks framing: disconnected */
 	h.cmd = VFU_CMD_DEVICE_RESET;
 	h.size = 8;
-	expect(fd, &h, sizeof(h), 0);
+	raw_expect(fd, &h, sizeof(h), 0);
 	close(fd);
 
 	/* a size above the limit: disconnected */
 	fd = raw_connect();
 	h.size = VFU_MAX_MSG_SIZE + 1;
-	expect(fd, &h, sizeof(h), 0);
+	raw_expect(fd, &h, sizeof(h), 0);
 	close(fd);
 
 	/* commands before VERSION: error, then disconnected */
