@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "libvgpu-private.h"
+#include "prov-harness.h"
 #include "proto.h"
 #include "provider-child.h"
 #include "sim-device.h"
@@ -43,7 +44,6 @@ static void sim_teardown(void)
 /* a raw connection that has negotiated VERSION */
 int raw_connect(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct {
 		struct vfu_hdr h;
 		struct vfu_version v;
@@ -51,10 +51,8 @@ int raw_connect(void)
 		.h = { .cmd = VFU_CMD_VERSION, .size = sizeof(msg) },
 	};
 	uint8_t rep[512];
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = h_connect(sock_path);
 
-	strcpy(sa.sun_path, sock_path);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	ck_assert_int_eq(write(fd, &msg, sizeof(msg)), sizeof(msg));
 	ck_assert_int_gt(read(fd, rep, sizeof(rep)), 16);
 	return fd;
@@ -81,17 +79,14 @@ void raw_expect(int fd, const void *msg, size_t len, int err)
  * @rjson (may be NULL) */
 int raw_connect_json(const char *json, char *rjson, size_t rmax)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = 5 };
 	uint8_t msg[512], rep[512];
 	struct vfu_hdr h = { .cmd = VFU_CMD_VERSION };
 	struct vfu_version ver = { 0 };
 	size_t jl = json ? strlen(json) + 1 : 0;
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = h_connect(sock_path);
 	ssize_t n;
 
-	strcpy(sa.sun_path, sock_path);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	h.size = (uint32_t)(sizeof(h) + sizeof(ver) + jl);
 	memcpy(msg, &h, sizeof(h));

@@ -18,6 +18,7 @@
 #include "client.h"
 #include "libvgpu-private.h"
 #include "proto.h"
+#include "prov-harness.h"
 #include "sim-device.h"
 #include "sim-fixture.h"
 
@@ -26,7 +27,6 @@
  * gets in */
 START_TEST(test_second_client)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct {
 		struct vfu_hdr h;
 		struct vfu_version v;
@@ -42,9 +42,7 @@ START_TEST(test_second_client)
 	int fd;
 
 	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	strcpy(sa.sun_path, sock_path);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	fd = h_connect(sock_path);
 	/* the refusal answers our VERSION */
 	ck_assert_int_eq(send(fd, &msg, sizeof(msg), MSG_NOSIGNAL),
 			 sizeof(msg));

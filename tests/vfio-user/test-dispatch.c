@@ -19,6 +19,7 @@
 #include "client.h"
 #include "libvgpu-private.h"
 #include "proto.h"
+#include "prov-harness.h"
 #include "provider-child.h"
 #include "sim-device.h"
 #include "sim-fixture.h"
@@ -103,13 +104,9 @@ START_TEST(test_hostile_client)
 
 	/* commands before VERSION: error, then disconnected */
 	{
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
 		struct vfu_hdr rh;
 
-		strcpy(sa.sun_path, sock_path);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_eq(
-			connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		fd = h_connect(sock_path);
 		h.size = 16;
 		ck_assert_int_eq(write(fd, &h, 16), 16);
 		ck_assert_int_eq(read(fd, &rh, 16), 16);

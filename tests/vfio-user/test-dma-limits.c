@@ -23,22 +23,9 @@
 #include "mem-provider.h"
 #include "provider-child.h"
 #include "proto.h"
+#include "prov-harness.h"
 
 /* ---- a raw client ---- */
-
-static void raw_send(int fd, uint16_t id, uint16_t cmd, const void *p,
-		     size_t len)
-{
-	struct vfu_hdr h = { .msg_id = id,
-			     .cmd = cmd,
-			     .size = (uint32_t)(sizeof(h) + len) };
-	uint8_t buf[1024];
-
-	ck_assert_uint_le(len, sizeof(buf) - sizeof(h));
-	memcpy(buf, &h, sizeof(h));
-	memcpy(buf + sizeof(h), p, len);
-	ck_assert_int_eq(send(fd, buf, h.size, MSG_NOSIGNAL), (ssize_t)h.size);
-}
 
 /* the reply to @id: its error, the payload in @p (NUL-terminated) */
 static uint32_t raw_reply(int fd, uint16_t id, char *p, size_t max)
@@ -60,22 +47,22 @@ static uint32_t raw_reply(int fd, uint16_t id, char *p, size_t max)
 /* VERSION announcing @max_dma_maps; the limit the provider answered */
 static int raw_connect(uint64_t max_dma_maps, uint64_t *answered)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct timeval tv = { .tv_sec = 10 };
 	uint8_t msg[256];
 	char rep[1024], *at;
 	struct vfu_version v = { .major = VFU_VERSION_MAJOR };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	int jl;
+	char path[128];
+	int fd, jl;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/a.sock", memp.dir);
-	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	snprintf(path, sizeof(path), "%s/a.sock", memp.dir);
+	fd = h_connect(path);
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	memcpy(msg, &v, sizeof(v));
 	jl = snprintf((char *)msg + sizeof(v), sizeof(msg) - sizeof(v),
 		      "{\"capabilities\":{\"max_dma_maps\":%llu}}",
 		      (unsigned long long)max_dma_maps);
-	raw_send(fd, 0, VFU_CMD_VERSION, msg, sizeof(v) + (size_t)jl + 1);
+	h_send(fd, 0, VFU_CMD_VERSION, msg, sizeof(v) + (size_t)jl + 1, NULL,
+	       0);
 	ck_assert_uint_eq(raw_reply(fd, 0, rep, sizeof(rep)), 0);
 	at = strstr(rep + sizeof(v), "\"max_dma_maps\":");
 	ck_assert_ptr_nonnull(at);
@@ -92,7 +79,7 @@ static uint32_t raw_map(int fd, uint16_t id, uint64_t i)
 				 .size = 0x1000 };
 	char rep[64];
 
-	raw_send(fd, id, VFU_CMD_DMA_MAP, &m, sizeof(m));
+	h_send(fd, id, VFU_CMD_DMA_MAP, &m, sizeof(m), NULL, 0);
 	return raw_reply(fd, id, rep, sizeof(rep));
 }
 
