@@ -264,7 +264,8 @@ int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv)
 			jw_member_string(&j, "device", vgpu_handle_get_id(h));
 			jw_key(&j, "index");
 			jw_int(&j, i);
-			jw_member_string(&j, "name", strcmp(name, "-") ? name : NULL);
+			jw_member_string(&j, "name",
+					 strcmp(name, "-") ? name : NULL);
 			jw_key(&j, "implemented");
 			jw_bool(&j, r == 0);
 			jw_key(&j, "count");

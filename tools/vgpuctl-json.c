@@ -294,8 +294,7 @@ void json_member_errors(struct jw *j, const struct json_errors *errs)
 		jw_begin_object(j);
 		jw_member_string(j, "backend", errs->e[i].backend);
 		jw_member_string(j, "parent", errs->e[i].parent);
-		jw_member_string(j, "errno",
-				 json_errno_name(errs->e[i].error));
+		jw_member_string(j, "errno", json_errno_name(errs->e[i].error));
 		jw_member_string(j, "message", errs->e[i].message);
 		jw_end_object(j);
 	}

@@ -110,9 +110,9 @@ static int collect_types(struct vgpu_parent **parents, size_t np,
 		if (r < 0 && r != -ENOMEM && errs) {
 			char *cause = cli_take_cause();
 
-			json_errors_add(errs, vgpu_parent_get_backend(parents[i]),
-					vgpu_parent_get_id(parents[i]), r,
-					cause);
+			json_errors_add(
+				errs, vgpu_parent_get_backend(parents[i]),
+				vgpu_parent_get_id(parents[i]), r, cause);
 			free(cause);
 			continue;
 		}
