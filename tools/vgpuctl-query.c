@@ -516,6 +516,17 @@ static int cmd_inventory(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		json_errors_finish(&errs);
 		return r;
 	}
+	/* a parent that stopped answering since it was listed is left out
+	 * too: it is in "errors", not in "parents" */
+	size_t kept = 0;
+
+	for (size_t i = 0; i < np; i++) {
+		if (json_errors_has(&errs, vgpu_parent_get_id(parents[i])))
+			vgpu_parent_unref(parents[i]);
+		else
+			parents[kept++] = parents[i];
+	}
+	np = kept;
 	r = vgpu_instance_list(ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, NULL,
 			       NULL, &insts, &ni);
 	if (r < 0) {
