@@ -70,9 +70,23 @@ run show-provider show sim0 --json
 run show-instance show $U --json
 run show-active show "$first" --json
 run inventory inventory --json
+# the monitor counts the provider's two events (instance added, then the
+# one of a stop)
+u=$(v list -p sim0 | awk 'NR == 2 { print $1 }')
+v stop "$u" || fail=1
+wait $mon || { echo "FAIL: monitor exited $?"; cat "$tmp/mon.err"; cat "$tmp/monitor.json"; fail=1; }
+
+# usage and QoS of mdev instances (vendor counters and knobs)
+"$qoshost" "$tmp/qhost" > "$tmp/quuids" || exit 1
+read -r QU < "$tmp/quuids"
+q() { "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/qhost/sys" --config-dir "$tmp/qhost/etc/mdevctl.d" \
+	--runtime-dir "$tmp/qhost/run" "$@"; }
+q stats --json > "$tmp/stats-mdev.json" || { echo "FAIL: stats on the mdev host"; fail=1; }
+q qos "$QU" --json > "$tmp/qos-mdev.json" || { echo "FAIL: qos on the mdev host"; fail=1; }
+
 # the device verbs, usage and QoS on the provider's instance; a screenshot
 # once the demo has set a mode
-u=$(v list -p sim0 | awk 'NR == 2 { print $1 }')
+u=$(v create -p sim0 -t sim-64m) || fail=1
 run regions regions "$u" --json
 run irqs irqs "$u" --json
 run migration migration "$u" --json
@@ -83,22 +97,9 @@ run stats-one stats "$u" --json
 "$demo" --sysfs-root "$tmp/host/sys" --runtime-dir "$tmp/run" "$u" > "$tmp/demo.log" 2>&1 || {
 	echo "FAIL: vgpu-sim-demo"; cat "$tmp/demo.log"; fail=1; }
 run screenshot screenshot "$u" "$tmp/frame.png" --json
-# the monitor counts the provider's two events (instance added, then the
-# one of a stop)
-v stop "$u" || fail=1
-wait $mon || { echo "FAIL: monitor"; cat "$tmp/mon.err"; fail=1; }
-
-# usage and QoS of mdev instances (vendor counters and knobs)
-"$qoshost" "$tmp/qhost" > "$tmp/quuids" || exit 1
-read -r QU < "$tmp/quuids"
-q() { "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/qhost/sys" --config-dir "$tmp/qhost/etc/mdevctl.d" \
-	--runtime-dir "$tmp/qhost/run" "$@"; }
-q stats --json > "$tmp/stats-mdev.json" || { echo "FAIL: stats on the mdev host"; fail=1; }
-q qos "$QU" --json > "$tmp/qos-mdev.json" || { echo "FAIL: qos on the mdev host"; fail=1; }
 
 # partial answers: a provider that stops answering is left out, the rest
-# (the mdev host, sim0) is listed
-v create -p sim0 -t sim-64m > /dev/null || fail=1
+# (the mdev host, sim0 with its instance) is listed
 start_sim sim1
 sims=$started
 v create -p sim1 -t sim-16m > /dev/null || fail=1
