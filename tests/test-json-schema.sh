@@ -27,8 +27,19 @@ export VGPU_PROVIDER_TIMEOUT_MS=1000
 "$mkhost" "$tmp/host" 2 2 2 > /dev/null || exit 1
 U=33333333-2222-4333-8444-555555555555
 . "$(dirname "$0")/lib-cli.sh"   # for ${vg[@]}
-v() { "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/host/sys" --config-dir "$tmp/host/etc/mdevctl.d" \
-	--runtime-dir "$tmp/run" "$@"; }
+# v ARGS...: vgpuctl on the host. A script, not a function, so that a
+# background job or a command substitution is one exec'd program (under
+# `meson test --setup valgrind` a subshell running a function is bash under
+# valgrind, whose own leaks would fail it)
+mkdir "$tmp/bin"
+tool() { # tool NAME PREFIX...: $tmp/bin/NAME runs PREFIX... ARGS...
+	local name=$1; shift
+	{ echo '#!/bin/bash'; printf 'exec'; printf ' %q' "$@"; echo ' "$@"'; } > "$tmp/bin/$name"
+	chmod 755 "$tmp/bin/$name"
+}
+tool v "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/host/sys" --config-dir "$tmp/host/etc/mdevctl.d" \
+	--runtime-dir "$tmp/run"
+PATH=$tmp/bin:$PATH
 fail=0
 run() { # run NAME ARGS...: save the JSON of one vgpuctl call
 	local name=$1; shift
@@ -79,8 +90,8 @@ wait $mon || { echo "FAIL: monitor exited $?"; cat "$tmp/mon.err"; cat "$tmp/mon
 # usage and QoS of mdev instances (vendor counters and knobs)
 "$qoshost" "$tmp/qhost" > "$tmp/quuids" || exit 1
 read -r QU < "$tmp/quuids"
-q() { "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/qhost/sys" --config-dir "$tmp/qhost/etc/mdevctl.d" \
-	--runtime-dir "$tmp/qhost/run" "$@"; }
+tool q "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/qhost/sys" --config-dir "$tmp/qhost/etc/mdevctl.d" \
+	--runtime-dir "$tmp/qhost/run"
 q stats --json > "$tmp/stats-mdev.json" || { echo "FAIL: stats on the mdev host"; fail=1; }
 q qos "$QU" --json > "$tmp/qos-mdev.json" || { echo "FAIL: qos on the mdev host"; fail=1; }
 
@@ -154,8 +165,8 @@ if [ "$(id -u)" = 0 ] && command -v setpriv > /dev/null && \
 	kill -CONT $sims
 	start_sim simn "${asnobody[@]}"
 	sims="$sims $started"
-	nb() { "${asnobody[@]}" "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/host/sys" \
-		--config-dir "$tmp/host/etc/mdevctl.d" --runtime-dir "$tmp/run" "$@"; }
+	tool nb "${asnobody[@]}" "${vg[@]}" "$vgpuctl" --sysfs-root "$tmp/host/sys" \
+		--config-dir "$tmp/host/etc/mdevctl.d" --runtime-dir "$tmp/run"
 	for verb in parents list inventory; do
 		partial "denied-$verb" nb $verb --json
 		$py - "$tmp/denied-$verb.json" <<'EOP' || { echo "FAIL: as nobody, $verb"; fail=1; }
@@ -233,5 +244,6 @@ done
 $py "$validator" --invalid "$schema" "$bad"/*.json || fail=1
 [ $failed = 0 ] || fail=1
 echo "$passed checks passed, $failed failed"
+# the status is the last command's (no `exit`: under valgrind, bash leaks
+# the command that exits)
 [ $fail = 0 ] && echo "all documents valid, all malformed ones refused"
-exit $fail
