@@ -255,8 +255,11 @@ void vgpu_ctx_set_unreachable_fn(struct vgpu_ctx *ctx, vgpu_unreachable_fn fn,
  * @n_ret: receives the number of entries
  *
  * A parent whose sysfs entries are unreadable or malformed is skipped with a
- * log message; it never fails the whole listing.
- * Returns: 0, or a negative errno (-ENOMEM).
+ * log message; it never fails the whole listing. A vfio-user provider that
+ * does not answer or refuses the caller fails it, unless the context has an
+ * unreachable function (vgpu_ctx_set_unreachable_fn()).
+ * Returns: 0, or a negative errno (-ENOMEM; -ETIMEDOUT, -EACCES, ... from a
+ *          provider).
  * @since: 0.1
  */
 int vgpu_parent_list(struct vgpu_ctx *ctx, struct vgpu_parent ***ret,
@@ -707,7 +710,9 @@ enum vgpu_list_flags {
  *
  * An instance that is both active and defined is listed once, with both
  * states. A malformed definition file is skipped with a log message, unless
- * VGPU_LIST_STRICT is given.
+ * VGPU_LIST_STRICT is given. A vfio-user provider that does not answer or
+ * refuses the caller fails the listing, unless the context has an
+ * unreachable function (vgpu_ctx_set_unreachable_fn()) and @uuid is NULL.
  * Returns: 0, -EINVAL (a malformed @parent_id or @uuid, unknown flags),
  *          -EBADMSG (strict, and a definition that was read is malformed),
  *          or another negative errno.
