@@ -204,6 +204,44 @@ const char *vgpu_ctx_get_runtime_dir(struct vgpu_ctx *ctx);
  */
 int vgpu_ctx_set_backends(struct vgpu_ctx *ctx, const char *names);
 
+/**
+ * vgpu_unreachable_fn - hears of a parent that a listing left out
+ * @ctx: the context that lists
+ * @backend: the parent's backend ("vfio-user")
+ * @parent_id: the parent's id (a provider's name)
+ * @error: why, a negative errno: -ETIMEDOUT (no answer within
+ *         VGPU_PROVIDER_TIMEOUT_MS), -EACCES (it refuses the caller),
+ *         -EBADMSG or -EIO (a broken answer), or another one
+ * @userdata: the pointer given to vgpu_ctx_set_unreachable_fn()
+ *
+ * The library has logged the cause (at LOG_ERR, naming the parent) just
+ * before the call.
+ * @since: 0.3
+ */
+typedef void (*vgpu_unreachable_fn)(struct vgpu_ctx *ctx, const char *backend,
+				    const char *parent_id, int error,
+				    void *userdata);
+
+/**
+ * vgpu_ctx_set_unreachable_fn - list what answers, and hear of the rest
+ * @ctx: the context
+ * @fn: called once for each parent a listing leaves out; NULL (the
+ *      default) restores whole failures
+ * @userdata: passed to @fn
+ *
+ * By default a listing (vgpu_parent_list(), vgpu_instance_list() without a
+ * UUID) fails whole when a parent exists but cannot be asked: a vfio-user
+ * provider whose control socket does not answer in time, or refuses the
+ * caller. With @fn set, such a parent is left out of the listing, with
+ * its instances, and @fn is called for it; the listing returns what the
+ * other parents answered. Look-ups of one object (vgpu_parent_get(),
+ * vgpu_instance_get(), a listing by UUID) still fail with the error.
+ * -ENOMEM always fails the whole listing.
+ * @since: 0.3
+ */
+void vgpu_ctx_set_unreachable_fn(struct vgpu_ctx *ctx, vgpu_unreachable_fn fn,
+				 void *userdata);
+
 /* ------------------------------------------------------------------------ */
 /* Parents: devices that can host instances (an mdev parent, an SR-IOV PF,   */
 /* a vfio-user provider).                                                    */
@@ -217,8 +255,11 @@ int vgpu_ctx_set_backends(struct vgpu_ctx *ctx, const char *names);
  * @n_ret: receives the number of entries
  *
  * A parent whose sysfs entries are unreadable or malformed is skipped with a
- * log message; it never fails the whole listing.
- * Returns: 0, or a negative errno (-ENOMEM).
+ * log message; it never fails the whole listing. A vfio-user provider that
+ * does not answer or refuses the caller fails it, unless the context has an
+ * unreachable function (vgpu_ctx_set_unreachable_fn()).
+ * Returns: 0, or a negative errno (-ENOMEM; -ETIMEDOUT, -EACCES, ... from a
+ *          provider).
  * @since: 0.1
  */
 int vgpu_parent_list(struct vgpu_ctx *ctx, struct vgpu_parent ***ret,
@@ -669,7 +710,9 @@ enum vgpu_list_flags {
  *
  * An instance that is both active and defined is listed once, with both
  * states. A malformed definition file is skipped with a log message, unless
- * VGPU_LIST_STRICT is given.
+ * VGPU_LIST_STRICT is given. A vfio-user provider that does not answer or
+ * refuses the caller fails the listing, unless the context has an
+ * unreachable function (vgpu_ctx_set_unreachable_fn()) and @uuid is NULL.
  * Returns: 0, -EINVAL (a malformed @parent_id or @uuid, unknown flags),
  *          -EBADMSG (strict, and a definition that was read is malformed),
  *          or another negative errno.

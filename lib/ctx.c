@@ -158,6 +158,16 @@ VGPU_EXPORT void vgpu_ctx_set_log_fn(struct vgpu_ctx *ctx, vgpu_log_fn fn,
 	ctx->log_data = userdata;
 }
 
+VGPU_EXPORT void vgpu_ctx_set_unreachable_fn(struct vgpu_ctx *ctx,
+					     vgpu_unreachable_fn fn,
+					     void *userdata)
+{
+	if (!ctx)
+		return;
+	ctx->unreachable_fn = fn;
+	ctx->unreachable_data = userdata;
+}
+
 VGPU_EXPORT void vgpu_ctx_set_log_priority(struct vgpu_ctx *ctx, int priority)
 {
 	if (ctx)

@@ -33,6 +33,10 @@ struct vgpu_ctx {
 	/* backends left out by vgpu_ctx_set_backends(), bit i for
 	 * vgpu_backends[i] */
 	unsigned int backends_off;
+	/* listings leave out parents that cannot be asked and tell this
+	 * function (vgpu_ctx_set_unreachable_fn()); NULL: they fail */
+	vgpu_unreachable_fn unreachable_fn;
+	void *unreachable_data;
 };
 
 struct vgpu_parent {

@@ -252,6 +252,110 @@ START_TEST(backends_and_a_hung_provider)
 }
 END_TEST
 
+/* what vgpu_ctx_set_unreachable_fn() heard */
+struct unreachable_log {
+	int calls;
+	char backend[32];
+	char parent[64];
+	int error;
+	bool logged_first; /* the library's message came before the call */
+};
+
+static void note_unreachable(struct vgpu_ctx *ctx, const char *backend,
+			     const char *parent_id, int error, void *userdata)
+{
+	struct unreachable_log *u = userdata;
+
+	ck_assert_ptr_nonnull(ctx);
+	u->calls++;
+	snprintf(u->backend, sizeof(u->backend), "%s", backend);
+	snprintf(u->parent, sizeof(u->parent), "%s", parent_id);
+	u->error = error;
+	u->logged_first = logged > 0 &&
+			  strstr(last_msg, "provider hung0 is not responding");
+}
+
+/* with an unreachable function, a listing leaves the hung provider out and
+ * reports it; look-ups of one object still fail; NULL restores failures */
+START_TEST(listing_leaves_out_a_hung_provider)
+{
+	char runtime[] = "/tmp/vgpu-rt.XXXXXX", sock[600], dir[600];
+	struct unreachable_log u = { 0 };
+	struct vgpu_instance **insts, *in;
+	struct vgpu_parent **list, *p;
+	struct vgpu_ctx *ctx;
+	size_t n;
+	int fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(runtime));
+	fd = hung_provider(runtime, sock, sizeof(sock));
+	setenv("VGPU_PROVIDER_TIMEOUT_MS", "200", 1);
+	unsetenv("VGPU_LOG");
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
+	vgpu_ctx_set_log_fn(ctx, count_log, &logged);
+	ck_assert_int_eq(vgpu_ctx_set_sysfs_root(ctx, "/nonexistent"), 0);
+	ck_assert_int_eq(vgpu_ctx_set_runtime_dir(ctx, runtime), 0);
+	vgpu_ctx_set_unreachable_fn(NULL, note_unreachable, &u); /* no-op */
+	vgpu_ctx_set_unreachable_fn(ctx, note_unreachable, &u);
+
+	logged = 0;
+	ck_assert_int_eq(vgpu_parent_list(ctx, &list, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	vgpu_parent_list_free(list, n);
+	ck_assert_int_eq(u.calls, 1);
+	ck_assert_str_eq(u.backend, "vfio-user");
+	ck_assert_str_eq(u.parent, "hung0");
+	ck_assert_int_eq(u.error, -ETIMEDOUT);
+	ck_assert(u.logged_first);
+
+	logged = 0;
+	ck_assert_int_eq(
+		vgpu_instance_list(ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED,
+				   NULL, NULL, &insts, &n),
+		0);
+	vgpu_instance_list_free(insts, n);
+	ck_assert_int_eq(u.calls, 2);
+	ck_assert_int_eq(vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, "hung0",
+					    NULL, &insts, &n),
+			 0);
+	ck_assert_uint_eq(n, 0);
+	vgpu_instance_list_free(insts, n);
+	ck_assert_int_eq(u.calls, 3);
+
+	/* one object: no partial answer to give */
+	ck_assert_int_eq(vgpu_parent_get(ctx, "hung0", &p), -ETIMEDOUT);
+	ck_assert_int_eq(
+		vgpu_instance_get(ctx, "11111111-2222-4333-8444-555555555555",
+				  NULL, &in),
+		-ETIMEDOUT);
+	ck_assert_int_eq(
+		vgpu_instance_list(ctx, VGPU_LIST_ACTIVE, NULL,
+				   "11111111-2222-4333-8444-555555555555",
+				   &insts, &n),
+		-ETIMEDOUT);
+	ck_assert_int_eq(u.calls, 3);
+
+	/* NULL: whole failures again */
+	vgpu_ctx_set_unreachable_fn(ctx, NULL, NULL);
+	ck_assert_int_eq(vgpu_parent_list(ctx, &list, &n), -ETIMEDOUT);
+	ck_assert_int_eq(u.calls, 3);
+
+	/* a stale socket is absent, quietly: nothing to report */
+	vgpu_ctx_set_unreachable_fn(ctx, note_unreachable, &u);
+	close(fd);
+	ck_assert_int_eq(vgpu_parent_list(ctx, &list, &n), 0);
+	vgpu_parent_list_free(list, n);
+	ck_assert_int_eq(u.calls, 3);
+
+	vgpu_ctx_unref(ctx);
+	unsetenv("VGPU_PROVIDER_TIMEOUT_MS");
+	unlink(sock);
+	snprintf(dir, sizeof(dir), "%s/vfio-user", runtime);
+	rmdir(dir);
+	rmdir(runtime);
+}
+END_TEST
+
 /* VGPU_PROVIDER_TIMEOUT_MS: 1..600000, anything else the default; the
  * message of a hung provider says which */
 START_TEST(provider_timeout_setting)
@@ -346,6 +450,7 @@ int main(void)
 	tcase_add_test(tc, log_function_and_priority);
 	tcase_add_test(tc, default_log_names_no_function);
 	tcase_add_test(tc, backends_and_a_hung_provider);
+	tcase_add_test(tc, listing_leaves_out_a_hung_provider);
 	tcase_add_test(tc, provider_timeout_setting);
 	tcase_add_test(tc, provider_closes_without_answer);
 	suite_add_tcase(s, tc);

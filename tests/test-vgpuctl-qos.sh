@@ -58,8 +58,8 @@ check "stats: xe VRAM and vfio-msix interrupts" grep -q "^$U_XE .* sriov .* 107 
 check "stats: busy time not reported, not 0" grep -q "^$U_NV  *0000:3b:00.0  *nvidia-256  *mdev  *- " "$tmp/out"
 expect 0 v --json stats
 check "stats --json parses" json_ok
-check "stats --json: null for not reported" jq_py "all(r['usage']['engine_busy_ns'] is None for r in d)"
-check "stats --json: values" jq_py "[r['usage']['interrupts'] for r in d if r['uuid']=='$U_XE']==[107]"
+check "stats --json: null for not reported" jq_py "all(r['counters']['engine_busy_ns'] is None for r in d['usage'])"
+check "stats --json: values" jq_py "[r['counters']['interrupts'] for r in d['usage'] if r['uuid']=='$U_XE']==[107]"
 expect 0 v stats $U_NV
 check "stats UUID: one row" [ "$(grep -c 8a1f6a8c "$tmp/out")" = 1 ]
 expect 0 v stats "$(echo $U_NV | tr a-f A-F)"
@@ -79,7 +79,7 @@ check "qos: xe preemption timeout" grep -q "^preempt_timeout_us  *640000" "$tmp/
 check "qos: xe priority" grep -q "^priority  *normal" "$tmp/out"
 expect 0 v --json qos $U_XE
 check "qos --json parses" json_ok
-check "qos --json: unsupported knob" jq_py "d['qos']['weight']=={'value': None, 'supported': False, 'fixed': False, 'next_vm_start': False, 'from_definition': False}"
+check "qos --json: unsupported knob" jq_py "d['qos'][0]['knobs']['weight']=={'value': None, 'supported': False, 'fixed': False, 'next_vm_start': False, 'from_definition': False}"
 
 # ---- qos: set
 expect 0 v qos $U_XE --set time_slice_us=25000 --set priority=high --set preempt_timeout_us=1000

@@ -7,7 +7,9 @@
 A file holds one document, or one document per line (monitor --json).
 Beyond the schema, ids must refer to something the same document lists:
 a type's parent is among its "parents" when it has them, an instance's
-(parent, type) among its "types" when the instance is active.
+(parent, type) among its "types" when the instance is active (unless its
+parent is in "errors"), a region's, interrupt's or migration entry's device
+among its "devices"; a parent in "errors" is not among its "parents".
 Exit 0 when all is as expected, 1 otherwise, 77 without python3-jsonschema.
 """
 import json
@@ -34,6 +36,10 @@ def references(doc):
     errors = []
     parents = {p["id"] for p in doc.get("parents", [])}
     types = {(t["parent"], t["id"]) for t in doc.get("types", [])}
+    # a parent that did not answer is left out, with what it has
+    missing = {e["parent"] for e in doc.get("errors", [])}
+    devices = {d["id"] for d in doc.get("devices", [])}
+    errors += ["parent %s is listed and in errors" % p for p in parents & missing]
     if "parents" in doc:
         errors += ["type %s names parent %s, which is not listed" % (t["id"], t["parent"])
                    for t in doc.get("types", []) if t["parent"] not in parents]
@@ -41,7 +47,12 @@ def references(doc):
         errors += ["active instance %s has type %s/%s, which is not listed"
                    % (i["uuid"], i["parent"], i["type"])
                    for i in doc.get("instances", [])
-                   if i["active"] and (i["parent"], i["type"]) not in types]
+                   if i["active"] and i["parent"] not in missing
+                   and (i["parent"], i["type"]) not in types]
+    for member in ("regions", "irqs", "migration", "frames"):
+        errors += ["%s of device %s, which is not listed" % (member, o["device"])
+                   for o in doc.get(member, [])
+                   if "devices" in doc and o["device"] not in devices]
     return errors
 
 

@@ -29,6 +29,14 @@ void cli_flush_cause(void)
 	cause = NULL;
 }
 
+char *cli_take_cause(void)
+{
+	char *c = cause;
+
+	cause = NULL;
+	return c;
+}
+
 void cli_clear_cause(void)
 {
 	free(cause);

@@ -22,6 +22,8 @@ enum {
 	EXIT_CONFLICT = 4,     /* exists, in use, no capacity left */
 	EXIT_PERMISSION = 5,   /* permission denied (EACCES, EPERM) */
 	EXIT_UNRESPONSIVE = 6, /* a provider does not answer in time */
+	EXIT_PARTIAL = 7,      /* a listing printed what answered; some
+				* parents did not (each one on stderr) */
 };
 
 /* the global options, handed to every verb */

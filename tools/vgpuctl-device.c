@@ -14,6 +14,7 @@
 
 #include "vgpuctl.h"
 #include "vgpuctl-display.h"
+#include "vgpuctl-json.h"
 
 static int open_device(struct vgpu_ctx *ctx, const char *id,
 		       struct vgpu_handle **h)
@@ -86,15 +87,29 @@ static const char *const region_flag_names[] = { "read", "write", "mmap" };
 static const char *const irq_flag_names[] = { "eventfd", "maskable",
 					      "automasked", "noresize" };
 
-/* {"device": ID, "access": ..., "iommu_group": N, KEY: [ ... */
+/*
+ * A document about one opened device (docs/json-schema.md): "devices"
+ * with that one, then @key: [ ... of objects that name it by "device"
+ */
 static void json_start(struct jw *j, struct vgpu_handle *h, const char *key)
 {
-	jw_init(j, true);
+	int group = vgpu_handle_get_iommu_group(h);
+
+	json_doc_begin(j, true);
+	jw_key(j, "devices");
+	jw_begin_array(j);
 	jw_begin_object(j);
-	jw_member_string(j, "device", vgpu_handle_get_id(h));
+	jw_member_string(j, "id", vgpu_handle_get_id(h));
 	jw_member_string(j, "access", vgpu_handle_get_access(h));
 	jw_key(j, "iommu_group");
-	jw_int(j, vgpu_handle_get_iommu_group(h));
+	if (group >= 0)
+		jw_int(j, group);
+	else
+		jw_null(j);
+	jw_key(j, "pci");
+	jw_bool(j, vgpu_handle_is_pci(h));
+	jw_end_object(j);
+	jw_end_array(j);
 	jw_key(j, key);
 	jw_begin_array(j);
 }
@@ -103,8 +118,7 @@ static void json_start(struct jw *j, struct vgpu_handle *h, const char *key)
 static void json_end(struct jw *j)
 {
 	jw_end_array(j);
-	jw_end_object(j);
-	print_json(j);
+	json_doc_end(j);
 }
 
 static void json_flags(struct jw *j, uint32_t flags, const char *const *names,
@@ -156,18 +170,23 @@ int cmd_regions(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		flag_text(fl, sizeof(fl), flags, region_flag_names, 3);
 		if (o.json) {
 			jw_begin_object(&j);
+			jw_member_string(&j, "device", vgpu_handle_get_id(h));
 			jw_key(&j, "index");
 			jw_int(&j, index);
 			jw_member_string(&j, "name", region_name(h, index));
 			jw_key(&j, "size");
 			jw_int(&j, (long long)size);
 			json_flags(&j, flags, region_flag_names, 3);
-			if (has_type) {
-				jw_key(&j, "type");
+			jw_key(&j, "type");
+			if (has_type)
 				jw_int(&j, type);
-				jw_key(&j, "subtype");
+			else
+				jw_null(&j);
+			jw_key(&j, "subtype");
+			if (has_type)
 				jw_int(&j, subtype);
-			}
+			else
+				jw_null(&j);
 			jw_key(&j, "sparse_mmap");
 			if (ns > 0) {
 				jw_begin_array(&j);
@@ -242,13 +261,15 @@ int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv)
 		flag_text(fl, sizeof(fl), flags, irq_flag_names, 4);
 		if (o.json) {
 			jw_begin_object(&j);
+			jw_member_string(&j, "device", vgpu_handle_get_id(h));
 			jw_key(&j, "index");
 			jw_int(&j, i);
-			jw_member_string(&j, "name", name);
+			jw_member_string(&j, "name",
+					 strcmp(name, "-") ? name : NULL);
 			jw_key(&j, "implemented");
 			jw_bool(&j, r == 0);
 			jw_key(&j, "count");
-			jw_int(&j, count);
+			jw_int(&j, r == 0 ? count : 0);
 			json_flags(&j, flags, irq_flag_names, 4);
 			jw_end_object(&j);
 		} else if (r < 0) {
@@ -308,11 +329,10 @@ int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		flag_text(fl, sizeof(fl), (uint32_t)flags, flag_names, 3);
 	}
 	if (o.json) {
-		jw_init(&j, true);
+		json_start(&j, h, "migration");
 		jw_begin_object(&j);
 		jw_member_string(&j, "device", vgpu_handle_get_id(h));
-		jw_member_string(&j, "access", vgpu_handle_get_access(h));
-		jw_key(&j, "migration");
+		jw_key(&j, "supported");
 		jw_bool(&j, mig > 0);
 		json_flags(&j, (uint32_t)flags, flag_names, 3);
 		jw_key(&j, "states");
@@ -332,7 +352,7 @@ int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		jw_key(&j, "dma_logging");
 		jw_bool(&j, logging > 0);
 		jw_end_object(&j);
-		print_json(&j);
+		json_end(&j);
 	} else {
 		printf("Device:       %s\n", vgpu_handle_get_id(h));
 		printf("Access:       %s\n", vgpu_handle_get_access(h));
@@ -511,10 +531,32 @@ int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 
 		r = write_png(argv[optind + 1], f.pixels, &p);
 	}
-	if (r == 0)
+	if (r == 0 && o.json) {
+		struct jw j;
+		char fourcc[5];
+
+		memcpy(fourcc, &f.drm_format, 4);
+		fourcc[4] = '\0';
+		json_doc_begin(&j, true);
+		jw_key(&j, "frames");
+		jw_begin_array(&j);
+		jw_begin_object(&j);
+		jw_member_string(&j, "device", argv[optind]);
+		jw_key(&j, "width");
+		jw_int(&j, f.width);
+		jw_key(&j, "height");
+		jw_int(&j, f.height);
+		jw_member_string(&j, "format", fourcc);
+		jw_member_string(&j, "source", dsrc_kind(src));
+		jw_member_string(&j, "file", argv[optind + 1]);
+		jw_end_object(&j);
+		jw_end_array(&j);
+		json_doc_end(&j);
+	} else if (r == 0) {
 		printf("%s: %ux%u %.4s through the %s -> %s\n", argv[optind],
 		       f.width, f.height, (const char *)&f.drm_format,
 		       dsrc_kind(src), argv[optind + 1]);
+	}
 	dsrc_close(src);
 	return r < 0 ? (r == -ENOTSUP || r == -ENODATA ? EXIT_FAILURE
 						       : exit_for(r))

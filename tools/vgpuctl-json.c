@@ -7,7 +7,9 @@
  * "instances", "events". An object refers to another by id ("parent" is
  * always the parent's id, a string); absent values are null, never -1.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -218,4 +220,100 @@ void json_print_instance(struct vgpu_instance *in, int in_use)
 	json_instance(&j, in, in_use);
 	jw_end_array(&j);
 	json_doc_end(&j);
+}
+
+const char *json_errno_name(int error)
+{
+	const char *name = strerrorname_np(-error);
+
+	return name ? name : "EIO";
+}
+
+static void unreachable(struct vgpu_ctx *ctx, const char *backend,
+			const char *parent, int error, void *userdata)
+{
+	/* the library logged why just before: that is the message */
+	char *cause = cli_take_cause();
+
+	(void)ctx;
+	json_errors_add(userdata, backend, parent, error, cause);
+	free(cause);
+}
+
+void json_errors_watch(struct vgpu_ctx *ctx, struct json_errors *errs)
+{
+	*errs = (struct json_errors){ .ctx = ctx };
+	vgpu_ctx_set_unreachable_fn(ctx, unreachable, errs);
+}
+
+bool json_errors_has(const struct json_errors *errs, const char *id)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		if (!strcmp(errs->e[i].parent, id))
+			return true;
+	return false;
+}
+
+void json_errors_add(struct json_errors *errs, const char *backend,
+		     const char *parent, int error, const char *message)
+{
+	struct json_error *grown, *e;
+	char text[512];
+
+	if (json_errors_has(errs, parent))
+		return;
+	if (!message) {
+		snprintf(text, sizeof(text), "%s %s: %s",
+			 strcmp(backend, "vfio-user") ? "parent" : "provider",
+			 parent, cli_strerror(error));
+		message = text;
+	}
+	grown = reallocarray(errs->e, errs->n + 1, sizeof(*errs->e));
+	if (!grown)
+		return;
+	errs->e = grown;
+	e = &errs->e[errs->n];
+	e->backend = strdup(backend);
+	e->parent = strdup(parent);
+	e->message = strdup(message);
+	e->error = error;
+	if (!e->backend || !e->parent || !e->message) {
+		free(e->backend);
+		free(e->parent);
+		free(e->message);
+		return;
+	}
+	errs->n++;
+}
+
+void json_member_errors(struct jw *j, const struct json_errors *errs)
+{
+	jw_key(j, "errors");
+	jw_begin_array(j);
+	for (size_t i = 0; i < errs->n; i++) {
+		jw_begin_object(j);
+		jw_member_string(j, "backend", errs->e[i].backend);
+		jw_member_string(j, "parent", errs->e[i].parent);
+		jw_member_string(j, "errno", json_errno_name(errs->e[i].error));
+		jw_member_string(j, "message", errs->e[i].message);
+		jw_end_object(j);
+	}
+	jw_end_array(j);
+}
+
+int json_errors_finish(struct json_errors *errs)
+{
+	int status = errs->n ? EXIT_PARTIAL : 0;
+
+	if (errs->ctx)
+		vgpu_ctx_set_unreachable_fn(errs->ctx, NULL, NULL);
+	for (size_t i = 0; i < errs->n; i++) {
+		fail_msg("%s", errs->e[i].message);
+		free(errs->e[i].backend);
+		free(errs->e[i].parent);
+		free(errs->e[i].message);
+	}
+	free(errs->e);
+	*errs = (struct json_errors){ 0 };
+	return status;
 }

@@ -34,4 +34,37 @@ void json_print_instance(struct vgpu_instance *in, int in_use);
 const char *json_event_name(enum vgpu_event_type t);
 void json_event(struct jw *j, struct vgpu_event *e, const char *time);
 
+/*
+ * What a listing left out: the parents that could not be asked (a provider
+ * that does not answer, or refuses us). The document's "errors" member;
+ * each one is also printed on stderr.
+ */
+struct json_error {
+	char *backend;
+	char *parent;
+	int error; /* negative errno */
+	char *message;
+};
+struct json_errors {
+	struct vgpu_ctx *ctx;
+	struct json_error *e;
+	size_t n;
+};
+/* let the listings of @ctx leave out the parents that cannot be asked,
+ * noting them in @errs (vgpu_ctx_set_unreachable_fn()) */
+void json_errors_watch(struct vgpu_ctx *ctx, struct json_errors *errs);
+/* note one (once for each backend and parent); @message NULL: a text
+ * made from @error */
+void json_errors_add(struct json_errors *errs, const char *backend,
+		     const char *parent, int error, const char *message);
+/* whether parent @id is among them */
+bool json_errors_has(const struct json_errors *errs, const char *id);
+/* "errors": [ ... ] */
+void json_member_errors(struct jw *j, const struct json_errors *errs);
+/* print each on stderr, stop watching and forget them: EXIT_PARTIAL when
+ * there were any, else 0 */
+int json_errors_finish(struct json_errors *errs);
+/* the symbolic name of a negative errno ("ETIMEDOUT") */
+const char *json_errno_name(int error);
+
 #endif

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vgpuctl-json.h"
 #include "vgpuctl-usage.h"
 
 #define MAX_SETS 16
@@ -141,12 +142,20 @@ static void show(struct vgpu_instance *in, unsigned int flags, bool json)
 		}
 		return;
 	}
-	if (jw_init(&j, true) < 0)
-		return;
+	/* one document: "qos", one entry (docs/json-schema.md) */
+	json_doc_begin(&j, true);
+	jw_key(&j, "qos");
+	jw_begin_array(&j);
 	jw_begin_object(&j);
 	jw_member_string(&j, "uuid", vgpu_instance_get_uuid(in));
+	jw_member_string(&j, "parent", vgpu_instance_get_parent_id(in));
+	jw_member_string(&j, "type", vgpu_instance_get_type_id(in));
 	jw_member_string(&j, "backend", vgpu_instance_get_backend(in));
-	jw_key(&j, "qos");
+	jw_member_string(&j, "scope",
+			 flags == VGPU_QOS_LIVE	    ? "live"
+			 : flags == VGPU_QOS_CONFIG ? "config"
+						    : "effective");
+	jw_key(&j, "knobs");
 	jw_begin_object(&j);
 	for (int k = 0; k < QOS_KNOBS; k++) {
 		jw_key(&j, vgpu_qos_knob_name(k));
@@ -170,7 +179,8 @@ static void show(struct vgpu_instance *in, unsigned int flags, bool json)
 	}
 	jw_end_object(&j);
 	jw_end_object(&j);
-	print_json(&j);
+	jw_end_array(&j);
+	json_doc_end(&j);
 }
 
 int cmd_qos(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv)

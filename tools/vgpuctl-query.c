@@ -17,6 +17,7 @@ static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		       char **argv)
 {
 	struct vgpu_parent **list;
+	struct json_errors errs;
 	struct opts o = *go;
 	size_t n;
 	int r;
@@ -27,14 +28,18 @@ static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (optind < argc)
 		return usage_error(argv[0], "unexpected argument '%s'",
 				   argv[optind]);
+	json_errors_watch(ctx, &errs);
 	r = vgpu_parent_list(ctx, &list, &n);
-	if (r < 0)
+	if (r < 0) {
+		json_errors_finish(&errs);
 		return fail_errno(r, "parents");
+	}
 	if (o.json) {
 		struct jw j;
 
 		json_doc_begin(&j, true);
 		json_member_parents(&j, list, n);
+		json_member_errors(&j, &errs);
 		json_doc_end(&j);
 	} else {
 		struct table t = { .ncols = 5 };
@@ -63,7 +68,7 @@ static int cmd_parents(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		table_print(&t);
 	}
 	vgpu_parent_list_free(list, n);
-	return 0;
+	return json_errors_finish(&errs);
 }
 
 /* ---- types ------------------------------------------------------------ */
@@ -88,9 +93,11 @@ static int list_parents_or_one(struct vgpu_ctx *ctx, const char *id,
 	return 0;
 }
 
-/* the types of every parent in @parents; the exit status */
+/* the types of every parent in @parents; the exit status. With @errs, a
+ * parent that does not answer is noted there (and has no types) */
 static int collect_types(struct vgpu_parent **parents, size_t np,
-			 struct vgpu_type ***ret, size_t *n_ret)
+			 struct json_errors *errs, struct vgpu_type ***ret,
+			 size_t *n_ret)
 {
 	struct vgpu_type **all = NULL;
 	size_t n = 0;
@@ -100,6 +107,15 @@ static int collect_types(struct vgpu_parent **parents, size_t np,
 		size_t nt;
 		int r = vgpu_type_list(parents[i], &types, &nt);
 
+		if (r < 0 && r != -ENOMEM && errs) {
+			char *cause = cli_take_cause();
+
+			json_errors_add(
+				errs, vgpu_parent_get_backend(parents[i]),
+				vgpu_parent_get_id(parents[i]), r, cause);
+			free(cause);
+			continue;
+		}
 		if (r < 0) {
 			vgpu_type_list_free(all, n);
 			return fail_errno(r, "parent %s: types",
@@ -131,8 +147,10 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 {
 	struct vgpu_parent **parents;
 	struct vgpu_type **types = NULL;
+	struct json_errors errs;
 	struct opts o = *go;
 	size_t np, nt = 0;
+	bool all;
 	int r;
 
 	r = parse_common(argc, argv, NULL, "j", NULL, NULL, &o);
@@ -141,20 +159,28 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (argc - optind > 1)
 		return usage_error(argv[0], "unexpected argument '%s'",
 				   argv[optind + 1]);
-	r = list_parents_or_one(ctx, optind < argc ? argv[optind] : NULL,
-				&parents, &np);
-	if (r < 0)
-		return optind < argc ? fail_parent(r, argv[optind])
-				     : fail_errno(r, "parents");
-	r = collect_types(parents, np, &types, &nt);
+	/* every parent: what answers; one parent: it answers or fails */
+	all = optind == argc;
+	json_errors_watch(ctx, &errs);
+	r = list_parents_or_one(ctx, all ? NULL : argv[optind], &parents, &np);
+	if (r < 0) {
+		json_errors_finish(&errs);
+		return all ? fail_errno(r, "parents")
+			   : fail_parent(r, argv[optind]);
+	}
+	r = collect_types(parents, np, all ? &errs : NULL, &types, &nt);
 	vgpu_parent_list_free(parents, np);
-	if (r)
+	if (r) {
+		json_errors_finish(&errs);
 		return r;
+	}
 	if (o.json) {
 		struct jw j;
 
 		json_doc_begin(&j, true);
 		json_member_types(&j, types, nt);
+		if (all)
+			json_member_errors(&j, &errs);
 		json_doc_end(&j);
 	} else {
 		struct table t = { .ncols = 6 };
@@ -178,7 +204,7 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		table_print(&t);
 	}
 	vgpu_type_list_free(types, nt);
-	return 0;
+	return json_errors_finish(&errs);
 }
 
 /* ---- instances -------------------------------------------------------- */
@@ -227,6 +253,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	};
 	struct list_args a = { 0 };
 	struct vgpu_instance **list;
+	struct json_errors errs;
 	struct opts o = *go;
 	size_t n;
 	int r;
@@ -237,9 +264,19 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	if (optind < argc)
 		return usage_error(argv[0], "unexpected argument '%s'",
 				   argv[optind]);
+	json_errors_watch(ctx, &errs);
 	r = vgpu_instance_list(ctx, a.flags, a.parent, NULL, &list, &n);
-	if (r < 0)
+	/* the one parent asked for did not answer: no answer at all */
+	if (r >= 0 && a.parent && errs.n) {
+		vgpu_instance_list_free(list, n);
+		r = errs.e[0].error;
+		json_errors_finish(&errs);
+		return exit_for(r);
+	}
+	if (r < 0) {
+		json_errors_finish(&errs);
 		return fail_errno(r, "instances");
+	}
 	/* nothing of an unknown parent: say it is unknown (its definitions
 	 * would be listed even while it is absent) */
 	if (!n && a.parent) {
@@ -249,6 +286,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		vgpu_parent_unref(p);
 		if (r < 0) {
 			vgpu_instance_list_free(list, n);
+			json_errors_finish(&errs);
 			return fail_parent(r, a.parent);
 		}
 	}
@@ -257,6 +295,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 
 		json_doc_begin(&j, true);
 		json_member_instances(&j, list, n);
+		json_member_errors(&j, &errs);
 		json_doc_end(&j);
 	} else {
 		struct table t = { .ncols = 4 };
@@ -273,7 +312,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		table_print(&t);
 	}
 	vgpu_instance_list_free(list, n);
-	return 0;
+	return json_errors_finish(&errs);
 }
 
 static int show_instance(struct vgpu_ctx *ctx, const struct opts *o,
@@ -348,7 +387,7 @@ static int show_parent(const struct opts *o, struct vgpu_parent *p)
 	uint32_t cls;
 	int r;
 
-	r = collect_types(&p, 1, &types, &nt);
+	r = collect_types(&p, 1, NULL, &types, &nt);
 	if (r)
 		return r;
 	if (o->json) {
@@ -449,6 +488,7 @@ static int cmd_inventory(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	struct vgpu_type **types = NULL;
 	struct vgpu_instance **insts = NULL;
 	size_t np = 0, nt = 0, ni = 0;
+	struct json_errors errs;
 	struct opts o = *go;
 	char now[40];
 	struct jw j;
@@ -464,19 +504,35 @@ static int cmd_inventory(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		return usage_error(argv[0], "%s",
 				   "is JSON only: vgpuctl inventory --json");
 	json_time_now(now, sizeof(now));
+	json_errors_watch(ctx, &errs);
 	r = vgpu_parent_list(ctx, &parents, &np);
-	if (r < 0)
+	if (r < 0) {
+		json_errors_finish(&errs);
 		return fail_errno(r, "parents");
-	r = collect_types(parents, np, &types, &nt);
+	}
+	r = collect_types(parents, np, &errs, &types, &nt);
 	if (r) {
 		vgpu_parent_list_free(parents, np);
+		json_errors_finish(&errs);
 		return r;
 	}
+	/* a parent that stopped answering since it was listed is left out
+	 * too: it is in "errors", not in "parents" */
+	size_t kept = 0;
+
+	for (size_t i = 0; i < np; i++) {
+		if (json_errors_has(&errs, vgpu_parent_get_id(parents[i])))
+			vgpu_parent_unref(parents[i]);
+		else
+			parents[kept++] = parents[i];
+	}
+	np = kept;
 	r = vgpu_instance_list(ctx, VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, NULL,
 			       NULL, &insts, &ni);
 	if (r < 0) {
 		vgpu_type_list_free(types, nt);
 		vgpu_parent_list_free(parents, np);
+		json_errors_finish(&errs);
 		return fail_errno(r, "instances");
 	}
 	json_doc_begin(&j, true);
@@ -484,11 +540,12 @@ static int cmd_inventory(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	json_member_parents(&j, parents, np);
 	json_member_types(&j, types, nt);
 	json_member_instances(&j, insts, ni);
+	json_member_errors(&j, &errs);
 	json_doc_end(&j);
 	vgpu_instance_list_free(insts, ni);
 	vgpu_type_list_free(types, nt);
 	vgpu_parent_list_free(parents, np);
-	return 0;
+	return json_errors_finish(&errs);
 }
 
 const struct verb verb_parents = {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vgpuctl-json.h"
 #include "vgpuctl-usage.h"
 
 static void print_text(struct usage_row *rows, size_t n)
@@ -47,30 +48,33 @@ static void print_text(struct usage_row *rows, size_t n)
 	}
 }
 
-static void print_json_rows(struct usage_row *rows, size_t n)
+/* one document: "time", "usage" (one entry per instance), "errors" */
+static void print_json_rows(struct usage_row *rows, size_t n,
+			    const struct json_errors *errs)
 {
+	char now[40];
 	struct jw j;
 
-	if (jw_init(&j, true) < 0)
-		return;
+	json_time_now(now, sizeof(now));
+	json_doc_begin(&j, true);
+	jw_member_string(&j, "time", now);
+	jw_key(&j, "usage");
 	jw_begin_array(&j);
 	for (size_t i = 0; i < n; i++) {
+		struct vgpu_instance *in = rows[i].in;
+
 		jw_begin_object(&j);
-		jw_member_string(&j, "uuid",
-				 vgpu_instance_get_uuid(rows[i].in));
-		jw_member_string(&j, "parent",
-				 vgpu_instance_get_parent_id(rows[i].in));
-		jw_member_string(&j, "type",
-				 vgpu_instance_get_type_id(rows[i].in));
-		jw_member_string(&j, "backend",
-				 vgpu_instance_get_backend(rows[i].in));
+		jw_member_string(&j, "uuid", vgpu_instance_get_uuid(in));
+		jw_member_string(&j, "parent", vgpu_instance_get_parent_id(in));
+		jw_member_string(&j, "type", vgpu_instance_get_type_id(in));
+		jw_member_string(&j, "backend", vgpu_instance_get_backend(in));
 		jw_key(&j, "timestamp_ns");
 		if (rows[i].usage)
 			jw_int(&j, (long long)vgpu_usage_get_timestamp(
 					   rows[i].usage));
 		else
 			jw_null(&j);
-		jw_key(&j, "usage");
+		jw_key(&j, "counters");
 		jw_begin_object(&j);
 		for (int c = 0; c < USAGE_COUNTERS; c++) {
 			uint64_t v;
@@ -82,16 +86,23 @@ static void print_json_rows(struct usage_row *rows, size_t n)
 				jw_null(&j);
 		}
 		jw_end_object(&j);
+		jw_key(&j, "errno");
+		if (rows[i].usage_error < 0)
+			jw_string(&j, json_errno_name(rows[i].usage_error));
+		else
+			jw_null(&j);
 		jw_end_object(&j);
 	}
 	jw_end_array(&j);
-	print_json(&j);
+	json_member_errors(&j, errs);
+	json_doc_end(&j);
 }
 
 int cmd_stats(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	      char **argv)
 {
 	struct usage_row *rows;
+	struct json_errors errs;
 	struct opts o = *go;
 	const char *uuid;
 	size_t n;
@@ -105,8 +116,11 @@ int cmd_stats(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	uuid = argc - optind == 1 ? argv[optind] : NULL;
 	if (uuid && !looks_like_uuid(uuid))
 		return usage_error(argv[0], "'%s' is not a UUID", uuid);
+	/* every instance: those of the parents that answer */
+	json_errors_watch(ctx, &errs);
 	r = usage_collect(ctx, uuid, false, &rows, &n);
 	if (r < 0) {
+		json_errors_finish(&errs);
 		if (r == -ENOENT)
 			fail_msg("stats %s: not active", uuid);
 		else
@@ -122,11 +136,12 @@ int cmd_stats(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		}
 	}
 	if (o.json)
-		print_json_rows(rows, n);
+		print_json_rows(rows, n, &errs);
 	else
 		print_text(rows, n);
 	usage_rows_free(rows, n);
-	return status;
+	r = json_errors_finish(&errs);
+	return status ? status : r;
 }
 
 const struct verb verb_stats = {

@@ -81,7 +81,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"\nExit status: 0 success, 1 failure, 2 usage error, 3 not found,\n"
 		"4 conflict (exists, in use, no capacity left), 5 permission denied,\n"
-		"6 a provider is not responding. See vgpuctl(8).\n");
+		"6 a provider is not responding, 7 a partial listing (providers\n"
+		"that did not answer are named on stderr). See vgpuctl(8).\n");
 }
 
 static int cmd_help(struct vgpu_ctx *ctx, const struct opts *o, int argc,

@@ -76,6 +76,8 @@ void print_json(struct jw *j);
 void cli_clear_cause(void);
 /* print a logged error cause that no failure reported (and forget it) */
 void cli_flush_cause(void);
+/* the logged error cause, malloc'd, or NULL; it is forgotten */
+char *cli_take_cause(void);
 
 /* a column table: rows of cells, printed with widths fitted to the content */
 struct table {

@@ -132,6 +132,21 @@ static int vu_get_parent(struct vgpu_ctx *ctx, const char *id,
 	return new_parent(ctx, id, ret);
 }
 
+/*
+ * A listing's failure to ask provider @id: with an unreachable function
+ * (vgpu_ctx_set_unreachable_fn()), the provider is left out and reported,
+ * and the listing goes on (0); without one, or out of memory, the listing
+ * fails with @r.
+ */
+static int leave_out(struct vgpu_ctx *ctx, const char *id, int r)
+{
+	if (r >= 0 || r == -ENOMEM || !ctx->unreachable_fn)
+		return r;
+	ctx->unreachable_fn(ctx, vgpu_backend_vfio_user.name, id, r,
+			    ctx->unreachable_data);
+	return 0;
+}
+
 /* call @fn for every provider with a control socket; all of them are
  * visited, the first failure is returned */
 static int for_each_provider(struct vgpu_ctx *ctx,
@@ -182,7 +197,7 @@ static int add_parent(struct vgpu_ctx *ctx, const char *id, void *data)
 	if (r == -ENODEV)
 		return 0; /* gone, or a stale socket */
 	if (r < 0)
-		return r;
+		return leave_out(ctx, id, r);
 	r = vgpu_vec_push(data, p);
 	if (r < 0)
 		vgpu_parent_unref(p);
@@ -333,6 +348,21 @@ static int collect_devices(struct vgpu_ctx *ctx, const char *id, void *data)
 	return r;
 }
 
+/* collect_devices() for a listing: a provider that fails is left out
+ * whole (none of its devices) when the context says so */
+static int list_devices(struct vgpu_ctx *ctx, const char *id, void *data)
+{
+	struct collect *c = data;
+	size_t before = c->out->n;
+	int r = collect_devices(ctx, id, data);
+
+	if (r < 0 && r != -ENOMEM && ctx->unreachable_fn) {
+		while (c->out->n > before)
+			vgpu_instance_unref(c->out->items[--c->out->n]);
+	}
+	return leave_out(ctx, id, r);
+}
+
 static int vu_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 			  struct vgpu_vec *out)
 {
@@ -340,9 +370,9 @@ static int vu_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 
 	if (parent_id)
 		return vfu_ctl_valid_id(parent_id)
-			       ? collect_devices(ctx, parent_id, &c)
+			       ? list_devices(ctx, parent_id, &c)
 			       : 0;
-	return for_each_provider(ctx, collect_devices, &c);
+	return for_each_provider(ctx, list_devices, &c);
 }
 
 static int vu_get_active(struct vgpu_ctx *ctx, const char *uuid,
