@@ -87,6 +87,8 @@ echo \"50-note \$* <\$in>\" >> $LOG
 echo 'a notifier speaks' >&2
 exit 7"
 	printf 'not a script\n' > "$TREE/etc/mdevctl.d/scripts.d/notifiers/README"
+	printf '%s' '{"mdev_type": "mtty-2", "start": "auto", "attrs": []}' \
+		> "$TREE/etc/mdevctl.d/new.json"
 	add_script usr/lib/mdevctl/scripts.d/notifiers 40-libnote "#!/bin/sh
 echo \"40-libnote \$*\" >> $LOG"
 }
@@ -100,6 +102,8 @@ CASES=(
 	"mdevctl define -p mtty -t mtty-1 --auto"
 	"@kernel mdevctl start -p mtty -t mtty-2"
 	"@kernel mdevctl start -u $U1 -p mtty -t mtty-1 ;; mdevctl list"
+	"mdevctl define -p mtty --jsonfile /etc/mdevctl.d/new.json"
+	"@kernel mdevctl start -p mtty --jsonfile /etc/mdevctl.d/new.json"
 	"mdevctl define -u $U3 -p mtty -t mtty-1"
 	"mdevctl undefine -u $U2"
 	"mdevctl undefine -u $U2 -p mtty ;; mdevctl undefine -u $U5"
