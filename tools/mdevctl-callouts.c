@@ -309,9 +309,10 @@ static struct versioned *find_versioned(const struct callout_env *env,
 				       PROVIDES, &r) < 0)
 				continue;
 			if (r.status < 0)
-				mdevctl_warn("mdevctl::callouts",
-					     "callout script %s was terminated by a signal",
-					     mdevctl_quote_path(e[i]));
+				mdevctl_warn(
+					"mdevctl::callouts",
+					"callout script %s was terminated by a signal",
+					mdevctl_quote_path(e[i]));
 			if (r.status >= 0 && r.status != 2 &&
 			    (v->supports = parse_supports(&r))) {
 				relay_stderr(e[i], &r);
@@ -330,11 +331,13 @@ static struct versioned *find_versioned(const struct callout_env *env,
 static int failed(const struct callout_env *env, char **why, const char *path,
 		  int status)
 {
-	int r = env->v12 ? asprintf(why,
-				    "callout script %s failed with return code %d",
-				    mdevctl_quote_path(path), status)
-			 : asprintf(why, "Script '%s' failed with status '%d'",
-				    mdevctl_quote_path(path), status);
+	int r = env->v12
+			? asprintf(
+				  why,
+				  "callout script %s failed with return code %d",
+				  mdevctl_quote_path(path), status)
+			: asprintf(why, "Script '%s' failed with status '%d'",
+				   mdevctl_quote_path(path), status);
 
 	if (r < 0)
 		*why = NULL;
@@ -359,9 +362,8 @@ static const char *call_input(const struct callout *c, const char *event,
 }
 
 /* run the device's script (c->script) */
-static int call_script(struct callout *c, const char *event,
-		       const char *action, const char *in, char **out,
-		       char **why)
+static int call_script(struct callout *c, const char *event, const char *action,
+		       const char *in, char **out, char **why)
 {
 	struct run r;
 	int ret = 0;
@@ -398,9 +400,8 @@ static int call_script(struct callout *c, const char *event,
  * script from then on. 1.2 relays the stderr of a get call only when the
  * script failed, and words that failure its own way.
  */
-static int call_first(struct callout *c, const char *event,
-		      const char *action, const char *in, char **out,
-		      char **why)
+static int call_first(struct callout *c, const char *event, const char *action,
+		      const char *in, char **out, char **why)
 {
 	const char *dirs[] = { c->env->lib_callouts, c->env->callouts };
 	bool get12 = c->env->v12 && !strcmp(event, "get");
@@ -419,9 +420,10 @@ static int call_first(struct callout *c, const char *event,
 				       call_input(c, event, in), &r) < 0)
 				continue;
 			if (r.status < 0)
-				mdevctl_warn("mdevctl::callouts",
-					     "callout script %s was terminated by a signal",
-					     mdevctl_quote_path(e[i]));
+				mdevctl_warn(
+					"mdevctl::callouts",
+					"callout script %s was terminated by a signal",
+					mdevctl_quote_path(e[i]));
 			if (r.status == 2 || r.status < 0) {
 				run_free(&r);
 				continue;

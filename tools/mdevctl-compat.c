@@ -91,7 +91,7 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
 /* ------------------------------------------------------------------------ */
 
 /* a warning from mdevctl's module @module (mdevctl-callouts.h) */
-#define warn_in mdevctl_warn
+#define warn_in	  mdevctl_warn
 #define warn(...) warn_in("mdevctl", __VA_ARGS__)
 
 /* start-parent-mdevs logs failures as warnings instead of failing */
@@ -1617,7 +1617,7 @@ static struct callout_env callout_env;
 static char *callout_paths[2];
 
 /* mdevctl 1.4's own script directories */
-#define LIB_SCRIPTS "/usr/lib/mdevctl/scripts.d"
+#define LIB_SCRIPTS	  "/usr/lib/mdevctl/scripts.d"
 #define SYSTEM_CONFIG_DIR "/etc/mdevctl.d"
 
 /*
@@ -1800,8 +1800,10 @@ static int add_callout_attrs(struct vgpu_config *cfg, const char *out,
 	j = json_parse_whole(out);
 	if (!j) {
 		/* serde's reason (the cause) is not known here */
-		*why = strdup(compat_12 ? "Unable to parse attributes from JSON"
-					: "Invalid JSON received from callout script");
+		*why = strdup(
+			compat_12
+				? "Unable to parse attributes from JSON"
+				: "Invalid JSON received from callout script");
 		return -EBADMSG;
 	}
 	if (json_object_is_type(j, json_type_array)) {
@@ -1833,20 +1835,22 @@ static int add_callout_attrs(struct vgpu_config *cfg, const char *out,
 				struct json jk = { 0 };
 
 				json_string_raw(&jk, k);
-				if (asprintf(why,
-					     "invalid JSON format for attribute {%s, %s}: value must be of type str",
-					     jk.out.s,
-					     json_object_to_json_string_ext(
-						     v, JSON_C_TO_STRING_PLAIN |
-								JSON_C_TO_STRING_NOSLASHESCAPE)) <
+				if (asprintf(
+					    why,
+					    "invalid JSON format for attribute {%s, %s}: value must be of type str",
+					    jk.out.s,
+					    json_object_to_json_string_ext(
+						    v,
+						    JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE)) <
 				    0)
 					*why = NULL;
 				free(jk.out.s);
 				r = -EBADMSG;
 				break;
 			}
-			(void)vgpu_config_add_attr(cfg, k, json_object_get_string(v),
-						   -1);
+			(void)vgpu_config_add_attr(
+				cfg, k, json_object_get_string(v), -1);
 		}
 	} else if (!json_object_is_type(j, json_type_null)) {
 		*why = strdup("attributes field is not an array");
@@ -2134,10 +2138,11 @@ static const char *random_uuid(char out[37])
 	}
 	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
 	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-	snprintf(out, 37,
-		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-		 b[10], b[11], b[12], b[13], b[14], b[15]);
+	snprintf(
+		out, 37,
+		"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		b[10], b[11], b[12], b[13], b[14], b[15]);
 	return out;
 }
 
@@ -2475,8 +2480,8 @@ static int modify14_json(struct vgpu_ctx *ctx, struct args *a)
 			struct replace_call rc = { ctx, a->uuid, parent, c };
 
 			r = with_callouts("modify", a->set[O_FORCE], a->uuid,
-					  parent, dev.type, c, replace_now,
-					  &rc, NULL);
+					  parent, dev.type, c, replace_now, &rc,
+					  NULL);
 		}
 		free(why);
 		free(json);
@@ -2485,7 +2490,8 @@ static int modify14_json(struct vgpu_ctx *ctx, struct args *a)
 		struct replace_call rc = { ctx, a->uuid, parent, c };
 
 		r = with_callouts("modify", a->set[O_FORCE], a->uuid, parent,
-				  vgpu_config_get_type(c), c, replace_now, &rc, NULL);
+				  vgpu_config_get_type(c), c, replace_now, &rc,
+				  NULL);
 	}
 	vgpu_config_unref(c);
 	vgpu_instance_unref(act);
@@ -2676,7 +2682,8 @@ static int cmd_stop(struct vgpu_ctx *ctx, const struct cmd *cmd, struct args *a)
 		vgpu_config_set_type(c, vgpu_instance_get_type_id(in));
 	r = with_callouts("stop", a->set[O_FORCE], a->uuid,
 			  vgpu_instance_get_parent_id(in),
-			  vgpu_instance_get_type_id(in), c, stop_now, &sc, NULL);
+			  vgpu_instance_get_type_id(in), c, stop_now, &sc,
+			  NULL);
 	vgpu_config_unref(c);
 	vgpu_instance_unref(in);
 	return r;
@@ -2774,8 +2781,9 @@ static int check_environment(struct vgpu_ctx *ctx)
 		struct stat st;
 
 		if (stat(path[i], &st) < 0)
-			r = fail("Required directory %s doesn't exist. This may indicate a packaging or installation error",
-				 quote_path(path[i]));
+			r = fail(
+				"Required directory %s doesn't exist. This may indicate a packaging or installation error",
+				quote_path(path[i]));
 	}
 	for (size_t i = 0; i < 3; i++)
 		free(path[i]);
