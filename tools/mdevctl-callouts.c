@@ -99,9 +99,16 @@ static int run_script(const char *path, const struct callout_dev *dev,
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		sigset_t none;
+
 		dup2(pin[0], 0);
 		dup2(pout[1], 1);
 		dup2(perr[1], 2);
+		/* mdevctl's scripts start with SIGPIPE at its default and no
+		 * signal blocked, even when the caller (libvirtd) ignores it */
+		signal(SIGPIPE, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execv(path, (char *const *)argv);
 		e = errno;
 		(void)!write(pexec[1], &e, sizeof(e));

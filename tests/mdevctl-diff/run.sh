@@ -126,6 +126,9 @@ run_step() {
 		fi
 		bin=$2; eval "set -- $3"
 		cmd=$1; shift
+		# as libvirtd runs it: with SIGPIPE ignored (scripts must not
+		# inherit that)
+		trap "" PIPE
 		cd / && exec "$bin/$cmd" "$@"' run_step "$tree" "$bin" "$step" \
 		>>"$out/stdout" 2>>"$out/stderr" </dev/null
 	rc=$?
