@@ -4,7 +4,8 @@
 # with the tree.
 # /etc/mdevctl.d/scripts.d/callouts: 50-mtty (made first) answers for the
 # mtty parent: the attributes of running devices (not a list for $U6), refuses
-# to define $U3 (exit 1) and to undefine $U2 (exit 3), dies of SIGKILL
+# to define $U3 (exit 1), to undefine $U2 (exit 3) and to start $U5 (exit
+# 4, which start-parent-mdevs reports as a warning), dies of SIGKILL
 # before stopping $U4; 05-other refuses every device (exit 2) and logs the
 # file descriptors, signal mask, umask and directory it was given; README is
 # not executable, sub.d is a directory.
@@ -16,6 +17,7 @@
 # requires.
 source "$HERE/scenarios/common.inc"
 U6=6a6b6c6d-0000-4000-8000-00000000a0a6
+U7=7e7e7e7e-0000-4000-8000-0000000000e7
 LOG=/etc/mdevctl.d/callout.log
 build() {
 	add_parent mtty virtual/mtty/mtty
@@ -26,6 +28,7 @@ build() {
 	add_instance mtty $U6 mtty-2
 	add_def mtty $U2 "$(def_json mtty-1 manual k v)"
 	add_def mtty $U5 "$(def_json mtty-2 auto a 1)"
+	add_def mtty $U7 "$(def_json mtty-1 auto)"
 	local d=etc/mdevctl.d/scripts.d/callouts
 	add_script $d 50-mtty "#!/bin/sh
 in=\$(cat)
@@ -52,6 +55,9 @@ case \" \$* \" in
 *'-e pre -a undefine '*'-u $U2 '*)
 	echo 'keep $U2' >&2
 	exit 3 ;;
+*'-e pre -a start '*'-u $U5 '*)
+	echo 'not $U5 today' >&2
+	exit 4 ;;
 *'-e pre -a stop '*'-u $U4 '*)
 	kill -KILL \$\$ ;;
 *'-e post '*)
@@ -114,7 +120,7 @@ CASES=(
 	"mdevctl modify -u ${U5^^} --addattr b --value 2"
 	"mdevctl stop -u $U4"
 	"@kernel mdevctl stop -u $U5 ;; mdevctl start-parent-mdevs mtty"
-	"mdevctl start-parent-mdevs mtty"
+	"@kernel mdevctl start-parent-mdevs mtty"
 	"@kernel mdevctl start -u $U2"
 	"@without usr/lib/mdevctl mdevctl list"
 	"@without usr/lib/mdevctl mdevctl list --bogus"
