@@ -142,7 +142,10 @@ check "50 concurrent modify all survive" [ "$(grep -c '"key": "k[0-9]*"' "$tmp/o
 expect 0 v undefine $W
 
 # the mdevctl personality: which mdevctl it is (environment, then file)
-mkdir -p "$tmp/bin"; ln -s "$(readlink -f "$vgpuctl")" "$tmp/bin/mdevctl"
+# (with definitions of its own: mdevctl checks its directories first)
+mkdir -p "$tmp/bin" "$tmp/mdevctl.d/scripts.d/callouts" "$tmp/mdevctl.d/scripts.d/notifiers"
+ln -s "$(readlink -f "$vgpuctl")" "$tmp/bin/mdevctl"
+export VGPU_CONFIG_DIR=$tmp/mdevctl.d
 m() { VGPU_CONFIG_FILE=$tmp/vgpuctl.conf "$tmp/bin/mdevctl" "$@"; }
 expect 0 m --version
 check "1.4 by default" grep -qx "mdevctl 1.4.0" "$tmp/out"
@@ -157,6 +160,15 @@ printf 'mdevctl-compat=1.3\n' > "$tmp/vgpuctl.conf"
 expect 1 m --version
 check "a bad configuration line is named" grep -q "vgpuctl.conf:1: mdevctl-compat must be" "$tmp/err"
 rm "$tmp/vgpuctl.conf"
+# 1.2 wants its script directories, 1.4 (with a private definitions
+# directory) only that directory; both check before reading arguments
+rmdir "$tmp/mdevctl.d/scripts.d/notifiers"
+expect 0 m --version
+expect 1 env VGPU_MDEVCTL_COMPAT=1.2 "$tmp/bin/mdevctl" --version
+check "1.2 needs scripts.d/notifiers" grep -qx "Error: Required directory \"$tmp/mdevctl.d/scripts.d/notifiers\" doesn't exist. This may indicate a packaging or installation error" "$tmp/err"
+expect 1 env VGPU_CONFIG_DIR=$tmp/none "$tmp/bin/mdevctl" --bogus
+check "1.4 needs the definitions directory" grep -q "^Error: Required directory \"$tmp/none\"" "$tmp/err"
+unset VGPU_CONFIG_DIR
 
 # a definition file that is not JSON is skipped, not fatal
 mkdir -p "$tmp/conf/$P"; echo '{ nonsense' > "$tmp/conf/$P/$U"

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * mdevctl 1.4's callout scripts, for the mdevctl personality.
+ * mdevctl's callout scripts, for the mdevctl personality (1.4's; 1.2's are
+ * the same without the /usr/lib directories and without versioning).
  *
  * Scripts in <lib>/scripts.d/callouts (/usr/lib/mdevctl) and then in
  * <config>/scripts.d/callouts (/etc/mdevctl.d) are asked before and after
@@ -9,7 +10,9 @@
  * in the notifiers directories hears "-e notify" afterwards. A script says
  * "not my device" with exit status 2. A script that answers "-e get -a
  * capabilities" with {"supports": {...}} is versioned: it is then the one
- * script for its parent and type, and only asked what it supports. See
+ * script for its parent and type, and only asked what it supports.
+ * mdevctl waits for a script as long as it runs, and so do we: a timeout
+ * would fail a slow script that mdevctl lets finish. See
  * docs/mdevctl-compat.md.
  */
 #include <dirent.h>
@@ -96,9 +99,16 @@ static int run_script(const char *path, const struct callout_dev *dev,
 	if (pid < 0)
 		return -errno;
 	if (pid == 0) {
+		sigset_t none;
+
 		dup2(pin[0], 0);
 		dup2(pout[1], 1);
 		dup2(perr[1], 2);
+		/* mdevctl's scripts start with SIGPIPE at its default and no
+		 * signal blocked, even when the caller (libvirtd) ignores it */
+		signal(SIGPIPE, SIG_DFL);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		execv(path, (char *const *)argv);
 		e = errno;
 		(void)!write(pexec[1], &e, sizeof(e));
@@ -305,6 +315,11 @@ static struct versioned *find_versioned(const struct callout_env *env,
 			if (run_script(e[i], dev, "get", "capabilities", "none",
 				       PROVIDES, &r) < 0)
 				continue;
+			if (r.status < 0)
+				mdevctl_warn(
+					"mdevctl::callouts",
+					"callout script %s was terminated by a signal",
+					mdevctl_quote_path(e[i]));
 			if (r.status >= 0 && r.status != 2 &&
 			    (v->supports = parse_supports(&r))) {
 				relay_stderr(e[i], &r);
@@ -320,10 +335,18 @@ static struct versioned *find_versioned(const struct callout_env *env,
 }
 
 /* the failure of a script, as mdevctl words it */
-static int failed(char **why, const char *path, int status)
+static int failed(const struct callout_env *env, char **why, const char *path,
+		  int status)
 {
-	if (asprintf(why, "Script '\"%s\"' failed with status '%d'", path,
-		     status) < 0)
+	int r = env->v12
+			? asprintf(
+				  why,
+				  "callout script %s failed with return code %d",
+				  mdevctl_quote_path(path), status)
+			: asprintf(why, "Script '%s' failed with status '%d'",
+				   mdevctl_quote_path(path), status);
+
+	if (r < 0)
 		*why = NULL;
 	return -EIO;
 }
@@ -338,67 +361,100 @@ static char *variant(const char *s)
 	return v;
 }
 
-int callout_call(struct callout *c, const char *event, const char *action,
-		 const char *in, char **out, char **why)
+/* the stdin of a call: 1.2 hands the device to every event but get */
+static const char *call_input(const struct callout *c, const char *event,
+			      const char *in)
 {
-	const char *dirs[] = { c->env->lib_callouts, c->env->callouts };
+	return c->env->v12 && !strcmp(event, "get") ? NULL : in;
+}
+
+/* run the device's script (c->script) */
+static int call_script(struct callout *c, const char *event, const char *action,
+		       const char *in, char **out, char **why)
+{
 	struct run r;
 	int ret = 0;
 
-	*why = NULL;
-	if (out)
-		*out = NULL;
-	if (c->script) {
-		if (!c->versioned ||
-		    (supports(c->supports, "actions", action) &&
-		     supports(c->supports, "events", event))) {
-			if (run_script(c->script, &c->dev, event, action,
-				       c->state, in, &r) < 0)
-				return failed(why, c->script, -1);
-			relay_stderr(c->script, &r);
-			if (r.status > 0)
-				ret = failed(why, c->script, r.status);
-			else if (out)
-				*out = strdup(r.out);
-			run_free(&r);
-			return ret;
-		}
-		char *v = variant(supports(c->supports, "actions", action)
-					  ? event
-					  : action);
+	if (c->versioned && !(supports(c->supports, "actions", action) &&
+			      supports(c->supports, "events", event))) {
+		bool has_action = supports(c->supports, "actions", action);
+		char *v = variant(has_action ? event : action);
 
-		if (asprintf(why, "Script \"%s\" does not support %s '%s'",
-			     c->script,
-			     supports(c->supports, "actions", action)
-				     ? "event"
-				     : "action",
-			     v ? v : "") < 0)
+		if (asprintf(why, "Script %s does not support %s '%s'",
+			     mdevctl_quote_path(c->script),
+			     has_action ? "event" : "action", v ? v : "") < 0)
 			*why = NULL;
 		free(v);
 		return -EOPNOTSUPP;
 	}
+	if (run_script(c->script, &c->dev, event, action, c->state,
+		       call_input(c, event, in), &r) < 0)
+		/* gone since it answered: 1.2 lets it pass */
+		return c->env->v12 ? 0 : failed(c->env, why, c->script, -1);
+	relay_stderr(c->script, &r);
+	/* a signal is no failure here (mdevctl: no exit code, no error) */
+	if (r.status > 0)
+		ret = failed(c->env, why, c->script, r.status);
+	else if (out)
+		*out = strdup(r.out);
+	run_free(&r);
+	return ret;
+}
+
+/*
+ * Ask the scripts in turn: the first that does not exit with 2 (and could
+ * be run, and was not killed by a signal) answers, and is the device's
+ * script from then on. 1.2 relays the stderr of a get call only when the
+ * script failed, and words that failure its own way.
+ */
+static int call_first(struct callout *c, const char *event, const char *action,
+		      const char *in, char **out, char **why)
+{
+	const char *dirs[] = { c->env->lib_callouts, c->env->callouts };
+	bool get12 = c->env->v12 && !strcmp(event, "get");
+
 	for (size_t d = 0; d < 2; d++) {
 		char **e;
 
 		if (!dirs[d] || !is_dir(dirs[d]) ||
-		    !(e = entries(dirs[d], true)))
+		    !(e = entries(dirs[d], !c->env->v12)))
 			continue;
 		for (size_t i = 0; e[i]; i++) {
+			struct run r;
+			int ret = 0;
+
 			if (run_script(e[i], &c->dev, event, action, c->state,
-				       in, &r) < 0)
+				       call_input(c, event, in), &r) < 0)
 				continue;
+			if (r.status < 0)
+				mdevctl_warn(
+					"mdevctl::callouts",
+					"callout script %s was terminated by a signal",
+					mdevctl_quote_path(e[i]));
 			if (r.status == 2 || r.status < 0) {
 				run_free(&r);
 				continue;
 			}
-			/* the first script that answers is the device's */
-			relay_stderr(e[i], &r);
+			if (!get12 || r.status != 0)
+				relay_stderr(e[i], &r);
+			free(c->script);
+			c->script = strdup(e[i]);
 			if (r.status == 0) {
-				c->script = strdup(e[i]);
 				if (out)
 					*out = strdup(r.out);
+			} else if (get12) {
+				if (asprintf(why,
+					     "failed to get attributes from %s",
+					     mdevctl_quote_path(e[i])) < 0)
+					*why = NULL;
+				ret = -EIO;
 			} else {
-				ret = failed(why, e[i], r.status);
+				/* 1.4 keeps no script that failed */
+				if (!c->env->v12) {
+					free(c->script);
+					c->script = NULL;
+				}
+				ret = failed(c->env, why, e[i], r.status);
 			}
 			run_free(&r);
 			entries_free(e);
@@ -409,20 +465,49 @@ int callout_call(struct callout *c, const char *event, const char *action,
 	return 0;
 }
 
-void callout_init(struct callout *c, const struct callout_env *env,
-		  const struct callout_dev *dev)
+int callout_call(struct callout *c, const char *event, const char *action,
+		 const char *in, char **out, char **why)
 {
-	struct versioned *v = find_versioned(env, dev);
+	*why = NULL;
+	if (out)
+		*out = NULL;
+	if (c->script)
+		return call_script(c, event, action, in, out, why);
+	return call_first(c, event, action, in, out, why);
+}
 
-	memset(c, 0, sizeof(*c));
-	c->env = env;
-	c->dev = *dev;
-	c->state = "none";
+/* the device's versioned script, if it has one */
+static void use_versioned(struct callout *c)
+{
+	struct versioned *v =
+		c->env->v12 ? NULL : find_versioned(c->env, &c->dev);
+
+	free(c->script);
+	c->script = NULL;
+	c->supports = NULL;
+	c->versioned = false;
 	if (v && v->path) {
 		c->script = strdup(v->path);
 		c->supports = v->supports;
 		c->versioned = true;
 	}
+}
+
+int callout_get_attributes(struct callout *c, char **out, char **why)
+{
+	/* 1.4 looks the script up again; 1.2 asks with a fresh search */
+	use_versioned(c);
+	return callout_call(c, "get", "attributes", NULL, out, why);
+}
+
+void callout_init(struct callout *c, const struct callout_env *env,
+		  const struct callout_dev *dev)
+{
+	memset(c, 0, sizeof(*c));
+	c->env = env;
+	c->dev = *dev;
+	c->state = "none";
+	use_versioned(c);
 }
 
 void callout_fini(struct callout *c)
@@ -431,7 +516,7 @@ void callout_fini(struct callout *c)
 	c->script = NULL;
 }
 
-void callout_notify(struct callout *c, const char *action)
+void callout_notify(struct callout *c, const char *action, const char *in)
 {
 	const char *dirs[] = { c->env->lib_notifiers, c->env->notifiers };
 
@@ -445,7 +530,8 @@ void callout_notify(struct callout *c, const char *action)
 			struct run r;
 
 			if (run_script(e[i], &c->dev, "notify", action,
-				       c->state, NULL, &r) == 0)
+				       c->state, c->env->v12 ? in : NULL,
+				       &r) == 0)
 				run_free(&r);
 		}
 		entries_free(e);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * mdevctl 1.4's callout and notifier scripts, for the mdevctl personality.
- * See mdevctl-callouts.c and docs/mdevctl-compat.md.
+ * mdevctl's callout and notifier scripts (1.4's, or 1.2's), for the mdevctl
+ * personality. See mdevctl-callouts.c and docs/mdevctl-compat.md.
  */
 #ifndef VGPUCTL_MDEVCTL_CALLOUTS_H
 #define VGPUCTL_MDEVCTL_CALLOUTS_H
@@ -14,6 +14,9 @@
 struct callout_env {
 	const char *lib_callouts, *callouts; /* asked in this order */
 	const char *lib_notifiers, *notifiers;
+	/* 1.2's rules: directory order (not sorted), no versioned scripts,
+	 * the device on every script's stdin but get's, 1.2's wording */
+	bool v12;
 };
 
 struct callout_dev {
@@ -44,7 +47,23 @@ void callout_fini(struct callout *c);
 int callout_call(struct callout *c, const char *event, const char *action,
 		 const char *in, char **out, char **why);
 
-/* tell every notifier script (errors are ignored, as mdevctl does) */
-void callout_notify(struct callout *c, const char *action);
+/*
+ * callout_get_attributes - ask for the running device's attributes as
+ * mdevctl does (1.4: the versioned script, or the first that answers; the
+ * one that answered is then the device's script). *@out is the script's
+ * stdout, NULL when no script answered. Returns 0, or a negative errno
+ * with mdevctl's wording in *@why.
+ */
+int callout_get_attributes(struct callout *c, char **out, char **why);
+
+/* tell every notifier script (errors are ignored, as mdevctl does); @in is
+ * the device's JSON, which 1.2 hands to notifiers as well */
+void callout_notify(struct callout *c, const char *action, const char *in);
+
+/* provided by the personality: a warning in env_logger's format, and a
+ * path as Rust's {:?} prints it (a static buffer) */
+void mdevctl_warn(const char *module, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const char *mdevctl_quote_path(const char *path);
 
 #endif

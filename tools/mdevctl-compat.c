@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
@@ -89,8 +90,8 @@ static void buf_printf(struct buf *b, const char *fmt, ...)
 /* Errors, in the shape mdevctl (anyhow) prints them                         */
 /* ------------------------------------------------------------------------ */
 
-static void warn_in(const char *module, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+/* a warning from mdevctl's module @module (mdevctl-callouts.h) */
+#define warn_in	  mdevctl_warn
 #define warn(...) warn_in("mdevctl", __VA_ARGS__)
 
 /* start-parent-mdevs logs failures as warnings instead of failing */
@@ -114,9 +115,20 @@ static void print_listing(const char *text)
 		fputc('\n', stdout);
 }
 
+/*
+ * Where errors go: stderr, or (while an operation runs between its callout
+ * scripts) a buffer printed after the post and notify scripts, where
+ * mdevctl prints the error it returns.
+ */
+static FILE *errf;
+
+static void warn_to(FILE *f, const char *module, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 /* "Error: <msg>\n" and, with a negative errno cause, the "Caused by" part */
 static int fail_errno(int neg_errno, const char *fmt, ...)
 {
+	FILE *f = errf ? errf : stderr;
 	va_list ap;
 
 	if (errors_as_warnings) {
@@ -124,22 +136,22 @@ static int fail_errno(int neg_errno, const char *fmt, ...)
 
 		va_start(ap, fmt);
 		if (vasprintf(&msg, fmt, ap) >= 0) {
-			warn("%s", msg);
+			warn_to(f, "mdevctl", "%s", msg);
 			free(msg);
 		}
 		va_end(ap);
 		if (neg_errno)
-			warn("%s (os error %d)", strerror(-neg_errno),
-			     -neg_errno);
+			warn_to(f, "mdevctl", "%s (os error %d)",
+				strerror(-neg_errno), -neg_errno);
 		return 1;
 	}
-	fputs("Error: ", stderr);
+	fputs("Error: ", f);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vfprintf(f, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fputc('\n', f);
 	if (neg_errno)
-		fprintf(stderr, "\nCaused by:\n    %s (os error %d)\n",
+		fprintf(f, "\nCaused by:\n    %s (os error %d)\n",
 			strerror(-neg_errno), -neg_errno);
 	return 1;
 }
@@ -161,22 +173,37 @@ static bool warnings_enabled(void)
 }
 
 /* env_logger's default line: "[<UTC time>Z WARN  <module>] <msg>" */
-static void warn_in(const char *module, const char *fmt, ...)
+static void vwarn_to(FILE *f, const char *module, const char *fmt, va_list ap)
 {
 	char ts[32];
 	time_t now = time(NULL);
 	struct tm tm;
-	va_list ap;
 
 	if (!warnings_enabled())
 		return;
 	gmtime_r(&now, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	fprintf(stderr, "[%s WARN  %s] ", ts, module);
+	fprintf(f, "[%s WARN  %s] ", ts, module);
+	vfprintf(f, fmt, ap);
+	fputc('\n', f);
+}
+
+static void warn_to(FILE *f, const char *module, const char *fmt, ...)
+{
+	va_list ap;
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn_to(f, module, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void mdevctl_warn(const char *module, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vwarn_to(stderr, module, fmt, ap);
+	va_end(ap);
 }
 
 /* Rust's {:?} of a path: double quoted, '"' and '\\' escaped */
@@ -193,6 +220,11 @@ static const char *quote_path(const char *path)
 	}
 	buf_puts(&b, "\"");
 	return b.s;
+}
+
+const char *mdevctl_quote_path(const char *path)
+{
+	return quote_path(path);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1202,7 +1234,10 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 		if (!defined && !compat_12 && active_type)
 			d->type = active_type;
 		d->active = vgpu_instance_is_active(in);
-		d->live_attrs = !defined && !compat_12 && (flags & C_LIVE);
+		/* 1.4 asks for every running device's attributes, 1.2 for
+		 * those of running devices without a definition */
+		d->live_attrs = !defined && (flags & C_LIVE) &&
+				(!compat_12 || !d->defined);
 		if (defined && !d->defined)
 			continue;
 		if (!defined && !d->active)
@@ -1580,6 +1615,22 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 
 static struct callout_env callout_env;
 static char *callout_paths[2];
+
+/* mdevctl 1.4's own script directories */
+#define LIB_SCRIPTS	  "/usr/lib/mdevctl/scripts.d"
+#define SYSTEM_CONFIG_DIR "/etc/mdevctl.d"
+
+/*
+ * Whether 1.4's /usr/lib/mdevctl belongs to this run: with the system's
+ * definitions directory it does (and must exist, as 1.4 requires); a
+ * private one (--config-dir, VGPU_CONFIG_DIR) is a world of its own,
+ * without the system's scripts.
+ */
+static bool lib_dir(struct vgpu_ctx *ctx)
+{
+	return !strcmp(vgpu_ctx_get_config_dir(ctx), SYSTEM_CONFIG_DIR);
+}
+
 static bool dir_has_entries(const char *path)
 {
 	DIR *d = path ? opendir(path) : NULL;
@@ -1597,10 +1648,12 @@ static void callouts_setup(struct vgpu_ctx *ctx)
 {
 	const char *dir = vgpu_ctx_get_config_dir(ctx);
 
-	if (compat_12)
-		return; /* 1.2's callouts are not part of the personality */
-	callout_env.lib_callouts = "/usr/lib/mdevctl/scripts.d/callouts";
-	callout_env.lib_notifiers = "/usr/lib/mdevctl/scripts.d/notifiers";
+	/* 1.2 knows only the scripts under its definitions directory */
+	callout_env.v12 = compat_12;
+	if (!compat_12 && lib_dir(ctx)) {
+		callout_env.lib_callouts = LIB_SCRIPTS "/callouts";
+		callout_env.lib_notifiers = LIB_SCRIPTS "/notifiers";
+	}
 	if (asprintf(&callout_paths[0], "%s/scripts.d/callouts", dir) >= 0)
 		callout_env.callouts = callout_paths[0];
 	if (asprintf(&callout_paths[1], "%s/scripts.d/notifiers", dir) >= 0)
@@ -1638,23 +1691,30 @@ static char *callout_json(const char *type, struct vgpu_config *c)
 	return b.s;
 }
 
+/* an operation run between callouts; @c (NULL: none) is the device's
+ * conversation with its script, which define asks for attributes */
+typedef int (*callout_op)(struct callout *c, void *data);
+
 /*
  * Run @op between the device's pre and post callouts, then the notifiers,
- * as mdevctl 1.4 does; a refusing pre callout stops the operation unless
- * --force. @op prints its own errors and returns an exit status.
+ * as mdevctl does; a refusing pre callout stops the operation unless
+ * --force (1.4). @op prints its own errors, which come out after the post
+ * and notify scripts ran, and returns an exit status. A refusal is printed
+ * as an error, or handed to the caller in *@refused (malloc'd) when that
+ * is given.
  */
 static int with_callouts(const char *action, bool force, const char *uuid,
 			 const char *parent, const char *type,
-			 struct vgpu_config *conf, int (*op)(void *data),
-			 void *data)
+			 struct vgpu_config *conf, callout_op op, void *data,
+			 char **refused)
 {
 	struct callout_dev dev = { uuid, parent, type };
+	char *json, *why = NULL, *deferred = NULL;
 	struct callout c;
-	char *json, *why = NULL;
 	int r;
 
-	if (compat_12 || !type || !parent || !uuid)
-		return op(data);
+	if (!type || !parent || !uuid)
+		return op(NULL, data);
 	callout_init(&c, &callout_env, &dev);
 	json = callout_json(type, conf);
 	r = callout_call(&c, "pre", action, json, NULL, &why);
@@ -1662,22 +1722,141 @@ static int with_callouts(const char *action, bool force, const char *uuid,
 		warn_in("mdevctl::callouts",
 			"Forcing operation '%s' despite callout failure. Error was: %s",
 			action, why ? why : strerror(-r));
+		free(why);
+		why = NULL;
 		r = 0;
 	}
 	if (r < 0) {
-		r = fail("%s", why ? why : strerror(-r));
+		if (!why)
+			why = strdup(strerror(-r));
+		r = 1;
 	} else {
+		FILE *saved = errf;
 		char *ignored = NULL;
+		size_t len = 0;
 
-		r = op(data);
+		errf = open_memstream(&deferred, &len);
+		r = op(&c, data);
+		if (errf)
+			fclose(errf);
+		errf = saved;
 		c.state = r ? "failure" : "success";
 		callout_call(&c, "post", action, json, NULL, &ignored);
 		free(ignored);
 	}
-	callout_notify(&c, action);
+	callout_notify(&c, action, json);
+	if (deferred)
+		fputs(deferred, errf ? errf : stderr);
+	if (why && refused) {
+		*refused = why;
+		why = NULL;
+	} else if (why) {
+		fail("%s", why);
+	}
 	free(why);
+	free(deferred);
 	free(json);
 	callout_fini(&c);
+	return r;
+}
+
+/* a document whole as serde_json reads it: one value, then only space */
+static json_object *json_parse_whole(const char *s)
+{
+	json_tokener *tok = json_tokener_new();
+	json_object *j = NULL;
+	size_t len = strlen(s);
+
+	if (!tok)
+		return NULL;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	j = json_tokener_parse_ex(tok, s, (int)len);
+	if (json_tokener_get_error(tok) != json_tokener_success)
+		j = NULL;
+	else if (s[strspn(s + json_tokener_get_parse_end(tok), " \t\r\n") +
+		   json_tokener_get_parse_end(tok)]) {
+		json_object_put(j);
+		j = NULL;
+	}
+	json_tokener_free(tok);
+	return j;
+}
+
+/*
+ * Add the attributes a get-attributes callout printed (@out) to @cfg, as
+ * mdevctl does: nothing for no output or "[{}]", else a JSON array of
+ * objects with one string each; the ones before a bad one are kept.
+ * Returns 0, or -EBADMSG with mdevctl's message in *@why.
+ */
+static int add_callout_attrs(struct vgpu_config *cfg, const char *out,
+			     char **why)
+{
+	json_object *j;
+	int r = 0;
+
+	*why = NULL;
+	if (!out || !*out || !strcmp(out, "[{}]"))
+		return 0;
+	j = json_parse_whole(out);
+	if (!j) {
+		/* serde's reason (the cause) is not known here */
+		*why = strdup(
+			compat_12
+				? "Unable to parse attributes from JSON"
+				: "Invalid JSON received from callout script");
+		return -EBADMSG;
+	}
+	if (json_object_is_type(j, json_type_array)) {
+		for (size_t i = 0; !r && i < json_object_array_length(j); i++) {
+			json_object *a = json_object_array_get_idx(j, i);
+			struct json_object_iterator it, end;
+			const char *k;
+			json_object *v;
+
+			if (!json_object_is_type(a, json_type_object)) {
+				*why = strdup(
+					"invalid JSON format for attribute: not an object");
+				r = -EBADMSG;
+				break;
+			}
+			if (json_object_object_length(a) != 1) {
+				*why = strdup(
+					"invalid JSON format for attribute: too many fields");
+				r = -EBADMSG;
+				break;
+			}
+			it = json_object_iter_begin(a);
+			end = json_object_iter_end(a);
+			if (json_object_iter_equal(&it, &end))
+				break;
+			k = json_object_iter_peek_name(&it);
+			v = json_object_iter_peek_value(&it);
+			if (!json_object_is_type(v, json_type_string)) {
+				struct json jk = { 0 };
+
+				json_string_raw(&jk, k);
+				if (asprintf(
+					    why,
+					    "invalid JSON format for attribute {%s, %s}: value must be of type str",
+					    jk.out.s,
+					    json_object_to_json_string_ext(
+						    v,
+						    JSON_C_TO_STRING_PLAIN |
+							    JSON_C_TO_STRING_NOSLASHESCAPE)) <
+				    0)
+					*why = NULL;
+				free(jk.out.s);
+				r = -EBADMSG;
+				break;
+			}
+			(void)vgpu_config_add_attr(
+				cfg, k, json_object_get_string(v), -1);
+		}
+	} else if (!json_object_is_type(j, json_type_null)) {
+		*why = strdup("attributes field is not an array");
+		r = -EBADMSG;
+	}
+	json_object_put(j);
 	return r;
 }
 
@@ -1689,25 +1868,18 @@ callout_attributes(const char *uuid, const char *parent, const char *type)
 	struct callout_dev dev = { uuid, parent, type };
 	struct vgpu_config *cfg = NULL;
 	struct callout c;
-	char *out = NULL, *why = NULL, *doc = NULL;
+	char *out = NULL, *why = NULL;
 
-	if (compat_12 || !type)
+	if (!type)
 		return NULL;
 	callout_init(&c, &callout_env, &dev);
-	if (callout_call(&c, "get", "attributes", NULL, &out, &why) == 0 &&
-	    out && *out) {
-		size_t len = strlen(out);
-
-		/* "[{}]" means none; the attributes are JSON like a definition's */
-		if (asprintf(
-			    &doc,
-			    "{\"mdev_type\":\"x\",\"start\":\"manual\",\"attrs\":%s}",
-			    strcmp(out, "[{}]") ? out : "[]") >= 0 &&
-		    vgpu_config_new_from_json(doc, strlen(doc), &cfg) < 0)
-			cfg = NULL;
-		(void)len;
+	if (callout_get_attributes(&c, &out, &why) == 0 && out &&
+	    vgpu_config_new(&cfg) == 0) {
+		vgpu_config_set_type(cfg, type);
+		/* a listing keeps what came before a bad attribute */
+		free(why);
+		(void)add_callout_attrs(cfg, out, &why);
 	}
-	free(doc);
 	free(out);
 	free(why);
 	callout_fini(&c);
@@ -1913,37 +2085,97 @@ struct define_call {
 	struct vgpu_ctx *ctx;
 	const char *parent, *uuid;
 	struct vgpu_config *config;
+	bool active; /* 1.4 asks a running device's script for attributes */
 };
 
-static int define_now(void *data)
+/*
+ * Ask the running device @uuid's script for its attributes and add them to
+ * @config, as define does; 1 after printing mdevctl's error.
+ */
+static int define_attrs(struct callout *c, struct vgpu_config *config)
 {
-	struct define_call *d = data;
-	struct vgpu_instance *in = NULL;
-	int r = vgpu_instance_define(d->ctx, d->parent, d->uuid, d->config, 0,
-				     &in);
+	char *out = NULL, *why = NULL;
+	int r = callout_get_attributes(c, &out, &why);
 
-	if (r < 0) {
-		if (r == -EEXIST)
-			return fail("Device %s on %s already defined", d->uuid,
-				    d->parent);
-		return fail_os(r);
-	}
-	if (!d->uuid)
-		printf("%s\n", vgpu_instance_get_uuid(in));
-	vgpu_instance_unref(in);
-	return 0;
+	if (r == 0)
+		r = add_callout_attrs(config, out, &why);
+	if (r < 0)
+		fail("%s", why ? why : strerror(-r));
+	free(out);
+	free(why);
+	return r < 0;
 }
 
-/* define, between the callouts (1.4) */
+static int define_now(struct callout *c, void *data)
+{
+	struct define_call *d = data;
+	int r;
+
+	if (d->active && c && define_attrs(c, d->config))
+		return 1;
+	r = vgpu_instance_define(d->ctx, d->parent, d->uuid, d->config, 0,
+				 NULL);
+	if (r == -EEXIST)
+		return fail("Device %s on %s already defined", d->uuid,
+			    d->parent);
+	return r < 0 ? fail_os(r) : 0;
+}
+
+/* a random (version 4) UUID, as mdevctl makes one for define and start
+ * without --uuid */
+static const char *random_uuid(char out[37])
+{
+	unsigned char b[16];
+	size_t n = 0;
+
+	while (n < sizeof(b)) {
+		ssize_t r = getrandom(b + n, sizeof(b) - n, 0);
+
+		if (r > 0)
+			n += (size_t)r;
+		else if (r < 0 && errno != EINTR)
+			return NULL;
+	}
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	snprintf(
+		out, 37,
+		"%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
+		b[10], b[11], b[12], b[13], b[14], b[15]);
+	return out;
+}
+
+/* define, between the callouts; @uuid NULL: a random one, printed */
 static int define_op(struct vgpu_ctx *ctx, const struct args *a,
 		     const char *parent, const char *uuid,
-		     struct vgpu_config *config)
+		     struct vgpu_config *config, bool active)
 {
-	struct define_call d = { ctx, parent, uuid, config };
+	struct define_call d = { ctx, parent, uuid, config, false };
+	char gen[37];
+	int r;
 
-	return with_callouts("define", a->set[O_FORCE], uuid, parent,
-			     vgpu_config_get_type(config), config, define_now,
-			     &d);
+	if (!uuid && !(d.uuid = random_uuid(gen)))
+		return fail_os(-errno);
+	if (active && compat_12) {
+		/* 1.2 asks before anything else, and stops if that fails */
+		struct callout_dev dev = { d.uuid, parent,
+					   vgpu_config_get_type(config) };
+		struct callout c;
+
+		callout_init(&c, &callout_env, &dev);
+		r = define_attrs(&c, config);
+		callout_fini(&c);
+		if (r)
+			return r;
+	}
+	d.active = active && !compat_12;
+	r = with_callouts("define", a->set[O_FORCE], d.uuid, parent,
+			  vgpu_config_get_type(config), config, define_now, &d,
+			  NULL);
+	if (!r && !uuid)
+		printf("%s\n", d.uuid);
+	return r;
 }
 
 static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
@@ -2021,12 +2253,12 @@ static int cmd_define(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		}
 		vgpu_config_set_autostart(config, a->set[O_AUTO]);
 		/* strings of @act are used above; release it only now */
-		r = define_op(ctx, a, parent, uuid, config);
+		r = define_op(ctx, a, parent, uuid, config, act != NULL);
 		vgpu_instance_unref(act);
 		vgpu_config_unref(config);
 		return r;
 	}
-	r = define_op(ctx, a, parent, uuid, config);
+	r = define_op(ctx, a, parent, uuid, config, false);
 	vgpu_config_unref(config);
 	return r;
 }
@@ -2036,10 +2268,11 @@ struct undefine_call {
 	const char *uuid, *parent;
 };
 
-static int undefine_now(void *data)
+static int undefine_now(struct callout *c, void *data)
 {
 	struct undefine_call *u = data;
 
+	(void)c;
 	(void)vgpu_instance_undefine(u->ctx, u->uuid, u->parent);
 	return 0;
 }
@@ -2047,6 +2280,7 @@ static int undefine_now(void *data)
 static int cmd_undefine(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			struct args *a)
 {
+	bool failed = false;
 	struct devlist l;
 	int r;
 
@@ -2060,13 +2294,22 @@ static int cmd_undefine(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		struct undefine_call u = { ctx, a->uuid, l.d[i].parent };
+		char *refused = NULL;
 
-		(void)with_callouts("undefine", a->set[O_FORCE], a->uuid,
-				    l.d[i].parent, l.d[i].type, l.d[i].config,
-				    undefine_now, &u);
+		/* 1.2 goes on silently; 1.4 warns, goes on, and fails */
+		if (with_callouts("undefine", a->set[O_FORCE], a->uuid,
+				  l.d[i].parent, l.d[i].type, l.d[i].config,
+				  undefine_now, &u, &refused) &&
+		    !compat_12) {
+			failed = true;
+			if (refused)
+				warn("Undefine of %s on parent %s failed with error: %s",
+				     a->uuid, l.d[i].parent, refused);
+		}
+		free(refused);
 	}
 	devlist_free(&l);
-	return 0;
+	return failed ? fail("Undefine failed") : 0;
 }
 
 /* the single definition of @uuid (under @parent), with mdevctl's errors */
@@ -2121,13 +2364,16 @@ struct modify_call {
 	struct vgpu_config *before;
 };
 
-static int modify_now(void *data)
+static int modify_now(struct callout *c, void *data)
 {
 	struct modify_call *m = data;
 	int r = vgpu_instance_edit(m->ctx, m->a->uuid, m->parent, modify_edit,
 				   m->a);
 
-	if (r == -ERANGE) {
+	(void)c;
+	if (r == -ERANGE && compat_12) {
+		r = fail("Attribute index %lu is invalid", m->a->index);
+	} else if (r == -ERANGE) {
 		struct buf b = { 0 };
 
 		buf_printf(&b, "Attribute index %lu is invalid\n", m->a->index);
@@ -2150,12 +2396,13 @@ struct replace_call {
 	struct vgpu_config *config;
 };
 
-static int replace_now(void *data)
+static int replace_now(struct callout *c, void *data)
 {
 	struct replace_call *rc = data;
 	int r = vgpu_instance_define(rc->ctx, rc->parent, rc->uuid, rc->config,
 				     VGPU_DEFINE_FORCE, NULL);
 
+	(void)c;
 	return r < 0 ? fail_errno(r, "Failed to write config for device %s",
 				  rc->uuid)
 		     : 0;
@@ -2226,15 +2473,15 @@ static int modify14_json(struct vgpu_ctx *ctx, struct args *a)
 					 &why);
 			/* a script that does not support it is not run: no notification */
 			if (r != -EOPNOTSUPP)
-				callout_notify(&co, "modify");
+				callout_notify(&co, "modify", json);
 			r = r < 0 ? fail("%s", why ? why : strerror(-r)) : 0;
 		}
 		if (!r && a->set[O_DEFINED]) {
 			struct replace_call rc = { ctx, a->uuid, parent, c };
 
 			r = with_callouts("modify", a->set[O_FORCE], a->uuid,
-					  parent, dev.type, c, replace_now,
-					  &rc);
+					  parent, dev.type, c, replace_now, &rc,
+					  NULL);
 		}
 		free(why);
 		free(json);
@@ -2243,7 +2490,8 @@ static int modify14_json(struct vgpu_ctx *ctx, struct args *a)
 		struct replace_call rc = { ctx, a->uuid, parent, c };
 
 		r = with_callouts("modify", a->set[O_FORCE], a->uuid, parent,
-				  vgpu_config_get_type(c), c, replace_now, &rc);
+				  vgpu_config_get_type(c), c, replace_now, &rc,
+				  NULL);
 	}
 	vgpu_config_unref(c);
 	vgpu_instance_unref(act);
@@ -2261,7 +2509,7 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		return modify14_json(ctx, a);
 	if (get_defined(ctx, a->uuid, a->val[O_PARENT], &l))
 		return 1;
-	if (!compat_12) {
+	{
 		/* scripts hear the modified definition */
 		struct vgpu_config *after = config_clone(l.d[0].config, true);
 		struct modify_call m = { ctx, a, l.d[0].parent, l.d[0].config };
@@ -2270,7 +2518,7 @@ static int cmd_modify(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			r = with_callouts("modify", a->set[O_FORCE], a->uuid,
 					  l.d[0].parent,
 					  vgpu_config_get_type(after), after,
-					  modify_now, &m);
+					  modify_now, &m, NULL);
 			vgpu_config_unref(after);
 			devlist_free(&l);
 			return r;
@@ -2307,10 +2555,11 @@ struct start_call {
 	char **made;
 };
 
-static int start_now(void *data)
+static int start_now(struct callout *c, void *data)
 {
 	struct start_call *s = data;
 
+	(void)c;
 	return create_device(s->ctx, s->uuid, s->parent, s->config, s->made);
 }
 
@@ -2377,11 +2626,18 @@ static int cmd_start(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		}
 	}
 	{
-		struct start_call sc = { ctx, uuid, parent, config, &made };
+		/* without --uuid, a random one (the scripts hear it) */
+		char gen[37];
+		struct start_call sc = { ctx, uuid ? uuid : random_uuid(gen),
+					 parent, config, &made };
 
-		r = with_callouts("start", a->set[O_FORCE], uuid, parent,
+		if (!sc.uuid) {
+			r = fail_os(-errno);
+			goto out;
+		}
+		r = with_callouts("start", a->set[O_FORCE], sc.uuid, parent,
 				  vgpu_config_get_type(config), config,
-				  start_now, &sc);
+				  start_now, &sc, NULL);
 	}
 	if (!r && !uuid)
 		printf("%s\n", made);
@@ -2397,10 +2653,11 @@ struct stop_call {
 	const char *uuid;
 };
 
-static int stop_now(void *data)
+static int stop_now(struct callout *c, void *data)
 {
 	struct stop_call *s = data;
 
+	(void)c;
 	return remove_device(s->ctx, s->uuid);
 }
 
@@ -2413,10 +2670,11 @@ static int cmd_stop(struct vgpu_ctx *ctx, const struct cmd *cmd, struct args *a)
 	int r;
 
 	(void)cmd;
-	if (compat_12)
-		return remove_device(ctx, a->uuid);
-	/* 1.4 says so when there is nothing to stop */
 	in = find_active(ctx, a->uuid);
+	/* 1.2 tries anyway (no scripts: the device has no type); 1.4 says
+	 * there is nothing to stop */
+	if (!in && compat_12)
+		return remove_device(ctx, a->uuid);
 	if (!in)
 		return fail("Device %s is not an active mdev", a->uuid);
 	/* scripts hear the device as sysfs shows it: manual, no attributes */
@@ -2424,7 +2682,8 @@ static int cmd_stop(struct vgpu_ctx *ctx, const struct cmd *cmd, struct args *a)
 		vgpu_config_set_type(c, vgpu_instance_get_type_id(in));
 	r = with_callouts("stop", a->set[O_FORCE], a->uuid,
 			  vgpu_instance_get_parent_id(in),
-			  vgpu_instance_get_type_id(in), c, stop_now, &sc);
+			  vgpu_instance_get_type_id(in), c, stop_now, &sc,
+			  NULL);
 	vgpu_config_unref(c);
 	vgpu_instance_unref(in);
 	return r;
@@ -2442,13 +2701,15 @@ static void autostart_one(const char *uuid, void *data)
 
 	for (size_t i = 0; i < as->l.n; i++) {
 		const struct dev *d = &as->l.d[i];
+		struct start_call sc = { as->ctx, d->uuid, d->parent, d->config,
+					 NULL };
 
 		if (strcmp(d->uuid, uuid) != 0 || !dev_autostart(d))
 			continue;
 		/* errors are reported as warnings; the exit status stays 0 */
 		errors_as_warnings = true;
-		(void)create_device(as->ctx, d->uuid, d->parent, d->config,
-				    NULL);
+		(void)with_callouts("start", false, d->uuid, d->parent, d->type,
+				    d->config, start_now, &sc, NULL);
 		errors_as_warnings = false;
 	}
 }
@@ -2494,30 +2755,39 @@ static void print_help(FILE *f, const char *prog)
 		compat_12 ? "1.2" : "1.4", COMPAT_CONFIG_FILE);
 }
 
+/*
+ * mdevctl's start-up check, before it reads its command line: the
+ * definitions directory, and the script directories its packaging
+ * provides, must exist (1.2: those under the definitions directory; 1.4:
+ * those under /usr/lib/mdevctl, see lib_dir()).
+ */
 static int check_environment(struct vgpu_ctx *ctx)
 {
-	static const char *const sub[] = { "", "/scripts.d/callouts",
-					   "/scripts.d/notifiers" };
 	const char *dir = vgpu_ctx_get_config_dir(ctx);
+	char *path[3] = { NULL };
+	int r = 0;
 
-	for (size_t i = 0; i < 3; i++) {
-		char *path;
-		FILE *probe;
-
-		if (asprintf(&path, "%s%s", dir, sub[i]) < 0)
-			return fail_os(-ENOMEM);
-		/* opening a directory read-only succeeds iff it exists */
-		probe = fopen(path, "re");
-		if (!probe) {
-			fail("Required directory %s doesn't exist. This may indicate a packaging or installation error",
-			     quote_path(path));
-			free(path);
-			return 1;
-		}
-		fclose(probe);
-		free(path);
+	if (asprintf(&path[0], "%s", dir) < 0)
+		return fail_os(-ENOMEM);
+	if (compat_12) {
+		if (asprintf(&path[1], "%s/scripts.d/callouts", dir) < 0 ||
+		    asprintf(&path[2], "%s/scripts.d/notifiers", dir) < 0)
+			r = fail_os(-ENOMEM);
+	} else if (lib_dir(ctx)) {
+		path[1] = strdup(LIB_SCRIPTS "/callouts");
+		path[2] = strdup(LIB_SCRIPTS "/notifiers");
 	}
-	return 0;
+	for (size_t i = 0; !r && i < 3 && path[i]; i++) {
+		struct stat st;
+
+		if (stat(path[i], &st) < 0)
+			r = fail(
+				"Required directory %s doesn't exist. This may indicate a packaging or installation error",
+				quote_path(path[i]));
+	}
+	for (size_t i = 0; i < 3; i++)
+		free(path[i]);
+	return r;
 }
 
 /*
@@ -2594,18 +2864,13 @@ static int choose_compat(void)
 	return r;
 }
 
-int mdevctl_compat_main(const struct opts *o, int argc, char **argv,
-			bool as_lsmdev)
+/* the command line, once the environment passed mdevctl's check: the
+ * exit status, or -1 to run @cmd with @a */
+static int parse_command_line(int argc, char **argv, bool as_lsmdev,
+			      const struct cmd **cmd, struct args *a)
 {
-	const struct cmd *cmd = NULL;
-	struct vgpu_ctx *ctx = NULL;
-	struct args a;
-	int r;
-
-	if (choose_compat())
-		return 1;
 	if (as_lsmdev) {
-		cmd = &lsmdev_cmd;
+		*cmd = &lsmdev_cmd;
 	} else if (argc < 2) {
 		print_help(stderr, "mdevctl");
 		return EXIT_USAGE;
@@ -2621,8 +2886,8 @@ int mdevctl_compat_main(const struct opts *o, int argc, char **argv,
 		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]);
 		     i++)
 			if (strcmp(argv[1], commands[i].name) == 0)
-				cmd = &commands[i];
-		if (!cmd) {
+				*cmd = &commands[i];
+		if (!*cmd) {
 			static const struct cmd top = {
 				.usage = "mdevctl <SUBCOMMAND>"
 			};
@@ -2633,23 +2898,36 @@ int mdevctl_compat_main(const struct opts *o, int argc, char **argv,
 	argc -= as_lsmdev ? 1 : 2;
 	argv += as_lsmdev ? 1 : 2;
 	if (cli_want_help(argc, argv)) {
-		printf("USAGE:\n    %s\n", cmd->usage);
+		printf("USAGE:\n    %s\n", (*cmd)->usage);
 		return 0;
 	}
-	r = parse_args(cmd, argc, argv, &a);
-	if (r)
-		return r;
+	return parse_args(*cmd, argc, argv, a) ?: -1;
+}
 
+int mdevctl_compat_main(const struct opts *o, int argc, char **argv,
+			bool as_lsmdev)
+{
+	const struct cmd *cmd = NULL;
+	struct vgpu_ctx *ctx = NULL;
+	struct args a;
+	int r;
+
+	if (choose_compat())
+		return 1;
 	/* mdevctl prints its own messages, not the library's */
 	if (cli_ctx_new(o, false, &ctx))
 		return 1;
 	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
 	/* mdevctl knows mdev alone: no other backend may slow or fail it */
 	vgpu_ctx_set_backends(ctx, "mdev");
+	/* mdevctl checks its directories before it reads its arguments */
 	r = check_environment(ctx);
-	callouts_setup(ctx);
 	if (!r)
+		r = parse_command_line(argc, argv, as_lsmdev, &cmd, &a);
+	if (r < 0) {
+		callouts_setup(ctx);
 		r = cmd->run(ctx, cmd, &a);
+	}
 	fflush(stdout);
 	vgpu_ctx_unref(ctx);
 	return r;

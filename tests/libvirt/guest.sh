@@ -118,6 +118,8 @@ pass() { # NAME MDEVCTL-PROGRAM
 	note "pass $name: mdevctl is $prog"
 	rm -rf /etc/mdevctl.d /run/mdevbin
 	mkdir -p /etc/mdevctl.d/scripts.d/callouts /etc/mdevctl.d/scripts.d/notifiers /run/mdevbin
+	# mdevctl 1.4 (the personality's default) also checks for its own
+	mkdir -p /usr/lib/mdevctl/scripts.d/callouts /usr/lib/mdevctl/scripts.d/notifiers
 	# log every call libvirt makes
 	cat > /run/mdevbin/mdevctl <<WRAP
 #!/bin/bash

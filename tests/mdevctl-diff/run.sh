@@ -22,6 +22,11 @@
 #                    then runs on the FUSE mount of its tree copy, so writes
 #                    to create/remove behave like the kernel's (the instance
 #                    appears / disappears); the backing tree is compared
+# A case is "[@kernel] [@without PATH]... STEP [;; STEP]...": @without
+# removes PATH (relative to the tree) from both copies before the steps.
+# The host's own /etc/mdevctl.d and /usr/lib/mdevctl are never used (the
+# tree's are mounted over them, an empty directory where the tree has none)
+# and must be unchanged at the end.
 # Exit: 0 all passed, 1 a difference, 77 prerequisites missing (skip).
 set -u
 # the references are Rust programs: no backtraces in their error messages
@@ -115,9 +120,15 @@ run_step() {
 					mkdir -p /usr/lib/mdevctl || exit 125
 			fi
 			mount --bind "$1/usr/lib/mdevctl" /usr/lib/mdevctl || exit 125
+		elif [ -d /usr/lib/mdevctl ]; then
+			# the host has one, this tree has none: hide it
+			mount -t tmpfs -o mode=0755 none /usr/lib/mdevctl || exit 125
 		fi
 		bin=$2; eval "set -- $3"
 		cmd=$1; shift
+		# as libvirtd runs it: with SIGPIPE ignored (scripts must not
+		# inherit that)
+		trap "" PIPE
 		cd / && exec "$bin/$cmd" "$@"' run_step "$tree" "$bin" "$step" \
 		>>"$out/stdout" 2>>"$out/stderr" </dev/null
 	rc=$?
@@ -125,15 +136,15 @@ run_step() {
 }
 
 # Replace UUIDs that appeared only in stdout (random ones from define/start
-# without -u) by RANDOM<n>, in stdout and in the tree (names, contents and
-# symlink targets).
+# without -u) by RANDOM<n>, in stdout, stderr (what callout scripts relay)
+# and in the tree (names, contents and symlink targets).
 normalize() {
 	local out=$1 tree=$2 known=$3 n=0 u
 	sed -i -E 's/^\[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]+Z /[TIMESTAMP /' "$out/stderr"
 	for u in $(grep -oE "$UUID_RE" "$out/stdout" | sort -u); do
 		grep -qx "$u" "$known" && continue
 		n=$((n + 1))
-		sed -i "s/$u/RANDOM$n/g" "$out/stdout"
+		sed -i "s/$u/RANDOM$n/g" "$out/stdout" "$out/stderr"
 		grep -rlF "$u" "$tree" 2>/dev/null | xargs -r sed -i "s/$u/RANDOM$n/g"
 		find "$tree" -type l -lname "*$u*" | while read -r f; do
 			ln -sfn "$(readlink "$f" | sed "s/$u/RANDOM$n/g")" "$f"
@@ -172,8 +183,16 @@ FAILED=()
 declare -a CASES
 
 run_case() {
-	local scen=$1 idx=$2 spec=$3 needs_kernel=0
-	case $spec in "@kernel "*) needs_kernel=1; spec=${spec#@kernel } ;; esac
+	local scen=$1 idx=$2 spec=$3 needs_kernel=0 without=()
+	while :; do
+		case $spec in
+		"@kernel "*) needs_kernel=1; spec=${spec#@kernel } ;;
+		"@without "*)
+			spec=${spec#@without }
+			without+=("${spec%% *}"); spec=${spec#* } ;;
+		*) break ;;
+		esac
+	done
 	local name="$scen#$idx: $spec"
 	if [ $needs_kernel = 1 ] && [ -z "$FAKESYSFS" ]; then
 		echo "SKIP $name (needs vgpu-fakesysfs)"
@@ -183,6 +202,8 @@ run_case() {
 	for side in ref cand; do
 		mkdir -p "$d/$side"
 		cp -a "$WORK/$scen/tree" "$d/$side/tree"
+		local w
+		for w in "${without[@]}"; do rm -rf "${d:?}/$side/tree/$w"; done
 		: >"$d/$side/stdout"; : >"$d/$side/stderr"; : >"$d/$side/status"
 		local step rest=$spec root="$d/$side/tree"
 		if [ $needs_kernel = 1 ]; then
@@ -223,6 +244,12 @@ run_case() {
 	fi
 }
 
+# the host's own mdevctl directories, to check they are left alone
+host_state() {
+	find /etc/mdevctl.d /usr/lib/mdevctl -printf '%p %y %m %s %T@ %l\n' 2>/dev/null | LC_ALL=C sort
+}
+host_state >"$WORK/host.before"
+
 [ ${#SCEN[@]} -gt 0 ] || SCEN=($(cd "$HERE/scenarios" && ls *.sh | sed 's/\.sh$//'))
 for scen in "${SCEN[@]}"; do
 	(
@@ -257,6 +284,12 @@ for scen in "${SCEN[@]}"; do
 	read -r p f s <"$WORK/$scen/result"
 	TP=$((TP + p)); TF=$((TF + f)); TS=$((TS + s))
 done
+host_state >"$WORK/host.after"
+if ! cmp -s "$WORK/host.before" "$WORK/host.after"; then
+	echo "FAIL the host's /etc/mdevctl.d or /usr/lib/mdevctl changed:"
+	diff -u "$WORK/host.before" "$WORK/host.after" | head -20 | sed 's/^/    /'
+	TF=$((TF + 1))
+fi
 echo "mdevctl-diff: $TP passed, $TF failed, $TS skipped (candidate: $CAND)"
 [ $KEEP = 0 ] || echo "work dir kept: $WORK"
 [ $TF = 0 ]

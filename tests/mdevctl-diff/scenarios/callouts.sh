@@ -4,7 +4,8 @@
 # the tree. 10-other refuses every device (exit 2); 20-mtty answers for the
 # mtty parent: versioned for mtty-1 (it answers "-e get -a capabilities"),
 # plain for mtty-2, gives attributes of running devices, refuses to start
-# $U3; a notifier logs every notification.
+# $U3, to define $U4 and to undefine $U5; a notifier logs every
+# notification.
 REQUIRES=1.4
 source "$HERE/scenarios/common.inc"
 LOG=/etc/mdevctl.d/callout.log
@@ -34,6 +35,10 @@ case \" \$* \" in
 *'-e pre -a start '*'-u $U3 '*)
 	echo 'not this one' >&2
 	exit 1 ;;
+*'-e pre -a define '*'-u $U4 '*)
+	exit 1 ;;
+*'-e pre -a undefine '*'-u $U5 '*)
+	exit 3 ;;
 esac
 exit 0"
 	printf '%s' '{"mdev_type": "mtty-1", "start": "auto", "attrs": [{"x": "1"}]}' \
@@ -53,6 +58,13 @@ CASES=(
 	"mdevctl define -u $U1 -p mtty -t mtty-1"
 	"mdevctl define -u $U3 -p mtty -t mtty-2 -a"
 	"mdevctl undefine -u $U2"
+	"mdevctl define -p mtty -t mtty-1 --auto"
+	"mdevctl define -u $U4"
+	"mdevctl define -u $U4 --force"
+	"mdevctl undefine -u $U5"
+	"mdevctl undefine -u $U5 --force"
+	"@kernel mdevctl start -p mtty -t mtty-1"
+	"@kernel mdevctl start -p mtty -t mtty-2"
 	"mdevctl modify -u $U2 --auto"
 	"mdevctl modify -u $U5 --addattr b --value 2"
 	"mdevctl stop -u $U5"

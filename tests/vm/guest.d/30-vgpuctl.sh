@@ -7,6 +7,8 @@ command -v vgpuctl > /dev/null || { echo "vgpuctl not in the guest"; exit 77; }
 set -eu
 fail() { echo "FAIL: $*"; exit 1; }
 mkdir -p /etc/mdevctl.d/scripts.d/callouts /etc/mdevctl.d/scripts.d/notifiers
+# the personality is mdevctl 1.4 by default, which also wants its own
+mkdir -p /usr/lib/mdevctl/scripts.d/callouts /usr/lib/mdevctl/scripts.d/notifiers
 
 echo "--- parents and types"
 vgpuctl parents | tee /tmp/parents
