@@ -159,9 +159,14 @@ int vgpu_write_attr(int dirfd, const char *name, const char *value)
 
 char *vgpu_path_join(const char *a, const char *b)
 {
-	char *p;
+	/* once per listed object: no printf */
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = malloc(la + lb + 2);
 
-	if (asprintf(&p, "%s/%s", a, b) < 0)
+	if (!p)
 		return NULL;
+	memcpy(p, a, la);
+	p[la] = '/';
+	memcpy(p + la + 1, b, lb + 1);
 	return p;
 }

@@ -245,6 +245,27 @@ START_TEST(active_instances_with_group_and_type)
 				 fx.ctx, "8a1f6a8c+0f0b-4c1e-9d6a-3c8c2f6f2b01",
 				 NULL, &in),
 			 -EINVAL);
+	/* every way a name can miss the 8-4-4-4-12 hex form */
+	static const char *const bad[] = {
+		"",
+		"8a1f6a8c",
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b0",	 /* 35 */
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01-", /* 37 */
+		"8a1f6a8c0-f0b-4c1e-9d6a-3c8c2f6f2b01",	 /* dash moved */
+		"8a1f6a8c-0f0b-4c1e-9d6a3-c8c2f6f2b01",
+		"8a1f6a8c-0f0b-4c1e-9d6a--c8c2f6f2b01",
+		"8a1f6a8g-0f0b-4c1e-9d6a-3c8c2f6f2b01", /* not hex */
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b0G",
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b0 ",
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b/1",
+		"{8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01}",
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b\xc3\xa9",
+		"------------------------------------",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(vgpu_instance_get(fx.ctx, bad[i], NULL, &in) ==
+				      -EINVAL,
+			      "\"%s\" taken as a UUID", bad[i]);
 }
 END_TEST
 

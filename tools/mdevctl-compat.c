@@ -1221,7 +1221,12 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 				d->uuid, active_type, d->type);
 		l->n++;
 	}
-	qsort(l->d, l->n, sizeof(*l->d), dev_cmp);
+	/* the library's order (parent, UUID) is ours: sort only if not */
+	for (size_t i = 1; i < l->n; i++)
+		if (dev_cmp(&l->d[i - 1], &l->d[i]) > 0) {
+			qsort(l->d, l->n, sizeof(*l->d), dev_cmp);
+			break;
+		}
 	/* scripts are asked in the order mdevctl reads the bus directory */
 	if ((flags & C_LIVE) && callouts_present) {
 		char *bus;

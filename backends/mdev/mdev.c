@@ -408,11 +408,17 @@ static int pdir_cache_get(struct pdir_cache *c, const char *path)
 static void read_type(struct vgpu_ctx *ctx, struct vgpu_instance *in, int dirfd,
 		      const char *name)
 {
-	char buf[NAME_MAX + 1], link[NAME_MAX + 64];
-	int r;
+	static const char leaf[] = "/mdev_type";
+	char buf[NAME_MAX + 1], link[NAME_MAX + sizeof(leaf)];
+	size_t n = strnlen(name, NAME_MAX + 1);
+	int r = -ENAMETOOLONG;
 
-	snprintf(link, sizeof(link), "%s/mdev_type", name);
-	r = vgpu_readlink_base(dirfd, link, buf, sizeof(buf));
+	/* once per active instance: no printf */
+	if (n <= NAME_MAX) {
+		memcpy(link, name, n);
+		memcpy(link + n, leaf, sizeof(leaf));
+		r = vgpu_readlink_base(dirfd, link, buf, sizeof(buf));
+	}
 	if (r > 0)
 		in->type_id = strdup(buf);
 	else
