@@ -1160,6 +1160,54 @@ enum collect_flags {
 /* how mdevctl scans definitions for list -d, undefine, modify, start */
 #define C_SCAN (C_DEFINED | C_STRICT | C_WARN)
 
+/* notes that the library warned (userdata: bool) */
+static void note_warning(struct vgpu_ctx *ctx, int priority, const char *file,
+			 int line, const char *fn, const char *format,
+			 va_list args, void *userdata)
+{
+	(void)ctx;
+	(void)file;
+	(void)line;
+	(void)fn;
+	(void)format;
+	(void)args;
+	if (priority <= LOG_WARNING)
+		*(bool *)userdata = true;
+}
+
+/*
+ * vgpu_instance_list(), and mdevctl's warnings about the names in
+ * bus/mdev/devices that are not UUIDs when @warn_bus.  Listing every active
+ * instance, the library reads that directory too and warns about each such
+ * name (it can take none of them for an instance): reading it a second
+ * time for our own warnings (a 4,096-entry directory costs as much as a
+ * tenth of the listing) is needed only when the library warned about
+ * something, or failed.  The warnings still come first, as mdevctl's do.
+ */
+static int list_warn(struct vgpu_ctx *ctx, unsigned int lf, const char *parent,
+		     const char *uuid, bool warn_bus, struct devlist *l)
+{
+	int prio = vgpu_ctx_get_log_priority(ctx);
+	bool warned = false;
+	int r;
+
+	if (!warn_bus || uuid) {
+		if (warn_bus)
+			warn_non_uuid(ctx, false, parent);
+		return vgpu_instance_list(ctx, lf, parent, uuid, &l->raw,
+					  &l->n_raw);
+	}
+	vgpu_ctx_set_log_fn(ctx, note_warning, &warned);
+	if (prio < LOG_WARNING)
+		vgpu_ctx_set_log_priority(ctx, LOG_WARNING);
+	r = vgpu_instance_list(ctx, lf, parent, NULL, &l->raw, &l->n_raw);
+	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	vgpu_ctx_set_log_priority(ctx, prio);
+	if (warned || r < 0)
+		warn_non_uuid(ctx, false, parent);
+	return r;
+}
+
 /*
  * Collect devices: definitions (C_DEFINED) or active instances, optionally
  * filtered by @uuid and @parent.  mdevctl parses only the definitions that
@@ -1173,11 +1221,10 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 	int r;
 
 	memset(l, 0, sizeof(*l));
-	if (flags & C_WARN)
+	if ((flags & C_WARN) && defined)
 		warn_non_uuid(ctx, defined, parent);
-	r = vgpu_instance_list(ctx,
-			       lf | (flags & C_STRICT ? VGPU_LIST_STRICT : 0),
-			       parent, uuid, &l->raw, &l->n_raw);
+	r = list_warn(ctx, lf | (flags & C_STRICT ? VGPU_LIST_STRICT : 0),
+		      parent, uuid, !defined && (flags & C_WARN), l);
 	if (r < 0)
 		return r;
 	l->d = calloc(l->n_raw ? l->n_raw : 1, sizeof(*l->d));
