@@ -1467,9 +1467,9 @@ static int mdev_parents(struct vgpu_ctx *ctx, struct vgpu_parent ***ret,
  */
 static const char *clean_text(const char *s, bool join, char **copy)
 {
-	struct buf b = { 0 };
 	const char *end;
-	size_t len;
+	size_t len, n = 0;
+	char *out;
 
 	*copy = NULL;
 	if (!s)
@@ -1479,28 +1479,36 @@ static const char *clean_text(const char *s, bool join, char **copy)
 	    !isspace((unsigned char)s[len - 1]) &&
 	    (!join || !memchr(s, '\n', len)))
 		return s;
+	end = s + len;
 	while (isspace((unsigned char)*s))
 		s++;
-	end = s + strlen(s);
 	while (end > s && isspace((unsigned char)end[-1]))
 		end--;
-	buf_add(&b, "", 0);
+	if (end == s)
+		return NULL;
+	/* one allocation per text (thousands of types): each newline may
+	 * become ", ", so twice the length is always enough */
+	out = malloc(2 * (size_t)(end - s) + 1);
+	if (!out) {
+		fputs("out of memory\n", stderr);
+		exit(1);
+	}
 	for (const char *p = s; p < end;) {
 		const char *nl =
 			join ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+		size_t k = (size_t)((nl ? nl : end) - p);
 
-		buf_add(&b, p, (size_t)((nl ? nl : end) - p));
+		memcpy(out + n, p, k);
+		n += k;
 		if (!nl)
 			break;
-		buf_puts(&b, ", ");
+		memcpy(out + n, ", ", 2);
+		n += 2;
 		p = nl + 1;
 	}
-	if (!b.len) {
-		free(b.s);
-		return NULL;
-	}
-	*copy = b.s;
-	return b.s;
+	out[n] = '\0';
+	*copy = out;
+	return out;
 }
 
 /* one type, as text or as JSON */

@@ -487,33 +487,123 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int cmp_uuid(const void *a, const void *b)
+{
+	return strcmp((*(struct vgpu_instance *const *)a)->uuid,
+		      (*(struct vgpu_instance *const *)b)->uuid);
+}
+
+/* the names in @d but "." and "..", sorted (free with free_names()) */
+static int sorted_names(DIR *d, struct vgpu_vec *names)
+{
+	struct dirent *de;
+	int r = 0;
+
+	while (r >= 0 && (de = readdir(d))) {
+		char *name;
+
+		if (de->d_name[0] == '.')
+			continue;
+		name = strdup(de->d_name);
+		r = name ? vgpu_vec_push(names, name) : -ENOMEM;
+		if (r < 0)
+			free(name);
+	}
+	vgpu_vec_sort(names, cmp_name);
+	return r;
+}
+
+static void *free_name(void *p)
+{
+	free(p);
+	return NULL;
+}
+
+/* the active instances of the parent directory @psys (named @pname) that
+ * the bus lists, in UUID order */
+static int scan_parent(struct vgpu_ctx *ctx, const char *psys,
+		       const char *pname, struct bus_names *bn,
+		       struct vgpu_vec *out)
+{
+	int pfd = open(psys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *pd = pfd >= 0 ? fdopendir(pfd) : NULL;
+	size_t first = out->n;
+	struct dirent *e;
+	int r = 0;
+
+	if (!pd) {
+		if (pfd >= 0)
+			close(pfd);
+		return 0;
+	}
+	while (r >= 0 && (e = readdir(pd))) {
+		char *name = e->d_name, **hit, *path;
+		char uuid[VGPU_UUID_LEN + 1];
+		struct vgpu_instance *in;
+		size_t k;
+
+		if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) ||
+		    vgpu_uuid_normalize(name, uuid) < 0)
+			continue;
+		hit = bsearch(&name, bn->name, bn->n, sizeof(*bn->name),
+			      cmp_name);
+		k = hit ? (size_t)(hit - bn->name) : 0;
+		if (!hit || bn->found[k])
+			continue;
+		path = vgpu_path_join(psys, name);
+		in = path ? vgpu_instance_alloc(ctx, &vgpu_backend_mdev, uuid,
+						pname)
+			  : NULL;
+		if (!in) {
+			free(path);
+			r = -ENOMEM;
+			break;
+		}
+		bn->found[k] = true;
+		in->syspath = path;
+		in->active = true;
+		/* read when asked: one link less per instance */
+		in->iommu_group = VGPU_IOMMU_GROUP_UNREAD;
+		read_type(ctx, in, dirfd(pd), name);
+		r = vgpu_vec_push(out, in);
+		if (r < 0)
+			vgpu_instance_unref(in);
+	}
+	closedir(pd);
+	/* a dozen or so per parent: sorted here, the listing needs no sort
+	 * of all of them */
+	if (out->n - first > 1)
+		qsort(out->items + first, out->n - first, sizeof(*out->items),
+		      cmp_uuid);
+	return r;
+}
+
 /*
  * The active instances found in their parents' directories: each parent of
  * class/mdev_bus is read once, and each of its entries that the bus lists
  * is an instance of it.  This tells the parent of every instance without
  * reading the bus link of each: one link (mdev_type) per instance instead
- * of two.  What no parent holds is left to the bus links.
+ * of two.  What no parent holds is left to the bus links.  Parents are
+ * visited in name order and each one's instances come sorted, so the
+ * listing comes out in its final order (parent, UUID).
  */
 static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
 			struct bus_names *bn, struct vgpu_vec *out)
 {
 	char *cdir = class_dir(ctx);
-	struct dirent *de;
+	struct vgpu_vec names = { 0 };
 	DIR *d = cdir ? opendir(cdir) : NULL;
 	int r = cdir ? 0 : -ENOMEM;
 
-	while (d && r >= 0 && (de = readdir(d))) {
-		const char *pname;
+	if (d)
+		r = sorted_names(d, &names);
+	for (size_t i = 0; d && r >= 0 && i < names.n; i++) {
+		const char *pname, *cname = names.items[i];
 		char *psys = NULL;
-		struct dirent *e;
-		DIR *pd;
-		int pfd;
 
-		if (de->d_name[0] == '.')
-			continue;
-		r = resolve_link(dirfd(d), cdir, de->d_name, &psys);
+		r = resolve_link(dirfd(d), cdir, cname, &psys);
 		if (r == -EINVAL)
-			psys = vgpu_path_join(cdir, de->d_name);
+			psys = vgpu_path_join(cdir, cname);
 		if (r == -ENOMEM || !psys) {
 			r = -ENOMEM;
 			break;
@@ -521,50 +611,11 @@ static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
 		r = 0;
 		pname = strrchr(psys, '/');
 		pname = pname ? pname + 1 : psys;
-		pfd = !*pname || (parent_id && strcmp(pname, parent_id))
-			      ? -1
-			      : open(psys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		pd = pfd >= 0 ? fdopendir(pfd) : NULL;
-		if (!pd && pfd >= 0)
-			close(pfd);
-		while (pd && r >= 0 && (e = readdir(pd))) {
-			char *name = e->d_name, **hit, *path;
-			char uuid[VGPU_UUID_LEN + 1];
-			struct vgpu_instance *in;
-			size_t k;
-
-			if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) ||
-			    strlen(name) != VGPU_UUID_LEN ||
-			    vgpu_uuid_normalize(name, uuid) < 0)
-				continue;
-			hit = bsearch(&name, bn->name, bn->n, sizeof(*bn->name),
-				      cmp_name);
-			k = hit ? (size_t)(hit - bn->name) : 0;
-			if (!hit || bn->found[k])
-				continue;
-			path = vgpu_path_join(psys, name);
-			in = path ? vgpu_instance_alloc(ctx, &vgpu_backend_mdev,
-							uuid, pname)
-				  : NULL;
-			if (!in) {
-				free(path);
-				r = -ENOMEM;
-				break;
-			}
-			bn->found[k] = true;
-			in->syspath = path;
-			in->active = true;
-			/* read when asked: one link less per instance */
-			in->iommu_group = VGPU_IOMMU_GROUP_UNREAD;
-			read_type(ctx, in, dirfd(pd), name);
-			r = vgpu_vec_push(out, in);
-			if (r < 0)
-				vgpu_instance_unref(in);
-		}
-		if (pd)
-			closedir(pd);
+		if (*pname && (!parent_id || !strcmp(pname, parent_id)))
+			r = scan_parent(ctx, psys, pname, bn, out);
 		free(psys);
 	}
+	vgpu_vec_clear(&names, free_name);
 	if (d)
 		closedir(d);
 	free(cdir);
