@@ -306,24 +306,23 @@ static int type_from_dir(struct vgpu_parent *parent, int typesfd,
 
 static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 {
-	struct dirent *de;
-	DIR *d;
-	int fd, r = 0;
+	const struct dirent64 *de;
+	struct vgpu_dir d;
+	char *path = vgpu_path_join(parent->syspath, TYPES_DIR);
+	int r;
 
-	fd = open_dir(parent->syspath, TYPES_DIR);
-	if (fd < 0)
-		return fd == -ENOENT ? -ENODEV : fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
+	if (!path)
+		return -ENOMEM;
+	r = vgpu_dir_open(AT_FDCWD, path, &d);
+	free(path);
+	if (r < 0)
+		return r == -ENOENT ? -ENODEV : r;
+	while ((de = vgpu_dir_next(&d))) {
 		struct vgpu_type *t;
 
 		if (de->d_name[0] == '.')
 			continue;
-		r = type_from_dir(parent, dirfd(d), de->d_name, &t);
+		r = type_from_dir(parent, d.fd, de->d_name, &t);
 		if (r == -ENOMEM)
 			break;
 		if (r < 0) {
@@ -336,7 +335,9 @@ static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 			break;
 		}
 	}
-	closedir(d);
+	if (r >= 0 && d.err)
+		r = d.err;
+	vgpu_dir_close(&d);
 	return r;
 }
 
@@ -493,13 +494,13 @@ static int cmp_uuid(const void *a, const void *b)
 		      (*(struct vgpu_instance *const *)b)->uuid);
 }
 
-/* the names in @d but "." and "..", sorted (free with free_names()) */
-static int sorted_names(DIR *d, struct vgpu_vec *names)
+/* the names in @d but those starting with ".", sorted (free each) */
+static int sorted_names(struct vgpu_dir *d, struct vgpu_vec *names)
 {
-	struct dirent *de;
+	const struct dirent64 *de;
 	int r = 0;
 
-	while (r >= 0 && (de = readdir(d))) {
+	while (r >= 0 && (de = vgpu_dir_next(d))) {
 		char *name;
 
 		if (de->d_name[0] == '.')
@@ -510,7 +511,7 @@ static int sorted_names(DIR *d, struct vgpu_vec *names)
 			free(name);
 	}
 	vgpu_vec_sort(names, cmp_name);
-	return r;
+	return r < 0 ? r : d->err;
 }
 
 static void *free_name(void *p)
@@ -525,19 +526,16 @@ static int scan_parent(struct vgpu_ctx *ctx, const char *psys,
 		       const char *pname, struct bus_names *bn,
 		       struct vgpu_vec *out)
 {
-	int pfd = open(psys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *pd = pfd >= 0 ? fdopendir(pfd) : NULL;
 	size_t first = out->n;
-	struct dirent *e;
-	int r = 0;
+	const struct dirent64 *e;
+	struct vgpu_dir pd;
+	int r;
 
-	if (!pd) {
-		if (pfd >= 0)
-			close(pfd);
+	if (vgpu_dir_open(AT_FDCWD, psys, &pd) < 0)
 		return 0;
-	}
-	while (r >= 0 && (e = readdir(pd))) {
-		char *name = e->d_name, **hit, *path;
+	r = 0;
+	while (r >= 0 && (e = vgpu_dir_next(&pd))) {
+		char *name = (char *)e->d_name, **hit, *path;
 		char uuid[VGPU_UUID_LEN + 1];
 		struct vgpu_instance *in;
 		size_t k;
@@ -564,12 +562,12 @@ static int scan_parent(struct vgpu_ctx *ctx, const char *psys,
 		in->active = true;
 		/* read when asked: one link less per instance */
 		in->iommu_group = VGPU_IOMMU_GROUP_UNREAD;
-		read_type(ctx, in, dirfd(pd), name);
+		read_type(ctx, in, pd.fd, name);
 		r = vgpu_vec_push(out, in);
 		if (r < 0)
 			vgpu_instance_unref(in);
 	}
-	closedir(pd);
+	vgpu_dir_close(&pd);
 	/* a dozen or so per parent: sorted here, the listing needs no sort
 	 * of all of them */
 	if (out->n - first > 1)
@@ -592,16 +590,17 @@ static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
 {
 	char *cdir = class_dir(ctx);
 	struct vgpu_vec names = { 0 };
-	DIR *d = cdir ? opendir(cdir) : NULL;
+	struct vgpu_dir d;
+	bool open = cdir && vgpu_dir_open(AT_FDCWD, cdir, &d) == 0;
 	int r = cdir ? 0 : -ENOMEM;
 
-	if (d)
-		r = sorted_names(d, &names);
-	for (size_t i = 0; d && r >= 0 && i < names.n; i++) {
+	if (open)
+		r = sorted_names(&d, &names);
+	for (size_t i = 0; open && r >= 0 && i < names.n; i++) {
 		const char *pname, *cname = names.items[i];
 		char *psys = NULL;
 
-		r = resolve_link(dirfd(d), cdir, cname, &psys);
+		r = resolve_link(d.fd, cdir, cname, &psys);
 		if (r == -EINVAL)
 			psys = vgpu_path_join(cdir, cname);
 		if (r == -ENOMEM || !psys) {
@@ -616,8 +615,8 @@ static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
 		free(psys);
 	}
 	vgpu_vec_clear(&names, free_name);
-	if (d)
-		closedir(d);
+	if (open)
+		vgpu_dir_close(&d);
 	free(cdir);
 	return r;
 }
