@@ -33,7 +33,11 @@ struct vgpu_instance *vgpu_instance_alloc(struct vgpu_ctx *ctx,
 	i->ctx = vgpu_ctx_ref(ctx);
 	i->backend = backend;
 	i->iommu_group = -1;
-	snprintf(i->uuid, sizeof(i->uuid), "%s", uuid);
+	/* truncated like snprintf would, without its cost per instance */
+	size_t n = strnlen(uuid, sizeof(i->uuid) - 1);
+
+	memcpy(i->uuid, uuid, n);
+	i->uuid[n] = '\0';
 	return i;
 }
 
@@ -118,19 +122,21 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 				  const char *parent_id, const char *uuid,
 				  bool strict, definition_fn fn, void *data)
 {
-	DIR *top;
-	struct dirent *pe;
+	struct vgpu_dir top;
+	const struct dirent64 *pe;
 	bool qos = true;
-	int r = 0;
+	int r;
 
-	top = opendir(loc->dir);
-	if (!top)
-		return errno == ENOENT ? 0 : -errno;
+	/* directories read with getdents64 directly: a listing reads one per
+	 * parent, and fdopendir() adds three system calls to each */
+	r = vgpu_dir_open(AT_FDCWD, loc->dir, &top);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
 	/* asked once: most hosts have no QoS directory at all */
 	qos = vgpu_qos_def_dir_exists(ctx);
-	while (r >= 0 && (pe = readdir(top))) {
-		DIR *pd;
-		struct dirent *de;
+	while (r >= 0 && (pe = vgpu_dir_next(&top))) {
+		struct vgpu_dir pd;
+		const struct dirent64 *de;
 		int pfd, qfd = -EAGAIN; /* the parent's QoS directory, once */
 
 		if (!valid_parent_id(pe->d_name))
@@ -139,16 +145,10 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 			continue;
 		if (pe->d_type != DT_DIR && pe->d_type != DT_UNKNOWN)
 			continue;
-		pfd = openat(dirfd(top), pe->d_name,
-			     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (pfd < 0)
+		if (vgpu_dir_open(top.fd, pe->d_name, &pd) < 0)
 			continue;
-		pd = fdopendir(pfd);
-		if (!pd) {
-			close(pfd);
-			continue;
-		}
-		while (r >= 0 && (de = readdir(pd))) {
+		pfd = pd.fd;
+		while (r >= 0 && (de = vgpu_dir_next(&pd))) {
 			char norm[VGPU_UUID_LEN + 1];
 			struct vgpu_config *c;
 
@@ -186,9 +186,9 @@ static int for_each_definition_in(struct vgpu_ctx *ctx,
 		}
 		if (qfd >= 0)
 			close(qfd);
-		closedir(pd);
+		vgpu_dir_close(&pd);
 	}
-	closedir(top);
+	vgpu_dir_close(&top);
 	return r;
 }
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -159,9 +161,80 @@ int vgpu_write_attr(int dirfd, const char *name, const char *value)
 
 char *vgpu_path_join(const char *a, const char *b)
 {
-	char *p;
+	/* once per listed object: no printf */
+	size_t la = strlen(a), lb = strlen(b);
+	char *p = malloc(la + lb + 2);
 
-	if (asprintf(&p, "%s/%s", a, b) < 0)
+	if (!p)
 		return NULL;
+	memcpy(p, a, la);
+	p[la] = '/';
+	memcpy(p + la + 1, b, lb + 1);
 	return p;
+}
+
+int vgpu_dir_open(int dirfd, const char *path, struct vgpu_dir *d)
+{
+	*d = (struct vgpu_dir){ .fd = -1 };
+	d->buf = malloc(VGPU_DIR_BUF);
+	if (!d->buf)
+		return -ENOMEM;
+	d->fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->fd < 0) {
+		int r = -errno;
+
+		free(d->buf);
+		d->buf = NULL;
+		return r;
+	}
+	return 0;
+}
+
+const struct dirent64 *vgpu_dir_next(struct vgpu_dir *d)
+{
+	for (;;) {
+		const struct dirent64 *de;
+
+		if (d->pos >= d->len) {
+			ssize_t n;
+
+			if (d->fd < 0 || d->end)
+				return NULL;
+			n = getdents64(d->fd, d->buf, VGPU_DIR_BUF);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				d->err = n < 0 ? -errno : 0;
+				d->end = true;
+				d->len = d->pos = 0;
+				return NULL;
+			}
+			d->len = (size_t)n;
+			d->pos = 0;
+		}
+		de = (const struct dirent64 *)(void *)(d->buf + d->pos);
+		/* record lengths come from the kernel; one that does not fit
+		 * what it returned would be its bug: stop there */
+		if (de->d_reclen <= offsetof(struct dirent64, d_name) ||
+		    de->d_reclen > d->len - d->pos) {
+			d->err = -EIO;
+			d->end = true;
+			d->len = d->pos = 0;
+			return NULL;
+		}
+		d->pos += de->d_reclen;
+		if (de->d_name[0] == '.' &&
+		    (!de->d_name[1] ||
+		     (de->d_name[1] == '.' && !de->d_name[2])))
+			continue;
+		return de;
+	}
+}
+
+void vgpu_dir_close(struct vgpu_dir *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	free(d->buf);
+	*d = (struct vgpu_dir){ .fd = -1 };
 }

@@ -7,6 +7,8 @@
 #ifndef UTIL_SYSFS_H
 #define UTIL_SYSFS_H
 
+#include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 /* largest attribute we accept (sysfs attributes are at most one page,
@@ -31,5 +33,26 @@ int vgpu_write_attr(int dirfd, const char *name, const char *value);
 int vgpu_parse_long(const char *s, int base, long min, long max, long *ret);
 /* @a + "/" + @b, malloc'd */
 char *vgpu_path_join(const char *a, const char *b);
+
+/*
+ * A directory read with getdents64(2) straight into a large buffer: for the
+ * hundreds of directories of a listing, none of the fstat and two fcntl
+ * calls fdopendir() makes, and the descriptor stays the caller's idea of
+ * the directory (for openat and friends).
+ */
+struct vgpu_dir {
+	int fd;
+	int err;  /* a negative errno when reading failed, else 0 */
+	bool end; /* read to the end (or failed) */
+	size_t pos, len;
+	char *buf; /* VGPU_DIR_BUF bytes */
+};
+#define VGPU_DIR_BUF 32768
+/* open @path relative to @dirfd (O_DIRECTORY, O_CLOEXEC); -errno */
+int vgpu_dir_open(int dirfd, const char *path, struct vgpu_dir *d);
+/* the next entry but "." and "..", or NULL at the end or on error (then
+ * d->err says which) */
+const struct dirent64 *vgpu_dir_next(struct vgpu_dir *d);
+void vgpu_dir_close(struct vgpu_dir *d);
 
 #endif

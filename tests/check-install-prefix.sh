@@ -31,7 +31,7 @@ as ninja -C "$w/build" -j2 > "$w/build.log" 2>&1 || { tail -30 "$w/build.log"; e
 as meson install -C "$w/build" --no-rebuild > "$w/install.log" 2>&1 ||
 	{ cat "$w/install.log"; echo "meson install as an unprivileged user failed"; exit 1; }
 fail=0
-for f in sbin/vgpuctl bin/vgpu-sim bin/vgpu-sim-demo include/libvgpu.h \
+for f in sbin/vgpuctl libexec/libvgpu/vgpuctl-display bin/vgpu-sim bin/vgpu-sim-demo include/libvgpu.h \
 	include/libvgpu-provider.h lib/udev/rules.d/90-vgpuctl.rules \
 	lib/systemd/system/vgpu-autostart.service \
 	share/man/man8/vgpuctl.8 share/man/man1/vgpu-sim.1 share/man/man1/vgpu-sim-demo.1 \
@@ -54,6 +54,14 @@ so=$(find "$prefix" -name 'libvgpu.so.0' | head -1)
 grep -q "$prefix/sbin/vgpuctl autostart" "$prefix/lib/udev/rules.d/90-vgpuctl.rules" ||
 	{ echo "the udev rule does not run the installed vgpuctl"; exit 1; }
 LD_LIBRARY_PATH=$(dirname "$so") "$prefix/sbin/vgpuctl" --version
+# libvncserver and libpng only in the private program, which the installed
+# vgpuctl finds where it was installed
+if objdump -p "$prefix/sbin/vgpuctl" | grep -E 'NEEDED +lib(vncserver|png)'; then
+	echo "vgpuctl links what only vgpuctl-display needs"; exit 1
+fi
+LD_LIBRARY_PATH=$(dirname "$so") "$prefix/sbin/vgpuctl" screenshot --help |
+	grep -q "save what the device's display shows as PNG" ||
+	{ echo "the installed vgpuctl does not run the installed vgpuctl-display"; exit 1; }
 LD_LIBRARY_PATH=$(dirname "$so") "$prefix/sbin/vgpuctl" --sysfs-root "$w" \
 	--runtime-dir "$w/run" inventory --json > /dev/null
 echo "installed under $prefix as $(as id -un)"

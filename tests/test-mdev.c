@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "test-common.h"
@@ -245,6 +246,80 @@ START_TEST(active_instances_with_group_and_type)
 				 fx.ctx, "8a1f6a8c+0f0b-4c1e-9d6a-3c8c2f6f2b01",
 				 NULL, &in),
 			 -EINVAL);
+	/* every way a name can miss the 8-4-4-4-12 hex form */
+	static const char *const bad[] = {
+		"",
+		"8a1f6a8c",
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b0",	 /* 35 */
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01-", /* 37 */
+		"8a1f6a8c0-f0b-4c1e-9d6a-3c8c2f6f2b01",	 /* dash moved */
+		"8a1f6a8c-0f0b-4c1e-9d6a3-c8c2f6f2b01",
+		"8a1f6a8c-0f0b-4c1e-9d6a--c8c2f6f2b01",
+		"8a1f6a8g-0f0b-4c1e-9d6a-3c8c2f6f2b01", /* not hex */
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b0G",
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b0 ",
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b/1",
+		"{8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b01}",
+		"8a1f6a8c-0f0b-4c1e-9d6a-3c8c2f6f2b\xc3\xa9",
+		"------------------------------------",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(vgpu_instance_get(fx.ctx, bad[i], NULL, &in) ==
+				      -EINVAL,
+			      "\"%s\" taken as a UUID", bad[i]);
+}
+END_TEST
+
+/*
+ * Directories larger than one read of the listing's directory buffer (a
+ * parent with 620 instances, a definitions directory with as many files):
+ * every entry is found, in order, with its type and its definition.
+ */
+START_TEST(big_directories_read_whole)
+{
+	/* 620 entries of 56 bytes: 34 KiB, more than one read */
+	enum {
+		N = 620
+	};
+	struct vgpu_instance **list;
+	char uuid[40], path[PATH_MAX];
+	size_t n;
+
+	fixture_standard_host();
+	fake_tree_set_create_delay_ms(fx.tree, 0);
+	ck_assert(mkdir(fx.config, 0755) == 0 || errno == EEXIST);
+	ck_assert_int_eq(fake_tree_add_type(fx.tree, GVT, "big", "Big", NULL,
+					    "vfio-pci", N),
+			 0);
+	snprintf(path, sizeof(path), "%s/%s", fx.config, GVT);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	for (int i = N - 1; i >= 0; i--) {
+		FILE *f;
+
+		snprintf(uuid, sizeof(uuid), "%08x-0000-4000-8000-%012x", i, i);
+		ck_assert_int_eq(
+			fake_tree_add_instance(fx.tree, GVT, "big", uuid), 0);
+		snprintf(path, sizeof(path), "%s/%s/%s", fx.config, GVT, uuid);
+		f = fopen(path, "w");
+		ck_assert_ptr_nonnull(f);
+		fputs("{\"mdev_type\": \"big\", \"start\": "
+		      "\"manual\"}\n",
+		      f);
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	ck_assert_int_eq(vgpu_instance_list(fx.ctx, 0, NULL, NULL, &list, &n),
+			 0);
+	ck_assert_uint_eq(n, N);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(uuid, sizeof(uuid), "%08zx-0000-4000-8000-%012zx", i,
+			 i);
+		ck_assert_str_eq(vgpu_instance_get_uuid(list[i]), uuid);
+		ck_assert_str_eq(vgpu_instance_get_parent_id(list[i]), GVT);
+		ck_assert_str_eq(vgpu_instance_get_type_id(list[i]), "big");
+		ck_assert(vgpu_instance_is_active(list[i]));
+		ck_assert(vgpu_instance_is_defined(list[i]));
+	}
+	vgpu_instance_list_free(list, n);
 }
 END_TEST
 
@@ -582,8 +657,13 @@ int main(void)
 	Suite *s = suite_create("mdev");
 	TCase *tc = tcase_create("static");
 
+	/* big_directories_read_whole builds 620 instances: seconds on a
+	 * loaded machine */
+	tcase_set_timeout(tc, 300);
+
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	tcase_add_test(tc, parents_listed_sorted_with_identity);
+	tcase_add_test(tc, big_directories_read_whole);
 	tcase_add_test(tc, pci_names_from_the_id_database);
 	tcase_add_test(tc, parent_lookup_errors);
 	tcase_add_test(tc, types_and_vendor_descriptions);

@@ -1192,6 +1192,54 @@ enum collect_flags {
 /* how mdevctl scans definitions for list -d, undefine, modify, start */
 #define C_SCAN (C_DEFINED | C_STRICT | C_WARN)
 
+/* notes that the library warned (userdata: bool) */
+static void note_warning(struct vgpu_ctx *ctx, int priority, const char *file,
+			 int line, const char *fn, const char *format,
+			 va_list args, void *userdata)
+{
+	(void)ctx;
+	(void)file;
+	(void)line;
+	(void)fn;
+	(void)format;
+	(void)args;
+	if (priority <= LOG_WARNING)
+		*(bool *)userdata = true;
+}
+
+/*
+ * vgpu_instance_list(), and mdevctl's warnings about the names in
+ * bus/mdev/devices that are not UUIDs when @warn_bus.  Listing every active
+ * instance, the library reads that directory too and warns about each such
+ * name (it can take none of them for an instance): reading it a second
+ * time for our own warnings (a 4,096-entry directory costs as much as a
+ * tenth of the listing) is needed only when the library warned about
+ * something, or failed.  The warnings still come first, as mdevctl's do.
+ */
+static int list_warn(struct vgpu_ctx *ctx, unsigned int lf, const char *parent,
+		     const char *uuid, bool warn_bus, struct devlist *l)
+{
+	int prio = vgpu_ctx_get_log_priority(ctx);
+	bool warned = false;
+	int r;
+
+	if (!warn_bus || uuid) {
+		if (warn_bus)
+			warn_non_uuid(ctx, false, parent);
+		return vgpu_instance_list(ctx, lf, parent, uuid, &l->raw,
+					  &l->n_raw);
+	}
+	vgpu_ctx_set_log_fn(ctx, note_warning, &warned);
+	if (prio < LOG_WARNING)
+		vgpu_ctx_set_log_priority(ctx, LOG_WARNING);
+	r = vgpu_instance_list(ctx, lf, parent, NULL, &l->raw, &l->n_raw);
+	vgpu_ctx_set_log_fn(ctx, NULL, NULL);
+	vgpu_ctx_set_log_priority(ctx, prio);
+	if (warned || r < 0)
+		warn_non_uuid(ctx, false, parent);
+	return r;
+}
+
 /*
  * Collect devices: definitions (C_DEFINED) or active instances, optionally
  * filtered by @uuid and @parent.  mdevctl parses only the definitions that
@@ -1205,11 +1253,10 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 	int r;
 
 	memset(l, 0, sizeof(*l));
-	if (flags & C_WARN)
+	if ((flags & C_WARN) && defined)
 		warn_non_uuid(ctx, defined, parent);
-	r = vgpu_instance_list(ctx,
-			       lf | (flags & C_STRICT ? VGPU_LIST_STRICT : 0),
-			       parent, uuid, &l->raw, &l->n_raw);
+	r = list_warn(ctx, lf | (flags & C_STRICT ? VGPU_LIST_STRICT : 0),
+		      parent, uuid, !defined && (flags & C_WARN), l);
 	if (r < 0)
 		return r;
 	l->d = calloc(l->n_raw ? l->n_raw : 1, sizeof(*l->d));
@@ -1256,7 +1303,12 @@ static int collect(struct vgpu_ctx *ctx, unsigned int flags, const char *uuid,
 				d->uuid, active_type, d->type);
 		l->n++;
 	}
-	qsort(l->d, l->n, sizeof(*l->d), dev_cmp);
+	/* the library's order (parent, UUID) is ours: sort only if not */
+	for (size_t i = 1; i < l->n; i++)
+		if (dev_cmp(&l->d[i - 1], &l->d[i]) > 0) {
+			qsort(l->d, l->n, sizeof(*l->d), dev_cmp);
+			break;
+		}
 	/* scripts are asked in the order mdevctl reads the bus directory */
 	if ((flags & C_LIVE) && callouts_present) {
 		char *bus;
@@ -1450,9 +1502,9 @@ static int mdev_parents(struct vgpu_ctx *ctx, struct vgpu_parent ***ret,
  */
 static const char *clean_text(const char *s, bool join, char **copy)
 {
-	struct buf b = { 0 };
 	const char *end;
-	size_t len;
+	size_t len, n = 0;
+	char *out;
 
 	*copy = NULL;
 	if (!s)
@@ -1462,28 +1514,36 @@ static const char *clean_text(const char *s, bool join, char **copy)
 	    !isspace((unsigned char)s[len - 1]) &&
 	    (!join || !memchr(s, '\n', len)))
 		return s;
+	end = s + len;
 	while (isspace((unsigned char)*s))
 		s++;
-	end = s + strlen(s);
 	while (end > s && isspace((unsigned char)end[-1]))
 		end--;
-	buf_add(&b, "", 0);
+	if (end == s)
+		return NULL;
+	/* one allocation per text (thousands of types): each newline may
+	 * become ", ", so twice the length is always enough */
+	out = malloc(2 * (size_t)(end - s) + 1);
+	if (!out) {
+		fputs("out of memory\n", stderr);
+		exit(1);
+	}
 	for (const char *p = s; p < end;) {
 		const char *nl =
 			join ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+		size_t k = (size_t)((nl ? nl : end) - p);
 
-		buf_add(&b, p, (size_t)((nl ? nl : end) - p));
+		memcpy(out + n, p, k);
+		n += k;
 		if (!nl)
 			break;
-		buf_puts(&b, ", ");
+		memcpy(out + n, ", ", 2);
+		n += 2;
 		p = nl + 1;
 	}
-	if (!b.len) {
-		free(b.s);
-		return NULL;
-	}
-	*copy = b.s;
-	return b.s;
+	out[n] = '\0';
+	*copy = out;
+	return out;
 }
 
 /* one type, as text or as JSON */

@@ -44,6 +44,22 @@ void dsrc_close(struct dsrc *s);
 /* bytes per pixel of a DRM fourcc, 0 when unknown */
 unsigned int dsrc_format_bpp(uint32_t fourcc);
 
+/*
+ * screenshot and vnc run in the private program vgpuctl-display (installed
+ * in libexecdir/libvgpu), the only one that links libpng and libvncserver:
+ * vgpuctl itself execs it for these two verbs (vgpuctl-display-exec.c), so
+ * that no other verb pays for loading them. Both programs show the same
+ * help for them, from here.
+ */
+#define VERB_SCREENSHOT_INFO                                      \
+	.name = "screenshot", .args = "UUID|PCI-ADDRESS OUT.png", \
+	.summary = "save what the device's display shows as PNG"
+#define VERB_VNC_INFO                                                \
+	.name = "vnc",                                               \
+	.args = "UUID|PCI-ADDRESS [--listen ADDR:PORT] [--rate HZ] " \
+		"[--max-fps N] [--source provider|device]",          \
+	.summary = "serve the live display to VNC clients (view only)"
+
 #define DSRC_FOURCC(a, b, c, d)                                     \
 	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | \
 	 (uint32_t)(d) << 24)

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * vgpuctl vnc UUID [--listen ADDR:PORT]: the live screen of an instance,
- * served to VNC clients with libvncserver.
+ * served to VNC clients with libvncserver. Part of the private program
+ * vgpuctl-display, so that only this verb and screenshot load libvncserver
+ * (vgpuctl-display-exec.c).
  *
  * The server's framebuffer is a shadow of the display in the display's own
  * pixel layout. Each pass compares the display with the shadow tile by tile
@@ -520,9 +522,6 @@ out:
 }
 
 const struct verb verb_vnc = {
-	.name = "vnc",
+	VERB_VNC_INFO,
 	.run = cmd_vnc,
-	.args = "UUID|PCI-ADDRESS [--listen ADDR:PORT] [--rate HZ] [--max-fps N] "
-		"[--source provider|device]",
-	.summary = "serve the live display to VNC clients (view only)",
 };

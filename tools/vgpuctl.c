@@ -6,6 +6,10 @@
  * One program, several personalities chosen by the name it is run as
  * (program_invocation_short_name): vgpuctl with its verb table (verbs.h,
  * one file per verb group), and mdevctl/lsmdev (mdevctl-compat.c).
+ *
+ * Built a second time with VGPUCTL_DISPLAY_HELPER as the private program
+ * vgpuctl-display: the verbs that need libvncserver and libpng (screenshot,
+ * vnc) and nothing else; vgpuctl runs it for them (vgpuctl-display-exec.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,14 +20,24 @@
 #include "mdevctl-compat.h"
 #include "vgpuctl.h"
 
+#ifdef VGPUCTL_DISPLAY_HELPER
+static const struct verb *const verbs[] = {
+	&verb_screenshot,
+	&verb_vnc,
+	NULL,
+};
+#else
 static const struct verb *const verbs[] = {
 #define VERB(name) &verb_##name,
 #include "verbs.h"
 #undef VERB
 	NULL,
 };
+#endif
 
 static int run_vgpuctl(int argc, char **argv);
+
+#ifndef VGPUCTL_DISPLAY_HELPER
 
 static int run_mdevctl(int argc, char **argv)
 {
@@ -62,6 +76,8 @@ const struct verb verb_mdevctl = {
 	.flags = VERB_RAW,
 };
 
+#endif
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -85,6 +101,7 @@ static void usage(FILE *f)
 		"that did not answer are named on stderr). See vgpuctl(8).\n");
 }
 
+#ifndef VGPUCTL_DISPLAY_HELPER
 static int cmd_help(struct vgpu_ctx *ctx, const struct opts *o, int argc,
 		    char **argv)
 {
@@ -103,6 +120,7 @@ const struct verb verb_help = {
 	.summary = "show this help",
 	.flags = VERB_RAW,
 };
+#endif
 
 static const struct verb *find_verb(const char *name)
 {
@@ -200,6 +218,10 @@ static int run_vgpuctl(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+#ifdef VGPUCTL_DISPLAY_HELPER
+	/* run by vgpuctl only, whatever its own name */
+	return run_vgpuctl(argc, argv);
+#else
 	const char *name = program_invocation_short_name;
 	size_t n = strlen(name);
 
@@ -214,4 +236,5 @@ int main(int argc, char **argv)
 	}
 	/* any other name (a copy, a test's wrapper) is vgpuctl */
 	return run_vgpuctl(argc, argv);
+#endif
 }

@@ -105,8 +105,6 @@ int cmd_regions(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		char **argv);
 int cmd_irqs(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 	     char **argv);
-int cmd_screenshot(struct vgpu_ctx *ctx, const struct opts *go, int argc,
-		   char **argv);
 int cmd_migration(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		  char **argv);
 

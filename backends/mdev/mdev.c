@@ -306,24 +306,23 @@ static int type_from_dir(struct vgpu_parent *parent, int typesfd,
 
 static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 {
-	struct dirent *de;
-	DIR *d;
-	int fd, r = 0;
+	const struct dirent64 *de;
+	struct vgpu_dir d;
+	char *path = vgpu_path_join(parent->syspath, TYPES_DIR);
+	int r;
 
-	fd = open_dir(parent->syspath, TYPES_DIR);
-	if (fd < 0)
-		return fd == -ENOENT ? -ENODEV : fd;
-	d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
+	if (!path)
+		return -ENOMEM;
+	r = vgpu_dir_open(AT_FDCWD, path, &d);
+	free(path);
+	if (r < 0)
+		return r == -ENOENT ? -ENODEV : r;
+	while ((de = vgpu_dir_next(&d))) {
 		struct vgpu_type *t;
 
 		if (de->d_name[0] == '.')
 			continue;
-		r = type_from_dir(parent, dirfd(d), de->d_name, &t);
+		r = type_from_dir(parent, d.fd, de->d_name, &t);
 		if (r == -ENOMEM)
 			break;
 		if (r < 0) {
@@ -336,7 +335,9 @@ static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 			break;
 		}
 	}
-	closedir(d);
+	if (r >= 0 && d.err)
+		r = d.err;
+	vgpu_dir_close(&d);
 	return r;
 }
 
@@ -408,11 +409,17 @@ static int pdir_cache_get(struct pdir_cache *c, const char *path)
 static void read_type(struct vgpu_ctx *ctx, struct vgpu_instance *in, int dirfd,
 		      const char *name)
 {
-	char buf[NAME_MAX + 1], link[NAME_MAX + 64];
-	int r;
+	static const char leaf[] = "/mdev_type";
+	char buf[NAME_MAX + 1], link[NAME_MAX + sizeof(leaf)];
+	size_t n = strnlen(name, NAME_MAX + 1);
+	int r = -ENAMETOOLONG;
 
-	snprintf(link, sizeof(link), "%s/mdev_type", name);
-	r = vgpu_readlink_base(dirfd, link, buf, sizeof(buf));
+	/* once per active instance: no printf */
+	if (n <= NAME_MAX) {
+		memcpy(link, name, n);
+		memcpy(link + n, leaf, sizeof(leaf));
+		r = vgpu_readlink_base(dirfd, link, buf, sizeof(buf));
+	}
 	if (r > 0)
 		in->type_id = strdup(buf);
 	else
@@ -481,33 +488,121 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int cmp_uuid(const void *a, const void *b)
+{
+	return strcmp((*(struct vgpu_instance *const *)a)->uuid,
+		      (*(struct vgpu_instance *const *)b)->uuid);
+}
+
+/* the names in @d but those starting with ".", sorted (free each) */
+static int sorted_names(struct vgpu_dir *d, struct vgpu_vec *names)
+{
+	const struct dirent64 *de;
+	int r = 0;
+
+	while (r >= 0 && (de = vgpu_dir_next(d))) {
+		char *name;
+
+		if (de->d_name[0] == '.')
+			continue;
+		name = strdup(de->d_name);
+		r = name ? vgpu_vec_push(names, name) : -ENOMEM;
+		if (r < 0)
+			free(name);
+	}
+	vgpu_vec_sort(names, cmp_name);
+	return r < 0 ? r : d->err;
+}
+
+static void *free_name(void *p)
+{
+	free(p);
+	return NULL;
+}
+
+/* the active instances of the parent directory @psys (named @pname) that
+ * the bus lists, in UUID order */
+static int scan_parent(struct vgpu_ctx *ctx, const char *psys,
+		       const char *pname, struct bus_names *bn,
+		       struct vgpu_vec *out)
+{
+	size_t first = out->n;
+	const struct dirent64 *e;
+	struct vgpu_dir pd;
+	int r;
+
+	if (vgpu_dir_open(AT_FDCWD, psys, &pd) < 0)
+		return 0;
+	r = 0;
+	while (r >= 0 && (e = vgpu_dir_next(&pd))) {
+		char *name = (char *)e->d_name, **hit, *path;
+		char uuid[VGPU_UUID_LEN + 1];
+		struct vgpu_instance *in;
+		size_t k;
+
+		if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) ||
+		    vgpu_uuid_normalize(name, uuid) < 0)
+			continue;
+		hit = bsearch(&name, bn->name, bn->n, sizeof(*bn->name),
+			      cmp_name);
+		k = hit ? (size_t)(hit - bn->name) : 0;
+		if (!hit || bn->found[k])
+			continue;
+		path = vgpu_path_join(psys, name);
+		in = path ? vgpu_instance_alloc(ctx, &vgpu_backend_mdev, uuid,
+						pname)
+			  : NULL;
+		if (!in) {
+			free(path);
+			r = -ENOMEM;
+			break;
+		}
+		bn->found[k] = true;
+		in->syspath = path;
+		in->active = true;
+		/* read when asked: one link less per instance */
+		in->iommu_group = VGPU_IOMMU_GROUP_UNREAD;
+		read_type(ctx, in, pd.fd, name);
+		r = vgpu_vec_push(out, in);
+		if (r < 0)
+			vgpu_instance_unref(in);
+	}
+	vgpu_dir_close(&pd);
+	/* a dozen or so per parent: sorted here, the listing needs no sort
+	 * of all of them */
+	if (out->n - first > 1)
+		qsort(out->items + first, out->n - first, sizeof(*out->items),
+		      cmp_uuid);
+	return r;
+}
+
 /*
  * The active instances found in their parents' directories: each parent of
  * class/mdev_bus is read once, and each of its entries that the bus lists
  * is an instance of it.  This tells the parent of every instance without
  * reading the bus link of each: one link (mdev_type) per instance instead
- * of two.  What no parent holds is left to the bus links.
+ * of two.  What no parent holds is left to the bus links.  Parents are
+ * visited in name order and each one's instances come sorted, so the
+ * listing comes out in its final order (parent, UUID).
  */
 static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
 			struct bus_names *bn, struct vgpu_vec *out)
 {
 	char *cdir = class_dir(ctx);
-	struct dirent *de;
-	DIR *d = cdir ? opendir(cdir) : NULL;
+	struct vgpu_vec names = { 0 };
+	struct vgpu_dir d;
+	bool open = cdir && vgpu_dir_open(AT_FDCWD, cdir, &d) == 0;
 	int r = cdir ? 0 : -ENOMEM;
 
-	while (d && r >= 0 && (de = readdir(d))) {
-		const char *pname;
+	if (open)
+		r = sorted_names(&d, &names);
+	for (size_t i = 0; open && r >= 0 && i < names.n; i++) {
+		const char *pname, *cname = names.items[i];
 		char *psys = NULL;
-		struct dirent *e;
-		DIR *pd;
-		int pfd;
 
-		if (de->d_name[0] == '.')
-			continue;
-		r = resolve_link(dirfd(d), cdir, de->d_name, &psys);
+		r = resolve_link(d.fd, cdir, cname, &psys);
 		if (r == -EINVAL)
-			psys = vgpu_path_join(cdir, de->d_name);
+			psys = vgpu_path_join(cdir, cname);
 		if (r == -ENOMEM || !psys) {
 			r = -ENOMEM;
 			break;
@@ -515,52 +610,13 @@ static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
 		r = 0;
 		pname = strrchr(psys, '/');
 		pname = pname ? pname + 1 : psys;
-		pfd = !*pname || (parent_id && strcmp(pname, parent_id))
-			      ? -1
-			      : open(psys, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		pd = pfd >= 0 ? fdopendir(pfd) : NULL;
-		if (!pd && pfd >= 0)
-			close(pfd);
-		while (pd && r >= 0 && (e = readdir(pd))) {
-			char *name = e->d_name, **hit, *path;
-			char uuid[VGPU_UUID_LEN + 1];
-			struct vgpu_instance *in;
-			size_t k;
-
-			if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) ||
-			    strlen(name) != VGPU_UUID_LEN ||
-			    vgpu_uuid_normalize(name, uuid) < 0)
-				continue;
-			hit = bsearch(&name, bn->name, bn->n, sizeof(*bn->name),
-				      cmp_name);
-			k = hit ? (size_t)(hit - bn->name) : 0;
-			if (!hit || bn->found[k])
-				continue;
-			path = vgpu_path_join(psys, name);
-			in = path ? vgpu_instance_alloc(ctx, &vgpu_backend_mdev,
-							uuid, pname)
-				  : NULL;
-			if (!in) {
-				free(path);
-				r = -ENOMEM;
-				break;
-			}
-			bn->found[k] = true;
-			in->syspath = path;
-			in->active = true;
-			/* read when asked: one link less per instance */
-			in->iommu_group = VGPU_IOMMU_GROUP_UNREAD;
-			read_type(ctx, in, dirfd(pd), name);
-			r = vgpu_vec_push(out, in);
-			if (r < 0)
-				vgpu_instance_unref(in);
-		}
-		if (pd)
-			closedir(pd);
+		if (*pname && (!parent_id || !strcmp(pname, parent_id)))
+			r = scan_parent(ctx, psys, pname, bn, out);
 		free(psys);
 	}
-	if (d)
-		closedir(d);
+	vgpu_vec_clear(&names, free_name);
+	if (open)
+		vgpu_dir_close(&d);
 	free(cdir);
 	return r;
 }

@@ -2,7 +2,8 @@
 # Whole-process cost of `vgpuctl list` / `vgpuctl types` against Debian's
 # mdevctl 1.2 on the same synthetic hosts, in the same run, with the cost of
 # spawning a process that does nothing as the floor, and the number of
-# system calls each tool makes (strace -c -f, where strace is installed).
+# system calls each tool makes (strace -c -f, where strace is installed);
+# `vgpuctl --version` shows what starting vgpuctl costs.
 # Two host sizes show how the cost grows; the larger one has 256 parents x
 # 16 types, 4,096 active and 1,024 defined instances. Times are medians.
 # mdevctl has no root option, so both tools run inside a private mount
@@ -38,6 +39,32 @@ measure() {
 		}
 		END { printf "%.3f %.3f\n", med(w, NR), med(c, NR) }'
 }
+# the two tools on one verb, their runs interleaved (ABBA: vgpuctl, mdevctl,
+# mdevctl, vgpuctl, ...) so that both see the same load on a shared
+# machine: "vgpuctl-wall vgpuctl-cpu mdevctl-wall mdevctl-cpu", medians
+measure_pair() {
+	local verb=$1 vgpuctl=$2 i t tool
+	"$vgpuctl" mdevctl $verb > /dev/null 2>&1 || true
+	mdevctl $verb > /dev/null 2>&1 || true
+	for ((i = 0; i < 2 * rounds; i++)); do
+		# 0 1 1 0 0 1 1 0 ...: which tool runs now
+		tool=$(( (i + i / 2) % 2 ))
+		if [ $tool = 0 ]; then
+			t=$( { TIMEFORMAT='%3R %3U %3S'; time "$vgpuctl" mdevctl $verb > /dev/null 2>&1; } 2>&1 )
+		else
+			t=$( { TIMEFORMAT='%3R %3U %3S'; time mdevctl $verb > /dev/null 2>&1; } 2>&1 )
+		fi
+		echo "$tool $t"
+	done | awk '{ k = $1; n[k]++; w[k, n[k]] = $2 * 1000; c[k, n[k]] = ($3 + $4) * 1000 }
+		function med(a, k, n,   i, j, t, v) {
+			for (i = 1; i <= n; i++) v[i] = a[k, i]
+			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+				if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
+			return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+		}
+		END { printf "%.3f %.3f %.3f %.3f\n", med(w, 0, n[0]), med(c, 0, n[0]),
+			med(w, 1, n[1]), med(c, 1, n[1]) }'
+}
 # the number of system calls of one run (whole process tree), or "-"
 syscalls() {
 	local f
@@ -47,7 +74,7 @@ syscalls() {
 	awk '$NF == "total" { print $4 }' "$f" | tail -n1
 	rm -f "$f"
 }
-export -f measure syscalls
+export -f measure measure_pair syscalls
 
 run_size() {
 	local np=$1 nt=$2 ni=$3 nd=$4 host=$tmp/host-$1
@@ -62,10 +89,14 @@ run_size() {
 			mount --bind "$1/etc/mdevctl.d" /etc/mdevctl.d
 			read -r floor floorcpu <<< "$(measure /bin/true)"
 			printf "  %-22s %9s ms (cpu %s ms)\n" "floor (true)" "$floor" "$floorcpu"
+			# what starting vgpuctl costs: loading, relocation, nothing read
+			read -r start startcpu <<< "$(measure "$2" --version)"
+			printf "  %-22s %9s ms (cpu %s ms)  %s system calls\n" "vgpuctl --version" \
+				"$start" "$startcpu" "$(syscalls "$2" --version)"
 			for verb in list types; do
-				# the same command line through the mdevctl personality
-				read -r v vc <<< "$(measure "$2" mdevctl $verb)"
-				read -r m mc <<< "$(measure mdevctl $verb)"
+				# the same command line through the mdevctl personality,
+				# interleaved with the runs of mdevctl
+				read -r v vc m mc <<< "$(measure_pair $verb "$2")"
 				# the same answer? (the personality is byte-identical)
 				"$2" mdevctl $verb > "$3/v.out" 2>&1 || true
 				mdevctl $verb > "$3/m.out" 2>&1 || true
@@ -82,6 +113,8 @@ run_size() {
 	else
 		read -r floor floorcpu <<< "$(measure /bin/true)"
 		printf "  %-22s %9s ms (cpu %s ms)\n" "floor (true)" "$floor" "$floorcpu"
+		read -r start startcpu <<< "$(measure "$vgpuctl" --version)"
+		printf "  %-22s %9s ms (cpu %s ms)\n" "vgpuctl --version" "$start" "$startcpu"
 		for verb in list types; do
 			read -r v vc <<< "$(measure "$vgpuctl" --sysfs-root "$host/sys" --config-dir "$host/etc/mdevctl.d" $verb)"
 			printf "  %-22s %9s ms\n" "vgpuctl $verb" "$v"
