@@ -221,7 +221,8 @@ static int wait_reply(struct vgpu_device *dev, struct vfu_hdr *h, bool probe,
 			struct pollfd pfd = {
 				.fd = dev->conn_fd,
 				.events =
-					POLLIN | (dev->out_head ? POLLOUT : 0),
+					POLLIN |
+					(conn_queued(dev) ? POLLOUT : 0),
 			};
 			int64_t left = deadline - now_ms();
 

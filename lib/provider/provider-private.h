@@ -119,6 +119,13 @@ struct vgpu_device {
 	char *socket_path;
 	void *userdata;
 	pthread_mutex_t lock; /* recursive; see the header */
+	/*
+	 * The socket's write side: every send on conn_fd, the output queue
+	 * (out_*), conn_ev, kick_fd's writes, and closing conn_fd and kick_fd.
+	 * Taken inside dev->lock or alone, never the other way round, and
+	 * nothing under it waits: a reply goes out without the device lock.
+	 */
+	pthread_mutex_t send_lock;
 	int listen_fd, conn_fd;
 	struct watch wl, wc, wt;
 	bool conn_in_epoll; /* conn_fd is watched by the provider's epoll */
@@ -128,6 +135,8 @@ struct vgpu_device {
 	struct refusal refusals[REFUSE_MAX];
 	struct outbuf *out_head, *out_tail;
 	size_t out_bytes;
+	/* out_head != NULL, for readers without send_lock (atomic) */
+	bool out_pending;
 	bool versioned;
 	struct vfu_caps client_caps;
 	struct vfu_reader rx;
@@ -276,17 +285,20 @@ int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
 
 /* conn.c */
-/* send without waiting (takes dev->lock, which is recursive; a provider
- * thread may send too); what the socket does not take is queued, bounded by
- * CONN_OUTQ_MAX (-ENOBUFS: drop the client); at most one fd */
+/* send without waiting (takes dev->send_lock; a provider thread may send
+ * too, with or without dev->lock); what the socket does not take is
+ * queued, bounded by CONN_OUTQ_MAX (-ENOBUFS: drop the client); at most
+ * one fd */
 int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	      const struct iovec *iov, unsigned int n, const int *fds,
 	      unsigned int nfds);
 /* send what is queued: 0 when all went, -EAGAIN when some is left */
 int conn_flush(struct vgpu_device *dev);
+/* whether something waits in the output queue */
+bool conn_queued(struct vgpu_device *dev);
 int64_t now_ms(void);
 void version_timer_fired(struct vgpu_device *dev);
-/* the epoll events of the connection, from its state */
+/* the epoll events of the connection, from its state; dev->send_lock held */
 void conn_events(struct vgpu_device *dev);
 /* run the message that waited for the provider to quiesce, then the rest */
 int serve_deferred(struct vgpu_device *dev);
