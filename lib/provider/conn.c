@@ -806,7 +806,7 @@ static int serve_msg(struct vgpu_device *dev, struct vfu_msg *msg)
 	r = handle_msg(dev, msg, &ans);
 	/* asynchronous transfers that finished meanwhile: their callbacks
 	 * run here, on the thread reading the connection */
-	if (r >= 0 || r == -EINPROGRESS)
+	if ((r >= 0 || r == -EINPROGRESS) && dev->done_head)
 		dma_async_run_done(dev);
 	unstash(dev);
 	if (r == -EINPROGRESS)
@@ -851,7 +851,11 @@ int serve_one(struct vgpu_device *dev, int flags)
 	r = vfu_reader_next(&dev->rx, dev->conn_fd, &msg, flags);
 	if (r < 0)
 		return r;
-	return serve_queued(dev, serve_msg(dev, &msg));
+	r = serve_msg(dev, &msg);
+	/* commands that came during a DMA exchange of this one */
+	if (dev->q_head)
+		return serve_queued(dev, r);
+	return r < 0 ? r : 0;
 }
 
 int serve_deferred(struct vgpu_device *dev)

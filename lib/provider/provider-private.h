@@ -6,10 +6,12 @@
 #ifndef VGPU_PROVIDER_PRIVATE_H
 #define VGPU_PROVIDER_PRIVATE_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ctl.h"
 #include "dma-table.h"
@@ -243,14 +245,37 @@ struct prov_reply {
 	int fd; /* -1, or one fd to pass; the device keeps it */
 };
 
-/* reply.c */
-void reply_head(struct prov_reply *rep, const void *p, size_t len);
+/* reply.c; the small ones inline, every message calls them */
+static inline void reply_head(struct prov_reply *rep, const void *p,
+			      size_t len)
+{
+	assert(len <= sizeof(rep->head));
+	memcpy(rep->head, p, len);
+	rep->head_len = len;
+}
+
 /* @p must stay valid until the reply is sent (the message's payload) */
-void reply_body(struct prov_reply *rep, const void *p, size_t len);
+static inline void reply_body(struct prov_reply *rep, const void *p,
+			      size_t len)
+{
+	rep->body = p;
+	rep->body_len = len;
+}
+
 /* a malloc'ed buffer, now the reply's */
 void reply_body_take(struct prov_reply *rep, void *p, size_t len);
+/* room for @len bytes of body beyond the inline storage */
+void *reply_body_alloc_big(struct prov_reply *rep, size_t len);
+
 /* room for @len bytes of body: inline when small; NULL without memory */
-void *reply_body_alloc(struct prov_reply *rep, size_t len);
+static inline void *reply_body_alloc(struct prov_reply *rep, size_t len)
+{
+	if (len > sizeof(rep->small))
+		return reply_body_alloc_big(rep, len);
+	reply_body(rep, rep->small, len);
+	return rep->small;
+}
+
 int reply_body_copy(struct prov_reply *rep, const void *p, size_t len);
 
 /* a command handler; see the table in dispatch.c */

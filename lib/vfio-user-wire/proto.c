@@ -1013,6 +1013,8 @@ static ssize_t send_msg(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
 			break;
 		if (r < 0)
 			return -errno;
+		if ((size_t)r == total)
+			return r; /* the common case: all of it at once */
 		done += (size_t)r;
 		mh.msg_control = NULL;
 		mh.msg_controllen = 0;
