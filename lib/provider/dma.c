@@ -223,9 +223,8 @@ static int wait_reply(struct vgpu_device *dev, struct vfu_hdr *h, bool probe,
 			/* and send on what the client has not taken yet */
 			struct pollfd pfd = {
 				.fd = dev->conn_fd,
-				.events =
-					POLLIN |
-					(conn_queued(dev) ? POLLOUT : 0),
+				.events = POLLIN |
+					  (conn_queued(dev) ? POLLOUT : 0),
 			};
 			int64_t left = deadline - now_ms();
 

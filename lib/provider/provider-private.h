@@ -246,8 +246,7 @@ struct prov_reply {
 };
 
 /* reply.c; the small ones inline, every message calls them */
-static inline void reply_head(struct prov_reply *rep, const void *p,
-			      size_t len)
+static inline void reply_head(struct prov_reply *rep, const void *p, size_t len)
 {
 	assert(len <= sizeof(rep->head));
 	memcpy(rep->head, p, len);
@@ -255,8 +254,7 @@ static inline void reply_head(struct prov_reply *rep, const void *p,
 }
 
 /* @p must stay valid until the reply is sent (the message's payload) */
-static inline void reply_body(struct prov_reply *rep, const void *p,
-			      size_t len)
+static inline void reply_body(struct prov_reply *rep, const void *p, size_t len)
 {
 	rep->body = p;
 	rep->body_len = len;
