@@ -41,7 +41,8 @@ int64_t now_ms(void)
 /* ---- the output queue: a client that does not read hurts only itself ---- */
 
 /* dispatch mode: read while no message waits for the provider to quiesce,
- * and watch for EPOLLOUT while the output queue holds something */
+ * and watch for EPOLLOUT while the output queue holds something;
+ * dev->send_lock held (dev->deferred changes on the serving thread only) */
 void conn_events(struct vgpu_device *dev)
 {
 	struct epoll_event ev = {
@@ -69,6 +70,7 @@ static void out_free(struct vgpu_device *dev)
 	}
 	dev->out_tail = NULL;
 	dev->out_bytes = 0;
+	__atomic_store_n(&dev->out_pending, false, __ATOMIC_RELEASE);
 }
 
 /* queue bytes [from, total) of the message; its fd when none went yet */
@@ -112,13 +114,15 @@ static int out_push(struct vgpu_device *dev, const struct vfu_hdr *hdr,
 		dev->out_head = o;
 	dev->out_tail = o;
 	dev->out_bytes += total - from;
+	__atomic_store_n(&dev->out_pending, true, __ATOMIC_RELEASE);
 	conn_events(dev);
 	return 0;
 }
 
-/* under dev->lock (recursive, and nothing here waits): a provider thread
- * that starts an asynchronous transfer sends next to the connection's own
- * thread, which it wakes when something had to be queued */
+/* under dev->send_lock (nothing here waits): a provider thread that starts
+ * an asynchronous transfer sends next to the connection's own thread,
+ * which it wakes when something had to be queued; a reply goes out after
+ * the device lock is dropped, so senders never hold up its users */
 int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	      const struct iovec *iov, unsigned int n, const int *fds,
 	      unsigned int nfds)
@@ -126,7 +130,7 @@ int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	ssize_t sent = 0;
 	int r;
 
-	pthread_mutex_lock(&dev->lock);
+	pthread_mutex_lock(&dev->send_lock);
 	if (dev->conn_fd < 0) {
 		r = -ENOTCONN;
 		goto out;
@@ -157,7 +161,7 @@ int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 			r = 0; /* full counter: it is awake anyway */
 	}
 out:
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_unlock(&dev->send_lock);
 	return r;
 }
 
@@ -167,10 +171,17 @@ int conn_flush(struct vgpu_device *dev)
 {
 	int r;
 
-	pthread_mutex_lock(&dev->lock);
-	r = flush_locked(dev);
-	pthread_mutex_unlock(&dev->lock);
+	pthread_mutex_lock(&dev->send_lock);
+	r = dev->conn_fd >= 0 ? flush_locked(dev) : -ENOTCONN;
+	pthread_mutex_unlock(&dev->send_lock);
 	return r;
+}
+
+/* no lock: a sender that queues after this read writes kick_fd (runner
+ * mode) or runs on this very thread (dispatch mode, DMA exchanges) */
+bool conn_queued(struct vgpu_device *dev)
+{
+	return __atomic_load_n(&dev->out_pending, __ATOMIC_ACQUIRE);
 }
 
 static int flush_locked(struct vgpu_device *dev)
@@ -216,6 +227,7 @@ static int flush_locked(struct vgpu_device *dev)
 			dev->out_tail = NULL;
 		free(o);
 	}
+	__atomic_store_n(&dev->out_pending, false, __ATOMIC_RELEASE);
 	conn_events(dev);
 	return 0;
 }
@@ -273,6 +285,8 @@ void disconnect(struct vgpu_device *dev)
 	struct vgpu_provider *p = dev->provider;
 
 	pthread_mutex_lock(&dev->lock);
+	/* no send of another thread is under way, and none will start */
+	pthread_mutex_lock(&dev->send_lock);
 	if (dev->conn_fd >= 0) {
 		if (p && dev->conn_in_epoll)
 			epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->conn_fd, NULL);
@@ -284,8 +298,9 @@ void disconnect(struct vgpu_device *dev)
 		close(dev->kick_fd);
 		dev->kick_fd = -1;
 	}
-	version_timer_stop(dev);
 	out_free(dev);
+	pthread_mutex_unlock(&dev->send_lock);
+	version_timer_stop(dev);
 	/* asynchronous transfers end first (-ECONNRESET), so the quiesce
 	 * callback below finds none in flight */
 	dma_async_fail_all(dev, -ECONNRESET);
@@ -377,7 +392,6 @@ static void *conn_main(void *data)
 			{ .fd = dev->kick_fd, .events = POLLIN },
 		};
 		int64_t left = dev->versioned ? -1 : deadline - now_ms();
-		bool queued;
 
 		if (dev->deferred) {
 			r = wait_quiesced(dev);
@@ -401,10 +415,7 @@ static void *conn_main(void *data)
 			r = -ETIMEDOUT;
 			break;
 		}
-		pthread_mutex_lock(&dev->lock);
-		queued = dev->out_head != NULL;
-		pthread_mutex_unlock(&dev->lock);
-		if (queued)
+		if (conn_queued(dev))
 			pfd[0].events |= POLLOUT;
 		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR) {
 			r = -errno;
@@ -777,7 +788,9 @@ static int defer(struct vgpu_device *dev, const struct vfu_msg *msg)
 	if (msg->len)
 		memcpy(q->payload, msg->payload, msg->len);
 	dev->deferred = q;
+	pthread_mutex_lock(&dev->send_lock);
 	conn_events(dev);
+	pthread_mutex_unlock(&dev->send_lock);
 	return 0;
 }
 
@@ -793,7 +806,7 @@ static int serve_msg(struct vgpu_device *dev, struct vfu_msg *msg)
 	r = handle_msg(dev, msg, &ans);
 	/* asynchronous transfers that finished meanwhile: their callbacks
 	 * run here, on the thread reading the connection */
-	if (r >= 0 || r == -EINPROGRESS)
+	if ((r >= 0 || r == -EINPROGRESS) && dev->done_head)
 		dma_async_run_done(dev);
 	unstash(dev);
 	if (r == -EINPROGRESS)
@@ -838,7 +851,11 @@ int serve_one(struct vgpu_device *dev, int flags)
 	r = vfu_reader_next(&dev->rx, dev->conn_fd, &msg, flags);
 	if (r < 0)
 		return r;
-	return serve_queued(dev, serve_msg(dev, &msg));
+	r = serve_msg(dev, &msg);
+	/* commands that came during a DMA exchange of this one */
+	if (dev->q_head)
+		return serve_queued(dev, r);
+	return r < 0 ? r : 0;
 }
 
 int serve_deferred(struct vgpu_device *dev)
@@ -860,7 +877,9 @@ int serve_deferred(struct vgpu_device *dev)
 	r = serve_msg(dev, &msg);
 	free(q);
 	r = serve_queued(dev, r);
+	pthread_mutex_lock(&dev->send_lock);
 	conn_events(dev);
+	pthread_mutex_unlock(&dev->send_lock);
 	return r;
 }
 

@@ -78,25 +78,22 @@ static int handle_reset(struct vgpu_device *dev, const struct vfu_req *req,
  * nothing), or a negative errno for an error reply; it never writes to the
  * socket.
  */
-static const struct {
-	uint16_t cmd;
-	prov_handler_fn run;
-} handlers[] = {
-	{ VFU_CMD_VERSION, handle_version },
-	{ VFU_CMD_DMA_MAP, handle_dma_map },
-	{ VFU_CMD_DMA_UNMAP, handle_dma_unmap },
-	{ VFU_CMD_DEVICE_GET_INFO, handle_device_info },
-	{ VFU_CMD_DEVICE_GET_REGION_INFO, handle_region_info },
-	{ VFU_CMD_DEVICE_GET_REGION_IO_FDS, handle_region_io_fds },
-	{ VFU_CMD_DEVICE_GET_IRQ_INFO, handle_irq_info },
-	{ VFU_CMD_DEVICE_SET_IRQS, handle_set_irqs },
-	{ VFU_CMD_REGION_READ, handle_region_rw },
-	{ VFU_CMD_REGION_WRITE, handle_region_rw },
-	{ VFU_CMD_REGION_WRITE_MULTI, handle_write_multi },
-	{ VFU_CMD_DEVICE_RESET, handle_reset },
-	{ VFU_CMD_DEVICE_FEATURE, handle_feature },
-	{ VFU_CMD_MIG_DATA_READ, handle_mig_data },
-	{ VFU_CMD_MIG_DATA_WRITE, handle_mig_data },
+static const prov_handler_fn handlers[VFU_CMD_MAX + 1] = {
+	[VFU_CMD_VERSION] = handle_version,
+	[VFU_CMD_DMA_MAP] = handle_dma_map,
+	[VFU_CMD_DMA_UNMAP] = handle_dma_unmap,
+	[VFU_CMD_DEVICE_GET_INFO] = handle_device_info,
+	[VFU_CMD_DEVICE_GET_REGION_INFO] = handle_region_info,
+	[VFU_CMD_DEVICE_GET_REGION_IO_FDS] = handle_region_io_fds,
+	[VFU_CMD_DEVICE_GET_IRQ_INFO] = handle_irq_info,
+	[VFU_CMD_DEVICE_SET_IRQS] = handle_set_irqs,
+	[VFU_CMD_REGION_READ] = handle_region_rw,
+	[VFU_CMD_REGION_WRITE] = handle_region_rw,
+	[VFU_CMD_REGION_WRITE_MULTI] = handle_write_multi,
+	[VFU_CMD_DEVICE_RESET] = handle_reset,
+	[VFU_CMD_DEVICE_FEATURE] = handle_feature,
+	[VFU_CMD_MIG_DATA_READ] = handle_mig_data,
+	[VFU_CMD_MIG_DATA_WRITE] = handle_mig_data,
 };
 
 /* run one parsed request; <0 is an errno for an error reply */
@@ -105,6 +102,10 @@ static int run(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
 {
 	if (!dev->versioned && req->cmd != VFU_CMD_VERSION)
 		return -EINVAL;
+	/* parsed, so a command of the wire table; DMA_READ and DMA_WRITE
+	 * (server to client) have no handler */
+	if (req->cmd > VFU_CMD_MAX || !handlers[req->cmd])
+		return -ENOSYS;
 	/* the provider stops its DMA first (or says it will) */
 	if (req->cmd == VFU_CMD_DMA_UNMAP || req->cmd == VFU_CMD_DEVICE_RESET) {
 		int r = quiesce_begin(dev);
@@ -112,10 +113,22 @@ static int run(struct vgpu_device *dev, const struct vfu_req *req, int *fds,
 		if (r < 0)
 			return r;
 	}
-	for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-		if (handlers[i].cmd == req->cmd)
-			return handlers[i].run(dev, req, fds, rep);
-	return -ENOSYS;
+	return handlers[req->cmd](dev, req, fds, rep);
+}
+
+/* an empty answer to @msg; the big parts (head, small) are not cleared,
+ * their lengths say what is in them */
+static void answer_init(struct prov_answer *ans, const struct vfu_msg *msg)
+{
+	ans->hdr = (struct vfu_hdr){ .msg_id = msg->hdr.msg_id,
+				     .cmd = msg->hdr.cmd,
+				     .flags = VFU_F_TYPE_REPLY };
+	ans->rep.head_len = 0;
+	ans->rep.body = NULL;
+	ans->rep.body_len = 0;
+	ans->rep.body_owned = NULL;
+	ans->rep.fd = -1;
+	ans->send = false;
 }
 
 /*
@@ -132,11 +145,7 @@ int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 	struct vfu_req req;
 	int r;
 
-	memset(ans, 0, sizeof(*ans));
-	ans->rep.fd = -1;
-	ans->hdr.msg_id = msg->hdr.msg_id;
-	ans->hdr.cmd = msg->hdr.cmd;
-	ans->hdr.flags = VFU_F_TYPE_REPLY;
+	answer_init(ans, msg);
 	if ((msg->hdr.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_REPLY) {
 		/* the answer to an asynchronous DMA_READ/DMA_WRITE (or the
 		 * layout probe): no answer of ours; anything else that
@@ -163,8 +172,7 @@ int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 		dbg(p->ctx, "device %s: command %u (%s) failed: %s", dev->uuid,
 		    msg->hdr.cmd, c ? c->name : "unknown", strerror(-r));
 		free(ans->rep.body_owned);
-		memset(&ans->rep, 0, sizeof(ans->rep));
-		ans->rep.fd = -1;
+		answer_init(ans, msg);
 		ans->hdr.flags |= VFU_F_ERROR;
 		ans->hdr.error = (uint32_t)-r;
 		ans->send = !(msg->hdr.flags & VFU_F_NO_REPLY) ||
@@ -189,8 +197,10 @@ int answer_send(struct vgpu_device *dev, struct prov_answer *ans)
 		r = conn_send(dev, &ans->hdr, iov, 2,
 			      ans->rep.fd >= 0 ? &ans->rep.fd : NULL,
 			      ans->rep.fd >= 0 ? 1 : 0);
-	free(ans->rep.body_owned);
-	ans->rep.body_owned = NULL;
+	if (ans->rep.body_owned) {
+		free(ans->rep.body_owned);
+		ans->rep.body_owned = NULL;
+	}
 	ans->send = false;
 	return r;
 }

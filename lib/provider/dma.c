@@ -47,13 +47,16 @@ static int dma_fd_policy(int fd, uint64_t offset, uint64_t size, bool *guarded)
 	struct statfs sfs;
 	struct stat st;
 
+	/* the common refusal first: one call decides an unsealed memfd or
+	 * a file that cannot be sealed at all (guarded), the size and the
+	 * file system are asked only for a sealed one */
+	*guarded = true;
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
+		return 0;
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != TMPFS_MAGIC)
+		return 0;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (seals < 0 || !(seals & F_SEAL_SHRINK) || fstatfs(fd, &sfs) < 0 ||
-	    sfs.f_type != TMPFS_MAGIC) {
-		*guarded = true;
-		return 0;
-	}
 	if ((uint64_t)st.st_size < offset ||
 	    (uint64_t)st.st_size - offset < size)
 		return -EINVAL;
@@ -220,8 +223,8 @@ static int wait_reply(struct vgpu_device *dev, struct vfu_hdr *h, bool probe,
 			/* and send on what the client has not taken yet */
 			struct pollfd pfd = {
 				.fd = dev->conn_fd,
-				.events =
-					POLLIN | (dev->out_head ? POLLOUT : 0),
+				.events = POLLIN |
+					  (conn_queued(dev) ? POLLOUT : 0),
 			};
 			int64_t left = deadline - now_ms();
 

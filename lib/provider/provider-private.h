@@ -6,10 +6,12 @@
 #ifndef VGPU_PROVIDER_PRIVATE_H
 #define VGPU_PROVIDER_PRIVATE_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ctl.h"
 #include "dma-table.h"
@@ -119,6 +121,13 @@ struct vgpu_device {
 	char *socket_path;
 	void *userdata;
 	pthread_mutex_t lock; /* recursive; see the header */
+	/*
+	 * The socket's write side: every send on conn_fd, the output queue
+	 * (out_*), conn_ev, kick_fd's writes, and closing conn_fd and kick_fd.
+	 * Taken inside dev->lock or alone, never the other way round, and
+	 * nothing under it waits: a reply goes out without the device lock.
+	 */
+	pthread_mutex_t send_lock;
 	int listen_fd, conn_fd;
 	struct watch wl, wc, wt;
 	bool conn_in_epoll; /* conn_fd is watched by the provider's epoll */
@@ -128,6 +137,8 @@ struct vgpu_device {
 	struct refusal refusals[REFUSE_MAX];
 	struct outbuf *out_head, *out_tail;
 	size_t out_bytes;
+	/* out_head != NULL, for readers without send_lock (atomic) */
+	bool out_pending;
 	bool versioned;
 	struct vfu_caps client_caps;
 	struct vfu_reader rx;
@@ -234,14 +245,35 @@ struct prov_reply {
 	int fd; /* -1, or one fd to pass; the device keeps it */
 };
 
-/* reply.c */
-void reply_head(struct prov_reply *rep, const void *p, size_t len);
+/* reply.c; the small ones inline, every message calls them */
+static inline void reply_head(struct prov_reply *rep, const void *p, size_t len)
+{
+	assert(len <= sizeof(rep->head));
+	memcpy(rep->head, p, len);
+	rep->head_len = len;
+}
+
 /* @p must stay valid until the reply is sent (the message's payload) */
-void reply_body(struct prov_reply *rep, const void *p, size_t len);
+static inline void reply_body(struct prov_reply *rep, const void *p, size_t len)
+{
+	rep->body = p;
+	rep->body_len = len;
+}
+
 /* a malloc'ed buffer, now the reply's */
 void reply_body_take(struct prov_reply *rep, void *p, size_t len);
+/* room for @len bytes of body beyond the inline storage */
+void *reply_body_alloc_big(struct prov_reply *rep, size_t len);
+
 /* room for @len bytes of body: inline when small; NULL without memory */
-void *reply_body_alloc(struct prov_reply *rep, size_t len);
+static inline void *reply_body_alloc(struct prov_reply *rep, size_t len)
+{
+	if (len > sizeof(rep->small))
+		return reply_body_alloc_big(rep, len);
+	reply_body(rep, rep->small, len);
+	return rep->small;
+}
+
 int reply_body_copy(struct prov_reply *rep, const void *p, size_t len);
 
 /* a command handler; see the table in dispatch.c */
@@ -276,17 +308,20 @@ int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
 
 /* conn.c */
-/* send without waiting (takes dev->lock, which is recursive; a provider
- * thread may send too); what the socket does not take is queued, bounded by
- * CONN_OUTQ_MAX (-ENOBUFS: drop the client); at most one fd */
+/* send without waiting (takes dev->send_lock; a provider thread may send
+ * too, with or without dev->lock); what the socket does not take is
+ * queued, bounded by CONN_OUTQ_MAX (-ENOBUFS: drop the client); at most
+ * one fd */
 int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	      const struct iovec *iov, unsigned int n, const int *fds,
 	      unsigned int nfds);
 /* send what is queued: 0 when all went, -EAGAIN when some is left */
 int conn_flush(struct vgpu_device *dev);
+/* whether something waits in the output queue */
+bool conn_queued(struct vgpu_device *dev);
 int64_t now_ms(void);
 void version_timer_fired(struct vgpu_device *dev);
-/* the epoll events of the connection, from its state */
+/* the epoll events of the connection, from its state; dev->send_lock held */
 void conn_events(struct vgpu_device *dev);
 /* run the message that waited for the provider to quiesce, then the rest */
 int serve_deferred(struct vgpu_device *dev);

@@ -332,7 +332,9 @@ VGPU_EXPORT int vgpu_provider_dispatch(struct vgpu_provider *p, int timeout_ms)
 
 	if (!p)
 		return -EINVAL;
-	display_reap(p);
+	/* display watchers closed by other threads: rarely any */
+	if (__atomic_load_n(&p->display_dead, __ATOMIC_RELAXED))
+		display_reap(p);
 	n = epoll_wait(p->epfd, ev, DISPATCH_BATCH, timeout_ms);
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;

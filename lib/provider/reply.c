@@ -10,19 +10,6 @@
 
 #include "provider-private.h"
 
-void reply_head(struct prov_reply *rep, const void *p, size_t len)
-{
-	assert(len <= sizeof(rep->head));
-	memcpy(rep->head, p, len);
-	rep->head_len = len;
-}
-
-void reply_body(struct prov_reply *rep, const void *p, size_t len)
-{
-	rep->body = p;
-	rep->body_len = len;
-}
-
 void reply_body_take(struct prov_reply *rep, void *p, size_t len)
 {
 	free(rep->body_owned);
@@ -30,15 +17,10 @@ void reply_body_take(struct prov_reply *rep, void *p, size_t len)
 	reply_body(rep, p, len);
 }
 
-void *reply_body_alloc(struct prov_reply *rep, size_t len)
+void *reply_body_alloc_big(struct prov_reply *rep, size_t len)
 {
-	void *p;
+	void *p = malloc(len);
 
-	if (len <= sizeof(rep->small)) {
-		reply_body(rep, rep->small, len);
-		return rep->small;
-	}
-	p = malloc(len);
 	if (p)
 		reply_body_take(rep, p, len);
 	return p;

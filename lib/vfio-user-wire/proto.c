@@ -516,37 +516,41 @@ static int parse_to_client(const struct vfu_hdr *hdr, const uint8_t *p,
 	return -EINVAL;
 }
 
-static const struct vfu_command commands[] = {
-	{ VFU_CMD_VERSION, "VERSION", 0, parse_version },
-	{ VFU_CMD_DMA_MAP, "DMA_MAP", 1, parse_dma_map },
-	{ VFU_CMD_DMA_UNMAP, "DMA_UNMAP", 0, parse_dma_unmap },
-	{ VFU_CMD_DEVICE_GET_INFO, "DEVICE_GET_INFO", 0, parse_device_info },
-	{ VFU_CMD_DEVICE_GET_REGION_INFO, "DEVICE_GET_REGION_INFO", 0,
-	  parse_region_info },
-	{ VFU_CMD_DEVICE_GET_REGION_IO_FDS, "DEVICE_GET_REGION_IO_FDS", 0,
-	  parse_region_io_fds },
-	{ VFU_CMD_DEVICE_GET_IRQ_INFO, "DEVICE_GET_IRQ_INFO", 0,
-	  parse_irq_info },
-	{ VFU_CMD_DEVICE_SET_IRQS, "DEVICE_SET_IRQS", VFU_MAX_MSG_FDS,
-	  parse_set_irqs },
-	{ VFU_CMD_REGION_READ, "REGION_READ", 0, parse_region_rw },
-	{ VFU_CMD_REGION_WRITE, "REGION_WRITE", 0, parse_region_rw },
-	{ VFU_CMD_DMA_READ, "DMA_READ", 0, parse_to_client },
-	{ VFU_CMD_DMA_WRITE, "DMA_WRITE", 0, parse_to_client },
-	{ VFU_CMD_DEVICE_RESET, "DEVICE_RESET", 0, parse_reset },
-	{ VFU_CMD_REGION_WRITE_MULTI, "REGION_WRITE_MULTI", 0,
-	  parse_write_multi },
-	{ VFU_CMD_DEVICE_FEATURE, "DEVICE_FEATURE", 0, parse_feature },
-	{ VFU_CMD_MIG_DATA_READ, "MIG_DATA_READ", 0, parse_mig_data },
-	{ VFU_CMD_MIG_DATA_WRITE, "MIG_DATA_WRITE", 0, parse_mig_data },
+/* indexed by the command number (a hole, 14, has no parser) */
+#define CMD(c, n, f, p) [c] = { c, n, f, p }
+static const struct vfu_command commands[VFU_CMD_MAX + 1] = {
+	CMD(VFU_CMD_VERSION, "VERSION", 0, parse_version),
+	CMD(VFU_CMD_DMA_MAP, "DMA_MAP", 1, parse_dma_map),
+	CMD(VFU_CMD_DMA_UNMAP, "DMA_UNMAP", 0, parse_dma_unmap),
+	CMD(VFU_CMD_DEVICE_GET_INFO, "DEVICE_GET_INFO", 0, parse_device_info),
+	CMD(VFU_CMD_DEVICE_GET_REGION_INFO, "DEVICE_GET_REGION_INFO", 0,
+	    parse_region_info),
+	CMD(VFU_CMD_DEVICE_GET_REGION_IO_FDS, "DEVICE_GET_REGION_IO_FDS", 0,
+	    parse_region_io_fds),
+	CMD(VFU_CMD_DEVICE_GET_IRQ_INFO, "DEVICE_GET_IRQ_INFO", 0,
+	    parse_irq_info),
+	CMD(VFU_CMD_DEVICE_SET_IRQS, "DEVICE_SET_IRQS", VFU_MAX_MSG_FDS,
+	    parse_set_irqs),
+	CMD(VFU_CMD_REGION_READ, "REGION_READ", 0, parse_region_rw),
+	CMD(VFU_CMD_REGION_WRITE, "REGION_WRITE", 0, parse_region_rw),
+	CMD(VFU_CMD_DMA_READ, "DMA_READ", 0, parse_to_client),
+	CMD(VFU_CMD_DMA_WRITE, "DMA_WRITE", 0, parse_to_client),
+	CMD(VFU_CMD_DEVICE_RESET, "DEVICE_RESET", 0, parse_reset),
+	CMD(VFU_CMD_REGION_WRITE_MULTI, "REGION_WRITE_MULTI", 0,
+	    parse_write_multi),
+	CMD(VFU_CMD_DEVICE_FEATURE, "DEVICE_FEATURE", 0, parse_feature),
+	CMD(VFU_CMD_MIG_DATA_READ, "MIG_DATA_READ", 0, parse_mig_data),
+	CMD(VFU_CMD_MIG_DATA_WRITE, "MIG_DATA_WRITE", 0, parse_mig_data),
 };
+#undef CMD
 
+/* one look-up per message: an index, not a walk */
 const struct vfu_command *vfu_command_find(uint16_t cmd)
 {
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (commands[i].cmd == cmd)
-			return &commands[i];
-	return NULL;
+	if (cmd >= sizeof(commands) / sizeof(commands[0]) ||
+	    !commands[cmd].parse)
+		return NULL;
+	return &commands[cmd];
 }
 
 int vfu_parse_command(const struct vfu_hdr *hdr, const void *payload,
@@ -1009,6 +1013,8 @@ static ssize_t send_msg(int sock, struct vfu_hdr *hdr, const struct iovec *iov,
 			break;
 		if (r < 0)
 			return -errno;
+		if ((size_t)r == total)
+			return r; /* the common case: all of it at once */
 		done += (size_t)r;
 		mh.msg_control = NULL;
 		mh.msg_controllen = 0;

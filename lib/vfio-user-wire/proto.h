@@ -358,7 +358,8 @@ struct vfu_req {
 
 /*
  * The commands a client may send, one entry each: the name (for logs), how
- * many fds may come with it, and its parser. vfu_parse_command() walks it.
+ * many fds may come with it, and its parser. vfu_parse_command() indexes it by
+ * command number.
  */
 struct vfu_command {
 	uint16_t cmd;
