@@ -19,17 +19,18 @@
 #define MAX_DEPTH 16 /* 32^16 windows: more than memory can hold */
 
 /*
- * A node's first cache line is a summary of its keys: sum[j] = key[8 * j],
- * the first key of each line of the key array (UINT64_MAX past the end, as
- * the keys are). A search reads the summary line, then the one line of keys
- * it points to: two lines per node whatever the fan-out, so a lookup moves
- * two lines per level instead of the eight a 64-key array spans. A leaf
+ * A node's first cache line is a summary of its keys: sum[j] = key[8 * j]
+ * for j >= 1, the first key of each line of the key array (UINT64_MAX past
+ * the end, as the keys are), and sum[0] = n, the entry count (key[0] is
+ * never compared, so its place is free). A search reads the summary line,
+ * then the one line of keys it points to: two lines per node whatever the
+ * fan-out, and nothing else of an inner node but the child pointer. A leaf
  * keeps what translate needs of each window (end, host address,
  * protection, the record) in one 32-byte entry next to its keys: a
- * translation reads the summary and one line of keys per level, one
- * entry line, and never the window record. node_sync() refreshes the
- * summary after every change of the keys; vgpu_dma_table_check() verifies
- * it.
+ * translation reads the summary and one line of keys per level, one entry
+ * line, and never the window record. node_sync() refreshes the summary
+ * after every change of the keys or the count; vgpu_dma_table_check()
+ * verifies it.
  */
 struct leaf_entry {
 	uint64_t last;
@@ -66,11 +67,12 @@ struct vgpu_dma_table {
 	_Alignas(64) _Atomic(struct vgpu_dma_window *) cache;
 };
 
-/* refresh the summary line of @nd from its keys */
+/* refresh the summary line of @nd from its keys and count */
 static inline void node_sync(struct node *nd)
 {
 	_Static_assert(NODE_MAX == 64, "eight lines of keys, eight summaries");
-	for (unsigned int j = 0; j < NODE_MAX / 8; j++)
+	nd->sum[0] = nd->n;
+	for (unsigned int j = 1; j < NODE_MAX / 8; j++)
 		nd->sum[j] = nd->key[8 * j];
 }
 
@@ -84,23 +86,75 @@ static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
 }
 
 /*
+ * The same with AVX-512 on x86-64: two masked compares of four keys and a
+ * population count instead of seven compare-and-add steps. The lookups of
+ * translate and find are compiled twice, with and without it, and the
+ * loader picks one by the CPU (DMA_WIDE_VARIANTS, see dma-table.c); where
+ * that cannot be done (other CPUs, C libraries without ifunc) there is
+ * only the plain one.
+ */
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute)
+#if __has_attribute(ifunc) && __has_attribute(target) && \
+	__has_attribute(flatten)
+#define DMA_WIDE_VARIANTS 1
+#endif
+#endif
+
+#ifdef DMA_WIDE_VARIANTS
+#include <immintrin.h>
+
+#define DMA_WIDE_TARGET __attribute__((target("avx512f,avx512vl,popcnt")))
+
+DMA_WIDE_TARGET static inline unsigned int line_rank_wide(const uint64_t *v,
+							 uint64_t addr)
+{
+	/* v[0] masked off, as line_rank() leaves it out */
+	__mmask8 m = _mm512_mask_cmple_epu64_mask(
+		0xfe, _mm512_load_si512(v), _mm512_set1_epi64((long long)addr));
+
+	return (unsigned int)__builtin_popcount(m);
+}
+#endif
+
+/*
+ * line_rank() or line_rank_wide(); @wide is a constant in every caller, so
+ * only one is compiled in. Callers with wide set are compiled for
+ * DMA_WIDE_TARGET with everything inlined (flatten).
+ */
+static inline unsigned int rank(const uint64_t *v, uint64_t addr, bool wide)
+{
+#ifdef DMA_WIDE_VARIANTS
+	if (wide)
+		return line_rank_wide(v, addr);
+#endif
+	return line_rank(v, addr);
+}
+
+/*
  * Index of the last key <= @addr among the n keys of @nd (n >= 1), or 0
  * when even key[0] is above it (the caller checks). Keys past n hold
  * UINT64_MAX (see node_pad()) and the keys are sorted, so counting the
  * summaries <= @addr picks the line of keys, and counting the keys of that
  * line <= @addr picks the key: two dependent loads per node, each followed
  * by compares that run side by side, where a binary search chains six
- * load-compare steps. No branch depends on the keys. sum[0] and key[0] are
- * never compared, which is what an inner node (whose key[0] is never
- * maintained) needs. A hit in the padding can only mean addr ==
+ * load-compare steps. No branch depends on the keys. sum[0] (the count)
+ * and key[0] are never compared, which is what an inner node (whose key[0]
+ * is never maintained) needs. A hit in the padding can only mean addr ==
  * UINT64_MAX: the last real key then.
  */
+static inline unsigned int node_search_with(const struct node *nd,
+					    uint64_t addr, bool wide)
+{
+	unsigned int n = (unsigned int)nd->sum[0];
+	unsigned int i = rank(nd->sum, addr, wide) * 8;
+
+	i += rank(&nd->key[i], addr, wide);
+	return i < n ? i : n - 1;
+}
+
 static inline unsigned int node_search(const struct node *nd, uint64_t addr)
 {
-	unsigned int i = line_rank(nd->sum, addr) * 8;
-
-	i += line_rank(&nd->key[i], addr);
-	return i < nd->n ? i : nd->n - 1;
+	return node_search_with(nd, addr, false);
 }
 
 /* index of the last key <= addr among keys[0..n), or -1 */
@@ -120,37 +174,53 @@ static inline unsigned int inner_pick(const struct node *nd, uint64_t addr)
 	return node_search(nd, addr);
 }
 
+/* the leaf whose key range holds @addr */
 static inline const struct node *find_leaf(const struct vgpu_dma_table *t,
 					   uint64_t addr)
 {
 	const struct node *nd = t->root;
 
-	while (!nd->leaf) {
+	for (unsigned int d = t->depth; d; d--)
 		nd = nd->child[inner_pick(nd, addr)];
-	}
 	return nd;
 }
 
 /*
  * The leaf entry with the greatest start <= @addr: returns false when there
  * is none. With stale separators it can be the last entry of the previous
- * leaf.
+ * leaf. The way down counts levels instead of reading each node's leaf
+ * flag, and the count comes with the summary: no line of a node is read
+ * but its summary and one line of keys (and a leaf's entry, by the caller).
  */
+static inline bool locate_with(const struct vgpu_dma_table *t, uint64_t addr,
+			       const struct node **leaf_ret, int *pos_ret,
+			       bool wide)
+{
+	const struct node *nd = t->root;
+	unsigned int i;
+
+	for (unsigned int d = t->depth; d; d--)
+		nd = nd->child[node_search_with(nd, addr, wide)];
+	/* an empty leaf is the root of an empty table: its count is 0 and
+	 * node_search_with() returns 0 - 1, caught below with key[] padding */
+	i = node_search_with(nd, addr, wide);
+	if (__builtin_expect(i < NODE_MAX && nd->key[i] <= addr, 1)) {
+		*leaf_ret = nd;
+		*pos_ret = (int)i;
+		return true;
+	}
+	if (!nd->prev)
+		return false;
+	nd = nd->prev;
+	*leaf_ret = nd;
+	*pos_ret = (int)nd->n - 1;
+	return true;
+}
+
 static inline bool locate(const struct vgpu_dma_table *t, uint64_t addr,
 			  const struct node **leaf_ret, int *pos_ret)
 {
-	const struct node *leaf = find_leaf(t, addr);
-	int pos = node_floor(leaf, addr);
-
-	if (pos < 0) {
-		if (!leaf->prev)
-			return false;
-		leaf = leaf->prev;
-		pos = (int)leaf->n - 1;
-	}
-	*leaf_ret = leaf;
-	*pos_ret = pos;
-	return true;
+	return locate_with(t, addr, leaf_ret, pos_ret, false);
 }
 
 /* dma-dirty.c: a window leaves the table, its dirty pages with it */

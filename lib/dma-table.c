@@ -559,9 +559,9 @@ translate_span(const struct node *leaf, int pos, uint64_t addr, uint64_t end,
 	return (int)n;
 }
 
-int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
-			     uint64_t len, uint32_t prot,
-			     struct vgpu_dma_sg *sg, size_t max)
+static inline int translate_with(const struct vgpu_dma_table *t, uint64_t iova,
+				 uint64_t len, uint32_t prot,
+				 struct vgpu_dma_sg *sg, size_t max, bool wide)
 {
 	const struct node *leaf;
 	uint64_t end;
@@ -572,7 +572,7 @@ int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 	if (!len || iova + (len - 1) < iova)
 		return -EINVAL;
 	end = iova + (len - 1);
-	if (!locate(t, iova, &leaf, &pos))
+	if (!locate_with(t, iova, &leaf, &pos, wide))
 		return -EFAULT;
 	/*
 	 * The common case, one window. locate() found the last window
@@ -587,6 +587,53 @@ int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 	}
 	return translate_span(leaf, pos, iova, end, prot, sg, max);
 }
+
+#ifdef DMA_WIDE_VARIANTS
+/*
+ * translate compiled twice, for any x86-64 and for AVX-512; the dynamic
+ * loader calls translate_pick() once and binds the symbol to the one the CPU
+ * (and the kernel's saving of its registers) supports.
+ */
+typedef int translate_fn(const struct vgpu_dma_table *, uint64_t, uint64_t,
+			 uint32_t, struct vgpu_dma_sg *, size_t);
+
+static __attribute__((flatten)) int
+translate_plain(const struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
+		uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
+{
+	return translate_with(t, iova, len, prot, sg, max, false);
+}
+
+DMA_WIDE_TARGET static __attribute__((flatten)) int
+translate_wide(const struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
+	       uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
+{
+	return translate_with(t, iova, len, prot, sg, max, true);
+}
+
+/* runs during relocation, before any sanitizer is set up */
+__attribute__((no_sanitize_address)) static translate_fn *translate_pick(void)
+{
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") &&
+	    __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("popcnt"))
+		return translate_wide;
+	return translate_plain;
+}
+
+int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
+			     uint64_t len, uint32_t prot,
+			     struct vgpu_dma_sg *sg, size_t max)
+	__attribute__((ifunc("translate_pick")));
+#else
+int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
+			     uint64_t len, uint32_t prot,
+			     struct vgpu_dma_sg *sg, size_t max)
+{
+	return translate_with(t, iova, len, prot, sg, max, false);
+}
+#endif
 
 int vgpu_dma_table_pin(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 		       uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
@@ -626,7 +673,9 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 	for (unsigned int i = nd->n; i < NODE_MAX; i++)
 		if (nd->key[i] != UINT64_MAX)
 			return -EUCLEAN;
-	for (unsigned int j = 0; j < NODE_MAX / 8; j++)
+	if (nd->sum[0] != nd->n)
+		return -EUCLEAN;
+	for (unsigned int j = 1; j < NODE_MAX / 8; j++)
 		if (nd->sum[j] != nd->key[8 * j])
 			return -EUCLEAN;
 	if (nd->leaf) {
