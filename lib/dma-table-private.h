@@ -53,8 +53,32 @@ struct node {
 	bool leaf;
 } __attribute__((aligned(64)));
 
+/*
+ * Where a table's nodes and window records live: chunks of address space
+ * from mmap(), the first one small (a table of a few windows costs 64 KiB),
+ * the others 2 MiB, aligned so and advised as transparent huge pages where
+ * the kernel offers them (THP "madvise" mode): a big table's nodes and
+ * records then sit on a few hundred TLB entries' worth of huge pages
+ * instead of tens of thousands of 4 KiB pages. Freed nodes and records go
+ * to a free list of their size and are reused; the chunks return to the
+ * system when the table is freed.
+ */
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t size;
+};
+
+struct arena {
+	struct arena_chunk *chunks;
+	char *bump, *end;  /* the unused rest of the newest chunk */
+	void *free_node;   /* freed nodes, linked through their first word */
+	void *free_win;	   /* freed window records, likewise */
+	size_t chunk_count;
+};
+
 struct vgpu_dma_table {
 	struct node *root;
+	struct arena arena;
 	size_t count;
 	unsigned int depth;	/* inner levels above the leaves */
 	unsigned int log_shift; /* 0: dirty logging off */

@@ -19,8 +19,112 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dma-table-private.h"
+
+/* ---- the arena (see struct arena) ---- */
+
+#define ARENA_SMALL  (64u << 10)
+#define ARENA_BIG    (2u << 20)
+/* room before the first object of a chunk: its header, a line */
+#define ARENA_HEADER 64
+
+/* @size bytes of fresh zeroed memory aligned to @size, or NULL */
+static void *chunk_map(size_t size)
+{
+	char *p = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t head;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	head = (size - ((uintptr_t)p & (size - 1))) & (size - 1);
+	if (head)
+		munmap(p, head);
+	munmap(p + head + size, size - head);
+	p += head;
+#ifdef MADV_HUGEPAGE
+	/* a hint: without THP the chunk is 4 KiB pages, which works too */
+	if (size >= ARENA_BIG)
+		madvise(p, size, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+/* @size (a multiple of 64) bytes from the arena, zeroed, aligned to 64 */
+static void *arena_alloc(struct arena *a, size_t size, void **free_list)
+{
+	void *p = *free_list;
+
+	if (p) {
+		*free_list = *(void **)p;
+		memset(p, 0, size);
+		return p;
+	}
+	if ((size_t)(a->end - a->bump) < size) {
+		size_t csize = a->chunk_count ? ARENA_BIG : ARENA_SMALL;
+		struct arena_chunk *c = chunk_map(csize);
+
+		if (!c)
+			return NULL;
+		c->next = a->chunks;
+		c->size = csize;
+		a->chunks = c;
+		a->chunk_count++;
+		a->bump = (char *)c + ARENA_HEADER;
+		a->end = (char *)c + csize;
+	}
+	p = a->bump;
+	a->bump += size;
+	return p; /* fresh from mmap: zero */
+}
+
+static void arena_free(void *p, void **free_list)
+{
+	*(void **)p = *free_list;
+	*free_list = p;
+}
+
+static void arena_release(struct arena *a)
+{
+	while (a->chunks) {
+		struct arena_chunk *c = a->chunks;
+
+		a->chunks = c->next;
+		munmap(c, c->size);
+	}
+}
+
+_Static_assert(sizeof(struct node) % 64 == 0 &&
+		       sizeof(struct node) <= ARENA_SMALL - ARENA_HEADER,
+	       "nodes are whole lines and fit a small chunk");
+
+static struct node *node_alloc(struct vgpu_dma_table *t)
+{
+	return arena_alloc(&t->arena, sizeof(struct node),
+			   &t->arena.free_node);
+}
+
+static void node_release(struct vgpu_dma_table *t, struct node *nd)
+{
+	arena_free(nd, &t->arena.free_node);
+}
+
+/* window records: a line each, so that reading one touches one line */
+#define WIN_SIZE ((sizeof(struct vgpu_dma_window) + 63) & ~(size_t)63)
+
+static struct vgpu_dma_window *win_alloc(struct vgpu_dma_table *t)
+{
+	return arena_alloc(&t->arena, WIN_SIZE, &t->arena.free_win);
+}
+
+static void win_release(struct vgpu_dma_table *t, struct vgpu_dma_window *w)
+{
+	arena_free(w, &t->arena.free_win);
+}
+
+/* ---- nodes ---- */
 
 /* the keys past the end: UINT64_MAX, for node_search() */
 static void node_pad(struct node *nd)
@@ -30,16 +134,15 @@ static void node_pad(struct node *nd)
 	node_sync(nd);
 }
 
-static struct node *node_new(bool leaf)
+static struct node *node_new(struct vgpu_dma_table *t, bool leaf)
 {
-	void *p;
+	struct node *nd = node_alloc(t);
 
-	if (posix_memalign(&p, 64, sizeof(struct node)))
+	if (!nd)
 		return NULL;
-	memset(p, 0, sizeof(struct node));
-	((struct node *)p)->leaf = leaf;
-	node_pad(p);
-	return p;
+	nd->leaf = leaf;
+	node_pad(nd);
+	return nd;
 }
 
 int vgpu_dma_table_new(struct vgpu_dma_table **ret)
@@ -51,8 +154,9 @@ int vgpu_dma_table_new(struct vgpu_dma_table **ret)
 	if (posix_memalign((void **)&t, 64, sizeof(*t)))
 		return -ENOMEM;
 	memset(t, 0, sizeof(*t));
-	t->root = node_new(true);
+	t->root = node_new(t, true);
 	if (!t->root) {
+		arena_release(&t->arena);
 		free(t);
 		return -ENOMEM;
 	}
@@ -66,15 +170,11 @@ static void node_free(struct node *nd,
 		      void *data)
 {
 	for (unsigned int i = 0; i < nd->n; i++) {
-		if (!nd->leaf) {
+		if (!nd->leaf)
 			node_free(nd->child[i], release, data);
-			continue;
-		}
-		if (release)
+		else if (release)
 			release(nd->e[i].win, data);
-		free(nd->e[i].win);
 	}
-	free(nd);
 }
 
 void vgpu_dma_table_free(struct vgpu_dma_table *t,
@@ -84,7 +184,10 @@ void vgpu_dma_table_free(struct vgpu_dma_table *t,
 	if (!t)
 		return;
 	vgpu_dma_table_log_stop(t);
+	/* the windows go to @release; their memory and the nodes' goes
+	 * with the arena */
 	node_free(t->root, release, data);
+	arena_release(&t->arena);
 	free(t);
 }
 
@@ -203,13 +306,14 @@ static void leaf_put(struct node *nd, unsigned int pos,
  * Pre-allocate the nodes an insert may need (one per level plus a new
  * root), so that a failed allocation leaves the tree untouched.
  */
-static int reserve(struct node **spare, unsigned int n)
+static int reserve(struct vgpu_dma_table *t, struct node **spare,
+		   unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
-		spare[i] = node_new(false);
+		spare[i] = node_new(t, false);
 		if (!spare[i]) {
 			while (i--)
-				free(spare[i]);
+				node_release(t, spare[i]);
 			return -ENOMEM;
 		}
 	}
@@ -286,7 +390,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		return -EEXIST;
 	}
 
-	w = malloc(sizeof(*w));
+	w = win_alloc(t);
 	if (!w)
 		return -ENOMEM;
 	*w = *tmpl;
@@ -301,9 +405,9 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	}
 	if (need == t->depth + 1)
 		need++; /* a new root */
-	r = reserve(spare, need);
+	r = reserve(t, spare, need);
 	if (r < 0) {
-		free(w);
+		win_release(t, w);
 		return r;
 	}
 
@@ -358,7 +462,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		}
 	}
 	while (used < need)
-		free(spare[used++]);
+		node_release(t, spare[used++]);
 	t->count++;
 	if (ret)
 		*ret = w;
@@ -414,7 +518,7 @@ static void move_entry(struct node *to, unsigned int to_pos, struct node *from,
 }
 
 /* append all of @r to @l and free @r */
-static void merge(struct node *l, struct node *r)
+static void merge(struct vgpu_dma_table *t, struct node *l, struct node *r)
 {
 	if (l->leaf) {
 		leaf_move(l, l->n, r, 0, r->n);
@@ -429,7 +533,7 @@ static void merge(struct node *l, struct node *r)
 	}
 	l->n += r->n;
 	node_sync(l);
-	free(r);
+	node_release(t, r);
 }
 
 /* restore the fill of node p->node[level] after a deletion */
@@ -459,10 +563,10 @@ static void rebalance(struct vgpu_dma_table *t, struct path *p,
 			return;
 		}
 		if (l) {
-			merge(l, nd);
+			merge(t, l, nd);
 			node_del(parent, idx);
 		} else if (r) {
-			merge(nd, r);
+			merge(t, nd, r);
 			node_del(parent, idx + 1);
 		} else {
 			return; /* only child: cannot happen below the root */
@@ -474,7 +578,7 @@ static void rebalance(struct vgpu_dma_table *t, struct path *p,
 		struct node *old = t->root;
 
 		t->root = old->child[0];
-		free(old);
+		node_release(t, old);
 		t->depth--;
 	}
 }
@@ -503,7 +607,7 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 	dma_log_forget(t, w->iova, w->iova + (w->len - 1));
 	if (out)
 		*out = *w;
-	free(w);
+	win_release(t, w);
 	return 0;
 }
 
