@@ -25,33 +25,35 @@
  * never compared, so its place is free). A search reads the summary line,
  * then the one line of keys it points to: two lines per node whatever the
  * fan-out, and nothing else of an inner node but the child pointer. A leaf
- * keeps what translate needs of each window (end, host address,
- * protection, the record) in one 32-byte entry next to its keys: a
- * translation reads the summary and one line of keys per level, one entry
- * line, and never the window record. node_sync() refreshes the summary
+ * holds the window records' addresses next to its keys, 8 bytes a window:
+ * a translation reads the summary and one line of keys per level, one
+ * line of record pointers and the record, which is one line (from the
+ * arena, see below) that its caller reads anyway (the host address, and
+ * whether to copy with care: lib/provider/dma.c). Keeping each window's
+ * end, address and protection in the leaf as well would make the leaves
+ * four times bigger for no line fewer. node_sync() refreshes the summary
  * after every change of the keys or the count; vgpu_dma_table_check()
  * verifies it.
  */
-struct leaf_entry {
-	uint64_t last;
-	void *vaddr;
-	struct vgpu_dma_window *win;
-	uint32_t prot;
-};
-
 struct node {
 	uint64_t sum[NODE_MAX / 8];
 	uint64_t key[NODE_MAX];
 	union {
 		struct node *child[NODE_MAX];
 		struct {
-			struct leaf_entry e[NODE_MAX];
+			struct vgpu_dma_window *win[NODE_MAX];
 			struct node *prev, *next;
 		};
 	};
 	unsigned int n;
 	bool leaf;
 } __attribute__((aligned(64)));
+
+/* the last byte of @w (inclusive, so that 2^64 - 1 can be one) */
+static inline uint64_t win_last(const struct vgpu_dma_window *w)
+{
+	return w->iova + (w->len - 1);
+}
 
 /*
  * Where a table's nodes and window records live: chunks of address space
@@ -74,6 +76,7 @@ struct arena {
 	void *free_node;   /* freed nodes, linked through their first word */
 	void *free_win;	   /* freed window records, likewise */
 	size_t chunk_count;
+	size_t carved; /* bytes handed out from chunks, for the check */
 };
 
 struct vgpu_dma_table {
@@ -166,19 +169,13 @@ static inline unsigned int rank(const uint64_t *v, uint64_t addr, bool wide)
  * is never maintained) needs. A hit in the padding can only mean addr ==
  * UINT64_MAX: the last real key then.
  */
-static inline unsigned int node_search_with(const struct node *nd,
-					    uint64_t addr, bool wide)
-{
-	unsigned int n = (unsigned int)nd->sum[0];
-	unsigned int i = rank(nd->sum, addr, wide) * 8;
-
-	i += rank(&nd->key[i], addr, wide);
-	return i < n ? i : n - 1;
-}
-
 static inline unsigned int node_search(const struct node *nd, uint64_t addr)
 {
-	return node_search_with(nd, addr, false);
+	unsigned int n = (unsigned int)nd->sum[0];
+	unsigned int i = line_rank(nd->sum, addr) * 8;
+
+	i += line_rank(&nd->key[i], addr);
+	return i < n ? i : n - 1;
 }
 
 /* index of the last key <= addr among keys[0..n), or -1 */
@@ -212,39 +209,23 @@ static inline const struct node *find_leaf(const struct vgpu_dma_table *t,
 /*
  * The leaf entry with the greatest start <= @addr: returns false when there
  * is none. With stale separators it can be the last entry of the previous
- * leaf. The way down counts levels instead of reading each node's leaf
- * flag, and the count comes with the summary: no line of a node is read
- * but its summary and one line of keys (and a leaf's entry, by the caller).
+ * leaf. (translate and find take lookup_fast() in dma-table.c.)
  */
-static inline bool locate_with(const struct vgpu_dma_table *t, uint64_t addr,
-			       const struct node **leaf_ret, int *pos_ret,
-			       bool wide)
-{
-	const struct node *nd = t->root;
-	unsigned int i;
-
-	for (unsigned int d = t->depth; d; d--)
-		nd = nd->child[node_search_with(nd, addr, wide)];
-	/* an empty leaf is the root of an empty table: its count is 0 and
-	 * node_search_with() returns 0 - 1, caught below with key[] padding */
-	i = node_search_with(nd, addr, wide);
-	if (__builtin_expect(i < NODE_MAX && nd->key[i] <= addr, 1)) {
-		*leaf_ret = nd;
-		*pos_ret = (int)i;
-		return true;
-	}
-	if (!nd->prev)
-		return false;
-	nd = nd->prev;
-	*leaf_ret = nd;
-	*pos_ret = (int)nd->n - 1;
-	return true;
-}
-
 static inline bool locate(const struct vgpu_dma_table *t, uint64_t addr,
 			  const struct node **leaf_ret, int *pos_ret)
 {
-	return locate_with(t, addr, leaf_ret, pos_ret, false);
+	const struct node *leaf = find_leaf(t, addr);
+	int pos = node_floor(leaf, addr);
+
+	if (pos < 0) {
+		if (!leaf->prev)
+			return false;
+		leaf = leaf->prev;
+		pos = (int)leaf->n - 1;
+	}
+	*leaf_ret = leaf;
+	*pos_ret = pos;
+	return true;
 }
 
 /* dma-dirty.c: a window leaves the table, its dirty pages with it */

@@ -77,7 +77,22 @@ static void *arena_alloc(struct arena *a, size_t size, void **free_list)
 	}
 	p = a->bump;
 	a->bump += size;
+	a->carved += size;
 	return p; /* fresh from mmap: zero */
+}
+
+/* whether [p, p + size) lies in a chunk of @a, aligned to a line */
+static bool arena_holds(const struct arena *a, const void *p, size_t size)
+{
+	const char *c = p;
+
+	if ((uintptr_t)p & 63)
+		return false;
+	for (const struct arena_chunk *k = a->chunks; k; k = k->next)
+		if (c >= (const char *)k + ARENA_HEADER &&
+		    c + size <= (const char *)k + k->size)
+			return true;
+	return false;
 }
 
 static void arena_free(void *p, void **free_list)
@@ -173,7 +188,7 @@ static void node_free(struct node *nd,
 		if (!nd->leaf)
 			node_free(nd->child[i], release, data);
 		else if (release)
-			release(nd->e[i].win, data);
+			release(nd->win[i], data);
 	}
 }
 
@@ -209,9 +224,9 @@ struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
 				 memory_order_relaxed);
 	if (w && addr - w->iova < w->len)
 		return w;
-	if (!locate(t, addr, &leaf, &i) || addr > leaf->e[i].last)
+	if (!locate(t, addr, &leaf, &i) || addr > win_last(leaf->win[i]))
 		return NULL;
-	w = leaf->e[i].win;
+	w = leaf->win[i];
 	atomic_store_explicit(&((struct vgpu_dma_table *)t)->cache, w,
 			      memory_order_relaxed);
 	return w;
@@ -229,7 +244,7 @@ int vgpu_dma_table_foreach(const struct vgpu_dma_table *t,
 		;
 	for (; leaf; leaf = leaf->next)
 		for (unsigned int i = 0; i < leaf->n; i++) {
-			int r = fn(leaf->e[i].win, data);
+			int r = fn(leaf->win[i], data);
 
 			if (r)
 				return r;
@@ -285,7 +300,7 @@ static void leaf_move(struct node *dst, unsigned int dpos,
 		      const struct node *src, unsigned int spos, unsigned int n)
 {
 	memmove(&dst->key[dpos], &src->key[spos], n * sizeof(src->key[0]));
-	memmove(&dst->e[dpos], &src->e[spos], n * sizeof(src->e[0]));
+	memmove(&dst->win[dpos], &src->win[spos], n * sizeof(src->win[0]));
 	/* no node_sync(): every caller syncs once it is done with the keys */
 }
 
@@ -294,10 +309,7 @@ static void leaf_put(struct node *nd, unsigned int pos,
 {
 	leaf_move(nd, pos + 1, nd, pos, nd->n - pos);
 	nd->key[pos] = w->iova;
-	nd->e[pos].last = w->iova + w->len - 1;
-	nd->e[pos].vaddr = w->vaddr;
-	nd->e[pos].win = w;
-	nd->e[pos].prot = w->prot;
+	nd->win[pos] = w;
 	nd->n++;
 	node_sync(nd);
 }
@@ -375,10 +387,10 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	pos = node_floor(leaf, tmpl->iova);
 	/* predecessor: the window starting at or before iova */
 	if (pos >= 0) {
-		if (leaf->e[pos].last >= tmpl->iova)
+		if (win_last(leaf->win[pos]) >= tmpl->iova)
 			return -EEXIST;
 	} else if (leaf->prev &&
-		   leaf->prev->e[leaf->prev->n - 1].last >= tmpl->iova) {
+		   win_last(leaf->prev->win[leaf->prev->n - 1]) >= tmpl->iova) {
 		return -EEXIST;
 	}
 	/* successor: the first window starting after iova */
@@ -501,7 +513,7 @@ static void move_entry(struct node *to, unsigned int to_pos, struct node *from,
 		       unsigned int from_pos)
 {
 	if (to->leaf) {
-		struct vgpu_dma_window *w = from->e[from_pos].win;
+		struct vgpu_dma_window *w = from->win[from_pos];
 
 		node_del(from, from_pos);
 		leaf_put(to, to_pos, w);
@@ -595,9 +607,9 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 		return -EINVAL;
 	leaf = descend(t, iova, &p);
 	pos = node_floor(leaf, iova);
-	if (pos < 0 || leaf->key[pos] != iova || leaf->e[pos].win->len != len)
+	if (pos < 0 || leaf->key[pos] != iova || leaf->win[pos]->len != len)
 		return -ENOENT;
-	w = leaf->e[pos].win;
+	w = leaf->win[pos];
 	if (w->pins)
 		return -EBUSY;
 	node_del(leaf, (unsigned int)pos);
@@ -613,29 +625,40 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 
 /* ---- translation and pinning ---- */
 
-/* piece @n of a translation: [addr, piece_last] of leaf entry @pos */
-static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
-			   int pos, uint64_t addr, uint64_t piece_last)
+/* a piece of a translation: [addr, piece_last] of window @w */
+static inline void sg_fill(struct vgpu_dma_sg *sg, struct vgpu_dma_window *w,
+			   uint64_t addr, uint64_t piece_last)
 {
-	void *va = leaf->e[pos].vaddr;
-
-	sg->win = leaf->e[pos].win;
+	sg->win = w;
 	sg->iova = addr;
 	sg->len = piece_last - addr + 1;
-	sg->vaddr = va ? (char *)va + (addr - leaf->key[pos]) : NULL;
+	sg->vaddr = w->vaddr ? (char *)w->vaddr + (addr - w->iova) : NULL;
 }
 
 /*
- * The pieces of [addr, end] from leaf entry @pos on, which holds addr:
- * the range crosses windows. Kept out of line so that the one-window path
- * of translate stays small (no callee-saved registers to spill).
+ * The pieces of [addr, end], which starts inside a window and crosses into
+ * others. Kept out of line, with six arguments so that the one-window path
+ * of translate ends in a jump here: it stays small (no callee-saved
+ * registers to spill, no stack frame). It searches again for addr: a
+ * second search is cheap next to a walk over several windows.
  */
-static __attribute__((noinline)) int
-translate_span(const struct node *leaf, int pos, uint64_t addr, uint64_t end,
+#if defined(__has_attribute) && __has_attribute(noipa)
+#define NOT_INLINED __attribute__((noipa)) /* no clone with other arguments */
+#else
+#define NOT_INLINED __attribute__((noinline))
+#endif
+
+static NOT_INLINED int
+translate_span(const struct vgpu_dma_table *t, uint64_t addr, uint64_t end,
 	       uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
 {
+	struct vgpu_dma_window *w;
+	const struct node *leaf;
 	size_t n = 0;
+	int pos;
 
+	if (!locate(t, addr, &leaf, &pos))
+		return -EFAULT;
 	for (;;) {
 		uint64_t piece_last;
 
@@ -645,13 +668,14 @@ translate_span(const struct node *leaf, int pos, uint64_t addr, uint64_t end,
 			if (!leaf)
 				return -EFAULT;
 		}
-		if (leaf->key[pos] > addr || leaf->e[pos].last < addr)
+		w = leaf->win[pos];
+		if (w->iova > addr || win_last(w) < addr)
 			return -EFAULT;
-		if ((leaf->e[pos].prot & prot) != prot)
+		if ((w->prot & prot) != prot)
 			return -EACCES;
-		piece_last = leaf->e[pos].last < end ? leaf->e[pos].last : end;
+		piece_last = win_last(w) < end ? win_last(w) : end;
 		if (n < max)
-			sg_fill(&sg[n], leaf, pos, addr, piece_last);
+			sg_fill(&sg[n], w, addr, piece_last);
 		if (n == (size_t)INT32_MAX)
 			return -E2BIG;
 		n++;
@@ -663,33 +687,62 @@ translate_span(const struct node *leaf, int pos, uint64_t addr, uint64_t end,
 	return (int)n;
 }
 
+/*
+ * The window with the greatest start <= @addr, or NULL: what locate()
+ * finds, for addr < UINT64_MAX only. Then no count reaches the padding
+ * (UINT64_MAX > addr), so none needs a bound, and the way down reads
+ * nothing of a node but its summary, one line of keys and the pointer
+ * taken.
+ */
+static inline struct vgpu_dma_window *
+lookup_fast(const struct vgpu_dma_table *t, uint64_t addr, bool wide)
+{
+	const struct node *nd = t->root;
+	unsigned int i;
+
+	for (unsigned int d = t->depth; d; d--) {
+		i = rank(nd->sum, addr, wide) * 8;
+		nd = nd->child[i + rank(&nd->key[i], addr, wide)];
+	}
+	i = rank(nd->sum, addr, wide) * 8;
+	i += rank(&nd->key[i], addr, wide);
+	if (__builtin_expect(nd->key[i] <= addr, 1))
+		return nd->win[i];
+	/* below the leaf's first key (or an empty table): the window before
+	 * is the last of the previous leaf, reached by a stale separator */
+	nd = nd->prev;
+	return nd ? nd->win[nd->n - 1] : NULL;
+}
+
 static inline int translate_with(const struct vgpu_dma_table *t, uint64_t iova,
 				 uint64_t len, uint32_t prot,
 				 struct vgpu_dma_sg *sg, size_t max, bool wide)
 {
-	const struct node *leaf;
+	struct vgpu_dma_window *w;
 	uint64_t end;
-	int pos;
 
 	if (!t || (!sg && max))
 		return -EINVAL;
 	if (!len || iova + (len - 1) < iova)
 		return -EINVAL;
 	end = iova + (len - 1);
-	if (!locate_with(t, iova, &leaf, &pos, wide))
+	/* the last byte of the space takes the way with bounds checks */
+	if (__builtin_expect(end == UINT64_MAX, 0))
+		return translate_span(t, iova, end, prot, sg, max);
+	w = lookup_fast(t, iova, wide);
+	if (!w)
 		return -EFAULT;
 	/*
-	 * The common case, one window. locate() found the last window
+	 * The common case, one window. lookup_fast() found the last window
 	 * starting at or before iova, so only its end needs checking.
 	 */
-	if (__builtin_expect(leaf->e[pos].last >= end, 1)) {
-		if ((leaf->e[pos].prot & prot) != prot)
-			return -EACCES;
-		if (max)
-			sg_fill(sg, leaf, pos, iova, end);
-		return 1;
-	}
-	return translate_span(leaf, pos, iova, end, prot, sg, max);
+	if (__builtin_expect(end - w->iova >= w->len, 0))
+		return translate_span(t, iova, end, prot, sg, max);
+	if ((w->prot & prot) != prot)
+		return -EACCES;
+	if (max)
+		sg_fill(sg, w, iova, end);
+	return 1;
 }
 
 #ifdef DMA_WIDE_VARIANTS
@@ -765,10 +818,15 @@ void vgpu_dma_table_unpin(struct vgpu_dma_table *t,
 
 /* ---- consistency check, for the test suite ---- */
 
-static int check_node(const struct node *nd, unsigned int depth, bool root,
-		      bool rightmost, uint64_t lo, bool has_lo, uint64_t hi,
-		      bool has_hi, const struct node **prev_leaf, size_t *count)
+static int check_node(const struct vgpu_dma_table *t, const struct node *nd,
+		      unsigned int depth, bool root, bool rightmost,
+		      uint64_t lo, bool has_lo, uint64_t hi, bool has_hi,
+		      const struct node **prev_leaf, size_t *count,
+		      size_t *nodes)
 {
+	if (!arena_holds(&t->arena, nd, sizeof(*nd)))
+		return -EUCLEAN;
+	++*nodes;
 	if (nd->n > NODE_MAX ||
 	    (!root && (rightmost ? !nd->n : nd->n < NODE_MIN)))
 		return -EUCLEAN;
@@ -787,20 +845,19 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 		    (*prev_leaf && (*prev_leaf)->next != nd))
 			return -EUCLEAN;
 		for (unsigned int i = 0; i < nd->n; i++) {
-			const struct vgpu_dma_window *w = nd->e[i].win;
+			const struct vgpu_dma_window *w = nd->win[i];
 
-			if (nd->key[i] != w->iova ||
-			    nd->e[i].last != w->iova + w->len - 1 ||
-			    nd->e[i].vaddr != w->vaddr ||
-			    nd->e[i].prot != w->prot ||
+			if (!arena_holds(&t->arena, w, WIN_SIZE) ||
+			    nd->key[i] != w->iova || !w->len ||
+			    win_last(w) < w->iova ||
 			    (has_lo && nd->key[i] < lo) ||
 			    (has_hi && nd->key[i] >= hi))
 				return -EUCLEAN;
-			if (i && nd->e[i - 1].last >= nd->key[i])
+			if (i && win_last(nd->win[i - 1]) >= nd->key[i])
 				return -EUCLEAN;
 		}
 		if (*prev_leaf && (*prev_leaf)->n && nd->n &&
-		    (*prev_leaf)->e[(*prev_leaf)->n - 1].last >= nd->key[0])
+		    win_last((*prev_leaf)->win[(*prev_leaf)->n - 1]) >= nd->key[0])
 			return -EUCLEAN;
 		*prev_leaf = nd;
 		*count += nd->n;
@@ -817,9 +874,9 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 
 		if (i > 1 && nd->key[i - 1] >= nd->key[i])
 			return -EUCLEAN;
-		r = check_node(nd->child[i], depth - 1, false,
+		r = check_node(t, nd->child[i], depth - 1, false,
 			       rightmost && i + 1 == nd->n, clo, chas_lo, chi,
-			       chas_hi, prev_leaf, count);
+			       chas_hi, prev_leaf, count, nodes);
 		if (r)
 			return r;
 	}
@@ -829,16 +886,27 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 int vgpu_dma_table_check(const struct vgpu_dma_table *t)
 {
 	const struct node *prev = NULL;
-	size_t count = 0;
+	size_t count = 0, nodes = 0, free_nodes = 0, free_wins = 0;
 	int r;
 
 	if (!t)
 		return -EINVAL;
-	r = check_node(t->root, t->depth, true, true, 0, false, 0, false, &prev,
-		       &count);
+	r = check_node(t, t->root, t->depth, true, true, 0, false, 0, false,
+		       &prev, &count, &nodes);
 	if (r)
 		return r;
-	if (prev && prev->next)
+	if ((prev && prev->next) || count != t->count)
 		return -EUCLEAN;
-	return count == t->count ? 0 : -EUCLEAN;
+	/* the arena: what the free lists hold is in its chunks, and every
+	 * byte handed out is a node or record of the tree or on a free list */
+	for (void *p = t->arena.free_node; p; p = *(void **)p, free_nodes++)
+		if (!arena_holds(&t->arena, p, sizeof(struct node)))
+			return -EUCLEAN;
+	for (void *p = t->arena.free_win; p; p = *(void **)p, free_wins++)
+		if (!arena_holds(&t->arena, p, WIN_SIZE))
+			return -EUCLEAN;
+	if (t->arena.carved != (nodes + free_nodes) * sizeof(struct node) +
+				       (count + free_wins) * WIN_SIZE)
+		return -EUCLEAN;
+	return 0;
 }
