@@ -335,14 +335,19 @@ static int reserve(struct vgpu_dma_table *t, struct node **spare,
 /*
  * Split full node @nd, the right half going to a spare node. @append: the
  * entry that made it overflow goes past the end of the rightmost node of
- * its level (windows mapped in ascending order): keep all but one, so
- * that ascending maps fill nodes instead of leaving them half empty.
+ * its level (windows mapped in ascending order): a leaf keeps them all
+ * and the new leaf starts with the new window alone, so that ascending
+ * maps fill leaves completely (64 leaves of 64 windows under one root for
+ * 4096 windows, not a second level for the 4033rd); an inner node keeps
+ * all but one, as it must hand the new one two children.
  */
 static struct node *split_with(struct node *nd, struct node **spare,
 			       unsigned int *used, bool append)
 {
 	struct node *r = spare[(*used)++];
-	unsigned int keep = append ? NODE_MAX - 1 : NODE_MAX / 2;
+	unsigned int keep = !append      ? NODE_MAX / 2
+			    : nd->leaf ? NODE_MAX
+				       : NODE_MAX - 1;
 	unsigned int move = NODE_MAX - keep;
 
 	r->leaf = nd->leaf;
@@ -431,7 +436,8 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		struct node *right = split_with(leaf, spare, &used, append);
 		uint64_t sep;
 
-		if ((unsigned int)pos <= leaf->n)
+		/* an appending split left @leaf full */
+		if ((unsigned int)pos <= leaf->n && leaf->n < NODE_MAX)
 			leaf_put(leaf, (unsigned int)pos, w);
 		else
 			leaf_put(right, (unsigned int)pos - leaf->n, w);
@@ -465,7 +471,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 			}
 			pr = split_with(parent, spare, &used,
 					append && at == parent->n);
-			if (at <= parent->n)
+			if (at <= parent->n && parent->n < NODE_MAX)
 				inner_put(parent, at, sep, nd);
 			else
 				inner_put(pr, at - parent->n, sep, nd);
