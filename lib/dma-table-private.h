@@ -228,6 +228,19 @@ static inline bool locate(const struct vgpu_dma_table *t, uint64_t addr,
 	return true;
 }
 
+/*
+ * The two builds of vgpu_dma_table_translate() (dma-table.c), by name for
+ * the test suite; dma_translate_wide() is the plain one where there is no
+ * other, and may only be called where dma_wide_supported().
+ */
+int dma_translate_plain(const struct vgpu_dma_table *t, uint64_t iova,
+			uint64_t len, uint32_t prot, struct vgpu_dma_sg *sg,
+			size_t max);
+int dma_translate_wide(const struct vgpu_dma_table *t, uint64_t iova,
+		       uint64_t len, uint32_t prot, struct vgpu_dma_sg *sg,
+		       size_t max);
+bool dma_wide_supported(void);
+
 /* dma-dirty.c: a window leaves the table, its dirty pages with it */
 void dma_log_forget(struct vgpu_dma_table *t, uint64_t first, uint64_t last);
 

@@ -751,38 +751,45 @@ static inline int translate_with(const struct vgpu_dma_table *t, uint64_t iova,
 	return 1;
 }
 
-#ifdef DMA_WIDE_VARIANTS
 /*
- * translate compiled twice, for any x86-64 and for AVX-512; the dynamic
- * loader calls translate_pick() once and binds the symbol to the one the CPU
- * (and the kernel's saving of its registers) supports.
+ * translate compiled twice where DMA_WIDE_VARIANTS: for any x86-64 and for
+ * AVX-512; the dynamic loader calls translate_pick() once and binds the
+ * symbol to the one the CPU (and the kernel's saving of its registers)
+ * supports. Both are callable by name for the test suite, which compares
+ * them.
  */
-typedef int translate_fn(const struct vgpu_dma_table *, uint64_t, uint64_t,
-			 uint32_t, struct vgpu_dma_sg *, size_t);
-
-static __attribute__((flatten)) int
-translate_plain(const struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
-		uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
+__attribute__((flatten)) int
+dma_translate_plain(const struct vgpu_dma_table *t, uint64_t iova,
+		    uint64_t len, uint32_t prot, struct vgpu_dma_sg *sg,
+		    size_t max)
 {
 	return translate_with(t, iova, len, prot, sg, max, false);
 }
 
-DMA_WIDE_TARGET static __attribute__((flatten)) int
-translate_wide(const struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
-	       uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
+#ifdef DMA_WIDE_VARIANTS
+DMA_WIDE_TARGET __attribute__((flatten)) int
+dma_translate_wide(const struct vgpu_dma_table *t, uint64_t iova,
+		   uint64_t len, uint32_t prot, struct vgpu_dma_sg *sg,
+		   size_t max)
 {
 	return translate_with(t, iova, len, prot, sg, max, true);
 }
 
-/* runs during relocation, before any sanitizer is set up */
-__attribute__((no_sanitize_address)) static translate_fn *translate_pick(void)
+/* no sanitizer: runs during relocation, before any is set up */
+__attribute__((no_sanitize_address)) bool dma_wide_supported(void)
 {
 	__builtin_cpu_init();
-	if (__builtin_cpu_supports("avx512f") &&
-	    __builtin_cpu_supports("avx512vl") &&
-	    __builtin_cpu_supports("popcnt"))
-		return translate_wide;
-	return translate_plain;
+	return __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512vl") &&
+	       __builtin_cpu_supports("popcnt");
+}
+
+typedef int translate_fn(const struct vgpu_dma_table *, uint64_t, uint64_t,
+			 uint32_t, struct vgpu_dma_sg *, size_t);
+
+__attribute__((no_sanitize_address)) static translate_fn *translate_pick(void)
+{
+	return dma_wide_supported() ? dma_translate_wide : dma_translate_plain;
 }
 
 int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
@@ -790,11 +797,23 @@ int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 			     struct vgpu_dma_sg *sg, size_t max)
 	__attribute__((ifunc("translate_pick")));
 #else
+bool dma_wide_supported(void)
+{
+	return false;
+}
+
+int dma_translate_wide(const struct vgpu_dma_table *t, uint64_t iova,
+		       uint64_t len, uint32_t prot, struct vgpu_dma_sg *sg,
+		       size_t max)
+{
+	return dma_translate_plain(t, iova, len, prot, sg, max);
+}
+
 int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
 			     uint64_t len, uint32_t prot,
 			     struct vgpu_dma_sg *sg, size_t max)
 {
-	return translate_with(t, iova, len, prot, sg, max, false);
+	return dma_translate_plain(t, iova, len, prot, sg, max);
 }
 #endif
 
