@@ -72,9 +72,9 @@ struct arena_chunk {
 
 struct arena {
 	struct arena_chunk *chunks;
-	char *bump, *end;  /* the unused rest of the newest chunk */
-	void *free_node;   /* freed nodes, linked through their first word */
-	void *free_win;	   /* freed window records, likewise */
+	char *bump, *end; /* the unused rest of the newest chunk */
+	void *free_node;  /* freed nodes, linked through their first word */
+	void *free_win;	  /* freed window records, likewise */
 	size_t chunk_count;
 	size_t carved; /* bytes handed out from chunks, for the check */
 };
@@ -113,12 +113,14 @@ static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
 }
 
 /*
- * The same with AVX-512 on x86-64: two masked compares of four keys and a
- * population count instead of seven compare-and-add steps. The lookups of
- * translate and find are compiled twice, with and without it, and the
- * loader picks one by the CPU (DMA_WIDE_VARIANTS, see dma-table.c); where
- * that cannot be done (other CPUs, C libraries without ifunc) there is
- * only the plain one.
+ * The same with AVX-512F on x86-64: one masked compare of the line's eight
+ * keys and a population count instead of seven compare-and-add steps.
+ * translate is compiled twice, with and without it, and the loader picks
+ * one by the CPU (DMA_WIDE_VARIANTS, see dma-table.c); where that cannot
+ * be done (other CPUs, C libraries without ifunc, compilers without the
+ * attributes) there is only the plain one. The compare is a "light"
+ * 512-bit instruction: on the CPUs that lower their clock for 512-bit
+ * work, the lightest step of it.
  */
 #if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute)
 #if __has_attribute(ifunc) && __has_attribute(target) && \
@@ -130,10 +132,10 @@ static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
 #ifdef DMA_WIDE_VARIANTS
 #include <immintrin.h>
 
-#define DMA_WIDE_TARGET __attribute__((target("avx512f,avx512vl,popcnt")))
+#define DMA_WIDE_TARGET __attribute__((target("avx512f,popcnt")))
 
 DMA_WIDE_TARGET static inline unsigned int line_rank_wide(const uint64_t *v,
-							 uint64_t addr)
+							  uint64_t addr)
 {
 	/* v[0] masked off, as line_rank() leaves it out */
 	__mmask8 m = _mm512_mask_cmple_epu64_mask(

@@ -25,8 +25,8 @@
 
 /* ---- the arena (see struct arena) ---- */
 
-#define ARENA_SMALL  (64u << 10)
-#define ARENA_BIG    (2u << 20)
+#define ARENA_SMALL (64u << 10)
+#define ARENA_BIG   (2u << 20)
 /* room before the first object of a chunk: its header, a line */
 #define ARENA_HEADER 64
 
@@ -117,8 +117,7 @@ _Static_assert(sizeof(struct node) % 64 == 0 &&
 
 static struct node *node_alloc(struct vgpu_dma_table *t)
 {
-	return arena_alloc(&t->arena, sizeof(struct node),
-			   &t->arena.free_node);
+	return arena_alloc(&t->arena, sizeof(struct node), &t->arena.free_node);
 }
 
 static void node_release(struct vgpu_dma_table *t, struct node *nd)
@@ -211,6 +210,33 @@ size_t vgpu_dma_table_count(const struct vgpu_dma_table *t)
 	return t ? t->count : 0;
 }
 
+/*
+ * The window with the greatest start <= @addr, or NULL: what locate()
+ * finds, for addr < UINT64_MAX only. Then no count reaches the padding
+ * (UINT64_MAX > addr), so none needs a bound, and the way down reads
+ * nothing of a node but its summary, one line of keys and the pointer
+ * taken.
+ */
+static inline struct vgpu_dma_window *
+lookup_fast(const struct vgpu_dma_table *t, uint64_t addr, bool wide)
+{
+	const struct node *nd = t->root;
+	unsigned int i;
+
+	for (unsigned int d = t->depth; d; d--) {
+		i = rank(nd->sum, addr, wide) * 8;
+		nd = nd->child[i + rank(&nd->key[i], addr, wide)];
+	}
+	i = rank(nd->sum, addr, wide) * 8;
+	i += rank(&nd->key[i], addr, wide);
+	if (__builtin_expect(nd->key[i] <= addr, 1))
+		return nd->win[i];
+	/* below the leaf's first key (or an empty table): the window before
+	 * is the last of the previous leaf, reached by a stale separator */
+	nd = nd->prev;
+	return nd ? nd->win[nd->n - 1] : NULL;
+}
+
 struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
 					    uint64_t addr)
 {
@@ -224,9 +250,16 @@ struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
 				 memory_order_relaxed);
 	if (w && addr - w->iova < w->len)
 		return w;
-	if (!locate(t, addr, &leaf, &i) || addr > win_last(leaf->win[i]))
-		return NULL;
-	w = leaf->win[i];
+	if (__builtin_expect(addr != UINT64_MAX, 1)) {
+		w = lookup_fast(t, addr, false);
+		if (!w || addr - w->iova >= w->len)
+			return NULL;
+	} else {
+		if (!locate(t, addr, &leaf, &i) ||
+		    addr > win_last(leaf->win[i]))
+			return NULL;
+		w = leaf->win[i];
+	}
 	atomic_store_explicit(&((struct vgpu_dma_table *)t)->cache, w,
 			      memory_order_relaxed);
 	return w;
@@ -345,7 +378,7 @@ static struct node *split_with(struct node *nd, struct node **spare,
 			       unsigned int *used, bool append)
 {
 	struct node *r = spare[(*used)++];
-	unsigned int keep = !append      ? NODE_MAX / 2
+	unsigned int keep = !append    ? NODE_MAX / 2
 			    : nd->leaf ? NODE_MAX
 				       : NODE_MAX - 1;
 	unsigned int move = NODE_MAX - keep;
@@ -654,9 +687,10 @@ static inline void sg_fill(struct vgpu_dma_sg *sg, struct vgpu_dma_window *w,
 #define NOT_INLINED __attribute__((noinline))
 #endif
 
-static NOT_INLINED int
-translate_span(const struct vgpu_dma_table *t, uint64_t addr, uint64_t end,
-	       uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
+static NOT_INLINED int translate_span(const struct vgpu_dma_table *t,
+				      uint64_t addr, uint64_t end,
+				      uint32_t prot, struct vgpu_dma_sg *sg,
+				      size_t max)
 {
 	struct vgpu_dma_window *w;
 	const struct node *leaf;
@@ -691,33 +725,6 @@ translate_span(const struct vgpu_dma_table *t, uint64_t addr, uint64_t end,
 		pos++;
 	}
 	return (int)n;
-}
-
-/*
- * The window with the greatest start <= @addr, or NULL: what locate()
- * finds, for addr < UINT64_MAX only. Then no count reaches the padding
- * (UINT64_MAX > addr), so none needs a bound, and the way down reads
- * nothing of a node but its summary, one line of keys and the pointer
- * taken.
- */
-static inline struct vgpu_dma_window *
-lookup_fast(const struct vgpu_dma_table *t, uint64_t addr, bool wide)
-{
-	const struct node *nd = t->root;
-	unsigned int i;
-
-	for (unsigned int d = t->depth; d; d--) {
-		i = rank(nd->sum, addr, wide) * 8;
-		nd = nd->child[i + rank(&nd->key[i], addr, wide)];
-	}
-	i = rank(nd->sum, addr, wide) * 8;
-	i += rank(&nd->key[i], addr, wide);
-	if (__builtin_expect(nd->key[i] <= addr, 1))
-		return nd->win[i];
-	/* below the leaf's first key (or an empty table): the window before
-	 * is the last of the previous leaf, reached by a stale separator */
-	nd = nd->prev;
-	return nd ? nd->win[nd->n - 1] : NULL;
 }
 
 static inline int translate_with(const struct vgpu_dma_table *t, uint64_t iova,
@@ -759,18 +766,16 @@ static inline int translate_with(const struct vgpu_dma_table *t, uint64_t iova,
  * them.
  */
 __attribute__((flatten)) int
-dma_translate_plain(const struct vgpu_dma_table *t, uint64_t iova,
-		    uint64_t len, uint32_t prot, struct vgpu_dma_sg *sg,
-		    size_t max)
+dma_translate_plain(const struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
+		    uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
 {
 	return translate_with(t, iova, len, prot, sg, max, false);
 }
 
 #ifdef DMA_WIDE_VARIANTS
 DMA_WIDE_TARGET __attribute__((flatten)) int
-dma_translate_wide(const struct vgpu_dma_table *t, uint64_t iova,
-		   uint64_t len, uint32_t prot, struct vgpu_dma_sg *sg,
-		   size_t max)
+dma_translate_wide(const struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
+		   uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
 {
 	return translate_with(t, iova, len, prot, sg, max, true);
 }
@@ -780,7 +785,6 @@ __attribute__((no_sanitize_address)) bool dma_wide_supported(void)
 {
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx512f") &&
-	       __builtin_cpu_supports("avx512vl") &&
 	       __builtin_cpu_supports("popcnt");
 }
 
@@ -882,7 +886,8 @@ static int check_node(const struct vgpu_dma_table *t, const struct node *nd,
 				return -EUCLEAN;
 		}
 		if (*prev_leaf && (*prev_leaf)->n && nd->n &&
-		    win_last((*prev_leaf)->win[(*prev_leaf)->n - 1]) >= nd->key[0])
+		    win_last((*prev_leaf)->win[(*prev_leaf)->n - 1]) >=
+			    nd->key[0])
 			return -EUCLEAN;
 		*prev_leaf = nd;
 		*count += nd->n;

@@ -554,10 +554,11 @@ static int model_translate(const struct model *m, uint64_t a, uint64_t l,
 		if ((size_t)n < max) {
 			sg[n].iova = x;
 			sg[n].len = end - x;
-			sg[n].vaddr = fake_vaddr((uint64_t)o)
-					      ? (char *)fake_vaddr((uint64_t)o) +
-							(x - (uint64_t)o)
-					      : NULL;
+			sg[n].vaddr =
+				fake_vaddr((uint64_t)o)
+					? (char *)fake_vaddr((uint64_t)o) +
+						  (x - (uint64_t)o)
+					: NULL;
 		}
 		n++;
 		x = end;
@@ -568,9 +569,8 @@ static int model_translate(const struct model *m, uint64_t a, uint64_t l,
 static void check_translate(const struct model *m, uint64_t a, uint64_t l,
 			    uint32_t prot)
 {
-	int (*const builds[])(const struct vgpu_dma_table *, uint64_t,
-			      uint64_t, uint32_t, struct vgpu_dma_sg *,
-			      size_t) = {
+	int (*const builds[])(const struct vgpu_dma_table *, uint64_t, uint64_t,
+			      uint32_t, struct vgpu_dma_sg *, size_t) = {
 		vgpu_dma_table_translate,
 		dma_translate_plain,
 		dma_translate_wide,
@@ -586,7 +586,8 @@ static void check_translate(const struct model *m, uint64_t a, uint64_t l,
 			continue;
 		memset(got, 0, sizeof(got));
 		r = builds[b](t, a, l, prot, got, max);
-		ck_assert_msg(r == n, "build %zu: [%#llx, +%llu) prot %u: %d, not %d",
+		ck_assert_msg(r == n,
+			      "build %zu: [%#llx, +%llu) prot %u: %d, not %d",
 			      b, (unsigned long long)a, (unsigned long long)l,
 			      prot, r, n);
 		for (int i = 0; i < n && (size_t)i < max; i++) {
@@ -714,9 +715,8 @@ START_TEST(test_arena_reuse)
 	ck_assert_uint_eq(t->arena.chunk_count, 1); /* the root's */
 	for (int round = 0; round < 3; round++) {
 		for (uint64_t i = 0; i < N; i++)
-			ck_assert_int_eq(map((i * 7919 % N) * 0x2000, 0x1000,
-					     RW),
-					 0);
+			ck_assert_int_eq(
+				map((i * 7919 % N) * 0x2000, 0x1000, RW), 0);
 		ck_assert_int_eq(vgpu_dma_table_check(t), 0);
 		if (round == 0) {
 			carved = t->arena.carved;
