@@ -58,7 +58,8 @@ static inline uint64_t win_last(const struct vgpu_dma_window *w)
 /*
  * Where a table's nodes and window records live: chunks of address space
  * from mmap(), the first one small (a table of a few windows costs 64 KiB),
- * the others 2 MiB, aligned so and advised as transparent huge pages where
+ * each next one twice as big up to 2 MiB; the 2 MiB ones (from about 25k
+ * windows on) are aligned so and advised as transparent huge pages where
  * the kernel offers them (THP "madvise" mode): a big table's nodes and
  * records then sit on a few hundred TLB entries' worth of huge pages
  * instead of tens of thousands of 4 KiB pages. Freed nodes and records go

@@ -63,7 +63,11 @@ static void *arena_alloc(struct arena *a, size_t size, void **free_list)
 		return p;
 	}
 	if ((size_t)(a->end - a->bump) < size) {
-		size_t csize = a->chunk_count ? ARENA_BIG : ARENA_SMALL;
+		/* 64 KiB, 128 KiB, ... 1 MiB, then 2 MiB: a small
+		 * table never takes a huge page */
+		size_t csize = a->chunk_count < 5
+				       ? (size_t)ARENA_SMALL << a->chunk_count
+				       : ARENA_BIG;
 		struct arena_chunk *c = chunk_map(csize);
 
 		if (!c)
