@@ -19,32 +19,29 @@
 #define MAX_DEPTH 16 /* 32^16 windows: more than memory can hold */
 
 /*
- * A node's first cache line is a summary of its keys: sum[j] = key[8 * j],
- * the first key of each line of the key array (UINT64_MAX past the end, as
- * the keys are). A search reads the summary line, then the one line of keys
- * it points to: two lines per node whatever the fan-out, so a lookup moves
- * two lines per level instead of the eight a 64-key array spans. A leaf
- * keeps what translate needs of each window (end, host address,
- * protection, the record) in one 32-byte entry next to its keys: a
- * translation reads the summary and one line of keys per level, one
- * entry line, and never the window record. node_sync() refreshes the
- * summary after every change of the keys; vgpu_dma_table_check() verifies
- * it.
+ * A node's first cache line is a summary of its keys: sum[j] = key[8 * j]
+ * for j >= 1, the first key of each line of the key array (UINT64_MAX past
+ * the end, as the keys are), and sum[0] = n, the entry count (key[0] is
+ * never compared, so its place is free). A search reads the summary line,
+ * then the one line of keys it points to: two lines per node whatever the
+ * fan-out, and nothing else of an inner node but the child pointer. A leaf
+ * holds the window records' addresses next to its keys, 8 bytes a window:
+ * a translation reads the summary and one line of keys per level, one
+ * line of record pointers and the record, which is one line (from the
+ * arena, see below) that its caller reads anyway (the host address, and
+ * whether to copy with care: lib/provider/dma.c). Keeping each window's
+ * end, address and protection in the leaf as well would make the leaves
+ * four times bigger for no line fewer. node_sync() refreshes the summary
+ * after every change of the keys or the count; vgpu_dma_table_check()
+ * verifies it.
  */
-struct leaf_entry {
-	uint64_t last;
-	void *vaddr;
-	struct vgpu_dma_window *win;
-	uint32_t prot;
-};
-
 struct node {
 	uint64_t sum[NODE_MAX / 8];
 	uint64_t key[NODE_MAX];
 	union {
 		struct node *child[NODE_MAX];
 		struct {
-			struct leaf_entry e[NODE_MAX];
+			struct vgpu_dma_window *win[NODE_MAX];
 			struct node *prev, *next;
 		};
 	};
@@ -52,8 +49,40 @@ struct node {
 	bool leaf;
 } __attribute__((aligned(64)));
 
+/* the last byte of @w (inclusive, so that 2^64 - 1 can be one) */
+static inline uint64_t win_last(const struct vgpu_dma_window *w)
+{
+	return w->iova + (w->len - 1);
+}
+
+/*
+ * Where a table's nodes and window records live: chunks of address space
+ * from mmap(), the first one small (a table of a few windows costs 64 KiB),
+ * each next one twice as big up to 2 MiB; the 2 MiB ones (from about 25k
+ * windows on) are aligned so and advised as transparent huge pages where
+ * the kernel offers them (THP "madvise" mode): a big table's nodes and
+ * records then sit on a few hundred TLB entries' worth of huge pages
+ * instead of tens of thousands of 4 KiB pages. Freed nodes and records go
+ * to a free list of their size and are reused; the chunks return to the
+ * system when the table is freed.
+ */
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t size;
+};
+
+struct arena {
+	struct arena_chunk *chunks;
+	char *bump, *end; /* the unused rest of the newest chunk */
+	void *free_node;  /* freed nodes, linked through their first word */
+	void *free_win;	  /* freed window records, likewise */
+	size_t chunk_count;
+	size_t carved; /* bytes handed out from chunks, for the check */
+};
+
 struct vgpu_dma_table {
 	struct node *root;
+	struct arena arena;
 	size_t count;
 	unsigned int depth;	/* inner levels above the leaves */
 	unsigned int log_shift; /* 0: dirty logging off */
@@ -66,11 +95,12 @@ struct vgpu_dma_table {
 	_Alignas(64) _Atomic(struct vgpu_dma_window *) cache;
 };
 
-/* refresh the summary line of @nd from its keys */
+/* refresh the summary line of @nd from its keys and count */
 static inline void node_sync(struct node *nd)
 {
 	_Static_assert(NODE_MAX == 64, "eight lines of keys, eight summaries");
-	for (unsigned int j = 0; j < NODE_MAX / 8; j++)
+	nd->sum[0] = nd->n;
+	for (unsigned int j = 1; j < NODE_MAX / 8; j++)
 		nd->sum[j] = nd->key[8 * j];
 }
 
@@ -84,23 +114,71 @@ static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
 }
 
 /*
+ * The same with AVX-512F on x86-64: one masked compare of the line's eight
+ * keys and a population count instead of seven compare-and-add steps.
+ * translate is compiled twice, with and without it, and the loader picks
+ * one by the CPU (DMA_WIDE_VARIANTS, see dma-table.c); where that cannot
+ * be done (other CPUs, C libraries without ifunc, compilers without the
+ * attributes) there is only the plain one. The compare is a "light"
+ * 512-bit instruction: on the CPUs that lower their clock for 512-bit
+ * work, the lightest step of it.
+ */
+#if defined(__x86_64__) && defined(__GLIBC__) && defined(__has_attribute)
+#if __has_attribute(ifunc) && __has_attribute(target) && \
+	__has_attribute(flatten)
+#define DMA_WIDE_VARIANTS 1
+#endif
+#endif
+
+#ifdef DMA_WIDE_VARIANTS
+#include <immintrin.h>
+
+#define DMA_WIDE_TARGET __attribute__((target("avx512f,popcnt")))
+
+DMA_WIDE_TARGET static inline unsigned int line_rank_wide(const uint64_t *v,
+							  uint64_t addr)
+{
+	/* v[0] masked off, as line_rank() leaves it out */
+	__mmask8 m = _mm512_mask_cmple_epu64_mask(
+		0xfe, _mm512_load_si512(v), _mm512_set1_epi64((long long)addr));
+
+	return (unsigned int)__builtin_popcount(m);
+}
+#endif
+
+/*
+ * line_rank() or line_rank_wide(); @wide is a constant in every caller, so
+ * only one is compiled in. Callers with wide set are compiled for
+ * DMA_WIDE_TARGET with everything inlined (flatten).
+ */
+static inline unsigned int rank(const uint64_t *v, uint64_t addr, bool wide)
+{
+#ifdef DMA_WIDE_VARIANTS
+	if (wide)
+		return line_rank_wide(v, addr);
+#endif
+	return line_rank(v, addr);
+}
+
+/*
  * Index of the last key <= @addr among the n keys of @nd (n >= 1), or 0
  * when even key[0] is above it (the caller checks). Keys past n hold
  * UINT64_MAX (see node_pad()) and the keys are sorted, so counting the
  * summaries <= @addr picks the line of keys, and counting the keys of that
  * line <= @addr picks the key: two dependent loads per node, each followed
  * by compares that run side by side, where a binary search chains six
- * load-compare steps. No branch depends on the keys. sum[0] and key[0] are
- * never compared, which is what an inner node (whose key[0] is never
- * maintained) needs. A hit in the padding can only mean addr ==
+ * load-compare steps. No branch depends on the keys. sum[0] (the count)
+ * and key[0] are never compared, which is what an inner node (whose key[0]
+ * is never maintained) needs. A hit in the padding can only mean addr ==
  * UINT64_MAX: the last real key then.
  */
 static inline unsigned int node_search(const struct node *nd, uint64_t addr)
 {
+	unsigned int n = (unsigned int)nd->sum[0];
 	unsigned int i = line_rank(nd->sum, addr) * 8;
 
 	i += line_rank(&nd->key[i], addr);
-	return i < nd->n ? i : nd->n - 1;
+	return i < n ? i : n - 1;
 }
 
 /* index of the last key <= addr among keys[0..n), or -1 */
@@ -120,21 +198,21 @@ static inline unsigned int inner_pick(const struct node *nd, uint64_t addr)
 	return node_search(nd, addr);
 }
 
+/* the leaf whose key range holds @addr */
 static inline const struct node *find_leaf(const struct vgpu_dma_table *t,
 					   uint64_t addr)
 {
 	const struct node *nd = t->root;
 
-	while (!nd->leaf) {
+	for (unsigned int d = t->depth; d; d--)
 		nd = nd->child[inner_pick(nd, addr)];
-	}
 	return nd;
 }
 
 /*
  * The leaf entry with the greatest start <= @addr: returns false when there
  * is none. With stale separators it can be the last entry of the previous
- * leaf.
+ * leaf. (translate and find take lookup_fast() in dma-table.c.)
  */
 static inline bool locate(const struct vgpu_dma_table *t, uint64_t addr,
 			  const struct node **leaf_ret, int *pos_ret)
@@ -152,6 +230,19 @@ static inline bool locate(const struct vgpu_dma_table *t, uint64_t addr,
 	*pos_ret = pos;
 	return true;
 }
+
+/*
+ * The two builds of vgpu_dma_table_translate() (dma-table.c), by name for
+ * the test suite; dma_translate_wide() is the plain one where there is no
+ * other, and may only be called where dma_wide_supported().
+ */
+int dma_translate_plain(const struct vgpu_dma_table *t, uint64_t iova,
+			uint64_t len, uint32_t prot, struct vgpu_dma_sg *sg,
+			size_t max);
+int dma_translate_wide(const struct vgpu_dma_table *t, uint64_t iova,
+		       uint64_t len, uint32_t prot, struct vgpu_dma_sg *sg,
+		       size_t max);
+bool dma_wide_supported(void);
 
 /* dma-dirty.c: a window leaves the table, its dirty pages with it */
 void dma_log_forget(struct vgpu_dma_table *t, uint64_t first, uint64_t last);

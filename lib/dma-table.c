@@ -19,8 +19,130 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "dma-table-private.h"
+
+/* ---- the arena (see struct arena) ---- */
+
+#define ARENA_SMALL (64u << 10)
+#define ARENA_BIG   (2u << 20)
+/* room before the first object of a chunk: its header, a line */
+#define ARENA_HEADER 64
+
+/* @size bytes of fresh zeroed memory aligned to @size, or NULL */
+static void *chunk_map(size_t size)
+{
+	char *p = mmap(NULL, 2 * size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	size_t head;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	head = (size - ((uintptr_t)p & (size - 1))) & (size - 1);
+	if (head)
+		munmap(p, head);
+	munmap(p + head + size, size - head);
+	p += head;
+#ifdef MADV_HUGEPAGE
+	/* a hint: without THP the chunk is 4 KiB pages, which works too */
+	if (size >= ARENA_BIG)
+		madvise(p, size, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+/* @size (a multiple of 64) bytes from the arena, zeroed, aligned to 64 */
+static void *arena_alloc(struct arena *a, size_t size, void **free_list)
+{
+	void *p = *free_list;
+
+	if (p) {
+		*free_list = *(void **)p;
+		memset(p, 0, size);
+		return p;
+	}
+	if ((size_t)(a->end - a->bump) < size) {
+		/* 64 KiB, 128 KiB, ... 1 MiB, then 2 MiB: a small
+		 * table never takes a huge page */
+		size_t csize = a->chunk_count < 5
+				       ? (size_t)ARENA_SMALL << a->chunk_count
+				       : ARENA_BIG;
+		struct arena_chunk *c = chunk_map(csize);
+
+		if (!c)
+			return NULL;
+		c->next = a->chunks;
+		c->size = csize;
+		a->chunks = c;
+		a->chunk_count++;
+		a->bump = (char *)c + ARENA_HEADER;
+		a->end = (char *)c + csize;
+	}
+	p = a->bump;
+	a->bump += size;
+	a->carved += size;
+	return p; /* fresh from mmap: zero */
+}
+
+/* whether [p, p + size) lies in a chunk of @a, aligned to a line */
+static bool arena_holds(const struct arena *a, const void *p, size_t size)
+{
+	const char *c = p;
+
+	if ((uintptr_t)p & 63)
+		return false;
+	for (const struct arena_chunk *k = a->chunks; k; k = k->next)
+		if (c >= (const char *)k + ARENA_HEADER &&
+		    c + size <= (const char *)k + k->size)
+			return true;
+	return false;
+}
+
+static void arena_free(void *p, void **free_list)
+{
+	*(void **)p = *free_list;
+	*free_list = p;
+}
+
+static void arena_release(struct arena *a)
+{
+	while (a->chunks) {
+		struct arena_chunk *c = a->chunks;
+
+		a->chunks = c->next;
+		munmap(c, c->size);
+	}
+}
+
+_Static_assert(sizeof(struct node) % 64 == 0 &&
+		       sizeof(struct node) <= ARENA_SMALL - ARENA_HEADER,
+	       "nodes are whole lines and fit a small chunk");
+
+static struct node *node_alloc(struct vgpu_dma_table *t)
+{
+	return arena_alloc(&t->arena, sizeof(struct node), &t->arena.free_node);
+}
+
+static void node_release(struct vgpu_dma_table *t, struct node *nd)
+{
+	arena_free(nd, &t->arena.free_node);
+}
+
+/* window records: a line each, so that reading one touches one line */
+#define WIN_SIZE ((sizeof(struct vgpu_dma_window) + 63) & ~(size_t)63)
+
+static struct vgpu_dma_window *win_alloc(struct vgpu_dma_table *t)
+{
+	return arena_alloc(&t->arena, WIN_SIZE, &t->arena.free_win);
+}
+
+static void win_release(struct vgpu_dma_table *t, struct vgpu_dma_window *w)
+{
+	arena_free(w, &t->arena.free_win);
+}
+
+/* ---- nodes ---- */
 
 /* the keys past the end: UINT64_MAX, for node_search() */
 static void node_pad(struct node *nd)
@@ -30,16 +152,15 @@ static void node_pad(struct node *nd)
 	node_sync(nd);
 }
 
-static struct node *node_new(bool leaf)
+static struct node *node_new(struct vgpu_dma_table *t, bool leaf)
 {
-	void *p;
+	struct node *nd = node_alloc(t);
 
-	if (posix_memalign(&p, 64, sizeof(struct node)))
+	if (!nd)
 		return NULL;
-	memset(p, 0, sizeof(struct node));
-	((struct node *)p)->leaf = leaf;
-	node_pad(p);
-	return p;
+	nd->leaf = leaf;
+	node_pad(nd);
+	return nd;
 }
 
 int vgpu_dma_table_new(struct vgpu_dma_table **ret)
@@ -51,8 +172,9 @@ int vgpu_dma_table_new(struct vgpu_dma_table **ret)
 	if (posix_memalign((void **)&t, 64, sizeof(*t)))
 		return -ENOMEM;
 	memset(t, 0, sizeof(*t));
-	t->root = node_new(true);
+	t->root = node_new(t, true);
 	if (!t->root) {
+		arena_release(&t->arena);
 		free(t);
 		return -ENOMEM;
 	}
@@ -66,15 +188,11 @@ static void node_free(struct node *nd,
 		      void *data)
 {
 	for (unsigned int i = 0; i < nd->n; i++) {
-		if (!nd->leaf) {
+		if (!nd->leaf)
 			node_free(nd->child[i], release, data);
-			continue;
-		}
-		if (release)
-			release(nd->e[i].win, data);
-		free(nd->e[i].win);
+		else if (release)
+			release(nd->win[i], data);
 	}
-	free(nd);
 }
 
 void vgpu_dma_table_free(struct vgpu_dma_table *t,
@@ -84,13 +202,47 @@ void vgpu_dma_table_free(struct vgpu_dma_table *t,
 	if (!t)
 		return;
 	vgpu_dma_table_log_stop(t);
+	/* the windows go to @release; their memory and the nodes' goes
+	 * with the arena */
 	node_free(t->root, release, data);
+	arena_release(&t->arena);
 	free(t);
 }
 
 size_t vgpu_dma_table_count(const struct vgpu_dma_table *t)
 {
 	return t ? t->count : 0;
+}
+
+/*
+ * The window with the greatest start <= @addr, or NULL: what locate()
+ * finds, for addr < UINT64_MAX only. Then no count reaches the padding
+ * (UINT64_MAX > addr), so none needs a bound, and the way down reads
+ * nothing of a node but its summary, one line of keys and the pointer
+ * taken.
+ */
+static inline struct vgpu_dma_window *
+lookup_fast(const struct vgpu_dma_table *t, uint64_t addr, bool wide)
+{
+	const struct node *nd = t->root;
+	unsigned int i;
+
+	for (unsigned int d = t->depth; d; d--) {
+		i = rank(nd->sum, addr, wide) * 8;
+		/* the line of pointers that goes with that line of keys:
+		 * fetched alongside the keys instead of after them */
+		__builtin_prefetch(&nd->child[i]);
+		nd = nd->child[i + rank(&nd->key[i], addr, wide)];
+	}
+	i = rank(nd->sum, addr, wide) * 8;
+	__builtin_prefetch(&nd->win[i]);
+	i += rank(&nd->key[i], addr, wide);
+	if (__builtin_expect(nd->key[i] <= addr, 1))
+		return nd->win[i];
+	/* below the leaf's first key (or an empty table): the window before
+	 * is the last of the previous leaf, reached by a stale separator */
+	nd = nd->prev;
+	return nd ? nd->win[nd->n - 1] : NULL;
 }
 
 struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
@@ -106,9 +258,16 @@ struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
 				 memory_order_relaxed);
 	if (w && addr - w->iova < w->len)
 		return w;
-	if (!locate(t, addr, &leaf, &i) || addr > leaf->e[i].last)
-		return NULL;
-	w = leaf->e[i].win;
+	if (__builtin_expect(addr != UINT64_MAX, 1)) {
+		w = lookup_fast(t, addr, false);
+		if (!w || addr - w->iova >= w->len)
+			return NULL;
+	} else {
+		if (!locate(t, addr, &leaf, &i) ||
+		    addr > win_last(leaf->win[i]))
+			return NULL;
+		w = leaf->win[i];
+	}
 	atomic_store_explicit(&((struct vgpu_dma_table *)t)->cache, w,
 			      memory_order_relaxed);
 	return w;
@@ -126,7 +285,7 @@ int vgpu_dma_table_foreach(const struct vgpu_dma_table *t,
 		;
 	for (; leaf; leaf = leaf->next)
 		for (unsigned int i = 0; i < leaf->n; i++) {
-			int r = fn(leaf->e[i].win, data);
+			int r = fn(leaf->win[i], data);
 
 			if (r)
 				return r;
@@ -182,7 +341,7 @@ static void leaf_move(struct node *dst, unsigned int dpos,
 		      const struct node *src, unsigned int spos, unsigned int n)
 {
 	memmove(&dst->key[dpos], &src->key[spos], n * sizeof(src->key[0]));
-	memmove(&dst->e[dpos], &src->e[spos], n * sizeof(src->e[0]));
+	memmove(&dst->win[dpos], &src->win[spos], n * sizeof(src->win[0]));
 	/* no node_sync(): every caller syncs once it is done with the keys */
 }
 
@@ -191,10 +350,7 @@ static void leaf_put(struct node *nd, unsigned int pos,
 {
 	leaf_move(nd, pos + 1, nd, pos, nd->n - pos);
 	nd->key[pos] = w->iova;
-	nd->e[pos].last = w->iova + w->len - 1;
-	nd->e[pos].vaddr = w->vaddr;
-	nd->e[pos].win = w;
-	nd->e[pos].prot = w->prot;
+	nd->win[pos] = w;
 	nd->n++;
 	node_sync(nd);
 }
@@ -203,13 +359,14 @@ static void leaf_put(struct node *nd, unsigned int pos,
  * Pre-allocate the nodes an insert may need (one per level plus a new
  * root), so that a failed allocation leaves the tree untouched.
  */
-static int reserve(struct node **spare, unsigned int n)
+static int reserve(struct vgpu_dma_table *t, struct node **spare,
+		   unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++) {
-		spare[i] = node_new(false);
+		spare[i] = node_new(t, false);
 		if (!spare[i]) {
 			while (i--)
-				free(spare[i]);
+				node_release(t, spare[i]);
 			return -ENOMEM;
 		}
 	}
@@ -219,14 +376,19 @@ static int reserve(struct node **spare, unsigned int n)
 /*
  * Split full node @nd, the right half going to a spare node. @append: the
  * entry that made it overflow goes past the end of the rightmost node of
- * its level (windows mapped in ascending order): keep all but one, so
- * that ascending maps fill nodes instead of leaving them half empty.
+ * its level (windows mapped in ascending order): a leaf keeps them all
+ * and the new leaf starts with the new window alone, so that ascending
+ * maps fill leaves completely (64 leaves of 64 windows under one root for
+ * 4096 windows, not a second level for the 4033rd); an inner node keeps
+ * all but one, as it must hand the new one two children.
  */
 static struct node *split_with(struct node *nd, struct node **spare,
 			       unsigned int *used, bool append)
 {
 	struct node *r = spare[(*used)++];
-	unsigned int keep = append ? NODE_MAX - 1 : NODE_MAX / 2;
+	unsigned int keep = !append    ? NODE_MAX / 2
+			    : nd->leaf ? NODE_MAX
+				       : NODE_MAX - 1;
 	unsigned int move = NODE_MAX - keep;
 
 	r->leaf = nd->leaf;
@@ -271,10 +433,10 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	pos = node_floor(leaf, tmpl->iova);
 	/* predecessor: the window starting at or before iova */
 	if (pos >= 0) {
-		if (leaf->e[pos].last >= tmpl->iova)
+		if (win_last(leaf->win[pos]) >= tmpl->iova)
 			return -EEXIST;
 	} else if (leaf->prev &&
-		   leaf->prev->e[leaf->prev->n - 1].last >= tmpl->iova) {
+		   win_last(leaf->prev->win[leaf->prev->n - 1]) >= tmpl->iova) {
 		return -EEXIST;
 	}
 	/* successor: the first window starting after iova */
@@ -286,7 +448,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		return -EEXIST;
 	}
 
-	w = malloc(sizeof(*w));
+	w = win_alloc(t);
 	if (!w)
 		return -ENOMEM;
 	*w = *tmpl;
@@ -301,9 +463,9 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	}
 	if (need == t->depth + 1)
 		need++; /* a new root */
-	r = reserve(spare, need);
+	r = reserve(t, spare, need);
 	if (r < 0) {
-		free(w);
+		win_release(t, w);
 		return r;
 	}
 
@@ -315,7 +477,8 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		struct node *right = split_with(leaf, spare, &used, append);
 		uint64_t sep;
 
-		if ((unsigned int)pos <= leaf->n)
+		/* an appending split left @leaf full */
+		if ((unsigned int)pos <= leaf->n && leaf->n < NODE_MAX)
 			leaf_put(leaf, (unsigned int)pos, w);
 		else
 			leaf_put(right, (unsigned int)pos - leaf->n, w);
@@ -349,7 +512,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 			}
 			pr = split_with(parent, spare, &used,
 					append && at == parent->n);
-			if (at <= parent->n)
+			if (at <= parent->n && parent->n < NODE_MAX)
 				inner_put(parent, at, sep, nd);
 			else
 				inner_put(pr, at - parent->n, sep, nd);
@@ -358,7 +521,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		}
 	}
 	while (used < need)
-		free(spare[used++]);
+		node_release(t, spare[used++]);
 	t->count++;
 	if (ret)
 		*ret = w;
@@ -397,7 +560,7 @@ static void move_entry(struct node *to, unsigned int to_pos, struct node *from,
 		       unsigned int from_pos)
 {
 	if (to->leaf) {
-		struct vgpu_dma_window *w = from->e[from_pos].win;
+		struct vgpu_dma_window *w = from->win[from_pos];
 
 		node_del(from, from_pos);
 		leaf_put(to, to_pos, w);
@@ -414,7 +577,7 @@ static void move_entry(struct node *to, unsigned int to_pos, struct node *from,
 }
 
 /* append all of @r to @l and free @r */
-static void merge(struct node *l, struct node *r)
+static void merge(struct vgpu_dma_table *t, struct node *l, struct node *r)
 {
 	if (l->leaf) {
 		leaf_move(l, l->n, r, 0, r->n);
@@ -429,7 +592,7 @@ static void merge(struct node *l, struct node *r)
 	}
 	l->n += r->n;
 	node_sync(l);
-	free(r);
+	node_release(t, r);
 }
 
 /* restore the fill of node p->node[level] after a deletion */
@@ -459,10 +622,10 @@ static void rebalance(struct vgpu_dma_table *t, struct path *p,
 			return;
 		}
 		if (l) {
-			merge(l, nd);
+			merge(t, l, nd);
 			node_del(parent, idx);
 		} else if (r) {
-			merge(nd, r);
+			merge(t, nd, r);
 			node_del(parent, idx + 1);
 		} else {
 			return; /* only child: cannot happen below the root */
@@ -474,7 +637,7 @@ static void rebalance(struct vgpu_dma_table *t, struct path *p,
 		struct node *old = t->root;
 
 		t->root = old->child[0];
-		free(old);
+		node_release(t, old);
 		t->depth--;
 	}
 }
@@ -491,9 +654,9 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 		return -EINVAL;
 	leaf = descend(t, iova, &p);
 	pos = node_floor(leaf, iova);
-	if (pos < 0 || leaf->key[pos] != iova || leaf->e[pos].win->len != len)
+	if (pos < 0 || leaf->key[pos] != iova || leaf->win[pos]->len != len)
 		return -ENOENT;
-	w = leaf->e[pos].win;
+	w = leaf->win[pos];
 	if (w->pins)
 		return -EBUSY;
 	node_del(leaf, (unsigned int)pos);
@@ -503,35 +666,47 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 	dma_log_forget(t, w->iova, w->iova + (w->len - 1));
 	if (out)
 		*out = *w;
-	free(w);
+	win_release(t, w);
 	return 0;
 }
 
 /* ---- translation and pinning ---- */
 
-/* piece @n of a translation: [addr, piece_last] of leaf entry @pos */
-static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
-			   int pos, uint64_t addr, uint64_t piece_last)
+/* a piece of a translation: [addr, piece_last] of window @w */
+static inline void sg_fill(struct vgpu_dma_sg *sg, struct vgpu_dma_window *w,
+			   uint64_t addr, uint64_t piece_last)
 {
-	void *va = leaf->e[pos].vaddr;
-
-	sg->win = leaf->e[pos].win;
+	sg->win = w;
 	sg->iova = addr;
 	sg->len = piece_last - addr + 1;
-	sg->vaddr = va ? (char *)va + (addr - leaf->key[pos]) : NULL;
+	sg->vaddr = w->vaddr ? (char *)w->vaddr + (addr - w->iova) : NULL;
 }
 
 /*
- * The pieces of [addr, end] from leaf entry @pos on, which holds addr:
- * the range crosses windows. Kept out of line so that the one-window path
- * of translate stays small (no callee-saved registers to spill).
+ * The pieces of [addr, end], which starts inside a window and crosses into
+ * others. Kept out of line, with six arguments so that the one-window path
+ * of translate ends in a jump here: it stays small (no callee-saved
+ * registers to spill, no stack frame). It searches again for addr: a
+ * second search is cheap next to a walk over several windows.
  */
-static __attribute__((noinline)) int
-translate_span(const struct node *leaf, int pos, uint64_t addr, uint64_t end,
-	       uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
-{
-	size_t n = 0;
+#if defined(__has_attribute) && __has_attribute(noipa)
+#define NOT_INLINED __attribute__((noipa)) /* no clone with other arguments */
+#else
+#define NOT_INLINED __attribute__((noinline))
+#endif
 
+static NOT_INLINED int translate_span(const struct vgpu_dma_table *t,
+				      uint64_t addr, uint64_t end,
+				      uint32_t prot, struct vgpu_dma_sg *sg,
+				      size_t max)
+{
+	struct vgpu_dma_window *w;
+	const struct node *leaf;
+	size_t n = 0;
+	int pos;
+
+	if (!locate(t, addr, &leaf, &pos))
+		return -EFAULT;
 	for (;;) {
 		uint64_t piece_last;
 
@@ -541,13 +716,14 @@ translate_span(const struct node *leaf, int pos, uint64_t addr, uint64_t end,
 			if (!leaf)
 				return -EFAULT;
 		}
-		if (leaf->key[pos] > addr || leaf->e[pos].last < addr)
+		w = leaf->win[pos];
+		if (w->iova > addr || win_last(w) < addr)
 			return -EFAULT;
-		if ((leaf->e[pos].prot & prot) != prot)
+		if ((w->prot & prot) != prot)
 			return -EACCES;
-		piece_last = leaf->e[pos].last < end ? leaf->e[pos].last : end;
+		piece_last = win_last(w) < end ? win_last(w) : end;
 		if (n < max)
-			sg_fill(&sg[n], leaf, pos, addr, piece_last);
+			sg_fill(&sg[n], w, addr, piece_last);
 		if (n == (size_t)INT32_MAX)
 			return -E2BIG;
 		n++;
@@ -559,34 +735,99 @@ translate_span(const struct node *leaf, int pos, uint64_t addr, uint64_t end,
 	return (int)n;
 }
 
-int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
-			     uint64_t len, uint32_t prot,
-			     struct vgpu_dma_sg *sg, size_t max)
+static inline int translate_with(const struct vgpu_dma_table *t, uint64_t iova,
+				 uint64_t len, uint32_t prot,
+				 struct vgpu_dma_sg *sg, size_t max, bool wide)
 {
-	const struct node *leaf;
+	struct vgpu_dma_window *w;
 	uint64_t end;
-	int pos;
 
 	if (!t || (!sg && max))
 		return -EINVAL;
 	if (!len || iova + (len - 1) < iova)
 		return -EINVAL;
 	end = iova + (len - 1);
-	if (!locate(t, iova, &leaf, &pos))
+	/* the last byte of the space takes the way with bounds checks */
+	if (__builtin_expect(end == UINT64_MAX, 0))
+		return translate_span(t, iova, end, prot, sg, max);
+	w = lookup_fast(t, iova, wide);
+	if (!w)
 		return -EFAULT;
 	/*
-	 * The common case, one window. locate() found the last window
+	 * The common case, one window. lookup_fast() found the last window
 	 * starting at or before iova, so only its end needs checking.
 	 */
-	if (__builtin_expect(leaf->e[pos].last >= end, 1)) {
-		if ((leaf->e[pos].prot & prot) != prot)
-			return -EACCES;
-		if (max)
-			sg_fill(sg, leaf, pos, iova, end);
-		return 1;
-	}
-	return translate_span(leaf, pos, iova, end, prot, sg, max);
+	if (__builtin_expect(end - w->iova >= w->len, 0))
+		return translate_span(t, iova, end, prot, sg, max);
+	if ((w->prot & prot) != prot)
+		return -EACCES;
+	if (max)
+		sg_fill(sg, w, iova, end);
+	return 1;
 }
+
+/*
+ * translate compiled twice where DMA_WIDE_VARIANTS: for any x86-64 and for
+ * AVX-512; the dynamic loader calls translate_pick() once and binds the
+ * symbol to the one the CPU (and the kernel's saving of its registers)
+ * supports. Both are callable by name for the test suite, which compares
+ * them.
+ */
+__attribute__((flatten)) int
+dma_translate_plain(const struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
+		    uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
+{
+	return translate_with(t, iova, len, prot, sg, max, false);
+}
+
+#ifdef DMA_WIDE_VARIANTS
+DMA_WIDE_TARGET __attribute__((flatten)) int
+dma_translate_wide(const struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
+		   uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
+{
+	return translate_with(t, iova, len, prot, sg, max, true);
+}
+
+/* no sanitizer: runs during relocation, before any is set up */
+__attribute__((no_sanitize_address)) bool dma_wide_supported(void)
+{
+	__builtin_cpu_init();
+	return __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("popcnt");
+}
+
+typedef int translate_fn(const struct vgpu_dma_table *, uint64_t, uint64_t,
+			 uint32_t, struct vgpu_dma_sg *, size_t);
+
+__attribute__((no_sanitize_address)) static translate_fn *translate_pick(void)
+{
+	return dma_wide_supported() ? dma_translate_wide : dma_translate_plain;
+}
+
+int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
+			     uint64_t len, uint32_t prot,
+			     struct vgpu_dma_sg *sg, size_t max)
+	__attribute__((ifunc("translate_pick")));
+#else
+bool dma_wide_supported(void)
+{
+	return false;
+}
+
+int dma_translate_wide(const struct vgpu_dma_table *t, uint64_t iova,
+		       uint64_t len, uint32_t prot, struct vgpu_dma_sg *sg,
+		       size_t max)
+{
+	return dma_translate_plain(t, iova, len, prot, sg, max);
+}
+
+int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
+			     uint64_t len, uint32_t prot,
+			     struct vgpu_dma_sg *sg, size_t max)
+{
+	return dma_translate_plain(t, iova, len, prot, sg, max);
+}
+#endif
 
 int vgpu_dma_table_pin(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 		       uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
@@ -614,10 +855,15 @@ void vgpu_dma_table_unpin(struct vgpu_dma_table *t,
 
 /* ---- consistency check, for the test suite ---- */
 
-static int check_node(const struct node *nd, unsigned int depth, bool root,
-		      bool rightmost, uint64_t lo, bool has_lo, uint64_t hi,
-		      bool has_hi, const struct node **prev_leaf, size_t *count)
+static int check_node(const struct vgpu_dma_table *t, const struct node *nd,
+		      unsigned int depth, bool root, bool rightmost,
+		      uint64_t lo, bool has_lo, uint64_t hi, bool has_hi,
+		      const struct node **prev_leaf, size_t *count,
+		      size_t *nodes)
 {
+	if (!arena_holds(&t->arena, nd, sizeof(*nd)))
+		return -EUCLEAN;
+	++*nodes;
 	if (nd->n > NODE_MAX ||
 	    (!root && (rightmost ? !nd->n : nd->n < NODE_MIN)))
 		return -EUCLEAN;
@@ -626,7 +872,9 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 	for (unsigned int i = nd->n; i < NODE_MAX; i++)
 		if (nd->key[i] != UINT64_MAX)
 			return -EUCLEAN;
-	for (unsigned int j = 0; j < NODE_MAX / 8; j++)
+	if (nd->sum[0] != nd->n)
+		return -EUCLEAN;
+	for (unsigned int j = 1; j < NODE_MAX / 8; j++)
 		if (nd->sum[j] != nd->key[8 * j])
 			return -EUCLEAN;
 	if (nd->leaf) {
@@ -634,20 +882,20 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 		    (*prev_leaf && (*prev_leaf)->next != nd))
 			return -EUCLEAN;
 		for (unsigned int i = 0; i < nd->n; i++) {
-			const struct vgpu_dma_window *w = nd->e[i].win;
+			const struct vgpu_dma_window *w = nd->win[i];
 
-			if (nd->key[i] != w->iova ||
-			    nd->e[i].last != w->iova + w->len - 1 ||
-			    nd->e[i].vaddr != w->vaddr ||
-			    nd->e[i].prot != w->prot ||
+			if (!arena_holds(&t->arena, w, WIN_SIZE) ||
+			    nd->key[i] != w->iova || !w->len ||
+			    win_last(w) < w->iova ||
 			    (has_lo && nd->key[i] < lo) ||
 			    (has_hi && nd->key[i] >= hi))
 				return -EUCLEAN;
-			if (i && nd->e[i - 1].last >= nd->key[i])
+			if (i && win_last(nd->win[i - 1]) >= nd->key[i])
 				return -EUCLEAN;
 		}
 		if (*prev_leaf && (*prev_leaf)->n && nd->n &&
-		    (*prev_leaf)->e[(*prev_leaf)->n - 1].last >= nd->key[0])
+		    win_last((*prev_leaf)->win[(*prev_leaf)->n - 1]) >=
+			    nd->key[0])
 			return -EUCLEAN;
 		*prev_leaf = nd;
 		*count += nd->n;
@@ -664,9 +912,9 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 
 		if (i > 1 && nd->key[i - 1] >= nd->key[i])
 			return -EUCLEAN;
-		r = check_node(nd->child[i], depth - 1, false,
+		r = check_node(t, nd->child[i], depth - 1, false,
 			       rightmost && i + 1 == nd->n, clo, chas_lo, chi,
-			       chas_hi, prev_leaf, count);
+			       chas_hi, prev_leaf, count, nodes);
 		if (r)
 			return r;
 	}
@@ -676,16 +924,27 @@ static int check_node(const struct node *nd, unsigned int depth, bool root,
 int vgpu_dma_table_check(const struct vgpu_dma_table *t)
 {
 	const struct node *prev = NULL;
-	size_t count = 0;
+	size_t count = 0, nodes = 0, free_nodes = 0, free_wins = 0;
 	int r;
 
 	if (!t)
 		return -EINVAL;
-	r = check_node(t->root, t->depth, true, true, 0, false, 0, false, &prev,
-		       &count);
+	r = check_node(t, t->root, t->depth, true, true, 0, false, 0, false,
+		       &prev, &count, &nodes);
 	if (r)
 		return r;
-	if (prev && prev->next)
+	if ((prev && prev->next) || count != t->count)
 		return -EUCLEAN;
-	return count == t->count ? 0 : -EUCLEAN;
+	/* the arena: what the free lists hold is in its chunks, and every
+	 * byte handed out is a node or record of the tree or on a free list */
+	for (void *p = t->arena.free_node; p; p = *(void **)p, free_nodes++)
+		if (!arena_holds(&t->arena, p, sizeof(struct node)))
+			return -EUCLEAN;
+	for (void *p = t->arena.free_win; p; p = *(void **)p, free_wins++)
+		if (!arena_holds(&t->arena, p, WIN_SIZE))
+			return -EUCLEAN;
+	if (t->arena.carved != (nodes + free_nodes) * sizeof(struct node) +
+				       (count + free_wins) * WIN_SIZE)
+		return -EUCLEAN;
+	return 0;
 }

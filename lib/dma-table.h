@@ -10,13 +10,14 @@
  * back) or from the release callback of vgpu_dma_table_free().
  *
  * Structure: a B+tree with 64-way nodes whose keys sit in one array per
- * node, leaves linked in address order. A lookup touches 3 nodes at 1M
- * windows, two cache lines each (see dma-table-private.h), within 1.3-2x of
- * a binary search over a sorted array of the window starts (tests/bench-dma
- * measures both); insert and remove are O(log n) (a sorted array would
- * need O(n) moves). Window records are allocated separately so that
- * pointers to them stay valid while the tree rebalances, which is what
- * pinning relies on.
+ * node, leaves linked in address order. A lookup touches 4 nodes at 1M
+ * windows, two cache lines each (see dma-table-private.h), then the
+ * window's pointer and record; tests/bench-dma times translate against a
+ * binary search over a sorted array of the window starts. Insert and
+ * remove are O(log n) (a sorted array would need O(n) moves). Window
+ * records are allocated apart from the nodes (from the table's arena) so
+ * that pointers to them stay valid while the tree rebalances, which is
+ * what pinning relies on.
  *
  * Thread safety: none inside. Writers (insert, remove, pin, unpin, dirty
  * logging) need exclusive access; vgpu_dma_table_find() and

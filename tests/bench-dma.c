@@ -231,10 +231,25 @@ static int run(size_t n, size_t lookups)
 	return 0;
 }
 
-int main(void)
+/* bench-dma [WINDOWS...]: the table sizes to time (default 1k, 64k, 1M) */
+int main(int argc, char **argv)
 {
 	static const size_t sizes[] = { 1000, 64 * 1024, 1024 * 1024 };
 
+	for (int i = 1; i < argc; i++) {
+		char *end;
+		unsigned long long n = strtoull(argv[i], &end, 0);
+
+		if (!n || *end || n > (1ULL << 26)) {
+			fprintf(stderr, "bench-dma: bad window count '%s'\n",
+				argv[i]);
+			return 2;
+		}
+		if (run((size_t)n, 2000000))
+			return 1;
+	}
+	if (argc > 1)
+		return 0;
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
 		if (run(sizes[i], 2000000))
 			return 1;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dma-table-private.h"
 #include "dma-table.h"
 
 static struct vgpu_dma_table *t;
@@ -479,6 +480,268 @@ START_TEST(test_large)
 }
 END_TEST
 
+/*
+ * translate against a model, in all its builds (the plain one, the AVX-512
+ * one where the CPU has it, and the one the loader picked), while windows
+ * come and go at random and in ascending runs (appending splits). Ranges
+ * cross windows, holes and windows without the protection asked for;
+ * addresses are bytes, so the pieces' lengths and host addresses are
+ * checked exactly.
+ */
+#define TSPACE 60000
+
+struct model {
+	int64_t owner[TSPACE]; /* start of the window holding x, or -1 */
+	uint64_t len_of[TSPACE];
+	uint32_t prot_of[TSPACE];
+};
+
+static void *fake_vaddr(uint64_t start)
+{
+	/* never dereferenced; every third window has none */
+	return start % 3 ? (void *)(uintptr_t)(0x40000000 + start * 16) : NULL;
+}
+
+static int model_map(struct model *m, uint64_t a, uint64_t l, uint32_t prot)
+{
+	struct vgpu_dma_window w = {
+		.iova = a,
+		.len = l,
+		.prot = prot,
+		.fd = -1,
+		.vaddr = fake_vaddr(a),
+	};
+	bool free_range = a + l <= TSPACE;
+	int r;
+
+	for (uint64_t x = a; free_range && x < a + l; x++)
+		free_range = m->owner[x] < 0;
+	r = vgpu_dma_table_insert(t, &w, NULL);
+	if (a + l > TSPACE) {
+		/* outside the model: take it out again */
+		if (!r)
+			ck_assert_int_eq(vgpu_dma_table_remove(t, a, l, NULL),
+					 0);
+		return r;
+	}
+	ck_assert_int_eq(r, free_range ? 0 : -EEXIST);
+	if (!r) {
+		for (uint64_t x = a; x < a + l; x++)
+			m->owner[x] = (int64_t)a;
+		m->len_of[a] = l;
+		m->prot_of[a] = prot;
+	}
+	return r;
+}
+
+/* what translate must answer for [a, a + l) with @prot: pieces or error */
+static int model_translate(const struct model *m, uint64_t a, uint64_t l,
+			   uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
+{
+	int n = 0;
+
+	for (uint64_t x = a; x < a + l;) {
+		int64_t o = x < TSPACE ? m->owner[x] : -1;
+		uint64_t end;
+
+		if (o < 0)
+			return -EFAULT;
+		if ((m->prot_of[o] & prot) != prot)
+			return -EACCES;
+		end = (uint64_t)o + m->len_of[o];
+		if (end > a + l)
+			end = a + l;
+		if ((size_t)n < max) {
+			sg[n].iova = x;
+			sg[n].len = end - x;
+			sg[n].vaddr =
+				fake_vaddr((uint64_t)o)
+					? (char *)fake_vaddr((uint64_t)o) +
+						  (x - (uint64_t)o)
+					: NULL;
+		}
+		n++;
+		x = end;
+	}
+	return n;
+}
+
+static void check_translate(const struct model *m, uint64_t a, uint64_t l,
+			    uint32_t prot)
+{
+	int (*const builds[])(const struct vgpu_dma_table *, uint64_t, uint64_t,
+			      uint32_t, struct vgpu_dma_sg *, size_t) = {
+		vgpu_dma_table_translate,
+		dma_translate_plain,
+		dma_translate_wide,
+	};
+	struct vgpu_dma_sg want[8], got[8];
+	size_t max = 1 + (a % 8);
+	int n = model_translate(m, a, l, prot, want, max);
+
+	for (size_t b = 0; b < 3; b++) {
+		int r;
+
+		if (b == 2 && !dma_wide_supported())
+			continue;
+		memset(got, 0, sizeof(got));
+		r = builds[b](t, a, l, prot, got, max);
+		ck_assert_msg(r == n,
+			      "build %zu: [%#llx, +%llu) prot %u: %d, not %d",
+			      b, (unsigned long long)a, (unsigned long long)l,
+			      prot, r, n);
+		for (int i = 0; i < n && (size_t)i < max; i++) {
+			ck_assert_uint_eq(got[i].iova, want[i].iova);
+			ck_assert_uint_eq(got[i].len, want[i].len);
+			ck_assert_ptr_eq(got[i].vaddr, want[i].vaddr);
+			ck_assert_uint_eq(got[i].win->iova,
+					  (uint64_t)m->owner[want[i].iova]);
+		}
+	}
+}
+
+START_TEST(test_translate_model)
+{
+	struct model *m = malloc(sizeof(*m));
+	unsigned int seed = 99 + (unsigned int)_i;
+	/* random maps below TSPACE / 2, ascending runs above */
+	uint64_t top = TSPACE / 2 + 32;
+
+	ck_assert_ptr_nonnull(m);
+	for (int i = 0; i < TSPACE; i++)
+		m->owner[i] = -1;
+	for (int op = 0; op < 40000; op++) {
+		uint64_t a = (uint64_t)rand_r(&seed) % TSPACE;
+		uint64_t l = 1 + (uint64_t)rand_r(&seed) % 24;
+		uint32_t prot = (uint32_t)rand_r(&seed) % 4;
+		int kind = rand_r(&seed) % 8;
+
+		if (kind == 0) {
+			model_map(m, a / 2, l, prot ? prot : RW);
+		} else if (kind == 1 && top + 64 * 10 < TSPACE) {
+			/* an ascending run at the top: appending splits */
+			for (int k = 0; k < 64; k++) {
+				uint64_t len = 1 + (uint64_t)rand_r(&seed) % 8;
+
+				ck_assert_int_eq(model_map(m, top, len, RW), 0);
+				top += len + (uint64_t)rand_r(&seed) % 3;
+			}
+		} else if (kind == 2) {
+			int64_t o = m->owner[a];
+
+			if (o < 0)
+				continue;
+			ck_assert_int_eq(vgpu_dma_table_remove(t, (uint64_t)o,
+							       m->len_of[o],
+							       NULL),
+					 0);
+			for (uint64_t x = (uint64_t)o;
+			     x < (uint64_t)o + m->len_of[o]; x++)
+				m->owner[x] = -1;
+		} else {
+			/* one window, or a range across several */
+			check_translate(m, a, kind == 3 ? 1 + l * 4 : 1 + l % 4,
+					prot);
+		}
+		if (op % 4000 == 0)
+			ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+	}
+	/* every byte once */
+	for (uint64_t a = 0; a < TSPACE; a++)
+		check_translate(m, a, 1, VGPU_DMA_READ);
+	free(m);
+}
+END_TEST
+
+/* the tree's shape, through the private header */
+static unsigned int leaves_below(const struct node *nd, unsigned int depth,
+				 unsigned int *min_fill)
+{
+	unsigned int sum = 0;
+
+	if (!depth) {
+		if (nd->next && nd->n < *min_fill)
+			*min_fill = nd->n; /* the rightmost may hold fewer */
+		return 1;
+	}
+	for (unsigned int i = 0; i < nd->n; i++)
+		sum += leaves_below(nd->child[i], depth - 1, min_fill);
+	return sum;
+}
+
+/*
+ * Ascending maps fill leaves completely: 4096 windows are 64 full leaves
+ * under one root, the 4097th starts a new leaf (and a second level). A
+ * split in the middle halves a leaf as before.
+ */
+START_TEST(test_append_full)
+{
+	unsigned int fill = NODE_MAX;
+
+	for (uint64_t i = 0; i < 4096; i++)
+		ck_assert_int_eq(map(i * 0x2000, 0x1000, RW), 0);
+	ck_assert_uint_eq(t->depth, 1);
+	ck_assert_uint_eq(t->root->n, 64);
+	ck_assert_uint_eq(leaves_below(t->root, t->depth, &fill), 64);
+	ck_assert_uint_eq(fill, NODE_MAX);
+	ck_assert_int_eq(map(4096 * 0x2000, 0x1000, RW), 0);
+	ck_assert_uint_eq(t->depth, 2);
+	ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+	/* into the middle of a full leaf: 32/32 */
+	ck_assert_int_eq(map(0x1000, 0x1000, RW), 0);
+	fill = NODE_MAX;
+	ck_assert_uint_eq(leaves_below(t->root, t->depth, &fill), 66);
+	ck_assert_uint_eq(fill, NODE_MAX / 2);
+	/* and descending maps leave the tree valid too */
+	for (uint64_t i = 5000; i > 4100; i--)
+		ck_assert_int_eq(map(i * 0x2000, 0x1000, RW), 0);
+	ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+}
+END_TEST
+
+/*
+ * The arena: freed nodes and records are reused, so mapping the same
+ * number of windows again takes no new memory; the check accounts for
+ * every byte (tree or free list), in chunks of every size.
+ */
+START_TEST(test_arena_reuse)
+{
+	enum {
+		N = 30000 /* 2.4 MiB: 64 KiB to 1 MiB chunks, then a 2 MiB one */
+	};
+	size_t carved, chunks;
+	struct vgpu_dma_sg sg;
+
+	ck_assert_uint_eq(t->arena.chunk_count, 1); /* the root's */
+	for (int round = 0; round < 3; round++) {
+		for (uint64_t i = 0; i < N; i++)
+			ck_assert_int_eq(
+				map((i * 7919 % N) * 0x2000, 0x1000, RW), 0);
+		ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+		if (round == 0) {
+			carved = t->arena.carved;
+			chunks = t->arena.chunk_count;
+			ck_assert_uint_ge(chunks, 6);
+		} else {
+			ck_assert_uint_le(t->arena.carved, carved);
+			ck_assert_uint_eq(t->arena.chunk_count, chunks);
+		}
+		ck_assert_int_eq(vgpu_dma_table_translate(t, 0x2000 * 123 + 5,
+							  1, RW, &sg, 1),
+				 1);
+		ck_assert_uint_eq(sg.win->iova, 0x2000 * 123);
+		for (uint64_t i = 0; i < N; i++)
+			ck_assert_int_eq(vgpu_dma_table_remove(t, i * 0x2000,
+							       0x1000, NULL),
+					 0);
+		ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+		ck_assert_int_eq(vgpu_dma_table_translate(t, 0x2000 * 123, 1,
+							  RW, &sg, 1),
+				 -EFAULT);
+	}
+}
+END_TEST
+
 static void count_release(struct vgpu_dma_window *w, void *data)
 {
 	(void)w;
@@ -513,6 +776,9 @@ static Suite *dma_suite(void)
 	tcase_add_loop_test(tc, test_random_model, 0, 3);
 	tcase_add_test(tc, test_search_lines);
 	tcase_add_test(tc, test_large);
+	tcase_add_loop_test(tc, test_translate_model, 0, 3);
+	tcase_add_test(tc, test_append_full);
+	tcase_add_test(tc, test_arena_reuse);
 	tcase_add_test(tc, test_free_release);
 	suite_add_tcase(s, tc);
 	return s;
