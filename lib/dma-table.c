@@ -23,6 +23,26 @@
 
 #include "dma-table-private.h"
 
+/*
+ * Nodes and records come from the arena, not from malloc, so neither
+ * AddressSanitizer nor valgrind would see a use after free inside it: what
+ * the arena has not handed out (the rest of a chunk, freed objects but for
+ * their free-list link) is marked inaccessible for whichever of the two
+ * runs the program. Without either, these are no-ops.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define arena_forbid(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define arena_allow(p, n)  ASAN_UNPOISON_MEMORY_REGION(p, n)
+#elif defined(HAVE_VALGRIND_MEMCHECK_H)
+#include <valgrind/memcheck.h>
+#define arena_forbid(p, n) ((void)VALGRIND_MAKE_MEM_NOACCESS(p, n))
+#define arena_allow(p, n)  ((void)VALGRIND_MAKE_MEM_DEFINED(p, n))
+#else
+#define arena_forbid(p, n) ((void)(p), (void)(n))
+#define arena_allow(p, n)  ((void)(p), (void)(n))
+#endif
+
 /* ---- the arena (see struct arena) ---- */
 
 #define ARENA_SMALL (64u << 10)
@@ -59,6 +79,7 @@ static void *arena_alloc(struct arena *a, size_t size, void **free_list)
 
 	if (p) {
 		*free_list = *(void **)p;
+		arena_allow(p, size);
 		memset(p, 0, size);
 		return p;
 	}
@@ -78,10 +99,12 @@ static void *arena_alloc(struct arena *a, size_t size, void **free_list)
 		a->chunk_count++;
 		a->bump = (char *)c + ARENA_HEADER;
 		a->end = (char *)c + csize;
+		arena_forbid(a->bump, csize - ARENA_HEADER);
 	}
 	p = a->bump;
 	a->bump += size;
 	a->carved += size;
+	arena_allow(p, size);
 	return p; /* fresh from mmap: zero */
 }
 
@@ -99,10 +122,13 @@ static bool arena_holds(const struct arena *a, const void *p, size_t size)
 	return false;
 }
 
-static void arena_free(void *p, void **free_list)
+/* the first word of a freed object links the free list and stays
+ * accessible; the rest is forbidden until it is handed out again */
+static void arena_free(void *p, size_t size, void **free_list)
 {
 	*(void **)p = *free_list;
 	*free_list = p;
+	arena_forbid((char *)p + sizeof(void *), size - sizeof(void *));
 }
 
 static void arena_release(struct arena *a)
@@ -111,6 +137,8 @@ static void arena_release(struct arena *a)
 		struct arena_chunk *c = a->chunks;
 
 		a->chunks = c->next;
+		/* the addresses may be mapped again by anyone */
+		arena_allow(c, c->size);
 		munmap(c, c->size);
 	}
 }
@@ -126,7 +154,7 @@ static struct node *node_alloc(struct vgpu_dma_table *t)
 
 static void node_release(struct vgpu_dma_table *t, struct node *nd)
 {
-	arena_free(nd, &t->arena.free_node);
+	arena_free(nd, sizeof(struct node), &t->arena.free_node);
 }
 
 /* window records: a line each, so that reading one touches one line */
@@ -139,7 +167,7 @@ static struct vgpu_dma_window *win_alloc(struct vgpu_dma_table *t)
 
 static void win_release(struct vgpu_dma_table *t, struct vgpu_dma_window *w)
 {
-	arena_free(w, &t->arena.free_win);
+	arena_free(w, WIN_SIZE, &t->arena.free_win);
 }
 
 /* ---- nodes ---- */
