@@ -2,7 +2,8 @@
 /*
  * Listings read by worker threads (lib/enum-parallel.c) give what one
  * thread gives: the same instances in the same order, the same errors and
- * the same log, on fake hosts of several sizes, malformed ones included.
+ * the same log, and so do type listings, on fake hosts of several sizes,
+ * malformed ones included.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -204,6 +205,111 @@ START_TEST(threads_list_what_one_thread_lists)
 }
 END_TEST
 
+/*
+ * A parent with @nt types, every few of them malformed: no name, a
+ * description larger than any sysfs attribute, no device_api, a number that
+ * is not one, and entries that are not type directories at all.
+ */
+static void build_types(const char *bdf, unsigned int nt)
+{
+	char id[64], rel[PATH_MAX], path[PATH_MAX];
+	static char big[3 * 8192];
+
+	memset(big, 'x', sizeof(big) - 1);
+	ck_assert_int_eq(fake_tree_add_pci_parent(fx.tree, bdf, 0x8086, 0x3e92,
+						  0x1028, 0x0869, 0x030000,
+						  "i915", 0),
+			 0);
+	ck_assert_int_eq(fake_tree_parent_path(fx.tree, bdf, path,
+					       sizeof(path)),
+			 0);
+	for (unsigned int i = 0; i < nt; i++) {
+		snprintf(id, sizeof(id), "i915-GVTg_V5_%u", i);
+		ck_assert_int_eq(fake_tree_add_type(fx.tree, bdf, id,
+						    i % 6 == 1 ? NULL : id,
+						    "low_gm_size: 64MB",
+						    "vfio-pci", i),
+				 0);
+		if (i % 6 == 2) {
+			snprintf(rel, sizeof(rel),
+				 "%s/mdev_supported_types/%s/description",
+				 path, id);
+			ck_assert_int_eq(fake_tree_write(fx.tree, rel, big), 0);
+		}
+		snprintf(rel, sizeof(rel), "%s/mdev_supported_types/%s/%s",
+			 path, id,
+			 i % 6 == 3 ? "device_api" : "available_instances");
+		if (i % 6 == 3)
+			ck_assert_int_eq(fake_tree_remove(fx.tree, rel), 0);
+		if (i % 6 == 4)
+			ck_assert_int_eq(fake_tree_write(fx.tree, rel, "7x\n"),
+					 0);
+		if (i % 6 == 5) {
+			snprintf(rel, sizeof(rel),
+				 "%s/mdev_supported_types/stray-%u", path, i);
+			ck_assert_int_eq(fake_tree_write(fx.tree, rel, "1\n"),
+					 0);
+		}
+	}
+}
+
+static char *type_listing(const char *threads, const char *bdf)
+{
+	struct vgpu_parent *p = NULL;
+	struct vgpu_type **list = NULL;
+	size_t n = 0, len = 0;
+	char *out = NULL;
+	FILE *f = open_memstream(&out, &len);
+	int r;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(vgpu_parent_get(fx.ctx, bdf, &p), 0);
+	setenv("VGPU_ENUM_THREADS", threads, 1);
+	fx.log_len = 0;
+	fx.log[0] = '\0';
+	r = vgpu_type_list(p, &list, &n);
+	unsetenv("VGPU_ENUM_THREADS");
+	fprintf(f, "r=%d n=%zu\n", r, n);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const char *name = vgpu_type_get_name(list[i]);
+		const char *desc = vgpu_type_get_description(list[i]);
+		const char *api = vgpu_type_get_device_api(list[i]);
+
+		fprintf(f, "%s [%s] [%s] [%s] %d\n", vgpu_type_get_id(list[i]),
+			name ? name : "-", desc ? desc : "-", api ? api : "-",
+			vgpu_type_get_available_instances(list[i]));
+	}
+	fprintf(f, "log:\n%s", fx.log);
+	fclose(f);
+	if (r == 0)
+		vgpu_type_list_free(list, n);
+	vgpu_parent_unref(p);
+	return out;
+}
+
+static const unsigned int type_counts[] = { 0, 3, 15, 16, 17, 64 };
+
+START_TEST(threads_read_types_as_one_thread)
+{
+	unsigned int nt = type_counts[_i];
+	char *one, *many;
+
+	build_types("0000:00:02.0", nt);
+	one = type_listing("1", "0000:00:02.0");
+	many = type_listing("8", "0000:00:02.0");
+	ck_assert_str_eq(many, one);
+	if (nt >= 6) {
+		/* the malformed parts were met */
+		ck_assert_ptr_nonnull(strstr(one, "File too large"));
+		ck_assert_ptr_nonnull(strstr(one, "device_api:"));
+		ck_assert_ptr_nonnull(strstr(one, "available_instances:"));
+		ck_assert_ptr_null(strstr(one, "stray-"));
+	}
+	free(one);
+	free(many);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("enum-parallel");
@@ -219,6 +325,8 @@ int main(void)
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	tcase_add_loop_test(tc, threads_list_what_one_thread_lists, 0,
 			    sizeof(host_sizes) / sizeof(*host_sizes));
+	tcase_add_loop_test(tc, threads_read_types_as_one_thread, 0,
+			    sizeof(type_counts) / sizeof(*type_counts));
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

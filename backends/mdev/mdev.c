@@ -261,54 +261,124 @@ static int type_attr_long(int typesfd, const char *id, const char *attr,
 	return r < 0 ? r : vgpu_parse_long(buf, 10, 0, INT_MAX, ret);
 }
 
-static int type_from_dir(struct vgpu_parent *parent, int typesfd,
-			 const char *id, struct vgpu_type **ret)
+/* a type's attributes as read from sysfs, before any object is made */
+struct type_read {
+	char *id;
+	bool exists;
+	int name_r, desc_r, api_r, avail_r;
+	char *name, *description, *device_api;
+	long avail;
+};
+
+static void type_read_clear(struct type_read *tr)
+{
+	free(tr->id);
+	free(tr->name);
+	free(tr->description);
+	free(tr->device_api);
+}
+
+/* read the attributes of type @tr->id: sysfs reads only, no object and no
+ * log (may run in a worker thread) */
+static void read_type_attrs(int typesfd, struct type_read *tr)
+{
+	const char *id = tr->id;
+	struct stat st;
+
+	tr->name_r = type_attr_alloc(typesfd, id, "name", &tr->name);
+	/* name is optional: only then ask whether the type exists at all */
+	tr->exists = !((tr->name_r == -ENOENT || tr->name_r == -ENOTDIR) &&
+		       (fstatat(typesfd, id, &st, 0) < 0 ||
+			!S_ISDIR(st.st_mode)));
+	if (!tr->exists)
+		return;
+	tr->desc_r = type_attr_alloc(typesfd, id, "description",
+				     &tr->description);
+	tr->api_r = type_attr_alloc(typesfd, id, "device_api",
+				    &tr->device_api);
+	tr->avail_r = type_attr_long(typesfd, id, "available_instances",
+				     &tr->avail);
+}
+
+/* the type read into @tr, its strings taken over; -ENOENT when it is not
+ * a type */
+static int type_from_read(struct vgpu_parent *parent, struct type_read *tr,
+			  struct vgpu_type **ret)
 {
 	struct vgpu_ctx *ctx = parent->ctx;
+	const char *id = tr->id;
 	struct vgpu_type *t;
-	struct stat st;
-	long avail;
-	char *name = NULL;
-	int r;
 
-	r = type_attr_alloc(typesfd, id, "name", &name);
-	/* name is optional: only then ask whether the type exists at all */
-	if ((r == -ENOENT || r == -ENOTDIR) &&
-	    (fstatat(typesfd, id, &st, 0) < 0 || !S_ISDIR(st.st_mode)))
+	if (!tr->exists)
 		return -ENOENT;
 	t = vgpu_type_alloc(parent, id);
-	if (!t) {
-		free(name);
+	if (!t)
 		return -ENOMEM;
-	}
-	t->name = name;
-	if (r < 0 && r != -ENOENT)
-		warn(ctx, "%s/%s: name: %s", parent->id, id, strerror(-r));
-	r = type_attr_alloc(typesfd, id, "description", &t->description);
-	if (r < 0 && r != -ENOENT)
+	t->name = tr->name;
+	tr->name = NULL;
+	if (tr->name_r < 0 && tr->name_r != -ENOENT)
+		warn(ctx, "%s/%s: name: %s", parent->id, id,
+		     strerror(-tr->name_r));
+	t->description = tr->description;
+	tr->description = NULL;
+	if (tr->desc_r < 0 && tr->desc_r != -ENOENT)
 		warn(ctx, "%s/%s: description: %s", parent->id, id,
-		     strerror(-r));
-	r = type_attr_alloc(typesfd, id, "device_api", &t->device_api);
-	if (r < 0)
+		     strerror(-tr->desc_r));
+	t->device_api = tr->device_api;
+	tr->device_api = NULL;
+	if (tr->api_r < 0)
 		warn(ctx, "%s/%s: device_api: %s", parent->id, id,
-		     strerror(-r));
-	r = type_attr_long(typesfd, id, "available_instances", &avail);
-	if (r < 0) {
+		     strerror(-tr->api_r));
+	if (tr->avail_r < 0) {
 		warn(ctx, "%s/%s: available_instances: %s", parent->id, id,
-		     strerror(-r));
-		t->available = r;
+		     strerror(-tr->avail_r));
+		t->available = tr->avail_r;
 	} else {
-		t->available = (int)avail;
+		t->available = (int)tr->avail;
 	}
 	t->attrs_pending = true;
 	*ret = t;
 	return 0;
 }
 
+static int type_from_dir(struct vgpu_parent *parent, int typesfd,
+			 const char *id, struct vgpu_type **ret)
+{
+	struct type_read tr = { .id = strdup(id) };
+	int r;
+
+	if (!tr.id)
+		return -ENOMEM;
+	read_type_attrs(typesfd, &tr);
+	r = type_from_read(parent, &tr, ret);
+	type_read_clear(&tr);
+	return r;
+}
+
+struct types_job {
+	int typesfd;
+	struct type_read *tr;
+};
+
+static void read_type_step(void *data, size_t i)
+{
+	struct types_job *job = data;
+
+	read_type_attrs(job->typesfd, &job->tr[i]);
+}
+
+/*
+ * The types of @parent in directory order.  Their attribute files (four
+ * per type) are read first, by a few threads when the parent has many
+ * types (enum-parallel.h); the objects are then made here, in order, with
+ * the warnings one thread would give.
+ */
 static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 {
 	const struct dirent64 *de;
+	struct types_job job = { -1, NULL };
 	struct vgpu_dir d;
+	size_t n = 0, cap = 0;
 	char *path = vgpu_path_join(parent->syspath, TYPES_DIR);
 	int r;
 
@@ -319,11 +389,36 @@ static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 	if (r < 0)
 		return r == -ENOENT ? -ENODEV : r;
 	while ((de = vgpu_dir_next(&d))) {
-		struct vgpu_type *t;
-
 		if (de->d_name[0] == '.')
 			continue;
-		r = type_from_dir(parent, d.fd, de->d_name, &t);
+		if (n == cap) {
+			struct type_read *grown;
+
+			cap = cap ? 2 * cap : 16;
+			grown = reallocarray(job.tr, cap, sizeof(*job.tr));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			job.tr = grown;
+		}
+		job.tr[n] = (struct type_read){ .id = strdup(de->d_name) };
+		if (!job.tr[n].id) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (r >= 0) {
+		job.typesfd = d.fd;
+		vgpu_enum_run(parent->ctx, n, read_type_step, &job);
+	}
+	/* the types before a failed directory read are made (and warned
+	 * about) before the failure is returned, as they always were */
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct vgpu_type *t;
+
+		r = type_from_read(parent, &job.tr[i], &t);
 		if (r == -ENOMEM)
 			break;
 		if (r < 0) {
@@ -338,6 +433,9 @@ static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 	}
 	if (r >= 0 && d.err)
 		r = d.err;
+	for (size_t i = 0; i < n; i++)
+		type_read_clear(&job.tr[i]);
+	free(job.tr);
 	vgpu_dir_close(&d);
 	return r;
 }
