@@ -68,8 +68,7 @@ void vgpu_enum_run(struct vgpu_ctx *ctx, size_t n,
 	bool started[VGPU_ENUM_MAX_THREADS] = { false };
 
 	for (unsigned int k = 0; k < t; k++) {
-		r[k] = (struct range){ step, data, n * k / t,
-				       n * (k + 1) / t };
+		r[k] = (struct range){ step, data, n * k / t, n * (k + 1) / t };
 		/* range 0 is the calling thread's */
 		started[k] = k > 0 &&
 			     pthread_create(&tid[k], NULL, worker, &r[k]) == 0;

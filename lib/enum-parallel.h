@@ -20,7 +20,7 @@ struct vgpu_ctx;
 #define VGPU_ENUM_MIN_ITEMS 16
 /* items per worker at least, and most workers */
 #define VGPU_ENUM_ITEMS_PER_THREAD 8
-#define VGPU_ENUM_MAX_THREADS 8
+#define VGPU_ENUM_MAX_THREADS	   8
 
 /* how many threads (the calling one included) would read @n items:
  * min(usable CPUs, VGPU_ENUM_MAX_THREADS, n / 8), 1 below

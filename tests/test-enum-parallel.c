@@ -91,10 +91,9 @@ static void build_host(unsigned int np)
 	for (unsigned int i = 0; i < np; i++) {
 		snprintf(bdf, sizeof(bdf), "0000:%02x:%02x.0", 1 + i / 32,
 			 i % 32);
-		ck_assert_int_eq(fake_tree_add_pci_parent(fx.tree, bdf, 0x10de,
-							  0x1eb8, 0x10de,
-							  0x12a2, 0x030200,
-							  "nvidia", 0),
+		ck_assert_int_eq(fake_tree_add_pci_parent(
+					 fx.tree, bdf, 0x10de, 0x1eb8, 0x10de,
+					 0x12a2, 0x030200, "nvidia", 0),
 				 0);
 		ck_assert_int_eq(fake_tree_add_type(fx.tree, bdf, "nvidia-1",
 						    "GRID T4-1Q", "x=1",
@@ -114,8 +113,8 @@ static void build_host(unsigned int np)
 						 0);
 				snprintf(rel, sizeof(rel), "%s/%s/mdev_type",
 					 path, uuid);
-				ck_assert_int_eq(
-					fake_tree_remove(fx.tree, rel), 0);
+				ck_assert_int_eq(fake_tree_remove(fx.tree, rel),
+						 0);
 			}
 		}
 		if (i % 11 == 3) {
@@ -220,9 +219,8 @@ static void build_types(const char *bdf, unsigned int nt)
 						  0x1028, 0x0869, 0x030000,
 						  "i915", 0),
 			 0);
-	ck_assert_int_eq(fake_tree_parent_path(fx.tree, bdf, path,
-					       sizeof(path)),
-			 0);
+	ck_assert_int_eq(
+		fake_tree_parent_path(fx.tree, bdf, path, sizeof(path)), 0);
 	for (unsigned int i = 0; i < nt; i++) {
 		snprintf(id, sizeof(id), "i915-GVTg_V5_%u", i);
 		ck_assert_int_eq(fake_tree_add_type(fx.tree, bdf, id,
@@ -232,8 +230,8 @@ static void build_types(const char *bdf, unsigned int nt)
 				 0);
 		if (i % 6 == 2) {
 			snprintf(rel, sizeof(rel),
-				 "%s/mdev_supported_types/%s/description",
-				 path, id);
+				 "%s/mdev_supported_types/%s/description", path,
+				 id);
 			ck_assert_int_eq(fake_tree_write(fx.tree, rel, big), 0);
 		}
 		snprintf(rel, sizeof(rel), "%s/mdev_supported_types/%s/%s",

@@ -287,17 +287,16 @@ static void read_type_attrs(int typesfd, struct type_read *tr)
 
 	tr->name_r = type_attr_alloc(typesfd, id, "name", &tr->name);
 	/* name is optional: only then ask whether the type exists at all */
-	tr->exists = !((tr->name_r == -ENOENT || tr->name_r == -ENOTDIR) &&
-		       (fstatat(typesfd, id, &st, 0) < 0 ||
-			!S_ISDIR(st.st_mode)));
+	tr->exists =
+		!((tr->name_r == -ENOENT || tr->name_r == -ENOTDIR) &&
+		  (fstatat(typesfd, id, &st, 0) < 0 || !S_ISDIR(st.st_mode)));
 	if (!tr->exists)
 		return;
-	tr->desc_r = type_attr_alloc(typesfd, id, "description",
-				     &tr->description);
-	tr->api_r = type_attr_alloc(typesfd, id, "device_api",
-				    &tr->device_api);
-	tr->avail_r = type_attr_long(typesfd, id, "available_instances",
-				     &tr->avail);
+	tr->desc_r =
+		type_attr_alloc(typesfd, id, "description", &tr->description);
+	tr->api_r = type_attr_alloc(typesfd, id, "device_api", &tr->device_api);
+	tr->avail_r =
+		type_attr_long(typesfd, id, "available_instances", &tr->avail);
 }
 
 /* the type read into @tr, its strings taken over; -ENOENT when it is not
@@ -621,18 +620,18 @@ static void *free_name(void *p)
 
 /* an entry of a parent directory that the bus lists, as a worker read it */
 struct pentry {
-	size_t k;	 /* its index in bus_names */
+	size_t k; /* its index in bus_names */
 	char uuid[VGPU_UUID_LEN + 1];
-	char *type;	 /* the mdev_type link's last component */
-	int type_r;	 /* vgpu_readlink_base()'s answer */
+	char *type; /* the mdev_type link's last component */
+	int type_r; /* vgpu_readlink_base()'s answer */
 };
 
 /* one entry of class/mdev_bus, read by a worker of scan_parents() */
 struct pscan {
 	const char *cname;
-	char *psys;	/* the parent directory */
+	char *psys;	   /* the parent directory */
 	const char *pname; /* in psys */
-	int r;		/* -ENOMEM, else 0 */
+	int r;		   /* -ENOMEM, else 0 */
 	struct pentry *e;
 	size_t n;
 };
@@ -664,7 +663,8 @@ static void read_parent(const struct pscan_job *job, struct pscan *ps)
 	}
 	ps->pname = strrchr(ps->psys, '/');
 	ps->pname = ps->pname ? ps->pname + 1 : ps->psys;
-	if (!*ps->pname || (job->parent_id && strcmp(ps->pname, job->parent_id)))
+	if (!*ps->pname ||
+	    (job->parent_id && strcmp(ps->pname, job->parent_id)))
 		return;
 	/* gone since the class directory was read: nothing of it */
 	if (vgpu_dir_open(AT_FDCWD, ps->psys, &pd) < 0)
@@ -778,7 +778,8 @@ static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
 {
 	char *cdir = class_dir(ctx);
 	struct vgpu_vec names = { 0 };
-	struct pscan_job job = { .cdir = cdir, .parent_id = parent_id,
+	struct pscan_job job = { .cdir = cdir,
+				 .parent_id = parent_id,
 				 .bn = bn };
 	struct vgpu_dir d;
 	bool open = cdir && vgpu_dir_open(AT_FDCWD, cdir, &d) == 0;
