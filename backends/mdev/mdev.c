@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "enum-parallel.h"
 #include "libvgpu-private.h"
 #include "mdev-qos.h"
 #include "util-sysfs.h"
@@ -260,54 +261,123 @@ static int type_attr_long(int typesfd, const char *id, const char *attr,
 	return r < 0 ? r : vgpu_parse_long(buf, 10, 0, INT_MAX, ret);
 }
 
-static int type_from_dir(struct vgpu_parent *parent, int typesfd,
-			 const char *id, struct vgpu_type **ret)
+/* a type's attributes as read from sysfs, before any object is made */
+struct type_read {
+	char *id;
+	bool exists;
+	int name_r, desc_r, api_r, avail_r;
+	char *name, *description, *device_api;
+	long avail;
+};
+
+static void type_read_clear(struct type_read *tr)
+{
+	free(tr->id);
+	free(tr->name);
+	free(tr->description);
+	free(tr->device_api);
+}
+
+/* read the attributes of type @tr->id: sysfs reads only, no object and no
+ * log (may run in a worker thread) */
+static void read_type_attrs(int typesfd, struct type_read *tr)
+{
+	const char *id = tr->id;
+	struct stat st;
+
+	tr->name_r = type_attr_alloc(typesfd, id, "name", &tr->name);
+	/* name is optional: only then ask whether the type exists at all */
+	tr->exists =
+		!((tr->name_r == -ENOENT || tr->name_r == -ENOTDIR) &&
+		  (fstatat(typesfd, id, &st, 0) < 0 || !S_ISDIR(st.st_mode)));
+	if (!tr->exists)
+		return;
+	tr->desc_r =
+		type_attr_alloc(typesfd, id, "description", &tr->description);
+	tr->api_r = type_attr_alloc(typesfd, id, "device_api", &tr->device_api);
+	tr->avail_r =
+		type_attr_long(typesfd, id, "available_instances", &tr->avail);
+}
+
+/* the type read into @tr, its strings taken over; -ENOENT when it is not
+ * a type */
+static int type_from_read(struct vgpu_parent *parent, struct type_read *tr,
+			  struct vgpu_type **ret)
 {
 	struct vgpu_ctx *ctx = parent->ctx;
+	const char *id = tr->id;
 	struct vgpu_type *t;
-	struct stat st;
-	long avail;
-	char *name = NULL;
-	int r;
 
-	r = type_attr_alloc(typesfd, id, "name", &name);
-	/* name is optional: only then ask whether the type exists at all */
-	if ((r == -ENOENT || r == -ENOTDIR) &&
-	    (fstatat(typesfd, id, &st, 0) < 0 || !S_ISDIR(st.st_mode)))
+	if (!tr->exists)
 		return -ENOENT;
 	t = vgpu_type_alloc(parent, id);
-	if (!t) {
-		free(name);
+	if (!t)
 		return -ENOMEM;
-	}
-	t->name = name;
-	if (r < 0 && r != -ENOENT)
-		warn(ctx, "%s/%s: name: %s", parent->id, id, strerror(-r));
-	r = type_attr_alloc(typesfd, id, "description", &t->description);
-	if (r < 0 && r != -ENOENT)
+	t->name = tr->name;
+	tr->name = NULL;
+	if (tr->name_r < 0 && tr->name_r != -ENOENT)
+		warn(ctx, "%s/%s: name: %s", parent->id, id,
+		     strerror(-tr->name_r));
+	t->description = tr->description;
+	tr->description = NULL;
+	if (tr->desc_r < 0 && tr->desc_r != -ENOENT)
 		warn(ctx, "%s/%s: description: %s", parent->id, id,
-		     strerror(-r));
-	r = type_attr_alloc(typesfd, id, "device_api", &t->device_api);
-	if (r < 0)
+		     strerror(-tr->desc_r));
+	t->device_api = tr->device_api;
+	tr->device_api = NULL;
+	if (tr->api_r < 0)
 		warn(ctx, "%s/%s: device_api: %s", parent->id, id,
-		     strerror(-r));
-	r = type_attr_long(typesfd, id, "available_instances", &avail);
-	if (r < 0) {
+		     strerror(-tr->api_r));
+	if (tr->avail_r < 0) {
 		warn(ctx, "%s/%s: available_instances: %s", parent->id, id,
-		     strerror(-r));
-		t->available = r;
+		     strerror(-tr->avail_r));
+		t->available = tr->avail_r;
 	} else {
-		t->available = (int)avail;
+		t->available = (int)tr->avail;
 	}
 	t->attrs_pending = true;
 	*ret = t;
 	return 0;
 }
 
+static int type_from_dir(struct vgpu_parent *parent, int typesfd,
+			 const char *id, struct vgpu_type **ret)
+{
+	struct type_read tr = { .id = strdup(id) };
+	int r;
+
+	if (!tr.id)
+		return -ENOMEM;
+	read_type_attrs(typesfd, &tr);
+	r = type_from_read(parent, &tr, ret);
+	type_read_clear(&tr);
+	return r;
+}
+
+struct types_job {
+	int typesfd;
+	struct type_read *tr;
+};
+
+static void read_type_step(void *data, size_t i)
+{
+	struct types_job *job = data;
+
+	read_type_attrs(job->typesfd, &job->tr[i]);
+}
+
+/*
+ * The types of @parent in directory order.  Their attribute files (four
+ * per type) are read first, by a few threads when the parent has many
+ * types (enum-parallel.h); the objects are then made here, in order, with
+ * the warnings one thread would give.
+ */
 static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 {
 	const struct dirent64 *de;
+	struct types_job job = { -1, NULL };
 	struct vgpu_dir d;
+	size_t n = 0, cap = 0;
 	char *path = vgpu_path_join(parent->syspath, TYPES_DIR);
 	int r;
 
@@ -318,11 +388,36 @@ static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 	if (r < 0)
 		return r == -ENOENT ? -ENODEV : r;
 	while ((de = vgpu_dir_next(&d))) {
-		struct vgpu_type *t;
-
 		if (de->d_name[0] == '.')
 			continue;
-		r = type_from_dir(parent, d.fd, de->d_name, &t);
+		if (n == cap) {
+			struct type_read *grown;
+
+			cap = cap ? 2 * cap : 16;
+			grown = reallocarray(job.tr, cap, sizeof(*job.tr));
+			if (!grown) {
+				r = -ENOMEM;
+				break;
+			}
+			job.tr = grown;
+		}
+		job.tr[n] = (struct type_read){ .id = strdup(de->d_name) };
+		if (!job.tr[n].id) {
+			r = -ENOMEM;
+			break;
+		}
+		n++;
+	}
+	if (r >= 0) {
+		job.typesfd = d.fd;
+		vgpu_enum_run(parent->ctx, n, read_type_step, &job);
+	}
+	/* the types before a failed directory read are made (and warned
+	 * about) before the failure is returned, as they always were */
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		struct vgpu_type *t;
+
+		r = type_from_read(parent, &job.tr[i], &t);
 		if (r == -ENOMEM)
 			break;
 		if (r < 0) {
@@ -337,6 +432,9 @@ static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 	}
 	if (r >= 0 && d.err)
 		r = d.err;
+	for (size_t i = 0; i < n; i++)
+		type_read_clear(&job.tr[i]);
+	free(job.tr);
 	vgpu_dir_close(&d);
 	return r;
 }
@@ -520,54 +618,140 @@ static void *free_name(void *p)
 	return NULL;
 }
 
-/* the active instances of the parent directory @psys (named @pname) that
- * the bus lists, in UUID order */
-static int scan_parent(struct vgpu_ctx *ctx, const char *psys,
-		       const char *pname, struct bus_names *bn,
-		       struct vgpu_vec *out)
+/* an entry of a parent directory that the bus lists, as a worker read it */
+struct pentry {
+	size_t k; /* its index in bus_names */
+	char uuid[VGPU_UUID_LEN + 1];
+	char *type; /* the mdev_type link's last component */
+	int type_r; /* vgpu_readlink_base()'s answer */
+};
+
+/* one entry of class/mdev_bus, read by a worker of scan_parents() */
+struct pscan {
+	const char *cname;
+	char *psys;	   /* the parent directory */
+	const char *pname; /* in psys */
+	int r;		   /* -ENOMEM, else 0 */
+	struct pentry *e;
+	size_t n;
+};
+
+/* what every worker of scan_parents() shares, read-only */
+struct pscan_job {
+	int classfd;
+	const char *cdir, *parent_id;
+	const struct bus_names *bn;
+	struct pscan *p;
+};
+
+/* the entries of @ps's parent directory that the bus lists, each with its
+ * mdev_type link: sysfs reads only, into @ps (run in a worker thread) */
+static void read_parent(const struct pscan_job *job, struct pscan *ps)
 {
-	size_t first = out->n;
+	const struct bus_names *bn = job->bn;
 	const struct dirent64 *e;
 	struct vgpu_dir pd;
+	size_t cap = 0;
 	int r;
 
-	if (vgpu_dir_open(AT_FDCWD, psys, &pd) < 0)
-		return 0;
-	r = 0;
-	while (r >= 0 && (e = vgpu_dir_next(&pd))) {
-		char *name = (char *)e->d_name, **hit, *path;
-		char uuid[VGPU_UUID_LEN + 1];
-		struct vgpu_instance *in;
-		size_t k;
+	r = resolve_link(job->classfd, job->cdir, ps->cname, &ps->psys);
+	if (r == -EINVAL)
+		ps->psys = vgpu_path_join(job->cdir, ps->cname);
+	if (r == -ENOMEM || !ps->psys) {
+		ps->r = -ENOMEM;
+		return;
+	}
+	ps->pname = strrchr(ps->psys, '/');
+	ps->pname = ps->pname ? ps->pname + 1 : ps->psys;
+	if (!*ps->pname ||
+	    (job->parent_id && strcmp(ps->pname, job->parent_id)))
+		return;
+	/* gone since the class directory was read: nothing of it */
+	if (vgpu_dir_open(AT_FDCWD, ps->psys, &pd) < 0)
+		return;
+	while ((e = vgpu_dir_next(&pd))) {
+		static const char leaf[] = "/mdev_type";
+		char *name = (char *)e->d_name, **hit, buf[NAME_MAX + 1];
+		char link[NAME_MAX + sizeof(leaf)];
+		struct pentry *pe;
+		size_t len;
 
-		if ((e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) ||
-		    vgpu_uuid_normalize(name, uuid) < 0)
+		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
 			continue;
 		hit = bsearch(&name, bn->name, bn->n, sizeof(*bn->name),
 			      cmp_name);
-		k = hit ? (size_t)(hit - bn->name) : 0;
-		if (!hit || bn->found[k])
+		if (!hit)
 			continue;
-		path = vgpu_path_join(psys, name);
-		in = path ? vgpu_instance_alloc(ctx, &vgpu_backend_mdev, uuid,
-						pname)
+		if (ps->n == cap) {
+			cap = cap ? 2 * cap : 16;
+			pe = reallocarray(ps->e, cap, sizeof(*ps->e));
+			if (!pe) {
+				ps->r = -ENOMEM;
+				break;
+			}
+			ps->e = pe;
+		}
+		pe = &ps->e[ps->n];
+		if (vgpu_uuid_normalize(name, pe->uuid) < 0)
+			continue;
+		pe->k = (size_t)(hit - bn->name);
+		/* once per active instance: no printf */
+		len = strlen(name);
+		memcpy(link, name, len);
+		memcpy(link + len, leaf, sizeof(leaf));
+		pe->type_r = vgpu_readlink_base(pd.fd, link, buf, sizeof(buf));
+		pe->type = pe->type_r > 0 ? strdup(buf) : NULL;
+		ps->n++;
+	}
+	vgpu_dir_close(&pd);
+}
+
+static void read_parent_step(void *data, size_t i)
+{
+	struct pscan_job *job = data;
+
+	read_parent(job, &job->p[i]);
+}
+
+/* the instances of @ps, in UUID order, that no earlier parent holds */
+static int build_parent(struct vgpu_ctx *ctx, struct pscan *ps,
+			struct bus_names *bn, struct vgpu_vec *out)
+{
+	size_t first = out->n;
+	int r = 0;
+
+	for (size_t j = 0; r >= 0 && j < ps->n; j++) {
+		struct pentry *pe = &ps->e[j];
+		struct vgpu_instance *in;
+		char *path;
+
+		if (bn->found[pe->k])
+			continue;
+		path = vgpu_path_join(ps->psys, bn->name[pe->k]);
+		in = path ? vgpu_instance_alloc(ctx, &vgpu_backend_mdev,
+						pe->uuid, ps->pname)
 			  : NULL;
 		if (!in) {
 			free(path);
 			r = -ENOMEM;
 			break;
 		}
-		bn->found[k] = true;
+		bn->found[pe->k] = true;
 		in->syspath = path;
 		in->active = true;
 		/* read when asked: one link less per instance */
 		in->iommu_group = VGPU_IOMMU_GROUP_UNREAD;
-		read_type(ctx, in, pd.fd, name);
+		if (pe->type_r > 0) {
+			in->type_id = pe->type;
+			pe->type = NULL;
+		} else {
+			warn(ctx, "%s: no mdev_type link: %s", in->uuid,
+			     strerror(pe->type_r < 0 ? -pe->type_r : EINVAL));
+		}
 		r = vgpu_vec_push(out, in);
 		if (r < 0)
 			vgpu_instance_unref(in);
 	}
-	vgpu_dir_close(&pd);
 	/* a dozen or so per parent: sorted here, the listing needs no sort
 	 * of all of them */
 	if (out->n - first > 1)
@@ -584,35 +768,47 @@ static int scan_parent(struct vgpu_ctx *ctx, const char *psys,
  * of two.  What no parent holds is left to the bus links.  Parents are
  * visited in name order and each one's instances come sorted, so the
  * listing comes out in its final order (parent, UUID).
+ *
+ * On a big host the parents' directories and links are read by a few
+ * threads (enum-parallel.h); the instances are then made here, parent by
+ * parent, exactly as if one thread had read them.
  */
 static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
 			struct bus_names *bn, struct vgpu_vec *out)
 {
 	char *cdir = class_dir(ctx);
 	struct vgpu_vec names = { 0 };
+	struct pscan_job job = { .cdir = cdir,
+				 .parent_id = parent_id,
+				 .bn = bn };
 	struct vgpu_dir d;
 	bool open = cdir && vgpu_dir_open(AT_FDCWD, cdir, &d) == 0;
 	int r = cdir ? 0 : -ENOMEM;
 
 	if (open)
 		r = sorted_names(&d, &names);
-	for (size_t i = 0; open && r >= 0 && i < names.n; i++) {
-		const char *pname, *cname = names.items[i];
-		char *psys = NULL;
-
-		r = resolve_link(d.fd, cdir, cname, &psys);
-		if (r == -EINVAL)
-			psys = vgpu_path_join(cdir, cname);
-		if (r == -ENOMEM || !psys) {
+	if (open && r >= 0 && names.n) {
+		job.classfd = d.fd;
+		job.p = calloc(names.n, sizeof(*job.p));
+		if (!job.p)
 			r = -ENOMEM;
-			break;
+	}
+	if (job.p) {
+		for (size_t i = 0; i < names.n; i++)
+			job.p[i].cname = names.items[i];
+		vgpu_enum_run(ctx, names.n, read_parent_step, &job);
+		for (size_t i = 0; r >= 0 && i < names.n; i++) {
+			r = job.p[i].r;
+			if (r >= 0 && job.p[i].n)
+				r = build_parent(ctx, &job.p[i], bn, out);
 		}
-		r = 0;
-		pname = strrchr(psys, '/');
-		pname = pname ? pname + 1 : psys;
-		if (*pname && (!parent_id || !strcmp(pname, parent_id)))
-			r = scan_parent(ctx, psys, pname, bn, out);
-		free(psys);
+		for (size_t i = 0; i < names.n; i++) {
+			for (size_t j = 0; j < job.p[i].n; j++)
+				free(job.p[i].e[j].type);
+			free(job.p[i].e);
+			free(job.p[i].psys);
+		}
+		free(job.p);
 	}
 	vgpu_vec_clear(&names, free_name);
 	if (open)

@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Listings read by worker threads (lib/enum-parallel.c) give what one
+ * thread gives: the same instances in the same order, the same errors and
+ * the same log, and so do type listings, on fake hosts of several sizes,
+ * malformed ones included.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "enum-parallel.h"
+#include "test-common.h"
+
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
+/* every item is visited exactly once, whatever the number of threads */
+static void count_step(void *data, size_t i)
+{
+	unsigned char *seen = data;
+
+	seen[i]++;
+}
+
+START_TEST(every_item_once)
+{
+	static const size_t sizes[] = { 0, 1, 15, 16, 17, 63, 64, 100, 1000 };
+	static const char *const threads[] = { "1", "2", "3", "8" };
+
+	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++) {
+		setenv("VGPU_ENUM_THREADS", threads[t], 1);
+		for (size_t s = 0; s < sizeof(sizes) / sizeof(*sizes); s++) {
+			unsigned char *seen = calloc(sizes[s] + 1, 1);
+
+			ck_assert_ptr_nonnull(seen);
+			vgpu_enum_run(NULL, sizes[s], count_step, seen);
+			for (size_t i = 0; i < sizes[s]; i++)
+				ck_assert_uint_eq(seen[i], 1);
+			free(seen);
+		}
+	}
+	unsetenv("VGPU_ENUM_THREADS");
+}
+END_TEST
+
+START_TEST(thread_count_bounds)
+{
+	setenv("VGPU_ENUM_THREADS", "8", 1);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 0), 1);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, VGPU_ENUM_MIN_ITEMS - 1), 1);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 16), 2);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 24), 3);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 100000), 8);
+	setenv("VGPU_ENUM_THREADS", "1", 1);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 100000), 1);
+	/* malformed: ignored, the CPUs decide (at least one thread) */
+	setenv("VGPU_ENUM_THREADS", "0", 1);
+	ck_assert_uint_ge(vgpu_enum_threads(NULL, 100000), 1);
+	setenv("VGPU_ENUM_THREADS", "9x", 1);
+	ck_assert_uint_le(vgpu_enum_threads(NULL, 100000),
+			  VGPU_ENUM_MAX_THREADS);
+	unsetenv("VGPU_ENUM_THREADS");
+	ck_assert_uint_le(vgpu_enum_threads(NULL, 100000),
+			  VGPU_ENUM_MAX_THREADS);
+}
+END_TEST
+
+/* rename the tree's @from to @to (both root-relative) */
+static int rename_in_tree(const char *from, const char *to)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	const char *root = fake_tree_root(fx.tree);
+
+	snprintf(a, sizeof(a), "%s/%s", root, from);
+	snprintf(b, sizeof(b), "%s/%s", root, to);
+	return rename(a, b) < 0 ? -errno : 0;
+}
+
+/*
+ * A host of @np PCI parents, each with one type and (i % 4) instances; some
+ * are malformed: every 5th parent's first instance has no mdev_type link,
+ * every 7th parent's class link points at a removed device (as when a
+ * parent goes away in the middle of a listing), and every 11th holds an
+ * entry that looks like an instance but is not on the bus.
+ */
+static void build_host(unsigned int np)
+{
+	char bdf[32], uuid[40], rel[PATH_MAX], path[PATH_MAX];
+
+	for (unsigned int i = 0; i < np; i++) {
+		snprintf(bdf, sizeof(bdf), "0000:%02x:%02x.0", 1 + i / 32,
+			 i % 32);
+		ck_assert_int_eq(fake_tree_add_pci_parent(
+					 fx.tree, bdf, 0x10de, 0x1eb8, 0x10de,
+					 0x12a2, 0x030200, "nvidia", 0),
+				 0);
+		ck_assert_int_eq(fake_tree_add_type(fx.tree, bdf, "nvidia-1",
+						    "GRID T4-1Q", "x=1",
+						    "vfio-pci", 16),
+				 0);
+		for (unsigned int j = 0; j < i % 4; j++) {
+			snprintf(uuid, sizeof(uuid),
+				 "%08x-0000-4000-8000-%012x", i, j);
+			ck_assert_int_eq(fake_tree_add_instance(fx.tree, bdf,
+								"nvidia-1",
+								uuid),
+					 0);
+			if (i % 5 == 1 && j == 0) {
+				ck_assert_int_eq(fake_tree_parent_path(
+							 fx.tree, bdf, path,
+							 sizeof(path)),
+						 0);
+				snprintf(rel, sizeof(rel), "%s/%s/mdev_type",
+					 path, uuid);
+				ck_assert_int_eq(fake_tree_remove(fx.tree, rel),
+						 0);
+			}
+		}
+		if (i % 11 == 3) {
+			ck_assert_int_eq(fake_tree_parent_path(fx.tree, bdf,
+							       path,
+							       sizeof(path)),
+					 0);
+			snprintf(rel, sizeof(rel),
+				 "%s/deadbeef-0000-4000-8000-000000000000",
+				 path);
+			ck_assert_int_eq(fake_tree_mkdir(fx.tree, rel), 0);
+		}
+		if (i % 7 == 6 && i % 4) {
+			/* the device goes, its class link and bus entries
+			 * stay */
+			ck_assert_int_eq(fake_tree_parent_path(fx.tree, bdf,
+							       path,
+							       sizeof(path)),
+					 0);
+			snprintf(rel, sizeof(rel), "%s.gone", path);
+			ck_assert_int_eq(rename_in_tree(path, rel), 0);
+		}
+	}
+}
+
+/* a listing written out whole: error, objects in order, and the log */
+static char *listing(const char *threads, unsigned int flags,
+		     const char *parent)
+{
+	struct vgpu_instance **list = NULL;
+	size_t n = 0, len = 0;
+	char *out = NULL;
+	FILE *f = open_memstream(&out, &len);
+	int r;
+
+	ck_assert_ptr_nonnull(f);
+	setenv("VGPU_ENUM_THREADS", threads, 1);
+	fx.log_len = 0;
+	fx.log[0] = '\0';
+	r = vgpu_instance_list(fx.ctx, flags, parent, NULL, &list, &n);
+	unsetenv("VGPU_ENUM_THREADS");
+	fprintf(f, "r=%d n=%zu\n", r, n);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const char *type = vgpu_instance_get_type_id(list[i]);
+
+		fprintf(f, "%s %s %s %s\n", vgpu_instance_get_uuid(list[i]),
+			vgpu_instance_get_parent_id(list[i]),
+			type ? type : "(none)",
+			vgpu_instance_get_syspath(list[i]));
+	}
+	fprintf(f, "log:\n%s", fx.log);
+	fclose(f);
+	if (r == 0)
+		vgpu_instance_list_free(list, n);
+	return out;
+}
+
+static const unsigned int host_sizes[] = { 0, 5, 16, 40, 130 };
+
+START_TEST(threads_list_what_one_thread_lists)
+{
+	unsigned int np = host_sizes[_i];
+	char *one, *many;
+
+	build_host(np);
+	one = listing("1", VGPU_LIST_ACTIVE, NULL);
+	many = listing("8", VGPU_LIST_ACTIVE, NULL);
+	ck_assert_str_eq(many, one);
+	if (np >= 5) {
+		/* the malformed parts were met: no type, and warned */
+		ck_assert_ptr_nonnull(strstr(one, "(none)"));
+		ck_assert_ptr_nonnull(strstr(one, "no mdev_type link"));
+	}
+	free(one);
+	free(many);
+	/* with definitions too, and for one parent */
+	one = listing("1", VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, NULL);
+	many = listing("3", VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, NULL);
+	ck_assert_str_eq(many, one);
+	free(one);
+	free(many);
+	one = listing("1", VGPU_LIST_ACTIVE, "0000:01:01.0");
+	many = listing("8", VGPU_LIST_ACTIVE, "0000:01:01.0");
+	ck_assert_str_eq(many, one);
+	free(one);
+	free(many);
+}
+END_TEST
+
+/*
+ * A parent with @nt types, every few of them malformed: no name, a
+ * description larger than any sysfs attribute, no device_api, a number that
+ * is not one, and entries that are not type directories at all.
+ */
+static void build_types(const char *bdf, unsigned int nt)
+{
+	char id[64], rel[PATH_MAX], path[PATH_MAX];
+	static char big[3 * 8192];
+
+	memset(big, 'x', sizeof(big) - 1);
+	ck_assert_int_eq(fake_tree_add_pci_parent(fx.tree, bdf, 0x8086, 0x3e92,
+						  0x1028, 0x0869, 0x030000,
+						  "i915", 0),
+			 0);
+	ck_assert_int_eq(
+		fake_tree_parent_path(fx.tree, bdf, path, sizeof(path)), 0);
+	for (unsigned int i = 0; i < nt; i++) {
+		snprintf(id, sizeof(id), "i915-GVTg_V5_%u", i);
+		ck_assert_int_eq(fake_tree_add_type(fx.tree, bdf, id,
+						    i % 6 == 1 ? NULL : id,
+						    "low_gm_size: 64MB",
+						    "vfio-pci", i),
+				 0);
+		if (i % 6 == 2) {
+			snprintf(rel, sizeof(rel),
+				 "%s/mdev_supported_types/%s/description", path,
+				 id);
+			ck_assert_int_eq(fake_tree_write(fx.tree, rel, big), 0);
+		}
+		snprintf(rel, sizeof(rel), "%s/mdev_supported_types/%s/%s",
+			 path, id,
+			 i % 6 == 3 ? "device_api" : "available_instances");
+		if (i % 6 == 3)
+			ck_assert_int_eq(fake_tree_remove(fx.tree, rel), 0);
+		if (i % 6 == 4)
+			ck_assert_int_eq(fake_tree_write(fx.tree, rel, "7x\n"),
+					 0);
+		if (i % 6 == 5) {
+			snprintf(rel, sizeof(rel),
+				 "%s/mdev_supported_types/stray-%u", path, i);
+			ck_assert_int_eq(fake_tree_write(fx.tree, rel, "1\n"),
+					 0);
+		}
+	}
+}
+
+static char *type_listing(const char *threads, const char *bdf)
+{
+	struct vgpu_parent *p = NULL;
+	struct vgpu_type **list = NULL;
+	size_t n = 0, len = 0;
+	char *out = NULL;
+	FILE *f = open_memstream(&out, &len);
+	int r;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(vgpu_parent_get(fx.ctx, bdf, &p), 0);
+	setenv("VGPU_ENUM_THREADS", threads, 1);
+	fx.log_len = 0;
+	fx.log[0] = '\0';
+	r = vgpu_type_list(p, &list, &n);
+	unsetenv("VGPU_ENUM_THREADS");
+	fprintf(f, "r=%d n=%zu\n", r, n);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const char *name = vgpu_type_get_name(list[i]);
+		const char *desc = vgpu_type_get_description(list[i]);
+		const char *api = vgpu_type_get_device_api(list[i]);
+
+		fprintf(f, "%s [%s] [%s] [%s] %d\n", vgpu_type_get_id(list[i]),
+			name ? name : "-", desc ? desc : "-", api ? api : "-",
+			vgpu_type_get_available_instances(list[i]));
+	}
+	fprintf(f, "log:\n%s", fx.log);
+	fclose(f);
+	if (r == 0)
+		vgpu_type_list_free(list, n);
+	vgpu_parent_unref(p);
+	return out;
+}
+
+static const unsigned int type_counts[] = { 0, 3, 15, 16, 17, 64 };
+
+START_TEST(threads_read_types_as_one_thread)
+{
+	unsigned int nt = type_counts[_i];
+	char *one, *many;
+
+	build_types("0000:00:02.0", nt);
+	one = type_listing("1", "0000:00:02.0");
+	many = type_listing("8", "0000:00:02.0");
+	ck_assert_str_eq(many, one);
+	if (nt >= 6) {
+		/* the malformed parts were met */
+		ck_assert_ptr_nonnull(strstr(one, "File too large"));
+		ck_assert_ptr_nonnull(strstr(one, "device_api:"));
+		ck_assert_ptr_nonnull(strstr(one, "available_instances:"));
+		ck_assert_ptr_null(strstr(one, "stray-"));
+	}
+	free(one);
+	free(many);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("enum-parallel");
+	TCase *tc = tcase_create("parallel");
+
+	/* building 130 parents takes a while on a loaded machine */
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, every_item_once);
+	tcase_add_test(tc, thread_count_bounds);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("listings");
+	tcase_set_timeout(tc, 300);
+	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
+	tcase_add_loop_test(tc, threads_list_what_one_thread_lists, 0,
+			    sizeof(host_sizes) / sizeof(*host_sizes));
+	tcase_add_loop_test(tc, threads_read_types_as_one_thread, 0,
+			    sizeof(type_counts) / sizeof(*type_counts));
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
