@@ -285,7 +285,7 @@ static char *type_listing(const char *threads, const char *bdf)
 	return out;
 }
 
-static const unsigned int type_counts[] = { 0, 3, 15, 16, 17, 64 };
+static const unsigned int type_counts[] = { 0, 3, 15, 16, 17, 63, 64, 130 };
 
 START_TEST(threads_read_types_as_one_thread)
 {

@@ -367,6 +367,15 @@ static void read_type_step(void *data, size_t i)
 }
 
 /*
+ * Threads for one parent's types only from this many on: the call covers
+ * one parent, so threads are started and joined per call, and on a host of
+ * many parents with 16 types each that cost ~40 % more CPU time for ~15 %
+ * less wall-clock time (docs/testing.md, "Listing speed"); from 64 types
+ * on, the reads they share outweigh starting them.
+ */
+#define TYPES_THREADED_MIN 64
+
+/*
  * The types of @parent in directory order.  Their attribute files (four
  * per type) are read first, by a few threads when the parent has many
  * types (enum-parallel.h); the objects are then made here, in order, with
@@ -410,7 +419,11 @@ static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 	}
 	if (r >= 0) {
 		job.typesfd = d.fd;
-		vgpu_enum_run(parent->ctx, n, read_type_step, &job);
+		if (n >= TYPES_THREADED_MIN)
+			vgpu_enum_run(parent->ctx, n, read_type_step, &job);
+		else
+			for (size_t i = 0; i < n; i++)
+				read_type_step(&job, i);
 	}
 	/* the types before a failed directory read are made (and warned
 	 * about) before the failure is returned, as they always were */
