@@ -174,6 +174,27 @@ static int hung_provider(const char *runtime, char *sockpath, size_t size)
 	return fd;
 }
 
+/*
+ * A context with no sysfs and @runtime (a mkdtemp template) as its runtime
+ * directory, where a provider registers whose socket (@sock, its fd in
+ * @fd) never answers; provider calls give up after 200 ms.
+ */
+static struct vgpu_ctx *ctx_with_hung_provider(char *runtime, char *sock,
+					       size_t socklen, int *fd)
+{
+	struct vgpu_ctx *ctx;
+
+	ck_assert_ptr_nonnull(mkdtemp(runtime));
+	*fd = hung_provider(runtime, sock, socklen);
+	setenv("VGPU_PROVIDER_TIMEOUT_MS", "200", 1);
+	unsetenv("VGPU_LOG");
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
+	vgpu_ctx_set_log_fn(ctx, count_log, &logged);
+	ck_assert_int_eq(vgpu_ctx_set_sysfs_root(ctx, "/nonexistent"), 0);
+	ck_assert_int_eq(vgpu_ctx_set_runtime_dir(ctx, runtime), 0);
+	return ctx;
+}
+
 START_TEST(backends_and_a_hung_provider)
 {
 	char runtime[] = "/tmp/vgpu-rt.XXXXXX", sock[600], dir[600];
@@ -184,14 +205,7 @@ START_TEST(backends_and_a_hung_provider)
 	size_t n;
 	int fd;
 
-	ck_assert_ptr_nonnull(mkdtemp(runtime));
-	fd = hung_provider(runtime, sock, sizeof(sock));
-	setenv("VGPU_PROVIDER_TIMEOUT_MS", "200", 1);
-	unsetenv("VGPU_LOG");
-	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
-	vgpu_ctx_set_log_fn(ctx, count_log, &logged);
-	ck_assert_int_eq(vgpu_ctx_set_sysfs_root(ctx, "/nonexistent"), 0);
-	ck_assert_int_eq(vgpu_ctx_set_runtime_dir(ctx, runtime), 0);
+	ctx = ctx_with_hung_provider(runtime, sock, sizeof(sock), &fd);
 
 	/* malformed selections */
 	ck_assert_int_eq(vgpu_ctx_set_backends(NULL, "mdev"), -EINVAL);
@@ -287,14 +301,7 @@ START_TEST(listing_leaves_out_a_hung_provider)
 	size_t n;
 	int fd;
 
-	ck_assert_ptr_nonnull(mkdtemp(runtime));
-	fd = hung_provider(runtime, sock, sizeof(sock));
-	setenv("VGPU_PROVIDER_TIMEOUT_MS", "200", 1);
-	unsetenv("VGPU_LOG");
-	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
-	vgpu_ctx_set_log_fn(ctx, count_log, &logged);
-	ck_assert_int_eq(vgpu_ctx_set_sysfs_root(ctx, "/nonexistent"), 0);
-	ck_assert_int_eq(vgpu_ctx_set_runtime_dir(ctx, runtime), 0);
+	ctx = ctx_with_hung_provider(runtime, sock, sizeof(sock), &fd);
 	vgpu_ctx_set_unreachable_fn(NULL, note_unreachable, &u); /* no-op */
 	vgpu_ctx_set_unreachable_fn(ctx, note_unreachable, &u);
 
