@@ -14,29 +14,25 @@
 #include "vgpuctl-display.h"
 #include "vgpuctl-json.h"
 
-#define FOURCC(a, b, c, d)                                          \
-	((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16 | \
-	 (uint32_t)(d) << 24)
-
 /* bytes per pixel and where R, G, B sit in a little-endian pixel */
 static int pixel_layout(uint32_t fourcc, int *bpp, int *ri, int *gi, int *bi)
 {
 	switch (fourcc) {
-	case FOURCC('X', 'R', '2', '4'):
-	case FOURCC('A', 'R', '2', '4'):
+	case DSRC_FOURCC('X', 'R', '2', '4'):
+	case DSRC_FOURCC('A', 'R', '2', '4'):
 		*bpp = 4, *bi = 0, *gi = 1, *ri = 2;
 		return 0;
-	case FOURCC('X', 'B', '2', '4'):
-	case FOURCC('A', 'B', '2', '4'):
+	case DSRC_FOURCC('X', 'B', '2', '4'):
+	case DSRC_FOURCC('A', 'B', '2', '4'):
 		*bpp = 4, *ri = 0, *gi = 1, *bi = 2;
 		return 0;
-	case FOURCC('R', 'G', '2', '4'):
+	case DSRC_FOURCC('R', 'G', '2', '4'):
 		*bpp = 3, *bi = 0, *gi = 1, *ri = 2;
 		return 0;
-	case FOURCC('B', 'G', '2', '4'):
+	case DSRC_FOURCC('B', 'G', '2', '4'):
 		*bpp = 3, *ri = 0, *gi = 1, *bi = 2;
 		return 0;
-	case FOURCC('R', 'G', '1', '6'):
+	case DSRC_FOURCC('R', 'G', '1', '6'):
 		*bpp = 2, *ri = *gi = *bi = -1;
 		return 0;
 	default:
