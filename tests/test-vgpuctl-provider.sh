@@ -28,7 +28,9 @@ cleanup() {
 }
 trap cleanup EXIT
 mkdir "$tmp/empty" "$tmp/conf" "$tmp/run"
-export VGPU_PROVIDER_TIMEOUT_MS=500
+# long enough for a healthy provider on a loaded machine (every hung call
+# waits this long: about ten of them)
+export VGPU_PROVIDER_TIMEOUT_MS=2000
 P=sim0
 U=11111111-2222-4333-8444-555555555555
 U2=22222222-2222-4333-8444-555555555555
