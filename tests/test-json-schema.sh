@@ -22,8 +22,9 @@ chmod 755 "$tmp"
 sim= sims=
 trap 'for p in $sim $sims; do kill -CONT $p; kill $p; done 2> /dev/null; wait; rm -rf "$tmp"' EXIT
 # a stopped provider is "not responding" after this long (no assertion on
-# time: it only bounds each call)
-export VGPU_PROVIDER_TIMEOUT_MS=1000
+# time: it only bounds each call; long enough that a healthy provider on a
+# loaded machine is never taken for a stopped one)
+export VGPU_PROVIDER_TIMEOUT_MS=2000
 "$mkhost" "$tmp/host" 2 2 2 > /dev/null || exit 1
 U=33333333-2222-4333-8444-555555555555
 . "$(dirname "$0")/lib-cli.sh"   # for ${vg[@]}
