@@ -12,7 +12,7 @@
 #include "libvgpu-private.h"
 #include "util-sysfs.h"
 
-unsigned int vgpu_enum_threads(struct vgpu_ctx *ctx, size_t n)
+unsigned int vgpu_enum_threads(struct vgpu_ctx *ctx, size_t n, size_t min_items)
 {
 	const char *env = secure_getenv("VGPU_ENUM_THREADS");
 	unsigned int t = VGPU_ENUM_MAX_THREADS;
@@ -20,7 +20,7 @@ unsigned int vgpu_enum_threads(struct vgpu_ctx *ctx, size_t n)
 	cpu_set_t cpus;
 	long v;
 
-	if (n < VGPU_ENUM_MIN_ITEMS)
+	if (n < VGPU_ENUM_MIN_ITEMS || n < min_items)
 		return 1;
 	if (env && *env) {
 		if (!vgpu_parse_long(env, 10, 1, VGPU_ENUM_MAX_THREADS, &v)) {
@@ -59,10 +59,10 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-void vgpu_enum_run(struct vgpu_ctx *ctx, size_t n,
+void vgpu_enum_run(struct vgpu_ctx *ctx, size_t n, size_t min_items,
 		   void (*step)(void *data, size_t i), void *data)
 {
-	unsigned int t = vgpu_enum_threads(ctx, n);
+	unsigned int t = vgpu_enum_threads(ctx, n, min_items);
 	struct range r[VGPU_ENUM_MAX_THREADS];
 	pthread_t tid[VGPU_ENUM_MAX_THREADS];
 	bool started[VGPU_ENUM_MAX_THREADS] = { false };

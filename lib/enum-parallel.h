@@ -16,23 +16,25 @@
 
 struct vgpu_ctx;
 
-/* below this many items, no thread is started */
+/* below this many items no thread is started, unless a caller whose items
+ * are cheaper asks for more (the @min_items of the calls below) */
 #define VGPU_ENUM_MIN_ITEMS 16
 /* items per worker at least, and most workers */
 #define VGPU_ENUM_ITEMS_PER_THREAD 8
 #define VGPU_ENUM_MAX_THREADS	   8
 
 /* how many threads (the calling one included) would read @n items:
- * min(usable CPUs, VGPU_ENUM_MAX_THREADS, n / 8), 1 below
- * VGPU_ENUM_MIN_ITEMS items; VGPU_ENUM_THREADS=N in the environment caps
- * it (1: all sequential, for debugging) or, above the CPU count, raises it
- * (tests of the threaded path on a small machine) */
-unsigned int vgpu_enum_threads(struct vgpu_ctx *ctx, size_t n);
+ * min(usable CPUs, VGPU_ENUM_MAX_THREADS, n / 8), 1 below @min_items
+ * (at least VGPU_ENUM_MIN_ITEMS); VGPU_ENUM_THREADS=N in the environment
+ * caps it (1: all sequential, for debugging) or, above the CPU count,
+ * raises it (tests of the threaded path on a small machine) */
+unsigned int vgpu_enum_threads(struct vgpu_ctx *ctx, size_t n,
+			       size_t min_items);
 
 /* call @step(@data, i) for every i < @n, spread over vgpu_enum_threads()
  * threads; returns when all are done.  When a thread cannot be started
  * its range runs in the calling thread. */
-void vgpu_enum_run(struct vgpu_ctx *ctx, size_t n,
+void vgpu_enum_run(struct vgpu_ctx *ctx, size_t n, size_t min_items,
 		   void (*step)(void *data, size_t i), void *data);
 
 #endif

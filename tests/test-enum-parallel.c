@@ -34,7 +34,8 @@ START_TEST(every_item_once)
 			unsigned char *seen = calloc(sizes[s] + 1, 1);
 
 			ck_assert_ptr_nonnull(seen);
-			vgpu_enum_run(NULL, sizes[s], count_step, seen);
+			vgpu_enum_run(NULL, sizes[s], VGPU_ENUM_MIN_ITEMS,
+				      count_step, seen);
 			for (size_t i = 0; i < sizes[s]; i++)
 				ck_assert_uint_eq(seen[i], 1);
 			free(seen);
@@ -47,21 +48,29 @@ END_TEST
 START_TEST(thread_count_bounds)
 {
 	setenv("VGPU_ENUM_THREADS", "8", 1);
-	ck_assert_uint_eq(vgpu_enum_threads(NULL, 0), 1);
-	ck_assert_uint_eq(vgpu_enum_threads(NULL, VGPU_ENUM_MIN_ITEMS - 1), 1);
-	ck_assert_uint_eq(vgpu_enum_threads(NULL, 16), 2);
-	ck_assert_uint_eq(vgpu_enum_threads(NULL, 24), 3);
-	ck_assert_uint_eq(vgpu_enum_threads(NULL, 100000), 8);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 0, VGPU_ENUM_MIN_ITEMS), 1);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, VGPU_ENUM_MIN_ITEMS - 1,
+					    VGPU_ENUM_MIN_ITEMS),
+			  1);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 16, VGPU_ENUM_MIN_ITEMS), 2);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 24, VGPU_ENUM_MIN_ITEMS), 3);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 100000, VGPU_ENUM_MIN_ITEMS),
+			  8);
+	/* a caller's own, higher minimum holds even when threads are forced */
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 63, 64), 1);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 64, 64), 8);
 	setenv("VGPU_ENUM_THREADS", "1", 1);
-	ck_assert_uint_eq(vgpu_enum_threads(NULL, 100000), 1);
+	ck_assert_uint_eq(vgpu_enum_threads(NULL, 100000, VGPU_ENUM_MIN_ITEMS),
+			  1);
 	/* malformed: ignored, the CPUs decide (at least one thread) */
 	setenv("VGPU_ENUM_THREADS", "0", 1);
-	ck_assert_uint_ge(vgpu_enum_threads(NULL, 100000), 1);
+	ck_assert_uint_ge(vgpu_enum_threads(NULL, 100000, VGPU_ENUM_MIN_ITEMS),
+			  1);
 	setenv("VGPU_ENUM_THREADS", "9x", 1);
-	ck_assert_uint_le(vgpu_enum_threads(NULL, 100000),
+	ck_assert_uint_le(vgpu_enum_threads(NULL, 100000, VGPU_ENUM_MIN_ITEMS),
 			  VGPU_ENUM_MAX_THREADS);
 	unsetenv("VGPU_ENUM_THREADS");
-	ck_assert_uint_le(vgpu_enum_threads(NULL, 100000),
+	ck_assert_uint_le(vgpu_enum_threads(NULL, 100000, VGPU_ENUM_MIN_ITEMS),
 			  VGPU_ENUM_MAX_THREADS);
 }
 END_TEST

@@ -419,11 +419,8 @@ static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 	}
 	if (r >= 0) {
 		job.typesfd = d.fd;
-		if (n >= TYPES_THREADED_MIN)
-			vgpu_enum_run(parent->ctx, n, read_type_step, &job);
-		else
-			for (size_t i = 0; i < n; i++)
-				read_type_step(&job, i);
+		vgpu_enum_run(parent->ctx, n, TYPES_THREADED_MIN,
+			      read_type_step, &job);
 	}
 	/* the types before a failed directory read are made (and warned
 	 * about) before the failure is returned, as they always were */
@@ -809,7 +806,8 @@ static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
 	if (job.p) {
 		for (size_t i = 0; i < names.n; i++)
 			job.p[i].cname = names.items[i];
-		vgpu_enum_run(ctx, names.n, read_parent_step, &job);
+		vgpu_enum_run(ctx, names.n, VGPU_ENUM_MIN_ITEMS,
+			      read_parent_step, &job);
 		for (size_t i = 0; r >= 0 && i < names.n; i++) {
 			r = job.p[i].r;
 			if (r >= 0 && job.p[i].n)
