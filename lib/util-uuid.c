@@ -6,38 +6,37 @@
 
 #include "util-uuid.h"
 
-/* what each character of a UUID may be: 1 a hex digit, 2 a dash */
-static unsigned char uuid_class(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-			       (c >= 'A' && c <= 'F')
-		       ? 1
-	       : c == '-' ? 2
-			  : 0;
-}
+/*
+ * What each byte may become in a UUID: its lower-case form for a hex
+ * digit, '-' for a dash, 0 for anything else.  Called for every directory
+ * entry of a listing, so one table look-up per character.
+ */
+static const char uuid_char[256] = {
+	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
+	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
+	['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
+	['f'] = 'f', ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd',
+	['E'] = 'e', ['F'] = 'f', ['-'] = '-',
+};
 
 int vgpu_uuid_normalize(const char *in, char out[37])
 {
-	/* 1 where a hex digit belongs, 2 where a dash does */
-	static const unsigned char want[36] = {
-		1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 2, 1, 1, 1, 1,
-		2, 1, 1, 1, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-	};
 	char norm[37];
 	int i;
 
-	/* called for every directory entry of a listing: one pass, which
-	 * also finds the end (no strlen of names that are not UUIDs); @out
-	 * is written only on success */
+	/* one pass, which also finds the end (no strlen of names that are
+	 * not UUIDs); @out is written only on success */
 	if (!in)
 		return -EINVAL;
 	for (i = 0; i < 36; i++) {
-		char c = in[i];
+		char c = uuid_char[(unsigned char)in[i]];
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
 
-		if (uuid_class(c) != want[i])
+		/* a dash exactly where one belongs (c is never '-' for a
+		 * hex digit, and 0 stops at the end of a shorter name) */
+		if (!c || (c == '-') != dash)
 			return -EINVAL;
-		/* validated: lower-casing is all there is to do */
-		norm[i] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
+		norm[i] = c;
 	}
 	if (in[36] != '\0')
 		return -EINVAL;
