@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 
@@ -41,42 +43,59 @@ unsigned int vgpu_enum_threads(struct vgpu_ctx *ctx, size_t n, size_t min_items)
 	return t ? t : 1;
 }
 
-struct range {
-	void (*step)(void *data, size_t i);
-	void *data;
-	size_t first, end;
-};
-
-static void run_range(const struct range *r)
+/* take items one at a time until none is left: a thread that starts late
+ * or meets slow items takes fewer of them */
+static void run_items(struct vgpu_enum_job *job)
 {
-	for (size_t i = r->first; i < r->end; i++)
-		r->step(r->data, i);
+	size_t i;
+
+	while ((i = atomic_fetch_add_explicit(&job->next, 1,
+					      memory_order_relaxed)) < job->n)
+		job->step(job->data, i);
 }
 
 static void *worker(void *arg)
 {
-	run_range(arg);
+	run_items(arg);
 	return NULL;
+}
+
+void vgpu_enum_start(struct vgpu_ctx *ctx, struct vgpu_enum_job *job, size_t n,
+		     size_t min_items, void (*step)(void *data, size_t i),
+		     void *data)
+{
+	unsigned int t = vgpu_enum_threads(ctx, n, min_items);
+	sigset_t all, old;
+
+	*job = (struct vgpu_enum_job){ .step = step, .data = data, .n = n };
+	atomic_init(&job->next, 0);
+	if (t < 2)
+		return;
+	/* no signal of the application is handled in a library thread */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	for (unsigned int k = 1; k < t; k++) {
+		if (pthread_create(&job->tid[job->n_threads], NULL, worker,
+				   job))
+			break;
+		job->n_threads++;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void vgpu_enum_finish(struct vgpu_enum_job *job)
+{
+	run_items(job);
+	for (unsigned int k = 0; k < job->n_threads; k++)
+		pthread_join(job->tid[k], NULL);
+	job->n_threads = 0;
 }
 
 void vgpu_enum_run(struct vgpu_ctx *ctx, size_t n, size_t min_items,
 		   void (*step)(void *data, size_t i), void *data)
 {
-	unsigned int t = vgpu_enum_threads(ctx, n, min_items);
-	struct range r[VGPU_ENUM_MAX_THREADS];
-	pthread_t tid[VGPU_ENUM_MAX_THREADS];
-	bool started[VGPU_ENUM_MAX_THREADS] = { false };
+	struct vgpu_enum_job job;
 
-	for (unsigned int k = 0; k < t; k++) {
-		r[k] = (struct range){ step, data, n * k / t, n * (k + 1) / t };
-		/* range 0 is the calling thread's */
-		started[k] = k > 0 &&
-			     pthread_create(&tid[k], NULL, worker, &r[k]) == 0;
-	}
-	for (unsigned int k = 0; k < t; k++)
-		if (!started[k])
-			run_range(&r[k]);
-	for (unsigned int k = 1; k < t; k++)
-		if (started[k])
-			pthread_join(tid[k], NULL);
+	vgpu_enum_start(ctx, &job, n, min_items, step, data);
+	vgpu_enum_finish(&job);
 }

@@ -1,17 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Overlapping the kernel's work in a listing of many parents: the items
- * 0..n-1 of an enumeration are split into contiguous ranges, one per worker
- * thread, and the calling thread joins every worker before returning.  No
- * thread outlives the call.  A step run in a worker may only read sysfs
- * into memory of its own item: it allocates no library object, takes no
- * reference and logs nothing, so that the objects, their order, the errors
- * and every log message still come from the calling thread, in the order
- * the sequential code gives them.  See docs/architecture.md.
+ * 0..n-1 of an enumeration are taken one at a time by a few worker threads
+ * and the calling thread, which joins every worker before the listing
+ * returns.  No thread outlives the listing.  A step run in a worker only
+ * reads sysfs or files into memory of its own item (plain buffers, or
+ * objects that refer to no context, such as a vgpu_config): it takes no
+ * reference and logs nothing, so that the objects, their order, the
+ * errors and every log message still come from the calling thread, in the
+ * order the sequential code gives them.  See docs/architecture.md.
  */
 #ifndef ENUM_PARALLEL_H
 #define ENUM_PARALLEL_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 struct vgpu_ctx;
@@ -30,6 +33,28 @@ struct vgpu_ctx;
  * raises it (tests of the threaded path on a small machine) */
 unsigned int vgpu_enum_threads(struct vgpu_ctx *ctx, size_t n,
 			       size_t min_items);
+
+/* one enumeration under way (vgpu_enum_start() to vgpu_enum_finish()) */
+struct vgpu_enum_job {
+	void (*step)(void *data, size_t i);
+	void *data;
+	size_t n;
+	atomic_size_t next; /* the next item to take */
+	unsigned int n_threads;
+	pthread_t tid[VGPU_ENUM_MAX_THREADS];
+};
+
+/* start the workers of an enumeration of @n items (none below @min_items,
+ * see vgpu_enum_threads()) and return at once, so that the calling thread
+ * can do other work before it joins in with vgpu_enum_finish(); signals are
+ * blocked in the workers.  @job must stay valid until then. */
+void vgpu_enum_start(struct vgpu_ctx *ctx, struct vgpu_enum_job *job, size_t n,
+		     size_t min_items, void (*step)(void *data, size_t i),
+		     void *data);
+
+/* run the items no worker took in the calling thread, then join the
+ * workers: when it returns, @step has run for every item */
+void vgpu_enum_finish(struct vgpu_enum_job *job);
 
 /* call @step(@data, i) for every i < @n, spread over vgpu_enum_threads()
  * threads; returns when all are done.  When a thread cannot be started
