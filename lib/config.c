@@ -315,8 +315,7 @@ VGPU_EXPORT int vgpu_config_to_json(struct vgpu_config *config,
 	return jw_finish(&j, ret);
 }
 
-int vgpu_config_load_file(struct vgpu_ctx *ctx, int dirfd, const char *name,
-			  struct vgpu_config **ret)
+int vgpu_config_read_at(int dirfd, const char *name, struct vgpu_config **ret)
 {
 	char *buf = NULL;
 	size_t len = 0, cap = 0;
@@ -360,8 +359,21 @@ int vgpu_config_load_file(struct vgpu_ctx *ctx, int dirfd, const char *name,
 	close(fd);
 	if (r == 0)
 		r = vgpu_config_new_from_json(buf ? buf : "", len, ret);
-	if (r < 0)
-		warn(ctx, "definition %s unusable: %s", name, strerror(-r));
 	free(buf);
 	return r;
+}
+
+int vgpu_config_load_file(struct vgpu_ctx *ctx, int dirfd, const char *name,
+			  struct vgpu_config **ret)
+{
+	int r = vgpu_config_read_at(dirfd, name, ret);
+
+	if (r < 0)
+		vgpu_config_warn_unusable(ctx, name, r);
+	return r;
+}
+
+void vgpu_config_warn_unusable(struct vgpu_ctx *ctx, const char *name, int r)
+{
+	warn(ctx, "definition %s unusable: %s", name, strerror(-r));
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "definition-scan.h"
 #include "libvgpu-private.h"
 #include "util-file.h"
 #include "util-sysfs.h"
@@ -79,12 +80,6 @@ VGPU_EXPORT void vgpu_instance_list_free(struct vgpu_instance **list, size_t n)
 	free(list);
 }
 
-static bool valid_parent_id(const char *id)
-{
-	return id && *id && strlen(id) < 256 && !strchr(id, '/') &&
-	       strcmp(id, ".") && strcmp(id, "..") && id[0] != '.';
-}
-
 /* the backend of a parent, when the parent is present; mdev otherwise,
  * since the definitions directory is mdevctl's */
 static const struct vgpu_backend *backend_of(struct vgpu_ctx *ctx,
@@ -101,124 +96,6 @@ static const struct vgpu_backend *backend_of(struct vgpu_ctx *ctx,
 }
 
 /* ---- definitions ---------------------------------------------------- */
-
-/*
- * Where definitions live: mdevctl's directory (ctx->config_dir), plus the
- * own directory of every backend that has one (ops->config_dir), so that
- * mdevctl never sees definitions it cannot start.
- */
-struct def_loc {
-	const char *dir;
-	const struct vgpu_backend *backend; /* NULL: the parent's backend */
-};
-
-typedef int (*definition_fn)(struct vgpu_ctx *ctx, const struct def_loc *loc,
-			     const char *parent, const char *uuid,
-			     struct vgpu_config *config, void *data);
-
-/* visit every definition in one directory */
-static int for_each_definition_in(struct vgpu_ctx *ctx,
-				  const struct def_loc *loc,
-				  const char *parent_id, const char *uuid,
-				  bool strict, definition_fn fn, void *data)
-{
-	struct vgpu_dir top;
-	const struct dirent64 *pe;
-	bool qos = true;
-	int r;
-
-	/* directories read with getdents64 directly: a listing reads one per
-	 * parent, and fdopendir() adds three system calls to each */
-	r = vgpu_dir_open(AT_FDCWD, loc->dir, &top);
-	if (r < 0)
-		return r == -ENOENT ? 0 : r;
-	/* asked once: most hosts have no QoS directory at all */
-	qos = vgpu_qos_def_dir_exists(ctx);
-	while (r >= 0 && (pe = vgpu_dir_next(&top))) {
-		struct vgpu_dir pd;
-		const struct dirent64 *de;
-		int pfd, qfd = -EAGAIN; /* the parent's QoS directory, once */
-
-		if (!valid_parent_id(pe->d_name))
-			continue;
-		if (parent_id && strcmp(parent_id, pe->d_name))
-			continue;
-		if (pe->d_type != DT_DIR && pe->d_type != DT_UNKNOWN)
-			continue;
-		if (vgpu_dir_open(top.fd, pe->d_name, &pd) < 0)
-			continue;
-		pfd = pd.fd;
-		while (r >= 0 && (de = vgpu_dir_next(&pd))) {
-			char norm[VGPU_UUID_LEN + 1];
-			struct vgpu_config *c;
-
-			if (vgpu_uuid_normalize(de->d_name, norm) < 0)
-				continue;
-			if (uuid && strcmp(uuid, norm))
-				continue;
-			r = vgpu_config_load_file(ctx, pfd, de->d_name, &c);
-			if (r >= 0 && qfd == -EAGAIN)
-				qfd = qos ? vgpu_qos_def_dir_open(ctx,
-								  pe->d_name)
-					  : -ENOENT;
-			if (r >= 0 && vgpu_qos_def_load_at(ctx, qfd, pe->d_name,
-							   norm, c) < 0) {
-				vgpu_config_unref(c);
-				r = -EBADMSG;
-			}
-			if (r >= 0 && strict && c->incomplete) {
-				vgpu_config_unref(c);
-				r = -EBADMSG;
-			}
-			if (r < 0) {
-				if (strict) {
-					err(ctx,
-					    "%s/%s/%s: malformed definition",
-					    loc->dir, pe->d_name, de->d_name);
-					r = r == -ENOMEM ? r : -EBADMSG;
-					break;
-				}
-				r = 0;
-				continue;
-			}
-			r = fn(ctx, loc, pe->d_name, norm, c, data);
-			vgpu_config_unref(c);
-		}
-		if (qfd >= 0)
-			close(qfd);
-		vgpu_dir_close(&pd);
-	}
-	vgpu_dir_close(&top);
-	return r;
-}
-
-/* visit every definition (of @parent_id, of @uuid, when given) */
-static int for_each_definition(struct vgpu_ctx *ctx, const char *parent_id,
-			       const char *uuid, bool strict, definition_fn fn,
-			       void *data)
-{
-	struct def_loc loc = { .dir = ctx->config_dir };
-	int r;
-
-	r = for_each_definition_in(ctx, &loc, parent_id, uuid, strict, fn,
-				   data);
-	for (size_t i = 0; r >= 0 && vgpu_backends[i]; i++) {
-		char *dir;
-
-		if (!vgpu_backends[i]->config_dir || !vgpu_backend_on(ctx, i))
-			continue;
-		dir = vgpu_backends[i]->config_dir(ctx);
-		if (!dir)
-			return -ENOMEM;
-		if (strcmp(dir, ctx->config_dir)) {
-			loc = (struct def_loc){ dir, vgpu_backends[i] };
-			r = for_each_definition_in(ctx, &loc, parent_id, uuid,
-						   strict, fn, data);
-		}
-		free(dir);
-	}
-	return r;
-}
 
 /* the backend named by a "<backend>:" prefix of @id (the rest in *rest),
  * or NULL (and *rest = @id) */
@@ -347,18 +224,26 @@ VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
 	char norm[VGPU_UUID_LEN + 1];
 	struct vgpu_vec vec = { 0 };
 	struct merge m = { .vec = &vec };
-	int r = 0;
+	struct def_scan scan;
+	int r = 0, r2;
 
 	if (!ctx || !ret || !n_ret ||
 	    (flags &
 	     ~(VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED | VGPU_LIST_STRICT)))
 		return -EINVAL;
-	if (parent_id && !valid_parent_id(parent_id))
+	if (parent_id && !vgpu_def_valid_parent_id(parent_id))
 		return -EINVAL;
 	if (uuid && vgpu_uuid_normalize(uuid, norm) < 0)
 		return -EINVAL;
 	if (!(flags & (VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED)))
 		flags |= VGPU_LIST_ACTIVE;
+	/* the definitions are read (by worker threads on a big host) while
+	 * the active instances are: with a UUID, only that UUID's definition
+	 * files are opened, so a malformed definition of another instance
+	 * does not count, even with VGPU_LIST_STRICT */
+	r = vgpu_def_scan_start(ctx, parent_id, uuid ? norm : NULL, &scan);
+	if (r < 0)
+		return r;
 	/* active ones are needed to merge states even for a defined listing */
 	if (uuid)
 		r = list_active_uuid(ctx, norm, parent_id, &vec);
@@ -367,13 +252,11 @@ VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
 			r = vgpu_backends[i]->list_active(ctx, parent_id, &vec);
 	vgpu_vec_sort(&vec, cmp_instance);
 	m.n_sorted = vec.n;
-	/* with a UUID, only that UUID's definition files are opened, so a
-	 * malformed definition of another instance does not count, even
-	 * with VGPU_LIST_STRICT */
+	/* called in any case: it joins the readers */
+	r2 = vgpu_def_scan_finish(ctx, &scan, flags & VGPU_LIST_STRICT,
+				  r >= 0 ? merge_definition : NULL, &m);
 	if (r >= 0)
-		r = for_each_definition(ctx, parent_id, uuid ? norm : NULL,
-					flags & VGPU_LIST_STRICT,
-					merge_definition, &m);
+		r = r2;
 	if (r < 0) {
 		vgpu_vec_clear(&vec, unref_instance);
 		return r;
@@ -431,8 +314,8 @@ static int find_definition(struct vgpu_ctx *ctx, const char *uuid,
 	int r;
 
 	*f = (struct find_def){ 0 };
-	r = for_each_definition(ctx, parent_id, uuid, false, collect_definition,
-				f);
+	r = vgpu_def_for_each(ctx, parent_id, uuid, false, collect_definition,
+			      f);
 	if (r >= 0 && f->count == 0)
 		r = -ENOENT;
 	if (r >= 0 && f->count > 1)
@@ -471,7 +354,7 @@ VGPU_EXPORT int vgpu_instance_get(struct vgpu_ctx *ctx, const char *uuid,
 
 	if (!ctx || !ret || vgpu_uuid_normalize(uuid, norm) < 0)
 		return -EINVAL;
-	if (parent_id && !valid_parent_id(parent_id))
+	if (parent_id && !vgpu_def_valid_parent_id(parent_id))
 		return -EINVAL;
 	r = get_active(ctx, norm, &in);
 	if (r < 0 && r != -ENOENT)
@@ -713,7 +596,8 @@ VGPU_EXPORT int vgpu_instance_create(struct vgpu_ctx *ctx,
 
 	if (ret)
 		*ret = NULL;
-	if (!ctx || !config || !config->type || !valid_parent_id(parent_id))
+	if (!ctx || !config || !config->type ||
+	    !vgpu_def_valid_parent_id(parent_id))
 		return -EINVAL;
 	if (uuid) {
 		if (vgpu_uuid_normalize(uuid, norm) < 0) {
@@ -894,7 +778,8 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 
 	if (ret)
 		*ret = NULL;
-	if (!ctx || !config || !config->type || !valid_parent_id(parent_id) ||
+	if (!ctx || !config || !config->type ||
+	    !vgpu_def_valid_parent_id(parent_id) ||
 	    (flags & ~VGPU_DEFINE_FORCE))
 		return -EINVAL;
 	if (uuid) {
@@ -913,7 +798,7 @@ VGPU_EXPORT int vgpu_instance_define(struct vgpu_ctx *ctx,
 		parent_id = p->id;
 	} else {
 		backend = backend_by_prefix(parent_id, &parent_id);
-		if (!valid_parent_id(parent_id))
+		if (!vgpu_def_valid_parent_id(parent_id))
 			return -EINVAL;
 	}
 	top = definition_dir(ctx, backend);
@@ -984,10 +869,10 @@ VGPU_EXPORT int vgpu_instance_undefine(struct vgpu_ctx *ctx, const char *uuid,
 
 	if (!ctx || vgpu_uuid_normalize(uuid, norm) < 0)
 		return -EINVAL;
-	if (parent_id && !valid_parent_id(parent_id))
+	if (parent_id && !vgpu_def_valid_parent_id(parent_id))
 		return -EINVAL;
-	r = for_each_definition(ctx, parent_id, norm, false, unlink_definition,
-				&u);
+	r = vgpu_def_for_each(ctx, parent_id, norm, false, unlink_definition,
+			      &u);
 	if (r < 0)
 		return r;
 	if (u.error)
@@ -1008,7 +893,7 @@ VGPU_EXPORT int vgpu_instance_start(struct vgpu_ctx *ctx, const char *uuid,
 		*ret = NULL;
 	if (!ctx || vgpu_uuid_normalize(uuid, norm) < 0)
 		return -EINVAL;
-	if (parent_id && !valid_parent_id(parent_id))
+	if (parent_id && !vgpu_def_valid_parent_id(parent_id))
 		return -EINVAL;
 	r = find_definition(ctx, norm, parent_id, &f);
 	if (r < 0) {
@@ -1058,7 +943,7 @@ edit_definition(struct vgpu_ctx *ctx, const char *uuid, const char *parent_id,
 
 	if (vgpu_uuid_normalize(uuid, norm) < 0)
 		return -EINVAL;
-	if (parent_id && !valid_parent_id(parent_id))
+	if (parent_id && !vgpu_def_valid_parent_id(parent_id))
 		return -EINVAL;
 	r = find_definition(ctx, norm, parent_id, &f);
 	if (r < 0)
@@ -1158,9 +1043,9 @@ VGPU_EXPORT int vgpu_parent_autostart(struct vgpu_ctx *ctx,
 	struct autostart a = { 0 };
 	int started = 0, first_error = 0, r;
 
-	if (!ctx || !valid_parent_id(parent_id))
+	if (!ctx || !vgpu_def_valid_parent_id(parent_id))
 		return -EINVAL;
-	r = for_each_definition(ctx, parent_id, NULL, false, collect_auto, &a);
+	r = vgpu_def_for_each(ctx, parent_id, NULL, false, collect_auto, &a);
 	if (r < 0) {
 		vgpu_vec_clear(&a.uuids, free_str);
 		return r;

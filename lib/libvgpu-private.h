@@ -260,6 +260,11 @@ void vgpu_kv_free(struct vgpu_kv *kv, size_t n);
 /* definitions (config.c) */
 int vgpu_config_load_file(struct vgpu_ctx *ctx, int dirfd, const char *name,
 			  struct vgpu_config **ret);
+/* vgpu_config_load_file() without the warning: it uses no context, so a
+ * worker thread of a listing may call it (enum-parallel.h) */
+int vgpu_config_read_at(int dirfd, const char *name, struct vgpu_config **ret);
+/* the warning of vgpu_config_load_file() for the failure @r of @name */
+void vgpu_config_warn_unusable(struct vgpu_ctx *ctx, const char *name, int r);
 int vgpu_config_valid_key(const char *key);
 
 /* QoS and usage (qos.c) */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "enum-parallel.h"
 #include "test-common.h"
@@ -149,6 +150,64 @@ static void build_host(unsigned int np)
 	}
 }
 
+/* write @content as the definition @name of parent @bdf */
+static void write_definition(const char *bdf, const char *name,
+			     const char *content)
+{
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", fx.config, bdf);
+	mkdir(fx.config, 0755);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/%s/%s", fx.config, bdf, name);
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(content, f);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+/*
+ * Definitions for the parents of build_host(): (i % 3) per parent, some
+ * of running instances, some of none; every 9th parent's first one is not
+ * JSON, every 4th parent also has one named in upper case, every 6th a
+ * file that is not a UUID, and a directory that is not a parent's.
+ */
+static void build_definitions(unsigned int np)
+{
+	char bdf[32], uuid[40];
+
+	for (unsigned int i = 0; i < np; i++) {
+		snprintf(bdf, sizeof(bdf), "0000:%02x:%02x.0", 1 + i / 32,
+			 i % 32);
+		for (unsigned int j = 0; j < i % 3; j++) {
+			snprintf(uuid, sizeof(uuid),
+				 "%08x-0000-4000-8000-%012x", i, 4 * j);
+			write_definition(bdf, uuid,
+					 i % 9 == 2 && j == 0
+						 ? "{\"mdev_type\": "
+						 : "{\"mdev_type\": "
+						   "\"nvidia-1\", \"start\": "
+						   "\"auto\", \"attrs\": []}");
+		}
+		if (i % 4 == 1) {
+			snprintf(uuid, sizeof(uuid),
+				 "%08X-0000-4000-8000-00000000ABCD", i);
+			write_definition(bdf, uuid,
+					 "{\"mdev_type\": \"nvidia-1\", "
+					 "\"start\": \"manual\"}");
+		}
+		if (i % 6 == 5)
+			write_definition(bdf, "not-a-uuid", "{}");
+	}
+	if (np) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/.hidden", fx.config);
+		mkdir(path, 0755);
+	}
+}
+
 /* a listing written out whole: error, objects in order, and the log */
 static char *listing(const char *threads, unsigned int flags,
 		     const char *parent)
@@ -199,10 +258,25 @@ START_TEST(threads_list_what_one_thread_lists)
 	}
 	free(one);
 	free(many);
-	/* with definitions too, and for one parent */
+	/* with definitions too (read by threads of their own while the
+	 * parents are), strictly or not, and for one parent */
+	build_definitions(np);
 	one = listing("1", VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, NULL);
 	many = listing("3", VGPU_LIST_ACTIVE | VGPU_LIST_DEFINED, NULL);
 	ck_assert_str_eq(many, one);
+	if (np >= 16) {
+		/* defined only, upper-case name, malformed: all met */
+		ck_assert_ptr_nonnull(strstr(one, "-000000000004 "));
+		ck_assert_ptr_nonnull(strstr(one, "-00000000abcd "));
+		ck_assert_ptr_nonnull(strstr(one, "unusable"));
+	}
+	free(one);
+	free(many);
+	one = listing("1", VGPU_LIST_DEFINED | VGPU_LIST_STRICT, NULL);
+	many = listing("8", VGPU_LIST_DEFINED | VGPU_LIST_STRICT, NULL);
+	ck_assert_str_eq(many, one);
+	if (np >= 16)
+		ck_assert_ptr_nonnull(strstr(one, "malformed definition"));
 	free(one);
 	free(many);
 	one = listing("1", VGPU_LIST_ACTIVE, "0000:01:01.0");
