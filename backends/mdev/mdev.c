@@ -584,12 +584,58 @@ static int instance_from_bus(struct vgpu_ctx *ctx, int busfd,
 	return 0;
 }
 
-/* the names in bus/mdev/devices, sorted, and which a parent holds */
+/* the names in bus/mdev/devices, which a parent holds, and a hash index of
+ * them (looked up once per entry of every parent directory) */
 struct bus_names {
 	char **name;
 	bool *found;
 	size_t n;
+	uint32_t *slot; /* 1 + the index of a name; 0: empty */
+	size_t mask;	/* slots - 1 */
 };
+
+/* FNV-1a: a few instructions a byte, enough for names that are UUIDs */
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 0x100000001b3ULL;
+	return h;
+}
+
+static int bus_index(struct bus_names *bn)
+{
+	size_t size = 16;
+
+	while (size < 2 * bn->n)
+		size *= 2;
+	bn->slot = calloc(size, sizeof(*bn->slot));
+	if (!bn->slot)
+		return -ENOMEM;
+	bn->mask = size - 1;
+	for (size_t i = 0; i < bn->n; i++) {
+		size_t h = name_hash(bn->name[i]) & bn->mask;
+
+		while (bn->slot[h])
+			h = (h + 1) & bn->mask;
+		bn->slot[h] = (uint32_t)(i + 1);
+	}
+	return 0;
+}
+
+/* whether the bus lists @name (its index in *k) */
+static bool bus_find(const struct bus_names *bn, const char *name, size_t *k)
+{
+	for (size_t h = name_hash(name) & bn->mask; bn->slot[h];
+	     h = (h + 1) & bn->mask) {
+		if (!strcmp(bn->name[bn->slot[h] - 1], name)) {
+			*k = bn->slot[h] - 1;
+			return true;
+		}
+	}
+	return false;
+}
 
 static int cmp_name(const void *a, const void *b)
 {
@@ -681,16 +727,14 @@ static void read_parent(const struct pscan_job *job, struct pscan *ps)
 		return;
 	while ((e = vgpu_dir_next(&pd))) {
 		static const char leaf[] = "/mdev_type";
-		char *name = (char *)e->d_name, **hit, buf[NAME_MAX + 1];
-		char link[NAME_MAX + sizeof(leaf)];
+		const char *name = e->d_name;
+		char buf[NAME_MAX + 1], link[NAME_MAX + sizeof(leaf)];
 		struct pentry *pe;
-		size_t len;
+		size_t len, k;
 
 		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
 			continue;
-		hit = bsearch(&name, bn->name, bn->n, sizeof(*bn->name),
-			      cmp_name);
-		if (!hit)
+		if (!bus_find(bn, name, &k))
 			continue;
 		if (ps->n == cap) {
 			cap = cap ? 2 * cap : 16;
@@ -704,7 +748,7 @@ static void read_parent(const struct pscan_job *job, struct pscan *ps)
 		pe = &ps->e[ps->n];
 		if (vgpu_uuid_normalize(name, pe->uuid) < 0)
 			continue;
-		pe->k = (size_t)(hit - bn->name);
+		pe->k = k;
 		/* once per active instance: no printf */
 		len = strlen(name);
 		memcpy(link, name, len);
@@ -864,17 +908,21 @@ static int mdev_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 	if (r >= 0 && (!bn.found || (bn.n && !bn.name)))
 		r = -ENOMEM;
 	if (r >= 0 && bn.n) {
-		qsort(bn.name, bn.n, sizeof(*bn.name), cmp_name);
-		r = scan_parents(ctx, parent_id, &bn, out);
+		r = bus_index(&bn);
+		if (r >= 0)
+			r = scan_parents(ctx, parent_id, &bn, out);
 	}
+	/* what no parent holds (usually nothing), in name order */
+	for (size_t i = 0; r >= 0 && i < bn.n; i++)
+		if (!bn.found[i])
+			r = vgpu_vec_push(&names, bn.name[i]);
+	vgpu_vec_sort(&names, cmp_name);
 	/* without memory for the cache, links are read the long way */
 	pc = r >= 0 ? calloc(1, sizeof(*pc)) : NULL;
-	for (size_t i = 0; r >= 0 && i < bn.n; i++) {
+	for (size_t i = 0; r >= 0 && i < names.n; i++) {
 		struct vgpu_instance *in;
 
-		if (bn.found[i])
-			continue;
-		r = instance_from_bus(ctx, dirfd(d), bdir, bn.name[i],
+		r = instance_from_bus(ctx, dirfd(d), bdir, names.items[i],
 				      parent_id, pc, &in);
 		if (r == -ENOMEM)
 			break;
@@ -890,10 +938,12 @@ static int mdev_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 	}
 	pdir_cache_clear(pc);
 	free(pc);
+	free(names.items); /* pointers into bn.name */
 	for (size_t i = 0; i < bn.n; i++)
 		free(bn.name[i]);
 	free(bn.name);
 	free(bn.found);
+	free(bn.slot);
 	closedir(d);
 	free(bdir);
 	return r;
