@@ -6,37 +6,38 @@
 
 #include "util-uuid.h"
 
-/*
- * What each byte may become in a UUID: its lower-case form for a hex
- * digit, '-' for a dash, 0 for anything else.  Called for every directory
- * entry of a listing, so one table look-up per character.
- */
-static const char uuid_char[256] = {
+/* a hex digit's lower-case form, 0 for anything else */
+static const char hex_lower[256] = {
 	['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4',
 	['5'] = '5', ['6'] = '6', ['7'] = '7', ['8'] = '8', ['9'] = '9',
 	['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e',
 	['f'] = 'f', ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd',
-	['E'] = 'e', ['F'] = 'f', ['-'] = '-',
+	['E'] = 'e', ['F'] = 'f',
 };
 
 int vgpu_uuid_normalize(const char *in, char out[37])
 {
+	/* the groups of hex digits, each but the last followed by a dash */
+	static const unsigned char group[5] = { 8, 4, 4, 4, 12 };
 	char norm[37];
-	int i;
+	int i = 0;
 
-	/* one pass, which also finds the end (no strlen of names that are
-	 * not UUIDs); @out is written only on success */
+	/* called for every directory entry of a listing: one table look-up
+	 * a character, which also finds the end (0 at a name's end stops
+	 * it); @out is written only on success */
 	if (!in)
 		return -EINVAL;
-	for (i = 0; i < 36; i++) {
-		char c = uuid_char[(unsigned char)in[i]];
-		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-		/* a dash exactly where one belongs (c is never '-' for a
-		 * hex digit, and 0 stops at the end of a shorter name) */
-		if (!c || (c == '-') != dash)
+	for (int g = 0; g < 5; g++) {
+		for (int k = 0; k < group[g]; k++, i++) {
+			norm[i] = hex_lower[(unsigned char)in[i]];
+			if (!norm[i])
+				return -EINVAL;
+		}
+		if (g == 4)
+			break;
+		if (in[i] != '-')
 			return -EINVAL;
-		norm[i] = c;
+		norm[i++] = '-';
 	}
 	if (in[36] != '\0')
 		return -EINVAL;

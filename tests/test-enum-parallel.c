@@ -46,6 +46,37 @@ START_TEST(every_item_once)
 }
 END_TEST
 
+/* a caller works between starting an enumeration and joining in: every
+ * item still runs exactly once, and all have when finish returns */
+START_TEST(start_then_finish)
+{
+	static const char *const threads[] = { "1", "2", "8" };
+
+	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++) {
+		struct vgpu_enum_job a, b;
+		unsigned char *sa = calloc(200, 1), *sb = calloc(40, 1);
+
+		ck_assert_ptr_nonnull(sa);
+		ck_assert_ptr_nonnull(sb);
+		setenv("VGPU_ENUM_THREADS", threads[t], 1);
+		vgpu_enum_start(NULL, &a, 200, VGPU_ENUM_MIN_ITEMS, count_step,
+				sa);
+		/* a second one while the first runs, as a listing does */
+		vgpu_enum_start(NULL, &b, 40, VGPU_ENUM_MIN_ITEMS, count_step,
+				sb);
+		vgpu_enum_finish(&b);
+		for (size_t i = 0; i < 40; i++)
+			ck_assert_uint_eq(sb[i], 1);
+		vgpu_enum_finish(&a);
+		for (size_t i = 0; i < 200; i++)
+			ck_assert_uint_eq(sa[i], 1);
+		free(sa);
+		free(sb);
+	}
+	unsetenv("VGPU_ENUM_THREADS");
+}
+END_TEST
+
 START_TEST(thread_count_bounds)
 {
 	setenv("VGPU_ENUM_THREADS", "8", 1);
@@ -399,6 +430,7 @@ int main(void)
 	/* building 130 parents takes a while on a loaded machine */
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, every_item_once);
+	tcase_add_test(tc, start_then_finish);
 	tcase_add_test(tc, thread_count_bounds);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("listings");
