@@ -66,6 +66,12 @@ vgpu_instance_unref(struct vgpu_instance *instance)
 	return NULL;
 }
 
+static void *free_str(void *p)
+{
+	free(p);
+	return NULL;
+}
+
 static void *unref_instance(void *p)
 {
 	return vgpu_instance_unref(p);
@@ -126,7 +132,18 @@ static char *definition_dir(struct vgpu_ctx *ctx,
 struct merge {
 	struct vgpu_vec *vec;
 	size_t n_sorted; /* items[0..n_sorted) are sorted by parent, uuid */
+	/* the parents the listing left out: whether their instances run is
+	 * not known, so their definitions are left out as well */
+	struct vgpu_vec *left_out;
 };
+
+static bool left_out(const struct merge *m, const char *parent)
+{
+	for (size_t i = 0; i < m->left_out->n; i++)
+		if (!strcmp(m->left_out->items[i], parent))
+			return true;
+	return false;
+}
 
 static int cmp_key(const char *parent, const char *uuid,
 		   const struct vgpu_instance *in)
@@ -169,6 +186,8 @@ static int merge_definition(struct vgpu_ctx *ctx, const struct def_loc *loc,
 		in->config = vgpu_config_ref(config);
 		return 0;
 	}
+	if (left_out(m, parent))
+		return 0;
 	in = vgpu_instance_alloc(
 		ctx, loc->backend ? loc->backend : backend_of(ctx, parent),
 		uuid, parent);
@@ -223,7 +242,8 @@ VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
 {
 	char norm[VGPU_UUID_LEN + 1];
 	struct vgpu_vec vec = { 0 };
-	struct merge m = { .vec = &vec };
+	struct vgpu_vec left = { 0 };
+	struct merge m = { .vec = &vec, .left_out = &left };
 	struct def_scan scan;
 	int r = 0, r2;
 
@@ -245,16 +265,19 @@ VGPU_EXPORT int vgpu_instance_list(struct vgpu_ctx *ctx, unsigned int flags,
 	if (r < 0)
 		return r;
 	/* active ones are needed to merge states even for a defined listing */
+	ctx->left_out = &left;
 	if (uuid)
 		r = list_active_uuid(ctx, norm, parent_id, &vec);
 	for (size_t i = 0; !uuid && vgpu_backends[i] && r >= 0; i++)
 		if (vgpu_backend_on(ctx, i))
 			r = vgpu_backends[i]->list_active(ctx, parent_id, &vec);
+	ctx->left_out = NULL;
 	vgpu_vec_sort(&vec, cmp_instance);
 	m.n_sorted = vec.n;
 	/* called in any case: it joins the readers */
 	r2 = vgpu_def_scan_finish(ctx, &scan, flags & VGPU_LIST_STRICT,
 				  r >= 0 ? merge_definition : NULL, &m);
+	vgpu_vec_clear(&left, free_str);
 	if (r >= 0)
 		r = r2;
 	if (r < 0) {
@@ -1029,12 +1052,6 @@ static int collect_auto(struct vgpu_ctx *ctx, const struct def_loc *loc,
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void *free_str(void *p)
-{
-	free(p);
-	return NULL;
 }
 
 VGPU_EXPORT int vgpu_parent_autostart(struct vgpu_ctx *ctx,

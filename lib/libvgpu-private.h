@@ -37,6 +37,9 @@ struct vgpu_ctx {
 	 * function (vgpu_ctx_set_unreachable_fn()); NULL: they fail */
 	vgpu_unreachable_fn unreachable_fn;
 	void *unreachable_data;
+	/* during vgpu_instance_list(): the IDs of the parents left out
+	 * (strings to free), so that their definitions are left out too */
+	struct vgpu_vec *left_out;
 };
 
 struct vgpu_parent {

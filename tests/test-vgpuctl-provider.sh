@@ -109,14 +109,24 @@ else
 fi
 
 # a provider that stops answering
+U4=44444444-2222-4333-8444-555555555555
+expect 0 v define -p $P -t sim-16m -u $U4
 kill -STOP $sim
-for cmd in parents list "inventory --json"; do
+for cmd in parents list "list -a" "list -d" "inventory --json" stats metrics \
+	"top --batch --iterations 1"; do
 	# shellcheck disable=SC2086
 	expect 7 v $cmd
 	check "hung provider: '$cmd' says it is not responding" \
 		grep -q "provider $P is not responding" "$tmp/err"
 	check "hung provider: '$cmd': one message" one_line
+	# whether its instances run is not known: none of them is shown,
+	# not even a definition as "inactive"
+	check "hung provider: '$cmd' shows nothing of it" \
+		bash -c "! grep -q '$U\|$U4' '$tmp/out'"
 done
+expect 7 v metrics
+check "hung provider: metrics says the parent is down" \
+	grep -qx "vgpu_parent_up{parent=\"$P\",backend=\"vfio-user\",errno=\"ETIMEDOUT\"} 0" "$tmp/out"
 for cmd in "types $P" "show $P" "list -p $P" "show $U" "create -p $P -t sim-16m"; do
 	# shellcheck disable=SC2086
 	expect 6 v $cmd

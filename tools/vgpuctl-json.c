@@ -301,14 +301,13 @@ void json_member_errors(struct jw *j, const struct json_errors *errs)
 	jw_end_array(j);
 }
 
-int json_errors_finish(struct json_errors *errs)
+int json_errors_forget(struct json_errors *errs)
 {
 	int status = errs->n ? EXIT_PARTIAL : 0;
 
 	if (errs->ctx)
 		vgpu_ctx_set_unreachable_fn(errs->ctx, NULL, NULL);
 	for (size_t i = 0; i < errs->n; i++) {
-		fail_msg("%s", errs->e[i].message);
 		free(errs->e[i].backend);
 		free(errs->e[i].parent);
 		free(errs->e[i].message);
@@ -316,4 +315,11 @@ int json_errors_finish(struct json_errors *errs)
 	free(errs->e);
 	*errs = (struct json_errors){ 0 };
 	return status;
+}
+
+int json_errors_finish(struct json_errors *errs)
+{
+	for (size_t i = 0; i < errs->n; i++)
+		fail_msg("%s", errs->e[i].message);
+	return json_errors_forget(errs);
 }

@@ -64,6 +64,8 @@ void json_member_errors(struct jw *j, const struct json_errors *errs);
 /* print each on stderr, stop watching and forget them: EXIT_PARTIAL when
  * there were any, else 0 */
 int json_errors_finish(struct json_errors *errs);
+/* the same without printing them (the caller showed them its own way) */
+int json_errors_forget(struct json_errors *errs);
 /* the symbolic name of a negative errno ("ETIMEDOUT") */
 const char *json_errno_name(int error);
 

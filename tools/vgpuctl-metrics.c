@@ -6,7 +6,9 @@
  * backend does not report has no sample (absent, never 0). With --output
  * the file is replaced atomically, as node_exporter's textfile collector
  * wants (name it *.prom in its directory). The names are listed in
- * docs/qos.md.
+ * docs/qos.md. A parent that cannot be asked (a provider that does not
+ * answer) leaves its instances out: the others are still written, with a
+ * vgpu_parent_up 0 sample for it, and the exit status is 7.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vgpuctl-json.h"
 #include "vgpuctl-usage.h"
 
 enum kind {
@@ -103,7 +106,25 @@ static bool sample(const struct usage_row *row, const struct family *fam,
 	return usage_value(row, fam->index, v) == 0;
 }
 
-static void write_metrics(FILE *f, struct usage_row *rows, size_t n)
+/* one sample for each parent the listing could not ask */
+static void write_unreachable(FILE *f, const struct json_errors *errs)
+{
+	if (!errs->n)
+		return;
+	fprintf(f, "# HELP vgpu_parent_up Whether the parent answered (0: its "
+		   "instances are missing).\n"
+		   "# TYPE vgpu_parent_up gauge\n");
+	for (size_t i = 0; i < errs->n; i++) {
+		fputs("vgpu_parent_up{", f);
+		label(f, "parent", errs->e[i].parent, true);
+		label(f, "backend", errs->e[i].backend, false);
+		label(f, "errno", json_errno_name(errs->e[i].error), false);
+		fputs("} 0\n", f);
+	}
+}
+
+static void write_metrics(FILE *f, struct usage_row *rows, size_t n,
+			  const struct json_errors *errs)
 {
 	fprintf(f,
 		"# HELP vgpu_instance_info An active vGPU instance (always 1).\n"
@@ -136,10 +157,12 @@ static void write_metrics(FILE *f, struct usage_row *rows, size_t n)
 				fprintf(f, " %.9g\n", (double)v * fam->scale);
 		}
 	}
+	write_unreachable(f, errs);
 }
 
 /* FILE atomically: a temporary beside it, then rename */
-static int write_file(const char *path, struct usage_row *rows, size_t n)
+static int write_file(const char *path, struct usage_row *rows, size_t n,
+		      const struct json_errors *errs)
 {
 	char *tmp;
 	FILE *f;
@@ -158,7 +181,7 @@ static int write_file(const char *path, struct usage_row *rows, size_t n)
 		r = -errno;
 		close(fd);
 	} else {
-		write_metrics(f, rows, n);
+		write_metrics(f, rows, n, errs);
 		if (fflush(f) != 0 || fsync(fileno(f)) < 0)
 			r = -errno;
 		if (fchmod(fileno(f), 0644) < 0 && !r)
@@ -188,10 +211,11 @@ int cmd_metrics(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		{ 0 },
 	};
 	struct usage_row *rows;
+	struct json_errors errs;
 	const char *output = NULL;
 	struct opts o = *go;
 	size_t n;
-	int r;
+	int r, status;
 
 	r = parse_common(argc, argv, opts, "o:", metrics_opt, &output, &o);
 	if (r)
@@ -202,8 +226,11 @@ int cmd_metrics(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		return usage_error(
 			argv[0], "%s",
 			"writes the Prometheus text format, not JSON");
+	/* the instances of the parents that answer */
+	json_errors_watch(ctx, &errs);
 	r = usage_collect(ctx, NULL, true, &rows, &n);
 	if (r < 0) {
+		json_errors_finish(&errs);
 		fail_msg("metrics: %s", strerror(-r));
 		return exit_for(r);
 	}
@@ -213,15 +240,16 @@ int cmd_metrics(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 				 vgpu_instance_get_uuid(rows[i].in),
 				 strerror(-rows[i].usage_error));
 	if (output) {
-		r = write_file(output, rows, n);
+		r = write_file(output, rows, n, &errs);
 		if (r < 0)
 			fail_msg("metrics: cannot write %s: %s", output,
 				 strerror(-r));
 	} else {
-		write_metrics(stdout, rows, n);
+		write_metrics(stdout, rows, n, &errs);
 	}
 	usage_rows_free(rows, n);
-	return r < 0 ? 1 : 0;
+	status = json_errors_finish(&errs);
+	return r < 0 ? 1 : status;
 }
 
 const struct verb verb_metrics = {

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vgpuctl-json.h"
 #include "vgpuctl-usage.h"
 
 struct prev {
@@ -129,7 +130,8 @@ static void line(char *buf, int width, bool tty)
 }
 
 static void render(struct usage_row *rows, size_t n, const struct prev *prev,
-		   size_t n_prev, const struct top_args *a, bool tty)
+		   size_t n_prev, const struct top_args *a, bool tty,
+		   const struct json_errors *errs)
 {
 	char buf[512], busy_busy[16];
 	double *parent_busy = calloc(n ? n : 1, sizeof(*parent_busy));
@@ -220,6 +222,12 @@ static void render(struct usage_row *rows, size_t n, const struct prev *prev,
 			q[VGPU_QOS_PRIORITY], q[VGPU_QOS_WEIGHT],
 			q[VGPU_QOS_FRAME_RATE_LIMIT],
 			vgpu_instance_get_uuid(r->in));
+		line(buf, width, tty);
+	}
+	/* the parents that did not answer: their instances are missing
+	 * (shown here on a terminal, where stderr would spoil the view) */
+	for (size_t i = 0; tty && i < errs->n; i++) {
+		snprintf(buf, sizeof(buf), "! %s", errs->e[i].message);
 		line(buf, width, tty);
 	}
 	if (tty)
@@ -351,15 +359,25 @@ int cmd_top(struct vgpu_ctx *ctx, const struct opts *go, int argc, char **argv)
 		struct usage_row *rows;
 		size_t n;
 
+		struct json_errors errs;
+
+		/* the instances of the parents that answer; the others are
+		 * named (under the table on a terminal, else on stderr), and
+		 * the last frame's decide the exit status (7) */
+		json_errors_watch(ctx, &errs);
 		r = usage_collect(ctx, NULL, true, &rows, &n);
 		if (r < 0) {
+			json_errors_forget(&errs);
 			term_restore();
 			fail_msg("top: listing the instances failed: %s",
 				 strerror(-r));
 			status = exit_for(r);
 			break;
 		}
-		render(rows, n, prev, n_prev, &a, tty);
+		render(rows, n, prev, n_prev, &a, tty, &errs);
+		/* on a terminal under the table, else on stderr */
+		status = tty ? json_errors_forget(&errs)
+			     : json_errors_finish(&errs);
 		free(prev);
 		prev = remember(rows, n);
 		n_prev = prev ? n : 0;

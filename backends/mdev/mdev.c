@@ -676,7 +676,7 @@ static void *free_name(void *p)
 
 /* an entry of a parent directory that the bus lists, as a worker read it */
 struct pentry {
-	size_t k; /* its index in bus_names */
+	char name[VGPU_UUID_LEN + 1]; /* as the directory spells it */
 	char uuid[VGPU_UUID_LEN + 1];
 	char *type; /* the mdev_type link's last component */
 	int type_r; /* vgpu_readlink_base()'s answer */
@@ -692,19 +692,25 @@ struct pscan {
 	size_t n;
 };
 
-/* what every worker of scan_parents() shares, read-only */
+/* a scan of the parents: what every worker shares, read-only, and the
+ * records they fill */
 struct pscan_job {
 	int classfd;
 	const char *cdir, *parent_id;
-	const struct bus_names *bn;
 	struct pscan *p;
+	char *dir;	       /* the class directory */
+	struct vgpu_vec names; /* its entries, sorted */
+	struct vgpu_dir d;
+	bool open;
+	int r; /* reading the class directory failed (-errno), else 0 */
+	struct vgpu_enum_job run;
 };
 
-/* the entries of @ps's parent directory that the bus lists, each with its
- * mdev_type link: sysfs reads only, into @ps (run in a worker thread) */
+/* the entries of @ps's parent directory named like an instance (a UUID),
+ * each with its mdev_type link: sysfs reads only, into @ps (run in a
+ * worker thread, while the calling thread reads the bus directory) */
 static void read_parent(const struct pscan_job *job, struct pscan *ps)
 {
-	const struct bus_names *bn = job->bn;
 	const struct dirent64 *e;
 	struct vgpu_dir pd;
 	size_t cap = 0;
@@ -730,11 +736,8 @@ static void read_parent(const struct pscan_job *job, struct pscan *ps)
 		const char *name = e->d_name;
 		char buf[NAME_MAX + 1], link[NAME_MAX + sizeof(leaf)];
 		struct pentry *pe;
-		size_t len, k;
 
 		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
-			continue;
-		if (!bus_find(bn, name, &k))
 			continue;
 		if (ps->n == cap) {
 			cap = cap ? 2 * cap : 16;
@@ -748,11 +751,11 @@ static void read_parent(const struct pscan_job *job, struct pscan *ps)
 		pe = &ps->e[ps->n];
 		if (vgpu_uuid_normalize(name, pe->uuid) < 0)
 			continue;
-		pe->k = k;
+		/* a UUID: 36 characters */
+		memcpy(pe->name, name, sizeof(pe->name));
 		/* once per active instance: no printf */
-		len = strlen(name);
-		memcpy(link, name, len);
-		memcpy(link + len, leaf, sizeof(leaf));
+		memcpy(link, name, VGPU_UUID_LEN);
+		memcpy(link + VGPU_UUID_LEN, leaf, sizeof(leaf));
 		pe->type_r = vgpu_readlink_base(pd.fd, link, buf, sizeof(buf));
 		pe->type = pe->type_r > 0 ? strdup(buf) : NULL;
 		ps->n++;
@@ -767,7 +770,8 @@ static void read_parent_step(void *data, size_t i)
 	read_parent(job, &job->p[i]);
 }
 
-/* the instances of @ps, in UUID order, that no earlier parent holds */
+/* the instances of @ps that the bus lists, in UUID order, and that no
+ * earlier parent holds */
 static int build_parent(struct vgpu_ctx *ctx, struct pscan *ps,
 			struct bus_names *bn, struct vgpu_vec *out)
 {
@@ -778,10 +782,11 @@ static int build_parent(struct vgpu_ctx *ctx, struct pscan *ps,
 		struct pentry *pe = &ps->e[j];
 		struct vgpu_instance *in;
 		char *path;
+		size_t k;
 
-		if (bn->found[pe->k])
+		if (!bus_find(bn, pe->name, &k) || bn->found[k])
 			continue;
-		path = vgpu_path_join(ps->psys, bn->name[pe->k]);
+		path = vgpu_path_join(ps->psys, pe->name);
 		in = path ? vgpu_instance_alloc(ctx, &vgpu_backend_mdev,
 						pe->uuid, ps->pname)
 			  : NULL;
@@ -790,7 +795,7 @@ static int build_parent(struct vgpu_ctx *ctx, struct pscan *ps,
 			r = -ENOMEM;
 			break;
 		}
-		bn->found[pe->k] = true;
+		bn->found[k] = true;
 		in->syspath = path;
 		in->active = true;
 		/* read when asked: one link less per instance */
@@ -824,51 +829,61 @@ static int build_parent(struct vgpu_ctx *ctx, struct pscan *ps,
  * listing comes out in its final order (parent, UUID).
  *
  * On a big host the parents' directories and links are read by a few
- * threads (enum-parallel.h); the instances are then made here, parent by
+ * threads (enum-parallel.h), started before the bus directory is read and
+ * joined after: each UUID-named directory of a parent has its link read,
+ * and only those the bus lists become instances, made here, parent by
  * parent, exactly as if one thread had read them.
  */
-static int scan_parents(struct vgpu_ctx *ctx, const char *parent_id,
-			struct bus_names *bn, struct vgpu_vec *out)
+static void scan_start(struct vgpu_ctx *ctx, const char *parent_id,
+		       struct pscan_job *job)
 {
-	char *cdir = class_dir(ctx);
-	struct vgpu_vec names = { 0 };
-	struct pscan_job job = { .cdir = cdir,
-				 .parent_id = parent_id,
-				 .bn = bn };
-	struct vgpu_dir d;
-	bool open = cdir && vgpu_dir_open(AT_FDCWD, cdir, &d) == 0;
-	int r = cdir ? 0 : -ENOMEM;
+	int r;
 
-	if (open)
-		r = sorted_names(&d, &names);
-	if (open && r >= 0 && names.n) {
-		job.classfd = d.fd;
-		job.p = calloc(names.n, sizeof(*job.p));
-		if (!job.p)
-			r = -ENOMEM;
+	*job = (struct pscan_job){ .parent_id = parent_id, .d.fd = -1 };
+	job->dir = class_dir(ctx);
+	job->open = job->dir && vgpu_dir_open(AT_FDCWD, job->dir, &job->d) == 0;
+	job->cdir = job->dir;
+	r = job->open ? sorted_names(&job->d, &job->names) : 0;
+	job->r = job->dir ? r : -ENOMEM;
+	if (job->open && r >= 0 && job->names.n) {
+		job->classfd = job->d.fd;
+		job->p = calloc(job->names.n, sizeof(*job->p));
 	}
-	if (job.p) {
-		for (size_t i = 0; i < names.n; i++)
-			job.p[i].cname = names.items[i];
-		vgpu_enum_run(ctx, names.n, VGPU_ENUM_MIN_ITEMS,
-			      read_parent_step, &job);
-		for (size_t i = 0; r >= 0 && i < names.n; i++) {
-			r = job.p[i].r;
-			if (r >= 0 && job.p[i].n)
-				r = build_parent(ctx, &job.p[i], bn, out);
+	if (!job->p)
+		return;
+	for (size_t i = 0; i < job->names.n; i++)
+		job->p[i].cname = job->names.items[i];
+	vgpu_enum_start(ctx, &job->run, job->names.n, VGPU_ENUM_MIN_ITEMS,
+			read_parent_step, job);
+}
+
+/* wait for the scan; with @bn, make the instances it found */
+static int scan_finish(struct vgpu_ctx *ctx, struct pscan_job *job,
+		       struct bus_names *bn, struct vgpu_vec *out)
+{
+	int r = job->r;
+
+	if (r >= 0 && job->open && !job->p && job->names.n)
+		r = -ENOMEM;
+	if (job->p) {
+		vgpu_enum_finish(&job->run);
+		for (size_t i = 0; bn && r >= 0 && i < job->names.n; i++) {
+			r = job->p[i].r;
+			if (r >= 0 && job->p[i].n)
+				r = build_parent(ctx, &job->p[i], bn, out);
 		}
-		for (size_t i = 0; i < names.n; i++) {
-			for (size_t j = 0; j < job.p[i].n; j++)
-				free(job.p[i].e[j].type);
-			free(job.p[i].e);
-			free(job.p[i].psys);
+		for (size_t i = 0; i < job->names.n; i++) {
+			for (size_t j = 0; j < job->p[i].n; j++)
+				free(job->p[i].e[j].type);
+			free(job->p[i].e);
+			free(job->p[i].psys);
 		}
-		free(job.p);
+		free(job->p);
 	}
-	vgpu_vec_clear(&names, free_name);
-	if (open)
-		vgpu_dir_close(&d);
-	free(cdir);
+	vgpu_vec_clear(&job->names, free_name);
+	if (job->open)
+		vgpu_dir_close(&job->d);
+	free(job->dir);
 	return r;
 }
 
@@ -878,10 +893,11 @@ static int mdev_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 	char *bdir = vgpu_path_join(ctx->sysfs_root, BUS_DIR);
 	struct bus_names bn = { 0 };
 	struct vgpu_vec names = { 0 };
+	struct pscan_job job;
 	struct pdir_cache *pc;
 	struct dirent *de;
 	DIR *d;
-	int r = 0;
+	int r = 0, r2;
 
 	if (!bdir)
 		return -ENOMEM;
@@ -893,6 +909,8 @@ static int mdev_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 		free(bdir);
 		return r;
 	}
+	/* the parents are read meanwhile */
+	scan_start(ctx, parent_id, &job);
 	while (r >= 0 && (de = readdir(d))) {
 		char *name;
 
@@ -907,11 +925,12 @@ static int mdev_list_active(struct vgpu_ctx *ctx, const char *parent_id,
 	bn.found = calloc(bn.n ? bn.n : 1, sizeof(*bn.found));
 	if (r >= 0 && (!bn.found || (bn.n && !bn.name)))
 		r = -ENOMEM;
-	if (r >= 0 && bn.n) {
+	if (r >= 0 && bn.n)
 		r = bus_index(&bn);
-		if (r >= 0)
-			r = scan_parents(ctx, parent_id, &bn, out);
-	}
+	/* called in any case: it joins the readers */
+	r2 = scan_finish(ctx, &job, r >= 0 && bn.n ? &bn : NULL, out);
+	if (r >= 0 && bn.n)
+		r = r2;
 	/* what no parent holds (usually nothing), in name order */
 	for (size_t i = 0; r >= 0 && i < bn.n; i++)
 		if (!bn.found[i])

@@ -140,8 +140,18 @@ static int vu_get_parent(struct vgpu_ctx *ctx, const char *id,
  */
 static int leave_out(struct vgpu_ctx *ctx, const char *id, int r)
 {
+	char *copy;
+
 	if (r >= 0 || r == -ENOMEM || !ctx->unreachable_fn)
 		return r;
+	/* an instance listing leaves out the parent's definitions too */
+	if (ctx->left_out) {
+		copy = strdup(id);
+		if (!copy || vgpu_vec_push(ctx->left_out, copy) < 0) {
+			free(copy);
+			return -ENOMEM;
+		}
+	}
 	ctx->unreachable_fn(ctx, vgpu_backend_vfio_user.name, id, r,
 			    ctx->unreachable_data);
 	return 0;
