@@ -58,7 +58,7 @@ void vgpu_enum_finish(struct vgpu_enum_job *job);
 
 /* call @step(@data, i) for every i < @n, spread over vgpu_enum_threads()
  * threads; returns when all are done.  When a thread cannot be started
- * its range runs in the calling thread. */
+ * the others (the calling thread at least) take its share. */
 void vgpu_enum_run(struct vgpu_ctx *ctx, size_t n, size_t min_items,
 		   void (*step)(void *data, size_t i), void *data);
 
