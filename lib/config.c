@@ -239,23 +239,19 @@ static int config_from_object(json_object *root, struct vgpu_config *c)
 	return 0;
 }
 
-VGPU_EXPORT int vgpu_config_new_from_json(const char *json, size_t len,
-					  struct vgpu_config **ret)
+/* vgpu_config_new_from_json() with a tokener of the caller's */
+static int config_parse(struct json_tokener *tok, const char *json, size_t len,
+			struct vgpu_config **ret)
 {
-	struct json_tokener *tok;
 	struct vgpu_config *c;
 	json_object *root;
 	int r;
 
-	if (!json || !ret)
-		return -EINVAL;
 	if (len > CONFIG_FILE_MAX || len > INT32_MAX)
 		return -EFBIG;
 	if (memchr(json, '\0', len))
 		return -EBADMSG;
-	tok = json_tokener_new();
-	if (!tok)
-		return -ENOMEM;
+	json_tokener_reset(tok);
 	root = json_tokener_parse_ex(tok, json, (int)len);
 	if (!root || json_tokener_get_error(tok) != json_tokener_success ||
 	    (size_t)json_tokener_get_parse_end(tok) != len) {
@@ -266,11 +262,9 @@ VGPU_EXPORT int vgpu_config_new_from_json(const char *json, size_t len,
 		    json_tokener_get_error(tok) != json_tokener_success ||
 		    strspn(json + end, " \t\r\n") != len - end) {
 			json_object_put(root);
-			json_tokener_free(tok);
 			return -EBADMSG;
 		}
 	}
-	json_tokener_free(tok);
 	r = vgpu_config_new(&c);
 	if (r < 0) {
 		json_object_put(root);
@@ -284,6 +278,22 @@ VGPU_EXPORT int vgpu_config_new_from_json(const char *json, size_t len,
 	}
 	*ret = c;
 	return 0;
+}
+
+VGPU_EXPORT int vgpu_config_new_from_json(const char *json, size_t len,
+					  struct vgpu_config **ret)
+{
+	struct json_tokener *tok;
+	int r;
+
+	if (!json || !ret)
+		return -EINVAL;
+	tok = json_tokener_new();
+	if (!tok)
+		return -ENOMEM;
+	r = config_parse(tok, json, len, ret);
+	json_tokener_free(tok);
+	return r;
 }
 
 VGPU_EXPORT int vgpu_config_to_json(struct vgpu_config *config,
@@ -315,12 +325,17 @@ VGPU_EXPORT int vgpu_config_to_json(struct vgpu_config *config,
 	return jw_finish(&j, ret);
 }
 
-int vgpu_config_read_at(int dirfd, const char *name, struct vgpu_config **ret)
+int vgpu_config_read_with(struct vgpu_config_reader *rd, int dirfd,
+			  const char *name, struct vgpu_config **ret)
 {
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
+	size_t len = 0;
 	int fd, r = 0;
 
+	if (!rd->tok) {
+		rd->tok = json_tokener_new();
+		if (!rd->tok)
+			return -ENOMEM;
+	}
 	fd = openat(dirfd, name,
 		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
@@ -328,22 +343,23 @@ int vgpu_config_read_at(int dirfd, const char *name, struct vgpu_config **ret)
 	for (;;) {
 		ssize_t n;
 
-		if (len == cap) {
+		if (len == rd->cap) {
+			size_t cap = rd->cap ? rd->cap * 4 : 1024;
 			char *grown;
 
-			if (cap >= CONFIG_FILE_MAX) {
+			if (rd->cap >= CONFIG_FILE_MAX) {
 				r = -EFBIG;
 				break;
 			}
-			cap = cap ? cap * 4 : 1024;
-			grown = realloc(buf, cap);
+			grown = realloc(rd->buf, cap);
 			if (!grown) {
 				r = -ENOMEM;
 				break;
 			}
-			buf = grown;
+			rd->buf = grown;
+			rd->cap = cap;
 		}
-		n = read(fd, buf + len, cap - len);
+		n = read(fd, rd->buf + len, rd->cap - len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -353,13 +369,29 @@ int vgpu_config_read_at(int dirfd, const char *name, struct vgpu_config **ret)
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (len < cap)
+		if (len < rd->cap)
 			break; /* short read of a regular file: its end */
 	}
 	close(fd);
 	if (r == 0)
-		r = vgpu_config_new_from_json(buf ? buf : "", len, ret);
-	free(buf);
+		r = config_parse(rd->tok, len ? rd->buf : "", len, ret);
+	return r;
+}
+
+void vgpu_config_reader_clear(struct vgpu_config_reader *rd)
+{
+	if (rd->tok)
+		json_tokener_free(rd->tok);
+	free(rd->buf);
+	*rd = (struct vgpu_config_reader){ 0 };
+}
+
+int vgpu_config_read_at(int dirfd, const char *name, struct vgpu_config **ret)
+{
+	struct vgpu_config_reader rd = { 0 };
+	int r = vgpu_config_read_with(&rd, dirfd, name, ret);
+
+	vgpu_config_reader_clear(&rd);
 	return r;
 }
 

@@ -18,7 +18,7 @@ struct def_file {
 	char uuid[VGPU_UUID_LEN + 1];
 	char *name; /* the file's name in its parent directory */
 	struct vgpu_config *config;
-	int r; /* vgpu_config_read_at()'s answer */
+	int r; /* vgpu_config_read_with()'s answer */
 };
 
 /* one parent directory of one location */
@@ -40,6 +40,7 @@ bool vgpu_def_valid_parent_id(const char *id)
  * memory of its own (run in a worker thread: no context, no log) */
 static void read_parent(struct def_scan *scan, struct def_parent *dp)
 {
+	struct vgpu_config_reader rd = { 0 }; /* one parser for the files */
 	const struct dirent64 *de;
 	struct vgpu_dir pd;
 	size_t cap = 0;
@@ -70,9 +71,11 @@ static void read_parent(struct def_scan *scan, struct def_parent *dp)
 			break;
 		}
 		memcpy(f->uuid, norm, sizeof(norm));
-		f->r = vgpu_config_read_at(pd.fd, de->d_name, &f->config);
+		f->r = vgpu_config_read_with(&rd, pd.fd, de->d_name,
+					     &f->config);
 		dp->n++;
 	}
+	vgpu_config_reader_clear(&rd);
 	vgpu_dir_close(&pd);
 }
 

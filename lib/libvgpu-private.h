@@ -266,6 +266,17 @@ int vgpu_config_load_file(struct vgpu_ctx *ctx, int dirfd, const char *name,
 /* vgpu_config_load_file() without the warning: it uses no context, so a
  * worker thread of a listing may call it (enum-parallel.h) */
 int vgpu_config_read_at(int dirfd, const char *name, struct vgpu_config **ret);
+/* what a series of reads can share (a parser and a buffer): zeroed to
+ * start, vgpu_config_reader_clear() at the end */
+struct json_tokener;
+struct vgpu_config_reader {
+	struct json_tokener *tok;
+	char *buf;
+	size_t cap;
+};
+int vgpu_config_read_with(struct vgpu_config_reader *rd, int dirfd,
+			  const char *name, struct vgpu_config **ret);
+void vgpu_config_reader_clear(struct vgpu_config_reader *rd);
 /* the warning of vgpu_config_load_file() for the failure @r of @name */
 void vgpu_config_warn_unusable(struct vgpu_ctx *ctx, const char *name, int r);
 int vgpu_config_valid_key(const char *key);
