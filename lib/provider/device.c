@@ -213,8 +213,9 @@ int device_create(struct vgpu_provider *p, const char *type_id,
 	dev->wc.dev = dev;
 	dev->wt.kind = WATCH_TIMER;
 	dev->wt.dev = dev;
+	dev->wo.kind = WATCH_CONN_OUT;
+	dev->wo.dev = dev;
 	dev->timer_fd = -1;
-	dev->kick_fd = -1;
 	refusals_init(dev);
 	config_init(dev);
 	dev->provider = p;

@@ -84,6 +84,7 @@ struct irq {
 enum watch_kind {
 	WATCH_LISTEN,
 	WATCH_CONN,
+	WATCH_CONN_OUT, /* runner mode: a connection thread's queued output */
 	WATCH_STOP,
 	WATCH_CTL,
 	WATCH_TIMER,
@@ -123,17 +124,19 @@ struct vgpu_device {
 	pthread_mutex_t lock; /* recursive; see the header */
 	/*
 	 * The socket's write side: every send on conn_fd, the output queue
-	 * (out_*), conn_ev, kick_fd's writes, and closing conn_fd and kick_fd.
+	 * (out_*), conn_ev, out_watched, and closing conn_fd.
 	 * Taken inside dev->lock or alone, never the other way round, and
 	 * nothing under it waits: a reply goes out without the device lock.
 	 */
 	pthread_mutex_t send_lock;
 	int listen_fd, conn_fd;
-	struct watch wl, wc, wt;
-	bool conn_in_epoll; /* conn_fd is watched by the provider's epoll */
+	struct watch wl, wc, wt, wo;
+	bool conn_in_epoll; /* dispatch mode: conn_fd is in the provider's epoll */
 	uint32_t conn_ev;   /* the events it is watched for */
+	bool conn_threaded; /* runner mode: the client has a thread */
+	bool out_watched;   /* runner mode: conn_fd is in the epoll set for
+			     * EPOLLOUT (output waits), see conn_events() */
 	int timer_fd;	    /* the VERSION deadline (dispatch mode), or -1 */
-	int kick_fd;	    /* runner mode: output queued by another thread */
 	struct refusal refusals[REFUSE_MAX];
 	struct outbuf *out_head, *out_tail;
 	size_t out_bytes;
@@ -159,7 +162,7 @@ struct vgpu_device {
 	bool serving;	 /* a thread is handling this device's messages: */
 	pthread_t serving_thread;
 	/* with the runner thread, each connection has a thread of its own
-	 * that waits in poll() for the client and for kick_fd */
+	 * that reads the client (see conn_main()) */
 	pthread_t conn_thread;
 	bool has_conn_thread;
 	bool dying; /* being destroyed: do not listen again */
@@ -317,12 +320,15 @@ int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	      unsigned int nfds);
 /* send what is queued: 0 when all went, -EAGAIN when some is left */
 int conn_flush(struct vgpu_device *dev);
+/* runner mode, the dispatching thread: the socket takes output again */
+void conn_out_event(struct vgpu_device *dev);
 /* whether something waits in the output queue */
 bool conn_queued(struct vgpu_device *dev);
 int64_t now_ms(void);
 void version_timer_fired(struct vgpu_device *dev);
-/* the epoll events of the connection, from its state; dev->send_lock held */
-void conn_events(struct vgpu_device *dev);
+/* the epoll events of the connection, from its state; dev->send_lock held;
+ * <0: epoll_ctl() failed, nothing would send the queue on */
+int conn_events(struct vgpu_device *dev);
 /* run the message that waited for the provider to quiesce, then the rest */
 int serve_deferred(struct vgpu_device *dev);
 /* whether the peer of @fd has hung up */

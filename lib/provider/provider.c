@@ -295,6 +295,9 @@ static int handle_event(struct vgpu_provider *p, struct watch *w,
 	case WATCH_REFUSE_TIMER:
 		refusal_event(w);
 		return 0;
+	case WATCH_CONN_OUT:
+		conn_out_event(dev);
+		return 0;
 	case WATCH_CONN:
 		/* a client gone while its message waits for quiesce */
 		if (dev->deferred && (events & (EPOLLHUP | EPOLLERR))) {

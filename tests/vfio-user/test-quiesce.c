@@ -428,8 +428,8 @@ END_TEST
 /*
  * A transfer started by another thread whose request the socket does not
  * take at once: the rest waits in the connection's queue and goes out
- * when the client reads (in runner mode the connection's thread is woken
- * for it; it waited for input only).
+ * when the client reads (in runner mode the runner's dispatching thread
+ * sends it on: the connection's thread is blocked in recvmsg()).
  */
 static void async_big_case(enum h_mode mode)
 {
