@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
@@ -35,6 +37,23 @@ int64_t now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- the send lock's slow paths (send-lock.h) ---- */
+
+void send_lock_wait(int *lock, int seen)
+{
+	if (seen != 2)
+		seen = __atomic_exchange_n(lock, 2, __ATOMIC_ACQUIRE);
+	while (seen != 0) {
+		syscall(SYS_futex, lock, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		seen = __atomic_exchange_n(lock, 2, __ATOMIC_ACQUIRE);
+	}
+}
+
+void send_lock_wake(int *lock)
+{
+	syscall(SYS_futex, lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* ---- the output queue: a client that does not read hurts only itself ---- */
@@ -154,7 +173,7 @@ int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	ssize_t sent = 0;
 	int r;
 
-	pthread_mutex_lock(&dev->send_lock);
+	send_lock(dev);
 	if (dev->conn_fd < 0) {
 		r = -ENOTCONN;
 		goto out;
@@ -178,7 +197,7 @@ int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	}
 	r = out_push(dev, hdr, iov, n, fds, nfds, (size_t)sent);
 out:
-	pthread_mutex_unlock(&dev->send_lock);
+	send_unlock(dev);
 	return r;
 }
 
@@ -188,9 +207,9 @@ int conn_flush(struct vgpu_device *dev)
 {
 	int r;
 
-	pthread_mutex_lock(&dev->send_lock);
+	send_lock(dev);
 	r = dev->conn_fd >= 0 ? flush_locked(dev) : -ENOTCONN;
-	pthread_mutex_unlock(&dev->send_lock);
+	send_unlock(dev);
 	return r;
 }
 
@@ -257,14 +276,14 @@ static int flush_locked(struct vgpu_device *dev)
  */
 void conn_out_event(struct vgpu_device *dev)
 {
-	pthread_mutex_lock(&dev->send_lock);
+	send_lock(dev);
 	if (dev->conn_fd >= 0 && dev->out_watched &&
 	    flush_locked(dev) < -EAGAIN) {
 		out_free(dev);
 		(void)conn_events(dev); /* out of the epoll set */
 		shutdown(dev->conn_fd, SHUT_RDWR);
 	}
-	pthread_mutex_unlock(&dev->send_lock);
+	send_unlock(dev);
 }
 
 /* ---- the VERSION deadline ---- */
@@ -321,7 +340,7 @@ void disconnect(struct vgpu_device *dev)
 
 	pthread_mutex_lock(&dev->lock);
 	/* no send of another thread is under way, and none will start */
-	pthread_mutex_lock(&dev->send_lock);
+	send_lock(dev);
 	if (dev->conn_fd >= 0) {
 		if (p && (dev->conn_in_epoll || dev->out_watched))
 			epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->conn_fd, NULL);
@@ -330,7 +349,7 @@ void disconnect(struct vgpu_device *dev)
 	}
 	dev->conn_in_epoll = dev->out_watched = false;
 	out_free(dev);
-	pthread_mutex_unlock(&dev->send_lock);
+	send_unlock(dev);
 	version_timer_stop(dev);
 	/* asynchronous transfers end first (-ECONNRESET), so the quiesce
 	 * callback below finds none in flight */
@@ -799,9 +818,9 @@ static int defer(struct vgpu_device *dev, const struct vfu_msg *msg)
 	if (msg->len)
 		memcpy(q->payload, msg->payload, msg->len);
 	dev->deferred = q;
-	pthread_mutex_lock(&dev->send_lock);
+	send_lock(dev);
 	conn_events(dev);
-	pthread_mutex_unlock(&dev->send_lock);
+	send_unlock(dev);
 	return 0;
 }
 
@@ -888,9 +907,9 @@ int serve_deferred(struct vgpu_device *dev)
 	r = serve_msg(dev, &msg);
 	free(q);
 	r = serve_queued(dev, r);
-	pthread_mutex_lock(&dev->send_lock);
+	send_lock(dev);
 	conn_events(dev);
-	pthread_mutex_unlock(&dev->send_lock);
+	send_unlock(dev);
 	return r;
 }
 

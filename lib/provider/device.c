@@ -65,7 +65,6 @@ static void device_free(struct vgpu_device *dev)
 	free(dev->deferred);
 	pthread_cond_destroy(&dev->quiesce_cond);
 	pthread_mutex_destroy(&dev->lock);
-	pthread_mutex_destroy(&dev->send_lock);
 	vfu_reader_free(&dev->rx);
 	vfu_reader_free(&dev->rx_wait);
 	free(dev->socket_path);
@@ -205,7 +204,6 @@ int device_create(struct vgpu_provider *p, const char *type_id,
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&dev->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
-	pthread_mutex_init(&dev->send_lock, NULL);
 	pthread_cond_init(&dev->quiesce_cond, NULL);
 	dev->wl.kind = WATCH_LISTEN;
 	dev->wl.dev = dev;

@@ -18,6 +18,7 @@
 #include "libvgpu-private.h"
 #include "libvgpu-provider.h"
 #include "proto.h"
+#include "send-lock.h"
 #include "util-uuid.h"
 
 #define CFG_SPACE	4096
@@ -127,8 +128,10 @@ struct vgpu_device {
 	 * (out_*), conn_ev, out_watched, and closing conn_fd.
 	 * Taken inside dev->lock or alone, never the other way round, and
 	 * nothing under it waits: a reply goes out without the device lock.
+	 * A lock of its own (send-lock.h), not a pthread mutex: every reply
+	 * takes it, almost always uncontended.
 	 */
-	pthread_mutex_t send_lock;
+	int send_lock;
 	int listen_fd, conn_fd;
 	struct watch wl, wc, wt, wo;
 	bool conn_in_epoll; /* dispatch mode: conn_fd is in the provider's epoll */
@@ -309,6 +312,17 @@ int irq_signal(int fd);
 bool mig_live(const struct vgpu_device *dev);
 int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
+
+/* the connection's send lock (send-lock.h) */
+static inline void send_lock(struct vgpu_device *dev)
+{
+	send_lock_take(&dev->send_lock);
+}
+
+static inline void send_unlock(struct vgpu_device *dev)
+{
+	send_lock_drop(&dev->send_lock);
+}
 
 /* conn.c */
 /* send without waiting (takes dev->send_lock; a provider thread may send
