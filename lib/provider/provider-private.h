@@ -382,8 +382,6 @@ struct prov_answer {
 };
 int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 	       struct prov_answer *ans);
-/* send @ans through conn_send() and free what it owns */
-int answer_send(struct vgpu_device *dev, struct prov_answer *ans);
 
 /* dma-async.c; every request goes out through conn_send() */
 int dma_send_request(struct vgpu_device *dev, struct vfu_hdr *h, uint64_t addr,
