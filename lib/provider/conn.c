@@ -738,10 +738,11 @@ int accept_client(struct vgpu_device *dev)
 		return r;
 	}
 	vfu_caps_default(&dev->client_caps);
+	/* before conn_fd: a sender that sees the connection sees its mode */
+	dev->conn_threaded = p->threaded;
 	dev->conn_fd = fd;
 	/* one client at a time: the listening socket stays watched, and
 	 * another client is refused (refuse_client()) */
-	dev->conn_threaded = p->threaded;
 	if (p->threaded) {
 		r = -pthread_create(&dev->conn_thread, NULL, conn_main, dev);
 	} else {
