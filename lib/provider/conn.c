@@ -865,7 +865,8 @@ static int serve_msg(struct vgpu_device *dev, struct vfu_msg *msg)
 	 * run here, on the thread reading the connection */
 	if ((r >= 0 || r == -EINPROGRESS) && dev->done_head)
 		dma_async_run_done(dev);
-	unstash(dev);
+	if (dev->stashed) /* a DMA exchange read on in rx_wait */
+		unstash(dev);
 	if (r == -EINPROGRESS)
 		r = defer(dev, msg);
 	dev->serving = false;

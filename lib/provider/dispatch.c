@@ -161,7 +161,8 @@ int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 	if (r == 0)
 		r = run(dev, &req, msg->fds, &ans->rep);
 	/* fds a handler did not take, or that the command did not use */
-	vfu_msg_close_fds(msg, 0);
+	if (msg->nfds)
+		vfu_msg_close_fds(msg, 0);
 	if (dev->conn_err)
 		return dev->conn_err; /* a DMA exchange lost the client */
 	if (r == -EINPROGRESS)
