@@ -299,6 +299,13 @@ VGPU_EXPORT int vgpu_device_destroy(struct vgpu_device *dev)
 		}
 	dev->type->used--;
 	dev->provider = NULL;
+	/* a later event of the dispatch batch under way may name it: the
+	 * provider's reference goes when the batch is done */
+	if (p->batch_depth) {
+		dev->batch_next = p->batch_dead;
+		p->batch_dead = dev;
+		return 0;
+	}
 	vgpu_device_unref(dev);
 	return 0;
 }

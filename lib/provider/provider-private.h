@@ -169,6 +169,9 @@ struct vgpu_device {
 	pthread_t conn_thread;
 	bool has_conn_thread;
 	bool dying; /* being destroyed: do not listen again */
+	/* destroyed during a dispatch batch: the provider's reference waits
+	 * in p->batch_dead until the batch is done */
+	struct vgpu_device *batch_next;
 	/*
 	 * Quiesce (see vgpu_provider_set_quiesce()): a DMA_UNMAP or a reset
 	 * waits in @deferred while the provider finishes (quiescing), and
@@ -228,6 +231,11 @@ struct vgpu_provider {
 	struct display_watcher *display_dead;
 	int version_timeout_ms;
 	vgpu_quiesce_fn quiesce;
+	/* vgpu_provider_dispatch() handling a batch (nested: a callback that
+	 * dispatches), and the devices destroyed meanwhile; dispatching
+	 * thread only */
+	unsigned int batch_depth;
+	struct vgpu_device *batch_dead;
 };
 
 static inline bool valid_id(const char *id)
@@ -358,6 +366,9 @@ int serve_one(struct vgpu_device *dev, int flags);
 
 /* ctl-server.c */
 void serve_control(struct vgpu_provider *p);
+
+/* provider.c: release the devices destroyed during a dispatch batch */
+void batch_release(struct vgpu_provider *p);
 
 /* device.c */
 int device_create(struct vgpu_provider *p, const char *type_id,
