@@ -15,9 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/timerfd.h>
@@ -38,24 +39,65 @@ int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* ---- the send lock's slow paths (send-lock.h) ---- */
+
+void send_lock_wait(int *lock, int seen)
+{
+	if (seen != 2)
+		seen = __atomic_exchange_n(lock, 2, __ATOMIC_ACQUIRE);
+	while (seen != 0) {
+		syscall(SYS_futex, lock, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+		seen = __atomic_exchange_n(lock, 2, __ATOMIC_ACQUIRE);
+	}
+}
+
+void send_lock_wake(int *lock)
+{
+	syscall(SYS_futex, lock, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 /* ---- the output queue: a client that does not read hurts only itself ---- */
 
-/* dispatch mode: read while no message waits for the provider to quiesce,
- * and watch for EPOLLOUT while the output queue holds something;
- * dev->send_lock held (dev->deferred changes on the serving thread only) */
-void conn_events(struct vgpu_device *dev)
+/*
+ * The connection's epoll events, from its state; dev->send_lock held
+ * (dev->deferred changes on the serving thread only).
+ * Dispatch mode: read while no message waits for the provider to quiesce,
+ * and EPOLLOUT while the output queue holds something.
+ * Runner mode: the connection's thread reads (blocking, see conn_main());
+ * the socket is in the provider's epoll set, for EPOLLOUT only, while the
+ * output queue holds something, and the dispatching thread sends it on
+ * (conn_out_event()). Out of the set otherwise: a hung-up socket would
+ * report EPOLLHUP to it over and over until the thread winds up.
+ */
+int conn_events(struct vgpu_device *dev)
 {
-	struct epoll_event ev = {
-		.events = (dev->deferred ? 0 : EPOLLIN) |
-			  (dev->out_head ? EPOLLOUT : 0),
-		.data.ptr = &dev->wc,
-	};
+	struct epoll_event ev = { .data.ptr = &dev->wc };
+	bool want;
 
-	if (!dev->conn_in_epoll || !dev->provider || ev.events == dev->conn_ev)
-		return;
-	if (epoll_ctl(dev->provider->epfd, EPOLL_CTL_MOD, dev->conn_fd, &ev) ==
+	if (!dev->provider || dev->conn_fd < 0)
+		return 0;
+	if (dev->conn_threaded) {
+		want = dev->out_head;
+		if (want == dev->out_watched)
+			return 0;
+		ev.events = EPOLLOUT;
+		ev.data.ptr = &dev->wo;
+		if (epoll_ctl(dev->provider->epfd,
+			      want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL,
+			      dev->conn_fd, &ev) < 0)
+			return -errno;
+		dev->out_watched = want;
+		return 0;
+	}
+	ev.events =
+		(dev->deferred ? 0 : EPOLLIN) | (dev->out_head ? EPOLLOUT : 0);
+	if (!dev->conn_in_epoll || ev.events == dev->conn_ev)
+		return 0;
+	if (epoll_ctl(dev->provider->epfd, EPOLL_CTL_MOD, dev->conn_fd, &ev) <
 	    0)
-		dev->conn_ev = ev.events;
+		return -errno;
+	dev->conn_ev = ev.events;
+	return 0;
 }
 
 static void out_free(struct vgpu_device *dev)
@@ -73,10 +115,14 @@ static void out_free(struct vgpu_device *dev)
 	__atomic_store_n(&dev->out_pending, false, __ATOMIC_RELEASE);
 }
 
-/* queue bytes [from, total) of the message; its fd when none went yet */
-static int out_push(struct vgpu_device *dev, const struct vfu_hdr *hdr,
-		    const struct iovec *iov, unsigned int n, const int *fds,
-		    unsigned int nfds, size_t from)
+/* queue bytes [from, total) of the message; its fd when none went yet.
+ * Out of line: inlined, it made every conn_send() save and restore more
+ * registers (6 instructions per reply) */
+static __attribute__((noinline)) int out_push(struct vgpu_device *dev,
+					      const struct vfu_hdr *hdr,
+					      const struct iovec *iov,
+					      unsigned int n, const int *fds,
+					      unsigned int nfds, size_t from)
 {
 	size_t total = hdr->size, at = 0;
 	struct outbuf *o;
@@ -115,14 +161,15 @@ static int out_push(struct vgpu_device *dev, const struct vfu_hdr *hdr,
 	dev->out_tail = o;
 	dev->out_bytes += total - from;
 	__atomic_store_n(&dev->out_pending, true, __ATOMIC_RELEASE);
-	conn_events(dev);
-	return 0;
+	/* nobody would send it on: the client is dropped */
+	return conn_events(dev);
 }
 
 /* under dev->send_lock (nothing here waits): a provider thread that starts
- * an asynchronous transfer sends next to the connection's own thread,
- * which it wakes when something had to be queued; a reply goes out after
- * the device lock is dropped, so senders never hold up its users */
+ * an asynchronous transfer sends next to the connection's own thread;
+ * what the socket does not take is sent on by the dispatching thread
+ * (conn_events()); a reply goes out after the device lock is dropped, so
+ * senders never hold up its users */
 int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	      const struct iovec *iov, unsigned int n, const int *fds,
 	      unsigned int nfds)
@@ -130,7 +177,7 @@ int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	ssize_t sent = 0;
 	int r;
 
-	pthread_mutex_lock(&dev->send_lock);
+	send_lock(dev);
 	if (dev->conn_fd < 0) {
 		r = -ENOTCONN;
 		goto out;
@@ -153,15 +200,8 @@ int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 		hdr->size = (uint32_t)total;
 	}
 	r = out_push(dev, hdr, iov, n, fds, nfds, (size_t)sent);
-	if (r == 0 && dev->kick_fd >= 0) {
-		uint64_t one = 1;
-
-		/* runner mode: the thread may wait in poll() for input only */
-		if (write(dev->kick_fd, &one, sizeof(one)) < 0)
-			r = 0; /* full counter: it is awake anyway */
-	}
 out:
-	pthread_mutex_unlock(&dev->send_lock);
+	send_unlock(dev);
 	return r;
 }
 
@@ -171,14 +211,14 @@ int conn_flush(struct vgpu_device *dev)
 {
 	int r;
 
-	pthread_mutex_lock(&dev->send_lock);
+	send_lock(dev);
 	r = dev->conn_fd >= 0 ? flush_locked(dev) : -ENOTCONN;
-	pthread_mutex_unlock(&dev->send_lock);
+	send_unlock(dev);
 	return r;
 }
 
-/* no lock: a sender that queues after this read writes kick_fd (runner
- * mode) or runs on this very thread (dispatch mode, DMA exchanges) */
+/* no lock: whatever a sender queues after this read, the dispatching
+ * thread sends on once the socket takes it (conn_events()) */
 bool conn_queued(struct vgpu_device *dev)
 {
 	return __atomic_load_n(&dev->out_pending, __ATOMIC_ACQUIRE);
@@ -228,8 +268,26 @@ static int flush_locked(struct vgpu_device *dev)
 		free(o);
 	}
 	__atomic_store_n(&dev->out_pending, false, __ATOMIC_RELEASE);
-	conn_events(dev);
-	return 0;
+	return conn_events(dev);
+}
+
+/*
+ * Runner mode, on the dispatching thread: the socket of a connection
+ * thread's client takes bytes again. What the queue holds goes on; when
+ * the client cannot take it any more (it hung up, a reset) the queue is
+ * dropped and the socket shut down, which ends the connection thread's
+ * read, and that thread drops the client.
+ */
+void conn_out_event(struct vgpu_device *dev)
+{
+	send_lock(dev);
+	if (dev->conn_fd >= 0 && dev->out_watched &&
+	    flush_locked(dev) < -EAGAIN) {
+		out_free(dev);
+		(void)conn_events(dev); /* out of the epoll set */
+		shutdown(dev->conn_fd, SHUT_RDWR);
+	}
+	send_unlock(dev);
 }
 
 /* ---- the VERSION deadline ---- */
@@ -286,20 +344,16 @@ void disconnect(struct vgpu_device *dev)
 
 	pthread_mutex_lock(&dev->lock);
 	/* no send of another thread is under way, and none will start */
-	pthread_mutex_lock(&dev->send_lock);
+	send_lock(dev);
 	if (dev->conn_fd >= 0) {
-		if (p && dev->conn_in_epoll)
+		if (p && (dev->conn_in_epoll || dev->out_watched))
 			epoll_ctl(p->epfd, EPOLL_CTL_DEL, dev->conn_fd, NULL);
 		close(dev->conn_fd);
 		dev->conn_fd = -1;
 	}
-	dev->conn_in_epoll = false;
-	if (dev->kick_fd >= 0) {
-		close(dev->kick_fd);
-		dev->kick_fd = -1;
-	}
+	dev->conn_in_epoll = dev->out_watched = false;
 	out_free(dev);
-	pthread_mutex_unlock(&dev->send_lock);
+	send_unlock(dev);
 	version_timer_stop(dev);
 	/* asynchronous transfers end first (-ECONNRESET), so the quiesce
 	 * callback below finds none in flight */
@@ -372,11 +426,14 @@ static int wait_quiesced(struct vgpu_device *dev)
 }
 
 /*
- * The loop of one connection (runner mode): what is buffered first, then
- * poll() the connection (both
- * directions while something is queued for the client) and the kick
- * eventfd (a provider thread queued an asynchronous DMA request), until
- * the VERSION deadline while VERSION is not done.
+ * The loop of one connection (runner mode). Until VERSION is done it waits
+ * in poll(), for the VERSION deadline; then it blocks in recvmsg() (one
+ * system call in, one out per message, as in 0.1). Nothing else needs to
+ * wake it: what the socket did not take is sent on by the dispatching
+ * thread (conn_events()), a thread that sees the connection break, and
+ * vgpu_provider_stop_thread(), shut the socket down, which ends the read,
+ * and a message that waits for a quiesce waits in wait_quiesced(), on a
+ * condition variable.
  */
 static void *conn_main(void *data)
 {
@@ -387,52 +444,31 @@ static void *conn_main(void *data)
 	int r;
 
 	for (;;) {
-		struct pollfd pfd[2] = {
-			{ .fd = dev->conn_fd, .events = POLLIN },
-			{ .fd = dev->kick_fd, .events = POLLIN },
-		};
-		int64_t left = dev->versioned ? -1 : deadline - now_ms();
-
 		if (dev->deferred) {
 			r = wait_quiesced(dev);
 			if (r == 0)
 				r = serve_deferred(dev);
-			if (r < 0)
-				break;
-			continue;
-		}
-		if (dev->rx.tail > dev->rx.head) {
-			/* read already (behind the last message, or the
-			 * message that waited for a quiesce): poll() would
-			 * not see it */
+		} else if (dev->versioned) {
+			r = serve_one(dev, 0);
+		} else if (vfu_reader_has_msg(&dev->rx)) {
+			/* read already: poll() would not see it */
 			r = serve_one(dev, MSG_DONTWAIT);
-			if (r == 0)
-				continue;
-			if (r != -EAGAIN)
-				break;
-		}
-		if (!dev->versioned && left <= 0) {
-			r = -ETIMEDOUT;
-			break;
-		}
-		if (conn_queued(dev))
-			pfd[0].events |= POLLOUT;
-		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR) {
-			r = -errno;
-			break;
-		}
-		if (pfd[1].revents & POLLIN) {
-			uint64_t n;
+		} else {
+			struct pollfd pfd = { .fd = dev->conn_fd,
+					      .events = POLLIN };
+			int64_t left = deadline - now_ms();
 
-			if (read(dev->kick_fd, &n, sizeof(n)) < 0)
-				n = 0; /* drained by an earlier round */
+			if (left <= 0) {
+				r = -ETIMEDOUT;
+				break;
+			}
+			r = poll(&pfd, 1, (int)left);
+			if (r < 0 && errno != EINTR) {
+				r = -errno;
+				break;
+			}
+			r = r > 0 ? serve_one(dev, MSG_DONTWAIT) : 0;
 		}
-		r = 0;
-		if (pfd[0].revents & POLLOUT)
-			r = conn_flush(dev);
-		if ((r == 0 || r == -EAGAIN) &&
-		    (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
-			r = serve_one(dev, MSG_DONTWAIT);
 		if (r < 0 && r != -EAGAIN)
 			break;
 	}
@@ -702,14 +738,13 @@ int accept_client(struct vgpu_device *dev)
 		return r;
 	}
 	vfu_caps_default(&dev->client_caps);
+	/* before conn_fd: a sender that sees the connection sees its mode */
+	dev->conn_threaded = p->threaded;
 	dev->conn_fd = fd;
 	/* one client at a time: the listening socket stays watched, and
 	 * another client is refused (refuse_client()) */
 	if (p->threaded) {
-		dev->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		r = dev->kick_fd < 0 ? -errno
-				     : -pthread_create(&dev->conn_thread, NULL,
-						       conn_main, dev);
+		r = -pthread_create(&dev->conn_thread, NULL, conn_main, dev);
 	} else {
 		r = epoll_ctl(p->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 		dev->conn_in_epoll = r == 0;
@@ -788,10 +823,32 @@ static int defer(struct vgpu_device *dev, const struct vfu_msg *msg)
 	if (msg->len)
 		memcpy(q->payload, msg->payload, msg->len);
 	dev->deferred = q;
-	pthread_mutex_lock(&dev->send_lock);
+	send_lock(dev);
 	conn_events(dev);
-	pthread_mutex_unlock(&dev->send_lock);
+	send_unlock(dev);
 	return 0;
+}
+
+/* send @ans through conn_send() and free what it owns */
+static int answer_send(struct vgpu_device *dev, struct prov_answer *ans)
+{
+	struct iovec iov[2] = {
+		{ .iov_base = ans->rep.head, .iov_len = ans->rep.head_len },
+		{ .iov_base = (void *)ans->rep.body,
+		  .iov_len = ans->rep.body_len },
+	};
+	int r = 0;
+
+	if (ans->send && dev->conn_fd >= 0)
+		r = conn_send(dev, &ans->hdr, iov, 2,
+			      ans->rep.fd >= 0 ? &ans->rep.fd : NULL,
+			      ans->rep.fd >= 0 ? 1 : 0);
+	if (ans->rep.body_owned) {
+		free(ans->rep.body_owned);
+		ans->rep.body_owned = NULL;
+	}
+	ans->send = false;
+	return r;
 }
 
 /* handle one message (@msg) and send its answer, the lock dropped first */
@@ -808,7 +865,8 @@ static int serve_msg(struct vgpu_device *dev, struct vfu_msg *msg)
 	 * run here, on the thread reading the connection */
 	if ((r >= 0 || r == -EINPROGRESS) && dev->done_head)
 		dma_async_run_done(dev);
-	unstash(dev);
+	if (dev->stashed) /* a DMA exchange read on in rx_wait */
+		unstash(dev);
 	if (r == -EINPROGRESS)
 		r = defer(dev, msg);
 	dev->serving = false;
@@ -877,9 +935,9 @@ int serve_deferred(struct vgpu_device *dev)
 	r = serve_msg(dev, &msg);
 	free(q);
 	r = serve_queued(dev, r);
-	pthread_mutex_lock(&dev->send_lock);
+	send_lock(dev);
 	conn_events(dev);
-	pthread_mutex_unlock(&dev->send_lock);
+	send_unlock(dev);
 	return r;
 }
 

@@ -65,7 +65,6 @@ static void device_free(struct vgpu_device *dev)
 	free(dev->deferred);
 	pthread_cond_destroy(&dev->quiesce_cond);
 	pthread_mutex_destroy(&dev->lock);
-	pthread_mutex_destroy(&dev->send_lock);
 	vfu_reader_free(&dev->rx);
 	vfu_reader_free(&dev->rx_wait);
 	free(dev->socket_path);
@@ -205,7 +204,6 @@ int device_create(struct vgpu_provider *p, const char *type_id,
 	pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&dev->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
-	pthread_mutex_init(&dev->send_lock, NULL);
 	pthread_cond_init(&dev->quiesce_cond, NULL);
 	dev->wl.kind = WATCH_LISTEN;
 	dev->wl.dev = dev;
@@ -213,8 +211,9 @@ int device_create(struct vgpu_provider *p, const char *type_id,
 	dev->wc.dev = dev;
 	dev->wt.kind = WATCH_TIMER;
 	dev->wt.dev = dev;
+	dev->wo.kind = WATCH_CONN_OUT;
+	dev->wo.dev = dev;
 	dev->timer_fd = -1;
-	dev->kick_fd = -1;
 	refusals_init(dev);
 	config_init(dev);
 	dev->provider = p;
@@ -300,6 +299,13 @@ VGPU_EXPORT int vgpu_device_destroy(struct vgpu_device *dev)
 		}
 	dev->type->used--;
 	dev->provider = NULL;
+	/* a later event of the dispatch batch under way may name it: the
+	 * provider's reference goes when the batch is done */
+	if (p->batch_depth) {
+		dev->batch_next = p->batch_dead;
+		p->batch_dead = dev;
+		return 0;
+	}
 	vgpu_device_unref(dev);
 	return 0;
 }

@@ -161,7 +161,8 @@ int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 	if (r == 0)
 		r = run(dev, &req, msg->fds, &ans->rep);
 	/* fds a handler did not take, or that the command did not use */
-	vfu_msg_close_fds(msg, 0);
+	if (msg->nfds)
+		vfu_msg_close_fds(msg, 0);
 	if (dev->conn_err)
 		return dev->conn_err; /* a DMA exchange lost the client */
 	if (r == -EINPROGRESS)
@@ -182,25 +183,4 @@ int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 	}
 	ans->send = !req.no_reply;
 	return 0;
-}
-
-int answer_send(struct vgpu_device *dev, struct prov_answer *ans)
-{
-	struct iovec iov[2] = {
-		{ .iov_base = ans->rep.head, .iov_len = ans->rep.head_len },
-		{ .iov_base = (void *)ans->rep.body,
-		  .iov_len = ans->rep.body_len },
-	};
-	int r = 0;
-
-	if (ans->send && dev->conn_fd >= 0)
-		r = conn_send(dev, &ans->hdr, iov, 2,
-			      ans->rep.fd >= 0 ? &ans->rep.fd : NULL,
-			      ans->rep.fd >= 0 ? 1 : 0);
-	if (ans->rep.body_owned) {
-		free(ans->rep.body_owned);
-		ans->rep.body_owned = NULL;
-	}
-	ans->send = false;
-	return r;
 }

@@ -18,6 +18,7 @@
 #include "libvgpu-private.h"
 #include "libvgpu-provider.h"
 #include "proto.h"
+#include "send-lock.h"
 #include "util-uuid.h"
 
 #define CFG_SPACE	4096
@@ -84,6 +85,7 @@ struct irq {
 enum watch_kind {
 	WATCH_LISTEN,
 	WATCH_CONN,
+	WATCH_CONN_OUT, /* runner mode: a connection thread's queued output */
 	WATCH_STOP,
 	WATCH_CTL,
 	WATCH_TIMER,
@@ -123,17 +125,21 @@ struct vgpu_device {
 	pthread_mutex_t lock; /* recursive; see the header */
 	/*
 	 * The socket's write side: every send on conn_fd, the output queue
-	 * (out_*), conn_ev, kick_fd's writes, and closing conn_fd and kick_fd.
+	 * (out_*), conn_ev, out_watched, and closing conn_fd.
 	 * Taken inside dev->lock or alone, never the other way round, and
 	 * nothing under it waits: a reply goes out without the device lock.
+	 * A lock of its own (send-lock.h), not a pthread mutex: every reply
+	 * takes it, almost always uncontended.
 	 */
-	pthread_mutex_t send_lock;
+	int send_lock;
 	int listen_fd, conn_fd;
-	struct watch wl, wc, wt;
-	bool conn_in_epoll; /* conn_fd is watched by the provider's epoll */
+	struct watch wl, wc, wt, wo;
+	bool conn_in_epoll; /* dispatch mode: conn_fd is in the provider's epoll */
 	uint32_t conn_ev;   /* the events it is watched for */
+	bool conn_threaded; /* runner mode: the client has a thread */
+	bool out_watched;   /* runner mode: conn_fd is in the epoll set for
+			     * EPOLLOUT (output waits), see conn_events() */
 	int timer_fd;	    /* the VERSION deadline (dispatch mode), or -1 */
-	int kick_fd;	    /* runner mode: output queued by another thread */
 	struct refusal refusals[REFUSE_MAX];
 	struct outbuf *out_head, *out_tail;
 	size_t out_bytes;
@@ -159,10 +165,13 @@ struct vgpu_device {
 	bool serving;	 /* a thread is handling this device's messages: */
 	pthread_t serving_thread;
 	/* with the runner thread, each connection has a thread of its own
-	 * that waits in poll() for the client and for kick_fd */
+	 * that reads the client (see conn_main()) */
 	pthread_t conn_thread;
 	bool has_conn_thread;
 	bool dying; /* being destroyed: do not listen again */
+	/* destroyed during a dispatch batch: the provider's reference waits
+	 * in p->batch_dead until the batch is done */
+	struct vgpu_device *batch_next;
 	/*
 	 * Quiesce (see vgpu_provider_set_quiesce()): a DMA_UNMAP or a reset
 	 * waits in @deferred while the provider finishes (quiescing), and
@@ -222,6 +231,11 @@ struct vgpu_provider {
 	struct display_watcher *display_dead;
 	int version_timeout_ms;
 	vgpu_quiesce_fn quiesce;
+	/* vgpu_provider_dispatch() handling a batch (nested: a callback that
+	 * dispatches), and the devices destroyed meanwhile; dispatching
+	 * thread only */
+	unsigned int batch_depth;
+	struct vgpu_device *batch_dead;
 };
 
 static inline bool valid_id(const char *id)
@@ -307,6 +321,17 @@ bool mig_live(const struct vgpu_device *dev);
 int handle_mig_data(struct vgpu_device *dev, const struct vfu_req *req,
 		    int *fds, struct prov_reply *rep);
 
+/* the connection's send lock (send-lock.h) */
+static inline void send_lock(struct vgpu_device *dev)
+{
+	send_lock_take(&dev->send_lock);
+}
+
+static inline void send_unlock(struct vgpu_device *dev)
+{
+	send_lock_drop(&dev->send_lock);
+}
+
 /* conn.c */
 /* send without waiting (takes dev->send_lock; a provider thread may send
  * too, with or without dev->lock); what the socket does not take is
@@ -317,12 +342,15 @@ int conn_send(struct vgpu_device *dev, struct vfu_hdr *hdr,
 	      unsigned int nfds);
 /* send what is queued: 0 when all went, -EAGAIN when some is left */
 int conn_flush(struct vgpu_device *dev);
+/* runner mode, the dispatching thread: the socket takes output again */
+void conn_out_event(struct vgpu_device *dev);
 /* whether something waits in the output queue */
 bool conn_queued(struct vgpu_device *dev);
 int64_t now_ms(void);
 void version_timer_fired(struct vgpu_device *dev);
-/* the epoll events of the connection, from its state; dev->send_lock held */
-void conn_events(struct vgpu_device *dev);
+/* the epoll events of the connection, from its state; dev->send_lock held;
+ * <0: epoll_ctl() failed, nothing would send the queue on */
+int conn_events(struct vgpu_device *dev);
 /* run the message that waited for the provider to quiesce, then the rest */
 int serve_deferred(struct vgpu_device *dev);
 /* whether the peer of @fd has hung up */
@@ -338,6 +366,9 @@ int serve_one(struct vgpu_device *dev, int flags);
 
 /* ctl-server.c */
 void serve_control(struct vgpu_provider *p);
+
+/* provider.c: release the devices destroyed during a dispatch batch */
+void batch_release(struct vgpu_provider *p);
 
 /* device.c */
 int device_create(struct vgpu_provider *p, const char *type_id,
@@ -362,8 +393,6 @@ struct prov_answer {
 };
 int handle_msg(struct vgpu_device *dev, struct vfu_msg *msg,
 	       struct prov_answer *ans);
-/* send @ans through conn_send() and free what it owns */
-int answer_send(struct vgpu_device *dev, struct prov_answer *ans);
 
 /* dma-async.c; every request goes out through conn_send() */
 int dma_send_request(struct vgpu_device *dev, struct vfu_hdr *h, uint64_t addr,

@@ -849,9 +849,11 @@ static int fill(struct vfu_reader *r, int sock, int flags)
 		.msg_control = ctrl.b,
 		.msg_controllen = sizeof(ctrl.b),
 	};
-	struct vfu_rx_fds set = { 0 };
+	struct vfu_rx_fds set; /* fds[] past n never read: not cleared */
 	struct cmsghdr *c;
 	ssize_t n;
+
+	set.n = 0;
 
 	do {
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC | flags);

@@ -2,7 +2,8 @@
 /*
  * Clients that do not play along with the flow of messages: one that
  * floods requests and never reads a reply, one that connects and never
- * negotiates, second clients of a device in use. Each may only hurt itself: it is dropped, the other devices
+ * negotiates, one that hangs up with replies queued for it, second
+ * clients of a device in use. Each may only hurt itself: it is dropped, the other devices
  * serve on, and remove and provider stop complete.
  */
 #include <check.h>
@@ -10,6 +11,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -94,6 +97,50 @@ END_TEST
 START_TEST(test_flood_runner)
 {
 	flood_mode(H_RUNNER);
+}
+END_TEST
+
+/*
+ * A client that hangs up while replies wait in the provider's queue for
+ * it (it never read): the provider drops it, whichever thread sees the
+ * hang-up first (in runner mode the one that sends the queue on, or the
+ * connection's own thread), and the device takes a new client.
+ */
+static void hangup_mode(enum h_mode mode)
+{
+	struct harness h;
+	struct h_usage before;
+	int fd, left = 1;
+
+	signal(SIGPIPE, SIG_DFL);
+	h_start(&h, mode, NULL);
+	h_usage(&before);
+	fd = h_raw_client(h.sock[0], NULL);
+	/* 1.6 MiB of replies: more than the socket, less than the queue */
+	for (uint16_t i = 0; i < 400; i++)
+		ck_assert_int_eq(flood_one(fd, i), 0);
+	/* until the provider has read every request (bounded: a provider
+	 * that stopped reading fails the test instead of hanging it) */
+	for (int i = 0; i < 30000 && left; i++) {
+		ck_assert_int_eq(ioctl(fd, SIOCOUTQ, &left), 0);
+		if (left)
+			usleep(1000);
+	}
+	ck_assert_int_eq(left, 0);
+	close(fd);
+	h_check_after(&h, &before, H_DEVS);
+	h_stop(&h);
+}
+
+START_TEST(test_hangup_loop)
+{
+	hangup_mode(H_LOOP);
+}
+END_TEST
+
+START_TEST(test_hangup_runner)
+{
+	hangup_mode(H_RUNNER);
 }
 END_TEST
 
@@ -293,6 +340,8 @@ int main(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_flood_loop);
 	tcase_add_test(tc, test_flood_runner);
+	tcase_add_test(tc, test_hangup_loop);
+	tcase_add_test(tc, test_hangup_runner);
 	tcase_add_test(tc, test_version_loop);
 	tcase_add_test(tc, test_version_runner);
 	tcase_add_test(tc, test_second_loop);

@@ -5,14 +5,15 @@
  * its disconnect, and the window goes (dma_unmap called, memory unmapped)
  * only after the provider lets go: unpin, and vgpu_device_quiesced() when
  * its quiesce callback answered -EBUSY. Asynchronous transfers across a
- * quiesce, and one from another thread that the socket does not take at
- * once.
+ * quiesce, one from another thread that the socket does not take at
+ * once, and many from another thread between the client's commands.
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -428,8 +429,8 @@ END_TEST
 /*
  * A transfer started by another thread whose request the socket does not
  * take at once: the rest waits in the connection's queue and goes out
- * when the client reads (in runner mode the connection's thread is woken
- * for it; it waited for input only).
+ * when the client reads (in runner mode the runner's dispatching thread
+ * sends it on: the connection's thread is blocked in recvmsg()).
  */
 static void async_big_case(enum h_mode mode)
 {
@@ -509,6 +510,119 @@ START_TEST(test_async_big_runner)
 }
 END_TEST
 
+/*
+ * Replies and the requests another thread sends never interleave on the
+ * socket (the connection's send lock and its queue): a provider thread
+ * starts transfers one after the other, in turn of 8 bytes and of 192 KiB
+ * (more than the socket takes at once, so the rest waits in the queue
+ * while replies are sent), while the client reads BAR0 in a loop and
+ * answers every request that comes; each message it gets is whole and one
+ * it expects, and every transfer ends well.
+ */
+#define RACE_XFERS 200
+#define RACE_BIG   (192u << 10)
+
+struct racer {
+	struct vgpu_device *dev;
+	struct xfer x;
+	int finished; /* atomic */
+};
+
+static void *racer_main(void *data)
+{
+	struct racer *r = data;
+	static uint8_t src[RACE_BIG];
+
+	for (int i = 0; i < RACE_XFERS; i++) {
+		ck_assert_int_eq(vgpu_device_dma_write_async(
+					 r->dev, IOVA, src,
+					 i % 2 ? RACE_BIG : 8, on_done, &r->x),
+				 0);
+		while (__atomic_load_n(&r->x.calls, __ATOMIC_SEQ_CST) <= i)
+			sched_yield();
+		ck_assert_int_eq(r->x.status, 0);
+	}
+	__atomic_store_n(&r->finished, 1, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static void async_race_case(enum h_mode mode)
+{
+	struct vfu_region_access a = { .region = 0, .count = 4 };
+	struct racer r = { 0 };
+	struct harness h;
+	struct h_usage before;
+	pthread_t t;
+	uint16_t id = 2;
+	unsigned int reqs = 0;
+	int sock;
+
+	h_start(&h, mode, NULL);
+	h_usage(&before);
+	sock = h_raw_client(h.sock[0], NULL);
+	{
+		struct vfu_dma_map m = { .argsz = sizeof(m),
+					 .flags = 3,
+					 .addr = IOVA,
+					 .size = RACE_BIG };
+		struct vfu_hdr rh;
+		uint8_t p[64];
+
+		h_send(sock, 1, VFU_CMD_DMA_MAP, &m, sizeof(m), NULL, 0);
+		ck_assert(h_recv(sock, &rh, p, sizeof(p)));
+		ck_assert_uint_eq(rh.error, 0);
+	}
+	r.dev = h.dev[0];
+	ck_assert_int_eq(pthread_create(&t, NULL, racer_main, &r), 0);
+	while (!__atomic_load_n(&r.finished, __ATOMIC_SEQ_CST)) {
+		bool replied = false;
+
+		h_send(sock, id, VFU_CMD_REGION_READ, &a, sizeof(a), NULL, 0);
+		while (!replied) {
+			struct vfu_hdr rh;
+			uint64_t p[4];
+
+			/* the data of a big one goes to h_recv()'s sink */
+			ck_assert(h_recv(sock, &rh, p, sizeof(p)));
+			if ((rh.flags & VFU_F_TYPE_MASK) == VFU_F_TYPE_REPLY) {
+				ck_assert_uint_eq(rh.msg_id, id);
+				ck_assert_uint_eq(rh.cmd, VFU_CMD_REGION_READ);
+				ck_assert_uint_eq(rh.error, 0);
+				ck_assert_uint_eq(rh.size,
+						  sizeof(rh) + sizeof(a) + 4);
+				replied = true;
+				continue;
+			}
+			/* the layout probe (0 bytes), then the transfers */
+			ck_assert_uint_eq(rh.cmd, VFU_CMD_DMA_WRITE);
+			ck_assert_uint_eq(p[0], IOVA);
+			ck_assert_uint_eq(rh.size, sizeof(rh) + 16 + p[1]);
+			ck_assert(p[1] == 0 || p[1] == 8 || p[1] == RACE_BIG);
+			send_reply(sock, rh.msg_id, rh.cmd, p, 16, NULL, 0);
+			reqs++;
+		}
+		id++;
+	}
+	pthread_join(t, NULL);
+	ck_assert_uint_eq(reqs, RACE_XFERS + 1);
+	close(sock);
+	wait_disconnected(h.dev[0]);
+	h_check_after(&h, &before, H_DEVS);
+	h_stop(&h);
+}
+
+START_TEST(test_async_race_loop)
+{
+	async_race_case(H_LOOP);
+}
+END_TEST
+
+START_TEST(test_async_race_runner)
+{
+	async_race_case(H_RUNNER);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("quiesce");
@@ -525,6 +639,8 @@ int main(void)
 	tcase_add_test(tc, test_async_quiesce_runner);
 	tcase_add_test(tc, test_async_big_loop);
 	tcase_add_test(tc, test_async_big_runner);
+	tcase_add_test(tc, test_async_race_loop);
+	tcase_add_test(tc, test_async_race_runner);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
