@@ -6,6 +6,7 @@
 #include <strings.h>
 #include <pci/pci.h>
 
+#include "enum-parallel.h"
 #include "libvgpu-private.h"
 #include "util-sysfs.h"
 
@@ -140,6 +141,7 @@ VGPU_EXPORT struct vgpu_ctx *vgpu_ctx_unref(struct vgpu_ctx *ctx)
 		return NULL;
 	if (--ctx->refcount > 0)
 		return ctx;
+	vgpu_enum_pool_free(ctx->enum_pool);
 	if (ctx->pacc)
 		pci_cleanup(ctx->pacc);
 	free(ctx->sysfs_root);

@@ -2,9 +2,11 @@
 /*
  * Overlapping the kernel's work in a listing of many parents: the items
  * 0..n-1 of an enumeration are taken one at a time by a few worker threads
- * and the calling thread, which joins every worker before the listing
- * returns.  No thread outlives the listing.  A step run in a worker only
- * reads sysfs or files into memory of its own item (plain buffers, or
+ * and the calling thread, which waits for every worker to leave the
+ * listing before it returns.  The workers belong to the context: started
+ * by the first listing that wants them, they wait for the next one and
+ * end after VGPU_ENUM_IDLE_MS with nothing to do, or with the context.  A
+ * step run in a worker only reads sysfs or files into memory of its own item (plain buffers, or
  * objects that refer to no context, such as a vgpu_config): it takes no
  * reference and logs nothing, so that the objects, their order, the
  * errors and every log message still come from the calling thread, in the
@@ -18,6 +20,7 @@
 #include <stddef.h>
 
 struct vgpu_ctx;
+struct vgpu_enum_pool;
 
 /* below this many items no thread is started, unless a caller whose items
  * are cheaper asks for more (the @min_items of the calls below) */
@@ -25,6 +28,8 @@ struct vgpu_ctx;
 /* items per worker at least, and most workers */
 #define VGPU_ENUM_ITEMS_PER_THREAD 8
 #define VGPU_ENUM_MAX_THREADS	   8
+/* a context's worker that had nothing to do for this long ends */
+#define VGPU_ENUM_IDLE_MS 1000
 
 /* how many threads (the calling one included) would read @n items:
  * min(usable CPUs, VGPU_ENUM_MAX_THREADS, n / 8), 1 below @min_items
@@ -40,6 +45,12 @@ struct vgpu_enum_job {
 	void *data;
 	size_t n;
 	atomic_size_t next; /* the next item to take */
+	/* with a context: its workers' pool, the seats left for them, those
+	 * inside, the next job in the pool's queue (under the pool's lock) */
+	struct vgpu_enum_pool *pool;
+	unsigned int seats, users;
+	struct vgpu_enum_job *queued;
+	/* without one (tests): threads of this job's own */
 	unsigned int n_threads;
 	pthread_t tid[VGPU_ENUM_MAX_THREADS];
 };
@@ -61,5 +72,9 @@ void vgpu_enum_finish(struct vgpu_enum_job *job);
  * the others (the calling thread at least) take its share. */
 void vgpu_enum_run(struct vgpu_ctx *ctx, size_t n, size_t min_items,
 		   void (*step)(void *data, size_t i), void *data);
+
+/* stop and join the workers of a context (vgpu_ctx_unref()); nothing in
+ * a child of fork(), where the parent's threads are not */
+void vgpu_enum_pool_free(struct vgpu_enum_pool *pool);
 
 #endif

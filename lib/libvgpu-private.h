@@ -40,6 +40,9 @@ struct vgpu_ctx {
 	/* during vgpu_instance_list(): the IDs of the parents left out
 	 * (strings to free), so that their definitions are left out too */
 	struct vgpu_vec *left_out;
+	/* the worker threads of big listings (enum-parallel.h); NULL until
+	 * the first one that wants them */
+	struct vgpu_enum_pool *enum_pool;
 };
 
 struct vgpu_parent {

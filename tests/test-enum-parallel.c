@@ -6,9 +6,13 @@
  * malformed ones included.
  */
 #include <errno.h>
+#include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 
 #include "enum-parallel.h"
@@ -318,6 +322,109 @@ START_TEST(threads_list_what_one_thread_lists)
 }
 END_TEST
 
+/* the threads of this process */
+static int thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * The context's workers: they stay for the next listing, end when idle and
+ * with the context, block every signal, and a child of fork() lists
+ * without them (the parent's threads are not in it).
+ */
+START_TEST(workers_of_a_context)
+{
+	int base = thread_count(), n;
+	char *one, *many;
+	pid_t pid;
+	int status;
+
+	build_host(40);
+	one = listing("1", VGPU_LIST_ACTIVE, NULL);
+	ck_assert_int_eq(thread_count(), base);
+	many = listing("3", VGPU_LIST_ACTIVE, NULL);
+	ck_assert_str_eq(many, one);
+	free(many);
+	/* they wait for the next listing, with every signal blocked */
+	n = thread_count();
+	ck_assert_int_gt(n, base);
+	{
+		char path[64], line[256];
+		DIR *d = opendir("/proc/self/task");
+		struct dirent *de;
+		int blocked = 0;
+
+		ck_assert_ptr_nonnull(d);
+		while ((de = readdir(d))) {
+			FILE *f;
+
+			if (de->d_name[0] == '.' ||
+			    atoi(de->d_name) == (int)getpid())
+				continue;
+			snprintf(path, sizeof(path),
+				 "/proc/self/task/%s/status", de->d_name);
+			f = fopen(path, "r");
+			if (!f)
+				continue; /* ended meanwhile */
+			while (fgets(line, sizeof(line), f)) {
+				unsigned long long m;
+				const unsigned long long want =
+					1ULL << (SIGINT - 1) |
+					1ULL << (SIGTERM - 1) |
+					1ULL << (SIGHUP - 1) |
+					1ULL << (SIGUSR1 - 1) |
+					1ULL << (SIGCHLD - 1);
+
+				if (strncmp(line, "SigBlk:", 7))
+					continue;
+				m = strtoull(line + 7, NULL, 16);
+				/* every worker blocks them */
+				ck_assert_uint_eq(m & want, want);
+				blocked++;
+			}
+			fclose(f);
+		}
+		closedir(d);
+		ck_assert_int_gt(blocked, 0);
+	}
+	/* a child of fork() lists what the parent lists, without hanging on
+	 * the parent's workers */
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char *child = listing("3", VGPU_LIST_ACTIVE, NULL);
+
+		_exit(strcmp(child, one) ? 1 : 0);
+	}
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	/* idle, they end (a bound, not a timing assertion) */
+	for (int i = 0; i < 200 && thread_count() > base; i++)
+		usleep(50000);
+	ck_assert_int_eq(thread_count(), base);
+	/* and come back for the next listing */
+	many = listing("3", VGPU_LIST_ACTIVE, NULL);
+	ck_assert_str_eq(many, one);
+	free(many);
+	ck_assert_int_gt(thread_count(), base);
+	/* the context's end joins them */
+	vgpu_ctx_unref(fx.ctx);
+	fx.ctx = NULL;
+	ck_assert_int_eq(thread_count(), base);
+	free(one);
+}
+END_TEST
+
 /*
  * A parent with @nt types, every few of them malformed: no name, a
  * description larger than any sysfs attribute, no device_api, a number that
@@ -438,6 +545,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, fixture_setup, fixture_teardown);
 	tcase_add_loop_test(tc, threads_list_what_one_thread_lists, 0,
 			    sizeof(host_sizes) / sizeof(*host_sizes));
+	tcase_add_test(tc, workers_of_a_context);
 	tcase_add_loop_test(tc, threads_read_types_as_one_thread, 0,
 			    sizeof(type_counts) / sizeof(*type_counts));
 	suite_add_tcase(s, tc);

@@ -367,13 +367,14 @@ static void read_type_step(void *data, size_t i)
 }
 
 /*
- * Threads for one parent's types only from this many on: the call covers
- * one parent, so threads are started and joined per call, and on a host of
- * many parents with 16 types each that cost ~40 % more CPU time for ~15 %
- * less wall-clock time (docs/testing.md, "Listing speed"); from 64 types
- * on, the reads they share outweigh starting them.
+ * Threads for one parent's types from this many on: the context's workers
+ * wait between calls (enum-parallel.h), so a caller that lists the types
+ * of many parents one by one does not start threads for each; on a host
+ * of 256 parents with 16 types each that takes a quarter off the
+ * wall-clock time for a quarter more processor time (docs/testing.md,
+ * "Listing speed").
  */
-#define TYPES_THREADED_MIN 64
+#define TYPES_THREADED_MIN 16
 
 /*
  * The types of @parent in directory order.  Their attribute files (four
