@@ -166,7 +166,8 @@ static struct vgpu_enum_pool *ctx_pool(struct vgpu_ctx *ctx)
 	if (ctx->enum_pool && ctx->enum_pool->pid != getpid()) {
 		/* a child of fork(): the threads stayed in the parent, and
 		 * one of them may have held the lock when it forked; the
-		 * pool is left as it is (its memory is lost) */
+		 * memory is all that is left of the pool here */
+		free(ctx->enum_pool);
 		ctx->enum_pool = NULL;
 	}
 	if (!ctx->enum_pool)
@@ -213,8 +214,13 @@ static void pool_grow(struct vgpu_enum_pool *pool, unsigned int want)
 
 void vgpu_enum_pool_free(struct vgpu_enum_pool *pool)
 {
-	if (!pool || pool->pid != getpid())
+	if (!pool)
 		return;
+	if (pool->pid != getpid()) {
+		/* a child of fork(): no thread to stop, a lock not to touch */
+		free(pool);
+		return;
+	}
 	pthread_mutex_lock(&pool->lock);
 	pool->stop = true;
 	pthread_cond_broadcast(&pool->wake);

@@ -73,8 +73,8 @@ void vgpu_enum_finish(struct vgpu_enum_job *job);
 void vgpu_enum_run(struct vgpu_ctx *ctx, size_t n, size_t min_items,
 		   void (*step)(void *data, size_t i), void *data);
 
-/* stop and join the workers of a context (vgpu_ctx_unref()); nothing in
- * a child of fork(), where the parent's threads are not */
+/* stop and join the workers of a context (vgpu_ctx_unref()); in a child
+ * of fork(), where the parent's threads are not, only the memory goes */
 void vgpu_enum_pool_free(struct vgpu_enum_pool *pool);
 
 #endif
