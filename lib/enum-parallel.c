@@ -56,13 +56,6 @@ static void run_items(struct vgpu_enum_job *job)
 		job->step(job->data, i);
 }
 
-/* per-call threads, for an enumeration without a context (tests) */
-static void *worker(void *arg)
-{
-	run_items(arg);
-	return NULL;
-}
-
 /*
  * The worker threads of a context: started by the first enumeration that
  * wants them, they wait for the next one, and one that has had nothing to
@@ -239,36 +232,24 @@ void vgpu_enum_start(struct vgpu_ctx *ctx, struct vgpu_enum_job *job, size_t n,
 		     void *data)
 {
 	unsigned int t = vgpu_enum_threads(ctx, n, min_items);
-	sigset_t all, old;
+	struct vgpu_enum_pool *pool;
+	struct vgpu_enum_job **pj;
 
 	*job = (struct vgpu_enum_job){ .step = step, .data = data, .n = n };
 	atomic_init(&job->next, 0);
-	if (t < 2)
+	/* without a pool the calling thread reads everything */
+	pool = t > 1 && ctx ? ctx_pool(ctx) : NULL;
+	if (!pool)
 		return;
-	job->pool = ctx ? ctx_pool(ctx) : NULL;
-	if (job->pool) {
-		struct vgpu_enum_pool *pool = job->pool;
-		struct vgpu_enum_job **pj = &pool->jobs;
-
-		pthread_mutex_lock(&pool->lock);
-		pool_grow(pool, t - 1);
-		job->seats = t - 1;
-		while (*pj)
-			pj = &(*pj)->queued;
-		*pj = job;
-		pthread_cond_broadcast(&pool->wake);
-		pthread_mutex_unlock(&pool->lock);
-		return;
-	}
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	for (unsigned int k = 1; k < t; k++) {
-		if (pthread_create(&job->tid[job->n_threads], NULL, worker,
-				   job))
-			break;
-		job->n_threads++;
-	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	job->pool = pool;
+	pthread_mutex_lock(&pool->lock);
+	pool_grow(pool, t - 1);
+	job->seats = t - 1;
+	for (pj = &pool->jobs; *pj; pj = &(*pj)->queued)
+		;
+	*pj = job;
+	pthread_cond_broadcast(&pool->wake);
+	pthread_mutex_unlock(&pool->lock);
 }
 
 void vgpu_enum_finish(struct vgpu_enum_job *job)
@@ -276,9 +257,6 @@ void vgpu_enum_finish(struct vgpu_enum_job *job)
 	struct vgpu_enum_pool *pool = job->pool;
 
 	run_items(job);
-	for (unsigned int k = 0; k < job->n_threads; k++)
-		pthread_join(job->tid[k], NULL);
-	job->n_threads = 0;
 	if (!pool)
 		return;
 	/* every item is taken: out of the queue, then wait for the workers

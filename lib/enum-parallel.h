@@ -45,14 +45,12 @@ struct vgpu_enum_job {
 	void *data;
 	size_t n;
 	atomic_size_t next; /* the next item to take */
-	/* with a context: its workers' pool, the seats left for them, those
-	 * inside, the next job in the pool's queue (under the pool's lock) */
+	/* the context's workers' pool (NULL: the calling thread reads all),
+	 * the seats left for them, those inside, the next job in the pool's
+	 * queue (under the pool's lock) */
 	struct vgpu_enum_pool *pool;
 	unsigned int seats, users;
 	struct vgpu_enum_job *queued;
-	/* without one (tests): threads of this job's own */
-	unsigned int n_threads;
-	pthread_t tid[VGPU_ENUM_MAX_THREADS];
 };
 
 /* start the workers of an enumeration of @n items (none below @min_items,

@@ -32,14 +32,17 @@ START_TEST(every_item_once)
 {
 	static const size_t sizes[] = { 0, 1, 15, 16, 17, 63, 64, 100, 1000 };
 	static const char *const threads[] = { "1", "2", "3", "8" };
+	struct vgpu_ctx *ctx;
 
+	/* the context's workers, kept between the calls */
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
 	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++) {
 		setenv("VGPU_ENUM_THREADS", threads[t], 1);
 		for (size_t s = 0; s < sizeof(sizes) / sizeof(*sizes); s++) {
 			unsigned char *seen = calloc(sizes[s] + 1, 1);
 
 			ck_assert_ptr_nonnull(seen);
-			vgpu_enum_run(NULL, sizes[s], VGPU_ENUM_MIN_ITEMS,
+			vgpu_enum_run(ctx, sizes[s], VGPU_ENUM_MIN_ITEMS,
 				      count_step, seen);
 			for (size_t i = 0; i < sizes[s]; i++)
 				ck_assert_uint_eq(seen[i], 1);
@@ -47,6 +50,7 @@ START_TEST(every_item_once)
 		}
 	}
 	unsetenv("VGPU_ENUM_THREADS");
+	vgpu_ctx_unref(ctx);
 }
 END_TEST
 
@@ -54,8 +58,10 @@ END_TEST
  * item still runs exactly once, and all have when finish returns */
 START_TEST(start_then_finish)
 {
+	struct vgpu_ctx *ctx;
 	static const char *const threads[] = { "1", "2", "8" };
 
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
 	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++) {
 		struct vgpu_enum_job a, b;
 		unsigned char *sa = calloc(200, 1), *sb = calloc(40, 1);
@@ -63,10 +69,10 @@ START_TEST(start_then_finish)
 		ck_assert_ptr_nonnull(sa);
 		ck_assert_ptr_nonnull(sb);
 		setenv("VGPU_ENUM_THREADS", threads[t], 1);
-		vgpu_enum_start(NULL, &a, 200, VGPU_ENUM_MIN_ITEMS, count_step,
+		vgpu_enum_start(ctx, &a, 200, VGPU_ENUM_MIN_ITEMS, count_step,
 				sa);
 		/* a second one while the first runs, as a listing does */
-		vgpu_enum_start(NULL, &b, 40, VGPU_ENUM_MIN_ITEMS, count_step,
+		vgpu_enum_start(ctx, &b, 40, VGPU_ENUM_MIN_ITEMS, count_step,
 				sb);
 		vgpu_enum_finish(&b);
 		for (size_t i = 0; i < 40; i++)
@@ -78,6 +84,7 @@ START_TEST(start_then_finish)
 		free(sb);
 	}
 	unsetenv("VGPU_ENUM_THREADS");
+	vgpu_ctx_unref(ctx);
 }
 END_TEST
 
