@@ -87,8 +87,7 @@ static void read_parent_step(void *data, size_t i)
 }
 
 /* the parent directories of location @k (in directory order) */
-static int add_location(struct vgpu_ctx *ctx, struct def_scan *scan,
-			const char *parent_id, size_t k)
+static int add_location(struct def_scan *scan, const char *parent_id, size_t k)
 {
 	const struct dirent64 *pe;
 	struct vgpu_dir top;
@@ -101,8 +100,6 @@ static int add_location(struct vgpu_ctx *ctx, struct def_scan *scan,
 		return r == -ENOENT ? 0 : r;
 	/* keeps the directory open for the workers; closed at the end */
 	scan->topfd[k] = top.fd;
-	/* asked once: most hosts have no QoS directory at all */
-	scan->qos[k] = vgpu_qos_def_dir_exists(ctx);
 	while ((pe = vgpu_dir_next(&top))) {
 		char *name;
 
@@ -147,7 +144,7 @@ static int add_locations(struct vgpu_ctx *ctx, struct def_scan *scan)
 		if (!dir)
 			return -ENOMEM;
 		if (!strcmp(dir, ctx->config_dir) ||
-		    scan->n_loc == sizeof(scan->loc) / sizeof(scan->loc[0])) {
+		    scan->n_loc == DEF_LOCATIONS_MAX) {
 			free(dir);
 			continue;
 		}
@@ -185,14 +182,16 @@ int vgpu_def_scan_start(struct vgpu_ctx *ctx, const char *parent_id,
 	int r;
 
 	memset(scan, 0, sizeof(*scan));
-	for (size_t k = 0; k < sizeof(scan->topfd) / sizeof(*scan->topfd); k++)
+	for (size_t k = 0; k < DEF_LOCATIONS_MAX; k++)
 		scan->topfd[k] = -1;
+	/* asked once: most hosts have no QoS directory at all */
+	scan->qos = vgpu_qos_def_dir_exists(ctx);
 	scan->uuid = uuid;
 	r = add_locations(ctx, scan);
 	/* an unreadable first location fails the scan, as it always did;
 	 * a backend's own directory then goes unread */
 	for (size_t k = 0; r >= 0 && k < scan->n_loc; k++)
-		r = add_location(ctx, scan, parent_id, k);
+		r = add_location(scan, parent_id, k);
 	if (r < 0) {
 		scan_free(scan);
 		return r;
@@ -218,9 +217,8 @@ static int deliver_parent(struct vgpu_ctx *ctx, struct def_scan *scan,
 		if (r < 0)
 			vgpu_config_warn_unusable(ctx, f->name, r);
 		if (r >= 0 && qfd == -EAGAIN)
-			qfd = scan->qos[dp->loc]
-				      ? vgpu_qos_def_dir_open(ctx, dp->name)
-				      : -ENOENT;
+			qfd = scan->qos ? vgpu_qos_def_dir_open(ctx, dp->name)
+					: -ENOENT;
 		if (r >= 0 && vgpu_qos_def_load_at(ctx, qfd, dp->name, f->uuid,
 						   f->config) < 0)
 			r = -EBADMSG;

@@ -31,16 +31,20 @@ typedef int (*definition_fn)(struct vgpu_ctx *ctx, const struct def_loc *loc,
 			     const char *parent, const char *uuid,
 			     struct vgpu_config *config, void *data);
 
+/* mdevctl's directory and each backend's own, at most */
+#define DEF_LOCATIONS_MAX 8
+
 /* one scan under way; its fields are the scan's own */
 struct def_scan {
-	struct def_loc loc[8];
-	char *owned[8]; /* the directories of loc[] that the scan allocated */
-	int topfd[8];
+	struct def_loc loc[DEF_LOCATIONS_MAX];
+	char *owned
+		[DEF_LOCATIONS_MAX]; /* the directories of loc[] that the scan allocated */
+	int topfd[DEF_LOCATIONS_MAX];
 	size_t n_loc;
 	struct def_parent *p; /* every parent directory of every location */
 	size_t n, cap;
 	const char *uuid; /* only this UUID's files (normalized), or NULL */
-	bool qos[8];	  /* whether a QoS directory may exist */
+	bool qos;	  /* whether a QoS directory may exist (asked once) */
 	struct vgpu_enum_job job;
 };
 
