@@ -151,6 +151,25 @@ VGPU_EXPORT struct vgpu_ctx *vgpu_ctx_unref(struct vgpu_ctx *ctx)
 	return NULL;
 }
 
+int vgpu_ctx_leave_out(struct vgpu_ctx *ctx, const struct vgpu_backend *backend,
+		       const char *id, int r)
+{
+	char *copy;
+
+	if (r >= 0 || r == -ENOMEM || !ctx->unreachable_fn)
+		return r;
+	/* an instance listing leaves out the parent's definitions too */
+	if (ctx->left_out) {
+		copy = strdup(id);
+		if (!copy || vgpu_vec_push(ctx->left_out, copy) < 0) {
+			free(copy);
+			return -ENOMEM;
+		}
+	}
+	ctx->unreachable_fn(ctx, backend->name, id, r, ctx->unreachable_data);
+	return 0;
+}
+
 VGPU_EXPORT void vgpu_ctx_set_log_fn(struct vgpu_ctx *ctx, vgpu_log_fn fn,
 				     void *userdata)
 {

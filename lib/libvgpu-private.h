@@ -212,6 +212,16 @@ extern const struct vgpu_backend vgpu_backend_vfio_user;
 /* all built-in backends, NULL-terminated */
 extern const struct vgpu_backend *const vgpu_backends[];
 
+/*
+ * A listing's failure @r to ask parent @id of @backend: with an unreachable
+ * function (vgpu_ctx_set_unreachable_fn()) the parent is left out (noted
+ * in ctx->left_out during an instance listing, so that its definitions
+ * are left out too), the function is told, and the listing goes on (0);
+ * without one, or out of memory, the listing fails with @r.
+ */
+int vgpu_ctx_leave_out(struct vgpu_ctx *ctx, const struct vgpu_backend *backend,
+		       const char *id, int r);
+
 /* whether @ctx uses backend vgpu_backends[@i] (vgpu_ctx_set_backends()) */
 static inline bool vgpu_backend_on(const struct vgpu_ctx *ctx, size_t i)
 {

@@ -132,29 +132,10 @@ static int vu_get_parent(struct vgpu_ctx *ctx, const char *id,
 	return new_parent(ctx, id, ret);
 }
 
-/*
- * A listing's failure to ask provider @id: with an unreachable function
- * (vgpu_ctx_set_unreachable_fn()), the provider is left out and reported,
- * and the listing goes on (0); without one, or out of memory, the listing
- * fails with @r.
- */
+/* a listing's failure to ask provider @id (see vgpu_ctx_leave_out()) */
 static int leave_out(struct vgpu_ctx *ctx, const char *id, int r)
 {
-	char *copy;
-
-	if (r >= 0 || r == -ENOMEM || !ctx->unreachable_fn)
-		return r;
-	/* an instance listing leaves out the parent's definitions too */
-	if (ctx->left_out) {
-		copy = strdup(id);
-		if (!copy || vgpu_vec_push(ctx->left_out, copy) < 0) {
-			free(copy);
-			return -ENOMEM;
-		}
-	}
-	ctx->unreachable_fn(ctx, vgpu_backend_vfio_user.name, id, r,
-			    ctx->unreachable_data);
-	return 0;
+	return vgpu_ctx_leave_out(ctx, &vgpu_backend_vfio_user, id, r);
 }
 
 /* call @fn for every provider with a control socket; all of them are
