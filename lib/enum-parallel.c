@@ -252,6 +252,17 @@ void vgpu_enum_start(struct vgpu_ctx *ctx, struct vgpu_enum_job *job, size_t n,
 	pthread_mutex_unlock(&pool->lock);
 }
 
+bool vgpu_enum_help(struct vgpu_enum_job *job)
+{
+	size_t i = atomic_fetch_add_explicit(&job->next, 1,
+					     memory_order_relaxed);
+
+	if (i >= job->n)
+		return false;
+	job->step(job->data, i);
+	return true;
+}
+
 void vgpu_enum_finish(struct vgpu_enum_job *job)
 {
 	struct vgpu_enum_pool *pool = job->pool;

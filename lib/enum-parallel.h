@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 struct vgpu_ctx;
@@ -60,6 +61,12 @@ struct vgpu_enum_job {
 void vgpu_enum_start(struct vgpu_ctx *ctx, struct vgpu_enum_job *job, size_t n,
 		     size_t min_items, void (*step)(void *data, size_t i),
 		     void *data);
+
+/* run one item that no thread has taken yet in the calling thread: false
+ * when every item is taken (some may still be running in workers), so
+ * that a caller can use the results of finished items between two (see
+ * the mdev listing) */
+bool vgpu_enum_help(struct vgpu_enum_job *job);
 
 /* run the items no worker took in the calling thread, then join the
  * workers: when it returns, @step has run for every item */

@@ -88,6 +88,40 @@ START_TEST(start_then_finish)
 }
 END_TEST
 
+/* the calling thread takes items one at a time between its own work:
+ * every item still runs once; without workers it runs them all, and none
+ * is left to take after finish */
+START_TEST(help_one_at_a_time)
+{
+	struct vgpu_ctx *ctx;
+	static const char *const threads[] = { "1", "2", "8" };
+
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
+	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++) {
+		struct vgpu_enum_job job;
+		unsigned char *seen = calloc(300, 1);
+		size_t helped = 0;
+
+		ck_assert_ptr_nonnull(seen);
+		setenv("VGPU_ENUM_THREADS", threads[t], 1);
+		vgpu_enum_start(ctx, &job, 300, VGPU_ENUM_MIN_ITEMS, count_step,
+				seen);
+		while (vgpu_enum_help(&job))
+			helped++;
+		vgpu_enum_finish(&job);
+		for (size_t i = 0; i < 300; i++)
+			ck_assert_uint_eq(seen[i], 1);
+		ck_assert_uint_le(helped, 300);
+		if (t == 0)
+			ck_assert_uint_eq(helped, 300);
+		ck_assert(!vgpu_enum_help(&job));
+		free(seen);
+	}
+	unsetenv("VGPU_ENUM_THREADS");
+	vgpu_ctx_unref(ctx);
+}
+END_TEST
+
 START_TEST(thread_count_bounds)
 {
 	setenv("VGPU_ENUM_THREADS", "8", 1);
@@ -551,6 +585,7 @@ int main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, every_item_once);
 	tcase_add_test(tc, start_then_finish);
+	tcase_add_test(tc, help_one_at_a_time);
 	tcase_add_test(tc, thread_count_bounds);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("listings");

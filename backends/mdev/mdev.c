@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -691,6 +692,7 @@ struct pscan {
 	int r;		   /* -ENOMEM, else 0 */
 	struct pentry *e;
 	size_t n;
+	atomic_bool done; /* read: the calling thread may use it */
 };
 
 /* a scan of the parents: what every worker shares, read-only, and the
@@ -769,6 +771,7 @@ static void read_parent_step(void *data, size_t i)
 	struct pscan_job *job = data;
 
 	read_parent(job, &job->p[i]);
+	atomic_store_explicit(&job->p[i].done, true, memory_order_release);
 }
 
 /* the instances of @ps that the bus lists, in UUID order, and that no
@@ -858,6 +861,15 @@ static void scan_start(struct vgpu_ctx *ctx, const char *parent_id,
 			read_parent_step, job);
 }
 
+/* the instances of one parent the scan read, or its error */
+static int build_one(struct vgpu_ctx *ctx, struct pscan *ps,
+		     struct bus_names *bn, struct vgpu_vec *out)
+{
+	if (ps->r < 0)
+		return ps->r;
+	return ps->n ? build_parent(ctx, ps, bn, out) : 0;
+}
+
 /* wait for the scan; with @bn, make the instances it found */
 static int scan_finish(struct vgpu_ctx *ctx, struct pscan_job *job,
 		       struct bus_names *bn, struct vgpu_vec *out)
@@ -867,12 +879,20 @@ static int scan_finish(struct vgpu_ctx *ctx, struct pscan_job *job,
 	if (r >= 0 && job->open && !job->p && job->names.n)
 		r = -ENOMEM;
 	if (job->p) {
+		size_t built = 0;
+
+		/* the parents read so far are made into instances, in their
+		 * order, between the items this thread reads itself: that
+		 * work overlaps the workers' reading instead of following it */
+		do {
+			while (bn && r >= 0 && built < job->names.n &&
+			       atomic_load_explicit(&job->p[built].done,
+						    memory_order_acquire))
+				r = build_one(ctx, &job->p[built++], bn, out);
+		} while (vgpu_enum_help(&job->run));
 		vgpu_enum_finish(&job->run);
-		for (size_t i = 0; bn && r >= 0 && i < job->names.n; i++) {
-			r = job->p[i].r;
-			if (r >= 0 && job->p[i].n)
-				r = build_parent(ctx, &job->p[i], bn, out);
-		}
+		while (bn && r >= 0 && built < job->names.n)
+			r = build_one(ctx, &job->p[built++], bn, out);
 		for (size_t i = 0; i < job->names.n; i++) {
 			for (size_t j = 0; j < job->p[i].n; j++)
 				free(job->p[i].e[j].type);
