@@ -254,8 +254,8 @@ void vgpu_enum_start(struct vgpu_ctx *ctx, struct vgpu_enum_job *job, size_t n,
 
 bool vgpu_enum_help(struct vgpu_enum_job *job)
 {
-	size_t i = atomic_fetch_add_explicit(&job->next, 1,
-					     memory_order_relaxed);
+	size_t i =
+		atomic_fetch_add_explicit(&job->next, 1, memory_order_relaxed);
 
 	if (i >= job->n)
 		return false;

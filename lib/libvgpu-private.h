@@ -143,6 +143,11 @@ struct vgpu_backend {
 			  struct vgpu_parent **ret);
 	/* append every type of a parent */
 	int (*list_types)(struct vgpu_parent *parent, struct vgpu_vec *out);
+	/* optional: list_types for each of @n (>= 1) parents of this backend
+	 * and of one context into outs[i], faster than one by one; the first
+	 * error in their order is returned */
+	int (*list_types_many)(struct vgpu_parent *const *parents, size_t n,
+			       struct vgpu_vec *outs);
 	/* one type; -ENOENT when absent */
 	int (*get_type)(struct vgpu_parent *parent, const char *id,
 			struct vgpu_type **ret);

@@ -167,6 +167,67 @@ VGPU_EXPORT int vgpu_type_list(struct vgpu_parent *parent,
 	return 0;
 }
 
+/* the types of parents[0..n) into vecs[0..n): runs of parents of one
+ * backend and one context go to the backend's list_types_many at once */
+static int list_types_each(struct vgpu_parent *const *parents, size_t n,
+			   struct vgpu_vec *vecs)
+{
+	size_t i = 0, run;
+	int r = 0;
+
+	for (; r >= 0 && i < n; i += run) {
+		const struct vgpu_backend *b = parents[i]->backend;
+
+		run = 1;
+		if (b->list_types_many) {
+			while (i + run < n && parents[i + run]->backend == b &&
+			       parents[i + run]->ctx == parents[i]->ctx)
+				run++;
+			r = b->list_types_many(parents + i, run, vecs + i);
+		} else {
+			r = b->list_types(parents[i], &vecs[i]);
+		}
+	}
+	return r;
+}
+
+VGPU_EXPORT int vgpu_type_list_many(struct vgpu_parent *const *parents,
+				    size_t n, struct vgpu_type ***ret,
+				    size_t *n_ret, size_t *counts)
+{
+	struct vgpu_vec *vecs, all = { 0 };
+	int r;
+
+	if ((n && !parents) || !ret || !n_ret)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (!parents[i])
+			return -EINVAL;
+	vecs = calloc(n ? n : 1, sizeof(*vecs));
+	if (!vecs)
+		return -ENOMEM;
+	r = list_types_each(parents, n, vecs);
+	for (size_t i = 0; r >= 0 && i < n; i++) {
+		vgpu_vec_sort(&vecs[i], cmp_type);
+		for (size_t k = 0; r >= 0 && k < vecs[i].n; k++) {
+			r = vgpu_vec_push(&all, vecs[i].items[k]);
+			if (r >= 0)
+				vecs[i].items[k] = NULL;
+		}
+		if (counts)
+			counts[i] = vecs[i].n;
+	}
+	for (size_t i = 0; i < n; i++)
+		vgpu_vec_clear(&vecs[i], (void *(*)(void *))vgpu_type_unref);
+	free(vecs);
+	if (r < 0) {
+		vgpu_vec_clear(&all, (void *(*)(void *))vgpu_type_unref);
+		return r;
+	}
+	*ret = (struct vgpu_type **)vgpu_vec_steal(&all, n_ret);
+	return 0;
+}
+
 VGPU_EXPORT void vgpu_type_list_free(struct vgpu_type **list, size_t n)
 {
 	if (!list)

@@ -519,6 +519,24 @@ static void build_types(const char *bdf, unsigned int nt)
 	}
 }
 
+static const unsigned int type_counts[] = { 0, 3, 15, 16, 17, 63, 64, 130 };
+
+/* one line per type, as the listings below compare them */
+static void print_types(FILE *f, struct vgpu_type **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *name = vgpu_type_get_name(list[i]);
+		const char *desc = vgpu_type_get_description(list[i]);
+		const char *api = vgpu_type_get_device_api(list[i]);
+
+		fprintf(f, "%s %s [%s] [%s] [%s] %d\n",
+			vgpu_parent_get_id(vgpu_type_get_parent(list[i])),
+			vgpu_type_get_id(list[i]), name ? name : "-",
+			desc ? desc : "-", api ? api : "-",
+			vgpu_type_get_available_instances(list[i]));
+	}
+}
+
 static char *type_listing(const char *threads, const char *bdf)
 {
 	struct vgpu_parent *p = NULL;
@@ -536,15 +554,8 @@ static char *type_listing(const char *threads, const char *bdf)
 	r = vgpu_type_list(p, &list, &n);
 	unsetenv("VGPU_ENUM_THREADS");
 	fprintf(f, "r=%d n=%zu\n", r, n);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		const char *name = vgpu_type_get_name(list[i]);
-		const char *desc = vgpu_type_get_description(list[i]);
-		const char *api = vgpu_type_get_device_api(list[i]);
-
-		fprintf(f, "%s [%s] [%s] [%s] %d\n", vgpu_type_get_id(list[i]),
-			name ? name : "-", desc ? desc : "-", api ? api : "-",
-			vgpu_type_get_available_instances(list[i]));
-	}
+	if (r == 0)
+		print_types(f, list, n);
 	fprintf(f, "log:\n%s", fx.log);
 	fclose(f);
 	if (r == 0)
@@ -553,7 +564,118 @@ static char *type_listing(const char *threads, const char *bdf)
 	return out;
 }
 
-static const unsigned int type_counts[] = { 0, 3, 15, 16, 17, 63, 64, 130 };
+/* the types of every parent: with @threads NULL one vgpu_type_list() per
+ * parent, else one vgpu_type_list_many() with that many threads */
+static char *all_types(const char *threads)
+{
+	struct vgpu_parent **ps;
+	struct vgpu_type **list = NULL;
+	size_t np, n = 0, len = 0, *counts;
+	char *out = NULL;
+	FILE *f = open_memstream(&out, &len);
+	int r = 0;
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(vgpu_parent_list(fx.ctx, &ps, &np), 0);
+	counts = calloc(np + 1, sizeof(*counts));
+	ck_assert_ptr_nonnull(counts);
+	fx.log_len = 0;
+	fx.log[0] = '\0';
+	if (threads) {
+		setenv("VGPU_ENUM_THREADS", threads, 1);
+		r = vgpu_type_list_many(ps, np, &list, &n, counts);
+		unsetenv("VGPU_ENUM_THREADS");
+		fprintf(f, "r=%d n=%zu\n", r, n);
+		for (size_t i = 0, first = 0; r == 0 && i < np;
+		     first += counts[i++]) {
+			fprintf(f, "%s: %zu\n", vgpu_parent_get_id(ps[i]),
+				counts[i]);
+			print_types(f, list + first, counts[i]);
+		}
+		if (r == 0)
+			vgpu_type_list_free(list, n);
+	} else {
+		size_t total = 0;
+
+		for (size_t i = 0; r == 0 && i < np; i++) {
+			r = vgpu_type_list(ps[i], &list, &n);
+			counts[i] = n;
+			total += n;
+			if (r == 0)
+				vgpu_type_list_free(list, n);
+		}
+		fprintf(f, "r=%d n=%zu\n", r, r ? 0 : total);
+		for (size_t i = 0; r == 0 && i < np; i++) {
+			ck_assert_int_eq(vgpu_type_list(ps[i], &list, &n), 0);
+			fprintf(f, "%s: %zu\n", vgpu_parent_get_id(ps[i]), n);
+			print_types(f, list, n);
+			vgpu_type_list_free(list, n);
+		}
+	}
+	fprintf(f, "log:\n%s", fx.log);
+	fclose(f);
+	free(counts);
+	vgpu_parent_list_free(ps, np);
+	return out;
+}
+
+/* the types of many parents in one call are those of one call per parent,
+ * with the same log, however many threads read them; the first failing
+ * parent fails the call and nothing is returned */
+START_TEST(types_of_many_parents)
+{
+	static const char *const threads[] = { "1", "3", "8" };
+	struct vgpu_parent **ps;
+	struct vgpu_type **list = (struct vgpu_type **)&list;
+	size_t np, n = 7, counts[1];
+	char bdf[32], *one, *many, path[PATH_MAX], rel[PATH_MAX + 16];
+
+	for (unsigned int i = 0; i < 40; i++) {
+		snprintf(bdf, sizeof(bdf), "0000:%02x:00.0", 1 + i);
+		build_types(bdf, type_counts[i % 8]);
+	}
+	/* vgpu_type_list() logs its warnings the first time only: one
+	 * listing first, then each kind */
+	free(all_types(NULL));
+	one = all_types(NULL);
+	ck_assert_ptr_nonnull(strstr(one, "File too large"));
+	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++) {
+		many = all_types(threads[t]);
+		ck_assert_str_eq(many, one);
+		free(many);
+	}
+	free(one);
+
+	/* counts are optional; no parent gives an empty list */
+	ck_assert_int_eq(vgpu_parent_list(fx.ctx, &ps, &np), 0);
+	ck_assert_int_eq(vgpu_type_list_many(ps, np, &list, &n, NULL), 0);
+	ck_assert_uint_gt(n, 100);
+	vgpu_type_list_free(list, n);
+	ck_assert_int_eq(vgpu_type_list_many(ps, 0, &list, &n, counts), 0);
+	ck_assert_uint_eq(n, 0);
+	vgpu_type_list_free(list, n);
+	ck_assert_int_eq(vgpu_type_list_many(NULL, 1, &list, &n, NULL),
+			 -EINVAL);
+
+	/* a parent whose types went: -ENODEV as vgpu_type_list() says */
+	ck_assert_int_eq(fake_tree_parent_path(fx.tree, "0000:15:00.0", path,
+					       sizeof(path)),
+			 0);
+	snprintf(rel, sizeof(rel), "%s/mdev_supported_types", path);
+	ck_assert_int_eq(fake_tree_remove(fx.tree, rel), 0);
+	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++) {
+		list = (struct vgpu_type **)&list;
+		n = 7;
+		setenv("VGPU_ENUM_THREADS", threads[t], 1);
+		ck_assert_int_eq(vgpu_type_list_many(ps, np, &list, &n, NULL),
+				 -ENODEV);
+		unsetenv("VGPU_ENUM_THREADS");
+		ck_assert_ptr_eq(list, (struct vgpu_type **)&list);
+		ck_assert_uint_eq(n, 7);
+	}
+	vgpu_parent_list_free(ps, np);
+}
+END_TEST
 
 START_TEST(threads_read_types_as_one_thread)
 {
@@ -596,6 +718,7 @@ int main(void)
 	tcase_add_test(tc, workers_of_a_context);
 	tcase_add_loop_test(tc, threads_read_types_as_one_thread, 0,
 			    sizeof(type_counts) / sizeof(*type_counts));
+	tcase_add_test(tc, types_of_many_parents);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

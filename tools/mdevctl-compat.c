@@ -1468,12 +1468,6 @@ static int parent_cmp(const void *x, const void *y)
 		      vgpu_parent_get_id(*(struct vgpu_parent *const *)y));
 }
 
-static int type_cmp(const void *x, const void *y)
-{
-	return strcmp(vgpu_type_get_id(*(struct vgpu_type *const *)x),
-		      vgpu_type_get_id(*(struct vgpu_type *const *)y));
-}
-
 /* mdev parents sorted by id; non-mdev entries are dropped (unref'd) */
 static int mdev_parents(struct vgpu_ctx *ctx, struct vgpu_parent ***ret,
 			size_t *n_ret)
@@ -1602,7 +1596,8 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		     struct args *a)
 {
 	struct vgpu_parent **parents;
-	size_t n_parents, n_shown = 0;
+	struct vgpu_type **all = NULL;
+	size_t n_parents, n_shown = 0, n_all = 0, *counts;
 	struct json j = { 0 };
 	struct buf text = { 0 };
 	bool js = a->set[O_DUMPJSON]; /* build only what is printed */
@@ -1612,21 +1607,36 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 	r = mdev_parents(ctx, &parents, &n_parents);
 	if (r < 0)
 		return fail_os(r);
-	json_open(&j, "[");
-	for (size_t i = 0; i < n_parents && !ret; i++) {
-		const char *pid = vgpu_parent_get_id(parents[i]);
-		struct vgpu_type **types;
-		size_t n_types;
+	if (a->val[O_PARENT]) {
+		size_t k = 0;
 
-		if (a->val[O_PARENT] && strcmp(a->val[O_PARENT], pid) != 0)
-			continue;
-		r = vgpu_type_list(parents[i], &types, &n_types);
-		if (r < 0) {
-			ret = fail_os(r);
-			break;
+		/* -p: that parent alone */
+		for (size_t i = 0; i < n_parents; i++) {
+			if (!strcmp(a->val[O_PARENT],
+				    vgpu_parent_get_id(parents[i])))
+				parents[k++] = parents[i];
+			else
+				vgpu_parent_unref(parents[i]);
 		}
-		if (n_types > 1)
-			qsort(types, n_types, sizeof(*types), type_cmp);
+		n_parents = k;
+	}
+	counts = calloc(n_parents ? n_parents : 1, sizeof(*counts));
+	if (!counts) {
+		vgpu_parent_list_free(parents, n_parents);
+		return fail_os(-ENOMEM);
+	}
+	/* every parent's types in one call: read side by side */
+	r = vgpu_type_list_many(parents, n_parents, &all, &n_all, counts);
+	if (r < 0)
+		ret = fail_os(r);
+	json_open(&j, "[");
+	for (size_t i = 0, first = 0; i < n_parents && !ret;
+	     first += counts[i++]) {
+		const char *pid = vgpu_parent_get_id(parents[i]);
+		struct vgpu_type **types = all + first;
+		size_t n_types = counts[i];
+
+		/* sorted by id already (vgpu_type_list_many()) */
 		if (n_shown++ == 0)
 			json_open(&j, "{");
 		json_key(&j, pid);
@@ -1656,7 +1666,6 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 			}
 		}
 		json_close(&j, "]");
-		vgpu_type_list_free(types, n_types);
 	}
 	if (n_shown)
 		json_close(&j, "}");
@@ -1665,6 +1674,8 @@ static int cmd_types(struct vgpu_ctx *ctx, const struct cmd *cmd,
 		print_listing(js ? j.out.s : text.s);
 	free(j.out.s);
 	free(text.s);
+	vgpu_type_list_free(all, n_all);
+	free(counts);
 	vgpu_parent_list_free(parents, n_parents);
 	return ret;
 }

@@ -377,59 +377,62 @@ static void read_type_step(void *data, size_t i)
  */
 #define TYPES_THREADED_MIN 16
 
-/*
- * The types of @parent in directory order.  Their attribute files (four
- * per type) are read first, by a few threads when the parent has many
- * types (enum-parallel.h); the objects are then made here, in order, with
- * the warnings one thread would give.
- */
-static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
+/* the entries of a parent's types directory @d, not yet read: each gets a
+ * type_read with its id (-ENOMEM, or 0; the directory's own read error
+ * stays in d->err) */
+static int read_type_names(struct vgpu_dir *d, struct type_read **tr,
+			   size_t *n_ret)
 {
 	const struct dirent64 *de;
-	struct types_job job = { -1, NULL };
-	struct vgpu_dir d;
 	size_t n = 0, cap = 0;
-	char *path = vgpu_path_join(parent->syspath, TYPES_DIR);
-	int r;
+	int r = 0;
 
-	if (!path)
-		return -ENOMEM;
-	r = vgpu_dir_open(AT_FDCWD, path, &d);
-	free(path);
-	if (r < 0)
-		return r == -ENOENT ? -ENODEV : r;
-	while ((de = vgpu_dir_next(&d))) {
+	*tr = NULL;
+	while ((de = vgpu_dir_next(d))) {
 		if (de->d_name[0] == '.')
 			continue;
 		if (n == cap) {
 			struct type_read *grown;
 
 			cap = cap ? 2 * cap : 16;
-			grown = reallocarray(job.tr, cap, sizeof(*job.tr));
+			grown = reallocarray(*tr, cap, sizeof(**tr));
 			if (!grown) {
 				r = -ENOMEM;
 				break;
 			}
-			job.tr = grown;
+			*tr = grown;
 		}
-		job.tr[n] = (struct type_read){ .id = strdup(de->d_name) };
-		if (!job.tr[n].id) {
+		(*tr)[n] = (struct type_read){ .id = strdup(de->d_name) };
+		if (!(*tr)[n].id) {
 			r = -ENOMEM;
 			break;
 		}
 		n++;
 	}
-	if (r >= 0) {
-		job.typesfd = d.fd;
-		vgpu_enum_run(parent->ctx, n, TYPES_THREADED_MIN,
-			      read_type_step, &job);
-	}
-	/* the types before a failed directory read are made (and warned
-	 * about) before the failure is returned, as they always were */
+	*n_ret = n;
+	return r;
+}
+
+static void type_reads_free(struct type_read *tr, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		type_read_clear(&tr[i]);
+	free(tr);
+}
+
+/*
+ * Make the types read into @tr[0..n), in order, with the warnings one
+ * thread would give, and free @tr: the types before a failed directory
+ * read (@dir_err) are made (and warned about) before the failure is
+ * returned, as they always were. @r: what reading the names returned.
+ */
+static int build_types(struct vgpu_parent *parent, struct type_read *tr,
+		       size_t n, int r, int dir_err, struct vgpu_vec *out)
+{
 	for (size_t i = 0; r >= 0 && i < n; i++) {
 		struct vgpu_type *t;
 
-		r = type_from_read(parent, &job.tr[i], &t);
+		r = type_from_read(parent, &tr[i], &t);
 		if (r == -ENOMEM)
 			break;
 		if (r < 0) {
@@ -442,12 +445,122 @@ static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
 			break;
 		}
 	}
-	if (r >= 0 && d.err)
-		r = d.err;
-	for (size_t i = 0; i < n; i++)
-		type_read_clear(&job.tr[i]);
-	free(job.tr);
+	if (r >= 0 && dir_err)
+		r = dir_err;
+	type_reads_free(tr, n);
+	return r;
+}
+
+/* open the types directory of the parent at @syspath (-ENODEV: none) */
+static int open_types_dir(const char *syspath, struct vgpu_dir *d)
+{
+	char *path = vgpu_path_join(syspath, TYPES_DIR);
+	int r;
+
+	if (!path)
+		return -ENOMEM;
+	r = vgpu_dir_open(AT_FDCWD, path, d);
+	free(path);
+	return r == -ENOENT ? -ENODEV : r;
+}
+
+/*
+ * The types of @parent in directory order.  Their attribute files (four
+ * per type) are read first, by a few threads when the parent has many
+ * types (enum-parallel.h); the objects are then made here, in order, with
+ * the warnings one thread would give.
+ */
+static int mdev_list_types(struct vgpu_parent *parent, struct vgpu_vec *out)
+{
+	struct types_job job = { -1, NULL };
+	struct vgpu_dir d;
+	size_t n;
+	int r;
+
+	r = open_types_dir(parent->syspath, &d);
+	if (r < 0)
+		return r;
+	r = read_type_names(&d, &job.tr, &n);
+	if (r >= 0) {
+		job.typesfd = d.fd;
+		vgpu_enum_run(parent->ctx, n, TYPES_THREADED_MIN,
+			      read_type_step, &job);
+	}
+	r = build_types(parent, job.tr, n, r, d.err, out);
 	vgpu_dir_close(&d);
+	return r;
+}
+
+/* the types of one parent of mdev_list_types_many(), as a worker read them */
+struct ptypes {
+	const char *syspath; /* the parent's (read only) */
+	struct type_read *tr;
+	size_t n;
+	int r;	     /* opening the directory, or reading the names */
+	int dir_err; /* the directory's read error */
+	atomic_bool done;
+};
+
+/* read one parent's types directory and every type's attributes: sysfs
+ * reads only, into its own record (run in a worker thread) */
+static void read_parent_types(void *data, size_t i)
+{
+	struct ptypes *pt = &((struct ptypes *)data)[i];
+	struct vgpu_dir d;
+
+	pt->r = open_types_dir(pt->syspath, &d);
+	if (pt->r >= 0) {
+		pt->r = read_type_names(&d, &pt->tr, &pt->n);
+		for (size_t k = 0; pt->r >= 0 && k < pt->n; k++)
+			read_type_attrs(d.fd, &pt->tr[k]);
+		pt->dir_err = d.err;
+		vgpu_dir_close(&d);
+	}
+	atomic_store_explicit(&pt->done, true, memory_order_release);
+}
+
+/*
+ * The types of many parents (of one context), each into its own vector:
+ * the unit of work is the parent, its directory and its types' attribute
+ * files read by one of the context's threads; the calling thread makes
+ * the types of the parents read so far, in their order, between the
+ * parents it reads itself. Stops making at the first error (in the order
+ * of @parents), which it returns.
+ */
+static int mdev_list_types_many(struct vgpu_parent *const *parents, size_t n,
+				struct vgpu_vec *outs)
+{
+	struct ptypes *pt = calloc(n ? n : 1, sizeof(*pt));
+	struct vgpu_enum_job job;
+	size_t built = 0;
+	int r = 0;
+
+	if (!pt)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		pt[i].syspath = parents[i]->syspath;
+	vgpu_enum_start(parents[0]->ctx, &job, n, VGPU_ENUM_MIN_ITEMS,
+			read_parent_types, pt);
+	do {
+		while (r >= 0 && built < n &&
+		       atomic_load_explicit(&pt[built].done,
+					    memory_order_acquire)) {
+			r = build_types(parents[built], pt[built].tr,
+					pt[built].n, pt[built].r,
+					pt[built].dir_err, &outs[built]);
+			pt[built++].tr = NULL;
+		}
+	} while (vgpu_enum_help(&job));
+	vgpu_enum_finish(&job);
+	for (; r >= 0 && built < n; built++) {
+		r = build_types(parents[built], pt[built].tr, pt[built].n,
+				pt[built].r, pt[built].dir_err, &outs[built]);
+		pt[built].tr = NULL;
+	}
+	/* what was read but not made, after an error */
+	for (size_t i = built; i < n; i++)
+		type_reads_free(pt[i].tr, pt[i].n);
+	free(pt);
 	return r;
 }
 
@@ -1051,6 +1164,7 @@ const struct vgpu_backend vgpu_backend_mdev = {
 	.list_parents = mdev_list_parents,
 	.get_parent = mdev_get_parent,
 	.list_types = mdev_list_types,
+	.list_types_many = mdev_list_types_many,
 	.get_type = mdev_get_type,
 	.list_active = mdev_list_active,
 	.get_active = mdev_get_active,
