@@ -164,14 +164,3 @@ void fixture_standard_host(void)
 					    "vfio-ap", 65535),
 			 0);
 }
-
-int run_suite(Suite *s)
-{
-	SRunner *sr = srunner_create(s);
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}

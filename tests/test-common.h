@@ -9,6 +9,7 @@
 #include <check.h>
 
 #include <libvgpu.h>
+#include "check-run.h"
 #include "fake-tree.h"
 
 #define EXIT_SKIP 77
@@ -41,8 +42,5 @@ bool fixture_can_go_live(void);
 /* a host with one GVT-g parent (2 types), one NVIDIA-style parent, one
  * mtty-like parent without description, a css and an ap parent */
 void fixture_standard_host(void);
-
-/* run a Check suite in the usual way; returns the exit status */
-int run_suite(Suite *s);
 
 #endif

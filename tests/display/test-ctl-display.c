@@ -19,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "ctl.h"
 #include "libvgpu-provider.h"
 #include "libvgpu-private.h"
@@ -488,8 +489,6 @@ int main(void)
 	Suite *s = suite_create("ctl-display");
 	TCase *tc = tcase_create("format");
 	TCase *th_ = tcase_create("hostile");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_requests);
 	tcase_add_test(tc, test_attr_roundtrip);
@@ -501,9 +500,5 @@ int main(void)
 	tcase_add_test(th_, test_hostile_qos);
 	tcase_add_test(th_, test_watcher_removed_in_batch);
 	suite_add_tcase(s, th_);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

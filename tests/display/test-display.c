@@ -23,6 +23,7 @@
 
 #include <libvgpu-provider.h>
 
+#include "check-run.h"
 #include "harness.h"
 
 static struct harness hs;
@@ -688,16 +689,10 @@ static Suite *display_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(display_suite());
-	int failed;
-
 	if (!getenv("VGPU_SIM") || !getenv("VGPUCTL")) {
 		fprintf(stderr,
 			"VGPU_SIM and VGPUCTL must name the programs\n");
 		return 77;
 	}
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(display_suite());
 }

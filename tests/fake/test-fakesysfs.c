@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "fake-mount.h"
 #include "fake-tree.h"
 
@@ -1136,10 +1137,9 @@ static int probe_fuse(void)
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
 	Suite *s;
 	TCase *tc;
-	int failed, r;
+	int r;
 
 	if (argc < 2) {
 		fprintf(stderr, "no vgpu-fakesysfs given: skipping\n");
@@ -1177,9 +1177,5 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, test_mdevctl);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -23,6 +23,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "fake-mount.h"
 #include "fake-tree.h"
 #include "libvgpu-private.h"
@@ -1475,10 +1476,8 @@ static int probe_fuse(void)
 
 int main(int argc, char **argv)
 {
-	SRunner *sr;
 	Suite *s;
 	TCase *tc;
-	int failed;
 
 	daemon_path = argc > 1 ? argv[1] : NULL;
 	s = suite_create("sriov");
@@ -1524,9 +1523,5 @@ int main(int argc, char **argv)
 		fprintf(stderr, "no FUSE fake sysfs: dynamic tests skipped\n");
 	}
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

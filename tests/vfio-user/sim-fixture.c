@@ -9,6 +9,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "libvgpu-private.h"
 #include "prov-harness.h"
 #include "proto.h"
@@ -147,8 +148,6 @@ int sim_run(const char *suite, void (*add_tests)(TCase *tc))
 {
 	Suite *s = suite_create(suite);
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	/* vgpu_provider_dispatch() loop, then a thread per client */
 	tc = sim_tcase("server-client", false);
@@ -157,9 +156,5 @@ int sim_run(const char *suite, void (*add_tests)(TCase *tc))
 	tc = sim_tcase("server-client-threaded", true);
 	add_tests(tc);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

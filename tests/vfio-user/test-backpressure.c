@@ -17,6 +17,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "proto.h"
 #include "prov-harness.h"
 
@@ -334,8 +335,6 @@ int main(void)
 {
 	Suite *s = suite_create("backpressure");
 	TCase *tc = tcase_create("clients");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_flood_loop);
@@ -347,9 +346,5 @@ int main(void)
 	tcase_add_test(tc, test_second_loop);
 	tcase_add_test(tc, test_second_runner);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

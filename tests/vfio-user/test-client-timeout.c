@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "client.h"
 #include "libvgpu.h"
 #include "proto.h"
@@ -373,8 +374,6 @@ int main(void)
 {
 	Suite *s = suite_create("vfio-user-client-timeout");
 	TCase *tc = tcase_create("timeout");
-	SRunner *sr;
-	int failed;
 
 	setenv("VGPU_PROVIDER_TIMEOUT_MS", "2000", 1);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -386,9 +385,5 @@ int main(void)
 	tcase_add_test(tc, test_slow_large_transfer);
 	tcase_add_test(tc, test_deaf_server);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "prov-harness.h"
 
 /* each byte 400 ms after the last: the line takes 2 s, twice the limit of
@@ -94,17 +95,11 @@ int main(void)
 {
 	Suite *s = suite_create("control");
 	TCase *tc = tcase_create("deadline");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_dribble_loop);
 	tcase_add_test(tc, test_dribble_runner);
 	tcase_add_test(tc, test_silent);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

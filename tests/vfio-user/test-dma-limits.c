@@ -18,6 +18,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "client.h"
 #include "libvgpu-private.h"
 #include "mem-provider.h"
@@ -269,11 +270,5 @@ static Suite *limits_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(limits_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(limits_suite());
 }

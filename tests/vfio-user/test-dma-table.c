@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check-run.h"
 #include "dma-table-private.h"
 #include "dma-table.h"
 
@@ -786,11 +787,5 @@ static Suite *dma_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(dma_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(dma_suite());
 }

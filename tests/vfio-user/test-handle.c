@@ -27,6 +27,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include "check-run.h"
 #include "device-private.h"
 #include "libvgpu.h"
 #include "proto.h"
@@ -1046,8 +1047,6 @@ int main(void)
 {
 	Suite *s = suite_create("vfio-user-handle");
 	TCase *tc = tcase_create("handle");
-	SRunner *sr;
-	int failed;
 
 	signal(SIGPIPE, SIG_IGN);
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -1066,9 +1065,5 @@ int main(void)
 	tcase_add_test(tc, test_hostile_migration_peers);
 	tcase_add_test(tc, test_open_socket_foreign);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -17,6 +17,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "proto.h"
 #include "prov-harness.h"
 
@@ -143,16 +144,10 @@ int main(void)
 {
 	Suite *s = suite_create("irq");
 	TCase *tc = tcase_create("fds");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_irq_fds_loop);
 	tcase_add_test(tc, test_irq_fds_runner);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

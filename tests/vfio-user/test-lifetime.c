@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "proto.h"
 #include "prov-harness.h"
 
@@ -103,15 +104,9 @@ int main(void)
 {
 	Suite *s = suite_create("lifetime");
 	TCase *tc = tcase_create("batch");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_remove_then_message);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "proto.h"
 #include "prov-harness.h"
 
@@ -627,8 +628,6 @@ int main(void)
 {
 	Suite *s = suite_create("quiesce");
 	TCase *tc = tcase_create("pins");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_pin_disconnect_loop);
@@ -642,9 +641,5 @@ int main(void)
 	tcase_add_test(tc, test_async_race_loop);
 	tcase_add_test(tc, test_async_race_runner);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "client.h"
 #include "libvgpu-private.h"
 #include "mem-provider.h"
@@ -292,11 +293,5 @@ static Suite *seal_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(seal_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(seal_suite());
 }

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include "check-run.h"
 #include "send-lock.h"
 
 #define THREADS 4
@@ -67,16 +68,10 @@ int main(void)
 {
 	Suite *s = suite_create("send-lock");
 	TCase *tc = tcase_create("lock");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_uncontended);
 	tcase_add_test(tc, test_contended);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

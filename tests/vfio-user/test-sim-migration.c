@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "libvgpu.h"
 #include "vgpu-sim.h"
 
@@ -608,8 +609,6 @@ int main(void)
 {
 	Suite *s = suite_create("sim-migration");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 600);
@@ -619,9 +618,5 @@ int main(void)
 	tcase_add_test(tc, test_irq_held_while_stopped);
 	tcase_add_test(tc, test_stop_while_copying);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

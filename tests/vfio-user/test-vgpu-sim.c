@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "client.h"
 #include "libvgpu-private.h"
 #include "libvgpu-provider.h"
@@ -483,8 +484,6 @@ int main(void)
 {
 	Suite *s = suite_create("vgpu-sim");
 	TCase *tc = tcase_create("vgpu-sim");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -494,9 +493,5 @@ int main(void)
 	tcase_add_test(tc, test_control_hostile);
 	tcase_add_test(tc, test_remove_in_use);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

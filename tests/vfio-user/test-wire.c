@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "check-run.h"
 #include "ctl.h"
 #include "proto.h"
 
@@ -448,8 +449,6 @@ int main(void)
 {
 	Suite *s = suite_create("vfio-user");
 	TCase *tc = tcase_create("parser");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_parse_table);
 	tcase_add_test(tc, test_parse_hostile);
@@ -459,9 +458,5 @@ int main(void)
 	tcase_add_test(tc, test_reader);
 	tcase_add_test(tc, test_ctl_format);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }
