@@ -314,11 +314,11 @@ static void send_reply(int fd, uint16_t id, uint16_t cmd, const void *p1,
 	}
 }
 
-/* a window without fd at IOVA: every access to it is a message */
-static void map_message_window(int sock, uint16_t id)
+/* a window of @size without fd at IOVA: every access to it is a message */
+static void map_message_window(int sock, uint16_t id, uint64_t size)
 {
 	struct vfu_dma_map m = {
-		.argsz = sizeof(m), .flags = 3, .addr = IOVA, .size = WLEN
+		.argsz = sizeof(m), .flags = 3, .addr = IOVA, .size = size
 	};
 	struct vfu_hdr h;
 	uint8_t p[64];
@@ -346,6 +346,32 @@ static uint16_t take_probe(int sock, bool answer)
 	return h.msg_id;
 }
 
+/* a provider in @mode and a raw client of its first device, with the
+ * process's usage before the client came */
+struct session {
+	struct harness h;
+	struct h_usage before;
+	int sock;
+};
+
+static void session_start(struct session *se, enum h_mode mode,
+			  const struct vgpu_provider_ops *ops,
+			  vgpu_quiesce_fn quiesce)
+{
+	h_start_quiesce(&se->h, mode, ops, quiesce);
+	h_usage(&se->before);
+	se->sock = h_raw_client(se->h.sock[0], NULL);
+}
+
+/* the client leaves: nothing of it stays behind, every device serves */
+static void session_end(struct session *se)
+{
+	close(se->sock);
+	wait_disconnected(se->h.dev[0]);
+	h_check_after(&se->h, &se->before, H_DEVS);
+	h_stop(&se->h);
+}
+
 /*
  * A quiesce ends the transfers in flight (-ECANCELED, before the quiesce
  * callback), refuses new ones (-EBUSY) until vgpu_device_quiesced(), and
@@ -359,46 +385,44 @@ static void async_quiesce_case(enum h_mode mode)
 				   .addr = IOVA,
 				   .size = WLEN };
 	struct xfer x1 = { 0 }, x2 = { 0 };
-	struct harness h;
-	struct h_usage before;
+	struct session se;
 	struct vfu_hdr rh;
 	uint8_t buf[8] = { 0 }, p[64];
 	const uint8_t data[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	uint64_t a[2];
 	uint16_t probe;
+	struct vgpu_device *dev;
 	int sock;
 
 	reset_counters(-EBUSY);
-	h_start_quiesce(&h, mode, &ops, on_quiesce);
-	h_usage(&before);
-	sock = h_raw_client(h.sock[0], NULL);
-	map_message_window(sock, 1);
+	session_start(&se, mode, &ops, on_quiesce);
+	sock = se.sock;
+	dev = se.h.dev[0];
+	map_message_window(sock, 1, WLEN);
 	/* started by this thread (not the connection's) */
-	ck_assert_int_eq(vgpu_device_dma_read_async(h.dev[0], IOVA, buf, 8,
-						    on_done, &x1),
-			 0);
+	ck_assert_int_eq(
+		vgpu_device_dma_read_async(dev, IOVA, buf, 8, on_done, &x1), 0);
 	probe = take_probe(sock, false);
 	h_send(sock, 2, VFU_CMD_DMA_UNMAP, &u, sizeof(u), NULL, 0);
 	wait_for(&quiesce_calls, 1);
 	ck_assert_int_eq(__atomic_load_n(&x1.calls, __ATOMIC_SEQ_CST), 1);
 	ck_assert_int_eq(x1.status, -ECANCELED);
-	ck_assert_int_eq(vgpu_device_dma_read_async(h.dev[0], IOVA, buf, 8,
-						    on_done, &x2),
-			 -EBUSY);
+	ck_assert_int_eq(
+		vgpu_device_dma_read_async(dev, IOVA, buf, 8, on_done, &x2),
+		-EBUSY);
 	/* the late answer to the cancelled probe */
 	a[0] = IOVA;
 	a[1] = 0;
 	send_reply(sock, probe, VFU_CMD_DMA_WRITE, a, sizeof(a), NULL, 0);
-	ck_assert_int_eq(vgpu_device_quiesced(h.dev[0]), 0);
+	ck_assert_int_eq(vgpu_device_quiesced(dev), 0);
 	ck_assert(h_recv(sock, &rh, p, sizeof(p)));
 	ck_assert_uint_eq(rh.msg_id, 2);
 	ck_assert_uint_eq(rh.error, 0);
 	/* the connection goes on: a new window, a transfer that works */
 	reset_counters(0);
-	map_message_window(sock, 3);
-	ck_assert_int_eq(vgpu_device_dma_read_async(h.dev[0], IOVA, buf, 8,
-						    on_done, &x2),
-			 0);
+	map_message_window(sock, 3, WLEN);
+	ck_assert_int_eq(
+		vgpu_device_dma_read_async(dev, IOVA, buf, 8, on_done, &x2), 0);
 	take_probe(sock, true);
 	ck_assert(h_recv(sock, &rh, a, sizeof(a)));
 	ck_assert_uint_eq(rh.cmd, VFU_CMD_DMA_READ);
@@ -408,11 +432,8 @@ static void async_quiesce_case(enum h_mode mode)
 	wait_for(&x2.calls, 1);
 	ck_assert_int_eq(x2.status, 0);
 	ck_assert_mem_eq(buf, data, sizeof(data));
-	ck_assert(vgpu_device_is_connected(h.dev[0]));
-	close(sock);
-	wait_disconnected(h.dev[0]);
-	h_check_after(&h, &before, H_DEVS);
-	h_stop(&h);
+	ck_assert(vgpu_device_is_connected(dev));
+	session_end(&se);
 }
 
 START_TEST(test_async_quiesce_loop)
@@ -436,13 +457,13 @@ END_TEST
 static void async_big_case(enum h_mode mode)
 {
 	const size_t big = 1 << 20;
-	struct harness h;
-	struct h_usage before;
+	struct session se;
 	struct xfer x1 = { 0 }, x2 = { 0 };
 	struct vfu_hdr rh;
 	uint8_t *src = malloc(big), *got = malloc(big + 16);
 	uint64_t a[2];
 	size_t done = 0;
+	struct vgpu_device *dev;
 	int sock;
 
 	ck_assert_ptr_nonnull(src);
@@ -450,24 +471,14 @@ static void async_big_case(enum h_mode mode)
 	for (size_t i = 0; i < big; i++)
 		src[i] = (uint8_t)(i * 7);
 	reset_counters(0);
-	h_start(&h, mode, NULL);
-	h_usage(&before);
-	sock = h_raw_client(h.sock[0], NULL);
-	{
-		struct vfu_dma_map m = { .argsz = sizeof(m),
-					 .flags = 3,
-					 .addr = IOVA,
-					 .size = 2 * big };
-		uint8_t p[64];
-
-		h_send(sock, 1, VFU_CMD_DMA_MAP, &m, sizeof(m), NULL, 0);
-		ck_assert(h_recv(sock, &rh, p, sizeof(p)));
-		ck_assert_uint_eq(rh.error, 0);
-	}
+	session_start(&se, mode, NULL, NULL);
+	sock = se.sock;
+	dev = se.h.dev[0];
+	map_message_window(sock, 1, 2 * big);
 	/* learn the layout with a small transfer */
-	ck_assert_int_eq(vgpu_device_dma_write_async(h.dev[0], IOVA, src, 8,
-						     on_done, &x1),
-			 0);
+	ck_assert_int_eq(
+		vgpu_device_dma_write_async(dev, IOVA, src, 8, on_done, &x1),
+		0);
 	take_probe(sock, true);
 	ck_assert(h_recv(sock, &rh, got, 24));
 	ck_assert_uint_eq(rh.cmd, VFU_CMD_DMA_WRITE);
@@ -476,9 +487,9 @@ static void async_big_case(enum h_mode mode)
 	wait_for(&x1.calls, 1);
 	ck_assert_int_eq(x1.status, 0);
 	/* the big one: more than the socket takes; the client reads late */
-	ck_assert_int_eq(vgpu_device_dma_write_async(h.dev[0], IOVA, src, big,
-						     on_done, &x2),
-			 0);
+	ck_assert_int_eq(
+		vgpu_device_dma_write_async(dev, IOVA, src, big, on_done, &x2),
+		0);
 	usleep(1000);
 	while (done < big) {
 		ck_assert(h_recv(sock, &rh, got, big + 16));
@@ -491,10 +502,7 @@ static void async_big_case(enum h_mode mode)
 	}
 	wait_for(&x2.calls, 1);
 	ck_assert_int_eq(x2.status, 0);
-	close(sock);
-	wait_disconnected(h.dev[0]);
-	h_check_after(&h, &before, H_DEVS);
-	h_stop(&h);
+	session_end(&se);
 	free(src);
 	free(got);
 }
@@ -551,29 +559,16 @@ static void async_race_case(enum h_mode mode)
 {
 	struct vfu_region_access a = { .region = 0, .count = 4 };
 	struct racer r = { 0 };
-	struct harness h;
-	struct h_usage before;
+	struct session se;
 	pthread_t t;
 	uint16_t id = 2;
 	unsigned int reqs = 0;
 	int sock;
 
-	h_start(&h, mode, NULL);
-	h_usage(&before);
-	sock = h_raw_client(h.sock[0], NULL);
-	{
-		struct vfu_dma_map m = { .argsz = sizeof(m),
-					 .flags = 3,
-					 .addr = IOVA,
-					 .size = RACE_BIG };
-		struct vfu_hdr rh;
-		uint8_t p[64];
-
-		h_send(sock, 1, VFU_CMD_DMA_MAP, &m, sizeof(m), NULL, 0);
-		ck_assert(h_recv(sock, &rh, p, sizeof(p)));
-		ck_assert_uint_eq(rh.error, 0);
-	}
-	r.dev = h.dev[0];
+	session_start(&se, mode, NULL, NULL);
+	sock = se.sock;
+	map_message_window(sock, 1, RACE_BIG);
+	r.dev = se.h.dev[0];
 	ck_assert_int_eq(pthread_create(&t, NULL, racer_main, &r), 0);
 	while (!__atomic_load_n(&r.finished, __ATOMIC_SEQ_CST)) {
 		bool replied = false;
@@ -606,10 +601,7 @@ static void async_race_case(enum h_mode mode)
 	}
 	pthread_join(t, NULL);
 	ck_assert_uint_eq(reqs, RACE_XFERS + 1);
-	close(sock);
-	wait_disconnected(h.dev[0]);
-	h_check_after(&h, &before, H_DEVS);
-	h_stop(&h);
+	session_end(&se);
 }
 
 START_TEST(test_async_race_loop)
