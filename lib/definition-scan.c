@@ -55,14 +55,10 @@ static void read_parent(struct def_scan *scan, struct def_parent *dp)
 			continue;
 		if (scan->uuid && strcmp(scan->uuid, norm))
 			continue;
-		if (dp->n == cap) {
-			cap = cap ? 2 * cap : 8;
-			f = reallocarray(dp->f, cap, sizeof(*dp->f));
-			if (!f) {
-				dp->r = -ENOMEM;
-				break;
-			}
-			dp->f = f;
+		if (vgpu_array_reserve(&dp->f, &cap, dp->n, sizeof(*dp->f), 8) <
+		    0) {
+			dp->r = -ENOMEM;
+			break;
 		}
 		f = &dp->f[dp->n];
 		*f = (struct def_file){ .name = strdup(de->d_name) };
@@ -109,16 +105,9 @@ static int add_location(struct def_scan *scan, const char *parent_id, size_t k)
 			continue;
 		if (pe->d_type != DT_DIR && pe->d_type != DT_UNKNOWN)
 			continue;
-		if (scan->n == scan->cap) {
-			size_t cap = scan->cap ? 2 * scan->cap : 64;
-			struct def_parent *p =
-				reallocarray(scan->p, cap, sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			scan->p = p;
-			scan->cap = cap;
-		}
+		if (vgpu_array_reserve(&scan->p, &scan->cap, scan->n,
+				       sizeof(*scan->p), 64) < 0)
+			return -ENOMEM;
 		name = strdup(pe->d_name);
 		if (!name)
 			return -ENOMEM;

@@ -19,6 +19,22 @@ int vgpu_vec_push(struct vgpu_vec *vec, void *item)
 	return 0;
 }
 
+int vgpu_array_reserve(void *items, size_t *cap, size_t n, size_t size,
+		       size_t first)
+{
+	size_t want = *cap ? *cap * 2 : first;
+	void *grown;
+
+	if (n < *cap)
+		return 0;
+	grown = reallocarray(*(void **)items, want, size);
+	if (!grown)
+		return -ENOMEM;
+	*(void **)items = grown;
+	*cap = want;
+	return 0;
+}
+
 void **vgpu_vec_steal(struct vgpu_vec *vec, size_t *n_ret)
 {
 	void **items = vec->items;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The small helpers every listing leans on: UUID names.
+ * The small helpers every listing leans on: UUID names, room in arrays.
  */
 #include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "libvgpu-private.h"
@@ -49,12 +51,35 @@ START_TEST(uuid_names)
 }
 END_TEST
 
+/* the array grows by doubling from the first size and keeps what it held */
+START_TEST(array_room)
+{
+	uint32_t *a = NULL;
+	size_t cap = 0;
+
+	for (uint32_t i = 0; i < 100; i++) {
+		ck_assert_int_eq(vgpu_array_reserve(&a, &cap, i, sizeof(*a), 4),
+				 0);
+		ck_assert_uint_gt(cap, i);
+		a[i] = i * 3;
+	}
+	ck_assert_uint_eq(cap, 128);
+	for (uint32_t i = 0; i < 100; i++)
+		ck_assert_uint_eq(a[i], i * 3);
+	/* room already: nothing changes */
+	ck_assert_int_eq(vgpu_array_reserve(&a, &cap, 100, sizeof(*a), 4), 0);
+	ck_assert_uint_eq(cap, 128);
+	free(a);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("util");
 	TCase *tc = tcase_create("uuid");
 
 	tcase_add_test(tc, uuid_names);
+	tcase_add_test(tc, array_room);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

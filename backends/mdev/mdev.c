@@ -391,17 +391,9 @@ static int read_type_names(struct vgpu_dir *d, struct type_read **tr,
 	while ((de = vgpu_dir_next(d))) {
 		if (de->d_name[0] == '.')
 			continue;
-		if (n == cap) {
-			struct type_read *grown;
-
-			cap = cap ? 2 * cap : 16;
-			grown = reallocarray(*tr, cap, sizeof(**tr));
-			if (!grown) {
-				r = -ENOMEM;
-				break;
-			}
-			*tr = grown;
-		}
+		r = vgpu_array_reserve(tr, &cap, n, sizeof(**tr), 16);
+		if (r < 0)
+			break;
 		(*tr)[n] = (struct type_read){ .id = strdup(de->d_name) };
 		if (!(*tr)[n].id) {
 			r = -ENOMEM;
@@ -855,14 +847,10 @@ static void read_parent(const struct pscan_job *job, struct pscan *ps)
 
 		if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN)
 			continue;
-		if (ps->n == cap) {
-			cap = cap ? 2 * cap : 16;
-			pe = reallocarray(ps->e, cap, sizeof(*ps->e));
-			if (!pe) {
-				ps->r = -ENOMEM;
-				break;
-			}
-			ps->e = pe;
+		if (vgpu_array_reserve(&ps->e, &cap, ps->n, sizeof(*ps->e),
+				       16) < 0) {
+			ps->r = -ENOMEM;
+			break;
 		}
 		pe = &ps->e[ps->n];
 		if (vgpu_uuid_normalize(name, pe->uuid) < 0)
