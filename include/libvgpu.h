@@ -235,8 +235,9 @@ typedef void (*vgpu_unreachable_fn)(struct vgpu_ctx *ctx, const char *backend,
  * caller. With @fn set, such a parent is left out of the listing, with
  * its instances, and @fn is called for it; the listing returns what the
  * other parents answered. An instance listing leaves out its definitions
- * too (whether they run is not known; they are not given as inactive). Look-ups of one object (vgpu_parent_get(),
- * vgpu_instance_get(), a listing by UUID) still fail with the error.
+ * too (whether they run is not known; they are not given as inactive).
+ * Look-ups of one object (vgpu_parent_get(), vgpu_instance_get(), a
+ * listing by UUID) still fail with the error.
  * -ENOMEM always fails the whole listing.
  * @since: 0.3
  */
