@@ -49,11 +49,8 @@ unsigned int vgpu_enum_threads(struct vgpu_ctx *ctx, size_t n, size_t min_items)
  * or meets slow items takes fewer of them */
 static void run_items(struct vgpu_enum_job *job)
 {
-	size_t i;
-
-	while ((i = atomic_fetch_add_explicit(&job->next, 1,
-					      memory_order_relaxed)) < job->n)
-		job->step(job->data, i);
+	while (vgpu_enum_help(job))
+		;
 }
 
 /*
@@ -227,15 +224,17 @@ void vgpu_enum_pool_free(struct vgpu_enum_pool *pool)
 	free(pool);
 }
 
-void vgpu_enum_start(struct vgpu_ctx *ctx, struct vgpu_enum_job *job, size_t n,
-		     size_t min_items, void (*step)(void *data, size_t i),
-		     void *data)
+static void start_job(struct vgpu_ctx *ctx, struct vgpu_enum_job *job, size_t n,
+		      size_t min_items, void (*step)(void *data, size_t i),
+		      void *data, atomic_bool *done)
 {
 	unsigned int t = vgpu_enum_threads(ctx, n, min_items);
 	struct vgpu_enum_pool *pool;
 	struct vgpu_enum_job **pj;
 
-	*job = (struct vgpu_enum_job){ .step = step, .data = data, .n = n };
+	*job = (struct vgpu_enum_job){
+		.step = step, .data = data, .n = n, .done = done
+	};
 	atomic_init(&job->next, 0);
 	/* without a pool the calling thread reads everything */
 	pool = t > 1 && ctx ? ctx_pool(ctx) : NULL;
@@ -252,6 +251,22 @@ void vgpu_enum_start(struct vgpu_ctx *ctx, struct vgpu_enum_job *job, size_t n,
 	pthread_mutex_unlock(&pool->lock);
 }
 
+void vgpu_enum_start(struct vgpu_ctx *ctx, struct vgpu_enum_job *job, size_t n,
+		     size_t min_items, void (*step)(void *data, size_t i),
+		     void *data)
+{
+	start_job(ctx, job, n, min_items, step, data, NULL);
+}
+
+void vgpu_enum_start_ordered(struct vgpu_ctx *ctx, struct vgpu_enum_job *job,
+			     size_t n, size_t min_items,
+			     void (*step)(void *data, size_t i), void *data)
+{
+	/* without memory for it the items are used after the join */
+	start_job(ctx, job, n, min_items, step, data,
+		  calloc(n ? n : 1, sizeof(atomic_bool)));
+}
+
 bool vgpu_enum_help(struct vgpu_enum_job *job)
 {
 	size_t i =
@@ -260,7 +275,28 @@ bool vgpu_enum_help(struct vgpu_enum_job *job)
 	if (i >= job->n)
 		return false;
 	job->step(job->data, i);
+	if (job->done)
+		atomic_store_explicit(&job->done[i], true,
+				      memory_order_release);
 	return true;
+}
+
+int vgpu_enum_finish_ordered(struct vgpu_enum_job *job,
+			     int (*use)(void *data, size_t i))
+{
+	size_t used = 0;
+	int r = 0;
+
+	do {
+		while (r >= 0 && used < job->n && job->done &&
+		       atomic_load_explicit(&job->done[used],
+					    memory_order_acquire))
+			r = use(job->data, used++);
+	} while (vgpu_enum_help(job));
+	vgpu_enum_finish(job);
+	while (r >= 0 && used < job->n)
+		r = use(job->data, used++);
+	return r < 0 ? r : 0;
 }
 
 void vgpu_enum_finish(struct vgpu_enum_job *job)
@@ -269,7 +305,7 @@ void vgpu_enum_finish(struct vgpu_enum_job *job)
 
 	run_items(job);
 	if (!pool)
-		return;
+		goto done;
 	/* every item is taken: out of the queue, then wait for the workers
 	 * still in it */
 	pthread_mutex_lock(&pool->lock);
@@ -284,6 +320,9 @@ void vgpu_enum_finish(struct vgpu_enum_job *job)
 		pthread_cond_wait(&pool->left, &pool->lock);
 	pthread_mutex_unlock(&pool->lock);
 	job->pool = NULL;
+done:
+	free(job->done);
+	job->done = NULL;
 }
 
 void vgpu_enum_run(struct vgpu_ctx *ctx, size_t n, size_t min_items,

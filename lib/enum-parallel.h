@@ -52,6 +52,9 @@ struct vgpu_enum_job {
 	struct vgpu_enum_pool *pool;
 	unsigned int seats, users;
 	struct vgpu_enum_job *queued;
+	/* vgpu_enum_start_ordered(): which items have run (NULL: not asked
+	 * for, or no memory for it) */
+	atomic_bool *done;
 };
 
 /* start the workers of an enumeration of @n items (none below @min_items,
@@ -62,11 +65,24 @@ void vgpu_enum_start(struct vgpu_ctx *ctx, struct vgpu_enum_job *job, size_t n,
 		     size_t min_items, void (*step)(void *data, size_t i),
 		     void *data);
 
+/* vgpu_enum_start() for vgpu_enum_finish_ordered(): which items have run
+ * is kept */
+void vgpu_enum_start_ordered(struct vgpu_ctx *ctx, struct vgpu_enum_job *job,
+			     size_t n, size_t min_items,
+			     void (*step)(void *data, size_t i), void *data);
+
 /* run one item that no thread has taken yet in the calling thread: false
- * when every item is taken (some may still be running in workers), so
- * that a caller can use the results of finished items between two (see
- * the mdev listing) */
+ * when every item is taken (some may still be running in workers) */
 bool vgpu_enum_help(struct vgpu_enum_job *job);
+
+/* vgpu_enum_finish() of a job from vgpu_enum_start_ordered(), and
+ * @use(@data, i) for every item in order, in the calling thread: an item
+ * is used as soon as it and those before it have run, between the items
+ * this thread runs itself, so that making objects of what was read
+ * overlaps the workers' reading instead of following it. After a negative
+ * answer no more items are used; the first one is returned, else 0. */
+int vgpu_enum_finish_ordered(struct vgpu_enum_job *job,
+			     int (*use)(void *data, size_t i));
 
 /* run the items no worker took in the calling thread, then join the
  * workers: when it returns, @step has run for every item */

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <dirent.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,62 @@ START_TEST(help_one_at_a_time)
 			ck_assert_uint_eq(helped, 300);
 		ck_assert(!vgpu_enum_help(&job));
 		free(seen);
+	}
+	unsetenv("VGPU_ENUM_THREADS");
+	vgpu_ctx_unref(ctx);
+}
+END_TEST
+
+/* items used in order, each once and after it ran; none after a failure */
+struct ordered {
+	unsigned char seen[300]; /* written by the steps */
+	size_t next_use, stop_at;
+};
+
+static void ordered_step(void *data, size_t i)
+{
+	((struct ordered *)data)->seen[i]++;
+}
+
+static int ordered_use(void *data, size_t i)
+{
+	struct ordered *o = data;
+
+	ck_assert_uint_eq(i, o->next_use);
+	ck_assert_uint_eq(o->seen[i], 1);
+	o->next_use++;
+	return i == o->stop_at ? -EIO : 0;
+}
+
+START_TEST(finish_in_order)
+{
+	static const char *const threads[] = { "1", "2", "8" };
+	struct vgpu_ctx *ctx;
+
+	ck_assert_int_eq(vgpu_ctx_new(&ctx), 0);
+	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++) {
+		struct vgpu_enum_job job;
+		struct ordered *o = calloc(1, sizeof(*o));
+
+		ck_assert_ptr_nonnull(o);
+		setenv("VGPU_ENUM_THREADS", threads[t], 1);
+		o->stop_at = SIZE_MAX;
+		vgpu_enum_start_ordered(ctx, &job, 300, VGPU_ENUM_MIN_ITEMS,
+					ordered_step, o);
+		ck_assert_int_eq(vgpu_enum_finish_ordered(&job, ordered_use),
+				 0);
+		ck_assert_uint_eq(o->next_use, 300);
+		/* a failure stops the using, not the running */
+		memset(o, 0, sizeof(*o));
+		o->stop_at = 100;
+		vgpu_enum_start_ordered(ctx, &job, 300, VGPU_ENUM_MIN_ITEMS,
+					ordered_step, o);
+		ck_assert_int_eq(vgpu_enum_finish_ordered(&job, ordered_use),
+				 -EIO);
+		ck_assert_uint_eq(o->next_use, 101);
+		for (size_t i = 0; i < 300; i++)
+			ck_assert_uint_eq(o->seen[i], 1);
+		free(o);
 	}
 	unsetenv("VGPU_ENUM_THREADS");
 	vgpu_ctx_unref(ctx);
@@ -708,6 +765,7 @@ int main(void)
 	tcase_add_test(tc, every_item_once);
 	tcase_add_test(tc, start_then_finish);
 	tcase_add_test(tc, help_one_at_a_time);
+	tcase_add_test(tc, finish_in_order);
 	tcase_add_test(tc, thread_count_bounds);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("listings");

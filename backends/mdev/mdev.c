@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -490,14 +489,20 @@ struct ptypes {
 	size_t n;
 	int r;	     /* opening the directory, or reading the names */
 	int dir_err; /* the directory's read error */
-	atomic_bool done;
+};
+
+/* mdev_list_types_many()'s parents, their records and their types */
+struct types_many {
+	struct vgpu_parent *const *parents;
+	struct ptypes *pt;
+	struct vgpu_vec *outs;
 };
 
 /* read one parent's types directory and every type's attributes: sysfs
  * reads only, into its own record (run in a worker thread) */
 static void read_parent_types(void *data, size_t i)
 {
-	struct ptypes *pt = &((struct ptypes *)data)[i];
+	struct ptypes *pt = &((struct types_many *)data)->pt[i];
 	struct vgpu_dir d;
 
 	pt->r = open_types_dir(pt->syspath, &d);
@@ -508,7 +513,19 @@ static void read_parent_types(void *data, size_t i)
 		pt->dir_err = d.err;
 		vgpu_dir_close(&d);
 	}
-	atomic_store_explicit(&pt->done, true, memory_order_release);
+}
+
+/* make the types of parent @i, and hand its records over */
+static int build_parent_types(void *data, size_t i)
+{
+	struct types_many *tm = data;
+	struct ptypes *pt = &tm->pt[i];
+	int r = build_types(tm->parents[i], pt->tr, pt->n, pt->r, pt->dir_err,
+			    &tm->outs[i]);
+
+	pt->tr = NULL;
+	pt->n = 0;
+	return r;
 }
 
 /*
@@ -522,37 +539,22 @@ static void read_parent_types(void *data, size_t i)
 static int mdev_list_types_many(struct vgpu_parent *const *parents, size_t n,
 				struct vgpu_vec *outs)
 {
-	struct ptypes *pt = calloc(n ? n : 1, sizeof(*pt));
+	struct types_many tm = { parents, calloc(n ? n : 1, sizeof(*tm.pt)),
+				 outs };
 	struct vgpu_enum_job job;
-	size_t built = 0;
-	int r = 0;
+	int r;
 
-	if (!pt)
+	if (!tm.pt)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		pt[i].syspath = parents[i]->syspath;
-	vgpu_enum_start(parents[0]->ctx, &job, n, VGPU_ENUM_MIN_ITEMS,
-			read_parent_types, pt);
-	do {
-		while (r >= 0 && built < n &&
-		       atomic_load_explicit(&pt[built].done,
-					    memory_order_acquire)) {
-			r = build_types(parents[built], pt[built].tr,
-					pt[built].n, pt[built].r,
-					pt[built].dir_err, &outs[built]);
-			pt[built++].tr = NULL;
-		}
-	} while (vgpu_enum_help(&job));
-	vgpu_enum_finish(&job);
-	for (; r >= 0 && built < n; built++) {
-		r = build_types(parents[built], pt[built].tr, pt[built].n,
-				pt[built].r, pt[built].dir_err, &outs[built]);
-		pt[built].tr = NULL;
-	}
+		tm.pt[i].syspath = parents[i]->syspath;
+	vgpu_enum_start_ordered(parents[0]->ctx, &job, n, VGPU_ENUM_MIN_ITEMS,
+				read_parent_types, &tm);
+	r = vgpu_enum_finish_ordered(&job, build_parent_types);
 	/* what was read but not made, after an error */
-	for (size_t i = built; i < n; i++)
-		type_reads_free(pt[i].tr, pt[i].n);
-	free(pt);
+	for (size_t i = 0; i < n; i++)
+		type_reads_free(tm.pt[i].tr, tm.pt[i].n);
+	free(tm.pt);
 	return r;
 }
 
@@ -797,7 +799,6 @@ struct pscan {
 	int r;		   /* -ENOMEM, else 0 */
 	struct pentry *e;
 	size_t n;
-	atomic_bool done; /* read: the calling thread may use it */
 };
 
 /* a scan of the parents: what every worker shares, read-only, and the
@@ -812,6 +813,10 @@ struct pscan_job {
 	bool open;
 	int r; /* reading the class directory failed (-errno), else 0 */
 	struct vgpu_enum_job run;
+	/* where scan_finish() makes the instances (calling thread only) */
+	struct vgpu_ctx *ctx;
+	struct bus_names *bn;
+	struct vgpu_vec *out;
 };
 
 /* the entries of @ps's parent directory named like an instance (a UUID),
@@ -872,7 +877,6 @@ static void read_parent_step(void *data, size_t i)
 	struct pscan_job *job = data;
 
 	read_parent(job, &job->p[i]);
-	atomic_store_explicit(&job->p[i].done, true, memory_order_release);
 }
 
 /* the instances of @ps that the bus lists, in UUID order, and that no
@@ -958,17 +962,19 @@ static void scan_start(struct vgpu_ctx *ctx, const char *parent_id,
 		return;
 	for (size_t i = 0; i < job->names.n; i++)
 		job->p[i].cname = job->names.items[i];
-	vgpu_enum_start(ctx, &job->run, job->names.n, VGPU_ENUM_MIN_ITEMS,
-			read_parent_step, job);
+	vgpu_enum_start_ordered(ctx, &job->run, job->names.n,
+				VGPU_ENUM_MIN_ITEMS, read_parent_step, job);
 }
 
-/* the instances of one parent the scan read, or its error */
-static int build_one(struct vgpu_ctx *ctx, struct pscan *ps,
-		     struct bus_names *bn, struct vgpu_vec *out)
+/* the instances of parent @i of the scan, or its error */
+static int build_one(void *data, size_t i)
 {
+	struct pscan_job *job = data;
+	struct pscan *ps = &job->p[i];
+
 	if (ps->r < 0)
 		return ps->r;
-	return ps->n ? build_parent(ctx, ps, bn, out) : 0;
+	return ps->n ? build_parent(job->ctx, ps, job->bn, job->out) : 0;
 }
 
 /* wait for the scan; with @bn, make the instances it found */
@@ -980,20 +986,15 @@ static int scan_finish(struct vgpu_ctx *ctx, struct pscan_job *job,
 	if (r >= 0 && job->open && !job->p && job->names.n)
 		r = -ENOMEM;
 	if (job->p) {
-		size_t built = 0;
-
+		job->ctx = ctx;
+		job->bn = bn;
+		job->out = out;
 		/* the parents read so far are made into instances, in their
-		 * order, between the items this thread reads itself: that
-		 * work overlaps the workers' reading instead of following it */
-		do {
-			while (bn && r >= 0 && built < job->names.n &&
-			       atomic_load_explicit(&job->p[built].done,
-						    memory_order_acquire))
-				r = build_one(ctx, &job->p[built++], bn, out);
-		} while (vgpu_enum_help(&job->run));
-		vgpu_enum_finish(&job->run);
-		while (bn && r >= 0 && built < job->names.n)
-			r = build_one(ctx, &job->p[built++], bn, out);
+		 * order, while the workers read the others */
+		if (bn && r >= 0)
+			r = vgpu_enum_finish_ordered(&job->run, build_one);
+		else
+			vgpu_enum_finish(&job->run);
 		for (size_t i = 0; i < job->names.n; i++) {
 			for (size_t j = 0; j < job->p[i].n; j++)
 				free(job->p[i].e[j].type);
