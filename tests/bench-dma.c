@@ -3,7 +3,9 @@
  * DMA window table timings, each against its floor measured in the same run:
  * vgpu_dma_table_translate() of random addresses (what a device model's DMA
  * costs) vs a branchless binary search over a plain sorted array of the 8-byte
- * window starts (with the containment check in a parallel array of ends);
+ * window starts (with the containment check in a parallel array of ends), and
+ * so each build of translate that this CPU can run (plain, and AVX-512F where
+ * the CPU has it): the plain one is what CPUs without AVX-512F run;
  * vgpu_dma_table_find() vs a binary search over 16-byte spans; repeats inside
  * one window; map+unmap throughput. Prints figures only; it asserts nothing
  * about time.
@@ -13,6 +15,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "dma-table-private.h"
 #include "dma-table.h"
 
 struct span {
@@ -78,8 +81,12 @@ static long floor8(const uint64_t *starts, const uint64_t *lasts, size_t n,
  * them taken alternately, 4 passes: the best slice of each stands (a loaded
  * machine only ever adds time).
  */
+typedef int translate_fn(const struct vgpu_dma_table *, uint64_t, uint64_t,
+			 uint32_t, struct vgpu_dma_sg *, size_t);
+
 static int time_translate(struct vgpu_dma_table *t, const struct span *spans,
-			  size_t n, const uint64_t *addrs, size_t lookups)
+			  size_t n, const uint64_t *addrs, size_t lookups,
+			  translate_fn *translate, const char *name)
 {
 	uint64_t *starts = malloc(n * sizeof(*starts));
 	uint64_t *lasts = malloc(n * sizeof(*lasts));
@@ -106,9 +113,8 @@ static int time_translate(struct vgpu_dma_table *t, const struct span *spans,
 			for (size_t i = from; i < from + slice; i++) {
 				struct vgpu_dma_sg sg;
 
-				if (vgpu_dma_table_translate(t, addrs[i], 1,
-							     VGPU_DMA_READ, &sg,
-							     1) != 1)
+				if (translate(t, addrs[i], 1, VGPU_DMA_READ,
+					      &sg, 1) != 1)
 					return 1;
 				sum_t += sg.win->iova;
 			}
@@ -123,10 +129,21 @@ static int time_translate(struct vgpu_dma_table *t, const struct span *spans,
 		fprintf(stderr, "translate mismatch\n");
 		return 1;
 	}
-	printf("%8zu windows: translate %6.1f ns (8-byte-key binary-search floor %6.1f ns, ratio %.2f)\n",
-	       n, tr_ns / (double)slice, fl_ns / (double)slice, tr_ns / fl_ns);
+	printf("%8zu windows: %-17s %6.1f ns (8-byte-key binary-search floor %6.1f ns, ratio %.2f)\n",
+	       n, name, tr_ns / (double)slice, fl_ns / (double)slice,
+	       tr_ns / fl_ns);
 	return 0;
 }
+
+/* the builds of translate, by name: the loader picked one of them */
+static const struct {
+	bool wide;
+	translate_fn *fn;
+	const char *name;
+} builds[] = {
+	{ false, dma_translate_plain, "  plain build" },
+	{ true, dma_translate_wide, "  AVX-512F build" },
+};
 
 static int run(size_t n, size_t lookups)
 {
@@ -177,8 +194,14 @@ static int run(size_t n, size_t lookups)
 		fprintf(stderr, "mismatch\n");
 		return 1;
 	}
-	if (time_translate(t, spans, n, addrs, lookups))
+	if (time_translate(t, spans, n, addrs, lookups,
+			   vgpu_dma_table_translate, "translate"))
 		return 1;
+	for (size_t b = 0; b < sizeof(builds) / sizeof(builds[0]); b++)
+		if ((!builds[b].wide || dma_wide_supported()) &&
+		    time_translate(t, spans, n, addrs, lookups, builds[b].fn,
+				   builds[b].name))
+			return 1;
 	/* repeats inside one window */
 	{
 		const struct span *s = &spans[n / 2];
