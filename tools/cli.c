@@ -21,6 +21,19 @@ const char *cli_prog = "vgpuctl";
  * verb reports next (so a failure is one line, not the library's and ours) */
 static char *cause;
 
+/* what cli_keep_until_exit() keeps: reachable from here until the exit */
+static void *kept[4];
+
+void cli_keep_until_exit(void *p, void (*free_fn)(void *))
+{
+	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+		if (!kept[i]) {
+			kept[i] = p;
+			return;
+		}
+	free_fn(p);
+}
+
 void cli_flush_cause(void)
 {
 	if (cause)

@@ -1086,6 +1086,27 @@ static void devlist_free(struct devlist *l)
 	memset(l, 0, sizeof(*l));
 }
 
+static void devlist_destroy(void *p)
+{
+	devlist_free(p);
+	free(p);
+}
+
+/* a listing's devices left to the exit (cli_keep_until_exit()); @l is
+ * emptied */
+static void devlist_keep(struct devlist *l)
+{
+	struct devlist *k = malloc(sizeof(*k));
+
+	if (!k) {
+		devlist_free(l);
+		return;
+	}
+	*k = *l;
+	memset(l, 0, sizeof(*l));
+	cli_keep_until_exit(k, devlist_destroy);
+}
+
 static int dev_cmp(const void *x, const void *y)
 {
 	const struct dev *a = x, *b = y;
@@ -1454,7 +1475,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct cmd *cmd, struct args *a)
 	}
 	print_listing(j.out.s);
 	free(j.out.s);
-	devlist_free(&l);
+	devlist_keep(&l);
 	return 0;
 }
 

@@ -281,6 +281,32 @@ static int list_opt(int c, const char *arg, void *data)
 	return EXIT_USAGE;
 }
 
+/* a listing's instances, left to the exit (cli_keep_until_exit()) */
+struct instances {
+	struct vgpu_instance **list;
+	size_t n;
+};
+
+static void instances_destroy(void *p)
+{
+	struct instances *k = p;
+
+	vgpu_instance_list_free(k->list, k->n);
+	free(k);
+}
+
+static void keep_instances(struct vgpu_instance **list, size_t n)
+{
+	struct instances *k = malloc(sizeof(*k));
+
+	if (!k) {
+		vgpu_instance_list_free(list, n);
+		return;
+	}
+	*k = (struct instances){ list, n };
+	cli_keep_until_exit(k, instances_destroy);
+}
+
 static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		    char **argv)
 {
@@ -350,7 +376,7 @@ static int cmd_list(struct vgpu_ctx *ctx, const struct opts *go, int argc,
 		}
 		table_print(&t);
 	}
-	vgpu_instance_list_free(list, n);
+	keep_instances(list, n);
 	return json_errors_finish(&errs);
 }
 
