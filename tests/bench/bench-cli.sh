@@ -11,6 +11,8 @@
 # without mdevctl, only vgpuctl is measured).
 #   bench-cli.sh MKHOST VGPUCTL [ROUNDS]
 set -eu
+# the decimal point of $EPOCHREALTIME and of awk
+export LC_ALL=C
 mkhost=$1 vgpuctl=$2 rounds=${3:-9}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vgpu-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -23,47 +25,50 @@ else
 	echo "note: mdevctl comparison needs root, unshare and Debian's mdevctl; measuring vgpuctl only"
 fi
 
-# one measurement: the medians of $rounds runs, in ms: wall-clock time, and
-# CPU time (user + system) which a loaded machine disturbs less
+# one run of "$@": "wall-ms cpu-ms", wall-clock time to the microsecond
+# (bash's clock around the command; `time` gives milliseconds only, too
+# coarse for runs of 15 ms) and CPU time (user + system, milliseconds),
+# which a loaded machine disturbs less
+one_run() {
+	{ TIMEFORMAT='%3U %3S'; local s=$EPOCHREALTIME
+	  time "$@" > /dev/null 2>&1
+	  echo "$s $EPOCHREALTIME"; } 2>&1 |
+		awk 'NR == 1 { c = ($1 + $2) * 1000 } NR == 2 { w = ($2 - $1) * 1000 }
+		     END { printf "%.3f %.3f\n", w, c }'
+}
+# the median of a column of numbers
+median() {
+	sort -n | awk '{ v[NR] = $1 }
+		END { printf "%.3f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# one measurement: the medians of $rounds runs, "wall-ms cpu-ms"
 measure() {
-	local i t
+	local i
 	"$@" > /dev/null 2>&1 || true
 	for ((i = 0; i < rounds; i++)); do
-		t=$( { TIMEFORMAT='%3R %3U %3S'; time "$@" > /dev/null 2>&1; } 2>&1 )
-		echo "$t"
-	done | awk '{ w[NR] = $1 * 1000; c[NR] = ($2 + $3) * 1000 }
-		function med(a, n,   i, j, t) {
-			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-				if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-			return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-		}
-		END { printf "%.3f %.3f\n", med(w, NR), med(c, NR) }'
+		one_run "$@"
+	done > "$tmp/runs"
+	echo "$(cut -d' ' -f1 "$tmp/runs" | median) $(cut -d' ' -f2 "$tmp/runs" | median)"
 }
 # the two tools on one verb, their runs interleaved (ABBA: vgpuctl, mdevctl,
 # mdevctl, vgpuctl, ...) so that both see the same load on a shared
 # machine: "vgpuctl-wall vgpuctl-cpu mdevctl-wall mdevctl-cpu", medians
 measure_pair() {
-	local verb=$1 vgpuctl=$2 i t tool
+	local verb=$1 vgpuctl=$2 i
 	"$vgpuctl" mdevctl $verb > /dev/null 2>&1 || true
 	mdevctl $verb > /dev/null 2>&1 || true
+	: > "$tmp/runs-0"
+	: > "$tmp/runs-1"
 	for ((i = 0; i < 2 * rounds; i++)); do
 		# 0 1 1 0 0 1 1 0 ...: which tool runs now
-		tool=$(( (i + i / 2) % 2 ))
-		if [ $tool = 0 ]; then
-			t=$( { TIMEFORMAT='%3R %3U %3S'; time "$vgpuctl" mdevctl $verb > /dev/null 2>&1; } 2>&1 )
+		if [ $(( (i + i / 2) % 2 )) = 0 ]; then
+			one_run "$vgpuctl" mdevctl $verb >> "$tmp/runs-0"
 		else
-			t=$( { TIMEFORMAT='%3R %3U %3S'; time mdevctl $verb > /dev/null 2>&1; } 2>&1 )
+			one_run mdevctl $verb >> "$tmp/runs-1"
 		fi
-		echo "$tool $t"
-	done | awk '{ k = $1; n[k]++; w[k, n[k]] = $2 * 1000; c[k, n[k]] = ($3 + $4) * 1000 }
-		function med(a, k, n,   i, j, t, v) {
-			for (i = 1; i <= n; i++) v[i] = a[k, i]
-			for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
-				if (v[j] < v[i]) { t = v[i]; v[i] = v[j]; v[j] = t }
-			return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
-		}
-		END { printf "%.3f %.3f %.3f %.3f\n", med(w, 0, n[0]), med(c, 0, n[0]),
-			med(w, 1, n[1]), med(c, 1, n[1]) }'
+	done
+	echo "$(cut -d' ' -f1 "$tmp/runs-0" | median) $(cut -d' ' -f2 "$tmp/runs-0" | median)" \
+		"$(cut -d' ' -f1 "$tmp/runs-1" | median) $(cut -d' ' -f2 "$tmp/runs-1" | median)"
 }
 # the number of system calls of one run (whole process tree), or "-"
 syscalls() {
@@ -74,7 +79,7 @@ syscalls() {
 	awk '$NF == "total" { print $4 }' "$f" | tail -n1
 	rm -f "$f"
 }
-export -f measure measure_pair syscalls
+export -f one_run median measure measure_pair syscalls
 
 run_size() {
 	local np=$1 nt=$2 ni=$3 nd=$4 host=$tmp/host-$1
@@ -122,7 +127,7 @@ run_size() {
 		done
 	fi
 }
-export rounds
+export rounds tmp
 
 run_size 64 16 1024 256
 run_size 256 16 4096 1024
