@@ -230,11 +230,11 @@ typedef void (*vgpu_unreachable_fn)(struct vgpu_ctx *ctx, const char *backend,
  * @userdata: passed to @fn
  *
  * By default a listing (vgpu_parent_list(), vgpu_instance_list() without a
- * UUID) fails whole when a parent exists but cannot be asked: a vfio-user
- * provider whose control socket does not answer in time, or refuses the
- * caller. With @fn set, such a parent is left out of the listing, with
- * its instances, and @fn is called for it; the listing returns what the
- * other parents answered. An instance listing leaves out its definitions
+ * UUID, vgpu_type_list_many()) fails whole when a parent exists but cannot
+ * be asked: a vfio-user provider whose control socket does not answer in
+ * time, or refuses the caller. With @fn set, such a parent is left out of
+ * the listing, with its instances (or types), and @fn is called for it;
+ * the listing returns what the other parents answered. An instance listing leaves out its definitions
  * too (whether they run is not known; they are not given as inactive).
  * Look-ups of one object (vgpu_parent_get(), vgpu_instance_get(), a
  * listing by UUID) still fail with the error.
@@ -428,8 +428,16 @@ int vgpu_type_list(struct vgpu_parent *parent, struct vgpu_type ***ret,
  * parents' type directories are read by the context's threads (see
  * VGPU_ENUM_THREADS in vgpuctl(8)) while the calling thread makes the
  * types, instead of one parent after the other.
+ * A listing of many parents, it follows the context's unreachable function
+ * (vgpu_ctx_set_unreachable_fn(), the context of each parent): with one
+ * set, a parent whose types cannot be listed (a provider that does not
+ * answer, an mdev parent whose types directory went) is left out, with no
+ * types (a count of 0), after the library logged why, and the function
+ * hears of it; the call returns the other parents' types. -ENOMEM always
+ * fails the call.
  * Returns: 0, or the first error (in the order of @parents) that
- *          vgpu_type_list() gives for one of them; nothing is returned then.
+ *          vgpu_type_list() gives for one of them and that is not left out;
+ *          nothing is returned then.
  * @since: 0.4
  */
 int vgpu_type_list_many(struct vgpu_parent *const *parents, size_t n,

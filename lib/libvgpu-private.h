@@ -144,8 +144,9 @@ struct vgpu_backend {
 	/* append every type of a parent */
 	int (*list_types)(struct vgpu_parent *parent, struct vgpu_vec *out);
 	/* optional: list_types for each of @n (>= 1) parents of this backend
-	 * and of one context into outs[i], faster than one by one; the first
-	 * error in their order is returned */
+	 * and of one context into outs[i], faster than one by one; each
+	 * parent's failure goes through vgpu_types_leave_out(), in their
+	 * order, and the first one that stands is returned */
 	int (*list_types_many)(struct vgpu_parent *const *parents, size_t n,
 			       struct vgpu_vec *outs);
 	/* one type; -ENOENT when absent */
@@ -226,6 +227,14 @@ extern const struct vgpu_backend *const vgpu_backends[];
  */
 int vgpu_ctx_leave_out(struct vgpu_ctx *ctx, const struct vgpu_backend *backend,
 		       const char *id, int r);
+
+/*
+ * @r, parent @p's answer (its types in @v) in a listing of many parents'
+ * types (vgpu_type_list_many()): a failure but -ENOMEM leaves @p out, its
+ * types dropped, when its context has an unreachable function, which is
+ * told (0, after logging why); otherwise @r stands.
+ */
+int vgpu_types_leave_out(struct vgpu_parent *p, struct vgpu_vec *v, int r);
 
 /* whether @ctx uses backend vgpu_backends[@i] (vgpu_ctx_set_backends()) */
 static inline bool vgpu_backend_on(const struct vgpu_ctx *ctx, size_t i)

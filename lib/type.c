@@ -167,8 +167,25 @@ VGPU_EXPORT int vgpu_type_list(struct vgpu_parent *parent,
 	return 0;
 }
 
-/* the types of parents[0..n) into vecs[0..n): runs of parents of one
- * backend and one context go to the backend's list_types_many at once */
+static void *unref_type(void *t)
+{
+	return vgpu_type_unref(t);
+}
+
+int vgpu_types_leave_out(struct vgpu_parent *p, struct vgpu_vec *v, int r)
+{
+	if (r >= 0 || r == -ENOMEM || !p->ctx->unreachable_fn)
+		return r;
+	vgpu_vec_clear(v, unref_type);
+	err(p->ctx, "%s parent %s: its types are left out: %s",
+	    p->backend->name, p->id, strerror(-r));
+	return vgpu_ctx_leave_out(p->ctx, p->backend, p->id, r);
+}
+
+/*
+ * The types of parents[0..n) into vecs[0..n): runs of parents of one
+ * backend and one context go to the backend's list_types_many at once
+ */
 static int list_types_each(struct vgpu_parent *const *parents, size_t n,
 			   struct vgpu_vec *vecs)
 {
@@ -186,6 +203,7 @@ static int list_types_each(struct vgpu_parent *const *parents, size_t n,
 			r = b->list_types_many(parents + i, run, vecs + i);
 		} else {
 			r = b->list_types(parents[i], &vecs[i]);
+			r = vgpu_types_leave_out(parents[i], &vecs[i], r);
 		}
 	}
 	return r;
@@ -218,10 +236,10 @@ VGPU_EXPORT int vgpu_type_list_many(struct vgpu_parent *const *parents,
 			counts[i] = vecs[i].n;
 	}
 	for (size_t i = 0; i < n; i++)
-		vgpu_vec_clear(&vecs[i], (void *(*)(void *))vgpu_type_unref);
+		vgpu_vec_clear(&vecs[i], unref_type);
 	free(vecs);
 	if (r < 0) {
-		vgpu_vec_clear(&all, (void *(*)(void *))vgpu_type_unref);
+		vgpu_vec_clear(&all, unref_type);
 		return r;
 	}
 	*ret = (struct vgpu_type **)vgpu_vec_steal(&all, n_ret);

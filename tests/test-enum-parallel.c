@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
@@ -676,9 +677,27 @@ static char *all_types(const char *threads)
 	return out;
 }
 
+/* what an unreachable function heard: "backend parent error" lines */
+static char left_out[256];
+static size_t left_out_len;
+
+static void note_left_out(struct vgpu_ctx *ctx, const char *backend,
+			  const char *parent_id, int error, void *userdata)
+{
+	int k;
+
+	(void)ctx;
+	(void)userdata;
+	k = snprintf(left_out + left_out_len, sizeof(left_out) - left_out_len,
+		     "%s %s %d\n", backend, parent_id, error);
+	if (k > 0 && (size_t)k < sizeof(left_out) - left_out_len)
+		left_out_len += (size_t)k;
+}
+
 /* the types of many parents in one call are those of one call per parent,
  * with the same log, however many threads read them; the first failing
- * parent fails the call and nothing is returned */
+ * parent fails the call and nothing is returned, unless the context has
+ * an unreachable function: then it is left out and the others answer */
 START_TEST(types_of_many_parents)
 {
 	static const char *const threads[] = { "1", "3", "8" };
@@ -730,6 +749,51 @@ START_TEST(types_of_many_parents)
 		ck_assert_ptr_eq(list, (struct vgpu_type **)&list);
 		ck_assert_uint_eq(n, 7);
 	}
+	/* with an unreachable function: that parent and the last one (whose
+	 * types went too) are left out and heard of, the others answer */
+	ck_assert_int_eq(fake_tree_parent_path(fx.tree, "0000:28:00.0", path,
+					       sizeof(path)),
+			 0);
+	snprintf(rel, sizeof(rel), "%s/mdev_supported_types", path);
+	ck_assert_int_eq(fake_tree_remove(fx.tree, rel), 0);
+	vgpu_ctx_set_unreachable_fn(fx.ctx, note_left_out, NULL);
+	/* errors only: the types' warnings would fill the log */
+	vgpu_ctx_set_log_priority(fx.ctx, LOG_ERR);
+	for (size_t t = 0; t < sizeof(threads) / sizeof(*threads); t++) {
+		size_t *cs = calloc(np, sizeof(*cs)), total = 0;
+
+		ck_assert_ptr_nonnull(cs);
+		left_out_len = 0;
+		left_out[0] = '\0';
+		fx.log_len = 0;
+		fx.log[0] = '\0';
+		setenv("VGPU_ENUM_THREADS", threads[t], 1);
+		ck_assert_int_eq(vgpu_type_list_many(ps, np, &list, &n, cs), 0);
+		unsetenv("VGPU_ENUM_THREADS");
+		ck_assert_str_eq(left_out, "mdev 0000:15:00.0 -19\n"
+					   "mdev 0000:28:00.0 -19\n");
+		ck_assert_msg(strstr(fx.log,
+				     "mdev parent 0000:15:00.0: its "
+				     "types are left out: No such device"),
+			      "log: %s", fx.log);
+		for (size_t i = 0; i < np; i++) {
+			const char *id = vgpu_parent_get_id(ps[i]);
+			bool gone = !strcmp(id, "0000:15:00.0") ||
+				    !strcmp(id, "0000:28:00.0");
+
+			ck_assert_uint_eq(cs[i] == 0,
+					  gone || !type_counts[i % 8]);
+			for (size_t k = total; k < total + cs[i]; k++)
+				ck_assert_ptr_eq(vgpu_type_get_parent(list[k]),
+						 ps[i]);
+			total += cs[i];
+		}
+		ck_assert_uint_eq(total, n);
+		vgpu_type_list_free(list, n);
+		free(cs);
+	}
+	vgpu_ctx_set_unreachable_fn(fx.ctx, NULL, NULL);
+	vgpu_ctx_set_log_priority(fx.ctx, LOG_DEBUG);
 	vgpu_parent_list_free(ps, np);
 }
 END_TEST

@@ -111,23 +111,14 @@ static int append_types(struct vgpu_type ***all, size_t *n,
 	return 0;
 }
 
-/* the types of one parent appended to *@all; the exit status. With @errs,
- * a parent that does not answer is noted there (and has no types) */
-static int parent_types(struct vgpu_parent *p, struct json_errors *errs,
-			struct vgpu_type ***all, size_t *n)
+/* the types of one parent appended to *@all; the exit status */
+static int parent_types(struct vgpu_parent *p, struct vgpu_type ***all,
+			size_t *n)
 {
 	struct vgpu_type **types;
 	size_t nt;
 	int r = vgpu_type_list(p, &types, &nt);
 
-	if (r < 0 && r != -ENOMEM && errs) {
-		char *cause = cli_take_cause();
-
-		json_errors_add(errs, vgpu_parent_get_backend(p),
-				vgpu_parent_get_id(p), r, cause);
-		free(cause);
-		return 0;
-	}
 	if (r < 0)
 		return fail_errno(r, "parent %s: types", vgpu_parent_get_id(p));
 	if (append_types(all, n, types, nt) < 0)
@@ -135,38 +126,28 @@ static int parent_types(struct vgpu_parent *p, struct json_errors *errs,
 	return 0;
 }
 
-static bool is_mdev(struct vgpu_parent *p)
-{
-	return !strcmp(vgpu_parent_get_backend(p), "mdev");
-}
-
-/* the types of every parent in @parents; the exit status. With @errs, a
- * parent that does not answer is noted there (and has no types). A run
- * of mdev parents (sysfs: nothing to wait for) is read in one call, side
- * by side; should that fail, its parents are asked one by one to tell
- * which one failed */
+/* the types of every parent in @parents; the exit status. With @errs (the
+ * context's unreachable function, json_errors_watch()), one listing of
+ * them all in which a parent that does not answer is noted there (and
+ * has no types); without, each parent is asked and must answer */
 static int collect_types(struct vgpu_parent **parents, size_t np,
 			 struct json_errors *errs, struct vgpu_type ***ret,
 			 size_t *n_ret)
 {
-	struct vgpu_type **all = NULL, **types;
-	size_t n = 0, nt, run;
+	struct vgpu_type **all = NULL;
+	size_t n = 0;
 	int r = 0;
 
-	for (size_t i = 0; !r && i < np; i += run) {
-		for (run = 1; is_mdev(parents[i]) && i + run < np &&
-			      is_mdev(parents[i + run]);
-		     run++)
-			;
-		if (run > 1 && vgpu_type_list_many(parents + i, run, &types,
-						   &nt, NULL) == 0) {
-			if (append_types(&all, &n, types, nt) < 0)
-				r = fail_errno(-ENOMEM, "types");
-			continue;
-		}
-		for (size_t k = i; !r && k < i + run; k++)
-			r = parent_types(parents[k], errs, &all, &n);
+	if (errs) {
+		r = vgpu_type_list_many(parents, np, &all, &n, NULL);
+		if (r < 0)
+			return fail_errno(r, "types");
+		*ret = all;
+		*n_ret = n;
+		return 0;
 	}
+	for (size_t i = 0; !r && i < np; i++)
+		r = parent_types(parents[i], &all, &n);
 	if (r) {
 		vgpu_type_list_free(all, n);
 		return r;

@@ -525,7 +525,7 @@ static int build_parent_types(void *data, size_t i)
 
 	pt->tr = NULL;
 	pt->n = 0;
-	return r;
+	return vgpu_types_leave_out(tm->parents[i], &tm->outs[i], r);
 }
 
 /*
@@ -534,7 +534,7 @@ static int build_parent_types(void *data, size_t i)
  * files read by one of the context's threads; the calling thread makes
  * the types of the parents read so far, in their order, between the
  * parents it reads itself. Stops making at the first error (in the order
- * of @parents), which it returns.
+ * of @parents) that stands (vgpu_types_leave_out()), which it returns.
  */
 static int mdev_list_types_many(struct vgpu_parent *const *parents, size_t n,
 				struct vgpu_vec *outs)

@@ -95,6 +95,54 @@ START_TEST(test_stopped_provider)
 }
 END_TEST
 
+/* what the unreachable function heard: "backend parent error" */
+static char heard[128];
+
+static void note_unreachable(struct vgpu_ctx *c, const char *backend,
+			     const char *parent_id, int error, void *userdata)
+{
+	(void)c;
+	(void)userdata;
+	snprintf(heard + strlen(heard), sizeof(heard) - strlen(heard),
+		 "%s %s %d\n", backend, parent_id, error);
+}
+
+/* a provider that stops answering between its listing and its types: a
+ * listing of many parents' types fails with it, or, with an unreachable
+ * function, leaves it out and says so */
+START_TEST(test_types_of_a_stopped_provider)
+{
+	struct vgpu_type **types = (struct vgpu_type **)&types;
+	struct vgpu_parent *p = NULL;
+	size_t n = 7, counts[1] = { 7 };
+	pid_t sim = sim_start_managed(run);
+
+	ck_assert_int_gt(sim, 0);
+	ck_assert_int_eq(vgpu_parent_get(ctx, "sim0", &p), 0);
+	ck_assert_int_eq(vgpu_type_list_many(&p, 1, &types, &n, counts), 0);
+	ck_assert_uint_gt(n, 0);
+	ck_assert_uint_eq(counts[0], n);
+	vgpu_type_list_free(types, n);
+	ck_assert_int_eq(kill(sim, SIGSTOP), 0);
+	n = 7;
+	ck_assert_int_eq(vgpu_type_list_many(&p, 1, &types, &n, counts),
+			 -ETIMEDOUT);
+	ck_assert_uint_eq(n, 7);
+	heard[0] = '\0';
+	vgpu_ctx_set_unreachable_fn(ctx, note_unreachable, NULL);
+	ck_assert_int_eq(vgpu_type_list_many(&p, 1, &types, &n, counts), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_uint_eq(counts[0], 0);
+	vgpu_type_list_free(types, n);
+	ck_assert_str_eq(heard, "vfio-user sim0 -110\n");
+	/* one parent's types: a look-up, no partial answer to give */
+	ck_assert_int_eq(vgpu_type_list(p, &types, &n), -ETIMEDOUT);
+	ck_assert_int_eq(kill(sim, SIGCONT), 0);
+	vgpu_parent_unref(p);
+	child_stop(sim);
+}
+END_TEST
+
 enum mode {
 	SILENT,
 	HALF,
@@ -379,6 +427,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_stopped_provider);
+	tcase_add_test(tc, test_types_of_a_stopped_provider);
 	tcase_add_test(tc, test_silent_server);
 	tcase_add_test(tc, test_half_reply);
 	tcase_add_test(tc, test_slow_server);
