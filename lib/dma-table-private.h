@@ -24,7 +24,9 @@
  * the end, as the keys are), and sum[0] = n, the entry count (key[0] is
  * never compared, so its place is free). A search reads the summary line,
  * then the one line of keys it points to: two lines per node whatever the
- * fan-out, and nothing else of an inner node but the child pointer. A leaf
+ * fan-out, and nothing else of an inner node but the child pointer (the
+ * plain build's lookups read at most two lines of keys after the summary:
+ * node_pick() in dma-table.c). A leaf
  * holds the window records' addresses next to its keys, 8 bytes a window:
  * a translation reads the summary and one line of keys per level, one
  * line of record pointers and the record, which is one line (from the
