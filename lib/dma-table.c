@@ -252,7 +252,8 @@ size_t vgpu_dma_table_count(const struct vgpu_dma_table *t)
  * sum[4] and sum[6]; then three keys four apart; then three neighbours):
  * nine scalar compares instead of fourteen, the summary line and at most
  * two lines of keys read, and both lines the pointer can be in fetched
- * after the first step.
+ * after the first step. A step that could only meet padding (a node of
+ * at most 16 or 4 entries: the root, mostly) is skipped.
  */
 static inline unsigned int node_pick(const struct node *nd, uint64_t addr,
 				     bool wide, const void *ptrs)
@@ -266,14 +267,20 @@ static inline unsigned int node_pick(const struct node *nd, uint64_t addr,
 		__builtin_prefetch(p + i * sizeof(void *));
 		return i + rank(&nd->key[i], addr, wide);
 	}
-	i = ((unsigned int)(nd->sum[2] <= addr) + (nd->sum[4] <= addr) +
-	     (nd->sum[6] <= addr)) *
-	    16;
+	i = 0;
+	/* a node of 16 entries or fewer (often the root), or of 4: the first
+	 * step, or the first two, would find only padding */
+	if (nd->sum[0] > 16)
+		i = ((unsigned int)(nd->sum[2] <= addr) + (nd->sum[4] <= addr) +
+		     (nd->sum[6] <= addr)) *
+		    16;
 	__builtin_prefetch(p + i * sizeof(void *));
 	__builtin_prefetch(p + (i + 8) * sizeof(void *));
 	k = &nd->key[i];
-	i += ((unsigned int)(k[4] <= addr) + (k[8] <= addr) + (k[12] <= addr)) *
-	     4;
+	if (nd->sum[0] > 4)
+		i += ((unsigned int)(k[4] <= addr) + (k[8] <= addr) +
+		      (k[12] <= addr)) *
+		     4;
 	k = &nd->key[i];
 	return i + (unsigned int)(k[1] <= addr) + (k[2] <= addr) +
 	       (k[3] <= addr);
