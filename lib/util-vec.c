@@ -4,21 +4,6 @@
 
 #include "util-vec.h"
 
-int vgpu_vec_push(struct vgpu_vec *vec, void *item)
-{
-	if (vec->n == vec->cap) {
-		size_t cap = vec->cap ? vec->cap * 2 : 16;
-		void **items = reallocarray(vec->items, cap, sizeof(*items));
-
-		if (!items)
-			return -ENOMEM;
-		vec->items = items;
-		vec->cap = cap;
-	}
-	vec->items[vec->n++] = item;
-	return 0;
-}
-
 int vgpu_array_reserve(void *items, size_t *cap, size_t n, size_t size,
 		       size_t first)
 {
@@ -32,6 +17,17 @@ int vgpu_array_reserve(void *items, size_t *cap, size_t n, size_t size,
 		return -ENOMEM;
 	*(void **)items = grown;
 	*cap = want;
+	return 0;
+}
+
+int vgpu_vec_push(struct vgpu_vec *vec, void *item)
+{
+	int r = vgpu_array_reserve(&vec->items, &vec->cap, vec->n,
+				   sizeof(*vec->items), 16);
+
+	if (r < 0)
+		return r;
+	vec->items[vec->n++] = item;
 	return 0;
 }
 
