@@ -149,6 +149,11 @@ static int cmp_type(const void *a, const void *b)
 		      (*(struct vgpu_type *const *)b)->id);
 }
 
+static void *unref_type(void *t)
+{
+	return vgpu_type_unref(t);
+}
+
 VGPU_EXPORT int vgpu_type_list(struct vgpu_parent *parent,
 			       struct vgpu_type ***ret, size_t *n_ret)
 {
@@ -159,17 +164,12 @@ VGPU_EXPORT int vgpu_type_list(struct vgpu_parent *parent,
 		return -EINVAL;
 	r = parent->backend->list_types(parent, &vec);
 	if (r < 0) {
-		vgpu_vec_clear(&vec, (void *(*)(void *))vgpu_type_unref);
+		vgpu_vec_clear(&vec, unref_type);
 		return r;
 	}
 	vgpu_vec_sort(&vec, cmp_type);
 	*ret = (struct vgpu_type **)vgpu_vec_steal(&vec, n_ret);
 	return 0;
-}
-
-static void *unref_type(void *t)
-{
-	return vgpu_type_unref(t);
 }
 
 int vgpu_types_leave_out(struct vgpu_parent *p, struct vgpu_vec *v, int r)
