@@ -142,11 +142,8 @@ static int collect_types(struct vgpu_parent **parents, size_t np,
 		r = vgpu_type_list_many(parents, np, &all, &n, NULL);
 		if (r < 0)
 			return fail_errno(r, "types");
-		*ret = all;
-		*n_ret = n;
-		return 0;
 	}
-	for (size_t i = 0; !r && i < np; i++)
+	for (size_t i = 0; !errs && !r && i < np; i++)
 		r = parent_types(parents[i], &all, &n);
 	if (r) {
 		vgpu_type_list_free(all, n);
