@@ -26,14 +26,14 @@
  * then the one line of keys it points to: two lines per node whatever the
  * fan-out, and nothing else of an inner node but the child pointer (the
  * plain build's lookups read at most two lines of keys after the summary:
- * node_pick() in dma-table.c). A leaf
- * holds the window records' addresses next to its keys, 8 bytes a window:
- * a translation reads the summary and one line of keys per level, one
- * line of record pointers and the record, which is one line (from the
- * arena, see below) that its caller reads anyway (the host address, and
- * whether to copy with care: lib/provider/dma.c). Keeping each window's
- * end, address and protection in the leaf as well would make the leaves
- * four times bigger for no line fewer. node_sync() refreshes the summary
+ * node_pick() in dma-table.c). A leaf holds the window records' addresses
+ * next to its keys, 8 bytes a window: a translation reads the summary and
+ * a line or two of keys per level, one line of record pointers and the
+ * record, which is one line (from the arena, see below) that its caller
+ * reads anyway (the host address, and whether to copy with care:
+ * lib/provider/dma.c). Keeping each window's end, address and protection
+ * in the leaf as well would make the leaves four times bigger for no line
+ * fewer. node_sync() refreshes the summary
  * after every change of the keys or the count; vgpu_dma_table_check()
  * verifies it.
  */
