@@ -236,9 +236,10 @@ typedef void (*vgpu_unreachable_fn)(struct vgpu_ctx *ctx, const char *backend,
  * the listing, with its instances (or types), and @fn is called for it;
  * the listing returns what the other parents answered. An instance
  * listing leaves out its definitions too (whether they run is not known;
- * they are not given as inactive). Look-ups of one object (vgpu_parent_get(), vgpu_instance_get(), a
- * listing by UUID) still fail with the error.
- * -ENOMEM always fails the whole listing.
+ * they are not given as inactive). Look-ups of one object
+ * (vgpu_parent_get(), vgpu_instance_get(), a listing by UUID,
+ * vgpu_type_list()) still fail with the error. -ENOMEM always fails the
+ * whole listing.
  * @since: 0.3
  */
 void vgpu_ctx_set_unreachable_fn(struct vgpu_ctx *ctx, vgpu_unreachable_fn fn,

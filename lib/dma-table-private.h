@@ -33,9 +33,8 @@
  * reads anyway (the host address, and whether to copy with care:
  * lib/provider/dma.c). Keeping each window's end, address and protection
  * in the leaf as well would make the leaves four times bigger for no line
- * fewer. node_sync() refreshes the summary
- * after every change of the keys or the count; vgpu_dma_table_check()
- * verifies it.
+ * fewer. node_sync() refreshes the summary after every change of the keys
+ * or the count; vgpu_dma_table_check() verifies it.
  */
 struct node {
 	uint64_t sum[NODE_MAX / 8];
