@@ -245,6 +245,18 @@ int dma_translate_wide(const struct vgpu_dma_table *t, uint64_t iova,
 		       size_t max);
 bool dma_wide_supported(void);
 
+/*
+ * The window with the greatest start <= @addr (addr < UINT64_MAX), or
+ * NULL, as each build of translate finds it before checking the window's
+ * end: by name for the test suite, as a wrong pick there would only cost
+ * time (translate takes the slow way when the window found does not hold
+ * the address). Likewise dma_lookup_wide() only where dma_wide_supported().
+ */
+struct vgpu_dma_window *dma_lookup_plain(const struct vgpu_dma_table *t,
+					 uint64_t addr);
+struct vgpu_dma_window *dma_lookup_wide(const struct vgpu_dma_table *t,
+					uint64_t addr);
+
 /* dma-dirty.c: a window leaves the table, its dirty pages with it */
 void dma_log_forget(struct vgpu_dma_table *t, uint64_t first, uint64_t last);
 

@@ -845,12 +845,24 @@ dma_translate_plain(const struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 	return translate_with(t, iova, len, prot, sg, max, false);
 }
 
+struct vgpu_dma_window *dma_lookup_plain(const struct vgpu_dma_table *t,
+					 uint64_t addr)
+{
+	return lookup_fast(t, addr, false);
+}
+
 #ifdef DMA_WIDE_VARIANTS
 DMA_WIDE_TARGET __attribute__((flatten)) int
 dma_translate_wide(const struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 		   uint32_t prot, struct vgpu_dma_sg *sg, size_t max)
 {
 	return translate_with(t, iova, len, prot, sg, max, true);
+}
+
+DMA_WIDE_TARGET __attribute__((flatten)) struct vgpu_dma_window *
+dma_lookup_wide(const struct vgpu_dma_table *t, uint64_t addr)
+{
+	return lookup_fast(t, addr, true);
 }
 
 /* no sanitizer: runs during relocation, before any is set up */
@@ -884,6 +896,12 @@ int dma_translate_wide(const struct vgpu_dma_table *t, uint64_t iova,
 		       size_t max)
 {
 	return dma_translate_plain(t, iova, len, prot, sg, max);
+}
+
+struct vgpu_dma_window *dma_lookup_wide(const struct vgpu_dma_table *t,
+					uint64_t addr)
+{
+	return lookup_fast(t, addr, false);
 }
 
 int vgpu_dma_table_translate(const struct vgpu_dma_table *t, uint64_t iova,
