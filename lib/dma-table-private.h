@@ -25,16 +25,18 @@
  * never compared, so its place is free). A search reads the summary line,
  * then the one line of keys it points to: two lines per node whatever the
  * fan-out, and nothing else of an inner node but the child pointer (the
- * plain build's lookups read at most two lines of keys after the summary:
- * node_pick() in dma-table.c). A leaf holds the window records' addresses
- * next to its keys, 8 bytes a window: a translation reads the summary and
- * a line or two of keys per level, one line of record pointers and the
- * record, which is one line (from the arena, see below) that its caller
- * reads anyway (the host address, and whether to copy with care:
- * lib/provider/dma.c). Keeping each window's end, address and protection
- * in the leaf as well would make the leaves four times bigger for no line
- * fewer. node_sync() refreshes the summary after every change of the keys
- * or the count; vgpu_dma_table_check() verifies it.
+ * plain build's lookups read at most two lines of keys after the summary,
+ * and the AVX-512 build compares a root of two lines or fewer in one
+ * step: node_pick() and lookup_fast() in dma-table.c). A leaf holds the
+ * window records' addresses next to its keys, 8 bytes a window: a
+ * translation reads the summary and a line or two of keys per level, one
+ * line of record pointers and the record, which is one line (from the
+ * arena, see below) that its caller reads anyway (the host address, and
+ * whether to copy with care: lib/provider/dma.c). Keeping each window's
+ * end, address and protection in the leaf as well would make the leaves
+ * four times bigger for no line fewer. node_sync() refreshes the summary
+ * after every change of the keys or the count; vgpu_dma_table_check()
+ * verifies it.
  */
 struct node {
 	uint64_t sum[NODE_MAX / 8];
@@ -136,12 +138,12 @@ static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
 
 #define DMA_WIDE_TARGET __attribute__((target("avx512f,popcnt")))
 
-DMA_WIDE_TARGET static inline unsigned int line_rank_wide(const uint64_t *v,
-							  uint64_t addr)
+/* @keep: the keys that count, 0xfe to leave v[0] out as line_rank() does */
+DMA_WIDE_TARGET static inline unsigned int
+line_rank_wide(const uint64_t *v, uint64_t addr, __mmask8 keep)
 {
-	/* v[0] masked off, as line_rank() leaves it out */
 	__mmask8 m = _mm512_mask_cmple_epu64_mask(
-		0xfe, _mm512_load_si512(v), _mm512_set1_epi64((long long)addr));
+		keep, _mm512_load_si512(v), _mm512_set1_epi64((long long)addr));
 
 	return (unsigned int)__builtin_popcount(m);
 }
@@ -156,9 +158,19 @@ static inline unsigned int rank(const uint64_t *v, uint64_t addr, bool wide)
 {
 #ifdef DMA_WIDE_VARIANTS
 	if (wide)
-		return line_rank_wide(v, addr);
+		return line_rank_wide(v, addr, 0xfe);
 #endif
 	return line_rank(v, addr);
+}
+
+/* the same counting v[0] too (for a line of keys after the first) */
+static inline unsigned int rank_all(const uint64_t *v, uint64_t addr, bool wide)
+{
+#ifdef DMA_WIDE_VARIANTS
+	if (wide)
+		return line_rank_wide(v, addr, 0xff);
+#endif
+	return (unsigned int)(v[0] <= addr) + line_rank(v, addr);
 }
 
 /*

@@ -297,9 +297,16 @@ static inline struct vgpu_dma_window *
 lookup_fast(const struct vgpu_dma_table *t, uint64_t addr, bool wide)
 {
 	const struct node *nd = t->root;
-	unsigned int i;
+	unsigned int d = t->depth, i;
 
-	for (unsigned int d = t->depth; d; d--)
+	/* a root of two lines of keys or fewer: both compared at once, one
+	 * step instead of the summary's and a line's */
+	if (wide && d && nd->sum[0] <= 16) {
+		nd = nd->child[rank(nd->key, addr, wide) +
+			       rank_all(&nd->key[8], addr, wide)];
+		d--;
+	}
+	for (; d; d--)
 		nd = nd->child[node_pick(nd, addr, wide, nd->child)];
 	i = node_pick(nd, addr, wide, nd->win);
 	if (__builtin_expect(nd->key[i] <= addr, 1))
