@@ -242,6 +242,14 @@ size_t vgpu_dma_table_count(const struct vgpu_dma_table *t)
 	return t ? t->count : 0;
 }
 
+/* how many of k[s], k[2s] and k[3s] are <= @addr: a four-way step */
+static inline unsigned int step4(const uint64_t *k, unsigned int s,
+				 uint64_t addr)
+{
+	return (unsigned int)(k[s] <= addr) + (k[2 * s] <= addr) +
+	       (k[3 * s] <= addr);
+}
+
 /*
  * The index of the last key <= @addr among key[1..63] of @nd (0: none),
  * for lookup_fast(), fetching the line of the pointer array @ptrs (the
@@ -253,7 +261,8 @@ size_t vgpu_dma_table_count(const struct vgpu_dma_table *t)
  * nine scalar compares instead of fourteen, the summary line and at most
  * two lines of keys read, and both lines the pointer can be in fetched
  * after the first step. A step that could only meet padding (a node of
- * at most 16 or 4 entries: the root, mostly) is skipped.
+ * at most 16 or 4 entries: a root that is a leaf, or the last node of a
+ * level) is skipped; lookup_fast() takes a small inner root itself.
  */
 static inline unsigned int node_pick(const struct node *nd, uint64_t addr,
 				     bool wide, const void *ptrs)
@@ -271,19 +280,13 @@ static inline unsigned int node_pick(const struct node *nd, uint64_t addr,
 	/* a node of 16 entries or fewer (often the root), or of 4: the first
 	 * step, or the first two, would find only padding */
 	if (nd->sum[0] > 16)
-		i = ((unsigned int)(nd->sum[2] <= addr) + (nd->sum[4] <= addr) +
-		     (nd->sum[6] <= addr)) *
-		    16;
+		i = step4(nd->sum, 2, addr) * 16;
 	__builtin_prefetch(p + i * sizeof(void *));
 	__builtin_prefetch(p + (i + 8) * sizeof(void *));
 	k = &nd->key[i];
 	if (nd->sum[0] > 4)
-		i += ((unsigned int)(k[4] <= addr) + (k[8] <= addr) +
-		      (k[12] <= addr)) *
-		     4;
-	k = &nd->key[i];
-	return i + (unsigned int)(k[1] <= addr) + (k[2] <= addr) +
-	       (k[3] <= addr);
+		i += step4(k, 4, addr) * 4;
+	return i + step4(&nd->key[i], 1, addr);
 }
 
 /*
@@ -299,11 +302,18 @@ lookup_fast(const struct vgpu_dma_table *t, uint64_t addr, bool wide)
 	const struct node *nd = t->root;
 	unsigned int d = t->depth, i;
 
-	/* a root of two lines of keys or fewer: both compared at once, one
-	 * step instead of the summary's and a line's */
+	/* a root of 16 entries or fewer (of 1k or 64k windows mapped in
+	 * order, of 1M): the AVX-512 build compares both its lines of keys
+	 * at once, one step instead of the summary's and a line's; the plain
+	 * build takes two four-way steps and fetches nothing, as a root
+	 * stays cached */
 	if (wide && d && nd->sum[0] <= 16) {
 		nd = nd->child[rank(nd->key, addr, wide) +
 			       rank_all(&nd->key[8], addr, wide)];
+		d--;
+	} else if (d && nd->sum[0] <= 16) {
+		i = step4(nd->key, 4, addr) * 4;
+		nd = nd->child[i + step4(&nd->key[i], 1, addr)];
 		d--;
 	}
 	for (; d; d--)

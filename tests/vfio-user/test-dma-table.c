@@ -667,8 +667,8 @@ END_TEST
  * entries, as 65 to 1,088 windows are mapped in ascending order and
  * unmapped again from the front, which leaves stale low separators):
  * each build finds every window by its first and last byte and refuses
- * the gap after it. The AVX-512 build compares a root of up to 16 entries
- * in one step (lookup_fast() in dma-table.c).
+ * the gap after it. Both builds search a root of up to 16 entries their
+ * own way (lookup_fast() in dma-table.c).
  */
 static void check_every_window(uint64_t from, uint64_t to)
 {
