@@ -26,8 +26,8 @@
  * then the one line of keys it points to: two lines per node whatever the
  * fan-out, and nothing else of an inner node but the child pointer (the
  * plain build's lookups read at most two lines of keys after the summary,
- * and the AVX-512 build compares a root of two lines or fewer in one
- * step: node_pick() and lookup_fast() in dma-table.c). A leaf holds the
+ * and a root of two lines or fewer is searched without its summary:
+ * node_pick() and lookup_fast() in dma-table.c). A leaf holds the
  * window records' addresses next to its keys, 8 bytes a window: a
  * translation reads the summary and a line or two of keys per level, one
  * line of record pointers and the record, which is one line (from the

@@ -277,8 +277,8 @@ static inline unsigned int node_pick(const struct node *nd, uint64_t addr,
 		return i + rank(&nd->key[i], addr, wide);
 	}
 	i = 0;
-	/* a node of 16 entries or fewer (often the root), or of 4: the first
-	 * step, or the first two, would find only padding */
+	/* a node of 16 entries or fewer, or of 4: the first step, or the
+	 * first two, would find only padding */
 	if (nd->sum[0] > 16)
 		i = step4(nd->sum, 2, addr) * 16;
 	__builtin_prefetch(p + i * sizeof(void *));
@@ -307,13 +307,15 @@ lookup_fast(const struct vgpu_dma_table *t, uint64_t addr, bool wide)
 	 * at once, one step instead of the summary's and a line's; the plain
 	 * build takes two four-way steps and fetches nothing, as a root
 	 * stays cached */
-	if (wide && d && nd->sum[0] <= 16) {
-		nd = nd->child[rank(nd->key, addr, wide) +
-			       rank_all(&nd->key[8], addr, wide)];
-		d--;
-	} else if (d && nd->sum[0] <= 16) {
-		i = step4(nd->key, 4, addr) * 4;
-		nd = nd->child[i + step4(&nd->key[i], 1, addr)];
+	if (d && nd->sum[0] <= 16) {
+		if (wide) {
+			i = rank(nd->key, addr, wide) +
+			    rank_all(&nd->key[8], addr, wide);
+		} else {
+			i = step4(nd->key, 4, addr) * 4;
+			i += step4(&nd->key[i], 1, addr);
+		}
+		nd = nd->child[i];
 		d--;
 	}
 	for (; d; d--)
