@@ -567,15 +567,18 @@ static int model_translate(const struct model *m, uint64_t a, uint64_t l,
 	return n;
 }
 
+/* every build of translate: the one the loader picked, the plain one and
+ * the AVX-512 one (to be called only where dma_wide_supported()) */
+static int (*const builds[])(const struct vgpu_dma_table *, uint64_t, uint64_t,
+			     uint32_t, struct vgpu_dma_sg *, size_t) = {
+	vgpu_dma_table_translate,
+	dma_translate_plain,
+	dma_translate_wide,
+};
+
 static void check_translate(const struct model *m, uint64_t a, uint64_t l,
 			    uint32_t prot)
 {
-	int (*const builds[])(const struct vgpu_dma_table *, uint64_t, uint64_t,
-			      uint32_t, struct vgpu_dma_sg *, size_t) = {
-		vgpu_dma_table_translate,
-		dma_translate_plain,
-		dma_translate_wide,
-	};
 	struct vgpu_dma_sg want[8], got[8];
 	size_t max = 1 + (a % 8);
 	int n = model_translate(m, a, l, prot, want, max);
@@ -672,13 +675,6 @@ END_TEST
  */
 static void check_every_window(uint64_t from, uint64_t to)
 {
-	int (*const builds[])(const struct vgpu_dma_table *, uint64_t, uint64_t,
-			      uint32_t, struct vgpu_dma_sg *, size_t) = {
-		vgpu_dma_table_translate,
-		dma_translate_plain,
-		dma_translate_wide,
-	};
-
 	for (size_t b = 0; b < 3; b++) {
 		if (b == 2 && !dma_wide_supported())
 			continue;
