@@ -35,6 +35,14 @@ struct opts {
 	int verbose;
 };
 
+/*
+ * Set up the process's heap for listings of big hosts: grown in large
+ * steps, huge pages allowed above its first 256 KiB (tools/cli-heap.c).
+ * Called first thing in main(), before anything is allocated; it never
+ * fails.
+ */
+void cli_heap_setup(void);
+
 /* whether -h/--help comes before a "--" in argv[0..argc) */
 bool cli_want_help(int argc, char **argv);
 

@@ -225,6 +225,7 @@ int main(int argc, char **argv)
 	const char *name = program_invocation_short_name;
 	size_t n = strlen(name);
 
+	cli_heap_setup();
 	for (size_t i = 0; i < sizeof(personalities) / sizeof(personalities[0]);
 	     i++) {
 		const struct personality *p = &personalities[i];
