@@ -9,11 +9,11 @@
 # mdevctl has no root option, so both tools run inside a private mount
 # namespace with the synthetic tree over /sys (needs root; without it, or
 # without mdevctl, only vgpuctl is measured).
-#   bench-cli.sh MKHOST VGPUCTL [ROUNDS]
+#   bench-cli.sh MKHOST VGPUCTL RUN-TIMED [ROUNDS]
 set -eu
-# the decimal point of $EPOCHREALTIME and of awk
+# the decimal point of awk
 export LC_ALL=C
-mkhost=$1 vgpuctl=$2 rounds=${3:-9}
+mkhost=$1 vgpuctl=$2 timer=$3 rounds=${4:-9}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vgpu-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
@@ -25,16 +25,12 @@ else
 	echo "note: mdevctl comparison needs root, unshare and Debian's mdevctl; measuring vgpuctl only"
 fi
 
-# one run of "$@": "wall-ms cpu-ms", wall-clock time to the microsecond
-# (bash's clock around the command; `time` gives milliseconds only, too
-# coarse for runs of 15 ms) and CPU time (user + system, milliseconds),
-# which a loaded machine disturbs less
+# one run of "$@": "wall-ms cpu-ms", the command started without a fork of
+# this shell (run-timed.c: bash's fork and `time` cost more than /bin/true
+# itself on a small VM), wall-clock time to the microsecond and CPU time
+# (user + system of all its threads), which a loaded machine disturbs less
 one_run() {
-	{ TIMEFORMAT='%3U %3S'; local s=$EPOCHREALTIME
-	  time "$@" > /dev/null 2>&1
-	  echo "$s $EPOCHREALTIME"; } 2>&1 |
-		awk 'NR == 1 { c = ($1 + $2) * 1000 } NR == 2 { w = ($2 - $1) * 1000 }
-		     END { printf "%.3f %.3f\n", w, c }'
+	"$timer" "$@" || true
 }
 # the median of a column of numbers
 median() {
@@ -127,7 +123,7 @@ run_size() {
 		done
 	fi
 }
-export rounds tmp
+export rounds tmp timer
 
 run_size 64 16 1024 256
 run_size 256 16 4096 1024
