@@ -83,6 +83,7 @@ int main(void)
 {
 	uintptr_t start = (uintptr_t)sbrk(0), lo = 0, hi = 0;
 	size_t below = 0, inside = 0, small = 0;
+	long touched;
 	char *p;
 	int r;
 
@@ -105,9 +106,9 @@ int main(void)
 	CHECK(hi - lo >= 2 * HUGE, "range of %lu bytes only", hi - lo);
 	CHECK(lo > start && lo - start <= 2 * HUGE,
 	      "range at %#lx, heap at %#lx", lo, start);
-	CHECK(present(lo, lo + HUGE) == 0,
-	      "%ld pages of the first 2 MiB touched before any use",
-	      present(lo, lo + HUGE));
+	touched = present(lo, lo + HUGE);
+	CHECK(touched == 0,
+	      "%ld pages of the first 2 MiB touched before any use", touched);
 	/* 4 MiB in small blocks, each touched: the first 256 KiB of them
 	 * below the range, the rest in it */
 	for (size_t i = 0; i < 65536; i++) {

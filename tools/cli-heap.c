@@ -25,9 +25,9 @@
  * Memory never touched costs nothing, and where THP is off or the kernel
  * has no huge page at hand, ordinary pages back the heap as before.
  *
- * With another C library, another allocator (valgrind's, a sanitizer's),
- * or a heap that something set up before main(), it does less or nothing;
- * it never fails.
+ * With another C library or a glibc before 2.33, another allocator
+ * (valgrind's, a sanitizer's), or a heap that something set up before
+ * main(), it does less or nothing; it never fails.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +35,10 @@
 #include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
+/* mallinfo2() is glibc 2.33's */
+#if __GLIBC_PREREQ(2, 33) && defined(M_TOP_PAD) && defined(MADV_HUGEPAGE)
+#define CLI_HEAP_GLIBC 1
+#endif
 #endif
 
 #include "cli.h"
@@ -51,7 +55,7 @@ static void *heap_spacer;
 
 void cli_heap_setup(void)
 {
-#if defined(__GLIBC__) && defined(M_TOP_PAD) && defined(MADV_HUGEPAGE)
+#ifdef CLI_HEAP_GLIBC
 	uintptr_t start = (uintptr_t)sbrk(0), next, first, end;
 	void *probe, *small;
 

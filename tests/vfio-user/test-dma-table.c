@@ -595,7 +595,7 @@ static void check_picks(uint64_t addr, int64_t start)
 		dma_lookup_wide,
 	};
 
-	for (size_t b = 0; b < 2; b++) {
+	for (size_t b = 0; b < sizeof(picks) / sizeof(picks[0]); b++) {
 		struct vgpu_dma_window *w;
 
 		if (picks[b] == dma_lookup_wide && !dma_wide_supported())
