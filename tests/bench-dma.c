@@ -62,28 +62,37 @@ static const struct span *floor_search(const struct span *a, size_t n,
 	return &a[lo - 1];
 }
 
+/* the floor's search: the index of the last of the @n sorted starts that
+ * is <= @addr, or -1; branch-free */
+static inline long search8(const uint64_t *starts, size_t n, uint64_t addr)
+{
+	const uint64_t *base = starts;
+
+	if (!n || starts[0] > addr)
+		return -1;
+	while (n > 1) {
+		size_t half = n / 2;
+
+		base = base[half] <= addr ? base + half : base;
+		n -= half;
+	}
+	return base - starts;
+}
+
 /* the floor: the index of the window containing @addr in starts[]/lasts[],
  * or -1 */
 static long floor8(const uint64_t *starts, const uint64_t *lasts, size_t n,
 		   uint64_t addr)
 {
-	const uint64_t *base = starts;
-	size_t len = n;
+	long i = search8(starts, n, addr);
 
-	if (!n || starts[0] > addr)
-		return -1;
-	while (len > 1) {
-		size_t half = len / 2;
-
-		base = base[half] <= addr ? base + half : base;
-		len -= half;
-	}
-	return lasts[base - starts] >= addr ? base - starts : -1;
+	return i >= 0 && lasts[i] >= addr ? i : -1;
 }
 
-/* the windows as a sorted array: starts, and their records in the table */
+/* the windows as a sorted array: the floor's starts, and the windows'
+ * records in the table */
 struct flat {
-	uint64_t *starts;
+	const uint64_t *starts;
 	struct vgpu_dma_window **win;
 	size_t n;
 };
@@ -98,22 +107,15 @@ __attribute__((noinline)) static int
 flat_translate(const struct flat *f, uint64_t iova, uint64_t len, uint32_t prot,
 	       struct vgpu_dma_sg *sg, size_t max)
 {
-	const uint64_t *base = f ? f->starts : NULL;
 	struct vgpu_dma_window *w;
-	size_t n;
+	long i;
 
 	if (!f || (!sg && max) || !len || iova + (len - 1) < iova)
 		return -EINVAL;
-	n = f->n;
-	if (!n || base[0] > iova)
+	i = search8(f->starts, f->n, iova);
+	if (i < 0)
 		return -EFAULT;
-	while (n > 1) {
-		size_t half = n / 2;
-
-		base = base[half] <= iova ? base + half : base;
-		n -= half;
-	}
-	w = f->win[base - f->starts];
+	w = f->win[i];
 	if (iova + (len - 1) - w->iova >= w->len)
 		return -EFAULT;
 	if ((w->prot & prot) != prot)
@@ -128,11 +130,13 @@ flat_translate(const struct flat *f, uint64_t iova, uint64_t len, uint32_t prot,
 	return 1;
 }
 
+/* the records in start order, each where the floor has its start */
 static int collect(struct vgpu_dma_window *w, void *data)
 {
 	struct flat *f = data;
 
-	f->starts[f->n] = w->iova;
+	if (f->starts[f->n] != w->iova)
+		return 1;
 	f->win[f->n++] = w;
 	return 0;
 }
@@ -156,20 +160,21 @@ static int time_translate(struct vgpu_dma_table *t, const struct span *spans,
 {
 	uint64_t *starts = malloc(n * sizeof(*starts));
 	uint64_t *lasts = malloc(n * sizeof(*lasts));
-	struct flat flat = { .starts = malloc(n * sizeof(*flat.starts)),
+	struct flat flat = { .starts = starts,
 			     .win = malloc(n * sizeof(*flat.win)) };
 	uint64_t sum_t = 0, sum_f = 0, sum_c = 0;
 	size_t slice = lookups / 16;
 	double tr_ns = 1e30, fl_ns = 1e30, fc_ns = 1e30, t0;
 	flat_fn *fc = flat_call;
 
-	if (!starts || !lasts || !flat.starts || !flat.win ||
-	    vgpu_dma_table_foreach(t, collect, &flat) || flat.n != n)
+	if (!starts || !lasts || !flat.win)
 		return 1;
 	for (size_t i = 0; i < n; i++) {
 		starts[i] = spans[i].start;
 		lasts[i] = spans[i].last;
 	}
+	if (vgpu_dma_table_foreach(t, collect, &flat) || flat.n != n)
+		return 1;
 	for (int pass = 0; pass < 4; pass++) {
 		for (size_t from = 0; from + slice <= lookups; from += slice) {
 			t0 = now_ns();
@@ -207,10 +212,10 @@ static int time_translate(struct vgpu_dma_table *t, const struct span *spans,
 	}
 	free(starts);
 	free(lasts);
-	free(flat.starts);
 	free(flat.win);
 	if (sum_t != sum_f || sum_c != sum_f) {
-		fprintf(stderr, "translate mismatch\n");
+		fprintf(stderr, "%s mismatch\n",
+			sum_t != sum_f ? "translate" : "the search as a call");
 		return 1;
 	}
 	printf("%8zu windows: %-17s %6.1f ns (8-byte-key binary-search floor %6.1f ns, ratio %.2f; "
