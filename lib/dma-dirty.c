@@ -30,14 +30,14 @@ static struct vgpu_dma_window *window_from(const struct vgpu_dma_table *t,
 	if (!locate(t, addr, &leaf, &pos)) {
 		leaf = find_leaf(t, addr);
 		pos = 0;
-	} else if (win_last(leaf->win[pos]) < addr) {
+	} else if (leaf->last[pos] < addr) {
 		pos++;
 	}
 	while (leaf && (unsigned int)pos >= leaf->n) {
 		leaf = leaf->next;
 		pos = 0;
 	}
-	return leaf ? leaf->win[pos] : NULL;
+	return leaf ? leaf_win(leaf, (unsigned int)pos) : NULL;
 }
 
 static void chunk_release(struct vgpu_dma_window *c, void *data)

@@ -27,16 +27,19 @@
  * fan-out, and nothing else of an inner node but the child pointer (the
  * plain build's lookups read at most two lines of keys after the summary,
  * and a root of two lines or fewer is searched without its summary:
- * node_pick() and lookup_fast() in dma-table.c). A leaf holds the
- * window records' addresses next to its keys, 8 bytes a window: a
- * translation reads the summary and a line or two of keys per level, one
- * line of record pointers and the record, which is one line (from the
- * arena, see below) that its caller reads anyway (the host address, and
- * whether to copy with care: lib/provider/dma.c). Keeping each window's
- * end, address and protection in the leaf as well would make the leaves
- * four times bigger for no line fewer. node_sync() refreshes the summary
- * after every change of the keys or the count; vgpu_dma_table_check()
- * verifies it.
+ * node_pick() and lookup_fast() in dma-table.c). A leaf keeps, beside its
+ * keys, what a translation answers with, in three arrays of 8 bytes a
+ * window: the window's last byte, its host address, and its record's
+ * address tagged with the protection and the guarded flag (records are
+ * lines of the arena, so the low 6 bits are free). A translation reads
+ * the summary and a line or two of keys per level, then at the leaf one
+ * line of each array, fetched side by side with the keys: never the
+ * record, which would be one more dependent fetch (4 MiB of records at
+ * 64k windows, beyond a core's L2). Records are read-only once inserted
+ * (but for the pin count and dirty_all, which no lookup needs), so the
+ * copies cannot go stale. node_sync() refreshes the summary after every
+ * change of the keys or the count; vgpu_dma_table_check() verifies it
+ * and the copies.
  */
 struct node {
 	uint64_t sum[NODE_MAX / 8];
@@ -44,13 +47,27 @@ struct node {
 	union {
 		struct node *child[NODE_MAX];
 		struct {
-			struct vgpu_dma_window *win[NODE_MAX];
+			uintptr_t wtag[NODE_MAX]; /* record | WIN_TAG_* */
+			uint64_t last[NODE_MAX];  /* its last byte */
+			char *vaddr[NODE_MAX];	  /* its host address */
 			struct node *prev, *next;
 		};
 	};
 	unsigned int n;
 	bool leaf;
 } __attribute__((aligned(64)));
+
+/* a leaf's tagged record address: the protection in the low bits */
+#define WIN_TAG_PROT	(VGPU_DMA_READ | VGPU_DMA_WRITE)
+#define WIN_TAG_GUARDED (1u << 2)
+#define WIN_TAG_MASK	((uintptr_t)63)
+
+/* the record of entry @i of leaf @nd */
+static inline struct vgpu_dma_window *leaf_win(const struct node *nd,
+					       unsigned int i)
+{
+	return (struct vgpu_dma_window *)(nd->wtag[i] & ~WIN_TAG_MASK);
+}
 
 /* the last byte of @w (inclusive, so that 2^64 - 1 can be one) */
 static inline uint64_t win_last(const struct vgpu_dma_window *w)

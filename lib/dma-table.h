@@ -11,13 +11,14 @@
  *
  * Structure: a B+tree with 64-way nodes whose keys sit in one array per
  * node, leaves linked in address order. A lookup touches 4 nodes at 1M
- * windows, two cache lines each (see dma-table-private.h), then the
- * window's pointer and record; tests/bench-dma times translate against a
- * binary search over a sorted array of the window starts. Insert and
- * remove are O(log n) (a sorted array would need O(n) moves). Window
- * records are allocated apart from the nodes (from the table's arena) so
- * that pointers to them stay valid while the tree rebalances, which is
- * what pinning relies on.
+ * windows, two cache lines each (see dma-table-private.h), and at the leaf
+ * the lines that hold the window's end, host address and tagged record
+ * address; translate does not read the record. tests/bench-dma times
+ * translate against a binary search over a sorted array of the window
+ * starts. Insert and remove are O(log n) (a sorted array would need O(n)
+ * moves). Window records are allocated apart from the nodes (from the
+ * table's arena) so that pointers to them stay valid while the tree
+ * rebalances, which is what pinning relies on.
  *
  * Thread safety: none inside. Writers (insert, remove, pin, unpin, dirty
  * logging) need exclusive access; vgpu_dma_table_find() and
@@ -69,6 +70,7 @@ struct vgpu_dma_sg {
 	uint64_t iova;
 	uint64_t len;
 	void *vaddr; /* host address of iova, or NULL when the window has none */
+	bool guarded; /* the window's: copy with care, never pin (see above) */
 };
 
 int vgpu_dma_table_new(struct vgpu_dma_table **ret);
