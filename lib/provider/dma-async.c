@@ -225,18 +225,15 @@ static int split_range(struct vgpu_device *dev, uint64_t iova, uint8_t *buf,
 	uint64_t done = 0;
 	int n;
 
-	/* the whole range first: nothing is copied for a hole */
-	n = vgpu_dma_table_translate(dev->dma, iova, len, prot, sg, 0);
+	/* the whole range first (translate checks all of it, whatever it
+	 * fills in): nothing is copied for a hole */
+	n = vgpu_dma_table_translate(dev->dma, iova, len, prot, sg, 16);
 	if (n < 0)
 		return n;
 	op->pieces = calloc((size_t)n, sizeof(*op->pieces));
 	if (!op->pieces)
 		return -ENOMEM;
-	while (done < len) {
-		n = vgpu_dma_table_translate(dev->dma, iova + done, len - done,
-					     prot, sg, 16);
-		if (n < 0)
-			return n;
+	for (;;) {
 		for (int i = 0; i < n && i < 16; i++) {
 			uint8_t *b = buf + done;
 			int r = 0;
@@ -253,6 +250,12 @@ static int split_range(struct vgpu_device *dev, uint64_t iova, uint8_t *buf,
 				return r;
 			done += sg[i].len;
 		}
+		if (done >= len)
+			break;
+		n = vgpu_dma_table_translate(dev->dma, iova + done, len - done,
+					     prot, sg, 16);
+		if (n < 0)
+			return n;
 	}
 	if (write)
 		vgpu_dma_table_mark_dirty(dev->dma, iova, len);

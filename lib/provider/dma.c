@@ -349,19 +349,20 @@ static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
 		r = -EFAULT;
 		goto out;
 	}
-	/* the whole range is checked first (done == 0, no pieces taken): no
-	 * partial copy for a hole or a missing permission */
-	for (bool check = true; done < len; check = false) {
-		n = vgpu_dma_table_translate(dev->dma, iova + done, len - done,
-					     write ? VGPU_DMA_WRITE
-						   : VGPU_DMA_READ,
-					     sg, check ? 0 : 16);
+	/*
+	 * translate checks all of the range it is given, whatever number of
+	 * pieces it fills in: the first call finds a hole or a missing
+	 * permission anywhere before anything is copied. Another call is
+	 * only needed past the 16th piece.
+	 */
+	do {
+		n = vgpu_dma_table_translate(
+			dev->dma, iova + done, len - done,
+			write ? VGPU_DMA_WRITE : VGPU_DMA_READ, sg, 16);
 		if (n < 0) {
 			r = n;
 			goto out;
 		}
-		if (check)
-			continue;
 		for (int i = 0; i < n && i < 16; i++) {
 			uint8_t *b = (uint8_t *)buf + done;
 
@@ -374,7 +375,7 @@ static int dma_copy(struct vgpu_device *dev, uint64_t iova, void *buf,
 				goto out;
 			done += sg[i].len;
 		}
-	}
+	} while (done < len);
 	if (write)
 		vgpu_dma_table_mark_dirty(dev->dma, iova, len);
 out:

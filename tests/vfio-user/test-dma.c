@@ -2,7 +2,8 @@
 /*
  * DMA against sim-device: DMA_MAP/DMA_UNMAP, the device's DMA through
  * windows with an fd and through message-only windows (DMA_READ/DMA_WRITE),
- * the interrupt that ends it.
+ * across more windows than one translation takes pieces, the interrupt that
+ * ends it.
  */
 #include <check.h>
 #include <errno.h>
@@ -177,10 +178,59 @@ START_TEST(test_dma_message)
 }
 END_TEST
 
+/*
+ * A copy across more windows than the device's DMA takes pieces at once
+ * (16): windows of 256 bytes, by message (a window with an fd is at least
+ * a page, and the sample device copies at most one page). The whole range
+ * is checked before a byte moves, so a window without write permission
+ * near the end of the destination refuses the copy and leaves every byte
+ * as it was.
+ */
+START_TEST(test_dma_many_windows)
+{
+	const size_t size = 0x4000;
+	const uint64_t base = 0x200000;
+	uint8_t *guest, *before;
+	struct vfu_client *c;
+
+	ck_assert_int_eq(vfu_client_connect(ctx, sock_path, &c), 0);
+	guest = malloc(size);
+	before = malloc(size);
+	ck_assert_ptr_nonnull(guest);
+	ck_assert_ptr_nonnull(before);
+	/* window 55 read-only, the others read-write */
+	for (unsigned int k = 0; k < size / 0x100; k++)
+		ck_assert_int_eq(vfu_client_dma_map(c, base + k * 0x100u, 0x100,
+						    k == 55 ? 1 : 3, -1, 0,
+						    guest + k * 0x100),
+				 0);
+	for (size_t i = 0; i < size; i++)
+		guest[i] = (uint8_t)(i * 13 + i / 256);
+	/* 4 KiB from 0x80 in: read from 17 windows, written to 17 */
+	ck_assert_int_eq(sim_copy(c, base + 0x80, 0x1000), 0);
+	for (size_t i = 0; i < 0x1000; i++) {
+		size_t from = 0x80 + i;
+
+		ck_assert_uint_eq(guest[from + 0x1000],
+				  (uint8_t) ~(uint8_t)(from * 13 + from / 256));
+	}
+	/* the destination (0x2800 on) ends in the read-only window 55:
+	 * nothing moves */
+	memcpy(before, guest, size);
+	ck_assert_int_eq(sim_copy(c, base + 0x1800, 0x1000), -EACCES);
+	ck_assert_int_eq(memcmp(before, guest, size), 0);
+	ck_assert_int_eq(vfu_client_dma_unmap_all(c), 0);
+	vfu_client_close(c);
+	free(guest);
+	free(before);
+}
+END_TEST
+
 static void add_tests(TCase *tc)
 {
 	tcase_add_test(tc, test_dma_and_irq);
 	tcase_add_test(tc, test_dma_message);
+	tcase_add_test(tc, test_dma_many_windows);
 }
 
 int main(void)
