@@ -452,6 +452,8 @@ static void inner_put(struct node *nd, unsigned int pos, uint64_t key,
 static void leaf_move(struct node *dst, unsigned int dpos,
 		      const struct node *src, unsigned int spos, unsigned int n)
 {
+	if (!n)
+		return; /* the usual insert and remove: at the end of a leaf */
 	memmove(&dst->key[dpos], &src->key[spos], n * sizeof(src->key[0]));
 	memmove(&dst->wtag[dpos], &src->wtag[spos], n * sizeof(src->wtag[0]));
 	memmove(&dst->last[dpos], &src->last[spos], n * sizeof(src->last[0]));
