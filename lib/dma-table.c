@@ -793,23 +793,36 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 
 /* ---- translation and pinning ---- */
 
-/* a piece of a translation: [addr, piece_last] of window @w */
-static inline void sg_fill(struct vgpu_dma_sg *sg, struct vgpu_dma_window *w,
-			   uint64_t addr, uint64_t piece_last)
+/*
+ * A piece of a translation: [addr, piece_last] of the window of entry @i
+ * of @leaf, from the leaf's copies of its record (dma-table-private.h);
+ * @tag is the entry's wtag, which the caller has read for the protection
+ */
+static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
+			   unsigned int i, uintptr_t tag, uint64_t addr,
+			   uint64_t piece_last)
 {
-	sg->win = w;
+	char *v = leaf->vaddr[i];
+
+	sg->win = (struct vgpu_dma_window *)(tag & ~WIN_TAG_MASK);
 	sg->iova = addr;
 	sg->len = piece_last - addr + 1;
-	sg->vaddr = w->vaddr ? (char *)w->vaddr + (addr - w->iova) : NULL;
-	sg->guarded = w->guarded;
+	sg->vaddr = v ? v + (addr - leaf->key[i]) : NULL;
+	sg->guarded = tag & WIN_TAG_GUARDED;
+}
+
+/* whether a window of wtag @tag allows @prot */
+static inline bool tag_allows(uintptr_t tag, uint32_t prot)
+{
+	return (tag & WIN_TAG_PROT & prot) == prot;
 }
 
 /*
  * The pieces of [addr, end], which starts inside a window and crosses into
- * others. Kept out of line, with six arguments so that the one-window path
- * of translate ends in a jump here: it stays small (no callee-saved
- * registers to spill, no stack frame). It searches again for addr: a
- * second search is cheap next to a walk over several windows.
+ * others. Kept out of line, with translate's six arguments, so that the
+ * one-window path of translate reaches it by a jump (a tail call) and
+ * carries none of its loop. It searches again for addr: a second search
+ * is cheap next to a walk over several windows.
  */
 #if defined(__has_attribute) && __has_attribute(noipa)
 #define NOT_INLINED __attribute__((noipa)) /* no clone with other arguments */
@@ -822,7 +835,6 @@ static NOT_INLINED int translate_span(const struct vgpu_dma_table *t,
 				      uint32_t prot, struct vgpu_dma_sg *sg,
 				      size_t max)
 {
-	struct vgpu_dma_window *w;
 	const struct node *leaf;
 	size_t n = 0;
 	int pos;
@@ -838,14 +850,14 @@ static NOT_INLINED int translate_span(const struct vgpu_dma_table *t,
 			if (!leaf)
 				return -EFAULT;
 		}
-		w = leaf_win(leaf, (unsigned int)pos);
-		if (w->iova > addr || win_last(w) < addr)
+		if (leaf->key[pos] > addr || leaf->last[pos] < addr)
 			return -EFAULT;
-		if ((w->prot & prot) != prot)
+		if (!tag_allows(leaf->wtag[pos], prot))
 			return -EACCES;
-		piece_last = win_last(w) < end ? win_last(w) : end;
+		piece_last = leaf->last[pos] < end ? leaf->last[pos] : end;
 		if (n < max)
-			sg_fill(&sg[n], w, addr, piece_last);
+			sg_fill(&sg[n], leaf, (unsigned int)pos,
+				leaf->wtag[pos], addr, piece_last);
 		if (n == (size_t)INT32_MAX)
 			return -E2BIG;
 		n++;
@@ -884,17 +896,10 @@ static inline int translate_with(const struct vgpu_dma_table *t, uint64_t iova,
 	if (__builtin_expect(end > h.leaf->last[h.i], 0))
 		return translate_span(t, iova, end, prot, sg, max);
 	tag = h.leaf->wtag[h.i];
-	if ((tag & WIN_TAG_PROT & prot) != prot)
+	if (!tag_allows(tag, prot))
 		return -EACCES;
-	if (max) {
-		char *v = h.leaf->vaddr[h.i];
-
-		sg->win = (struct vgpu_dma_window *)(tag & ~WIN_TAG_MASK);
-		sg->iova = iova;
-		sg->len = end - iova + 1;
-		sg->vaddr = v ? v + (iova - h.leaf->key[h.i]) : NULL;
-		sg->guarded = tag & WIN_TAG_GUARDED;
-	}
+	if (max)
+		sg_fill(sg, h.leaf, h.i, tag, iova, end);
 	return 1;
 }
 
