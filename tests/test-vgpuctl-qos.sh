@@ -190,13 +190,27 @@ check "top draws its header" eventually shows "vgpuctl top .* 3 active instances
 check "top lists the xe instance" eventually shows "^0000:05:00.0  xe-default  *sriov .* $U_XE\$"
 check "top shows QoS" shows "^0000:05:00.0 .* 3000  *high  *-  *-  $U_XE"
 check "top shows fixed weight" shows " 4  *-  $U_GVT"
-# the interrupt rate follows the counter
-cat > "$host/proc/interrupts" << EOI
-           CPU0       CPU1
- 150:     100003          4   IR-PCI-MSIX-0000:05:01.0    0-edge      vfio-msix[0](0000:05:01.0)
-EOI
+# the interrupt rate follows the counter. top shows the rate between two
+# frames, so a counter that rose once shows for one frame only (200 ms),
+# which a poll on a loaded machine can miss: the counter keeps rising
+# (each file whole, renamed into place) until a frame shows it
+(
+	n=100003
+	while [ ! -e "$tmp/irq.stop" ]; do
+		n=$((n + 1000))
+		printf '           CPU0       CPU1\n %s:     %s          4   %s\n' \
+			150 $n "IR-PCI-MSIX-0000:05:01.0    0-edge      vfio-msix[0](0000:05:01.0)" \
+			> "$host/proc/interrupts.new"
+		mv "$host/proc/interrupts.new" "$host/proc/interrupts"
+		sleep 0.05
+	done
+) &
+irqpid=$!
+pids="$pids $irqpid"
 irq_rate_up() { screen && awk -v u="$U_XE" '$NF == u && $6 ~ /^[0-9]+$/ && $6 > 0 { f = 1 } END { exit !f }' "$tmp/screen"; }
 check "top computes the interrupt rate" eventually irq_rate_up
+touch "$tmp/irq.stop"
+wait $irqpid
 tmux -L $sock send-keys q
 check "top quits on q" eventually [ -s "$tmp/top.rc" ]
 check "top exits 0" [ "$(cat "$tmp/top.rc" 2> /dev/null)" = 0 ]
