@@ -62,11 +62,26 @@ struct node {
 #define WIN_TAG_GUARDED (1u << 2)
 #define WIN_TAG_MASK	((uintptr_t)63)
 
+_Static_assert((WIN_TAG_PROT | WIN_TAG_GUARDED) <= WIN_TAG_MASK,
+	       "the tag bits fit below a record's 64-byte alignment");
+
+/* @w's tagged address, as its leaf keeps it (@w is 64-byte aligned) */
+static inline uintptr_t win_tag(const struct vgpu_dma_window *w)
+{
+	return (uintptr_t)w | w->prot | (w->guarded ? WIN_TAG_GUARDED : 0u);
+}
+
+/* the record of tagged address @tag */
+static inline struct vgpu_dma_window *tag_win(uintptr_t tag)
+{
+	return (struct vgpu_dma_window *)(tag & ~WIN_TAG_MASK);
+}
+
 /* the record of entry @i of leaf @nd */
 static inline struct vgpu_dma_window *leaf_win(const struct node *nd,
 					       unsigned int i)
 {
-	return (struct vgpu_dma_window *)(nd->wtag[i] & ~WIN_TAG_MASK);
+	return tag_win(nd->wtag[i]);
 }
 
 /* the last byte of @w (inclusive, so that 2^64 - 1 can be one) */

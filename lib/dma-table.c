@@ -161,6 +161,10 @@ static void node_release(struct vgpu_dma_table *t, struct node *nd)
 
 /* window records: a line each, so that reading one touches one line */
 #define WIN_SIZE ((sizeof(struct vgpu_dma_window) + 63) & ~(size_t)63)
+_Static_assert(ARENA_HEADER % 64 == 0 && WIN_SIZE % 64 == 0 &&
+		       sizeof(struct node) % 64 == 0,
+	       "records sit on line boundaries: a leaf tags their addresses "
+	       "in the low 6 bits (win_tag())");
 
 static struct vgpu_dma_window *win_alloc(struct vgpu_dma_table *t)
 {
@@ -467,8 +471,7 @@ static void leaf_put(struct node *nd, unsigned int pos,
 {
 	leaf_move(nd, pos + 1, nd, pos, nd->n - pos);
 	nd->key[pos] = w->iova;
-	nd->wtag[pos] =
-		(uintptr_t)w | w->prot | (w->guarded ? WIN_TAG_GUARDED : 0);
+	nd->wtag[pos] = win_tag(w);
 	nd->last[pos] = win_last(w);
 	nd->vaddr[pos] = w->vaddr;
 	nd->n++;
@@ -804,7 +807,7 @@ static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
 {
 	char *v = leaf->vaddr[i];
 
-	sg->win = (struct vgpu_dma_window *)(tag & ~WIN_TAG_MASK);
+	sg->win = tag_win(tag);
 	sg->iova = addr;
 	sg->len = piece_last - addr + 1;
 	sg->vaddr = v ? v + (addr - leaf->key[i]) : NULL;
@@ -1057,9 +1060,7 @@ static int check_node(const struct vgpu_dma_table *t, const struct node *nd,
 			/* the leaf's copies of the record */
 			if (nd->last[i] != win_last(w) ||
 			    nd->vaddr[i] != (char *)w->vaddr ||
-			    (nd->wtag[i] & WIN_TAG_MASK) !=
-				    (w->prot |
-				     (w->guarded ? WIN_TAG_GUARDED : 0u)))
+			    nd->wtag[i] != win_tag(w))
 				return -EUCLEAN;
 			if (i && nd->last[i - 1] >= nd->key[i])
 				return -EUCLEAN;

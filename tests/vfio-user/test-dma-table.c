@@ -702,6 +702,55 @@ START_TEST(test_translate_model)
 END_TEST
 
 /*
+ * A leaf keeps each window's protection and guarded flag in the low bits
+ * of its record's address. Protection bits the table does not know, the
+ * guarded flag's among them, are refused as a window lacking them
+ * (-EACCES), on the one-window way and across windows, in every build;
+ * the answer's record is the inserted one, untagged.
+ */
+START_TEST(test_translate_tag_bits)
+{
+	const uint32_t unknown[] = { WIN_TAG_GUARDED, RW | WIN_TAG_GUARDED,
+				     1u << 3, 1u << 31 };
+	struct vgpu_dma_window w = {
+		.iova = 0x10000,
+		.len = 0x1000,
+		.prot = RW,
+		.fd = -1,
+		.vaddr = (void *)0x7000000,
+		.guarded = true,
+	};
+	struct vgpu_dma_window *rec[2];
+	struct vgpu_dma_sg sg[2];
+
+	ck_assert_int_eq(vgpu_dma_table_insert(t, &w, &rec[0]), 0);
+	w.iova = 0x11000;
+	w.vaddr = (void *)0x7001000;
+	ck_assert_int_eq(vgpu_dma_table_insert(t, &w, &rec[1]), 0);
+	for (size_t b = 0; b < N_BUILDS; b++) {
+		if (!runs_here(b))
+			continue;
+		for (size_t u = 0; u < sizeof(unknown) / sizeof(unknown[0]);
+		     u++) {
+			ck_assert_int_eq(
+				builds[b](t, 0x10800, 0x10, unknown[u], sg, 2),
+				-EACCES);
+			ck_assert_int_eq(builds[b](t, 0x10800, 0x1000,
+						   unknown[u], sg, 2),
+					 -EACCES);
+		}
+		ck_assert_int_eq(builds[b](t, 0x10800, 0x1000, RW, sg, 2), 2);
+		for (int i = 0; i < 2; i++) {
+			ck_assert_ptr_eq(sg[i].win, rec[i]);
+			ck_assert(sg[i].guarded);
+		}
+		ck_assert_ptr_eq(sg[1].vaddr, (void *)0x7001000);
+	}
+	ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+}
+END_TEST
+
+/*
  * Roots of every size a table of one inner level passes through (2 to 17
  * entries, as 65 to 1,088 windows are mapped in ascending order and
  * unmapped again from the front, which leaves stale low separators):
@@ -894,6 +943,7 @@ static Suite *dma_suite(void)
 	tcase_add_test(tc, test_search_lines);
 	tcase_add_test(tc, test_large);
 	tcase_add_loop_test(tc, test_translate_model, 0, 3);
+	tcase_add_test(tc, test_translate_tag_bits);
 	tcase_add_test(tc, test_append_full);
 	tcase_add_test(tc, test_small_roots);
 	tcase_add_test(tc, test_arena_reuse);
