@@ -29,9 +29,10 @@
  * and a root of two lines or fewer is searched without its summary:
  * node_pick() and lookup_fast() in dma-table.c). A leaf keeps, beside its
  * keys, what a translation answers with, in three arrays of 8 bytes a
- * window: the window's last byte, its host address, and its record's
- * address tagged with the protection and the guarded flag (records are
- * lines of the arena, so the low 6 bits are free). A translation reads
+ * window: the window's last byte, its host address less its start, and
+ * its record's address tagged with the protection it lacks, the guarded
+ * flag and "no host address" (records are lines of the arena, so the low
+ * 6 bits are free). A translation reads
  * the summary and a line or two of keys per level, then at the leaf one
  * line of each array, fetched side by side with the keys: never the
  * record, which would be one more dependent fetch (4 MiB of records at
@@ -49,7 +50,7 @@ struct node {
 		struct {
 			uintptr_t wtag[NODE_MAX]; /* record | WIN_TAG_* */
 			uint64_t last[NODE_MAX];  /* its last byte */
-			char *vaddr[NODE_MAX];	  /* its host address */
+			uintptr_t host[NODE_MAX]; /* host address - start */
 			struct node *prev, *next;
 		};
 	};
@@ -57,18 +58,33 @@ struct node {
 	bool leaf;
 } __attribute__((aligned(64)));
 
-/* a leaf's tagged record address: the protection in the low bits */
+/*
+ * A leaf's tagged record address: in the low bits, the protection the
+ * window lacks (so that a translation tests tag & prot: one instruction)
+ * and whether it is guarded.
+ */
 #define WIN_TAG_PROT	(VGPU_DMA_READ | VGPU_DMA_WRITE)
 #define WIN_TAG_GUARDED (1u << 2)
+#define WIN_TAG_NOHOST	(1u << 3) /* no host address: message-only */
 #define WIN_TAG_MASK	((uintptr_t)63)
 
-_Static_assert((WIN_TAG_PROT | WIN_TAG_GUARDED) <= WIN_TAG_MASK,
+_Static_assert((WIN_TAG_PROT | WIN_TAG_GUARDED | WIN_TAG_NOHOST) <=
+		       WIN_TAG_MASK,
 	       "the tag bits fit below a record's 64-byte alignment");
 
 /* @w's tagged address, as its leaf keeps it (@w is 64-byte aligned) */
 static inline uintptr_t win_tag(const struct vgpu_dma_window *w)
 {
-	return (uintptr_t)w | w->prot | (w->guarded ? WIN_TAG_GUARDED : 0u);
+	return (uintptr_t)w | (~w->prot & WIN_TAG_PROT) |
+	       (w->guarded ? WIN_TAG_GUARDED : 0u) |
+	       (w->vaddr ? 0u : WIN_TAG_NOHOST);
+}
+
+/* @w's host address less its start, as its leaf keeps it: the host
+ * address of any iova of @w is that plus the iova (mod 2^64) */
+static inline uintptr_t win_host(const struct vgpu_dma_window *w)
+{
+	return (uintptr_t)w->vaddr - (uintptr_t)w->iova;
 }
 
 /* the record of tagged address @tag */

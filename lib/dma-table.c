@@ -9,8 +9,9 @@
  *    nodes to their left: see split_with()); inner nodes hold at least 2;
  *  - in a leaf, key[i] is the start of the record leaf_win(i), strictly
  *    increasing; last[i] (its last byte, inclusive, so 2^64 - 1 is
- *    representable), vaddr[i] and the tag bits of wtag[i] are copies of
- *    the record's;
+ *    representable), host[i] (its host address less its start) and the
+ *    tag bits of wtag[i] (the protection it lacks, guarded, no host
+ *    address) are copies of the record's;
  *  - in an inner node, every key below child[i - 1] < key[i] <= every key
  *    below child[i]; key[i] may be lower than the subtree's minimum after a
  *    removal ("stale low"), so the floor of an address may sit at the end of
@@ -263,10 +264,14 @@ static inline unsigned int step4(const uint64_t *k, unsigned int s,
  */
 static inline void node_fetch(const struct node *nd, unsigned int i, bool leaf)
 {
-	__builtin_prefetch(&nd->wtag[i]); /* = &nd->child[i] */
+	/* one base for every line: each fetch is that register plus a
+	 * constant, and needs no register of its own */
+	const char *p = (const char *)nd + (size_t)i * 8;
+
+	__builtin_prefetch(p + offsetof(struct node, wtag)); /* = child */
 	if (leaf) {
-		__builtin_prefetch(&nd->last[i]);
-		__builtin_prefetch(&nd->vaddr[i]);
+		__builtin_prefetch(p + offsetof(struct node, last));
+		__builtin_prefetch(p + offsetof(struct node, host));
 	}
 }
 
@@ -283,34 +288,42 @@ static inline void node_fetch(const struct node *nd, unsigned int i, bool leaf)
  * (@fetch: not in the leaves of a table of one inner level or none, 4,096
  * windows or fewer mapped in order, where they only cost instructions: 1k
  * windows 1.12 -> 1.05 of the floor, 4k equal).
- * A step that could only meet padding (a node of at most 16 or 4 entries:
- * a root that is a leaf, or the last node of a level) is skipped;
+ * With @sized (a root that is a leaf, the only node often that small), a
+ * step that could only meet padding (a node of at most 16 or 4 entries)
+ * is skipped; any other node takes all three steps, which the padding
+ * makes right for a node of any count, without testing it.
  * lookup_fast() takes a small inner root itself.
  */
 static inline unsigned int node_pick(const struct node *nd, uint64_t addr,
-				     bool wide, bool leaf, bool fetch)
+				     bool wide, bool leaf, bool fetch,
+				     bool sized)
 {
-	const uint64_t *k;
+	const char *keys;
 	unsigned int i;
+	size_t off;
 
 	if (wide) {
 		i = rank(nd->sum, addr, wide) * 8;
 		node_fetch(nd, i, leaf);
 		return i + rank(&nd->key[i], addr, wide);
 	}
-	i = 0;
 	/* a node of 16 entries or fewer, or of 4: the first step, or the
-	 * first two, would find only padding */
-	if (nd->sum[0] > 16)
-		i = step4(nd->sum, 2, addr) * 16;
+	 * first two, would find only padding. The steps count in bytes of
+	 * key[], so that each next address is the node's plus a shifted
+	 * count (one instruction), not an index made into one. */
+	keys = (const char *)nd->key;
+	off = 0;
+	if (!sized || nd->sum[0] > 16)
+		off = (size_t)step4(nd->sum, 2, addr) << 7; /* 16 keys */
 	if (fetch) {
-		node_fetch(nd, i, leaf);
-		node_fetch(nd, i + 8, leaf);
+		node_fetch(nd, (unsigned int)(off / 8), leaf);
+		node_fetch(nd, (unsigned int)(off / 8) + 8, leaf);
 	}
-	k = &nd->key[i];
-	if (nd->sum[0] > 4)
-		i += step4(k, 4, addr) * 4;
-	return i + step4(&nd->key[i], 1, addr);
+	if (!sized || nd->sum[0] > 4)
+		off += (size_t)step4((const uint64_t *)(keys + off), 4, addr)
+		       << 5; /* 4 keys */
+	off += (size_t)step4((const uint64_t *)(keys + off), 1, addr) << 3;
+	return (unsigned int)(off / 8);
 }
 
 /* a leaf entry, or none (leaf NULL) */
@@ -333,12 +346,16 @@ static inline struct hit lookup_fast(const struct vgpu_dma_table *t,
 	unsigned int d = t->depth, i;
 	bool fetch = d > 1;
 
+	if (!d) {
+		i = node_pick(nd, addr, wide, true, false, true);
+		goto leaf;
+	}
 	/* a root of 16 entries or fewer (of 1k or 64k windows mapped in
 	 * order, of 1M): the AVX-512 build compares both its lines of keys
 	 * at once, one step instead of the summary's and a line's; the plain
 	 * build takes two four-way steps and fetches nothing, as a root
 	 * stays cached */
-	if (d && nd->sum[0] <= 16) {
+	if (nd->sum[0] <= 16) {
 		if (wide) {
 			i = rank(nd->key, addr, wide) +
 			    rank_all(&nd->key[8], addr, wide);
@@ -350,8 +367,9 @@ static inline struct hit lookup_fast(const struct vgpu_dma_table *t,
 		d--;
 	}
 	for (; d; d--)
-		nd = nd->child[node_pick(nd, addr, wide, false, true)];
-	i = node_pick(nd, addr, wide, true, fetch);
+		nd = nd->child[node_pick(nd, addr, wide, false, true, false)];
+	i = node_pick(nd, addr, wide, true, fetch, false);
+leaf:
 	if (__builtin_expect(nd->key[i] <= addr, 1))
 		return (struct hit){ nd, i };
 	/* below the leaf's first key (or an empty table): the window before
@@ -461,8 +479,7 @@ static void leaf_move(struct node *dst, unsigned int dpos,
 	memmove(&dst->key[dpos], &src->key[spos], n * sizeof(src->key[0]));
 	memmove(&dst->wtag[dpos], &src->wtag[spos], n * sizeof(src->wtag[0]));
 	memmove(&dst->last[dpos], &src->last[spos], n * sizeof(src->last[0]));
-	memmove(&dst->vaddr[dpos], &src->vaddr[spos],
-		n * sizeof(src->vaddr[0]));
+	memmove(&dst->host[dpos], &src->host[spos], n * sizeof(src->host[0]));
 	/* no node_sync(): every caller syncs once it is done with the keys */
 }
 
@@ -473,7 +490,7 @@ static void leaf_put(struct node *nd, unsigned int pos,
 	nd->key[pos] = w->iova;
 	nd->wtag[pos] = win_tag(w);
 	nd->last[pos] = win_last(w);
-	nd->vaddr[pos] = w->vaddr;
+	nd->host[pos] = win_host(w);
 	nd->n++;
 	node_sync(nd);
 }
@@ -805,19 +822,19 @@ static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
 			   unsigned int i, uintptr_t tag, uint64_t addr,
 			   uint64_t piece_last)
 {
-	char *v = leaf->vaddr[i];
-
 	sg->win = tag_win(tag);
 	sg->iova = addr;
 	sg->len = piece_last - addr + 1;
-	sg->vaddr = v ? v + (addr - leaf->key[i]) : NULL;
+	sg->vaddr = __builtin_expect(tag & WIN_TAG_NOHOST, 0)
+			    ? NULL
+			    : (char *)(leaf->host[i] + addr);
 	sg->guarded = tag & WIN_TAG_GUARDED;
 }
 
-/* whether a window of wtag @tag allows @prot */
+/* whether a window of wtag @tag allows @prot (bits it does not know: no) */
 static inline bool tag_allows(uintptr_t tag, uint32_t prot)
 {
-	return (tag & WIN_TAG_PROT & prot) == prot;
+	return !(prot & (tag | ~(uintptr_t)WIN_TAG_PROT));
 }
 
 /*
@@ -882,12 +899,17 @@ static inline int translate_with(const struct vgpu_dma_table *t, uint64_t iova,
 
 	if (!t || (!sg && max))
 		return -EINVAL;
-	if (!len || iova + (len - 1) < iova)
-		return -EINVAL;
 	end = iova + (len - 1);
-	/* the last byte of the space takes the way with bounds checks */
-	if (__builtin_expect(end == UINT64_MAX, 0))
+	/* the rare cases, tested before the search so that none of them
+	 * waits for it: no length, a range past the end of the space, and
+	 * one that ends at its last byte, which takes the way with bounds
+	 * checks (len - 1 > ~iova, == ~iova, and len 0); protection bits
+	 * the table does not know, which that way refuses */
+	if (__builtin_expect((len - 1 >= ~iova) | (prot > WIN_TAG_PROT), 0)) {
+		if (!len || end < iova)
+			return -EINVAL;
 		return translate_span(t, iova, end, prot, sg, max);
+	}
 	h = lookup_fast(t, iova, wide);
 	if (!h.leaf)
 		return -EFAULT;
@@ -899,7 +921,7 @@ static inline int translate_with(const struct vgpu_dma_table *t, uint64_t iova,
 	if (__builtin_expect(end > h.leaf->last[h.i], 0))
 		return translate_span(t, iova, end, prot, sg, max);
 	tag = h.leaf->wtag[h.i];
-	if (!tag_allows(tag, prot))
+	if (tag & prot) /* tag_allows(), prot known to be of WIN_TAG_PROT */
 		return -EACCES;
 	if (max)
 		sg_fill(sg, h.leaf, h.i, tag, iova, end);
@@ -1059,7 +1081,7 @@ static int check_node(const struct vgpu_dma_table *t, const struct node *nd,
 				return -EUCLEAN;
 			/* the leaf's copies of the record */
 			if (nd->last[i] != win_last(w) ||
-			    nd->vaddr[i] != (char *)w->vaddr ||
+			    nd->host[i] != win_host(w) ||
 			    nd->wtag[i] != win_tag(w))
 				return -EUCLEAN;
 			if (i && nd->last[i - 1] >= nd->key[i])
