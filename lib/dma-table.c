@@ -307,10 +307,9 @@ static inline unsigned int node_pick(const struct node *nd, uint64_t addr,
 		node_fetch(nd, i, leaf);
 		return i + rank(&nd->key[i], addr, wide);
 	}
-	/* a node of 16 entries or fewer, or of 4: the first step, or the
-	 * first two, would find only padding. The steps count in bytes of
-	 * key[], so that each next address is the node's plus a shifted
-	 * count (one instruction), not an index made into one. */
+	/* the steps count in bytes of key[], so that each next address is
+	 * the node's plus a shifted count (one instruction), not an index
+	 * made into one */
 	keys = (const char *)nd->key;
 	off = 0;
 	if (!sized || nd->sum[0] > 16)
