@@ -141,6 +141,13 @@ struct vgpu_dma_table {
 	 * whose userdata is the bitmap (see dma-table.h) */
 	struct vgpu_dma_table *chunks;
 	size_t chunk_bytes;
+	/* an inner root of 16 entries or fewer, copied (rsmall set: its
+	 * first 16 keys, padding included, and children), so that a lookup
+	 * starts on the table without first reading t->root: one dependent
+	 * load fewer (root_sync() in dma-table.c keeps it) */
+	bool rsmall;
+	_Alignas(64) uint64_t rkey[16];
+	const struct node *rchild[16];
 	/* the last window found: a line of its own, as it is written by
 	 * lookups that share the rest */
 	_Alignas(64) _Atomic(struct vgpu_dma_window *) cache;
@@ -186,12 +193,14 @@ static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
 
 #define DMA_WIDE_TARGET __attribute__((target("avx512f,popcnt")))
 
-/* @keep: the keys that count, 0xfe to leave v[0] out as line_rank() does */
+/* @keep: the keys that count, 0xfe to leave v[0] out as line_rank() does.
+ * Spelled addr >= key (not key <= addr) so that the line is the compare's
+ * memory operand: one instruction, no separate load */
 DMA_WIDE_TARGET static inline unsigned int
 line_rank_wide(const uint64_t *v, uint64_t addr, __mmask8 keep)
 {
-	__mmask8 m = _mm512_mask_cmple_epu64_mask(
-		keep, _mm512_load_si512(v), _mm512_set1_epi64((long long)addr));
+	__mmask8 m = _mm512_mask_cmpge_epu64_mask(
+		keep, _mm512_set1_epi64((long long)addr), _mm512_load_si512(v));
 
 	return (unsigned int)__builtin_popcount(m);
 }

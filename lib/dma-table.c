@@ -280,14 +280,17 @@ static inline void node_fetch(const struct node *nd, unsigned int i, bool leaf)
  * for lookup_fast(), fetching the lines of what the lookup reads next
  * (node_fetch()) while the keys are compared. With AVX-512F: the
  * summary's rank picks the line of keys, and that line's rank the key (two
- * compares of eight). The plain build takes three four-way steps instead
+ * compares of eight), the line of each array the answer is in fetched
+ * between the two. The plain build takes three four-way steps instead
  * (keys 16, 32 and 48, which are sum[2], sum[4] and sum[6]; then three
  * keys four apart; then three neighbours): nine scalar compares instead of
  * fourteen, the summary line and at most two lines of keys read, and both
- * lines of each array the answer can be in fetched after the first step
- * (@fetch: not in the leaves of a table of one inner level or none, 4,096
- * windows or fewer mapped in order, where they only cost instructions: 1k
- * windows 1.12 -> 1.05 of the floor, 4k equal).
+ * lines of each array the answer can be in fetched after the first step.
+ * A leaf fetches only with @fetch: not in a table of one inner level or
+ * none (4,096 windows or fewer mapped in order), whose leaves stay cached
+ * and where the fetches only cost instructions (plain build, 1k windows
+ * 1.12 -> 1.05 of the floor, 4k equal; the AVX-512F build likewise since,
+ * docs/vfio-user.md).
  * With @sized (a root that is a leaf, the only node often that small), a
  * step that could only meet padding (a node of at most 16 or 4 entries)
  * is skipped; any other node takes all three steps, which the padding
@@ -304,7 +307,8 @@ static inline unsigned int node_pick(const struct node *nd, uint64_t addr,
 
 	if (wide) {
 		i = rank(nd->sum, addr, wide) * 8;
-		node_fetch(nd, i, leaf);
+		if (fetch || !leaf)
+			node_fetch(nd, i, leaf);
 		return i + rank(&nd->key[i], addr, wide);
 	}
 	/* the steps count in bytes of key[], so that each next address is
@@ -341,29 +345,34 @@ struct hit {
 static inline struct hit lookup_fast(const struct vgpu_dma_table *t,
 				     uint64_t addr, bool wide)
 {
-	const struct node *nd = t->root;
+	const struct node *nd;
 	unsigned int d = t->depth, i;
 	bool fetch = d > 1;
 
 	if (!d) {
+		nd = t->root;
 		i = node_pick(nd, addr, wide, true, false, true);
 		goto leaf;
 	}
-	/* a root of 16 entries or fewer (of 1k or 64k windows mapped in
-	 * order, of 1M): the AVX-512 build compares both its lines of keys
-	 * at once, one step instead of the summary's and a line's; the plain
-	 * build takes two four-way steps and fetches nothing, as a root
-	 * stays cached */
-	if (nd->sum[0] <= 16) {
+	/* an inner root of 16 entries or fewer (of 1k or 64k windows mapped
+	 * in order, of 1M) is searched in the table's copy of it (rsmall,
+	 * root_sync()), so the search starts without first reading which
+	 * node the root is: the AVX-512 build compares both its lines of
+	 * keys at once, one step instead of the summary's and a line's; the
+	 * plain build takes two four-way steps and fetches nothing, as the
+	 * copy stays cached */
+	if (t->rsmall) {
 		if (wide) {
-			i = rank(nd->key, addr, wide) +
-			    rank_all(&nd->key[8], addr, wide);
+			i = rank(t->rkey, addr, wide) +
+			    rank_all(&t->rkey[8], addr, wide);
 		} else {
-			i = step4(nd->key, 4, addr) * 4;
-			i += step4(&nd->key[i], 1, addr);
+			i = step4(t->rkey, 4, addr) * 4;
+			i += step4(&t->rkey[i], 1, addr);
 		}
-		nd = nd->child[i];
+		nd = t->rchild[i];
 		d--;
+	} else {
+		nd = t->root;
 	}
 	for (; d; d--)
 		nd = nd->child[node_pick(nd, addr, wide, false, true, false)];
@@ -549,6 +558,25 @@ static struct node *split_with(struct node *nd, struct node **spare,
 	return r;
 }
 
+/*
+ * Refresh the table's copy of a small inner root (rsmall, rkey[], rchild[]
+ * in dma-table-private.h) after a change that may have reached the root:
+ * a split (insert) or a rebalance that changed it (remove). Every other
+ * change of the tree leaves the root as it was (a leaf's first key may
+ * change without its separator: the separators may be stale low).
+ * vgpu_dma_table_check() compares the copy with the root.
+ */
+static void root_sync(struct vgpu_dma_table *t)
+{
+	const struct node *r = t->root;
+
+	t->rsmall = t->depth && r->n <= 16;
+	if (!t->rsmall)
+		return;
+	memcpy(t->rkey, r->key, sizeof(t->rkey));
+	memcpy(t->rchild, r->child, sizeof(t->rchild));
+}
+
 int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 			  const struct vgpu_dma_window *tmpl,
 			  struct vgpu_dma_window **ret)
@@ -658,6 +686,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 			sep = pr->key[0];
 			nd = pr;
 		}
+		root_sync(t); /* the split may have reached the root */
 	}
 	while (used < need)
 		node_release(t, spare[used++]);
@@ -735,7 +764,8 @@ static void merge(struct vgpu_dma_table *t, struct node *l, struct node *r)
 }
 
 /* restore the fill of node p->node[level] after a deletion */
-static void rebalance(struct vgpu_dma_table *t, struct path *p,
+/* returns whether it changed the root (its entries, or which node it is) */
+static bool rebalance(struct vgpu_dma_table *t, struct path *p,
 		      unsigned int level)
 {
 	while (level > 0) {
@@ -747,18 +777,18 @@ static void rebalance(struct vgpu_dma_table *t, struct path *p,
 			idx + 1 < parent->n ? parent->child[idx + 1] : NULL;
 
 		if (nd->n >= NODE_MIN)
-			return;
+			return false;
 		if (l && l->n > NODE_MIN) {
 			move_entry(nd, 0, l, l->n - 1);
 			parent->key[idx] = min_key(nd);
 			node_sync(parent);
-			return;
+			return level == 1;
 		}
 		if (r && r->n > NODE_MIN) {
 			move_entry(nd, nd->n, r, 0);
 			parent->key[idx + 1] = min_key(r);
 			node_sync(parent);
-			return;
+			return level == 1;
 		}
 		if (l) {
 			merge(t, l, nd);
@@ -767,7 +797,7 @@ static void rebalance(struct vgpu_dma_table *t, struct path *p,
 			merge(t, nd, r);
 			node_del(parent, idx + 1);
 		} else {
-			return; /* only child: cannot happen below the root */
+			return false; /* only child: not below the root */
 		}
 		level--;
 	}
@@ -779,6 +809,7 @@ static void rebalance(struct vgpu_dma_table *t, struct path *p,
 		node_release(t, old);
 		t->depth--;
 	}
+	return true;
 }
 
 int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
@@ -800,7 +831,8 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 	if (w->pins)
 		return -EBUSY;
 	node_del(leaf, (unsigned int)pos);
-	rebalance(t, &p, t->depth);
+	if (rebalance(t, &p, t->depth))
+		root_sync(t);
 	t->count--;
 	atomic_store_explicit(&t->cache, NULL, memory_order_relaxed);
 	dma_log_forget(t, w->iova, w->iova + (w->len - 1));
@@ -833,7 +865,9 @@ static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
 /* whether a window of wtag @tag allows @prot (bits it does not know: no) */
 static inline bool tag_allows(uintptr_t tag, uint32_t prot)
 {
-	return !(prot & (tag | ~(uintptr_t)WIN_TAG_PROT));
+	/* two tests: where the compiler knows @prot has no unknown bits
+	 * (translate's one-window path), the second folds away */
+	return !(prot & tag) && !(prot & ~(uint32_t)WIN_TAG_PROT);
 }
 
 /*
@@ -920,7 +954,7 @@ static inline int translate_with(const struct vgpu_dma_table *t, uint64_t iova,
 	if (__builtin_expect(end > h.leaf->last[h.i], 0))
 		return translate_span(t, iova, end, prot, sg, max);
 	tag = h.leaf->wtag[h.i];
-	if (tag & prot) /* tag_allows(), prot known to be of WIN_TAG_PROT */
+	if (__builtin_expect(!tag_allows(tag, prot), 0))
 		return -EACCES;
 	if (max)
 		sg_fill(sg, h.leaf, h.i, tag, iova, end);
@@ -1127,6 +1161,13 @@ int vgpu_dma_table_check(const struct vgpu_dma_table *t)
 		return r;
 	if ((prev && prev->next) || count != t->count)
 		return -EUCLEAN;
+	/* the copy of a small inner root */
+	if (t->rsmall != (t->depth && t->root->n <= 16))
+		return -EUCLEAN;
+	for (unsigned int i = 0; t->rsmall && i < 16; i++)
+		if ((i && t->rkey[i] != t->root->key[i]) ||
+		    (i < t->root->n && t->rchild[i] != t->root->child[i]))
+			return -EUCLEAN;
 	/* the arena: what the free lists hold is in its chunks, and every
 	 * byte handed out is a node or record of the tree or on a free list */
 	for (void *p = t->arena.free_node; p; p = *(void **)p, free_nodes++)
