@@ -146,7 +146,11 @@ struct vgpu_dma_table {
 	 * starts on the table without first reading t->root: one dependent
 	 * load fewer (root_sync() in dma-table.c keeps it) */
 	bool rsmall;
-	_Alignas(64) uint64_t rkey[16];
+	/* any inner root's summary line, copied likewise: a bigger root's
+	 * first compare needs no node, and its keys are read from t->root
+	 * fetched meanwhile */
+	_Alignas(64) uint64_t rsum[NODE_MAX / 8];
+	uint64_t rkey[16];
 	const struct node *rchild[16];
 	/* the last window found: a line of its own, as it is written by
 	 * lookups that share the rest */

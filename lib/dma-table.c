@@ -295,18 +295,20 @@ static inline void node_fetch(const struct node *nd, unsigned int i, bool leaf)
  * step that could only meet padding (a node of at most 16 or 4 entries)
  * is skipped; any other node takes all three steps, which the padding
  * makes right for a node of any count, without testing it.
- * lookup_fast() takes a small inner root itself.
+ * lookup_fast() takes a small inner root itself, and gives a bigger one
+ * the table's copy of its summary line as @sum (else nd->sum: node_pick()).
  */
-static inline unsigned int node_pick(const struct node *nd, uint64_t addr,
-				     bool wide, bool leaf, bool fetch,
-				     bool sized)
+static inline unsigned int node_pick_with(const struct node *nd,
+					  const uint64_t *sum, uint64_t addr,
+					  bool wide, bool leaf, bool fetch,
+					  bool sized)
 {
 	const char *keys;
 	unsigned int i;
 	size_t off;
 
 	if (wide) {
-		i = rank(nd->sum, addr, wide) * 8;
+		i = rank(sum, addr, wide) * 8;
 		if (fetch || !leaf)
 			node_fetch(nd, i, leaf);
 		return i + rank(&nd->key[i], addr, wide);
@@ -316,17 +318,25 @@ static inline unsigned int node_pick(const struct node *nd, uint64_t addr,
 	 * made into one */
 	keys = (const char *)nd->key;
 	off = 0;
-	if (!sized || nd->sum[0] > 16)
-		off = (size_t)step4(nd->sum, 2, addr) << 7; /* 16 keys */
+	if (!sized || sum[0] > 16)
+		off = (size_t)step4(sum, 2, addr) << 7; /* 16 keys */
 	if (fetch) {
 		node_fetch(nd, (unsigned int)(off / 8), leaf);
 		node_fetch(nd, (unsigned int)(off / 8) + 8, leaf);
 	}
-	if (!sized || nd->sum[0] > 4)
+	if (!sized || sum[0] > 4)
 		off += (size_t)step4((const uint64_t *)(keys + off), 4, addr)
 		       << 5; /* 4 keys */
 	off += (size_t)step4((const uint64_t *)(keys + off), 1, addr) << 3;
 	return (unsigned int)(off / 8);
+}
+
+/* node_pick_with() on @nd's own summary line */
+static inline unsigned int node_pick(const struct node *nd, uint64_t addr,
+				     bool wide, bool leaf, bool fetch,
+				     bool sized)
+{
+	return node_pick_with(nd, nd->sum, addr, wide, leaf, fetch, sized);
 }
 
 /* a leaf entry, or none (leaf NULL) */
@@ -360,7 +370,8 @@ static inline struct hit lookup_fast(const struct vgpu_dma_table *t,
 	 * node the root is: the AVX-512 build compares both its lines of
 	 * keys at once, one step instead of the summary's and a line's; the
 	 * plain build takes two four-way steps and fetches nothing, as the
-	 * copy stays cached */
+	 * copy stays cached. A bigger root starts on the copy of its
+	 * summary line (rsum) while its address is fetched */
 	if (t->rsmall) {
 		if (wide) {
 			i = rank(t->rkey, addr, wide) +
@@ -370,10 +381,12 @@ static inline struct hit lookup_fast(const struct vgpu_dma_table *t,
 			i += step4(&t->rkey[i], 1, addr);
 		}
 		nd = t->rchild[i];
-		d--;
 	} else {
 		nd = t->root;
+		nd = nd->child[node_pick_with(nd, t->rsum, addr, wide, false,
+					      true, false)];
 	}
+	d--;
 	for (; d; d--)
 		nd = nd->child[node_pick(nd, addr, wide, false, true, false)];
 	i = node_pick(nd, addr, wide, true, fetch, false);
@@ -571,6 +584,8 @@ static void root_sync(struct vgpu_dma_table *t)
 	const struct node *r = t->root;
 
 	t->rsmall = t->depth && r->n <= 16;
+	if (t->depth)
+		memcpy(t->rsum, r->sum, sizeof(t->rsum));
 	if (!t->rsmall)
 		return;
 	memcpy(t->rkey, r->key, sizeof(t->rkey));
@@ -1162,7 +1177,8 @@ int vgpu_dma_table_check(const struct vgpu_dma_table *t)
 	if ((prev && prev->next) || count != t->count)
 		return -EUCLEAN;
 	/* the copy of a small inner root */
-	if (t->rsmall != (t->depth && t->root->n <= 16))
+	if (t->rsmall != (t->depth && t->root->n <= 16) ||
+	    (t->depth && memcmp(t->rsum, t->root->sum, sizeof(t->rsum))))
 		return -EUCLEAN;
 	for (unsigned int i = 0; t->rsmall && i < 16; i++)
 		if ((i && t->rkey[i] != t->root->key[i]) ||
