@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The DMA table's B+tree, shared by lib/dma-table.c (the tree) and
+ * The DMA table's B+tree, shared by lib/dma-table.c (the tree and its
+ * changes), lib/dma-lookup.c (lookups and translation) and
  * lib/dma-dirty.c (dirty logging). Not installed. See dma-table.c for the
  * invariants.
  */
@@ -27,7 +28,7 @@
  * fan-out, and nothing else of an inner node but the child pointer (the
  * plain build's lookups read at most two lines of keys after the summary,
  * and a root of two lines or fewer is searched without its summary:
- * node_pick() and lookup_fast() in dma-table.c). A leaf keeps, beside its
+ * node_pick() and lookup_fast() in dma-lookup.c). A leaf keeps, beside its
  * keys, what a translation answers with, in three arrays of 8 bytes a
  * window: the window's last byte, its host address less its start, and
  * its record's address tagged with the protection it lacks, the guarded
@@ -179,7 +180,7 @@ static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
  * The same with AVX-512F on x86-64: one masked compare of the line's eight
  * keys and a population count instead of seven compare-and-add steps.
  * translate is compiled twice, with and without it, and the loader picks
- * one by the CPU (DMA_WIDE_VARIANTS, see dma-table.c); where that cannot
+ * one by the CPU (DMA_WIDE_VARIANTS, see dma-lookup.c); where that cannot
  * be done (other CPUs, C libraries without ifunc, compilers without the
  * attributes) there is only the plain one. The compare is a "light"
  * 512-bit instruction: on the CPUs that lower their clock for 512-bit
@@ -286,7 +287,7 @@ static inline const struct node *find_leaf(const struct vgpu_dma_table *t,
 /*
  * The leaf entry with the greatest start <= @addr: returns false when there
  * is none. With stale separators it can be the last entry of the previous
- * leaf. (translate and find take lookup_fast() in dma-table.c.)
+ * leaf. (translate and find take lookup_fast() in dma-lookup.c.)
  */
 static inline bool locate(const struct vgpu_dma_table *t, uint64_t addr,
 			  const struct node **leaf_ret, int *pos_ret)
@@ -306,7 +307,7 @@ static inline bool locate(const struct vgpu_dma_table *t, uint64_t addr,
 }
 
 /*
- * The two builds of vgpu_dma_table_translate() (dma-table.c), by name for
+ * The two builds of vgpu_dma_table_translate() (dma-lookup.c), by name for
  * the test suite; dma_translate_wide() is the plain one where there is no
  * other, and may only be called where dma_wide_supported().
  */

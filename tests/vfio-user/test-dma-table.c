@@ -757,7 +757,7 @@ END_TEST
  * each build finds every window by its first and last byte and refuses
  * the gap after it, and each build's lookup picks the right window (or
  * none). Both builds search a root of up to 16 entries their own way
- * (lookup_fast() in dma-table.c).
+ * (lookup_fast() in dma-lookup.c).
  */
 static void check_every_window(uint64_t from, uint64_t to)
 {
