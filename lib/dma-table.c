@@ -393,7 +393,8 @@ static struct node *split_with(struct node *nd, struct node **spare,
 }
 
 /*
- * Refresh the table's copy of a small inner root (rsmall, rkey[], rchild[]
+ * Refresh the table's copies of its root (rsum[] of any inner root; rsmall,
+ * rkey[] and rchild[] of one of 16 entries or fewer: struct vgpu_dma_table
  * in dma-table-private.h) after a change that may have reached the root:
  * a split (insert) or a rebalance that changed it (remove). Every other
  * change of the tree leaves the root as it was (a leaf's first key may
@@ -599,8 +600,8 @@ static void merge(struct vgpu_dma_table *t, struct node *l, struct node *r)
 	node_release(t, r);
 }
 
-/* restore the fill of node p->node[level] after a deletion */
-/* returns whether it changed the root (its entries, or which node it is) */
+/* restore the fill of node p->node[level] after a deletion; whether that
+ * changed the root (its entries, or which node it is) */
 static bool rebalance(struct vgpu_dma_table *t, struct path *p,
 		      unsigned int level)
 {
