@@ -75,7 +75,7 @@ static inline unsigned int node_pick_with(const struct node *nd,
 
 	if (wide) {
 		i = rank(sum, addr, wide) * 8;
-		if (fetch || !leaf)
+		if (fetch)
 			node_fetch(nd, i, leaf);
 		return i + rank(&nd->key[i], addr, wide);
 	}
@@ -131,14 +131,14 @@ static inline struct hit lookup_fast(const struct vgpu_dma_table *t,
 		goto leaf;
 	}
 	/* an inner root of 16 entries or fewer (of 1k or 64k windows mapped
-	 * in order, of 1M) is searched in the table's copy of it (rsmall,
-	 * root_sync()), so the search starts without first reading which
+	 * in order, of 1M) is searched in the table's copy of it (rsum,
+	 * rkey, rchild: root_sync()), so the search starts without first reading which
 	 * node the root is: the AVX-512 build compares both its lines of
 	 * keys at once, one step instead of the summary's and a line's; the
 	 * plain build takes two four-way steps and fetches nothing, as the
 	 * copy stays cached. A bigger root starts on the copy of its
 	 * summary line (rsum) while its address is fetched */
-	if (t->rsmall) {
+	if (t->rsum[0] <= 16) {
 		if (wide) {
 			i = rank(t->rkey, addr, wide) +
 			    rank_all(&t->rkey[8], addr, wide);

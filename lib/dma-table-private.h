@@ -142,14 +142,13 @@ struct vgpu_dma_table {
 	 * whose userdata is the bitmap (see dma-table.h) */
 	struct vgpu_dma_table *chunks;
 	size_t chunk_bytes;
-	/* an inner root of 16 entries or fewer, copied (rsmall set: its
-	 * first 16 keys, padding included, and children), so that a lookup
-	 * starts on the table without first reading t->root: one dependent
-	 * load fewer (root_sync() in dma-table.c keeps it) */
-	bool rsmall;
-	/* any inner root's summary line, copied likewise: a bigger root's
-	 * first compare needs no node, and its keys are read from t->root
-	 * fetched meanwhile */
+	/* while the root is an inner node (depth > 0), copies of its summary
+	 * line (so rsum[0] is its count), first 16 keys (padding included)
+	 * and first 16 children, kept by root_sync() in dma-table.c: a
+	 * lookup starts on the table without first reading t->root, one
+	 * dependent load fewer. A root of 16 entries or fewer is searched
+	 * in the copy alone; a bigger one's first compare is on rsum while
+	 * t->root is fetched */
 	_Alignas(64) uint64_t rsum[NODE_MAX / 8];
 	uint64_t rkey[16];
 	const struct node *rchild[16];

@@ -16,7 +16,10 @@
  *    below child[i]; key[i] may be lower than the subtree's minimum after a
  *    removal ("stale low"), so the floor of an address may sit at the end of
  *    the previous leaf; key[0] is never read;
- *  - leaves are linked in key order (prev/next).
+ *  - leaves are linked in key order (prev/next);
+ *  - while the root is inner, the table's rsum[], rkey[] and rchild[]
+ *    are copies of its summary line, first 16 keys and first 16
+ *    children (root_sync()).
  */
 #include <errno.h>
 #include <stdatomic.h>
@@ -393,23 +396,21 @@ static struct node *split_with(struct node *nd, struct node **spare,
 }
 
 /*
- * Refresh the table's copies of its root (rsum[] of any inner root; rsmall,
- * rkey[] and rchild[] of one of 16 entries or fewer: struct vgpu_dma_table
- * in dma-table-private.h) after a change that may have reached the root:
- * a split (insert) or a rebalance that changed it (remove). Every other
- * change of the tree leaves the root as it was (a leaf's first key may
- * change without its separator: the separators may be stale low).
- * vgpu_dma_table_check() compares the copy with the root.
+ * Refresh the table's copies of an inner root (rsum[], rkey[], rchild[]:
+ * struct vgpu_dma_table in dma-table-private.h) after a change that may
+ * have reached the root: a split (insert) or a rebalance that changed it
+ * (remove). Every other change of the tree leaves the root as it was (a
+ * leaf's first key may change without its separator: the separators may
+ * be stale low).
+ * vgpu_dma_table_check() compares the copies with the root.
  */
 static void root_sync(struct vgpu_dma_table *t)
 {
 	const struct node *r = t->root;
 
-	t->rsmall = t->depth && r->n <= 16;
-	if (t->depth)
-		memcpy(t->rsum, r->sum, sizeof(t->rsum));
-	if (!t->rsmall)
-		return;
+	if (!t->depth)
+		return; /* a leaf root: lookups read it, not the copies */
+	memcpy(t->rsum, r->sum, sizeof(t->rsum));
 	memcpy(t->rkey, r->key, sizeof(t->rkey));
 	memcpy(t->rchild, r->child, sizeof(t->rchild));
 }
@@ -791,11 +792,10 @@ int vgpu_dma_table_check(const struct vgpu_dma_table *t)
 		return r;
 	if ((prev && prev->next) || count != t->count)
 		return -EUCLEAN;
-	/* the copy of a small inner root */
-	if (t->rsmall != (t->depth && t->root->n <= 16) ||
-	    (t->depth && memcmp(t->rsum, t->root->sum, sizeof(t->rsum))))
+	/* the copies of an inner root */
+	if (t->depth && memcmp(t->rsum, t->root->sum, sizeof(t->rsum)))
 		return -EUCLEAN;
-	for (unsigned int i = 0; t->rsmall && i < 16; i++)
+	for (unsigned int i = 0; t->depth && i < 16; i++)
 		if ((i && t->rkey[i] != t->root->key[i]) ||
 		    (i < t->root->n && t->rchild[i] != t->root->child[i]))
 			return -EUCLEAN;
