@@ -2,7 +2,7 @@
 /*
  * The DMA table's read side: the lookup behind vgpu_dma_table_find() and
  * the translation, vgpu_dma_table_translate(), built twice (plain, and
- * AVX-512F where the CPU has it). These run side by side under the
+ * AVX-512F and DQ where the CPU has them). These run side by side under the
  * caller's shared lock (dma-table.h). The tree, its invariants, its
  * changes and the copies they keep up to date are in dma-table.c and
  * dma-table-private.h.
@@ -44,7 +44,7 @@ static inline void node_fetch(const struct node *nd, unsigned int i, bool leaf)
 /*
  * The index of the last key <= @addr among key[1..63] of @nd (0: none),
  * for lookup_fast(), fetching the lines of what the lookup reads next
- * (node_fetch()) while the keys are compared. With AVX-512F: the
+ * (node_fetch()) while the keys are compared. With AVX-512: the
  * summary's rank picks the line of keys, and that line's rank the key (two
  * compares of eight), the line of each array the answer is in fetched
  * between the two. The plain build takes three four-way steps instead
@@ -395,6 +395,7 @@ __attribute__((no_sanitize_address)) bool dma_wide_supported(void)
 {
 	__builtin_cpu_init();
 	return __builtin_cpu_supports("avx512f") &&
+	       __builtin_cpu_supports("avx512dq") &&
 	       __builtin_cpu_supports("popcnt");
 }
 

@@ -176,8 +176,13 @@ static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
 }
 
 /*
- * The same with AVX-512F on x86-64: one masked compare of the line's eight
- * keys and a population count instead of seven compare-and-add steps.
+ * The same with AVX-512 on x86-64 (its F and DQ parts): one masked compare
+ * of the line's eight keys and a population count instead of seven
+ * compare-and-add steps. DQ is for the 8-bit mask move (kmovb), which needs
+ * no zero extension before the count: one instruction fewer per compare
+ * (1k windows 1.02 -> 0.88 of the floor, with the walk's change before it,
+ * docs/vfio-user.md). Every CPU with AVX-512F has DQ but the Xeon Phi,
+ * which takes the plain build.
  * translate is compiled twice, with and without it, and the loader picks
  * one by the CPU (DMA_WIDE_VARIANTS, see dma-lookup.c); where that cannot
  * be done (other CPUs, C libraries without ifunc, compilers without the
@@ -195,7 +200,7 @@ static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
 #ifdef DMA_WIDE_VARIANTS
 #include <immintrin.h>
 
-#define DMA_WIDE_TARGET __attribute__((target("avx512f,popcnt")))
+#define DMA_WIDE_TARGET __attribute__((target("avx512f,avx512dq,popcnt")))
 
 /* @keep: the keys that count, 0xfe to leave v[0] out as line_rank() does.
  * Spelled addr >= key (not key <= addr) so that the line is the compare's
@@ -206,7 +211,7 @@ line_rank_wide(const uint64_t *v, uint64_t addr, __mmask8 keep)
 	__mmask8 m = _mm512_mask_cmpge_epu64_mask(
 		keep, _mm512_set1_epi64((long long)addr), _mm512_load_si512(v));
 
-	return (unsigned int)__builtin_popcount(m);
+	return (unsigned int)__builtin_popcount(_cvtmask8_u32(m));
 }
 #endif
 

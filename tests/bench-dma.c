@@ -4,8 +4,8 @@
  * vgpu_dma_table_translate() of random addresses (what a device model's DMA
  * costs) vs a branchless binary search over a plain sorted array of the 8-byte
  * window starts (with the containment check in a parallel array of ends), and
- * so each build of translate that this CPU can run (plain, and AVX-512F where
- * the CPU has it): the plain one is what CPUs without AVX-512F run; beside
+ * so each build of translate that this CPU can run (plain, and AVX-512 where
+ * the CPU has it): the plain one is what CPUs without AVX-512 run; beside
  * each, the same binary search made into a function of translate's shape (a
  * call, the checks, the window's record read and the answer filled in) over a
  * sorted array of starts and record addresses, which shows how much of a
@@ -244,7 +244,7 @@ static const struct {
 	const char *name;
 } builds[] = {
 	{ false, dma_translate_plain, "  plain build" },
-	{ true, dma_translate_wide, "  AVX-512F build" },
+	{ true, dma_translate_wide, "  AVX-512 build" },
 };
 
 static int run(size_t n, size_t lookups)
