@@ -205,13 +205,12 @@ static inline void sg_fill(struct vgpu_dma_sg *sg, const struct node *leaf,
 			   unsigned int i, uintptr_t tag, uint64_t addr,
 			   uint64_t piece_last)
 {
-	sg->win = tag_win(tag);
+	sg->wtag = tag;
 	sg->iova = addr;
 	sg->len = piece_last - addr + 1;
 	sg->vaddr = __builtin_expect(tag & WIN_TAG_NOHOST, 0)
 			    ? NULL
 			    : (char *)(leaf->host[i] + addr);
-	sg->guarded = tag & WIN_TAG_GUARDED;
 }
 
 /* whether a window of wtag @tag allows @prot (bits it does not know: no) */
@@ -228,7 +227,7 @@ static inline bool tag_allows(uintptr_t tag, uint32_t prot)
  * carries none of its loop. It takes at most six arguments, all in
  * registers, and not the table: so translate needs the table only until
  * its search is done, and the register that held it serves the search
- * instead of one saved on the stack (1k windows: AVX-512F 1.02 -> 0.98 of
+ * instead of one saved on the stack (1k windows: AVX-512F 1.01 -> 0.98 of
  * the floor, plain 1.35 -> 1.32, docs/vfio-user.md). A seventh argument,
  * passed on the stack, cost more than a second search (1.02 -> 1.17).
  */

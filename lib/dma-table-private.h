@@ -59,20 +59,6 @@ struct node {
 	bool leaf;
 } __attribute__((aligned(64)));
 
-/*
- * A leaf's tagged record address: in the low bits, the protection the
- * window lacks (so that a translation tests tag & prot: one instruction)
- * and whether it is guarded.
- */
-#define WIN_TAG_PROT	(VGPU_DMA_READ | VGPU_DMA_WRITE)
-#define WIN_TAG_GUARDED (1u << 2)
-#define WIN_TAG_NOHOST	(1u << 3) /* no host address: message-only */
-#define WIN_TAG_MASK	((uintptr_t)63)
-
-_Static_assert((WIN_TAG_PROT | WIN_TAG_GUARDED | WIN_TAG_NOHOST) <=
-		       WIN_TAG_MASK,
-	       "the tag bits fit below a record's 64-byte alignment");
-
 /* @w's tagged address, as its leaf keeps it (@w is 64-byte aligned) */
 static inline uintptr_t win_tag(const struct vgpu_dma_window *w)
 {
@@ -180,9 +166,8 @@ static inline unsigned int line_rank(const uint64_t *v, uint64_t addr)
  * of the line's eight keys and a population count instead of seven
  * compare-and-add steps. DQ is for the 8-bit mask move (kmovb), which needs
  * no zero extension before the count: one instruction fewer per compare
- * (1k windows 1.02 -> 0.88 of the floor, with the walk's change before it,
- * docs/vfio-user.md). Every CPU with AVX-512F has DQ but the Xeon Phi,
- * which takes the plain build.
+ * (1k windows 0.98 -> 0.87 of the floor, docs/vfio-user.md). Every CPU
+ * with AVX-512F has DQ but the Xeon Phi, which takes the plain build.
  * translate is compiled twice, with and without it, and the loader picks
  * one by the CPU (DMA_WIDE_VARIANTS, see dma-lookup.c); where that cannot
  * be done (other CPUs, C libraries without ifunc, compilers without the

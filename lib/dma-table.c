@@ -692,7 +692,7 @@ int vgpu_dma_table_pin(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 	if ((size_t)n > max)
 		return -ENOSPC;
 	for (int i = 0; i < n; i++)
-		sg[i].win->pins++;
+		vgpu_dma_sg_win(&sg[i])->pins++;
 	return n;
 }
 
@@ -701,9 +701,12 @@ void vgpu_dma_table_unpin(struct vgpu_dma_table *t,
 {
 	if (!t || !sg)
 		return;
-	for (size_t i = 0; i < n; i++)
-		if (sg[i].win && sg[i].win->pins)
-			sg[i].win->pins--;
+	for (size_t i = 0; i < n; i++) {
+		struct vgpu_dma_window *w = vgpu_dma_sg_win(&sg[i]);
+
+		if (w && w->pins)
+			w->pins--;
+	}
 }
 
 /* ---- consistency check, for the test suite ---- */

@@ -121,12 +121,11 @@ flat_translate(const struct flat *f, uint64_t iova, uint64_t len, uint32_t prot,
 	if ((w->prot & prot) != prot)
 		return -EACCES;
 	if (max) {
-		sg->win = w;
+		sg->wtag = (uintptr_t)w | (w->guarded ? WIN_TAG_GUARDED : 0);
 		sg->iova = iova;
 		sg->len = len;
 		sg->vaddr =
 			w->vaddr ? (char *)w->vaddr + (iova - w->iova) : NULL;
-		sg->guarded = w->guarded;
 	}
 	return 1;
 }

@@ -324,7 +324,7 @@ static int dma_by_message(struct vgpu_device *dev, uint64_t iova, void *buf,
 
 int dma_copy_piece(const struct vgpu_dma_sg *sg, void *buf, bool write)
 {
-	if (sg->guarded)
+	if (vgpu_dma_sg_guarded(sg))
 		return dma_guarded_copy(sg->vaddr, buf, (size_t)sg->len, write);
 	if (write)
 		memcpy(sg->vaddr, buf, sg->len);
@@ -491,7 +491,8 @@ static bool unpin_in(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 			if (n > 16)
 				n = 16;
 			for (int i = 0; i < n; i++) {
-				if (!pass && pinned && !sg[i].win->pins)
+				if (!pass && pinned &&
+				    !vgpu_dma_sg_win(&sg[i])->pins)
 					return false;
 				done += sg[i].len;
 			}
@@ -524,7 +525,7 @@ VGPU_EXPORT int vgpu_device_dma_pin(struct vgpu_device *dev, uint64_t iova,
 	/* no host pointer to a window without an fd or with one the
 	 * client can truncate (guarded): those are copied, never pinned */
 	for (int i = 0; i > -1 && i < n; i++)
-		if (!sg[i].vaddr || sg[i].guarded)
+		if (!sg[i].vaddr || vgpu_dma_sg_guarded(&sg[i]))
 			n = -EREMOTE;
 	if (n > 0) {
 		n = vgpu_dma_table_pin(dev->dma, iova, len, prot, sg, max);

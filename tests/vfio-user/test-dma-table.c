@@ -416,11 +416,11 @@ START_TEST(test_search_lines)
 			ck_assert_int_eq(
 				vgpu_dma_table_translate(t, a, 1, RW, &sg, 1),
 				1);
-			ck_assert_uint_eq(sg.win->iova, a);
+			ck_assert_uint_eq(vgpu_dma_sg_win(&sg)->iova, a);
 			ck_assert_int_eq(vgpu_dma_table_translate(
 						 t, a + 0x1fff, 1, RW, &sg, 1),
 					 1);
-			ck_assert_uint_eq(sg.win->iova, a);
+			ck_assert_uint_eq(vgpu_dma_sg_win(&sg)->iova, a);
 			if (i + 1 < n)
 				ck_assert_int_eq(
 					vgpu_dma_table_translate(t, a + 0x2000,
@@ -430,7 +430,8 @@ START_TEST(test_search_lines)
 		ck_assert_int_eq(
 			vgpu_dma_table_translate(t, UINT64_MAX, 1, RW, &sg, 1),
 			1);
-		ck_assert_uint_eq(sg.win->iova, top + (n - 1) * step + 0x2000);
+		ck_assert_uint_eq(vgpu_dma_sg_win(&sg)->iova,
+				  top + (n - 1) * step + 0x2000);
 		ck_assert_int_eq(
 			vgpu_dma_table_translate(t, top - 1, 1, RW, &sg, 1),
 			-EFAULT);
@@ -568,7 +569,9 @@ static int model_translate(const struct model *m, uint64_t a, uint64_t l,
 					? (char *)fake_vaddr((uint64_t)o) +
 						  (x - (uint64_t)o)
 					: NULL;
-			sg[n].guarded = fake_guarded((uint64_t)o);
+			/* the flag alone: the record is checked apart */
+			sg[n].wtag =
+				fake_guarded((uint64_t)o) ? WIN_TAG_GUARDED : 0;
 		}
 		n++;
 		x = end;
@@ -639,8 +642,9 @@ static void check_translate(const struct model *m, uint64_t a, uint64_t l,
 			ck_assert_uint_eq(got[i].iova, want[i].iova);
 			ck_assert_uint_eq(got[i].len, want[i].len);
 			ck_assert_ptr_eq(got[i].vaddr, want[i].vaddr);
-			ck_assert_int_eq(got[i].guarded, want[i].guarded);
-			ck_assert_uint_eq(got[i].win->iova,
+			ck_assert_int_eq(vgpu_dma_sg_guarded(&got[i]),
+					 vgpu_dma_sg_guarded(&want[i]));
+			ck_assert_uint_eq(vgpu_dma_sg_win(&got[i])->iova,
 					  (uint64_t)m->owner[want[i].iova]);
 		}
 	}
@@ -741,8 +745,8 @@ START_TEST(test_translate_tag_bits)
 		}
 		ck_assert_int_eq(builds[b](t, 0x10800, 0x1000, RW, sg, 2), 2);
 		for (int i = 0; i < 2; i++) {
-			ck_assert_ptr_eq(sg[i].win, rec[i]);
-			ck_assert(sg[i].guarded);
+			ck_assert_ptr_eq(vgpu_dma_sg_win(&sg[i]), rec[i]);
+			ck_assert(vgpu_dma_sg_guarded(&sg[i]));
 		}
 		ck_assert_ptr_eq(sg[1].vaddr, (void *)0x7001000);
 	}
@@ -769,10 +773,10 @@ static void check_every_window(uint64_t from, uint64_t to)
 			struct vgpu_dma_sg sg;
 
 			ck_assert_int_eq(builds[b](t, a, 1, RW, &sg, 1), 1);
-			ck_assert_uint_eq(sg.win->iova, a);
+			ck_assert_uint_eq(vgpu_dma_sg_win(&sg)->iova, a);
 			ck_assert_int_eq(
 				builds[b](t, a + 0x1fff, 1, RW, &sg, 1), 1);
-			ck_assert_uint_eq(sg.win->iova, a);
+			ck_assert_uint_eq(vgpu_dma_sg_win(&sg)->iova, a);
 			ck_assert_int_eq(
 				builds[b](t, a + 0x2000, 1, RW, &sg, 1),
 				-EFAULT);
@@ -895,7 +899,7 @@ START_TEST(test_arena_reuse)
 		ck_assert_int_eq(vgpu_dma_table_translate(t, 0x2000 * 123 + 5,
 							  1, RW, &sg, 1),
 				 1);
-		ck_assert_uint_eq(sg.win->iova, 0x2000 * 123);
+		ck_assert_uint_eq(vgpu_dma_sg_win(&sg)->iova, 0x2000 * 123);
 		for (uint64_t i = 0; i < N; i++)
 			ck_assert_int_eq(vgpu_dma_table_remove(t, i * 0x2000,
 							       0x1000, NULL),
