@@ -895,7 +895,6 @@ static int dma_map(struct vgpu_handle *h, void *vaddr, int fd, uint64_t offset,
 {
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 	struct vgpu_dma_window tmpl = { 0 }, *w;
-	uint32_t tprot = 0;
 	int e;
 
 	if (!h || !vaddr || !len || !prot ||
@@ -921,15 +920,11 @@ static int dma_map(struct vgpu_handle *h, void *vaddr, int fd, uint64_t offset,
 		    h->id, (unsigned long long)iova, (unsigned long long)len);
 		return -ERANGE;
 	}
-	if (prot & VGPU_DMA_READ)
-		tprot |= VGPU_DMA_PROT_READ;
-	if (prot & VGPU_DMA_WRITE)
-		tprot |= VGPU_DMA_PROT_WRITE;
 	tmpl.iova = iova;
 	tmpl.len = len;
 	tmpl.vaddr = vaddr;
 	tmpl.fd = -1;
-	tmpl.prot = tprot;
+	tmpl.prot = prot & (VGPU_DMA_READ | VGPU_DMA_WRITE);
 	e = vgpu_dma_table_insert(h->dma, &tmpl, &w);
 	if (e == -EEXIST) {
 		struct vgpu_dma_window *o = vgpu_dma_table_find(h->dma, iova);

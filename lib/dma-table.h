@@ -39,11 +39,7 @@
  * the library: one name for one thing. The vfio-user wire bits
  * (VFU_DMA_MAP_READ/WRITE) and the kernel's VFIO_DMA_MAP_FLAG_* and PROT_*
  * are converted where the message or system call is made.
- * VGPU_DMA_PROT_* are the old internal names, kept only until the last user
- * (lib/device.c, backends/vfio-user/client.c) is converted.
  */
-#define VGPU_DMA_PROT_READ  VGPU_DMA_READ
-#define VGPU_DMA_PROT_WRITE VGPU_DMA_WRITE
 
 struct vgpu_dma_table;
 

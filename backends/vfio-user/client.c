@@ -107,8 +107,8 @@ static int serve_dma(struct vfu_client *c, struct vfu_msg *m)
 	while (done < a.count) {
 		n = vgpu_dma_table_translate(
 			c->dma, a.addr + done, a.count - done,
-			m->hdr.cmd == VFU_CMD_DMA_READ ? VGPU_DMA_PROT_READ
-						       : VGPU_DMA_PROT_WRITE,
+			m->hdr.cmd == VFU_CMD_DMA_READ ? VGPU_DMA_READ
+						       : VGPU_DMA_WRITE,
 			sg, 8);
 		if (n < 0) {
 			free(buf);
