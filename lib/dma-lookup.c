@@ -238,12 +238,26 @@ static inline bool tag_allows(uintptr_t tag, uint32_t prot)
 #endif
 
 /* leaf entry @i as one word: the leaf's address, whose low 6 bits are free
- * (nodes are 64-byte aligned), or'ed with @i (< NODE_MAX) */
+ * (nodes are 64-byte aligned), or'ed with @i (< NODE_MAX); entry_leaf()
+ * and entry_pos() take it apart */
+#define ENTRY_POS_MASK ((uintptr_t)63)
+
 static inline uintptr_t entry_word(const struct node *leaf, unsigned int i)
 {
-	_Static_assert(NODE_MAX <= 64 && _Alignof(struct node) >= 64,
+	_Static_assert(NODE_MAX - 1 <= ENTRY_POS_MASK &&
+			       _Alignof(struct node) > ENTRY_POS_MASK,
 		       "an entry index fits below a node's alignment");
 	return (uintptr_t)leaf | i;
+}
+
+static inline const struct node *entry_leaf(uintptr_t entry)
+{
+	return (const struct node *)(entry & ~ENTRY_POS_MASK);
+}
+
+static inline unsigned int entry_pos(uintptr_t entry)
+{
+	return (unsigned int)(entry & ENTRY_POS_MASK);
 }
 
 /*
@@ -255,8 +269,8 @@ static NOT_INLINED int translate_walk(uintptr_t entry, uint64_t addr,
 				      uint64_t end, uint32_t prot,
 				      struct vgpu_dma_sg *sg, size_t max)
 {
-	const struct node *leaf = (const struct node *)(entry & ~(uintptr_t)63);
-	unsigned int pos = (unsigned int)(entry & 63);
+	const struct node *leaf = entry_leaf(entry);
+	unsigned int pos = entry_pos(entry);
 	size_t n = 0;
 
 	for (;;) {
