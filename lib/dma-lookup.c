@@ -130,15 +130,17 @@ static inline struct hit lookup_fast(const struct vgpu_dma_table *t,
 		i = node_pick(nd, addr, wide, true, false, true);
 		goto leaf;
 	}
-	/* an inner root of 16 entries or fewer (of 1k or 64k windows mapped
-	 * in order, of 1M) is searched in the table's copy of it (rsum,
-	 * rkey, rchild: root_sync()), so the search starts without first reading which
-	 * node the root is: the AVX-512 build compares both its lines of
-	 * keys at once, one step instead of the summary's and a line's; the
-	 * plain build takes two four-way steps and fetches nothing, as the
-	 * copy stays cached. A bigger root starts on the copy of its
-	 * summary line (rsum) while its address is fetched */
-	if (t->rsum[0] <= 16) {
+	/* an inner root of ROOT_COPY entries or fewer (of 1k or 64k windows
+	 * mapped in order, of 1M) is searched in the table's copy of it
+	 * (rsum, rkey, rchild: root_sync()), so the search starts without
+	 * first reading which node the root is: the AVX-512 build compares
+	 * both its lines of keys at once, one step instead of the summary's
+	 * and a line's; the plain build takes two four-way steps and fetches
+	 * nothing, as the copy stays cached. A bigger root starts on the copy
+	 * of its summary line (rsum) while its address is fetched */
+	_Static_assert(ROOT_COPY == 16,
+		       "two lines of keys, two four-way steps");
+	if (t->rsum[0] <= ROOT_COPY) {
 		if (wide) {
 			i = rank(t->rkey, addr, wide) +
 			    rank_all(&t->rkey[8], addr, wide);

@@ -18,6 +18,10 @@
 #define NODE_MAX  64
 #define NODE_MIN  (NODE_MAX / 2)
 #define MAX_DEPTH 16 /* 32^16 windows: more than memory can hold */
+/* the entries of an inner root the table copies (struct vgpu_dma_table):
+ * two lines of keys, all of a root of 1k, 64k or 1M windows mapped in
+ * order */
+#define ROOT_COPY 16
 
 /*
  * A node's first cache line is a summary of its keys: sum[j] = key[8 * j]
@@ -74,12 +78,6 @@ static inline uintptr_t win_host(const struct vgpu_dma_window *w)
 	return (uintptr_t)w->vaddr - (uintptr_t)w->iova;
 }
 
-/* the record of tagged address @tag */
-static inline struct vgpu_dma_window *tag_win(uintptr_t tag)
-{
-	return (struct vgpu_dma_window *)(tag & ~WIN_TAG_MASK);
-}
-
 /* the record of entry @i of leaf @nd */
 static inline struct vgpu_dma_window *leaf_win(const struct node *nd,
 					       unsigned int i)
@@ -130,14 +128,15 @@ struct vgpu_dma_table {
 	size_t chunk_bytes;
 	/* while the root is an inner node (depth > 0), copies of its summary
 	 * line (so rsum[0] is its count), first 16 keys (padding included)
-	 * and first 16 children, kept by root_sync() in dma-table.c: a
+	 * and first 16 children (ROOT_COPY), kept by root_sync() in
+	 * dma-table.c: a
 	 * lookup starts on the table without first reading t->root, one
 	 * dependent load fewer. A root of 16 entries or fewer is searched
 	 * in the copy alone; a bigger one's first compare is on rsum while
 	 * t->root is fetched */
 	_Alignas(64) uint64_t rsum[NODE_MAX / 8];
-	uint64_t rkey[16];
-	const struct node *rchild[16];
+	uint64_t rkey[ROOT_COPY];
+	const struct node *rchild[ROOT_COPY];
 	/* the last window found: a line of its own, as it is written by
 	 * lookups that share the rest */
 	_Alignas(64) _Atomic(struct vgpu_dma_window *) cache;

@@ -798,7 +798,7 @@ int vgpu_dma_table_check(const struct vgpu_dma_table *t)
 	/* the copies of an inner root */
 	if (t->depth && memcmp(t->rsum, t->root->sum, sizeof(t->rsum)))
 		return -EUCLEAN;
-	for (unsigned int i = 0; t->depth && i < 16; i++)
+	for (unsigned int i = 0; t->depth && i < ROOT_COPY; i++)
 		if ((i && t->rkey[i] != t->root->key[i]) ||
 		    (i < t->root->n && t->rchild[i] != t->root->child[i]))
 			return -EUCLEAN;

@@ -76,6 +76,12 @@ _Static_assert((WIN_TAG_PROT | WIN_TAG_GUARDED | WIN_TAG_NOHOST) <=
 		       WIN_TAG_MASK,
 	       "the tag bits fit below a record's 64-byte alignment");
 
+/* the record of tagged address @tag */
+static inline struct vgpu_dma_window *tag_win(uintptr_t tag)
+{
+	return (struct vgpu_dma_window *)(tag & ~WIN_TAG_MASK);
+}
+
 /*
  * One piece of a translated range, entirely inside one window. The window
  * is given by its tagged address, read with vgpu_dma_sg_win() and
@@ -96,7 +102,7 @@ struct vgpu_dma_sg {
 static inline struct vgpu_dma_window *
 vgpu_dma_sg_win(const struct vgpu_dma_sg *sg)
 {
-	return (struct vgpu_dma_window *)(sg->wtag & ~WIN_TAG_MASK);
+	return tag_win(sg->wtag);
 }
 
 /* whether @sg's window is guarded: copy with care, never pin (see above) */
