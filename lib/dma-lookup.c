@@ -239,29 +239,6 @@ static inline bool tag_allows(uintptr_t tag, uint32_t prot)
 #define NOT_INLINED __attribute__((noinline))
 #endif
 
-/* leaf entry @i as one word: the leaf's address, whose low 6 bits are free
- * (nodes are 64-byte aligned), or'ed with @i (< NODE_MAX); entry_leaf()
- * and entry_pos() take it apart */
-#define ENTRY_POS_MASK ((uintptr_t)63)
-
-static inline uintptr_t entry_word(const struct node *leaf, unsigned int i)
-{
-	_Static_assert(NODE_MAX - 1 <= ENTRY_POS_MASK &&
-			       _Alignof(struct node) > ENTRY_POS_MASK,
-		       "an entry index fits below a node's alignment");
-	return (uintptr_t)leaf | i;
-}
-
-static inline const struct node *entry_leaf(uintptr_t entry)
-{
-	return (const struct node *)(entry & ~ENTRY_POS_MASK);
-}
-
-static inline unsigned int entry_pos(uintptr_t entry)
-{
-	return (unsigned int)(entry & ENTRY_POS_MASK);
-}
-
 /*
  * The pieces of [addr, end] from leaf entry @entry (entry_word()) on:
  * that window must start at or before @addr, and the pieces go on into the
