@@ -3,8 +3,10 @@
  * The DMA table's read side: the lookup behind vgpu_dma_table_find() and
  * the translation, vgpu_dma_table_translate(), built twice (plain, and
  * AVX-512F and DQ where the CPU has them). These run side by side under the
- * caller's shared lock (dma-table.h). The tree, its invariants, its
- * changes and the copies they keep up to date are in dma-table.c and
+ * caller's shared lock (dma-table.h). Both ask the slice index first
+ * (lookup_hint(); the index and its upkeep are in dma-hint.c) and search
+ * the tree where it has no answer. The tree, its invariants, its changes
+ * and the copies they keep up to date are in dma-table.c and
  * dma-table-private.h.
  */
 #include <errno.h>
@@ -167,6 +169,59 @@ leaf:
 	return (struct hit){ nd, nd ? nd->n - 1 : 0 };
 }
 
+/*
+ * The slice index's answer for @addr (< UINT64_MAX), where it has one
+ * (dma-hint.c): the entry its slice names or the next, when the first
+ * starts at or before @addr and the one after the next starts after it, all
+ * three in one leaf (the third not its padding, which leaves the next leaf
+ * unread). False: ask the tree. The entry is in a live leaf, however stale,
+ * so the keys say whether it is the answer.
+ */
+static inline bool lookup_hint(const struct vgpu_dma_table *t, uint64_t addr,
+			       struct hit *h)
+{
+	uint64_t s = (addr - t->hint_base) >> t->hint_shift;
+	const uint64_t *k;
+	uintptr_t e;
+
+	if (__builtin_expect(s >= t->hint_slices, 0))
+		return false;
+	e = t->hint[s];
+	if (__builtin_expect(entry_pos(e) > NODE_MAX - 3, 0))
+		return false;
+	/* the lines of the answer, beside the keys' (not in a table of one
+	 * inner level or none, whose leaves stay cached: lookup_fast()) */
+	if (t->depth > 1)
+		node_fetch(entry_leaf(e), entry_pos(e), true);
+	k = &entry_leaf(e)->key[entry_pos(e)];
+	if (__builtin_expect(
+		    (k[0] > addr) | (k[2] <= addr) | (k[2] == UINT64_MAX), 0))
+		return false;
+	*h = (struct hit){ entry_leaf(e), entry_pos(e) + (k[1] <= addr) };
+	return true;
+}
+
+/* the leaf entry for @addr (< UINT64_MAX) as lookup_fast() finds it, by
+ * the slice index where it answers */
+static inline struct hit lookup(const struct vgpu_dma_table *t, uint64_t addr,
+				bool wide)
+{
+	struct hit h;
+
+	if (lookup_hint(t, addr, &h))
+		return h;
+	return lookup_fast(t, addr, wide);
+}
+
+struct vgpu_dma_window *dma_lookup_hint(const struct vgpu_dma_table *t,
+					uint64_t addr, bool *answered)
+{
+	struct hit h;
+
+	*answered = lookup_hint(t, addr, &h);
+	return *answered ? leaf_win(h.leaf, h.i) : NULL;
+}
+
 struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
 					    uint64_t addr)
 {
@@ -181,7 +236,7 @@ struct vgpu_dma_window *vgpu_dma_table_find(const struct vgpu_dma_table *t,
 	if (w && addr - w->iova < w->len)
 		return w;
 	if (__builtin_expect(addr != UINT64_MAX, 1)) {
-		struct hit h = lookup_fast(t, addr, false);
+		struct hit h = lookup(t, addr, false);
 
 		if (!h.leaf || addr > h.leaf->last[h.i])
 			return NULL;
@@ -320,7 +375,7 @@ static inline int translate_with(const struct vgpu_dma_table *t, uint64_t iova,
 			return -EINVAL;
 		return translate_span(t, iova, end, prot, sg, max);
 	}
-	h = lookup_fast(t, iova, wide);
+	h = lookup(t, iova, wide);
 	if (!h.leaf)
 		return -EFAULT;
 	/*

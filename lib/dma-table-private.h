@@ -61,6 +61,8 @@ struct node {
 	};
 	unsigned int n;
 	bool leaf;
+	/* a leaf: how many slices of the index name it (dma-hint.c) */
+	unsigned int hint_refs;
 } __attribute__((aligned(64)));
 
 /* @w's tagged address, as its leaf keeps it (@w is 64-byte aligned) */
@@ -117,6 +119,20 @@ struct arena {
 };
 
 struct vgpu_dma_table {
+	/* the slice index (dma-hint.c): slice s covers the 2^hint_shift
+	 * addresses from hint_base + (s << hint_shift), and hint[s] is the
+	 * entry (entry_word()) of the last window starting at or before the
+	 * slice's first address, or of one a little before it, as changes
+	 * since the index was built leave it; hint_slices 0: no index */
+	uintptr_t *hint;
+	uint64_t hint_base;
+	size_t hint_slices;
+	unsigned int hint_shift;
+	size_t hint_cap;   /* slices allocated */
+	size_t hint_stale; /* windows it may miss since the build */
+	size_t hint_past;  /* windows mapped past its slices since */
+	bool hint_exact;   /* nothing changed since the build */
+	size_t hint_due;   /* the staleness that rebuilds it */
 	struct node *root;
 	struct arena arena;
 	size_t count;
@@ -318,6 +334,31 @@ static inline unsigned int entry_pos(uintptr_t entry)
 }
 
 /*
+ * dma-hint.c: the slice index. dma_hint_build() makes it anew from the
+ * tree (or none, for a table of few windows or windows that it would not
+ * spread). The tree's changes report to it: dma_hint_insert() a new
+ * window, leaf entry @pos of @leaf, once the insert is done;
+ * dma_hint_unname() the window at entry @pos of @leaf about to be removed,
+ * dma_hint_removed() the end of that removal; dma_hint_moved() @count
+ * entries moved out of @leaf or shifted in it (splits, rebalancing);
+ * dma_hint_drop() a leaf about to be freed, which the index must not name
+ * then. They count what they make stale; insert and removed rebuild the
+ * index when that is enough. dma_hint_check() is part of
+ * vgpu_dma_table_check().
+ */
+void dma_hint_build(struct vgpu_dma_table *t);
+void dma_hint_insert(struct vgpu_dma_table *t, struct node *leaf,
+		     unsigned int pos);
+void dma_hint_unname(struct vgpu_dma_table *t, const struct node *leaf,
+		     unsigned int pos);
+void dma_hint_removed(struct vgpu_dma_table *t);
+void dma_hint_moved(struct vgpu_dma_table *t, const struct node *leaf,
+		    unsigned int count);
+void dma_hint_drop(struct vgpu_dma_table *t, const struct node *leaf);
+void dma_hint_free(struct vgpu_dma_table *t);
+int dma_hint_check(const struct vgpu_dma_table *t);
+
+/*
  * The two builds of vgpu_dma_table_translate() (dma-lookup.c), by name for
  * the test suite; dma_translate_wide() is the plain one where there is no
  * other, and may only be called where dma_wide_supported().
@@ -341,6 +382,12 @@ struct vgpu_dma_window *dma_lookup_plain(const struct vgpu_dma_table *t,
 					 uint64_t addr);
 struct vgpu_dma_window *dma_lookup_wide(const struct vgpu_dma_table *t,
 					uint64_t addr);
+
+/* the slice index's answer for @addr (< UINT64_MAX), *@answered telling
+ * whether it had one, for the test suite: the window it names must then be
+ * the one with the greatest start <= @addr (NULL where none is) */
+struct vgpu_dma_window *dma_lookup_hint(const struct vgpu_dma_table *t,
+					uint64_t addr, bool *answered);
 
 /* dma-dirty.c: a window leaves the table, its dirty pages with it */
 void dma_log_forget(struct vgpu_dma_table *t, uint64_t first, uint64_t last);

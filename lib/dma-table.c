@@ -197,6 +197,7 @@ static struct node *node_new(struct vgpu_dma_table *t, bool leaf)
 	if (!nd)
 		return NULL;
 	nd->leaf = leaf;
+	nd->hint_refs = 0;
 	node_pad(nd);
 	return nd;
 }
@@ -243,6 +244,7 @@ void vgpu_dma_table_free(struct vgpu_dma_table *t,
 	/* the windows go to @release; their memory and the nodes' goes
 	 * with the arena */
 	node_free(t->root, release, data);
+	dma_hint_free(t);
 	arena_release(&t->arena);
 	free(t);
 }
@@ -422,7 +424,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	struct node *spare[MAX_DEPTH + 2];
 	unsigned int level, used = 0, need;
 	struct vgpu_dma_window *w;
-	struct node *leaf, *nd;
+	struct node *leaf, *nd, *dst;
 	struct path p;
 	uint64_t last;
 	int pos, r;
@@ -475,6 +477,7 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 	}
 
 	level = t->depth;
+	dst = leaf;
 	if (leaf->n < NODE_MAX) {
 		leaf_put(leaf, (unsigned int)pos, w);
 	} else {
@@ -482,11 +485,15 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		struct node *right = split_with(leaf, spare, &used, append);
 		uint64_t sep;
 
+		dma_hint_moved(t, leaf, right->n);
 		/* an appending split left @leaf full */
-		if ((unsigned int)pos <= leaf->n && leaf->n < NODE_MAX)
+		if ((unsigned int)pos <= leaf->n && leaf->n < NODE_MAX) {
 			leaf_put(leaf, (unsigned int)pos, w);
-		else
-			leaf_put(right, (unsigned int)pos - leaf->n, w);
+		} else {
+			pos -= (int)leaf->n;
+			dst = right;
+			leaf_put(right, (unsigned int)pos, w);
+		}
 		sep = right->key[0];
 		nd = right;
 		/* push (sep, nd) into the parents, splitting full ones */
@@ -527,8 +534,9 @@ int vgpu_dma_table_insert(struct vgpu_dma_table *t,
 		root_sync(t); /* the split may have reached the root */
 	}
 	while (used < need)
-		node_release(t, spare[used++]);
+		node_release(t, spare[used++]); /* never in the tree */
 	t->count++;
+	dma_hint_insert(t, dst, (unsigned int)pos);
 	if (ret)
 		*ret = w;
 	return 0;
@@ -598,6 +606,7 @@ static void merge(struct vgpu_dma_table *t, struct node *l, struct node *r)
 	}
 	l->n += r->n;
 	node_sync(l);
+	dma_hint_drop(t, r);
 	node_release(t, r);
 }
 
@@ -618,12 +627,15 @@ static bool rebalance(struct vgpu_dma_table *t, struct path *p,
 			return false;
 		if (l && l->n > NODE_MIN) {
 			move_entry(nd, 0, l, l->n - 1);
+			dma_hint_moved(t, l, 1);
+			dma_hint_moved(t, nd, 1);
 			parent->key[idx] = min_key(nd);
 			node_sync(parent);
 			return level == 1;
 		}
 		if (r && r->n > NODE_MIN) {
 			move_entry(nd, nd->n, r, 0);
+			dma_hint_moved(t, r, 1);
 			parent->key[idx + 1] = min_key(r);
 			node_sync(parent);
 			return level == 1;
@@ -668,10 +680,12 @@ int vgpu_dma_table_remove(struct vgpu_dma_table *t, uint64_t iova, uint64_t len,
 	w = leaf_win(leaf, pos);
 	if (w->pins)
 		return -EBUSY;
+	dma_hint_unname(t, leaf, (unsigned int)pos);
 	node_del(leaf, (unsigned int)pos);
 	if (rebalance(t, &p, t->depth))
 		root_sync(t);
 	t->count--;
+	dma_hint_removed(t);
 	atomic_store_explicit(&t->cache, NULL, memory_order_relaxed);
 	dma_log_forget(t, w->iova, w->iova + (w->len - 1));
 	if (out)
@@ -802,6 +816,9 @@ int vgpu_dma_table_check(const struct vgpu_dma_table *t)
 		if ((i && t->rkey[i] != t->root->key[i]) ||
 		    (i < t->root->n && t->rchild[i] != t->root->child[i]))
 			return -EUCLEAN;
+	r = dma_hint_check(t);
+	if (r)
+		return r;
 	/* the arena: what the free lists hold is in its chunks, and every
 	 * byte handed out is a node or record of the tree or on a free list */
 	for (void *p = t->arena.free_node; p; p = *(void **)p, free_nodes++)

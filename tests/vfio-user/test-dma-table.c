@@ -607,9 +607,16 @@ static void check_picks(uint64_t addr, int64_t start)
 		dma_lookup_wide,
 	};
 
-	for (size_t b = 0; b < sizeof(picks) / sizeof(picks[0]); b++) {
-		struct vgpu_dma_window *w;
+	struct vgpu_dma_window *w;
+	bool answered;
 
+	/* the slice index, where it answers, stale or not */
+	w = dma_lookup_hint(t, addr, &answered);
+	if (answered && start < 0)
+		ck_assert_ptr_null(w);
+	else if (answered)
+		ck_assert_uint_eq(w->iova, (uint64_t)start);
+	for (size_t b = 0; b < sizeof(picks) / sizeof(picks[0]); b++) {
 		if (picks[b] == dma_lookup_wide && !dma_wide_supported())
 			continue;
 		w = picks[b](t, addr);
@@ -702,6 +709,129 @@ START_TEST(test_translate_model)
 	for (uint64_t a = 0; a < TSPACE; a++)
 		check_translate(m, a, 1, VGPU_DMA_READ);
 	free(m);
+}
+END_TEST
+
+/* how many of @n addresses, one in each of the windows at @starts, the
+ * slice index answers; each answer, and each build's pick, must be right */
+static size_t hint_answers(const uint64_t *starts, const uint64_t *lens,
+			   size_t n)
+{
+	size_t answered = 0, wrong = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t a = starts[i] + (lens[i] - 1) * (i % 3) / 2;
+		struct vgpu_dma_window *w;
+		bool yes;
+
+		w = dma_lookup_hint(t, a, &yes);
+		if (yes) {
+			wrong += !w || w->iova != starts[i];
+			answered++;
+		}
+		w = dma_lookup_plain(t, a);
+		wrong += !w || w->iova != starts[i];
+		w = vgpu_dma_table_find(t, a);
+		wrong += !w || w->iova != starts[i];
+	}
+	ck_assert_uint_eq(wrong, 0);
+	return answered;
+}
+
+/*
+ * The slice index (dma-hint.c): built as windows are mapped in order, it
+ * answers most lookups; inserts between windows and removals (merges free
+ * leaves, so the index is dropped and built again) leave it stale, never
+ * wrong; windows in two clusters far apart get no index, as most would be
+ * found only through the tree; a table of few windows has none.
+ */
+START_TEST(test_slice_index)
+{
+	enum {
+		N = 6000
+	};
+	uint64_t *starts = malloc(N * 2 * sizeof(*starts));
+	uint64_t *lens = malloc(N * 2 * sizeof(*lens));
+	unsigned int seed = 7;
+	size_t n = 0;
+
+	ck_assert_ptr_nonnull(starts);
+	ck_assert_ptr_nonnull(lens);
+	/* ascending, one page of gap at most between windows */
+	for (uint64_t a = 0x100000; n < N; n++) {
+		struct vgpu_dma_window w = { .fd = -1, .prot = RW };
+
+		w.iova = a + ((uint64_t)rand_r(&seed) % 2) * 0x1000;
+		w.len = (1 + (uint64_t)rand_r(&seed) % 8) * 0x1000;
+		w.vaddr = (void *)(uintptr_t)(w.iova * 2);
+		ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
+		starts[n] = w.iova;
+		lens[n] = w.len;
+		a = w.iova + w.len + 0x1000; /* a page free after each */
+		if (n % 500 == 0)
+			ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+	}
+	ck_assert_ptr_nonnull(t->hint);
+	ck_assert_uint_gt(t->hint_slices, 0);
+	ck_assert_uint_gt(hint_answers(starts, lens, n), n * 3 / 4);
+	/* built anew: every slice names exactly the window the check
+	 * expects */
+	dma_hint_build(t);
+	ck_assert(t->hint_exact);
+	ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+	ck_assert_uint_gt(hint_answers(starts, lens, n), n * 3 / 4);
+	/* one-page windows in the free pages after every third window, then
+	 * every other window removed: stale, never wrong */
+	for (size_t i = 0; i < N; i += 3) {
+		struct vgpu_dma_window w = { .fd = -1, .prot = RW };
+
+		w.iova = starts[i] + lens[i];
+		w.len = 0x1000;
+		w.vaddr = (void *)(uintptr_t)(w.iova * 2);
+		ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
+		if (i % 300 == 0)
+			hint_answers(starts, lens, n);
+	}
+	ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+	for (size_t i = 0; i < N; i += 2) {
+		ck_assert_int_eq(
+			vgpu_dma_table_remove(t, starts[i], lens[i], NULL), 0);
+		if (i % 640 == 0) {
+			size_t k = 0;
+
+			for (size_t j = i + 1; j < N; j += 2) {
+				starts[N + k] = starts[j];
+				lens[N + k++] = lens[j];
+			}
+			hint_answers(&starts[N], &lens[N], k);
+			ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+		}
+	}
+	vgpu_dma_table_free(t, NULL, NULL);
+	ck_assert_int_eq(vgpu_dma_table_new(&t), 0);
+	/* two clusters, 2^40 apart: no index */
+	for (n = 0; n < 2000; n++) {
+		struct vgpu_dma_window w = { .fd = -1, .prot = RW };
+
+		w.iova = (n % 2 ? (uint64_t)1 << 40 : 0) + n * 0x2000;
+		w.len = 0x1000;
+		ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
+	}
+	ck_assert_uint_eq(t->hint_slices, 0);
+	ck_assert_int_eq(vgpu_dma_table_check(t), 0);
+	vgpu_dma_table_free(t, NULL, NULL);
+	ck_assert_int_eq(vgpu_dma_table_new(&t), 0);
+	/* few windows: none */
+	for (n = 0; n < 63; n++) {
+		struct vgpu_dma_window w = { .fd = -1, .prot = RW };
+
+		w.iova = n * 0x2000;
+		w.len = 0x1000;
+		ck_assert_int_eq(vgpu_dma_table_insert(t, &w, NULL), 0);
+	}
+	ck_assert_uint_eq(t->hint_slices, 0);
+	free(starts);
+	free(lens);
 }
 END_TEST
 
@@ -948,6 +1078,7 @@ static Suite *dma_suite(void)
 	tcase_add_test(tc, test_large);
 	tcase_add_loop_test(tc, test_translate_model, 0, 3);
 	tcase_add_test(tc, test_translate_tag_bits);
+	tcase_add_test(tc, test_slice_index);
 	tcase_add_test(tc, test_append_full);
 	tcase_add_test(tc, test_small_roots);
 	tcase_add_test(tc, test_arena_reuse);
