@@ -30,6 +30,12 @@
  *   leaf it shifts;
  * - a leaf the index names is never freed under it: a merge that would
  *   free one switches the index off first (dma_hint_drop()).
+ * An unmap or a map between windows also moves the entries after it in its
+ * leaf, so that the slices naming them fail the test until the next build;
+ * hint_moved counts those entries, and when they reach one in HINT_MOVED
+ * the index is switched off rather than left to cost a wrong guess on most
+ * lookups, and built again later, twice as late each time up to
+ * 2^HINT_BACKOFF (tables changed at random places: the tree alone serves).
  * When the count reaches count/4 + HINT_MIN, or hint_past count/HINT_PAST
  * + HINT_MIN/4 (a table mapped in ascending order outgrows its slices at
  * the end, where the next lookups go), or with the index off after count/2
@@ -56,12 +62,14 @@
 
 #include "dma-table-private.h"
 
-#define HINT_MIN    64 /* windows below which there is no index */
-#define HINT_DEEP   3  /* inner levels from which AVX-512 needs none */
-#define HINT_SPILL  4  /* at most one window in 4 only through the tree */
-#define HINT_FIX    4  /* slices an insert points at its window */
-#define HINT_UNNAME 64 /* slices a removal points away from its window */
-#define HINT_PAST   16 /* rebuild with one window in 16 past the slices */
+#define HINT_MIN     64 /* windows below which there is no index */
+#define HINT_DEEP    3	/* inner levels from which AVX-512 needs none */
+#define HINT_SPILL   4	/* at most one window in 4 only through the tree */
+#define HINT_FIX     4	/* slices an insert points at its window */
+#define HINT_UNNAME  64 /* slices a removal points away from its window */
+#define HINT_PAST    16 /* rebuild with one window in 16 past the slices */
+#define HINT_MOVED   8	/* off when entries moved reach one in 8 */
+#define HINT_BACKOFF 4	/* and wait up to 16 times longer to rebuild */
 
 static const struct node *edge_leaf(const struct vgpu_dma_table *t, bool last)
 {
@@ -146,6 +154,7 @@ static void hint_off(struct vgpu_dma_table *t)
 	t->hint_slices = 0;
 	t->hint_stale = 0;
 	t->hint_past = 0;
+	t->hint_moved = 0;
 	t->hint_due = t->count / 2 + HINT_MIN;
 }
 
@@ -192,11 +201,31 @@ void dma_hint_build(struct vgpu_dma_table *t)
  * reached its due */
 static void hint_settle(struct vgpu_dma_table *t)
 {
+	if (t->hint_slices && t->depth >= HINT_DEEP && dma_wide_supported()) {
+		hint_off(t); /* grown past what AVX-512 needs it for */
+		return;
+	}
+	if (t->hint_slices &&
+	    t->hint_moved > t->count / HINT_MOVED + HINT_MIN) {
+		/* maps and unmaps between windows moved the entries the
+		 * slices name: most lookups would fail the test and pay for
+		 * a wrong guess before the tree. Off, and built again later
+		 * each time this happens (up to 2^HINT_BACKOFF times the
+		 * wait), so that random changes cost neither */
+		hint_off(t);
+		t->hint_due <<= t->hint_backoff;
+		t->hint_backoff += t->hint_backoff < HINT_BACKOFF;
+		return;
+	}
 	/* windows past the slices: sooner, as a table mapped in ascending
-	 * order outgrows them at its end, where the next lookups go */
-	if (t->hint_stale >= t->hint_due ||
-	    t->hint_past > t->count / HINT_PAST + HINT_MIN / 4)
+	 * order outgrows them at its end, where the next lookups go; that
+	 * growth also ends the backoff */
+	if (t->hint_past > t->count / HINT_PAST + HINT_MIN / 4) {
+		t->hint_backoff = 0;
 		dma_hint_build(t);
+	} else if (t->hint_stale >= t->hint_due) {
+		dma_hint_build(t);
+	}
 }
 
 /* the slice of @addr, or hint_slices where it has none */
@@ -253,6 +282,7 @@ void dma_hint_insert(struct vgpu_dma_table *t, struct node *leaf,
 	t->hint_stale += (s < t->hint_slices && slice_start(t, s) < next &&
 			  slice_start(t, s) <= leaf->last[pos]) ||
 			 pos + 1 < leaf->n;
+	t->hint_moved += leaf->n - pos - 1;
 	hint_settle(t);
 }
 
@@ -288,6 +318,7 @@ void dma_hint_unname(struct vgpu_dma_table *t, const struct node *leaf,
 	}
 	/* the entries after it move down by one, which the test refuses */
 	t->hint_stale += pos + 1 < leaf->n;
+	t->hint_moved += leaf->n - pos - 1;
 }
 
 void dma_hint_removed(struct vgpu_dma_table *t)
@@ -301,6 +332,7 @@ void dma_hint_moved(struct vgpu_dma_table *t, const struct node *leaf,
 	if (t->hint_slices && leaf->hint_refs) {
 		t->hint_exact = false;
 		t->hint_stale += count;
+		t->hint_moved += count;
 	}
 }
 

@@ -119,7 +119,8 @@ struct arena {
 };
 
 struct vgpu_dma_table {
-	/* the slice index (dma-hint.c): slice s covers the 2^hint_shift
+	/* what every lookup reads first, in one line: the slice index
+	 * (dma-hint.c), then the tree. Slice s covers the 2^hint_shift
 	 * addresses from hint_base + (s << hint_shift), and hint[s] is the
 	 * entry (entry_word()) of the last window starting at or before the
 	 * slice's first address, or of one a little before it, as changes
@@ -128,15 +129,18 @@ struct vgpu_dma_table {
 	uint64_t hint_base;
 	size_t hint_slices;
 	unsigned int hint_shift;
+	unsigned int depth; /* inner levels above the leaves */
+	struct node *root;
+	size_t count;
+	/* the index's upkeep (dma-hint.c) */
 	size_t hint_cap;   /* slices allocated */
 	size_t hint_stale; /* windows it may miss since the build */
 	size_t hint_past;  /* windows mapped past its slices since */
-	bool hint_exact;   /* nothing changed since the build */
+	size_t hint_moved; /* entries moved in or between leaves since */
 	size_t hint_due;   /* the staleness that rebuilds it */
-	struct node *root;
+	unsigned int hint_backoff; /* its rebuilds after too many moves */
+	bool hint_exact;	   /* nothing changed since the build */
 	struct arena arena;
-	size_t count;
-	unsigned int depth;	/* inner levels above the leaves */
 	unsigned int log_shift; /* 0: dirty logging off */
 	/* while logging: the bitmap chunks, as windows of CHUNK_PAGES pages
 	 * whose userdata is the bitmap (see dma-table.h) */
