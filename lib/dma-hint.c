@@ -47,7 +47,8 @@
  * mapped in ascending order find slices ready for them.
  *
  * Where the CPU runs the AVX-512 build, a table of HINT_DEEP inner levels
- * or more gets no index (see dma_hint_build()).
+ * or more gets no index, and one that grows so deep drops it
+ * (dma_hint_build(), hint_settle()).
  *
  * Memory: at most four slices of 8 bytes per window, twice that between a
  * shrink of the table and the next build (hint_cap), freed with the table.
