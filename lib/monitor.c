@@ -46,7 +46,18 @@ struct vgpu_monitor {
 	struct snapshot snap;
 	struct vgpu_event **queue;
 	size_t q_head, q_len, q_cap;
+	struct itimerspec every; /* the rescan timer as set */
+	unsigned int deferred;	 /* rescans that held an addition back */
 };
+
+/*
+ * An mdev's "add" uevent comes before the kernel links the device to its
+ * type, so a rescan at that moment finds an instance without a type. Its
+ * addition is held back and the timer fires again soon, up to
+ * DEFER_MAX times (then it is reported without a type).
+ */
+#define DEFER_MAX 50
+#define DEFER_NS  (20 * 1000000L)
 
 static void item_free(struct snap_item *it)
 {
@@ -232,6 +243,7 @@ static int rescan(struct vgpu_monitor *m)
 {
 	struct snapshot now;
 	size_t i = 0, j = 0;
+	bool held = false;
 	int r;
 
 	r = take_snapshot(m->ctx, &m->snap, &now);
@@ -257,6 +269,14 @@ static int rescan(struct vgpu_monitor *m)
 			c = cmp_item(&m->snap.items[i], &now.items[j]);
 		if (c < 0) {
 			gone[n_gone++] = &m->snap.items[i++];
+		} else if (c > 0 && now.items[j].uuid && !now.items[j].type &&
+			   m->deferred < DEFER_MAX) {
+			/* not complete yet: not in this snapshot */
+			item_free(&now.items[j]);
+			memmove(&now.items[j], &now.items[j + 1],
+				(now.n - j - 1) * sizeof(*now.items));
+			now.n--;
+			held = true;
 		} else if (c > 0) {
 			const struct snap_item *it = &now.items[j++];
 
@@ -285,6 +305,17 @@ static int rescan(struct vgpu_monitor *m)
 	}
 	snapshot_free(&m->snap);
 	m->snap = now;
+	if (!held) {
+		m->deferred = 0;
+	} else {
+		/* soon, then as set */
+		struct itimerspec soon = m->every;
+
+		m->deferred++;
+		soon.it_value = (struct timespec){ .tv_nsec = DEFER_NS };
+		if (timerfd_settime(m->timerfd, 0, &soon, NULL) < 0)
+			return -errno;
+	}
 	return 0;
 }
 
@@ -444,6 +475,7 @@ VGPU_EXPORT int vgpu_monitor_set_rescan_interval(struct vgpu_monitor *monitor,
 	its.it_interval = its.it_value;
 	if (timerfd_settime(monitor->timerfd, 0, &its, NULL) < 0)
 		return -errno;
+	monitor->every = its;
 	return 0;
 }
 
