@@ -72,15 +72,6 @@
 #define HINT_MOVED   8	/* off when entries moved reach one in 8 */
 #define HINT_BACKOFF 4	/* and wait up to 16 times longer to rebuild */
 
-static const struct node *edge_leaf(const struct vgpu_dma_table *t, bool last)
-{
-	const struct node *nd = t->root;
-
-	while (!nd->leaf)
-		nd = nd->child[last ? nd->n - 1 : 0];
-	return nd;
-}
-
 /* the first address of slice @s */
 static uint64_t slice_start(const struct vgpu_dma_table *t, size_t s)
 {

@@ -281,6 +281,17 @@ static inline unsigned int inner_pick(const struct node *nd, uint64_t addr)
 	return node_search(nd, addr);
 }
 
+/* the first leaf of the tree, or with @last the last one */
+static inline const struct node *edge_leaf(const struct vgpu_dma_table *t,
+					   bool last)
+{
+	const struct node *nd = t->root;
+
+	while (!nd->leaf)
+		nd = nd->child[last ? nd->n - 1 : 0];
+	return nd;
+}
+
 /* the leaf whose key range holds @addr */
 static inline const struct node *find_leaf(const struct vgpu_dma_table *t,
 					   uint64_t addr)

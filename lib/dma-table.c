@@ -262,9 +262,7 @@ int vgpu_dma_table_foreach(const struct vgpu_dma_table *t,
 
 	if (!t || !fn)
 		return -EINVAL;
-	for (leaf = t->root; !leaf->leaf; leaf = leaf->child[0])
-		;
-	for (; leaf; leaf = leaf->next)
+	for (leaf = edge_leaf(t, false); leaf; leaf = leaf->next)
 		for (unsigned int i = 0; i < leaf->n; i++) {
 			int r = fn(leaf_win(leaf, i), data);
 

@@ -16,9 +16,10 @@
  * address; translate does not read the record. Before the tree, a lookup
  * asks the slice index (dma-hint.c): one load of an array indexed by the
  * address's slice, then one line of keys, which answers most lookups in
- * a table whose windows are spread out, kept stale-but-safe by inserts
- * and removals and rebuilt in O(1) per change over time; up to 32 bytes
- * per window (64 after the table shrinks). tests/bench-dma times
+ * a table whose windows are spread out and mapped in order, kept
+ * stale-but-safe by inserts and removals, switched off where changes at
+ * random places move the entries it names, rebuilt in O(1) per change
+ * over time; up to 32 bytes per window (64 after the table shrinks). tests/bench-dma times
  * translate against a binary search over a sorted array of the window
  * starts. Insert and remove are O(log n) (a sorted array would need O(n)
  * moves). Window records are allocated apart from the nodes (from the
